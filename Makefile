@@ -1,0 +1,64 @@
+# BounceCheck - the developer entry points. Meson + Ninja do the building;
+# this file installs what is missing and names the everyday tasks.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build deps run test test-unit bench fuzz install uninstall update-data clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fno-sanitize-recover=all -Dbuildtype=debug
+
+# The main job on its embedded defaults: verify the shipped sample list.
+run: build
+	@xargs -d '\n' -a examples/sample.txt $(BUILD)/bouncecheck verify --offline
+
+# Unit tests, conformance suites, fuzz corpora: once plainly, once under
+# ASan+UBSan. Ends with "N passed, N failed".
+test: deps
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	tests/run-all.sh $(BUILD) $(ASAN_BUILD)
+
+bench: build
+	@scripts/deps.sh bench
+	BUILD=$(abspath $(BUILD)) bench/syntax/run.sh
+
+fuzz:
+	@scripts/deps.sh build fuzz
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(FUZZ_BUILD)
+	rm -rf $(FUZZ_BUILD)/corpus-addr && cp -r fuzz/corpus/addr $(FUZZ_BUILD)/corpus-addr
+	$(FUZZ_BUILD)/fuzz/fuzz_addr -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-addr
+
+install: build
+	meson install -C $(BUILD) --destdir "$(DESTDIR)"
+
+uninstall:
+	ninja -C $(BUILD) uninstall
+
+# Regenerate data/ from the pinned npm packages (needs the npm registry).
+update-data: build
+	scripts/update-data.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
