@@ -1,0 +1,283 @@
+/*
+ * bouncecheck.h - the public C API of libbouncecheck.
+ *
+ * BounceCheck tells whether an email address can receive mail without sending
+ * any. The library knows no CLI, no HTTP and no files it was not handed: the
+ * `bouncecheck` command and the server consume it through this header only.
+ *
+ * Conventions:
+ *  - Every exported symbol starts with bc_ / BC_.
+ *  - Functions that can fail return a bc_status; bc_strerror() names it.
+ *  - Memory a function returns is owned by the caller unless its comment says
+ *    otherwise; every *_free() function accepts NULL.
+ *  - Strings are UTF-8 and NUL-terminated unless a length is passed with them.
+ */
+#ifndef BOUNCECHECK_H
+#define BOUNCECHECK_H
+
+/* Symbols of the shared library's public interface; everything else is hidden. */
+#if defined(__GNUC__)
+#define BC_API __attribute__((visibility("default")))
+#else
+#define BC_API
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BC_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------------------
+ * Status codes: one enum for the whole library. Details go in messages.
+ * ------------------------------------------------------------------------- */
+typedef enum bc_status {
+    BC_OK = 0,
+    BC_ENOMEM,     /* out of memory */
+    BC_EINVAL,     /* invalid argument */
+    BC_EIO,        /* file or stream error */
+    BC_EDATA,      /* malformed data (a list file, a package, a reply) */
+    BC_ENET,       /* network transfer failed */
+    BC_EINTEGRITY, /* downloaded data did not match its published hash */
+    BC_ENOTFOUND,  /* the thing asked for does not exist */
+} bc_status;
+
+/* A static English message for a status; never NULL. */
+BC_API const char *bc_strerror(bc_status st);
+
+/* The library version, e.g. "0.1.0"; static. */
+BC_API const char *bc_version(void);
+
+/* ---------------------------------------------------------------------------
+ * Address syntax (RFC 5321 / 5322 / 6531, IDNA2008 + UTS #46).
+ *
+ * Categories and diagnoses follow Dominic Sayers' isemail, from least to most
+ * severe, extended with codes for inputs isemail never meets (empty, NUL,
+ * invalid UTF-8, control characters, oversized input).
+ * ------------------------------------------------------------------------- */
+typedef enum bc_syntax_category {
+    BC_CAT_VALID = 0,  /* a plain RFC 5321 mailbox */
+    BC_CAT_DNSWARN,    /* valid, but DNS raised a doubt (set by the DNS layer) */
+    BC_CAT_RFC5321,    /* valid for SMTP but unusual: quoted, address literal */
+    BC_CAT_CFWS,       /* valid RFC 5322 only with comments / folding space */
+    BC_CAT_DEPREC,     /* uses obsolete RFC 5322 forms */
+    BC_CAT_RFC5322,    /* valid RFC 5322 addr-spec that SMTP cannot carry */
+    BC_CAT_ERR,        /* not an address */
+} bc_syntax_category;
+
+/* Diagnosis codes. The stable name of each (bc_syntax_code_name) is the
+ * isemail constant lower-cased without its ISEMAIL_ prefix, e.g.
+ * BC_SYN_ERR_CONSECUTIVEDOTS is "err_consecutivedots". */
+typedef enum bc_syntax_code {
+    BC_SYN_VALID = 0,
+    /* DNS warnings (never produced by the offline parser) */
+    BC_SYN_DNSWARN_NO_MX_RECORD,
+    BC_SYN_DNSWARN_NO_RECORD,
+    /* RFC 5321: valid, flagged */
+    BC_SYN_RFC5321_TLD,
+    BC_SYN_RFC5321_TLDNUMERIC,
+    BC_SYN_RFC5321_QUOTEDSTRING,
+    BC_SYN_RFC5321_ADDRESSLITERAL,
+    BC_SYN_RFC5321_IPV6DEPRECATED,
+    /* CFWS */
+    BC_SYN_CFWS_COMMENT,
+    BC_SYN_CFWS_FWS,
+    /* deprecated */
+    BC_SYN_DEPREC_LOCALPART,
+    BC_SYN_DEPREC_FWS,
+    BC_SYN_DEPREC_QTEXT,
+    BC_SYN_DEPREC_QP,
+    BC_SYN_DEPREC_COMMENT,
+    BC_SYN_DEPREC_CTEXT,
+    BC_SYN_DEPREC_CFWS_NEAR_AT,
+    /* RFC 5322 only */
+    BC_SYN_RFC5322_DOMAIN,
+    BC_SYN_RFC5322_TOOLONG,
+    BC_SYN_RFC5322_LOCAL_TOOLONG,
+    BC_SYN_RFC5322_DOMAIN_TOOLONG,
+    BC_SYN_RFC5322_LABEL_TOOLONG,
+    BC_SYN_RFC5322_DOMAINLITERAL,
+    BC_SYN_RFC5322_DOMLIT_OBSDTEXT,
+    BC_SYN_RFC5322_IPV6_GRPCOUNT,
+    BC_SYN_RFC5322_IPV6_2X2XCOLON,
+    BC_SYN_RFC5322_IPV6_BADCHAR,
+    BC_SYN_RFC5322_IPV6_MAXGRPS,
+    BC_SYN_RFC5322_IPV6_COLONSTRT,
+    BC_SYN_RFC5322_IPV6_COLONEND,
+    /* errors */
+    BC_SYN_ERR_EXPECTING_DTEXT,
+    BC_SYN_ERR_NOLOCALPART,
+    BC_SYN_ERR_NODOMAIN,
+    BC_SYN_ERR_CONSECUTIVEDOTS,
+    BC_SYN_ERR_ATEXT_AFTER_CFWS,
+    BC_SYN_ERR_ATEXT_AFTER_QS,
+    BC_SYN_ERR_ATEXT_AFTER_DOMLIT,
+    BC_SYN_ERR_EXPECTING_QPAIR,
+    BC_SYN_ERR_EXPECTING_ATEXT,
+    BC_SYN_ERR_EXPECTING_QTEXT,
+    BC_SYN_ERR_EXPECTING_CTEXT,
+    BC_SYN_ERR_BACKSLASHEND,
+    BC_SYN_ERR_DOT_START,
+    BC_SYN_ERR_DOT_END,
+    BC_SYN_ERR_DOMAINHYPHENSTART,
+    BC_SYN_ERR_DOMAINHYPHENEND,
+    BC_SYN_ERR_UNCLOSEDQUOTEDSTR,
+    BC_SYN_ERR_UNCLOSEDCOMMENT,
+    BC_SYN_ERR_UNCLOSEDDOMLIT,
+    BC_SYN_ERR_FWS_CRLF_X2,
+    BC_SYN_ERR_FWS_CRLF_END,
+    BC_SYN_ERR_CR_NO_LF,
+    /* BounceCheck's own errors, for inputs isemail never meets */
+    BC_SYN_ERR_EMPTY,         /* "err_empty": empty input */
+    BC_SYN_ERR_NUL,           /* "err_nul": a NUL byte in the input */
+    BC_SYN_ERR_INVALID_UTF8,  /* "err_invalid_utf8": not well-formed UTF-8 */
+    BC_SYN_ERR_CONTROL_CHAR,  /* "err_control_char": C0/C1 control or DEL */
+    BC_SYN_ERR_INPUT_TOOLONG, /* "err_input_toolong": far beyond any address */
+    BC_SYN_ERR_IDN,           /* "err_idn": domain fails IDNA2008/UTS #46 */
+    BC_SYN_ERR_UTF8_LOCAL,    /* "err_utf8_local": UTF-8 local part not NFC-able */
+    BC_SYN__COUNT
+} bc_syntax_code;
+
+/* Flags describing a parsed address (bits of bc_addr.flags). */
+enum {
+    BC_ADDR_QUOTED = 1u << 0,      /* local part is a quoted string */
+    BC_ADDR_DOMAIN_LITERAL = 1u << 1, /* domain is [address literal] */
+    BC_ADDR_UTF8_LOCAL = 1u << 2,  /* local part has non-ASCII (needs SMTPUTF8) */
+    BC_ADDR_IDN = 1u << 3,         /* domain has non-ASCII labels (or xn--) */
+    BC_ADDR_SPECIAL_USE = 1u << 4, /* RFC 6761/6762/7686/2606 special-use domain */
+};
+
+/* Output buffer sizes. Valid addresses are at most 254 octets on the wire;
+ * the U-label form of a domain can be longer in bytes than its A-label form. */
+#define BC_LOCAL_MAX 256
+#define BC_DOMAIN_MAX 1024
+#define BC_ADDR_MAX (BC_LOCAL_MAX + 1 + BC_DOMAIN_MAX)
+
+/* The result of parsing one address. Plain value, caller-owned, no pointers. */
+typedef struct bc_addr {
+    bool valid;                  /* usable as an SMTP mailbox (category <= RFC5321) */
+    bc_syntax_category category; /* category of `code` */
+    bc_syntax_code code;         /* the most severe diagnosis */
+    unsigned flags;              /* BC_ADDR_* */
+    /* The fields below are filled whenever the parser could split the input
+     * (also for many invalid inputs); empty strings otherwise. */
+    char local[BC_LOCAL_MAX];          /* local part, NFC, quotes removed when not needed */
+    char domain[BC_DOMAIN_MAX];        /* domain, U-label form, lower case, no trailing dot */
+    char ascii_domain[BC_DOMAIN_MAX];  /* domain, A-label form (ASCII), lower case */
+    char normalized[BC_ADDR_MAX];      /* local@domain (U-label form) */
+} bc_addr;
+
+/* Parses `len` bytes at `in` (not NUL-terminated necessarily) into *out.
+ * Pure: no I/O, no allocation that outlives the call. Never fails on any
+ * input: the diagnosis says what is wrong. Returns out->code. */
+BC_API bc_syntax_code bc_addr_parse(const char *in, size_t len, bc_addr *out);
+
+/* Stable snake_case name of a diagnosis ("valid", "err_nodomain", ...). */
+BC_API const char *bc_syntax_code_name(bc_syntax_code code);
+/* The category a diagnosis belongs to. */
+BC_API bc_syntax_category bc_syntax_code_category(bc_syntax_code code);
+/* Stable name of a category ("valid", "dnswarn", "rfc5321", "cfws",
+ * "deprec", "rfc5322", "err"). */
+BC_API const char *bc_syntax_category_name(bc_syntax_category cat);
+
+/* ---------------------------------------------------------------------------
+ * Context: the loaded domain data (disposable, free, role, typo lists).
+ * ------------------------------------------------------------------------- */
+typedef struct bc_ctx bc_ctx;
+
+typedef struct bc_options {
+    /* Directory holding lists written by bc_lists_update(); NULL or a
+     * directory without lists means the lists compiled into the library. */
+    const char *data_dir;
+} bc_options;
+
+/* Creates a context. *out is owned by the caller (bc_ctx_free). On failure
+ * *out is NULL and, when errbuf is not NULL, a message is written there. */
+BC_API bc_status bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t errlen);
+BC_API void bc_ctx_free(bc_ctx *ctx);
+
+/* What the lists know about one domain or local part. Pointers are static or
+ * owned by the context and live as long as it. */
+BC_API bool bc_is_disposable(const bc_ctx *ctx, const char *ascii_domain);
+BC_API bool bc_is_free_provider(const bc_ctx *ctx, const char *ascii_domain);
+/* The role category ("admin", "support", ...) of a local part, or NULL. */
+BC_API const char *bc_role_category(const bc_ctx *ctx, const char *local);
+/* A corrected domain for a near-miss of a popular provider or TLD
+ * (gmial.com -> gmail.com); false when none. Writes a NUL-terminated
+ * A-label domain to out. */
+BC_API bool bc_suggest_domain(const bc_ctx *ctx, const char *ascii_domain, char *out, size_t outlen);
+
+/* One list's provenance, for `bouncecheck lists`. */
+typedef struct bc_list_info {
+    const char *name;     /* "disposable", "free", "role", "allow", "popular" */
+    size_t count;         /* entries loaded */
+    const char *source;   /* e.g. "disposable-email-domains-js@1.26.0, fakefilter@0.1.1476" */
+    const char *license;  /* e.g. "CC0-1.0, BSD-3-Clause" */
+    const char *origin;   /* "builtin" or the file path it was loaded from */
+} bc_list_info;
+/* Fills up to `max` entries; returns how many lists there are. */
+BC_API size_t bc_lists_info(const bc_ctx *ctx, bc_list_info *out, size_t max);
+
+/* Downloads the source packages from an npm registry (default
+ * https://registry.npmjs.org), checks each tarball against the registry's
+ * published integrity hash, normalises the lists and writes them atomically
+ * into `data_dir`. `pinned` true fetches the versions this release was built
+ * from; false the latest. Progress lines go to `log` when not NULL. */
+typedef struct bc_update_options {
+    const char *data_dir;  /* required */
+    const char *registry;  /* NULL for the default */
+    bool pinned;
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+} bc_update_options;
+BC_API bc_status bc_lists_update(const bc_update_options *opts, char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Verification results.
+ * ------------------------------------------------------------------------- */
+typedef enum bc_verdict_status {
+    BC_STATUS_UNKNOWN = 0,
+    BC_STATUS_DELIVERABLE,
+    BC_STATUS_UNDELIVERABLE,
+    BC_STATUS_RISKY,
+} bc_verdict_status;
+
+/* "deliverable", "undeliverable", "risky", "unknown". */
+BC_API const char *bc_verdict_status_name(bc_verdict_status st);
+
+typedef struct bc_result bc_result; /* opaque */
+
+/* Offline verification: syntax and domain data, no network. `email` is the
+ * input exactly as given (len bytes). *out is owned by the caller
+ * (bc_result_free). */
+BC_API bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out);
+
+BC_API void bc_result_free(bc_result *r);
+
+BC_API bc_verdict_status bc_result_status(const bc_result *r);
+BC_API const char *bc_result_reason(const bc_result *r); /* stable snake_case, owned by r */
+BC_API int bc_result_score(const bc_result *r);          /* 0..100 */
+BC_API const bc_addr *bc_result_addr(const bc_result *r);
+
+/* A fact that may not have been established. */
+typedef enum bc_tristate { BC_UNKNOWN = -1, BC_NO = 0, BC_YES = 1 } bc_tristate;
+BC_API bc_tristate bc_result_disposable(const bc_result *r);
+BC_API bc_tristate bc_result_free_provider(const bc_result *r);
+BC_API bc_tristate bc_result_role(const bc_result *r);
+BC_API bc_tristate bc_result_accept_all(const bc_result *r);
+/* Role category or NULL; owned by the context that made r. */
+BC_API const char *bc_result_role_category(const bc_result *r);
+/* The whole corrected address (typo suggestion) or NULL; owned by r. */
+BC_API const char *bc_result_suggestion(const bc_result *r);
+
+/* The result as one line of JSON (no newline), with every field the CLI and
+ * the API document; NULL on allocation failure. Caller frees with free(). */
+BC_API char *bc_result_json(const bc_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BOUNCECHECK_H */
