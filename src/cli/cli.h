@@ -1,0 +1,56 @@
+/*
+ * cli.h - shared pieces of the `bouncecheck` command.
+ */
+#ifndef BC_CLI_H
+#define BC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bouncecheck.h"
+
+/* Exit codes, documented in the man page and the README. */
+enum {
+    BC_EXIT_OK = 0,         /* success (verify: every address processed) */
+    BC_EXIT_FAILURE = 1,    /* a runtime failure (I/O, network, data) */
+    BC_EXIT_USAGE = 2,      /* bad command line */
+    BC_EXIT_INPUT = 3,      /* unusable input data */
+    BC_EXIT_INTEGRITY = 4,  /* a download failed its integrity check */
+};
+
+/* Options every subcommand understands (parsed by main.c before dispatch). */
+typedef struct cli_global {
+    const char *data_dir; /* --data-dir or $BOUNCECHECK_DATA_DIR or the default; never NULL */
+    const char *prog;     /* argv[0] basename, for messages */
+} cli_global;
+
+/* Each subcommand gets argv with argv[0] = its own name, so getopt_long
+ * starts at argv[1]. Returns an exit code. */
+int cmd_verify(int argc, char **argv, const cli_global *g);
+int cmd_lists(int argc, char **argv, const cli_global *g);
+
+/* Each subcommand's help text (usage, options, examples), defined beside it. */
+extern const char cli_help_verify_text[];
+extern const char cli_help_lists_text[];
+
+/* Help text of a subcommand to `out` (for --help and `help SUBCOMMAND`);
+ * false when there is no such subcommand. */
+bool cli_help(const char *subcommand, FILE *out);
+
+/* Prints "bouncecheck: message" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A text table for terminals (table.c). Cells are copied and made safe
+ * for a terminal: control characters and invalid UTF-8 are shown as \xNN. */
+typedef struct cli_table cli_table;
+cli_table *cli_table_new(size_t ncols, const char *const *headers);
+/* Adds a row of ncols cells (NULL cells print as "-"); false on ENOMEM. */
+bool cli_table_add(cli_table *t, const char *const *cells);
+void cli_table_print(const cli_table *t, FILE *out);
+void cli_table_free(cli_table *t);
+
+/* A copy of len bytes at s that is safe to print on a terminal (see
+ * above); the caller frees it. NULL on ENOMEM. */
+char *cli_sanitize(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * main.c - `bouncecheck`: global options, subcommand dispatch and help.
+ *
+ * The command is a thin layer over libbouncecheck: it parses arguments,
+ * hands the library what it needs and prints what it gets back.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char main_help[] =
+    "Usage: bouncecheck [--data-dir DIR] COMMAND [OPTIONS] [ARGS]\n"
+    "\n"
+    "Tell whether email addresses can receive mail, without sending any.\n"
+    "\n"
+    "Commands:\n"
+    "  verify     verify addresses (syntax, domain data; --offline)\n"
+    "  lists      show or update the disposable, free-mail and role lists\n"
+    "  help CMD   show the help of a command\n"
+    "\n"
+    "Global options:\n"
+    "  --data-dir DIR  where `lists update` keeps downloaded lists\n"
+    "                  (default $BOUNCECHECK_DATA_DIR, else\n"
+    "                  $XDG_DATA_HOME/bouncecheck or ~/.local/share/bouncecheck)\n"
+    "  -h, --help      show this help\n"
+    "  -V, --version   show the version\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 unusable input,\n"
+    "4 integrity check failed.\n"
+    "\n"
+    "Run 'bouncecheck help verify' for the verification options and result fields.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("bouncecheck: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+bool cli_help(const char *subcommand, FILE *out)
+{
+    if (!subcommand) {
+        fputs(main_help, out);
+        return true;
+    }
+    if (strcmp(subcommand, "verify") == 0)
+        fputs(cli_help_verify_text, out);
+    else if (strcmp(subcommand, "lists") == 0)
+        fputs(cli_help_lists_text, out);
+    else if (strcmp(subcommand, "help") == 0)
+        fputs("Usage: bouncecheck help [COMMAND]\n\nShow the help of COMMAND, or the overview.\n", out);
+    else
+        return false;
+    return true;
+}
+
+/* The default data directory; the returned string is owned by a static
+ * buffer or the environment. */
+static const char *default_data_dir(void)
+{
+    static char buf[4096];
+    const char *v = getenv("BOUNCECHECK_DATA_DIR");
+    if (v && *v)
+        return v;
+    v = getenv("XDG_DATA_HOME");
+    if (v && *v) {
+        snprintf(buf, sizeof buf, "%s/bouncecheck", v);
+        return buf;
+    }
+    v = getenv("HOME");
+    if (v && *v) {
+        snprintf(buf, sizeof buf, "%s/.local/share/bouncecheck", v);
+        return buf;
+    }
+    return "/var/lib/bouncecheck";
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "data-dir", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    cli_global g = { .data_dir = default_data_dir(), .prog = "bouncecheck" };
+    int c;
+    /* '+' stops at the first non-option: the subcommand parses the rest. */
+    while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            g.data_dir = optarg;
+            break;
+        case 'h':
+            cli_help(NULL, stdout);
+            return BC_EXIT_OK;
+        case 'V':
+            printf("bouncecheck %s\n", bc_version());
+            return BC_EXIT_OK;
+        default:
+            fputs("Try 'bouncecheck --help'.\n", stderr);
+            return BC_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_help(NULL, stderr);
+        return BC_EXIT_USAGE;
+    }
+    const char *cmd = argv[optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    optind = 0; /* glibc: a full reset for the subcommand's getopt_long */
+
+    if (strcmp(cmd, "help") == 0) {
+        const char *topic = sub_argc > 1 ? sub_argv[1] : NULL;
+        if (!cli_help(topic, stdout)) {
+            cli_error("no such command: '%s'", topic);
+            return BC_EXIT_USAGE;
+        }
+        return BC_EXIT_OK;
+    }
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "lists") == 0)
+        return cmd_lists(sub_argc, sub_argv, &g);
+    cli_error("unknown command '%s'", cmd);
+    fputs("Try 'bouncecheck --help'.\n", stderr);
+    return BC_EXIT_USAGE;
+}

@@ -1,0 +1,165 @@
+/*
+ * result.c - accessors of a verification result and its JSON form.
+ *
+ * The JSON object carries every documented field, null when not known, in
+ * a fixed order so that output diffs stay readable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "result.h"
+
+void bc_result_free(bc_result *r)
+{
+    if (!r)
+        return;
+    free(r->email);
+    free(r);
+}
+
+bc_verdict_status bc_result_status(const bc_result *r) { return r->verdict.status; }
+const char *bc_result_reason(const bc_result *r) { return r->verdict.reason; }
+int bc_result_score(const bc_result *r) { return r->verdict.score; }
+const bc_addr *bc_result_addr(const bc_result *r) { return &r->addr; }
+
+/* Domain facts are only looked up for valid addresses. */
+static bc_tristate fact(const bc_result *r, bool value)
+{
+    if (!r->addr.valid)
+        return BC_UNKNOWN;
+    return value ? BC_YES : BC_NO;
+}
+
+bc_tristate bc_result_disposable(const bc_result *r) { return fact(r, r->facts.disposable); }
+bc_tristate bc_result_free_provider(const bc_result *r) { return fact(r, r->facts.free); }
+bc_tristate bc_result_role(const bc_result *r) { return fact(r, r->facts.role); }
+bc_tristate bc_result_accept_all(const bc_result *r) { (void)r; return BC_UNKNOWN; }
+const char *bc_result_role_category(const bc_result *r) { return r->role_category; }
+const char *bc_result_suggestion(const bc_result *r) { return r->suggestion[0] ? r->suggestion : NULL; }
+
+/* JSON for a tri-state fact. */
+static json_t *json_tristate(bc_tristate t)
+{
+    return t == BC_UNKNOWN ? json_null() : json_boolean(t == BC_YES);
+}
+
+/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 if it is not
+ * one (overlong, surrogate, above U+10FFFF, truncated). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* A JSON string of `len` bytes at `s`; bytes that are not well-formed UTF-8
+ * become U+FFFD, because JSON text must be UTF-8. NULs are kept (jansson
+ * writes them as \u0000). Returns a new reference or NULL. */
+static json_t *json_bytes(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    for (; i < len; i++) {
+        size_t l = utf8_seq_len(u + i, len - i);
+        if (l == 0)
+            break;
+        i += l - 1;
+    }
+    if (i == len)
+        return json_stringn(s, len);
+    /* Slow path: rebuild with replacement characters (3 bytes each). */
+    char *buf = malloc(len * 3 + 1);
+    if (!buf)
+        return NULL;
+    size_t o = 0;
+    for (i = 0; i < len;) {
+        size_t l = utf8_seq_len(u + i, len - i);
+        if (l == 0) {
+            memcpy(buf + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(buf + o, s + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    json_t *j = json_stringn(buf, o);
+    free(buf);
+    return j;
+}
+
+/* A JSON string, or null for an empty C string. */
+static json_t *json_str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+char *bc_result_json(const bc_result *r)
+{
+    const bc_addr *a = &r->addr;
+    json_t *o = json_object();
+    json_t *syn = json_object();
+    if (!o || !syn) {
+        json_decref(o);
+        json_decref(syn);
+        return NULL;
+    }
+    json_object_set_new(syn, "valid", json_boolean(a->valid));
+    json_object_set_new(syn, "code", json_string(bc_syntax_code_name(a->code)));
+    json_object_set_new(syn, "category", json_string(bc_syntax_category_name(a->category)));
+    json_object_set_new(syn, "smtputf8", json_boolean(a->flags & BC_ADDR_UTF8_LOCAL));
+    json_object_set_new(syn, "idn", json_boolean(a->flags & BC_ADDR_IDN));
+    json_object_set_new(syn, "special_use", json_boolean(a->flags & BC_ADDR_SPECIAL_USE));
+
+    json_t *email = json_bytes(r->email, r->email_len);
+    json_object_set_new(o, "email", email ? email : json_null());
+    json_object_set_new(o, "normalized", json_str_or_null(a->valid ? a->normalized : NULL));
+    json_object_set_new(o, "local", json_str_or_null(a->local));
+    json_object_set_new(o, "domain", json_str_or_null(a->domain));
+    json_object_set_new(o, "ascii_domain", json_str_or_null(a->ascii_domain));
+    json_object_set_new(o, "status", json_string(bc_verdict_status_name(r->verdict.status)));
+    json_object_set_new(o, "reason", json_string(r->verdict.reason));
+    json_object_set_new(o, "score", json_integer(r->verdict.score));
+    json_object_set_new(o, "syntax", syn);
+    json_object_set_new(o, "disposable", json_tristate(bc_result_disposable(r)));
+    json_object_set_new(o, "role", json_tristate(bc_result_role(r)));
+    json_object_set_new(o, "role_category", json_str_or_null(r->role_category));
+    json_object_set_new(o, "free", json_tristate(bc_result_free_provider(r)));
+    json_object_set_new(o, "accept_all", json_tristate(bc_result_accept_all(r)));
+    json_object_set_new(o, "suggestion", json_str_or_null(r->suggestion));
+    json_object_set_new(o, "mx", json_null());
+    json_object_set_new(o, "smtp", json_null());
+    json_object_set_new(o, "provider", json_null());
+    json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
+
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}

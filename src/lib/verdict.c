@@ -1,0 +1,103 @@
+/*
+ * verdict.c - the verdict table: facts -> status, reason, score.
+ *
+ * Read the table top to bottom: the first rule whose test holds decides the
+ * status, the reason and the base score. Adjustments then move the score
+ * inside the status's band, never across bands, so the score always agrees
+ * with the status. Later pipeline stages (DNS, SMTP) add rows here and
+ * nowhere else.
+ */
+#include <stddef.h>
+
+#include "verdict.h"
+
+typedef bool (*rule_test)(const bc_facts *f);
+
+static bool t_syntax_invalid(const bc_facts *f) { return !f->syntax_valid; }
+static bool t_special_use(const bc_facts *f) { return f->special_use; }
+static bool t_disposable(const bc_facts *f) { return f->disposable; }
+static bool t_syntax_only(const bc_facts *f) { return f->stage == BC_STAGE_SYNTAX; }
+
+static const struct rule {
+    rule_test test;
+    bc_verdict_status status;
+    const char *reason;
+    int score;
+} rules[] = {
+    /* test               status                   reason                score */
+    { t_syntax_invalid,   BC_STATUS_UNDELIVERABLE, "invalid_syntax",     0 },
+    { t_special_use,      BC_STATUS_UNDELIVERABLE, "special_use_domain", 0 },
+    { t_disposable,       BC_STATUS_RISKY,         "disposable",         25 },
+    { t_syntax_only,      BC_STATUS_UNKNOWN,       "unverified",         50 },
+};
+
+/* Score adjustments for flags that stay flags (they never change the
+ * status): a likely typo and a role mailbox lower confidence a little. */
+static const struct adjust {
+    size_t offset; /* of a bool in bc_facts */
+    int delta;
+} adjusts[] = {
+    { offsetof(bc_facts, suggestion), -20 },
+    { offsetof(bc_facts, role), -5 },
+};
+
+static const struct band {
+    bc_verdict_status status;
+    int lo, hi;
+} bands[] = {
+    { BC_STATUS_DELIVERABLE, 80, 100 },
+    { BC_STATUS_RISKY, 20, 59 },
+    { BC_STATUS_UNKNOWN, 30, 60 },
+    { BC_STATUS_UNDELIVERABLE, 0, 10 },
+};
+
+void bc_verdict_band(bc_verdict_status st, int *lo, int *hi)
+{
+    for (size_t i = 0; i < sizeof bands / sizeof bands[0]; i++) {
+        if (bands[i].status == st) {
+            *lo = bands[i].lo;
+            *hi = bands[i].hi;
+            return;
+        }
+    }
+    *lo = 0;
+    *hi = 100;
+}
+
+bc_verdict bc_verdict_decide(const bc_facts *f)
+{
+    /* Nothing matched: we could not tell. Unreachable while the last rule
+     * matches every offline result, but a safe default for later stages. */
+    bc_verdict v = { BC_STATUS_UNKNOWN, "unknown", 50 };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        if (rules[i].test(f)) {
+            v.status = rules[i].status;
+            v.reason = rules[i].reason;
+            v.score = rules[i].score;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sizeof adjusts / sizeof adjusts[0]; i++) {
+        const bool *flag = (const bool *)((const char *)f + adjusts[i].offset);
+        if (*flag)
+            v.score += adjusts[i].delta;
+    }
+    int lo, hi;
+    bc_verdict_band(v.status, &lo, &hi);
+    if (v.score < lo)
+        v.score = lo;
+    if (v.score > hi)
+        v.score = hi;
+    return v;
+}
+
+const char *bc_verdict_status_name(bc_verdict_status st)
+{
+    switch (st) {
+    case BC_STATUS_DELIVERABLE: return "deliverable";
+    case BC_STATUS_UNDELIVERABLE: return "undeliverable";
+    case BC_STATUS_RISKY: return "risky";
+    case BC_STATUS_UNKNOWN: return "unknown";
+    }
+    return "unknown";
+}
