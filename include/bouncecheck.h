@@ -273,6 +273,66 @@ BC_API const char *bc_result_role_category(const bc_result *r);
 /* The whole corrected address (typo suggestion) or NULL; owned by r. */
 BC_API const char *bc_result_suggestion(const bc_result *r);
 
+/* ---------------------------------------------------------------------------
+ * Online verification: DNS and the SMTP probe, on a libevent loop.
+ * ------------------------------------------------------------------------- */
+struct event_base;
+
+#define BC_MAX_SOURCE_IPS 16
+#define BC_MAX_GREYLIST_WAITS 8
+
+typedef struct bc_verify_options {
+    const char *dns_servers;       /* "IP[:PORT][,...]"; NULL: /etc/resolv.conf */
+    const char *helo;              /* EHLO name; NULL: this host's FQDN */
+    const char *mail_from;         /* MAIL FROM; NULL: verify@<helo name> */
+    int timeout_ms;                /* deadline per address; 0: 60000 */
+    int connect_timeout_ms;        /* 0: 10000 */
+    int greeting_timeout_ms;       /* 0: 30000 */
+    int command_timeout_ms;        /* 0: 30000 */
+    int mx_connections;            /* concurrent connections per MX host; 0: 2 */
+    int rcpts_per_connection;      /* addresses asked per connection; 0: 10 */
+    int domain_rate_per_min;       /* new connections per domain per minute; 0: 60 */
+    int greylist_waits_s[BC_MAX_GREYLIST_WAITS]; /* waits before each recheck; all 0: 60, 300 */
+    int n_greylist_waits;
+    const char *source_ips[BC_MAX_SOURCE_IPS]; /* local addresses, round robin; none: the OS picks */
+    int n_source_ips;
+    int smtp_port;                 /* 0: 25 */
+    bool allow_private;            /* contact loopback/private/reserved MX addresses too */
+    bool no_catch_all;             /* skip the catch-all test */
+    bool no_starttls;              /* never try STARTTLS */
+    bool trace;                    /* keep the SMTP transcript in each result */
+} bc_verify_options;
+
+typedef struct bc_verifier bc_verifier; /* opaque */
+
+/* Creates a verifier on `base` (the caller runs the loop). It shares `ctx`
+ * (which must outlive it) and keeps a DNS cache, per-host connection limits
+ * and catch-all facts for its lifetime. *out is owned by the caller. */
+BC_API bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
+                                 const bc_verify_options *opts, char *errbuf, size_t errlen);
+
+/* Called exactly once per submitted address, from the loop, with a result
+ * the callee owns (bc_result_free). */
+typedef void (*bc_verify_cb)(void *arg, bc_result *r);
+
+/* Queues one address (len bytes, exactly as given). Addresses submitted in
+ * the same loop turn are grouped by domain and share connections. */
+BC_API bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len,
+                                    bc_verify_cb cb, void *arg);
+
+/* The HELO name and MAIL FROM in use. Owned by v. */
+BC_API const char *bc_verifier_helo(const bc_verifier *v);
+BC_API const char *bc_verifier_mail_from(const bc_verifier *v);
+
+/* Frees the verifier. Addresses still pending get their callback first,
+ * with status unknown and reason "cancelled". Accepts NULL. */
+BC_API void bc_verifier_free(bc_verifier *v);
+
+/* The SMTP transcript of a result verified with trace on: n lines, each with
+ * dir 'C' (sent), 'S' (received) or '*' (event). Owned by r. */
+BC_API size_t bc_result_transcript_len(const bc_result *r);
+BC_API const char *bc_result_transcript_line(const bc_result *r, size_t i, char *dir);
+
 /* The result as one line of JSON (no newline), with every field the CLI and
  * the API document; NULL on allocation failure. Caller frees with free(). */
 BC_API char *bc_result_json(const bc_result *r);

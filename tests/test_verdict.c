@@ -1,6 +1,7 @@
 /*
  * test_verdict.c - the verdict table and the result's JSON form.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,60 @@ static void test_table(void)
     check_verdict("typo lowers the score", f, BC_STATUS_UNKNOWN, "unverified", 30);
 }
 
+/* The online rows: DNS and SMTP facts. Permanent facts win over risk
+ * flags; "could not tell" never becomes undeliverable. */
+static void test_online_table(void)
+{
+    bc_facts dns = { .stage = BC_STAGE_DNS, .syntax_valid = true, .accept_all = BC_UNKNOWN };
+    bc_facts smtp = { .stage = BC_STAGE_SMTP, .syntax_valid = true, .dns = BC_DNSF_OK, .accept_all = BC_UNKNOWN };
+    static const struct {
+        bc_dns_fact dns;
+        bc_smtp_fact smtp;
+        bc_tristate accept_all;
+        bool disposable, role, untested;
+        bc_verdict_status st;
+        const char *reason;
+        int score;
+    } rows[] = {
+        { BC_DNSF_NXDOMAIN, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "invalid_domain", 0 },
+        { BC_DNSF_NXDOMAIN, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_UNDELIVERABLE, "invalid_domain", 0 },
+        { BC_DNSF_NULL_MX, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "null_mx", 0 },
+        { BC_DNSF_NO_MAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "no_mail_server", 2 },
+        { BC_DNSF_TEMPFAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "dns_error", 40 },
+        { BC_DNSF_TEMPFAIL, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
+        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, false, false, false, BC_STATUS_DELIVERABLE, "accepted_email", 95 },
+        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, false, true, false, BC_STATUS_DELIVERABLE, "accepted_email", 90 },
+        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_UNKNOWN, false, false, true, BC_STATUS_DELIVERABLE, "accepted_email", 85 },
+        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_YES, false, false, false, BC_STATUS_RISKY, "accept_all", 50 },
+        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
+        { BC_DNSF_OK, BC_SMTPF_REJECTED, BC_NO, false, false, false, BC_STATUS_UNDELIVERABLE, "rejected_email", 5 },
+        { BC_DNSF_OK, BC_SMTPF_REJECTED, BC_NO, true, false, false, BC_STATUS_UNDELIVERABLE, "rejected_email", 5 },
+        { BC_DNSF_OK, BC_SMTPF_DISABLED, BC_NO, false, false, false, BC_STATUS_UNDELIVERABLE, "mailbox_disabled", 5 },
+        { BC_DNSF_OK, BC_SMTPF_FULL, BC_NO, false, false, false, BC_STATUS_RISKY, "mailbox_full", 30 },
+        { BC_DNSF_OK, BC_SMTPF_GREYLISTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "greylisted", 55 },
+        { BC_DNSF_OK, BC_SMTPF_BLOCKED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "blocked", 50 },
+        { BC_DNSF_OK, BC_SMTPF_TEMPFAIL, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "temporary_failure", 45 },
+        { BC_DNSF_OK, BC_SMTPF_SERVER_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "server_rejected", 40 },
+        { BC_DNSF_OK, BC_SMTPF_UNSAFE_TARGET, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "unsafe_target", 40 },
+        { BC_DNSF_OK, BC_SMTPF_NO_CONNECT, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "no_connect", 35 },
+        { BC_DNSF_OK, BC_SMTPF_TIMEOUT, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "timeout", 40 },
+        { BC_DNSF_OK, BC_SMTPF_PROTOCOL, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "protocol_error", 35 },
+        { BC_DNSF_OK, BC_SMTPF_UTF8_UNSUPPORTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "smtputf8_unsupported", 50 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        bc_facts f = rows[i].smtp == BC_SMTPF_NONE ? dns : smtp;
+        f.dns = rows[i].dns;
+        f.smtp = rows[i].smtp;
+        f.accept_all = rows[i].accept_all;
+        f.disposable = rows[i].disposable;
+        f.role = rows[i].role;
+        f.accept_all_untested = rows[i].untested;
+        char what[96];
+        snprintf(what, sizeof what, "online row %zu (%s)", i, rows[i].reason);
+        check_verdict(what, f, rows[i].st, rows[i].reason, rows[i].score);
+    }
+}
+
 /* Verifies `in` offline and returns its parsed JSON (caller decrefs). */
 static json_t *verify_json(bc_ctx *ctx, const char *in, size_t len)
 {
@@ -83,7 +138,7 @@ static void test_json(void)
     static const char *const fields[] = {
         "email", "normalized", "local", "domain", "ascii_domain", "status", "reason", "score",
         "syntax", "disposable", "role", "role_category", "free", "accept_all", "suggestion",
-        "mx", "smtp", "provider", "duration_ms",
+        "mx", "mx_implicit", "smtp", "provider", "duration_ms",
     };
     json_t *j = verify_json(ctx, "Jane.Doe@Example-Shop.COM", 25);
     if (CHECK(j != NULL, "valid address gives parseable JSON")) {
@@ -150,6 +205,7 @@ static void test_json(void)
 int main(void)
 {
     test_table();
+    test_online_table();
     test_json();
     return tap_done();
 }

@@ -16,6 +16,10 @@ void bc_result_free(bc_result *r)
     if (!r)
         return;
     free(r->email);
+    free(r->mx);
+    for (size_t i = 0; i < r->transcript.n; i++)
+        free(r->transcript.v[i].line);
+    free(r->transcript.v);
     free(r);
 }
 
@@ -35,7 +39,18 @@ static bc_tristate fact(const bc_result *r, bool value)
 bc_tristate bc_result_disposable(const bc_result *r) { return fact(r, r->facts.disposable); }
 bc_tristate bc_result_free_provider(const bc_result *r) { return fact(r, r->facts.free); }
 bc_tristate bc_result_role(const bc_result *r) { return fact(r, r->facts.role); }
-bc_tristate bc_result_accept_all(const bc_result *r) { (void)r; return BC_UNKNOWN; }
+bc_tristate bc_result_accept_all(const bc_result *r) { return r->facts.accept_all; }
+
+size_t bc_result_transcript_len(const bc_result *r) { return r->have_transcript ? r->transcript.n : 0; }
+
+const char *bc_result_transcript_line(const bc_result *r, size_t i, char *dir)
+{
+    if (!r->have_transcript || i >= r->transcript.n)
+        return NULL;
+    if (dir)
+        *dir = r->transcript.v[i].dir;
+    return r->transcript.v[i].line;
+}
 const char *bc_result_role_category(const bc_result *r) { return r->role_category; }
 const char *bc_result_suggestion(const bc_result *r) { return r->suggestion[0] ? r->suggestion : NULL; }
 
@@ -121,6 +136,68 @@ static json_t *json_str_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
+/* "mx": [{host, preference, addresses: [...]}, ...] */
+static json_t *json_mx(const bc_result *r)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < r->nmx; i++) {
+        const bc_result_mx *m = &r->mx[i];
+        json_t *addrs = json_array();
+        for (int k = 0; addrs && k < m->naddrs; k++)
+            json_array_append_new(addrs, json_string(m->addrs[k]));
+        json_t *h = json_object();
+        json_object_set_new(h, "host", json_string(m->host));
+        json_object_set_new(h, "preference", json_integer(m->preference));
+        json_object_set_new(h, "addresses", addrs ? addrs : json_null());
+        json_array_append_new(arr, h);
+    }
+    return arr ? arr : json_null();
+}
+
+/* Server text can hold anything: keep it valid UTF-8 for JSON. */
+static json_t *json_text(const char *s)
+{
+    json_t *j = json_bytes(s, strlen(s));
+    return j ? j : json_null();
+}
+
+static json_t *json_smtp(const bc_result_smtp *s)
+{
+    json_t *o = json_object();
+    if (!o)
+        return json_null();
+    json_object_set_new(o, "host", json_str_or_null(s->host));
+    json_object_set_new(o, "address", json_str_or_null(s->address));
+    json_object_set_new(o, "port", s->port ? json_integer(s->port) : json_null());
+    json_object_set_new(o, "tls", json_boolean(s->tls));
+    json_object_set_new(o, "code", s->code ? json_integer(s->code) : json_null());
+    json_object_set_new(o, "enhanced", json_str_or_null(s->enhanced));
+    json_object_set_new(o, "message", s->code ? json_text(s->message) : json_null());
+    json_object_set_new(o, "step", json_str_or_null(s->step));
+    json_object_set_new(o, "attempts", json_integer(s->attempts));
+    json_object_set_new(o, "ms", json_integer(s->ms));
+    return o;
+}
+
+static json_t *json_transcript(const bc_transcript *t)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < t->n; i++) {
+        json_t *l = json_object();
+        char dir[2] = { t->v[i].dir, '\0' };
+        json_object_set_new(l, "dir", json_string(dir));
+        json_object_set_new(l, "line", json_text(t->v[i].line));
+        json_array_append_new(arr, l);
+    }
+    if (arr && t->truncated) {
+        json_t *l = json_object();
+        json_object_set_new(l, "dir", json_string("*"));
+        json_object_set_new(l, "line", json_string("(transcript truncated)"));
+        json_array_append_new(arr, l);
+    }
+    return arr ? arr : json_null();
+}
+
 char *bc_result_json(const bc_result *r)
 {
     const bc_addr *a = &r->addr;
@@ -154,10 +231,13 @@ char *bc_result_json(const bc_result *r)
     json_object_set_new(o, "free", json_tristate(bc_result_free_provider(r)));
     json_object_set_new(o, "accept_all", json_tristate(bc_result_accept_all(r)));
     json_object_set_new(o, "suggestion", json_str_or_null(r->suggestion));
-    json_object_set_new(o, "mx", json_null());
-    json_object_set_new(o, "smtp", json_null());
-    json_object_set_new(o, "provider", json_null());
+    json_object_set_new(o, "mx", r->have_mx ? json_mx(r) : json_null());
+    json_object_set_new(o, "mx_implicit", r->have_mx ? json_boolean(r->mx_implicit) : json_null());
+    json_object_set_new(o, "smtp", r->have_smtp ? json_smtp(&r->smtp) : json_null());
+    json_object_set_new(o, "provider", json_str_or_null(r->provider));
     json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
+    if (r->have_transcript)
+        json_object_set_new(o, "transcript", json_transcript(&r->transcript));
 
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);

@@ -4,8 +4,34 @@
 #ifndef BC_RESULT_H
 #define BC_RESULT_H
 
+#include <netinet/in.h>
+
 #include "bouncecheck.h"
+#include "dns.h"
+#include "smtp_probe.h"
 #include "verdict.h"
+
+/* One MX host as reported in the result. */
+typedef struct bc_result_mx {
+    char host[256];
+    int preference;
+    int naddrs;
+    char addrs[BC_DNS_MAX_ADDRS][INET6_ADDRSTRLEN];
+} bc_result_mx;
+
+/* The SMTP conversation that decided the result (the last one). */
+typedef struct bc_result_smtp {
+    char host[256];
+    char address[INET6_ADDRSTRLEN];
+    int port;
+    bool tls;
+    int code;                      /* 0: no reply */
+    char enhanced[16];
+    char message[BC_SMTP_TEXT_MAX];
+    const char *step;              /* static: where it ended */
+    int attempts;                  /* connections that asked about this address */
+    long ms;
+} bc_result_smtp;
 
 struct bc_result {
     char *email;      /* the input exactly as given (owned, NUL-terminated copy) */
@@ -16,6 +42,24 @@ struct bc_result {
     const char *role_category;  /* owned by the context's lists, or NULL */
     char suggestion[BC_ADDR_MAX]; /* whole corrected address, or "" */
     long duration_ms;
+    /* online verification only */
+    bool have_mx;
+    bool mx_implicit;
+    int nmx;
+    bc_result_mx *mx;             /* owned, nmx entries */
+    bool have_smtp;
+    bc_result_smtp smtp;
+    const char *provider;         /* static, or NULL */
+    bool have_transcript;
+    bc_transcript transcript;
+    const char *reason_override;  /* static; replaces the table's reason (e.g. "cancelled") */
 };
+
+/* Creates a result for `email` with syntax and domain-data facts filled
+ * (the offline stage) and no verdict yet. Caller owns it. NULL on ENOMEM. */
+bc_result *bc_result_offline_new(bc_ctx *ctx, const char *email, size_t len);
+
+/* Applies the verdict table to r->facts. */
+void bc_result_decide(bc_result *r);
 
 #endif

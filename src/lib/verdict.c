@@ -15,30 +15,73 @@ typedef bool (*rule_test)(const bc_facts *f);
 
 static bool t_syntax_invalid(const bc_facts *f) { return !f->syntax_valid; }
 static bool t_special_use(const bc_facts *f) { return f->special_use; }
+static bool t_nxdomain(const bc_facts *f) { return f->dns == BC_DNSF_NXDOMAIN; }
+static bool t_null_mx(const bc_facts *f) { return f->dns == BC_DNSF_NULL_MX; }
+static bool t_no_mail(const bc_facts *f) { return f->dns == BC_DNSF_NO_MAIL; }
+static bool t_rejected(const bc_facts *f) { return f->smtp == BC_SMTPF_REJECTED; }
+static bool t_disabled(const bc_facts *f) { return f->smtp == BC_SMTPF_DISABLED; }
 static bool t_disposable(const bc_facts *f) { return f->disposable; }
+static bool t_full(const bc_facts *f) { return f->smtp == BC_SMTPF_FULL; }
+static bool t_accept_all(const bc_facts *f)
+{
+    return f->smtp == BC_SMTPF_ACCEPTED && f->accept_all == BC_YES;
+}
+static bool t_accepted(const bc_facts *f) { return f->smtp == BC_SMTPF_ACCEPTED; }
+static bool t_dns_error(const bc_facts *f) { return f->dns == BC_DNSF_TEMPFAIL; }
+static bool t_unsafe(const bc_facts *f) { return f->smtp == BC_SMTPF_UNSAFE_TARGET; }
+static bool t_utf8(const bc_facts *f) { return f->smtp == BC_SMTPF_UTF8_UNSUPPORTED; }
+static bool t_greylisted(const bc_facts *f) { return f->smtp == BC_SMTPF_GREYLISTED; }
+static bool t_blocked(const bc_facts *f) { return f->smtp == BC_SMTPF_BLOCKED; }
+static bool t_tempfail(const bc_facts *f) { return f->smtp == BC_SMTPF_TEMPFAIL; }
+static bool t_server_rejected(const bc_facts *f) { return f->smtp == BC_SMTPF_SERVER_REJECTED; }
+static bool t_no_connect(const bc_facts *f) { return f->smtp == BC_SMTPF_NO_CONNECT; }
+static bool t_timeout(const bc_facts *f) { return f->smtp == BC_SMTPF_TIMEOUT; }
+static bool t_protocol(const bc_facts *f) { return f->smtp == BC_SMTPF_PROTOCOL; }
 static bool t_syntax_only(const bc_facts *f) { return f->stage == BC_STAGE_SYNTAX; }
 
+/* Permanent facts first (they hold whatever else we know), then what makes
+ * an address risky, then acceptance, then everything we could not tell. */
 static const struct rule {
     rule_test test;
     bc_verdict_status status;
     const char *reason;
     int score;
 } rules[] = {
-    /* test               status                   reason                score */
-    { t_syntax_invalid,   BC_STATUS_UNDELIVERABLE, "invalid_syntax",     0 },
-    { t_special_use,      BC_STATUS_UNDELIVERABLE, "special_use_domain", 0 },
-    { t_disposable,       BC_STATUS_RISKY,         "disposable",         25 },
-    { t_syntax_only,      BC_STATUS_UNKNOWN,       "unverified",         50 },
+    /* test                status                   reason                   score */
+    { t_syntax_invalid,    BC_STATUS_UNDELIVERABLE, "invalid_syntax",        0 },
+    { t_special_use,       BC_STATUS_UNDELIVERABLE, "special_use_domain",    0 },
+    { t_nxdomain,          BC_STATUS_UNDELIVERABLE, "invalid_domain",        0 },
+    { t_null_mx,           BC_STATUS_UNDELIVERABLE, "null_mx",               0 },
+    { t_no_mail,           BC_STATUS_UNDELIVERABLE, "no_mail_server",        2 },
+    { t_rejected,          BC_STATUS_UNDELIVERABLE, "rejected_email",        5 },
+    { t_disabled,          BC_STATUS_UNDELIVERABLE, "mailbox_disabled",      5 },
+    { t_disposable,        BC_STATUS_RISKY,         "disposable",            25 },
+    { t_full,              BC_STATUS_RISKY,         "mailbox_full",          30 },
+    { t_accept_all,        BC_STATUS_RISKY,         "accept_all",            50 },
+    { t_accepted,          BC_STATUS_DELIVERABLE,   "accepted_email",        95 },
+    { t_dns_error,         BC_STATUS_UNKNOWN,       "dns_error",             40 },
+    { t_unsafe,            BC_STATUS_UNKNOWN,       "unsafe_target",         40 },
+    { t_utf8,              BC_STATUS_UNKNOWN,       "smtputf8_unsupported",  50 },
+    { t_greylisted,        BC_STATUS_UNKNOWN,       "greylisted",            55 },
+    { t_blocked,           BC_STATUS_UNKNOWN,       "blocked",               50 },
+    { t_tempfail,          BC_STATUS_UNKNOWN,       "temporary_failure",     45 },
+    { t_server_rejected,   BC_STATUS_UNKNOWN,       "server_rejected",       40 },
+    { t_no_connect,        BC_STATUS_UNKNOWN,       "no_connect",            35 },
+    { t_timeout,           BC_STATUS_UNKNOWN,       "timeout",               40 },
+    { t_protocol,          BC_STATUS_UNKNOWN,       "protocol_error",        35 },
+    { t_syntax_only,       BC_STATUS_UNKNOWN,       "unverified",            50 },
 };
 
 /* Score adjustments for flags that stay flags (they never change the
- * status): a likely typo and a role mailbox lower confidence a little. */
+ * status): a likely typo, a role mailbox, and an acceptance whose catch-all
+ * test gave no answer lower confidence a little. */
 static const struct adjust {
     size_t offset; /* of a bool in bc_facts */
     int delta;
 } adjusts[] = {
     { offsetof(bc_facts, suggestion), -20 },
     { offsetof(bc_facts, role), -5 },
+    { offsetof(bc_facts, accept_all_untested), -10 },
 };
 
 static const struct band {

@@ -13,8 +13,38 @@
 
 /* How far the pipeline got. Offline stops after the domain data. */
 typedef enum bc_stage {
-    BC_STAGE_SYNTAX = 0, /* only syntax and the lists were consulted */
+    BC_STAGE_SYNTAX = 0, /* only syntax and the lists were consulted (offline) */
+    BC_STAGE_DNS,        /* DNS gave the last word (no SMTP session was possible or needed) */
+    BC_STAGE_SMTP,       /* an SMTP probe ran (or was refused for safety) */
 } bc_stage;
+
+/* What DNS said about the domain's mail servers. */
+typedef enum bc_dns_fact {
+    BC_DNSF_NONE = 0,      /* not asked */
+    BC_DNSF_OK,            /* MX (or implicit MX) hosts found */
+    BC_DNSF_NXDOMAIN,      /* permanent: the domain does not exist */
+    BC_DNSF_NO_MAIL,       /* permanent: no MX and no A/AAAA */
+    BC_DNSF_NULL_MX,       /* permanent: RFC 7505 null MX */
+    BC_DNSF_TEMPFAIL,      /* could not tell */
+} bc_dns_fact;
+
+/* What the SMTP stage established for this address. */
+typedef enum bc_smtp_fact {
+    BC_SMTPF_NONE = 0,
+    BC_SMTPF_ACCEPTED,         /* RCPT 250/251 */
+    BC_SMTPF_REJECTED,         /* permanent: no such mailbox */
+    BC_SMTPF_DISABLED,         /* permanent: mailbox disabled */
+    BC_SMTPF_FULL,             /* mailbox exists but is full */
+    BC_SMTPF_GREYLISTED,       /* still greylisted when the deadline ran out */
+    BC_SMTPF_BLOCKED,          /* the server refused our client, not the mailbox */
+    BC_SMTPF_TEMPFAIL,         /* 421, other 4xx, connection reset */
+    BC_SMTPF_SERVER_REJECTED,  /* a 5xx not about the mailbox (relay denied, syntax) */
+    BC_SMTPF_UNSAFE_TARGET,    /* every MX address is in a range we never contact */
+    BC_SMTPF_NO_CONNECT,       /* no MX host accepted a connection */
+    BC_SMTPF_TIMEOUT,          /* timeouts or the deadline */
+    BC_SMTPF_PROTOCOL,         /* the server broke the protocol */
+    BC_SMTPF_UTF8_UNSUPPORTED, /* UTF-8 local part, no SMTPUTF8 on the server */
+} bc_smtp_fact;
 
 typedef struct bc_facts {
     bc_stage stage;
@@ -24,6 +54,10 @@ typedef struct bc_facts {
     bool role;
     bool free;
     bool suggestion;   /* a typo correction was found for the domain */
+    bc_dns_fact dns;
+    bc_smtp_fact smtp;
+    bc_tristate accept_all;    /* the domain accepted a random local part */
+    bool accept_all_untested;  /* accepted, but the catch-all test gave no answer */
 } bc_facts;
 
 typedef struct bc_verdict {

@@ -1,6 +1,7 @@
 /*
- * verify.c - the verification pipeline. Offline: syntax, then what the
- * domain data knows; the verdict table turns the facts into a status.
+ * verify.c - the offline stage of the pipeline: syntax, then what the domain
+ * data knows. bc_verify_offline() stops there; the online verifier
+ * (verifier.c) starts every address here too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,30 +10,24 @@
 
 #include "internal.h"
 #include "result.h"
+#include "smtp_probe.h"
 
-static long elapsed_ms(const struct timespec *t0)
+static long mono_ms(void)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Verifies one address offline. *out is owned by the caller. */
-bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out)
+bc_result *bc_result_offline_new(bc_ctx *ctx, const char *email, size_t len)
 {
-    if (!ctx || !out || (!email && len))
-        return BC_EINVAL;
-    *out = NULL;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-
     bc_result *r = calloc(1, sizeof *r);
     if (!r)
-        return BC_ENOMEM;
+        return NULL;
     r->email = malloc(len + 1);
     if (!r->email) {
         free(r);
-        return BC_ENOMEM;
+        return NULL;
     }
     if (len)
         memcpy(r->email, email, len);
@@ -43,6 +38,7 @@ bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_resul
     bc_addr_parse(r->email, len, a);
     bc_facts *f = &r->facts;
     f->stage = BC_STAGE_SYNTAX;
+    f->accept_all = BC_UNKNOWN;
     f->syntax_valid = a->valid;
     if (a->valid) {
         f->special_use = (a->flags & BC_ADDR_SPECIAL_USE) != 0;
@@ -60,8 +56,28 @@ bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_resul
         r->role_category = bc_role_category(ctx, a->local);
         f->role = r->role_category != NULL;
     }
-    r->verdict = bc_verdict_decide(f);
-    r->duration_ms = elapsed_ms(&t0);
+    return r;
+}
+
+void bc_result_decide(bc_result *r)
+{
+    r->verdict = bc_verdict_decide(&r->facts);
+    if (r->reason_override)
+        r->verdict.reason = r->reason_override;
+}
+
+/* Verifies one address offline. *out is owned by the caller. */
+bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out)
+{
+    if (!ctx || !out || (!email && len))
+        return BC_EINVAL;
+    *out = NULL;
+    long t0 = mono_ms();
+    bc_result *r = bc_result_offline_new(ctx, email, len);
+    if (!r)
+        return BC_ENOMEM;
+    bc_result_decide(r);
+    r->duration_ms = mono_ms() - t0;
     *out = r;
     return BC_OK;
 }
