@@ -32,8 +32,27 @@ err | grep -q "unknown command 'frobnicate'"; ok $? "unknown command is named in
 expect_rc 2 "unknown global option" "$bin" --nosuch
 expect_rc 2 "verify without addresses" "$bin" verify --offline
 expect_rc 2 "verify with an unknown option" "$bin" verify --offline --frob a@b.com
-expect_rc 2 "verify without --offline (no SMTP probe yet)" "$bin" verify a@b.com
-err | grep -q -- '--offline'; ok $? "the message points to --offline"
+
+# Online settings: bad values are usage errors naming the problem; the
+# config file and the environment are read, the command line wins.
+expect_rc 2 "verify --timeout abc" "$bin" verify --timeout abc a@b.com
+err | grep -q "timeout"; ok $? "the message names the bad option"
+expect_rc 2 "verify --mx-connections 0" "$bin" verify --mx-connections 0 a@b.com
+expect_rc 2 "verify --greylist-schedule x" "$bin" verify --greylist-schedule 5,x a@b.com
+expect_rc 2 "verify --source-ip not-an-ip" "$bin" verify --source-ip nope a@b.com
+expect_rc 2 "verify --dns not-an-ip" "$bin" verify --dns nope a@b.com
+expect_rc 2 "verify --config missing file" "$bin" verify --config /nonexistent/bc.conf a@b.com
+cfg=$(mktemp); printf '# comment\nhelo = mx.bclab.net\nfrozzle = 1\n' > "$cfg"
+expect_rc 2 "config file with an unknown key" "$bin" verify --config "$cfg" a@b.com
+err | grep -q "$cfg:3"; ok $? "the message gives file:line"
+printf 'timeout = 5\n' > "$cfg"
+BOUNCECHECK_TIMEOUT=zz "$bin" verify --config "$cfg" a@b.com >/dev/null 2>/tmp/bc_cli_err.$$; rc=$?
+[ "$rc" = 2 ] && err | grep -q BOUNCECHECK_TIMEOUT; ok $? "a bad environment value is a usage error naming the variable (exit $rc)"
+rm -f "$cfg"
+# Addresses decided before any network step come back at once, online too.
+expect_rc 0 "verify (online) of offline-decidable addresses" "$bin" verify --json --dns 127.0.0.1:9 \
+  'bad@@x.com' 'user@example.com' 'someone@host.invalid'
+[ "$(out | grep -c '"status":"undeliverable"')" = 3 ]; ok $? "invalid syntax and special-use domains are undeliverable without DNS"
 
 # JSON: one object per address, in input order, every field present.
 expect_rc 0 "verify --offline --json" "$bin" verify --offline --json \

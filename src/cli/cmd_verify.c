@@ -7,37 +7,80 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "cli.h"
+#include "settings.h"
 
 const char cli_help_verify_text[] =
-    "Usage: bouncecheck verify --offline [--json] EMAIL...\n"
+    "Usage: bouncecheck verify [OPTIONS] EMAIL...\n"
     "\n"
-    "Verify each EMAIL and print its result, in the order given.\n"
+    "Verify each EMAIL without sending mail: syntax, domain data, DNS (MX, null MX,\n"
+    "A/AAAA fallback), then an SMTP probe of the mail server (EHLO, STARTTLS,\n"
+    "MAIL FROM, RCPT TO, RSET/QUIT - never DATA), with a catch-all test and\n"
+    "greylisting rechecks. Many addresses are verified concurrently; results are\n"
+    "printed in the order given.\n"
     "\n"
-    "Options:\n"
-    "  --offline   syntax and domain data only; nothing is sent over the network\n"
-    "  --json      one JSON object per address, one per line (NDJSON)\n"
-    "  -h, --help  show this help\n"
+    "Output:\n"
+    "  --json                   one JSON object per address, one per line (NDJSON)\n"
+    "  --trace                  add the SMTP transcript (JSON field transcript)\n"
+    "  --offline                syntax and domain data only; nothing goes over the network\n"
     "\n"
-    "Without --json the results are a table: email, status, reason, score, flags\n"
-    "(disposable, role:CATEGORY, free, idn, smtputf8) and a typo suggestion.\n"
+    "Identity (an honest MTA identity; defaults come from this host):\n"
+    "  --helo NAME              EHLO name (default: this host's FQDN)\n"
+    "  --from ADDR              MAIL FROM address (default: verify@<helo name>)\n"
+    "  --source-ip ADDR         connect from this local address; repeat for a pool\n"
     "\n"
-    "Statuses: deliverable, undeliverable, risky, unknown. Offline reasons:\n"
-    "  invalid_syntax      not a usable address (undeliverable; syntax.code says why)\n"
-    "  special_use_domain  a reserved domain such as example.com or .test (undeliverable)\n"
-    "  disposable          a throwaway-mailbox provider (risky)\n"
-    "  unverified          well formed; the mailbox was not checked (unknown)\n"
+    "Network:\n"
+    "  --dns IP[:PORT][,...]    DNS servers (default: /etc/resolv.conf)\n"
+    "  --smtp-port PORT         SMTP port of the mail servers (default 25)\n"
+    "  --allow-private          also contact MX addresses in loopback, private,\n"
+    "                           link-local, CGNAT or reserved ranges (labs, tests)\n"
+    "  --no-starttls            never use STARTTLS\n"
+    "  --no-catch-all           skip the catch-all test\n"
+    "\n"
+    "Limits and politeness:\n"
+    "  --timeout SECONDS        deadline per address, always respected (default 60)\n"
+    "  --connect-timeout S      per connection attempt (default 10)\n"
+    "  --greeting-timeout S     wait for the server greeting (default 30)\n"
+    "  --command-timeout S      wait for each reply (default 30)\n"
+    "  --mx-connections N       concurrent connections per MX host (default 2)\n"
+    "  --rcpts-per-connection N addresses asked per connection (default 10)\n"
+    "  --domain-rate N          new connections per domain per minute (default 120,\n"
+    "                           0 for no limit)\n"
+    "  --greylist-schedule S,.. waits before greylisting rechecks (default 60,300)\n"
+    "\n"
+    "  --config FILE            read settings from FILE (after /etc/bouncecheck.conf\n"
+    "                           and ~/.config/bouncecheck/config)\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Every option is also a config file key (helo = mx.example.net) and an\n"
+    "environment variable (BOUNCECHECK_HELO); the command line wins, then the\n"
+    "environment, then --config, then the user's file, then /etc.\n"
+    "\n"
+    "Statuses and reasons:\n"
+    "  deliverable    accepted_email\n"
+    "  undeliverable  invalid_syntax, special_use_domain, invalid_domain, no_mail_server,\n"
+    "                 null_mx, rejected_email, mailbox_disabled\n"
+    "  risky          disposable, accept_all, mailbox_full\n"
+    "  unknown        unverified (--offline), dns_error, unsafe_target, no_connect,\n"
+    "                 timeout, temporary_failure, greylisted, blocked, server_rejected,\n"
+    "                 protocol_error, smtputf8_unsupported\n"
     "\n"
     "JSON fields (null when unknown): email, normalized, local, domain, ascii_domain,\n"
     "status, reason, score, syntax {valid, code, category, smtputf8, idn, special_use},\n"
-    "disposable, role, role_category, free, accept_all, suggestion, mx, smtp, provider,\n"
-    "duration_ms.\n"
+    "disposable, role, role_category, free, accept_all, suggestion,\n"
+    "mx [{host, preference, addresses}], mx_implicit,\n"
+    "smtp {host, address, port, tls, code, enhanced, message, step, attempts, ms},\n"
+    "provider, duration_ms, and with --trace transcript [{dir, line}].\n"
     "\n"
-    "The SMTP probe (verification without --offline) is not in this release yet.\n"
+    "Exit status: 0 every address got a verdict (whatever it is), 1 a runtime\n"
+    "failure, 2 a usage error.\n"
     "\n"
     "Examples:\n"
-    "  bouncecheck verify --offline someone@gmial.com\n"
-    "  bouncecheck verify --offline --json a@mailinator.com 'bad@@example.org'\n";
+    "  bouncecheck verify someone@example.net\n"
+    "  bouncecheck verify --json --timeout 30 a@example.net b@example.net\n"
+    "  bouncecheck verify --offline someone@gmial.com\n";
 
 /* Appends `word` and a space to the flags cell when `on`. */
 static void add_flag(char *buf, size_t size, bool on, const char *word)
@@ -59,6 +102,7 @@ static bool add_row(cli_table *t, const bc_result *r, const char *input)
     add_flag(flags, sizeof flags, bc_result_disposable(r) == BC_YES, "disposable");
     add_flag(flags, sizeof flags, cat != NULL, role);
     add_flag(flags, sizeof flags, bc_result_free_provider(r) == BC_YES, "free");
+    add_flag(flags, sizeof flags, bc_result_accept_all(r) == BC_YES, "accept_all");
     add_flag(flags, sizeof flags, a->valid && (a->flags & BC_ADDR_IDN), "idn");
     add_flag(flags, sizeof flags, a->valid && (a->flags & BC_ADDR_UTF8_LOCAL), "smtputf8");
     const char *reason = bc_result_reason(r);
@@ -72,52 +116,110 @@ static bool add_row(cli_table *t, const bc_result *r, const char *input)
     return cli_table_add(t, cells);
 }
 
-int cmd_verify(int argc, char **argv, const cli_global *g)
+/* Collected results, printed in input order as soon as a prefix is ready. */
+typedef struct run {
+    bc_result **results;
+    int n, next_print;
+    int pending;
+    bool json, trace;
+    cli_table *table;
+    char **argv;
+    int rc;
+} run;
+
+static void print_transcript(const bc_result *r, const char *input)
 {
-    static const struct option opts[] = {
-        { "offline", no_argument, NULL, 'o' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool offline = false, json = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': offline = true; break;
-        case 'j': json = true; break;
-        case 'h':
-            cli_help("verify", stdout);
-            return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck help verify'.\n", stderr);
-            return BC_EXIT_USAGE;
+    size_t n = bc_result_transcript_len(r);
+    if (!n)
+        return;
+    char *safe = cli_sanitize(input, strlen(input));
+    printf("\n-- SMTP transcript for %s\n", safe ? safe : "?");
+    free(safe);
+    for (size_t i = 0; i < n; i++) {
+        char dir = '*';
+        const char *line = bc_result_transcript_line(r, i, &dir);
+        char *l = cli_sanitize(line, strlen(line));
+        printf("%s %s\n", dir == 'C' ? ">>" : dir == 'S' ? "<<" : "**", l ? l : "?");
+        free(l);
+    }
+}
+
+static void emit_ready(run *st)
+{
+    while (st->next_print < st->n && st->results[st->next_print]) {
+        bc_result *r = st->results[st->next_print];
+        const char *input = st->argv[st->next_print];
+        if (st->json) {
+            char *line = bc_result_json(r);
+            if (line) {
+                puts(line);
+                free(line);
+                fflush(stdout);
+            } else {
+                cli_error("out of memory");
+                st->rc = BC_EXIT_FAILURE;
+            }
+        } else if (!add_row(st->table, r, input)) {
+            cli_error("out of memory");
+            st->rc = BC_EXIT_FAILURE;
         }
+        if (st->json || !st->trace) {
+            bc_result_free(r);
+            st->results[st->next_print] = NULL;
+        }
+        st->next_print++;
     }
-    if (optind >= argc) {
-        cli_error("verify: no address given");
-        fputs("Try 'bouncecheck help verify'.\n", stderr);
-        return BC_EXIT_USAGE;
+}
+
+typedef struct slot {
+    run *st;
+    int index;
+} slot;
+
+static void on_result(void *arg, bc_result *r)
+{
+    slot *sl = arg;
+    sl->st->results[sl->index] = r;
+    sl->st->pending--;
+    emit_ready(sl->st);
+}
+
+/* Long options: the settings (see settings.c) plus the command's own. */
+enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_SETTING_BASE = 2000 };
+
+static const char *const setting_opts[] = {
+    "dns", "helo", "from", "timeout", "connect-timeout", "greeting-timeout", "command-timeout",
+    "mx-connections", "rcpts-per-connection", "domain-rate", "greylist-schedule", "source-ip",
+    "smtp-port", "allow-private", "no-catch-all", "no-starttls",
+};
+#define N_SETTING_OPTS (sizeof setting_opts / sizeof setting_opts[0])
+
+/* --config FILE must be read before the options it can be overridden by:
+ * find it first (the last one wins). NULL when absent. */
+static const char *find_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
     }
-    if (!offline) {
-        cli_error("verify: the SMTP probe is not in this release yet; use --offline");
-        return BC_EXIT_USAGE;
-    }
-    bc_options o = { .data_dir = g->data_dir };
-    bc_ctx *ctx = NULL;
-    char err[512] = "";
-    if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
-        cli_error("cannot load the domain lists: %s", err);
-        return BC_EXIT_FAILURE;
-    }
+    return path;
+}
+
+static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool json)
+{
     static const char *const headers[] = { "EMAIL", "STATUS", "REASON", "SCORE", "FLAGS", "SUGGESTION" };
     cli_table *t = json ? NULL : cli_table_new(6, headers);
     int rc = BC_EXIT_OK;
     if (!json && !t) {
         cli_error("out of memory");
-        rc = BC_EXIT_FAILURE;
+        return BC_EXIT_FAILURE;
     }
-    for (int i = optind; i < argc && rc == BC_EXIT_OK; i++) {
+    for (int i = first; i < argc && rc == BC_EXIT_OK; i++) {
         bc_result *r = NULL;
         bc_status st = bc_verify_offline(ctx, argv[i], strlen(argv[i]), &r);
         if (st != BC_OK) {
@@ -143,7 +245,157 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     if (t && rc == BC_EXIT_OK)
         cli_table_print(t, stdout);
     cli_table_free(t);
+    return rc;
+}
+
+static int verify_online(bc_ctx *ctx, const bc_verify_options *o, int first, int argc, char **argv,
+                         bool json, bool trace)
+{
+    int n = argc - first;
+    run st = { .n = n, .json = json, .trace = trace, .argv = argv + first, .rc = BC_EXIT_OK };
+    static const char *const headers[] = { "EMAIL", "STATUS", "REASON", "SCORE", "FLAGS", "SUGGESTION" };
+    st.results = calloc((size_t)n, sizeof *st.results);
+    slot *slots = calloc((size_t)n, sizeof *slots);
+    if (!json)
+        st.table = cli_table_new(6, headers);
+    struct event_base *base = event_base_new();
+    if (!st.results || !slots || (!json && !st.table) || !base) {
+        cli_error("out of memory");
+        free(st.results);
+        free(slots);
+        cli_table_free(st.table);
+        if (base)
+            event_base_free(base);
+        return BC_EXIT_FAILURE;
+    }
+    bc_verifier *v = NULL;
+    char err[512] = "";
+    int rc = BC_EXIT_OK;
+    if (bc_verifier_new(&v, ctx, base, o, err, sizeof err) != BC_OK) {
+        cli_error("%s", err);
+        rc = BC_EXIT_USAGE;
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        slots[i].st = &st;
+        slots[i].index = i;
+        bc_status s = bc_verifier_submit(v, argv[first + i], strlen(argv[first + i]), on_result, &slots[i]);
+        if (s != BC_OK) {
+            cli_error("verify '%s': %s", argv[first + i], bc_strerror(s));
+            rc = BC_EXIT_FAILURE;
+            break;
+        }
+        st.pending++;
+    }
+    while (st.pending > 0 && rc == BC_EXIT_OK) {
+        int lr = event_base_loop(base, EVLOOP_ONCE);
+        if (lr < 0 || (lr == 1 && st.pending > 0)) {
+            /* -1: libevent failed; 1: nothing left to wait for, yet
+             * results are missing (a bug: say so rather than hang) */
+            cli_error(lr < 0 ? "event loop failure" : "internal error: verification stalled");
+            rc = BC_EXIT_FAILURE;
+        }
+    }
+    bc_verifier_free(v); /* cancels anything left (only after an error) */
+    if (rc == BC_EXIT_OK)
+        rc = st.rc;
+    if (!json && rc == BC_EXIT_OK) {
+        cli_table_print(st.table, stdout);
+        for (int i = 0; trace && i < n; i++)
+            if (st.results[i])
+                print_transcript(st.results[i], argv[first + i]);
+    }
+done:
+    for (int i = 0; i < n; i++)
+        bc_result_free(st.results[i]);
+    free(st.results);
+    free(slots);
+    cli_table_free(st.table);
+    event_base_free(base);
+    return rc;
+}
+
+int cmd_verify(int argc, char **argv, const cli_global *g)
+{
+    struct option opts[N_SETTING_OPTS + 6];
+    size_t k = 0;
+    for (size_t i = 0; i < N_SETTING_OPTS; i++) {
+        opts[k].name = setting_opts[i];
+        opts[k].has_arg = settings_is_flag(setting_opts[i]) ? no_argument : required_argument;
+        opts[k].flag = NULL;
+        opts[k].val = OPT_SETTING_BASE + (int)i;
+        k++;
+    }
+    opts[k++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
+    opts[k++] = (struct option){ "offline", no_argument, NULL, OPT_OFFLINE };
+    opts[k++] = (struct option){ "trace", no_argument, NULL, OPT_TRACE };
+    opts[k++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+    opts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
+    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+
+    cli_settings cs;
+    settings_init(&cs);
+    char err[512] = "";
+    int rc = BC_EXIT_OK;
+    const char *config = find_config(argc, argv);
+    if (settings_load_defaults(&cs, err, sizeof err) != 0 ||
+        (config && settings_load_file(&cs, config, true, err, sizeof err) != 0) ||
+        settings_load_env(&cs, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        settings_free(&cs);
+        return BC_EXIT_USAGE;
+    }
+    bool offline = false, json = false, trace = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)N_SETTING_OPTS) {
+            const char *name = setting_opts[c - OPT_SETTING_BASE];
+            if (!settings_apply(&cs, name, optarg, err, sizeof err)) {
+                cli_error("verify: --%s", err);
+                rc = BC_EXIT_USAGE;
+                break;
+            }
+            continue;
+        }
+        switch (c) {
+        case OPT_OFFLINE: offline = true; break;
+        case OPT_JSON: json = true; break;
+        case OPT_TRACE: trace = true; break;
+        case OPT_CONFIG: break; /* read above */
+        case 'h':
+            cli_help("verify", stdout);
+            settings_free(&cs);
+            return BC_EXIT_OK;
+        default:
+            rc = BC_EXIT_USAGE;
+            break;
+        }
+        if (rc != BC_EXIT_OK)
+            break;
+    }
+    if (rc == BC_EXIT_OK && optind >= argc) {
+        cli_error("verify: no address given");
+        rc = BC_EXIT_USAGE;
+    }
+    if (rc != BC_EXIT_OK) {
+        fputs("Try 'bouncecheck help verify'.\n", stderr);
+        settings_free(&cs);
+        return rc;
+    }
+    cs.o.trace = trace;
+    bc_options o = { .data_dir = g->data_dir };
+    bc_ctx *ctx = NULL;
+    if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
+        cli_error("cannot load the domain lists: %s", err);
+        settings_free(&cs);
+        return BC_EXIT_FAILURE;
+    }
+    if (offline)
+        rc = verify_offline(ctx, optind, argc, argv, json);
+    else
+        rc = verify_online(ctx, &cs.o, optind, argc, argv, json, trace);
     bc_ctx_free(ctx);
+    settings_free(&cs);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write the results");
         rc = BC_EXIT_FAILURE;

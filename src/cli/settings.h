@@ -1,0 +1,40 @@
+/*
+ * settings.h - verification settings from files, environment and options.
+ */
+#ifndef BC_CLI_SETTINGS_H
+#define BC_CLI_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bouncecheck.h"
+
+typedef struct cli_settings {
+    bc_verify_options o;  /* strings point into `strings` */
+    char **strings;       /* owned copies */
+    size_t nstrings;
+} cli_settings;
+
+void settings_init(cli_settings *cs);
+void settings_free(cli_settings *cs);
+
+/* true when `name` is a setting (and so a long option of `verify`). */
+bool settings_known(const char *name);
+/* true when the setting is a yes/no flag (a long option without argument). */
+bool settings_is_flag(const char *name);
+
+/* Sets `name` to `value` (NULL for a flag given bare). false with a message
+ * in err when the name or the value is bad. */
+bool settings_apply(cli_settings *cs, const char *name, const char *value, char *err, size_t errlen);
+
+/* Loads "key = value" lines ('#' starts a comment). 0 on success (or when
+ * the file is absent and !must_exist), -1 with a message in err. */
+int settings_load_file(cli_settings *cs, const char *path, bool must_exist, char *err, size_t errlen);
+
+/* /etc/bouncecheck.conf then the user's config file. */
+int settings_load_defaults(cli_settings *cs, char *err, size_t errlen);
+
+/* BOUNCECHECK_<NAME> for every setting (dashes become underscores). */
+int settings_load_env(cli_settings *cs, char *err, size_t errlen);
+
+#endif

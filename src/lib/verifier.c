@@ -1,0 +1,1344 @@
+/*
+ * verifier.c - the online pipeline: address -> domain facts -> SMTP probe ->
+ * verdict, for many addresses at once on one libevent loop.
+ *
+ * The pieces:
+ *  - a job per submitted address (its result, deadline, callback);
+ *  - a domain record per mail domain: the queue of jobs waiting for a
+ *    session, the catch-all fact (tested once, then cached), the per-domain
+ *    connection rate;
+ *  - a host record per MX address: connections open now (capped by
+ *    mx_connections) and a backoff after 421/4xx answers;
+ *  - a session: one SMTP connection asking about a batch of jobs of one
+ *    domain (plus, once per domain, a random local part for the catch-all
+ *    test), walking the MX list in preference order (random among equals,
+ *    every address of a host in turn) until a server answers.
+ *
+ * Jobs are reference counted: the queue, a session and the deadline timer
+ * may each hold one. A job is finished exactly once (its callback runs from
+ * the loop via the done queue, never inside bc_verifier_submit).
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "dns.h"
+#include "internal.h"
+#include "netsafe.h"
+#include "provider.h"
+#include "result.h"
+#include "smtp_probe.h"
+
+#define MAX_BATCH 100           /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
+#define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
+#define HASH_BUCKETS 4096
+#define SLOT_POLL_MS 50         /* how often a session waiting for a host slot looks again */
+#define BACKOFF_FIRST_MS 2000
+#define BACKOFF_MAX_MS 60000
+#define CATCHALL_TTL_MS (60L * 60 * 1000)
+
+typedef struct job job;
+typedef struct vdomain vdomain;
+typedef struct vhost vhost;
+typedef struct session session;
+
+struct job {
+    bc_verifier *v;
+    bc_result *r;
+    bc_verify_cb cb;
+    void *arg;
+    vdomain *d;
+    int refs;
+    bool done;            /* finished: the callback has been (or is being) queued */
+    bool queued;          /* in d's pending queue */
+    bool in_session;
+    bool awaiting_catchall;
+    bool suggest_pending; /* the typo suggestion's domain is being resolved */
+    bool suggest_ok;      /* the suggested domain receives mail */
+    bool smtp_decided;    /* facts are final apart from the suggestion check */
+    long t0;
+    long deadline;
+    int greylist_round;
+    bool was_greylisted;
+    char mailbox[BC_ADDR_MAX]; /* local@ascii-domain, as sent in RCPT TO */
+    struct event *timer;  /* the deadline */
+    struct event *recheck; /* the wait before a greylist recheck */
+    bool waiting_recheck;
+    job *next;            /* in the pending queue, the done queue or the catch-all waiters */
+    job *all_next, *all_prev; /* every live job, for bc_verifier_free */
+};
+
+struct vdomain {
+    char name[BC_DOMAIN_MAX];
+    vdomain *hnext;
+    bc_verifier *v;
+    job *pending_head, *pending_tail;
+    int npending;
+    bool resolving;
+    int sessions;         /* sessions open now */
+    long next_connect;    /* rate limit: no new session before this */
+    struct event *pump;   /* deferred: look at the queue */
+    bc_tristate catch_all;
+    long catch_all_at;
+    bool catch_all_testing;
+    job *catchall_waiters;
+    char catchall_local[32]; /* the random local part, kept so a greylisting
+                              * server sees the same recipient on recheck */
+};
+
+struct vhost {
+    char key[INET6_ADDRSTRLEN + 8];
+    vhost *hnext;
+    int active;
+    long backoff_until;
+    int backoff_ms;
+    bool tls_broken;      /* a STARTTLS handshake failed here: go plaintext */
+};
+
+typedef struct candidate {
+    char host[256];
+    int preference;
+    bc_dns_addr addr;
+} candidate;
+
+struct session {
+    bc_verifier *v;
+    vdomain *d;
+    job *jobs[MAX_BATCH];
+    int njobs;
+    bc_probe_rcpt rcpts[MAX_BATCH + 1];
+    int rjob[MAX_BATCH + 1]; /* rcpts[i] asks about jobs[rjob[i]], or -1: the catch-all test */
+    int nrcpts;
+    bool has_catchall;
+    char catchall_mailbox[BC_ADDR_MAX];
+    candidate cand[MAX_CANDIDATES];
+    int ncand, ci;
+    bool plaintext;       /* retrying this candidate without STARTTLS */
+    vhost *slot;          /* the host whose connection counter we hold */
+    struct event *wait;
+    bc_probe_config cfg;
+    bc_probe_request req;
+    struct sockaddr_storage target;
+    bc_transcript transcript;
+    /* what the last failed attempt said, for jobs no server answered */
+    bc_smtp_fact fail;
+    bool have_reply;
+    bc_smtp_reply fail_reply;
+    const char *fail_step;
+    candidate *last_cand;
+    bool last_tls;
+    long ms_total;
+    bc_probe *probe;      /* the attempt in flight */
+    bool orphan;          /* the verifier was freed: only free ourselves */
+    session *snext, *sprev; /* live sessions */
+};
+
+struct bc_verifier {
+    bc_ctx *ctx;
+    struct event_base *base;
+    bc_dns *dns;
+    SSL_CTX *ssl;
+    char helo[256];
+    char from[BC_ADDR_MAX];
+    bc_verify_options o;
+    struct sockaddr_storage sources[BC_MAX_SOURCE_IPS];
+    socklen_t source_len[BC_MAX_SOURCE_IPS];
+    int nsources, next_source;
+    vdomain *domains[HASH_BUCKETS];
+    vhost *hosts[HASH_BUCKETS];
+    job *done_head, *done_tail;
+    struct event *deliver;
+    job *all;
+    session *sessions;
+    int nsessions;
+    bool freeing;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static unsigned hash_str(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % HASH_BUCKETS;
+}
+
+static void addr_to_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)len);
+}
+
+static unsigned rand_below(unsigned n)
+{
+    unsigned x = 0;
+    if (RAND_bytes((unsigned char *)&x, sizeof x) != 1)
+        x = (unsigned)bc_now_ms();
+    return n ? x % n : 0;
+}
+
+static void job_ref(job *j) { j->refs++; }
+
+static void job_unref(job *j)
+{
+    if (--j->refs > 0)
+        return;
+    if (j->timer)
+        event_free(j->timer);
+    if (j->recheck)
+        event_free(j->recheck);
+    bc_result_free(j->r);
+    free(j);
+}
+
+/* ---- finishing --------------------------------------------------------- */
+
+static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bc_verifier *v = arg;
+    job *list = v->done_head;
+    v->done_head = v->done_tail = NULL;
+    while (list) {
+        job *j = list;
+        list = j->next;
+        j->next = NULL;
+        bc_result *r = j->r;
+        j->r = NULL;
+        bc_verify_cb cb = j->cb;
+        void *cbarg = j->arg;
+        job_unref(j); /* the done queue's reference */
+        cb(cbarg, r);
+    }
+}
+
+/* Finishes the job if its facts are final and no lookup is pending: applies
+ * the verdict and queues the callback. */
+static void job_try_finish(job *j)
+{
+    if (j->done || !j->smtp_decided || j->suggest_pending)
+        return;
+    bc_verifier *v = j->v;
+    j->done = true;
+    bc_result *r = j->r;
+    if (r->facts.suggestion && !(j->suggest_ok && r->facts.dns != BC_DNSF_OK)) {
+        /* The suggestion stands only where the suggested domain receives
+         * mail and the given one does not. */
+        r->facts.suggestion = false;
+        r->suggestion[0] = '\0';
+    }
+    bc_result_decide(r);
+    r->duration_ms = bc_now_ms() - j->t0;
+    if (j->timer)
+        event_del(j->timer);
+    /* unlink from the live list */
+    if (j->all_prev)
+        j->all_prev->all_next = j->all_next;
+    else if (v->all == j)
+        v->all = j->all_next;
+    if (j->all_next)
+        j->all_next->all_prev = j->all_prev;
+    j->all_next = j->all_prev = NULL;
+
+    job_ref(j);
+    j->next = NULL;
+    if (v->done_tail)
+        v->done_tail->next = j;
+    else
+        v->done_head = j;
+    v->done_tail = j;
+    event_active(v->deliver, EV_TIMEOUT, 0);
+    job_unref(j); /* the live list's reference */
+}
+
+/* Records the SMTP-stage fact and finishes. */
+static void job_decide(job *j, bc_stage stage, bc_smtp_fact fact)
+{
+    if (j->done)
+        return;
+    j->r->facts.stage = stage;
+    if (stage == BC_STAGE_SMTP)
+        j->r->facts.smtp = fact;
+    j->smtp_decided = true;
+    job_try_finish(j);
+}
+
+/* ---- domains and hosts ---------------------------------------------------- */
+
+static void domain_pump_cb(evutil_socket_t fd, short what, void *arg);
+
+static vdomain *domain_get(bc_verifier *v, const char *name)
+{
+    unsigned h = hash_str(name);
+    for (vdomain *d = v->domains[h]; d; d = d->hnext)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    vdomain *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->v = v;
+    d->catch_all = BC_UNKNOWN;
+    d->pump = evtimer_new(v->base, domain_pump_cb, d);
+    if (!d->pump) {
+        free(d);
+        return NULL;
+    }
+    d->hnext = v->domains[h];
+    v->domains[h] = d;
+    return d;
+}
+
+static void domain_kick(vdomain *d, long delay_ms)
+{
+    struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+    if (!evtimer_pending(d->pump, NULL) || delay_ms == 0)
+        evtimer_add(d->pump, &tv);
+}
+
+static void domain_enqueue(vdomain *d, job *j)
+{
+    if (j->queued || j->done)
+        return;
+    job_ref(j);
+    j->queued = true;
+    j->next = NULL;
+    if (d->pending_tail)
+        d->pending_tail->next = j;
+    else
+        d->pending_head = j;
+    d->pending_tail = j;
+    d->npending++;
+    domain_kick(d, 0);
+}
+
+static job *domain_dequeue(vdomain *d)
+{
+    job *j = d->pending_head;
+    if (!j)
+        return NULL;
+    d->pending_head = j->next;
+    if (!d->pending_head)
+        d->pending_tail = NULL;
+    j->next = NULL;
+    j->queued = false;
+    d->npending--;
+    return j; /* the caller takes over the queue's reference */
+}
+
+static vhost *host_get(bc_verifier *v, const struct sockaddr *sa)
+{
+    char key[INET6_ADDRSTRLEN + 8];
+    addr_to_str(sa, key, sizeof key);
+    unsigned h = hash_str(key);
+    for (vhost *x = v->hosts[h]; x; x = x->hnext)
+        if (strcmp(x->key, key) == 0)
+            return x;
+    vhost *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    snprintf(x->key, sizeof x->key, "%s", key);
+    x->hnext = v->hosts[h];
+    v->hosts[h] = x;
+    return x;
+}
+
+static void host_backoff(vhost *h)
+{
+    h->backoff_ms = h->backoff_ms ? h->backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (h->backoff_ms > BACKOFF_MAX_MS)
+        h->backoff_ms = BACKOFF_MAX_MS;
+    h->backoff_until = bc_now_ms() + h->backoff_ms;
+}
+
+/* ---- the MX answer in results -------------------------------------------- */
+
+static void result_set_mx(bc_result *r, const bc_mx_answer *a)
+{
+    if (r->have_mx || a->rc != BC_DNS_OK)
+        return;
+    r->mx = calloc((size_t)(a->nhosts ? a->nhosts : 1), sizeof *r->mx);
+    if (!r->mx)
+        return;
+    r->have_mx = true;
+    r->mx_implicit = a->implicit;
+    r->nmx = a->nhosts;
+    for (int i = 0; i < a->nhosts; i++) {
+        bc_result_mx *m = &r->mx[i];
+        snprintf(m->host, sizeof m->host, "%s", a->hosts[i].host);
+        m->preference = a->hosts[i].preference;
+        m->naddrs = a->hosts[i].naddrs;
+        for (int k = 0; k < m->naddrs; k++)
+            addr_to_str((const struct sockaddr *)&a->hosts[i].addrs[k].sa, m->addrs[k], sizeof m->addrs[k]);
+        if (!r->provider)
+            r->provider = bc_provider_for_mx(a->hosts[i].host);
+    }
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static void session_next(session *s);
+static void session_end(session *s);
+
+/* Builds the candidate list: MX hosts by preference, shuffled among equal
+ * preferences, each host's addresses in order; unsafe addresses dropped
+ * (unless allowed). Returns the number of unsafe addresses dropped. */
+static int session_candidates(session *s, const bc_mx_answer *a)
+{
+    bc_verifier *v = s->v;
+    int order[BC_DNS_MAX_MX];
+    for (int i = 0; i < a->nhosts; i++)
+        order[i] = i;
+    for (int i = 0; i < a->nhosts;) { /* shuffle each run of equal preference */
+        int k = i;
+        while (k < a->nhosts && a->hosts[order[k]].preference == a->hosts[order[i]].preference)
+            k++;
+        for (int m = k - 1; m > i; m--) {
+            int r = i + (int)rand_below((unsigned)(m - i + 1));
+            int t = order[m];
+            order[m] = order[r];
+            order[r] = t;
+        }
+        i = k;
+    }
+    int unsafe = 0;
+    s->ncand = 0;
+    for (int i = 0; i < a->nhosts; i++) {
+        const bc_mx_host *h = &a->hosts[order[i]];
+        for (int k = 0; k < h->naddrs && s->ncand < MAX_CANDIDATES; k++) {
+            if (!v->o.allow_private && bc_netsafe_check((const struct sockaddr *)&h->addrs[k].sa)) {
+                unsafe++;
+                continue;
+            }
+            candidate *c = &s->cand[s->ncand++];
+            snprintf(c->host, sizeof c->host, "%s", h->host);
+            c->preference = h->preference;
+            c->addr = h->addrs[k];
+        }
+    }
+    return unsafe;
+}
+
+static void session_free(session *s)
+{
+    if (!s->orphan) {
+        bc_verifier *v = s->v;
+        if (s->sprev)
+            s->sprev->snext = s->snext;
+        else if (v->sessions == s)
+            v->sessions = s->snext;
+        if (s->snext)
+            s->snext->sprev = s->sprev;
+    }
+    if (s->wait)
+        event_free(s->wait);
+    bc_transcript_clear(&s->transcript);
+    free(s);
+}
+
+/* Fills a job's smtp record from the attempt that decided it. */
+static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_reply *reply,
+                         const char *step, bool tls)
+{
+    bc_result *r = j->r;
+    r->have_smtp = true;
+    bc_result_smtp *m = &r->smtp;
+    if (c) {
+        snprintf(m->host, sizeof m->host, "%s", c->host);
+        addr_to_str((const struct sockaddr *)&c->addr.sa, m->address, sizeof m->address);
+        m->port = s->v->o.smtp_port;
+    }
+    m->tls = tls;
+    if (reply) {
+        m->code = reply->code;
+        snprintf(m->enhanced, sizeof m->enhanced, "%s", reply->enhanced);
+        snprintf(m->message, sizeof m->message, "%s", reply->text);
+    } else {
+        m->code = 0;
+        m->enhanced[0] = '\0';
+        m->message[0] = '\0';
+    }
+    m->step = step;
+    m->ms = s->ms_total;
+}
+
+static void job_add_transcript(session *s, job *j)
+{
+    if (!s->v->o.trace)
+        return;
+    bc_result *r = j->r;
+    r->have_transcript = true;
+    for (size_t i = 0; i < s->transcript.n; i++)
+        bc_transcript_add(&r->transcript, s->transcript.v[i].dir, s->transcript.v[i].line,
+                          strlen(s->transcript.v[i].line));
+    if (s->transcript.truncated)
+        r->transcript.truncated = true;
+}
+
+/* A recheck after a greylisting or other temporary answer, on a new
+ * connection, after the next wait of the schedule - if the deadline allows.
+ * Returns false when it does not (the caller decides the job). */
+static void recheck_cb(evutil_socket_t fd, short what, void *arg);
+
+static bool job_schedule_recheck(job *j)
+{
+    bc_verifier *v = j->v;
+    if (j->greylist_round >= v->o.n_greylist_waits)
+        return false;
+    long wait = (long)v->o.greylist_waits_s[j->greylist_round] * 1000;
+    if (bc_now_ms() + wait + 500 >= j->deadline)
+        return false;
+    if (!j->recheck)
+        j->recheck = evtimer_new(v->base, recheck_cb, j);
+    if (!j->recheck)
+        return false;
+    j->greylist_round++;
+    j->waiting_recheck = true;
+    job_ref(j);
+    struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+    evtimer_add(j->recheck, &tv);
+    return true;
+}
+
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    job *j = arg;
+    j->waiting_recheck = false;
+    if (!j->done && j->d)
+        domain_enqueue(j->d, j);
+    job_unref(j);
+}
+
+/* The catch-all test is over (answer or not): settle accepted jobs that
+ * waited for it. */
+static void domain_catchall_settled(vdomain *d)
+{
+    job *w = d->catchall_waiters;
+    d->catchall_waiters = NULL;
+    while (w) {
+        job *j = w;
+        w = j->next;
+        j->next = NULL;
+        j->awaiting_catchall = false;
+        if (!j->done) {
+            j->r->facts.accept_all = d->catch_all;
+            j->r->facts.accept_all_untested = d->catch_all == BC_UNKNOWN;
+            job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
+        }
+        job_unref(j);
+    }
+}
+
+/* Maps a reply class to the fact it establishes for a mailbox. */
+static bc_smtp_fact fact_of_class(bc_smtp_class c)
+{
+    switch (c) {
+    case BC_SMTP_ACCEPTED: return BC_SMTPF_ACCEPTED;
+    case BC_SMTP_REJECTED_MAILBOX: return BC_SMTPF_REJECTED;
+    case BC_SMTP_MAILBOX_FULL: return BC_SMTPF_FULL;
+    case BC_SMTP_MAILBOX_DISABLED: return BC_SMTPF_DISABLED;
+    case BC_SMTP_GREYLISTED: return BC_SMTPF_GREYLISTED;
+    case BC_SMTP_BLOCKED: return BC_SMTPF_BLOCKED;
+    case BC_SMTP_SERVICE_UNAVAILABLE: return BC_SMTPF_TEMPFAIL;
+    case BC_SMTP_TEMPFAIL: return BC_SMTPF_TEMPFAIL;
+    case BC_SMTP_REJECTED_OTHER: return BC_SMTPF_SERVER_REJECTED;
+    }
+    return BC_SMTPF_SERVER_REJECTED;
+}
+
+/* One job's RCPT answer, final or a reason to recheck. */
+static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, const bc_probe_outcome *o)
+{
+    if (j->done)
+        return;
+    job_set_smtp(s, j, s->last_cand, rc->skipped_smtputf8 ? NULL : &rc->reply, "rcpt", o->tls);
+    job_add_transcript(s, j);
+    if (rc->skipped_smtputf8) {
+        job_decide(j, BC_STAGE_SMTP, BC_SMTPF_UTF8_UNSUPPORTED);
+        return;
+    }
+    bc_smtp_fact f = fact_of_class(bc_smtp_classify(&rc->reply));
+    if (f == BC_SMTPF_GREYLISTED || f == BC_SMTPF_TEMPFAIL) {
+        if (f == BC_SMTPF_GREYLISTED)
+            j->was_greylisted = true;
+        if (job_schedule_recheck(j))
+            return;
+        job_decide(j, BC_STAGE_SMTP, f);
+        return;
+    }
+    if (f == BC_SMTPF_ACCEPTED) {
+        vdomain *d = s->d;
+        if (d->catch_all == BC_UNKNOWN && d->catch_all_testing && !s->v->o.no_catch_all) {
+            /* another session (or this one) is testing: wait for it */
+            job_ref(j);
+            j->awaiting_catchall = true;
+            j->next = d->catchall_waiters;
+            d->catchall_waiters = j;
+            return;
+        }
+        j->r->facts.accept_all = s->v->o.no_catch_all ? BC_UNKNOWN : d->catch_all;
+        j->r->facts.accept_all_untested = !s->v->o.no_catch_all && d->catch_all == BC_UNKNOWN;
+    }
+    job_decide(j, BC_STAGE_SMTP, f);
+}
+
+/* The session could not get answers for the jobs still open: decide them with
+ * the last failure, or recheck later for temporary ones. */
+static void session_fail_open_jobs(session *s)
+{
+    for (int i = 0; i < s->njobs; i++) {
+        job *j = s->jobs[i];
+        if (j->done || j->waiting_recheck || j->awaiting_catchall)
+            continue;
+        job_set_smtp(s, j, s->last_cand, s->have_reply ? &s->fail_reply : NULL,
+                     s->fail_step ? s->fail_step : "connect", s->last_tls);
+        job_add_transcript(s, j);
+        bc_smtp_fact f = s->fail;
+        if (f == BC_SMTPF_NONE)
+            f = BC_SMTPF_NO_CONNECT;
+        if (f == BC_SMTPF_TEMPFAIL && job_schedule_recheck(j))
+            continue;
+        if ((f == BC_SMTPF_TIMEOUT || f == BC_SMTPF_TEMPFAIL) && j->was_greylisted)
+            f = BC_SMTPF_GREYLISTED;
+        job_decide(j, BC_STAGE_SMTP, f);
+    }
+}
+
+static void session_release_slot(session *s)
+{
+    if (s->slot) {
+        s->slot->active--;
+        s->slot = NULL;
+    }
+}
+
+static void probe_done(void *arg, const bc_probe_outcome *o)
+{
+    session *s = arg;
+    s->probe = NULL;
+    if (s->orphan) {
+        session_free(s);
+        return;
+    }
+    bc_verifier *v = s->v;
+    candidate *c = &s->cand[s->ci];
+    vhost *h = s->slot;
+    session_release_slot(s);
+    s->ms_total += o->ms;
+    s->last_cand = c;
+    s->last_tls = o->tls;
+    s->fail_step = bc_probe_step_name(o->step);
+    s->have_reply = o->have_last;
+    if (o->have_last)
+        s->fail_reply = o->last;
+
+    if (v->freeing || o->end == BC_PROBE_CANCELLED) {
+        session_end(s);
+        return;
+    }
+    if (o->end == BC_PROBE_TLS_FAILED) {
+        if (h)
+            h->tls_broken = true;
+        s->plaintext = true; /* same candidate, new connection, no STARTTLS */
+        session_next(s);
+        return;
+    }
+
+    /* Every recipient that got a reply is settled by it, whatever happened
+     * after (a reset after RCPT leaves the others open). */
+    int catchall_idx = -1;
+    for (int i = 0; i < s->nrcpts; i++) {
+        if (s->rjob[i] < 0) {
+            catchall_idx = i;
+            continue;
+        }
+        if (s->rcpts[i].replied || s->rcpts[i].skipped_smtputf8)
+            session_settle_rcpt(s, s->jobs[s->rjob[i]], &s->rcpts[i], o);
+    }
+    if (s->has_catchall && catchall_idx >= 0 && (s->rcpts[catchall_idx].replied || o->end == BC_PROBE_COMPLETED)) {
+        vdomain *d = s->d;
+        const bc_probe_rcpt *rc = &s->rcpts[catchall_idx];
+        if (rc->replied) {
+            bc_smtp_class cl = bc_smtp_classify(&rc->reply);
+            if (cl == BC_SMTP_ACCEPTED)
+                d->catch_all = BC_YES;
+            else if (cl == BC_SMTP_REJECTED_MAILBOX || cl == BC_SMTP_MAILBOX_DISABLED)
+                d->catch_all = BC_NO;
+            d->catch_all_at = bc_now_ms();
+        }
+        d->catch_all_testing = false;
+        s->has_catchall = false;
+        domain_catchall_settled(d);
+        /* The domain fact holds for every address asked here (rejected ones
+         * included), even those decided before the answer came in. */
+        for (int i = 0; i < s->njobs; i++)
+            if (s->jobs[i]->r && s->jobs[i]->r->facts.accept_all == BC_UNKNOWN)
+                s->jobs[i]->r->facts.accept_all = d->catch_all;
+    }
+
+    bool open_jobs = false;
+    for (int i = 0; i < s->njobs; i++)
+        if (!s->jobs[i]->done && !s->jobs[i]->waiting_recheck && !s->jobs[i]->awaiting_catchall)
+            open_jobs = true;
+    if (o->end == BC_PROBE_COMPLETED || !open_jobs) {
+        session_end(s);
+        return;
+    }
+
+    /* The session ended before every job had an answer: note why, and move
+     * on to the next address / host. */
+    switch (o->end) {
+    case BC_PROBE_REPLY: {
+        bc_smtp_class cl = bc_smtp_classify(&o->last);
+        if (cl == BC_SMTP_BLOCKED) {
+            s->fail = BC_SMTPF_BLOCKED;
+        } else if (o->last.code >= 500) {
+            s->fail = BC_SMTPF_SERVER_REJECTED;
+        } else {
+            s->fail = cl == BC_SMTP_GREYLISTED ? BC_SMTPF_GREYLISTED : BC_SMTPF_TEMPFAIL;
+            if (h)
+                host_backoff(h);
+        }
+        break;
+    }
+    case BC_PROBE_REFUSED:
+        if (s->fail == BC_SMTPF_NONE)
+            s->fail = BC_SMTPF_NO_CONNECT;
+        break;
+    case BC_PROBE_TIMEOUT:
+        s->fail = BC_SMTPF_TIMEOUT;
+        break;
+    case BC_PROBE_RESET:
+        s->fail = BC_SMTPF_TEMPFAIL;
+        break;
+    case BC_PROBE_PROTOCOL:
+        s->fail = BC_SMTPF_PROTOCOL;
+        break;
+    default:
+        s->fail = BC_SMTPF_TEMPFAIL;
+        break;
+    }
+    /* A blocked client or a greylisting answer to MAIL is a verdict about us
+     * at this domain, not about one host. */
+    if (s->fail == BC_SMTPF_BLOCKED || s->fail == BC_SMTPF_GREYLISTED) {
+        if (s->fail == BC_SMTPF_GREYLISTED) {
+            for (int i = 0; i < s->njobs; i++)
+                s->jobs[i]->was_greylisted = true;
+            s->fail = BC_SMTPF_TEMPFAIL;
+        }
+        session_fail_open_jobs(s);
+        session_end(s);
+        return;
+    }
+    s->plaintext = false;
+    s->ci++;
+    session_next(s);
+}
+
+static void session_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    session_next(arg);
+}
+
+/* Starts (or waits to start) the attempt on candidate s->ci. */
+static void session_next(session *s)
+{
+    bc_verifier *v = s->v;
+    long now = bc_now_ms();
+    /* the earliest deadline among open jobs bounds the session */
+    long deadline = 0;
+    int open = 0;
+    for (int i = 0; i < s->njobs; i++) {
+        job *j = s->jobs[i];
+        if (j->done || j->waiting_recheck || j->awaiting_catchall)
+            continue;
+        open++;
+        if (!deadline || j->deadline < deadline)
+            deadline = j->deadline;
+    }
+    if (!open) {
+        session_end(s);
+        return;
+    }
+    if (s->ci >= s->ncand || now >= deadline) {
+        if (now >= deadline && s->fail != BC_SMTPF_NO_CONNECT)
+            s->fail = s->fail == BC_SMTPF_NONE ? BC_SMTPF_TIMEOUT : s->fail;
+        if (now >= deadline && s->fail == BC_SMTPF_NONE)
+            s->fail = BC_SMTPF_TIMEOUT;
+        session_fail_open_jobs(s);
+        session_end(s);
+        return;
+    }
+    candidate *c = &s->cand[s->ci];
+    vhost *h = host_get(v, (const struct sockaddr *)&c->addr.sa);
+    if (h && (h->active >= v->o.mx_connections || h->backoff_until > now)) {
+        /* The host is busy or backing off. With other candidates left and
+         * the host backing off, try them; otherwise wait a little. */
+        if (h->backoff_until > now && s->ci + 1 < s->ncand) {
+            s->ci++;
+            session_next(s);
+            return;
+        }
+        long wait = h->backoff_until > now ? h->backoff_until - now : SLOT_POLL_MS;
+        if (now + wait >= deadline)
+            wait = deadline - now;
+        if (wait < 1)
+            wait = 1;
+        struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+        evtimer_add(s->wait, &tv);
+        return;
+    }
+    if (h) {
+        h->active++;
+        s->slot = h;
+    }
+    memset(&s->target, 0, sizeof s->target);
+    memcpy(&s->target, &c->addr.sa, c->addr.salen);
+    socklen_t tlen = c->addr.salen;
+    if (s->target.ss_family == AF_INET)
+        ((struct sockaddr_in *)(void *)&s->target)->sin_port = htons((uint16_t)v->o.smtp_port);
+    else
+        ((struct sockaddr_in6 *)(void *)&s->target)->sin6_port = htons((uint16_t)v->o.smtp_port);
+
+    /* Ask only about jobs still open (a reset after some RCPT answers, or a
+     * recheck, leaves fewer), then the catch-all test in its own transaction. */
+    s->nrcpts = 0;
+    for (int i = 0; i < s->njobs; i++) {
+        job *j = s->jobs[i];
+        if (j->done || j->waiting_recheck || j->awaiting_catchall)
+            continue;
+        bc_probe_rcpt *rc = &s->rcpts[s->nrcpts];
+        memset(rc, 0, sizeof *rc);
+        rc->mailbox = j->mailbox;
+        rc->needs_smtputf8 = (j->r->addr.flags & BC_ADDR_UTF8_LOCAL) != 0;
+        rc->batch = 0;
+        s->rjob[s->nrcpts++] = i;
+        j->r->smtp.attempts++;
+    }
+    if (s->has_catchall) {
+        bc_probe_rcpt *rc = &s->rcpts[s->nrcpts];
+        memset(rc, 0, sizeof *rc);
+        rc->mailbox = s->catchall_mailbox;
+        rc->batch = 1;
+        s->rjob[s->nrcpts++] = -1;
+    }
+    memset(&s->cfg, 0, sizeof s->cfg);
+    s->cfg.helo = v->helo;
+    s->cfg.mail_from = v->from;
+    s->cfg.connect_timeout_ms = v->o.connect_timeout_ms;
+    s->cfg.greeting_timeout_ms = v->o.greeting_timeout_ms;
+    s->cfg.command_timeout_ms = v->o.command_timeout_ms;
+    s->cfg.no_starttls = v->o.no_starttls || s->plaintext || (h && h->tls_broken);
+    s->cfg.ssl_ctx = v->ssl;
+    if (v->nsources) {
+        int k = v->next_source++ % v->nsources;
+        s->cfg.source = (const struct sockaddr *)&v->sources[k];
+        s->cfg.source_len = v->source_len[k];
+    }
+    s->cfg.transcript = v->o.trace ? &s->transcript : NULL;
+    memset(&s->req, 0, sizeof s->req);
+    s->req.addr = (const struct sockaddr *)&s->target;
+    s->req.addr_len = tlen;
+    s->req.host = c->host;
+    s->req.rcpts = s->rcpts;
+    s->req.nrcpts = s->nrcpts;
+    s->req.deadline_ms = deadline;
+    s->probe = bc_probe_start(v->base, &s->cfg, &s->req, probe_done, s);
+    if (!s->probe) {
+        session_release_slot(s);
+        s->fail = BC_SMTPF_TEMPFAIL;
+        session_fail_open_jobs(s);
+        session_end(s);
+    }
+}
+
+static void session_end(session *s)
+{
+    bc_verifier *v = s->v;
+    vdomain *d = s->d;
+    session_release_slot(s);
+    if (s->has_catchall) {
+        d->catch_all_testing = false;
+        domain_catchall_settled(d);
+    }
+    if (!v->freeing) {
+        /* anything still open was not settled: give it the session's failure */
+        session_fail_open_jobs(s);
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        s->jobs[i]->in_session = false;
+        job_unref(s->jobs[i]);
+    }
+    d->sessions--;
+    v->nsessions--;
+    session_free(s);
+    if (!v->freeing && d->npending)
+        domain_kick(d, 0);
+}
+
+/* Random local part for the catch-all test: long enough that no real
+ * mailbox has it, letters and digits only. */
+static void random_local(char *buf, size_t len)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char rnd[24];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        memset(rnd, 7, sizeof rnd);
+    size_t n = sizeof rnd < len - 1 ? sizeof rnd : len - 1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = alnum[rnd[i] % (sizeof alnum - 1)];
+    buf[n] = '\0';
+}
+
+/* Takes up to rcpts_per_connection jobs off the queue into a new session. */
+static void session_start(vdomain *d, const bc_mx_answer *a)
+{
+    bc_verifier *v = d->v;
+    session *s = calloc(1, sizeof *s);
+    if (!s)
+        return;
+    s->v = v;
+    s->d = d;
+    s->wait = evtimer_new(v->base, session_wait_cb, s);
+    int unsafe = session_candidates(s, a);
+    int cap = v->o.rcpts_per_connection;
+    while (s->njobs < cap) {
+        job *j = domain_dequeue(d);
+        if (!j)
+            break;
+        if (j->done) {
+            job_unref(j);
+            continue;
+        }
+        result_set_mx(j->r, a);
+        if (s->ncand == 0) {
+            job_decide(j, BC_STAGE_SMTP, unsafe ? BC_SMTPF_UNSAFE_TARGET : BC_SMTPF_NO_CONNECT);
+            job_unref(j);
+            continue;
+        }
+        j->in_session = true;
+        s->jobs[s->njobs++] = j; /* the queue's reference moves to the session */
+    }
+    if (s->njobs == 0 || !s->wait) {
+        for (int i = 0; i < s->njobs; i++) {
+            s->jobs[i]->in_session = false;
+            domain_enqueue(d, s->jobs[i]);
+            job_unref(s->jobs[i]);
+        }
+        s->orphan = true; /* not linked yet */
+        session_free(s);
+        return;
+    }
+    long now = bc_now_ms();
+    if (d->catch_all != BC_UNKNOWN && now - d->catch_all_at > CATCHALL_TTL_MS)
+        d->catch_all = BC_UNKNOWN;
+    if (!v->o.no_catch_all && d->catch_all == BC_UNKNOWN && !d->catch_all_testing) {
+        if (!d->catchall_local[0])
+            random_local(d->catchall_local, sizeof d->catchall_local);
+        snprintf(s->catchall_mailbox, sizeof s->catchall_mailbox, "%s@%s", d->catchall_local, d->name);
+        s->has_catchall = true;
+        d->catch_all_testing = true;
+    }
+    d->sessions++;
+    v->nsessions++;
+    s->snext = v->sessions;
+    if (v->sessions)
+        v->sessions->sprev = s;
+    v->sessions = s;
+    long interval = v->o.domain_rate_per_min > 0 ? 60000L / v->o.domain_rate_per_min : 0;
+    d->next_connect = now + interval;
+    session_next(s);
+}
+
+/* ---- DNS stage ------------------------------------------------------------ */
+
+static void domain_mx_cb(void *arg, const bc_mx_answer *a)
+{
+    vdomain *d = arg;
+    bc_verifier *v = d->v;
+    d->resolving = false;
+    if (a->rc == BC_DNS_CANCELLED || v->freeing)
+        return;
+    if (a->rc != BC_DNS_OK) {
+        bc_dns_fact f = a->rc == BC_DNS_NXDOMAIN ? BC_DNSF_NXDOMAIN
+                        : a->rc == BC_DNS_NODATA ? BC_DNSF_NO_MAIL
+                        : a->rc == BC_DNS_NULLMX ? BC_DNSF_NULL_MX
+                                                 : BC_DNSF_TEMPFAIL;
+        job *j;
+        while ((j = domain_dequeue(d))) {
+            if (!j->done)
+                j->r->facts.dns = f;
+            job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
+            job_unref(j);
+        }
+        return;
+    }
+    /* Hosts that all lack addresses: no mail server we could reach. */
+    bool any_addr = false, any_temp = false;
+    for (int i = 0; i < a->nhosts; i++) {
+        if (a->hosts[i].naddrs)
+            any_addr = true;
+        if (a->hosts[i].addr_rc == BC_DNS_TEMPFAIL)
+            any_temp = true;
+    }
+    if (!any_addr) {
+        job *j;
+        while ((j = domain_dequeue(d))) {
+            if (j->done) {
+                job_unref(j);
+                continue;
+            }
+            result_set_mx(j->r, a);
+            j->r->facts.dns = any_temp ? BC_DNSF_TEMPFAIL : BC_DNSF_NO_MAIL;
+            job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
+            job_unref(j);
+        }
+        return;
+    }
+    job *first = d->pending_head;
+    for (job *j = first; j; j = j->next)
+        if (!j->done)
+            j->r->facts.dns = BC_DNSF_OK;
+    long now = bc_now_ms();
+    while (d->npending && d->sessions < v->o.mx_connections) {
+        if (d->next_connect > now) {
+            domain_kick(d, d->next_connect - now);
+            return;
+        }
+        session_start(d, a);
+        now = bc_now_ms();
+    }
+}
+
+static void domain_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    vdomain *d = arg;
+    if (d->resolving || !d->npending || d->v->freeing)
+        return;
+    if (d->sessions >= d->v->o.mx_connections)
+        return; /* a session ending kicks us again */
+    d->resolving = true;
+    bc_dns_resolve_mx(d->v->dns, d->name, domain_mx_cb, d);
+}
+
+/* ---- typo suggestions need DNS too ------------------------------------- */
+
+static void suggest_mx_cb(void *arg, const bc_mx_answer *a)
+{
+    job *j = arg;
+    j->suggest_pending = false;
+    j->suggest_ok = a->rc == BC_DNS_OK;
+    if (a->rc != BC_DNS_CANCELLED)
+        job_try_finish(j);
+    job_unref(j);
+}
+
+/* ---- deadlines ----------------------------------------------------------- */
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    job *j = arg;
+    if (j->done)
+        return;
+    /* Still waiting for DNS, a host slot, a recheck or a server: the deadline
+     * is the user's limit and always holds. */
+    if (j->awaiting_catchall) {
+        j->r->facts.accept_all_untested = true;
+        job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
+        return;
+    }
+    if (j->smtp_decided) {
+        /* only the suggestion lookup is left: give up on it */
+        j->suggest_pending = false;
+        j->suggest_ok = false;
+        job_try_finish(j);
+        return;
+    }
+    bool dns_stage = j->r->facts.dns == BC_DNSF_NONE;
+    if (dns_stage) {
+        j->r->facts.dns = BC_DNSF_TEMPFAIL;
+        job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
+    } else {
+        job_decide(j, BC_STAGE_SMTP, j->was_greylisted ? BC_SMTPF_GREYLISTED : BC_SMTPF_TIMEOUT);
+    }
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+/* The host's fully qualified name: what an honest MTA says in EHLO. */
+static void default_helo(char *buf, size_t len)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(buf, len, "%s", host);
+    if (strchr(host, '.'))
+        return;
+    struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_family = AF_UNSPEC };
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname)
+        snprintf(buf, len, "%s", res->ai_canonname);
+    if (res)
+        freeaddrinfo(res);
+}
+
+static bc_status parse_source(bc_verifier *v, const char *ip, char *errbuf, size_t errlen)
+{
+    int k = v->nsources;
+    memset(&v->sources[k], 0, sizeof v->sources[k]);
+    struct sockaddr_in *in = (struct sockaddr_in *)(void *)&v->sources[k];
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&v->sources[k];
+    if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        v->source_len[k] = sizeof *in;
+    } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        v->source_len[k] = sizeof *in6;
+    } else {
+        return bc_seterr(errbuf, errlen, BC_EINVAL, "source address '%s' is not an IP address", ip);
+    }
+    v->nsources++;
+    return BC_OK;
+}
+
+bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
+                          const bc_verify_options *opts, char *errbuf, size_t errlen)
+{
+    if (!out || !ctx || !base)
+        return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_verifier_new: missing argument");
+    *out = NULL;
+    bc_verifier *v = calloc(1, sizeof *v);
+    if (!v)
+        return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
+    v->ctx = ctx;
+    v->base = base;
+    if (opts)
+        v->o = *opts;
+    bc_verify_options *o = &v->o;
+    if (o->timeout_ms <= 0)
+        o->timeout_ms = 60000;
+    if (o->connect_timeout_ms <= 0)
+        o->connect_timeout_ms = 10000;
+    if (o->greeting_timeout_ms <= 0)
+        o->greeting_timeout_ms = 30000;
+    if (o->command_timeout_ms <= 0)
+        o->command_timeout_ms = 30000;
+    if (o->mx_connections <= 0)
+        o->mx_connections = 2;
+    if (o->rcpts_per_connection <= 0)
+        o->rcpts_per_connection = 10;
+    if (o->rcpts_per_connection > MAX_BATCH)
+        o->rcpts_per_connection = MAX_BATCH;
+    if (o->domain_rate_per_min == 0)
+        o->domain_rate_per_min = 120;
+    if (o->domain_rate_per_min < 0)
+        o->domain_rate_per_min = 0; /* unlimited */
+    if (o->n_greylist_waits <= 0) {
+        o->greylist_waits_s[0] = 60;
+        o->greylist_waits_s[1] = 300;
+        o->n_greylist_waits = 2;
+    }
+    if (o->n_greylist_waits > BC_MAX_GREYLIST_WAITS)
+        o->n_greylist_waits = BC_MAX_GREYLIST_WAITS;
+    if (o->smtp_port <= 0 || o->smtp_port > 65535)
+        o->smtp_port = 25;
+
+    bc_status st = BC_OK;
+    if (o->helo && *o->helo)
+        snprintf(v->helo, sizeof v->helo, "%s", o->helo);
+    else
+        default_helo(v->helo, sizeof v->helo);
+    if (o->mail_from)
+        snprintf(v->from, sizeof v->from, "%s", o->mail_from);
+    else
+        snprintf(v->from, sizeof v->from, "verify@%s", v->helo);
+    o->helo = v->helo;
+    o->mail_from = v->from;
+    o->dns_servers = NULL; /* not kept: used once below */
+    for (int i = 0; i < (opts ? opts->n_source_ips : 0) && i < BC_MAX_SOURCE_IPS; i++) {
+        st = parse_source(v, opts->source_ips[i], errbuf, errlen);
+        if (st != BC_OK)
+            goto fail;
+        o->source_ips[i] = NULL;
+    }
+
+    bc_dns_options dopts = { .servers = opts ? opts->dns_servers : NULL };
+    st = bc_dns_new(&v->dns, base, &dopts, errbuf, errlen);
+    if (st != BC_OK)
+        goto fail;
+
+    v->ssl = SSL_CTX_new(TLS_client_method());
+    if (!v->ssl) {
+        st = bc_seterr(errbuf, errlen, BC_ENOMEM, "cannot create a TLS context");
+        goto fail;
+    }
+    /* Opportunistic TLS, as MTAs do: problems are recorded, not fatal. */
+    SSL_CTX_set_verify(v->ssl, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_default_verify_paths(v->ssl);
+    SSL_CTX_set_min_proto_version(v->ssl, TLS1_VERSION);
+
+    v->deliver = event_new(base, -1, 0, deliver_cb, v);
+    if (!v->deliver) {
+        st = bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *out = v;
+    return BC_OK;
+fail:
+    bc_dns_free(v->dns);
+    if (v->ssl)
+        SSL_CTX_free(v->ssl);
+    free(v);
+    return st;
+}
+
+const char *bc_verifier_helo(const bc_verifier *v) { return v->helo; }
+const char *bc_verifier_mail_from(const bc_verifier *v) { return v->from; }
+
+bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_verify_cb cb, void *arg)
+{
+    if (!v || !cb || (!email && len))
+        return BC_EINVAL;
+    job *j = calloc(1, sizeof *j);
+    if (!j)
+        return BC_ENOMEM;
+    j->r = bc_result_offline_new(v->ctx, email, len);
+    if (!j->r) {
+        free(j);
+        return BC_ENOMEM;
+    }
+    j->v = v;
+    j->cb = cb;
+    j->arg = arg;
+    j->refs = 1; /* the live list's */
+    j->t0 = bc_now_ms();
+    j->deadline = j->t0 + v->o.timeout_ms;
+    j->next = NULL;
+    j->all_next = v->all;
+    if (v->all)
+        v->all->all_prev = j;
+    v->all = j;
+
+    bc_result *r = j->r;
+    const bc_addr *a = &r->addr;
+    if (!a->valid || (a->flags & BC_ADDR_SPECIAL_USE)) {
+        job_decide(j, BC_STAGE_SYNTAX, BC_SMTPF_NONE);
+        return BC_OK;
+    }
+    if (a->flags & BC_ADDR_DOMAIN_LITERAL) {
+        /* An address literal names no domain to look up; we do not probe
+         * bare IP addresses (that is what scanners do). */
+        job_decide(j, BC_STAGE_SYNTAX, BC_SMTPF_NONE);
+        return BC_OK;
+    }
+    snprintf(j->mailbox, sizeof j->mailbox, "%s@%s", a->local, a->ascii_domain);
+    j->timer = evtimer_new(v->base, deadline_cb, j);
+    if (j->timer) {
+        struct timeval tv = { v->o.timeout_ms / 1000, (v->o.timeout_ms % 1000) * 1000 };
+        evtimer_add(j->timer, &tv);
+    }
+    if (r->facts.suggestion) {
+        const char *at = strrchr(r->suggestion, '@');
+        if (at) {
+            j->suggest_pending = true;
+            job_ref(j);
+            bc_dns_resolve_mx(v->dns, at + 1, suggest_mx_cb, j);
+        }
+    }
+    vdomain *d = domain_get(v, a->ascii_domain);
+    if (!d) {
+        r->facts.dns = BC_DNSF_TEMPFAIL;
+        job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
+        return BC_OK;
+    }
+    j->d = d;
+    domain_enqueue(d, j);
+    return BC_OK;
+}
+
+void bc_verifier_free(bc_verifier *v)
+{
+    if (!v)
+        return;
+    v->freeing = true;
+    /* Sessions in flight are cut loose: their probes are cancelled and free
+     * them when the cancellation arrives; they no longer touch v. */
+    while (v->sessions) {
+        session *s = v->sessions;
+        v->sessions = s->snext;
+        s->orphan = true;
+        session_release_slot(s);
+        for (int i = 0; i < s->njobs; i++)
+            job_unref(s->jobs[i]);
+        s->njobs = 0;
+        if (s->probe)
+            bc_probe_cancel(s->probe);
+        else
+            session_free(s);
+    }
+    /* Pending jobs are told they were cancelled. */
+    while (v->all) {
+        job *j = v->all;
+        if (j->waiting_recheck && j->recheck) {
+            event_del(j->recheck);
+            j->waiting_recheck = false;
+            job_unref(j);
+        }
+        j->r->reason_override = "cancelled";
+        j->smtp_decided = true;
+        j->suggest_pending = false;
+        job_try_finish(j); /* unlinks j from v->all */
+    }
+    bc_dns_free(v->dns); /* fires CANCELLED to DNS callbacks */
+    v->dns = NULL;
+    deliver_cb(-1, 0, v);
+    for (int b = 0; b < HASH_BUCKETS; b++) {
+        vdomain *d = v->domains[b];
+        while (d) {
+            vdomain *n = d->hnext;
+            job *j;
+            while ((j = domain_dequeue(d)))
+                job_unref(j);
+            job *w = d->catchall_waiters;
+            while (w) {
+                job *nw = w->next;
+                job_unref(w);
+                w = nw;
+            }
+            event_free(d->pump);
+            free(d);
+            d = n;
+        }
+        vhost *h = v->hosts[b];
+        while (h) {
+            vhost *n = h->hnext;
+            free(h);
+            h = n;
+        }
+    }
+    event_free(v->deliver);
+    if (v->ssl)
+        SSL_CTX_free(v->ssl);
+    free(v);
+}
