@@ -89,5 +89,21 @@ typedef void (*bc_mx_cb)(void *arg, const bc_mx_answer *ans);
  * MX; null MX; when there is no MX, the implicit MX from A/AAAA; then the
  * addresses (A and AAAA) of every MX host. Results are cached by TTL. */
 void bc_dns_resolve_mx(bc_dns *d, const char *ascii_domain, bc_mx_cb cb, void *arg);
+/* (The one exception to "never synchronously": when not even the request
+ * can be allocated, cb fires at once with TEMPFAIL "out of memory". A name
+ * that cannot exist in DNS - empty, over 253 octets, an empty or 64+ octet
+ * label - is answered NXDOMAIN. A CANCELLED callback must not free d; a
+ * request it starts is cancelled as well.) */
+
+/* Counters, for tests and operators. */
+typedef struct bc_dns_stats {
+    unsigned long queries;       /* questions sent to c-ares */
+    unsigned long cache_hits;    /* questions answered from the cache */
+    unsigned long coalesced;     /* questions that joined one already in flight */
+    unsigned long cache_entries; /* answers held now */
+} bc_dns_stats;
+
+/* Copies d's counters into *out (zeros for a NULL d). */
+void bc_dns_get_stats(const bc_dns *d, bc_dns_stats *out);
 
 #endif
