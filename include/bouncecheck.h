@@ -325,7 +325,10 @@ BC_API const char *bc_verifier_helo(const bc_verifier *v);
 BC_API const char *bc_verifier_mail_from(const bc_verifier *v);
 
 /* Frees the verifier. Addresses still pending get their callback first,
- * with status unknown and reason "cancelled". Accepts NULL. */
+ * with status unknown and reason "cancelled". Connections still open are
+ * cancelled and release their memory on the loop's next turn: run
+ * event_base_loop(base, EVLOOP_NONBLOCK) before freeing the base. Accepts
+ * NULL. */
 BC_API void bc_verifier_free(bc_verifier *v);
 
 /* The SMTP transcript of a result verified with trace on: n lines, each with

@@ -297,6 +297,10 @@ static int verify_online(bc_ctx *ctx, const bc_verify_options *o, int first, int
         }
     }
     bc_verifier_free(v); /* cancels anything left (only after an error) */
+    /* Sessions cut loose by the free (a server still saying goodbye, a
+     * tarpit past the deadline) release their sockets on the next turns. */
+    for (int i = 0; i < 4; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
     if (rc == BC_EXIT_OK)
         rc = st.rc;
     if (!json && rc == BC_EXIT_OK) {

@@ -55,6 +55,7 @@ struct job {
     bc_verify_cb cb;
     void *arg;
     vdomain *d;
+    session *sess;        /* the session asking about it now, or NULL */
     int refs;
     bool done;            /* finished: the callback has been (or is being) queued */
     bool queued;          /* in d's pending queue */
@@ -883,6 +884,7 @@ static void session_end(session *s)
     }
     for (int i = 0; i < s->njobs; i++) {
         s->jobs[i]->in_session = false;
+        s->jobs[i]->sess = NULL;
         job_unref(s->jobs[i]);
     }
     d->sessions--;
@@ -933,6 +935,7 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
             continue;
         }
         j->in_session = true;
+        j->sess = s;
         s->jobs[s->njobs++] = j; /* the queue's reference moves to the session */
     }
     if (s->njobs == 0 || !s->wait) {
@@ -1075,11 +1078,25 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     bool dns_stage = j->r->facts.dns == BC_DNSF_NONE;
+    session *s = j->sess;
     if (dns_stage) {
         j->r->facts.dns = BC_DNSF_TEMPFAIL;
         job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
     } else {
+        if (s && s->last_cand == NULL && s->ci < s->ncand) {
+            /* no attempt finished yet: say where we were */
+            job_set_smtp(s, j, &s->cand[s->ci], NULL, NULL, false);
+        }
         job_decide(j, BC_STAGE_SMTP, j->was_greylisted ? BC_SMTPF_GREYLISTED : BC_SMTPF_TIMEOUT);
+    }
+    /* A session left with nobody to ask about is hung up on. */
+    if (s && s->probe) {
+        bool open = false;
+        for (int i = 0; i < s->njobs; i++)
+            if (!s->jobs[i]->done && !s->jobs[i]->awaiting_catchall)
+                open = true;
+        if (!open)
+            bc_probe_cancel(s->probe);
     }
 }
 
@@ -1289,8 +1306,10 @@ void bc_verifier_free(bc_verifier *v)
         v->sessions = s->snext;
         s->orphan = true;
         session_release_slot(s);
-        for (int i = 0; i < s->njobs; i++)
+        for (int i = 0; i < s->njobs; i++) {
+            s->jobs[i]->sess = NULL;
             job_unref(s->jobs[i]);
+        }
         s->njobs = 0;
         if (s->probe)
             bc_probe_cancel(s->probe);
