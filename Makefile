@@ -41,6 +41,7 @@ test: deps
 bench: build
 	@scripts/deps.sh bench
 	BUILD=$(abspath $(BUILD)) bench/syntax/run.sh
+	BUILD=$(abspath $(BUILD)) bench/verify/run.sh
 
 fuzz:
 	@scripts/deps.sh build fuzz
