@@ -328,7 +328,7 @@ for chunk in "$run"/chunk.*; do
   t0=$(now)
   rc=0
   nsx /usr/bin/time -v -o "$run/bouncecheck.time" "$BC_BIN" verify --json --dns "$DNS_IP" \
-    --mx-connections "$CONNS" --rcpts-per-connection "$RPC" --timeout 120 \
+    --mx-connections "$CONNS" --rcpts-per-connection "$RPC" --domain-rate 0 --timeout 120 \
     --from "$SENDER" --helo "bench.$DOMAIN" "${addrs[@]}" \
     >>"$run/bouncecheck.jsonl" 2>"$run/bouncecheck.stderr" || rc=$?
   t1=$(now)
@@ -420,7 +420,7 @@ echo
 echo "Verification benchmark: $N addresses ($n_exist existing, $n_unknown unknown) at one MX"
 echo "  behind a ${DELAY_MS} ms one-way latency proxy (RTT $((2 * DELAY_MS)) ms), Postfix $(postconf -d -h mail_version),"
 echo "  at most $CONNS connections to the MX for each tool"
-echo "bouncecheck: $BC_BIN verify --mx-connections $CONNS --rcpts-per-connection $RPC"
+echo "bouncecheck: $BC_BIN verify --mx-connections $CONNS --rcpts-per-connection $RPC --domain-rate 0"
 [[ $PEER != 0 ]] &&
   echo "peer: deep-email-validator $dev_have (npm, $dev_integrity) on node $(node --version), pool of $CONNS"
 echo
