@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "result.h"
+#include "utf8.h"
 
 void bc_result_free(bc_result *r)
 {
@@ -60,39 +61,6 @@ static json_t *json_tristate(bc_tristate t)
     return t == BC_UNKNOWN ? json_null() : json_boolean(t == BC_YES);
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 if it is not
- * one (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF; /* bounds of the second byte */
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
-}
-
 /* A JSON string of `len` bytes at `s`; bytes that are not well-formed UTF-8
  * become U+FFFD, because JSON text must be UTF-8. NULs are kept (jansson
  * writes them as \u0000). Returns a new reference or NULL. */
@@ -101,7 +69,7 @@ static json_t *json_bytes(const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     for (; i < len; i++) {
-        size_t l = utf8_seq_len(u + i, len - i);
+        size_t l = bc_utf8_seq_len(u + i, len - i);
         if (l == 0)
             break;
         i += l - 1;
@@ -114,7 +82,7 @@ static json_t *json_bytes(const char *s, size_t len)
         return NULL;
     size_t o = 0;
     for (i = 0; i < len;) {
-        size_t l = utf8_seq_len(u + i, len - i);
+        size_t l = bc_utf8_seq_len(u + i, len - i);
         if (l == 0) {
             memcpy(buf + o, "\xEF\xBF\xBD", 3);
             o += 3;

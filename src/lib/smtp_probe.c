@@ -38,6 +38,7 @@
 #include <openssl/x509v3.h>
 
 #include "smtp_probe.h"
+#include "utf8.h"
 
 #define PROBE_CONNECT_TIMEOUT_MS 10000
 #define PROBE_GREETING_TIMEOUT_MS 30000
@@ -86,37 +87,6 @@ static bool probe_rcpt_asked(const bc_probe *p, int i);
 
 /* ---- transcript ------------------------------------------------------------- */
 
-/* Returns the length of the valid UTF-8 sequence starting at s[0] (2..4), or
- * 0 when s[0..len) does not start with one. ASCII is handled by the caller. */
-static size_t utf8_seq_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 /* Appends a copy of line[0..len) to t, with control bytes and bytes that are
  * not valid UTF-8 written as \xNN. The transcript owns the copy. On ENOMEM or
  * past BC_TRANSCRIPT_MAX_BYTES the line is dropped and t->truncated set. */
@@ -127,7 +97,7 @@ void bc_transcript_add(bc_transcript *t, char dir, const char *line, size_t len)
     const unsigned char *s = (const unsigned char *)line;
     size_t need = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = s[i] >= 0x80 ? utf8_seq_len(s + i, len - i) : 0;
+        size_t n = s[i] >= 0x80 ? bc_utf8_seq_len(s + i, len - i) : 0;
         if (n) {
             need += n;
             i += n;
@@ -157,7 +127,7 @@ void bc_transcript_add(bc_transcript *t, char dir, const char *line, size_t len)
     }
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = s[i] >= 0x80 ? utf8_seq_len(s + i, len - i) : 0;
+        size_t n = s[i] >= 0x80 ? bc_utf8_seq_len(s + i, len - i) : 0;
         if (n) {
             memcpy(copy + o, s + i, n);
             o += n;
