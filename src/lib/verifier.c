@@ -68,6 +68,7 @@ struct job {
     long deadline;
     int greylist_round;
     bool was_greylisted;
+    bool started;         /* has had its turn for a connection (deadline restarted) */
     char mailbox[BC_ADDR_MAX]; /* local@ascii-domain, as sent in RCPT TO */
     struct event *timer;  /* the deadline */
     struct event *recheck; /* the wait before a greylist recheck */
@@ -934,6 +935,20 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
             job_unref(j);
             continue;
         }
+        if (!j->started) {
+            /* The deadline counts the time spent verifying this address,
+             * not the time it queued behind others of its domain for the
+             * politeness limits: restart it at its first turn. */
+            j->started = true;
+            long now_ms = bc_now_ms();
+            if (now_ms - j->t0 > 100) {
+                j->deadline = now_ms + v->o.timeout_ms;
+                if (j->timer) {
+                    struct timeval tv = { v->o.timeout_ms / 1000, (v->o.timeout_ms % 1000) * 1000 };
+                    evtimer_add(j->timer, &tv);
+                }
+            }
+        }
         j->in_session = true;
         j->sess = s;
         s->jobs[s->njobs++] = j; /* the queue's reference moves to the session */
@@ -1075,6 +1090,13 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         j->suggest_pending = false;
         j->suggest_ok = false;
         job_try_finish(j);
+        return;
+    }
+    if (!j->started && j->queued && j->r->facts.dns == BC_DNSF_OK) {
+        /* DNS answered and the address waits for its turn under the
+         * per-host and per-domain limits: its clock starts with its turn. */
+        struct timeval tv = { j->v->o.timeout_ms / 1000, (j->v->o.timeout_ms % 1000) * 1000 };
+        evtimer_add(j->timer, &tv);
         return;
     }
     bool dns_stage = j->r->facts.dns == BC_DNSF_NONE;
