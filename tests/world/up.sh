@@ -25,7 +25,7 @@ echo "$ns" > "$dir/netns"
 
 # Addresses: public-looking (11.22.0.0/16) so the default safety rule lets
 # BounceCheck contact them; one private address for the unsafe_target case.
-# All on lo as /32s: the kernels here have no dummy interface type.
+# All on lo as /32s (one IPv6 /128): the kernels here have no dummy interface type.
 DNS=11.22.0.1
 MX_OK=11.22.0.10      # Postfix: virtual mailboxes, access maps, STARTTLS
 MX_GREY=11.22.0.11    # Postfix, second smtpd with postgrey
@@ -44,6 +44,7 @@ scripted=(
     "resetrcpt resetrcpt 11.22.0.27"
     "noutf8 noutf8 11.22.0.28"
     "multi normal 11.22.0.29"
+    "v6 normal 2a0b:bc00::30"
     "private normal $MX_PRIV"
 )
 IDN_DOMAIN=xn--bcher-lab-q9a.net   # bücher-lab.net
@@ -59,7 +60,11 @@ ip -n "$ns" link set lo up || die "lo up"
 addrs=("$DNS/32" "$MX_OK/32" "$MX_GREY/32" "$MX_SLOW/32" "$MX_DEAD/32" "$MX_PRIV/32")
 for s in "${scripted[@]}"; do
     read -r _ _ a <<< "$s"
-    [ "$a" = "$MX_PRIV" ] || addrs+=("$a/32")
+    case "$a" in
+        "$MX_PRIV") ;;
+        *:*) addrs+=("$a/128") ;;   # an IPv6-only MX (global unicast range)
+        *) addrs+=("$a/32") ;;
+    esac
 done
 for a in "${addrs[@]}"; do
     ip -n "$ns" addr add "$a" dev lo || die "ip addr add $a"
@@ -120,8 +125,10 @@ zone "$IDN_DOMAIN" "@ IN MX 10 mx.bclab-ok.net."
 zone gmail.com "@ IN MX 5 mx.bclab-ok.net."
 for s in "${scripted[@]}"; do
     read -r name _ a <<< "$s"
+    rr=A
+    case "$a" in *:*) rr=AAAA ;; esac
     zone "bclab-$name.net" "@ IN MX 10 mx
-mx IN A $a"
+mx IN $rr $a"
 done
 {
     cat <<EOF
