@@ -75,6 +75,7 @@ struct bc_probe {
     int next_send;             /* next rcpt index to send RCPT for (non-pipelined) */
     int await_rcpt;            /* rcpt index whose reply comes next */
     bool pipelined_batch;      /* MAIL and the batch's RCPTs went in one write */
+    bool quit_sent;            /* QUIT is on the wire (it may end the last pipelined group) */
 
     char rx_line[PROBE_RX_LINE_MAX]; /* received bytes of the current line, for the transcript */
     size_t rx_len;
@@ -492,6 +493,12 @@ static void probe_enter(bc_probe *p, bc_probe_step step)
                 if (probe_rcpt_asked(p, i))
                     probe_send(p, "RCPT TO:<%s>", p->req->rcpts[i].mailbox);
             p->out.pipelined = true;
+            /* RFC 2920: QUIT may end a group. After the last batch it saves
+             * a round trip per connection. */
+            if (p->batch_end >= p->req->nrcpts) {
+                probe_send(p, "QUIT");
+                p->quit_sent = true;
+            }
         }
         probe_arm(p, cmd_ms);
         break;
@@ -503,7 +510,9 @@ static void probe_enter(bc_probe *p, bc_probe_step step)
         probe_arm(p, cmd_ms);
         break;
     case BC_STEP_QUIT: {
-        probe_send(p, "QUIT");
+        if (!p->quit_sent)
+            probe_send(p, "QUIT");
+        p->quit_sent = true;
         int wait = cmd_ms < PROBE_QUIT_WAIT_MS ? cmd_ms : PROBE_QUIT_WAIT_MS;
         probe_arm(p, wait);
         break;
@@ -749,6 +758,15 @@ static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
     if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
         return;
     int err = EVUTIL_SOCKET_ERROR();
+    /* Replies that arrived together with the close (a final 221 or 421, or
+     * the TLS filter handing over its last records with the EOF) are read
+     * before the close is judged. */
+    if (p->step != BC_STEP_CONNECT && p->step != BC_STEP_TLS &&
+        evbuffer_get_length(bufferevent_get_input(p->bev)) > 0) {
+        probe_read_cb(p->bev, p);
+        if (p->finished)
+            return;
+    }
     switch (p->step) {
     case BC_STEP_CONNECT:
         probe_finish(p, BC_PROBE_REFUSED, "connect: %s", err ? evutil_socket_error_to_string(err) : "failed");
