@@ -75,6 +75,7 @@ struct bc_probe {
     int next_send;             /* next rcpt index to send RCPT for (non-pipelined) */
     int await_rcpt;            /* rcpt index whose reply comes next */
     bool pipelined_batch;      /* MAIL and the batch's RCPTs went in one write */
+    bool mail_group_sent;      /* the batch's MAIL (+RCPTs) went out with the RSET before it */
     bool quit_sent;            /* QUIT is on the wire (it may end the last pipelined group) */
 
     char rx_line[PROBE_RX_LINE_MAX]; /* received bytes of the current line, for the transcript */
@@ -450,6 +451,30 @@ static void probe_tls_established(bc_probe *p)
 
 /* ---- the state machine ------------------------------------------------------------ */
 
+/* Sends MAIL FROM for the current batch and, with PIPELINING, its RCPTs in
+ * the same write, ended by QUIT after the last batch (RFC 2920 lets QUIT end
+ * a group): a round trip less per connection. */
+static void probe_send_mail_group(bc_probe *p)
+{
+    bool utf8 = false;
+    for (int i = p->batch_start; i < p->batch_end; i++)
+        if (p->req->rcpts[i].needs_smtputf8 && probe_rcpt_asked(p, i))
+            utf8 = true;
+    probe_send(p, "MAIL FROM:<%s>%s", p->cfg->mail_from, utf8 ? " SMTPUTF8" : "");
+    p->mail_sent = true;
+    p->pipelined_batch = (p->out.caps & BC_SMTP_CAP_PIPELINING) != 0;
+    if (!p->pipelined_batch)
+        return;
+    for (int i = p->batch_start; i < p->batch_end; i++)
+        if (probe_rcpt_asked(p, i))
+            probe_send(p, "RCPT TO:<%s>", p->req->rcpts[i].mailbox);
+    p->out.pipelined = true;
+    if (p->batch_end >= p->req->nrcpts) {
+        probe_send(p, "QUIT");
+        p->quit_sent = true;
+    }
+}
+
 /* Enters a step: sends its command(s) and arms its timer. */
 static void probe_enter(bc_probe *p, bc_probe_step step)
 {
@@ -478,31 +503,20 @@ static void probe_enter(bc_probe *p, bc_probe_step step)
         break;
     case BC_STEP_RSET:
         probe_send(p, "RSET");
-        probe_arm(p, cmd_ms);
-        break;
-    case BC_STEP_MAIL: {
-        bool utf8 = false;
-        for (int i = p->batch_start; i < p->batch_end; i++)
-            if (p->req->rcpts[i].needs_smtputf8 && probe_rcpt_asked(p, i))
-                utf8 = true;
-        probe_send(p, "MAIL FROM:<%s>%s", p->cfg->mail_from, utf8 ? " SMTPUTF8" : "");
-        p->mail_sent = true;
-        p->pipelined_batch = (p->out.caps & BC_SMTP_CAP_PIPELINING) != 0;
-        if (p->pipelined_batch) {
-            for (int i = p->batch_start; i < p->batch_end; i++)
-                if (probe_rcpt_asked(p, i))
-                    probe_send(p, "RCPT TO:<%s>", p->req->rcpts[i].mailbox);
-            p->out.pipelined = true;
-            /* RFC 2920: QUIT may end a group. After the last batch it saves
-             * a round trip per connection. */
-            if (p->batch_end >= p->req->nrcpts) {
-                probe_send(p, "QUIT");
-                p->quit_sent = true;
-            }
+        /* RFC 2920: RSET, MAIL and RCPT may share a group. */
+        if (p->out.caps & BC_SMTP_CAP_PIPELINING) {
+            probe_send_mail_group(p);
+            p->mail_group_sent = true;
         }
         probe_arm(p, cmd_ms);
         break;
-    }
+    case BC_STEP_MAIL:
+        if (p->mail_group_sent)
+            p->mail_group_sent = false; /* went out with the RSET */
+        else
+            probe_send_mail_group(p);
+        probe_arm(p, cmd_ms);
+        break;
     case BC_STEP_RCPT:
         if (!p->pipelined_batch) {
             probe_send(p, "RCPT TO:<%s>", p->req->rcpts[p->await_rcpt].mailbox);
