@@ -73,28 +73,11 @@ pyev_version=$(dpkg-query -W -f='${Version}' python3-email-validator) ||
 $PY -c 'import email_validator' 2>/dev/null || die "$PY cannot import email_validator"
 
 # --- peer 2: validator.js (npm, pinned by bench/package-lock.json) ------------
-# npm ci installs exactly what the committed lock names and checks every
-# tarball against the lock's integrity hash (EINTEGRITY on a mismatch).
-if [[ ! -f $deps/node_modules/validator/package.json ]] ||
-   ! cmp -s "$bench/package-lock.json" "$deps/package-lock.json" ||
-   ! cmp -s "$bench/package.json" "$deps/package.json"; then
-  note "installing validator.js with npm ci into $deps"
-  rm -rf "$deps"
-  mkdir -p "$deps"
-  cp "$bench/package.json" "$bench/package-lock.json" "$deps/"
-  npm ci --prefix "$deps" --ignore-scripts --no-audit --no-fund >&2 ||
-    { rm -rf "$deps"; die "npm ci for validator.js failed (see above)"; }
-fi
-read -r vjs_want vjs_integrity < <($PY - "$bench/package-lock.json" <<'EOF'
-import json, sys
-v = json.load(open(sys.argv[1]))["packages"]["node_modules/validator"]
-print(v["version"], v["integrity"])
-EOF
-) || die "cannot read the validator pin from bench/package-lock.json"
-vjs_have=$(node -p 'require(process.argv[1]).version' \
-  "$deps/node_modules/validator/package.json") || die "cannot read installed validator version"
-[[ $vjs_have == "$vjs_want" ]] ||
-  die "installed validator $vjs_have differs from the pinned $vjs_want (rm -rf $deps and retry)"
+# The peer, exactly as the committed lock pins it (bench/npm_peer.sh).
+# shellcheck source=bench/npm_peer.sh
+. "$bench/npm_peer.sh"
+npm_peer validator
+vjs_have=$peer_version vjs_integrity=$peer_integrity
 
 # --- input -------------------------------------------------------------------
 mkdir -p "$cache"

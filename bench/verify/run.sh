@@ -87,27 +87,10 @@ fi
 # exactly what the committed lock names and checks each tarball's integrity.
 PEER=${BENCH_VERIFY_PEER:-1}
 if [[ $PEER != 0 ]]; then
-  if [[ ! -f $deps/node_modules/deep-email-validator/package.json ]] ||
-     ! cmp -s "$bench/package-lock.json" "$deps/package-lock.json" ||
-     ! cmp -s "$bench/package.json" "$deps/package.json"; then
-    note "installing the npm peers with npm ci into $deps"
-    rm -rf "$deps"
-    mkdir -p "$deps"
-    cp "$bench/package.json" "$bench/package-lock.json" "$deps/"
-    npm ci --prefix "$deps" --ignore-scripts --no-audit --no-fund >&2 ||
-      { rm -rf "$deps"; die "npm ci failed (see above)"; }
-  fi
-  read -r dev_want dev_integrity < <($PY - "$bench/package-lock.json" <<'EOF'
-import json, sys
-v = json.load(open(sys.argv[1]))["packages"]["node_modules/deep-email-validator"]
-print(v["version"], v["integrity"])
-EOF
-  ) || die "cannot read the deep-email-validator pin from bench/package-lock.json"
-  dev_have=$(node -p 'require(process.argv[1]).version' \
-    "$deps/node_modules/deep-email-validator/package.json") ||
-    die "cannot read the installed deep-email-validator version"
-  [[ $dev_have == "$dev_want" ]] ||
-    die "installed deep-email-validator $dev_have differs from the pinned $dev_want (rm -rf $deps and retry)"
+  # shellcheck source=bench/npm_peer.sh
+  . "$bench/npm_peer.sh"
+  npm_peer deep-email-validator
+  dev_have=$peer_version dev_integrity=$peer_integrity
 fi
 
 # --- input -------------------------------------------------------------------
