@@ -303,6 +303,14 @@ static bool fws_start(parser *p, unsigned char c)
     return true;
 }
 
+/* Enters folding white space that starts with c (after fws_start said it
+ * may): a CR means the LF was already consumed. */
+static void enter_fws(parser *p, unsigned char c)
+{
+    push(p, PC_FWS);
+    p->prior_cr = c == '\r';
+}
+
 /* Diagnosis for a byte that cannot appear as atext (local part or domain):
  * NUL -> err_nul; BEL and DEL, whose diagnosis the isemail suite pins, and
  * LF -> err_expecting_atext; other C0 controls -> err_control_char;
@@ -370,8 +378,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
                 diag(p, p->elem_count == 0 ? BC_SYN_CFWS_FWS : BC_SYN_DEPREC_FWS);
             else
                 p->end_or_die = true;
-            push(p, PC_FWS);
-            p->prior_cr = c == '\r';
+            enter_fws(p, c);
             break;
         case '@':
             if (p->llen == 0)
@@ -456,8 +463,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
                 diag(p, BC_SYN_CFWS_FWS);
                 p->end_or_die = true;
             }
-            push(p, PC_FWS);
-            p->prior_cr = c == '\r';
+            enter_fws(p, c);
             break;
         default:
             if (p->end_or_die) {
@@ -497,8 +503,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
             if (!fws_start(p, c))
                 break;
             diag(p, BC_SYN_CFWS_FWS);
-            push(p, PC_FWS);
-            p->prior_cr = c == '\r';
+            enter_fws(p, c);
             break;
         default:
             if (wide || c == '[' || c == '\n') {
@@ -534,8 +539,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
             if (!fws_start(p, c))
                 break;
             diag(p, BC_SYN_CFWS_FWS);
-            push(p, PC_FWS);
-            p->prior_cr = c == '\r';
+            enter_fws(p, c);
             break;
         default:
             if (wide)
@@ -591,8 +595,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
             put_local(p, (const unsigned char *)" ", 1);
             p->elem_len++;
             diag(p, BC_SYN_CFWS_FWS);
-            push(p, PC_FWS);
-            p->prior_cr = c == '\r';
+            enter_fws(p, c);
             break;
         case '"':
             put_local(p, tok, 1);
