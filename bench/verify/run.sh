@@ -146,15 +146,8 @@ bg() {
   ip netns exec "$ns" "$@" >"$run/$name.out" 2>&1 </dev/null &
   pids+=("$!")
 }
-# wait_for FILE PATTERN SECONDS - true once PATTERN appears in FILE.
-wait_for() {
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
+# shellcheck source=tests/world/wait_for.sh
+. "$repo/tests/world/wait_for.sh"
 
 note "network namespace $ns, N=$N ($n_exist existing, $n_unknown unknown), ${CONNS} connections, ${DELAY_MS} ms one way"
 ip netns add "$ns" || die "ip netns add $ns failed"

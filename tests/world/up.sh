@@ -79,15 +79,8 @@ bg() {
     ip netns exec "$ns" "$@" > "$dir/$name.out" 2>&1 < /dev/null &
     echo "$! $name" >> "$dir/pids"
 }
-# wait_for FILE PATTERN SECONDS - true once PATTERN appears in FILE.
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# shellcheck source=tests/world/wait_for.sh
+. "$here/wait_for.sh"
 
 # ---- DNS -----------------------------------------------------------------
 z="$dir/zones"
