@@ -59,7 +59,6 @@ struct job {
     int refs;
     bool done;            /* finished: the callback has been (or is being) queued */
     bool queued;          /* in d's pending queue */
-    bool in_session;
     bool awaiting_catchall;
     bool suggest_pending; /* the typo suggestion's domain is being resolved */
     bool suggest_ok;      /* the suggested domain receives mail */
@@ -159,7 +158,6 @@ struct bc_verifier {
     struct event *deliver;
     job *all;
     session *sessions;
-    int nsessions;
     bool freeing;
 };
 
@@ -779,8 +777,6 @@ static void session_next(session *s)
         return;
     }
     if (s->ci >= s->ncand || now >= deadline) {
-        if (now >= deadline && s->fail != BC_SMTPF_NO_CONNECT)
-            s->fail = s->fail == BC_SMTPF_NONE ? BC_SMTPF_TIMEOUT : s->fail;
         if (now >= deadline && s->fail == BC_SMTPF_NONE)
             s->fail = BC_SMTPF_TIMEOUT;
         session_fail_open_jobs(s);
@@ -884,12 +880,10 @@ static void session_end(session *s)
         session_fail_open_jobs(s);
     }
     for (int i = 0; i < s->njobs; i++) {
-        s->jobs[i]->in_session = false;
         s->jobs[i]->sess = NULL;
         job_unref(s->jobs[i]);
     }
     d->sessions--;
-    v->nsessions--;
     session_free(s);
     if (!v->freeing && d->npending)
         domain_kick(d, 0);
@@ -949,13 +943,12 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
                 }
             }
         }
-        j->in_session = true;
         j->sess = s;
         s->jobs[s->njobs++] = j; /* the queue's reference moves to the session */
     }
     if (s->njobs == 0 || !s->wait) {
         for (int i = 0; i < s->njobs; i++) {
-            s->jobs[i]->in_session = false;
+            s->jobs[i]->sess = NULL;
             domain_enqueue(d, s->jobs[i]);
             job_unref(s->jobs[i]);
         }
@@ -974,7 +967,6 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
         d->catch_all_testing = true;
     }
     d->sessions++;
-    v->nsessions++;
     s->snext = v->sessions;
     if (v->sessions)
         v->sessions->sprev = s;
