@@ -272,6 +272,13 @@ BC_API bc_tristate bc_result_accept_all(const bc_result *r);
 BC_API const char *bc_result_role_category(const bc_result *r);
 /* The whole corrected address (typo suggestion) or NULL; owned by r. */
 BC_API const char *bc_result_suggestion(const bc_result *r);
+/* The mail server that answered the probe, else the preferred MX host, else
+ * NULL; owned by r. */
+BC_API const char *bc_result_mx_host(const bc_result *r);
+/* The SMTP reply code that decided the verdict (0: none) and its text (NULL:
+ * none); owned by r. */
+BC_API int bc_result_smtp_code(const bc_result *r);
+BC_API const char *bc_result_smtp_message(const bc_result *r);
 
 /* ---------------------------------------------------------------------------
  * Online verification: DNS and the SMTP probe, on a libevent loop.

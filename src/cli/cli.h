@@ -30,7 +30,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g);
 int cmd_lists(int argc, char **argv, const cli_global *g);
 
 /* Each subcommand's help text (usage, options, examples), defined beside it. */
-extern const char cli_help_verify_text[];
+extern const char cli_help_verify_text[], cli_help_verify_text2[];
 extern const char cli_help_lists_text[];
 
 /* Help text of a subcommand to `out` (for --help and `help SUBCOMMAND`);

@@ -9,11 +9,14 @@
 
 #include <event2/event.h>
 
+#include "bulk_run.h"
 #include "cli.h"
 #include "settings.h"
 
 const char cli_help_verify_text[] =
     "Usage: bouncecheck verify [OPTIONS] EMAIL...\n"
+    "       bouncecheck verify [OPTIONS] -i FILE|- [-o FILE|-] [--column NAME|N]\n"
+    "                          [--format csv|tsv|ndjson|json]\n"
     "\n"
     "Verify each EMAIL without sending mail: syntax, domain data, DNS (MX, null MX,\n"
     "A/AAAA fallback), then an SMTP probe of the mail server (EHLO, STARTTLS,\n"
@@ -21,6 +24,30 @@ const char cli_help_verify_text[] =
     "greylisting rechecks. Many addresses are verified concurrently; results are\n"
     "printed in the order given.\n"
     "\n"
+    "Lists (bulk):\n"
+    "  -i, --input FILE|-       verify a list: CSV or TSV (delimiter, header and email\n"
+    "                           column detected; RFC 4180 quoting), plain text with one\n"
+    "                           address per line, or NDJSON; - reads standard input\n"
+    "  -o, --output FILE|-      where the results go (default: standard output): every\n"
+    "                           input row, in order, with the result columns appended\n"
+    "                           (status, reason, score, disposable, role, free,\n"
+    "                           accept_all, suggestion, mx_host, smtp_code, smtp_message)\n"
+    "  --column NAME|N          the email column, by header name or 1-based number\n"
+    "  --format F               output format csv, tsv, ndjson or json (default: from\n"
+    "                           the output file's extension, else like the input)\n"
+    "  --input-format F         csv, tsv, text or ndjson instead of sniffing\n"
+    "  --state FILE             the job's state (default: OUTPUT.bcstate, or INPUT.bcstate\n"
+    "                           when writing to standard output); removed when the job\n"
+    "                           completes unless given here\n"
+    "  --resume                 go on with an interrupted job (Ctrl-C, kill, crash): rows\n"
+    "                           already verified are not asked again\n"
+    "  --quiet                  no progress bar and no summary\n"
+    "  Each distinct address is verified once, domains are worked on concurrently, and\n"
+    "  CSV/TSV cells that a spreadsheet would run as a formula get a leading '.\n"
+    "\n";
+
+/* The rest of the help (ISO C caps one string literal at 4095 bytes). */
+const char cli_help_verify_text2[] =
     "Output:\n"
     "  --json                   one JSON object per address, one per line (NDJSON)\n"
     "  --trace                  add the SMTP transcript (JSON field transcript)\n"
@@ -75,12 +102,16 @@ const char cli_help_verify_text[] =
     "provider, duration_ms, and with --trace transcript [{dir, line}].\n"
     "\n"
     "Exit status: 0 every address got a verdict (whatever it is), 1 a runtime\n"
-    "failure, 2 a usage error.\n"
+    "failure, 2 a usage error, 3 unusable input (a list that cannot be read; when\n"
+    "it breaks off part way, the rows before the problem are still verified and\n"
+    "written), 130/143 interrupted (the work is kept for --resume).\n"
     "\n"
     "Examples:\n"
     "  bouncecheck verify someone@example.net\n"
     "  bouncecheck verify --json --timeout 30 a@example.net b@example.net\n"
-    "  bouncecheck verify --offline someone@gmial.com\n";
+    "  bouncecheck verify --offline someone@gmial.com\n"
+    "  bouncecheck verify -i contacts.csv -o contacts-checked.csv\n"
+    "  bouncecheck verify -i contacts.csv -o contacts-checked.csv --resume\n";
 
 /* Appends `word` and a space to the flags cell when `on`. */
 static void add_flag(char *buf, size_t size, bool on, const char *word)
@@ -185,7 +216,8 @@ static void on_result(void *arg, bc_result *r)
 }
 
 /* Long options: the settings (see settings.c) plus the command's own. */
-enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_SETTING_BASE = 2000 };
+enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_COLUMN, OPT_FORMAT, OPT_INPUT_FORMAT,
+       OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_SETTING_BASE = 2000 };
 
 static const char *const setting_opts[] = {
     "dns", "helo", "from", "timeout", "connect-timeout", "greeting-timeout", "command-timeout",
@@ -321,7 +353,7 @@ done:
 
 int cmd_verify(int argc, char **argv, const cli_global *g)
 {
-    struct option opts[N_SETTING_OPTS + 6];
+    struct option opts[N_SETTING_OPTS + 14];
     size_t k = 0;
     for (size_t i = 0; i < N_SETTING_OPTS; i++) {
         opts[k].name = setting_opts[i];
@@ -334,6 +366,14 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     opts[k++] = (struct option){ "offline", no_argument, NULL, OPT_OFFLINE };
     opts[k++] = (struct option){ "trace", no_argument, NULL, OPT_TRACE };
     opts[k++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+    opts[k++] = (struct option){ "input", required_argument, NULL, 'i' };
+    opts[k++] = (struct option){ "output", required_argument, NULL, 'o' };
+    opts[k++] = (struct option){ "column", required_argument, NULL, OPT_COLUMN };
+    opts[k++] = (struct option){ "format", required_argument, NULL, OPT_FORMAT };
+    opts[k++] = (struct option){ "input-format", required_argument, NULL, OPT_INPUT_FORMAT };
+    opts[k++] = (struct option){ "state", required_argument, NULL, OPT_STATE };
+    opts[k++] = (struct option){ "resume", no_argument, NULL, OPT_RESUME };
+    opts[k++] = (struct option){ "quiet", no_argument, NULL, OPT_QUIET };
     opts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
     opts[k] = (struct option){ NULL, 0, NULL, 0 };
 
@@ -350,8 +390,10 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         return BC_EXIT_USAGE;
     }
     bool offline = false, json = false, trace = false;
+    bulk_opts bo = { 0 };
+    bool bulk_only = false; /* an option that only makes sense with -i */
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hi:o:", opts, NULL)) != -1) {
         if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)N_SETTING_OPTS) {
             const char *name = setting_opts[c - OPT_SETTING_BASE];
             if (!settings_apply(&cs, name, optarg, err, sizeof err)) {
@@ -366,6 +408,29 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         case OPT_JSON: json = true; break;
         case OPT_TRACE: trace = true; break;
         case OPT_CONFIG: break; /* read above */
+        case 'i': bo.input = optarg; break;
+        case 'o': bo.output = optarg; bulk_only = true; break;
+        case OPT_COLUMN: bo.column = optarg; bulk_only = true; break;
+        case OPT_STATE: bo.state = optarg; bulk_only = true; break;
+        case OPT_RESUME: bo.resume = true; bulk_only = true; break;
+        case OPT_QUIET: bo.quiet = true; break;
+        case OPT_FORMAT:
+        case OPT_INPUT_FORMAT: {
+            bk_format f;
+            bool input = c == OPT_INPUT_FORMAT;
+            if (!bk_format_parse(optarg, &f) || f == BK_FMT_AUTO || (input && f == BK_FMT_JSON) ||
+                (!input && f == BK_FMT_TEXT)) {
+                cli_error("verify: --%s must be one of %s, not '%s'", input ? "input-format" : "format",
+                          input ? "csv, tsv, text, ndjson" : "csv, tsv, ndjson, json", optarg);
+                rc = BC_EXIT_USAGE;
+            } else if (input) {
+                bo.in_format = f;
+            } else {
+                bo.out_format = f;
+            }
+            bulk_only = true;
+            break;
+        }
         case 'h':
             cli_help("verify", stdout);
             settings_free(&cs);
@@ -377,7 +442,13 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         if (rc != BC_EXIT_OK)
             break;
     }
-    if (rc == BC_EXIT_OK && optind >= argc) {
+    if (rc == BC_EXIT_OK && bo.input && optind < argc) {
+        cli_error("verify: give addresses on the command line or a list with -i, not both");
+        rc = BC_EXIT_USAGE;
+    } else if (rc == BC_EXIT_OK && !bo.input && bulk_only) {
+        cli_error("verify: -o, --column, --format, --input-format, --state and --resume need a list (-i FILE)");
+        rc = BC_EXIT_USAGE;
+    } else if (rc == BC_EXIT_OK && !bo.input && optind >= argc) {
         cli_error("verify: no address given");
         rc = BC_EXIT_USAGE;
     }
@@ -394,7 +465,14 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         settings_free(&cs);
         return BC_EXIT_FAILURE;
     }
-    if (offline)
+    if (bo.input) {
+        if (json && bo.out_format == BK_FMT_AUTO)
+            bo.out_format = BK_FMT_NDJSON;
+        bo.offline = offline;
+        bo.vo = &cs.o;
+        bo.ctx = ctx;
+        rc = bulk_run(&bo);
+    } else if (offline)
         rc = verify_offline(ctx, optind, argc, argv, json);
     else
         rc = verify_online(ctx, &cs.o, optind, argc, argv, json, trace);

@@ -51,7 +51,7 @@ bool cli_help(const char *subcommand, FILE *out)
         return true;
     }
     if (strcmp(subcommand, "verify") == 0)
-        fputs(cli_help_verify_text, out);
+        fputs(cli_help_verify_text, out), fputs(cli_help_verify_text2, out);
     else if (strcmp(subcommand, "lists") == 0)
         fputs(cli_help_lists_text, out);
     else if (strcmp(subcommand, "help") == 0)

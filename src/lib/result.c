@@ -55,6 +55,21 @@ const char *bc_result_transcript_line(const bc_result *r, size_t i, char *dir)
 const char *bc_result_role_category(const bc_result *r) { return r->role_category; }
 const char *bc_result_suggestion(const bc_result *r) { return r->suggestion[0] ? r->suggestion : NULL; }
 
+/* The mail server that answered, else the preferred MX, else NULL. */
+const char *bc_result_mx_host(const bc_result *r)
+{
+    if (r->have_smtp && r->smtp.host[0])
+        return r->smtp.host;
+    return r->have_mx && r->nmx > 0 ? r->mx[0].host : NULL;
+}
+
+int bc_result_smtp_code(const bc_result *r) { return r->have_smtp ? r->smtp.code : 0; }
+
+const char *bc_result_smtp_message(const bc_result *r)
+{
+    return r->have_smtp && r->smtp.code && r->smtp.message[0] ? r->smtp.message : NULL;
+}
+
 /* JSON for a tri-state fact. */
 static json_t *json_tristate(bc_tristate t)
 {
