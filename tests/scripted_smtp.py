@@ -28,6 +28,9 @@ Modes:
   badtls        offers STARTTLS, answers 220, then sends garbage instead of a
                 TLS handshake; a session without STARTTLS works normally
   resetrcpt     closes the connection right after receiving RCPT TO
+  errlimit      like normal, but hangs up without a word at the 4th rejected
+                RCPT of a session, as Postfix does past smtpd_hard_error_limit
+                (its queued replies can be lost with the close)
 
 The log (--log) gets one line per event, prefixed by the session number:
   "3 CONNECT 127.0.0.1:40000", "3 C EHLO x", "3 S 250 ...", "3 CLOSE".
@@ -41,7 +44,7 @@ import ssl
 import sys
 
 MODES = ("normal", "nopipelining", "noutf8", "helo_only", "tarpit", "greet421", "slowgreet",
-         "endless", "longline", "garbage", "badtls", "resetrcpt")
+         "endless", "longline", "garbage", "badtls", "resetrcpt", "errlimit")
 MAX_LINE = 4096
 
 
@@ -126,6 +129,7 @@ class Server:
         await self.send(sid, writer, "220 mx.example ESMTP scripted")
         tls_active = False
         in_mail = False
+        errors = 0  # rejected RCPTs this session (mode errlimit)
         while True:
             raw = await reader.readline()
             if not raw:
@@ -191,6 +195,11 @@ class Server:
                 if addr.startswith("<"):
                     addr = addr[1:addr.find(">")] if ">" in addr else addr[1:]
                 code, text = self.rules.get(addr.lower(), self.default)
+                if mode == "errlimit" and code >= 500:
+                    errors += 1
+                    if errors >= 4:
+                        self.log(sid, "DROP")
+                        return
                 await self.send(sid, writer, "%d %s" % (code, text))
             elif verb == "RSET":
                 in_mail = False

@@ -101,6 +101,9 @@ struct vhost {
     long backoff_until;
     int backoff_ms;
     bool tls_broken;      /* a STARTTLS handshake failed here: go plaintext */
+    int rcpt_cap;         /* recipients per transaction this host has shown it
+                           * takes (0: no limit seen): lowered when it drops a
+                           * connection with recipients unanswered */
 };
 
 typedef struct candidate {
@@ -122,6 +125,8 @@ struct session {
     candidate cand[MAX_CANDIDATES];
     int ncand, ci;
     bool plaintext;       /* retrying this candidate without STARTTLS */
+    int rcpt_limit;       /* ask at most this many per connection (0: all) */
+    int drops;            /* connections dropped with recipients unanswered */
     vhost *slot;          /* the host whose connection counter we hold */
     struct event *wait;
     bc_probe_config cfg;
@@ -691,11 +696,43 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     }
 
     bool open_jobs = false;
+    int asked = 0, unanswered = 0;
     for (int i = 0; i < s->njobs; i++)
         if (!s->jobs[i]->done && !s->jobs[i]->waiting_recheck && !s->jobs[i]->awaiting_catchall)
             open_jobs = true;
-    if (o->end == BC_PROBE_COMPLETED || !open_jobs) {
+    for (int i = 0; i < s->nrcpts; i++) {
+        if (s->rjob[i] < 0)
+            continue;
+        asked++;
+        if (!s->rcpts[i].replied && !s->rcpts[i].skipped_smtputf8)
+            unanswered++;
+    }
+    if (!open_jobs) {
         session_end(s);
+        return;
+    }
+    if (o->end == BC_PROBE_COMPLETED) {
+        /* Jobs left for the next connection by the per-connection limit. */
+        if (unanswered == 0 && asked > 0) {
+            session_next(s);
+            return;
+        }
+        session_end(s);
+        return;
+    }
+    /* The server dropped the connection with recipients unanswered (Postfix
+     * hangs up after smtpd_hard_error_limit errors, 20 by default, and the
+     * close can discard the replies it had queued). Ask the unanswered ones
+     * again on a new connection to the same host, half as many at a time,
+     * and remember the lower limit for this host. Twice at most. */
+    if ((o->end == BC_PROBE_RESET || (o->end == BC_PROBE_REPLY && o->last.code == 421)) &&
+        o->step == BC_STEP_RCPT && unanswered > 0 && s->drops < 2) {
+        s->drops++;
+        int lim = asked / 2 > 0 ? asked / 2 : 1;
+        s->rcpt_limit = lim;
+        if (h && (!h->rcpt_cap || lim < h->rcpt_cap))
+            h->rcpt_cap = lim;
+        session_next(s);
         return;
     }
 
@@ -817,10 +854,15 @@ static void session_next(session *s)
     /* Ask only about jobs still open (a reset after some RCPT answers, or a
      * recheck, leaves fewer), then the catch-all test in its own transaction. */
     s->nrcpts = 0;
+    int limit = s->rcpt_limit;
+    if (h && h->rcpt_cap && (!limit || h->rcpt_cap < limit))
+        limit = h->rcpt_cap;
     for (int i = 0; i < s->njobs; i++) {
         job *j = s->jobs[i];
         if (j->done || j->waiting_recheck || j->awaiting_catchall)
             continue;
+        if (limit && s->nrcpts >= limit)
+            break; /* the rest go on the next connection */
         bc_probe_rcpt *rc = &s->rcpts[s->nrcpts];
         memset(rc, 0, sizeof *rc);
         rc->mailbox = j->mailbox;
