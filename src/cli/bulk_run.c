@@ -116,25 +116,25 @@ static void progress_draw(progress *p, const char *phase, bool force)
         n = snprintf(line, sizeof line, "reading: %s rows", thousands(p->c.rows, a, sizeof a));
     } else {
         double frac = p->c.rows > 0 ? (double)p->c.rows_done / (double)p->c.rows : 1.0;
-        char bar[21];
-        int fill = (int)(frac * 20.0);
-        for (int i = 0; i < 20; i++)
+        char bar[11], c1[32], c2[32], c3[32], c4[32], r[32];
+        int fill = (int)(frac * 10.0);
+        for (int i = 0; i < 10; i++)
             bar[i] = i < fill ? '#' : '.';
-        bar[20] = '\0';
+        bar[10] = '\0';
         double secs = (double)(t - p->t0) / 1000.0;
         double rate = secs > 0.5 ? (double)(p->c.rows_done - p->done0) / secs : 0.0;
         char eta[32] = "--:--";
         if (rate > 0.0)
             fmt_duration((long)((double)(p->c.rows - p->c.rows_done) / rate), eta, sizeof eta);
         n = snprintf(line, sizeof line,
-                     "%5.1f%% [%s] %s/%s rows  %.0f/s  ETA %s  deliverable %lld  undeliverable %lld"
-                     "  risky %lld  unknown %lld",
+                     "%5.1f%% [%s] %s/%s %s/s ETA %s | deliverable %s undeliverable %s risky %s"
+                     " unknown %s",
                      frac * 100.0, bar, thousands(p->c.rows_done, a, sizeof a),
-                     thousands(p->c.rows, b, sizeof b), rate, eta,
-                     (long long)p->c.by_status[BC_STATUS_DELIVERABLE],
-                     (long long)p->c.by_status[BC_STATUS_UNDELIVERABLE],
-                     (long long)p->c.by_status[BC_STATUS_RISKY],
-                     (long long)p->c.by_status[BC_STATUS_UNKNOWN]);
+                     thousands(p->c.rows, b, sizeof b), thousands((int64_t)rate, r, sizeof r), eta,
+                     thousands(p->c.by_status[BC_STATUS_DELIVERABLE], c1, sizeof c1),
+                     thousands(p->c.by_status[BC_STATUS_UNDELIVERABLE], c2, sizeof c2),
+                     thousands(p->c.by_status[BC_STATUS_RISKY], c3, sizeof c3),
+                     thousands(p->c.by_status[BC_STATUS_UNKNOWN], c4, sizeof c4));
     }
     int w = term_width() - 1;
     if (n > w)
@@ -732,7 +732,8 @@ static void print_summary(job *j, long ms)
     fprintf(stderr, "%s rows (%s distinct addresses) in %s", thousands(c.rows, a, sizeof a),
             thousands(c.addrs, b, sizeof b), d);
     if (ms > 0)
-        fprintf(stderr, ", %.0f rows/s", (double)(c.rows_done - j->pr.done0) * 1000.0 / (double)ms);
+        fprintf(stderr, ", %s rows/s",
+                thousands((int64_t)((double)(c.rows_done - j->pr.done0) * 1000.0 / (double)ms), b, sizeof b));
     fputc('\n', stderr);
     static const bc_verdict_status order[] = { BC_STATUS_DELIVERABLE, BC_STATUS_UNDELIVERABLE,
                                                BC_STATUS_RISKY, BC_STATUS_UNKNOWN };
