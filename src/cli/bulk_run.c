@@ -174,6 +174,7 @@ typedef struct job {
     size_t nready;
     int inflight, per_domain;
     int64_t last_id;             /* offline: the last address verified */
+    struct sub *rechecks;        /* greylisted addresses waiting to be asked again */
     int uncommitted;
     long last_commit;
     bool stopping, failed;
@@ -191,6 +192,11 @@ typedef struct sub {
     job *j;
     int64_t id, nrows;
     size_t dom;
+    int round;            /* greylisting rechecks done by the job */
+    struct event *recheck; /* waiting for the next one */
+    struct sub *rnext, *rprev; /* in job.rechecks while waiting */
+    size_t email_len;
+    char email[];         /* the address as submitted */
 } sub;
 
 /* Commits the results so far and starts a new transaction; false on error. */
@@ -454,11 +460,74 @@ static int verify_offline_all(job *j)
 
 static void refill(job *j);
 
+static void on_result(void *arg, bc_result *r);
+
+/* The greylisting wait is over: ask again. */
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sub *s = arg;
+    job *j = s->j;
+    if (s->rprev)
+        s->rprev->rnext = s->rnext;
+    else
+        j->rechecks = s->rnext;
+    if (s->rnext)
+        s->rnext->rprev = s->rprev;
+    event_free(s->recheck);
+    s->recheck = NULL;
+    if (bc_verifier_submit(j->v, s->email, s->email_len, on_result, s) != BC_OK) {
+        snprintf(j->err, sizeof j->err, "out of memory");
+        j->failed = true;
+        j->doms[s->dom].inflight--;
+        j->inflight--;
+        free(s);
+    }
+}
+
+/* The greylisting schedule of the run: --greylist-schedule, else 60, 300. */
+static int recheck_wait_s(const job *j, int round)
+{
+    static const int dflt[] = { 60, 300 };
+    const bc_verify_options *vo = j->o->vo;
+    if (vo->n_greylist_waits > 0)
+        return round < vo->n_greylist_waits ? vo->greylist_waits_s[round] : -1;
+    return round < 2 ? dflt[round] : -1;
+}
+
+/* A list job has more time than one address: an address still greylisted
+ * when its own deadline ran out is asked again on the schedule, while the
+ * job goes on with the others. false when it is not to be rechecked. */
+static bool schedule_recheck(job *j, sub *s, const bc_result *r)
+{
+    int wait = recheck_wait_s(j, s->round);
+    if (wait < 0 || strcmp(bc_result_reason(r), "greylisted") != 0)
+        return false;
+    s->recheck = evtimer_new(j->base, recheck_cb, s);
+    struct timeval tv = { wait, 0 };
+    if (!s->recheck || evtimer_add(s->recheck, &tv) != 0) {
+        if (s->recheck)
+            event_free(s->recheck);
+        s->recheck = NULL;
+        return false;
+    }
+    s->round++;
+    s->rprev = NULL;
+    s->rnext = j->rechecks;
+    if (j->rechecks)
+        j->rechecks->rprev = s;
+    j->rechecks = s;
+    return true;
+}
+
 static void on_result(void *arg, bc_result *r)
 {
     sub *s = arg;
     job *j = s->j;
     dom *d = &j->doms[s->dom];
+    if (!j->stopping && !j->failed && schedule_recheck(j, s, r)) {
+        bc_result_free(r); /* still counted in flight */
+        return;
+    }
     d->inflight--;
     j->inflight--;
     if (!j->stopping && !j->failed && !record(j, s->id, s->nrows, r))
@@ -481,12 +550,14 @@ static int submit_one(void *arg, const bk_pending *p)
     submit_ctx *sc = arg;
     job *j = sc->j;
     dom *d = &j->doms[sc->dom];
-    sub *s = malloc(sizeof *s);
+    sub *s = malloc(sizeof *s + p->email_len + 1);
     if (!s) {
         snprintf(j->err, sizeof j->err, "out of memory");
         return -1;
     }
-    *s = (sub){ .j = j, .id = p->id, .nrows = p->nrows, .dom = sc->dom };
+    *s = (sub){ .j = j, .id = p->id, .nrows = p->nrows, .dom = sc->dom, .email_len = p->email_len };
+    memcpy(s->email, p->email, p->email_len);
+    s->email[p->email_len] = '\0';
     d->last_id = p->id;
     d->remaining--;
     if (bc_verifier_submit(j->v, p->email, p->email_len, on_result, s) != BC_OK) {
@@ -606,6 +677,12 @@ static int verify_online_all(job *j)
         refill(j);
     }
     j->stopping = true; /* results cancelled by the free below are not stored */
+    while (j->rechecks) { /* interrupted: these stay without a result, for --resume */
+        sub *s = j->rechecks;
+        j->rechecks = s->rnext;
+        event_free(s->recheck);
+        free(s);
+    }
     bc_verifier_free(j->v);
     j->v = NULL;
     for (int i = 0; i < 4; i++)
@@ -731,9 +808,11 @@ static void print_summary(job *j, long ms)
     fmt_duration(ms / 1000, d, sizeof d);
     fprintf(stderr, "%s rows (%s distinct addresses) in %s", thousands(c.rows, a, sizeof a),
             thousands(c.addrs, b, sizeof b), d);
-    if (ms > 0)
-        fprintf(stderr, ", %s rows/s",
-                thousands((int64_t)((double)(c.rows_done - j->pr.done0) * 1000.0 / (double)ms), b, sizeof b));
+    double rate = ms > 0 ? (double)(c.rows_done - j->pr.done0) * 1000.0 / (double)ms : 0.0;
+    if (rate >= 10.0)
+        fprintf(stderr, ", %s rows/s", thousands((int64_t)rate, b, sizeof b));
+    else if (ms > 0)
+        fprintf(stderr, ", %.1f rows/s", rate);
     fputc('\n', stderr);
     static const bc_verdict_status order[] = { BC_STATUS_DELIVERABLE, BC_STATUS_UNDELIVERABLE,
                                                BC_STATUS_RISKY, BC_STATUS_UNKNOWN };
