@@ -1372,6 +1372,26 @@ void bc_verifier_free(bc_verifier *v)
         else
             session_free(s);
     }
+    /* Jobs queued at a domain or waiting for its catch-all answer leave
+     * those lists first: the done queue below links jobs through the same
+     * `next` field. The lists' references go; each job keeps the live
+     * list's, which it is delivered with. */
+    for (int b = 0; b < HASH_BUCKETS; b++) {
+        for (vdomain *d = v->domains[b]; d; d = d->hnext) {
+            job *q;
+            while ((q = domain_dequeue(d)))
+                job_unref(q);
+            job *w = d->catchall_waiters;
+            d->catchall_waiters = NULL;
+            while (w) {
+                job *nw = w->next;
+                w->next = NULL;
+                w->awaiting_catchall = false;
+                job_unref(w);
+                w = nw;
+            }
+        }
+    }
     /* Pending jobs are told they were cancelled. */
     while (v->all) {
         job *j = v->all;
@@ -1392,15 +1412,6 @@ void bc_verifier_free(bc_verifier *v)
         vdomain *d = v->domains[b];
         while (d) {
             vdomain *n = d->hnext;
-            job *j;
-            while ((j = domain_dequeue(d)))
-                job_unref(j);
-            job *w = d->catchall_waiters;
-            while (w) {
-                job *nw = w->next;
-                job_unref(w);
-                w = nw;
-            }
             event_free(d->pump);
             free(d);
             d = n;
