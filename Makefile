@@ -42,6 +42,7 @@ bench: build
 	@scripts/deps.sh bench
 	BUILD=$(abspath $(BUILD)) bench/syntax/run.sh
 	BUILD=$(abspath $(BUILD)) bench/verify/run.sh
+	BUILD=$(abspath $(BUILD)) bench/bulk/run.sh
 
 fuzz:
 	@scripts/deps.sh build fuzz

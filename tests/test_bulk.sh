@@ -227,5 +227,61 @@ cmp -s kept.csv out.csv; ok $? "identical output"
 run 2 "a state from another job is refused" "$bin" verify --offline --quiet -i two.csv -o kept.csv --state job.db --resume
 grep -q "another job" err; ok $? "the message says so"
 
+# ---- XLSX input: the first worksheet, read as CSV ------------------------------
+# Written like Excel does: the shared strings after the sheet; the email column
+# is B ("Email"); row 3 is skipped and column C left empty in row 4.
+$py - <<'PYEOF'
+import zipfile
+ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+rel = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships'
+parts = [
+  ("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'),
+  ("xl/workbook.xml", '<workbook %s xmlns:r="%s"><sheets><sheet name="Leads" sheetId="1" r:id="rId1"/>'
+                      '<sheet name="Other" sheetId="2" r:id="rId2"/></sheets></workbook>' % (ns, rel)),
+  ("xl/_rels/workbook.xml.rels",
+   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+   '<Relationship Id="rId1" Type="%s/worksheet" Target="worksheets/sheet1.xml"/>'
+   '<Relationship Id="rId2" Type="%s/worksheet" Target="worksheets/sheet2.xml"/></Relationships>' % (rel, rel)),
+  ("xl/worksheets/sheet1.xml",
+   '<worksheet %s><sheetData>'
+   '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
+   '<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>4</v></c><c r="C2"><v>12.5</v></c></row>'
+   '<row r="4"><c r="A4" t="inlineStr"><is><t>Bob</t></is></c>'
+   '<c r="B4" t="inlineStr"><is><t>bob@mailinator.com</t></is></c></row>'
+   '<row r="5"><c r="A5" t="s"><v>5</v></c><c r="B5" t="s"><v>6</v></c><c r="C5" t="b"><v>1</v></c></row>'
+   '</sheetData></worksheet>' % ns),
+  ("xl/worksheets/sheet2.xml", '<worksheet %s><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+                               'wrong@sheet.example</t></is></c></row></sheetData></worksheet>' % ns),
+  ("xl/sharedStrings.xml",
+   '<sst %s><si><t>Name</t></si><si><t>Email</t></si><si><t>Spend</t></si><si><t>Doe, Jane</t></si>'
+   '<si><t>jane.doe@gmail.com</t></si><si><t>Junk</t></si><si><t>not an address</t></si></sst>' % ns),
+]
+with zipfile.ZipFile("list.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+    for name, data in parts:
+        z.writestr(name, data)
+with zipfile.ZipFile("notbook.xlsx", "w") as z:
+    z.writestr("content.xml", "<office:document-content/>")
+PYEOF
+run 0 "verify -i list.xlsx -o out.csv" "$bin" verify --offline --quiet -i list.xlsx -o xl.csv
+pycheck "XLSX: the first sheet's rows, in order, with the result columns" '
+import csv, sys
+rows = list(csv.reader(open("xl.csv", newline="", encoding="utf-8-sig")))
+assert rows[0] == ["Name", "Email", "Spend"] + sys.argv[1].split(","), rows[0]
+body = [r[:5] for r in rows[1:]]
+assert body == [["Doe, Jane", "jane.doe@gmail.com", "12.5", "unknown", "unverified"],
+                ["Bob", "bob@mailinator.com", "", "risky", "disposable"],
+                ["Junk", "not an address", "TRUE", "undeliverable", "invalid_syntax"]], body
+' "$RESCOLS"
+run 0 "an .xlsx on standard input (found by its zip signature)" "$bin" verify --offline --quiet -i - < list.xlsx
+cmp -s out xl.csv; ok $? "XLSX: standard input gives the same output as the file"
+run 3 "a zip that is not a workbook" "$bin" verify --offline -i notbook.xlsx -o x.csv
+grep -q "notbook.xlsx: a zip archive but not an .xlsx workbook" err; ok $? "the message says it is not a workbook"
+printf '\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0\0\0' > old.xls
+run 3 "an Excel 97-2003 .xls" "$bin" verify --offline -i old.xls -o x.csv
+grep -q "old.xls: an Excel 97-2003 .xls or an encrypted workbook: save it as .xlsx or CSV" err; ok $? "the message says to save it as .xlsx or CSV"
+head -c 300 list.xlsx > cut.xlsx
+run 3 "a truncated .xlsx" "$bin" verify --offline -i cut.xlsx -o x.csv
+grep -q "cut.xlsx: damaged or truncated" err; ok $? "the message says damaged or truncated"
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -71,7 +71,8 @@ typedef struct bk_row {
  * the header and the email column. Returns 0, or -1 with a message naming
  * the problem (and the line when there is one) in err: unreadable, empty,
  * binary data (NUL bytes), UTF-16/UTF-32, no email column, --column not
- * found. On success *out is owned by the caller (bk_reader_free); the
+ * found. An .xlsx workbook (by name or zip signature) is converted first
+ * (bk_xlsx_to_csv) and read as CSV; its errors come from there. On success *out is owned by the caller (bk_reader_free); the
  * caller still owns `in`. */
 int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_opts *o,
                    char *err, size_t errlen);
@@ -159,5 +160,20 @@ void bk_writer_free(bk_writer *w);
 /* Spreadsheet formula guard: true when a cell starting with these bytes
  * would be taken as a formula (= + - @ TAB CR first). */
 bool bk_cell_is_formula(const char *cell, size_t len);
+
+/* ---- XLSX input (xlsx.c) ------------------------------------------------------ */
+/* Writes the first worksheet of the .xlsx workbook read from `in` (a pipe
+ * works) to `out` as CSV: comma separated, LF line ends, quoted only where
+ * needed; skipped columns become empty cells, empty rows are left out.
+ * `name` is used in messages. Returns 0, or -1 with a message naming the
+ * file in err: not a zip, an .xls or encrypted workbook, a damaged or
+ * truncated archive, no worksheet, or past the bounds (256 MiB unpacked,
+ * 64 MiB of shared strings, 16384 columns). The caller owns both streams;
+ * on -1, `out` may hold part of the sheet. */
+int bk_xlsx_to_csv(FILE *in, FILE *out, const char *name, char *err, size_t errlen);
+/* The same, for a workbook whose first headlen bytes were already read
+ * from `in` into `head` (the reader's read-ahead). */
+int bk_xlsx_to_csv_head(const void *head, size_t headlen, FILE *in, FILE *out, const char *name,
+                        char *err, size_t errlen);
 
 #endif

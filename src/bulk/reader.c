@@ -17,6 +17,10 @@
  * - Plain text is one address per line; NDJSON is one JSON value per line,
  *   parsed with jansson. A line that is not JSON is a row without an email.
  *
+ * - An .xlsx workbook (by its extension, or a zip or OLE signature) is first
+ *   converted by xlsx.c into a tmpfile() that the reader owns, then read as
+ *   CSV with ',' (its line numbers are those of the converted rows).
+ *
  * Errors name the line: "NAME:LINE: ...". After an error the reader is
  * finished and repeats the same message.
  */
@@ -358,6 +362,7 @@ static size_t rd_chomp(const unsigned char *s, size_t n)
 
 struct bk_reader {
     FILE *in;
+    FILE *own_in; /* the CSV converted from an .xlsx: closed by bk_reader_free */
     char *name;
     bk_format format;
     char delim;
@@ -1228,6 +1233,42 @@ static bool rd_wide_text(const unsigned char *p, size_t n, char *buf, size_t siz
     return true;
 }
 
+/* True when the input is to go through the XLSX converter: an .xlsx or
+ * .xlsm name, or bytes that start like a zip or an OLE compound file (an
+ * old .xls or an encrypted workbook, which the converter names). */
+static bool rd_is_workbook(const char *name, const unsigned char *p, size_t n)
+{
+    static const unsigned char ole[8] = { 0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1 };
+    const char *dot = strrchr(name, '.');
+    if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xlsm") == 0))
+        return true;
+    return (n >= 4 && (memcmp(p, "PK\x03\x04", 4) == 0 || memcmp(p, "PK\x05\x06", 4) == 0)) ||
+           (n >= sizeof ole && memcmp(p, ole, sizeof ole) == 0);
+}
+
+/* Converts the workbook (the read-ahead bytes, then the rest of r->in) into
+ * a tmpfile that becomes r->in, owned by the reader, and empties the
+ * buffer so that reading starts over on the CSV. 0, or -1 with err set. */
+static int rd_from_workbook(bk_reader *r, char *err, size_t errlen)
+{
+    FILE *tmp = tmpfile();
+    if (!tmp) {
+        snprintf(err, errlen, "%s: cannot make a temporary file: %s", r->name, strerror(errno));
+        return -1;
+    }
+    if (bk_xlsx_to_csv_head(r->buf, r->end, r->eof ? NULL : r->in, tmp, r->name, err, errlen) != 0 ||
+        fseek(tmp, 0, SEEK_SET) != 0) {
+        if (!err[0])
+            snprintf(err, errlen, "%s: cannot read back the converted sheet", r->name);
+        fclose(tmp);
+        return -1;
+    }
+    r->in = r->own_in = tmp;
+    r->start = r->end = 0;
+    r->eof = false;
+    return 0;
+}
+
 /* Opens a reader; see bulk.h. */
 int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_opts *o,
                    char *err, size_t errlen)
@@ -1269,6 +1310,14 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
     while (!r->eof && r->end < RD_READAHEAD)
         if (rd_fill(r) < 0)
             goto failmsg;
+    bool workbook = rd_is_workbook(r->name, r->buf, r->end);
+    if (workbook) {
+        if (rd_from_workbook(r, err, errlen) != 0)
+            goto fail;
+        while (!r->eof && r->end < RD_READAHEAD)
+            if (rd_fill(r) < 0)
+                goto failmsg;
+    }
     char wide[160];
     if (rd_wide_text(r->buf, r->end, wide, sizeof wide)) {
         snprintf(err, errlen, "%s: %s", r->name, wide);
@@ -1325,6 +1374,10 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
     while (fb < n && rd_is_space(p[fb]))
         fb++;
     r->format = o->format;
+    if (workbook) {
+        r->format = BK_FMT_CSV; /* what the converter wrote, whatever was asked */
+        r->delim = ',';
+    }
     if (r->format == BK_FMT_JSON ||
         (r->format == BK_FMT_AUTO && ext == BK_FMT_JSON && fb < n && p[fb] == '[')) {
         snprintf(err, errlen, "%s: a JSON array is not read as input; give one JSON object per line"
@@ -1422,7 +1475,8 @@ unsigned long bk_reader_rows(const bk_reader *r)
     return r->rows;
 }
 
-/* Frees the reader and everything it owns (not its FILE). Accepts NULL. */
+/* Frees the reader and everything it owns: not the caller's FILE, but the
+ * tmpfile an .xlsx was converted into. Accepts NULL. */
 void bk_reader_free(bk_reader *r)
 {
     if (!r)
@@ -1438,5 +1492,7 @@ void bk_reader_free(bk_reader *r)
     rd_rowbuf_free(&r->rb);
     free(r->buf);
     free(r->name);
+    if (r->own_in)
+        fclose(r->own_in);
     free(r);
 }

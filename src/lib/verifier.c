@@ -597,6 +597,10 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
         }
         j->r->facts.accept_all = s->v->o.no_catch_all ? BC_UNKNOWN : d->catch_all;
         j->r->facts.accept_all_untested = !s->v->o.no_catch_all && d->catch_all == BC_UNKNOWN;
+    } else if (f == BC_SMTPF_REJECTED) {
+        /* A server that says "no such mailbox" does not accept everything:
+         * known from this reply alone, whichever session asked. */
+        j->r->facts.accept_all = BC_NO;
     }
     job_decide(j, BC_STAGE_SMTP, f);
 }
@@ -688,11 +692,9 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         d->catch_all_testing = false;
         s->has_catchall = false;
         domain_catchall_settled(d);
-        /* The domain fact holds for every address asked here (rejected ones
-         * included), even those decided before the answer came in. */
-        for (int i = 0; i < s->njobs; i++)
-            if (s->jobs[i]->r && s->jobs[i]->r->facts.accept_all == BC_UNKNOWN)
-                s->jobs[i]->r->facts.accept_all = d->catch_all;
+        /* Only accepted addresses take the domain's answer (they waited for
+         * it); giving it to the others asked in this session alone would make
+         * their accept_all depend on how addresses were grouped. */
     }
 
     bool open_jobs = false;
