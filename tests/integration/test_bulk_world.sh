@@ -23,21 +23,9 @@ world="$here/../world"
 case $bin in /*) ;; *) bin="$PWD/$bin" ;; esac
 py=/usr/bin/python3
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "1..0 # SKIP needs root for a network namespace"
-    exit 0
-fi
-for t in nsd postfix postgrey openssl ip $py; do
-    if ! command -v "$t" >/dev/null 2>&1; then
-        echo "1..0 # SKIP $t is not installed (scripts/deps.sh test)"
-        exit 0
-    fi
-done
-if ! ip netns add "bcprobe-$$" 2>/dev/null; then
-    echo "1..0 # SKIP cannot create a network namespace here"
-    exit 0
-fi
-ip netns del "bcprobe-$$"
+# shellcheck source=tests/world/preflight.sh
+. "$world/preflight.sh"
+world_preflight nsd postfix postgrey openssl ip "$py"
 
 state=$(mktemp -d /tmp/bc-bulkworld.XXXXXX)
 job=""

@@ -17,21 +17,9 @@ world="$here/../world"
 cases=${BC_WORLD_CASES_FILE:-$here/cases.tsv}
 case $bin in /*) ;; *) bin="$PWD/$bin" ;; esac
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "1..0 # SKIP needs root for a network namespace"
-    exit 0
-fi
-for t in nsd postfix postgrey openssl ip; do
-    if ! command -v "$t" >/dev/null 2>&1; then
-        echo "1..0 # SKIP $t is not installed (scripts/deps.sh test)"
-        exit 0
-    fi
-done
-if ! ip netns add "bcprobe-$$" 2>/dev/null; then
-    echo "1..0 # SKIP cannot create a network namespace here"
-    exit 0
-fi
-ip netns del "bcprobe-$$"
+# shellcheck source=tests/world/preflight.sh
+. "$world/preflight.sh"
+world_preflight nsd postfix postgrey openssl ip
 
 state=$(mktemp -d /tmp/bc-world.XXXXXX)
 cleanup() {

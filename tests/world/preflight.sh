@@ -1,0 +1,22 @@
+# preflight.sh - sourced by the world tests: `world_preflight TOOL...` prints
+# a TAP skip plan and exits 0 unless this machine can host the test world
+# (root, the given tools, network namespaces).
+# shellcheck shell=bash
+world_preflight() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "1..0 # SKIP needs root for a network namespace"
+        exit 0
+    fi
+    local t
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null 2>&1; then
+            echo "1..0 # SKIP $t is not installed (scripts/deps.sh test)"
+            exit 0
+        fi
+    done
+    if ! ip netns add "bcprobe-$$" 2>/dev/null; then
+        echo "1..0 # SKIP cannot create a network namespace here"
+        exit 0
+    fi
+    ip netns del "bcprobe-$$"
+}
