@@ -51,6 +51,12 @@ BC_API const char *bc_strerror(bc_status st);
 /* The library version, e.g. "0.1.0"; static. */
 BC_API const char *bc_version(void);
 
+/* A copy of len bytes at s in which every byte that does not start a
+ * well-formed UTF-8 sequence is replaced by U+FFFD (for JSON, which must be
+ * UTF-8). NUL-terminated; its length in *outlen. The caller frees it; NULL
+ * on ENOMEM. */
+BC_API char *bc_utf8_repair(const char *s, size_t len, size_t *outlen);
+
 /* ---------------------------------------------------------------------------
  * Address syntax (RFC 5321 / 5322 / 6531, IDNA2008 + UTS #46).
  *

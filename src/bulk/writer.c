@@ -225,7 +225,7 @@ static int put_result_cells(bk_writer *w, const bk_result_cols *res)
 }
 
 /* A jansson string of s[0..len) with every ill-formed UTF-8 sequence
- * replaced by U+FFFD (libunistring decides what a sequence is). New
+ * replaced by U+FFFD (bc_utf8_repair). New
  * reference owned by the caller, or NULL on ENOMEM. */
 static json_t *json_text(const char *s, size_t len)
 {
@@ -233,30 +233,12 @@ static json_t *json_text(const char *s, size_t len)
         return json_stringn("", 0);
     if (!u8_check((const uint8_t *)s, len))
         return json_stringn(s, len);
-    /* Each bad byte grows to at most 3 bytes. */
-    if (len > (SIZE_MAX - 1) / 3)
+    size_t n;
+    char *fixed = bc_utf8_repair(s, len, &n);
+    if (!fixed)
         return NULL;
-    char *buf = malloc(len * 3 + 1);
-    if (!buf)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        ucs4_t uc;
-        int n = u8_mbtouc(&uc, (const uint8_t *)s + i, len - i);
-        size_t step = n > 0 ? (size_t)n : 1;
-        /* u8_mbtouc gives U+FFFD for a bad sequence; a real U+FFFD is
-         * written the same way. */
-        if (uc == 0xFFFD) {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-        } else {
-            memcpy(buf + o, s + i, step);
-            o += step;
-        }
-        i += step;
-    }
-    json_t *j = json_stringn(buf, o);
-    free(buf);
+    json_t *j = json_stringn(fixed, n);
+    free(fixed);
     return j;
 }
 

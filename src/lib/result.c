@@ -91,29 +91,15 @@ static json_t *json_bytes(const char *s, size_t len)
     }
     if (i == len)
         return json_stringn(s, len);
-    /* Slow path: rebuild with replacement characters (3 bytes each). */
-    char *buf = malloc(len * 3 + 1);
-    if (!buf)
+    size_t n;
+    char *fixed = bc_utf8_repair(s, len, &n);
+    if (!fixed)
         return NULL;
-    size_t o = 0;
-    for (i = 0; i < len;) {
-        size_t l = bc_utf8_seq_len(u + i, len - i);
-        if (l == 0) {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(buf + o, s + i, l);
-            o += l;
-            i += l;
-        }
-    }
-    json_t *j = json_stringn(buf, o);
-    free(buf);
+    json_t *j = json_stringn(fixed, n);
+    free(fixed);
     return j;
 }
 
-/* A JSON string, or null for an empty C string. */
 static json_t *json_str_or_null(const char *s)
 {
     return s && *s ? json_string(s) : json_null();
