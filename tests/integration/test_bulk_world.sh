@@ -27,19 +27,7 @@ py=/usr/bin/python3
 . "$world/preflight.sh"
 world_preflight nsd postfix postgrey openssl ip "$py"
 
-state=$(mktemp -d /tmp/bc-bulkworld.XXXXXX)
-job=""
-cleanup() {
-    [ -n "$job" ] && kill -KILL "$job" 2>/dev/null
-    "$world/down.sh" "$state"
-    if [ "${BC_WORLD_KEEP:-}" = 1 ]; then
-        echo "# world state kept in $state"
-    else
-        rm -rf "$state"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+world_state bc-bulkworld
 
 n=0 fails=0
 # ok STATUS DESC - one TAP line; a non-zero STATUS is a failure.
@@ -255,22 +243,28 @@ db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=1)
 print(*db.execute("SELECT coalesce(sum(done), 0), count(*) FROM addrs").fetchone())
 EOF
 }
+# stop_part_way SIGNAL OUT ERRFILE - runs the slow list into OUT and sends
+# SIGNAL once a good part, but well short of all, of its results is
+# committed; sets rc (its exit status), d and total (results done / in all).
 # Started directly, not through bc(): ip netns exec execs bouncecheck, so $!
-# is bouncecheck itself and kill -9 hits it, not a shell or timeout(1) that
-# would leave it running.
-ip netns exec "$NS" "$bin" "${bc_args[@]}" -i slow.csv -o res.csv 2> kill.err &
-job=$!
-d=0 total=0
-for _ in $(seq 1 1200); do
-    read -r d total < <(done_count res.csv.bcstate)
-    # Kill once a good part, but well short of all, of the results is in.
-    [ "${total:-0}" -gt 0 ] && [ "${d:-0}" -ge $((total / 3)) ] && break
-    kill -0 "$job" 2>/dev/null || break
-    sleep 0.1
-done
-kill -KILL "$job" 2>/dev/null
-wait "$job" 2>/dev/null
-job=""
+# is bouncecheck itself and the signal hits it, not a shell or timeout(1)
+# that would leave it running.
+stop_part_way() {
+    ip netns exec "$NS" "$bin" "${bc_args[@]}" -i slow.csv -o "$2.csv" 2> "$3" &
+    job=$!
+    d=0 total=0
+    for _ in $(seq 1 1200); do
+        read -r d total < <(done_count "$2.csv.bcstate")
+        [ "${total:-0}" -gt 0 ] && [ "${d:-0}" -ge $((total / 3)) ] && break
+        kill -0 "$job" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -"$1" "$job" 2>/dev/null
+    wait "$job" 2>/dev/null
+    rc=$?
+    job=""
+}
+stop_part_way KILL res kill.err
 mark=$(maillog_mark)
 # What the state holds after the kill: the finished addresses, one per line.
 $py - res.csv.bcstate > done-before.txt 2>/dev/null <<'EOF'
@@ -337,18 +331,7 @@ diag reask.out
 # SIGINT cancels the connections and queued addresses in flight; under the
 # ASan build this also checks that nothing is leaked or touched after free
 # on that path. The output after --resume must again equal the reference.
-ip netns exec "$NS" "$bin" "${bc_args[@]}" -i slow.csv -o res2.csv 2> int.err &
-job=$!
-for _ in $(seq 1 1200); do
-    read -r d total < <(done_count res2.csv.bcstate)
-    [ "${total:-0}" -gt 0 ] && [ "${d:-0}" -ge $((total / 3)) ] && break
-    kill -0 "$job" 2>/dev/null || break
-    sleep 0.1
-done
-kill -INT "$job" 2>/dev/null
-wait "$job" 2>/dev/null
-rc=$?
-job=""
+stop_part_way INT res2 int.err
 [ "$rc" = 130 ] && grep -q -- "--resume" int.err && ! grep -q "Sanitizer" int.err && [ ! -e res2.csv ]
 ok $? "Ctrl-C part way exits 130 cleanly, keeps the state, says how to go on (exit $rc)"
 diag int.err

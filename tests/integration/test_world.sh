@@ -21,17 +21,7 @@ case $bin in /*) ;; *) bin="$PWD/$bin" ;; esac
 . "$world/preflight.sh"
 world_preflight nsd postfix postgrey openssl ip
 
-state=$(mktemp -d /tmp/bc-world.XXXXXX)
-cleanup() {
-    "$world/down.sh" "$state"
-    if [ "${BC_WORLD_KEEP:-}" = 1 ]; then
-        echo "# world state kept in $state"
-    else
-        rm -rf "$state"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+world_state bc-world
 
 # The cases to run: lines of cases.tsv that are not comments, matching the filter.
 selected=()

@@ -1,4 +1,4 @@
-# preflight.sh - sourced by the world tests: `world_preflight TOOL...` prints
+# preflight.sh - sourced by the world tests. `world_preflight TOOL...` prints
 # a TAP skip plan and exits 0 unless this machine can host the test world
 # (root, the given tools, network namespaces).
 # shellcheck shell=bash
@@ -19,4 +19,24 @@ world_preflight() {
         exit 0
     fi
     ip netns del "bcprobe-$$"
+}
+
+# world_state NAME - makes the test's state directory ($state, under /tmp)
+# and installs the exit trap that kills a bouncecheck still running in the
+# background ($job, when set), brings the world down and removes $state
+# (kept, with its path printed, when BC_WORLD_KEEP=1).
+world_state() {
+    state=$(mktemp -d "/tmp/$1.XXXXXX")
+    job=""
+    trap world_cleanup EXIT
+    trap 'exit 1' INT TERM
+}
+world_cleanup() {
+    [ -n "${job:-}" ] && kill -KILL "$job" 2>/dev/null
+    "$world/down.sh" "$state"
+    if [ "${BC_WORLD_KEEP:-}" = 1 ]; then
+        echo "# world state kept in $state"
+    else
+        rm -rf "$state"
+    fi
 }
