@@ -25,9 +25,12 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dc_args=-fno-sanitize-recover=all -Dbuildtype=debug
 
-# The main job on its embedded defaults: verify the shipped sample list.
+# The main job on its embedded defaults: the HTTP API on 127.0.0.1:8025,
+# keys, jobs and cache in a local data directory. It prints the URL and a
+# first curl to try; Ctrl-C stops it (jobs resume at the next start).
+RUN_DATA ?= bouncecheck-data
 run: build
-	@xargs -d '\n' -a examples/sample.txt $(BUILD)/bouncecheck verify --offline
+	$(BUILD)/bouncecheck serve --data $(RUN_DATA)
 
 # Unit tests, conformance suites, fuzz corpora: once plainly, once under
 # ASan+UBSan. Ends with "N passed, N failed".
@@ -43,6 +46,7 @@ bench: build
 	BUILD=$(abspath $(BUILD)) bench/syntax/run.sh
 	BUILD=$(abspath $(BUILD)) bench/verify/run.sh
 	BUILD=$(abspath $(BUILD)) bench/bulk/run.sh
+	BUILD=$(abspath $(BUILD)) bench/api/run.sh
 
 fuzz:
 	@scripts/deps.sh build fuzz

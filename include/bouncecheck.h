@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -332,10 +333,23 @@ typedef void (*bc_verify_cb)(void *arg, bc_result *r);
  * the same loop turn are grouped by domain and share connections. */
 BC_API bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len,
                                     bc_verify_cb cb, void *arg);
+/* The same with this address's own deadline (timeout_ms > 0; 0: the
+ * verifier's timeout_ms), e.g. an API caller's "timeout". */
+BC_API bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len,
+                                            int timeout_ms, bc_verify_cb cb, void *arg);
 
 /* The HELO name and MAIL FROM in use. Owned by v. */
 BC_API const char *bc_verifier_helo(const bc_verifier *v);
 BC_API const char *bc_verifier_mail_from(const bc_verifier *v);
+/* NULL when a connection to `sa` is safe by default (a global unicast
+ * address); else the name of the range it is in ("loopback", "private",
+ * ...): what the verifier refuses without allow_private. For other
+ * outgoing connections a user controls (webhooks). */
+struct sockaddr;
+BC_API const char *bc_netsafe_check(const struct sockaddr *sa);
+
+/* SMTP connections the verifier has started so far (for metrics). */
+BC_API uint64_t bc_verifier_connections(const bc_verifier *v);
 
 /* Frees the verifier. Addresses still pending get their callback first,
  * with status unknown and reason "cancelled". Connections still open are

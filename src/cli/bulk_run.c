@@ -3,16 +3,21 @@
  * state, verify each distinct address once (grouped by domain, many at a
  * time), then write every row in input order with its result appended.
  *
+ * The work is done by the bulk engine (src/bulk/engine.h); this file is
+ * the command around it: the state file's place, the progress bar, signals,
+ * the summary and the output file.
+ *
  * Phases, each resumable from the state file (src/bulk/state.h):
- *   1. read:   rows are committed every READ_BATCH rows together with the
+ *   1. read:   rows are committed in batches (5,000) together with the
  *              count read so far; a resumed read re-parses the input and
  *              skips that many rows.
- *   2. verify: results are committed every COMMIT_MS or COMMIT_MAX results;
- *              a resumed run asks only about addresses without one.
+ *   2. verify: results are committed every 250 ms or 2,000 results (offline:
+ *              every OFFLINE_BATCH); a resumed run asks only about
+ *              addresses without one.
  *   3. write:  the output goes to OUTPUT.part and is renamed over OUTPUT
  *              when complete, so OUTPUT is either absent or whole.
  * Online, addresses are handed to the verifier domain by domain (largest
- * domains first) with at most PER_DOMAIN of one domain and WINDOW in all
+ * domains first) with at most a per-domain share and WINDOW in all
  * waiting at once: enough to fill every allowed connection with several
  * recipients, bounded memory whatever the list size, and no domain starves
  * another.
@@ -21,7 +26,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,11 +38,9 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "state.h"
 
-#define READ_BATCH 5000
-#define COMMIT_MS 250
-#define COMMIT_MAX 2000
 #define WINDOW 2000
 #define OFFLINE_BATCH 1000
 #define TICK_MS 200
@@ -165,94 +167,35 @@ typedef struct job {
     progress pr;
     char err[1024];
     char input_error[1024];      /* the input stopped early: why (exit 3 at the end) */
-    /* online scheduling */
+    /* online verification */
     struct event_base *base;
-    bc_verifier *v;
-    struct dom *doms;
-    size_t ndom, cap_dom, cursor;
-    size_t *ready;               /* domains with room and work, to refill */
-    size_t nready;
-    int inflight, per_domain;
-    int64_t last_id;             /* offline: the last address verified */
-    struct sub *rechecks;        /* greylisted addresses waiting to be asked again */
-    int uncommitted;
-    long last_commit;
-    bool stopping, failed;
+    bool done, failed;
 } job;
 
-typedef struct dom {
-    char *name;
-    int64_t remaining;  /* waiting and not yet handed to the verifier */
-    int64_t last_id;
-    int inflight;
-    bool queued;        /* in job.ready */
-} dom;
-
-typedef struct sub {
-    job *j;
-    int64_t id, nrows;
-    size_t dom;
-    int round;            /* greylisting rechecks done by the job */
-    struct event *recheck; /* waiting for the next one */
-    struct sub *rnext, *rprev; /* in job.rechecks while waiting */
-    size_t email_len;
-    char email[];         /* the address as submitted */
-} sub;
-
-/* Commits the results so far and starts a new transaction; false on error. */
-static bool checkpoint(job *j)
+/* Sets j->err to the engine's message `msg` with the state file's path put
+ * after "state file" (the engine does not know it). */
+static void set_engine_err(job *j, const char *msg)
 {
-    if (bk_state_commit(j->st) != 0 || bk_state_begin(j->st) != 0) {
-        snprintf(j->err, sizeof j->err, "cannot write the state file %s: %s", j->state_path,
-                 bk_state_error(j->st));
-        return false;
+    const char *at = strstr(msg, "state file");
+    if (!at) {
+        snprintf(j->err, sizeof j->err, "%s", msg);
+        return;
     }
-    j->uncommitted = 0;
-    j->last_commit = now_ms();
-    return true;
+    at += strlen("state file");
+    snprintf(j->err, sizeof j->err, "%.*s %s%s", (int)(at - msg), msg, j->state_path, at);
 }
 
-/* Records one result in the state and the progress counters. */
-static bool record(job *j, int64_t id, int64_t nrows, const bc_result *r)
+/* Keeps the progress counters current with one result. */
+static void count_result(job *j, const bc_result *r, int64_t nrows)
 {
-    if (bk_state_store_result(j->st, id, r, j->with_json) != 0) {
-        snprintf(j->err, sizeof j->err, "cannot write the state file %s: %s", j->state_path,
-                 bk_state_error(j->st));
-        return false;
-    }
     j->pr.c.rows_done += nrows;
     j->pr.c.addrs_done++;
     bc_verdict_status s = bc_result_status(r);
     if ((int)s >= 0 && (int)s < 4)
         j->pr.c.by_status[s] += nrows;
-    if (++j->uncommitted >= COMMIT_MAX || now_ms() - j->last_commit >= COMMIT_MS)
-        return checkpoint(j);
-    return true;
 }
 
 /* ---- phase 1: read ---------------------------------------------------------- */
-
-/* True when an NDJSON line is an object with a key the header lacks. */
-static bool ndjson_has_extra(const char *text, size_t len, const char *const *header, size_t nheader)
-{
-    json_t *obj = json_loadb(text, len, 0, NULL);
-    bool extra = false;
-    if (json_is_object(obj)) {
-        const char *k;
-        json_t *val;
-        json_object_foreach(obj, k, val) {
-            bool found = false;
-            for (size_t i = 0; i < nheader && !found; i++)
-                found = strcmp(header[i], k) == 0;
-            if (!found) {
-                extra = true;
-                break;
-            }
-        }
-    }
-    json_decref(obj);
-    return extra;
-}
 
 /* Opens the input; NULL with j->err set. */
 static FILE *open_input(job *j)
@@ -265,50 +208,32 @@ static FILE *open_input(job *j)
     return f;
 }
 
-/* Stores the settings of a new job. */
-static int save_settings(job *j, bk_reader *r, const struct stat *in_st)
+/* Stores the command's own settings of a new job (inside the transaction
+ * the import goes on with, so they land with its first rows). The output
+ * format is "auto" until the input's format is known. */
+static int save_cli_settings(job *j, const struct stat *in_st)
 {
-    const char *const *hdr = NULL;
-    size_t nh = bk_reader_header(r, &hdr);
-    size_t hlen = 0;
-    void *hblob;
-    size_t *lens = calloc(nh ? nh : 1, sizeof *lens);
-    if (!lens)
-        return -1;
-    for (size_t i = 0; i < nh; i++)
-        lens[i] = strlen(hdr[i]);
-    hblob = bk_fields_pack(hdr, lens, nh, &hlen);
-    free(lens);
-    if (!hblob)
-        return -1;
     int bad = 0;
-    char delim[2] = { bk_reader_delimiter(r), '\0' };
     bad |= bk_state_set_int(j->st, "version", STATE_VERSION);
     bad |= bk_state_set(j->st, "input", j->o->input);
     bad |= bk_state_set_int(j->st, "input_size", in_st ? (int64_t)in_st->st_size : -1);
     bad |= bk_state_set_int(j->st, "input_mtime", in_st ? (int64_t)in_st->st_mtime : -1);
-    bad |= bk_state_set(j->st, "input_format", bk_format_name(bk_reader_format(r)));
-    bad |= bk_state_set(j->st, "delimiter", delim);
-    bad |= bk_state_set_int(j->st, "has_header", hdr != NULL);
-    bad |= bk_state_set_blob(j->st, "header", hblob, hlen);
-    bad |= bk_state_set(j->st, "column", j->o->column ? j->o->column : "");
     bad |= bk_state_set(j->st, "output_format", bk_format_name(j->out_format));
     bad |= bk_state_set_int(j->st, "offline", j->o->offline);
-    bad |= bk_state_set_int(j->st, "rows_read", 0);
-    bad |= bk_state_set_int(j->st, "read_done", 0);
-    bad |= bk_state_set_int(j->st, "ndjson_extra", 0);
-    free(hblob);
     return bad ? -1 : 0;
 }
 
-/* Checks that a resumed state is the job the command line describes. */
+/* Checks that a resumed state is the job the command line describes. An
+ * output format still "auto" (killed before the input's format was
+ * stored) matches any. */
 static bool same_job(job *j, const struct stat *in_st)
 {
     char *input = bk_state_get(j->st, "input", NULL);
     char *fmt = bk_state_get(j->st, "output_format", NULL);
     char *col = bk_state_get(j->st, "column", NULL);
     bool ok = input && strcmp(input, j->o->input) == 0 && fmt &&
-              (j->out_format == BK_FMT_AUTO || strcmp(fmt, bk_format_name(j->out_format)) == 0) && col &&
+              (j->out_format == BK_FMT_AUTO || strcmp(fmt, "auto") == 0 ||
+               strcmp(fmt, bk_format_name(j->out_format)) == 0) && col &&
               strcmp(col, j->o->column ? j->o->column : "") == 0 &&
               bk_state_get_int(j->st, "offline", -1) == (int64_t)j->o->offline;
     if (ok && in_st && bk_state_get_int(j->st, "read_done", 0) == 0)
@@ -327,6 +252,19 @@ static bool same_job(job *j, const struct stat *in_st)
     return ok;
 }
 
+static bool read_stop(void *arg)
+{
+    (void)arg;
+    return got_signal != 0;
+}
+
+static void read_progress(void *arg, int64_t rows_read)
+{
+    job *j = arg;
+    j->pr.c.rows = rows_read;
+    progress_draw(&j->pr, "reading", false);
+}
+
 /* Reads the input into the state (the rest of it, when resuming). */
 static int phase_read(job *j, bool fresh)
 {
@@ -335,433 +273,195 @@ static int phase_read(job *j, bool fresh)
         return BC_EXIT_INPUT;
     struct stat in_st;
     bool have_st = in != stdin && fstat(fileno(in), &in_st) == 0 && S_ISREG(in_st.st_mode);
-    bk_reader_opts ro = { .format = j->o->in_format, .column = j->o->column };
-    bk_reader *r = NULL;
-    if (bk_reader_open(&r, in, j->o->input, &ro, j->err, sizeof j->err) != 0) {
+    int rc = BC_EXIT_OK;
+    if (fresh && (bk_state_begin(j->st) != 0 || save_cli_settings(j, have_st ? &in_st : NULL) != 0)) {
+        snprintf(j->err, sizeof j->err, "cannot write the state file %s: %s", j->state_path,
+                 bk_state_error(j->st));
+        bk_state_rollback(j->st);
         if (in != stdin)
             fclose(in);
-        return BC_EXIT_INPUT;
+        return BC_EXIT_FAILURE;
     }
+    bk_import_opts io = {
+        .format = j->o->in_format, .column = j->o->column, .name = j->o->input,
+        .stop = read_stop, .progress = read_progress, .arg = j,
+    };
+    bk_import_info info;
+    char ierr[1024];
+    int ir = bk_import(j->st, in, fresh, &io, &info, ierr, sizeof ierr);
+    if (in != stdin)
+        fclose(in);
+    if (ir == BK_IMPORT_UNUSABLE || ir == BK_IMPORT_FAILED || ir == BK_IMPORT_TOO_MANY) {
+        bk_state_rollback(j->st); /* the command's settings of a fresh job, when unread */
+        if (ir == BK_IMPORT_FAILED && strncmp(ierr, "cannot write the state file:", 28) == 0)
+            set_engine_err(j, ierr);
+        else /* the reader's or the row's own message */
+            snprintf(j->err, sizeof j->err, "%s", ierr);
+        return ir == BK_IMPORT_UNUSABLE ? BC_EXIT_INPUT : BC_EXIT_FAILURE;
+    }
+    j->pr.c.rows = info.rows;
     if (j->out_format == BK_FMT_AUTO) {
-        bk_format f = bk_reader_format(r);
+        bk_format f = info.format;
         j->out_format = f == BK_FMT_NDJSON ? BK_FMT_NDJSON : f == BK_FMT_TSV ? BK_FMT_TSV : BK_FMT_CSV;
         j->with_json = j->out_format == BK_FMT_NDJSON || j->out_format == BK_FMT_JSON;
     }
-    int rc = BC_EXIT_OK;
-    if (bk_state_begin(j->st) != 0 || (fresh && save_settings(j, r, have_st ? &in_st : NULL) != 0)) {
+    char *stored = bk_state_get(j->st, "output_format", NULL);
+    bool save_fmt = !stored || strcmp(stored, "auto") == 0;
+    free(stored);
+    if (save_fmt && bk_state_set(j->st, "output_format", bk_format_name(j->out_format)) != 0) {
         snprintf(j->err, sizeof j->err, "cannot write the state file %s: %s", j->state_path,
                  bk_state_error(j->st));
         rc = BC_EXIT_FAILURE;
-        goto out;
     }
-    const char *const *hdr = NULL;
-    size_t nh = bk_reader_header(r, &hdr);
-    bool ndjson = bk_reader_format(r) == BK_FMT_NDJSON;
-    bool extra = bk_state_get_int(j->st, "ndjson_extra", 0) != 0;
-    int64_t skip = bk_state_get_int(j->st, "rows_read", 0), idx = 0;
-    unsigned long bad_utf8 = 0, first_bad_line = 0;
-    bk_row row;
-    char rerr[1024];
-    int got;
-    j->pr.c.rows = skip;
-    while ((got = bk_reader_next(r, &row, rerr, sizeof rerr)) == 1) {
-        if (idx < skip) {
-            idx++;
-            continue;
-        }
-        if (row.bad_utf8 && bad_utf8++ == 0)
-            first_bad_line = row.line;
-        if (ndjson && !extra && row.nfields == 1 && ndjson_has_extra(row.fields[0], row.lens[0], hdr, nh)) {
-            extra = true;
-            if (bk_state_set_int(j->st, "ndjson_extra", 1) != 0)
-                goto dberr;
-        }
-        if (bk_state_add_row(j->st, idx, &row, j->err, sizeof j->err) != 0) {
-            rc = BC_EXIT_FAILURE;
-            goto out;
-        }
-        idx++;
-        j->pr.c.rows = idx;
-        if (idx % READ_BATCH == 0) {
-            if (bk_state_set_int(j->st, "rows_read", idx) != 0 || !checkpoint(j))
-                goto dberr;
-            progress_draw(&j->pr, "reading", false);
-        }
-        if (got_signal) {
-            /* keep what was read, consistently with the count */
-            if (bk_state_set_int(j->st, "rows_read", idx) != 0 || !checkpoint(j))
-                goto dberr;
-            goto out;
-        }
-    }
-    if (got < 0) {
-        /* The rows before the problem stay: they are verified and written. */
-        snprintf(j->input_error, sizeof j->input_error, "%s", rerr);
-        if (bk_state_set(j->st, "input_error", rerr) != 0)
-            goto dberr;
-    }
-    if (bk_state_set_int(j->st, "rows_read", idx) != 0 || bk_state_set_int(j->st, "read_done", 1) != 0 ||
-        !checkpoint(j))
-        goto dberr;
-    if (bad_utf8) {
+    if (ir == BK_IMPORT_STOPPED)
+        return rc;
+    if (info.input_error)
+        snprintf(j->input_error, sizeof j->input_error, "%s", ierr);
+    if (info.bad_utf8) {
         progress_clear(&j->pr);
         cli_error("warning: %lu row%s with invalid UTF-8 (first at %s:%lu): kept as they are in CSV"
                   " and TSV output, with U+FFFD in JSON; is the file in another encoding"
                   " (save it as UTF-8)?",
-                  bad_utf8, bad_utf8 == 1 ? "" : "s", j->o->input, first_bad_line);
+                  info.bad_utf8, info.bad_utf8 == 1 ? "" : "s", j->o->input, info.first_bad_line);
     }
-    goto out;
-dberr:
-    snprintf(j->err, sizeof j->err, "cannot write the state file %s: %s", j->state_path,
-             bk_state_error(j->st));
-    rc = BC_EXIT_FAILURE;
-out:
-    if (rc == BC_EXIT_OK)
-        bk_state_commit(j->st);
-    else
-        bk_state_rollback(j->st); /* the rows of a half batch would not match rows_read */
-    bk_reader_free(r);
-    if (in != stdin)
-        fclose(in);
     return rc;
 }
 
 /* ---- phase 2: verify --------------------------------------------------------- */
 
-static int offline_one(void *arg, const bk_pending *p)
+static void offline_result(void *arg, const bc_result *r, int64_t nrows)
 {
-    job *j = arg;
-    bc_result *r = NULL;
-    if (bc_verify_offline(j->o->ctx, p->email, p->email_len, &r) != BC_OK) {
-        snprintf(j->err, sizeof j->err, "out of memory");
-        return -1;
-    }
-    bool ok = record(j, p->id, p->nrows, r);
-    bc_result_free(r);
-    j->last_id = p->id;
-    return ok ? (got_signal ? 1 : 0) : -1;
+    count_result(arg, r, nrows);
 }
 
 static int verify_offline_all(job *j)
 {
-    if (bk_state_begin(j->st) != 0)
-        return -1;
-    j->last_id = 0;
+    int64_t cursor = 0;
+    char verr[1024];
     for (;;) {
-        int n = bk_state_pending(j->st, NULL, j->last_id, OFFLINE_BATCH, offline_one, j);
-        if (n < 0 || j->err[0])
+        int n = bk_verify_offline_step(j->st, j->o->ctx, j->with_json, &cursor, OFFLINE_BATCH,
+                                       offline_result, j, verr, sizeof verr);
+        if (n < 0) {
+            set_engine_err(j, verr);
             return -1;
+        }
         if (n == 0 || got_signal)
             break;
         progress_draw(&j->pr, "verifying", false);
     }
-    return checkpoint(j) ? 0 : -1;
-}
-
-static void refill(job *j);
-
-static void on_result(void *arg, bc_result *r);
-
-/* The greylisting wait is over: ask again. */
-static void recheck_cb(evutil_socket_t fd, short what, void *arg)
-{
-    sub *s = arg;
-    job *j = s->j;
-    if (s->rprev)
-        s->rprev->rnext = s->rnext;
-    else
-        j->rechecks = s->rnext;
-    if (s->rnext)
-        s->rnext->rprev = s->rprev;
-    event_free(s->recheck);
-    s->recheck = NULL;
-    if (bc_verifier_submit(j->v, s->email, s->email_len, on_result, s) != BC_OK) {
-        snprintf(j->err, sizeof j->err, "out of memory");
-        j->failed = true;
-        j->doms[s->dom].inflight--;
-        j->inflight--;
-        free(s);
-    }
-}
-
-/* The greylisting schedule of the run: --greylist-schedule, else 60, 300. */
-static int recheck_wait_s(const job *j, int round)
-{
-    static const int dflt[] = { 60, 300 };
-    const bc_verify_options *vo = j->o->vo;
-    if (vo->n_greylist_waits > 0)
-        return round < vo->n_greylist_waits ? vo->greylist_waits_s[round] : -1;
-    return round < 2 ? dflt[round] : -1;
-}
-
-/* A list job has more time than one address: an address still greylisted
- * when its own deadline ran out is asked again on the schedule, while the
- * job goes on with the others. false when it is not to be rechecked. */
-static bool schedule_recheck(job *j, sub *s, const bc_result *r)
-{
-    int wait = recheck_wait_s(j, s->round);
-    if (wait < 0 || strcmp(bc_result_reason(r), "greylisted") != 0)
-        return false;
-    s->recheck = evtimer_new(j->base, recheck_cb, s);
-    struct timeval tv = { wait, 0 };
-    if (!s->recheck || evtimer_add(s->recheck, &tv) != 0) {
-        if (s->recheck)
-            event_free(s->recheck);
-        s->recheck = NULL;
-        return false;
-    }
-    s->round++;
-    s->rprev = NULL;
-    s->rnext = j->rechecks;
-    if (j->rechecks)
-        j->rechecks->rprev = s;
-    j->rechecks = s;
-    return true;
-}
-
-static void on_result(void *arg, bc_result *r)
-{
-    sub *s = arg;
-    job *j = s->j;
-    dom *d = &j->doms[s->dom];
-    if (!j->stopping && !j->failed && schedule_recheck(j, s, r)) {
-        bc_result_free(r); /* still counted in flight */
-        return;
-    }
-    d->inflight--;
-    j->inflight--;
-    if (!j->stopping && !j->failed && !record(j, s->id, s->nrows, r))
-        j->failed = true;
-    if (d->remaining > 0 && !d->queued) {
-        d->queued = true;
-        j->ready[j->nready++] = s->dom;
-    }
-    bc_result_free(r);
-    free(s);
-}
-
-typedef struct submit_ctx {
-    job *j;
-    size_t dom;
-} submit_ctx;
-
-static int submit_one(void *arg, const bk_pending *p)
-{
-    submit_ctx *sc = arg;
-    job *j = sc->j;
-    dom *d = &j->doms[sc->dom];
-    sub *s = malloc(sizeof *s + p->email_len + 1);
-    if (!s) {
-        snprintf(j->err, sizeof j->err, "out of memory");
-        return -1;
-    }
-    *s = (sub){ .j = j, .id = p->id, .nrows = p->nrows, .dom = sc->dom, .email_len = p->email_len };
-    memcpy(s->email, p->email, p->email_len);
-    s->email[p->email_len] = '\0';
-    d->last_id = p->id;
-    d->remaining--;
-    if (bc_verifier_submit(j->v, p->email, p->email_len, on_result, s) != BC_OK) {
-        free(s);
-        snprintf(j->err, sizeof j->err, "out of memory");
-        return -1;
-    }
-    d->inflight++;
-    j->inflight++;
     return 0;
 }
 
-/* Hands domain `i` as many addresses as its share allows. */
-static void feed(job *j, size_t i)
+static void online_result(void *arg, const bc_result *r, int64_t nrows)
 {
-    dom *d = &j->doms[i];
-    int cap = d->name[0] ? j->per_domain : WINDOW; /* unparsable cells need no server */
-    int want = cap - d->inflight;
-    if (want > WINDOW - j->inflight)
-        want = WINDOW - j->inflight;
-    if (want <= 0 || d->remaining <= 0)
-        return;
-    submit_ctx sc = { j, i };
-    int n = bk_state_pending(j->st, d->name, d->last_id, want, submit_one, &sc);
-    if (n < 0 || j->err[0]) {
-        if (!j->err[0])
-            snprintf(j->err, sizeof j->err, "state file %s: %s", j->state_path, bk_state_error(j->st));
-        j->failed = true;
-    } else if (n < want) {
-        d->remaining = 0; /* the count was stale (cannot happen; be safe) */
-    }
+    count_result(arg, r, nrows);
 }
 
-/* Keeps the verifier busy: domains that have room first, then new ones. */
-static void refill(job *j)
-{
-    size_t n = j->nready;
-    j->nready = 0;
-    for (size_t k = 0; k < n && !j->failed; k++) {
-        size_t i = j->ready[k];
-        j->doms[i].queued = false;
-        feed(j, i);
-    }
-    while (!j->failed && j->inflight < WINDOW && j->cursor < j->ndom)
-        feed(j, j->cursor++);
-}
-
-static int add_dom(void *arg, const char *domain, int64_t count)
+static void online_done(void *arg)
 {
     job *j = arg;
-    if (j->ndom == j->cap_dom) {
-        size_t cap = j->cap_dom ? j->cap_dom * 2 : 256;
-        dom *nd = realloc(j->doms, cap * sizeof *nd);
-        if (!nd)
-            return -1;
-        j->doms = nd;
-        j->cap_dom = cap;
-    }
-    char *name = strdup(domain ? domain : "");
-    if (!name)
-        return -1;
-    j->doms[j->ndom++] = (dom){ .name = name, .remaining = count };
-    return 0;
+    j->done = true;
+    event_base_loopbreak(j->base);
+}
+
+static void online_error(void *arg, const char *msg)
+{
+    job *j = arg;
+    set_engine_err(j, msg);
+    j->failed = true;
+    event_base_loopbreak(j->base);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     job *j = arg;
+    (void)fd;
+    (void)what;
     if (got_signal) {
         event_base_loopbreak(j->base);
         return;
     }
-    if (j->uncommitted && now_ms() - j->last_commit >= COMMIT_MS && !checkpoint(j))
-        j->failed = true;
     progress_draw(&j->pr, "verifying", false);
 }
 
 static int verify_online_all(job *j)
 {
-    if (bk_state_pending_domains(j->st, add_dom, j) != 0) {
-        snprintf(j->err, sizeof j->err, "state file %s: %s", j->state_path, bk_state_error(j->st));
-        return -1;
-    }
-    if (j->ndom == 0)
-        return 0;
-    j->ready = calloc(j->ndom, sizeof *j->ready);
+    if (j->pr.c.addrs_done >= j->pr.c.addrs)
+        return 0; /* nothing waits for a result */
     j->base = event_base_new();
-    int conns = j->o->vo->mx_connections > 0 ? j->o->vo->mx_connections : 2;
-    int rcpts = j->o->vo->rcpts_per_connection > 0 ? j->o->vo->rcpts_per_connection : 10;
-    j->per_domain = 2 * conns * rcpts;
-    if (j->per_domain < 20)
-        j->per_domain = 20;
-    if (j->per_domain > WINDOW)
-        j->per_domain = WINDOW;
-    if (!j->ready || !j->base) {
+    if (!j->base) {
         snprintf(j->err, sizeof j->err, "out of memory");
         return -1;
     }
-    if (bc_verifier_new(&j->v, j->o->ctx, j->base, j->o->vo, j->err, sizeof j->err) != BC_OK)
+    bc_verifier *v = NULL;
+    if (bc_verifier_new(&v, j->o->ctx, j->base, j->o->vo, j->err, sizeof j->err) != BC_OK)
         return -2;
+    bk_sched_opts so = { .window = WINDOW, .vo = j->o->vo };
+    bk_sched *s = bk_sched_new(j->base, v, &so);
     struct event *tick = event_new(j->base, -1, EV_PERSIST, tick_cb, j);
     struct timeval tv = { 0, TICK_MS * 1000 };
-    if (!tick || event_add(tick, &tv) != 0 || bk_state_begin(j->st) != 0) {
-        if (tick)
-            event_free(tick);
+    bk_run *run = NULL;
+    char rerr[1024];
+    if (!s || !tick || event_add(tick, &tv) != 0) {
         snprintf(j->err, sizeof j->err, "cannot start the event loop");
-        return -1;
+        j->failed = true;
+    } else {
+        bk_run_cb cb = { .on_result = online_result, .on_done = online_done, .on_error = online_error,
+                         .arg = j };
+        run = bk_run_start(s, j->st, j->with_json, &cb, rerr, sizeof rerr);
+        if (!run) {
+            set_engine_err(j, rerr);
+            j->failed = true;
+        }
     }
-    j->last_commit = now_ms();
-    refill(j);
-    while (!j->failed && !got_signal && (j->inflight > 0 || j->cursor < j->ndom || j->nready > 0)) {
+    while (run && !j->done && !j->failed && !got_signal) {
         if (event_base_loop(j->base, EVLOOP_ONCE) < 0) {
             snprintf(j->err, sizeof j->err, "event loop failure");
             j->failed = true;
-            break;
         }
-        refill(j);
     }
-    j->stopping = true; /* results cancelled by the free below are not stored */
-    while (j->rechecks) { /* interrupted: these stay without a result, for --resume */
-        sub *s = j->rechecks;
-        j->rechecks = s->rnext;
-        event_free(s->recheck);
-        free(s);
-    }
-    bc_verifier_free(j->v);
-    j->v = NULL;
+    /* Interrupted: rechecks are dropped and those addresses stay without a
+     * result, for --resume; results cancelled by the free below are not stored. */
+    bk_run_stop(run);
+    bc_verifier_free(v);
     for (int i = 0; i < 4; i++)
         event_base_loop(j->base, EVLOOP_NONBLOCK);
-    event_free(tick);
-    bool ok = !j->failed && checkpoint(j);
-    bk_state_commit(j->st);
-    return ok ? 0 : -1;
+    bk_sched_free(s);
+    if (tick)
+        event_free(tick);
+    return j->failed ? -1 : 0;
 }
 
 /* ---- phase 3: write ------------------------------------------------------------- */
 
-typedef struct write_ctx {
-    bk_writer *w;
-} write_ctx;
-
-static int write_one(void *arg, const bk_out_row *row)
-{
-    write_ctx *wc = arg;
-    return bk_writer_row(wc->w, row->fields, row->lens, row->nfields, row->line, row->email,
-                         row->email_len, &row->res) == 0 ? 0 : 1;
-}
-
 static int phase_write(job *j)
 {
-    size_t hlen = 0;
-    char *hblob = bk_state_get(j->st, "header", &hlen);
-    char *infmt = bk_state_get(j->st, "input_format", NULL);
-    char *delim = bk_state_get(j->st, "delimiter", NULL);
-    const char **hdr = NULL;
-    size_t *hlens = NULL, nh = 0;
-    bool has_header = bk_state_get_int(j->st, "has_header", 0) != 0;
-    bk_format inf = BK_FMT_CSV;
-    int rc = BC_EXIT_OK;
-    if (!hblob || !infmt || !delim || !bk_format_parse(infmt, &inf) ||
-        bk_fields_unpack(hblob, hlen, &hdr, &hlens, &nh) != 0) {
-        snprintf(j->err, sizeof j->err, "the state file %s is damaged (no header record)", j->state_path);
-        rc = BC_EXIT_FAILURE;
-        goto out;
-    }
     char *part = NULL;
     FILE *out = stdout;
+    int rc = BC_EXIT_OK;
+    if (j->out_format == BK_FMT_AUTO) { /* killed before the format was stored */
+        j->out_format = bk_export_default_format(j->st);
+    }
     if (j->out_path) {
         size_t n = strlen(j->out_path) + 8;
         part = malloc(n);
-        if (!part) {
-            rc = BC_EXIT_FAILURE;
-            goto out;
-        }
+        if (!part)
+            return BC_EXIT_FAILURE;
         snprintf(part, n, "%s.part", j->out_path);
         out = fopen(part, "wb");
         if (!out) {
             snprintf(j->err, sizeof j->err, "cannot create %s: %s", part, strerror(errno));
             free(part);
-            rc = BC_EXIT_FAILURE;
-            goto out;
+            return BC_EXIT_FAILURE;
         }
     }
-    bk_writer_opts wo = {
-        .format = j->out_format, .input_format = inf, .input_delimiter = delim[0],
-        .header = has_header ? hdr : NULL, .nheader = has_header ? nh : 0,
-        .ndjson_extra = bk_state_get_int(j->st, "ndjson_extra", 0) != 0,
-        .formula_escape = true,
-    };
-    write_ctx wc = { bk_writer_new(out, &wo) };
-    int64_t missing = 0;
-    int wr = wc.w ? bk_state_rows(j->st, write_one, &wc, &missing) : -1;
-    if (wr == 0 && missing > 0) {
-        snprintf(j->err, sizeof j->err, "internal error: %lld rows have no result", (long long)missing);
-        wr = -1;
-    }
-    if (wr != 0) {
-        bk_writer_free(wc.w);
-        if (!j->err[0])
-            snprintf(j->err, sizeof j->err, "cannot write %s: %s", part ? part : "the output",
-                     wr < 0 ? bk_state_error(j->st) : strerror(errno));
-        rc = BC_EXIT_FAILURE;
-    } else if (bk_writer_finish(wc.w) != 0) {
-        snprintf(j->err, sizeof j->err, "cannot write %s: %s", part ? part : "the output", strerror(errno));
+    char werr[1024];
+    if (bk_export(j->st, out, j->out_format, werr, sizeof werr) != 0) {
+        const char *generic = "cannot write the output";
+        if (part && strncmp(werr, generic, strlen(generic)) == 0)
+            snprintf(j->err, sizeof j->err, "cannot write %s%s", part, werr + strlen(generic));
+        else
+            set_engine_err(j, werr);
         rc = BC_EXIT_FAILURE;
     }
     if (part) {
@@ -777,11 +477,6 @@ static int phase_write(job *j)
             unlink(part);
         free(part);
     }
-out:
-    free(hblob);
-    free(infmt);
-    free(delim);
-    free(hdr);
     return rc;
 }
 
@@ -1017,10 +712,6 @@ int bulk_run(const bulk_opts *o)
         remove_state(j.state_path);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    for (size_t i = 0; i < j.ndom; i++)
-        free(j.doms[i].name);
-    free(j.doms);
-    free(j.ready);
     if (j.base)
         event_base_free(j.base);
     free(j.state_path);

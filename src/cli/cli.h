@@ -28,10 +28,19 @@ typedef struct cli_global {
  * starts at argv[1]. Returns an exit code. */
 int cmd_verify(int argc, char **argv, const cli_global *g);
 int cmd_lists(int argc, char **argv, const cli_global *g);
+int cmd_keys(int argc, char **argv, const cli_global *g);
+int cmd_serve(int argc, char **argv, const cli_global *g);
 
 /* Each subcommand's help text (usage, options, examples), defined beside it. */
 extern const char cli_help_verify_text[], cli_help_verify_text2[];
 extern const char cli_help_lists_text[];
+extern const char cli_help_keys_text[];
+extern const char cli_help_serve_text[];
+
+/* The HTTP server's data directory by default: $BOUNCECHECK_DATA, else
+ * $XDG_DATA_HOME/bouncecheck, else ~/.local/share/bouncecheck (cmd_keys.c).
+ * The string is static or the environment's. */
+const char *cli_server_data_dir(void);
 
 /* Help text of a subcommand to `out` (for --help and `help SUBCOMMAND`);
  * false when there is no such subcommand. */

@@ -220,29 +220,6 @@ static void on_result(void *arg, bc_result *r)
 enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_COLUMN, OPT_FORMAT, OPT_INPUT_FORMAT,
        OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_SETTING_BASE = 2000 };
 
-static const char *const setting_opts[] = {
-    "dns", "helo", "from", "timeout", "connect-timeout", "greeting-timeout", "command-timeout",
-    "mx-connections", "rcpts-per-connection", "domain-rate", "greylist-schedule", "source-ip",
-    "smtp-port", "allow-private", "no-catch-all", "no-starttls",
-};
-#define N_SETTING_OPTS (sizeof setting_opts / sizeof setting_opts[0])
-
-/* --config FILE must be read before the options it can be overridden by:
- * find it first (the last one wins). NULL when absent. */
-static const char *find_config(int argc, char **argv)
-{
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            path = argv[i] + 9;
-    }
-    return path;
-}
-
 static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool json)
 {
     static const char *const headers[] = { "EMAIL", "STATUS", "REASON", "SCORE", "FLAGS", "SUGGESTION" };
@@ -354,11 +331,11 @@ done:
 
 int cmd_verify(int argc, char **argv, const cli_global *g)
 {
-    struct option opts[N_SETTING_OPTS + 14];
-    size_t k = 0;
-    for (size_t i = 0; i < N_SETTING_OPTS; i++) {
-        opts[k].name = setting_opts[i];
-        opts[k].has_arg = settings_is_flag(setting_opts[i]) ? no_argument : required_argument;
+    struct option opts[SETTINGS_MAX + 14];
+    size_t k = 0, nsettings = 0;
+    for (size_t i = 0; settings_name(i); i++, nsettings++) {
+        opts[k].name = settings_name(i);
+        opts[k].has_arg = settings_is_flag(settings_name(i)) ? no_argument : required_argument;
         opts[k].flag = NULL;
         opts[k].val = OPT_SETTING_BASE + (int)i;
         k++;
@@ -382,7 +359,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     settings_init(&cs);
     char err[512] = "";
     int rc = BC_EXIT_OK;
-    const char *config = find_config(argc, argv);
+    const char *config = settings_find_config(argc, argv);
     if (settings_load_defaults(&cs, err, sizeof err) != 0 ||
         (config && settings_load_file(&cs, config, true, err, sizeof err) != 0) ||
         settings_load_env(&cs, err, sizeof err) != 0) {
@@ -395,8 +372,8 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     bool bulk_only = false; /* an option that only makes sense with -i */
     int c;
     while ((c = getopt_long(argc, argv, "hi:o:", opts, NULL)) != -1) {
-        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)N_SETTING_OPTS) {
-            const char *name = setting_opts[c - OPT_SETTING_BASE];
+        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)nsettings) {
+            const char *name = settings_name((size_t)(c - OPT_SETTING_BASE));
             if (!settings_apply(&cs, name, optarg, err, sizeof err)) {
                 cli_error("verify: --%s", err);
                 rc = BC_EXIT_USAGE;

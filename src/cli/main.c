@@ -20,6 +20,8 @@ static const char main_help[] =
     "Commands:\n"
     "  verify     verify addresses (syntax, domain data; --offline)\n"
     "  lists      show or update the disposable, free-mail and role lists\n"
+    "  serve      run the HTTP JSON API (verification, bulk jobs, keys)\n"
+    "  keys       create, list or revoke the HTTP API's keys\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Global options:\n"
@@ -54,6 +56,10 @@ bool cli_help(const char *subcommand, FILE *out)
         fputs(cli_help_verify_text, out), fputs(cli_help_verify_text2, out);
     else if (strcmp(subcommand, "lists") == 0)
         fputs(cli_help_lists_text, out);
+    else if (strcmp(subcommand, "keys") == 0)
+        fputs(cli_help_keys_text, out);
+    else if (strcmp(subcommand, "serve") == 0)
+        fputs(cli_help_serve_text, out);
     else if (strcmp(subcommand, "help") == 0)
         fputs("Usage: bouncecheck help [COMMAND]\n\nShow the help of COMMAND, or the overview.\n", out);
     else
@@ -130,6 +136,10 @@ int main(int argc, char **argv)
         return cmd_verify(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "lists") == 0)
         return cmd_lists(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "keys") == 0)
+        return cmd_keys(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(sub_argc, sub_argv, &g);
     cli_error("unknown command '%s'", cmd);
     fputs("Try 'bouncecheck --help'.\n", stderr);
     return BC_EXIT_USAGE;

@@ -53,6 +53,25 @@ static const struct setting *find(const char *name)
 
 bool settings_known(const char *name) { return find(name) != NULL; }
 
+const char *settings_name(size_t i)
+{
+    return i < sizeof settings / sizeof settings[0] ? settings[i].name : NULL;
+}
+
+const char *settings_find_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
 bool settings_is_flag(const char *name)
 {
     const struct setting *s = find(name);

@@ -20,6 +20,14 @@ void settings_free(cli_settings *cs);
 
 /* true when `name` is a setting (and so a long option of `verify`). */
 bool settings_known(const char *name);
+/* The name of setting i (0, 1, ...); NULL past the last. */
+const char *settings_name(size_t i);
+#define SETTINGS_MAX 32 /* more than there are */
+
+/* --config FILE must be read before the options it can be overridden by:
+ * finds it first in argv (the last one wins). NULL when absent. */
+const char *settings_find_config(int argc, char **argv);
+
 /* true when the setting is a yes/no flag (a long option without argument). */
 bool settings_is_flag(const char *name);
 

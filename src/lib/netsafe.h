@@ -13,10 +13,12 @@
 
 #include <sys/socket.h>
 
+#include "bouncecheck.h"
+
 /* NULL when `sa` is a global unicast address we may contact; otherwise a
  * static name of the range it falls in ("loopback", "private", ...).
  * IPv4-mapped and NAT64 (64:ff9b::/96) IPv6 addresses are judged by the IPv4
  * address they carry. Unknown families are unsafe. Pure. */
-const char *bc_netsafe_check(const struct sockaddr *sa);
+BC_API const char *bc_netsafe_check(const struct sockaddr *sa);
 
 #endif

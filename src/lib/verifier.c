@@ -65,6 +65,7 @@ struct job {
     bool smtp_decided;    /* facts are final apart from the suggestion check */
     long t0;
     long deadline;
+    int timeout_ms;       /* this address's deadline from its turn */
     int greylist_round;
     bool was_greylisted;
     bool started;         /* has had its turn for a connection (deadline restarted) */
@@ -163,6 +164,7 @@ struct bc_verifier {
     struct event *deliver;
     job *all;
     session *sessions;
+    uint64_t nconnects;   /* SMTP connections started */
     bool freeing;
 };
 
@@ -901,6 +903,7 @@ static void session_next(session *s)
     s->req.rcpts = s->rcpts;
     s->req.nrcpts = s->nrcpts;
     s->req.deadline_ms = deadline;
+    v->nconnects++;
     s->probe = bc_probe_start(v->base, &s->cfg, &s->req, probe_done, s);
     if (!s->probe) {
         session_release_slot(s);
@@ -980,9 +983,9 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
             j->started = true;
             long now_ms = bc_now_ms();
             if (now_ms - j->t0 > 100) {
-                j->deadline = now_ms + v->o.timeout_ms;
+                j->deadline = now_ms + j->timeout_ms;
                 if (j->timer) {
-                    struct timeval tv = { v->o.timeout_ms / 1000, (v->o.timeout_ms % 1000) * 1000 };
+                    struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
                     evtimer_add(j->timer, &tv);
                 }
             }
@@ -1131,7 +1134,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     if (!j->started && j->queued && j->r->facts.dns == BC_DNSF_OK) {
         /* DNS answered and the address waits for its turn under the
          * per-host and per-domain limits: its clock starts with its turn. */
-        struct timeval tv = { j->v->o.timeout_ms / 1000, (j->v->o.timeout_ms % 1000) * 1000 };
+        struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
         evtimer_add(j->timer, &tv);
         return;
     }
@@ -1293,6 +1296,12 @@ const char *bc_verifier_mail_from(const bc_verifier *v) { return v->from; }
 
 bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_verify_cb cb, void *arg)
 {
+    return bc_verifier_submit_timeout(v, email, len, 0, cb, arg);
+}
+
+bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len, int timeout_ms,
+                                     bc_verify_cb cb, void *arg)
+{
     if (!v || !cb || (!email && len))
         return BC_EINVAL;
     job *j = calloc(1, sizeof *j);
@@ -1308,7 +1317,8 @@ bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_v
     j->arg = arg;
     j->refs = 1; /* the live list's */
     j->t0 = bc_now_ms();
-    j->deadline = j->t0 + v->o.timeout_ms;
+    j->timeout_ms = timeout_ms > 0 ? timeout_ms : v->o.timeout_ms;
+    j->deadline = j->t0 + j->timeout_ms;
     j->next = NULL;
     j->all_next = v->all;
     if (v->all)
@@ -1330,7 +1340,7 @@ bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_v
     snprintf(j->mailbox, sizeof j->mailbox, "%s@%s", a->local, a->ascii_domain);
     j->timer = evtimer_new(v->base, deadline_cb, j);
     if (j->timer) {
-        struct timeval tv = { v->o.timeout_ms / 1000, (v->o.timeout_ms % 1000) * 1000 };
+        struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
         evtimer_add(j->timer, &tv);
     }
     if (r->facts.suggestion) {
@@ -1429,4 +1439,9 @@ void bc_verifier_free(bc_verifier *v)
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v);
+}
+
+uint64_t bc_verifier_connections(const bc_verifier *v)
+{
+    return v ? v->nconnects : 0;
 }

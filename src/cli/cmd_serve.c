@@ -1,0 +1,195 @@
+/*
+ * cmd_serve.c - `bouncecheck serve`: the HTTP JSON API (src/server/).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "server.h"
+#include "settings.h"
+
+const char cli_help_serve_text[] =
+    "Usage: bouncecheck serve [--listen ADDR:PORT] [--data DIR] [OPTIONS]\n"
+    "\n"
+    "Run the HTTP JSON API: real-time verification (GET/POST /v1/verify), bulk jobs\n"
+    "(POST /v1/jobs with a CSV, TSV, text, NDJSON, JSON or multipart upload; progress\n"
+    "and results under /v1/jobs/ID), /healthz, /metrics (Prometheus) and\n"
+    "/openapi.json, which documents every endpoint. Jobs survive restarts: a job\n"
+    "interrupted by a crash or kill goes on where it stopped at the next start.\n"
+    "\n"
+    "Server:\n"
+    "  --listen ADDR:PORT       where to listen (default 127.0.0.1:8025; [::1]:8025 for\n"
+    "                           IPv6). Beyond loopback an API key must exist first\n"
+    "  --data DIR               keys, jobs and cache (default $BOUNCECHECK_DATA, else\n"
+    "                           $XDG_DATA_HOME/bouncecheck or ~/.local/share/bouncecheck)\n"
+    "  --tls-cert FILE --tls-key FILE  serve HTTPS (PEM files)\n"
+    "  --offline                syntax and domain data only; nothing goes over the network\n"
+    "  --cache-ttl SECONDS      keep single results this long (default 86400; 0: no\n"
+    "                           cache); \"could not tell\" results at most 300 s\n"
+    "  --retention DAYS         delete jobs and their data after this (default 30)\n"
+    "  --max-body MB            largest request body (default 100)\n"
+    "  --max-rows N             largest job (default 1000000 rows)\n"
+    "  --max-connections N      concurrent connections (default 512)\n"
+    "  --request-timeout S      close connections idle this long (default 30); a body\n"
+    "                           must arrive within 20 times that\n"
+    "  --max-running N          jobs verified at the same time (default 4)\n"
+    "  --webhook-secret S       key of the webhooks' HMAC-SHA256 signature (default:\n"
+    "                           DATA/webhook-secret, made at the first start)\n"
+    "  --insecure-no-auth       allow listening beyond loopback with no API key\n"
+    "  --debug                  log every request, with its address\n"
+    "\n"
+    "Verification: every option of 'bouncecheck verify' that sets up the engine\n"
+    "(--helo, --from, --dns, --allow-private, --timeout, --mx-connections,\n"
+    "--rcpts-per-connection, --domain-rate, --greylist-schedule, --source-ip,\n"
+    "--smtp-port, --no-starttls, --no-catch-all, --config FILE), with the same\n"
+    "config file keys and BOUNCECHECK_* environment variables.\n"
+    "\n"
+    "API keys: 'bouncecheck keys create' prints a new key; once any key exists every\n"
+    "/v1 request needs 'Authorization: Bearer KEY', and a key sees only its own jobs.\n"
+    "Addresses are never logged unless --debug is given.\n"
+    "\n"
+    "Examples:\n"
+    "  bouncecheck serve\n"
+    "  curl 'http://127.0.0.1:8025/v1/verify?email=someone@example.com'\n"
+    "  curl -H 'Content-Type: text/csv' --data-binary @contacts.csv http://127.0.0.1:8025/v1/jobs\n"
+    "  curl -o checked.csv http://127.0.0.1:8025/v1/jobs/ID/results\n";
+
+enum { OPT_LISTEN = 1000, OPT_DATA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_OFFLINE, OPT_CACHE_TTL, OPT_RETENTION,
+       OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_CONN, OPT_REQ_TIMEOUT, OPT_MAX_RUNNING, OPT_SECRET, OPT_NO_AUTH,
+       OPT_DEBUG, OPT_CONFIG, OPT_SETTING_BASE = 2000 };
+
+/* A whole number in [min, max]; false otherwise. */
+static bool number(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int cmd_serve(int argc, char **argv, const cli_global *g)
+{
+    static const struct { const char *name; int has_arg, val; } own[] = {
+        { "listen", 1, OPT_LISTEN }, { "data", 1, OPT_DATA }, { "tls-cert", 1, OPT_TLS_CERT },
+        { "tls-key", 1, OPT_TLS_KEY }, { "offline", 0, OPT_OFFLINE }, { "cache-ttl", 1, OPT_CACHE_TTL },
+        { "retention", 1, OPT_RETENTION }, { "max-body", 1, OPT_MAX_BODY }, { "max-rows", 1, OPT_MAX_ROWS },
+        { "max-connections", 1, OPT_MAX_CONN }, { "request-timeout", 1, OPT_REQ_TIMEOUT },
+        { "max-running", 1, OPT_MAX_RUNNING }, { "webhook-secret", 1, OPT_SECRET },
+        { "insecure-no-auth", 0, OPT_NO_AUTH }, { "debug", 0, OPT_DEBUG }, { "config", 1, OPT_CONFIG },
+        { "help", 0, 'h' },
+    };
+    struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
+    size_t k = 0, nsettings = 0;
+    for (size_t i = 0; settings_name(i); i++, nsettings++)
+        opts[k++] = (struct option){ settings_name(i),
+                                     settings_is_flag(settings_name(i)) ? no_argument : required_argument,
+                                     NULL, OPT_SETTING_BASE + (int)i };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        opts[k++] = (struct option){ own[i].name, own[i].has_arg, NULL, own[i].val };
+    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+
+    cli_settings cs;
+    settings_init(&cs);
+    char err[512] = "";
+    const char *config = settings_find_config(argc, argv);
+    if (settings_load_defaults(&cs, err, sizeof err) != 0 ||
+        (config && settings_load_file(&cs, config, true, err, sizeof err) != 0) ||
+        settings_load_env(&cs, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        settings_free(&cs);
+        return BC_EXIT_USAGE;
+    }
+    sv_opts so = {
+        .listen = "127.0.0.1:8025", .data_dir = NULL, .retention_days = 30, .cache_ttl = 86400,
+        .max_body = 100LL << 20, .max_rows = 1000000, .max_connections = 512, .request_timeout = 30,
+        .max_running = 4,
+    };
+    int rc = BC_EXIT_OK, c;
+    long long v;
+    while (rc == BC_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)nsettings) {
+            if (!settings_apply(&cs, settings_name((size_t)(c - OPT_SETTING_BASE)), optarg, err, sizeof err)) {
+                cli_error("serve: --%s", err);
+                rc = BC_EXIT_USAGE;
+            }
+            continue;
+        }
+        const char *bad = NULL;
+        switch (c) {
+        case OPT_LISTEN: so.listen = optarg; break;
+        case OPT_DATA: so.data_dir = optarg; break;
+        case OPT_TLS_CERT: so.tls_cert = optarg; break;
+        case OPT_TLS_KEY: so.tls_key = optarg; break;
+        case OPT_OFFLINE: so.offline = true; break;
+        case OPT_SECRET: so.webhook_secret = optarg; break;
+        case OPT_NO_AUTH: so.insecure_no_auth = true; break;
+        case OPT_DEBUG: so.debug = true; break;
+        case OPT_CONFIG: break; /* read above */
+        case OPT_CACHE_TTL:
+            if (number(optarg, 0, 365LL * 86400, &v)) so.cache_ttl = v; else bad = "cache-ttl";
+            break;
+        case OPT_RETENTION:
+            if (number(optarg, 1, 3650, &v)) so.retention_days = (int)v; else bad = "retention";
+            break;
+        case OPT_MAX_BODY:
+            if (number(optarg, 1, 1LL << 20, &v)) so.max_body = v << 20; else bad = "max-body";
+            break;
+        case OPT_MAX_ROWS:
+            if (number(optarg, 1, 1000000000LL, &v)) so.max_rows = v; else bad = "max-rows";
+            break;
+        case OPT_MAX_CONN:
+            if (number(optarg, 1, 100000, &v)) so.max_connections = (int)v; else bad = "max-connections";
+            break;
+        case OPT_REQ_TIMEOUT:
+            if (number(optarg, 1, 3600, &v)) so.request_timeout = (int)v; else bad = "request-timeout";
+            break;
+        case OPT_MAX_RUNNING:
+            if (number(optarg, 1, 64, &v)) so.max_running = (int)v; else bad = "max-running";
+            break;
+        case 'h':
+            cli_help("serve", stdout);
+            settings_free(&cs);
+            return BC_EXIT_OK;
+        default:
+            rc = BC_EXIT_USAGE;
+            break;
+        }
+        if (bad) {
+            cli_error("serve: --%s: '%s' is not a valid value (see bouncecheck help serve)", bad, optarg);
+            rc = BC_EXIT_USAGE;
+        }
+    }
+    if (rc == BC_EXIT_OK && optind < argc) {
+        cli_error("serve: unexpected argument '%s'", argv[optind]);
+        rc = BC_EXIT_USAGE;
+    }
+    if (rc == BC_EXIT_OK && (!so.tls_cert) != (!so.tls_key)) {
+        cli_error("serve: --tls-cert and --tls-key go together");
+        rc = BC_EXIT_USAGE;
+    }
+    if (rc != BC_EXIT_OK) {
+        fputs("Try 'bouncecheck help serve'.\n", stderr);
+        settings_free(&cs);
+        return rc;
+    }
+    if (!so.data_dir)
+        so.data_dir = cli_server_data_dir();
+    bc_options o = { .data_dir = g->data_dir };
+    bc_ctx *ctx = NULL;
+    if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
+        cli_error("cannot load the domain lists: %s", err);
+        settings_free(&cs);
+        return BC_EXIT_FAILURE;
+    }
+    so.vo = &cs.o;
+    so.ctx = ctx;
+    rc = sv_serve(&so) == 0 ? BC_EXIT_OK : BC_EXIT_FAILURE;
+    bc_ctx_free(ctx);
+    settings_free(&cs);
+    return rc;
+}

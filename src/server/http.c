@@ -1,0 +1,1288 @@
+/*
+ * http.c - the HTTP side of `bouncecheck serve`, on libmicrohttpd: routing,
+ * authentication, limits, request bodies (streamed to disk for uploads,
+ * multipart through MHD's post processor) and answers.
+ *
+ * A handler never blocks for long: a verification that is not cached goes
+ * to the engine, an upload to the io worker (import), a first download of
+ * results to the io worker (export); the connection is suspended meanwhile
+ * and resumed by whoever set its answer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <curl/curl.h>
+#include <csv.h>
+#include <jansson.h>
+
+#include "engine.h"
+#include "sv.h"
+
+extern const unsigned char bc_data_openapi_json[];
+extern const size_t bc_data_openapi_json_len;
+
+#define SMALL_BODY_MAX (64 * 1024)  /* POST /v1/verify */
+#define FIELD_MAX 2048              /* multipart text parts */
+#define STORE_HIT_TTL 60            /* a result read back from the store stays this long in memory */
+
+enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS };
+
+struct hreq {
+    sv *s;
+    struct MHD_Connection *conn;
+    enum route route;
+    bool post;
+    bool first;                 /* in the first call (headers only) */
+    char id[SV_JOB_ID_LEN + 1];
+    sv_key key;                 /* the caller's key (id "" when open) */
+    int64_t t0;
+    /* the answer, set here or by another thread before resuming */
+    bool ready;
+    unsigned status;
+    char *body;
+    size_t body_len;
+    const char *ctype;
+    int fd;                     /* a file answer (results), -1 when none */
+    uint64_t fd_size;
+    char hname[32], hval[512];  /* one extra header */
+    /* a body being received */
+    char *buf;
+    size_t len, cap;
+    int64_t got;                /* body bytes received */
+    bool discard;               /* an error is set: drop the rest of the body */
+    /* verification */
+    char *email;
+    size_t email_len;
+    int timeout_ms;
+    char ckey[BC_ADDR_MAX + 8];
+    bool has_ckey;
+    /* upload */
+    bool json_list, multipart, file_part;
+    struct MHD_PostProcessor *pp;
+    FILE *up;
+    char up_path[PATH_MAX];
+    bool dir_made, job_created;
+    char webhook[FIELD_MAX], column[256], name[256];
+    bool field_too_long;
+    /* results */
+    bk_format rfmt;
+};
+
+/* ---- JSON helpers ----------------------------------------------------------------- */
+
+char *sv_error_json(const char *code, const char *message, size_t *len)
+{
+    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (t)
+        *len = strlen(t);
+    return t;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+    if (!t)
+        return json_null();
+    char buf[32];
+    sv_time_str(t, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+void *sv_job_json(const sv_job *j)
+{
+    json_t *counts = json_pack("{s:I,s:I,s:I,s:I}", "deliverable", (json_int_t)j->counts[BC_STATUS_DELIVERABLE],
+                               "undeliverable", (json_int_t)j->counts[BC_STATUS_UNDELIVERABLE], "risky",
+                               (json_int_t)j->counts[BC_STATUS_RISKY], "unknown",
+                               (json_int_t)j->counts[BC_STATUS_UNKNOWN]);
+    return json_pack("{s:s,s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "id", j->id, "name", str_or_null(j->name),
+                     "status", sv_job_status_name(j->status), "total", (json_int_t)j->total, "processed",
+                     (json_int_t)j->processed, "counts", counts, "created_at", time_or_null(j->created_at),
+                     "finished_at", time_or_null(j->finished_at), "error", str_or_null(j->error), "webhook",
+                     str_or_null(j->webhook));
+}
+
+/* ---- answers ------------------------------------------------------------------------ */
+
+static void set_answer(hreq *r, unsigned status, const char *ctype, char *body, size_t len)
+{
+    free(r->body);
+    r->status = status;
+    r->ctype = ctype;
+    r->body = body;
+    r->body_len = len;
+    r->ready = true;
+}
+
+void sv_req_answer_json(hreq *r, unsigned status, char *body, size_t len)
+{
+    if (!body) {
+        sv_req_answer_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    set_answer(r, status, "application/json", body, len);
+}
+
+static void answer_errorv(hreq *r, unsigned status, const char *code, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t len = 0;
+    char *body = sv_error_json(code, msg, &len);
+    set_answer(r, status, "application/json", body, body ? len : 0);
+}
+
+void sv_req_answer_error(hreq *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    answer_errorv(r, status, code, fmt, ap);
+    va_end(ap);
+}
+
+static void answer_obj(hreq *r, unsigned status, json_t *o)
+{
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!t) {
+        sv_req_answer_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    set_answer(r, status, "application/json", t, strlen(t));
+}
+
+void sv_req_resume(hreq *r)
+{
+    MHD_resume_connection(r->conn);
+}
+
+const char *sv_req_email(const hreq *r, size_t *len, int *timeout_ms)
+{
+    *len = r->email_len;
+    *timeout_ms = r->timeout_ms;
+    return r->email;
+}
+
+/* Sends the answer held in r. */
+static enum MHD_Result send_answer(hreq *r)
+{
+    /* An answer queued in the first call makes MHD close the connection
+     * (it will not read a body it has not seen): wait for the second call,
+     * unless the request has a body we do not want. */
+    if (r->first && !r->post)
+        return MHD_YES;
+    struct MHD_Response *resp;
+    if (r->fd >= 0) {
+        resp = MHD_create_response_from_fd64(r->fd_size, r->fd);
+        if (resp)
+            r->fd = -1; /* MHD closes it */
+    } else {
+        resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (char *)"",
+                                               r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        if (resp)
+            r->body = NULL;
+    }
+    if (!resp)
+        return MHD_NO;
+    if (r->ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->hname[0])
+        MHD_add_response_header(resp, r->hname, r->hval);
+    if (r->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"bouncecheck\"");
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    if (r->status < 600) {
+        atomic_fetch_add(&r->s->m.http_code[r->status], 1);
+        atomic_fetch_add(&r->s->m.http[r->status / 100], 1);
+    }
+    if (r->s->o->debug)
+        sv_log("%u %s", r->status, r->route == R_VERIFY && r->email ? r->email : "");
+    r->ready = false;
+    return ret;
+}
+
+static void set_header(hreq *r, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_header(hreq *r, const char *name, const char *fmt, ...)
+{
+    sv_fmt(r->hname, sizeof r->hname, "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->hval, sizeof r->hval, fmt, ap);
+    va_end(ap);
+}
+
+/* An error answered at once. */
+static enum MHD_Result fail(hreq *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum MHD_Result fail(hreq *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    answer_errorv(r, status, code, fmt, ap);
+    va_end(ap);
+    return send_answer(r);
+}
+
+/* An error noticed while a body arrives: sent when it has arrived. */
+static void fail_later(hreq *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail_later(hreq *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    if (r->discard)
+        return; /* the first error stands */
+    va_list ap;
+    va_start(ap, fmt);
+    answer_errorv(r, status, code, fmt, ap);
+    va_end(ap);
+    r->discard = true;
+    if (r->up) {
+        fclose(r->up);
+        r->up = NULL;
+    }
+}
+
+/* ---- parameters --------------------------------------------------------------------- */
+
+/* A timeout in seconds (1..300): 0 and *ms set, or -1. */
+static int parse_timeout(const char *s, int *ms)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    while (*end == ' ')
+        end++;
+    if (errno || end == s || *end || !(d >= 1 && d <= 300))
+        return -1;
+    *ms = (int)(d * 1000);
+    return 0;
+}
+
+static bool valid_webhook(const char *url)
+{
+    if (!url[0] || strlen(url) >= FIELD_MAX)
+        return false;
+    CURLU *u = curl_url();
+    bool ok = false;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        char *scheme = NULL, *host = NULL;
+        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+            ok = (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) && host[0];
+        curl_free(scheme);
+        curl_free(host);
+    }
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* "text/csv; charset=utf-8" -> "text/csv" into out. */
+static void media_type(const char *ct, char *out, size_t size)
+{
+    size_t n = 0;
+    if (ct) {
+        while (*ct == ' ')
+            ct++;
+        while (ct[n] && ct[n] != ';' && ct[n] != ' ' && n + 1 < size) {
+            out[n] = (char)((ct[n] >= 'A' && ct[n] <= 'Z') ? ct[n] + 32 : ct[n]);
+            n++;
+        }
+    }
+    out[n] = '\0';
+}
+
+static bool is_job_id(const char *s, size_t n)
+{
+    if (n != SV_JOB_ID_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* ---- single verification ------------------------------------------------------------- */
+
+static enum MHD_Result verify_start(hreq *r)
+{
+    sv *s = r->s;
+    if (!r->email || r->email_len == 0)
+        return fail(r, 400, "bad_request", "no address: give ?email=ADDR or a JSON body {\"email\": \"ADDR\"}");
+    int wait = sv_quota_take(s, &r->key, 1);
+    if (wait > 0) {
+        set_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "%d", wait);
+        return fail(r, 429, "quota_exceeded", "the daily quota of this key (%lld verifications) is used up",
+                    (long long)r->key.daily);
+    }
+    int64_t now = sv_now();
+    if (s->o->cache_ttl > 0)
+        r->has_ckey = sv_cache_key(r->email, r->email_len, r->ckey, sizeof r->ckey);
+    if (r->has_ckey) {
+        size_t len = 0;
+        char *hit = sv_cache_lookup(s->cache, r->ckey, now, &len);
+        if (!hit && !s->o->offline && sv_cache_get(s->store, r->ckey, now, &hit) == 1) {
+            /* known from before a restart: back into memory for a while */
+            len = strlen(hit);
+            sv_cache_insert(s->cache, r->ckey, hit, len, now + STORE_HIT_TTL);
+        }
+        if (hit) {
+            atomic_fetch_add(&s->m.cache_hits, 1);
+            set_answer(r, 200, "application/json", hit, len);
+            return send_answer(r);
+        }
+        atomic_fetch_add(&s->m.cache_misses, 1);
+    }
+    if (s->o->offline) {
+        bc_result *res = NULL;
+        if (bc_verify_offline(s->o->ctx, r->email, r->email_len, &res) != BC_OK)
+            return fail(r, 500, "internal", "out of memory");
+        size_t len = 0;
+        char *body = sv_result_bodies(s, res, r->has_ckey ? r->ckey : NULL, &len);
+        bc_result_free(res);
+        sv_req_answer_json(r, 200, body, len);
+        return send_answer(r);
+    }
+    if (atomic_load(&s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    sv_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return fail(r, 500, "internal", "out of memory");
+    m->kind = SV_MSG_VERIFY;
+    m->req = r;
+    MHD_suspend_connection(r->conn);
+    if (!sv_engine_post(s, m)) {
+        free(m);
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+        return MHD_YES; /* answered on the resumed call */
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result verify_get(hreq *r)
+{
+    const char *email = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "email");
+    const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "timeout");
+    if (t && parse_timeout(t, &r->timeout_ms) != 0)
+        return fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
+    if (email) {
+        r->email_len = strlen(email);
+        r->email = strdup(email);
+        if (!r->email)
+            return fail(r, 500, "internal", "out of memory");
+    }
+    return verify_start(r);
+}
+
+static enum MHD_Result verify_post(hreq *r)
+{
+    if (r->discard)
+        return send_answer(r);
+    json_error_t je;
+    json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
+    if (!o)
+        return fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
+                    je.line, je.column);
+    json_t *e = json_object_get(o, "email"), *t = json_object_get(o, "timeout");
+    enum MHD_Result ret;
+    if (!json_is_object(o)) {
+        ret = fail(r, 400, "bad_request", "the body must be a JSON object {\"email\": \"ADDR\"}");
+    } else if (!json_is_string(e)) {
+        ret = fail(r, 400, "bad_request", "\"email\" is missing or not a string");
+    } else if (t && !json_is_null(t) &&
+               (!json_is_number(t) || json_number_value(t) < 1 || json_number_value(t) > 300)) {
+        ret = fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
+    } else {
+        if (json_is_number(t))
+            r->timeout_ms = (int)(json_number_value(t) * 1000);
+        r->email_len = json_string_length(e);
+        r->email = malloc(r->email_len + 1);
+        if (!r->email) {
+            ret = fail(r, 500, "internal", "out of memory");
+        } else {
+            memcpy(r->email, json_string_value(e), r->email_len + 1);
+            ret = verify_start(r);
+        }
+    }
+    json_decref(o);
+    return ret;
+}
+
+/* ---- jobs: catalogue ------------------------------------------------------------------- */
+
+/* The job `r->id` if the caller may see it: 1 (*j filled), 0 (404 sent), -1 (500 sent). */
+static int own_job(hreq *r, sv_job *j, enum MHD_Result *ret)
+{
+    int got = sv_job_get(r->s->store, r->id, j);
+    if (got < 0) {
+        *ret = fail(r, 500, "internal", "the job catalogue cannot be read");
+        return -1;
+    }
+    if (got == 0 || strcmp(j->key_id, r->key.id) != 0) {
+        if (got)
+            sv_job_clear(j);
+        *ret = fail(r, 404, "not_found", "no job %s", r->id);
+        return 0;
+    }
+    return 1;
+}
+
+static enum MHD_Result jobs_list(hreq *r)
+{
+    sv_job *jobs = NULL;
+    size_t n = 0;
+    if (sv_job_list(r->s->store, r->key.id, &jobs, &n) != 0)
+        return fail(r, 500, "internal", "the job catalogue cannot be read");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, sv_job_json(&jobs[i]));
+        sv_job_clear(&jobs[i]);
+    }
+    free(jobs);
+    answer_obj(r, 200, json_pack("{s:o}", "jobs", arr));
+    return send_answer(r);
+}
+
+static enum MHD_Result job_get(hreq *r)
+{
+    sv_job j;
+    enum MHD_Result ret = MHD_NO;
+    if (own_job(r, &j, &ret) != 1)
+        return ret;
+    answer_obj(r, 200, sv_job_json(&j));
+    sv_job_clear(&j);
+    return send_answer(r);
+}
+
+static enum MHD_Result job_delete(hreq *r)
+{
+    sv_job j;
+    enum MHD_Result ret = MHD_NO;
+    if (own_job(r, &j, &ret) != 1)
+        return ret;
+    sv_job_clear(&j);
+    if (sv_job_delete(r->s->store, r->id) < 0)
+        return fail(r, 500, "internal", "the job cannot be deleted");
+    sv_msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->kind = SV_MSG_DELETE;
+        memcpy(m->id, r->id, sizeof m->id);
+        if (!sv_engine_post(r->s, m))
+            free(m); /* stopping: the next start sweeps the files */
+    }
+    sv_log("job %s deleted", r->id);
+    set_answer(r, 204, NULL, NULL, 0);
+    return send_answer(r);
+}
+
+/* ---- jobs: results ------------------------------------------------------------------------ */
+
+static const char *format_ext(bk_format f)
+{
+    return f == BK_FMT_TSV ? "tsv" : f == BK_FMT_NDJSON ? "ndjson" : f == BK_FMT_JSON ? "json" : "csv";
+}
+
+static const char *format_ctype(bk_format f)
+{
+    return f == BK_FMT_TSV      ? "text/tab-separated-values; charset=utf-8"
+           : f == BK_FMT_NDJSON ? "application/x-ndjson"
+           : f == BK_FMT_JSON   ? "application/json"
+                                : "text/csv; charset=utf-8";
+}
+
+static void results_path(const hreq *r, char *buf, size_t size)
+{
+    char dir[PATH_MAX];
+    sv_job_dir(r->s, r->id, dir, sizeof dir);
+    sv_fmt(buf, size, "%s/results.%s", dir, format_ext(r->rfmt));
+}
+
+/* Answers with the results file if it exists: true when set. */
+static bool results_from_file(hreq *r)
+{
+    char path[PATH_MAX];
+    results_path(r, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return false;
+    }
+    r->fd = fd;
+    r->fd_size = (uint64_t)st.st_size;
+    r->status = 200;
+    r->ctype = format_ctype(r->rfmt);
+    set_header(r, "Content-Disposition", "attachment; filename=\"%s.%s\"", r->id, format_ext(r->rfmt));
+    r->ready = true;
+    return true;
+}
+
+/* On the io worker: writes the results file once, then answers. */
+static void export_task(void *arg)
+{
+    hreq *r = arg;
+    char path[PATH_MAX], part[PATH_MAX + 8], state[PATH_MAX], err[1024] = "";
+    results_path(r, path, sizeof path);
+    sv_fmt(part, sizeof part, "%s.part", path);
+    sv_job_state_path(r->s, r->id, state, sizeof state);
+    if (!results_from_file(r)) {
+        bk_state *st = NULL;
+        FILE *out = NULL;
+        int rc = -1;
+        struct stat sst;
+        if (stat(state, &sst) != 0) {
+            sv_fmt(err, sizeof err, "the job's data is gone");
+        } else if (bk_state_open(&st, state, err, sizeof err) == 0 && (out = fopen(part, "wb")) != NULL) {
+            rc = bk_export(st, out, r->rfmt, err, sizeof err);
+            if (fclose(out) != 0 && rc == 0) {
+                sv_fmt(err, sizeof err, "cannot write %s: %s", part, strerror(errno));
+                rc = -1;
+            }
+            if (rc == 0 && rename(part, path) != 0) {
+                sv_fmt(err, sizeof err, "cannot rename %s: %s", part, strerror(errno));
+                rc = -1;
+            }
+            if (rc != 0)
+                unlink(part);
+        } else if (!err[0]) {
+            sv_fmt(err, sizeof err, "cannot create %s: %s", part, strerror(errno));
+        }
+        bk_state_close(st);
+        if (rc != 0 || !results_from_file(r)) {
+            sv_log("job %s: results: %s", r->id, err[0] ? err : "cannot open the results");
+            sv_req_answer_error(r, 500, "internal", "the results cannot be written");
+        }
+    }
+    sv_req_resume(r);
+}
+
+static enum MHD_Result job_results(hreq *r)
+{
+    sv_job j;
+    enum MHD_Result ret = MHD_NO;
+    if (own_job(r, &j, &ret) != 1)
+        return ret;
+    sv_job_status st = j.status;
+    bk_format dflt = strcmp(j.format, "tsv") == 0 ? BK_FMT_TSV : strcmp(j.format, "ndjson") == 0 ? BK_FMT_NDJSON
+                                                                                                 : BK_FMT_CSV;
+    sv_job_clear(&j);
+    const char *f = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+    r->rfmt = dflt;
+    if (f && !(bk_format_parse(f, &r->rfmt) && r->rfmt != BK_FMT_TEXT && r->rfmt != BK_FMT_AUTO))
+        return fail(r, 400, "bad_request", "format must be csv, tsv, ndjson or json");
+    if (st != SV_JOB_DONE)
+        return fail(r, 409, "job_not_finished", "job %s is %s: its results come when it is done", r->id,
+                    sv_job_status_name(st));
+    if (results_from_file(r))
+        return send_answer(r);
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(r->s->io, export_task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
+/* ---- jobs: uploads ------------------------------------------------------------------------- */
+
+static bool upload_write(hreq *r, const char *data, size_t size)
+{
+    r->got += (int64_t)size;
+    if (r->got > r->s->o->max_body) {
+        fail_later(r, 413, "payload_too_large", "the body is larger than %lld bytes (--max-body)",
+                   (long long)r->s->o->max_body);
+        return false;
+    }
+    if (r->json_list) {
+        if (r->len + size + 1 > r->cap) {
+            size_t cap = (r->len + size + 1) * 2;
+            char *nb = realloc(r->buf, cap);
+            if (!nb) {
+                fail_later(r, 500, "internal", "out of memory");
+                return false;
+            }
+            r->buf = nb;
+            r->cap = cap;
+        }
+        memcpy(r->buf + r->len, data, size);
+        r->len += size;
+        return true;
+    }
+    if (size && fwrite(data, 1, size, r->up) != size) {
+        sv_log("upload: cannot write %s: %s", r->up_path, strerror(errno));
+        fail_later(r, 500, "internal", "the upload cannot be stored");
+        return false;
+    }
+    return true;
+}
+
+static void copy_field(hreq *r, char *dst, size_t size, size_t *used, const char *data, uint64_t off,
+                       size_t n)
+{
+    (void)off;
+    if (*used + n >= size) {
+        r->field_too_long = true;
+        return;
+    }
+    memcpy(dst + *used, data, n);
+    *used += n;
+    dst[*used] = '\0';
+}
+
+static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                 const char *content_type, const char *transfer_encoding, const char *data,
+                                 uint64_t off, size_t size)
+{
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
+    hreq *r = cls;
+    if (r->discard)
+        return MHD_YES;
+    if (strcmp(key, "file") == 0) {
+        r->file_part = true;
+        if (size)
+            upload_write(r, data, size);
+    } else if (strcmp(key, "webhook") == 0) {
+        size_t used = strlen(r->webhook);
+        copy_field(r, r->webhook, sizeof r->webhook, &used, data, off, size);
+    } else if (strcmp(key, "column") == 0) {
+        size_t used = strlen(r->column);
+        copy_field(r, r->column, sizeof r->column, &used, data, off, size);
+    } else if (strcmp(key, "name") == 0) {
+        size_t used = strlen(r->name);
+        copy_field(r, r->name, sizeof r->name, &used, data, off, size);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result jobs_post_begin(hreq *r)
+{
+    sv *s = r->s;
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    char mt[64];
+    media_type(ct, mt, sizeof mt);
+    if (strcmp(mt, "multipart/form-data") == 0)
+        r->multipart = true;
+    else if (strcmp(mt, "application/json") == 0)
+        r->json_list = true;
+    else if (strcmp(mt, "text/csv") != 0 && strcmp(mt, "text/plain") != 0 &&
+             strcmp(mt, "text/tab-separated-values") != 0 && strcmp(mt, "application/x-ndjson") != 0)
+        return fail(r, 415, "unsupported_media_type",
+                    "send the list as text/csv, text/tab-separated-values, text/plain, application/x-ndjson,"
+                    " application/json {\"emails\": [...]} or a multipart/form-data upload (part \"file\")");
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoll(cl, NULL, 10) > s->o->max_body)
+        return fail(r, 413, "payload_too_large", "the body is larger than %lld bytes (--max-body)",
+                    (long long)s->o->max_body);
+    if (atomic_load(&s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    const char *q;
+    if ((q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "webhook")) != NULL)
+        sv_fmt(r->webhook, sizeof r->webhook, "%s", q);
+    if ((q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "column")) != NULL)
+        sv_fmt(r->column, sizeof r->column, "%s", q);
+    if ((q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "name")) != NULL)
+        sv_fmt(r->name, sizeof r->name, "%s", q);
+    if (r->multipart) {
+        r->pp = MHD_create_post_processor(r->conn, 64 * 1024, post_iter, r);
+        if (!r->pp)
+            return fail(r, 400, "bad_request", "the multipart body has no boundary");
+    }
+    if (sv_job_new_id(r->id) != 0)
+        return fail(r, 500, "internal", "no random job id");
+    char dir[PATH_MAX];
+    sv_job_dir(s, r->id, dir, sizeof dir);
+    if (mkdir(dir, 0700) != 0) {
+        sv_log("cannot create %s: %s", dir, strerror(errno));
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->dir_made = true;
+    sv_fmt(r->up_path, sizeof r->up_path, "%s/upload", dir);
+    r->up = fopen(r->up_path, "wb");
+    if (!r->up) {
+        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    return MHD_YES;
+}
+
+/* A JSON list body {"emails": [...]} becomes a one-column CSV upload. */
+static bool json_list_to_csv(hreq *r)
+{
+    json_error_t je;
+    json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
+    bool ok = false;
+    if (!o) {
+        sv_req_answer_error(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
+                            je.line, je.column);
+        return false;
+    }
+    json_t *emails = json_object_get(o, "emails"), *wh = json_object_get(o, "webhook"),
+           *nm = json_object_get(o, "name");
+    if (!json_is_object(o) || !json_is_array(emails)) {
+        sv_req_answer_error(r, 400, "bad_request", "the body must be an object {\"emails\": [\"a@example.com\", ...]}");
+    } else if ((wh && !json_is_null(wh) && !json_is_string(wh)) || (nm && !json_is_null(nm) && !json_is_string(nm))) {
+        sv_req_answer_error(r, 400, "bad_request", "\"webhook\" and \"name\" must be strings");
+    } else {
+        if (json_is_string(wh))
+            sv_fmt(r->webhook, sizeof r->webhook, "%s", json_string_value(wh));
+        if (json_is_string(nm))
+            sv_fmt(r->name, sizeof r->name, "%s", json_string_value(nm));
+        size_t i;
+        json_t *e;
+        ok = fputs("email\n", r->up) >= 0;
+        json_array_foreach(emails, i, e) {
+            if (!json_is_string(e)) {
+                sv_req_answer_error(r, 400, "bad_request", "emails[%zu] is not a string", i);
+                ok = false;
+                break;
+            }
+            if (csv_fwrite(r->up, json_string_value(e), json_string_length(e)) != 0 || fputc('\n', r->up) == EOF) {
+                sv_req_answer_error(r, 500, "internal", "the upload cannot be stored");
+                ok = false;
+                break;
+            }
+        }
+        sv_fmt(r->column, sizeof r->column, "email");
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* On the io worker: reads the upload into the job's state, then creates
+ * the job (or says what is wrong with the list). */
+static void import_task(void *arg)
+{
+    hreq *r = arg;
+    sv *s = r->s;
+    char state[PATH_MAX], err[1024] = "", conv[PATH_MAX + 8];
+    sv_job_state_path(s, r->id, state, sizeof state);
+    sv_fmt(conv, sizeof conv, "%s.csv", r->up_path);
+    FILE *in = fopen(r->up_path, "rb");
+    if (!in) {
+        sv_req_answer_error(r, 500, "internal", "the upload cannot be read");
+        sv_req_resume(r);
+        return;
+    }
+    unsigned char magic[4] = { 0 };
+    size_t nm = fread(magic, 1, sizeof magic, in);
+    rewind(in);
+    if (nm == 4 && memcmp(magic, "PK\x03\x04", 4) == 0) {
+        FILE *out = fopen(conv, "wb");
+        int xr = out ? bk_xlsx_to_csv(in, out, "the upload", err, sizeof err) : -1;
+        if (out && fclose(out) != 0)
+            xr = -1;
+        fclose(in);
+        in = xr == 0 ? fopen(conv, "rb") : NULL;
+        if (!in) {
+            sv_req_answer_error(r, 400, "bad_request", "%s", err[0] ? err : "the spreadsheet cannot be read");
+            sv_req_resume(r);
+            return;
+        }
+    }
+    bk_state *st = NULL;
+    if (bk_state_open(&st, state, err, sizeof err) != 0) {
+        fclose(in);
+        sv_log("job %s: %s", r->id, err);
+        sv_req_answer_error(r, 500, "internal", "the job's state cannot be created");
+        sv_req_resume(r);
+        return;
+    }
+    /* a JSON list was written as a one-column CSV (quoted by libcsv) */
+    bk_import_opts io = { .format = r->json_list ? BK_FMT_CSV : BK_FMT_AUTO, .column = r->column[0] ? r->column : NULL, .name = "the list",
+                          .max_rows = s->o->max_rows };
+    bk_import_info info = { 0 };
+    int rc = bk_import(st, in, true, &io, &info, err, sizeof err);
+    fclose(in);
+    bk_state_close(st);
+    unlink(conv);
+    if (rc == BK_IMPORT_DONE && info.input_error) {
+        sv_req_answer_error(r, 400, "bad_request", "%s", err);
+    } else if (rc == BK_IMPORT_UNUSABLE) {
+        sv_req_answer_error(r, 400, "bad_request", "%s", err);
+    } else if (rc == BK_IMPORT_TOO_MANY) {
+        sv_req_answer_error(r, 413, "payload_too_large", "the list has more than %lld rows (--max-rows)",
+                            (long long)s->o->max_rows);
+    } else if (rc != BK_IMPORT_DONE) {
+        sv_log("job %s: import: %s", r->id, err);
+        sv_req_answer_error(r, 500, "internal", "the list cannot be stored");
+    } else if (info.rows == 0) {
+        sv_req_answer_error(r, 400, "bad_request", "the list has no rows");
+    } else {
+        int wait = sv_quota_take(s, &r->key, info.rows);
+        if (wait > 0) {
+            set_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "%d", wait);
+            sv_req_answer_error(r, 429, "quota_exceeded",
+                                "the list has %lld rows and the daily quota of this key (%lld) does not cover them",
+                                (long long)info.rows, (long long)r->key.daily);
+        } else {
+            sv_job j = { .status = SV_JOB_QUEUED, .total = info.rows, .created_at = sv_now(),
+                         .name = r->name[0] ? r->name : NULL, .webhook = r->webhook[0] ? r->webhook : NULL };
+            memcpy(j.id, r->id, sizeof j.id);
+            sv_fmt(j.key_id, sizeof j.key_id, "%s", r->key.id);
+            sv_fmt(j.format, sizeof j.format, "%s", bk_format_name(info.format));
+            if (sv_job_insert(s->store, &j) != 0) {
+                sv_log("job %s: cannot add it to the catalogue: %s", r->id, sv_store_error(s->store));
+                sv_req_answer_error(r, 500, "internal", "the job cannot be created");
+            } else {
+                r->job_created = true;
+                unlink(r->up_path);
+                if (info.bad_utf8)
+                    sv_log("job %s: %lu rows with invalid UTF-8 (first at line %lu)", r->id, info.bad_utf8,
+                           info.first_bad_line);
+                sv_log("job %s: %lld rows queued", r->id, (long long)info.rows);
+                set_header(r, "Location", "/v1/jobs/%s", r->id);
+                answer_obj(r, 201, json_pack("{s:s,s:s,s:I}", "id", r->id, "status", "queued", "total",
+                                             (json_int_t)info.rows));
+                sv_msg *m = calloc(1, sizeof *m);
+                if (m) {
+                    m->kind = SV_MSG_JOBS;
+                    if (!sv_engine_post(s, m))
+                        free(m); /* stopping: the job starts with the next run */
+                }
+            }
+        }
+    }
+    sv_req_resume(r);
+}
+
+static enum MHD_Result jobs_post_end(hreq *r)
+{
+    if (r->pp) {
+        MHD_destroy_post_processor(r->pp);
+        r->pp = NULL;
+    }
+    if (r->discard)
+        return send_answer(r);
+    if (r->multipart && !r->file_part)
+        return fail(r, 400, "bad_request", "the multipart body has no part named \"file\"");
+    if (r->field_too_long)
+        return fail(r, 400, "bad_request", "a form field (webhook, column or name) is too long");
+    if (r->json_list && !json_list_to_csv(r))
+        return send_answer(r);
+    if (r->webhook[0] && !valid_webhook(r->webhook))
+        return fail(r, 400, "bad_request", "the webhook must be an http:// or https:// URL");
+    if (fclose(r->up) != 0) {
+        r->up = NULL;
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->up = NULL;
+    if (r->got == 0 && !r->json_list)
+        return fail(r, 400, "bad_request", "the list is empty");
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(r->s->io, import_task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
+/* ---- routing ------------------------------------------------------------------------------- */
+
+static enum MHD_Result method_not_allowed(hreq *r, const char *allow)
+{
+    set_header(r, "Allow", "%s", allow);
+    return fail(r, 405, "method_not_allowed", "use %s here", allow);
+}
+
+/* The first call: headers are in. */
+static enum MHD_Result begin(hreq *r, const char *url, const char *method)
+{
+    sv *s = r->s;
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    bool post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
+    r->post = post;
+    if (strcmp(url, "/healthz") == 0)
+        r->route = R_HEALTH;
+    else if (strcmp(url, "/metrics") == 0)
+        r->route = R_METRICS;
+    else if (strcmp(url, "/openapi.json") == 0)
+        r->route = R_OPENAPI;
+    else if (strcmp(url, "/v1/verify") == 0)
+        r->route = R_VERIFY;
+    else if (strcmp(url, "/v1/jobs") == 0 || strcmp(url, "/v1/jobs/") == 0)
+        r->route = R_JOBS;
+    else if (strncmp(url, "/v1/jobs/", 9) == 0) {
+        const char *id = url + 9, *slash = strchr(id, '/');
+        size_t n = slash ? (size_t)(slash - id) : strlen(id);
+        if (is_job_id(id, n) && (!slash || strcmp(slash, "/results") == 0)) {
+            memcpy(r->id, id, n);
+            r->id[n] = '\0';
+            r->route = slash ? R_RESULTS : R_JOB;
+        }
+    }
+    if (!r->route)
+        return fail(r, 404, "not_found", "no such endpoint: see /openapi.json");
+
+    switch (r->route) {
+    case R_HEALTH:
+    case R_METRICS:
+    case R_OPENAPI:
+    case R_RESULTS:
+        if (!get)
+            return method_not_allowed(r, "GET");
+        break;
+    case R_VERIFY:
+    case R_JOBS:
+        if (!get && !post)
+            return method_not_allowed(r, "GET, POST");
+        break;
+    case R_JOB:
+        if (!get && !del)
+            return method_not_allowed(r, "GET, DELETE");
+        break;
+    }
+
+    if (r->route == R_HEALTH) {
+        answer_obj(r, 200, json_pack("{s:s,s:s}", "status", atomic_load(&s->stopping) ? "stopping" : "ok",
+                                     "version", bc_version()));
+        return send_answer(r);
+    }
+    if (r->route == R_METRICS) {
+        sv_job *jobs = NULL;
+        size_t n = 0;
+        if (sv_job_list(s->store, NULL, &jobs, &n) == 0) {
+            int64_t c[5] = { 0 };
+            for (size_t i = 0; i < n; i++) {
+                if ((int)jobs[i].status >= 0 && (int)jobs[i].status < 5)
+                    c[jobs[i].status]++;
+                sv_job_clear(&jobs[i]);
+            }
+            free(jobs);
+            for (int i = 0; i < 5; i++)
+                atomic_store(&s->m.jobs[i], c[i]);
+        }
+        size_t len = 0;
+        char *t = sv_metrics_text(s, &len);
+        if (!t)
+            return fail(r, 500, "internal", "out of memory");
+        set_answer(r, 200, "text/plain; version=0.0.4; charset=utf-8", t, len);
+        return send_answer(r);
+    }
+    if (r->route == R_OPENAPI) {
+        char *t = malloc(bc_data_openapi_json_len + 1);
+        if (!t)
+            return fail(r, 500, "internal", "out of memory");
+        memcpy(t, bc_data_openapi_json, bc_data_openapi_json_len + 1);
+        set_answer(r, 200, "application/json", t, bc_data_openapi_json_len);
+        return send_answer(r);
+    }
+
+    /* /v1: the caller's key */
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    switch (sv_auth_check(s, auth, &r->key)) {
+    case SV_AUTH_OPEN:
+        memset(&r->key, 0, sizeof r->key);
+        break;
+    case SV_AUTH_OK:
+        break;
+    case SV_AUTH_MISSING:
+        return fail(r, 401, "unauthorized", "this server needs an API key: Authorization: Bearer KEY");
+    case SV_AUTH_UNKNOWN:
+        return fail(r, 401, "unauthorized", "unknown API key");
+    case SV_AUTH_REVOKED:
+        return fail(r, 403, "forbidden", "this API key was revoked");
+    case SV_AUTH_ERROR:
+        return fail(r, 500, "internal", "the key store cannot be read");
+    }
+    int wait = sv_rate_take(s, &r->key);
+    if (wait > 0) {
+        set_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "%d", wait);
+        return fail(r, 429, "rate_limited", "too many requests for this key (%g per second)", r->key.rate);
+    }
+
+    switch (r->route) {
+    case R_VERIFY:
+        if (!post)
+            return verify_get(r);
+        {
+            const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && strtoll(cl, NULL, 10) > SMALL_BODY_MAX)
+                return fail(r, 413, "payload_too_large", "the body is larger than %d bytes", SMALL_BODY_MAX);
+        }
+        return MHD_YES; /* the body follows */
+    case R_JOBS:
+        return post ? jobs_post_begin(r) : jobs_list(r);
+    case R_JOB:
+        return del ? job_delete(r) : job_get(r);
+    case R_RESULTS:
+        return job_results(r);
+    default:
+        return fail(r, 404, "not_found", "no such endpoint");
+    }
+}
+
+/* Body bytes of a POST. */
+static void body(hreq *r, const char *data, size_t size)
+{
+    if (r->discard)
+        return;
+    if (r->route == R_VERIFY) {
+        if (r->len + size > SMALL_BODY_MAX) {
+            fail_later(r, 413, "payload_too_large", "the body is larger than %d bytes", SMALL_BODY_MAX);
+            return;
+        }
+        if (r->len + size + 1 > r->cap) {
+            size_t cap = (r->len + size + 1) * 2;
+            char *nb = realloc(r->buf, cap);
+            if (!nb) {
+                fail_later(r, 500, "internal", "out of memory");
+                return;
+            }
+            r->buf = nb;
+            r->cap = cap;
+        }
+        memcpy(r->buf + r->len, data, size);
+        r->len += size;
+        return;
+    }
+    int64_t body_deadline = (int64_t)r->s->o->request_timeout * 20 * 1000;
+    if (sv_mono_ms() - r->t0 > body_deadline) {
+        fail_later(r, 408, "request_timeout", "the body did not arrive within %d seconds",
+                   r->s->o->request_timeout * 20);
+        return;
+    }
+    if (r->pp) {
+        if (MHD_post_process(r->pp, data, size) != MHD_YES)
+            fail_later(r, 400, "bad_request", "the multipart body cannot be parsed");
+    } else {
+        upload_write(r, data, size);
+    }
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload_data, size_t *upload_data_size,
+                               void **con_cls)
+{
+    (void)version;
+    hreq *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->s = cls;
+        r->conn = c;
+        r->fd = -1;
+        r->t0 = sv_mono_ms();
+        *con_cls = r;
+        r->first = true;
+        enum MHD_Result ret = begin(r, url, method);
+        r->first = false;
+        return ret;
+    }
+    if (*upload_data_size) {
+        /* a body after an answer was queued is not ours to read */
+        body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->ready)
+        return send_answer(r);
+    if (r->post && r->route == R_VERIFY)
+        return verify_post(r);
+    if (r->post && r->route == R_JOBS)
+        return jobs_post_end(r);
+    return MHD_YES;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    hreq *r = *con_cls;
+    if (!r)
+        return;
+    if (r->pp)
+        MHD_destroy_post_processor(r->pp);
+    if (r->up)
+        fclose(r->up);
+    if (r->dir_made && !r->job_created)
+        sv_job_rmdir(r->s, r->id);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->body);
+    free(r->buf);
+    free(r->email);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    sv *s = cls;
+    if (!s->o->debug)
+        return;
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    sv_log("http: %s", line);
+}
+
+/* Reads a whole (small) file; NULL with err. */
+static char *slurp(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sv_fmt(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (!buf || n == 0) {
+        free(buf);
+        sv_fmt(err, errlen, "%s is empty or unreadable", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ADDR:PORT or [V6]:PORT into a socket address. */
+static bool parse_listen(const char *spec, struct sockaddr_storage *ss, bool *v6)
+{
+    char host[128];
+    const char *colon;
+    if (spec[0] == '[') {
+        const char *end = strchr(spec, ']');
+        if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host)
+            return false;
+        memcpy(host, spec + 1, (size_t)(end - spec - 1));
+        host[end - spec - 1] = '\0';
+        colon = end + 1;
+    } else {
+        colon = strrchr(spec, ':');
+        if (!colon || (size_t)(colon - spec) >= sizeof host)
+            return false;
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || end == colon + 1)
+        return false;
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *v6 = false;
+        return true;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+        return true;
+    }
+    return false;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a);
+}
+
+int sv_http_start(sv *s, char *err, size_t errlen)
+{
+    const sv_opts *o = s->o;
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    if (!parse_listen(o->listen, &ss, &v6)) {
+        sv_fmt(err, errlen, "--listen %s: give ADDRESS:PORT, e.g. 127.0.0.1:8025 or [::1]:8025", o->listen);
+        return -1;
+    }
+    if (!is_loopback(&ss) && !s->keys_exist && !o->insecure_no_auth) {
+        sv_fmt(err, errlen,
+                 "refusing to listen on %s without an API key: anyone could use it. Create one first"
+                 " (bouncecheck keys create --data %s), or add --insecure-no-auth",
+                 o->listen, o->data_dir);
+        return -1;
+    }
+    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    char *cert = NULL, *key = NULL;
+    if (o->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            sv_fmt(err, errlen, "this libmicrohttpd has no TLS support");
+            return -1;
+        }
+        cert = slurp(o->tls_cert, err, errlen);
+        key = cert ? slurp(o->tls_key, err, errlen) : NULL;
+        if (!cert || !key) {
+            free(cert);
+            free(key);
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem opts[] = {
+        { MHD_OPTION_SOCK_ADDR, 0, &ss },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL },
+        { MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, o->request_timeout, NULL },
+        { MHD_OPTION_THREAD_POOL_SIZE, 2, NULL },
+        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s },
+        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+        { cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
+        { cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    free(cert);
+    free(key);
+    if (!s->mhd) {
+        sv_fmt(err, errlen, "cannot listen on %s (in use, or not an address of this host?)%s", o->listen,
+                 o->tls_cert ? " or the TLS certificate and key do not load" : "");
+        return -1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = di ? di->port : 0;
+    char host[128];
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    const char *scheme = o->tls_cert ? "https" : "http";
+    sv_log("listening on %s://%s%s%s:%u", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+    fprintf(stderr, "  try: curl '%s://%s%s%s:%u/v1/verify?email=someone@example.com'%s\n", scheme, v6 ? "[" : "",
+            host, v6 ? "]" : "", port,
+            s->keys_exist ? " -H 'Authorization: Bearer KEY'" : "");
+    return 0;
+}
+
+void sv_http_stop(sv *s)
+{
+    if (s->mhd) {
+        MHD_stop_daemon(s->mhd);
+        s->mhd = NULL;
+    }
+}

@@ -1,0 +1,130 @@
+/*
+ * sv.h - the server's shared state, private to src/server/.
+ */
+#ifndef BC_SERVER_SV_H
+#define BC_SERVER_SV_H
+
+#include <limits.h>
+#include <microhttpd.h>
+
+#include "bulk.h"
+#include "server.h"
+
+struct event_base;
+struct event;
+typedef struct bk_sched bk_sched;
+
+/* A request's context (MHD's con_cls), from its headers to its end. */
+typedef struct hreq hreq;
+
+/* What the engine is asked to do by the HTTP threads. */
+typedef enum sv_msg_kind { SV_MSG_VERIFY, SV_MSG_JOBS, SV_MSG_DELETE } sv_msg_kind;
+typedef struct sv_msg {
+    sv_msg_kind kind;
+    hreq *req;                   /* VERIFY */
+    char id[SV_JOB_ID_LEN + 1];  /* DELETE */
+    struct sv *s;
+    struct sv_msg *next;
+} sv_msg;
+
+/* One API key as the HTTP threads know it. */
+typedef struct sv_kent {
+    unsigned char hash[32];      /* SHA-256 of the secret */
+    sv_key k;
+    bool stale;                  /* the store changed: look the record up again */
+    double tokens;               /* rate limit bucket */
+    int64_t refill_ms;
+    int64_t day;                 /* days since the epoch of `used` */
+    int64_t used;                /* verifications that day */
+} sv_kent;
+
+struct sv {
+    const sv_opts *o;
+    sv_store *store;
+    struct MHD_Daemon *mhd;
+    sv_cache *cache;
+    sv_metrics m;
+    sv_worker *io, *hooks;
+    char secret[128];            /* the webhook secret */
+    atomic_bool stopping;
+    char jobs_dir[PATH_MAX];     /* DATA/jobs */
+
+    /* keys (auth.c) */
+    pthread_mutex_t auth_lock;
+    int64_t auth_checked_ms, store_version;
+    bool keys_exist;
+    sv_kent *kents;
+    size_t nkent, capkent;
+
+    /* the engine (engine.c) */
+    struct event_base *base;
+    bc_verifier *v;
+    bk_sched *sched;
+    pthread_mutex_t q_lock;
+    sv_msg *q_head, *q_tail;
+    bool q_closed;               /* the engine has stopped taking messages */
+    struct event *q_event;
+    struct ejob *ejobs;          /* jobs open in the engine */
+    struct event *tick, *housekeeping;
+};
+
+/* http.c */
+int sv_http_start(sv *s, char *err, size_t errlen);
+void sv_http_stop(sv *s);
+/* Called by the engine or a worker when a suspended request has its
+ * answer (set with sv_req_answer*): resumes the connection. */
+void sv_req_resume(hreq *r);
+/* Sets a suspended request's answer: a JSON body (taken, malloc'd), or an
+ * error. */
+void sv_req_answer_json(hreq *r, unsigned status, char *body, size_t len);
+void sv_req_answer_error(hreq *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The email and timeout of a verification request; set the result body. */
+const char *sv_req_email(const hreq *r, size_t *len, int *timeout_ms);
+
+/* A JSON error body {"error": {"code", "message"}}, malloc'd. */
+char *sv_error_json(const char *code, const char *message, size_t *len);
+/* The JSON object of a job (jansson json_t *, as void * to keep jansson out
+ * of this header); caller json_decref's. */
+void *sv_job_json(const sv_job *j);
+
+/* engine.c */
+int sv_engine_init(sv *s, char *err, size_t errlen);
+/* Runs the loop until stopping; then cancels what runs and frees the engine. */
+void sv_engine_run(sv *s);
+/* Hands a message to the engine (any thread). false when stopping. */
+bool sv_engine_post(sv *s, sv_msg *m);
+/* Body for a finished verification: the result JSON with "cached": false,
+ * and the one to cache (with "cached": true); caches it. */
+char *sv_result_bodies(sv *s, const bc_result *r, const char *cache_key, size_t *len);
+
+/* auth.c */
+typedef enum sv_auth {
+    SV_AUTH_OPEN,      /* no key exists: open */
+    SV_AUTH_OK,        /* *key filled */
+    SV_AUTH_MISSING,   /* 401 */
+    SV_AUTH_UNKNOWN,   /* 401 */
+    SV_AUTH_REVOKED,   /* 403 */
+    SV_AUTH_ERROR,     /* 500 */
+} sv_auth;
+sv_auth sv_auth_check(sv *s, const char *authorization, sv_key *key);
+/* Rate limit: 0 when the request may go on, else the seconds to wait. */
+int sv_rate_take(sv *s, const sv_key *key);
+/* Daily quota: takes n verifications; 0 when allowed, else the seconds
+ * until the quota resets. */
+int sv_quota_take(sv *s, const sv_key *key, int64_t n);
+void sv_auth_free(sv *s);
+
+/* jobs_io.c: the file side of jobs, run on the io worker. */
+/* Path of a job's directory / state file / results file (into buf). */
+void sv_job_dir(const sv *s, const char *id, char *buf, size_t size);
+void sv_job_state_path(const sv *s, const char *id, char *buf, size_t size);
+/* Removes a job's directory and everything in it. */
+void sv_job_rmdir(const sv *s, const char *id);
+/* Removes job directories the catalogue does not know (crash mid-upload). */
+void sv_jobs_sweep(sv *s);
+
+/* metrics */
+char *sv_metrics_text(sv *s, size_t *len);
+
+#endif
