@@ -366,6 +366,8 @@ BC_API const char *bc_result_transcript_line(const bc_result *r, size_t i, char 
 /* The result as one line of JSON (no newline), with every field the CLI and
  * the API document; NULL on allocation failure. Caller frees with free(). */
 BC_API char *bc_result_json(const bc_result *r);
+/* The same with one more boolean member at the end (the API's "cached"). */
+BC_API char *bc_result_json_with(const bc_result *r, const char *key, bool value);
 
 #ifdef __cplusplus
 }

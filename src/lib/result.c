@@ -167,7 +167,8 @@ static json_t *json_transcript(const bc_transcript *t)
     return arr ? arr : json_null();
 }
 
-char *bc_result_json(const bc_result *r)
+/* The result as a JSON object; NULL on ENOMEM. */
+static json_t *result_object(const bc_result *r)
 {
     const bc_addr *a = &r->addr;
     json_t *o = json_object();
@@ -207,8 +208,23 @@ char *bc_result_json(const bc_result *r)
     json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
     if (r->have_transcript)
         json_object_set_new(o, "transcript", json_transcript(&r->transcript));
+    return o;
+}
 
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+char *bc_result_json(const bc_result *r)
+{
+    json_t *o = result_object(r);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return text;
+}
+
+char *bc_result_json_with(const bc_result *r, const char *key, bool value)
+{
+    json_t *o = result_object(r);
+    if (o && key)
+        json_object_set_new(o, key, json_boolean(value));
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return text;
 }

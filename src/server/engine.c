@@ -50,23 +50,16 @@ typedef struct vctx {
 
 char *sv_result_bodies(sv *s, const bc_result *r, const char *cache_key, size_t *len)
 {
-    char *line = bc_result_json(r);
-    json_t *o = line ? json_loads(line, 0, NULL) : NULL;
-    free(line);
-    if (!o)
-        return NULL;
     bc_verdict_status st = bc_result_status(r);
     if ((int)st >= 0 && (int)st < 4)
         atomic_fetch_add(&s->m.verifications[st], 1);
-    json_object_set_new(o, "cached", json_false());
-    char *fresh = json_dumps(o, JSON_COMPACT);
+    char *fresh = bc_result_json_with(r, "cached", false);
     bool cancelled = strcmp(bc_result_reason(r), "cancelled") == 0;
     if (fresh && cache_key && s->o->cache_ttl > 0 && !cancelled) {
         int64_t ttl = s->o->cache_ttl;
         if (st == BC_STATUS_UNKNOWN && ttl > UNKNOWN_TTL_MAX)
             ttl = UNKNOWN_TTL_MAX;
-        json_object_set_new(o, "cached", json_true());
-        char *hit = json_dumps(o, JSON_COMPACT);
+        char *hit = bc_result_json_with(r, "cached", true);
         if (hit) {
             sv_cache_insert(s->cache, cache_key, hit, strlen(hit), sv_now() + ttl);
             /* online results cost a conversation with a mail server: kept
@@ -76,7 +69,6 @@ char *sv_result_bodies(sv *s, const bc_result *r, const char *cache_key, size_t 
             free(hit);
         }
     }
-    json_decref(o);
     if (fresh)
         *len = strlen(fresh);
     return fresh;
