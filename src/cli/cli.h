@@ -41,6 +41,9 @@ extern const char cli_help_serve_text[];
  * $XDG_DATA_HOME/bouncecheck, else ~/.local/share/bouncecheck (cmd_keys.c).
  * The string is static or the environment's. */
 const char *cli_server_data_dir(void);
+/* $ENVVAR if set, else $XDG_DATA_HOME/bouncecheck, else
+ * ~/.local/share/bouncecheck (a static buffer or the environment). */
+const char *cli_default_dir(const char *envvar);
 
 /* Help text of a subcommand to `out` (for --help and `help SUBCOMMAND`);
  * false when there is no such subcommand. */

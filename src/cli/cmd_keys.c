@@ -53,21 +53,7 @@ const char cli_help_keys_text[] =
 
 const char *cli_server_data_dir(void)
 {
-    static char buf[4096];
-    const char *v = getenv("BOUNCECHECK_DATA");
-    if (v && *v)
-        return v;
-    v = getenv("XDG_DATA_HOME");
-    if (v && *v) {
-        snprintf(buf, sizeof buf, "%s/bouncecheck", v);
-        return buf;
-    }
-    v = getenv("HOME");
-    if (v && *v) {
-        snprintf(buf, sizeof buf, "%s/.local/share/bouncecheck", v);
-        return buf;
-    }
-    return "/var/lib/bouncecheck";
+    return cli_default_dir("BOUNCECHECK_DATA");
 }
 
 /* Opens the store of dir, or prints why not. NULL on failure; the caller

@@ -96,10 +96,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
     cli_settings cs;
     settings_init(&cs);
     char err[512] = "";
-    const char *config = settings_find_config(argc, argv);
-    if (settings_load_defaults(&cs, err, sizeof err) != 0 ||
-        (config && settings_load_file(&cs, config, true, err, sizeof err) != 0) ||
-        settings_load_env(&cs, err, sizeof err) != 0) {
+    if (settings_load_all(&cs, argc, argv, err, sizeof err) != 0) {
         cli_error("%s", err);
         settings_free(&cs);
         return BC_EXIT_USAGE;

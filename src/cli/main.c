@@ -67,12 +67,10 @@ bool cli_help(const char *subcommand, FILE *out)
     return true;
 }
 
-/* The default data directory; the returned string is owned by a static
- * buffer or the environment. */
-static const char *default_data_dir(void)
+const char *cli_default_dir(const char *envvar)
 {
     static char buf[4096];
-    const char *v = getenv("BOUNCECHECK_DATA_DIR");
+    const char *v = getenv(envvar);
     if (v && *v)
         return v;
     v = getenv("XDG_DATA_HOME");
@@ -96,7 +94,7 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    cli_global g = { .data_dir = default_data_dir(), .prog = "bouncecheck" };
+    cli_global g = { .data_dir = cli_default_dir("BOUNCECHECK_DATA_DIR"), .prog = "bouncecheck" };
     int c;
     /* '+' stops at the first non-option: the subcommand parses the rest. */
     while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {

@@ -302,3 +302,13 @@ int settings_load_defaults(cli_settings *cs, char *err, size_t errlen)
         return 0;
     return settings_load_file(cs, path, false, err, errlen);
 }
+
+int settings_load_all(cli_settings *cs, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *config = settings_find_config(argc, argv);
+    if (settings_load_defaults(cs, err, errlen) != 0 ||
+        (config && settings_load_file(cs, config, true, err, errlen) != 0) ||
+        settings_load_env(cs, err, errlen) != 0)
+        return -1;
+    return 0;
+}

@@ -45,4 +45,8 @@ int settings_load_defaults(cli_settings *cs, char *err, size_t errlen);
 /* BOUNCECHECK_<NAME> for every setting (dashes become underscores). */
 int settings_load_env(cli_settings *cs, char *err, size_t errlen);
 
+/* Everything but the command line, in order: /etc and the user's file,
+ * --config FILE (found in argv), the environment. 0, or -1 with err. */
+int settings_load_all(cli_settings *cs, int argc, char **argv, char *err, size_t errlen);
+
 #endif
