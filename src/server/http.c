@@ -1276,6 +1276,9 @@ int sv_http_start(sv *s, char *err, size_t errlen)
     fprintf(stderr, "  try: curl '%s://%s%s%s:%u/v1/verify?email=someone@example.com'%s\n", scheme, v6 ? "[" : "",
             host, v6 ? "]" : "", port,
             s->keys_exist ? " -H 'Authorization: Bearer KEY'" : "");
+    fprintf(stderr, "  a list: curl -H 'Content-Type: text/csv' --data-binary @contacts.csv %s://%s%s%s:%u/v1/jobs\n"
+                    "  API keys: bouncecheck keys create --data %s; every endpoint: /openapi.json\n",
+            scheme, v6 ? "[" : "", host, v6 ? "]" : "", port, o->data_dir);
     return 0;
 }
 
