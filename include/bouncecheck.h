@@ -369,6 +369,70 @@ BC_API char *bc_result_json(const bc_result *r);
 /* The same with one more boolean member at the end (the API's "cached"). */
 BC_API char *bc_result_json_with(const bc_result *r, const char *key, bool value);
 
+/* ---------------------------------------------------------------------------
+ * SMTP server test (`bouncecheck smtp-test`): one host, blocking.
+ * ------------------------------------------------------------------------- */
+typedef struct bc_smtp_test_options {
+    const char *helo;              /* EHLO name; NULL: this host's FQDN */
+    int port;                      /* 0: 25, 587, 465, 2525 in turn (465 is implicit TLS) */
+    bool allow_private;            /* test loopback/private/reserved addresses too */
+    int connect_timeout_ms;        /* 0: 10000 */
+    int command_timeout_ms;        /* per reply; 0: 30000 */
+} bc_smtp_test_options;
+
+/* Connects to each port of `host` (a name or an IP address) and reports the
+ * connect time, banner, EHLO extensions, TLS (STARTTLS, or implicit on 465)
+ * and its certificate, whether the banner names the address's reverse DNS
+ * and whether the server is an open relay (asked up to RCPT, never DATA).
+ * *json_out receives the report as JSON (see src/lib/smtptest.h), owned by
+ * the caller (free()). BC_OK whenever the test ran, even if no port
+ * answered; BC_EINVAL for unusable arguments or a private address without
+ * allow_private; BC_ENOTFOUND when the host does not resolve. o may be
+ * NULL (all defaults). */
+BC_API bc_status bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
+                              size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * SPF (`bouncecheck spf`): RFC 7208 check_host() over DNS, blocking.
+ * ------------------------------------------------------------------------- */
+/* Evaluates the SPF policy of sender's domain (an empty sender: the HELO
+ * name's, as postmaster@helo) for client address ip, asking the DNS servers
+ * dns_servers ("IP[:PORT][,...]", NULL: /etc/resolv.conf). *json_out gets
+ * {"result": "pass"|"fail"|"softfail"|"neutral"|"none"|"temperror"|
+ * "permerror", "explanation": str|null, "ip", "sender", "helo", "domain",
+ * "trace": [...the terms evaluated...], "lookups", "void_lookups"}, owned
+ * by the caller (free()). BC_OK whatever the result; BC_EINVAL for a bad
+ * ip (or no sender and no helo); BC_ENET when the resolver cannot be set
+ * up. */
+BC_API bc_status bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
+                              char **json_out, char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Domain health: `bouncecheck dns` (MX, SPF, DMARC, DKIM, blocklists,
+ * MTA-STS, TLS-RPT, BIMI, DNSSEC).
+ * ------------------------------------------------------------------------- */
+typedef struct bc_health_options {
+    const char *dns_servers;             /* "IP[:PORT],..."; NULL: /etc/resolv.conf */
+    const char *const *dkim_selectors;   /* checked besides the common ones */
+    size_t n_dkim_selectors;
+    const char *const *ips;              /* sending addresses to check on the IP blocklists */
+    size_t n_ips;
+    const char *ip_blocklists;           /* "zone,zone"; NULL: the defaults */
+    const char *domain_blocklists;       /* "zone,zone"; NULL: the defaults */
+    bool allow_private;                  /* connect to private/loopback addresses too */
+    bool no_smtp;                        /* skip the STARTTLS test of the MX hosts */
+    const char *ca_file;                 /* extra CAs for the MTA-STS policy fetch */
+    const char *helo;                    /* EHLO name; NULL: this host's FQDN */
+    int timeout_ms;                      /* per connection and reply; 0: 10000 */
+} bc_health_options;
+
+/* The report on `domain` as JSON (caller frees *json_out): sections mx,
+ * spf, dmarc, dkim, blocklists, mta_sts, tls_rpt, bimi, dnssec, each
+ * {status, records, findings [{severity, code, message}], ...}, with a
+ * grade (A-F) and a score. BC_EINVAL for a bad domain or DNS setup (errbuf). */
+BC_API bc_status bc_health_check(const char *domain, const bc_health_options *o, char **json_out,
+                                 char *errbuf, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,8 +20,11 @@ static const char main_help[] =
     "Commands:\n"
     "  verify     verify addresses (syntax, domain data; --offline)\n"
     "  lists      show or update the disposable, free-mail and role lists\n"
+    "  dns        check a domain's mail DNS: MX, SPF, DMARC, DKIM, blocklists, MTA-STS...\n"
     "  serve      run the HTTP JSON API (verification, bulk jobs, keys)\n"
     "  keys       create, list or revoke the HTTP API's keys\n"
+    "  smtp-test  test a mail server's SMTP ports: TLS, certificate, open relay\n"
+    "  spf        evaluate a domain's SPF policy for a client IP (RFC 7208)\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Global options:\n"
@@ -60,6 +63,12 @@ bool cli_help(const char *subcommand, FILE *out)
         fputs(cli_help_keys_text, out);
     else if (strcmp(subcommand, "serve") == 0)
         fputs(cli_help_serve_text, out);
+    else if (strcmp(subcommand, "dns") == 0)
+        fputs(cli_help_dns_text, out);
+    else if (strcmp(subcommand, "smtp-test") == 0)
+        fputs(cli_help_smtp_test_text, out);
+    else if (strcmp(subcommand, "spf") == 0)
+        fputs(cli_help_spf_text, out);
     else if (strcmp(subcommand, "help") == 0)
         fputs("Usage: bouncecheck help [COMMAND]\n\nShow the help of COMMAND, or the overview.\n", out);
     else
@@ -138,6 +147,12 @@ int main(int argc, char **argv)
         return cmd_keys(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "dns") == 0)
+        return cmd_dns(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "smtp-test") == 0)
+        return cmd_smtp_test(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "spf") == 0)
+        return cmd_spf(sub_argc, sub_argv, &g);
     cli_error("unknown command '%s'", cmd);
     fputs("Try 'bouncecheck --help'.\n", stderr);
     return BC_EXIT_USAGE;

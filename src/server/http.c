@@ -35,7 +35,9 @@ extern const size_t bc_data_openapi_json_len;
 #define FIELD_MAX 2048              /* multipart text parts */
 #define STORE_HIT_TTL 60            /* a result read back from the store stays this long in memory */
 
-enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS };
+enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS, R_DNS };
+
+#define DNS_LIST_MAX 16             /* dkim_selector / ip parameters of /v1/dns */
 
 struct hreq {
     sv *s;
@@ -76,6 +78,11 @@ struct hreq {
     bool field_too_long;
     /* results */
     bk_format rfmt;
+    /* /v1/dns */
+    char *domain;
+    char *dns_sel[DNS_LIST_MAX], *dns_ip[DNS_LIST_MAX];
+    size_t n_sel, n_ip;
+    bool dns_too_many, dns_no_smtp;
 };
 
 /* ---- JSON helpers ----------------------------------------------------------------- */
@@ -897,6 +904,78 @@ static enum MHD_Result jobs_post_end(hreq *r)
     return MHD_YES;
 }
 
+/* ---- /v1/dns: the domain health report ---------------------------------------------------- */
+
+/* On the checks worker: the report takes DNS round trips, connections to
+ * the MX hosts and an HTTPS fetch, so it never runs on an HTTP thread. */
+static void dns_task(void *arg)
+{
+    hreq *r = arg;
+    const sv_opts *o = r->s->o;
+    bc_health_options ho = {
+        .dns_servers = o->vo->dns_servers, .dkim_selectors = (const char *const *)r->dns_sel,
+        .n_dkim_selectors = r->n_sel, .ips = (const char *const *)r->dns_ip, .n_ips = r->n_ip,
+        .allow_private = o->vo->allow_private, .helo = o->vo->helo, .timeout_ms = 10000,
+        .no_smtp = r->dns_no_smtp,
+    };
+    char *text = NULL, err[512] = "";
+    bc_status st = bc_health_check(r->domain, &ho, &text, err, sizeof err);
+    if (st == BC_OK)
+        set_answer(r, 200, "application/json", text, strlen(text));
+    else if (st == BC_EINVAL)
+        sv_req_answer_error(r, 400, "bad_request", "%s", err);
+    else
+        sv_req_answer_error(r, 500, "internal", "the report could not be made");
+    sv_req_resume(r);
+}
+
+static enum MHD_Result dns_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    hreq *r = cls;
+    bool sel = strcmp(key, "dkim_selector") == 0, ip = strcmp(key, "ip") == 0;
+    if ((!sel && !ip) || !value || !*value)
+        return MHD_YES;
+    size_t *n = sel ? &r->n_sel : &r->n_ip;
+    char **arr = sel ? r->dns_sel : r->dns_ip;
+    if (*n >= DNS_LIST_MAX) {
+        r->dns_too_many = true;
+        return MHD_YES;
+    }
+    if ((arr[*n] = strdup(value)) != NULL)
+        (*n)++;
+    return MHD_YES;
+}
+
+static enum MHD_Result dns_start(hreq *r)
+{
+    sv *s = r->s;
+    const char *domain = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "domain");
+    if (!domain || !*domain)
+        return fail(r, 400, "bad_request", "give the domain: /v1/dns?domain=example.com");
+    if (s->o->offline)
+        return fail(r, 503, "unavailable", "this server runs --offline: the DNS checks need the network");
+    if (!(r->domain = strdup(domain)))
+        return fail(r, 500, "internal", "out of memory");
+    const char *smtp = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "smtp");
+    if (smtp && strcmp(smtp, "false") != 0 && strcmp(smtp, "0") != 0 && strcmp(smtp, "true") != 0 &&
+        strcmp(smtp, "1") != 0)
+        return fail(r, 400, "bad_request", "smtp must be true or false");
+    r->dns_no_smtp = smtp && (strcmp(smtp, "false") == 0 || strcmp(smtp, "0") == 0);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, dns_arg, r);
+    if (r->dns_too_many)
+        return fail(r, 400, "bad_request", "at most %d dkim_selector and %d ip parameters", DNS_LIST_MAX,
+                    DNS_LIST_MAX);
+    if (atomic_load(&s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(s->checks, dns_task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 static enum MHD_Result method_not_allowed(hreq *r, const char *allow)
@@ -922,6 +1001,8 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         r->route = R_VERIFY;
     else if (strcmp(url, "/v1/jobs") == 0 || strcmp(url, "/v1/jobs/") == 0)
         r->route = R_JOBS;
+    else if (strcmp(url, "/v1/dns") == 0)
+        r->route = R_DNS;
     else if (strncmp(url, "/v1/jobs/", 9) == 0) {
         const char *id = url + 9, *slash = strchr(id, '/');
         size_t n = slash ? (size_t)(slash - id) : strlen(id);
@@ -939,6 +1020,7 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     case R_METRICS:
     case R_OPENAPI:
     case R_RESULTS:
+    case R_DNS:
         if (!get)
             return method_not_allowed(r, "GET");
         break;
@@ -1027,6 +1109,8 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         return del ? job_delete(r) : job_get(r);
     case R_RESULTS:
         return job_results(r);
+    case R_DNS:
+        return dns_start(r);
     default:
         return fail(r, 404, "not_found", "no such endpoint");
     }
@@ -1124,6 +1208,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     free(r->body);
     free(r->buf);
     free(r->email);
+    free(r->domain);
+    for (size_t i = 0; i < r->n_sel; i++)
+        free(r->dns_sel[i]);
+    for (size_t i = 0; i < r->n_ip; i++)
+        free(r->dns_ip[i]);
     free(r);
     *con_cls = NULL;
 }

@@ -160,7 +160,8 @@ int sv_serve(const sv_opts *o)
     s->cache = sv_cache_new(1000000);
     s->io = sv_worker_new("bc-io");
     s->hooks = sv_worker_new("bc-hooks");
-    if (!s->cache || !s->io || !s->hooks) {
+    s->checks = sv_worker_new("bc-checks");
+    if (!s->cache || !s->io || !s->hooks || !s->checks) {
         sv_fmt(err, sizeof err, "out of memory");
         goto out;
     }
@@ -192,9 +193,11 @@ out:
     }
     sv_worker_stop(s->io);   /* imports and exports finish and answer */
     sv_worker_stop(s->hooks);
+    sv_worker_stop(s->checks);
     sv_http_stop(s);         /* nothing is suspended any more */
     sv_worker_free(s->io);
     sv_worker_free(s->hooks);
+    sv_worker_free(s->checks);
     sv_engine_free(s);
     sv_cache_free(s->cache);
     sv_auth_free(s);

@@ -8,8 +8,8 @@
  *   - libmicrohttpd's threads: parse requests, answer from memory (cache,
  *     keys, job catalogue) and hand anything slow to the engine or a
  *     worker, suspending the connection until it is done (http.c);
- *   - two workers: one for file work (importing uploads, exporting
- *     results, deleting job data), one for webhooks (worker.c).
+ *   - three workers: file work (importing uploads, exporting results,
+ *     deleting job data), webhooks, and domain checks (/v1/dns).
  */
 #ifndef BC_SERVER_H
 #define BC_SERVER_H

@@ -44,7 +44,7 @@ struct sv {
     struct MHD_Daemon *mhd;
     sv_cache *cache;
     sv_metrics m;
-    sv_worker *io, *hooks;
+    sv_worker *io, *hooks, *checks;
     char secret[128];            /* the webhook secret */
     atomic_bool stopping;
     char jobs_dir[PATH_MAX];     /* DATA/jobs */

@@ -837,6 +837,16 @@ def t_retention():
         s.stop()
 
 
+def t_dns(s):
+    r = s.req("GET", "/v1/dns")
+    tap.ok(is_error(r, 400, "bad_request"), "GET /v1/dns without a domain: 400", r.short())
+    r = s.req("GET", "/v1/dns?domain=example.com")
+    tap.ok(is_error(r, 503, "unavailable"), "GET /v1/dns on an --offline server: 503 (the checks need the network)",
+           r.short())
+    r = s.req("POST", "/v1/dns?domain=example.com", check=False)
+    tap.ok(r.status == 405, "POST /v1/dns: 405", r.short())
+
+
 def t_https():
     d = tempfile.mkdtemp(prefix="tls-", dir=WORK)
     cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
@@ -879,6 +889,7 @@ def main():
         section("metrics", t_metrics, main_srv)
         section("jobs", t_jobs, main_srv)
         section("bad input", t_bad_input, main_srv)
+        section("dns", t_dns, main_srv)
         section("webhook", t_webhook, main_srv)
         section("limits", t_limits)
         section("auth", t_auth)

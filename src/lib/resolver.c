@@ -1,0 +1,807 @@
+/*
+ * resolver.c - the c-ares back end of bc_resolver (resolver.h): blocking
+ * lookups for the domain health checks. Each resolver owns a private
+ * libevent base and c-ares channel; a question is sent with ares_send and
+ * the base is run until its answer is in, so one resolver serves one
+ * thread at a time and needs no locks.
+ *
+ * Queries are built by c-ares (ares_create_query, with an EDNS0 OPT
+ * record) and then get the AD bit set in their header (RFC 6840 5.7), so
+ * a validating resolver tells us whether it validated the answer. The raw
+ * answer is read with glibc's message parser (ns_initparse / ns_parserr /
+ * dn_expand, as dns.c does): rcode, AD bit, the CNAME chain from the
+ * question name, and the records of the asked type at its end with their
+ * TTLs. TXT strings are decoded by c-ares (ares_parse_txt_reply_ext).
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <resolv.h>
+
+#include <ares.h>
+#include <event2/event.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "internal.h"
+#include "resolver.h"
+#include "resolver_impl.h"
+
+#define RES_DEFAULT_TIMEOUT_MS 2000
+#define RES_DEFAULT_TRIES 3
+#define RES_EDNS_SIZE 1232      /* the EDNS0 UDP size of DNS flag day 2020 */
+#define RES_MAX_CNAME_HOPS 8    /* CNAMEs followed per question, across re-asks */
+#define RES_NAME_BUF 256        /* a name of up to 253 characters plus NUL */
+#define RES_SERVERS_DESC 96
+
+/* One socket c-ares asked us to watch. */
+typedef struct rv_watch {
+    struct rv_watch *next;
+    ares_socket_t fd;
+    struct event *ev; /* owned */
+} rv_watch;
+
+/* The c-ares resolver; `base` must stay the first member (resolver_impl.h). */
+typedef struct rv_cares {
+    bc_resolver base;
+    struct event_base *evb;      /* owned */
+    ares_channel channel;
+    bool have_channel;
+    struct event *timer;         /* owned; c-ares timeouts */
+    rv_watch *watches;
+    int timeout_ms, tries;
+    int nservers;                /* from ares_get_servers_ports, at least 1 */
+    char servers[RES_SERVERS_DESC]; /* for messages: "127.0.0.1:53,..." */
+} rv_cares;
+
+/* What came back for one sent question. */
+typedef struct rv_reply {
+    bool done;
+    int status;          /* c-ares status */
+    unsigned char *abuf; /* owned copy of the answer, NULL without one */
+    int alen;
+} rv_reply;
+
+/* Writes a message into err, cut to fit. */
+__attribute__((format(printf, 3, 4)))
+static void rv_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The mnemonic of an RR type for messages; `buf` holds the unknown ones. */
+static const char *rv_type_name(int type, char *buf, size_t buflen)
+{
+    switch (type) {
+    case BC_RR_A: return "A";
+    case BC_RR_NS: return "NS";
+    case BC_RR_CNAME: return "CNAME";
+    case BC_RR_SOA: return "SOA";
+    case BC_RR_PTR: return "PTR";
+    case BC_RR_MX: return "MX";
+    case BC_RR_TXT: return "TXT";
+    case BC_RR_AAAA: return "AAAA";
+    case BC_RR_SPF: return "SPF";
+    default:
+        snprintf(buf, buflen, "TYPE%d", type);
+        return buf;
+    }
+}
+
+/* Copies a name lower-cased and without a trailing dot ("" for the root). */
+static void rv_copy_name(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n > 0 && src[n - 1] == '.')
+        n--;
+    if (n >= dstlen)
+        n = dstlen - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    dst[n] = '\0';
+}
+
+/* Normalises a question name into out (lower case, no trailing dot).
+ * False when no such name can exist in DNS: empty, over 253 octets, an
+ * empty label or one over 63 octets. */
+static bool rv_name_ok(char *out, size_t outlen, const char *in)
+{
+    size_t n = strlen(in);
+    if (n > 0 && in[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253 || n >= outlen)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] != '.') {
+            if (++label > 63)
+                return false;
+            continue;
+        }
+        if (label == 0)
+            return false;
+        label = 0;
+    }
+    if (label == 0)
+        return false;
+    rv_copy_name(out, outlen, in);
+    return true;
+}
+
+/* ------------------------------------------------------- event plumbing */
+
+/* Re-arms the timer for c-ares's next timeout, or stops it. */
+static void rv_reschedule(rv_cares *r)
+{
+    struct timeval tv;
+    if (!r->have_channel)
+        return;
+    if (ares_timeout(r->channel, NULL, &tv))
+        evtimer_add(r->timer, &tv);
+    else
+        evtimer_del(r->timer);
+}
+
+/* A watched socket is ready: let c-ares read or write it. */
+static void rv_on_sock(evutil_socket_t fd, short what, void *arg)
+{
+    rv_cares *r = arg;
+    ares_process_fd(r->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
+                    (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
+    rv_reschedule(r);
+}
+
+/* c-ares's timer ran out: let it retry or give up. */
+static void rv_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    rv_cares *r = arg;
+    ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    rv_reschedule(r);
+}
+
+/* c-ares opened, changed or closed a socket: one persistent event per
+ * socket with the interest c-ares asked for. */
+static void rv_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+    rv_cares *r = data;
+    rv_watch **pp = &r->watches;
+    while (*pp && (*pp)->fd != fd)
+        pp = &(*pp)->next;
+    rv_watch *w = *pp;
+    if (w && w->ev) {
+        event_free(w->ev);
+        w->ev = NULL;
+    }
+    if (!readable && !writable) {
+        if (w) {
+            *pp = w->next;
+            free(w);
+        }
+        return;
+    }
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w)
+            return; /* the timer still drives c-ares, only slower */
+        w->fd = fd;
+        w->next = r->watches;
+        r->watches = w;
+    }
+    short what = (short)(EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+    w->ev = event_new(r->evb, (evutil_socket_t)fd, what, rv_on_sock, r);
+    if (w->ev)
+        event_add(w->ev, NULL);
+}
+
+/* c-ares is done with one question: keep a copy of the answer. */
+static void rv_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    rv_reply *rep = arg;
+    rep->done = true;
+    rep->status = status;
+    if (status == ARES_SUCCESS && abuf && alen > 0) {
+        rep->abuf = malloc((size_t)alen);
+        if (rep->abuf) {
+            memcpy(rep->abuf, abuf, (size_t)alen);
+            rep->alen = alen;
+        } else {
+            rep->status = ARES_ENOMEM;
+        }
+    }
+}
+
+/* Monotonic seconds, for the safety deadline of one question. */
+static time_t rv_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* Sends (name, type) with RD, AD and EDNS0 and runs the loop until c-ares
+ * reports. rep->abuf is then owned by the caller (free). */
+static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    unsigned char *qbuf = NULL;
+    int qlen = 0;
+    int st = ares_create_query(name, ns_c_in, type, 0, 1, &qbuf, &qlen, RES_EDNS_SIZE);
+    if (st != ARES_SUCCESS) {
+        rep->done = true;
+        rep->status = st;
+        return;
+    }
+    /* Ask for the validation verdict: AD in a query means "tell me" (RFC
+     * 6840 section 5.7). The header is the first HFIXEDSZ octets. */
+    if (qlen >= HFIXEDSZ)
+        ((HEADER *)(void *)qbuf)->ad = 1;
+    /* ares_send copies the buffer (and gives it a fresh random ID). */
+    ares_send(r->channel, qbuf, qlen, rv_on_answer, rep);
+    ares_free_string(qbuf);
+    rv_reschedule(r);
+    /* c-ares ends every query by its own timeouts (each round doubles the
+     * timeout, every server gets each round); the deadline is well past
+     * that and only guards against a loop left without events by a failed
+     * allocation. */
+    int rounds = r->tries < 16 ? r->tries : 16;
+    int64_t budget_ms = (int64_t)r->nservers * r->timeout_ms * ((INT64_C(1) << rounds) - 1);
+    time_t deadline = rv_now() + 5 + (time_t)(budget_ms / 1000);
+    while (!rep->done) {
+        int lr = event_base_loop(r->evb, EVLOOP_ONCE);
+        if (rep->done)
+            break;
+        if (lr != 0) {
+            /* Nothing registered: drive c-ares by hand for a moment. */
+            ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+            rv_reschedule(r);
+            if (!rep->done)
+                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        if (!rep->done && rv_now() > deadline)
+            ares_cancel(r->channel); /* calls rv_on_answer with ARES_ECANCELLED */
+    }
+}
+
+/* ------------------------------------------------------------- answers */
+
+/* What a c-ares failure means, for messages. */
+static const char *rv_status_text(int status, char *buf, size_t buflen, const rv_cares *r)
+{
+    switch (status) {
+    case ARES_ETIMEOUT:
+        snprintf(buf, buflen, "timeout (no answer from %s)", r->servers);
+        return buf;
+    case ARES_ECONNREFUSED:
+        snprintf(buf, buflen, "no answer from %s (connection refused)", r->servers);
+        return buf;
+    case ARES_ECANCELLED:
+        snprintf(buf, buflen, "no answer from %s (gave up)", r->servers);
+        return buf;
+    case ARES_ENOMEM: return "out of memory";
+    default:
+        snprintf(buf, buflen, "%s", ares_strerror(status));
+        return buf;
+    }
+}
+
+/* The name of an rcode that makes TEMPFAIL. */
+static const char *rv_rcode_text(int rcode, char *buf, size_t buflen)
+{
+    switch (rcode) {
+    case ns_r_formerr: return "FORMERR";
+    case ns_r_servfail: return "SERVFAIL";
+    case ns_r_notimpl: return "NOTIMP";
+    case ns_r_refused: return "REFUSED";
+    default:
+        snprintf(buf, buflen, "rcode %d", rcode);
+        return buf;
+    }
+}
+
+/* Expands the compressed name at p (inside msg) into out, lower-cased and
+ * without the trailing dot. False when it is malformed. */
+static bool rv_expand(ns_msg *msg, const unsigned char *p, char *out, size_t outlen)
+{
+    char tmp[NS_MAXDNAME];
+    if (dn_expand(ns_msg_base(*msg), ns_msg_end(*msg), p, tmp, (int)sizeof tmp) < 0)
+        return false;
+    rv_copy_name(out, outlen, tmp);
+    return true;
+}
+
+/* The owner of rr, normalised like rv_copy_name. */
+static void rv_owner(const ns_rr *rr, char *out, size_t outlen)
+{
+    rv_copy_name(out, outlen, ns_rr_name(*rr));
+}
+
+/* Follows the CNAME chain in the answer section from `name`, leaving its
+ * end in `name`. Returns the number of hops, or -1 when a CNAME's RDATA is
+ * malformed. */
+static int rv_follow_cnames(ns_msg *msg, char *name, size_t namelen)
+{
+    int count = ns_msg_count(*msg, ns_s_an);
+    int hops = 0;
+    bool moved = true;
+    while (moved && hops < RES_MAX_CNAME_HOPS) {
+        moved = false;
+        for (int i = 0; i < count; i++) {
+            ns_rr rr;
+            char owner[RES_NAME_BUF];
+            if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
+                return -1;
+            if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in)
+                continue;
+            rv_owner(&rr, owner, sizeof owner);
+            if (strcasecmp(owner, name) != 0)
+                continue;
+            if (!rv_expand(msg, ns_rr_rdata(rr), name, namelen))
+                return -1;
+            hops++;
+            moved = true;
+            break;
+        }
+    }
+    return hops;
+}
+
+/* True when the authority section holds an SOA: the server said the chain's
+ * end has no data (RFC 2308), rather than leaving it to us to ask. */
+static bool rv_has_soa(ns_msg *msg)
+{
+    int count = ns_msg_count(*msg, ns_s_ns);
+    for (int i = 0; i < count; i++) {
+        ns_rr rr;
+        if (ns_parserr(msg, ns_s_ns, i, &rr) < 0)
+            return false;
+        if (ns_rr_type(rr) == ns_t_soa)
+            return true;
+    }
+    return false;
+}
+
+/* Is answer record i one we keep: class IN, the asked type, owned by the
+ * end of the chain? */
+static bool rv_wanted(ns_msg *msg, int i, int type, const char *owner_want)
+{
+    ns_rr rr;
+    char owner[RES_NAME_BUF];
+    if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
+        return false;
+    if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
+        return false;
+    rv_owner(&rr, owner, sizeof owner);
+    return strcasecmp(owner, owner_want) == 0;
+}
+
+/* Decodes the character-strings of the kept TXT (or SPF) records with
+ * c-ares: in a copy of the message every kept record is marked TXT and
+ * every other TXT record type 0, so ares_parse_txt_reply_ext sees exactly
+ * ours, in answer order. Fills text/nstrings/longest_string of the kept
+ * records out->rr[0..n). False (message in err) on failure. */
+static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
+                          const int *idx, bc_rrset *out, char *err, size_t errlen)
+{
+    const unsigned char *abuf = ns_msg_base(*msg);
+    size_t alen = (size_t)(ns_msg_end(*msg) - abuf);
+    unsigned char *copy = malloc(alen);
+    if (!copy) {
+        rv_errf(err, errlen, "out of memory");
+        return false;
+    }
+    memcpy(copy, abuf, alen);
+    int count = ns_msg_count(*msg, ns_s_an);
+    size_t k = 0;
+    for (int i = 0; i < count; i++) {
+        ns_rr rr;
+        if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
+            break;
+        /* An RR is NAME TYPE(2) CLASS(2) TTL(4) RDLENGTH(2) RDATA. */
+        size_t type_at = (size_t)(ns_rr_rdata(rr) - abuf) - 10;
+        bool keep = k < out->n && idx[k] == i;
+        if (keep) {
+            k++;
+            copy[type_at] = 0;
+            copy[type_at + 1] = ns_t_txt;
+        } else if (ns_rr_type(rr) == ns_t_txt) {
+            copy[type_at] = 0;
+            copy[type_at + 1] = 0;
+        }
+    }
+    struct ares_txt_ext *list = NULL;
+    int st = ares_parse_txt_reply_ext(copy, (int)alen, &list);
+    free(copy);
+    if (st != ARES_SUCCESS && st != ARES_ENODATA) {
+        rv_errf(err, errlen, "malformed TXT data (%s)", ares_strerror(st));
+        return false;
+    }
+    /* Records with empty RDATA give c-ares no string at all: skip them. */
+    size_t rec = 0;
+    bool ok = true;
+    struct ares_txt_ext *t = list;
+    while (t && ok) {
+        while (rec < out->n && out->rr[rec].text_len == SIZE_MAX)
+            rec++;
+        if (rec >= out->n || !t->record_start) {
+            ok = false;
+            break;
+        }
+        size_t total = 0;
+        int nstr = 0;
+        struct ares_txt_ext *e = t;
+        do {
+            total += e->length;
+            nstr++;
+            e = e->next;
+        } while (e && !e->record_start);
+        bc_rr *rr = &out->rr[rec];
+        rr->text = malloc(total + 1);
+        if (!rr->text) {
+            rv_errf(err, errlen, "out of memory");
+            ares_free_data(list);
+            return false;
+        }
+        size_t at = 0;
+        for (; t != e; t = t->next) {
+            if (t->length)
+                memcpy(rr->text + at, t->txt, t->length);
+            at += t->length;
+            if (t->length > rr->longest_string)
+                rr->longest_string = t->length;
+        }
+        rr->text[at] = '\0';
+        rr->text_len = at;
+        rr->nstrings = nstr;
+        rec++;
+    }
+    ares_free_data(list);
+    for (size_t i = 0; i < out->n; i++) {
+        bc_rr *rr = &out->rr[i];
+        if (rr->text_len == SIZE_MAX) {
+            rr->text_len = 0;
+            rr->text = calloc(1, 1);
+            if (!rr->text) {
+                rv_errf(err, errlen, "out of memory");
+                return false;
+            }
+        } else if (!rr->text) {
+            ok = false;
+        }
+    }
+    if (!ok)
+        rv_errf(err, errlen, "%s records at %s do not decode", type == BC_RR_SPF ? "SPF" : "TXT",
+                owner_want);
+    return ok;
+}
+
+/* Fills one kept record from its RDATA. False when the RDATA is malformed. */
+static bool rv_fill(ns_msg *msg, const ns_rr *rr, bc_rr *out)
+{
+    const unsigned char *rd = ns_rr_rdata(*rr);
+    size_t rdlen = ns_rr_rdlen(*rr);
+    out->type = (int)ns_rr_type(*rr);
+    out->ttl = ns_rr_ttl(*rr);
+    switch (out->type) {
+    case BC_RR_A: {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+        if (rdlen != NS_INADDRSZ)
+            return false;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, rd, NS_INADDRSZ);
+        return true;
+    }
+    case BC_RR_AAAA: {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+        if (rdlen != NS_IN6ADDRSZ)
+            return false;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, rd, NS_IN6ADDRSZ);
+        return true;
+    }
+    case BC_RR_MX:
+        if (rdlen < NS_INT16SZ + 1)
+            return false;
+        out->preference = (int)ns_get16(rd);
+        return rv_expand(msg, rd + NS_INT16SZ, out->name, sizeof out->name);
+    case BC_RR_CNAME:
+    case BC_RR_PTR:
+    case BC_RR_NS:
+    case BC_RR_SOA: /* the primary server's name (MNAME) */
+        return rv_expand(msg, rd, out->name, sizeof out->name);
+    case BC_RR_TXT:
+    case BC_RR_SPF:
+        /* Decoded afterwards, all together; SIZE_MAX marks empty RDATA. */
+        out->text_len = rdlen == 0 ? SIZE_MAX : 0;
+        return true;
+    default:
+        return true; /* type and TTL only */
+    }
+}
+
+/* Frees what the records of out own and empties it (the rc stays). */
+static void rv_drop_records(bc_rrset *out)
+{
+    for (size_t i = 0; i < out->n && out->rr; i++)
+        free(out->rr[i].text);
+    free(out->rr);
+    out->rr = NULL;
+    out->n = 0;
+    out->truncated = false;
+}
+
+/* Keeps the records of the asked type at the end of the chain. OK when
+ * there are some, NODATA when not; TEMPFAIL on malformed data. */
+static void rv_collect(ns_msg *msg, int type, const char *owner_want, bc_rrset *out,
+                       char *err, size_t errlen)
+{
+    int count = ns_msg_count(*msg, ns_s_an);
+    size_t want = 0;
+    for (int i = 0; i < count; i++)
+        if (rv_wanted(msg, i, type, owner_want))
+            want++;
+    if (want == 0) {
+        out->rc = BC_DNS_NODATA;
+        return;
+    }
+    if (want > BC_RRSET_MAX) {
+        out->truncated = true;
+        want = BC_RRSET_MAX;
+    }
+    out->rr = calloc(want, sizeof *out->rr);
+    int *idx = calloc(want, sizeof *idx);
+    if (!out->rr || !idx) {
+        free(idx);
+        rv_drop_records(out);
+        out->rc = BC_DNS_TEMPFAIL;
+        rv_errf(err, errlen, "out of memory");
+        return;
+    }
+    for (int i = 0; i < count && out->n < want; i++) {
+        ns_rr rr;
+        if (!rv_wanted(msg, i, type, owner_want) || ns_parserr(msg, ns_s_an, i, &rr) < 0)
+            continue;
+        if (!rv_fill(msg, &rr, &out->rr[out->n])) {
+            free(idx);
+            rv_drop_records(out);
+            out->rc = BC_DNS_TEMPFAIL;
+            rv_errf(err, errlen, "malformed record at %s", owner_want);
+            return;
+        }
+        idx[out->n++] = i;
+    }
+    if ((type == BC_RR_TXT || type == BC_RR_SPF) &&
+        !rv_decode_txt(msg, type, owner_want, idx, out, err, errlen)) {
+        free(idx);
+        rv_drop_records(out);
+        out->rc = BC_DNS_TEMPFAIL;
+        return;
+    }
+    free(idx);
+    out->rc = BC_DNS_OK;
+}
+
+/* One question of bc_resolver_query over c-ares (resolver_impl.h). */
+static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *out)
+{
+    rv_cares *r = (rv_cares *)base;
+    char tbuf[16], qname[RES_NAME_BUF], first[RES_NAME_BUF], msgbuf[192];
+    char who[2 * RES_NAME_BUF + 32]; /* the question, for messages */
+    const char *tname = rv_type_name(type, tbuf, sizeof tbuf);
+    if (!rv_name_ok(qname, sizeof qname, name)) {
+        out->rc = BC_DNS_NXDOMAIN; /* cannot exist: not asked */
+        return;
+    }
+    memcpy(first, qname, sizeof first);
+    bool ad = true;
+    int hops = 0;
+    for (;;) {
+        if (hops == 0)
+            rv_errf(who, sizeof who, "%s %s", tname, qname);
+        else
+            rv_errf(who, sizeof who, "%s %s (CNAME to %s)", tname, first, qname);
+        rv_reply rep;
+        rv_ask(r, qname, type, &rep);
+        if (rep.status == ARES_EBADNAME) {
+            out->rc = BC_DNS_NXDOMAIN;
+            return;
+        }
+        ns_msg msg;
+        if (rep.status != ARES_SUCCESS) {
+            out->rc = BC_DNS_TEMPFAIL;
+            rv_errf(out->error, sizeof out->error, "%s: %s", who,
+                    rv_status_text(rep.status, msgbuf, sizeof msgbuf, r));
+            free(rep.abuf);
+            return;
+        }
+        if (ns_initparse(rep.abuf, rep.alen, &msg) < 0) {
+            out->rc = BC_DNS_TEMPFAIL;
+            rv_errf(out->error, sizeof out->error, "%s: malformed answer from %s", who, r->servers);
+            free(rep.abuf);
+            return;
+        }
+        ad = ad && ns_msg_getflag(msg, ns_f_ad);
+        int rcode = ns_msg_getflag(msg, ns_f_rcode);
+        if (rcode == ns_r_nxdomain) {
+            out->rc = BC_DNS_NXDOMAIN;
+            out->ad = ad;
+            free(rep.abuf);
+            return;
+        }
+        if (rcode != ns_r_noerror) {
+            out->rc = BC_DNS_TEMPFAIL;
+            rv_errf(out->error, sizeof out->error, "%s: %s from %s", who,
+                    rv_rcode_text(rcode, msgbuf, sizeof msgbuf), r->servers);
+            free(rep.abuf);
+            return;
+        }
+        char end[RES_NAME_BUF];
+        snprintf(end, sizeof end, "%s", qname);
+        int n = type == BC_RR_CNAME ? 0 : rv_follow_cnames(&msg, end, sizeof end);
+        if (n < 0) {
+            out->rc = BC_DNS_TEMPFAIL;
+            rv_errf(out->error, sizeof out->error, "%s: malformed CNAME in the answer", who);
+            free(rep.abuf);
+            return;
+        }
+        char err[sizeof out->error];
+        err[0] = '\0';
+        rv_collect(&msg, type, end, out, err, sizeof err);
+        if (out->rc == BC_DNS_TEMPFAIL)
+            rv_errf(out->error, sizeof out->error, "%s: %s", who, err);
+        bool reask = out->rc == BC_DNS_NODATA && n > 0 && !rv_has_soa(&msg);
+        free(rep.abuf);
+        hops += n;
+        if (!reask) {
+            out->ad = out->rc != BC_DNS_TEMPFAIL && ad;
+            return;
+        }
+        /* The chain leaves what the server answered for: ask for its end. */
+        if (hops >= RES_MAX_CNAME_HOPS) {
+            out->rc = BC_DNS_TEMPFAIL;
+            rv_errf(out->error, sizeof out->error, "%s: CNAME chain longer than %d",
+                    who, RES_MAX_CNAME_HOPS);
+            return;
+        }
+        if (!rv_name_ok(qname, sizeof qname, end)) {
+            out->rc = BC_DNS_NXDOMAIN;
+            out->ad = ad;
+            return;
+        }
+        r->base.queries++;
+    }
+}
+
+/* --------------------------------------------------------- construction */
+
+static void rv_free(bc_resolver *base)
+{
+    rv_cares *r = (rv_cares *)base;
+    if (!r)
+        return;
+    if (r->have_channel) {
+        ares_destroy(r->channel); /* closes sockets: watches go via rv_on_sock_state */
+        r->have_channel = false;
+    }
+    while (r->watches) {
+        rv_watch *w = r->watches;
+        r->watches = w->next;
+        if (w->ev)
+            event_free(w->ev);
+        free(w);
+    }
+    if (r->timer)
+        event_free(r->timer);
+    if (r->evb)
+        event_base_free(r->evb);
+    free(r);
+}
+
+static const struct bc_resolver_vt rv_cares_vt = {
+    .query = rv_query,
+    .free = rv_free,
+};
+
+/* Describes the channel's servers ("IP:PORT,...") into r->servers. */
+static void rv_describe_servers(rv_cares *r)
+{
+    struct ares_addr_port_node *list = NULL;
+    size_t at = 0;
+    r->servers[0] = '\0';
+    r->nservers = 0;
+    if (ares_get_servers_ports(r->channel, &list) == ARES_SUCCESS) {
+        for (struct ares_addr_port_node *s = list; s; s = s->next) {
+            char ip[INET6_ADDRSTRLEN];
+            r->nservers++;
+            if (at >= sizeof r->servers - 1 || !inet_ntop(s->family, &s->addr, ip, sizeof ip))
+                continue;
+            int port = s->udp_port ? s->udp_port : NS_DEFAULTPORT;
+            int w = snprintf(r->servers + at, sizeof r->servers - at,
+                             s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d", at ? "," : "", ip,
+                             port);
+            if (w < 0)
+                break;
+            at += (size_t)w;
+        }
+        ares_free_data(list);
+    }
+    if (at >= sizeof r->servers)
+        memcpy(r->servers + sizeof r->servers - 4, "...", 4);
+    if (!r->servers[0])
+        snprintf(r->servers, sizeof r->servers, "the DNS servers");
+    if (r->nservers == 0)
+        r->nservers = 1;
+}
+
+bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t errlen)
+{
+    bc_dns_options o = {0};
+    if (opts)
+        o = *opts;
+    if (o.timeout_ms < 0 || o.tries < 0) {
+        bc_seterr(err, errlen, BC_EINVAL, "resolver: negative timeout or tries");
+        return NULL;
+    }
+    if (o.servers && !o.servers[0]) {
+        bc_seterr(err, errlen, BC_EINVAL, "empty DNS server list");
+        return NULL;
+    }
+    rv_cares *r = calloc(1, sizeof *r);
+    if (!r) {
+        bc_seterr(err, errlen, BC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    r->base.vt = &rv_cares_vt;
+    r->timeout_ms = o.timeout_ms ? o.timeout_ms : RES_DEFAULT_TIMEOUT_MS;
+    r->tries = o.tries ? o.tries : RES_DEFAULT_TRIES;
+    r->evb = event_base_new();
+    if (r->evb)
+        r->timer = evtimer_new(r->evb, rv_on_timer, r);
+    if (!r->evb || !r->timer) {
+        rv_free(&r->base);
+        bc_seterr(err, errlen, BC_ENOMEM, "resolver: cannot create an event base");
+        return NULL;
+    }
+    struct ares_options ao;
+    memset(&ao, 0, sizeof ao);
+    /* NOCHECKRESP: SERVFAIL / REFUSED come back to us as such (see dns.c)
+     * instead of becoming "connection refused" once every server said so.
+     * EDNS: with our OPT record in the query, c-ares retries without it when
+     * a server answers FORMERR. */
+    ao.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS;
+    ao.ednspsz = RES_EDNS_SIZE;
+    ao.timeout = r->timeout_ms;
+    ao.tries = r->tries;
+    ao.sock_state_cb = rv_on_sock_state;
+    ao.sock_state_cb_data = r;
+    int mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+               ARES_OPT_SOCK_STATE_CB;
+    int st = ares_init_options(&r->channel, &ao, mask);
+    if (st != ARES_SUCCESS) {
+        rv_free(&r->base);
+        bc_seterr(err, errlen, BC_ENET, "c-ares init: %s", ares_strerror(st));
+        return NULL;
+    }
+    r->have_channel = true;
+    if (o.servers) {
+        st = ares_set_servers_ports_csv(r->channel, o.servers);
+        if (st != ARES_SUCCESS) {
+            rv_free(&r->base);
+            bc_seterr(err, errlen, BC_EINVAL, "bad DNS server list '%s': %s", o.servers,
+                      ares_strerror(st));
+            return NULL;
+        }
+    }
+    rv_describe_servers(r);
+    return &r->base;
+}
