@@ -53,8 +53,10 @@ fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(FUZZ_BUILD)
-	rm -rf $(FUZZ_BUILD)/corpus-addr && cp -r fuzz/corpus/addr $(FUZZ_BUILD)/corpus-addr
-	$(FUZZ_BUILD)/fuzz/fuzz_addr -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-addr
+	for t in addr spf dmarc; do \
+		rm -rf $(FUZZ_BUILD)/corpus-$$t && cp -r fuzz/corpus/$$t $(FUZZ_BUILD)/corpus-$$t && \
+		$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-$$t || exit 1; \
+	done
 
 install: build
 	meson install -C $(BUILD) --destdir "$(DESTDIR)"

@@ -1,62 +1,27 @@
 #!/bin/bash
 # test_resolver.sh - runs tests/test_resolver (argument 1), the c-ares
 # back end of resolver.h, against a real NSD serving zones written here
-# (forward, a second zone, a reverse zone) on 127.0.0.1 at a free high port.
-# Prints TAP.
+# (forward, a second zone, a reverse zone) on 127.0.0.1 at a free high port,
+# started and stopped by tests/nsd_local.sh. Prints TAP.
 set -u
 
 exe=${1:?usage: test_resolver.sh path/to/test_resolver}
-nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
-if [ ! -x "$nsd_bin" ]; then
-    echo "1..0 # SKIP nsd is not installed (Debian package nsd)"
-    exit 0
-fi
-
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-
-work=$(mktemp -d /tmp/bc-test-resolver.XXXXXX)
-nsd_pgid=""
+# shellcheck source=tests/nsd_local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/nsd_local.sh"
+nsd_local_begin resolver
+work=$NSD_LOCAL_WORK
+py=$NSD_LOCAL_PY
 ad_pid=""
-cleanup() {
+# shellcheck disable=SC2317 # called by the EXIT trap of nsd_local_begin
+nsd_local_on_exit() {
     if [ -n "$ad_pid" ]; then
         kill -TERM "$ad_pid" 2>/dev/null
         wait "$ad_pid" 2>/dev/null
     fi
-    if [ -n "$nsd_pgid" ]; then
-        kill -CONT -- "-$nsd_pgid" 2>/dev/null
-        kill -TERM -- "-$nsd_pgid" 2>/dev/null
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 -- "-$nsd_pgid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -KILL -- "-$nsd_pgid" 2>/dev/null
-    fi
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 # Two ports free for UDP and TCP: one for NSD, one where nothing listens.
-read -r port dead_port < <("$py" - <<'EOF'
-import socket
-ports = []
-while len(ports) < 2:
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close()
-        continue
-    ports.append(p)
-    t.close()
-    u.close()
-print(ports[0], ports[1])
-EOF
-)
+read -r port dead_port < <(nsd_local_ports 2)
 
 long_a=$(printf 'a%.0s' $(seq 1 255))
 long_b=$(printf 'b%.0s' $(seq 1 45))
@@ -112,7 +77,7 @@ $TTL 300
 host          IN A    192.0.2.99
 EOF
 
-cat > "$work/rev.zone" <<'EOF'
+cat > "$work/2.0.192.in-addr.arpa.zone" <<'EOF'
 $ORIGIN 2.0.192.in-addr.arpa.
 $TTL 300
 @             IN SOA  ns.rv.test. hostmaster.rv.test. 1 3600 600 86400 60
@@ -122,57 +87,7 @@ $TTL 300
 2             IN PTR  Alias.RV.test.
 EOF
 
-cat > "$work/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1
-    port: $port
-    username: ""
-    database: ""
-    chroot: ""
-    zonesdir: "$work"
-    zonelistfile: "$work/zone.list"
-    xfrdfile: "$work/xfrd.state"
-    xfrdir: "$work"
-    pidfile: "$work/nsd.pid"
-    logfile: "$work/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: rv.test
-    zonefile: rv.test.zone
-zone:
-    name: other.test
-    zonefile: other.test.zone
-zone:
-    name: 2.0.192.in-addr.arpa
-    zonefile: rev.zone
-EOF
-
-fail_setup() {
-    echo "1..1"
-    echo "not ok 1 - $1"
-    sed 's/^/# /' "$work/nsd.log" "$work/nsd.out" 2>/dev/null
-    exit 1
-}
-
-if ! "$(dirname "$nsd_bin")/nsd-checkconf" "$work/nsd.conf" > "$work/nsd.out" 2>&1; then
-    fail_setup "nsd-checkconf accepts the generated nsd.conf"
-fi
-
-# Not a process-group leader here (no job control), so setsid does not
-# fork: $! is NSD's pid and the id of a new group holding all its processes.
-setsid "$nsd_bin" -d -c "$work/nsd.conf" > "$work/nsd.out" 2>&1 &
-nsd_pgid=$!
-
-for _ in $(seq 1 50); do
-    grep -q "nsd started" "$work/nsd.log" 2>/dev/null && break
-    kill -0 "$nsd_pgid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q "nsd started" "$work/nsd.log" 2>/dev/null || fail_setup "nsd started on 127.0.0.1:$port"
-sleep 0.2
+nsd_local_start "$work" "$port" rv.test other.test 2.0.192.in-addr.arpa || exit 1
 
 # A stand-in for a validating resolver (NSD, authoritative, never sets AD):
 # through dnspython it answers ad.test A 192.0.2.7 with the AD bit only to a
@@ -214,8 +129,7 @@ fi
 env "${ad_env[@]}" BC_TEST_DNS="127.0.0.1:$port" BC_TEST_DEAD_DNS="127.0.0.1:$dead_port" "$exe"
 rc=$?
 if [ $rc -ne 0 ]; then
-    echo "# NSD log:"
-    sed 's/^/#   /' "$work/nsd.log"
+    nsd_local_show_log
     if [ -s "$work/ad.log" ]; then
         echo "# AD stand-in log:"
         sed 's/^/#   /' "$work/ad.log"

@@ -36,21 +36,6 @@ typedef struct dkim_key {
     json_t *hashes;            /* h= algorithms, or NULL when absent (all allowed) */
 } dkim_key;
 
-/* A JSON string of s[0..n), invalid UTF-8 replaced. New reference or NULL. */
-static json_t *json_text(const char *s, size_t n)
-{
-    json_t *j = json_stringn(s, n);
-    if (j)
-        return j;
-    size_t fl;
-    char *fixed = bc_utf8_repair(s, n, &fl);
-    if (!fixed)
-        return NULL;
-    j = json_stringn(fixed, fl);
-    free(fixed);
-    return j;
-}
-
 static bool is_b64(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
@@ -195,7 +180,7 @@ static bool eqn(const char *s, size_t n, const char *w)
 
 static void hash_item(const char *s, size_t n, void *ctx)
 {
-    json_array_append_new(ctx, json_text(s, n));
+    json_array_append_new(ctx, bc_json_text(s, n));
 }
 
 struct flags_ctx {
@@ -427,7 +412,7 @@ static int probe(bc_resolver *r, const char *domain, const char *sel, json_t *se
                 first = i;
             nkeys++;
             json_array_append_new(json_object_get(sec, "records"),
-                                  json_text(set.rr[i].text, set.rr[i].text_len));
+                                  bc_json_text(set.rr[i].text, set.rr[i].text_len));
         }
     if (nkeys == 0) {
         bc_rrset_clear(&set);
@@ -441,7 +426,7 @@ static int probe(bc_resolver *r, const char *domain, const char *sel, json_t *se
     dkim_key k;
     parse_key(sel, rr->text, rr->text_len, &k, findings);
     json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:b}", "selector", sel, "name", name,
-                          "record", json_text(rr->text, rr->text_len), "key_type", k.key_type,
+                          "record", bc_json_text(rr->text, rr->text_len), "key_type", k.key_type,
                           "key_bits", k.key_bits ? json_integer(k.key_bits) : json_null(), "testing",
                           k.testing, "strict", k.strict, "revoked", k.revoked);
     if (o) {

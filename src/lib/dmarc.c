@@ -35,6 +35,23 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* The item of s[0..len) that starts at i and runs to the next `sep` or the
+ * end, white space around it dropped: s[*a..*b). Returns where the item
+ * ends (the index of the separator, or len). */
+static size_t trimmed_item(const char *s, size_t len, size_t i, char sep, size_t *a, size_t *b)
+{
+    size_t end = i;
+    while (end < len && s[end] != sep)
+        end++;
+    *a = i;
+    *b = end;
+    while (*a < *b && is_wsp(s[*a]))
+        (*a)++;
+    while (*b > *a && is_wsp(s[*b - 1]))
+        (*b)--;
+    return end;
+}
+
 char *bc_tag_quote(char *dst, size_t cap, const char *s, size_t n)
 {
     if (cap == 0)
@@ -63,14 +80,7 @@ bool bc_taglist_split(const char *text, size_t len, bc_taglist *out, char *err, 
     }
     size_t i = 0;
     for (;;) {
-        size_t end = i;
-        while (end < len && text[end] != ';')
-            end++;
-        size_t a = i, b = end;
-        while (a < b && is_wsp(text[a]))
-            a++;
-        while (b > a && is_wsp(text[b - 1]))
-            b--;
+        size_t a, b, end = trimmed_item(text, len, i, ';', &a, &b);
         if (a == b) {
             if (end < len)
                 out->nempty++;
@@ -213,14 +223,7 @@ static bool colon_list(const char *v, size_t n, bool (*ok)(const char *, size_t)
 {
     size_t i = 0;
     for (;;) {
-        size_t e = i;
-        while (e < n && v[e] != ':')
-            e++;
-        size_t a = i, b = e;
-        while (a < b && is_wsp(v[a]))
-            a++;
-        while (b > a && is_wsp(v[b - 1]))
-            b--;
+        size_t a, b, e = trimmed_item(v, n, i, ':', &a, &b);
         if (a == b || !ok(v + a, b - a))
             return false;
         if (e >= n)
@@ -354,14 +357,7 @@ static void parse_uri_list(bc_dmarc *d, const char *tag, const char *v, size_t n
     size_t i = 0;
     bool warned = false;
     for (;;) {
-        size_t e = i;
-        while (e < n && v[e] != ',')
-            e++;
-        size_t a = i, b = e;
-        while (a < b && is_wsp(v[a]))
-            a++;
-        while (b > a && is_wsp(v[b - 1]))
-            b--;
+        size_t a, b, e = trimmed_item(v, n, i, ',', &a, &b);
         if (a == b) {
             issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s= has an empty URI (a stray comma, or no value).",
                   tag);
@@ -525,8 +521,7 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
 
 /* ---- the health section -------------------------------------------------------- */
 
-/* A JSON string of s[0..n), invalid UTF-8 replaced. New reference or NULL. */
-static json_t *json_text(const char *s, size_t n)
+json_t *bc_json_text(const char *s, size_t n)
 {
     json_t *j = json_stringn(s, n);
     if (j)
@@ -606,7 +601,7 @@ static void check_destinations(bc_resolver *r, const char *pub, const bc_dmarc *
             const bc_dmarc_uri *u = &uris[i];
             json_t *o = json_object();
             json_object_set_new(o, "tag", json_string(tag));
-            json_object_set_new(o, "uri", json_text(u->uri, strlen(u->uri)));
+            json_object_set_new(o, "uri", bc_json_text(u->uri, strlen(u->uri)));
             if (u->max_size)
                 json_object_set_new(o, "max_size", json_integer((json_int_t)u->max_size));
             json_array_append_new(dests, o);
@@ -709,7 +704,7 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
     json_object_set_new(sec, "found_at", json_string(name));
     json_object_set_new(sec, "inherited", json_boolean(pub != d));
     for (size_t i = 0; i < nidx; i++)
-        json_array_append_new(records, json_text(set.rr[idx[i]].text, set.rr[idx[i]].text_len));
+        json_array_append_new(records, bc_json_text(set.rr[idx[i]].text, set.rr[idx[i]].text_len));
     if (nidx > 1) {
         bc_finding_add(findings, BC_SEV_FAIL, "dmarc_multiple_records", "%zu DMARC records at %s: receivers "
                        "ignore them all (RFC 7489 6.6.3). Keep exactly one.", nidx, name);
@@ -718,7 +713,7 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
         return sec;
     }
     const bc_rr *rr = &set.rr[idx[0]];
-    json_object_set_new(sec, "record", json_text(rr->text, rr->text_len));
+    json_object_set_new(sec, "record", bc_json_text(rr->text, rr->text_len));
     bc_dmarc *dm = malloc(sizeof *dm);
     if (!dm) {
         bc_rrset_clear(&set);
@@ -731,7 +726,7 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
         const bc_tag *t = &dm->tags.tags[i];
         char tn[64];
         bc_tag_quote(tn, sizeof tn, rr->text + t->name_off, t->name_len);
-        json_object_set_new(tags, tn, json_text(rr->text + t->value_off, t->value_len));
+        json_object_set_new(tags, tn, bc_json_text(rr->text + t->value_off, t->value_len));
     }
     for (size_t i = 0; i < dm->nissues; i++)
         bc_finding_add(findings, dm->issues[i].sev, dm->issues[i].code, "%s", dm->issues[i].message);

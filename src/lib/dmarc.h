@@ -38,6 +38,11 @@ bool bc_taglist_split(const char *text, size_t len, bc_taglist *out, char *err, 
  * other bytes as '?', cut with "..." beyond 60 characters. Returns dst. */
 char *bc_tag_quote(char *dst, size_t cap, const char *s, size_t n);
 
+/* A JSON string of s[0..n) (record text for the DMARC and DKIM sections),
+ * invalid UTF-8 replaced by U+FFFD. New reference (the caller owns it) or
+ * NULL when out of memory. */
+json_t *bc_json_text(const char *s, size_t n);
+
 /* ---- DMARC record -------------------------------------------------------------- */
 
 enum {

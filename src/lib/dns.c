@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ares_loop.h"
 #include "dns.h"
 #include "internal.h"
 
@@ -93,13 +94,6 @@ typedef struct dns_centry {
     char name[]; /* NUL-terminated key */
 } dns_centry;
 
-/* One socket c-ares asked us to watch. */
-typedef struct dns_watch {
-    struct dns_watch *next;
-    ares_socket_t fd;
-    struct event *ev; /* owned */
-} dns_watch;
-
 /* One bc_dns_resolve_mx call until its callback has fired. */
 typedef struct dns_mxreq {
     bc_dns *d;
@@ -117,12 +111,8 @@ typedef struct dns_mxreq {
 } dns_mxreq;
 
 struct bc_dns {
-    struct event_base *base;   /* borrowed */
-    ares_channel channel;
-    bool have_channel;
+    bc_ares_loop loop;         /* the c-ares channel on the caller's base */
     bool closing;              /* inside bc_dns_free */
-    struct event *timer;       /* owned; c-ares timeouts */
-    dns_watch *watches;
     dns_lookup *inflight;
     dns_mxreq *reqs;
     dns_centry **buckets;
@@ -275,8 +265,8 @@ static uint32_t dns_negative_ttl(const unsigned char *abuf, int alen)
     return 0;
 }
 
-/* Copies a host name lower-cased and without a trailing dot. */
-static void dns_copy_name(char *dst, size_t dstlen, const char *src)
+/* See dns.h. */
+void bc_dns_copy_name(char *dst, size_t dstlen, const char *src)
 {
     size_t n = strlen(src);
     if (n > 0 && src[n - 1] == '.')
@@ -313,7 +303,7 @@ static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, cha
     int nkeep = 0, nnull = 0;
     for (struct ares_mx_reply *m = list; m; m = m->next) {
         char host[DNS_NAME_BUF];
-        dns_copy_name(host, sizeof host, m->host ? m->host : "");
+        bc_dns_copy_name(host, sizeof host, m->host ? m->host : "");
         if (host[0] == '\0') {
             nnull++;
             continue;
@@ -583,48 +573,60 @@ static void dns_cache_put(bc_dns *d, const char *name, int type, const dns_rrset
 
 /* ------------------------------------------------------- event plumbing */
 
-/* Re-arms the timer for c-ares's next timeout, or stops it when nothing is
- * pending. */
-static void dns_reschedule(bc_dns *d)
+/* The c-ares channel on a libevent base (ares_loop.h), shared with
+ * resolver.c. */
+
+/* One socket c-ares asked the loop to watch. */
+typedef struct bc_ares_watch {
+    struct bc_ares_watch *next;
+    ares_socket_t fd;
+    struct event *ev; /* owned */
+} bc_ares_watch;
+
+void bc_ares_loop_reschedule(bc_ares_loop *l)
 {
     struct timeval tv;
-    if (d->closing || !d->have_channel)
+    if (!l->have_channel)
         return;
-    if (ares_timeout(d->channel, NULL, &tv))
-        evtimer_add(d->timer, &tv);
+    if (ares_timeout(l->channel, NULL, &tv))
+        evtimer_add(l->timer, &tv);
     else
-        evtimer_del(d->timer);
+        evtimer_del(l->timer);
+}
+
+void bc_ares_loop_process(bc_ares_loop *l)
+{
+    ares_process_fd(l->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    bc_ares_loop_reschedule(l);
 }
 
 /* A watched socket is ready: let c-ares read or write it. */
-static void dns_on_sock(evutil_socket_t fd, short what, void *arg)
+static void ares_loop_on_sock(evutil_socket_t fd, short what, void *arg)
 {
-    bc_dns *d = arg;
-    ares_process_fd(d->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
+    bc_ares_loop *l = arg;
+    ares_process_fd(l->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
                     (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
-    dns_reschedule(d);
+    bc_ares_loop_reschedule(l);
 }
 
 /* c-ares's timer ran out: let it retry or give up on queries. */
-static void dns_on_timer(evutil_socket_t fd, short what, void *arg)
+static void ares_loop_on_timer(evutil_socket_t fd, short what, void *arg)
 {
-    bc_dns *d = arg;
-    ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    dns_reschedule(d);
+    bc_ares_loop_process(arg);
 }
 
 /* c-ares opened, changed or closed a socket: keep one persistent event per
  * socket with the interest c-ares asked for. Called from inside c-ares,
- * possibly from dns_on_sock for the very event it replaces (libevent lets
- * an event be freed from its own callback). */
-static void dns_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+ * possibly from ares_loop_on_sock for the very event it replaces (libevent
+ * lets an event be freed from its own callback). */
+static void ares_loop_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
-    bc_dns *d = data;
-    dns_watch **pp = &d->watches;
+    bc_ares_loop *l = data;
+    bc_ares_watch **pp = &l->watches;
     while (*pp && (*pp)->fd != fd)
         pp = &(*pp)->next;
-    dns_watch *w = *pp;
-    if (w) {
+    bc_ares_watch *w = *pp;
+    if (w && w->ev) {
         event_free(w->ev);
         w->ev = NULL;
     }
@@ -640,13 +642,69 @@ static void dns_on_sock_state(void *data, ares_socket_t fd, int readable, int wr
         if (!w)
             return; /* the timer still drives c-ares, only slower */
         w->fd = fd;
-        w->next = d->watches;
-        d->watches = w;
+        w->next = l->watches;
+        l->watches = w;
     }
     short what = (short)(EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
-    w->ev = event_new(d->base, (evutil_socket_t)fd, what, dns_on_sock, d);
+    w->ev = event_new(l->base, (evutil_socket_t)fd, what, ares_loop_on_sock, l);
     if (w->ev)
         event_add(w->ev, NULL);
+}
+
+bool bc_ares_loop_init(bc_ares_loop *l, struct event_base *base)
+{
+    l->base = base;
+    l->timer = evtimer_new(base, ares_loop_on_timer, l);
+    return l->timer != NULL;
+}
+
+bc_status bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
+                            const char *servers, char *err, size_t errlen)
+{
+    /* ares_library_init is only required on Windows in c-ares 1.18; not
+     * calling it keeps the library free of process-wide state. */
+    ao->sock_state_cb = ares_loop_on_sock_state;
+    ao->sock_state_cb_data = l;
+    int st = ares_init_options(&l->channel, ao, mask | ARES_OPT_SOCK_STATE_CB);
+    if (st != ARES_SUCCESS)
+        return bc_seterr(err, errlen, BC_ENET, "c-ares init: %s", ares_strerror(st));
+    l->have_channel = true;
+    if (servers) {
+        st = ares_set_servers_ports_csv(l->channel, servers);
+        if (st != ARES_SUCCESS)
+            return bc_seterr(err, errlen, BC_EINVAL, "bad DNS server list '%s': %s", servers,
+                             ares_strerror(st));
+    }
+    return BC_OK;
+}
+
+void bc_ares_loop_close(bc_ares_loop *l)
+{
+    if (l->have_channel) {
+        /* Ends every query in flight with ARES_EDESTRUCTION and closes the
+         * sockets, which removes their watches through
+         * ares_loop_on_sock_state. */
+        ares_destroy(l->channel);
+        l->have_channel = false;
+    }
+    while (l->watches) {
+        bc_ares_watch *w = l->watches;
+        l->watches = w->next;
+        if (w->ev)
+            event_free(w->ev);
+        free(w);
+    }
+    if (l->timer) {
+        event_free(l->timer);
+        l->timer = NULL;
+    }
+}
+
+/* Re-arms c-ares's timer; nothing once bc_dns_free has begun. */
+static void dns_reschedule(bc_dns *d)
+{
+    if (!d->closing)
+        bc_ares_loop_reschedule(&d->loop);
 }
 
 /* --------------------------------------------------------------- lookups */
@@ -749,7 +807,7 @@ static void dns_lookup_start(bc_dns *d, const char *name, int type, dns_lookup_c
     d->stats.queries++;
     /* May call dns_on_answer before returning (e.g. a bad name): l is not
      * touched afterwards. */
-    ares_query(d->channel, name, ns_c_in, type, dns_on_answer, l);
+    ares_query(d->loop.channel, name, ns_c_in, type, dns_on_answer, l);
     dns_reschedule(d);
 }
 
@@ -914,7 +972,7 @@ static bool dns_normalise(char *out, size_t outlen, const char *in)
         n--;
     if (n == 0 || n > 253 || n >= outlen)
         return false;
-    dns_copy_name(out, outlen, in);
+    bc_dns_copy_name(out, outlen, in);
     out[n] = '\0';
     return strstr(out, "..") == NULL && out[0] != '.';
 }
@@ -925,7 +983,7 @@ void bc_dns_resolve_mx(bc_dns *d, const char *ascii_domain, bc_mx_cb cb, void *a
         return;
     dns_mxreq *r = calloc(1, sizeof *r);
     if (r)
-        r->done_ev = event_new(d->base, -1, 0, dns_mxreq_deliver, r);
+        r->done_ev = event_new(d->loop.base, -1, 0, dns_mxreq_deliver, r);
     if (!r || !r->done_ev) {
         /* Nothing can be scheduled without memory: the one exception to
          * "never synchronously", documented in dns.h. */
@@ -981,18 +1039,14 @@ bc_status bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options
     bc_dns *d = calloc(1, sizeof *d);
     if (!d)
         return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
-    d->base = base;
     d->max_entries = (size_t)(o.max_cache_entries ? o.max_cache_entries : DNS_DEFAULT_CACHE);
     d->nbuckets = DNS_BUCKETS_MIN;
     d->buckets = calloc(d->nbuckets, sizeof *d->buckets);
-    d->timer = evtimer_new(base, dns_on_timer, d);
-    if (!d->buckets || !d->timer) {
+    if (!bc_ares_loop_init(&d->loop, base) || !d->buckets) {
         bc_dns_free(d);
         return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
     }
 
-    /* ares_library_init is only required on Windows in c-ares 1.18; not
-     * calling it keeps the library free of process-wide state. */
     struct ares_options ao;
     memset(&ao, 0, sizeof ao);
     /* NOCHECKRESP: c-ares 1.18 would otherwise swallow SERVFAIL / REFUSED
@@ -1002,22 +1056,11 @@ bc_status bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     ao.timeout = o.timeout_ms ? o.timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     ao.tries = o.tries ? o.tries : DNS_DEFAULT_TRIES;
-    ao.sock_state_cb = dns_on_sock_state;
-    ao.sock_state_cb_data = d;
-    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
-    int st = ares_init_options(&d->channel, &ao, mask);
-    if (st != ARES_SUCCESS) {
+    bc_status st = bc_ares_loop_open(&d->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+                                     ARES_OPT_TRIES, o.servers, errbuf, errlen);
+    if (st != BC_OK) {
         bc_dns_free(d);
-        return bc_seterr(errbuf, errlen, BC_ENET, "c-ares init: %s", ares_strerror(st));
-    }
-    d->have_channel = true;
-    if (o.servers) {
-        st = ares_set_servers_ports_csv(d->channel, o.servers);
-        if (st != ARES_SUCCESS) {
-            bc_dns_free(d);
-            return bc_seterr(errbuf, errlen, BC_EINVAL, "bad DNS server list '%s': %s",
-                             o.servers, ares_strerror(st));
-        }
+        return st;
     }
     *out = d;
     return BC_OK;
@@ -1028,22 +1071,9 @@ void bc_dns_free(bc_dns *d)
     if (!d)
         return;
     d->closing = true;
-    if (d->have_channel) {
-        /* Fires dns_on_answer with ARES_EDESTRUCTION for every query in
-         * flight (freeing the lookups) and closes the sockets, which
-         * removes their watches through dns_on_sock_state. */
-        ares_destroy(d->channel);
-        d->have_channel = false;
-    }
-    while (d->watches) {
-        dns_watch *w = d->watches;
-        d->watches = w->next;
-        if (w->ev)
-            event_free(w->ev);
-        free(w);
-    }
-    if (d->timer)
-        event_free(d->timer);
+    /* Fires dns_on_answer with ARES_EDESTRUCTION for every query in flight,
+     * which frees the lookups. */
+    bc_ares_loop_close(&d->loop);
     /* Every request not yet delivered gets CANCELLED, exactly once. A
      * callback that starts a new request adds it to this list, and it is
      * cancelled in turn. */

@@ -95,6 +95,11 @@ void bc_dns_resolve_mx(bc_dns *d, const char *ascii_domain, bc_mx_cb cb, void *a
  * label - is answered NXDOMAIN. A CANCELLED callback must not free d; a
  * request it starts is cancelled as well.) */
 
+/* Copies a DNS name into dst[0..dstlen) (dstlen > 0) lower-cased (ASCII
+ * letters only), without a trailing dot ("" for the root) and cut to fit.
+ * Also used by the domain checks' resolver (resolver.c). */
+void bc_dns_copy_name(char *dst, size_t dstlen, const char *src);
+
 /* Counters, for tests and operators. */
 typedef struct bc_dns_stats {
     unsigned long queries;       /* questions sent to c-ares */

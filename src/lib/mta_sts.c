@@ -204,6 +204,29 @@ static bool kv_split(char *buf, const char *version, kv *out, size_t *n, char *e
     return true;
 }
 
+/* The start the three record parsers share: text must begin with
+ * v=version; a copy of it goes into *buf (owned by the caller, free; NULL
+ * when it could not be made) and is split into t / *n. False with err set
+ * when any of that fails. */
+static bool kv_record(const char *text, const char *version, char **buf, kv t[KV_MAX], size_t *n,
+                      char *err, size_t errlen)
+{
+    char tag[32];
+    *buf = NULL;
+    *n = 0;
+    snprintf(tag, sizeof tag, "v=%s", version);
+    if (!bc_txt_has_version(text, tag)) {
+        seterr(err, errlen, "the record does not start with %s", tag);
+        return false;
+    }
+    *buf = strdup(text);
+    if (!*buf) {
+        seterr(err, errlen, "out of memory");
+        return false;
+    }
+    return kv_split(*buf, version, t, n, err, errlen);
+}
+
 static const char *kv_get(const kv *t, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -231,18 +254,10 @@ static bool ext_value_ok(const char *v)
 bool bc_mta_sts_parse_record(const char *text, char id[33], char *err, size_t errlen)
 {
     id[0] = '\0';
-    if (!bc_txt_has_version(text, "v=STSv1")) {
-        seterr(err, errlen, "the record does not start with v=STSv1");
-        return false;
-    }
-    char *buf = strdup(text);
-    if (!buf) {
-        seterr(err, errlen, "out of memory");
-        return false;
-    }
+    char *buf;
     kv t[KV_MAX];
     size_t n;
-    bool ok = kv_split(buf, "STSv1", t, &n, err, errlen);
+    bool ok = kv_record(text, "STSv1", &buf, t, &n, err, errlen);
     for (size_t i = 1; ok && i < n; i++) {
         if (strcmp(t[i].name, "id") == 0)
             continue;
@@ -593,6 +608,67 @@ static size_t txt_records(const bc_rrset *set, json_t *section, const char *vers
     return n;
 }
 
+/* What differs between the three record sections in their DNS part. */
+typedef struct rec_kind {
+    const char *prefix;       /* the record is TXT at prefix.domain */
+    const char *version;      /* what the record starts with: "v=STSv1" */
+    const char *label;        /* the check's name in messages */
+    const char *bad_domain;   /* finding codes */
+    const char *dns_error;
+    const char *multiple;
+    const char *multiple_why; /* what senders do with more than one record */
+} rec_kind;
+
+/* One section's record as looked up by rec_lookup. */
+typedef struct rec_found {
+    char name[300];     /* prefix.domain */
+    bc_rrset set;       /* the TXT answer; owned (bc_rrset_clear) */
+    size_t n;           /* TXT records starting with the version */
+    const char *rec;    /* the first of them (inside set), NULL when n is 0 */
+    char none_note[64]; /* for the missing finding: "; the TXT records there
+                         * do not start with ..." when there are others */
+} rec_found;
+
+/* Looks up k's record for section sec: fills sec.records and, with one or
+ * more records, sec.record; adds the findings for a bad domain, a failed
+ * lookup and more than one record, and sets status "none" when there is
+ * none. False when there is nothing more to check (bad domain, failed
+ * lookup): sec is then settled and f holds nothing. True: f->set is owned
+ * by the caller (bc_rrset_clear). */
+static bool rec_lookup(bc_resolver *r, const char *domain, const rec_kind *k, json_t *sec, rec_found *f)
+{
+    json_t *findings = json_object_get(sec, "findings");
+    f->n = 0;
+    f->rec = NULL;
+    f->none_note[0] = '\0';
+    if (!txt_lookup(r, k->prefix, domain, f->name, &f->set, findings, k->bad_domain)) {
+        bc_section_settle(sec);
+        return false;
+    }
+    f->n = txt_records(&f->set, sec, k->version, &f->rec);
+    if (f->set.rc == BC_DNS_TEMPFAIL) {
+        bc_finding_add(findings, BC_SEV_WARN, k->dns_error,
+                       "The lookup of %s TXT failed (%s), so %s could not be checked. Try again later.",
+                       f->name, f->set.error[0] ? f->set.error : "temporary failure", k->label);
+        bc_rrset_clear(&f->set);
+        bc_section_settle(sec);
+        return false;
+    }
+    if (f->n == 0) {
+        if (f->set.rc == BC_DNS_OK)
+            snprintf(f->none_note, sizeof f->none_note, "; the TXT records there do not start with %s",
+                     k->version);
+        json_object_set_new(sec, "status", json_string("none"));
+        return true;
+    }
+    if (f->n > 1)
+        bc_finding_add(findings, BC_SEV_FAIL, k->multiple,
+                       "%s has %zu TXT records starting with %s; with more than one, %s. Keep exactly one.",
+                       f->name, f->n, k->version, k->multiple_why);
+    json_object_set_new(sec, "record", jstr(f->rec));
+    return true;
+}
+
 /* The MX match table of a policy; adds the unmatched finding by mode. */
 static json_t *mx_matches(const bc_sts_policy *pol, const char *const *mx_hosts, size_t nmx, json_t *findings)
 {
@@ -724,34 +800,23 @@ json_t *bc_health_mta_sts_with(bc_resolver *r, const char *domain, const char *c
     json_object_set_new(sec, "id", json_null());
     json_object_set_new(sec, "policy", json_null());
     json_object_set_new(sec, "mx_matches", json_array());
-    char name[300], d[256];
-    bc_rrset set;
-    if (!txt_lookup(r, "_mta-sts", domain, name, &set, findings, "mta_sts_bad_domain")) {
-        bc_section_settle(sec);
+    static const rec_kind kind = {"_mta-sts", "v=STSv1", "MTA-STS", "mta_sts_bad_domain",
+                                  "mta_sts_dns_error", "mta_sts_multiple_records",
+                                  "senders assume there is no policy (RFC 8461 3.1)"};
+    rec_found f;
+    if (!rec_lookup(r, domain, &kind, sec, &f))
         return sec;
-    }
+    const char *name = f.name, *rec = f.rec;
+    char d[256];
     norm_name(domain, d);
-    const char *rec = NULL;
-    size_t nsts = txt_records(&set, sec, "v=STSv1", &rec);
-    if (set.rc == BC_DNS_TEMPFAIL) {
-        bc_finding_add(findings, BC_SEV_WARN, "mta_sts_dns_error",
-                       "The lookup of %s TXT failed (%s), so MTA-STS could not be checked. Try again later.",
-                       name, set.error[0] ? set.error : "temporary failure");
-    } else if (nsts == 0) {
-        json_object_set_new(sec, "status", json_string("none"));
+    if (f.n == 0) {
         bc_finding_add(findings, BC_SEV_INFO, "mta_sts_missing",
                        "No MTA-STS record (TXT 'v=STSv1; id=...' at %s)%s. MTA-STS is optional; it lets senders "
                        "insist on verified TLS to your MX hosts. To adopt it, publish a policy at "
                        "https://mta-sts.%s/.well-known/mta-sts.txt and then the record.",
-                       name, set.rc == BC_DNS_OK ? "; the TXT records there do not start with v=STSv1" : "", d);
+                       name, f.none_note, d);
     } else {
-        if (nsts > 1)
-            bc_finding_add(findings, BC_SEV_FAIL, "mta_sts_multiple_records",
-                           "%s has %zu TXT records starting with v=STSv1; with more than one, senders assume "
-                           "there is no policy (RFC 8461 3.1). Keep exactly one.",
-                           name, nsts);
         char id[33], err[256] = "";
-        json_object_set_new(sec, "record", jstr(rec));
         if (bc_mta_sts_parse_record(rec, id, err, sizeof err))
             json_object_set_new(sec, "id", json_string(id));
         else
@@ -762,7 +827,7 @@ json_t *bc_health_mta_sts_with(bc_resolver *r, const char *domain, const char *c
                            name, err);
         sts_policy(sec, d, mx_hosts, nmx, https, connect_to);
     }
-    bc_rrset_clear(&set);
+    bc_rrset_clear(&f.set);
     bc_section_settle(sec);
     return sec;
 }
@@ -780,18 +845,10 @@ json_t *bc_health_mta_sts(bc_resolver *r, const char *domain, const char *const 
 bool bc_tls_rpt_parse_record(const char *text, bc_tlsrpt_record *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!bc_txt_has_version(text, "v=TLSRPTv1")) {
-        seterr(err, errlen, "the record does not start with v=TLSRPTv1");
-        return false;
-    }
-    char *buf = strdup(text);
-    if (!buf) {
-        seterr(err, errlen, "out of memory");
-        return false;
-    }
+    char *buf;
     kv t[KV_MAX];
     size_t n;
-    bool ok = kv_split(buf, "TLSRPTv1", t, &n, err, errlen);
+    bool ok = kv_record(text, "TLSRPTv1", &buf, t, &n, err, errlen);
     for (size_t i = 1; ok && i < n; i++) {
         if (strcmp(t[i].name, "rua") != 0) {
             if (!ext_value_ok(t[i].value)) {
@@ -860,20 +917,16 @@ json_t *bc_health_tls_rpt(bc_resolver *r, const char *domain)
     json_t *findings = json_object_get(sec, "findings");
     json_object_set_new(sec, "record", json_null());
     json_object_set_new(sec, "rua", json_array());
-    char name[300], d[256];
-    bc_rrset set;
-    if (!txt_lookup(r, "_smtp._tls", domain, name, &set, findings, "tls_rpt_bad_domain")) {
-        bc_section_settle(sec);
+    static const rec_kind kind = {"_smtp._tls", "v=TLSRPTv1", "TLS-RPT", "tls_rpt_bad_domain",
+                                  "tls_rpt_dns_error", "tls_rpt_multiple_records",
+                                  "senders send no reports (RFC 8460 3)"};
+    rec_found f;
+    if (!rec_lookup(r, domain, &kind, sec, &f))
         return sec;
-    }
+    const char *name = f.name, *rec = f.rec;
+    char d[256];
     norm_name(domain, d);
-    const char *rec = NULL;
-    size_t nrec = txt_records(&set, sec, "v=TLSRPTv1", &rec);
-    if (set.rc == BC_DNS_TEMPFAIL) {
-        bc_finding_add(findings, BC_SEV_WARN, "tls_rpt_dns_error",
-                       "The lookup of %s TXT failed (%s), so TLS-RPT could not be checked. Try again later.",
-                       name, set.error[0] ? set.error : "temporary failure");
-    } else if (nrec == 0) {
+    if (f.n == 0) {
         /* Without reports nobody sees an MTA-STS policy fail: when the
          * domain has one, the missing record matters more. */
         char sts_name[300];
@@ -884,21 +937,13 @@ json_t *bc_health_tls_rpt(bc_resolver *r, const char *domain)
                 has_sts = has_sts || bc_txt_has_version(sts.rr[i].text, "v=STSv1");
             bc_rrset_clear(&sts);
         }
-        json_object_set_new(sec, "status", json_string("none"));
         bc_finding_add(findings, has_sts ? BC_SEV_WARN : BC_SEV_INFO, "tls_rpt_missing",
-                       "No TLS-RPT record (TXT 'v=TLSRPTv1; rua=mailto:...' at %s)%s. %s", name,
-                       set.rc == BC_DNS_OK ? "; the TXT records there do not start with v=TLSRPTv1" : "",
+                       "No TLS-RPT record (TXT 'v=TLSRPTv1; rua=mailto:...' at %s)%s. %s", name, f.none_note,
                        has_sts ? "The domain publishes MTA-STS, and without TLS reports you will not learn when "
                                  "senders fail to deliver under its policy: add the record."
                                : "It is optional; it asks senders to report TLS failures to you, which is "
                                  "worth having before adopting MTA-STS.");
     } else {
-        if (nrec > 1)
-            bc_finding_add(findings, BC_SEV_FAIL, "tls_rpt_multiple_records",
-                           "%s has %zu TXT records starting with v=TLSRPTv1; with more than one, senders send no "
-                           "reports (RFC 8460 3). Keep exactly one.",
-                           name, nrec);
-        json_object_set_new(sec, "record", jstr(rec));
         bc_tlsrpt_record tr;
         char err[256] = "";
         if (!bc_tls_rpt_parse_record(rec, &tr, err, sizeof err)) {
@@ -923,7 +968,7 @@ json_t *bc_health_tls_rpt(bc_resolver *r, const char *domain)
                                d);
         }
     }
-    bc_rrset_clear(&set);
+    bc_rrset_clear(&f.set);
     bc_section_settle(sec);
     return sec;
 }
@@ -935,18 +980,10 @@ json_t *bc_health_tls_rpt(bc_resolver *r, const char *domain)
 bool bc_bimi_parse_record(const char *text, bc_bimi_record *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!bc_txt_has_version(text, "v=BIMI1")) {
-        seterr(err, errlen, "the record does not start with v=BIMI1");
-        return false;
-    }
-    char *buf = strdup(text);
-    if (!buf) {
-        seterr(err, errlen, "out of memory");
-        return false;
-    }
+    char *buf;
     kv t[KV_MAX];
     size_t n;
-    bool ok = kv_split(buf, "BIMI1", t, &n, err, errlen);
+    bool ok = kv_record(text, "BIMI1", &buf, t, &n, err, errlen);
     if (ok) {
         const char *l = kv_get(t, n, "l"), *a = kv_get(t, n, "a");
         if (l) {
@@ -1036,31 +1073,18 @@ json_t *bc_health_bimi(bc_resolver *r, const char *domain, const json_t *dmarc)
     json_object_set_new(sec, "record", json_null());
     json_object_set_new(sec, "logo", json_null());
     json_object_set_new(sec, "authority", json_null());
-    char name[300];
-    bc_rrset set;
-    if (!txt_lookup(r, "default._bimi", domain, name, &set, findings, "bimi_bad_domain")) {
-        bc_section_settle(sec);
+    static const rec_kind kind = {"default._bimi", "v=BIMI1", "BIMI", "bimi_bad_domain", "bimi_dns_error",
+                                  "bimi_multiple_records", "no logo is shown"};
+    rec_found f;
+    if (!rec_lookup(r, domain, &kind, sec, &f))
         return sec;
-    }
-    const char *rec = NULL;
-    size_t nrec = txt_records(&set, sec, "v=BIMI1", &rec);
-    if (set.rc == BC_DNS_TEMPFAIL) {
-        bc_finding_add(findings, BC_SEV_WARN, "bimi_dns_error",
-                       "The lookup of %s TXT failed (%s), so BIMI could not be checked. Try again later.", name,
-                       set.error[0] ? set.error : "temporary failure");
-    } else if (nrec == 0) {
-        json_object_set_new(sec, "status", json_string("none"));
+    const char *name = f.name, *rec = f.rec;
+    if (f.n == 0) {
         bc_finding_add(findings, BC_SEV_INFO, "bimi_missing",
                        "No BIMI record (TXT 'v=BIMI1; l=https://.../logo.svg' at %s)%s. BIMI is optional: it "
                        "lets mailbox providers show your logo, and needs DMARC at quarantine or reject.",
-                       name, set.rc == BC_DNS_OK ? "; the TXT records there do not start with v=BIMI1" : "");
+                       name, f.none_note);
     } else {
-        if (nrec > 1)
-            bc_finding_add(findings, BC_SEV_FAIL, "bimi_multiple_records",
-                           "%s has %zu TXT records starting with v=BIMI1; with more than one, no logo is shown. "
-                           "Keep exactly one.",
-                           name, nrec);
-        json_object_set_new(sec, "record", jstr(rec));
         bc_bimi_record b;
         char err[256] = "";
         if (!bc_bimi_parse_record(rec, &b, err, sizeof err)) {
@@ -1111,7 +1135,7 @@ json_t *bc_health_bimi(bc_resolver *r, const char *domain, const json_t *dmarc)
             }
         }
     }
-    bc_rrset_clear(&set);
+    bc_rrset_clear(&f.set);
     bc_section_settle(sec);
     return sec;
 }

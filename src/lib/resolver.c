@@ -3,7 +3,8 @@
  * lookups for the domain health checks. Each resolver owns a private
  * libevent base and c-ares channel; a question is sent with ares_send and
  * the base is run until its answer is in, so one resolver serves one
- * thread at a time and needs no locks.
+ * thread at a time and needs no locks. The channel on the base is the
+ * loop dns.c also uses (ares_loop.h).
  *
  * Queries are built by c-ares (ares_create_query, with an EDNS0 OPT
  * record) and then get the AD bit set in their header (RFC 6840 5.7), so
@@ -29,6 +30,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ares_loop.h"
 #include "internal.h"
 #include "resolver.h"
 #include "resolver_impl.h"
@@ -40,21 +42,11 @@
 #define RES_NAME_BUF 256        /* a name of up to 253 characters plus NUL */
 #define RES_SERVERS_DESC 96
 
-/* One socket c-ares asked us to watch. */
-typedef struct rv_watch {
-    struct rv_watch *next;
-    ares_socket_t fd;
-    struct event *ev; /* owned */
-} rv_watch;
-
 /* The c-ares resolver; `base` must stay the first member (resolver_impl.h). */
 typedef struct rv_cares {
     bc_resolver base;
     struct event_base *evb;      /* owned */
-    ares_channel channel;
-    bool have_channel;
-    struct event *timer;         /* owned; c-ares timeouts */
-    rv_watch *watches;
+    bc_ares_loop loop;           /* the c-ares channel on evb (ares_loop.h) */
     int timeout_ms, tries;
     int nservers;                /* from ares_get_servers_ports, at least 1 */
     char servers[RES_SERVERS_DESC]; /* for messages: "127.0.0.1:53,..." */
@@ -97,21 +89,6 @@ static const char *rv_type_name(int type, char *buf, size_t buflen)
     }
 }
 
-/* Copies a name lower-cased and without a trailing dot ("" for the root). */
-static void rv_copy_name(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src);
-    if (n > 0 && src[n - 1] == '.')
-        n--;
-    if (n >= dstlen)
-        n = dstlen - 1;
-    for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    dst[n] = '\0';
-}
-
 /* Normalises a question name into out (lower case, no trailing dot).
  * False when no such name can exist in DNS: empty, over 253 octets, an
  * empty label or one over 63 octets. */
@@ -135,74 +112,11 @@ static bool rv_name_ok(char *out, size_t outlen, const char *in)
     }
     if (label == 0)
         return false;
-    rv_copy_name(out, outlen, in);
+    bc_dns_copy_name(out, outlen, in);
     return true;
 }
 
 /* ------------------------------------------------------- event plumbing */
-
-/* Re-arms the timer for c-ares's next timeout, or stops it. */
-static void rv_reschedule(rv_cares *r)
-{
-    struct timeval tv;
-    if (!r->have_channel)
-        return;
-    if (ares_timeout(r->channel, NULL, &tv))
-        evtimer_add(r->timer, &tv);
-    else
-        evtimer_del(r->timer);
-}
-
-/* A watched socket is ready: let c-ares read or write it. */
-static void rv_on_sock(evutil_socket_t fd, short what, void *arg)
-{
-    rv_cares *r = arg;
-    ares_process_fd(r->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
-                    (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
-    rv_reschedule(r);
-}
-
-/* c-ares's timer ran out: let it retry or give up. */
-static void rv_on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    rv_cares *r = arg;
-    ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    rv_reschedule(r);
-}
-
-/* c-ares opened, changed or closed a socket: one persistent event per
- * socket with the interest c-ares asked for. */
-static void rv_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
-{
-    rv_cares *r = data;
-    rv_watch **pp = &r->watches;
-    while (*pp && (*pp)->fd != fd)
-        pp = &(*pp)->next;
-    rv_watch *w = *pp;
-    if (w && w->ev) {
-        event_free(w->ev);
-        w->ev = NULL;
-    }
-    if (!readable && !writable) {
-        if (w) {
-            *pp = w->next;
-            free(w);
-        }
-        return;
-    }
-    if (!w) {
-        w = calloc(1, sizeof *w);
-        if (!w)
-            return; /* the timer still drives c-ares, only slower */
-        w->fd = fd;
-        w->next = r->watches;
-        r->watches = w;
-    }
-    short what = (short)(EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
-    w->ev = event_new(r->evb, (evutil_socket_t)fd, what, rv_on_sock, r);
-    if (w->ev)
-        event_add(w->ev, NULL);
-}
 
 /* c-ares is done with one question: keep a copy of the answer. */
 static void rv_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -247,9 +161,9 @@ static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
     if (qlen >= HFIXEDSZ)
         ((HEADER *)(void *)qbuf)->ad = 1;
     /* ares_send copies the buffer (and gives it a fresh random ID). */
-    ares_send(r->channel, qbuf, qlen, rv_on_answer, rep);
+    ares_send(r->loop.channel, qbuf, qlen, rv_on_answer, rep);
     ares_free_string(qbuf);
-    rv_reschedule(r);
+    bc_ares_loop_reschedule(&r->loop);
     /* c-ares ends every query by its own timeouts (each round doubles the
      * timeout, every server gets each round); the deadline is well past
      * that and only guards against a loop left without events by a failed
@@ -263,13 +177,12 @@ static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
             break;
         if (lr != 0) {
             /* Nothing registered: drive c-ares by hand for a moment. */
-            ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-            rv_reschedule(r);
+            bc_ares_loop_process(&r->loop);
             if (!rep->done)
                 nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
         }
         if (!rep->done && rv_now() > deadline)
-            ares_cancel(r->channel); /* calls rv_on_answer with ARES_ECANCELLED */
+            ares_cancel(r->loop.channel); /* calls rv_on_answer with ARES_ECANCELLED */
     }
 }
 
@@ -316,14 +229,14 @@ static bool rv_expand(ns_msg *msg, const unsigned char *p, char *out, size_t out
     char tmp[NS_MAXDNAME];
     if (dn_expand(ns_msg_base(*msg), ns_msg_end(*msg), p, tmp, (int)sizeof tmp) < 0)
         return false;
-    rv_copy_name(out, outlen, tmp);
+    bc_dns_copy_name(out, outlen, tmp);
     return true;
 }
 
-/* The owner of rr, normalised like rv_copy_name. */
+/* The owner of rr, normalised like bc_dns_copy_name. */
 static void rv_owner(const ns_rr *rr, char *out, size_t outlen)
 {
-    rv_copy_name(out, outlen, ns_rr_name(*rr));
+    bc_dns_copy_name(out, outlen, ns_rr_name(*rr));
 }
 
 /* Follows the CNAME chain in the answer section from `name`, leaving its
@@ -689,19 +602,7 @@ static void rv_free(bc_resolver *base)
     rv_cares *r = (rv_cares *)base;
     if (!r)
         return;
-    if (r->have_channel) {
-        ares_destroy(r->channel); /* closes sockets: watches go via rv_on_sock_state */
-        r->have_channel = false;
-    }
-    while (r->watches) {
-        rv_watch *w = r->watches;
-        r->watches = w->next;
-        if (w->ev)
-            event_free(w->ev);
-        free(w);
-    }
-    if (r->timer)
-        event_free(r->timer);
+    bc_ares_loop_close(&r->loop);
     if (r->evb)
         event_base_free(r->evb);
     free(r);
@@ -719,7 +620,7 @@ static void rv_describe_servers(rv_cares *r)
     size_t at = 0;
     r->servers[0] = '\0';
     r->nservers = 0;
-    if (ares_get_servers_ports(r->channel, &list) == ARES_SUCCESS) {
+    if (ares_get_servers_ports(r->loop.channel, &list) == ARES_SUCCESS) {
         for (struct ares_addr_port_node *s = list; s; s = s->next) {
             char ip[INET6_ADDRSTRLEN];
             r->nservers++;
@@ -765,9 +666,7 @@ bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t
     r->timeout_ms = o.timeout_ms ? o.timeout_ms : RES_DEFAULT_TIMEOUT_MS;
     r->tries = o.tries ? o.tries : RES_DEFAULT_TRIES;
     r->evb = event_base_new();
-    if (r->evb)
-        r->timer = evtimer_new(r->evb, rv_on_timer, r);
-    if (!r->evb || !r->timer) {
+    if (!r->evb || !bc_ares_loop_init(&r->loop, r->evb)) {
         rv_free(&r->base);
         bc_seterr(err, errlen, BC_ENOMEM, "resolver: cannot create an event base");
         return NULL;
@@ -782,25 +681,11 @@ bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t
     ao.ednspsz = RES_EDNS_SIZE;
     ao.timeout = r->timeout_ms;
     ao.tries = r->tries;
-    ao.sock_state_cb = rv_on_sock_state;
-    ao.sock_state_cb_data = r;
-    int mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-               ARES_OPT_SOCK_STATE_CB;
-    int st = ares_init_options(&r->channel, &ao, mask);
-    if (st != ARES_SUCCESS) {
+    if (bc_ares_loop_open(&r->loop, &ao,
+                          ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES,
+                          o.servers, err, errlen) != BC_OK) {
         rv_free(&r->base);
-        bc_seterr(err, errlen, BC_ENET, "c-ares init: %s", ares_strerror(st));
         return NULL;
-    }
-    r->have_channel = true;
-    if (o.servers) {
-        st = ares_set_servers_ports_csv(r->channel, o.servers);
-        if (st != ARES_SUCCESS) {
-            rv_free(&r->base);
-            bc_seterr(err, errlen, BC_EINVAL, "bad DNS server list '%s': %s", o.servers,
-                      ares_strerror(st));
-            return NULL;
-        }
     }
     rv_describe_servers(r);
     return &r->base;

@@ -138,9 +138,8 @@ static bool st_same_host(const char *a, const char *b)
     return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
 }
 
-/* The host's fully qualified name: what an honest MTA says in EHLO (the
- * verifier's default too). */
-static void st_default_helo(char *buf, size_t len)
+/* See smtptest.h. */
+void bc_default_helo(char *buf, size_t len)
 {
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0 || !host[0])
@@ -209,6 +208,31 @@ static void st_ssl_error(char *buf, size_t len, const char *fallback)
     ERR_clear_error();
 }
 
+/* The poll event an SSL_get_error result asks to wait for: POLLIN for
+ * WANT_READ, POLLOUT for WANT_WRITE, 0 for every other result. */
+static short st_ssl_want(int e)
+{
+    if (e == SSL_ERROR_WANT_READ)
+        return POLLIN;
+    if (e == SSL_ERROR_WANT_WRITE)
+        return POLLOUT;
+    return 0;
+}
+
+/* Waits for ev on c's socket until the deadline: ST_OK when it is ready,
+ * ST_TIMEOUT, or ST_ERROR with the poll failure in c->error. */
+static st_rc st_wait_conn(st_conn *c, short ev, long deadline)
+{
+    int w = st_wait(c->fd, ev, deadline);
+    if (w == 0)
+        return ST_TIMEOUT;
+    if (w < 0) {
+        snprintf(c->error, sizeof c->error, "poll: %s", strerror(errno));
+        return ST_ERROR;
+    }
+    return ST_OK;
+}
+
 /* Reads some bytes into c->buf (which must be drained). */
 static st_rc st_read_some(st_conn *c, long deadline)
 {
@@ -222,24 +246,16 @@ static st_rc st_read_some(st_conn *c, long deadline)
                 return ST_OK;
             }
             int e = SSL_get_error(c->ssl, n);
-            short ev;
-            if (e == SSL_ERROR_WANT_READ)
-                ev = POLLIN;
-            else if (e == SSL_ERROR_WANT_WRITE)
-                ev = POLLOUT;
-            else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
-                return ST_EOF;
-            else {
+            short ev = st_ssl_want(e);
+            if (!ev) {
+                if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+                    return ST_EOF;
                 st_ssl_error(c->error, sizeof c->error, "TLS read failed");
                 return ST_ERROR;
             }
-            int w = st_wait(c->fd, ev, deadline);
-            if (w == 0)
-                return ST_TIMEOUT;
-            if (w < 0) {
-                snprintf(c->error, sizeof c->error, "poll: %s", strerror(errno));
-                return ST_ERROR;
-            }
+            st_rc rc = st_wait_conn(c, ev, deadline);
+            if (rc != ST_OK)
+                return rc;
             continue;
         }
         ssize_t n = recv(c->fd, c->buf, sizeof c->buf, 0);
@@ -257,13 +273,9 @@ static st_rc st_read_some(st_conn *c, long deadline)
             snprintf(c->error, sizeof c->error, "read: %s", strerror(errno));
             return ST_ERROR;
         }
-        int w = st_wait(c->fd, POLLIN, deadline);
-        if (w == 0)
-            return ST_TIMEOUT;
-        if (w < 0) {
-            snprintf(c->error, sizeof c->error, "poll: %s", strerror(errno));
-            return ST_ERROR;
-        }
+        st_rc rc = st_wait_conn(c, POLLIN, deadline);
+        if (rc != ST_OK)
+            return rc;
     }
 }
 
@@ -281,9 +293,8 @@ static st_rc st_write_all(st_conn *c, const char *data, size_t len, long deadlin
                 continue;
             }
             int e = SSL_get_error(c->ssl, n);
-            if (e == SSL_ERROR_WANT_READ)
-                ev = POLLIN;
-            else if (e != SSL_ERROR_WANT_WRITE) {
+            ev = st_ssl_want(e);
+            if (!ev) {
                 st_ssl_error(c->error, sizeof c->error, "TLS write failed");
                 return e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? ST_EOF : ST_ERROR;
             }
@@ -300,13 +311,9 @@ static st_rc st_write_all(st_conn *c, const char *data, size_t len, long deadlin
                 return errno == EPIPE || errno == ECONNRESET ? ST_EOF : ST_ERROR;
             }
         }
-        int w = st_wait(c->fd, ev, deadline);
-        if (w == 0)
-            return ST_TIMEOUT;
-        if (w < 0) {
-            snprintf(c->error, sizeof c->error, "poll: %s", strerror(errno));
-            return ST_ERROR;
-        }
+        st_rc rc = st_wait_conn(c, ev, deadline);
+        if (rc != ST_OK)
+            return rc;
     }
     return ST_OK;
 }
@@ -436,12 +443,8 @@ static bool st_tls_handshake(st_conn *c, const st_run *run)
         if (n == 1)
             return true;
         int e = SSL_get_error(c->ssl, n);
-        short ev;
-        if (e == SSL_ERROR_WANT_READ)
-            ev = POLLIN;
-        else if (e == SSL_ERROR_WANT_WRITE)
-            ev = POLLOUT;
-        else {
+        short ev = st_ssl_want(e);
+        if (!ev) {
             st_ssl_error(c->error, sizeof c->error,
                          e == SSL_ERROR_SYSCALL ? "connection closed during the handshake" : "handshake failed");
             return false;
@@ -1014,7 +1017,7 @@ bc_status bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **j
     if (o->helo)
         snprintf(helo, sizeof helo, "%s", o->helo);
     else
-        st_default_helo(helo, sizeof helo);
+        bc_default_helo(helo, sizeof helo);
     if (!st_name_ok(helo) || (o->helo && strlen(o->helo) > ST_NAME_MAX))
         return bc_seterr(errbuf, errlen, BC_EINVAL, "unusable EHLO name '%.64s'", helo);
 

@@ -35,6 +35,7 @@
 #include "provider.h"
 #include "result.h"
 #include "smtp_probe.h"
+#include "smtptest.h"
 
 #define MAX_BATCH 100           /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
 #define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
@@ -1163,24 +1164,6 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- public API ---------------------------------------------------------- */
 
-/* The host's fully qualified name: what an honest MTA says in EHLO. */
-static void default_helo(char *buf, size_t len)
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
-        snprintf(host, sizeof host, "localhost");
-    host[sizeof host - 1] = '\0';
-    snprintf(buf, len, "%s", host);
-    if (strchr(host, '.'))
-        return;
-    struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_family = AF_UNSPEC };
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname)
-        snprintf(buf, len, "%s", res->ai_canonname);
-    if (res)
-        freeaddrinfo(res);
-}
-
 static bc_status parse_source(bc_verifier *v, const char *ip, char *errbuf, size_t errlen)
 {
     int k = v->nsources;
@@ -1246,7 +1229,7 @@ bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *bas
     if (o->helo && *o->helo)
         snprintf(v->helo, sizeof v->helo, "%s", o->helo);
     else
-        default_helo(v->helo, sizeof v->helo);
+        bc_default_helo(v->helo, sizeof v->helo);
     if (o->mail_from)
         snprintf(v->from, sizeof v->from, "%s", o->mail_from);
     else

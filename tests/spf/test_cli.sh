@@ -1,55 +1,19 @@
 #!/bin/bash
 # test_cli.sh - `bouncecheck spf` (argument 1: the bouncecheck binary)
-# against a real NSD serving an SPF zone written here on 127.0.0.1 at a
-# free high port, so the c-ares side of bc_spf_check is exercised end to
-# end. Prints TAP.
+# against a real NSD (started and stopped by tests/nsd_local.sh) serving an
+# SPF zone written here on 127.0.0.1 at a free high port, so the c-ares side
+# of bc_spf_check is exercised end to end. Prints TAP.
 set -u
 
 bc=${1:?usage: test_cli.sh path/to/bouncecheck}
-nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
-if [ ! -x "$nsd_bin" ]; then
-    echo "1..0 # SKIP nsd is not installed (Debian package nsd)"
-    exit 0
-fi
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-
-work=$(mktemp -d /tmp/bc-test-spf.XXXXXX)
-nsd_pgid=""
-cleanup() {
-    if [ -n "$nsd_pgid" ]; then
-        kill -TERM -- "-$nsd_pgid" 2>/dev/null
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 -- "-$nsd_pgid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -KILL -- "-$nsd_pgid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=tests/nsd_local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../nsd_local.sh"
+nsd_local_begin spf
+work=$NSD_LOCAL_WORK
+py=$NSD_LOCAL_PY
 
 # a port free for both UDP and TCP for NSD, and one where nothing listens
-read -r port dead_port < <("$py" - <<'EOF'
-import socket
-ports = []
-while len(ports) < 2:
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close()
-        continue
-    ports.append(p)
-    t.close()
-    u.close()
-print(ports[0], ports[1])
-EOF
-)
+read -r port dead_port < <(nsd_local_ports 2)
 
 cat > "$work/spf.test.zone" <<'EOF'
 $ORIGIN spf.test.
@@ -69,41 +33,7 @@ long       IN TXT  "v=spf1 ip4:203.0.113" ".0/24 -all"
 helo       IN TXT  "v=spf1 a -all"
 helo       IN A    192.0.2.200
 EOF
-cat > "$work/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1
-    port: $port
-    username: ""
-    database: ""
-    chroot: ""
-    zonesdir: "$work"
-    zonelistfile: "$work/zone.list"
-    xfrdfile: "$work/xfrd.state"
-    xfrdir: "$work"
-    pidfile: "$work/nsd.pid"
-    logfile: "$work/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: spf.test
-    zonefile: spf.test.zone
-EOF
-setsid "$nsd_bin" -d -c "$work/nsd.conf" > "$work/nsd.out" 2>&1 &
-nsd_pgid=$!
-for _ in $(seq 1 50); do
-    grep -q "nsd started" "$work/nsd.log" 2>/dev/null && break
-    kill -0 "$nsd_pgid" 2>/dev/null || break
-    sleep 0.1
-done
-if ! grep -q "nsd started" "$work/nsd.log" 2>/dev/null; then
-    echo "1..1"
-    echo "not ok 1 - nsd started on 127.0.0.1:$port"
-    sed 's/^/# /' "$work/nsd.log" "$work/nsd.out" 2>/dev/null
-    exit 1
-fi
-sleep 0.2
+nsd_local_start "$work" "$port" spf.test || exit 1
 
 n=0
 failed=0
