@@ -47,13 +47,14 @@ bench: build
 	BUILD=$(abspath $(BUILD)) bench/verify/run.sh
 	BUILD=$(abspath $(BUILD)) bench/bulk/run.sh
 	BUILD=$(abspath $(BUILD)) bench/api/run.sh
+	BUILD=$(abspath $(BUILD)) bench/extract/run.sh
 
 fuzz:
 	@scripts/deps.sh build fuzz
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(FUZZ_BUILD)
-	for t in addr spf dmarc; do \
+	for t in addr spf dmarc extract; do \
 		rm -rf $(FUZZ_BUILD)/corpus-$$t && cp -r fuzz/corpus/$$t $(FUZZ_BUILD)/corpus-$$t && \
 		$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-$$t || exit 1; \
 	done

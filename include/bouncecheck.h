@@ -228,6 +228,30 @@ typedef struct bc_list_info {
 /* Fills up to `max` entries; returns how many lists there are. */
 BC_API size_t bc_lists_info(const bc_ctx *ctx, bc_list_info *out, size_t max);
 
+/* For `bouncecheck disposable`: the entry of the disposable list (or of the
+ * allow list) that ascii_domain matches, the domain itself or the first
+ * parent found walking up to its registrable domain, copied NUL-terminated
+ * to out. False when none matches (or it does not fit). bc_is_disposable()
+ * is a disposable match that is not allow-listed. */
+BC_API bool bc_disposable_match(const bc_ctx *ctx, const char *ascii_domain, char *out, size_t outlen);
+BC_API bool bc_allowlist_match(const bc_ctx *ctx, const char *ascii_domain, char *out, size_t outlen);
+/* The registrable domain of ascii_domain (public suffix plus one label, by
+ * libpsl's built-in list) into out; false for a public suffix itself. */
+BC_API bool bc_registrable_domain(const char *ascii_domain, char *out, size_t outlen);
+/* Whether ascii_domain receives mail, asking the DNS servers dns_servers
+ * ("IP[:PORT][,...]", NULL: /etc/resolv.conf), blocking: 1 when it has MX
+ * records other than a null MX (RFC 7505) or, without MX, an A or AAAA
+ * record (RFC 5321 implicit MX); 0 when it has none or does not exist; -1
+ * when DNS could not tell (a message in errbuf). */
+BC_API int bc_domain_has_mx(const char *ascii_domain, const char *dns_servers, char *errbuf,
+                            size_t errlen);
+/* `bouncecheck disposable` for one input (a domain or an address): a JSON
+ * object (caller frees) with input, domain, unicode_domain, disposable,
+ * matched, list, allowlisted, allow_matched, registrable_domain, has_mx
+ * (null when offline or DNS could not tell, then with dns_error), or
+ * {input, error} when the input is neither. NULL on ENOMEM. */
+BC_API char *bc_disposable_check(const bc_ctx *ctx, const char *input, bool offline, const char *dns_servers);
+
 /* Downloads the source packages from an npm registry (default
  * https://registry.npmjs.org), checks each tarball against the registry's
  * published integrity hash, normalises the lists and writes them atomically
@@ -432,6 +456,51 @@ typedef struct bc_health_options {
  * grade (A-F) and a score. BC_EINVAL for a bad domain or DNS setup (errbuf). */
 BC_API bc_status bc_health_check(const char *domain, const bc_health_options *o, char **json_out,
                                  char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Extraction: addresses found in text and files (`bouncecheck extract`).
+ * ------------------------------------------------------------------------- */
+typedef struct bc_extract_hit {
+    const char *address;  /* normalised: local@domain, domain lower case in U-labels (IDN) */
+    const char *ascii;    /* the same with an A-label domain (what `verify` takes) */
+    const char *file;     /* the source's name as set with bc_scanner_source ("-" for stdin) */
+    unsigned long line;   /* 1-based line in the (decoded) text of that source */
+    const char *kind;     /* where it was found: "text", "html", "mailto", "header", "body",
+                           * "csv", "json", "pdf", "docx", "xlsx", "odt", "obfuscated" */
+} bc_extract_hit;
+
+/* Called for every address found, in order (duplicates included: the
+ * caller deduplicates). Strings are valid during the call only. */
+typedef void (*bc_extract_cb)(void *arg, const bc_extract_hit *hit);
+
+typedef struct bc_extract_options {
+    bool obfuscated;      /* also decode "john [at] example [dot] com" and the like */
+} bc_extract_options;
+
+typedef struct bc_scanner bc_scanner; /* opaque */
+
+/* A streaming scanner: feed it text in chunks of any size (an address cut
+ * between two chunks is still found); memory stays bounded whatever the
+ * input size. NULL on ENOMEM. */
+BC_API bc_scanner *bc_scanner_new(const bc_extract_options *o, bc_extract_cb cb, void *arg);
+/* Starts a new source: ends the previous one (as bc_scanner_end), sets the
+ * file name and kind reported with hits, and restarts the line count. */
+BC_API void bc_scanner_source(bc_scanner *s, const char *file, const char *kind);
+/* Sets the kind of what is fed next without ending the source or the
+ * line count (a decoder switching between headers and body). */
+BC_API void bc_scanner_kind(bc_scanner *s, const char *kind);
+BC_API void bc_scanner_feed(bc_scanner *s, const char *buf, size_t len);
+/* Flushes what is held back at the end of the current source. */
+BC_API void bc_scanner_end(bc_scanner *s);
+BC_API void bc_scanner_free(bc_scanner *s); /* accepts NULL */
+
+/* Scans one file (path, or "-" for standard input) of any supported format
+ * (plain text, HTML, email messages and mbox, CSV/TSV, JSON, PDF, DOCX,
+ * XLSX, ODT), detected from its content: decodes it and feeds the scanner
+ * (setting the source). BC_OK, or an error with a message in errbuf
+ * (binary or unreadable file, damaged or encrypted document, a bound
+ * exceeded); hits found before the error stand. */
+BC_API bc_status bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -60,7 +60,7 @@ assert d["security"] == [{"bearerAuth": []}]
 assert d["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 ops = {(m, p) for p, i in d["paths"].items() for m in i if m != "parameters"}
 want = {("get", "/v1/verify"), ("post", "/v1/verify"), ("get", "/v1/jobs"), ("post", "/v1/jobs"),
-        ("get", "/v1/jobs/{id}"), ("delete", "/v1/jobs/{id}"), ("get", "/v1/jobs/{id}/results"), ("get", "/v1/dns"),
+        ("get", "/v1/jobs/{id}"), ("delete", "/v1/jobs/{id}"), ("get", "/v1/jobs/{id}/results"), ("get", "/v1/dns"), ("post", "/v1/extract"), ("get", "/v1/disposable"),
         ("get", "/healthz"), ("get", "/metrics"), ("get", "/openapi.json")}
 assert ops == want, ops ^ want
 body = d["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]

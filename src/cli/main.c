@@ -25,6 +25,8 @@ static const char main_help[] =
     "  keys       create, list or revoke the HTTP API's keys\n"
     "  smtp-test  test a mail server's SMTP ports: TLS, certificate, open relay\n"
     "  spf        evaluate a domain's SPF policy for a client IP (RFC 7208)\n"
+    "  extract    find the email addresses in text, HTML, mail, CSV, PDF, DOCX...\n"
+    "  disposable tell whether domains or addresses are disposable (throwaway)\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Global options:\n"
@@ -69,6 +71,10 @@ bool cli_help(const char *subcommand, FILE *out)
         fputs(cli_help_smtp_test_text, out);
     else if (strcmp(subcommand, "spf") == 0)
         fputs(cli_help_spf_text, out);
+    else if (strcmp(subcommand, "extract") == 0)
+        fputs(cli_help_extract_text, out);
+    else if (strcmp(subcommand, "disposable") == 0)
+        fputs(cli_help_disposable_text, out);
     else if (strcmp(subcommand, "help") == 0)
         fputs("Usage: bouncecheck help [COMMAND]\n\nShow the help of COMMAND, or the overview.\n", out);
     else
@@ -153,6 +159,10 @@ int main(int argc, char **argv)
         return cmd_smtp_test(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "spf") == 0)
         return cmd_spf(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "extract") == 0)
+        return cmd_extract(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "disposable") == 0)
+        return cmd_disposable(sub_argc, sub_argv, &g);
     cli_error("unknown command '%s'", cmd);
     fputs("Try 'bouncecheck --help'.\n", stderr);
     return BC_EXIT_USAGE;

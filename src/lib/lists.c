@@ -16,6 +16,7 @@
 #include <libpsl.h>
 
 #include "internal.h"
+#include "resolver.h"
 #include "strset.h"
 #include "suggest.h"
 
@@ -418,24 +419,34 @@ static size_t norm_domain(const char *d, char *buf)
     return n;
 }
 
-/* True when the domain d (normalised, NUL-terminated) or one of its parents
- * down to the registrable domain is in set a or set b (either may be NULL). */
-static bool match_up(const bc_lists *l, const char *d, size_t n, const bc_strset *a,
-                     const bc_strset *b)
+/* The entry of set a or set b (either may be NULL) that the domain d
+ * (normalised, NUL-terminated) matches: d itself or the first of its parents,
+ * walking up to the registrable domain, that is listed; a pointer into d, or
+ * NULL when none is. */
+static const char *match_entry(const bc_lists *l, const char *d, size_t n, const bc_strset *a,
+                               const bc_strset *b)
 {
     const char *reg = l->psl ? psl_registrable_domain(l->psl, d) : NULL;
     const char *p = d;
     for (;;) {
         size_t len = n - (size_t)(p - d);
         if ((a && bc_strset_contains(a, p, len)) || (b && bc_strset_contains(b, p, len)))
-            return true;
+            return p;
         if (!reg || p >= reg)
-            return false;
+            return NULL;
         const char *dot = memchr(p, '.', len);
         if (!dot)
-            return false;
+            return NULL;
         p = dot + 1;
     }
+}
+
+/* True when the domain d (normalised, NUL-terminated) or one of its parents
+ * down to the registrable domain is in set a or set b (either may be NULL). */
+static bool match_up(const bc_lists *l, const char *d, size_t n, const bc_strset *a,
+                     const bc_strset *b)
+{
+    return match_entry(l, d, n, a, b) != NULL;
 }
 
 /* True when d (normalised) is allow-listed, itself or through a parent. */
@@ -453,6 +464,109 @@ bool bc_lists_disposable(const bc_lists *l, const char *ascii_domain)
     if (n == 0)
         return false;
     return match_up(l, d, n, &l->set[L_DISPOSABLE], NULL) && !allowed(l, d, n);
+}
+
+/* Copies the entry of list `which` (for L_ALLOW also the data directory's
+ * allow.txt) that ascii_domain matches (see match_entry) into out; false
+ * when none matches or it does not fit. */
+static bool copy_match(const bc_ctx *ctx, const char *ascii_domain, int which, char *out,
+                       size_t outlen)
+{
+    char d[DOMAIN_LEN + 1];
+    const bc_lists *l = ctx ? ctx->lists : NULL;
+    size_t n = l && ascii_domain && out && outlen ? norm_domain(ascii_domain, d) : 0;
+    if (n == 0)
+        return false;
+    const char *m = match_entry(l, d, n, &l->set[which],
+                                which == L_ALLOW ? &l->user_allow : NULL);
+    size_t mlen = m ? strlen(m) : 0;
+    if (!m || mlen >= outlen)
+        return false;
+    memcpy(out, m, mlen + 1);
+    return true;
+}
+
+/* The disposable-list entry ascii_domain matches (itself or a parent down
+ * to the registrable domain), whether or not it is allow-listed. */
+bool bc_disposable_match(const bc_ctx *ctx, const char *ascii_domain, char *out, size_t outlen)
+{
+    return copy_match(ctx, ascii_domain, L_DISPOSABLE, out, outlen);
+}
+
+/* The allow-list entry (built-in or the data directory's allow.txt) that
+ * ascii_domain matches, itself or through a parent. */
+bool bc_allowlist_match(const bc_ctx *ctx, const char *ascii_domain, char *out, size_t outlen)
+{
+    return copy_match(ctx, ascii_domain, L_ALLOW, out, outlen);
+}
+
+/* The registrable domain (public suffix + one label) by libpsl's built-in
+ * list; false for a public suffix itself or an unusable name. */
+bool bc_registrable_domain(const char *ascii_domain, char *out, size_t outlen)
+{
+    char d[DOMAIN_LEN + 1];
+    size_t n = ascii_domain && out && outlen ? norm_domain(ascii_domain, d) : 0;
+    const psl_ctx_t *psl = n ? psl_builtin() : NULL;
+    const char *reg = psl ? psl_registrable_domain(psl, d) : NULL;
+    size_t rlen = reg ? strlen(reg) : 0;
+    if (!reg || rlen >= outlen)
+        return false;
+    memcpy(out, reg, rlen + 1);
+    return true;
+}
+
+/* One question through r: 1 when the answer has records (for MX: other
+ * than a null MX), 0 for NXDOMAIN or NODATA, -1 when it could not tell (the
+ * reason in errbuf). The resolver's own outcome goes to *raw. */
+static int has_records(bc_resolver *r, const char *domain, int type, bc_dns_rc *raw,
+                       char *errbuf, size_t errlen)
+{
+    bc_rrset set;
+    memset(&set, 0, sizeof set);
+    bc_resolver_query(r, domain, type, &set);
+    *raw = set.rc;
+    int rc = set.rc == BC_DNS_OK ? 1 : set.rc == BC_DNS_NXDOMAIN || set.rc == BC_DNS_NODATA ? 0 : -1;
+    if (rc == 1 && type == BC_RR_MX) {
+        /* RFC 7505: a lone "0 ." MX says the domain takes no mail. */
+        bool only_null = true;
+        for (size_t i = 0; i < set.n; i++)
+            if (set.rr[i].name[0])
+                only_null = false;
+        rc = only_null ? 0 : 1;
+    }
+    if (rc < 0)
+        bc_seterr(errbuf, errlen, BC_ENET, "%s: %s", domain, set.error[0] ? set.error : "DNS failure");
+    bc_rrset_clear(&set);
+    return rc;
+}
+
+/* Whether ascii_domain receives mail: MX records other than a null MX, or
+ * without MX (NODATA) an A or AAAA record (RFC 5321 5.1 implicit MX). */
+int bc_domain_has_mx(const char *ascii_domain, const char *dns_servers, char *errbuf, size_t errlen)
+{
+    char d[DOMAIN_LEN + 1];
+    if (!ascii_domain || norm_domain(ascii_domain, d) == 0) {
+        bc_seterr(errbuf, errlen, BC_EINVAL, "not a domain name");
+        return -1;
+    }
+    bc_dns_options o = { .servers = dns_servers, .timeout_ms = 3000, .tries = 2 };
+    char err[256] = "";
+    bc_resolver *r = bc_resolver_new_cares(&o, err, sizeof err);
+    if (!r) {
+        bc_seterr(errbuf, errlen, BC_ENET, "DNS resolver setup failed: %s", err);
+        return -1;
+    }
+    bc_dns_rc raw;
+    int rc = has_records(r, d, BC_RR_MX, &raw, errbuf, errlen);
+    if (raw == BC_DNS_NODATA) {
+        rc = has_records(r, d, BC_RR_A, &raw, errbuf, errlen);
+        if (rc != 1) {
+            int v6 = has_records(r, d, BC_RR_AAAA, &raw, errbuf, errlen);
+            rc = v6 == 1 ? 1 : rc < 0 || v6 < 0 ? -1 : 0;
+        }
+    }
+    bc_resolver_free(r);
+    return rc;
 }
 
 /* Free provider: the domain or a parent down to the registrable domain is a

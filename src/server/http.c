@@ -35,7 +35,7 @@ extern const size_t bc_data_openapi_json_len;
 #define FIELD_MAX 2048              /* multipart text parts */
 #define STORE_HIT_TTL 60            /* a result read back from the store stays this long in memory */
 
-enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS, R_DNS };
+enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS, R_DNS, R_EXTRACT, R_DISPOSABLE };
 
 #define DNS_LIST_MAX 16             /* dkim_selector / ip parameters of /v1/dns */
 
@@ -83,6 +83,8 @@ struct hreq {
     char *dns_sel[DNS_LIST_MAX], *dns_ip[DNS_LIST_MAX];
     size_t n_sel, n_ip;
     bool dns_too_many, dns_no_smtp;
+    /* /v1/extract */
+    bool tmp_made, obfuscated;
 };
 
 /* ---- JSON helpers ----------------------------------------------------------------- */
@@ -976,6 +978,155 @@ static enum MHD_Result dns_start(hreq *r)
     return MHD_YES;
 }
 
+/* ---- /v1/extract: addresses found in an uploaded text or file --------------------------- */
+
+typedef struct xctx {
+    json_t *list;       /* the answer's addresses, in order of first appearance */
+    json_t *index;      /* dedup key -> position in list */
+    int64_t total;
+} xctx;
+
+static void extract_hit(void *arg, const bc_extract_hit *h)
+{
+    xctx *x = arg;
+    char key[BC_ADDR_MAX + 8];
+    if (!sv_cache_key(h->ascii, strlen(h->ascii), key, sizeof key))
+        snprintf(key, sizeof key, "%s", h->ascii);
+    x->total++;
+    json_t *pos = json_object_get(x->index, key);
+    if (pos) {
+        json_t *o = json_array_get(x->list, (size_t)json_integer_value(pos));
+        json_object_set_new(o, "count", json_integer(json_integer_value(json_object_get(o, "count")) + 1));
+        return;
+    }
+    json_object_set_new(x->index, key, json_integer((json_int_t)json_array_size(x->list)));
+    json_array_append_new(x->list, json_pack("{s:s,s:s,s:i,s:{s:I},s:s}", "address", h->address, "ascii", h->ascii,
+                                             "count", 1, "first", "line", (json_int_t)h->line, "kind", h->kind));
+}
+
+/* On the checks worker: decode and scan the upload. */
+static void extract_task(void *arg)
+{
+    hreq *r = arg;
+    xctx x = { json_array(), json_object(), 0 };
+    bc_extract_options eo = { .obfuscated = r->obfuscated };
+    bc_scanner *sc = bc_scanner_new(&eo, extract_hit, &x);
+    char err[512] = "";
+    bc_status st = sc ? bc_extract_file(sc, r->up_path, err, sizeof err) : BC_ENOMEM;
+    if (sc)
+        bc_scanner_end(sc);
+    bc_scanner_free(sc);
+    if (st != BC_OK && json_array_size(x.list) == 0) {
+        /* the temporary file's name means nothing to the caller */
+        const char *msg = err;
+        size_t n = strlen(r->up_path);
+        if (strncmp(err, r->up_path, n) == 0 && err[n] == ':')
+            msg = err + n + 1 + (err[n + 1] == ' ');
+        sv_req_answer_error(r, 400, "bad_request", "%s", msg[0] ? msg : "the body cannot be read");
+    } else {
+        answer_obj(r, 200, json_pack("{s:o,s:I,s:I,s:o}", "addresses", x.list, "distinct",
+                                     (json_int_t)json_array_size(x.list), "total", (json_int_t)x.total, "error",
+                                     st == BC_OK ? json_null() : json_string(err)));
+        x.list = NULL;
+    }
+    json_decref(x.list);
+    json_decref(x.index);
+    sv_req_resume(r);
+}
+
+static enum MHD_Result extract_begin(hreq *r)
+{
+    sv *s = r->s;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoll(cl, NULL, 10) > s->o->max_body)
+        return fail(r, 413, "payload_too_large", "the body is larger than %lld bytes (--max-body)",
+                    (long long)s->o->max_body);
+    const char *ob = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "obfuscated");
+    if (ob && strcmp(ob, "true") != 0 && strcmp(ob, "false") != 0 && strcmp(ob, "1") != 0 && strcmp(ob, "0") != 0)
+        return fail(r, 400, "bad_request", "obfuscated must be true or false");
+    r->obfuscated = ob && (strcmp(ob, "true") == 0 || strcmp(ob, "1") == 0);
+    if (atomic_load(&s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    sv_fmt(r->up_path, sizeof r->up_path, "%s/extract-XXXXXX", s->jobs_dir);
+    int fd = mkstemp(r->up_path);
+    if (fd < 0 || !(r->up = fdopen(fd, "wb"))) {
+        if (fd >= 0)
+            close(fd);
+        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->tmp_made = true;
+    return MHD_YES;
+}
+
+static enum MHD_Result extract_end(hreq *r)
+{
+    if (r->discard)
+        return send_answer(r);
+    if (fclose(r->up) != 0) {
+        r->up = NULL;
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->up = NULL;
+    if (r->got == 0)
+        return fail(r, 400, "bad_request", "the body is empty: send the text or file to scan");
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(r->s->checks, extract_task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
+/* ---- /v1/disposable ------------------------------------------------------------------------- */
+
+static void disposable_answer(hreq *r)
+{
+    const sv_opts *o = r->s->o;
+    char *text = bc_disposable_check(o->ctx, r->domain, o->offline, o->vo->dns_servers);
+    json_t *res = text ? json_loads(text, 0, NULL) : NULL;
+    if (!res)
+        sv_req_answer_error(r, 500, "internal", "out of memory");
+    else if (json_object_get(res, "error"))
+        sv_req_answer_error(r, 400, "bad_request", "%s", json_string_value(json_object_get(res, "error")));
+    else
+        set_answer(r, 200, "application/json", text, strlen(text)), text = NULL;
+    json_decref(res);
+    free(text);
+}
+
+/* On the checks worker (the has_mx lookup waits for DNS). */
+static void disposable_task(void *arg)
+{
+    hreq *r = arg;
+    disposable_answer(r);
+    sv_req_resume(r);
+}
+
+static enum MHD_Result disposable_start(hreq *r)
+{
+    sv *s = r->s;
+    const char *in = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "domain");
+    if (!in)
+        in = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "email");
+    if (!in || !*in)
+        return fail(r, 400, "bad_request", "give ?domain=DOMAIN or ?email=ADDRESS");
+    if (!(r->domain = strdup(in)))
+        return fail(r, 500, "internal", "out of memory");
+    if (s->o->offline) {
+        disposable_answer(r);
+        return send_answer(r);
+    }
+    if (atomic_load(&s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(s->checks, disposable_task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 static enum MHD_Result method_not_allowed(hreq *r, const char *allow)
@@ -1003,6 +1154,10 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         r->route = R_JOBS;
     else if (strcmp(url, "/v1/dns") == 0)
         r->route = R_DNS;
+    else if (strcmp(url, "/v1/extract") == 0)
+        r->route = R_EXTRACT;
+    else if (strcmp(url, "/v1/disposable") == 0)
+        r->route = R_DISPOSABLE;
     else if (strncmp(url, "/v1/jobs/", 9) == 0) {
         const char *id = url + 9, *slash = strchr(id, '/');
         size_t n = slash ? (size_t)(slash - id) : strlen(id);
@@ -1021,6 +1176,7 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     case R_OPENAPI:
     case R_RESULTS:
     case R_DNS:
+    case R_DISPOSABLE:
         if (!get)
             return method_not_allowed(r, "GET");
         break;
@@ -1032,6 +1188,10 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     case R_JOB:
         if (!get && !del)
             return method_not_allowed(r, "GET, DELETE");
+        break;
+    case R_EXTRACT:
+        if (!post)
+            return method_not_allowed(r, "POST");
         break;
     }
 
@@ -1111,6 +1271,10 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         return job_results(r);
     case R_DNS:
         return dns_start(r);
+    case R_EXTRACT:
+        return extract_begin(r);
+    case R_DISPOSABLE:
+        return disposable_start(r);
     default:
         return fail(r, 404, "not_found", "no such endpoint");
     }
@@ -1186,6 +1350,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return verify_post(r);
     if (r->post && r->route == R_JOBS)
         return jobs_post_end(r);
+    if (r->post && r->route == R_EXTRACT)
+        return extract_end(r);
     return MHD_YES;
 }
 
@@ -1201,6 +1367,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
         MHD_destroy_post_processor(r->pp);
     if (r->up)
         fclose(r->up);
+    if (r->tmp_made)
+        unlink(r->up_path);
     if (r->dir_made && !r->job_created)
         sv_job_rmdir(r->s, r->id);
     if (r->fd >= 0)

@@ -62,6 +62,13 @@ void sv_jobs_sweep(sv *s)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "extract-", 8) == 0) {
+            /* a /v1/extract upload left by a crash */
+            char p[PATH_MAX + 256];
+            sv_fmt(p, sizeof p, "%s/%s", s->jobs_dir, e->d_name);
+            unlink(p);
+            continue;
+        }
         if (strlen(e->d_name) != SV_JOB_ID_LEN)
             continue;
         sv_job j;

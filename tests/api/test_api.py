@@ -847,6 +847,42 @@ def t_dns(s):
     tap.ok(r.status == 405, "POST /v1/dns: 405", r.short())
 
 
+def t_extract(s):
+    text = ("Write to <Jane.Doe@Example.com> or sales@example.org, not image@2x.png.\n"
+            "again: jane.doe@example.com; mailto:bob%40example.net\n")
+    r = s.req("POST", "/v1/extract", headers={"Content-Type": "text/plain"}, body=text)
+    j = r.json() or {}
+    got = [a.get("ascii") for a in j.get("addresses", [])]
+    tap.ok(r.status == 200 and "sales@example.org" in got and not any("2x.png" in a for a in got)
+           and len([a for a in got if a.lower() == "jane.doe@example.com"]) == 1
+           and j.get("total", 0) > j.get("distinct", 0) and j.get("error") is None,
+           "POST /v1/extract: the addresses in the text, deduplicated, without image@2x.png", r.short())
+    r = s.req("POST", "/v1/extract", headers={"Content-Type": "application/octet-stream"},
+              body=bytes(range(256)) * 64)
+    tap.ok(is_error(r, 400, "bad_request"), "POST /v1/extract with a binary body: 400", r.short())
+    r = s.req("POST", "/v1/extract", headers={"Content-Type": "text/plain"}, body="")
+    tap.ok(is_error(r, 400, "bad_request"), "POST /v1/extract with an empty body: 400", r.short())
+    r = s.req("GET", "/v1/extract", check=False)
+    tap.ok(r.status == 405, "GET /v1/extract: 405", r.short())
+
+
+def t_disposable(s):
+    r = s.req("GET", "/v1/disposable?email=" + q("someone@mail.mailinator.com"))
+    j = r.json() or {}
+    tap.ok(r.status == 200 and j.get("disposable") is True and j.get("matched") == "mailinator.com"
+           and j.get("domain") == "mail.mailinator.com" and j.get("has_mx") is None,
+           "GET /v1/disposable?email=...@mail.mailinator.com: disposable through its parent; has_mx null offline",
+           r.short())
+    r = s.req("GET", "/v1/disposable?domain=gmail.com")
+    j = r.json() or {}
+    tap.ok(r.status == 200 and j.get("disposable") is False and j.get("matched") is None,
+           "GET /v1/disposable?domain=gmail.com: not disposable", r.short())
+    r = s.req("GET", "/v1/disposable?domain=" + q("not a domain"))
+    tap.ok(is_error(r, 400, "bad_request"), "GET /v1/disposable with a bad domain: 400", r.short())
+    r = s.req("GET", "/v1/disposable")
+    tap.ok(is_error(r, 400, "bad_request"), "GET /v1/disposable without a domain: 400", r.short())
+
+
 def t_https():
     d = tempfile.mkdtemp(prefix="tls-", dir=WORK)
     cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
@@ -890,6 +926,8 @@ def main():
         section("jobs", t_jobs, main_srv)
         section("bad input", t_bad_input, main_srv)
         section("dns", t_dns, main_srv)
+        section("extract", t_extract, main_srv)
+        section("disposable", t_disposable, main_srv)
         section("webhook", t_webhook, main_srv)
         section("limits", t_limits)
         section("auth", t_auth)

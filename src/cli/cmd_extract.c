@@ -1,0 +1,378 @@
+/*
+ * cmd_extract.c - `bouncecheck extract`: find the email addresses in text
+ * and documents (bc_extract_file) and print them one per line, or as JSON,
+ * deduplicated in order of first appearance unless --all.
+ *
+ * Memory: the deduplication table holds one entry per distinct address
+ * (plus the few distinct file names and kinds); --all keeps nothing and
+ * streams every occurrence.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+const char cli_help_extract_text[] =
+    "Usage: bouncecheck extract [--json] [--all] [--obfuscated] [FILE...|-]\n"
+    "\n"
+    "Find the email addresses in each FILE (standard input when there is none,\n"
+    "or for -): plain text, HTML, email messages and mbox files, CSV/TSV, JSON,\n"
+    "PDF, DOCX, XLSX and ODT, detected from the content. Each address is printed\n"
+    "once, in its ASCII form (A-label domain), in order of first appearance: the\n"
+    "output can be piped into `bouncecheck verify -i -`. Two occurrences are the\n"
+    "same address when they differ only in the case of ASCII letters of the\n"
+    "local part or in the form of the domain (U-label or A-label).\n"
+    "\n"
+    "Options:\n"
+    "  --all           print every occurrence, duplicates included\n"
+    "  --obfuscated    also decode \"john [at] example [dot] com\", \"john(at)example.com\"\n"
+    "                  and the like (off by default: noisy)\n"
+    "  --json          print one JSON array: per address {address, ascii, count,\n"
+    "                  first: {file, line}, kind}; with --all one object per\n"
+    "                  occurrence {address, ascii, file, line, kind}\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "address is the normalised form (IDN domains in U-labels), ascii the same with\n"
+    "an A-label domain; kind says where it was found: text, html, mailto, header,\n"
+    "body, csv, json, pdf, docx, xlsx, odt or obfuscated.\n"
+    "\n"
+    "A file that cannot be read (missing, binary, damaged or encrypted document)\n"
+    "is reported as \"bouncecheck: extract: FILE: message\" and the other files are\n"
+    "still read; addresses found in it before the problem are kept.\n"
+    "\n"
+    "Exit status: 0 every file was read, 2 usage error, 3 some file could not be\n"
+    "read.\n"
+    "\n"
+    "Examples:\n"
+    "  bouncecheck extract page.html export.csv\n"
+    "  bouncecheck extract --json mailbox.mbox\n"
+    "  bouncecheck extract notes.txt | bouncecheck verify --offline -i -\n";
+
+/* One distinct address. */
+typedef struct ex_entry {
+    char *key;        /* local part ASCII-lower-cased @ A-label domain; owned */
+    char *address;    /* the first occurrence's forms; owned */
+    char *ascii;
+    unsigned long count;
+    unsigned long line;
+    size_t file;      /* index into ex_state.names */
+    size_t kind;      /* index into ex_state.names */
+} ex_entry;
+
+typedef struct ex_slot {
+    uint64_t hash;
+    size_t idx;
+} ex_slot;
+
+typedef struct ex_state {
+    bool json, all;
+    ex_entry *entries;  /* in order of first appearance */
+    size_t n, cap;
+    struct ex_slot *slots; /* open addressing: entry index + 1 (0 = empty) and its
+                            * key's hash, compared before the key itself */
+    size_t nslots;      /* a power of two, kept at least twice n */
+    char **names;       /* interned file names and kinds; owned */
+    size_t nnames, capnames;
+    unsigned long printed; /* --all --json: objects written so far */
+    bool oom, write_error;
+} ex_state;
+
+/* FNV-1a over a NUL-terminated string. */
+static uint64_t ex_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Duplicates s; NULL on ENOMEM. Caller frees. */
+static char *ex_dup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* The index of s among the interned names, adding it when new; SIZE_MAX on
+ * ENOMEM. Files and kinds are few, and consecutive hits nearly always share
+ * them, so the last ones are looked at first. */
+static size_t ex_intern(ex_state *st, const char *s)
+{
+    if (!s)
+        s = "";
+    for (size_t i = st->nnames; i-- > 0;)
+        if (strcmp(st->names[i], s) == 0)
+            return i;
+    if (st->nnames == st->capnames) {
+        size_t cap = st->capnames ? st->capnames * 2 : 16;
+        char **p = realloc(st->names, cap * sizeof *p);
+        if (!p)
+            return SIZE_MAX;
+        st->names = p;
+        st->capnames = cap;
+    }
+    char *d = ex_dup(s);
+    if (!d)
+        return SIZE_MAX;
+    st->names[st->nnames] = d;
+    return st->nnames++;
+}
+
+/* The deduplication key of an address in ASCII form: the local part's ASCII
+ * letters folded to lower case, the domain as given (already lower case).
+ * Writes at most size bytes. */
+static void ex_key(const char *ascii, char *out, size_t size)
+{
+    const char *at = strrchr(ascii, '@');
+    size_t i = 0;
+    for (; ascii[i] && i + 1 < size; i++) {
+        char c = ascii[i];
+        if (at && ascii + i < at && c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        out[i] = c;
+    }
+    out[i] = '\0';
+}
+
+/* Doubles the slot table (or creates it); false on ENOMEM. */
+static bool ex_grow(ex_state *st)
+{
+    size_t n = st->nslots ? st->nslots * 2 : 1024;
+    ex_slot *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t k = 0; k < st->nslots; k++) {
+        if (!st->slots[k].idx)
+            continue;
+        size_t i = (size_t)st->slots[k].hash & (n - 1);
+        while (slots[i].idx)
+            i = (i + 1) & (n - 1);
+        slots[i] = st->slots[k];
+    }
+    free(st->slots);
+    st->slots = slots;
+    st->nslots = n;
+    return true;
+}
+
+/* The entry for key, or a new one (count 0) when key is new; NULL on
+ * ENOMEM. *is_new tells which. */
+static ex_entry *ex_find_or_add(ex_state *st, const char *key, bool *is_new)
+{
+    *is_new = false;
+    if ((st->n + 1) * 2 > st->nslots && !ex_grow(st))
+        return NULL;
+    uint64_t h = ex_hash(key);
+    size_t i = (size_t)h & (st->nslots - 1);
+    while (st->slots[i].idx) {
+        if (st->slots[i].hash == h) {
+            ex_entry *e = &st->entries[st->slots[i].idx - 1];
+            if (strcmp(e->key, key) == 0)
+                return e;
+        }
+        i = (i + 1) & (st->nslots - 1);
+    }
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 256;
+        ex_entry *p = realloc(st->entries, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        st->entries = p;
+        st->cap = cap;
+    }
+    ex_entry *e = &st->entries[st->n];
+    memset(e, 0, sizeof *e);
+    e->key = ex_dup(key);
+    if (!e->key)
+        return NULL;
+    st->slots[i] = (ex_slot){ h, ++st->n };
+    *is_new = true;
+    return e;
+}
+
+/* --all --json: one occurrence as an element of the streamed array. */
+static void ex_print_occurrence(ex_state *st, const bc_extract_hit *hit)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "address", hit->address, "ascii",
+                          hit->ascii, "file", hit->file ? hit->file : "", "line",
+                          (json_int_t)hit->line, "kind", hit->kind ? hit->kind : "");
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) {
+        st->oom = true;
+        return;
+    }
+    if (printf("%s\n  %s", st->printed ? "," : "[", text) < 0)
+        st->write_error = true;
+    st->printed++;
+    free(text);
+}
+
+/* The scanner's callback: every hit, in order. */
+static void on_hit(void *arg, const bc_extract_hit *hit)
+{
+    ex_state *st = arg;
+    if (!hit || !hit->ascii || !hit->address || st->oom)
+        return;
+    if (st->all) {
+        if (st->json)
+            ex_print_occurrence(st, hit);
+        else if (puts(hit->ascii) < 0)
+            st->write_error = true;
+        return;
+    }
+    char key[BC_ADDR_MAX];
+    ex_key(hit->ascii, key, sizeof key);
+    bool is_new;
+    ex_entry *e = ex_find_or_add(st, key, &is_new);
+    if (!e) {
+        st->oom = true;
+        return;
+    }
+    e->count++;
+    if (!is_new)
+        return;
+    if (st->json) {
+        e->address = ex_dup(hit->address);
+        e->ascii = ex_dup(hit->ascii);
+        e->file = ex_intern(st, hit->file);
+        e->kind = ex_intern(st, hit->kind);
+        e->line = hit->line;
+        if (!e->address || !e->ascii || e->file == SIZE_MAX || e->kind == SIZE_MAX)
+            st->oom = true;
+    } else if (puts(hit->ascii) < 0) {
+        st->write_error = true;
+    }
+}
+
+/* Prints the deduplicated entries as one JSON array; false on ENOMEM or a
+ * write error. */
+static bool ex_print_json(const ex_state *st)
+{
+    json_t *arr = json_array();
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < st->n; i++) {
+        const ex_entry *e = &st->entries[i];
+        json_t *o = json_pack("{s:s, s:s, s:I, s:{s:s, s:I}, s:s}", "address", e->address,
+                              "ascii", e->ascii, "count", (json_int_t)e->count, "first",
+                              "file", st->names[e->file], "line", (json_int_t)e->line, "kind",
+                              st->names[e->kind]);
+        ok = o && json_array_append_new(arr, o) == 0;
+    }
+    ok = ok && json_dumpf(arr, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF;
+    json_decref(arr);
+    return ok;
+}
+
+static void ex_state_free(ex_state *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        free(st->entries[i].key);
+        free(st->entries[i].address);
+        free(st->entries[i].ascii);
+    }
+    free(st->entries);
+    free(st->slots);
+    for (size_t i = 0; i < st->nnames; i++)
+        free(st->names[i]);
+    free(st->names);
+}
+
+int cmd_extract(int argc, char **argv, const cli_global *g)
+{
+    (void)g;
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'a' },
+        { "obfuscated", no_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    ex_state st;
+    memset(&st, 0, sizeof st);
+    bc_extract_options eo = { .obfuscated = false };
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            st.json = true;
+            break;
+        case 'a':
+            st.all = true;
+            break;
+        case 'o':
+            eo.obfuscated = true;
+            break;
+        case 'h':
+            fputs(cli_help_extract_text, stdout);
+            return BC_EXIT_OK;
+        default:
+            fputs("Try 'bouncecheck extract --help'.\n", stderr);
+            return BC_EXIT_USAGE;
+        }
+    }
+    int nstdin = 0;
+    for (int i = optind; i < argc; i++)
+        nstdin += strcmp(argv[i], "-") == 0;
+    if (nstdin > 1) {
+        cli_error("extract: standard input (-) can be read only once");
+        return BC_EXIT_USAGE;
+    }
+    bc_scanner *s = bc_scanner_new(&eo, on_hit, &st);
+    if (!s) {
+        cli_error("extract: out of memory");
+        return BC_EXIT_FAILURE;
+    }
+    static const char *const stdin_only[] = { "-" };
+    const char *const *files = optind < argc ? (const char *const *)argv + optind : stdin_only;
+    int nfiles = optind < argc ? argc - optind : 1;
+    int rc = BC_EXIT_OK;
+    for (int i = 0; i < nfiles && !st.oom && !st.write_error; i++) {
+        char err[512] = "";
+        bc_status bs = bc_extract_file(s, files[i], err, sizeof err);
+        fflush(stdout);
+        if (bs == BC_ENOMEM) {
+            st.oom = true;
+        } else if (bs != BC_OK) {
+            /* The message may already start with the file's name. */
+            size_t flen = strlen(files[i]);
+            const char *msg = err[0] ? err : bc_strerror(bs);
+            if (strncmp(msg, files[i], flen) == 0 && msg[flen] == ':' && msg[flen + 1] == ' ')
+                msg += flen + 2;
+            char *safe = cli_sanitize(files[i], flen);
+            cli_error("extract: %s: %s", safe ? safe : files[i], msg);
+            free(safe);
+            rc = BC_EXIT_INPUT;
+        }
+    }
+    bc_scanner_free(s);
+    if (!st.oom && !st.write_error && st.json) {
+        if (st.all) {
+            if (printf("%s\n", st.printed ? "\n]" : "[]") < 0)
+                st.write_error = true;
+        } else if (!ex_print_json(&st)) {
+            st.oom = true;
+        }
+    }
+    if (fflush(stdout) != 0)
+        st.write_error = true;
+    if (st.oom) {
+        cli_error("extract: out of memory");
+        rc = BC_EXIT_FAILURE;
+    } else if (st.write_error) {
+        cli_error("extract: writing the output failed");
+        rc = BC_EXIT_FAILURE;
+    }
+    ex_state_free(&st);
+    return rc;
+}
