@@ -55,26 +55,32 @@ const char cli_help_extract_text[] =
 
 /* One distinct address. */
 typedef struct ex_entry {
-    char *key;        /* local part ASCII-lower-cased @ A-label domain; owned */
     char *address;    /* the first occurrence's forms; owned */
     char *ascii;
-    unsigned long count;
+    unsigned long count; /* filled from the slot when printed */
     unsigned long line;
     size_t file;      /* index into ex_state.names */
     size_t kind;      /* index into ex_state.names */
 } ex_entry;
 
+/* A slot of the deduplication table. What a repeated address touches (its
+ * hash, count and key) is in the slot and the key arena, not in the entry:
+ * one cache miss fewer per hit on large lists. */
 typedef struct ex_slot {
-    uint64_t hash;
-    size_t idx;
+    uint32_t hash;
+    uint32_t idx;     /* entry index + 1; 0 = empty */
+    uint32_t count;   /* occurrences (saturates) */
+    uint32_t key;     /* offset of the key in ex_state.keys: the local part's
+                       * ASCII letters lower-cased @ the A-label domain */
 } ex_slot;
 
 typedef struct ex_state {
     bool json, all;
     ex_entry *entries;  /* in order of first appearance */
     size_t n, cap;
-    struct ex_slot *slots; /* open addressing: entry index + 1 (0 = empty) and its
-                            * key's hash, compared before the key itself */
+    struct ex_slot *slots; /* open addressing, a power of two, kept at least twice n */
+    char *keys;            /* the keys, NUL-terminated, one after another */
+    size_t keys_len, keys_cap;
     size_t nslots;      /* a power of two, kept at least twice n */
     char **names;       /* interned file names and kinds; owned */
     size_t nnames, capnames;
@@ -154,7 +160,7 @@ static bool ex_grow(ex_state *st)
     for (size_t k = 0; k < st->nslots; k++) {
         if (!st->slots[k].idx)
             continue;
-        size_t i = (size_t)st->slots[k].hash & (n - 1);
+        size_t i = st->slots[k].hash & (n - 1);
         while (slots[i].idx)
             i = (i + 1) & (n - 1);
         slots[i] = st->slots[k];
@@ -165,22 +171,32 @@ static bool ex_grow(ex_state *st)
     return true;
 }
 
-/* The entry for key, or a new one (count 0) when key is new; NULL on
- * ENOMEM. *is_new tells which. */
-static ex_entry *ex_find_or_add(ex_state *st, const char *key, bool *is_new)
+/* The slot of key, or a new one with a new entry (count 0) when key is
+ * new; NULL on ENOMEM or past the table's limits. *is_new tells which. */
+static ex_slot *ex_find_or_add(ex_state *st, const char *key, bool *is_new)
 {
     *is_new = false;
     if ((st->n + 1) * 2 > st->nslots && !ex_grow(st))
         return NULL;
-    uint64_t h = ex_hash(key);
-    size_t i = (size_t)h & (st->nslots - 1);
+    uint32_t h = (uint32_t)(ex_hash(key) >> 32);
+    size_t i = h & (st->nslots - 1);
     while (st->slots[i].idx) {
-        if (st->slots[i].hash == h) {
-            ex_entry *e = &st->entries[st->slots[i].idx - 1];
-            if (strcmp(e->key, key) == 0)
-                return e;
-        }
+        if (st->slots[i].hash == h && strcmp(st->keys + st->slots[i].key, key) == 0)
+            return &st->slots[i];
         i = (i + 1) & (st->nslots - 1);
+    }
+    size_t klen = strlen(key) + 1;
+    if (st->n >= UINT32_MAX - 1 || st->keys_len + klen > UINT32_MAX)
+        return NULL;
+    if (st->keys_len + klen > st->keys_cap) {
+        size_t cap = st->keys_cap ? st->keys_cap * 2 : 64 * 1024;
+        while (cap < st->keys_len + klen)
+            cap *= 2;
+        char *k = realloc(st->keys, cap);
+        if (!k)
+            return NULL;
+        st->keys = k;
+        st->keys_cap = cap;
     }
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 256;
@@ -190,14 +206,12 @@ static ex_entry *ex_find_or_add(ex_state *st, const char *key, bool *is_new)
         st->entries = p;
         st->cap = cap;
     }
-    ex_entry *e = &st->entries[st->n];
-    memset(e, 0, sizeof *e);
-    e->key = ex_dup(key);
-    if (!e->key)
-        return NULL;
-    st->slots[i] = (ex_slot){ h, ++st->n };
+    memset(&st->entries[st->n], 0, sizeof st->entries[st->n]);
+    memcpy(st->keys + st->keys_len, key, klen);
+    st->slots[i] = (ex_slot){ h, (uint32_t)++st->n, 0, (uint32_t)st->keys_len };
+    st->keys_len += klen;
     *is_new = true;
-    return e;
+    return &st->slots[i];
 }
 
 /* --all --json: one occurrence as an element of the streamed array. */
@@ -234,14 +248,16 @@ static void on_hit(void *arg, const bc_extract_hit *hit)
     char key[BC_ADDR_MAX];
     ex_key(hit->ascii, key, sizeof key);
     bool is_new;
-    ex_entry *e = ex_find_or_add(st, key, &is_new);
-    if (!e) {
+    ex_slot *slot = ex_find_or_add(st, key, &is_new);
+    if (!slot) {
         st->oom = true;
         return;
     }
-    e->count++;
+    if (slot->count < UINT32_MAX)
+        slot->count++;
     if (!is_new)
         return;
+    ex_entry *e = &st->entries[slot->idx - 1];
     if (st->json) {
         e->address = ex_dup(hit->address);
         e->ascii = ex_dup(hit->ascii);
@@ -257,8 +273,11 @@ static void on_hit(void *arg, const bc_extract_hit *hit)
 
 /* Prints the deduplicated entries as one JSON array; false on ENOMEM or a
  * write error. */
-static bool ex_print_json(const ex_state *st)
+static bool ex_print_json(ex_state *st)
 {
+    for (size_t k = 0; k < st->nslots; k++)
+        if (st->slots[k].idx)
+            st->entries[st->slots[k].idx - 1].count = st->slots[k].count;
     json_t *arr = json_array();
     bool ok = arr != NULL;
     for (size_t i = 0; ok && i < st->n; i++) {
@@ -276,8 +295,8 @@ static bool ex_print_json(const ex_state *st)
 
 static void ex_state_free(ex_state *st)
 {
+    free(st->keys);
     for (size_t i = 0; i < st->n; i++) {
-        free(st->entries[i].key);
         free(st->entries[i].address);
         free(st->entries[i].ascii);
     }
