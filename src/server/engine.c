@@ -327,18 +327,11 @@ static void offline_cb(evutil_socket_t fd, short what, void *arg);
 
 static void offline_kick(sv *s)
 {
-    static struct event *ev; /* one engine per process */
-    if (!ev)
-        ev = event_new(s->base, -1, 0, offline_cb, s);
     /* a zero timer, not event_active: the loop polls and runs its timers
      * (progress, housekeeping) between slices */
     struct timeval zero = { 0, 0 };
-    if (ev && s->ejobs)
-        evtimer_add(ev, &zero);
-    if (!s->ejobs && ev && atomic_load(&s->stopping)) {
-        event_free(ev);
-        ev = NULL;
-    }
+    if (s->offline_step && s->ejobs && !atomic_load(&s->stopping))
+        evtimer_add(s->offline_step, &zero);
 }
 
 static void offline_cb(evutil_socket_t fd, short what, void *arg)
@@ -585,7 +578,8 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
     s->q_event = event_new(s->base, -1, 0, queue_cb, s);
     s->tick = event_new(s->base, -1, EV_PERSIST, tick_cb, s);
     s->housekeeping = event_new(s->base, -1, EV_PERSIST, housekeeping_cb, s);
-    if (!s->q_event || !s->tick || !s->housekeeping) {
+    s->offline_step = s->o->offline ? evtimer_new(s->base, offline_cb, s) : NULL;
+    if (!s->q_event || !s->tick || !s->housekeeping || (s->o->offline && !s->offline_step)) {
         sv_fmt(err, errlen, "out of memory");
         return -1;
     }
@@ -641,7 +635,6 @@ void sv_engine_run(sv *s)
         s->ejobs = ej->next;
         free(ej);
     }
-    offline_kick(s);
     queue_cb(-1, 0, s); /* verifications that arrived meanwhile */
     bk_sched_free(s->sched);
     s->sched = NULL;
@@ -679,6 +672,8 @@ void sv_engine_free(sv *s)
         event_free(s->tick);
     if (s->housekeeping)
         event_free(s->housekeeping);
+    if (s->offline_step)
+        event_free(s->offline_step);
     if (s->base)
         event_base_free(s->base);
     s->base = NULL;

@@ -354,6 +354,9 @@ static int column_dup(sqlite3_stmt *q, int col, char **out)
 /* ---- API keys ------------------------------------------------------------------------ */
 
 /* Fills k from a row of KEY_COLS. */
+static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
+                        void (*clear)(void *), void **out, size_t *n);
+
 static void key_from_row(sqlite3_stmt *q, sv_key *k)
 {
     memset(k, 0, sizeof *k);
@@ -363,6 +366,12 @@ static void key_from_row(sqlite3_stmt *q, sv_key *k)
     k->revoked_at = sqlite3_column_int64(q, 3);
     k->rate = sqlite3_column_double(q, 4);
     k->daily = sqlite3_column_int64(q, 5);
+}
+
+static int fill_key(sqlite3_stmt *q, void *elem)
+{
+    key_from_row(q, elem);
+    return 0;
 }
 
 int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, char *secret, sv_key *k,
@@ -423,33 +432,11 @@ int sv_key_list(sv_store *s, sv_key **keys, size_t *n)
     *n = 0;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *q = s->stmt[Q_KEY_LIST];
-    sv_key *arr = NULL;
-    size_t len = 0, cap = 0;
-    int rc, ret = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            sv_key *p = realloc(arr, ncap * sizeof *p);
-            if (!p) {
-                ret = -1;
-                break;
-            }
-            arr = p;
-            cap = ncap;
-        }
-        key_from_row(q, &arr[len++]);
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = -1;
-    stmt_done(q);
+    void *arr = NULL;
+    int ret = collect_rows(q, sizeof **keys, fill_key, NULL, &arr, n);
     pthread_mutex_unlock(&s->lock);
-    if (ret != 0) {
-        free(arr);
-        return -1;
-    }
     *keys = arr;
-    *n = len;
-    return 0;
+    return ret;
 }
 
 int sv_key_revoke(sv_store *s, const char *id)
@@ -663,16 +650,19 @@ int sv_job_set_webhook_state(sv_store *s, const char *id, int state)
 }
 
 /* Collects every row of the bound statement q into a malloc'd array of
- * jobs; the caller holds the lock. 0 / -1. */
-static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
+ * `size`-byte elements filled by fill (0 / -1); on failure the ones filled
+ * are cleared with clear (may be NULL) and freed. The caller holds the
+ * lock. 0 / -1. */
+static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
+                        void (*clear)(void *), void **out, size_t *n)
 {
-    sv_job *arr = NULL;
+    char *arr = NULL;
     size_t len = 0, cap = 0;
     int rc, ret = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            sv_job *p = realloc(arr, ncap * sizeof *p);
+            char *p = realloc(arr, ncap * size);
             if (!p) {
                 ret = -1;
                 break;
@@ -680,7 +670,7 @@ static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
             arr = p;
             cap = ncap;
         }
-        if (job_from_row(q, &arr[len]) != 0) {
+        if (fill(q, arr + len * size) != 0) {
             ret = -1;
             break;
         }
@@ -690,13 +680,30 @@ static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
         ret = -1;
     stmt_done(q);
     if (ret != 0) {
-        for (size_t i = 0; i < len; i++)
-            sv_job_clear(&arr[i]);
+        for (size_t i = 0; clear && i < len; i++)
+            clear(arr + i * size);
         free(arr);
         return -1;
     }
-    *jobs = arr;
+    *out = arr;
     *n = len;
+    return 0;
+}
+
+static int fill_job(sqlite3_stmt *q, void *elem) { return job_from_row(q, elem); }
+static void clear_job(void *elem) { sv_job_clear(elem); }
+
+static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
+{
+    void *arr = NULL;
+    int ret = collect_rows(q, sizeof **jobs, fill_job, clear_job, &arr, n);
+    *jobs = arr;
+    return ret;
+}
+
+static int fill_id(sqlite3_stmt *q, void *elem)
+{
+    column_copy(q, 0, elem, SV_JOB_ID_LEN + 1);
     return 0;
 }
 
@@ -732,33 +739,11 @@ int sv_job_expired(sv_store *s, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1],
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *q = s->stmt[Q_JOB_EXPIRED];
     sqlite3_bind_int64(q, 1, before);
-    char (*arr)[SV_JOB_ID_LEN + 1] = NULL;
-    size_t len = 0, cap = 0;
-    int rc, ret = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char (*p)[SV_JOB_ID_LEN + 1] = realloc(arr, ncap * sizeof *p);
-            if (!p) {
-                ret = -1;
-                break;
-            }
-            arr = p;
-            cap = ncap;
-        }
-        column_copy(q, 0, arr[len++], SV_JOB_ID_LEN + 1);
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = -1;
-    stmt_done(q);
+    void *arr = NULL;
+    int ret = collect_rows(q, SV_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
     pthread_mutex_unlock(&s->lock);
-    if (ret != 0) {
-        free(arr);
-        return -1;
-    }
     *ids = arr;
-    *n = len;
-    return 0;
+    return ret;
 }
 
 int sv_job_delete(sv_store *s, const char *id)

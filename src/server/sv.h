@@ -66,6 +66,7 @@ struct sv {
     struct event *q_event;
     struct ejob *ejobs;          /* jobs open in the engine */
     struct event *tick, *housekeeping;
+    struct event *offline_step;  /* --offline: the next slice of the jobs */
 };
 
 /* http.c */
