@@ -123,6 +123,24 @@ ok $r "a binary file: a message names it"
 [ $r = 0 ] || show "$work/err"
 grep -q '^erin@example.com$' "$work/out"; ok $? "a binary file: the other file is still processed"
 
+# Email and PDF are decoded by a module loaded when first needed: the
+# command finds it by itself, and without it says so per file.
+printf 'From: Fay <fay@example.com>\nTo: =?UTF-8?Q?G=C3=BCnter?= <gus@example.org>\nSubject: hi\n\nBody: hal@example.net\n' > "$work/m.eml"
+run "$bin" extract "$work/m.eml"
+same "$work/out" "fay@example.com
+gus@example.org
+hal@example.net"; ok $? "an email message is decoded (the format module is found)"
+mkdir -p "$work/nomodule"
+BOUNCECHECK_MODULE_DIR=$work/nomodule run "$bin" extract "$work/m.eml" "$work/b.txt"
+[ "$rc" = 3 ] && grep -q "^bouncecheck: extract: $work/m.eml: email message support is not installed" "$work/err" &&
+  same "$work/out" "erin@example.com
+bob@example.net"; r=$?
+ok $r "without the format module: exit 3, a message naming the file, the other file still read"
+[ $r = 0 ] || show "$work/err"
+if command -v ldd > /dev/null; then
+  ! ldd "$bin" | grep -q 'libgmime\|libpoppler\|libglib'; ok $? "the command itself does not link GMime, poppler or GLib"
+fi
+
 run "$bin" extract "$work/b.txt" - - < /dev/null
 [ "$rc" = 2 ]; ok $? "standard input twice is a usage error"
 run "$bin" extract --frob "$work/b.txt"

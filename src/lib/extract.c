@@ -132,10 +132,9 @@ static unsigned char lc(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* Case-insensitive: does b[at..at+strlen(w)) (within len) equal w? */
-static bool has_word(const char *b, size_t len, size_t at, const char *w)
+/* Case-insensitive: does b[at..at+n) (within len) equal w (n bytes)? */
+static bool has_word_n(const char *b, size_t len, size_t at, const char *w, size_t n)
 {
-    size_t n = strlen(w);
     if (at > len || len - at < n)
         return false;
     for (size_t k = 0; k < n; k++)
@@ -143,6 +142,9 @@ static bool has_word(const char *b, size_t len, size_t at, const char *w)
             return false;
     return true;
 }
+
+/* has_word_n on a string literal (anything else does not compile). */
+#define has_word(b, len, at, lit) has_word_n((b), (len), (at), "" lit, sizeof("" lit) - 1)
 
 /* Classifies the line starting at index j: folded continuation lines keep
  * the state, other lines start a Message-ID-like header or end one. Quote
@@ -160,14 +162,15 @@ static void line_start(bc_scanner *s, size_t j)
         j++;
     if (j < end && (b[j] == ' ' || b[j] == '\t'))
         return; /* continuation */
-    static const char *const names[] = {"message-id:", "content-id:", "references:", "in-reply-to:",
-                                        "resent-message-id:"};
+    static const struct { const char *w; size_t n; } names[] = {
+        {"message-id:", 11}, {"content-id:", 11}, {"references:", 11}, {"in-reply-to:", 12},
+        {"resent-message-id:", 18}};
     s->id_header = false;
     unsigned char c0 = j < end ? lc((unsigned char)b[j]) : 0;
     if (c0 != 'm' && c0 != 'c' && c0 != 'r' && c0 != 'i')
         return;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (has_word(b, end, j, names[k])) {
+        if (has_word_n(b, end, j, names[k].w, names[k].n)) {
             s->id_header = true;
             return;
         }
@@ -249,14 +252,24 @@ static size_t domain_end(const bc_scanner *s, size_t from, bool *capped)
  * some are delegated TLDs. */
 static bool file_extension(const char *t, size_t n)
 {
-    static const char *const ext[] = {
-        "png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "css", "js", "mjs", "map", "ico", "bmp",
-        "tif", "tiff", "pdf", "zip", "gz", "tgz", "bz2", "xz", "rar", "7z", "tar", "mov", "mp3", "mp4",
-        "avi", "mkv", "wav", "webm", "html", "htm", "php", "asp", "aspx", "jsp", "txt", "log", "doc",
-        "docx", "xls", "xlsx", "ppt", "pptx", "odt", "json", "xml", "yml", "yaml", "csv", "ini", "cfg",
-        "exe", "dll", "bin", "iso", "dmg", "woff", "woff2", "ttf", "eot", "otf", "heic", "psd", "eps"};
-    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++)
-        if (strlen(ext[k]) == n && memcmp(ext[k], t, n) == 0)
+    /* by length: 2, 3, 4 and 5 letters, each list a run of fixed-width names */
+    static const char ext2[] = "jsgzxz7z";
+    static const char ext3[] =
+        "pngjpggifsvgcssmjsmapicobmptifpdfziptgzbz2rartarmovmp3mp4avimkvwavhtmphpaspjsptxtlog"
+        "docxlspptodtxmlymlcsvinicfgexedllbinisodmgttfeototfpsdeps";
+    static const char ext4[] = "jpegwebpaviftiffwebmhtmlaspxdocxxlsxpptxjsonyamlwoffheic";
+    static const char ext5[] = "woff2";
+    const char *list;
+    size_t len;
+    switch (n) {
+    case 2: list = ext2; len = sizeof ext2 - 1; break;
+    case 3: list = ext3; len = sizeof ext3 - 1; break;
+    case 4: list = ext4; len = sizeof ext4 - 1; break;
+    case 5: list = ext5; len = sizeof ext5 - 1; break;
+    default: return false;
+    }
+    for (size_t k = 0; k + n <= len; k += n)
+        if (memcmp(list + k, t, n) == 0)
             return true;
     return false;
 }
@@ -401,7 +414,7 @@ static size_t bracket_word(const char *b, size_t len, size_t i, const char *word
     if (!o)
         return 0;
     size_t k = skip_blank(b, len, i + 1);
-    if (!has_word(b, len, k, word))
+    if (!has_word_n(b, len, k, word, strlen(word)))
         return 0;
     k = skip_blank(b, len, k + strlen(word));
     if (k >= len || b[k] != close[o - open])

@@ -14,14 +14,12 @@
  *   line numbers are the source's; href="mailto:..." targets are fed
  *   percent-decoded without the "mailto:" and the "?subject=..." (kind
  *   "mailto"). <style> and comments are skipped.
- * - email messages and mbox files: GMime 3. Headers are fed decoded
- *   (RFC 2047) as kind "header", except the message identifiers
- *   (Message-ID, Content-ID, References, In-Reply-To); text parts are
- *   decoded (quoted-printable, base64, charset to UTF-8) as kind "body",
- *   HTML parts go through the HTML path, multiparts and attached messages
- *   are walked (32 levels at most).
- * - PDF: poppler-glib, the text of each page (kind "pdf"). Encrypted and
- *   damaged documents are errors.
+ * - email messages and mbox files (GMime) and PDF (poppler-glib): in the
+ *   module bouncecheck-formats.so (extract_module.c), loaded with dlopen()
+ *   the first time one is met. It is looked for in $BOUNCECHECK_MODULE_DIR
+ *   only when that is set, else beside the library (the build tree), in the
+ *   library's bouncecheck/ directory, then in the install directory. Without it
+ *   those files are errors that say so, and the others are still read.
  * - DOCX, XLSX, ODT: the zip is read from front to back with libarchive
  *   (so a pipe works); the members that hold text go through libxml2's
  *   streaming xmlReader (no tree, a DTD refused so no entity is expanded):
@@ -34,6 +32,7 @@
  * stops zip bombs. A file with NUL bytes in its first 8 KiB and no known
  * signature is refused as binary. Invalid UTF-8 in text is fed as is.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -49,13 +48,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <gmime/gmime.h>
 #include <jansson.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/uri.h>
 #include <libxml/xmlreader.h>
-#include <poppler.h>
 
+#include "extract_module.h"
 #include "internal.h"
 #include "utf8.h"
 
@@ -66,7 +64,6 @@
 #define EX_MAX_PDF ((size_t)256 * 1024 * 1024)      /* PDF read whole */
 #define EX_MAX_MEMBER ((uint64_t)256 * 1024 * 1024) /* one zip member, unpacked */
 #define EX_MAX_ZIP ((uint64_t)512 * 1024 * 1024)    /* all members read, unpacked */
-#define EX_MAX_DEPTH 32                             /* MIME nesting walked */
 
 static const unsigned char ex_ole_magic[8] = { 0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1 };
 
@@ -625,206 +622,103 @@ static bc_status ex_html_file(bc_scanner *s, ex_in *in, char *err, size_t errlen
     return st;
 }
 
-/* ---- email (GMime) ----------------------------------------------------------------- */
+/* ---- email and PDF: the loadable module ------------------------------------------------- */
 
-static pthread_once_t ex_gmime_once = PTHREAD_ONCE_INIT;
+static pthread_once_t ex_module_once = PTHREAD_ONCE_INIT;
+static const ex_module *ex_module_ops;
+static char ex_module_err[4400];
 
-static void ex_gmime_init(void)
+static const ex_host ex_host_ops = {
+    .abi = EX_MODULE_ABI, .kind = bc_scanner_kind, .feed = bc_scanner_feed, .html = ex_html_mem,
+};
+
+/* Tries one directory; true when the module is loaded. The first failure
+ * other than "not there" is kept for the message. */
+static bool ex_module_try(const char *dir, size_t dirlen)
 {
-    g_mime_init();
-}
-
-typedef struct ex_mail {
-    bc_scanner *s;
-    const char *name;
-    bc_status st;
-    char *err;
-    size_t errlen;
-} ex_mail;
-
-/* Headers whose values are identifiers, not addresses. */
-static bool ex_skip_header(const char *name)
-{
-    static const char *const skip[] = {
-        "message-id", "content-id", "references", "in-reply-to", "resent-message-id",
-        "original-message-id", "x-original-message-id",
-    };
-    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-        if (strcasecmp(name, skip[i]) == 0)
-            return true;
-    return false;
-}
-
-/* Feeds an object's headers, decoded, as kind "header". */
-static void ex_mail_headers(ex_mail *m, GMimeObject *obj)
-{
-    GMimeHeaderList *list = g_mime_object_get_header_list(obj);
-    if (!list)
-        return;
-    bc_scanner_kind(m->s, "header");
-    int count = g_mime_header_list_get_count(list);
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *hd = g_mime_header_list_get_header_at(list, i);
-        const char *name = hd ? g_mime_header_get_name(hd) : NULL;
-        if (!name || ex_skip_header(name))
-            continue;
-        const char *value = g_mime_header_get_value(hd);
-        bc_scanner_feed(m->s, name, strlen(name));
-        bc_scanner_feed(m->s, ": ", 2);
-        if (value)
-            bc_scanner_feed(m->s, value, strlen(value));
-        bc_scanner_feed(m->s, "\n", 1);
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%.*s/%s", (int)dirlen, dir, EX_MODULE_FILE);
+    if (n < 0 || (size_t)n >= sizeof path || access(path, F_OK) != 0)
+        return false;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        if (!ex_module_err[0])
+            snprintf(ex_module_err, sizeof ex_module_err, "%s", e ? e : path);
+        return false;
     }
-    bc_scanner_feed(m->s, "\n", 1);
+    ex_module_fn fn;
+    void *sym = dlsym(h, EX_MODULE_SYMBOL);
+    memcpy(&fn, &sym, sizeof fn); /* object to function pointer, as POSIX allows */
+    const ex_module *ops = fn ? fn() : NULL;
+    if (!ops || ops->abi != EX_MODULE_ABI) {
+        if (!ex_module_err[0])
+            snprintf(ex_module_err, sizeof ex_module_err, "%s: not a module of this version",
+                     path);
+        dlclose(h);
+        return false;
+    }
+    ex_module_ops = ops;
+    return true;
 }
 
-/* Feeds a text part, decoded: transfer encoding undone, charset to UTF-8;
- * HTML through the HTML path. */
-static void ex_mail_text(ex_mail *m, GMimePart *part, GMimeContentType *ct)
+static void ex_module_load(void)
 {
-    GMimeDataWrapper *content = g_mime_part_get_content(part);
-    if (!content)
+    const char *env = getenv("BOUNCECHECK_MODULE_DIR");
+    if (env && *env) { /* an explicit choice: only there */
+        ex_module_try(env, strlen(env));
         return;
-    GMimeStream *mem = g_mime_stream_mem_new();
-    GMimeStream *filtered = g_mime_stream_filter_new(mem);
-    const char *charset = g_mime_content_type_get_parameter(ct, "charset");
-    bool utf8 = true;
-    if (charset && strcasecmp(charset, "utf-8") != 0 && strcasecmp(charset, "utf8") != 0 &&
-        strcasecmp(charset, "us-ascii") != 0) {
-        GMimeFilter *f = g_mime_filter_charset_new(charset, "UTF-8");
-        if (f) {
-            g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
-            g_object_unref(f);
-        } else {
-            utf8 = false; /* an unknown charset: fed as is */
+    }
+    Dl_info info;
+    if (dladdr(&ex_module_ops, &info) && info.dli_fname) {
+        const char *slash = strrchr(info.dli_fname, '/');
+        if (slash) {
+            size_t len = (size_t)(slash - info.dli_fname);
+            if (ex_module_try(info.dli_fname, len))
+                return;
+            char sub[4096];
+            int n = snprintf(sub, sizeof sub, "%.*s/bouncecheck", (int)len, info.dli_fname);
+            if (n > 0 && (size_t)n < sizeof sub && ex_module_try(sub, (size_t)n))
+                return;
         }
     }
-    g_mime_data_wrapper_write_to_stream(content, filtered);
-    g_mime_stream_flush(filtered);
-    GByteArray *arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    if (arr && arr->len) {
-        if (g_mime_content_type_is_type(ct, "text", "html")) {
-            char msg[256];
-            if (ex_html_mem(m->s, m->name, (const char *)arr->data, arr->len,
-                            utf8 ? "UTF-8" : NULL, false, msg, sizeof msg) != BC_OK &&
-                m->st == BC_OK)
-                m->st = bc_seterr(m->err, m->errlen, BC_EDATA, "%s", msg);
-        } else {
-            bc_scanner_kind(m->s, "body");
-            bc_scanner_feed(m->s, (const char *)arr->data, arr->len);
-        }
-        bc_scanner_feed(m->s, "\n", 1);
-    }
-    g_object_unref(filtered);
-    g_object_unref(mem);
-}
-
-/* Walks a MIME tree: multiparts, attached messages (their headers too),
- * and the text parts. */
-static void ex_mail_walk(ex_mail *m, GMimeObject *obj, int depth)
-{
-    if (!obj || depth > EX_MAX_DEPTH)
+#ifdef BC_MODULE_DIR
+    if (ex_module_try(BC_MODULE_DIR, strlen(BC_MODULE_DIR)))
         return;
-    if (GMIME_IS_MESSAGE_PART(obj)) {
-        GMimeMessage *sub = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-        if (sub) {
-            ex_mail_headers(m, GMIME_OBJECT(sub));
-            ex_mail_walk(m, g_mime_message_get_mime_part(sub), depth + 1);
-        }
-    } else if (GMIME_IS_MULTIPART(obj)) {
-        GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        int count = g_mime_multipart_get_count(mp);
-        for (int i = 0; i < count; i++)
-            ex_mail_walk(m, g_mime_multipart_get_part(mp, i), depth + 1);
-    } else if (GMIME_IS_PART(obj)) {
-        GMimeContentType *ct = g_mime_object_get_content_type(obj);
-        if (ct && g_mime_content_type_is_type(ct, "text", "*"))
-            ex_mail_text(m, GMIME_PART(obj), ct);
-    }
+#endif
 }
 
-/* An email message, or an mbox of them (one message in memory at a time). */
+/* The module, or NULL with a message naming the format. */
+static const ex_module *ex_module_get(const char *name, const char *what, char *err,
+                                      size_t errlen)
+{
+    pthread_once(&ex_module_once, ex_module_load);
+    if (!ex_module_ops)
+        bc_seterr(err, errlen, BC_EIO, "%s: %s support is not installed (%s%s%s)", name,
+                  what, ex_module_err[0] ? "" : EX_MODULE_FILE " not found",
+                  ex_module_err[0] ? "cannot load it: " : "", ex_module_err);
+    return ex_module_ops;
+}
+
 static bc_status ex_mail_file(bc_scanner *s, ex_in *in, bool mbox, char *err, size_t errlen)
 {
-    pthread_once(&ex_gmime_once, ex_gmime_init);
-    GMimeStream *stream;
-    if (lseek(in->fd, 0, SEEK_SET) == 0) {
-        stream = g_mime_stream_fs_new(in->fd);
-        g_mime_stream_fs_set_owner(GMIME_STREAM_FS(stream), FALSE);
-    } else {
-        /* a pipe: the head already read, then the rest */
-        stream = g_mime_stream_cat_new();
-        GMimeStream *head = g_mime_stream_mem_new_with_buffer((const char *)in->head, in->headlen);
-        GMimeStream *rest = g_mime_stream_fs_new(in->fd);
-        g_mime_stream_fs_set_owner(GMIME_STREAM_FS(rest), FALSE);
-        g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream), head);
-        g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream), rest);
-        g_object_unref(head);
-        g_object_unref(rest);
-    }
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    g_mime_parser_set_format(parser, mbox ? GMIME_FORMAT_MBOX : GMIME_FORMAT_MESSAGE);
-    ex_mail m = { .s = s, .name = in->name, .st = BC_OK, .err = err, .errlen = errlen };
-    unsigned long nmsg = 0;
-    while (!g_mime_parser_eos(parser)) {
-        GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-        if (!msg)
-            break;
-        nmsg++;
-        ex_mail_headers(&m, GMIME_OBJECT(msg));
-        ex_mail_walk(&m, g_mime_message_get_mime_part(msg), 0);
-        g_object_unref(msg);
-        if (!mbox)
-            break;
-    }
-    g_object_unref(parser);
-    g_object_unref(stream);
-    if (nmsg == 0 && m.st == BC_OK)
-        m.st = bc_seterr(err, errlen, BC_EDATA, "%s: no email message could be read%s", in->name,
-                         mbox ? " from the mbox" : "");
-    return m.st;
+    const ex_module *mod = ex_module_get(in->name, mbox ? "mbox" : "email message", err, errlen);
+    if (!mod)
+        return BC_EIO;
+    return mod->mail(&ex_host_ops, s, in->name, in->fd, in->head, in->headlen, mbox, err, errlen);
 }
-
-/* ---- PDF (poppler) --------------------------------------------------------------------- */
 
 static bc_status ex_pdf(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
+    const ex_module *mod = ex_module_get(in->name, "PDF", err, errlen);
+    if (!mod)
+        return BC_EIO;
     char *buf = NULL;
     size_t len = 0;
     bc_status st = ex_slurp(in, EX_MAX_PDF, &buf, &len, NULL, "PDF", err, errlen);
     if (st != BC_OK)
         return st;
-    GBytes *bytes = g_bytes_new_with_free_func(buf, len, free, buf);
-    GError *gerr = NULL;
-    PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
-    if (!doc) {
-        if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
-            st = bc_seterr(err, errlen, BC_EDATA,
-                           "%s: encrypted PDF: cannot read it without the password", in->name);
-        else
-            st = bc_seterr(err, errlen, BC_EDATA, "%s: damaged PDF: %s", in->name,
-                           gerr && gerr->message ? gerr->message : "poppler cannot open it");
-        if (gerr)
-            g_error_free(gerr);
-        g_bytes_unref(bytes);
-        return st;
-    }
-    int pages = poppler_document_get_n_pages(doc);
-    for (int i = 0; i < pages; i++) {
-        PopplerPage *page = poppler_document_get_page(doc, i);
-        if (!page)
-            continue;
-        char *text = poppler_page_get_text(page);
-        if (text) {
-            bc_scanner_feed(s, text, strlen(text));
-            g_free(text);
-        }
-        bc_scanner_feed(s, "\n", 1);
-        g_object_unref(page);
-    }
-    g_object_unref(doc);
-    g_bytes_unref(bytes);
-    return BC_OK;
+    return mod->pdf(&ex_host_ops, s, in->name, buf, len, err, errlen);
 }
 
 /* ---- DOCX, XLSX, ODT (libarchive + xmlReader) ------------------------------------------ */

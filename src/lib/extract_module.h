@@ -1,0 +1,56 @@
+/*
+ * extract_module.h - the interface between the extractor (extract_formats.c)
+ * and its loadable module of heavy decoders (extract_module.c, built as
+ * bouncecheck-formats.so): email messages and mbox files through GMime, PDF
+ * through poppler-glib.
+ *
+ * Why a module: those two libraries pull in about 80 shared objects (GLib,
+ * GIO, cairo, fontconfig, NSS, ...). Linked into the library, every run of
+ * every command paid for mapping and relocating them (about 13 ms of a
+ * 15 ms start). Loaded with dlopen() the first time a message or a PDF is
+ * met, they cost nothing to everyone else.
+ *
+ * The module calls back into the library only through ex_host, so it works
+ * the same whether the library is the shared one or a static copy linked
+ * into a test.
+ */
+#ifndef BC_EXTRACT_MODULE_H
+#define BC_EXTRACT_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bouncecheck.h"
+
+#define EX_MODULE_ABI 1
+#define EX_MODULE_FILE "bouncecheck-formats.so"
+#define EX_MODULE_SYMBOL "bc_formats_module"
+
+/* What the library gives the module. */
+typedef struct ex_host {
+    int abi;
+    void (*kind)(bc_scanner *s, const char *kind);
+    void (*feed)(bc_scanner *s, const char *buf, size_t len);
+    /* Parses HTML held in memory and feeds it (see ex_html_mem). */
+    bc_status (*html)(bc_scanner *s, const char *name, const char *buf, size_t len,
+                      const char *encoding, bool sync, char *err, size_t errlen);
+} ex_host;
+
+/* What the module gives the library. Errors are written to err as
+ * "NAME: what went wrong". */
+typedef struct ex_module {
+    int abi;
+    /* An email message, or an mbox of them. fd is read from its current
+     * position; head holds the headlen bytes already read from it (for a
+     * pipe), which a seekable fd is rewound over instead. */
+    bc_status (*mail)(const ex_host *h, bc_scanner *s, const char *name, int fd,
+                      const void *head, size_t headlen, bool mbox, char *err, size_t errlen);
+    /* A whole PDF in memory; the module takes buf (malloc'd) and frees it. */
+    bc_status (*pdf)(const ex_host *h, bc_scanner *s, const char *name, char *buf, size_t len,
+                     char *err, size_t errlen);
+} ex_module;
+
+/* The module's one exported function. */
+typedef const ex_module *(*ex_module_fn)(void);
+
+#endif
