@@ -386,6 +386,8 @@ BC_API void bc_verifier_free(bc_verifier *v);
  * dir 'C' (sent), 'S' (received) or '*' (event). Owned by r. */
 BC_API size_t bc_result_transcript_len(const bc_result *r);
 BC_API const char *bc_result_transcript_line(const bc_result *r, size_t i, char *dir);
+/* Forgets r's transcript (its JSON then has none). Accepts NULL. */
+BC_API void bc_result_drop_transcript(bc_result *r);
 
 /* The result as one line of JSON (no newline), with every field the CLI and
  * the API document; NULL on allocation failure. Caller frees with free(). */
@@ -452,7 +454,8 @@ typedef struct bc_health_options {
 
 /* The report on `domain` as JSON (caller frees *json_out): sections mx,
  * spf, dmarc, dkim, blocklists, mta_sts, tls_rpt, bimi, dnssec, each
- * {status, records, findings [{severity, code, message}], ...}, with a
+ * {status, records, findings [{severity, code, message, fix}], ...} (fix:
+ * what to change, on warn and fail findings; null otherwise), with a
  * grade (A-F) and a score. BC_EINVAL for a bad domain or DNS setup (errbuf). */
 BC_API bc_status bc_health_check(const char *domain, const bc_health_options *o, char **json_out,
                                  char *errbuf, size_t errlen);

@@ -34,6 +34,7 @@ printf '%s\n' "$id" | grep -Eq '^k_[0-9a-f]{12}$'; ok $? "an id line: $id"
 out | grep -qx 'name: crm'; ok $? "a name line"
 out | grep -qx 'rate: 5/s'; ok $? "a rate line"
 out | grep -qx 'daily: 1000'; ok $? "a daily line"
+out | grep -qx 'admin: no'; ok $? "an admin line: no"
 [ "$(err | wc -l)" = 1 ] && err | grep -q 'only once'; ok $? "one reminder line on stderr"
 ! out | grep -q 'only once'; ok $? "the reminder is not on stdout"
 [ "$(stat -c %a "$data/bouncecheck.db")" = 600 ]; ok $? "the db file is mode 0600"
@@ -57,7 +58,8 @@ import json, re, sys
 keys = json.load(sys.stdin)
 assert isinstance(keys, list) and len(keys) == 2, keys
 k = keys[0]
-assert set(k) == {"id", "name", "created_at", "rate", "daily", "status"}, k
+assert set(k) == {"id", "name", "created_at", "rate", "daily", "admin", "status"}, k
+assert k["admin"] is False and keys[1]["admin"] is False, keys
 assert k["id"] == sys.argv[1] and k["name"] == "crm" and k["rate"] == 5 and k["daily"] == 1000, k
 assert k["status"] == "active", k
 assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", k["created_at"]), k
@@ -90,6 +92,26 @@ expect_rc 2 "create with an unknown option" "$bin" keys create --frob --data "$d
 expect_rc 2 "create with a too long name" "$bin" keys create --name "$(printf 'x%.0s' $(seq 200))" --data "$data"
 [ "$("$bin" keys list --json --data "$data" | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ]
 ok $? "failed creates made no key"
+
+# Admin keys: they may manage keys through the API (/v1/keys).
+adata=$tmp/admin
+expect_rc 0 "keys create --admin" "$bin" keys create --name ops --admin --data "$adata"
+akey=$(out | head -n 1); aid=$(out | sed -n 's/^id: //p')
+printf '%s\n' "$akey" | grep -Eq '^bck_[A-Za-z0-9_-]{43}$'; ok $? "--admin: the key alone on line 1"
+out | grep -qx 'admin: yes'; ok $? "--admin: an admin line: yes"
+expect_rc 0 "keys create without --admin beside it" "$bin" keys create --name plain --data "$adata"
+pid_=$(out | sed -n 's/^id: //p')
+expect_rc 0 "keys list with an admin key" "$bin" keys list --data "$adata"
+out | head -n 1 | grep -Eq '^ID +NAME +CREATED +RATE +DAILY +STATUS +ADMIN$'; ok $? "list header has an ADMIN column"
+out | grep "^$aid " | grep -Eq 'active +admin *$'; ok $? "list shows the admin key as admin"
+! out | grep "^$pid_ " | grep -q 'admin *$'; ok $? "and the other one not"
+"$bin" keys list --json --data "$adata" | "$py" -c '
+import json, sys
+adm = {k["id"]: k["admin"] for k in json.load(sys.stdin)}
+assert adm == {sys.argv[1]: True, sys.argv[2]: False}, adm
+' "$aid" "$pid_"; ok $? "list --json: admin true for the admin key, false for the other"
+expect_rc 2 "--admin takes no value" "$bin" keys create --admin=yes --data "$adata"
+"$bin" keys --help | grep -q -- '--admin'; ok $? "keys --help documents --admin"
 
 # Concurrent writers (like the server and this command) wait for each other.
 for i in 1 2 3 4 5 6; do "$bin" keys create --name "par$i" --data "$data" >/dev/null 2>&1 & done

@@ -61,6 +61,7 @@ assert d["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 ops = {(m, p) for p, i in d["paths"].items() for m in i if m != "parameters"}
 want = {("get", "/v1/verify"), ("post", "/v1/verify"), ("get", "/v1/jobs"), ("post", "/v1/jobs"),
         ("get", "/v1/jobs/{id}"), ("delete", "/v1/jobs/{id}"), ("get", "/v1/jobs/{id}/results"), ("get", "/v1/dns"), ("post", "/v1/extract"), ("get", "/v1/disposable"),
+        ("post", "/v1/jobs/preview"), ("get", "/v1/smtp-test"), ("get", "/v1/me"), ("get", "/v1/keys"), ("post", "/v1/keys"), ("delete", "/v1/keys/{id}"),
         ("get", "/healthz"), ("get", "/metrics"), ("get", "/openapi.json")}
 assert ops == want, ops ^ want
 body = d["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]
@@ -146,8 +147,8 @@ probe='{"email":"a@mx.test","normalized":"a@mx.test","local":"a","domain":"mx.te
 valid Result "a probed result with mx, smtp and transcript" "$probe"
 
 # --- handmade API objects
-job='{"id":"0123456789abcdef0123456789abcdef","name":null,"status":"running","total":3,"processed":1,"counts":{"deliverable":1,"undeliverable":0,"risky":0,"unknown":0},"created_at":"2026-11-29T09:00:00Z","finished_at":null,"error":null,"webhook":null}'
-done_job='{"id":"fedcba9876543210fedcba9876543210","name":"march list","status":"done","total":2,"processed":2,"counts":{"deliverable":1,"undeliverable":1,"risky":0,"unknown":0},"created_at":"2026-11-29T08:00:00Z","finished_at":"2026-11-29T08:01:02Z","error":null,"webhook":"https://hooks.example.net/bc"}'
+job='{"id":"0123456789abcdef0123456789abcdef","name":null,"status":"running","total":3,"processed":1,"counts":{"deliverable":1,"undeliverable":0,"risky":0,"unknown":0},"reasons":{"accepted_email":1},"created_at":"2026-11-29T09:00:00Z","finished_at":null,"error":null,"webhook":null}'
+done_job='{"id":"fedcba9876543210fedcba9876543210","name":"march list","status":"done","total":2,"processed":2,"counts":{"deliverable":1,"undeliverable":1,"risky":0,"unknown":0},"reasons":{"accepted_email":1,"rejected_email":1},"created_at":"2026-11-29T08:00:00Z","finished_at":"2026-11-29T08:01:02Z","error":null,"webhook":"https://hooks.example.net/bc"}'
 valid Job "a running job" "$job"
 valid Job "a finished job" "$done_job"
 valid JobList "a list of two jobs" "{\"jobs\":[$done_job,$job]}"

@@ -138,6 +138,10 @@ check "relay: RSET after the accepted RCPT, never DATA" \
 run relaytext --allow-private --port "$p_relay" localhost
 check "relay: the readable report says YES and names the finding" \
     bash -c "grep -q 'open relay: *YES' '$work/relaytext.json' && grep -q 'smtp_open_relay' '$work/relaytext.json' && grep -q 'Port $p_relay: connected in' '$work/relaytext.json'"
+check "relay: the readable report gives the fix under the finding" \
+    bash -c "grep -A1 'smtp_open_relay' '$work/relaytext.json' | grep -q '^      fix: .'"
+check "relay: the JSON finding carries its fix" jqt "$j" \
+    '[.findings[] | select(.code == "smtp_open_relay") | .fix | strings | length > 0] == [true]'
 
 # ---- closes after the banner ------------------------------------------------------------
 run close --json --allow-private --port "$p_close" localhost

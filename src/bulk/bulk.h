@@ -46,6 +46,9 @@ typedef struct bk_reader_opts {
     const char *column; /* --column: a header name (case-insensitive) or a 1-based
                          * number; NULL: find the email column by name, then by content */
     size_t max_line;    /* 0: BK_MAX_LINE_DEFAULT */
+    bool column_optional; /* no email column found (and none named): open anyway,
+                         * with bk_reader_email_column -1 and rows without email
+                         * (a preview that lets the user pick the column) */
 } bk_reader_opts;
 
 /* One row as read. Everything points into the reader and is valid until the

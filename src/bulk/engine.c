@@ -484,6 +484,9 @@ static void on_result(void *arg, bc_result *res)
         return;
     }
     bk_sched *s = r->s;
+    /* a list's results never carry a transcript, even from a verifier
+     * that keeps them (the server's, for GET /v1/verify?trace=1) */
+    bc_result_drop_transcript(res);
     if (!r->failed && !r->ended && schedule_recheck(r, sb, res)) {
         bc_result_free(res); /* still counted in flight */
         return;
@@ -828,16 +831,26 @@ bk_format bk_export_default_format(bk_state *st)
 
 typedef struct write_ctx {
     bk_writer *w;
+    bk_row_keep keep;
+    void *keep_arg;
 } write_ctx;
 
 static int write_one(void *arg, const bk_out_row *row)
 {
     write_ctx *wc = arg;
+    if (wc->keep && !wc->keep(wc->keep_arg, &row->res))
+        return 0;
     return bk_writer_row(wc->w, row->fields, row->lens, row->nfields, row->line, row->email,
                          row->email_len, &row->res) == 0 ? 0 : 1;
 }
 
 int bk_export(bk_state *st, FILE *out, bk_format fmt, char *err, size_t errlen)
+{
+    return bk_export_rows(st, out, fmt, NULL, NULL, err, errlen);
+}
+
+int bk_export_rows(bk_state *st, FILE *out, bk_format fmt, bk_row_keep keep, void *keep_arg, char *err,
+                   size_t errlen)
 {
     if (errlen)
         err[0] = '\0';
@@ -862,7 +875,7 @@ int bk_export(bk_state *st, FILE *out, bk_format fmt, char *err, size_t errlen)
         .ndjson_extra = bk_state_get_int(st, "ndjson_extra", 0) != 0,
         .formula_escape = true,
     };
-    write_ctx wc = { bk_writer_new(out, &wo) };
+    write_ctx wc = { bk_writer_new(out, &wo), keep, keep_arg };
     int64_t missing = 0;
     int wr = wc.w ? bk_state_rows(st, write_one, &wc, &missing) : -1;
     if (wr == 0 && missing > 0) {

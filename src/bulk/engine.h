@@ -134,4 +134,12 @@ bk_format bk_export_default_format(bk_state *st);
  * error). JSON formats need results stored with_json. */
 int bk_export(bk_state *st, FILE *out, bk_format fmt, char *err, size_t errlen);
 
+/* Whether a row with this result goes into an export. */
+typedef bool (*bk_row_keep)(void *arg, const bk_result_cols *res);
+
+/* bk_export of only the rows keep() accepts (every row when keep is NULL):
+ * the same header and columns, streamed. */
+int bk_export_rows(bk_state *st, FILE *out, bk_format fmt, bk_row_keep keep, void *keep_arg, char *err,
+                   size_t errlen);
+
 #endif

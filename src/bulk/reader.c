@@ -1145,7 +1145,8 @@ static int rd_named_column(bk_reader *r, const rd_sniff *sn, const char *column,
 
 /* Decides the header and the email column from the sniff, honouring
  * --column. Takes the header names out of sn. 0 or -1 with err set. */
-static int rd_decide(bk_reader *r, rd_sniff *sn, const char *column, char *err, size_t errlen)
+static int rd_decide(bk_reader *r, rd_sniff *sn, const char *column, bool optional, char *err,
+                     size_t errlen)
 {
     bool ndjson = r->format == BK_FMT_NDJSON;
     bool has_header = ndjson ? sn->have_first : rd_first_is_header(r, sn);
@@ -1174,6 +1175,10 @@ static int rd_decide(bk_reader *r, rd_sniff *sn, const char *column, char *err, 
         if (col < 0)
             col = content;
         bool nothing = sn->nrecs == 0 || (has_header && sn->nrows == 0 && !ndjson);
+        if (col < 0 && !nothing && optional) {
+            r->email_col = -1;
+            return 0;
+        }
         if (col < 0 && !nothing) {
             if (ndjson && !has_header)
                 snprintf(err, errlen, "no email column found in %s (no JSON object in its first"
@@ -1418,7 +1423,7 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (rd_decide(r, &sn, o->column, err, errlen) != 0)
+    if (rd_decide(r, &sn, o->column, o->column_optional, err, errlen) != 0)
         goto fail;
     if (r->format == BK_FMT_CSV || r->format == BK_FMT_TSV) {
         if (rd_csv_init(&r->csv, r->delim) != 0) {

@@ -19,12 +19,14 @@ const char cli_help_dns_text[] =
     "2-void-lookup limits with the term responsible, loops, +all), DMARC, DKIM (the\n"
     "given selectors and common ones; key sizes), blocklists (MX addresses and --ip\n"
     "on IP lists, the domain on domain lists), MTA-STS, TLS-RPT, BIMI and DNSSEC,\n"
-    "with a grade. Each finding says what is wrong and how to fix it.\n"
+    "with a grade. Each finding says what is wrong; under each warn and fail\n"
+    "finding a \"fix:\" line says what to change.\n"
     "\n"
     "Options:\n"
     "  --json                   the report as JSON: sections mx, spf, dmarc, dkim,\n"
     "                           blocklists, mta_sts, tls_rpt, bimi, dnssec, each with\n"
-    "                           status, records, findings [{severity, code, message}]\n"
+    "                           status, records, findings [{severity, code, message,\n"
+    "                           fix}] (fix: what to change, null for info findings)\n"
     "  --dkim-selector SEL      a DKIM selector to check (repeatable)\n"
     "  --ip ADDR                also check this sending address on the IP blocklists\n"
     "  --dns IP[:PORT][,...]    DNS servers (default: /etc/resolv.conf)\n"
@@ -58,6 +60,13 @@ static void print_findings(json_t *findings)
         printf("    [%s] %s: %s\n", sev ? sev : "?", json_string_value(json_object_get(f, "code")),
                safe ? safe : "");
         free(safe);
+        /* what to change, under each warn and fail finding */
+        const char *fix = json_string_value(json_object_get(f, "fix"));
+        if (fix && *fix) {
+            char *sfix = cli_sanitize(fix, strlen(fix));
+            printf("        fix: %s\n", sfix ? sfix : "");
+            free(sfix);
+        }
     }
 }
 

@@ -17,7 +17,7 @@
 #include "store.h"
 
 const char cli_help_keys_text[] =
-    "Usage: bouncecheck keys create [--name N] [--rate R] [--daily N] [--data DIR]\n"
+    "Usage: bouncecheck keys create [--name N] [--rate R] [--daily N] [--admin] [--data DIR]\n"
     "       bouncecheck keys list [--json] [--data DIR]\n"
     "       bouncecheck keys revoke ID [--data DIR]\n"
     "\n"
@@ -37,9 +37,11 @@ const char cli_help_keys_text[] =
     "                  (a positive number up to 1000000; default: no limit)\n"
     "  --daily N       (create) verifications per UTC day (a positive integer;\n"
     "                  default: no quota)\n"
+    "  --admin         (create) an admin key: it may also list, create and revoke\n"
+    "                  keys through the API (/v1/keys, the web UI's Keys page)\n"
     "  --json          (list) print a JSON array of {\"id\", \"name\", \"created_at\",\n"
-    "                  \"rate\", \"daily\", \"status\"}; name, rate and daily are null\n"
-    "                  when not set\n"
+    "                  \"rate\", \"daily\", \"admin\", \"status\"}; name, rate and daily\n"
+    "                  are null when not set\n"
     "  --data DIR      the server's data directory (default $BOUNCECHECK_DATA, else\n"
     "                  $XDG_DATA_HOME/bouncecheck or ~/.local/share/bouncecheck)\n"
     "  -h, --help      show this help\n"
@@ -48,6 +50,7 @@ const char cli_help_keys_text[] =
     "\n"
     "Examples:\n"
     "  bouncecheck keys create --name crm --rate 5/s --daily 10000\n"
+    "  bouncecheck keys create --name ops --admin\n"
     "  bouncecheck keys list\n"
     "  bouncecheck keys revoke k_0123456789ab\n";
 
@@ -133,11 +136,13 @@ static int keys_create(int argc, char **argv, const char *dir)
         { "name", required_argument, NULL, 'n' },
         { "rate", required_argument, NULL, 'r' },
         { "daily", required_argument, NULL, 'D' },
+        { "admin", no_argument, NULL, 'a' },
         { "data", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *name = "";
+    bool admin = false;
     double rate = 0;
     int64_t daily = 0;
     int c;
@@ -158,6 +163,7 @@ static int keys_create(int argc, char **argv, const char *dir)
                 return BC_EXIT_USAGE;
             }
             break;
+        case 'a': admin = true; break;
         case 'd': dir = optarg; break;
         case 'h': fputs(cli_help_keys_text, stdout); return BC_EXIT_OK;
         default: return keys_usage();
@@ -177,7 +183,7 @@ static int keys_create(int argc, char **argv, const char *dir)
     char secret[SV_KEY_SECRET_LEN + 1];
     sv_key k;
     char err[512] = "";
-    int rc = sv_key_create(s, name, rate, daily, secret, &k, err, sizeof err);
+    int rc = sv_key_create_ex(s, name, rate, daily, admin, secret, &k, err, sizeof err);
     sv_store_close(s);
     if (rc != 0) {
         cli_error("keys create: %s", err);
@@ -195,6 +201,7 @@ static int keys_create(int argc, char **argv, const char *dir)
         printf("daily: %lld\n", (long long)k.daily);
     else
         printf("daily: unlimited\n");
+    printf("admin: %s\n", k.admin ? "yes" : "no");
     free(safe_name);
     memset(secret, 0, sizeof secret);
     rc = keys_flush();
@@ -228,6 +235,7 @@ static int keys_print_json(const sv_key *keys, size_t n)
         json_object_set_new(e, "created_at", json_string(created));
         json_object_set_new(e, "rate", k->rate > 0 ? json_real(k->rate) : json_null());
         json_object_set_new(e, "daily", k->daily > 0 ? json_integer((json_int_t)k->daily) : json_null());
+        json_object_set_new(e, "admin", json_boolean(k->admin));
         json_object_set_new(e, "status", json_string(k->revoked_at ? "revoked" : "active"));
     }
     char *text = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
@@ -244,17 +252,17 @@ static int keys_print_json(const sv_key *keys, size_t n)
 /* The key list as a table on stdout. Returns an exit code. */
 static int keys_print_table(const sv_key *keys, size_t n)
 {
-    static const char *const headers[] = { "ID", "NAME", "CREATED", "RATE", "DAILY", "STATUS" };
-    cli_table *t = cli_table_new(6, headers);
+    static const char *const headers[] = { "ID", "NAME", "CREATED", "RATE", "DAILY", "STATUS", "ADMIN" };
+    cli_table *t = cli_table_new(7, headers);
     for (size_t i = 0; t && i < n; i++) {
         const sv_key *k = &keys[i];
         char created[32], rate[48], daily[32];
         format_time(k->created_at, false, created, sizeof created);
         snprintf(rate, sizeof rate, "%g/s", k->rate);
         snprintf(daily, sizeof daily, "%lld", (long long)k->daily);
-        const char *cells[6] = {
+        const char *cells[7] = {
             k->id, k->name[0] ? k->name : NULL, created, k->rate > 0 ? rate : NULL,
-            k->daily > 0 ? daily : NULL, k->revoked_at ? "revoked" : "active",
+            k->daily > 0 ? daily : NULL, k->revoked_at ? "revoked" : "active", k->admin ? "admin" : NULL,
         };
         if (!cli_table_add(t, cells)) {
             cli_table_free(t);

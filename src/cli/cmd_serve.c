@@ -183,6 +183,9 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         settings_free(&cs);
         return BC_EXIT_FAILURE;
     }
+    /* transcripts are kept for GET /v1/verify?trace=1 (the web UI's
+     * technical view), dropped from every other answer and the cache */
+    cs.o.trace = true;
     so.vo = &cs.o;
     so.ctx = ctx;
     rc = sv_serve(&so) == 0 ? BC_EXIT_OK : BC_EXIT_FAILURE;

@@ -38,7 +38,7 @@ const char cli_help_smtp_test_text[] =
     "                    \"connected\", \"connect_ms\", \"error\", \"banner\", \"banner_host\",\n"
     "                    \"ptr\", \"ptr_matches_banner\", \"ehlo\", \"ehlo_after_tls\", \"tls\",\n"
     "                    \"open_relay\", \"relay_reply\"}], \"findings\": [{\"severity\",\n"
-    "                    \"code\", \"message\"}]}\n"
+    "                    \"code\", \"message\", \"fix\"}]}\n"
     "  --port N          test only port N (465 means implicit TLS)\n"
     "  --helo NAME       EHLO name (default: this host's FQDN)\n"
     "  --allow-private   test loopback, private and reserved addresses too\n"
@@ -198,6 +198,8 @@ static void st_print_report(const json_t *root)
         printf("  [%s] %s: %s\n", st_str(f, "severity", "?", b2, sizeof b2),
                json_string_value(json_object_get(f, "code")) ? json_string_value(json_object_get(f, "code")) : "?",
                st_str(f, "message", "", b1, sizeof b1));
+        if (json_is_string(json_object_get(f, "fix")))
+            printf("      fix: %s\n", st_str(f, "fix", "", b1, sizeof b1));
     }
 }
 

@@ -529,6 +529,47 @@ static void grade(json_t *report)
     json_object_set_new(report, "grade", json_string(g));
 }
 
+/* The fixes of the findings name "<your domain>" (health_fix.c): here the
+ * domain is known, so they name it. */
+static void name_fixes(json_t *report, const char *domain)
+{
+    static const char ph[] = "<your domain>";
+    const size_t phl = sizeof ph - 1, dl = strlen(domain);
+    const char *key;
+    json_t *sec;
+    json_object_foreach(report, key, sec) {
+        json_t *f = json_object_get(sec, "findings");
+        size_t k;
+        json_t *x;
+        json_array_foreach(f, k, x) {
+            const char *fix = json_string_value(json_object_get(x, "fix"));
+            if (!fix || !strstr(fix, ph))
+                continue;
+            size_t n = 0;
+            for (const char *p = strstr(fix, ph); p; p = strstr(p + phl, ph))
+                n++;
+            size_t cap = strlen(fix) + n * dl + 1;
+            char *out = malloc(cap);
+            if (!out)
+                continue;
+            size_t o = 0;
+            for (const char *p = fix, *q; *p; p = q + phl) {
+                q = strstr(p, ph);
+                size_t seg = q ? (size_t)(q - p) : strlen(p);
+                memcpy(out + o, p, seg);
+                o += seg;
+                if (!q)
+                    break;
+                memcpy(out + o, domain, dl);
+                o += dl;
+            }
+            out[o] = '\0';
+            json_object_set_new(x, "fix", json_string(out));
+            free(out);
+        }
+    }
+}
+
 bc_status bc_health_check(const char *domain, const bc_health_options *o, char **json_out, char *errbuf,
                           size_t errlen)
 {
@@ -595,6 +636,7 @@ bc_status bc_health_check(const char *domain, const bc_health_options *o, char *
     json_object_set_new(report, "bimi", bc_health_bimi(r, d, dmarc));
     json_object_set_new(report, "dnssec", section_dnssec(&mc, d));
     grade(report);
+    name_fixes(report, d);
     bc_resolver_free(r);
     *json_out = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(report);

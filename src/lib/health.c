@@ -1,6 +1,7 @@
 /*
  * health.c - the small helpers every domain health section shares (see
- * health.h): severity names, findings, a new section and its status.
+ * health.h): severity names, findings (with their fix from health_fix.c),
+ * a new section and its status.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,8 +31,10 @@ void bc_finding_add(json_t *findings, bc_severity sev, const char *code, const c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *f = json_pack("{s:s, s:s, s:s}", "severity", bc_severity_name(sev), "code", code,
-                          "message", msg);
+    /* info findings only report; warn and fail say what to change */
+    const char *fix = sev == BC_SEV_INFO ? NULL : bc_health_fix(code);
+    json_t *f = json_pack("{s:s, s:s, s:s, s:s?}", "severity", bc_severity_name(sev), "code", code,
+                          "message", msg, "fix", fix);
     if (f)
         json_array_append_new(findings, f);
 }

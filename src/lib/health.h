@@ -5,10 +5,13 @@
  *   {"status": "pass"|"warn"|"fail"|"info"|"none",
  *    "records": [...the raw records found...],
  *    ...the section's parsed fields...,
- *    "findings": [{"severity": "fail"|"warn"|"info", "code": "...", "message": "..."}]}
+ *    "findings": [{"severity": "fail"|"warn"|"info", "code": "...", "message": "...",
+ *                  "fix": "..."|null}]}
  *
  * Every finding says what is wrong and how to fix it, in one or two plain
- * sentences; codes are stable snake_case names prefixed by the section
+ * sentences; warn and fail findings also carry "fix", what to change, from
+ * the table in health_fix.c (null for info findings). Codes are stable
+ * snake_case names prefixed by the section
  * ("spf_too_many_lookups", "dmarc_policy_none", ...). "none" means the
  * section's record does not exist (itself a finding when it matters);
  * "info" a section that only reports. Lookups that fail temporarily are
@@ -29,9 +32,24 @@ typedef enum bc_severity { BC_SEV_INFO, BC_SEV_WARN, BC_SEV_FAIL } bc_severity;
 
 const char *bc_severity_name(bc_severity s); /* "info", "warn", "fail" */
 
-/* Appends {"severity", "code", "message"} to the array `findings`. */
+/* Appends {"severity", "code", "message", "fix"} to the array `findings`:
+ * "fix" is bc_health_fix(code) for warn and fail, null for info. */
 void bc_finding_add(json_t *findings, bc_severity sev, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* One row of the fix table (health_fix.c): fix is NULL for codes that are
+ * only ever info. */
+typedef struct bc_health_fix_entry {
+    const char *code;
+    const char *fix;
+} bc_health_fix_entry;
+
+/* What to change for finding `code`, in one or two sentences naming the
+ * record to publish or edit ("<your domain>" stands for the domain); NULL
+ * for an unknown code or one that needs no fix. Static text. */
+const char *bc_health_fix(const char *code);
+/* The whole table, sorted by code (tests walk it); *n gets its length. */
+const bc_health_fix_entry *bc_health_fix_table(size_t *n);
 
 /* A new section object {"status": "pass", "records": [], "findings": []}. */
 json_t *bc_section_new(void);

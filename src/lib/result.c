@@ -12,15 +12,21 @@
 #include "result.h"
 #include "utf8.h"
 
+void bc_result_drop_transcript(bc_result *r)
+{
+    if (!r)
+        return;
+    bc_transcript_clear(&r->transcript);
+    r->have_transcript = false;
+}
+
 void bc_result_free(bc_result *r)
 {
     if (!r)
         return;
     free(r->email);
     free(r->mx);
-    for (size_t i = 0; i < r->transcript.n; i++)
-        free(r->transcript.v[i].line);
-    free(r->transcript.v);
+    bc_result_drop_transcript(r);
     free(r);
 }
 

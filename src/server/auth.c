@@ -182,6 +182,32 @@ int sv_quota_take(sv *s, const sv_key *key, int64_t n)
     return wait;
 }
 
+/* The server itself changed a key (POST or DELETE /v1/keys): PRAGMA
+ * data_version only moves for other connections' commits, so forget the
+ * version seen and the next check looks at the store again, exactly as
+ * after a `bouncecheck keys` run. */
+void sv_auth_changed(sv *s)
+{
+    pthread_mutex_lock(&s->auth_lock);
+    s->auth_checked_ms = 0;
+    s->store_version = 0;
+    pthread_mutex_unlock(&s->auth_lock);
+}
+
+/* Today's verifications of key (from memory when known, else the store). */
+int64_t sv_quota_used(sv *s, const sv_key *key)
+{
+    int64_t now = sv_now();
+    char dstr[16];
+    sv_time_str(now, dstr, sizeof dstr);
+    dstr[10] = '\0'; /* YYYY-MM-DD */
+    pthread_mutex_lock(&s->auth_lock);
+    sv_kent *e = kent_by_id(s, key->id);
+    int64_t used = e && e->day == now / 86400 ? e->used : sv_usage_add(s->store, key->id, dstr, 0);
+    pthread_mutex_unlock(&s->auth_lock);
+    return used < 0 ? 0 : used;
+}
+
 void sv_auth_free(sv *s)
 {
     free(s->kents);

@@ -37,6 +37,7 @@ typedef struct ejob {
     bk_run *run;          /* online */
     int64_t cursor;       /* offline: the last address id verified */
     int64_t total, processed, counts[4];
+    json_t *reasons;      /* reason code -> rows done with it */
     bool dirty, ended;
     struct ejob *next;
 } ejob;
@@ -48,12 +49,13 @@ typedef struct vctx {
 
 /* ---- answers of single verifications -------------------------------------------- */
 
-char *sv_result_bodies(sv *s, const bc_result *r, const char *cache_key, size_t *len)
+char *sv_result_bodies(sv *s, bc_result *r, const char *cache_key, size_t *len)
 {
     bc_verdict_status st = bc_result_status(r);
     if ((int)st >= 0 && (int)st < 4)
         atomic_fetch_add(&s->m.verifications[st], 1);
     char *fresh = bc_result_json_with(r, "cached", false);
+    bc_result_drop_transcript(r); /* the answer may have one; the cache never */
     bool cancelled = strcmp(bc_result_reason(r), "cancelled") == 0;
     if (fresh && cache_key && s->o->cache_ttl > 0 && !cancelled) {
         int64_t ttl = s->o->cache_ttl;
@@ -91,6 +93,8 @@ static void on_verified(void *arg, bc_result *r)
         const char *email = sv_req_email(req, &elen, &tmo);
         if (s->o->cache_ttl > 0 && sv_cache_key(email, elen, ckey, sizeof ckey))
             key = ckey;
+        if (!sv_req_trace(req))
+            bc_result_drop_transcript(r);
         char *body = sv_result_bodies(s, r, key, &len);
         sv_req_answer_json(req, 200, body, len);
     }
@@ -261,8 +265,41 @@ static void ejob_close(ejob *ej)
 
 static void save_progress(sv *s, ejob *ej)
 {
-    if (ej->dirty && sv_job_progress(s->store, ej->id, ej->processed, ej->counts) == 0)
+    if (!ej->dirty)
+        return;
+    char *reasons = ej->reasons ? json_dumps(ej->reasons, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (sv_job_progress(s->store, ej->id, ej->processed, ej->counts) == 0 &&
+        (!reasons || sv_job_set_reasons(s->store, ej->id, reasons) == 0))
         ej->dirty = false;
+    free(reasons);
+}
+
+static void reason_add(void *arg, const char *reason, int64_t rows)
+{
+    json_t *o = arg;
+    if (!reason || !*reason)
+        reason = "unknown";
+    json_int_t had = json_integer_value(json_object_get(o, reason));
+    json_object_set_new(o, reason, json_integer(had + (json_int_t)rows));
+}
+
+/* The job's rows per reason from its state (at open, and at the end so
+ * that the catalogue holds the state's exact figures). */
+static void reasons_load(ejob *ej)
+{
+    json_t *o = json_object();
+    if (o && bk_state_reasons(ej->st, reason_add, o) == 0) {
+        json_decref(ej->reasons);
+        ej->reasons = o;
+    } else {
+        json_decref(o);
+    }
+}
+
+static void ejob_free(ejob *ej)
+{
+    json_decref(ej->reasons);
+    free(ej);
 }
 
 /* The job ended (done or failed): records it, closes it, says so. */
@@ -272,6 +309,7 @@ static void job_end(sv *s, ejob *ej, const char *error)
     if (!error && ej->st && bk_state_counts(ej->st, &c) == 0) {
         ej->processed = c.rows_done;
         memcpy(ej->counts, c.by_status, sizeof ej->counts);
+        reasons_load(ej);
         ej->dirty = true;
         if (c.rows_done != c.rows)
             error = "internal error: rows without a result";
@@ -288,7 +326,7 @@ static void job_end(sv *s, ejob *ej, const char *error)
         sv_job_clear(&j);
     }
     ejob_unlink(s, ej);
-    free(ej);
+    ejob_free(ej);
 }
 
 static void run_result(void *arg, const bc_result *r, int64_t nrows)
@@ -300,6 +338,8 @@ static void run_result(void *arg, const bc_result *r, int64_t nrows)
         ej->counts[st] += nrows;
         atomic_fetch_add(&ej->s->m.verifications[st], 1);
     }
+    if (ej->reasons)
+        reason_add(ej->reasons, bc_result_reason(r), nrows);
     ej->dirty = true;
 }
 
@@ -386,6 +426,7 @@ static void job_open(sv *s, const sv_job *j)
     }
     ej->processed = c.rows_done;
     memcpy(ej->counts, c.by_status, sizeof ej->counts);
+    reasons_load(ej);
     ej->dirty = true;
     ej->next = s->ejobs;
     s->ejobs = ej;
@@ -454,7 +495,7 @@ static void job_delete(sv *s, sv_msg *m)
         if (strcmp(ej->id, m->id) == 0) {
             ejob_close(ej);
             ejob_unlink(s, ej);
-            free(ej);
+            ejob_free(ej);
             break;
         }
     }
@@ -633,7 +674,7 @@ void sv_engine_run(sv *s)
         save_progress(s, ej);
         ejob_close(ej);
         s->ejobs = ej->next;
-        free(ej);
+        ejob_free(ej);
     }
     queue_cb(-1, 0, s); /* verifications that arrived meanwhile */
     bk_sched_free(s->sched);

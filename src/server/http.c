@@ -4,9 +4,11 @@
  * multipart through MHD's post processor) and answers.
  *
  * A handler never blocks for long: a verification that is not cached goes
- * to the engine, an upload to the io worker (import), a first download of
- * results to the io worker (export); the connection is suspended meanwhile
- * and resumed by whoever set its answer.
+ * to the engine, an upload to the io worker (import, or a preview), a first
+ * download of results (each format and filter) to the io worker (export),
+ * an SMTP test or a DNS report to the checks worker; the connection is
+ * suspended meanwhile and resumed by whoever set its answer. /v1/me and
+ * /v1/keys (admin keys) answer from the store at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +26,12 @@
 #include <curl/curl.h>
 #include <csv.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "engine.h"
+#include "state.h"
 #include "sv.h"
+#include "ui.h"
 
 extern const unsigned char bc_data_openapi_json[];
 extern const size_t bc_data_openapi_json_len;
@@ -35,9 +40,16 @@ extern const size_t bc_data_openapi_json_len;
 #define FIELD_MAX 2048              /* multipart text parts */
 #define STORE_HIT_TTL 60            /* a result read back from the store stays this long in memory */
 
-enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS, R_DNS, R_EXTRACT, R_DISPOSABLE };
+enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS, R_DNS, R_EXTRACT, R_DISPOSABLE, R_UI,
+             R_PREVIEW, R_SMTP_TEST, R_ME, R_KEYS, R_KEY };
 
 #define DNS_LIST_MAX 16             /* dkim_selector / ip parameters of /v1/dns */
+#define PREVIEW_SAMPLE 10           /* data rows shown by /v1/jobs/preview */
+#define SMTP_TEST_TIMEOUT_MS 10000  /* /v1/smtp-test: per connection and per reply */
+
+/* Which rows of a job's results are sent (?filter=). */
+enum rfilter { F_ALL, F_DELIVERABLE, F_UNDELIVERABLE, F_RISKY, F_UNKNOWN, F_REMOVE };
+static const char *const filter_names[] = { "all", "deliverable", "undeliverable", "risky", "unknown", "remove" };
 
 struct hreq {
     sv *s;
@@ -66,6 +78,7 @@ struct hreq {
     char *email;
     size_t email_len;
     int timeout_ms;
+    bool trace;                 /* ?trace=1: fresh, with the SMTP transcript */
     char ckey[BC_ADDR_MAX + 8];
     bool has_ckey;
     /* upload */
@@ -76,8 +89,18 @@ struct hreq {
     bool dir_made, job_created;
     char webhook[FIELD_MAX], column[256], name[256];
     bool field_too_long;
+    /* a web UI file */
+    const sv_ui_asset *ui;
     /* results */
     bk_format rfmt;
+    enum rfilter rfilter;
+    /* /v1/jobs/preview */
+    bool partial;
+    /* /v1/keys/{id} */
+    char kid[SV_KEY_ID_LEN + 1];
+    /* /v1/smtp-test */
+    int smtp_port;
+    char helo[256];
     /* /v1/dns */
     char *domain;
     char *dns_sel[DNS_LIST_MAX], *dns_ip[DNS_LIST_MAX];
@@ -119,11 +142,16 @@ void *sv_job_json(const sv_job *j)
                                "undeliverable", (json_int_t)j->counts[BC_STATUS_UNDELIVERABLE], "risky",
                                (json_int_t)j->counts[BC_STATUS_RISKY], "unknown",
                                (json_int_t)j->counts[BC_STATUS_UNKNOWN]);
-    return json_pack("{s:s,s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "id", j->id, "name", str_or_null(j->name),
+    json_t *reasons = j->reasons ? json_loads(j->reasons, 0, NULL) : NULL;
+    if (!json_is_object(reasons)) {
+        json_decref(reasons);
+        reasons = json_object();
+    }
+    return json_pack("{s:s,s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", j->id, "name", str_or_null(j->name),
                      "status", sv_job_status_name(j->status), "total", (json_int_t)j->total, "processed",
-                     (json_int_t)j->processed, "counts", counts, "created_at", time_or_null(j->created_at),
-                     "finished_at", time_or_null(j->finished_at), "error", str_or_null(j->error), "webhook",
-                     str_or_null(j->webhook));
+                     (json_int_t)j->processed, "counts", counts, "reasons", reasons, "created_at",
+                     time_or_null(j->created_at), "finished_at", time_or_null(j->finished_at), "error",
+                     str_or_null(j->error), "webhook", str_or_null(j->webhook));
 }
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -178,6 +206,11 @@ static void answer_obj(hreq *r, unsigned status, json_t *o)
 void sv_req_resume(hreq *r)
 {
     MHD_resume_connection(r->conn);
+}
+
+bool sv_req_trace(const hreq *r)
+{
+    return r->trace;
 }
 
 const char *sv_req_email(const hreq *r, size_t *len, int *timeout_ms)
@@ -342,7 +375,9 @@ static enum MHD_Result verify_start(hreq *r)
     int64_t now = sv_now();
     if (s->o->cache_ttl > 0)
         r->has_ckey = sv_cache_key(r->email, r->email_len, r->ckey, sizeof r->ckey);
-    if (r->has_ckey) {
+    /* a transcript is of one conversation: trace=1 never answers from the
+     * cache (its result still goes into it, without the transcript) */
+    if (r->has_ckey && !r->trace) {
         size_t len = 0;
         char *hit = sv_cache_lookup(s->cache, r->ckey, now, &len);
         if (!hit && !s->o->offline && sv_cache_get(s->store, r->ckey, now, &hit) == 1) {
@@ -390,6 +425,13 @@ static enum MHD_Result verify_get(hreq *r)
     const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "timeout");
     if (t && parse_timeout(t, &r->timeout_ms) != 0)
         return fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
+    const char *tr = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "trace");
+    if (tr) {
+        if (strcmp(tr, "1") == 0 || strcmp(tr, "true") == 0)
+            r->trace = true;
+        else if (strcmp(tr, "0") != 0 && strcmp(tr, "false") != 0)
+            return fail(r, 400, "bad_request", "trace must be 1 (true) or 0 (false)");
+    }
     if (email) {
         r->email_len = strlen(email);
         r->email = strdup(email);
@@ -408,7 +450,7 @@ static enum MHD_Result verify_post(hreq *r)
     if (!o)
         return fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
                     je.line, je.column);
-    json_t *e = json_object_get(o, "email"), *t = json_object_get(o, "timeout");
+    json_t *e = json_object_get(o, "email"), *t = json_object_get(o, "timeout"), *tr = json_object_get(o, "trace");
     enum MHD_Result ret;
     if (!json_is_object(o)) {
         ret = fail(r, 400, "bad_request", "the body must be a JSON object {\"email\": \"ADDR\"}");
@@ -417,7 +459,10 @@ static enum MHD_Result verify_post(hreq *r)
     } else if (t && !json_is_null(t) &&
                (!json_is_number(t) || json_number_value(t) < 1 || json_number_value(t) > 300)) {
         ret = fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
+    } else if (tr && !json_is_null(tr) && !json_is_boolean(tr)) {
+        ret = fail(r, 400, "bad_request", "trace must be true or false");
     } else {
+        r->trace = json_is_true(tr);
         if (json_is_number(t))
             r->timeout_ms = (int)(json_number_value(t) * 1000);
         r->email_len = json_string_length(e);
@@ -515,11 +560,36 @@ static const char *format_ctype(bk_format f)
                                 : "text/csv; charset=utf-8";
 }
 
+/* DIR/results.EXT for every row, DIR/results-FILTER.EXT for the others:
+ * each written once, on the first download. */
 static void results_path(const hreq *r, char *buf, size_t size)
 {
     char dir[PATH_MAX];
     sv_job_dir(r->s, r->id, dir, sizeof dir);
-    sv_fmt(buf, size, "%s/results.%s", dir, format_ext(r->rfmt));
+    if (r->rfilter == F_ALL)
+        sv_fmt(buf, size, "%s/results.%s", dir, format_ext(r->rfmt));
+    else
+        sv_fmt(buf, size, "%s/results-%s.%s", dir, filter_names[r->rfilter], format_ext(r->rfmt));
+}
+
+/* Whether a row's result passes the filter. "remove" is the list-cleaning
+ * rule: the dead (undeliverable) and the throwaway (disposable). */
+static bool filter_keeps(enum rfilter f, const bk_result_cols *res)
+{
+    switch (f) {
+    case F_ALL: return true;
+    case F_DELIVERABLE: return res->status == BC_STATUS_DELIVERABLE;
+    case F_UNDELIVERABLE: return res->status == BC_STATUS_UNDELIVERABLE;
+    case F_RISKY: return res->status == BC_STATUS_RISKY;
+    case F_UNKNOWN: return res->status == BC_STATUS_UNKNOWN;
+    case F_REMOVE: return res->status == BC_STATUS_UNDELIVERABLE || res->disposable == BC_YES;
+    }
+    return false;
+}
+
+static bool filter_row(void *arg, const bk_result_cols *res)
+{
+    return filter_keeps(*(const enum rfilter *)arg, res);
 }
 
 /* Answers with the results file if it exists: true when set. */
@@ -539,7 +609,8 @@ static bool results_from_file(hreq *r)
     r->fd_size = (uint64_t)st.st_size;
     r->status = 200;
     r->ctype = format_ctype(r->rfmt);
-    set_header(r, "Content-Disposition", "attachment; filename=\"%s.%s\"", r->id, format_ext(r->rfmt));
+    set_header(r, "Content-Disposition", "attachment; filename=\"%s-%s.%s\"", r->id, filter_names[r->rfilter],
+               format_ext(r->rfmt));
     r->ready = true;
     return true;
 }
@@ -560,7 +631,8 @@ static void export_task(void *arg)
         if (stat(state, &sst) != 0) {
             sv_fmt(err, sizeof err, "the job's data is gone");
         } else if (bk_state_open(&st, state, err, sizeof err) == 0 && (out = fopen(part, "wb")) != NULL) {
-            rc = bk_export(st, out, r->rfmt, err, sizeof err);
+            rc = bk_export_rows(st, out, r->rfmt, r->rfilter == F_ALL ? NULL : filter_row, &r->rfilter, err,
+                                sizeof err);
             if (fclose(out) != 0 && rc == 0) {
                 sv_fmt(err, sizeof err, "cannot write %s: %s", part, strerror(errno));
                 rc = -1;
@@ -597,6 +669,17 @@ static enum MHD_Result job_results(hreq *r)
     r->rfmt = dflt;
     if (f && !(bk_format_parse(f, &r->rfmt) && r->rfmt != BK_FMT_TEXT && r->rfmt != BK_FMT_AUTO))
         return fail(r, 400, "bad_request", "format must be csv, tsv, ndjson or json");
+    const char *flt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "filter");
+    r->rfilter = F_ALL;
+    if (flt) {
+        size_t i = 0, nf = sizeof filter_names / sizeof filter_names[0];
+        while (i < nf && strcmp(flt, filter_names[i]) != 0)
+            i++;
+        if (i == nf)
+            return fail(r, 400, "bad_request",
+                        "filter must be all, deliverable, undeliverable, risky, unknown or remove");
+        r->rfilter = (enum rfilter)i;
+    }
     if (st != SV_JOB_DONE)
         return fail(r, 409, "job_not_finished", "job %s is %s: its results come when it is done", r->id,
                     sv_job_status_name(st));
@@ -684,6 +767,9 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
+static enum MHD_Result preview_begin(hreq *r);
+static enum MHD_Result preview_end(hreq *r, bool column_given);
+
 static enum MHD_Result jobs_post_begin(hreq *r)
 {
     sv *s = r->s;
@@ -717,6 +803,8 @@ static enum MHD_Result jobs_post_begin(hreq *r)
         if (!r->pp)
             return fail(r, 400, "bad_request", "the multipart body has no boundary");
     }
+    if (r->route == R_PREVIEW)
+        return preview_begin(r);
     if (sv_job_new_id(r->id) != 0)
         return fail(r, 500, "internal", "no random job id");
     char dir[PATH_MAX];
@@ -887,8 +975,11 @@ static enum MHD_Result jobs_post_end(hreq *r)
         return fail(r, 400, "bad_request", "the multipart body has no part named \"file\"");
     if (r->field_too_long)
         return fail(r, 400, "bad_request", "a form field (webhook, column or name) is too long");
+    bool column_given = r->column[0] != '\0' && !r->json_list;
     if (r->json_list && !json_list_to_csv(r))
         return send_answer(r);
+    if (r->route == R_PREVIEW)
+        return preview_end(r, column_given);
     if (r->webhook[0] && !valid_webhook(r->webhook))
         return fail(r, 400, "bad_request", "the webhook must be an http:// or https:// URL");
     if (fclose(r->up) != 0) {
@@ -904,6 +995,451 @@ static enum MHD_Result jobs_post_end(hreq *r)
         sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
     }
     return MHD_YES;
+}
+
+/* ---- jobs: preview ------------------------------------------------------------------------- */
+
+/* POST /v1/jobs/preview takes the bodies of POST /v1/jobs (same limits)
+ * into a temporary file and, on the io worker, reads it with the bulk
+ * reader the import uses: format, header, email column, the first rows and
+ * a row count. Nothing is created. */
+
+static enum MHD_Result preview_begin(hreq *r)
+{
+    sv *s = r->s;
+    const char *p = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "partial");
+    if (p && strcmp(p, "1") != 0 && strcmp(p, "true") != 0 && strcmp(p, "0") != 0 && strcmp(p, "false") != 0)
+        return fail(r, 400, "bad_request", "partial must be 1 (true) or 0 (false)");
+    r->partial = p && (strcmp(p, "1") == 0 || strcmp(p, "true") == 0);
+    sv_fmt(r->up_path, sizeof r->up_path, "%s/preview-XXXXXX", s->jobs_dir);
+    int fd = mkstemp(r->up_path);
+    if (fd < 0 || !(r->up = fdopen(fd, "w+b"))) {
+        if (fd >= 0)
+            close(fd);
+        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->tmp_made = true;
+    return MHD_YES;
+}
+
+/* A cell as a JSON string; invalid UTF-8 bytes become U+FFFD. */
+static json_t *cell_json(const char *c, size_t n)
+{
+    json_t *v = json_stringn(c, n);
+    if (v)
+        return v;
+    size_t fl = 0;
+    char *fixed = bc_utf8_repair(c, n, &fl);
+    v = fixed ? json_stringn(fixed, fl) : NULL;
+    free(fixed);
+    return v ? v : json_string("");
+}
+
+/* One NDJSON line as cells in the order of keys: strings as they are,
+ * other values as JSON, missing keys as "". */
+static json_t *ndjson_cells(const char *line, size_t n, const char *const *keys, size_t nkeys)
+{
+    json_t *row = json_array();
+    json_t *o = json_loadb(line, n, 0, NULL);
+    for (size_t i = 0; i < nkeys; i++) {
+        json_t *v = json_is_object(o) ? json_object_get(o, keys[i]) : NULL;
+        if (json_is_string(v)) {
+            json_array_append_new(row, cell_json(json_string_value(v), json_string_length(v)));
+        } else if (v && !json_is_null(v)) {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_array_append_new(row, json_string(t ? t : ""));
+            free(t);
+        } else {
+            json_array_append_new(row, json_string(""));
+        }
+    }
+    json_decref(o);
+    return row;
+}
+
+/* partial=1: the body is the start of a bigger file; cuts it after its
+ * last line end (the last line may be cut in the middle). 0 / -1. */
+static int cut_last_line(FILE *f)
+{
+    char buf[4096];
+    if (fseeko(f, 0, SEEK_END) != 0)
+        return -1;
+    off_t end = ftello(f), pos = end;
+    while (pos > 0) {
+        size_t n = pos >= (off_t)sizeof buf ? sizeof buf : (size_t)pos;
+        pos -= (off_t)n;
+        if (fseeko(f, pos, SEEK_SET) != 0 || fread(buf, 1, n, f) != n)
+            return -1;
+        for (size_t i = n; i > 0; i--)
+            if (buf[i - 1] == '\n') {
+                off_t keep = pos + (off_t)i;
+                fflush(f);
+                return keep == end ? 0 : ftruncate(fileno(f), keep);
+            }
+    }
+    fflush(f);
+    return ftruncate(fileno(f), 0);
+}
+
+typedef struct preview_req {
+    hreq *r;
+    bool column_given;
+} preview_req;
+
+/* On the io worker: reads the upload (bounded by --max-body) and answers. */
+static void preview_task(void *arg)
+{
+    preview_req *pr = arg;
+    hreq *r = pr->r;
+    bool column_given = pr->column_given;
+    free(pr);
+    char err[1024] = "";
+    FILE *in = fopen(r->up_path, "r+b");
+    if (!in) {
+        sv_req_answer_error(r, 500, "internal", "the upload cannot be read");
+        sv_req_resume(r);
+        return;
+    }
+    unsigned char magic[4] = { 0 };
+    size_t nm = fread(magic, 1, sizeof magic, in);
+    bool xlsx = nm == 4 && memcmp(magic, "PK\x03\x04", 4) == 0;
+    bool cut = r->partial && !xlsx; /* a workbook is only readable whole */
+    if ((cut && cut_last_line(in) != 0) || fseeko(in, 0, SEEK_SET) != 0) {
+        fclose(in);
+        sv_req_answer_error(r, 500, "internal", "the upload cannot be read");
+        sv_req_resume(r);
+        return;
+    }
+    bk_reader_opts ro = { .format = r->json_list ? BK_FMT_CSV : BK_FMT_AUTO,
+                          .column = r->column[0] ? r->column : NULL, .column_optional = true };
+    bk_reader *rd = NULL;
+    if (bk_reader_open(&rd, in, "the list", &ro, err, sizeof err) != 0) {
+        fclose(in);
+        sv_req_answer_error(r, 400, "bad_request", "%s", err[0] ? err : "the list cannot be read");
+        sv_req_resume(r);
+        return;
+    }
+    bk_format fmt = bk_reader_format(rd);
+    const char *const *hdr = NULL;
+    size_t nh = bk_reader_header(rd, &hdr);
+    long col = bk_reader_email_column(rd);
+    if (fmt == BK_FMT_NDJSON) {
+        const char *key = bk_reader_email_key(rd);
+        col = -1;
+        for (size_t i = 0; key && i < nh; i++)
+            if (strcmp(hdr[i], key) == 0)
+                col = (long)i;
+    }
+    json_t *sample = json_array();
+    int64_t rows = 0;
+    size_t width = nh;
+    bk_row row;
+    int g;
+    while ((g = bk_reader_next(rd, &row, err, sizeof err)) == 1) {
+        rows++;
+        if (fmt != BK_FMT_NDJSON && row.nfields > width)
+            width = row.nfields;
+        if (json_array_size(sample) >= PREVIEW_SAMPLE)
+            continue;
+        json_t *cells;
+        if (fmt == BK_FMT_NDJSON) {
+            cells = ndjson_cells(row.fields[0], row.lens[0], hdr, nh);
+        } else {
+            cells = json_array();
+            for (size_t i = 0; i < row.nfields; i++)
+                json_array_append_new(cells, cell_json(row.fields[i], row.lens[i]));
+        }
+        json_array_append_new(sample, cells);
+    }
+    if (g < 0 && !cut) {
+        json_decref(sample);
+        bk_reader_free(rd);
+        fclose(in);
+        sv_req_answer_error(r, 400, "bad_request", "%s", err);
+        sv_req_resume(r);
+        return;
+    }
+    /* g < 0 with partial=1: a quoted field the cut left open; the rows before it stand */
+    json_t *columns = json_array();
+    for (size_t i = 0; i < width; i++) {
+        if (i < nh) {
+            json_array_append_new(columns, cell_json(hdr[i], strlen(hdr[i])));
+        } else {
+            char num[24];
+            sv_fmt(num, sizeof num, "%zu", i + 1);
+            json_array_append_new(columns, json_string(num));
+        }
+    }
+    if (col >= 0 && width == 0) {
+        json_array_append_new(columns, json_string("1"));
+        width = 1;
+    }
+    json_t *cname = col >= 0 && (size_t)col < nh ? cell_json(hdr[col], strlen(hdr[col])) : json_null();
+    answer_obj(r, 200, json_pack("{s:s,s:b,s:o,s:o,s:o,s:b,s:o,s:I,s:b}", "format",
+                                 xlsx ? "xlsx" : bk_format_name(fmt), "has_header", nh > 0, "columns", columns,
+                                 "column", col >= 0 ? json_integer(col + 1) : json_null(), "column_name", cname,
+                                 "detected", col >= 0 && !column_given, "sample", sample, "rows",
+                                 (json_int_t)rows, "partial", cut));
+    bk_reader_free(rd);
+    fclose(in);
+    sv_req_resume(r);
+}
+
+static enum MHD_Result preview_end(hreq *r, bool column_given)
+{
+    if (r->field_too_long)
+        return fail(r, 400, "bad_request", "a form field (webhook, column or name) is too long");
+    if (fflush(r->up) != 0 || fclose(r->up) != 0) {
+        r->up = NULL;
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->up = NULL;
+    if (r->got == 0 && !r->json_list)
+        return fail(r, 400, "bad_request", "the list is empty");
+    preview_req *pr = malloc(sizeof *pr);
+    if (!pr)
+        return fail(r, 500, "internal", "out of memory");
+    pr->r = r;
+    pr->column_given = column_given;
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(r->s->io, preview_task, pr)) {
+        free(pr);
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
+/* ---- /v1/smtp-test: one SMTP server's report ---------------------------------------------- */
+
+/* On the checks worker: the test connects to the host's ports in turn and
+ * waits for each reply, so it never runs on an HTTP thread. */
+static void smtp_test_task(void *arg)
+{
+    hreq *r = arg;
+    const sv_opts *o = r->s->o;
+    bc_smtp_test_options so = {
+        .helo = r->helo[0] ? r->helo : o->vo->helo, .port = r->smtp_port, .allow_private = o->vo->allow_private,
+        .connect_timeout_ms = SMTP_TEST_TIMEOUT_MS, .command_timeout_ms = SMTP_TEST_TIMEOUT_MS,
+    };
+    char *text = NULL, err[512] = "";
+    bc_status st = bc_smtp_test(r->domain, &so, &text, err, sizeof err);
+    if (st == BC_OK) {
+        set_answer(r, 200, "application/json", text, strlen(text));
+    } else if (st == BC_EINVAL && strstr(err, "--allow-private")) {
+        /* the library's hint names the CLI option; say it for the server */
+        char *hint = strstr(err, " (pass");
+        if (hint)
+            *hint = '\0';
+        sv_req_answer_error(r, 400, "unsafe_target", "%s (the server runs without --allow-private)", err);
+    } else if (st == BC_EINVAL || st == BC_ENOTFOUND) {
+        sv_req_answer_error(r, 400, "bad_request", "%s", err[0] ? err : "the host cannot be tested");
+    } else {
+        sv_req_answer_error(r, 500, "internal", "the test could not be run");
+    }
+    sv_req_resume(r);
+}
+
+/* 1..255 printable ASCII bytes without spaces: a host or EHLO name. */
+static bool smtp_word_ok(const char *w)
+{
+    size_t n = strlen(w);
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] <= 0x20 || (unsigned char)w[i] >= 0x7F)
+            return false;
+    return true;
+}
+
+static enum MHD_Result smtp_test_start(hreq *r)
+{
+    sv *s = r->s;
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "host");
+    const char *port = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "port");
+    const char *helo = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "helo");
+    if (!host || !*host)
+        return fail(r, 400, "bad_request", "give the host: /v1/smtp-test?host=mail.example.com");
+    if (!smtp_word_ok(host))
+        return fail(r, 400, "bad_request", "host must be a host name or an IP address");
+    if (port) {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(port, &end, 10);
+        if (!*port || *end || errno || v < 1 || v > 65535)
+            return fail(r, 400, "bad_request", "port must be a TCP port from 1 to 65535");
+        r->smtp_port = (int)v;
+    }
+    if (helo) {
+        if (!smtp_word_ok(helo))
+            return fail(r, 400, "bad_request", "helo must be a host name without spaces or control characters");
+        sv_fmt(r->helo, sizeof r->helo, "%s", helo);
+    }
+    if (s->o->offline)
+        return fail(r, 503, "unavailable", "this server runs --offline: the SMTP test needs the network");
+    if (!(r->domain = strdup(host)))
+        return fail(r, 500, "internal", "out of memory");
+    if (atomic_load(&s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(s->checks, smtp_test_task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
+/* ---- /v1/me and /v1/keys ---------------------------------------------------------------------- */
+
+/* A key as the API shows it; `full` adds created_at and revoked_at. */
+static json_t *key_json(const sv_key *k, bool full)
+{
+    json_t *o = json_pack("{s:s,s:o,s:b,s:o,s:o}", "id", k->id, "name",
+                          k->name[0] ? cell_json(k->name, strlen(k->name)) : json_null(), "admin", k->admin,
+                          "rate", k->rate > 0 ? json_real(k->rate) : json_null(), "daily",
+                          k->daily > 0 ? json_integer((json_int_t)k->daily) : json_null());
+    if (o && full) {
+        json_object_set_new(o, "created_at", time_or_null(k->created_at));
+        json_object_set_new(o, "revoked_at", time_or_null(k->revoked_at));
+    }
+    return o;
+}
+
+static enum MHD_Result me_get(hreq *r)
+{
+    if (!r->key.id[0]) {
+        answer_obj(r, 200, json_pack("{s:s,s:n}", "auth", "none", "key"));
+        return send_answer(r);
+    }
+    json_t *k = key_json(&r->key, false);
+    if (k)
+        json_object_set_new(k, "used_today", json_integer((json_int_t)sv_quota_used(r->s, &r->key)));
+    answer_obj(r, 200, json_pack("{s:s,s:o}", "auth", "key", "key", k));
+    return send_answer(r);
+}
+
+/* The key rules of /v1/keys: true when the caller may go on, else the 403
+ * is answered (*ret). */
+static bool keys_allowed(hreq *r, bool change, enum MHD_Result *ret)
+{
+    if (!r->key.id[0]) {
+        if (!change)
+            return true; /* an open server lists no keys */
+        *ret = fail(r, 403, "forbidden",
+                    "this server has no API keys, so none can be managed here: create the first admin key with"
+                    " `bouncecheck keys create --admin` on the server");
+        return false;
+    }
+    if (!r->key.admin) {
+        *ret = fail(r, 403, "forbidden",
+                    "only an admin key may manage keys (made with `bouncecheck keys create --admin`)");
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result keys_list(hreq *r)
+{
+    enum MHD_Result ret = MHD_NO;
+    if (!keys_allowed(r, false, &ret))
+        return ret;
+    json_t *arr = json_array();
+    if (r->key.id[0]) {
+        sv_key *keys = NULL;
+        size_t n = 0;
+        if (sv_key_list(r->s->store, &keys, &n) != 0) {
+            json_decref(arr);
+            return fail(r, 500, "internal", "the key store cannot be read");
+        }
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, key_json(&keys[i], true));
+        free(keys);
+    }
+    answer_obj(r, 200, json_pack("{s:o}", "keys", arr));
+    return send_answer(r);
+}
+
+static enum MHD_Result keys_post_begin(hreq *r)
+{
+    enum MHD_Result ret = MHD_NO;
+    if (!keys_allowed(r, true, &ret))
+        return ret;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoll(cl, NULL, 10) > SMALL_BODY_MAX)
+        return fail(r, 413, "payload_too_large", "the body is larger than %d bytes", SMALL_BODY_MAX);
+    return MHD_YES; /* the body follows */
+}
+
+static enum MHD_Result keys_post_end(hreq *r)
+{
+    if (r->discard)
+        return send_answer(r);
+    json_error_t je;
+    json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
+    if (!o)
+        return fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
+                    je.line, je.column);
+    json_t *nm = json_object_get(o, "name"), *rate = json_object_get(o, "rate"),
+           *daily = json_object_get(o, "daily"), *admin = json_object_get(o, "admin");
+    enum MHD_Result ret;
+    if (!json_is_object(o)) {
+        ret = fail(r, 400, "bad_request", "the body must be a JSON object {\"name\": ..., \"admin\": false}");
+    } else if (nm && !json_is_null(nm) && !json_is_string(nm)) {
+        ret = fail(r, 400, "bad_request", "\"name\" must be a string");
+    } else if (json_is_string(nm) && json_string_length(nm) >= sizeof r->key.name) {
+        ret = fail(r, 400, "bad_request", "\"name\" is too long (at most %zu bytes)", sizeof r->key.name - 1);
+    } else if (json_is_string(nm) && strlen(json_string_value(nm)) != json_string_length(nm)) {
+        ret = fail(r, 400, "bad_request", "\"name\" must not hold NUL characters");
+    } else if (rate && !json_is_null(rate) &&
+               (!json_is_number(rate) || !(json_number_value(rate) >= 0) || json_number_value(rate) > 1e6)) {
+        ret = fail(r, 400, "bad_request", "\"rate\" must be a number of requests per second from 0 to 1000000");
+    } else if (daily && !json_is_null(daily) && (!json_is_integer(daily) || json_integer_value(daily) < 0)) {
+        ret = fail(r, 400, "bad_request", "\"daily\" must be a non-negative integer");
+    } else if (admin && !json_is_null(admin) && !json_is_boolean(admin)) {
+        ret = fail(r, 400, "bad_request", "\"admin\" must be true or false");
+    } else {
+        char secret[SV_KEY_SECRET_LEN + 1], err[512] = "";
+        sv_key k;
+        if (sv_key_create_ex(r->s->store, json_is_string(nm) ? json_string_value(nm) : "",
+                             json_is_number(rate) ? json_number_value(rate) : 0,
+                             json_is_integer(daily) ? (int64_t)json_integer_value(daily) : 0, json_is_true(admin),
+                             secret, &k, err, sizeof err) != 0) {
+            sv_log("keys: %s", err);
+            ret = fail(r, 500, "internal", "the key cannot be created");
+        } else {
+            sv_auth_changed(r->s);
+            sv_log("key %s created through the API by %s%s", k.id, r->key.id, k.admin ? " (admin)" : "");
+            json_t *res = json_pack("{s:s}", "key", secret), *kj = key_json(&k, false);
+            OPENSSL_cleanse(secret, sizeof secret);
+            if (res && kj && json_object_update(res, kj) != 0) {
+                json_decref(res);
+                res = NULL;
+            }
+            json_decref(kj);
+            set_header(r, "Location", "/v1/keys/%s", k.id);
+            answer_obj(r, 201, res);
+            ret = send_answer(r);
+        }
+    }
+    json_decref(o);
+    return ret;
+}
+
+static enum MHD_Result key_delete(hreq *r)
+{
+    enum MHD_Result ret = MHD_NO;
+    if (!keys_allowed(r, true, &ret))
+        return ret;
+    int rc = sv_key_revoke(r->s->store, r->kid);
+    if (rc < 0)
+        return fail(r, 500, "internal", "the key store cannot be written");
+    if (rc == 1)
+        return fail(r, 404, "not_found", "no key %s", r->kid);
+    sv_auth_changed(r->s);
+    sv_log("key %s revoked through the API by %s", r->kid, r->key.id);
+    set_answer(r, 204, NULL, NULL, 0);
+    return send_answer(r);
 }
 
 /* ---- /v1/dns: the domain health report ---------------------------------------------------- */
@@ -1136,12 +1672,48 @@ static enum MHD_Result method_not_allowed(hreq *r, const char *allow)
 }
 
 /* The first call: headers are in. */
+/* GET / and /ui/...: the web UI's embedded files, public (they hold no
+ * data: the pages call the API with the user's key). Revalidated by ETag.
+ * Sent in the handler's second call, like every answer to a GET. */
+static enum MHD_Result ui_send(hreq *r)
+{
+    const sv_ui_asset *a = r->ui;
+    const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    unsigned status = inm && strstr(inm, a->etag) ? 304 : 200;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        status == 200 ? a->len : 0, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, a->etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "Content-Security-Policy", SV_UI_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add(&r->s->m.http_code[status], 1);
+    atomic_fetch_add(&r->s->m.http[status / 100], 1);
+    r->ui = NULL;
+    return ret;
+}
+
 static enum MHD_Result begin(hreq *r, const char *url, const char *method)
 {
     sv *s = r->s;
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     bool post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
     r->post = post;
+    if (strcmp(url, "/") == 0 || strncmp(url, "/ui/", 4) == 0) {
+        r->ui = sv_ui_find(url);
+        if (!r->ui)
+            return fail(r, 404, "not_found", "no such page");
+        if (!get)
+            return method_not_allowed(r, "GET");
+        r->route = R_UI;
+        return MHD_YES;
+    }
     if (strcmp(url, "/healthz") == 0)
         r->route = R_HEALTH;
     else if (strcmp(url, "/metrics") == 0)
@@ -1158,7 +1730,22 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         r->route = R_EXTRACT;
     else if (strcmp(url, "/v1/disposable") == 0)
         r->route = R_DISPOSABLE;
-    else if (strncmp(url, "/v1/jobs/", 9) == 0) {
+    else if (strcmp(url, "/v1/jobs/preview") == 0)
+        r->route = R_PREVIEW;
+    else if (strcmp(url, "/v1/smtp-test") == 0)
+        r->route = R_SMTP_TEST;
+    else if (strcmp(url, "/v1/me") == 0)
+        r->route = R_ME;
+    else if (strcmp(url, "/v1/keys") == 0 || strcmp(url, "/v1/keys/") == 0)
+        r->route = R_KEYS;
+    else if (strncmp(url, "/v1/keys/", 9) == 0) {
+        const char *id = url + 9;
+        size_t n = strlen(id);
+        if (n == SV_KEY_ID_LEN && strncmp(id, "k_", 2) == 0 && strspn(id + 2, "0123456789abcdef") == n - 2) {
+            memcpy(r->kid, id, n + 1);
+            r->route = R_KEY;
+        }
+    } else if (strncmp(url, "/v1/jobs/", 9) == 0) {
         const char *id = url + 9, *slash = strchr(id, '/');
         size_t n = slash ? (size_t)(slash - id) : strlen(id);
         if (is_job_id(id, n) && (!slash || strcmp(slash, "/results") == 0)) {
@@ -1171,25 +1758,34 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         return fail(r, 404, "not_found", "no such endpoint: see /openapi.json");
 
     switch (r->route) {
+    case R_UI: /* answered above */
     case R_HEALTH:
     case R_METRICS:
     case R_OPENAPI:
     case R_RESULTS:
     case R_DNS:
     case R_DISPOSABLE:
+    case R_SMTP_TEST:
+    case R_ME:
         if (!get)
             return method_not_allowed(r, "GET");
         break;
     case R_VERIFY:
     case R_JOBS:
+    case R_KEYS:
         if (!get && !post)
             return method_not_allowed(r, "GET, POST");
+        break;
+    case R_KEY:
+        if (!del)
+            return method_not_allowed(r, "DELETE");
         break;
     case R_JOB:
         if (!get && !del)
             return method_not_allowed(r, "GET, DELETE");
         break;
     case R_EXTRACT:
+    case R_PREVIEW:
         if (!post)
             return method_not_allowed(r, "POST");
         break;
@@ -1275,6 +1871,16 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         return extract_begin(r);
     case R_DISPOSABLE:
         return disposable_start(r);
+    case R_PREVIEW:
+        return jobs_post_begin(r);
+    case R_SMTP_TEST:
+        return smtp_test_start(r);
+    case R_ME:
+        return me_get(r);
+    case R_KEYS:
+        return post ? keys_post_begin(r) : keys_list(r);
+    case R_KEY:
+        return key_delete(r);
     default:
         return fail(r, 404, "not_found", "no such endpoint");
     }
@@ -1285,7 +1891,7 @@ static void body(hreq *r, const char *data, size_t size)
 {
     if (r->discard)
         return;
-    if (r->route == R_VERIFY) {
+    if (r->route == R_VERIFY || r->route == R_KEYS) {
         if (r->len + size > SMALL_BODY_MAX) {
             fail_later(r, 413, "payload_too_large", "the body is larger than %d bytes", SMALL_BODY_MAX);
             return;
@@ -1346,10 +1952,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (r->ready)
         return send_answer(r);
+    if (r->route == R_UI && r->ui)
+        return ui_send(r);
     if (r->post && r->route == R_VERIFY)
         return verify_post(r);
-    if (r->post && r->route == R_JOBS)
+    if (r->post && (r->route == R_JOBS || r->route == R_PREVIEW))
         return jobs_post_end(r);
+    if (r->post && r->route == R_KEYS)
+        return keys_post_end(r);
     if (r->post && r->route == R_EXTRACT)
         return extract_end(r);
     return MHD_YES;
@@ -1530,11 +2140,13 @@ int sv_http_start(sv *s, char *err, size_t errlen)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
     const char *scheme = o->tls_cert ? "https" : "http";
     sv_log("listening on %s://%s%s%s:%u", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+    fprintf(stderr, "  web UI: open %s://%s%s%s:%u/ in a browser\n", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
+            port);
     fprintf(stderr, "  try: curl '%s://%s%s%s:%u/v1/verify?email=someone@example.com'%s\n", scheme, v6 ? "[" : "",
             host, v6 ? "]" : "", port,
             s->keys_exist ? " -H 'Authorization: Bearer KEY'" : "");
     fprintf(stderr, "  a list: curl -H 'Content-Type: text/csv' --data-binary @contacts.csv %s://%s%s%s:%u/v1/jobs\n"
-                    "  API keys: bouncecheck keys create --data %s; every endpoint: /openapi.json\n",
+                    "  API keys: bouncecheck keys create --admin --data %s; every endpoint: /openapi.json\n",
             scheme, v6 ? "[" : "", host, v6 ? "]" : "", port, o->data_dir);
     return 0;
 }

@@ -62,8 +62,8 @@ void sv_jobs_sweep(sv *s)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "extract-", 8) == 0) {
-            /* a /v1/extract upload left by a crash */
+        if (strncmp(e->d_name, "extract-", 8) == 0 || strncmp(e->d_name, "preview-", 8) == 0) {
+            /* a /v1/extract or /v1/jobs/preview upload left by a crash */
             char p[PATH_MAX + 256];
             sv_fmt(p, sizeof p, "%s/%s", s->jobs_dir, e->d_name);
             unlink(p);

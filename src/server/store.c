@@ -2,13 +2,15 @@
  * store.c - the server's SQLite database (see store.h).
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 1
+ *   meta(k, v)      schema_version = 2 (1: before admin keys and reasons;
+ *                   opening a version 1 store migrates it)
  *   keys            one per API key: id, SHA-256 of the secret (the secret
  *                   itself is never stored), name, created/revoked times,
- *                   rate and daily quota
+ *                   rate, daily quota and whether it is an admin key
  *   usage           verifications per key and UTC day
  *   jobs            the job catalogue (rows and results are in each job's
- *                   own state file); counts are indexed by bc_verdict_status
+ *                   own state file); counts are indexed by bc_verdict_status;
+ *                   reasons is a JSON object, rows done per reason code
  *   cache           result JSON of single verifications, with an expiry
  *
  * One connection, opened with SQLITE_OPEN_FULLMUTEX; every function also
@@ -31,27 +33,27 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
-#define SV_SCHEMA_VERSION 1
+#define SV_SCHEMA_VERSION 2
 
 enum {
     Q_VERSION,
     Q_KEY_INSERT, Q_KEY_LIST, Q_KEY_REVOKE, Q_KEY_EXISTS, Q_KEY_FIND, Q_KEY_COUNT,
     Q_USAGE_ADD, Q_USAGE_GET,
     Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
-    Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE,
+    Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
     Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
     Q__COUNT
 };
 
-#define KEY_COLS "id, name, created_at, revoked_at, rate, daily"
+#define KEY_COLS "id, name, created_at, revoked_at, rate, daily, admin"
 #define JOB_COLS "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
                  " n_undeliverable, n_risky, created_at, finished_at, error, webhook," \
-                 " webhook_state, format"
+                 " webhook_state, format, reasons"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_VERSION] = "PRAGMA data_version",
-    [Q_KEY_INSERT] = "INSERT INTO keys(id, hash, name, created_at, revoked_at, rate, daily)"
-                     " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
+    [Q_KEY_INSERT] = "INSERT INTO keys(id, hash, name, created_at, revoked_at, rate, daily, admin)"
+                     " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7)",
     [Q_KEY_LIST] = "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid",
     [Q_KEY_REVOKE] = "UPDATE keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0",
     [Q_KEY_EXISTS] = "SELECT 1 FROM keys WHERE id = ?1",
@@ -61,7 +63,7 @@ static const char *const sql_text[Q__COUNT] = {
                     " ON CONFLICT(key_id, day) DO UPDATE SET n = n + excluded.n RETURNING n",
     [Q_USAGE_GET] = "SELECT n FROM usage WHERE key_id = ?1 AND day = ?2",
     [Q_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES"
-                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     [Q_JOB_PROGRESS] = "UPDATE jobs SET processed = ?2, n_unknown = ?3, n_deliverable = ?4,"
                        " n_undeliverable = ?5, n_risky = ?6 WHERE id = ?1",
@@ -75,6 +77,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_JOB_LIST_STATUS] = "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 ORDER BY created_at, rowid",
     [Q_JOB_EXPIRED] = "SELECT id FROM jobs WHERE created_at < ?1 ORDER BY created_at, rowid",
     [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [Q_JOB_REASONS] = "UPDATE jobs SET reasons = ?2 WHERE id = ?1",
     [Q_CACHE_GET] = "SELECT json FROM cache WHERE addr = ?1 AND expires > ?2",
     [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES (?1, ?2, ?3)"
                     " ON CONFLICT(addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
@@ -82,14 +85,16 @@ static const char *const sql_text[Q__COUNT] = {
 };
 
 /* Run once per open, inside one write transaction (two processes may
- * create the same fresh database at once). */
+ * create the same fresh database at once). A store made by an older
+ * version keeps its tables and version here; migrations[] bring it up. */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 1);"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 2);"
     "CREATE TABLE IF NOT EXISTS keys("
     " id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',"
     " created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,"
-    " rate REAL NOT NULL DEFAULT 0, daily INTEGER NOT NULL DEFAULT 0);"
+    " rate REAL NOT NULL DEFAULT 0, daily INTEGER NOT NULL DEFAULT 0,"
+    " admin INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS usage("
     " key_id TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY(key_id, day)) WITHOUT ROWID;"
@@ -100,13 +105,22 @@ static const char schema[] =
     " n_deliverable INTEGER NOT NULL DEFAULT 0, n_undeliverable INTEGER NOT NULL DEFAULT 0,"
     " n_risky INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
     " finished_at INTEGER NOT NULL DEFAULT 0, error TEXT, webhook TEXT,"
-    " webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv');"
+    " webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv',"
+    " reasons TEXT NOT NULL DEFAULT '{}');"
     "CREATE INDEX IF NOT EXISTS jobs_key ON jobs(key_id, created_at);"
     "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);"
     "CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);"
     "CREATE TABLE IF NOT EXISTS cache("
     " addr TEXT PRIMARY KEY, json TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS cache_expires ON cache(expires);";
+
+/* migrations[v] takes a store from schema version v to v + 1 (in the same
+ * transaction as the schema above). */
+static const char *const migrations[SV_SCHEMA_VERSION] = {
+    [1] = "ALTER TABLE keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE jobs ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';"
+          "UPDATE meta SET v = 2 WHERE k = 'schema_version';",
+};
 
 struct sv_store {
     sqlite3 *db;
@@ -189,6 +203,15 @@ static int init_schema(sv_store *s, const char *path, char *err, size_t errlen)
         && sqlite3_step(q) == SQLITE_ROW)
         version = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
+    while (version >= 1 && version < SV_SCHEMA_VERSION) {
+        if (sqlite3_exec(s->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "database %s: cannot migrate it from schema version %lld: %s", path,
+                     (long long)version, sqlite3_errmsg(s->db));
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        version++;
+    }
     if (version != SV_SCHEMA_VERSION) {
         snprintf(err, errlen, "database %s has schema version %lld; this bouncecheck knows version %d",
                  path, (long long)version, SV_SCHEMA_VERSION);
@@ -366,6 +389,7 @@ static void key_from_row(sqlite3_stmt *q, sv_key *k)
     k->revoked_at = sqlite3_column_int64(q, 3);
     k->rate = sqlite3_column_double(q, 4);
     k->daily = sqlite3_column_int64(q, 5);
+    k->admin = sqlite3_column_int(q, 6) != 0;
 }
 
 static int fill_key(sqlite3_stmt *q, void *elem)
@@ -376,6 +400,12 @@ static int fill_key(sqlite3_stmt *q, void *elem)
 
 int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, char *secret, sv_key *k,
                   char *err, size_t errlen)
+{
+    return sv_key_create_ex(s, name, rate, daily, false, secret, k, err, errlen);
+}
+
+int sv_key_create_ex(sv_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
+                     sv_key *k, char *err, size_t errlen)
 {
     if (!name)
         name = "";
@@ -397,6 +427,7 @@ int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, cha
     k->created_at = (int64_t)time(NULL);
     k->rate = rate;
     k->daily = daily;
+    k->admin = admin;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *q = s->stmt[Q_KEY_INSERT];
     int rc = SQLITE_CONSTRAINT;
@@ -414,6 +445,7 @@ int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, cha
         sqlite3_bind_int64(q, 4, k->created_at);
         sqlite3_bind_double(q, 5, rate);
         sqlite3_bind_int64(q, 6, daily);
+        sqlite3_bind_int(q, 7, admin ? 1 : 0);
         rc = step_done(q);
         if (rc != SQLITE_DONE)
             snprintf(err, errlen, "cannot store the key: %s", sqlite3_errmsg(s->db));
@@ -531,7 +563,8 @@ void sv_job_clear(sv_job *j)
     free(j->name);
     free(j->error);
     free(j->webhook);
-    j->name = j->error = j->webhook = NULL;
+    free(j->reasons);
+    j->name = j->error = j->webhook = j->reasons = NULL;
 }
 
 int sv_job_new_id(char out[SV_JOB_ID_LEN + 1])
@@ -566,6 +599,7 @@ int sv_job_insert(sv_store *s, const sv_job *j)
     bind_text_or_null(q, 14, j->webhook);
     sqlite3_bind_int(q, 15, j->webhook_state);
     sqlite3_bind_text(q, 16, j->format, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 17, j->reasons ? j->reasons : "{}", -1, SQLITE_STATIC);
     int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
     pthread_mutex_unlock(&s->lock);
     return ret;
@@ -589,7 +623,7 @@ static int job_from_row(sqlite3_stmt *q, sv_job *j)
     j->webhook_state = sqlite3_column_int(q, 14);
     column_copy(q, 15, j->format, sizeof j->format);
     if (column_dup(q, 2, &j->name) != 0 || column_dup(q, 12, &j->error) != 0
-        || column_dup(q, 13, &j->webhook) != 0) {
+        || column_dup(q, 13, &j->webhook) != 0 || column_dup(q, 16, &j->reasons) != 0) {
         sv_job_clear(j);
         return -1;
     }
@@ -633,6 +667,17 @@ int sv_job_set_status(sv_store *s, const char *id, sv_job_status st, int64_t fin
     sqlite3_bind_int(q, 2, (int)st);
     sqlite3_bind_int64(q, 3, finished_at);
     bind_text_or_null(q, 4, error);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int sv_job_set_reasons(sv_store *s, const char *id, const char *reasons)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_REASONS];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, reasons ? reasons : "{}", -1, SQLITE_STATIC);
     int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
     pthread_mutex_unlock(&s->lock);
     return ret;

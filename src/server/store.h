@@ -42,6 +42,7 @@ typedef struct sv_key {
     int64_t revoked_at;       /* 0: active */
     double rate;              /* requests per second; 0: no limit */
     int64_t daily;            /* verifications per UTC day; 0: no quota */
+    bool admin;               /* may manage keys through the API (/v1/keys) */
 } sv_key;
 
 /* Creates a key: a fresh random secret (written to secret, which has room
@@ -49,6 +50,10 @@ typedef struct sv_key {
  * key's record. 0 / -1 (err). */
 int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, char *secret, sv_key *k,
                   char *err, size_t errlen);
+/* The same, with the admin flag (an admin key may manage keys through
+ * the API). */
+int sv_key_create_ex(sv_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
+                     sv_key *k, char *err, size_t errlen);
 /* Every key, oldest first: *keys is malloc'd (caller frees), *n entries. 0 / -1. */
 int sv_key_list(sv_store *s, sv_key **keys, size_t *n);
 /* Revokes key `id`: 0 done (also when already revoked), 1 no such key, -1 error. */
@@ -85,6 +90,7 @@ typedef struct sv_job {
     char *webhook;            /* malloc'd or NULL */
     int webhook_state;        /* 0 none or pending, 1 delivered, 2 gave up */
     char format[8];           /* the upload's format name: csv, tsv, text, ndjson */
+    char *reasons;            /* malloc'd JSON object {"reason": rows, ...}, or NULL ({}) */
 } sv_job;
 
 /* Frees the strings of j (not j itself). Accepts NULL. */
@@ -102,6 +108,8 @@ int sv_job_progress(sv_store *s, const char *id, int64_t processed, const int64_
 /* A new status; finished_at 0 leaves it unset; error may be NULL. 0 / -1. */
 int sv_job_set_status(sv_store *s, const char *id, sv_job_status st, int64_t finished_at,
                       const char *error);
+/* Rows done per reason so far: a JSON object's text (NULL: {}). 0 / -1. */
+int sv_job_set_reasons(sv_store *s, const char *id, const char *reasons);
 int sv_job_set_webhook_state(sv_store *s, const char *id, int state);
 /* Jobs of key_id ("" for the keyless ones; NULL: every job), newest first;
  * *jobs malloc'd (free each with sv_job_clear, then the array). 0 / -1. */

@@ -82,6 +82,8 @@ void sv_req_answer_error(hreq *r, unsigned status, const char *code, const char 
     __attribute__((format(printf, 4, 5)));
 /* The email and timeout of a verification request; set the result body. */
 const char *sv_req_email(const hreq *r, size_t *len, int *timeout_ms);
+/* Whether the request asked for the SMTP transcript (?trace=1). */
+bool sv_req_trace(const hreq *r);
 
 /* A JSON error body {"error": {"code", "message"}}, malloc'd. */
 char *sv_error_json(const char *code, const char *message, size_t *len);
@@ -97,7 +99,7 @@ void sv_engine_run(sv *s);
 bool sv_engine_post(sv *s, sv_msg *m);
 /* Body for a finished verification: the result JSON with "cached": false,
  * and the one to cache (with "cached": true); caches it. */
-char *sv_result_bodies(sv *s, const bc_result *r, const char *cache_key, size_t *len);
+char *sv_result_bodies(sv *s, bc_result *r, const char *cache_key, size_t *len);
 
 /* auth.c */
 typedef enum sv_auth {
@@ -114,6 +116,11 @@ int sv_rate_take(sv *s, const sv_key *key);
 /* Daily quota: takes n verifications; 0 when allowed, else the seconds
  * until the quota resets. */
 int sv_quota_take(sv *s, const sv_key *key, int64_t n);
+/* Makes the next sv_auth_check look at the store again: after the server
+ * itself created or revoked a key. */
+void sv_auth_changed(sv *s);
+/* Verifications counted against key today (UTC). */
+int64_t sv_quota_used(sv *s, const sv_key *key);
 void sv_auth_free(sv *s);
 
 /* jobs_io.c: the file side of jobs, run on the io worker. */

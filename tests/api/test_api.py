@@ -31,8 +31,9 @@ import time
 import traceback
 import zipfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apitest import Server, Tap, checker, is_error, q  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from apitest import Server, Tap, checker, free_port, is_error, q  # noqa: E402
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -42,7 +43,7 @@ JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 RESULT_FIELDS = ("email", "normalized", "local", "domain", "ascii_domain", "status", "reason", "score",
                  "syntax", "disposable", "role", "role_category", "free", "accept_all", "suggestion", "mx",
                  "mx_implicit", "smtp", "provider", "duration_ms", "cached")
-JOB_FIELDS = ("id", "name", "status", "total", "processed", "counts", "created_at", "finished_at",
+JOB_FIELDS = ("id", "name", "status", "total", "processed", "counts", "reasons", "created_at", "finished_at",
               "error", "webhook")
 RESULT_TYPES = {"csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
                 "ndjson": "application/x-ndjson", "json": "application/json"}
@@ -124,6 +125,11 @@ def job_problems(j, total=None, status="done"):
         p.append(f"counts {c!r}")
     elif j["status"] == "done" and (sum(c.values()) != j["total"] or j["processed"] != j["total"]):
         p.append(f"done but processed {j['processed']}, counts {c} for total {j['total']}")
+    rs = j["reasons"]
+    if not isinstance(rs, dict) or not all(isinstance(v, int) and v > 0 for v in rs.values()):
+        p.append(f"reasons {rs!r}")
+    elif j["status"] == "done" and sum(rs.values()) != j["processed"]:
+        p.append(f"done but reasons {rs} do not sum to processed {j['processed']}")
     if not isinstance(j["created_at"], str) or not RFC3339.match(j["created_at"]):
         p.append(f"created_at {j['created_at']!r}")
     if j["status"] in ("done", "failed", "cancelled"):
@@ -281,6 +287,17 @@ def t_verify(s):
     j2 = r.json() or {}
     tap.ok(r.status == 200 and j2.get("cached") is True and j2.get("status") == j.get("status"),
            "the second GET of the same address says cached: true", r.short())
+    r = s.req("GET", "/v1/verify?trace=1&email=" + q("jane.doe@gmail.com"))
+    tap.ok(r.status == 200 and (r.json() or {}).get("cached") is False,
+           "trace=1 is never answered from the cache (cached: false on a cached address)", r.short())
+    r = s.req("POST", "/v1/verify", headers={"Content-Type": "application/json"},
+              body=json.dumps({"email": "jane.doe@gmail.com", "trace": True}))
+    tap.ok(r.status == 200 and (r.json() or {}).get("cached") is False, "POST {trace: true} likewise", r.short())
+    bad = [s.req("GET", "/v1/verify?trace=maybe&email=a%40gmail.com"),
+           s.req("POST", "/v1/verify", headers={"Content-Type": "application/json"},
+                 body=json.dumps({"email": "a@gmail.com", "trace": "yes"}))]
+    tap.ok(all(is_error(b, 400, "bad_request") for b in bad), "a trace that is not 1/0/true/false: 400",
+           [b.short() for b in bad])
 
     r = s.req("POST", "/v1/verify", headers={"Content-Type": "application/json"},
               body=json.dumps({"email": "bob@mailinator.com", "timeout": 5}))
@@ -389,8 +406,8 @@ def t_jobs(s):
                 want = cli(path("a.csv"), fmt)
                 r = same_results(s, jid, fmt, want, "text/csv")
                 tap.ok(r.content_type == RESULT_TYPES[fmt]
-                       and r.header("content-disposition") == f'attachment; filename="{jid}.{fmt}"',
-                       f"results as {fmt}: Content-Type {RESULT_TYPES[fmt]}, attachment {jid}.{fmt}",
+                       and r.header("content-disposition") == f'attachment; filename="{jid}-all.{fmt}"',
+                       f"results as {fmt}: Content-Type {RESULT_TYPES[fmt]}, attachment {jid}-all.{fmt}",
                        [f"Content-Type: {r.content_type!r}",
                         f"Content-Disposition: {r.header('content-disposition')!r}"])
             same_results(s, jid, "csv", cli(path("a.csv"), "csv"), "text/csv", default=True)
@@ -541,6 +558,11 @@ def t_limits():
            r.short())
     r = s.req("POST", "/v1/jobs", form=[f"file=@{write('big.txt', body)}"])
     tap.ok(is_error(r, 413, "payload_too_large"), "the same as a multipart upload: 413", r.short())
+    r = s.req("POST", "/v1/jobs/preview", headers={"Content-Type": "text/plain"}, body=body)
+    tap.ok(is_error(r, 413, "payload_too_large"), "the same body to POST /v1/jobs/preview: 413 as for jobs",
+           r.short())
+    r = s.req("POST", "/v1/jobs/preview?partial=1", form=[f"file=@{path('big.txt')}"])
+    tap.ok(is_error(r, 413, "payload_too_large"), "a multipart preview over --max-body: 413", r.short())
     six = "".join(f"p{i}@gmail.com\n" for i in range(6))
     r = s.req("POST", "/v1/jobs", headers={"Content-Type": "text/plain"}, body=six)
     tap.ok(is_error(r, 413, "payload_too_large"), "6 rows with --max-rows 5: 413 payload_too_large", r.short())
@@ -605,6 +627,7 @@ def t_auth():
     for pth in ("/healthz", "/metrics", "/openapi.json"):
         r = s.req("GET", pth)
         tap.ok(r.status == 200, f"{pth} needs no key", r.short())
+    t_ui(None, keyed=s)
     r = s.req("GET", "/v1/verify?email=a%40gmail.com", key=ka)
     tap.ok(r.status == 200, "key A: GET /v1/verify 200", r.short())
 
@@ -904,6 +927,447 @@ def t_https():
     tap.ok(s.stop() == 0, "SIGTERM stops the HTTPS server with exit status 0", s.stderr_tail())
 
 
+# ---- the web UI's API additions (issue 8) ------------------------------------------
+PREVIEW_FIELDS = {"format", "has_header", "columns", "column", "column_name", "detected", "sample", "rows",
+                  "partial"}
+
+
+def preview(srv, ctype=None, body=None, query="", form=None, key=None):
+    headers = {"Content-Type": ctype} if ctype else None
+    r = srv.req("POST", "/v1/jobs/preview" + query, headers=headers, body=body, form=form, key=key)
+    j = r.json() if r.status == 200 else None
+    return r, (j if isinstance(j, dict) and set(j) == PREVIEW_FIELDS else None)
+
+
+def t_preview(s):
+    before = len((s.req("GET", "/v1/jobs").json() or {}).get("jobs", []))
+    a_csv = open(path("a.csv"), "rb").read()
+    r, p = preview(s, "text/csv", a_csv)
+    tap.ok(p is not None and p["format"] == "csv" and p["has_header"] is True
+           and p["columns"] == ["name", "Email Address", "notes"] and p["column"] == 2
+           and p["column_name"] == "Email Address" and p["detected"] is True and p["rows"] == 7
+           and p["partial"] is False and len(p["sample"]) == 7
+           and p["sample"][0] == ["Doe, Jane", "jane.doe@gmail.com", 'said "hi"']
+           and p["sample"][1] == ["Bob", "bob@mailinator.com", "two\r\nlines"],
+           "preview of a CSV with a header (BOM, quotes, CRLF, an embedded newline): csv, its header, "
+           "column 2 'Email Address' detected, 7 rows as POST /v1/jobs counts them, the cells as read",
+           r.short())
+    r, p = preview(s, "text/csv", "x,y@a.com\nz,w@b.com\nq,r@c.org\n")
+    tap.ok(p is not None and p["format"] == "csv" and p["has_header"] is False and p["columns"] == ["1", "2"]
+           and p["column"] == 2 and p["column_name"] is None and p["detected"] is True and p["rows"] == 3
+           and p["sample"][0] == ["x", "y@a.com"],
+           "preview of a CSV without a header: columns 1, 2; the address column found by content; 3 rows",
+           r.short())
+    r, p = preview(s, "text/tab-separated-values", open(path("b.tsv"), "rb").read())
+    tap.ok(p is not None and p["format"] == "tsv" and p["columns"] == ["id", "mail"] and p["column"] == 2
+           and p["column_name"] == "mail" and p["rows"] == 3 and p["sample"][2] == ["3", "sales@gmail.com"],
+           "preview of a TSV: tsv, column 2 'mail', 3 rows", r.short())
+    r, p = preview(s, "text/plain", open(path("list.txt"), "rb").read())
+    tap.ok(p is not None and p["format"] == "text" and p["column"] == 1 and p["rows"] == 3
+           and p["sample"] == [["anna@gmail.com"], ["bad@"], ["ben@gmail.com"]],
+           "preview of a plain text list: text, column 1, 3 rows (the blank line skipped)", r.short())
+    r, p = preview(s, "application/x-ndjson", open(path("c.ndjson"), "rb").read())
+    tap.ok(p is not None and p["format"] == "ndjson" and p["columns"] == ["id", "email"] and p["column"] == 2
+           and p["column_name"] == "email" and p["rows"] == 4 and p["sample"][0] == ["1", "anna@gmail.com"],
+           "preview of NDJSON: the first object's keys as columns, email detected, 4 rows", r.short())
+    r, p = preview(s, form=[f"file=@{path('book.xlsx')}"])
+    tap.ok(p is not None and p["format"] == "xlsx" and p["has_header"] is True and p["columns"] == ["Who", "Mail"]
+           and p["column"] == 2 and p["column_name"] == "Mail" and p["rows"] == 3
+           and p["sample"][0] == ["Ann", "ann@gmail.com"],
+           "preview of an .xlsx upload (multipart): xlsx, its header, column 2 'Mail', 3 rows", r.short())
+    r, p = preview(s, "application/json", json.dumps({"emails": ["info@gmail.com", "nope", "zed@mailinator.com"]}))
+    tap.ok(p is not None and p["format"] == "csv" and p["column_name"] == "email" and p["rows"] == 3
+           and p["sample"][1] == ["nope"],
+           "preview of a JSON body {emails}: one column 'email', 3 rows", r.short())
+    r, p = preview(s, "text/csv", open(path("two.csv"), "rb").read(), query="?column=home")
+    tap.ok(p is not None and p["column"] == 2 and p["column_name"] == "home" and p["detected"] is False,
+           "preview ?column=home: that column, detected false", r.short())
+    r, p = preview(s, form=[f"file=@{path('two.csv')};type=text/csv", "column=1"])
+    tap.ok(p is not None and p["column"] == 1 and p["column_name"] == "work" and p["detected"] is False,
+           "preview with a multipart column part: that column, detected false", r.short())
+    r, _ = preview(s, "text/csv", open(path("two.csv"), "rb").read(), query="?column=office")
+    tap.ok(is_error(r, 400, "bad_request"), "preview ?column= naming no column: 400 bad_request", r.short())
+    r, p = preview(s, "text/csv", "foo,bar\n1,2\n3,4\n")
+    tap.ok(p is not None and p["column"] is None and p["column_name"] is None and p["detected"] is False
+           and len(p["columns"]) == 2 and p["rows"] in (2, 3) and len(p["sample"]) == p["rows"],
+           "preview of a list with no email column: 200 with column null (the caller picks one)", r.short())
+    # partial=1: the first part of a bigger file, cut in the middle of a line
+    lines = "email,n\n" + "".join(f"user{i}@gmail.com,{i}\n" for i in range(100))
+    cut = lines[:lines.index("user60@")] + "user60@gma"
+    r, p = preview(s, "text/csv", cut, query="?partial=1")
+    tap.ok(p is not None and p["partial"] is True and p["rows"] == 60 and len(p["sample"]) == 10
+           and p["sample"][9] == ["user9@gmail.com", "9"] and p["column"] == 1,
+           "preview ?partial=1 of a cut body: the cut last line dropped (60 whole rows), 10 sample rows, "
+           "partial true", r.short())
+    r, p = preview(s, "text/csv", cut)
+    tap.ok(p is not None and p["partial"] is False and p["rows"] == 61,
+           "the same body without partial: the cut line counts as a row (61), partial false", r.short())
+    r, p = preview(s, "text/csv", 'name,email\nA,a@gmail.com\nB,"b@gmail.com\nC', query="?partial=1")
+    tap.ok(p is not None and p["partial"] is True and p["rows"] == 1 and p["sample"] == [["A", "a@gmail.com"]],
+           "preview ?partial=1 with a quoted field the cut left open: the rows before it", r.short())
+    r, _ = preview(s, "text/csv", "email\na@gmail.com\n", query="?partial=maybe")
+    tap.ok(is_error(r, 400, "bad_request"), "preview ?partial=maybe: 400 bad_request", r.short())
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00" * 4
+    r, _ = preview(s, "text/csv", png)
+    tap.ok(is_error(r, 400, "bad_request") or is_error(r, 415, "unsupported_media_type"),
+           "preview of binary data sent as text/csv: 400 or 415", r.short())
+    r, _ = preview(s, form=[f"file=@{write('img2.png', png)}"])
+    tap.ok(is_error(r, 400) or is_error(r, 415), "preview of binary data as a multipart file: 400 or 415",
+           r.short())
+    r, _ = preview(s, form=[f"file=@{write('broken.xlsx', b'PK' + bytes(range(256)) * 4)}"])
+    tap.ok(is_error(r, 400, "bad_request"), "preview of a broken .xlsx: 400 bad_request", r.short())
+    r, _ = preview(s, "image/png", png)
+    tap.ok(is_error(r, 415, "unsupported_media_type"), "preview with Content-Type image/png: 415", r.short())
+    r, _ = preview(s, "text/plain", "")
+    tap.ok(is_error(r, 400, "bad_request"), "preview of an empty body: 400 bad_request", r.short())
+    r = s.req("GET", "/v1/jobs/preview")
+    tap.ok(is_error(r, 405, "method_not_allowed") and r.header("allow") == "POST",
+           "GET /v1/jobs/preview: 405 with Allow: POST", r.short())
+    after = len((s.req("GET", "/v1/jobs").json() or {}).get("jobs", []))
+    tap.ok(after == before, f"previews create no job ({before} jobs before, {after} after)")
+    left = [f for f in os.listdir(os.path.join(s.data, "jobs")) if f.startswith("preview-")]
+    tap.ok(not left, "previews leave no temporary file in DATA/jobs", left)
+
+
+def remove_rule(status, disposable):
+    return status == "undeliverable" or disposable == "true"
+
+
+def t_filters(s):
+    """Each filter against the unfiltered file's own status and disposable columns."""
+    rows = ["email,n"]
+    adds = ["jane@gmail.com", "x@mailinator.com", "bad@", "sales@gmail.com", "y@guerrillamail.com",
+            "no at all", "bob@yahoo.com", "z@mailinator.com", "", "info@example.com"]
+    for i in range(60):
+        rows.append(f"{adds[i % len(adds)].replace('@', f'{i}@', 1) if '@' in adds[i % len(adds)] else adds[i % len(adds)]},{i}")
+    body = "\n".join(rows) + "\n"
+    jid = post_job(s, "text/csv", body, total=60, desc="60 rows for the filters")
+    if not jid or not finished(s, jid, 60, "the filter job"):
+        return
+    j = s.wait_job(jid) or {}
+    r = s.req("GET", f"/v1/jobs/{jid}/results?format=csv")
+    whole = list(csv.reader(io.StringIO(r.body.decode("utf-8"), newline="")))
+    hdr, data = whole[0], whole[1:]
+    st, dis, rsn = hdr.index("status"), hdr.index("disposable"), hdr.index("reason")
+    reasons = {}
+    for row in data:
+        reasons[row[rsn]] = reasons.get(row[rsn], 0) + 1
+    tap.ok(j.get("reasons") == reasons and sum(j["reasons"].values()) == j.get("processed") == 60,
+           "the job's reasons are the rows per reason of its results and sum to processed",
+           [f"job {j.get('reasons')}", f"file {reasons}"])
+    rules = {"all": lambda row: True, "remove": lambda row: remove_rule(row[st], row[dis])}
+    for status in STATUSES:
+        rules[status] = (lambda want: lambda row: row[st] == want)(status)
+    kinds = set()
+    for flt, rule in rules.items():
+        r = s.req("GET", f"/v1/jobs/{jid}/results?format=csv&filter={flt}")
+        got = list(csv.reader(io.StringIO(r.body.decode("utf-8", "replace"), newline="")))
+        want = [row for row in data if rule(row)]
+        kinds.add(len(want))
+        tap.ok(r.status == 200 and got and got[0] == hdr and got[1:] == want,
+               f"filter={flt}: the header and exactly the {len(want)} rows the rule keeps, in order",
+               [r.short()[:200], f"got {len(got) - 1} rows, want {len(want)}"])
+        tap.ok(r.header("content-disposition") == f'attachment; filename="{jid}-{flt}.csv"',
+               f"filter={flt}: Content-Disposition attachment {jid}-{flt}.csv", r.header("content-disposition"))
+        r2 = s.req("GET", f"/v1/jobs/{jid}/results?format=csv&filter={flt}")
+        tap.ok(r2.status == 200 and r2.body == r.body, f"filter={flt}: asked again, the same bytes (from the file)")
+    tap.ok(len(kinds) >= 3, f"the filters select different row counts ({sorted(kinds)})")
+    n_remove = sum(1 for row in data if remove_rule(row[st], row[dis]))
+    r = s.req("GET", f"/v1/jobs/{jid}/results?format=ndjson&filter=remove")
+    lines = [json.loads(ln) for ln in r.body.decode("utf-8").splitlines() if ln.strip()]
+    tap.ok(r.status == 200 and len(lines) == n_remove and r.content_type == RESULT_TYPES["ndjson"]
+           and all(remove_rule(x["result"]["status"], "true" if x["result"]["disposable"] else "false")
+                   for x in lines)
+           and r.header("content-disposition") == f'attachment; filename="{jid}-remove.ndjson"',
+           f"filter=remove as ndjson: the same {n_remove} rows", r.short())
+    r = s.req("GET", f"/v1/jobs/{jid}/results?format=json&filter=deliverable")
+    tap.ok(r.status == 200 and isinstance(r.json(), list)
+           and len(r.json()) == sum(1 for row in data if row[st] == "deliverable"),
+           "filter=deliverable as json: an array of those rows", r.short())
+    r = s.req("GET", f"/v1/jobs/{jid}/results?filter=dead")
+    tap.ok(is_error(r, 400, "bad_request"), "filter=dead: 400 bad_request", r.short())
+
+
+def t_reasons_restart():
+    s = new_server("reasons", ["--offline"])
+    jid = post_job(s, "text/csv", open(path("a.csv"), "rb").read(), total=7, desc="for reasons across a restart")
+    if not jid or not finished(s, jid, 7, "reasons job"):
+        s.stop()
+        return
+    before = (s.wait_job(jid) or {}).get("reasons")
+    tap.ok(isinstance(before, dict) and sum(before.values()) == 7 and before.get("disposable", 0) >= 1,
+           f"a done job's reasons: {before}")
+    tap.ok(s.stop() == 0, "stopped")
+    err = s.start()
+    tap.ok(err is None, "restarted on the same data", err)
+    after = (s.req("GET", f"/v1/jobs/{jid}").json() or {}).get("reasons")
+    tap.ok(after == before, "the reasons survive the restart (kept in the store)", [before, after])
+    s.stop()
+
+
+OLD_SCHEMA = """
+CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+INSERT INTO meta(k, v) VALUES ('schema_version', 1);
+CREATE TABLE keys(id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',
+ created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,
+ rate REAL NOT NULL DEFAULT 0, daily INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE usage(key_id TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,
+ PRIMARY KEY(key_id, day)) WITHOUT ROWID;
+CREATE TABLE jobs(id TEXT PRIMARY KEY, key_id TEXT NOT NULL DEFAULT '', name TEXT,
+ status INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0,
+ processed INTEGER NOT NULL DEFAULT 0, n_unknown INTEGER NOT NULL DEFAULT 0,
+ n_deliverable INTEGER NOT NULL DEFAULT 0, n_undeliverable INTEGER NOT NULL DEFAULT 0,
+ n_risky INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+ finished_at INTEGER NOT NULL DEFAULT 0, error TEXT, webhook TEXT,
+ webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv');
+CREATE INDEX jobs_key ON jobs(key_id, created_at);
+CREATE INDEX jobs_status ON jobs(status, created_at);
+CREATE INDEX jobs_created ON jobs(created_at);
+CREATE TABLE cache(addr TEXT PRIMARY KEY, json TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX cache_expires ON cache(expires);
+"""
+
+
+def t_migration():
+    """A store made by the schema version 1 (before admin keys and reasons)."""
+    import sqlite3
+    data = tempfile.mkdtemp(prefix="old-", dir=WORK)
+    db = os.path.join(data, "bouncecheck.db")
+    secret = "bck_" + "Q" * 43
+    jid = "ab" * 16
+    now = int(time.time())
+    con = sqlite3.connect(db)
+    con.executescript(OLD_SCHEMA)
+    con.execute("INSERT INTO keys(id, hash, name, created_at, rate, daily) VALUES (?, ?, 'old', ?, 0, 0)",
+                ("k_0123456789ab", hashlib.sha256(secret.encode()).digest(), now))
+    con.execute("INSERT INTO jobs(id, key_id, name, status, total, processed, n_unknown, created_at, finished_at,"
+                " format) VALUES (?, 'k_0123456789ab', 'old job', 4, 2, 0, 0, ?, ?, 'csv')", (jid, now, now))
+    con.commit()
+    con.close()
+    s = new_server("migrated", ["--offline"], data=data)
+    r = s.req("GET", f"/v1/jobs/{jid}", key=secret)
+    j = r.json() or {}
+    tap.ok(r.status == 200 and j.get("reasons") == {} and j.get("name") == "old job",
+           "a version 1 store: its job is served with reasons {}", r.short())
+    r = s.req("GET", "/v1/me", key=secret)
+    tap.ok(r.status == 200 and ((r.json() or {}).get("key") or {}).get("admin") is False,
+           "its key works and is not an admin key", r.short())
+    r = s.req("GET", "/v1/keys", key=secret)
+    tap.ok(is_error(r, 403, "forbidden"), "so /v1/keys is 403 for it", r.short())
+    s.stop()
+    con = sqlite3.connect(db)
+    ver = con.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()[0]
+    kcols = [c[1] for c in con.execute("PRAGMA table_info(keys)")]
+    jcols = [c[1] for c in con.execute("PRAGMA table_info(jobs)")]
+    con.close()
+    tap.ok(ver == 2 and "admin" in kcols and "reasons" in jcols,
+           "the store was migrated: schema_version 2, keys.admin and jobs.reasons added",
+           [f"version {ver}", kcols, jcols])
+    rc, out, err = keys(data, "list", "--json")
+    lst = json.loads(out) if rc == 0 else []
+    tap.ok(rc == 0 and lst and lst[0].get("id") == "k_0123456789ab" and lst[0].get("admin") is False,
+           "keys list --json on the migrated store: the old key, admin false", [out[:300], err[:200]])
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE meta SET v = 3 WHERE k = 'schema_version'")
+    rc, out, err = keys(data, "list")
+    tap.ok(rc == 1 and "schema version 3" in err, "a store from a newer version is refused, naming its version",
+           [f"exit {rc}", err[:300]])
+
+
+def t_me_keys():
+    s = new_server("keys", ["--offline"])
+    d = s.data
+    r = s.req("GET", "/v1/me")
+    tap.ok(r.status == 200 and r.json() == {"auth": "none", "key": None},
+           "an open server: GET /v1/me is {auth: none, key: null}", r.short())
+    r = s.req("GET", "/v1/keys")
+    tap.ok(r.status == 200 and r.json() == {"keys": []}, "an open server: GET /v1/keys is {keys: []}", r.short())
+    r = s.req("POST", "/v1/keys", headers={"Content-Type": "application/json"}, body='{"name": "x"}')
+    msg = ((r.json() or {}).get("error") or {}).get("message", "") if isinstance(r.json(), dict) else ""
+    tap.ok(is_error(r, 403, "forbidden") and "keys create --admin" in msg,
+           "an open server: POST /v1/keys is 403, saying to make the first admin key with the CLI", r.short())
+    r = s.req("DELETE", "/v1/keys/k_0123456789ab")
+    tap.ok(is_error(r, 403, "forbidden"), "an open server: DELETE /v1/keys/ID is 403", r.short())
+
+    ka, ida = key_create(d, "boss", "--admin")
+    kp, idp = key_create(d, "plain", "--daily", "10")
+    time.sleep(0.5)
+    r = s.req("GET", "/v1/me")
+    tap.ok(is_error(r, 401, "unauthorized"), "with keys: GET /v1/me without a key is 401", r.short())
+    r = s.req("GET", "/v1/me", key=ka)
+    tap.ok(r.status == 200 and r.json() == {"auth": "key", "key": {"id": ida, "name": "boss", "admin": True,
+                                                                    "rate": None, "daily": None, "used_today": 0}},
+           "GET /v1/me with the admin key: its id, name, admin true", r.short())
+    s.req("GET", "/v1/verify?email=" + q("me@gmail.com"), key=kp)
+    r = s.req("GET", "/v1/me", key=kp)
+    k = (r.json() or {}).get("key") or {}
+    tap.ok(r.status == 200 and k.get("id") == idp and k.get("admin") is False and k.get("daily") == 10
+           and k.get("used_today") == 1,
+           "GET /v1/me with a key with a quota: admin false, daily 10, used_today 1 after one verification",
+           r.short())
+    for method, pth, body in (("GET", "/v1/keys", None), ("POST", "/v1/keys", '{"name": "x"}'),
+                              ("DELETE", f"/v1/keys/{ida}", None)):
+        r = s.req(method, pth, key=kp, body=body,
+                  headers={"Content-Type": "application/json"} if body else None)
+        tap.ok(is_error(r, 403, "forbidden"), f"a key that is not admin: {method} {pth.replace(ida, 'ID')} is 403",
+               r.short())
+    r = s.req("GET", "/v1/keys", key=ka)
+    lst = (r.json() or {}).get("keys", []) if r.status == 200 else []
+    byid = {k.get("id"): k for k in lst}
+    tap.ok(r.status == 200 and set(byid) == {ida, idp} and byid[ida]["admin"] is True
+           and byid[idp]["admin"] is False and byid[idp]["daily"] == 10 and byid[ida]["revoked_at"] is None,
+           "GET /v1/keys with the admin key: both keys with their admin flag, quota, revoked_at null", r.short())
+    r = s.req("POST", "/v1/keys", key=ka, headers={"Content-Type": "application/json"},
+              body=json.dumps({"name": "from the api", "rate": 50, "daily": 5}))
+    c = r.json() or {}
+    new, nid = c.get("key"), c.get("id")
+    tap.ok(r.status == 201 and KEY_RE.match(new or "") and re.match(r"^k_[0-9a-f]{12}$", nid or "")
+           and c.get("name") == "from the api" and c.get("admin") is False and c.get("rate") == 50
+           and c.get("daily") == 5 and r.header("location") == f"/v1/keys/{nid}",
+           "POST /v1/keys as admin: 201 with the secret, id, name, rate, daily; Location /v1/keys/ID", r.short())
+    r = s.req("GET", "/v1/jobs", key=new)
+    tap.ok(r.status == 200, "the new key works at once", r.short())
+    rc, out, err = keys(d, "list")
+    tap.ok(rc == 0 and nid and nid in out, "`keys list` shows the key made through the API", out[:400])
+    r = s.req("GET", "/v1/keys", key=ka)
+    tap.ok(nid in [k.get("id") for k in (r.json() or {}).get("keys", [])], "GET /v1/keys lists it", r.short())
+    r = s.req("DELETE", f"/v1/keys/{nid}", key=ka)
+    tap.ok(r.status == 204 and r.body == b"", "DELETE /v1/keys/ID as admin: 204", r.short())
+    r = s.req("GET", "/v1/jobs", key=new)
+    tap.ok(is_error(r, 403, "forbidden"), "the revoked key is 403 at once", r.short())
+    r = s.req("GET", "/v1/keys", key=ka)
+    k = {k.get("id"): k for k in (r.json() or {}).get("keys", [])}.get(nid) or {}
+    tap.ok(isinstance(k.get("revoked_at"), str) and RFC3339.match(k["revoked_at"]),
+           "GET /v1/keys shows its revoked_at", r.short())
+    r = s.req("DELETE", f"/v1/keys/{nid}", key=ka)
+    tap.ok(r.status == 204, "revoking it again: 204", r.short())
+    r = s.req("DELETE", "/v1/keys/k_000000000000", key=ka)
+    tap.ok(is_error(r, 404, "not_found"), "DELETE of an unknown key id: 404", r.short())
+    r = s.req("DELETE", "/v1/keys/nonsense", key=ka)
+    tap.ok(is_error(r, 404, "not_found"), "DELETE /v1/keys/nonsense: 404", r.short())
+    for body, what in (('{"admin": "yes"}', "admin not a boolean"), ('{"rate": -1}', "a negative rate"),
+                       ('{"daily": 1.5}', "a fractional daily"), ('{"name": 5}', "a name not a string"),
+                       ('{"name": "' + "n" * 200 + '"}', "a name too long"), ("[1]", "not an object"),
+                       ('{"name": ', "invalid JSON")):
+        r = s.req("POST", "/v1/keys", key=ka, headers={"Content-Type": "application/json"}, body=body)
+        tap.ok(is_error(r, 400, "bad_request"), f"POST /v1/keys with {what}: 400 bad_request", r.short())
+    r = s.req("POST", "/v1/keys", key=ka, headers={"Content-Type": "application/json"},
+              body='{"name": "second admin", "admin": true}')
+    k2 = (r.json() or {}).get("key")
+    tap.ok(r.status == 201 and (r.json() or {}).get("admin") is True, "POST /v1/keys {admin: true}: 201", r.short())
+    r = s.req("GET", "/v1/keys", key=k2)
+    tap.ok(r.status == 200, "an admin key made through the API may list keys", r.short())
+    r = s.req("PUT", "/v1/keys", key=ka)
+    tap.ok(is_error(r, 405, "method_not_allowed"), "PUT /v1/keys: 405", r.short())
+    tap.ok(s.stop() == 0, "stopped")
+    err = s.start()
+    tap.ok(err is None, "restarted on the same data", err)
+    r = s.req("GET", "/v1/keys", key=ka)
+    tap.ok(r.status == 200 and len((r.json() or {}).get("keys", [])) == 4,
+           "after the restart the admin key is still admin (4 keys listed)", r.short())
+    r = s.req("GET", "/v1/keys", key=kp)
+    tap.ok(is_error(r, 403, "forbidden"), "and the other still is not", r.short())
+    s.stop()
+
+
+def smtp_server(mode):
+    """tests/smtp_test_server.py on a free port: (process, port) or (None, why)."""
+    port = free_port()
+    p = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(HERE), "smtp_test_server.py"),
+                          "--listen", f"127.0.0.1:{port}", "--mode", mode, "--banner-name", "mx.test",
+                          "--log", path(f"smtp-{mode}.log")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = p.stdout.readline()
+    if b"ready" not in line:
+        p.kill()
+        return None, p.stderr.read().decode("utf-8", "replace")[-300:]
+    return p, port
+
+
+def t_smtp_test(main_srv):
+    r = main_srv.req("GET", "/v1/smtp-test?host=127.0.0.1")
+    tap.ok(is_error(r, 503, "unavailable"), "GET /v1/smtp-test on an --offline server: 503", r.short())
+    proc, port = smtp_server("relay")
+    if proc is None:
+        tap.ok(False, "the scripted SMTP server starts", port)
+        return
+    try:
+        s = new_server("smtp", ["--allow-private"])
+        r = s.req("GET", f"/v1/smtp-test?host=127.0.0.1&port={port}&helo=probe.example")
+        j = r.json() or {}
+        p0 = (j.get("ports") or [{}])[0]
+        tap.ok(r.status == 200 and j.get("host") == "127.0.0.1" and len(j.get("ports", [])) == 1
+               and p0.get("port") == port and p0.get("connected") is True
+               and (p0.get("banner") or {}).get("code") == 220 and p0.get("open_relay") is True,
+               "GET /v1/smtp-test?host=127.0.0.1&port=P (--allow-private) against an open relay: 200, connected,"
+               " banner 220, open_relay true", r.short())
+        log = open(path("smtp-relay.log"), encoding="utf-8").read()
+        tap.ok("C EHLO probe.example" in log and "C DATA" not in log,
+               "the helo parameter is the EHLO name, and DATA is never sent", log[-400:])
+        cp = subprocess.run([BIN, "smtp-test", "--json", "--allow-private", "--port", str(port), "--helo",
+                             "probe.example", "127.0.0.1"], capture_output=True, timeout=120)
+        want = json.loads(cp.stdout.decode() or "null")
+
+        def timeless(x):
+            for pp in (x or {}).get("ports", []):
+                pp["connect_ms"] = 0
+            return x
+        tap.ok(timeless(j) == timeless(want), "the same object as `bouncecheck smtp-test --json` (connect_ms aside)",
+               [json.dumps(j)[:300], json.dumps(want)[:300]])
+        for qs, what in (("", "no host"), ("?host=127.0.0.1&port=0", "port 0"),
+                         ("?host=127.0.0.1&port=x", "port x"), ("?host=a%20b", "a host with a space"),
+                         ("?host=127.0.0.1&helo=a%20b", "a helo with a space")):
+            r = s.req("GET", "/v1/smtp-test" + qs)
+            tap.ok(is_error(r, 400, "bad_request"), f"GET /v1/smtp-test with {what}: 400 bad_request", r.short())
+        s.stop()
+        s = new_server("smtp-safe", [])
+        r = s.req("GET", f"/v1/smtp-test?host=127.0.0.1&port={port}")
+        tap.ok(is_error(r, 400, "unsafe_target"), "without --allow-private: 127.0.0.1 is 400 unsafe_target",
+               r.short())
+        r = s.req("GET", f"/v1/smtp-test?host=localhost&port={port}")
+        tap.ok(is_error(r, 400, "unsafe_target"), "and so is localhost", r.short())
+        s.stop()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# ---- the web UI's files (issue 8) -----------------------------------------------
+def t_ui(s, keyed=None):
+    """GET / and /ui/...: the embedded web UI. keyed: a server with keys,
+    where the pages must still load without one (they hold no data)."""
+    srv = keyed or s
+    r = srv.req("GET", "/", check=False)
+    html = r.body.decode("utf-8", "replace")
+    csp = r.header("content-security-policy") or ""
+    tap.ok(r.status == 200 and (r.content_type or "").startswith("text/html") and "<main" in html,
+           "GET / serves the web UI's page" + (" without a key on a server with keys" if keyed else ""), r.short())
+    if keyed:
+        return
+    tap.ok("default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+           and r.header("x-content-type-options") == "nosniff" and r.header("referrer-policy") == "no-referrer",
+           "the page carries a strict CSP (nothing but this server), nosniff and no referrer", csp)
+    refs = re.findall(r'(?:src|href)="(/ui/[^"]+)"', html)
+    bad = []
+    types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+    for ref in refs:
+        a = srv.req("GET", ref, check=False)
+        want = types.get(os.path.splitext(ref)[1], "")
+        if a.status != 200 or not (a.content_type or "").startswith(want) or not a.body:
+            bad.append(f"{ref}: {a.status} {a.content_type}")
+    tap.ok(refs and not bad, f"every file the page names ({len(refs)}) is served with its type", bad or refs)
+    etag = r.header("etag")
+    r2 = srv.req("GET", "/", headers={"If-None-Match": etag or '"none"'}, check=False)
+    tap.ok(bool(etag) and r2.status == 304 and not r2.body, "If-None-Match with the ETag: 304, no body",
+           [etag, r2.short()])
+    r3 = srv.req("GET", "/ui/index.html", check=False)
+    tap.ok(r3.status == 200 and r3.body == r.body, "/ui/index.html is the same page", r3.short())
+    r4 = srv.req("GET", "/ui/no-such-file.js", check=False)
+    tap.ok(r4.status == 404 and (r4.json() or {}).get("error", {}).get("code") == "not_found",
+           "an unknown UI file: 404 not_found", r4.short())
+    r5 = srv.req("POST", "/", body="x", check=False)
+    tap.ok(r5.status == 405 and (r5.header("allow") or "") == "GET", "POST /: 405, Allow: GET", r5.short())
+
+
 def main():
     global BIN, WORK
     if len(sys.argv) != 2:
@@ -929,8 +1393,15 @@ def main():
         section("extract", t_extract, main_srv)
         section("disposable", t_disposable, main_srv)
         section("webhook", t_webhook, main_srv)
+        section("web UI files", t_ui, main_srv)
+        section("preview", t_preview, main_srv)
+        section("filters", t_filters, main_srv)
+        section("smtp-test", t_smtp_test, main_srv)
         section("limits", t_limits)
         section("auth", t_auth)
+        section("me and keys", t_me_keys)
+        section("reasons across a restart", t_reasons_restart)
+        section("store migration", t_migration)
         section("slow client", t_slow_client)
         section("kill -9", t_kill9)
         section("https", t_https)

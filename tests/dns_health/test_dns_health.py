@@ -204,6 +204,26 @@ def codes(report, section):
     return {f.get("code"): f.get("severity") for f in sec.get("findings", [])}
 
 
+def fix_problems(report):
+    """Findings whose "fix" breaks the rule: a non-empty string on warn and
+    fail findings, null on info ones; the fix names the domain checked, never
+    the "<your domain>" placeholder of the table."""
+    bad = []
+    for name, sec in (report or {}).items():
+        if not isinstance(sec, dict):
+            continue
+        for f in sec.get("findings", []):
+            fix = f.get("fix", "(absent)")
+            if f.get("severity") in ("warn", "fail"):
+                if not (isinstance(fix, str) and fix.strip()):
+                    bad.append(f"{name}: {f.get('code')} ({f.get('severity')}): fix {fix!r}")
+                elif "<your domain>" in fix:
+                    bad.append(f"{name}: {f.get('code')}: the fix does not name the domain: {fix!r}")
+            elif fix is not None:
+                bad.append(f"{name}: {f.get('code')} ({f.get('severity')}): fix {fix!r}, want null")
+    return bad
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: test_dns_health.py path/to/bouncecheck", file=sys.stderr)
@@ -310,16 +330,29 @@ def main():
             ("listed.health.test", "blocklists", r"listed", "fail", "an MX address listed on zen (127.0.0.2)"),
             ("refused.health.test", "blocklists", r"refused", "warn", "a 127.255.255.254 answer is an error, not a listing"),
         ]
+        fixes_bad, warn_fail, infos = [], 0, 0
         for domain, sec, pattern, sev, desc in cases:
             extra = ("--dkim-selector", "sel1") if sec == "dkim" else ()
             r, p = report(domain, *extra)
+            fixes_bad += [f"{domain}: {b}" for b in fix_problems(r)]
+            for v in (r or {}).values():
+                for f in (v.get("findings", []) if isinstance(v, dict) else []):
+                    warn_fail += f.get("severity") in ("warn", "fail")
+                    infos += f.get("severity") == "info"
             c = codes(r, sec) if r else {}
             hit = [k for k, s in c.items() if k and re.search(pattern, k) and (sev is None or s == sev)]
             ok(bool(hit), f"{desc}: a {sev or 'finding'} in {sec} ({', '.join(hit) or 'none'})",
                (p.stderr, json.dumps(r.get(sec) if r else None)[:1500]))
+            if domain == "nodmarc.health.test" and r:
+                fx = [f.get("fix") or "" for f in r["dmarc"].get("findings", []) if f.get("severity") == "fail"]
+                ok(any("_dmarc.nodmarc.health.test" in x for x in fx),
+                   "the missing-DMARC fix names the record to publish for this domain", json.dumps(fx)[:500])
             if domain == "refused.health.test" and r:
                 listed = [c for c in r["blocklists"].get("checks", []) if c.get("listed") is True]
                 ok(not listed, "the refused answer is never reported as a listing", json.dumps(listed)[:500])
+        ok(not fixes_bad and warn_fail > 0 and infos > 0,
+           f"every warn/fail finding has a non-empty fix, every info one \"fix\": null "
+           f"({warn_fail} warn/fail, {infos} info)", "\n".join(fixes_bad))
         # The same report from the API: GET /v1/dns.
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
         import openapi_check
@@ -350,6 +383,10 @@ def main():
                "GET /v1/dns?domain=good.health.test: 200, the report (SPF, DMARC, DKIM pass)", c.stdout[:1500])
             probs = openapi_check.check_response(doc, "GET", "/v1/dns", int(status or 0), ctype, body)
             ok(not probs, "the /v1/dns answer matches openapi.json", probs)
+            api_findings = [f for v in (api or {}).values() if isinstance(v, dict) for f in v.get("findings", [])]
+            ok(api_findings and all("fix" in f for f in api_findings) and not fix_problems(api),
+               "the /v1/dns findings carry fix (a text on warn/fail, null on info)",
+               "\n".join(fix_problems(api)) or json.dumps(api_findings)[:1000])
             c = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", base + "/v1/dns?domain=bad..name"],
                                capture_output=True, text=True, timeout=60)
             ok(c.stdout == "400", f"GET /v1/dns with a bad domain: 400 ({c.stdout})")
@@ -362,6 +399,16 @@ def main():
                             "spfall.health.test"], capture_output=True, text=True, timeout=120)
         ok(p.returncode == 0 and "grade" in p.stdout and "SPF" in p.stdout and "[fail]" in p.stdout,
            "the text report names the grade, the sections and the failures", p.stdout[:1500] + p.stderr)
+        lines = p.stdout.splitlines()
+        after = [lines[i + 1] if i + 1 < len(lines) else "" for i, l in enumerate(lines)
+                 if re.match(r"^    \[(warn|fail)\] ", l)]
+        info_after = [lines[i + 1] if i + 1 < len(lines) else "" for i, l in enumerate(lines)
+                      if re.match(r"^    \[info\] ", l)]
+        ok(after and all(re.match(r"^        fix: \S", l) for l in after)
+           and any("spf_all_pass" in l for l in lines)
+           and not any(l.startswith("        fix:") for l in info_after),
+           "the text report prints an indented 'fix: ...' under each warn/fail finding, none under info",
+           p.stdout[:2000])
         p = subprocess.run([bin_, "dns", "not a domain"], capture_output=True, text=True, timeout=60)
         ok(p.returncode == 2 and "not a valid domain" in p.stderr, "a bad domain: exit 2 with a message", p.stderr)
     finally:

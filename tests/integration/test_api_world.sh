@@ -79,6 +79,22 @@ for addr, want in (("alice@bclab-ok.net", ("deliverable", "accepted_email")),
     j2 = r.json() or {}
     tap.ok(r.status == 200 and j2.get("cached") is True and j2.get("status") == want[0],
            f"asked again: the same verdict, cached", r.short())
+    tap.ok("transcript" not in j and "transcript" not in j2,
+           "without trace=1 neither the fresh nor the cached answer carries a transcript", r.short())
+# trace=1: asks the mail server again and gives the conversation, which the
+# cache never keeps.
+r = s.req("GET", "/v1/verify?trace=1&email=" + q("alice@bclab-ok.net"), timeout=120)
+j = r.json() or {}
+lines = [t.get("line", "") for t in j.get("transcript") or [] if isinstance(t, dict)]
+tap.ok(r.status == 200 and j.get("cached") is False and j.get("status") == "deliverable"
+       and any(l.startswith("RCPT TO:<alice@bclab-ok.net>") for l in lines)
+       and any(l.startswith("250") for l in lines) and not any(l.startswith("DATA") for l in lines),
+       f"trace=1: a fresh answer with the SMTP transcript ({len(lines)} lines: RCPT TO, 250, never DATA)",
+       [r.short()] + lines[:20])
+r = s.req("GET", "/v1/verify?email=" + q("alice@bclab-ok.net"), timeout=120)
+j = r.json() or {}
+tap.ok(r.status == 200 and j.get("cached") is True and "transcript" not in j,
+       "the cached answer after it has no transcript", r.short())
 # The counter is sampled from the verifier once a second: give it three.
 for _ in range(30):
     r = s.req("GET", "/metrics")
