@@ -361,6 +361,31 @@ static bool is_job_id(const char *s, size_t n)
 
 /* ---- single verification ------------------------------------------------------------- */
 
+/* A boolean query parameter: 1/true or 0/false, *v false when absent.
+ * False (and nothing set) for any other value. */
+static bool bool_arg(hreq *r, const char *name, bool *v)
+{
+    const char *a = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    *v = a && (strcmp(a, "1") == 0 || strcmp(a, "true") == 0);
+    return !a || *v || strcmp(a, "0") == 0 || strcmp(a, "false") == 0;
+}
+
+/* A temporary upload file DIR/jobs/PREFIX-XXXXXX opened with mode (swept at
+ * the next start if a crash leaves it). MHD_YES, or the 500 answered. */
+static enum MHD_Result temp_upload(hreq *r, const char *prefix, const char *mode)
+{
+    sv_fmt(r->up_path, sizeof r->up_path, "%s/%s-XXXXXX", r->s->jobs_dir, prefix);
+    int fd = mkstemp(r->up_path);
+    if (fd < 0 || !(r->up = fdopen(fd, mode))) {
+        if (fd >= 0)
+            close(fd);
+        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
+        return fail(r, 500, "internal", "the upload cannot be stored");
+    }
+    r->tmp_made = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result verify_start(hreq *r)
 {
     sv *s = r->s;
@@ -425,13 +450,8 @@ static enum MHD_Result verify_get(hreq *r)
     const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "timeout");
     if (t && parse_timeout(t, &r->timeout_ms) != 0)
         return fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
-    const char *tr = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "trace");
-    if (tr) {
-        if (strcmp(tr, "1") == 0 || strcmp(tr, "true") == 0)
-            r->trace = true;
-        else if (strcmp(tr, "0") != 0 && strcmp(tr, "false") != 0)
-            return fail(r, 400, "bad_request", "trace must be 1 (true) or 0 (false)");
-    }
+    if (!bool_arg(r, "trace", &r->trace))
+        return fail(r, 400, "bad_request", "trace must be 1 (true) or 0 (false)");
     if (email) {
         r->email_len = strlen(email);
         r->email = strdup(email);
@@ -1006,21 +1026,9 @@ static enum MHD_Result jobs_post_end(hreq *r)
 
 static enum MHD_Result preview_begin(hreq *r)
 {
-    sv *s = r->s;
-    const char *p = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "partial");
-    if (p && strcmp(p, "1") != 0 && strcmp(p, "true") != 0 && strcmp(p, "0") != 0 && strcmp(p, "false") != 0)
+    if (!bool_arg(r, "partial", &r->partial))
         return fail(r, 400, "bad_request", "partial must be 1 (true) or 0 (false)");
-    r->partial = p && (strcmp(p, "1") == 0 || strcmp(p, "true") == 0);
-    sv_fmt(r->up_path, sizeof r->up_path, "%s/preview-XXXXXX", s->jobs_dir);
-    int fd = mkstemp(r->up_path);
-    if (fd < 0 || !(r->up = fdopen(fd, "w+b"))) {
-        if (fd >= 0)
-            close(fd);
-        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
-        return fail(r, 500, "internal", "the upload cannot be stored");
-    }
-    r->tmp_made = true;
-    return MHD_YES;
+    return temp_upload(r, "preview", "w+b");
 }
 
 /* A cell as a JSON string; invalid UTF-8 bytes become U+FFFD. */
@@ -1577,22 +1585,11 @@ static enum MHD_Result extract_begin(hreq *r)
     if (cl && strtoll(cl, NULL, 10) > s->o->max_body)
         return fail(r, 413, "payload_too_large", "the body is larger than %lld bytes (--max-body)",
                     (long long)s->o->max_body);
-    const char *ob = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "obfuscated");
-    if (ob && strcmp(ob, "true") != 0 && strcmp(ob, "false") != 0 && strcmp(ob, "1") != 0 && strcmp(ob, "0") != 0)
+    if (!bool_arg(r, "obfuscated", &r->obfuscated))
         return fail(r, 400, "bad_request", "obfuscated must be true or false");
-    r->obfuscated = ob && (strcmp(ob, "true") == 0 || strcmp(ob, "1") == 0);
     if (atomic_load(&s->stopping))
         return fail(r, 503, "unavailable", "the server is shutting down");
-    sv_fmt(r->up_path, sizeof r->up_path, "%s/extract-XXXXXX", s->jobs_dir);
-    int fd = mkstemp(r->up_path);
-    if (fd < 0 || !(r->up = fdopen(fd, "wb"))) {
-        if (fd >= 0)
-            close(fd);
-        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
-        return fail(r, 500, "internal", "the upload cannot be stored");
-    }
-    r->tmp_made = true;
-    return MHD_YES;
+    return temp_upload(r, "extract", "wb");
 }
 
 static enum MHD_Result extract_end(hreq *r)

@@ -26,22 +26,9 @@ world_preflight nsd postfix postgrey openssl ip curl "$py"
 
 world_state bc-apiworld
 
-if ! "$world/up.sh" "$state" > "$state/up.log" 2>&1; then
-    echo "not ok 1 - the test world comes up"
-    head -n 20 "$state/up.log" | sed 's/^/# /'
-    echo "1..1"
-    exit 1
-fi
-echo "ok 1 - the test world comes up"
-# shellcheck disable=SC1091
-. "$state/world.env"
-cd "$state" || exit 1
-mkdir -p lists   # an empty lists directory: the built-in lists, for both
-export BOUNCECHECK_DATA_DIR="$state/lists"
-
-# The engine options of test_bulk_world.sh, for the server and the CLI alike.
-export BC_ENGINE_ARGS="--allow-private --dns $DNS --helo probe.bclab-client.net --from check@bclab-client.net
---mx-connections 4 --rcpts-per-connection 10 --domain-rate 0 --timeout 60"
+# The world, and the engine options of test_bulk_world.sh in BC_ENGINE_ARGS
+# for the server and the CLI alike.
+world_up
 
 $py - "$bin" "$NS" "$state" "$here/../api" <<'EOF'
 import csv, io, os, random, re, subprocess, sys, time

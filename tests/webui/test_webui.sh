@@ -69,13 +69,8 @@ axe_setup
 
 world_state bc-webui
 
-if ! "$world/up.sh" "$state" > "$state/up.log" 2>&1; then
-    echo "not ok 1 - the test world comes up"
-    head -n 20 "$state/up.log" | sed 's/^/# /'
-    echo "1..1"
-    exit 1
-fi
-echo "ok 1 - the test world comes up"
+# The world, and the engine options of test_api_world.sh in BC_ENGINE_ARGS.
+world_up
 n=1
 if [[ -n $BC_AXE_FAIL ]]; then
     n=$((n + 1)); echo "not ok $n - axe-core installs as pinned by tests/webui/package-lock.json"
@@ -87,15 +82,6 @@ elif [[ -z $BC_AXE_SKIP ]]; then
 fi
 [[ -n $BC_AXE_SKIP ]] && echo "# the accessibility checks will be skipped: $BC_AXE_SKIP"
 export BC_AXE_SKIP BC_TAP_START=$n
-# shellcheck disable=SC1091
-. "$state/world.env"
-cd "$state" || exit 1
-mkdir -p lists   # an empty lists directory: the built-in lists, for both
-export BOUNCECHECK_DATA_DIR="$state/lists"
-
-# The engine options of test_api_world.sh, for the server and the CLI alike.
-export BC_ENGINE_ARGS="--allow-private --dns $DNS --helo probe.bclab-client.net --from check@bclab-client.net
---mx-connections 4 --rcpts-per-connection 10 --domain-rate 0 --timeout 60"
 
 # Everything from here runs inside the namespace (its loopback is up): the
 # browser reaches the server on 127.0.0.1 and the world's DNS and MX hosts.
