@@ -1696,6 +1696,41 @@ static enum MHD_Result ui_send(hreq *r)
     return ret;
 }
 
+/* Whether a Host header names this machine's loopback: localhost, 127.x or
+ * ::1, with or without a port (no header: a client that is not a browser).
+ * An open server on loopback answers only those, so that a web page whose
+ * name was rebound to 127.0.0.1 (DNS rebinding) cannot use it. */
+static bool local_host(const char *host)
+{
+    if (!host)
+        return true;
+    char name[256];
+    size_t n;
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        if (!end)
+            return false;
+        n = (size_t)(end - host - 1);
+        host++;
+    } else {
+        const char *colon = strchr(host, ':');
+        n = colon ? (size_t)(colon - host) : strlen(host);
+    }
+    if (n == 0 || n >= sizeof name)
+        return false;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    if (name[n - 1] == '.')
+        name[--n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcasecmp(name, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, name, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 static enum MHD_Result begin(hreq *r, const char *url, const char *method)
 {
     sv *s = r->s;
@@ -1828,6 +1863,12 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     switch (sv_auth_check(s, auth, &r->key)) {
     case SV_AUTH_OPEN:
         memset(&r->key, 0, sizeof r->key);
+        if (s->loopback && !s->o->insecure_no_auth &&
+            !local_host(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+            return fail(r, 403, "forbidden",
+                        "this server has no API key, so it only answers requests addressed to localhost,"
+                        " 127.0.0.1 or [::1] (a web page from another site must not use it); create a key"
+                        " (bouncecheck keys create --admin) to serve other names");
         break;
     case SV_AUTH_OK:
         break;
@@ -2083,7 +2124,8 @@ int sv_http_start(sv *s, char *err, size_t errlen)
         sv_fmt(err, errlen, "--listen %s: give ADDRESS:PORT, e.g. 127.0.0.1:8025 or [::1]:8025", o->listen);
         return -1;
     }
-    if (!is_loopback(&ss) && !s->keys_exist && !o->insecure_no_auth) {
+    s->loopback = is_loopback(&ss);
+    if (!s->loopback && !s->keys_exist && !o->insecure_no_auth) {
         sv_fmt(err, errlen,
                  "refusing to listen on %s without an API key: anyone could use it. Create one first"
                  " (bouncecheck keys create --data %s), or add --insecure-no-auth",

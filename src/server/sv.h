@@ -47,6 +47,7 @@ struct sv {
     sv_worker *io, *hooks, *checks;
     char secret[128];            /* the webhook secret */
     atomic_bool stopping;
+    bool loopback;               /* listening on a loopback address */
     char jobs_dir[PATH_MAX];     /* DATA/jobs */
 
     /* keys (auth.c) */

@@ -263,6 +263,20 @@ def t_basics(s):
         src = f"unreadable: {e}"
     tap.ok(j is not None and j == src, "the served /openapi.json is src/server/openapi.json",
            str(src)[:200])
+    # An open server on loopback answers /v1 only for loopback names: a page
+    # whose name was rebound to 127.0.0.1 (DNS rebinding) gets 403.
+    port = s.base.rsplit(":", 1)[1]
+    bad = [s.req("GET", "/v1/jobs", headers={"Host": h}) for h in
+           (f"evil.example:{port}", "evil.example", f"127.0.0.1.nip.example:{port}", f"10.0.0.1:{port}")]
+    tap.ok(all(is_error(b, 403, "forbidden") for b in bad),
+           "open server on loopback: a /v1 request with a foreign Host is 403 (DNS rebinding)",
+           [b.short() for b in bad])
+    good = [s.req("GET", "/v1/jobs", headers={"Host": h}) for h in
+            (f"localhost:{port}", f"LOCALHOST.:{port}", f"127.0.0.1:{port}", f"127.1.2.3:{port}", f"[::1]:{port}")]
+    tap.ok(all(g.status == 200 for g in good), "... and 200 for localhost, 127.x and [::1]",
+           [g.short() for g in good])
+    r = s.req("GET", "/", headers={"Host": "evil.example"}, check=False)
+    tap.ok(r.status == 200, "the UI's files (no data in them) are served whatever the Host", r.short())
 
 
 def t_verify(s):
@@ -692,8 +706,8 @@ def t_auth():
 def t_slow_client():
     s = new_server("slow", ["--offline", "--request-timeout", "2"])
     for what, data in (("half a request line", b"GET /heal"),
-                       ("headers without the end", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"),
-                       ("10 of 100 body bytes", b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                       ("headers without the end", b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"),
+                       ("10 of 100 body bytes", b"POST /v1/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
                         b"application/json\r\nContent-Length: 100\r\n\r\n{\"email\": ")):
         c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
         c.sendall(data)
