@@ -128,5 +128,19 @@ env -u BOUNCECHECK_DATA XDG_DATA_HOME="$tmp/xdg" "$bin" keys list >/dev/null 2>&
 expect_rc 1 "a data dir whose parent is missing" "$bin" keys list --data "$tmp/no/such"
 err | grep -q "$tmp/no/such"; ok $? "the message names the directory"
 
+# --db: a PostgreSQL URL (tests/test_store_pg.sh runs it on a real server);
+# empty means SQLite in --data, as does an empty $BOUNCECHECK_DB.
+expect_rc 1 "keys list --db with another scheme" "$bin" keys list --db "mysql://u:hunter2@h/db" --data "$data"
+err | grep -q 'postgres://'; ok $? "the message says a postgres:// URL is expected"
+! err | grep -q hunter2; ok $? "the message masks the URL's password"
+expect_rc 1 "keys --db with an unreachable server" "$bin" keys --db "postgresql://bc:hunter2@127.0.0.1:1/bc" list
+err | grep -q 'postgresql://bc:\*\*\*@127.0.0.1:1/bc'; ok $? "the message names the database, password masked"
+! err | grep -q hunter2; ok $? "the password never shows"
+expect_rc 0 "keys list --db '' is SQLite in --data" "$bin" keys list --json --db "" --data "$data"
+[ "$(out | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 8 ]; ok $? "the same 8 keys"
+BOUNCECHECK_DB="" "$bin" keys list --json --data "$data" > "$tmp/out" 2>&1
+[ "$(out | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 8 ]; ok $? "an empty \$BOUNCECHECK_DB is SQLite too"
+"$bin" keys --help | grep -q -- '--db URL'; ok $? "keys --help documents --db"
+
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -1,6 +1,8 @@
 /*
- * test_store.c - the server's SQLite store (src/server/store.h): keys,
- * usage, jobs, the cache, a second connection and reopening.
+ * test_store.c - the server's store (src/server/store.h): keys, usage,
+ * jobs, the cache, a second connection and reopening, on SQLite and, when
+ * BC_PG_URL names a fresh PostgreSQL database (tests/test_store_pg.sh),
+ * the same checks on PostgreSQL; masking passwords in URLs.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -9,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "store.h"
 #include "tap.h"
@@ -266,14 +270,75 @@ static void test_threads(sv_store *s)
     CHECK(sv_usage_add(s, "k_threads0000", "2026-11-29", 0) == 800, "every increment of 4 threads counted");
 }
 
-int main(void)
+/* Every check of one backend: s and other are two handles on one fresh
+ * store; job_id gets the id of a job left in it. */
+static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN + 1])
 {
-    char tmpl[] = "/tmp/bc_store_test.XXXXXX";
-    char *base = mkdtemp(tmpl);
-    if (!base) {
-        printf("Bail out! mkdtemp failed\n");
-        return 1;
-    }
+    test_keys(s, other);
+    test_jobs(s, job_id);
+    test_cache(s);
+    test_threads(s);
+    CHECK(sv_store_error(s) != NULL, "an error message is always available");
+}
+
+/* After run_checks and a reopen: what must have persisted. */
+static void check_persisted(sv_store *s, const char *job_id)
+{
+    CHECK(sv_key_count(s) == 2, "keys persist");
+    sv_job g;
+    CHECK(sv_job_get(s, job_id, &g) == 1 && g.processed == 10, "jobs persist");
+    sv_job_clear(&g);
+    CHECK(sv_usage_add(s, "nobody", "2026-11-29", 0) == 0, "usage of an unknown key is 0");
+}
+
+/* Text that is not UTF-8 (a key name, a job name from a query string) is
+ * stored on both backends (PostgreSQL gets U+FFFD for each bad byte). */
+static void test_bad_utf8(sv_store *s)
+{
+    char err[256] = "", secret[SV_KEY_SECRET_LEN + 1];
+    sv_key k, f;
+    CHECK(sv_key_create(s, "caf\xe9 \xff", 0, 0, secret, &k, err, sizeof err) == 0,
+          "a key name that is not UTF-8 is stored (%s)", err);
+    CHECK(sv_key_find(s, secret, strlen(secret), &f) == 1 && strncmp(f.name, "caf", 3) == 0,
+          "and read back: '%s'", f.name);
+    sv_job j;
+    memset(&j, 0, sizeof j);
+    CHECK(sv_job_new_id(j.id) == 0, "job id");
+    j.name = "list \xc3\x28.csv";
+    j.error = "bad \xed\xa0\x80 surrogate";
+    j.created_at = 5;
+    snprintf(j.format, sizeof j.format, "csv");
+    CHECK(sv_job_insert(s, &j) == 0, "a job whose name and error are not UTF-8 is stored");
+    sv_job g;
+    CHECK(sv_job_get(s, j.id, &g) == 1 && g.name && strncmp(g.name, "list ", 5) == 0 && g.error
+              && strstr(g.error, "surrogate"),
+          "and read back");
+    sv_job_clear(&g);
+    CHECK(sv_job_delete(s, j.id) == 1, "and deleted");
+}
+
+static void test_mask(void)
+{
+    char out[256];
+    sv_store_mask_url("postgres://bc:s3cret@db.example.com:5432/bc", out, sizeof out);
+    CHECK_STR(out, "postgres://bc:***@db.example.com:5432/bc", "the password of the user part is masked");
+    sv_store_mask_url("postgresql://bc@db/bc?sslmode=require&password=s3cret&x=1", out, sizeof out);
+    CHECK_STR(out, "postgresql://bc@db/bc?sslmode=require&password=***&x=1", "a password= parameter is masked");
+    sv_store_mask_url("postgres://a:b:c@h/db", out, sizeof out);
+    CHECK_STR(out, "postgres://a:***@h/db", "everything after the user's colon is masked");
+    sv_store_mask_url("postgres://u:p@ss@h/db", out, sizeof out);
+    CHECK_STR(out, "postgres://u:***@h/db", "up to the last @ of the host part");
+    sv_store_mask_url("postgres://h/db", out, sizeof out);
+    CHECK_STR(out, "postgres://h/db", "a URL without a password is unchanged");
+    sv_store_mask_url("postgres://u:secretsecret@h/db", out, 16);
+    CHECK(strstr(out, "secret") == NULL && strlen(out) == 15, "truncation never shows the password: %s", out);
+    CHECK(sv_store_is_pg("postgres://h/db") && sv_store_is_pg("postgresql://h/db") && !sv_store_is_pg("")
+              && !sv_store_is_pg(NULL) && !sv_store_is_pg("/var/lib/bc"),
+          "sv_store_is_pg");
+}
+
+static void sqlite_suite(const char *base)
+{
     char dir[512], db[600];
     snprintf(dir, sizeof dir, "%s/data", base);
     snprintf(db, sizeof db, "%s/bouncecheck.db", dir);
@@ -282,21 +347,20 @@ int main(void)
     sv_store *s = NULL, *other = NULL;
     CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "open creates the store (%s)", err);
     if (!s)
-        return tap_done();
+        return;
     struct stat sb;
     CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700, "DIR is created with mode 0700");
     CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the db file has mode 0600 (%o)",
           (unsigned)(sb.st_mode & 0777));
-    CHECK(sv_store_open(&other, dir, err, sizeof err) == 0 && other, "a second connection (%s)", err);
-    if (!other)
-        return tap_done();
+    CHECK(sv_store_open_db(&other, "", dir, err, sizeof err) == 0 && other,
+          "a second connection, through sv_store_open_db with db \"\" (%s)", err);
+    if (!other) {
+        sv_store_close(s);
+        return;
+    }
 
-    test_keys(s, other);
     char job_id[SV_JOB_ID_LEN + 1] = "";
-    test_jobs(s, job_id);
-    test_cache(s);
-    test_threads(s);
-    CHECK(sv_store_error(s) != NULL, "an error message is always available");
+    run_checks(s, other, job_id);
 
     sv_store_close(other);
     sv_store_close(s);
@@ -304,13 +368,10 @@ int main(void)
 
     /* Everything persists across a reopen. */
     s = NULL;
-    CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "reopen (%s)", err);
+    CHECK(sv_store_open_db(&s, NULL, dir, err, sizeof err) == 0 && s, "reopen (%s)", err);
     if (s) {
-        CHECK(sv_key_count(s) == 2, "keys persist");
-        sv_job g;
-        CHECK(sv_job_get(s, job_id, &g) == 1 && g.processed == 10, "jobs persist");
-        sv_job_clear(&g);
-        CHECK(sv_usage_add(s, "nobody", "2026-11-29", 0) == 0, "usage of an unknown key is 0");
+        check_persisted(s, job_id);
+        test_bad_utf8(s);
         sv_store_close(s);
     }
 
@@ -329,6 +390,127 @@ int main(void)
     err[0] = '\0';
     CHECK(sv_store_open(&s, deep, err, sizeof err) == -1 && strstr(err, deep),
           "a missing parent is refused, naming DIR: %s", err);
+    err[0] = '\0';
+    CHECK(sv_store_open_db(&s, "mysql://u:hunter2@h/db", dir, err, sizeof err) == -1 && s == NULL
+              && strstr(err, "postgres://") && !strstr(err, "hunter2"),
+          "an unknown scheme is refused, password masked: %s", err);
+}
+
+/* url with its password (user part) replaced by pw, into out. false when
+ * url has no user:password@. */
+static bool with_password(const char *url, const char *pw, char *out, size_t outlen)
+{
+    const char *auth = strstr(url, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *colon = auth && at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+    if (!colon)
+        return false;
+    int n = snprintf(out, outlen, "%.*s%s%s", (int)(colon + 1 - url), url, pw, at);
+    return n > 0 && (size_t)n < outlen;
+}
+
+/* The password of url's user part (into out), or "". */
+static void password_of(const char *url, char *out, size_t outlen)
+{
+    const char *auth = strstr(url, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *colon = auth && at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+    snprintf(out, outlen, "%.*s", colon ? (int)(at - colon - 1) : 0, colon ? colon + 1 : "");
+}
+
+/* Terminates the backends of every store connection (application_name
+ * bouncecheck) and waits for them to end; how many, or -1. */
+static int terminate_store_connections(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    int n = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity"
+                                " WHERE application_name = 'bouncecheck' AND pid <> pg_backend_pid()");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            n = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return n;
+}
+
+static void pg_suite(const char *url)
+{
+    tap_diag("PostgreSQL: the same checks");
+    char err[512] = "", pw[128];
+    password_of(url, pw, sizeof pw);
+    sv_store *s = NULL, *other = NULL;
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0 && s, "pg: open creates the schema (%s)", err);
+    if (!s)
+        return;
+    CHECK(sv_store_open_db(&other, url, NULL, err, sizeof err) == 0 && other, "pg: a second connection (%s)",
+          err);
+    if (!other) {
+        sv_store_close(s);
+        return;
+    }
+    CHECK(sv_store_version(s) > 0, "pg: the version is positive (the server takes 0 as never read)");
+
+    char job_id[SV_JOB_ID_LEN + 1] = "";
+    run_checks(s, other, job_id);
+
+    sv_store_close(other);
+    sv_store_close(s);
+
+    s = NULL;
+    CHECK(sv_store_open_db(&s, url, "/nonexistent", err, sizeof err) == 0 && s, "pg: reopen (%s)", err);
+    if (s) {
+        check_persisted(s, job_id);
+        test_bad_utf8(s);
+        /* The server drops the connection: a read is retried on a new one;
+         * an increment fails (it may have counted) and the next call reconnects. */
+        CHECK(terminate_store_connections(url) == 1, "pg: the store's connection is terminated");
+        CHECK(sv_key_count(s) == 3, "pg: a read after that reconnects and succeeds at once");
+        CHECK(terminate_store_connections(url) == 1, "pg: terminated again");
+        CHECK(sv_usage_add(s, "k_reconnect00", "2026-11-29", 1) == -1, "pg: an increment is not retried: -1");
+        CHECK(sv_usage_add(s, "k_reconnect00", "2026-11-29", 1) == 1, "pg: the next one reconnects, counted once");
+        sv_store_close(s);
+    }
+
+    /* Errors never show the password. */
+    char bad[1024];
+    s = NULL;
+    err[0] = '\0';
+    if (with_password(url, "wrong-pw-4711", bad, sizeof bad))
+        CHECK(sv_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && s == NULL && err[0]
+                  && !strstr(err, "wrong-pw-4711") && strstr(err, "***"),
+              "pg: a wrong password is refused, masked: %s", err);
+    else
+        CHECK(0, "pg: BC_PG_URL has a user:password@ part");
+    /* libpq quotes a badly encoded URI part in its message */
+    err[0] = '\0';
+    CHECK(sv_store_open_db(&s, "postgresql://u:pw%zz4711@127.0.0.1:1/x", NULL, err, sizeof err) == -1
+              && err[0] && !strstr(err, "pw%zz4711"),
+          "pg: a malformed URL is refused, its password masked: %s", err);
+    const char *slash = strrchr(url, '/');
+    if (slash && with_password(url, pw, bad, sizeof bad)) {
+        snprintf(bad, sizeof bad, "%.*s/bc_no_such_db", (int)(slash - url), url);
+        err[0] = '\0';
+        CHECK(sv_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && strstr(err, "bc_no_such_db")
+                  && (!pw[0] || !strstr(err, pw)),
+              "pg: a missing database is refused, naming it: %s", err);
+    }
+}
+
+int main(void)
+{
+    char tmpl[] = "/tmp/bc_store_test.XXXXXX";
+    char *base = mkdtemp(tmpl);
+    if (!base) {
+        printf("Bail out! mkdtemp failed\n");
+        return 1;
+    }
+    test_mask();
+    sqlite_suite(base);
+    const char *url = getenv("BC_PG_URL");
+    if (url && *url)
+        pg_suite(url);
 
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);

@@ -1,7 +1,8 @@
 /*
  * cmd_keys.c - `bouncecheck keys`: create, list and revoke the API keys of
  * the HTTP server (`bouncecheck serve`), in the server's database
- * (src/server/store.h). Also the server's default data directory.
+ * (src/server/store.h). Also the server's default data directory and
+ * database.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,9 +18,10 @@
 #include "store.h"
 
 const char cli_help_keys_text[] =
-    "Usage: bouncecheck keys create [--name N] [--rate R] [--daily N] [--admin] [--data DIR]\n"
-    "       bouncecheck keys list [--json] [--data DIR]\n"
-    "       bouncecheck keys revoke ID [--data DIR]\n"
+    "Usage: bouncecheck keys create [--name N] [--rate R] [--daily N] [--admin]\n"
+    "                               [--data DIR | --db URL]\n"
+    "       bouncecheck keys list [--json] [--data DIR | --db URL]\n"
+    "       bouncecheck keys revoke ID [--data DIR | --db URL]\n"
     "\n"
     "Manage the API keys of the HTTP server (`bouncecheck serve`). While at least\n"
     "one key exists, even a revoked one, every /v1/ request needs\n"
@@ -44,6 +46,9 @@ const char cli_help_keys_text[] =
     "                  are null when not set\n"
     "  --data DIR      the server's data directory (default $BOUNCECHECK_DATA, else\n"
     "                  $XDG_DATA_HOME/bouncecheck or ~/.local/share/bouncecheck)\n"
+    "  --db URL        the server's PostgreSQL database instead, as a libpq URL:\n"
+    "                  postgres://USER@HOST:PORT/DB (default $BOUNCECHECK_DB); give\n"
+    "                  the password by PGPASSWORD or ~/.pgpass, not in the URL\n"
     "  -h, --help      show this help\n"
     "\n"
     "Exit status: 0 success, 1 failure (or no such key to revoke), 2 usage error.\n"
@@ -51,6 +56,7 @@ const char cli_help_keys_text[] =
     "Examples:\n"
     "  bouncecheck keys create --name crm --rate 5/s --daily 10000\n"
     "  bouncecheck keys create --name ops --admin\n"
+    "  bouncecheck keys create --name crm --db postgres://bc@db.example.com/bc\n"
     "  bouncecheck keys list\n"
     "  bouncecheck keys revoke k_0123456789ab\n";
 
@@ -59,13 +65,22 @@ const char *cli_server_data_dir(void)
     return cli_default_dir("BOUNCECHECK_DATA");
 }
 
-/* Opens the store of dir, or prints why not. NULL on failure; the caller
- * closes the result (sv_store_close). */
-static sv_store *keys_open(const char *dir)
+/* The server's database from the environment: $BOUNCECHECK_DB, or NULL
+ * (SQLite in the data directory). */
+static const char *server_db(void)
+{
+    const char *v = getenv("BOUNCECHECK_DB");
+    return v && *v ? v : NULL;
+}
+
+/* Opens the store (db: a PostgreSQL URL, or NULL for SQLite in dir), or
+ * prints why not. NULL on failure; the caller closes the result
+ * (sv_store_close). */
+static sv_store *keys_open(const char *dir, const char *db)
 {
     sv_store *s = NULL;
     char err[1024] = "";
-    if (sv_store_open(&s, dir, err, sizeof err) != 0) {
+    if (sv_store_open_db(&s, db, dir, err, sizeof err) != 0) {
         cli_error("keys: %s", err);
         return NULL;
     }
@@ -130,7 +145,7 @@ static int keys_flush(void)
     return BC_EXIT_OK;
 }
 
-static int keys_create(int argc, char **argv, const char *dir)
+static int keys_create(int argc, char **argv, const char *dir, const char *db)
 {
     static const struct option opts[] = {
         { "name", required_argument, NULL, 'n' },
@@ -138,6 +153,7 @@ static int keys_create(int argc, char **argv, const char *dir)
         { "daily", required_argument, NULL, 'D' },
         { "admin", no_argument, NULL, 'a' },
         { "data", required_argument, NULL, 'd' },
+        { "db", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -165,6 +181,7 @@ static int keys_create(int argc, char **argv, const char *dir)
             break;
         case 'a': admin = true; break;
         case 'd': dir = optarg; break;
+        case 'B': db = optarg; break;
         case 'h': fputs(cli_help_keys_text, stdout); return BC_EXIT_OK;
         default: return keys_usage();
         }
@@ -177,7 +194,7 @@ static int keys_create(int argc, char **argv, const char *dir)
         cli_error("keys create: --name is too long (at most %zu bytes)", sizeof ((sv_key *)0)->name - 1);
         return BC_EXIT_USAGE;
     }
-    sv_store *s = keys_open(dir);
+    sv_store *s = keys_open(dir, db);
     if (!s)
         return BC_EXIT_FAILURE;
     char secret[SV_KEY_SECRET_LEN + 1];
@@ -278,11 +295,12 @@ static int keys_print_table(const sv_key *keys, size_t n)
     return keys_flush();
 }
 
-static int keys_list(int argc, char **argv, const char *dir, bool json)
+static int keys_list(int argc, char **argv, const char *dir, const char *db, bool json)
 {
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
         { "data", required_argument, NULL, 'd' },
+        { "db", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -292,6 +310,7 @@ static int keys_list(int argc, char **argv, const char *dir, bool json)
         switch (c) {
         case 'j': json = true; break;
         case 'd': dir = optarg; break;
+        case 'B': db = optarg; break;
         case 'h': fputs(cli_help_keys_text, stdout); return BC_EXIT_OK;
         default: return keys_usage();
         }
@@ -300,7 +319,7 @@ static int keys_list(int argc, char **argv, const char *dir, bool json)
         cli_error("keys list: unexpected argument '%s'", argv[optind]);
         return keys_usage();
     }
-    sv_store *s = keys_open(dir);
+    sv_store *s = keys_open(dir, db);
     if (!s)
         return BC_EXIT_FAILURE;
     sv_key *keys = NULL;
@@ -316,10 +335,11 @@ static int keys_list(int argc, char **argv, const char *dir, bool json)
     return rc;
 }
 
-static int keys_revoke(int argc, char **argv, const char *dir)
+static int keys_revoke(int argc, char **argv, const char *dir, const char *db)
 {
     static const struct option opts[] = {
         { "data", required_argument, NULL, 'd' },
+        { "db", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -328,6 +348,7 @@ static int keys_revoke(int argc, char **argv, const char *dir)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
+        case 'B': db = optarg; break;
         case 'h': fputs(cli_help_keys_text, stdout); return BC_EXIT_OK;
         default: return keys_usage();
         }
@@ -341,7 +362,7 @@ static int keys_revoke(int argc, char **argv, const char *dir)
         return keys_usage();
     }
     const char *id = argv[optind];
-    sv_store *s = keys_open(dir);
+    sv_store *s = keys_open(dir, db);
     if (!s)
         return BC_EXIT_FAILURE;
     int rc = sv_key_revoke(s, id);
@@ -366,11 +387,13 @@ int cmd_keys(int argc, char **argv, const cli_global *g)
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
         { "data", required_argument, NULL, 'd' },
+        { "db", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     (void)g; /* the global --data-dir is the lists' directory, not the server's */
     const char *dir = cli_server_data_dir();
+    const char *db = server_db();
     bool json = false;
     int c;
     /* '+': stop at the action; its own options follow it. */
@@ -378,6 +401,7 @@ int cmd_keys(int argc, char **argv, const cli_global *g)
         switch (c) {
         case 'j': json = true; break;
         case 'd': dir = optarg; break;
+        case 'B': db = optarg; break;
         case 'h': fputs(cli_help_keys_text, stdout); return BC_EXIT_OK;
         default: return keys_usage();
         }
@@ -390,11 +414,11 @@ int cmd_keys(int argc, char **argv, const cli_global *g)
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
     if (strcmp(action, "create") == 0)
-        return keys_create(sub_argc, sub_argv, dir);
+        return keys_create(sub_argc, sub_argv, dir, db);
     if (strcmp(action, "list") == 0)
-        return keys_list(sub_argc, sub_argv, dir, json);
+        return keys_list(sub_argc, sub_argv, dir, db, json);
     if (strcmp(action, "revoke") == 0)
-        return keys_revoke(sub_argc, sub_argv, dir);
+        return keys_revoke(sub_argc, sub_argv, dir, db);
     char *safe = cli_sanitize(action, strlen(action));
     cli_error("keys: unknown action '%s' (expected create, list or revoke)", safe ? safe : "?");
     free(safe);

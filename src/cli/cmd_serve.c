@@ -11,7 +11,7 @@
 #include "settings.h"
 
 const char cli_help_serve_text[] =
-    "Usage: bouncecheck serve [--listen ADDR:PORT] [--data DIR] [OPTIONS]\n"
+    "Usage: bouncecheck serve [--listen ADDR:PORT] [--data DIR] [--db URL] [OPTIONS]\n"
     "\n"
     "Run the HTTP JSON API: real-time verification (GET/POST /v1/verify), bulk jobs\n"
     "(POST /v1/jobs with a CSV, TSV, text, NDJSON, JSON or multipart upload; progress\n"
@@ -24,6 +24,10 @@ const char cli_help_serve_text[] =
     "                           IPv6). Beyond loopback an API key must exist first\n"
     "  --data DIR               keys, jobs and cache (default $BOUNCECHECK_DATA, else\n"
     "                           $XDG_DATA_HOME/bouncecheck or ~/.local/share/bouncecheck)\n"
+    "  --db URL                 keep keys, usage, the job catalogue and the cache in\n"
+    "                           PostgreSQL: a libpq URL, postgres://USER@HOST:PORT/DB\n"
+    "                           (default $BOUNCECHECK_DB; give the password through\n"
+    "                           PGPASSWORD or ~/.pgpass). Job files stay in --data\n"
     "  --tls-cert FILE --tls-key FILE  serve HTTPS (PEM files)\n"
     "  --offline                syntax and domain data only; nothing goes over the network\n"
     "  --cache-ttl SECONDS      keep single results this long (default 86400; 0: no\n"
@@ -58,7 +62,7 @@ const char cli_help_serve_text[] =
 
 enum { OPT_LISTEN = 1000, OPT_DATA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_OFFLINE, OPT_CACHE_TTL, OPT_RETENTION,
        OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_CONN, OPT_REQ_TIMEOUT, OPT_MAX_RUNNING, OPT_SECRET, OPT_NO_AUTH,
-       OPT_DEBUG, OPT_CONFIG, OPT_SETTING_BASE = 2000 };
+       OPT_DEBUG, OPT_CONFIG, OPT_DB, OPT_SETTING_BASE = 2000 };
 
 /* A whole number in [min, max]; false otherwise. */
 static bool number(const char *s, long long min, long long max, long long *out)
@@ -81,6 +85,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         { "max-connections", 1, OPT_MAX_CONN }, { "request-timeout", 1, OPT_REQ_TIMEOUT },
         { "max-running", 1, OPT_MAX_RUNNING }, { "webhook-secret", 1, OPT_SECRET },
         { "insecure-no-auth", 0, OPT_NO_AUTH }, { "debug", 0, OPT_DEBUG }, { "config", 1, OPT_CONFIG },
+        { "db", 1, OPT_DB },
         { "help", 0, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
@@ -104,7 +109,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
     sv_opts so = {
         .listen = "127.0.0.1:8025", .data_dir = NULL, .retention_days = 30, .cache_ttl = 86400,
         .max_body = 100LL << 20, .max_rows = 1000000, .max_connections = 512, .request_timeout = 30,
-        .max_running = 4,
+        .max_running = 4, .db = getenv("BOUNCECHECK_DB"),
     };
     int rc = BC_EXIT_OK, c;
     long long v;
@@ -120,6 +125,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         switch (c) {
         case OPT_LISTEN: so.listen = optarg; break;
         case OPT_DATA: so.data_dir = optarg; break;
+        case OPT_DB: so.db = optarg; break;
         case OPT_TLS_CERT: so.tls_cert = optarg; break;
         case OPT_TLS_KEY: so.tls_key = optarg; break;
         case OPT_OFFLINE: so.offline = true; break;

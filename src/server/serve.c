@@ -159,8 +159,17 @@ int sv_serve(const sv_opts *o)
     s->o = o;
     pthread_mutex_init(&s->auth_lock, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (mkdirs(o->data_dir, err, sizeof err) != 0 || sv_store_open(&s->store, o->data_dir, err, sizeof err) != 0)
+    if (mkdirs(o->data_dir, err, sizeof err) != 0
+        || sv_store_open_db(&s->store, o->db, o->data_dir, err, sizeof err) != 0)
         goto out;
+    char where[320]; /* the catalogue, for messages: never a password */
+    if (sv_store_is_pg(o->db)) {
+        char shown[256];
+        sv_store_mask_url(o->db, shown, sizeof shown);
+        sv_fmt(where, sizeof where, "the database %s", shown);
+    } else {
+        sv_fmt(where, sizeof where, "%s", o->data_dir);
+    }
     sv_fmt(s->jobs_dir, sizeof s->jobs_dir, "%s/jobs", o->data_dir);
     if (mkdirs(s->jobs_dir, err, sizeof err) != 0 || load_secret(s, err, sizeof err) != 0)
         goto out;
@@ -174,12 +183,14 @@ int sv_serve(const sv_opts *o)
     }
     sv_key k;
     if (sv_auth_check(s, NULL, &k) == SV_AUTH_ERROR) {
-        sv_fmt(err, sizeof err, "cannot read the keys in %s: %s", o->data_dir, sv_store_error(s->store));
+        sv_fmt(err, sizeof err, "cannot read the keys in %s: %s", where, sv_store_error(s->store));
         goto out;
     }
     sv_jobs_sweep(s);
     if (sv_engine_init(s, err, sizeof err) != 0)
         goto out;
+    if (sv_store_is_pg(o->db))
+        sv_log("catalogue in %s", where);
     sv_log("data in %s; %s; %s", o->data_dir, o->offline ? "offline (syntax and domain data only)" : "online",
            s->keys_exist ? "API keys required" : "no API key exists: the API is open (loopback only)");
     if (sv_http_start(s, err, sizeof err) != 0)

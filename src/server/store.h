@@ -3,10 +3,13 @@
  * usage, jobs (the catalogue; each job's rows and results live in its own
  * state file, src/bulk/state.h) and the cache of single verifications.
  *
- * One SQLite file, DATA/bouncecheck.db, in WAL mode, shared by the running
- * server and `bouncecheck keys` (which may run at the same time: a busy
- * timeout covers their writes). Every function is safe to call from any
- * thread: the handle serialises its users.
+ * Two backends behind one interface (store_impl.h): by default one SQLite
+ * file, DATA/bouncecheck.db, in WAL mode (store_sqlite.c), shared by the
+ * running server and `bouncecheck keys` (which may run at the same time: a
+ * busy timeout covers their writes); or a PostgreSQL database named by a
+ * postgres:// URL (store_pg.c), shared by any number of processes on any
+ * machines. Both have versioned schemas, migrated on open. Every function
+ * is safe to call from any thread: the handle serialises its users.
  */
 #ifndef BC_SERVER_STORE_H
 #define BC_SERVER_STORE_H
@@ -21,13 +24,27 @@ typedef struct sv_store sv_store;
  * absent. 0, or -1 with a message in err. *out is the caller's
  * (sv_store_close). */
 int sv_store_open(sv_store **out, const char *dir, char *err, size_t errlen);
+/* Opens the store named by db: NULL or "" for SQLite in dir (as
+ * sv_store_open), else a postgres:// or postgresql:// URL (a libpq
+ * connection URI; dir is then not used). The schema is created or
+ * migrated; a database of a newer schema is refused. Messages in err never
+ * show a password. 0 / -1 (err). */
+int sv_store_open_db(sv_store **out, const char *db, const char *dir, char *err, size_t errlen);
 void sv_store_close(sv_store *s); /* accepts NULL */
 
+/* true when db names a PostgreSQL database (postgres:// or postgresql://). */
+bool sv_store_is_pg(const char *db);
+/* db for messages and logs, its password (in the user part or a password=
+ * parameter) replaced by "***", into out (truncated to outlen). */
+void sv_store_mask_url(const char *db, char *out, size_t outlen);
+
 /* Changes whenever another connection (another process) committed a change
- * (PRAGMA data_version): cheap, for noticing new or revoked keys. */
+ * of the keys (SQLite: PRAGMA data_version, any change; PostgreSQL: a
+ * counter bumped with every key change, less the handle's own): cheap, for
+ * noticing new or revoked keys. -1 on error. */
 int64_t sv_store_version(sv_store *s);
 
-/* The last SQLite error message. */
+/* The last database error message. */
 const char *sv_store_error(sv_store *s);
 
 /* ---- API keys ------------------------------------------------------------------ */

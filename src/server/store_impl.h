@@ -1,0 +1,63 @@
+/*
+ * store_impl.h - what a backend of the server's store provides (internal
+ * to src/server/store*.c; callers use store.h only).
+ *
+ * store.c owns what does not depend on the database: the secret and id of
+ * a new key, its hash, argument checks, job ids and status names. Each
+ * backend (store_sqlite.c, store_pg.c) gives one table of functions over
+ * its own handle `be`, with the return codes store.h documents for the
+ * public function of the same name. A backend serialises its users (every
+ * function may be called from any thread) and keeps the message of its
+ * last failure for `error`.
+ *
+ * Later work (job rows, claiming with leases, shared politeness) adds
+ * entries to sv_store_ops and a public function in store.c for each.
+ */
+#ifndef BC_SERVER_STORE_IMPL_H
+#define BC_SERVER_STORE_IMPL_H
+
+#include "store.h"
+
+/* The schema version both backends are at (see each backend's
+ * migrations). */
+#define SV_SCHEMA_VERSION 2
+
+typedef struct sv_store_ops {
+    const char *kind; /* "sqlite", "postgresql" */
+    void (*close)(void *be); /* accepts NULL */
+    /* Changes whenever another handle (connection, process) committed a
+     * change of the keys; stable across the handle's own writes. */
+    int64_t (*version)(void *be);
+    const char *(*error)(void *be);
+    /* Stores key k (every field) with the SHA-256 of its secret: 0 stored,
+     * 1 the id or the hash is taken (store.c tries another id), -1 error
+     * (err). */
+    int (*key_insert)(void *be, const sv_key *k, const unsigned char hash[32], char *err, size_t errlen);
+    int (*key_list)(void *be, sv_key **keys, size_t *n);
+    int (*key_revoke)(void *be, const char *id, int64_t now);
+    int (*key_find)(void *be, const unsigned char hash[32], sv_key *k);
+    int64_t (*key_count)(void *be);
+    int64_t (*usage_add)(void *be, const char *key_id, const char *day, int64_t n);
+    int (*job_insert)(void *be, const sv_job *j);
+    int (*job_get)(void *be, const char *id, sv_job *j);
+    int (*job_progress)(void *be, const char *id, int64_t processed, const int64_t counts[4]);
+    int (*job_set_status)(void *be, const char *id, sv_job_status st, int64_t finished_at, const char *error);
+    int (*job_set_reasons)(void *be, const char *id, const char *reasons);
+    int (*job_set_webhook_state)(void *be, const char *id, int state);
+    /* key_id NULL: every job */
+    int (*job_list)(void *be, const char *key_id, sv_job **jobs, size_t *n);
+    int (*job_list_status)(void *be, sv_job_status st, sv_job **jobs, size_t *n);
+    int (*job_expired)(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n);
+    int (*job_delete)(void *be, const char *id);
+    int (*cache_get)(void *be, const char *addr, int64_t now, char **json);
+    int (*cache_put)(void *be, const char *addr, const char *json, int64_t expires);
+    int64_t (*cache_purge)(void *be, int64_t now);
+} sv_store_ops;
+
+/* SQLite in DIR/bouncecheck.db (store_sqlite.c); PostgreSQL at a libpq
+ * URI (store_pg.c). 0 with *ops and *be set (close with (*ops)->close),
+ * or -1 with a message in err. */
+int sv_store_sqlite_open(const sv_store_ops **ops, void **be, const char *dir, char *err, size_t errlen);
+int sv_store_pg_open(const sv_store_ops **ops, void **be, const char *url, char *err, size_t errlen);
+
+#endif

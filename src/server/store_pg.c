@@ -1,0 +1,987 @@
+/*
+ * store_pg.c - the PostgreSQL backend of the server's store (store.h,
+ * store_impl.h), through libpq: one database shared by any number of
+ * servers (and, later, workers) on any machines.
+ *
+ * Tables (they mirror the SQLite backend's, with PostgreSQL types):
+ *   bouncecheck_meta(k, v)  schema_version = 2; keys_version, a counter
+ *                           bumped in the same statement as every key
+ *                           insert or revoke (sv_store_version)
+ *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
+ *             revoked_at (unix seconds, bigint), rate double precision,
+ *             daily bigint, admin boolean, seq (insertion order)
+ *   usage     verifications per key and UTC day
+ *   jobs      the job catalogue (counts by bc_verdict_status, reasons as
+ *             the JSON object's text), seq (insertion order)
+ *   cache     result JSON of single verifications, with an expiry
+ *
+ * Migrations: migrations[v] takes the schema from version v to v + 1; a
+ * fresh database runs them all. They run on open in one transaction that
+ * first takes a transaction-level advisory lock, so processes starting at
+ * once migrate one after the other; a database of a newer version is
+ * refused.
+ *
+ * One connection guarded by a mutex; every statement is prepared once per
+ * connection and run with parameters (no SQL is ever built from data). A
+ * connection found broken is reset (and its statements prepared again);
+ * a statement that met the break is run again when that is harmless
+ * (retryable[]), else its call fails.
+ */
+#include "store_impl.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+
+/* pg_advisory_xact_lock key of the migrations: "bcmigr" in ASCII. */
+#define MIGRATION_LOCK "108278662571890"
+
+enum {
+    Q_VERSION,
+    Q_KEY_INSERT, Q_KEY_LIST, Q_KEY_REVOKE, Q_KEY_FIND, Q_KEY_COUNT,
+    Q_USAGE_ADD, Q_USAGE_GET,
+    Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
+    Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
+    Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
+    Q__COUNT
+};
+
+#define KEY_COLS "id, name, created_at, revoked_at, rate, daily, admin"
+#define JOB_COLS "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
+                 " n_undeliverable, n_risky, created_at, finished_at, error, webhook," \
+                 " webhook_state, format, reasons"
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_VERSION] = "SELECT v FROM bouncecheck_meta WHERE k = 'keys_version'",
+    [Q_KEY_INSERT] = "WITH i AS (INSERT INTO keys(id, hash, name, created_at, revoked_at, rate, daily, admin)"
+                     " VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING 1)"
+                     " UPDATE bouncecheck_meta SET v = v + 1"
+                     " WHERE k = 'keys_version' AND EXISTS (SELECT 1 FROM i)",
+    [Q_KEY_LIST] = "SELECT " KEY_COLS " FROM keys ORDER BY created_at, seq",
+    [Q_KEY_REVOKE] = "WITH r AS (UPDATE keys SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0 RETURNING 1),"
+                     " b AS (UPDATE bouncecheck_meta SET v = v + 1"
+                     " WHERE k = 'keys_version' AND EXISTS (SELECT 1 FROM r) RETURNING 1)"
+                     " SELECT (SELECT count(*) FROM b), EXISTS (SELECT 1 FROM keys WHERE id = $1)",
+    [Q_KEY_FIND] = "SELECT " KEY_COLS " FROM keys WHERE hash = $1",
+    [Q_KEY_COUNT] = "SELECT count(*) FROM keys",
+    [Q_USAGE_ADD] = "INSERT INTO usage(key_id, day, n) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (key_id, day) DO UPDATE SET n = usage.n + excluded.n RETURNING n",
+    [Q_USAGE_GET] = "SELECT n FROM usage WHERE key_id = $1 AND day = $2",
+    [Q_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES"
+                     " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = $1",
+    [Q_JOB_PROGRESS] = "UPDATE jobs SET processed = $2, n_unknown = $3, n_deliverable = $4,"
+                       " n_undeliverable = $5, n_risky = $6 WHERE id = $1",
+    [Q_JOB_STATUS] = "UPDATE jobs SET status = $2,"
+                     " finished_at = CASE WHEN $3::bigint > 0 THEN $3::bigint ELSE finished_at END,"
+                     " error = $4 WHERE id = $1",
+    [Q_JOB_WEBHOOK] = "UPDATE jobs SET webhook_state = $2 WHERE id = $1",
+    [Q_JOB_LIST_ALL] = "SELECT " JOB_COLS " FROM jobs ORDER BY created_at DESC, seq DESC",
+    [Q_JOB_LIST_KEY] = "SELECT " JOB_COLS " FROM jobs WHERE key_id = $1 ORDER BY created_at DESC, seq DESC",
+    [Q_JOB_LIST_STATUS] = "SELECT " JOB_COLS " FROM jobs WHERE status = $1 ORDER BY created_at, seq",
+    [Q_JOB_EXPIRED] = "SELECT id FROM jobs WHERE created_at < $1 ORDER BY created_at, seq",
+    [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id = $1",
+    [Q_JOB_REASONS] = "UPDATE jobs SET reasons = $2 WHERE id = $1",
+    [Q_CACHE_GET] = "SELECT json FROM cache WHERE addr = $1 AND expires > $2",
+    [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
+    [Q_CACHE_PURGE] = "DELETE FROM cache WHERE expires <= $1",
+};
+
+/* Statements that may run twice with the same effect: run again once
+ * when the connection broke under them (a restarted server, a killed
+ * backend). The others (increments, inserts, deletes that report what
+ * they did) fail instead: their first run may have committed. */
+static const bool retryable[Q__COUNT] = {
+    [Q_VERSION] = true, [Q_KEY_LIST] = true, [Q_KEY_FIND] = true, [Q_KEY_COUNT] = true,
+    [Q_USAGE_GET] = true, [Q_JOB_GET] = true, [Q_JOB_PROGRESS] = true, [Q_JOB_STATUS] = true,
+    [Q_JOB_WEBHOOK] = true, [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true, [Q_JOB_LIST_STATUS] = true,
+    [Q_JOB_EXPIRED] = true, [Q_JOB_REASONS] = true, [Q_CACHE_GET] = true, [Q_CACHE_PUT] = true,
+    [Q_CACHE_PURGE] = true,
+};
+
+/* migrations[v] takes the schema from version v to v + 1. Version 1 is
+ * the first schema (the SQLite backend's version 1: no admin keys, no
+ * reasons); a fresh database runs every step. Constant text only. */
+static const char *const migrations[SV_SCHEMA_VERSION] = {
+    [0] = "CREATE TABLE keys("
+          " id text PRIMARY KEY, hash bytea NOT NULL UNIQUE, name text NOT NULL DEFAULT '',"
+          " created_at bigint NOT NULL, revoked_at bigint NOT NULL DEFAULT 0,"
+          " rate double precision NOT NULL DEFAULT 0, daily bigint NOT NULL DEFAULT 0,"
+          " seq bigint GENERATED ALWAYS AS IDENTITY);"
+          "CREATE TABLE usage("
+          " key_id text NOT NULL, day text NOT NULL, n bigint NOT NULL, PRIMARY KEY (key_id, day));"
+          "CREATE TABLE jobs("
+          " id text PRIMARY KEY, key_id text NOT NULL DEFAULT '', name text,"
+          " status integer NOT NULL, total bigint NOT NULL DEFAULT 0,"
+          " processed bigint NOT NULL DEFAULT 0, n_unknown bigint NOT NULL DEFAULT 0,"
+          " n_deliverable bigint NOT NULL DEFAULT 0, n_undeliverable bigint NOT NULL DEFAULT 0,"
+          " n_risky bigint NOT NULL DEFAULT 0, created_at bigint NOT NULL,"
+          " finished_at bigint NOT NULL DEFAULT 0, error text, webhook text,"
+          " webhook_state integer NOT NULL DEFAULT 0, format text NOT NULL DEFAULT 'csv',"
+          " seq bigint GENERATED ALWAYS AS IDENTITY);"
+          "CREATE INDEX jobs_key ON jobs(key_id, created_at);"
+          "CREATE INDEX jobs_status ON jobs(status, created_at);"
+          "CREATE INDEX jobs_created ON jobs(created_at);"
+          "CREATE TABLE cache(addr text PRIMARY KEY, json text NOT NULL, expires bigint NOT NULL);"
+          "CREATE INDEX cache_expires ON cache(expires);",
+    [1] = "ALTER TABLE keys ADD COLUMN admin boolean NOT NULL DEFAULT false;"
+          "ALTER TABLE jobs ADD COLUMN reasons text NOT NULL DEFAULT '{}';"
+          "INSERT INTO bouncecheck_meta(k, v) VALUES ('keys_version', 1) ON CONFLICT (k) DO NOTHING;",
+};
+
+typedef struct pg_store {
+    PGconn *conn;
+    pthread_mutex_t lock;
+    int64_t own_bumps;    /* keys_version bumps made through this handle */
+    char *password;       /* the URL's password, kept out of messages; NULL if none */
+    char shown[256];      /* the URL for messages, password masked */
+    char errmsg[512];     /* the last failure */
+} pg_store;
+
+/* ---- messages ------------------------------------------------------------------- */
+
+/* The password of a postgres:// URL (user part or password= parameter),
+ * malloc'd, or NULL when none (or out of memory). */
+static char *url_password(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (size_t i = 0; i < alen; i++)
+            if (auth[i] == '@')
+                at = auth + i;
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon && at > colon + 1)
+            return strndup(colon + 1, (size_t)(at - colon - 1));
+    }
+    const char *q = strchr(url, '?');
+    while (q) {
+        q++;
+        if (strncasecmp(q, "password=", 9) == 0) {
+            size_t n = strcspn(q + 9, "&");
+            return n ? strndup(q + 9, n) : NULL;
+        }
+        q = strchr(q, '&');
+    }
+    return NULL;
+}
+
+/* Copies msg into out (outlen bytes) on one line (line breaks and tabs as
+ * one space, none at the end), every occurrence of the password replaced
+ * by "***". */
+static void clean_message(const pg_store *s, const char *msg, char *out, size_t outlen)
+{
+    size_t pos = 0, plen = s->password ? strlen(s->password) : 0;
+    if (outlen == 0)
+        return;
+    for (const char *p = msg ? msg : ""; *p && pos + 1 < outlen;) {
+        if (plen && strncmp(p, s->password, plen) == 0) {
+            for (const char *m = "***"; *m && pos + 1 < outlen; m++)
+                out[pos++] = *m;
+            p += plen;
+        } else {
+            char c = *p == '\n' || *p == '\t' ? ' ' : *p;
+            if (c != ' ' || (pos > 0 && out[pos - 1] != ' ')) /* one space for a line break */
+                out[pos++] = c;
+            p++;
+        }
+    }
+    while (pos && out[pos - 1] == ' ')
+        pos--;
+    out[pos] = '\0';
+}
+
+/* Remembers the error of r (or of the connection) for pg_error. */
+static void set_error(pg_store *s, const PGresult *r)
+{
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = PQerrorMessage(s->conn);
+    clean_message(s, m && *m ? m : "unknown PostgreSQL error", s->errmsg, sizeof s->errmsg);
+}
+
+static const char *pg_error(void *be)
+{
+    pg_store *s = be;
+    return s->errmsg[0] ? s->errmsg : "no error";
+}
+
+/* libpq prints notices ("relation ... already exists, skipping") to
+ * stderr by default: nothing here needs them. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* ---- running statements ---------------------------------------------------------- */
+
+#define MAX_PARAMS 17
+
+/* The parameters of one statement: text unless given as bytes. */
+typedef struct params {
+    int n;
+    const char *v[MAX_PARAMS];
+    int len[MAX_PARAMS];
+    int fmt[MAX_PARAMS];
+    char buf[MAX_PARAMS][32];
+} params;
+
+/* Adds a text parameter; NULL is SQL NULL. */
+static void p_text(params *p, const char *v)
+{
+    if (p->n >= MAX_PARAMS)
+        return;
+    p->v[p->n] = v;
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+static void p_i64(params *p, int64_t v)
+{
+    if (p->n >= MAX_PARAMS)
+        return;
+    snprintf(p->buf[p->n], sizeof p->buf[0], "%lld", (long long)v);
+    p_text(p, p->buf[p->n]);
+}
+
+static void p_f64(params *p, double v)
+{
+    if (p->n >= MAX_PARAMS)
+        return;
+    snprintf(p->buf[p->n], sizeof p->buf[0], "%.17g", v);
+    p_text(p, p->buf[p->n]);
+}
+
+static void p_bool(params *p, bool v)
+{
+    p_text(p, v ? "t" : "f");
+}
+
+/* Adds len bytes of binary data (bytea). */
+static void p_bytes(params *p, const void *data, int len)
+{
+    if (p->n >= MAX_PARAMS)
+        return;
+    p->v[p->n] = data;
+    p->len[p->n] = len;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), or 0 when the
+ * byte at p does not start one (overlong forms, surrogates and code
+ * points beyond U+10FFFF are invalid). */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+               : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90)
+        || (p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+/* PostgreSQL refuses text that is not UTF-8, where SQLite keeps any bytes:
+ * a malloc'd copy of t with each invalid byte replaced by U+FFFD when t
+ * has one, else NULL (t is fine as it is, or out of memory). */
+static char *utf8_repaired(const char *t)
+{
+    const unsigned char *u = (const unsigned char *)t;
+    size_t n = strlen(t), bad = 0;
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seq(u + i, n - i);
+        bad += l == 0;
+        i += l ? l : 1;
+    }
+    if (bad == 0)
+        return NULL;
+    char *out = malloc(n + 2 * bad + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seq(u + i, n - i);
+        if (l) {
+            memcpy(o, t + i, l);
+            o += l;
+            i += l;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Prepares every statement on the connection. 0 / -1 (errmsg). */
+static int prepare_all(pg_store *s)
+{
+    for (int i = 0; i < Q__COUNT; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "bc_q%d", i);
+        PGresult *r = PQprepare(s->conn, name, sql_text[i], 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            set_error(s, r);
+            PQclear(r);
+            return -1;
+        }
+        PQclear(r);
+    }
+    return 0;
+}
+
+/* Makes sure the connection works: a broken one is reset and its
+ * statements prepared again. 0 / -1 (errmsg). Lock held. */
+static int ensure_conn(pg_store *s)
+{
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        return 0;
+    PQreset(s->conn);
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        set_error(s, NULL);
+        return -1;
+    }
+    return prepare_all(s);
+}
+
+/* Runs statement q with p; the result (PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK; the caller PQclears it), or NULL with errmsg set and,
+ * when sqlstate is not NULL, the error's SQLSTATE in it (6 bytes). Lock
+ * held. */
+static PGresult *run(pg_store *s, int q, const params *p, char *sqlstate)
+{
+    if (sqlstate)
+        sqlstate[0] = '\0';
+    if (ensure_conn(s) != 0)
+        return NULL;
+    char name[16];
+    snprintf(name, sizeof name, "bc_q%d", q);
+    const char *v[MAX_PARAMS];
+    char *fixed[MAX_PARAMS] = { NULL };
+    int np = p ? p->n : 0;
+    for (int i = 0; i < np; i++) {
+        v[i] = p->v[i];
+        if (p->v[i] && p->fmt[i] == 0 && (fixed[i] = utf8_repaired(p->v[i])) != NULL)
+            v[i] = fixed[i];
+    }
+    PGresult *r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && retryable[q]
+        && PQstatus(s->conn) == CONNECTION_BAD) {
+        PQclear(r);
+        r = NULL;
+        if (ensure_conn(s) == 0) {
+            r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+            st = PQresultStatus(r);
+        }
+    }
+    for (int i = 0; i < np; i++)
+        free(fixed[i]);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    if (!r && PQstatus(s->conn) != CONNECTION_OK)
+        return NULL; /* ensure_conn has set errmsg */
+    set_error(s, r);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (sqlstate && state)
+        snprintf(sqlstate, 6, "%s", state);
+    PQclear(r);
+    return NULL;
+}
+
+/* A bigint or integer column as int64 (0 for NULL). */
+static int64_t get_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return (int64_t)strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* Copies a text column into buf (size bytes), truncated. */
+static void get_copy(const PGresult *r, int row, int col, char *buf, size_t size)
+{
+    const char *t = PQgetvalue(r, row, col);
+    size_t len = (size_t)PQgetlength(r, row, col);
+    if (len >= size)
+        len = size - 1;
+    if (len)
+        memcpy(buf, t, len);
+    buf[len] = '\0';
+}
+
+/* A malloc'd copy of a text column in *out (NULL for SQL NULL). 0 / -1. */
+static int get_dup(const PGresult *r, int row, int col, char **out)
+{
+    *out = NULL;
+    if (PQgetisnull(r, row, col))
+        return 0;
+    size_t len = (size_t)PQgetlength(r, row, col);
+    char *p = malloc(len + 1);
+    if (!p)
+        return -1;
+    memcpy(p, PQgetvalue(r, row, col), len);
+    p[len] = '\0';
+    *out = p;
+    return 0;
+}
+
+/* Statements that return no rows: 0 / -1. Lock taken here. */
+static int run_command(pg_store *s, int q, const params *p)
+{
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, q, p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* A statement returning one number in its first row, or dflt for no row;
+ * -1 on error. Lock taken here. */
+static int64_t run_number(pg_store *s, int q, const params *p, int64_t dflt)
+{
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, q, p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int64_t v = PQntuples(r) > 0 ? get_i64(r, 0, 0) : dflt;
+    PQclear(r);
+    return v;
+}
+
+/* The rows of r as a malloc'd array of `size`-byte elements filled by
+ * fill (0 / -1); on failure the ones filled are cleared with clear (may
+ * be NULL) and freed. 0 / -1. */
+static int collect(const PGresult *r, size_t size, int (*fill)(const PGresult *, int, void *),
+                   void (*clear)(void *), void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int rows = PQntuples(r);
+    if (rows <= 0)
+        return 0;
+    char *arr = calloc((size_t)rows, size);
+    if (!arr)
+        return -1;
+    for (int i = 0; i < rows; i++) {
+        if (fill(r, i, arr + (size_t)i * size) != 0) {
+            for (int k = 0; clear && k < i; k++)
+                clear(arr + (size_t)k * size);
+            free(arr);
+            return -1;
+        }
+    }
+    *out = arr;
+    *n = (size_t)rows;
+    return 0;
+}
+
+/* Runs a listing statement and collects its rows (see collect). 0 / -1. */
+static int run_list(pg_store *s, int q, const params *p, size_t size, int (*fill)(const PGresult *, int, void *),
+                    void (*clear)(void *), void **out, size_t *n)
+{
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, q, p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int ret = collect(r, size, fill, clear, out, n);
+    PQclear(r);
+    return ret;
+}
+
+/* ---- opening: connection and migrations --------------------------------------------- */
+
+/* Runs constant SQL (one or more statements) with no parameters. 0 / -1 (errmsg). */
+static int exec_plain(pg_store *s, const char *sql)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        set_error(s, r);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* Creates or migrates the schema in one transaction under the advisory
+ * lock. 0 / -1 (err). */
+static int migrate(pg_store *s, char *err, size_t errlen)
+{
+    if (exec_plain(s, "BEGIN") != 0
+        || exec_plain(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")") != 0
+        || exec_plain(s, "CREATE TABLE IF NOT EXISTS bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL)")
+               != 0) {
+        snprintf(err, errlen, "database %s: %s", s->shown, s->errmsg);
+        exec_plain(s, "ROLLBACK");
+        return -1;
+    }
+    int64_t version = -1;
+    PGresult *r = PQexec(s->conn, "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        version = PQntuples(r) > 0 ? get_i64(r, 0, 0) : 0;
+    else
+        set_error(s, r);
+    PQclear(r);
+    if (version < 0) {
+        snprintf(err, errlen, "database %s: cannot read its schema version: %s", s->shown, s->errmsg);
+        exec_plain(s, "ROLLBACK");
+        return -1;
+    }
+    if (version > SV_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "database %s has schema version %lld; this bouncecheck knows version %d at most"
+                 " (a newer bouncecheck made it: upgrade this one)",
+                 s->shown, (long long)version, SV_SCHEMA_VERSION);
+        exec_plain(s, "ROLLBACK");
+        return -1;
+    }
+    while (version < SV_SCHEMA_VERSION) {
+        params p = { 0 };
+        p_i64(&p, version + 1);
+        PGresult *u = NULL;
+        if (exec_plain(s, migrations[version]) == 0) {
+            u = PQexecParams(s->conn,
+                             "INSERT INTO bouncecheck_meta(k, v) VALUES ('schema_version', $1::bigint)"
+                             " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                             p.n, NULL, p.v, p.len, p.fmt, 0);
+            if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+                set_error(s, u);
+                PQclear(u);
+                u = NULL;
+            }
+        }
+        if (!u) {
+            snprintf(err, errlen, "database %s: cannot migrate it from schema version %lld: %s", s->shown,
+                     (long long)version, s->errmsg);
+            exec_plain(s, "ROLLBACK");
+            return -1;
+        }
+        PQclear(u);
+        version++;
+    }
+    if (exec_plain(s, "COMMIT") != 0) {
+        snprintf(err, errlen, "database %s: %s", s->shown, s->errmsg);
+        exec_plain(s, "ROLLBACK");
+        return -1;
+    }
+    return 0;
+}
+
+static void pg_close(void *be)
+{
+    pg_store *s = be;
+    if (!s)
+        return;
+    PQfinish(s->conn);
+    if (s->password) {
+        OPENSSL_cleanse(s->password, strlen(s->password));
+        free(s->password);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* ---- API keys ------------------------------------------------------------------------ */
+
+static int fill_key(const PGresult *r, int row, void *elem)
+{
+    sv_key *k = elem;
+    memset(k, 0, sizeof *k);
+    get_copy(r, row, 0, k->id, sizeof k->id);
+    get_copy(r, row, 1, k->name, sizeof k->name);
+    k->created_at = get_i64(r, row, 2);
+    k->revoked_at = get_i64(r, row, 3);
+    k->rate = strtod(PQgetvalue(r, row, 4), NULL);
+    k->daily = get_i64(r, row, 5);
+    k->admin = PQgetvalue(r, row, 6)[0] == 't';
+    return 0;
+}
+
+static int pg_key_insert(void *be, const sv_key *k, const unsigned char hash[32], char *err, size_t errlen)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, k->id);
+    p_bytes(&p, hash, 32);
+    p_text(&p, k->name);
+    p_i64(&p, k->created_at);
+    p_f64(&p, k->rate);
+    p_i64(&p, k->daily);
+    p_bool(&p, k->admin);
+    char state[6];
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_KEY_INSERT, &p, state);
+    int ret = 0;
+    if (r) {
+        s->own_bumps++;
+    } else if (strcmp(state, "23505") == 0) { /* unique_violation */
+        ret = 1;
+    } else {
+        snprintf(err, errlen, "cannot store the key: %s", s->errmsg);
+        ret = -1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    PQclear(r);
+    return ret;
+}
+
+static int pg_key_list(void *be, sv_key **keys, size_t *n)
+{
+    void *arr = NULL;
+    int ret = run_list(be, Q_KEY_LIST, NULL, sizeof **keys, fill_key, NULL, &arr, n);
+    *keys = arr;
+    return ret;
+}
+
+static int pg_key_revoke(void *be, const char *id, int64_t now)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, id);
+    p_i64(&p, now);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_KEY_REVOKE, &p, NULL);
+    int ret = -1;
+    if (r && PQntuples(r) == 1) {
+        bool bumped = get_i64(r, 0, 0) > 0;
+        bool exists = PQgetvalue(r, 0, 1)[0] == 't';
+        if (bumped)
+            s->own_bumps++;
+        ret = bumped || exists ? 0 : 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    PQclear(r);
+    return ret;
+}
+
+static int pg_key_find(void *be, const unsigned char hash[32], sv_key *k)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_bytes(&p, hash, 32);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_KEY_FIND, &p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int ret = PQntuples(r) > 0 ? 1 : 0;
+    if (ret)
+        fill_key(r, 0, k);
+    PQclear(r);
+    return ret;
+}
+
+static int64_t pg_key_count(void *be)
+{
+    return run_number(be, Q_KEY_COUNT, NULL, -1);
+}
+
+static int64_t pg_version(void *be)
+{
+    pg_store *s = be;
+    /* read and corrected under one lock: a bump of this handle in between
+     * would otherwise look like (or hide) another one's change */
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_VERSION, NULL, NULL);
+    int64_t v = r && PQntuples(r) > 0 ? get_i64(r, 0, 0) - s->own_bumps : -1;
+    pthread_mutex_unlock(&s->lock);
+    PQclear(r);
+    return v;
+}
+
+static int64_t pg_usage_add(void *be, const char *key_id, const char *day, int64_t n)
+{
+    params p = { 0 };
+    p_text(&p, key_id);
+    p_text(&p, day);
+    if (n != 0)
+        p_i64(&p, n);
+    return run_number(be, n == 0 ? Q_USAGE_GET : Q_USAGE_ADD, &p, 0);
+}
+
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+static int fill_job(const PGresult *r, int row, void *elem)
+{
+    sv_job *j = elem;
+    memset(j, 0, sizeof *j);
+    get_copy(r, row, 0, j->id, sizeof j->id);
+    get_copy(r, row, 1, j->key_id, sizeof j->key_id);
+    int64_t st = get_i64(r, row, 3);
+    j->status = st >= SV_JOB_QUEUED && st <= SV_JOB_CANCELLED ? (sv_job_status)st : SV_JOB_FAILED;
+    j->total = get_i64(r, row, 4);
+    j->processed = get_i64(r, row, 5);
+    for (int i = 0; i < 4; i++)
+        j->counts[i] = get_i64(r, row, 6 + i);
+    j->created_at = get_i64(r, row, 10);
+    j->finished_at = get_i64(r, row, 11);
+    j->webhook_state = (int)get_i64(r, row, 14);
+    get_copy(r, row, 15, j->format, sizeof j->format);
+    if (get_dup(r, row, 2, &j->name) != 0 || get_dup(r, row, 12, &j->error) != 0
+        || get_dup(r, row, 13, &j->webhook) != 0 || get_dup(r, row, 16, &j->reasons) != 0) {
+        sv_job_clear(j);
+        return -1;
+    }
+    return 0;
+}
+
+static void clear_job(void *elem) { sv_job_clear(elem); }
+
+static int fill_id(const PGresult *r, int row, void *elem)
+{
+    get_copy(r, row, 0, elem, SV_JOB_ID_LEN + 1);
+    return 0;
+}
+
+static int pg_job_insert(void *be, const sv_job *j)
+{
+    params p = { 0 };
+    p_text(&p, j->id);
+    p_text(&p, j->key_id);
+    p_text(&p, j->name);
+    p_i64(&p, (int64_t)j->status);
+    p_i64(&p, j->total);
+    p_i64(&p, j->processed);
+    for (int i = 0; i < 4; i++)
+        p_i64(&p, j->counts[i]);
+    p_i64(&p, j->created_at);
+    p_i64(&p, j->finished_at);
+    p_text(&p, j->error);
+    p_text(&p, j->webhook);
+    p_i64(&p, j->webhook_state);
+    p_text(&p, j->format);
+    p_text(&p, j->reasons ? j->reasons : "{}");
+    return run_command(be, Q_JOB_INSERT, &p);
+}
+
+static int pg_job_get(void *be, const char *id, sv_job *j)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, id);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_JOB_GET, &p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int ret = 0;
+    if (PQntuples(r) > 0)
+        ret = fill_job(r, 0, j) == 0 ? 1 : -1;
+    PQclear(r);
+    return ret;
+}
+
+static int pg_job_progress(void *be, const char *id, int64_t processed, const int64_t counts[4])
+{
+    params p = { 0 };
+    p_text(&p, id);
+    p_i64(&p, processed);
+    for (int i = 0; i < 4; i++)
+        p_i64(&p, counts[i]);
+    return run_command(be, Q_JOB_PROGRESS, &p);
+}
+
+static int pg_job_set_status(void *be, const char *id, sv_job_status st, int64_t finished_at, const char *error)
+{
+    params p = { 0 };
+    p_text(&p, id);
+    p_i64(&p, (int64_t)st);
+    p_i64(&p, finished_at);
+    p_text(&p, error);
+    return run_command(be, Q_JOB_STATUS, &p);
+}
+
+static int pg_job_set_reasons(void *be, const char *id, const char *reasons)
+{
+    params p = { 0 };
+    p_text(&p, id);
+    p_text(&p, reasons ? reasons : "{}");
+    return run_command(be, Q_JOB_REASONS, &p);
+}
+
+static int pg_job_set_webhook_state(void *be, const char *id, int state)
+{
+    params p = { 0 };
+    p_text(&p, id);
+    p_i64(&p, state);
+    return run_command(be, Q_JOB_WEBHOOK, &p);
+}
+
+static int pg_job_list(void *be, const char *key_id, sv_job **jobs, size_t *n)
+{
+    params p = { 0 };
+    if (key_id)
+        p_text(&p, key_id);
+    void *arr = NULL;
+    int ret = run_list(be, key_id ? Q_JOB_LIST_KEY : Q_JOB_LIST_ALL, &p, sizeof **jobs, fill_job, clear_job,
+                       &arr, n);
+    *jobs = arr;
+    return ret;
+}
+
+static int pg_job_list_status(void *be, sv_job_status st, sv_job **jobs, size_t *n)
+{
+    params p = { 0 };
+    p_i64(&p, (int64_t)st);
+    void *arr = NULL;
+    int ret = run_list(be, Q_JOB_LIST_STATUS, &p, sizeof **jobs, fill_job, clear_job, &arr, n);
+    *jobs = arr;
+    return ret;
+}
+
+static int pg_job_expired(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n)
+{
+    params p = { 0 };
+    p_i64(&p, before);
+    void *arr = NULL;
+    int ret = run_list(be, Q_JOB_EXPIRED, &p, SV_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
+    *ids = arr;
+    return ret;
+}
+
+/* Runs a DELETE; the number of rows it deleted, or -1. */
+static int64_t run_delete(pg_store *s, int q, const params *p)
+{
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, q, p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int64_t v = (int64_t)strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static int pg_job_delete(void *be, const char *id)
+{
+    params p = { 0 };
+    p_text(&p, id);
+    int64_t v = run_delete(be, Q_JOB_DELETE, &p);
+    return v < 0 ? -1 : v > 0 ? 1 : 0;
+}
+
+/* ---- the verification cache ------------------------------------------------------------ */
+
+static int pg_cache_get(void *be, const char *addr, int64_t now, char **json)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, addr);
+    p_i64(&p, now);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_CACHE_GET, &p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int ret = 0;
+    if (PQntuples(r) > 0)
+        ret = get_dup(r, 0, 0, json) == 0 && *json ? 1 : -1;
+    PQclear(r);
+    return ret;
+}
+
+static int pg_cache_put(void *be, const char *addr, const char *json, int64_t expires)
+{
+    params p = { 0 };
+    p_text(&p, addr);
+    p_text(&p, json);
+    p_i64(&p, expires);
+    return run_command(be, Q_CACHE_PUT, &p);
+}
+
+static int64_t pg_cache_purge(void *be, int64_t now)
+{
+    params p = { 0 };
+    p_i64(&p, now);
+    return run_delete(be, Q_CACHE_PURGE, &p);
+}
+
+static const sv_store_ops pg_ops = {
+    .kind = "postgresql",
+    .close = pg_close,
+    .version = pg_version,
+    .error = pg_error,
+    .key_insert = pg_key_insert,
+    .key_list = pg_key_list,
+    .key_revoke = pg_key_revoke,
+    .key_find = pg_key_find,
+    .key_count = pg_key_count,
+    .usage_add = pg_usage_add,
+    .job_insert = pg_job_insert,
+    .job_get = pg_job_get,
+    .job_progress = pg_job_progress,
+    .job_set_status = pg_job_set_status,
+    .job_set_reasons = pg_job_set_reasons,
+    .job_set_webhook_state = pg_job_set_webhook_state,
+    .job_list = pg_job_list,
+    .job_list_status = pg_job_list_status,
+    .job_expired = pg_job_expired,
+    .job_delete = pg_job_delete,
+    .cache_get = pg_cache_get,
+    .cache_put = pg_cache_put,
+    .cache_purge = pg_cache_purge,
+};
+
+int sv_store_pg_open(const sv_store_ops **ops, void **be, const char *url, char *err, size_t errlen)
+{
+    *ops = &pg_ops;
+    *be = NULL;
+    pg_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        snprintf(err, errlen, "cannot create a mutex");
+        return -1;
+    }
+    sv_store_mask_url(url, s->shown, sizeof s->shown);
+    s->password = url_password(url);
+    /* The URL comes last, so that its own parameters win. */
+    const char *const keys[] = { "application_name", "connect_timeout", "client_encoding", "dbname", NULL };
+    const char *const values[] = { "bouncecheck", "10", "UTF8", url, NULL };
+    s->conn = PQconnectdbParams(keys, values, 1);
+    if (!s->conn) {
+        snprintf(err, errlen, "database %s: out of memory", s->shown);
+        pg_close(s);
+        return -1;
+    }
+    PQsetNoticeProcessor(s->conn, quiet_notice, NULL);
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        set_error(s, NULL);
+        snprintf(err, errlen, "cannot connect to the database %s: %s", s->shown, s->errmsg);
+        pg_close(s);
+        return -1;
+    }
+    if (migrate(s, err, errlen) != 0) {
+        pg_close(s);
+        return -1;
+    }
+    if (prepare_all(s) != 0) {
+        snprintf(err, errlen, "database %s: %s", s->shown, s->errmsg);
+        pg_close(s);
+        return -1;
+    }
+    *be = s;
+    return 0;
+}

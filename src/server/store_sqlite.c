@@ -1,0 +1,773 @@
+/*
+ * store_sqlite.c - the SQLite backend of the server's store (store.h,
+ * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
+ *
+ * Tables of DATA/bouncecheck.db:
+ *   meta(k, v)      schema_version = 2 (1: before admin keys and reasons;
+ *                   opening a version 1 store migrates it)
+ *   keys            one per API key: id, SHA-256 of the secret (the secret
+ *                   itself is never stored), name, created/revoked times,
+ *                   rate, daily quota and whether it is an admin key
+ *   usage           verifications per key and UTC day
+ *   jobs            the job catalogue (rows and results are in each job's
+ *                   own state file); counts are indexed by bc_verdict_status;
+ *                   reasons is a JSON object, rows done per reason code
+ *   cache           result JSON of single verifications, with an expiry
+ *
+ * One connection, opened with SQLITE_OPEN_FULLMUTEX; every function also
+ * holds the store's own mutex, because a prepared statement is stepped,
+ * read and reset in several calls that must not interleave between threads.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+enum {
+    Q_VERSION,
+    Q_KEY_INSERT, Q_KEY_LIST, Q_KEY_REVOKE, Q_KEY_EXISTS, Q_KEY_FIND, Q_KEY_COUNT,
+    Q_USAGE_ADD, Q_USAGE_GET,
+    Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
+    Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
+    Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
+    Q__COUNT
+};
+
+#define KEY_COLS "id, name, created_at, revoked_at, rate, daily, admin"
+#define JOB_COLS "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
+                 " n_undeliverable, n_risky, created_at, finished_at, error, webhook," \
+                 " webhook_state, format, reasons"
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_VERSION] = "PRAGMA data_version",
+    [Q_KEY_INSERT] = "INSERT INTO keys(id, hash, name, created_at, revoked_at, rate, daily, admin)"
+                     " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7)",
+    [Q_KEY_LIST] = "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid",
+    [Q_KEY_REVOKE] = "UPDATE keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0",
+    [Q_KEY_EXISTS] = "SELECT 1 FROM keys WHERE id = ?1",
+    [Q_KEY_FIND] = "SELECT " KEY_COLS " FROM keys WHERE hash = ?1",
+    [Q_KEY_COUNT] = "SELECT count(*) FROM keys",
+    [Q_USAGE_ADD] = "INSERT INTO usage(key_id, day, n) VALUES (?1, ?2, ?3)"
+                    " ON CONFLICT(key_id, day) DO UPDATE SET n = n + excluded.n RETURNING n",
+    [Q_USAGE_GET] = "SELECT n FROM usage WHERE key_id = ?1 AND day = ?2",
+    [Q_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES"
+                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
+    [Q_JOB_PROGRESS] = "UPDATE jobs SET processed = ?2, n_unknown = ?3, n_deliverable = ?4,"
+                       " n_undeliverable = ?5, n_risky = ?6 WHERE id = ?1",
+    [Q_JOB_STATUS] = "UPDATE jobs SET status = ?2,"
+                     " finished_at = CASE WHEN ?3 > 0 THEN ?3 ELSE finished_at END,"
+                     " error = ?4 WHERE id = ?1",
+    [Q_JOB_WEBHOOK] = "UPDATE jobs SET webhook_state = ?2 WHERE id = ?1",
+    [Q_JOB_LIST_ALL] = "SELECT " JOB_COLS " FROM jobs ORDER BY created_at DESC, rowid DESC",
+    [Q_JOB_LIST_KEY] = "SELECT " JOB_COLS " FROM jobs WHERE key_id = ?1"
+                       " ORDER BY created_at DESC, rowid DESC",
+    [Q_JOB_LIST_STATUS] = "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 ORDER BY created_at, rowid",
+    [Q_JOB_EXPIRED] = "SELECT id FROM jobs WHERE created_at < ?1 ORDER BY created_at, rowid",
+    [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [Q_JOB_REASONS] = "UPDATE jobs SET reasons = ?2 WHERE id = ?1",
+    [Q_CACHE_GET] = "SELECT json FROM cache WHERE addr = ?1 AND expires > ?2",
+    [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES (?1, ?2, ?3)"
+                    " ON CONFLICT(addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
+    [Q_CACHE_PURGE] = "DELETE FROM cache WHERE expires <= ?1",
+};
+
+/* Run once per open, inside one write transaction (two processes may
+ * create the same fresh database at once). A store made by an older
+ * version keeps its tables and version here; migrations[] bring it up. */
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 2);"
+    "CREATE TABLE IF NOT EXISTS keys("
+    " id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " rate REAL NOT NULL DEFAULT 0, daily INTEGER NOT NULL DEFAULT 0,"
+    " admin INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS usage("
+    " key_id TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(key_id, day)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id TEXT PRIMARY KEY, key_id TEXT NOT NULL DEFAULT '', name TEXT,"
+    " status INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0,"
+    " processed INTEGER NOT NULL DEFAULT 0, n_unknown INTEGER NOT NULL DEFAULT 0,"
+    " n_deliverable INTEGER NOT NULL DEFAULT 0, n_undeliverable INTEGER NOT NULL DEFAULT 0,"
+    " n_risky INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    " finished_at INTEGER NOT NULL DEFAULT 0, error TEXT, webhook TEXT,"
+    " webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv',"
+    " reasons TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX IF NOT EXISTS jobs_key ON jobs(key_id, created_at);"
+    "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);"
+    "CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);"
+    "CREATE TABLE IF NOT EXISTS cache("
+    " addr TEXT PRIMARY KEY, json TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS cache_expires ON cache(expires);";
+
+/* migrations[v] takes a store from schema version v to v + 1 (in the same
+ * transaction as the schema above). */
+static const char *const migrations[SV_SCHEMA_VERSION] = {
+    [1] = "ALTER TABLE keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE jobs ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';"
+          "UPDATE meta SET v = 2 WHERE k = 'schema_version';",
+};
+
+typedef struct sq_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q__COUNT];
+    pthread_mutex_t lock;
+} sq_store;
+
+/* Runs a statement that returns no rows to completion and resets it:
+ * SQLITE_DONE or the error code. */
+static int step_done(sqlite3_stmt *q)
+{
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc;
+}
+
+static void stmt_done(sqlite3_stmt *q)
+{
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+}
+
+static const char *sq_error(void *be)
+{
+    sq_store *s = be;
+    return s && s->db ? sqlite3_errmsg(s->db) : "no database";
+}
+
+/* Creates dir (one level, mode 0700) unless it is already a directory. 0 / -1. */
+static int make_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (mkdir(dir, 0700) == 0)
+        return 0;
+    int e = errno;
+    if (e == EEXIST && stat(dir, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return 0;
+        snprintf(err, errlen, "data directory %s: not a directory", dir);
+        return -1;
+    }
+    snprintf(err, errlen, "cannot create the data directory %s: %s", dir, strerror(e));
+    return -1;
+}
+
+/* Makes sure the database file exists with mode 0600 before SQLite opens
+ * it (SQLite gives its -wal and -shm files the same mode). 0 / -1. */
+static int make_db_file(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 0777) != 0600 && sb.st_uid == geteuid())
+        (void)fchmod(fd, 0600);
+    close(fd);
+    return 0;
+}
+
+/* Creates the tables in one write transaction and checks the schema
+ * version. 0 / -1 (err). */
+static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
+{
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL,
+                     NULL) != SQLITE_OK
+        || sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    sqlite3_stmt *q = NULL;
+    int64_t version = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &q, NULL) == SQLITE_OK
+        && sqlite3_step(q) == SQLITE_ROW)
+        version = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    while (version >= 1 && version < SV_SCHEMA_VERSION) {
+        if (sqlite3_exec(s->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "database %s: cannot migrate it from schema version %lld: %s", path,
+                     (long long)version, sqlite3_errmsg(s->db));
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        version++;
+    }
+    if (version != SV_SCHEMA_VERSION) {
+        snprintf(err, errlen, "database %s has schema version %lld; this bouncecheck knows version %d",
+                 path, (long long)version, SV_SCHEMA_VERSION);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void sq_close(void *be)
+{
+    sq_store *s = be;
+    if (!s)
+        return;
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static int64_t sq_version(void *be)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_VERSION];
+    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+/* Copies text column col of q into buf (size bytes), truncated. */
+static void column_copy(sqlite3_stmt *q, int col, char *buf, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    size_t len = t ? (size_t)sqlite3_column_bytes(q, col) : 0;
+    if (len >= size)
+        len = size - 1;
+    if (len)
+        memcpy(buf, t, len);
+    buf[len] = '\0';
+}
+
+/* A malloc'd copy of text column col of q in *out (NULL for SQL NULL).
+ * 0 / -1 (out of memory). */
+static int column_dup(sqlite3_stmt *q, int col, char **out)
+{
+    *out = NULL;
+    if (sqlite3_column_type(q, col) == SQLITE_NULL)
+        return 0;
+    const unsigned char *t = sqlite3_column_text(q, col);
+    size_t len = (size_t)sqlite3_column_bytes(q, col);
+    char *p = malloc(len + 1);
+    if (!p)
+        return -1;
+    if (len)
+        memcpy(p, t, len);
+    p[len] = '\0';
+    *out = p;
+    return 0;
+}
+
+/* ---- API keys ------------------------------------------------------------------------ */
+
+/* Fills k from a row of KEY_COLS. */
+static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
+                        void (*clear)(void *), void **out, size_t *n);
+
+static void key_from_row(sqlite3_stmt *q, sv_key *k)
+{
+    memset(k, 0, sizeof *k);
+    column_copy(q, 0, k->id, sizeof k->id);
+    column_copy(q, 1, k->name, sizeof k->name);
+    k->created_at = sqlite3_column_int64(q, 2);
+    k->revoked_at = sqlite3_column_int64(q, 3);
+    k->rate = sqlite3_column_double(q, 4);
+    k->daily = sqlite3_column_int64(q, 5);
+    k->admin = sqlite3_column_int(q, 6) != 0;
+}
+
+static int fill_key(sqlite3_stmt *q, void *elem)
+{
+    key_from_row(q, elem);
+    return 0;
+}
+
+static int sq_key_insert(void *be, const sv_key *k, const unsigned char hash[32], char *err, size_t errlen)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_KEY_INSERT];
+    sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, k->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, k->created_at);
+    sqlite3_bind_double(q, 5, k->rate);
+    sqlite3_bind_int64(q, 6, k->daily);
+    sqlite3_bind_int(q, 7, k->admin ? 1 : 0);
+    int rc = step_done(q), ret = 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        ret = 1;
+    } else if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "cannot store the key: %s", sqlite3_errmsg(s->db));
+        ret = -1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_key_list(void *be, sv_key **keys, size_t *n)
+{
+    sq_store *s = be;
+    *keys = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_KEY_LIST];
+    void *arr = NULL;
+    int ret = collect_rows(q, sizeof **keys, fill_key, NULL, &arr, n);
+    pthread_mutex_unlock(&s->lock);
+    *keys = arr;
+    return ret;
+}
+
+static int sq_key_revoke(void *be, const char *id, int64_t now)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    int ret;
+    sqlite3_stmt *q = s->stmt[Q_KEY_REVOKE];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    if (step_done(q) != SQLITE_DONE) {
+        ret = -1;
+    } else if (sqlite3_changes(s->db) > 0) {
+        ret = 0;
+    } else {
+        /* Nothing changed: already revoked, or no such key. */
+        q = s->stmt[Q_KEY_EXISTS];
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(q);
+        ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+        stmt_done(q);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_key_find(void *be, const unsigned char md[32], sv_key *k)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_KEY_FIND];
+    sqlite3_bind_blob(q, 1, md, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(q), ret;
+    if (rc == SQLITE_ROW) {
+        key_from_row(q, k);
+        ret = 1;
+    } else {
+        ret = rc == SQLITE_DONE ? 0 : -1;
+    }
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int64_t sq_key_count(void *be)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_KEY_COUNT];
+    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+static int64_t sq_usage_add(void *be, const char *key_id, const char *day, int64_t n)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[n == 0 ? Q_USAGE_GET : Q_USAGE_ADD];
+    sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, day, -1, SQLITE_STATIC);
+    if (n != 0)
+        sqlite3_bind_int64(q, 3, n);
+    int rc = sqlite3_step(q);
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : rc == SQLITE_DONE && n == 0 ? 0 : -1;
+    /* RETURNING: step to the end so that the change is complete. */
+    if (rc == SQLITE_ROW && n != 0 && sqlite3_step(q) != SQLITE_DONE)
+        v = -1;
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+/* Binds NULL for a NULL string, else the text. */
+static void bind_text_or_null(sqlite3_stmt *q, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, idx, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, idx);
+}
+
+static int sq_job_insert(void *be, const sv_job *j)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_INSERT];
+    sqlite3_bind_text(q, 1, j->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, j->key_id, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 3, j->name);
+    sqlite3_bind_int(q, 4, (int)j->status);
+    sqlite3_bind_int64(q, 5, j->total);
+    sqlite3_bind_int64(q, 6, j->processed);
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_int64(q, 7 + i, j->counts[i]);
+    sqlite3_bind_int64(q, 11, j->created_at);
+    sqlite3_bind_int64(q, 12, j->finished_at);
+    bind_text_or_null(q, 13, j->error);
+    bind_text_or_null(q, 14, j->webhook);
+    sqlite3_bind_int(q, 15, j->webhook_state);
+    sqlite3_bind_text(q, 16, j->format, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 17, j->reasons ? j->reasons : "{}", -1, SQLITE_STATIC);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* Fills j from a row of JOB_COLS; its strings are malloc'd. 0 / -1 (out
+ * of memory; j is then cleared). */
+static int job_from_row(sqlite3_stmt *q, sv_job *j)
+{
+    memset(j, 0, sizeof *j);
+    column_copy(q, 0, j->id, sizeof j->id);
+    column_copy(q, 1, j->key_id, sizeof j->key_id);
+    int st = sqlite3_column_int(q, 3);
+    j->status = st >= SV_JOB_QUEUED && st <= SV_JOB_CANCELLED ? (sv_job_status)st : SV_JOB_FAILED;
+    j->total = sqlite3_column_int64(q, 4);
+    j->processed = sqlite3_column_int64(q, 5);
+    for (int i = 0; i < 4; i++)
+        j->counts[i] = sqlite3_column_int64(q, 6 + i);
+    j->created_at = sqlite3_column_int64(q, 10);
+    j->finished_at = sqlite3_column_int64(q, 11);
+    j->webhook_state = sqlite3_column_int(q, 14);
+    column_copy(q, 15, j->format, sizeof j->format);
+    if (column_dup(q, 2, &j->name) != 0 || column_dup(q, 12, &j->error) != 0
+        || column_dup(q, 13, &j->webhook) != 0 || column_dup(q, 16, &j->reasons) != 0) {
+        sv_job_clear(j);
+        return -1;
+    }
+    return 0;
+}
+
+static int sq_job_get(void *be, const char *id, sv_job *j)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_GET];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q), ret;
+    if (rc == SQLITE_ROW)
+        ret = job_from_row(q, j) == 0 ? 1 : -1;
+    else
+        ret = rc == SQLITE_DONE ? 0 : -1;
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_job_progress(void *be, const char *id, int64_t processed, const int64_t counts[4])
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_PROGRESS];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, processed);
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_int64(q, 3 + i, counts[i]);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_job_set_status(void *be, const char *id, sv_job_status st, int64_t finished_at, const char *error)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_STATUS];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, (int)st);
+    sqlite3_bind_int64(q, 3, finished_at);
+    bind_text_or_null(q, 4, error);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_job_set_reasons(void *be, const char *id, const char *reasons)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_REASONS];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, reasons ? reasons : "{}", -1, SQLITE_STATIC);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_job_set_webhook_state(void *be, const char *id, int state)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_WEBHOOK];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, state);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* Collects every row of the bound statement q into a malloc'd array of
+ * `size`-byte elements filled by fill (0 / -1); on failure the ones filled
+ * are cleared with clear (may be NULL) and freed. The caller holds the
+ * lock. 0 / -1. */
+static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
+                        void (*clear)(void *), void **out, size_t *n)
+{
+    char *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char *p = realloc(arr, ncap * size);
+            if (!p) {
+                ret = -1;
+                break;
+            }
+            arr = p;
+            cap = ncap;
+        }
+        if (fill(q, arr + len * size) != 0) {
+            ret = -1;
+            break;
+        }
+        len++;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = -1;
+    stmt_done(q);
+    if (ret != 0) {
+        for (size_t i = 0; clear && i < len; i++)
+            clear(arr + i * size);
+        free(arr);
+        return -1;
+    }
+    *out = arr;
+    *n = len;
+    return 0;
+}
+
+static int fill_job(sqlite3_stmt *q, void *elem) { return job_from_row(q, elem); }
+static void clear_job(void *elem) { sv_job_clear(elem); }
+
+static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
+{
+    void *arr = NULL;
+    int ret = collect_rows(q, sizeof **jobs, fill_job, clear_job, &arr, n);
+    *jobs = arr;
+    return ret;
+}
+
+static int fill_id(sqlite3_stmt *q, void *elem)
+{
+    column_copy(q, 0, elem, SV_JOB_ID_LEN + 1);
+    return 0;
+}
+
+static int sq_job_list(void *be, const char *key_id, sv_job **jobs, size_t *n)
+{
+    sq_store *s = be;
+    *jobs = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[key_id ? Q_JOB_LIST_KEY : Q_JOB_LIST_ALL];
+    if (key_id)
+        sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
+    int ret = collect_jobs(q, jobs, n);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_job_list_status(void *be, sv_job_status st, sv_job **jobs, size_t *n)
+{
+    sq_store *s = be;
+    *jobs = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_LIST_STATUS];
+    sqlite3_bind_int(q, 1, (int)st);
+    int ret = collect_jobs(q, jobs, n);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_job_expired(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n)
+{
+    sq_store *s = be;
+    *ids = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_EXPIRED];
+    sqlite3_bind_int64(q, 1, before);
+    void *arr = NULL;
+    int ret = collect_rows(q, SV_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
+    pthread_mutex_unlock(&s->lock);
+    *ids = arr;
+    return ret;
+}
+
+static int sq_job_delete(void *be, const char *id)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_JOB_DELETE];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int ret = step_done(q) == SQLITE_DONE ? (sqlite3_changes(s->db) > 0 ? 1 : 0) : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* ---- the verification cache ------------------------------------------------------------ */
+
+static int sq_cache_get(void *be, const char *addr, int64_t now, char **json)
+{
+    sq_store *s = be;
+    *json = NULL;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_CACHE_GET];
+    sqlite3_bind_text(q, 1, addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    int rc = sqlite3_step(q), ret;
+    if (rc == SQLITE_ROW)
+        ret = column_dup(q, 0, json) == 0 && *json ? 1 : -1;
+    else
+        ret = rc == SQLITE_DONE ? 0 : -1;
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_cache_put(void *be, const char *addr, const char *json, int64_t expires)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_CACHE_PUT];
+    sqlite3_bind_text(q, 1, addr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, expires);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int64_t sq_cache_purge(void *be, int64_t now)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_CACHE_PURGE];
+    sqlite3_bind_int64(q, 1, now);
+    int64_t ret = step_done(q) == SQLITE_DONE ? (int64_t)sqlite3_changes(s->db) : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static const sv_store_ops sq_ops = {
+    .kind = "sqlite",
+    .close = sq_close,
+    .version = sq_version,
+    .error = sq_error,
+    .key_insert = sq_key_insert,
+    .key_list = sq_key_list,
+    .key_revoke = sq_key_revoke,
+    .key_find = sq_key_find,
+    .key_count = sq_key_count,
+    .usage_add = sq_usage_add,
+    .job_insert = sq_job_insert,
+    .job_get = sq_job_get,
+    .job_progress = sq_job_progress,
+    .job_set_status = sq_job_set_status,
+    .job_set_reasons = sq_job_set_reasons,
+    .job_set_webhook_state = sq_job_set_webhook_state,
+    .job_list = sq_job_list,
+    .job_list_status = sq_job_list_status,
+    .job_expired = sq_job_expired,
+    .job_delete = sq_job_delete,
+    .cache_get = sq_cache_get,
+    .cache_put = sq_cache_put,
+    .cache_purge = sq_cache_purge,
+};
+
+int sv_store_sqlite_open(const sv_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)
+{
+    *be = NULL;
+    *ops = &sq_ops;
+    if (!dir || !*dir) {
+        snprintf(err, errlen, "no data directory");
+        return -1;
+    }
+    char path[4096];
+    int plen = snprintf(path, sizeof path, "%s/bouncecheck.db", dir);
+    if (plen < 0 || (size_t)plen >= sizeof path) {
+        snprintf(err, errlen, "data directory name too long: %.64s...", dir);
+        return -1;
+    }
+    if (make_dir(dir, err, errlen) != 0 || make_db_file(path, err, errlen) != 0)
+        return -1;
+    sq_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        snprintf(err, errlen, "cannot create a mutex");
+        return -1;
+    }
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        sq_close(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (init_schema(s, path, err, errlen) != 0) {
+        sq_close(s);
+        return -1;
+    }
+    for (int i = 0; i < Q__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL)
+            != SQLITE_OK) {
+            snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
+            sq_close(s);
+            return -1;
+        }
+    }
+    *be = s;
+    return 0;
+}

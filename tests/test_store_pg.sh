@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# test_store_pg.sh TEST_STORE BOUNCECHECK - the server's store on a real,
+# throwaway PostgreSQL (tests/pg_local.sh): every check of test_store.c on
+# PostgreSQL; schema migrations (an older database migrated, a newer one
+# refused, processes creating one fresh database at once); and end to end,
+# `bouncecheck keys --db` and `bouncecheck serve --offline --db` (keys,
+# a job to done, a restart, a revocation seen by the running server).
+# Passwords never show in messages or logs. Prints TAP.
+set -u
+test_store=$1
+bin=$2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/pg_local.sh
+. "$here/pg_local.sh"
+n=0; failed=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+pg_local_begin store_pg
+if ! pg_local_start 2>"$PG_LOCAL_WORK/start.err"; then
+    echo "Bail out! PostgreSQL did not start: $(tail -n 5 "$PG_LOCAL_WORK/start.err" | tr '\n' ' ')"
+    exit 1
+fi
+w=$PG_LOCAL_WORK
+pw=$PG_LOCAL_PASSWORD
+unset BOUNCECHECK_DATA BOUNCECHECK_DB PGPASSWORD
+# no_password FILE DESC: FILE never shows the cluster's password.
+no_password() { ! grep -qF -- "$pw" "$1"; ok $? "$2 never shows the password"; }
+
+# ---- 1. every check of test_store.c, on PostgreSQL ----------------------------------
+BC_PG_URL=$PG_LOCAL_URL "$test_store" > "$w/store.tap" 2>&1
+rc=$?
+inner=0
+while IFS= read -r line; do
+    case "$line" in
+        "ok "*) inner=$((inner+1)); ok 0 "store: ${line#ok * - }" ;;
+        "not ok "*) inner=$((inner+1)); ok 1 "store: ${line#not ok * - }" ;;
+        "#"*) echo "$line" ;;
+    esac
+done < "$w/store.tap"
+[ "$rc" = 0 ] && [ "$inner" -gt 150 ] && grep -q '^# PostgreSQL' "$w/store.tap"
+ok $? "test_store ran its PostgreSQL checks too and exited 0 (exit $rc, $inner checks)"
+no_password "$w/store.tap" "test_store's output"
+
+# ---- 2. migrations -------------------------------------------------------------------
+# A database left by a bouncecheck of schema version 1 (no admin keys, no
+# job reasons), holding one key whose secret is known.
+secret=bck_0000000000000000000000000000000000000000000
+hash=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
+url1=$(pg_local_createdb mig1)
+pg_local_psql mig1 > "$w/mig1.log" 2>&1 <<EOF
+CREATE TABLE bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL);
+INSERT INTO bouncecheck_meta VALUES ('schema_version', 1);
+CREATE TABLE keys(id text PRIMARY KEY, hash bytea NOT NULL UNIQUE, name text NOT NULL DEFAULT '',
+  created_at bigint NOT NULL, revoked_at bigint NOT NULL DEFAULT 0, rate double precision NOT NULL DEFAULT 0,
+  daily bigint NOT NULL DEFAULT 0, seq bigint GENERATED ALWAYS AS IDENTITY);
+CREATE TABLE usage(key_id text NOT NULL, day text NOT NULL, n bigint NOT NULL, PRIMARY KEY (key_id, day));
+CREATE TABLE jobs(id text PRIMARY KEY, key_id text NOT NULL DEFAULT '', name text, status integer NOT NULL,
+  total bigint NOT NULL DEFAULT 0, processed bigint NOT NULL DEFAULT 0, n_unknown bigint NOT NULL DEFAULT 0,
+  n_deliverable bigint NOT NULL DEFAULT 0, n_undeliverable bigint NOT NULL DEFAULT 0,
+  n_risky bigint NOT NULL DEFAULT 0, created_at bigint NOT NULL, finished_at bigint NOT NULL DEFAULT 0,
+  error text, webhook text, webhook_state integer NOT NULL DEFAULT 0, format text NOT NULL DEFAULT 'csv',
+  seq bigint GENERATED ALWAYS AS IDENTITY);
+CREATE TABLE cache(addr text PRIMARY KEY, json text NOT NULL, expires bigint NOT NULL);
+INSERT INTO keys(id, hash, name, created_at, rate, daily) VALUES
+  ('k_0123456789ab', decode('$hash', 'hex'), 'old', 1700000000, 2.5, 100);
+INSERT INTO jobs(id, key_id, name, status, total, created_at) VALUES
+  ('0123456789abcdef0123456789abcdef', 'k_0123456789ab', 'old job', 2, 3, 1700000000);
+EOF
+ok $? "a version 1 database is made by hand"
+"$bin" keys list --json --db "$url1" > "$w/mig1.out" 2> "$w/mig1.err"
+rc=$?
+/usr/bin/python3 - "$w/mig1.out" 2>"$w/mig1.py" <<'EOF'
+import json, sys
+keys = json.load(open(sys.argv[1]))
+assert len(keys) == 1, keys
+k = keys[0]
+assert k["id"] == "k_0123456789ab" and k["name"] == "old" and k["rate"] == 2.5 and k["daily"] == 100, k
+assert k["admin"] is False and k["status"] == "active", k
+EOF
+pyrc=$?
+[ "$rc" = 0 ] && [ "$pyrc" = 0 ]; ok $? "keys list --db on a version 1 database: migrated, the old key listed, not admin (exit $rc)"
+got=$(pg_local_psql mig1 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
+[ "$got" = 2 ]; ok $? "the version 1 database is now at schema version 2 (got '$got')"
+got=$(pg_local_psql mig1 -At -c "SELECT reasons FROM jobs; SELECT admin FROM keys")
+[ "$got" = $'{}\nf' ]; ok $? "its job gained reasons '{}', its key admin false (got '${got//$'\n'/ }')"
+got=$(pg_local_psql mig1 -At -c "SELECT v > 0 FROM bouncecheck_meta WHERE k = 'keys_version'")
+[ "$got" = t ]; ok $? "the migration added the keys_version counter"
+"$bin" keys revoke k_0123456789ab --db "$url1" > "$w/out" 2> "$w/err"
+ok $? "the migrated key can be revoked"
+
+# A database of a newer schema is refused, with a clear message.
+url2=$(pg_local_createdb mignew)
+"$bin" keys list --db "$url2" > /dev/null 2> "$w/err"
+ok $? "keys list --db on an empty database creates the schema"
+pg_local_psql mignew -c "UPDATE bouncecheck_meta SET v = 99 WHERE k = 'schema_version'" > /dev/null 2>&1
+"$bin" keys list --db "$url2" > "$w/out" 2> "$w/newer.err"
+rc=$?
+[ "$rc" = 1 ] && grep -q 'schema version 99' "$w/newer.err" && grep -q 'knows version 2' "$w/newer.err"
+ok $? "a database of schema version 99 is refused, saying so (exit $rc: $(head -c 300 "$w/newer.err"))"
+grep -qF 'postgresql://bc:***@127.0.0.1' "$w/newer.err"; ok $? "the message names the database, password masked"
+no_password "$w/newer.err" "the refusal"
+"$bin" serve --offline --db "$url2" --data "$w/newer-data" --listen 127.0.0.1:0 > "$w/out" 2> "$w/newer-serve.err"
+rc=$?
+[ "$rc" = 1 ] && grep -q 'schema version 99' "$w/newer-serve.err"
+ok $? "serve --db refuses it too (exit $rc)"
+got=$(pg_local_psql mignew -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
+[ "$got" = 99 ]; ok $? "the newer database is left as it was"
+
+# Processes opening one fresh database at once: the advisory lock lets one
+# migrate while the others wait, then they see version 2.
+url3=$(pg_local_createdb race)
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+    "$bin" keys create --name "race$i" --db "$url3" > "$w/race$i.out" 2> "$w/race$i.err" &
+    pids+=($!)
+done
+bad=0
+for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { bad=$((bad+1)); diag "race$((i+1)): $(cat "$w/race$((i+1)).err")"; }
+done
+[ "$bad" = 0 ]; ok $? "8 processes creating keys on one fresh database at once all succeed ($bad failed)"
+got=$(pg_local_psql race -At -c "SELECT count(*) FROM keys; SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
+[ "$got" = $'8\n2' ]; ok $? "8 keys and schema version 2 (got '${got//$'\n'/ }')"
+
+# --db must be a PostgreSQL URL; BOUNCECHECK_DB is the default.
+"$bin" keys list --db "mysql://u:hunter2@h/db" > "$w/out" 2> "$w/err"
+rc=$?
+[ "$rc" = 1 ] && grep -q 'postgres://' "$w/err" && ! grep -q hunter2 "$w/err"
+ok $? "keys --db with another scheme fails, password masked (exit $rc)"
+BOUNCECHECK_DB=$url3 "$bin" keys list --json > "$w/out" 2> "$w/err"
+[ "$(grep -c '"id"' "$w/out")" = 8 ]; ok $? "BOUNCECHECK_DB names the database when --db is not given"
+PGPASSWORD=$pw "$bin" keys list --json --db "postgresql://bc@127.0.0.1:$PG_LOCAL_PORT/race" > "$w/out" 2> "$w/err"
+[ "$(grep -c '"id"' "$w/out")" = 8 ]; ok $? "a URL without the password, with PGPASSWORD set, works"
+"$bin" keys --help | grep -q -- '--db URL'; ok $? "keys --help documents --db"
+"$bin" serve --help | grep -q -- '--db URL'; ok $? "serve --help documents --db"
+
+# ---- 3. end to end: keys and the server on PostgreSQL ---------------------------------
+url4=$(pg_local_createdb e2e)
+BOUNCECHECK_DATA=$w/nodata "$bin" keys create --admin --name ops --db "$url4" > "$w/key.out" 2> "$w/key.err"
+ok $? "keys create --admin --db"
+key=$(head -n 1 "$w/key.out")
+id=$(sed -n 's/^id: //p' "$w/key.out")
+no_password "$w/key.err" "keys create's messages"
+[ ! -e "$w/nodata" ]; ok $? "keys --db leaves the data directory alone (no SQLite file)"
+
+export BC_E2E_BIN=$bin BC_E2E_URL=$url4 BC_E2E_KEY=$key BC_E2E_ID=$id BC_E2E_WORK=$w BC_E2E_PW=$pw
+export BC_E2E_SOURCE=${BC_SOURCE_ROOT:-$here/..} BC_E2E_PSQL=$PG_LOCAL_BIN/psql
+/usr/bin/python3 - > "$w/e2e.out" 2>&1 <<'EOF'
+import os, subprocess, sys, time
+sys.path.insert(0, os.path.join(os.environ["BC_E2E_SOURCE"], "tests", "api"))
+from apitest import Server
+
+BIN, URL, KEY, KID, WORK, PW = (os.environ[k] for k in
+    ("BC_E2E_BIN", "BC_E2E_URL", "BC_E2E_KEY", "BC_E2E_ID", "BC_E2E_WORK", "BC_E2E_PW"))
+
+def check(cond, desc, detail=""):
+    print(("ok\t" if cond else "fail\t") + desc + ("" if cond else "\t" + str(detail)[:400]), flush=True)
+
+data = os.path.join(WORK, "e2e-data")
+srv = Server(BIN, WORK, args=["--offline", "--db", URL], data=data, name="e2e")
+err = srv.start()
+check(err is None, "serve --offline --db starts and answers /healthz", err)
+if err is None:
+    r = srv.req("GET", "/v1/verify?email=jane.doe@example.com")
+    check(r.status == 401, "GET /v1/verify without the key: 401", r.short())
+    r = srv.req("GET", "/v1/verify?email=jane.doe@example.com", key=KEY)
+    check(r.status == 200 and (r.json() or {}).get("email") == "jane.doe@example.com",
+          "GET /v1/verify with the key: 200", r.short())
+    rows = "email\njane.doe@example.com\nnot-an-address\nbob@example.org\n"
+    r = srv.req("POST", "/v1/jobs", headers={"Content-Type": "text/csv"}, body=rows, key=KEY)
+    jid = (r.json() or {}).get("id") if r.status == 201 else None
+    check(jid is not None, "POST /v1/jobs (3 rows): 201", r.short())
+    j = srv.wait_job(jid, key=KEY, timeout=60) if jid else None
+    check(j is not None and j.get("status") == "done" and j.get("processed") == 3,
+          "the job runs to done, 3 rows processed", j)
+    inp = os.path.join(WORK, "e2e.csv")
+    with open(inp, "w") as f:
+        f.write(rows)
+    out = os.path.join(WORK, "e2e-cli.csv")
+    subprocess.run([BIN, "verify", "--offline", "--quiet", "-i", inp, "-o", out, "--format", "csv"],
+                   capture_output=True, timeout=120)
+    want = open(out, "rb").read() if os.path.exists(out) else None
+    r = srv.req("GET", f"/v1/jobs/{jid}/results?format=csv", key=KEY) if jid else None
+    check(r is not None and r.status == 200 and want is not None and r.body == want,
+          "its results equal `bouncecheck verify -i` of the same rows", r.short() if r else "no job")
+    p = subprocess.run([os.environ["BC_E2E_PSQL"], "-X", "-At", URL, "-c",
+                        f"SELECT status, processed FROM jobs WHERE id = '{jid}'"], capture_output=True, text=True)
+    check(p.stdout.strip() == "2|3", "the job's row is in PostgreSQL: done, 3 processed", p.stdout + p.stderr)
+    st = srv.stop()
+    check(st == 0, "SIGTERM stops the server cleanly", st)
+
+    err = srv.start()
+    check(err is None, "a restart on the same database starts", err)
+    if err is None:
+        r = srv.req("GET", "/v1/verify?email=x@example.com")
+        check(r.status == 401, "after the restart the key is still required: 401", r.short())
+        r = srv.req("GET", f"/v1/jobs/{jid}", key=KEY)
+        check(r.status == 200 and (r.json() or {}).get("status") == "done",
+              "after the restart the job is there, done", r.short())
+        r = srv.req("GET", f"/v1/jobs/{jid}/results?format=csv", key=KEY)
+        check(r.status == 200 and r.body == want, "and its results too", r.short())
+        # PostgreSQL drops the server's connection: the next requests reconnect.
+        p = subprocess.run([os.environ["BC_E2E_PSQL"], "-X", "-At", URL, "-c",
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                            " WHERE application_name = 'bouncecheck' AND pid <> pg_backend_pid()"],
+                           capture_output=True, text=True)
+        check(p.stdout.strip() == "1", "the server's one connection is terminated", p.stdout + p.stderr)
+        time.sleep(0.3)  # past the server's key recheck interval: the next request reads the store
+        codes = [srv.req("GET", f"/v1/verify?email=n{i}@example.com", key=KEY).status for i in range(3)]
+        check(codes == [200, 200, 200], "after that the server reconnects: 200 at once", codes)
+        p = subprocess.run([BIN, "keys", "revoke", KID, "--db", URL], capture_output=True, text=True)
+        check(p.returncode == 0, "keys revoke --db while the server runs", p.stderr)
+        status = None
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            status = srv.req("GET", "/v1/verify?email=x@example.com", key=KEY).status
+            if status == 403:
+                break
+            time.sleep(0.1)
+        check(status == 403, "the running server sees the revocation: 403", status)
+        check(srv.stop() == 0, "stops again")
+    # (the harness's own "---- start N: COMMAND" lines quote the command line)
+    log = "\n".join(l for l in srv.stderr_text().splitlines() if not l.startswith("---- start"))
+    check("catalogue in the database postgresql://bc:***@127.0.0.1" in log,
+          "the log names the database with the password masked")
+    check(PW not in log, "the server's log never shows the password")
+else:
+    srv.stop()
+EOF
+rc=$?
+while IFS=$'\t' read -r res desc detail; do
+    case "$res" in
+        ok) ok 0 "serve: $desc" ;;
+        fail) ok 1 "serve: $desc"; diag "$detail" ;;
+        *) diag "$res $desc $detail" ;;
+    esac
+done < "$w/e2e.out"
+[ "$rc" = 0 ]; ok $? "the end-to-end part ran to its end (exit $rc)"
+
+echo "1..$n"
+[ "$failed" = 0 ]
