@@ -2,15 +2,22 @@
  * test_store.c - the server's store (src/server/store.h): keys, usage,
  * jobs, the cache, a second connection and reopening, on SQLite and, when
  * BC_PG_URL names a fresh PostgreSQL database (tests/test_store_pg.sh),
- * the same checks on PostgreSQL; masking passwords in URLs.
+ * the same checks on PostgreSQL; masking passwords in URLs. Job rows:
+ * 10,000 rows claimed by domain until none is left, leases that expire
+ * and are taken over, idempotent results, release, workers; a version 2
+ * store migrated; on PostgreSQL, 4 processes claiming 20,000 rows at once.
  */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include <libpq-fe.h>
 
@@ -270,6 +277,322 @@ static void test_threads(sv_store *s)
     CHECK(sv_usage_add(s, "k_threads0000", "2026-11-29", 0) == 800, "every increment of 4 threads counted");
 }
 
+/* ---- job rows ---------------------------------------------------------------------- */
+
+/* A time for leases far from the real clock (unix ms). */
+#define T0 ((int64_t)1800000000000)
+
+/* Inserts a job for rows, status st; its id into id. */
+static bool rows_job(sv_store *s, const char *name, int64_t created, sv_job_status st, char id[SV_JOB_ID_LEN + 1])
+{
+    sv_job j = make_job("", name, created);
+    j.status = st;
+    bool ok = j.id[0] && sv_job_insert(s, &j) == 0;
+    memcpy(id, j.id, SV_JOB_ID_LEN + 1);
+    sv_job_clear(&j);
+    return ok;
+}
+
+/* The bulk test's row `row` (1-based): address, domain, fields. */
+#define BULK_N 10000
+#define BULK_D 50
+static void bulk_row(int64_t row, char addr[64], char domain[32], char fields[32], size_t *flen)
+{
+    int d = (int)((row - 1) % BULK_D);
+    /* odd rows: mixed case domain, left for the store to derive */
+    snprintf(addr, 64, row % 2 ? "U%lld@D%02d.Example" : "u%lld@d%02d.example", (long long)row, d);
+    snprintf(domain, 32, "d%02d.example", d);
+    int n = snprintf(fields, 32, "f%c%lld", '\0', (long long)row);
+    *flen = n > 0 ? (size_t)n : 0;
+}
+
+/* true when every row of c is of its domain, with the right address and fields. */
+static bool claim_ok(const sv_claim *c)
+{
+    char addr[64], domain[32], fields[32];
+    size_t flen;
+    for (size_t i = 0; i < c->n; i++) {
+        bulk_row(c->rows[i].row, addr, domain, fields, &flen);
+        if (strcmp(c->domain, domain) != 0 || strcmp(c->rows[i].addr, addr) != 0 || c->rows[i].fields_len != flen
+            || memcmp(c->rows[i].fields, fields, flen) != 0)
+            return false;
+        if (i > 0 && c->rows[i].row <= c->rows[i - 1].row)
+            return false;
+    }
+    return c->n > 0;
+}
+
+/* Writes results for every row of c (status row % 4, json {"row":N});
+ * true when each was written. */
+static bool finish_claim(sv_store *s, const sv_claim *c)
+{
+    sv_row_result *res = calloc(c->n, sizeof *res);
+    char (*json)[32] = calloc(c->n, sizeof *json);
+    int *rc = calloc(c->n, sizeof *rc);
+    bool ok = res && json && rc;
+    for (size_t i = 0; ok && i < c->n; i++) {
+        snprintf(json[i], sizeof json[i], "{\"row\":%lld}", (long long)c->rows[i].row);
+        res[i] = (sv_row_result){ .row = c->rows[i].row, .status = (int)(c->rows[i].row % 4),
+                                  .reason = c->rows[i].row % 4 == 2 ? "mailbox_not_found" : NULL,
+                                  .json = json[i] };
+    }
+    ok = ok && sv_rows_result_batch(s, c->id, res, c->n, rc) == (int64_t)c->n;
+    for (size_t i = 0; ok && i < c->n; i++)
+        ok = rc[i] == SV_RESULT_WRITTEN;
+    free(res);
+    free(json);
+    free(rc);
+    return ok;
+}
+
+typedef struct results_seen {
+    int64_t n, last;
+    bool ordered, right;
+} results_seen;
+
+static int count_result(void *ctx, const sv_row_done *r)
+{
+    results_seen *rs = ctx;
+    char addr[64], domain[32], fields[32], json[32];
+    size_t flen;
+    bulk_row(r->row, addr, domain, fields, &flen);
+    snprintf(json, sizeof json, "{\"row\":%lld}", (long long)r->row);
+    if (r->row <= rs->last)
+        rs->ordered = false;
+    if (strcmp(r->addr, addr) != 0 || r->fields_len != flen || memcmp(r->fields, fields, flen) != 0
+        || r->status != (int)(r->row % 4) || !r->json || strcmp(r->json, json) != 0
+        || (r->row % 4 == 2) != (r->reason != NULL))
+        rs->right = false;
+    rs->last = r->row;
+    rs->n++;
+    return 0;
+}
+
+static int stop_early(void *ctx, const sv_row_done *r)
+{
+    (void)r;
+    return ++*(int *)ctx == 3 ? 7 : 0;
+}
+
+/* 10,000 rows over 50 domains, claimed until none is left. */
+static void test_rows_bulk(sv_store *s)
+{
+    char job[SV_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "rows", 3000, SV_JOB_QUEUED, job), "rows: a job");
+    sv_row_in *rows = calloc(BULK_N, sizeof *rows);
+    char (*addr)[64] = calloc(BULK_N, sizeof *addr), (*dom)[32] = calloc(BULK_N, sizeof *dom);
+    char (*fld)[32] = calloc(BULK_N, sizeof *fld);
+    int *seen = calloc(BULK_N + 1, sizeof *seen);
+    if (!rows || !addr || !dom || !fld || !seen) {
+        CHECK(0, "rows: memory");
+        goto out;
+    }
+    for (int i = 0; i < BULK_N; i++) {
+        size_t flen;
+        bulk_row(i + 1, addr[i], dom[i], fld[i], &flen);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i], .domain = (i + 1) % 2 ? NULL : dom[i],
+                               .fields = fld[i], .fields_len = flen };
+    }
+    CHECK(sv_rows_add(s, job, rows, BULK_N, err, sizeof err) == BULK_N, "rows: 10,000 rows added (%s)", err);
+    CHECK(sv_rows_add(s, job, rows, 100, err, sizeof err) == 0, "rows: adding them again adds nothing");
+    err[0] = '\0';
+    CHECK(sv_rows_add(s, "0123456789abcdef0123456789abcdef", rows, 1, err, sizeof err) == -1
+              && strstr(err, "no job"),
+          "rows: rows of an unknown job are refused: %s", err);
+    sv_row_counts rc;
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == BULK_N && rc.claimed == 0 && rc.done == 0,
+          "rows: 10,000 pending");
+
+    /* 50 claims by 50 workers while none finishes: 50 different domains */
+    sv_claim first[BULK_D];
+    memset(first, 0, sizeof first);
+    bool all = true, each_ok = true;
+    int distinct = 0;
+    for (int k = 0; k < BULK_D; k++) {
+        char w[32];
+        snprintf(w, sizeof w, "w_spread%02d", k);
+        all = all && sv_rows_claim(s, w, 64, 60000, T0, &first[k]) == 1;
+        each_ok = each_ok && claim_ok(&first[k]) && first[k].n == 64 && first[k].lease_until == T0 + 60000;
+        bool dup = false;
+        for (int m = 0; m < k; m++)
+            dup = dup || (first[m].domain && first[k].domain && strcmp(first[m].domain, first[k].domain) == 0);
+        distinct += !dup;
+        for (size_t i = 0; i < first[k].n; i++)
+            seen[first[k].rows[i].row]++;
+    }
+    CHECK(all && each_ok, "rows: 50 claims of 64 rows, each of one domain, in row order, fields intact");
+    CHECK(distinct == BULK_D, "rows: workers spread: 50 claims held at once cover 50 domains (%d)", distinct);
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.claimed == 64 * BULK_D && rc.pending == BULK_N - 64 * BULK_D,
+          "rows: counts while claimed");
+    sv_claim busy;
+    CHECK(sv_rows_claim(s, "w_busy", 64, 60000, T0, &busy) == 1 && claim_ok(&busy),
+          "rows: with every domain busy, a claim still gets one");
+    for (size_t i = 0; i < busy.n; i++)
+        seen[busy.rows[i].row]++;
+    bool fin = finish_claim(s, &busy);
+    sv_claim_clear(&busy);
+    for (int k = 0; k < BULK_D; k++) {
+        fin = fin && finish_claim(s, &first[k]);
+        sv_claim_clear(&first[k]);
+    }
+    CHECK(fin, "rows: their results are written");
+
+    int claims = 0;
+    bool single = true;
+    for (;;) {
+        sv_claim c;
+        int r = sv_rows_claim(s, "w_loop", 64, 60000, T0 + 1000, &c);
+        if (r != 1) {
+            CHECK(r == 0 && c.n == 0 && c.rows == NULL, "rows: claiming until nothing is left (%d claims)", claims);
+            break;
+        }
+        claims++;
+        single = single && claim_ok(&c);
+        for (size_t i = 0; i < c.n; i++)
+            seen[c.rows[i].row]++;
+        fin = fin && finish_claim(s, &c);
+        sv_claim_clear(&c);
+        if (claims > BULK_N) {
+            CHECK(0, "rows: claiming never ends");
+            break;
+        }
+    }
+    CHECK(single && fin, "rows: every claim of one domain, every result written");
+    int once = 0;
+    for (int i = 1; i <= BULK_N; i++)
+        once += seen[i] == 1;
+    CHECK(once == BULK_N, "rows: every row claimed exactly once (%d of %d)", once, BULK_N);
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == BULK_N && rc.pending == 0 && rc.claimed == 0
+              && rc.by_status[0] == 2500 && rc.by_status[1] == 2500 && rc.by_status[2] == 2500
+              && rc.by_status[3] == 2500,
+          "rows: counts: 10,000 done, 2,500 per status");
+    results_seen rs = { .last = 0, .ordered = true, .right = true };
+    int rrc = sv_rows_results(s, job, count_result, &rs);
+    CHECK(rrc == 0 && rs.n == BULK_N && rs.ordered && rs.right,
+          "rows: 10,000 results in row order, each its own (%lld)", (long long)rs.n);
+    int calls = 0;
+    CHECK(sv_rows_results(s, job, stop_early, &calls) == 7 && calls == 3, "rows: the callback can stop early");
+    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 3001, NULL) == 0, "rows: job done");
+out:
+    free(rows);
+    free(addr);
+    free(dom);
+    free(fld);
+    free(seen);
+}
+
+/* Leases: expiry, take over, late results refused; idempotent results; release. */
+static void test_rows_lease(sv_store *s)
+{
+    char job[SV_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "lease", 3100, SV_JOB_RUNNING, job), "lease: a job");
+    sv_row_in rows[10];
+    char addr[10][32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(addr[i], sizeof addr[i], "l%d@lease.example", i + 1);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+    }
+    CHECK(sv_rows_add(s, job, rows, 10, err, sizeof err) == 10, "lease: 10 rows (%s)", err);
+    sv_claim c1, c2, c3;
+    CHECK(sv_rows_claim(s, "w_one", 100, 1000, T0, &c1) == 1 && c1.n == 10 && c1.lease_until == T0 + 1000
+              && strcmp(c1.job_id, job) == 0 && strcmp(c1.domain, "lease.example") == 0,
+          "lease: worker 1 claims the 10 rows");
+    CHECK(sv_rows_claim(s, "w_two", 100, 1000, T0 + 500, &c2) == 0, "lease: nothing left for worker 2");
+    CHECK(sv_rows_renew(s, c1.id, 1000, T0 + 500) == 10, "lease: worker 1 renews its 10 rows");
+    CHECK(sv_rows_claim(s, "w_two", 100, 1000, T0 + 1400, &c2) == 0,
+          "lease: past the first lease, within the renewed one: still nothing");
+    CHECK(sv_rows_claim(s, "w_two", 100, 1000, T0 + 1600, &c2) == 1 && c2.n == 10 && strcmp(c2.id, c1.id) != 0
+              && c2.rows[0].row == 1 && c2.rows[9].row == 10,
+          "lease: expired: worker 2 claims the same rows under a new claim");
+    CHECK(sv_rows_renew(s, c1.id, 1000, T0 + 1700) == 0, "lease: renewing the lost claim: 0");
+    CHECK(sv_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == SV_RESULT_LOST,
+          "lease: the lost claim's late result is refused");
+    CHECK(sv_rows_result(s, c2.id, 1, 2, "r", "{\"second\":1}") == SV_RESULT_WRITTEN,
+          "lease: the second claim's result is written");
+    CHECK(sv_rows_result(s, c2.id, 1, 3, "x", "{\"again\":1}") == SV_RESULT_REPEAT,
+          "lease: writing it again is a no-op, and says so");
+    CHECK(sv_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == SV_RESULT_LOST,
+          "lease: the lost claim still cannot write it");
+    sv_row_result late[2] = { { .row = 2, .status = 1, .json = "{}" }, { .row = 3, .status = 1, .json = "{}" } };
+    int rcs[2] = { -1, -1 };
+    CHECK(sv_rows_result_batch(s, c1.id, late, 2, rcs) == 0 && rcs[0] == SV_RESULT_LOST && rcs[1] == SV_RESULT_LOST,
+          "lease: a batch from the lost claim writes nothing");
+    CHECK(sv_rows_result(s, "00000000000000000000000000000000", 4, 1, NULL, "{}") == SV_RESULT_LOST,
+          "lease: an unknown claim writes nothing");
+    sv_row_counts rc;
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 1 && rc.claimed == 9 && rc.by_status[2] == 1,
+          "lease: 1 done (status 2), 9 claimed");
+    CHECK(sv_rows_release(s, c2.id) == 9, "lease: release gives back the 9 rows without a result");
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 1 && rc.pending == 9 && rc.claimed == 0,
+          "lease: 9 pending again");
+    CHECK(sv_rows_renew(s, c2.id, 1000, T0 + 1800) == 0, "lease: a released claim renews nothing");
+    CHECK(sv_rows_result(s, c2.id, 2, 1, NULL, "{}") == SV_RESULT_WRITTEN,
+          "lease: a released row nobody claimed since takes its claim's result");
+    CHECK(sv_rows_claim(s, "w_three", 4, 1000, T0 + 1800, &c3) == 1 && c3.n == 4 && c3.rows[0].row == 3
+              && c3.rows[3].row == 6,
+          "lease: max_rows 4: the 4 lowest pending rows");
+    CHECK(sv_rows_result(s, c2.id, 3, 1, NULL, "{}") == SV_RESULT_LOST,
+          "lease: once claimed again, the released claim's result is refused");
+    CHECK(sv_rows_release(s, c3.id) == 4 && sv_rows_release(s, c3.id) == 0, "lease: release, twice");
+    sv_claim_clear(&c3);
+    CHECK(sv_rows_claim(s, "w_three", 100, 1000, T0 + 1900, &c3) == 1 && c3.n == 8, "lease: the last 8 rows");
+    bool all = true;
+    for (size_t i = 0; i < c3.n; i++)
+        all = all && sv_rows_result(s, c3.id, c3.rows[i].row, 0, NULL, "{}") == SV_RESULT_WRITTEN;
+    CHECK(all, "lease: their results are written");
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 10 && rc.pending == 0 && rc.claimed == 0,
+          "lease: 10 done");
+    sv_claim_clear(&c3);
+    CHECK(sv_rows_claim(s, "w_three", 100, 1000, T0 + 1900, &c3) == 0 && c3.rows == NULL,
+          "lease: nothing left to claim");
+    sv_claim_clear(&c1);
+    sv_claim_clear(&c2);
+    sv_claim_clear(&c3);
+    sv_claim_clear(NULL);
+    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 3101, NULL) == 0, "lease: job done");
+
+    /* Rows of a job that is not queued or running are not served. */
+    char job2[SV_JOB_ID_LEN + 1];
+    CHECK(rows_job(s, "cancelled", 3200, SV_JOB_CANCELLED, job2), "lease: a cancelled job");
+    CHECK(sv_rows_add(s, job2, rows, 3, err, sizeof err) == 3, "lease: with 3 rows");
+    sv_claim c;
+    CHECK(sv_rows_claim(s, "w_four", 100, 1000, T0, &c) == 0, "lease: a cancelled job's rows are not claimed");
+    CHECK(sv_job_set_status(s, job2, SV_JOB_QUEUED, 0, NULL) == 0
+              && sv_rows_claim(s, "w_four", 100, 1000, T0, &c) == 1 && c.n == 3 && strcmp(c.job_id, job2) == 0,
+          "lease: queued again, they are");
+    sv_claim_clear(&c);
+    CHECK(sv_job_delete(s, job2) == 1 && sv_rows_counts(s, job2, &rc) == 0 && rc.pending + rc.claimed + rc.done == 0,
+          "lease: deleting a job deletes its rows");
+}
+
+static void test_workers(sv_store *s)
+{
+    sv_worker_info w, *list = NULL;
+    size_t n = 0;
+    memset(&w, 0, sizeof w);
+    CHECK(sv_worker_new_id(w.id) == 0 && strncmp(w.id, "w_", 2) == 0 && is_hex(w.id + 2, 12),
+          "workers: an id w_ + 12 hex: %s", w.id);
+    snprintf(w.name, sizeof w.name, "worker-a");
+    snprintf(w.host, sizeof w.host, "mx1.example.net");
+    snprintf(w.addrs, sizeof w.addrs, "192.0.2.10,2001:db8::10");
+    w.started_at = T0;
+    w.last_seen = T0;
+    CHECK(sv_worker_register(s, &w) == 0, "workers: register");
+    CHECK(sv_worker_heartbeat(s, w.id, T0 + 5000) == 1, "workers: heartbeat");
+    CHECK(sv_worker_heartbeat(s, "w_000000000000", T0) == 0, "workers: heartbeat of an unknown worker: 0");
+    CHECK(sv_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w.id) == 0
+              && strcmp(list[0].host, "mx1.example.net") == 0 && strcmp(list[0].addrs, w.addrs) == 0
+              && list[0].started_at == T0 && list[0].last_seen == T0 + 5000,
+          "workers: listed with its fields and last_seen");
+    free(list);
+    snprintf(w.name, sizeof w.name, "worker-a2");
+    w.started_at = T0 + 10;
+    CHECK(sv_worker_register(s, &w) == 0 && sv_worker_list(s, &list, &n) == 0 && n == 1
+              && strcmp(list[0].name, "worker-a2") == 0,
+          "workers: registering the same id again replaces it");
+    free(list);
+}
+
 /* Every check of one backend: s and other are two handles on one fresh
  * store; job_id gets the id of a job left in it. */
 static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN + 1])
@@ -278,6 +601,9 @@ static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN +
     test_jobs(s, job_id);
     test_cache(s);
     test_threads(s);
+    test_rows_bulk(s);
+    test_rows_lease(s);
+    test_workers(s);
     CHECK(sv_store_error(s) != NULL, "an error message is always available");
 }
 
@@ -335,6 +661,223 @@ static void test_mask(void)
     CHECK(sv_store_is_pg("postgres://h/db") && sv_store_is_pg("postgresql://h/db") && !sv_store_is_pg("")
               && !sv_store_is_pg(NULL) && !sv_store_is_pg("/var/lib/bc"),
           "sv_store_is_pg");
+}
+
+/* ---- concurrency on PostgreSQL ----------------------------------------------------------- */
+
+#define CONC_N 20000
+#define CONC_D 40
+#define CONC_P 4
+
+/* Unix ms now. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A child: claims and completes rows until none is left, writing "row"
+ * lines for each row it claimed to log. Exit status 0 when every claim was
+ * of one domain and every result written. */
+static int conc_child(const char *url, int k, const char *log)
+{
+    char err[512], worker[32];
+    sv_store *s = NULL;
+    if (sv_store_open_db(&s, url, NULL, err, sizeof err) != 0)
+        return 10;
+    FILE *fp = fopen(log, "w");
+    if (!fp)
+        return 11;
+    snprintf(worker, sizeof worker, "w_conc%d", k);
+    int bad = 0;
+    for (;;) {
+        sv_claim c;
+        int r = sv_rows_claim(s, worker, 50, 60000, now_ms(), &c);
+        if (r != 1) {
+            bad += r != 0;
+            break;
+        }
+        size_t dl = strlen(c.domain);
+        sv_row_result *res = calloc(c.n, sizeof *res);
+        char json[64];
+        snprintf(json, sizeof json, "{\"claim\":\"%s\"}", c.id);
+        for (size_t i = 0; res && i < c.n; i++) {
+            size_t al = strlen(c.rows[i].addr);
+            if (al <= dl || c.rows[i].addr[al - dl - 1] != '@' || strcmp(c.rows[i].addr + al - dl, c.domain) != 0)
+                bad++;
+            fprintf(fp, "%lld\n", (long long)c.rows[i].row);
+            res[i] = (sv_row_result){ .row = c.rows[i].row, .status = 1, .json = json };
+        }
+        if (!res || sv_rows_result_batch(s, c.id, res, c.n, NULL) != (int64_t)c.n)
+            bad++;
+        free(res);
+        sv_claim_clear(&c);
+    }
+    fclose(fp);
+    sv_store_close(s);
+    return bad ? 1 : 0;
+}
+
+/* 4 processes, each with its own connection, claim and complete 20,000
+ * rows at once. */
+static void test_rows_concurrent(const char *url, const char *base)
+{
+    char err[512] = "", job[SV_JOB_ID_LEN + 1];
+    sv_store *s = NULL;
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "conc: open (%s)", err);
+    if (!s)
+        return;
+    CHECK(rows_job(s, "concurrent", 4000, SV_JOB_QUEUED, job), "conc: a job");
+    sv_row_in *rows = calloc(CONC_N, sizeof *rows);
+    char (*addr)[48] = calloc(CONC_N, sizeof *addr);
+    int *seen = calloc(CONC_N + 1, sizeof *seen);
+    if (!rows || !addr || !seen) {
+        CHECK(0, "conc: memory");
+        goto out;
+    }
+    for (int i = 0; i < CONC_N; i++) {
+        snprintf(addr[i], sizeof addr[i], "c%d@c%02d.example", i + 1, i % CONC_D);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+    }
+    CHECK(sv_rows_add(s, job, rows, CONC_N, err, sizeof err) == CONC_N, "conc: 20,000 rows added (%s)", err);
+    sv_store_close(s); /* the children must not share its connection */
+    s = NULL;
+
+    fflush(stdout);
+    pid_t pids[CONC_P];
+    char logs[CONC_P][600];
+    for (int k = 0; k < CONC_P; k++) {
+        snprintf(logs[k], sizeof logs[k], "%s/conc%d.log", base, k);
+        pids[k] = fork();
+        if (pids[k] == 0)
+            _exit(conc_child(url, k, logs[k]));
+    }
+    int ok_children = 0;
+    for (int k = 0; k < CONC_P; k++) {
+        int st = 0;
+        if (pids[k] > 0 && waitpid(pids[k], &st, 0) == pids[k] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            ok_children++;
+        else
+            tap_diag("conc: child %d: status %d", k, st);
+    }
+    CHECK(ok_children == CONC_P, "conc: 4 processes claimed and completed rows, each claim of one domain, "
+                                 "every result written (%d ok)", ok_children);
+    int64_t total = 0;
+    int per_child[CONC_P] = { 0 };
+    for (int k = 0; k < CONC_P; k++) {
+        FILE *fp = fopen(logs[k], "r");
+        long long r;
+        while (fp && fscanf(fp, "%lld", &r) == 1) {
+            if (r >= 1 && r <= CONC_N)
+                seen[r]++;
+            per_child[k]++;
+            total++;
+        }
+        if (fp)
+            fclose(fp);
+    }
+    int once = 0;
+    for (int i = 1; i <= CONC_N; i++)
+        once += seen[i] == 1;
+    CHECK(once == CONC_N && total == CONC_N, "conc: every row claimed exactly once (%d once, %lld claims)", once,
+          (long long)total);
+    int working = 0;
+    for (int k = 0; k < CONC_P; k++)
+        working += per_child[k] > 0;
+    tap_diag("conc: rows per process: %d %d %d %d", per_child[0], per_child[1], per_child[2], per_child[3]);
+    CHECK(working == CONC_P, "conc: all 4 processes got rows");
+
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "conc: reopen (%s)", err);
+    if (!s)
+        goto out;
+    sv_row_counts rc;
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == CONC_N && rc.pending == 0 && rc.claimed == 0
+              && rc.by_status[1] == CONC_N,
+          "conc: 20,000 done");
+    /* In the database: one claim per row (attempts 1), and the result is
+     * the one its claim wrote. */
+    PGconn *c = PQconnectdb(url);
+    const char *pv[1] = { job };
+    PGresult *r = PQexecParams(c,
+                               "SELECT count(*) FILTER (WHERE attempts = 1"
+                               " AND result = '{\"claim\":\"' || claim_id || '\"}'),"
+                               " count(*) FROM job_rows WHERE job_id = $1",
+                               1, NULL, pv, NULL, NULL, 0);
+    bool good = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                && atoll(PQgetvalue(r, 0, 0)) == CONC_N && atoll(PQgetvalue(r, 0, 1)) == CONC_N;
+    CHECK(good, "conc: every row claimed once (attempts 1), its result from the claim that holds it (%s)",
+          PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 4001, NULL) == 0, "conc: job done");
+out:
+    sv_store_close(s);
+    free(rows);
+    free(addr);
+    free(seen);
+}
+
+/* ---- migration 2 -> 3 (SQLite; PostgreSQL's is in test_store_pg.sh) --------------------- */
+
+static void test_sqlite_migrate(const char *base)
+{
+    char dir[512], db[600], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/v2", base);
+    snprintf(db, sizeof db, "%s/bouncecheck.db", dir);
+    mkdir(dir, 0700);
+    sqlite3 *h = NULL;
+    /* the tables of schema version 2, as that bouncecheck made them */
+    const char *v2 =
+        "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+        "INSERT INTO meta(k, v) VALUES ('schema_version', 2);"
+        "CREATE TABLE keys(id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',"
+        " created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0, rate REAL NOT NULL DEFAULT 0,"
+        " daily INTEGER NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE usage(key_id TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,"
+        " PRIMARY KEY(key_id, day)) WITHOUT ROWID;"
+        "CREATE TABLE jobs(id TEXT PRIMARY KEY, key_id TEXT NOT NULL DEFAULT '', name TEXT,"
+        " status INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0,"
+        " n_unknown INTEGER NOT NULL DEFAULT 0, n_deliverable INTEGER NOT NULL DEFAULT 0,"
+        " n_undeliverable INTEGER NOT NULL DEFAULT 0, n_risky INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, error TEXT, webhook TEXT,"
+        " webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv',"
+        " reasons TEXT NOT NULL DEFAULT '{}');"
+        "CREATE TABLE cache(addr TEXT PRIMARY KEY, json TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO keys(id, hash, name, created_at, admin) VALUES ('k_0123456789ab', x'00', 'old', 1700000000, 1);"
+        "INSERT INTO jobs(id, key_id, name, status, total, processed, created_at, reasons) VALUES"
+        " ('0123456789abcdef0123456789abcdef', 'k_0123456789ab', 'old job', 1, 3, 2, 1700000000,"
+        " '{\"ok\":2}');";
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, v2, NULL, NULL, NULL) == SQLITE_OK,
+          "migrate: a version 2 store made by hand");
+    sqlite3_close(h);
+    sv_store *s = NULL;
+    CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate: it opens (%s)", err);
+    if (!s)
+        return;
+    sv_key *keys = NULL;
+    size_t n = 0;
+    CHECK(sv_key_list(s, &keys, &n) == 0 && n == 1 && strcmp(keys[0].id, "k_0123456789ab") == 0 && keys[0].admin,
+          "migrate: its key is kept");
+    free(keys);
+    sv_job g;
+    CHECK(sv_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 1 && g.processed == 2 && g.reasons
+              && strcmp(g.reasons, "{\"ok\":2}") == 0,
+          "migrate: its job is kept");
+    sv_job_clear(&g);
+    sv_row_in row = { .row = 1, .addr = "a@b.example" };
+    CHECK(sv_rows_add(s, "0123456789abcdef0123456789abcdef", &row, 1, err, sizeof err) == 1,
+          "migrate: rows can be added to it (%s)", err);
+    sv_store_close(s);
+    int64_t v = -1;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open(db, &h) == SQLITE_OK
+        && sqlite3_prepare_v2(h, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &q, NULL) == SQLITE_OK
+        && sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    CHECK(v == 3, "migrate: the store is at schema version 3 (%lld)", (long long)v);
 }
 
 static void sqlite_suite(const char *base)
@@ -509,8 +1052,11 @@ int main(void)
     test_mask();
     sqlite_suite(base);
     const char *url = getenv("BC_PG_URL");
-    if (url && *url)
+    test_sqlite_migrate(base);
+    if (url && *url) {
         pg_suite(url);
+        test_rows_concurrent(url, base);
+    }
 
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);

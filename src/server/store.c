@@ -3,7 +3,8 @@
  * data directory, or PostgreSQL for a postgres:// URL) and dispatches
  * through its table of functions (store_impl.h). What does not depend on
  * the database lives here: a new key's secret, id and hash, argument
- * checks, job ids and status names, and masking passwords in URLs.
+ * checks, job, claim and worker ids, the domain of a row given without
+ * one, status names, and masking passwords in URLs.
  */
 #include "store_impl.h"
 
@@ -370,4 +371,178 @@ int sv_cache_put(sv_store *s, const char *addr, const char *json, int64_t expire
 int64_t sv_cache_purge(sv_store *s, int64_t now)
 {
     return s->ops->cache_purge(s->be, now);
+}
+
+/* ---- job rows ---------------------------------------------------------------------------- */
+
+void sv_claim_clear(sv_claim *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->rows[i].addr);
+        free(c->rows[i].fields);
+    }
+    free(c->rows);
+    free(c->domain);
+    memset(c, 0, sizeof *c);
+}
+
+/* The domain of addr as sv_row_in documents it: malloc'd, or NULL (out of memory). */
+static char *domain_of(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    char *d = strdup(at ? at + 1 : "");
+    for (char *p = d; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return d;
+}
+
+int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size_t n, char *err, size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].addr) {
+            snprintf(err, errlen, "row %lld has no address", (long long)rows[i].row);
+            return -1;
+        }
+    }
+    bool derive = false;
+    for (size_t i = 0; i < n && !derive; i++)
+        derive = rows[i].domain == NULL;
+    if (!derive)
+        return s->ops->rows_add(s->be, job_id, rows, n, err, errlen);
+    /* Some rows need their domain: a copy of the array with them filled in. */
+    sv_row_in *copy = malloc(n * sizeof *copy);
+    char **made = calloc(n, sizeof *made);
+    int64_t ret = -1;
+    if (!copy || !made) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = rows[i];
+        if (!copy[i].domain) {
+            if (!(made[i] = domain_of(rows[i].addr))) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+            copy[i].domain = made[i];
+        }
+    }
+    ret = s->ops->rows_add(s->be, job_id, copy, n, err, errlen);
+out:
+    for (size_t i = 0; made && i < n; i++)
+        free(made[i]);
+    free(made);
+    free(copy);
+    return ret;
+}
+
+int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                  sv_claim *c)
+{
+    memset(c, 0, sizeof *c);
+    if (max_rows == 0 || lease_ms <= 0 || !worker_id)
+        return -1;
+    char claim_id[SV_CLAIM_ID_LEN + 1];
+    if (random_hex(claim_id, SV_CLAIM_ID_LEN / 2) != 0)
+        return -1;
+    int rc = s->ops->rows_claim(s->be, worker_id, claim_id, max_rows, lease_ms, now_ms, c);
+    if (rc != 1)
+        sv_claim_clear(c);
+    return rc;
+}
+
+int64_t sv_rows_renew(sv_store *s, const char *claim_id, int64_t lease_ms, int64_t now_ms)
+{
+    return s->ops->rows_renew(s->be, claim_id, now_ms + lease_ms);
+}
+
+int sv_rows_result(sv_store *s, const char *claim_id, int64_t row, int status, const char *reason,
+                   const char *json)
+{
+    sv_row_result r = { .row = row, .status = status, .reason = reason, .json = json };
+    int rc = -1;
+    return s->ops->rows_result(s->be, claim_id, &r, 1, &rc) < 0 ? -1 : rc;
+}
+
+int64_t sv_rows_result_batch(sv_store *s, const char *claim_id, const sv_row_result *res, size_t n, int *rc)
+{
+    if (n == 0)
+        return 0;
+    int *own = rc ? rc : malloc(n * sizeof *own);
+    if (!own)
+        return -1;
+    int64_t ret = s->ops->rows_result(s->be, claim_id, res, n, own);
+    if (!rc)
+        free(own);
+    return ret;
+}
+
+int64_t sv_rows_release(sv_store *s, const char *claim_id)
+{
+    return s->ops->rows_release(s->be, claim_id);
+}
+
+int sv_rows_counts(sv_store *s, const char *job_id, sv_row_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    return s->ops->rows_counts(s->be, job_id, c);
+}
+
+int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const sv_row_done *row), void *ctx)
+{
+    enum { PAGE = 1000 };
+    int64_t after = INT64_MIN;
+    for (;;) {
+        int64_t last = after;
+        int got = 0;
+        int rc = s->ops->rows_page(s->be, job_id, after, PAGE, cb, ctx, &last, &got);
+        if (rc != 0)
+            return rc;
+        if (got < PAGE)
+            return 0;
+        after = last;
+    }
+}
+
+/* ---- workers ------------------------------------------------------------------------------ */
+
+int sv_worker_new_id(char out[SV_WORKER_ID_LEN + 1])
+{
+    memcpy(out, "w_", 2);
+    return random_hex(out + 2, 6);
+}
+
+int sv_worker_register(sv_store *s, const sv_worker_info *w)
+{
+    return s->ops->worker_register(s->be, w);
+}
+
+int sv_worker_heartbeat(sv_store *s, const char *id, int64_t now_ms)
+{
+    return s->ops->worker_heartbeat(s->be, id, now_ms);
+}
+
+int sv_worker_list(sv_store *s, sv_worker_info **w, size_t *n)
+{
+    *w = NULL;
+    *n = 0;
+    return s->ops->worker_list(s->be, w, n);
+}
+
+void sv_row_counts_add(sv_row_counts *c, int64_t state, int64_t status, int64_t k)
+{
+    if (state == SV_ROW_PENDING) {
+        c->pending += k;
+    } else if (state == SV_ROW_CLAIMED) {
+        c->claimed += k;
+    } else {
+        c->done += k;
+        if (status >= 0 && status < 4)
+            c->by_status[status] += k;
+    }
 }

@@ -1,7 +1,9 @@
 /*
  * store.h - the server's own database: API keys (hashed), their daily
  * usage, jobs (the catalogue; each job's rows and results live in its own
- * state file, src/bulk/state.h) and the cache of single verifications.
+ * state file, src/bulk/state.h) and the cache of single verifications;
+ * for workers sharing a job: its rows, claimed in batches by domain under
+ * leases, their results, and the workers themselves.
  *
  * Two backends behind one interface (store_impl.h): by default one SQLite
  * file, DATA/bouncecheck.db, in WAL mode (store_sqlite.c), shared by the
@@ -148,5 +150,153 @@ int sv_cache_get(sv_store *s, const char *addr, int64_t now, char **json);
 int sv_cache_put(sv_store *s, const char *addr, const char *json, int64_t expires);
 /* Drops expired entries; returns how many, or -1. */
 int64_t sv_cache_purge(sv_store *s, int64_t now);
+
+/* ---- job rows: claimed in batches by domain, with leases ------------------------------ */
+/*
+ * A job's rows live in the store (table job_rows) so that any number of
+ * workers, on any machines, share them. A worker claims a batch: rows of
+ * ONE job and ONE domain (the unit of politeness), each claim with a
+ * random id and a lease (unix ms) that its holder renews while it works.
+ * A row is pending, claimed or done; a claimed row whose lease has expired
+ * may be claimed again (its holder is taken for dead). A result is written
+ * only through the claim that holds the row, so every row ends with
+ * exactly one result. Times are passed in (unix ms), never read here.
+ */
+
+#define SV_CLAIM_ID_LEN 32    /* 32 lowercase hex: 128 random bits */
+#define SV_WORKER_ID_LEN 14   /* "w_" + 12 hex */
+
+typedef enum sv_row_state { SV_ROW_PENDING, SV_ROW_CLAIMED, SV_ROW_DONE } sv_row_state;
+
+/* One row to add. */
+typedef struct sv_row_in {
+    int64_t row;              /* its number in the job (unique per job; the order of results) */
+    const char *addr;         /* the address as given */
+    const char *domain;       /* its domain, the key for grouping; NULL: the part after the
+                               * last '@' of addr, ASCII lowercased ("" without '@') */
+    const void *fields;       /* the row's other fields, opaque to the store; NULL for none */
+    size_t fields_len;
+} sv_row_in;
+
+/* One claimed row. */
+typedef struct sv_claim_row {
+    int64_t row;
+    char *addr;               /* malloc'd */
+    unsigned char *fields;    /* malloc'd, fields_len bytes; NULL when none */
+    size_t fields_len;
+} sv_claim_row;
+
+/* A claim: rows of one job and one domain, in row order. */
+typedef struct sv_claim {
+    char id[SV_CLAIM_ID_LEN + 1];
+    char job_id[SV_JOB_ID_LEN + 1];
+    char *domain;             /* malloc'd */
+    int64_t lease_until;      /* unix ms */
+    sv_claim_row *rows;       /* malloc'd, n entries */
+    size_t n;
+} sv_claim;
+
+/* Frees what c holds (not c itself) and empties it. Accepts NULL. */
+void sv_claim_clear(sv_claim *c);
+
+/* Adds rows[0..n) to job job_id (which must exist in the catalogue) in one
+ * transaction. Idempotent on (job, row): a row already there is left as it
+ * is. The number of rows added (0..n), or -1 (err: e.g. no such job). */
+int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size_t n, char *err,
+                    size_t errlen);
+
+/* Claims, for worker_id, up to max_rows rows of ONE domain of one job:
+ * rows pending, or claimed under a lease that expired by now_ms. Domains
+ * no live claim holds come first (workers spread over domains), then the
+ * oldest job. Only jobs queued or running are served. The rows get a
+ * fresh claim id, the holder and the lease now_ms + lease_ms; *c gets them
+ * (sv_claim_clear it). On PostgreSQL concurrent claimers never get the
+ * same row (FOR UPDATE SKIP LOCKED); on SQLite a write transaction orders
+ * them. 1 claimed (c->n >= 1), 0 nothing to claim (*c empty), -1 error. */
+int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                  sv_claim *c);
+
+/* Extends to now_ms + lease_ms the lease of every row claim_id still holds
+ * without a result. How many rows, or -1: 0 means the claim holds nothing
+ * any more (every row has its result, was released, or was taken by
+ * another claim after its lease expired). */
+int64_t sv_rows_renew(sv_store *s, const char *claim_id, int64_t lease_ms, int64_t now_ms);
+
+/* The result of one row, for sv_rows_result_batch. */
+typedef struct sv_row_result {
+    int64_t row;
+    int status;               /* bc_verdict_status (0..3) */
+    const char *reason;       /* reason code; NULL for none */
+    const char *json;         /* the result JSON's text; NULL for none */
+} sv_row_result;
+
+/* sv_rows_result's answers. */
+enum {
+    SV_RESULT_WRITTEN = 1,    /* written: the row is done */
+    SV_RESULT_REPEAT = 0,     /* the row already had its result from this claim: nothing changed */
+    SV_RESULT_LOST = 2,       /* claim_id does not hold the row (another claim took it after the
+                               * lease expired, or no such row): nothing written */
+};
+
+/* Writes the result of row `row` of the claim claim_id: only while the
+ * claim holds the row (claimed by it, even with an expired lease nobody
+ * took over yet; or given back by sv_rows_release and claimed by no one
+ * since) and the row has no result. SV_RESULT_WRITTEN, _REPEAT, _LOST, or
+ * -1 on error. */
+int sv_rows_result(sv_store *s, const char *claim_id, int64_t row, int status, const char *reason,
+                   const char *json);
+/* The same for res[0..n) in one transaction; rc[i] gets each row's answer
+ * (rc may be NULL). The number written, or -1 (nothing written). */
+int64_t sv_rows_result_batch(sv_store *s, const char *claim_id, const sv_row_result *res, size_t n, int *rc);
+
+/* Gives back (pending again) the rows of claim_id that have no result
+ * (graceful shutdown). How many, or -1. */
+int64_t sv_rows_release(sv_store *s, const char *claim_id);
+
+/* A job's rows by state. claimed counts leases expired or not. */
+typedef struct sv_row_counts {
+    int64_t pending, claimed, done;
+    int64_t by_status[4];     /* done rows by bc_verdict_status */
+} sv_row_counts;
+
+/* The counts of job_id's rows into *c (zeros for an unknown job). 0 / -1. */
+int sv_rows_counts(sv_store *s, const char *job_id, sv_row_counts *c);
+
+/* One done row, for sv_rows_results' callback; pointers valid during the call only. */
+typedef struct sv_row_done {
+    int64_t row;
+    const char *addr;
+    const unsigned char *fields; /* NULL when none */
+    size_t fields_len;
+    int status;
+    const char *reason;       /* NULL when none */
+    const char *json;         /* NULL when none */
+} sv_row_done;
+
+/* Calls cb(ctx, row) for every done row of job_id, in row order (read in
+ * pages; the store is not locked during the calls, so cb may use it). cb
+ * returns 0 to go on, anything else to stop (then returned). 0 / -1 / cb's. */
+int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const sv_row_done *row), void *ctx);
+
+/* ---- workers -------------------------------------------------------------------------- */
+
+/* A `bouncecheck worker` process, as it registers itself (for `status`).
+ * Not to be confused with sv_worker (util.h), a thread with a queue. */
+typedef struct sv_worker_info {
+    char id[SV_WORKER_ID_LEN + 1];
+    char name[128];
+    char host[256];
+    char addrs[512];          /* the addresses it sends from, comma-separated; "" for the default */
+    int64_t started_at, last_seen; /* unix ms */
+} sv_worker_info;
+
+/* A fresh random worker id ("w_" + 12 hex, SV_WORKER_ID_LEN + 1 bytes). 0 / -1. */
+int sv_worker_new_id(char out[SV_WORKER_ID_LEN + 1]);
+/* Adds worker w, or replaces the one with its id. 0 / -1. */
+int sv_worker_register(sv_store *s, const sv_worker_info *w);
+/* Sets the worker's last_seen: 1 done, 0 no such worker, -1 error. */
+int sv_worker_heartbeat(sv_store *s, const char *id, int64_t now_ms);
+/* Every worker, by started_at; *w malloc'd (caller frees). 0 / -1. */
+int sv_worker_list(sv_store *s, sv_worker_info **w, size_t *n);
 
 #endif

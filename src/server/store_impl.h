@@ -10,8 +10,8 @@
  * function may be called from any thread) and keeps the message of its
  * last failure for `error`.
  *
- * Later work (job rows, claiming with leases, shared politeness) adds
- * entries to sv_store_ops and a public function in store.c for each.
+ * Later work (shared politeness) adds entries to sv_store_ops and a
+ * public function in store.c for each.
  */
 #ifndef BC_SERVER_STORE_IMPL_H
 #define BC_SERVER_STORE_IMPL_H
@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define SV_SCHEMA_VERSION 2
+#define SV_SCHEMA_VERSION 3
 
 typedef struct sv_store_ops {
     const char *kind; /* "sqlite", "postgresql" */
@@ -52,7 +52,29 @@ typedef struct sv_store_ops {
     int (*cache_get)(void *be, const char *addr, int64_t now, char **json);
     int (*cache_put)(void *be, const char *addr, const char *json, int64_t expires);
     int64_t (*cache_purge)(void *be, int64_t now);
+    /* job rows: every row has its domain set (store.c derives missing
+     * ones); claim_id is fresh (store.c makes it) */
+    int64_t (*rows_add)(void *be, const char *job_id, const sv_row_in *rows, size_t n, char *err, size_t errlen);
+    int (*rows_claim)(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
+                      int64_t now_ms, sv_claim *c);
+    int64_t (*rows_renew)(void *be, const char *claim_id, int64_t lease_until);
+    /* rc has n entries */
+    int64_t (*rows_result)(void *be, const char *claim_id, const sv_row_result *res, size_t n, int *rc);
+    int64_t (*rows_release)(void *be, const char *claim_id);
+    int (*rows_counts)(void *be, const char *job_id, sv_row_counts *c);
+    /* up to `limit` done rows of job_id after row `after`, in row order:
+     * cb for each, called with no lock held (the page is read first);
+     * *last gets the last row given, *got how many. 0 / -1 / cb's. */
+    int (*rows_page)(void *be, const char *job_id, int64_t after, int limit,
+                     int (*cb)(void *ctx, const sv_row_done *row), void *ctx, int64_t *last, int *got);
+    int (*worker_register)(void *be, const sv_worker_info *w);
+    int (*worker_heartbeat)(void *be, const char *id, int64_t now_ms);
+    int (*worker_list)(void *be, sv_worker_info **w, size_t *n);
 } sv_store_ops;
+
+/* Adds k rows in `state` (and, when done, result `status`) to c: how the
+ * backends fold their GROUP BY state, status rows into sv_row_counts. */
+void sv_row_counts_add(sv_row_counts *c, int64_t state, int64_t status, int64_t k);
 
 /* SQLite in DIR/bouncecheck.db (store_sqlite.c); PostgreSQL at a libpq
  * URI (store_pg.c). 0 with *ops and *be set (close with (*ops)->close),

@@ -4,7 +4,7 @@
  * servers (and, later, workers) on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 2; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 3; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (sv_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -14,6 +14,20 @@
  *   jobs      the job catalogue (counts by bc_verdict_status, reasons as
  *             the JSON object's text), seq (insertion order)
  *   cache     result JSON of single verifications, with an expiry
+ *   job_rows  (schema 3) the rows of jobs shared by workers: job, row_no,
+ *             addr, domain, fields bytea (opaque), state (0 pending,
+ *             1 claimed, 2 done), claim_id, holder, lease_until (unix ms;
+ *             0 when not claimed: "state < 2 AND lease_until <= now" is
+ *             "claimable"), attempts, status, reason, result (JSON text);
+ *             deleting a job deletes its rows
+ *   workers   (schema 3) id, name, host, addrs, started_at, last_seen (ms)
+ *
+ * Claiming: a query lists (job, domain) pairs with claimable rows, the
+ * domains no live claim holds first, then the oldest job; each pair is
+ * tried with one statement that locks up to max_rows of its claimable
+ * rows FOR UPDATE SKIP LOCKED (rows another claimer is taking are passed
+ * over, and a row's condition is checked again on its newest version) and
+ * sets the claim on them; the first pair that yields rows is the claim.
  *
  * Migrations: migrations[v] takes the schema from version v to v + 1; a
  * fresh database runs them all. They run on open in one transaction that
@@ -48,6 +62,8 @@ enum {
     Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
     Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
     Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
+    Q_JOB_EXISTS, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
+    Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
     Q__COUNT
 };
 
@@ -91,6 +107,36 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES ($1, $2, $3)"
                     " ON CONFLICT (addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
     [Q_CACHE_PURGE] = "DELETE FROM cache WHERE expires <= $1",
+    [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = $1",
+    [Q_ROWS_CANDIDATE] = "SELECT c.job_id, c.domain FROM"
+                         " (SELECT DISTINCT job_id, domain FROM job_rows WHERE state < 2 AND lease_until <= $1) c"
+                         " JOIN jobs j ON j.id = c.job_id WHERE j.status IN (0, 1)"
+                         " ORDER BY EXISTS (SELECT 1 FROM job_rows b"
+                         " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > $1),"
+                         " j.created_at, j.seq, c.domain LIMIT $2",
+    [Q_ROWS_CLAIM] = "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
+                     " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
+                     " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
+                     " UPDATE job_rows r SET state = 1, claim_id = $3, holder = $4, lease_until = $5,"
+                     " attempts = r.attempts + 1 FROM picked"
+                     " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
+                     " RETURNING r.row_no, r.addr, r.fields",
+    [Q_ROWS_RENEW] = "UPDATE job_rows SET lease_until = $2 WHERE claim_id = $1 AND state = 1",
+    [Q_ROWS_RESULT] = "UPDATE job_rows SET state = 2, status = $3, reason = $4, result = $5, lease_until = 0"
+                      " WHERE claim_id = $1 AND row_no = $2 AND state < 2",
+    [Q_ROWS_RESULT_STATE] = "SELECT state FROM job_rows WHERE claim_id = $1 AND row_no = $2",
+    [Q_ROWS_RELEASE] = "UPDATE job_rows SET state = 0, lease_until = 0, holder = NULL"
+                       " WHERE claim_id = $1 AND state = 1",
+    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), count(*) FROM job_rows WHERE job_id = $1"
+                      " GROUP BY state, status",
+    [Q_ROWS_PAGE] = "SELECT row_no, addr, fields, status, reason, result FROM job_rows"
+                    " WHERE job_id = $1 AND state = 2 AND row_no > $2 ORDER BY row_no LIMIT $3",
+    [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
+                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                     " host = excluded.host, addrs = excluded.addrs, started_at = excluded.started_at,"
+                     " last_seen = excluded.last_seen",
+    [Q_WORKER_SEEN] = "UPDATE workers SET last_seen = $2 WHERE id = $1",
+    [Q_WORKER_LIST] = "SELECT id, name, host, addrs, started_at, last_seen FROM workers ORDER BY started_at, id",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -102,7 +148,9 @@ static const bool retryable[Q__COUNT] = {
     [Q_USAGE_GET] = true, [Q_JOB_GET] = true, [Q_JOB_PROGRESS] = true, [Q_JOB_STATUS] = true,
     [Q_JOB_WEBHOOK] = true, [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true, [Q_JOB_LIST_STATUS] = true,
     [Q_JOB_EXPIRED] = true, [Q_JOB_REASONS] = true, [Q_CACHE_GET] = true, [Q_CACHE_PUT] = true,
-    [Q_CACHE_PURGE] = true,
+    [Q_CACHE_PURGE] = true, [Q_JOB_EXISTS] = true, [Q_ROWS_CANDIDATE] = true, [Q_ROWS_RENEW] = true,
+    [Q_ROWS_RESULT_STATE] = true, [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true, [Q_ROWS_PAGE] = true,
+    [Q_WORKER_PUT] = true, [Q_WORKER_SEEN] = true, [Q_WORKER_LIST] = true,
 };
 
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
@@ -133,6 +181,19 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
     [1] = "ALTER TABLE keys ADD COLUMN admin boolean NOT NULL DEFAULT false;"
           "ALTER TABLE jobs ADD COLUMN reasons text NOT NULL DEFAULT '{}';"
           "INSERT INTO bouncecheck_meta(k, v) VALUES ('keys_version', 1) ON CONFLICT (k) DO NOTHING;",
+    [2] = "CREATE TABLE job_rows("
+          " job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, row_no bigint NOT NULL,"
+          " addr text NOT NULL, domain text NOT NULL, fields bytea,"
+          " state smallint NOT NULL DEFAULT 0, claim_id text, holder text,"
+          " lease_until bigint NOT NULL DEFAULT 0, attempts integer NOT NULL DEFAULT 0,"
+          " status smallint, reason text, result text,"
+          " PRIMARY KEY (job_id, row_no));"
+          "CREATE INDEX job_rows_claim ON job_rows(job_id, state, domain);"
+          "CREATE INDEX job_rows_domain ON job_rows(domain, state);"
+          "CREATE INDEX job_rows_claim_id ON job_rows(claim_id);"
+          "CREATE TABLE workers("
+          " id text PRIMARY KEY, name text NOT NULL DEFAULT '', host text NOT NULL DEFAULT '',"
+          " addrs text NOT NULL DEFAULT '', started_at bigint NOT NULL, last_seen bigint NOT NULL);",
 };
 
 typedef struct pg_store {
@@ -858,7 +919,7 @@ static int pg_job_expired(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN +
     return ret;
 }
 
-/* Runs a DELETE; the number of rows it deleted, or -1. */
+/* Runs a DELETE or an UPDATE; the number of rows it changed, or -1. */
 static int64_t run_delete(pg_store *s, int q, const params *p)
 {
     pthread_mutex_lock(&s->lock);
@@ -915,6 +976,376 @@ static int64_t pg_cache_purge(void *be, int64_t now)
     return run_delete(be, Q_CACHE_PURGE, &p);
 }
 
+/* ---- job rows ------------------------------------------------------------------------- */
+
+/* Rows per INSERT of sv_rows_add (4 parameters each, + the job id). */
+#define ADD_CHUNK 1000
+
+/* Inserts rows[0..n) (n <= ADD_CHUNK) of job_id with one multi-row
+ * INSERT whose text holds placeholders only. Rows added, or -1 (errmsg).
+ * Lock held, in a transaction. */
+static int64_t insert_chunk(pg_store *s, const char *job_id, const sv_row_in *rows, size_t n)
+{
+    size_t np = 1 + 4 * n;
+    size_t sqlcap = 128 + n * 48;
+    char *sql = malloc(sqlcap);
+    const char **v = calloc(np, sizeof *v);
+    int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
+    char (*num)[24] = calloc(n, sizeof *num);
+    char **fixed = calloc(np, sizeof *fixed);
+    int64_t ret = -1;
+    if (!sql || !v || !len || !fmt || !num || !fixed) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+        goto out;
+    }
+    size_t pos = (size_t)snprintf(sql, sqlcap, "INSERT INTO job_rows(job_id, row_no, addr, domain, fields) VALUES ");
+    v[0] = job_id;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = 2 + 4 * i; /* $b .. $b+3 */
+        int w = snprintf(sql + pos, sqlcap - pos, "%s($1, $%zu::bigint, $%zu, $%zu, $%zu::bytea)", i ? ", " : "",
+                         b, b + 1, b + 2, b + 3);
+        if (w < 0 || (size_t)w >= sqlcap - pos) {
+            snprintf(s->errmsg, sizeof s->errmsg, "statement too long");
+            goto out;
+        }
+        pos += (size_t)w;
+        snprintf(num[i], sizeof num[i], "%lld", (long long)rows[i].row);
+        v[b - 1] = num[i];
+        v[b] = (fixed[b] = utf8_repaired(rows[i].addr)) ? fixed[b] : rows[i].addr;
+        v[b + 1] = (fixed[b + 1] = utf8_repaired(rows[i].domain)) ? fixed[b + 1] : rows[i].domain;
+        if (rows[i].fields) {
+            if (rows[i].fields_len > INT32_MAX) {
+                snprintf(s->errmsg, sizeof s->errmsg, "row %lld: fields too large", (long long)rows[i].row);
+                goto out;
+            }
+            v[b + 2] = rows[i].fields_len ? rows[i].fields : "";
+            len[b + 2] = (int)rows[i].fields_len;
+            fmt[b + 2] = 1;
+        }
+    }
+    int w = snprintf(sql + pos, sqlcap - pos, " ON CONFLICT (job_id, row_no) DO NOTHING");
+    if (w < 0 || (size_t)w >= sqlcap - pos) {
+        snprintf(s->errmsg, sizeof s->errmsg, "statement too long");
+        goto out;
+    }
+    PGresult *r = PQexecParams(s->conn, sql, (int)np, NULL, v, len, fmt, 0);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK)
+        ret = (int64_t)strtoll(PQcmdTuples(r), NULL, 10);
+    else
+        set_error(s, r);
+    PQclear(r);
+out:
+    for (size_t i = 0; fixed && i < np; i++)
+        free(fixed[i]);
+    free(fixed);
+    free(num);
+    free(fmt);
+    free(len);
+    free(v);
+    free(sql);
+    return ret;
+}
+
+static int64_t pg_rows_add(void *be, const char *job_id, const sv_row_in *rows, size_t n, char *err,
+                           size_t errlen)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, job_id);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_JOB_EXISTS, &p, NULL);
+    int64_t added = 0;
+    if (!r) {
+        snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
+        added = -1;
+    } else if (PQntuples(r) == 0) {
+        snprintf(err, errlen, "cannot add rows: no job %s", job_id);
+        added = -1;
+    }
+    PQclear(r);
+    if (added == 0 && exec_plain(s, "BEGIN") != 0) {
+        snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
+        added = -1;
+    }
+    for (size_t i = 0; added >= 0 && i < n; i += ADD_CHUNK) {
+        int64_t k = insert_chunk(s, job_id, rows + i, n - i < ADD_CHUNK ? n - i : ADD_CHUNK);
+        if (k < 0) {
+            snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
+            exec_plain(s, "ROLLBACK");
+            added = -1;
+        } else {
+            added += k;
+        }
+    }
+    if (added >= 0 && exec_plain(s, "COMMIT") != 0) {
+        snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
+        exec_plain(s, "ROLLBACK");
+        added = -1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return added;
+}
+
+/* A bytea column (text format) as malloc'd bytes in *out, *len; NULL for
+ * SQL NULL. 0 / -1 (out of memory). */
+static int get_bytes(const PGresult *r, int row, int col, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (PQgetisnull(r, row, col))
+        return 0;
+    size_t n = 0;
+    unsigned char *u = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &n);
+    if (!u)
+        return -1;
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b) {
+        PQfreemem(u);
+        return -1;
+    }
+    if (n)
+        memcpy(b, u, n);
+    PQfreemem(u);
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+static int cmp_claim_row(const void *a, const void *b)
+{
+    const sv_claim_row *x = a, *y = b;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Fills c->rows from the claim statement's result. 0 / -1. */
+static int claim_rows_from(const PGresult *r, sv_claim *c)
+{
+    int rows = PQntuples(r);
+    c->rows = calloc((size_t)rows, sizeof *c->rows);
+    if (!c->rows)
+        return -1;
+    for (int i = 0; i < rows; i++) {
+        sv_claim_row *cr = &c->rows[i];
+        cr->row = get_i64(r, i, 0);
+        c->n++;
+        if (get_dup(r, i, 1, &cr->addr) != 0 || !cr->addr || get_bytes(r, i, 2, &cr->fields, &cr->fields_len) != 0)
+            return -1;
+    }
+    qsort(c->rows, c->n, sizeof *c->rows, cmp_claim_row);
+    return 0;
+}
+
+static int pg_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
+                         int64_t now_ms, sv_claim *c)
+{
+    enum { CANDIDATES = 8, ROUNDS = 4 };
+    pg_store *s = be;
+    int ret = 0;
+    pthread_mutex_lock(&s->lock);
+    /* Other claimers may empty a candidate between the listing and the
+     * claim: the next candidate is tried, and the listing redone a few
+     * times before "nothing to claim". */
+    for (int round = 0; round < ROUNDS && ret == 0; round++) {
+        params p = { 0 };
+        p_i64(&p, now_ms);
+        p_i64(&p, CANDIDATES);
+        PGresult *cand = run(s, Q_ROWS_CANDIDATE, &p, NULL);
+        if (!cand) {
+            ret = -1;
+            break;
+        }
+        int nc = PQntuples(cand);
+        for (int i = 0; i < nc && ret == 0; i++) {
+            params q = { 0 };
+            p_text(&q, PQgetvalue(cand, i, 0));
+            p_text(&q, PQgetvalue(cand, i, 1));
+            p_text(&q, claim_id);
+            p_text(&q, worker_id);
+            p_i64(&q, now_ms + lease_ms);
+            p_i64(&q, now_ms);
+            p_i64(&q, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
+            PGresult *r = run(s, Q_ROWS_CLAIM, &q, NULL);
+            if (!r) {
+                ret = -1;
+            } else if (PQntuples(r) > 0) {
+                get_copy(cand, i, 0, c->job_id, sizeof c->job_id);
+                if (get_dup(cand, i, 1, &c->domain) != 0 || !c->domain || claim_rows_from(r, c) != 0) {
+                    snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+                    ret = -1; /* the rows stay claimed until their lease expires */
+                } else {
+                    memcpy(c->id, claim_id, SV_CLAIM_ID_LEN);
+                    c->id[SV_CLAIM_ID_LEN] = '\0';
+                    c->lease_until = now_ms + lease_ms;
+                    ret = 1;
+                }
+            }
+            PQclear(r);
+        }
+        PQclear(cand);
+        if (nc == 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int64_t pg_rows_renew(void *be, const char *claim_id, int64_t lease_until)
+{
+    params p = { 0 };
+    p_text(&p, claim_id);
+    p_i64(&p, lease_until);
+    return run_delete(be, Q_ROWS_RENEW, &p);
+}
+
+static int64_t pg_rows_release(void *be, const char *claim_id)
+{
+    params p = { 0 };
+    p_text(&p, claim_id);
+    return run_delete(be, Q_ROWS_RELEASE, &p);
+}
+
+static int64_t pg_rows_result(void *be, const char *claim_id, const sv_row_result *res, size_t n, int *rcs)
+{
+    pg_store *s = be;
+    int64_t written = 0;
+    pthread_mutex_lock(&s->lock);
+    if (ensure_conn(s) != 0 || exec_plain(s, "BEGIN") != 0) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    for (size_t i = 0; written >= 0 && i < n; i++) {
+        params p = { 0 };
+        p_text(&p, claim_id);
+        p_i64(&p, res[i].row);
+        p_i64(&p, res[i].status);
+        p_text(&p, res[i].reason);
+        p_text(&p, res[i].json);
+        PGresult *r = run(s, Q_ROWS_RESULT, &p, NULL);
+        if (!r) {
+            written = -1;
+        } else if (strtoll(PQcmdTuples(r), NULL, 10) > 0) {
+            rcs[i] = SV_RESULT_WRITTEN;
+            written++;
+        } else {
+            /* Not written: done already through this claim, or not ours. */
+            params q = { 0 };
+            p_text(&q, claim_id);
+            p_i64(&q, res[i].row);
+            PGresult *st = run(s, Q_ROWS_RESULT_STATE, &q, NULL);
+            if (!st)
+                written = -1;
+            else
+                rcs[i] = PQntuples(st) > 0 && get_i64(st, 0, 0) == SV_ROW_DONE ? SV_RESULT_REPEAT : SV_RESULT_LOST;
+            PQclear(st);
+        }
+        PQclear(r);
+    }
+    if (written >= 0 && exec_plain(s, "COMMIT") != 0)
+        written = -1;
+    if (written < 0)
+        exec_plain(s, "ROLLBACK");
+    pthread_mutex_unlock(&s->lock);
+    return written;
+}
+
+static int pg_rows_counts(void *be, const char *job_id, sv_row_counts *c)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, job_id);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_ROWS_COUNTS, &p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        sv_row_counts_add(c, get_i64(r, i, 0), get_i64(r, i, 1), get_i64(r, i, 2));
+    }
+    PQclear(r);
+    return 0;
+}
+
+static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
+                        int (*cb)(void *ctx, const sv_row_done *row), void *ctx, int64_t *last, int *got)
+{
+    pg_store *s = be;
+    *got = 0;
+    params p = { 0 };
+    p_text(&p, job_id);
+    p_i64(&p, after);
+    p_i64(&p, limit);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_ROWS_PAGE, &p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int ret = 0, rows = PQntuples(r);
+    for (int i = 0; i < rows && ret == 0; i++) {
+        sv_row_done d = { 0 };
+        unsigned char *fields = NULL;
+        d.row = get_i64(r, i, 0);
+        d.addr = PQgetvalue(r, i, 1);
+        if (get_bytes(r, i, 2, &fields, &d.fields_len) != 0) {
+            ret = -1;
+            break;
+        }
+        d.fields = fields;
+        d.status = (int)get_i64(r, i, 3);
+        d.reason = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
+        d.json = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
+        ret = cb(ctx, &d);
+        free(fields);
+        *last = d.row;
+    }
+    PQclear(r);
+    *got = rows;
+    return ret;
+}
+
+/* ---- workers -------------------------------------------------------------------------- */
+
+static int pg_worker_register(void *be, const sv_worker_info *w)
+{
+    params p = { 0 };
+    p_text(&p, w->id);
+    p_text(&p, w->name);
+    p_text(&p, w->host);
+    p_text(&p, w->addrs);
+    p_i64(&p, w->started_at);
+    p_i64(&p, w->last_seen);
+    return run_command(be, Q_WORKER_PUT, &p);
+}
+
+static int pg_worker_heartbeat(void *be, const char *id, int64_t now_ms)
+{
+    params p = { 0 };
+    p_text(&p, id);
+    p_i64(&p, now_ms);
+    int64_t n = run_delete(be, Q_WORKER_SEEN, &p);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
+static int fill_worker(const PGresult *r, int row, void *elem)
+{
+    sv_worker_info *w = elem;
+    memset(w, 0, sizeof *w);
+    get_copy(r, row, 0, w->id, sizeof w->id);
+    get_copy(r, row, 1, w->name, sizeof w->name);
+    get_copy(r, row, 2, w->host, sizeof w->host);
+    get_copy(r, row, 3, w->addrs, sizeof w->addrs);
+    w->started_at = get_i64(r, row, 4);
+    w->last_seen = get_i64(r, row, 5);
+    return 0;
+}
+
+static int pg_worker_list(void *be, sv_worker_info **w, size_t *n)
+{
+    void *arr = NULL;
+    int ret = run_list(be, Q_WORKER_LIST, NULL, sizeof **w, fill_worker, NULL, &arr, n);
+    *w = arr;
+    return ret;
+}
+
 static const sv_store_ops pg_ops = {
     .kind = "postgresql",
     .close = pg_close,
@@ -939,6 +1370,16 @@ static const sv_store_ops pg_ops = {
     .cache_get = pg_cache_get,
     .cache_put = pg_cache_put,
     .cache_purge = pg_cache_purge,
+    .rows_add = pg_rows_add,
+    .rows_claim = pg_rows_claim,
+    .rows_renew = pg_rows_renew,
+    .rows_result = pg_rows_result,
+    .rows_release = pg_rows_release,
+    .rows_counts = pg_rows_counts,
+    .rows_page = pg_rows_page,
+    .worker_register = pg_worker_register,
+    .worker_heartbeat = pg_worker_heartbeat,
+    .worker_list = pg_worker_list,
 };
 
 int sv_store_pg_open(const sv_store_ops **ops, void **be, const char *url, char *err, size_t errlen)

@@ -3,8 +3,9 @@
  * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 2 (1: before admin keys and reasons;
- *                   opening a version 1 store migrates it)
+ *   meta(k, v)      schema_version = 3 (1: before admin keys and reasons;
+ *                   2: before job_rows and workers; opening an older store
+ *                   migrates it)
  *   keys            one per API key: id, SHA-256 of the secret (the secret
  *                   itself is never stored), name, created/revoked times,
  *                   rate, daily quota and whether it is an admin key
@@ -13,6 +14,15 @@
  *                   own state file); counts are indexed by bc_verdict_status;
  *                   reasons is a JSON object, rows done per reason code
  *   cache           result JSON of single verifications, with an expiry
+ *   job_rows        (schema 3) the rows of jobs shared by workers: job, row
+ *                   number, address, domain, the other fields as an opaque
+ *                   blob; state 0 pending, 1 claimed, 2 done; the claim id,
+ *                   holder and lease expiry (unix ms; 0 when not claimed, so
+ *                   "state < 2 AND lease_until <= now" is "claimable");
+ *                   attempts (claims so far); status, reason and result JSON.
+ *                   Deleting a job deletes its rows (foreign key, on).
+ *   workers         (schema 3) id, name, host, sending addresses, started
+ *                   and last seen (unix ms)
  *
  * One connection, opened with SQLITE_OPEN_FULLMUTEX; every function also
  * holds the store's own mutex, because a prepared statement is stepped,
@@ -38,6 +48,8 @@ enum {
     Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
     Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
     Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
+    Q_JOB_EXISTS, Q_ROWS_INSERT, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
+    Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
     Q__COUNT
 };
 
@@ -78,6 +90,39 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES (?1, ?2, ?3)"
                     " ON CONFLICT(addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
     [Q_CACHE_PURGE] = "DELETE FROM cache WHERE expires <= ?1",
+    [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
+    [Q_ROWS_INSERT] = "INSERT INTO job_rows(job_id, row_no, addr, domain, fields) VALUES (?1, ?2, ?3, ?4, ?5)"
+                      " ON CONFLICT(job_id, row_no) DO NOTHING",
+    /* (job, domain) pairs with claimable rows of jobs queued or running:
+     * domains without a live claim first, then the oldest job */
+    [Q_ROWS_CANDIDATE] = "SELECT c.job_id, c.domain FROM"
+                         " (SELECT DISTINCT job_id, domain FROM job_rows WHERE state < 2 AND lease_until <= ?1) c"
+                         " JOIN jobs j ON j.id = c.job_id WHERE j.status IN (0, 1)"
+                         " ORDER BY EXISTS (SELECT 1 FROM job_rows b"
+                         " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > ?1),"
+                         " j.created_at, j.rowid, c.domain LIMIT 1",
+    [Q_ROWS_CLAIM] = "UPDATE job_rows SET state = 1, claim_id = ?3, holder = ?4, lease_until = ?5,"
+                     " attempts = attempts + 1"
+                     " WHERE job_id = ?1 AND row_no IN (SELECT row_no FROM job_rows"
+                     " WHERE job_id = ?1 AND domain = ?2 AND state < 2 AND lease_until <= ?6"
+                     " ORDER BY row_no LIMIT ?7)"
+                     " RETURNING row_no, addr, fields",
+    [Q_ROWS_RENEW] = "UPDATE job_rows SET lease_until = ?2 WHERE claim_id = ?1 AND state = 1",
+    [Q_ROWS_RESULT] = "UPDATE job_rows SET state = 2, status = ?3, reason = ?4, result = ?5, lease_until = 0"
+                      " WHERE claim_id = ?1 AND row_no = ?2 AND state < 2",
+    [Q_ROWS_RESULT_STATE] = "SELECT state FROM job_rows WHERE claim_id = ?1 AND row_no = ?2",
+    [Q_ROWS_RELEASE] = "UPDATE job_rows SET state = 0, lease_until = 0, holder = NULL"
+                       " WHERE claim_id = ?1 AND state = 1",
+    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), count(*) FROM job_rows WHERE job_id = ?1"
+                      " GROUP BY state, status",
+    [Q_ROWS_PAGE] = "SELECT row_no, addr, fields, status, reason, result FROM job_rows"
+                    " WHERE job_id = ?1 AND state = 2 AND row_no > ?2 ORDER BY row_no LIMIT ?3",
+    [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+                     " host = excluded.host, addrs = excluded.addrs, started_at = excluded.started_at,"
+                     " last_seen = excluded.last_seen",
+    [Q_WORKER_SEEN] = "UPDATE workers SET last_seen = ?2 WHERE id = ?1",
+    [Q_WORKER_LIST] = "SELECT id, name, host, addrs, started_at, last_seen FROM workers ORDER BY started_at, id",
 };
 
 /* Run once per open, inside one write transaction (two processes may
@@ -116,6 +161,21 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
     [1] = "ALTER TABLE keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
           "ALTER TABLE jobs ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';"
           "UPDATE meta SET v = 2 WHERE k = 'schema_version';",
+    [2] = "CREATE TABLE job_rows("
+          " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, row_no INTEGER NOT NULL,"
+          " addr TEXT NOT NULL, domain TEXT NOT NULL, fields BLOB,"
+          " state INTEGER NOT NULL DEFAULT 0, claim_id TEXT, holder TEXT,"
+          " lease_until INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+          " status INTEGER, reason TEXT, result TEXT,"
+          " PRIMARY KEY(job_id, row_no)) WITHOUT ROWID;"
+          "CREATE INDEX job_rows_claim ON job_rows(job_id, state, domain);"
+          "CREATE INDEX job_rows_domain ON job_rows(domain, state);"
+          "CREATE INDEX job_rows_claim_id ON job_rows(claim_id);"
+          "CREATE TABLE workers("
+          " id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', host TEXT NOT NULL DEFAULT '',"
+          " addrs TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL)"
+          " WITHOUT ROWID;"
+          "UPDATE meta SET v = 3 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {
@@ -183,8 +243,8 @@ static int make_db_file(const char *path, char *err, size_t errlen)
  * version. 0 / -1 (err). */
 static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
 {
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL,
-                     NULL) != SQLITE_OK
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     NULL, NULL, NULL) != SQLITE_OK
         || sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
         return -1;
@@ -696,6 +756,366 @@ static int64_t sq_cache_purge(void *be, int64_t now)
     return ret;
 }
 
+/* ---- job rows ------------------------------------------------------------------------- */
+
+/* Runs constant SQL (BEGIN IMMEDIATE, COMMIT, ROLLBACK). 0 / -1. Lock held. */
+static int exec_sql(sq_store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Binds len bytes of data as a blob, or NULL for no data. */
+static void bind_blob_or_null(sqlite3_stmt *q, int idx, const void *data, size_t len)
+{
+    if (data)
+        sqlite3_bind_blob64(q, idx, data, len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, idx);
+}
+
+static int64_t sq_rows_add(void *be, const char *job_id, const sv_row_in *rows, size_t n, char *err,
+                           size_t errlen)
+{
+    sq_store *s = be;
+    int64_t added = 0;
+    pthread_mutex_lock(&s->lock);
+    if (exec_sql(s, "BEGIN IMMEDIATE") != 0) {
+        snprintf(err, errlen, "cannot add rows: %s", sqlite3_errmsg(s->db));
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    sqlite3_stmt *q = s->stmt[Q_JOB_EXISTS];
+    sqlite3_bind_text(q, 1, job_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    stmt_done(q);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            snprintf(err, errlen, "cannot add rows: no job %s", job_id);
+        else
+            snprintf(err, errlen, "cannot add rows: %s", sqlite3_errmsg(s->db));
+        added = -1;
+    }
+    q = s->stmt[Q_ROWS_INSERT];
+    for (size_t i = 0; added >= 0 && i < n; i++) {
+        sqlite3_bind_text(q, 1, job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, rows[i].row);
+        sqlite3_bind_text(q, 3, rows[i].addr, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, rows[i].domain, -1, SQLITE_STATIC);
+        bind_blob_or_null(q, 5, rows[i].fields, rows[i].fields_len);
+        if (step_done(q) != SQLITE_DONE) {
+            snprintf(err, errlen, "cannot add row %lld: %s", (long long)rows[i].row, sqlite3_errmsg(s->db));
+            added = -1;
+        } else {
+            added += sqlite3_changes(s->db);
+        }
+    }
+    if (added >= 0 && exec_sql(s, "COMMIT") != 0) {
+        snprintf(err, errlen, "cannot add rows: %s", sqlite3_errmsg(s->db));
+        added = -1;
+    }
+    if (added < 0)
+        exec_sql(s, "ROLLBACK");
+    pthread_mutex_unlock(&s->lock);
+    return added;
+}
+
+static int cmp_claim_row(const void *a, const void *b)
+{
+    const sv_claim_row *x = a, *y = b;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Appends the current row of the claim statement q (row_no, addr, fields)
+ * to c. 0 / -1 (out of memory). */
+static int claim_row_add(sqlite3_stmt *q, sv_claim *c, size_t *cap)
+{
+    if (c->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        sv_claim_row *p = realloc(c->rows, ncap * sizeof *p);
+        if (!p)
+            return -1;
+        c->rows = p;
+        *cap = ncap;
+    }
+    sv_claim_row *r = &c->rows[c->n];
+    memset(r, 0, sizeof *r);
+    r->row = sqlite3_column_int64(q, 0);
+    if (column_dup(q, 1, &r->addr) != 0 || !r->addr)
+        return -1;
+    c->n++;
+    if (sqlite3_column_type(q, 2) != SQLITE_NULL) {
+        size_t len = (size_t)sqlite3_column_bytes(q, 2);
+        const void *b = sqlite3_column_blob(q, 2);
+        r->fields = malloc(len ? len : 1);
+        if (!r->fields)
+            return -1;
+        if (len)
+            memcpy(r->fields, b, len);
+        r->fields_len = len;
+    }
+    return 0;
+}
+
+static int sq_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
+                         int64_t now_ms, sv_claim *c)
+{
+    sq_store *s = be;
+    int ret = 0;
+    pthread_mutex_lock(&s->lock);
+    /* One write transaction: the choice of the domain and the claim are
+     * one unit (other processes wait for it). */
+    if (exec_sql(s, "BEGIN IMMEDIATE") != 0) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    sqlite3_stmt *q = s->stmt[Q_ROWS_CANDIDATE];
+    sqlite3_bind_int64(q, 1, now_ms);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        column_copy(q, 0, c->job_id, sizeof c->job_id);
+        if (column_dup(q, 1, &c->domain) != 0 || !c->domain)
+            ret = -1;
+    } else if (rc != SQLITE_DONE) {
+        ret = -1;
+    }
+    stmt_done(q);
+    if (rc == SQLITE_ROW && ret == 0) {
+        q = s->stmt[Q_ROWS_CLAIM];
+        sqlite3_bind_text(q, 1, c->job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, c->domain, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, claim_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, worker_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, now_ms + lease_ms);
+        sqlite3_bind_int64(q, 6, now_ms);
+        sqlite3_bind_int64(q, 7, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
+        size_t cap = 0;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+            if (claim_row_add(q, c, &cap) != 0) {
+                ret = -1;
+                break;
+            }
+        if (ret == 0 && rc != SQLITE_DONE)
+            ret = -1;
+        stmt_done(q);
+        if (ret == 0 && c->n > 0) {
+            memcpy(c->id, claim_id, SV_CLAIM_ID_LEN);
+            c->id[SV_CLAIM_ID_LEN] = '\0';
+            c->lease_until = now_ms + lease_ms;
+            qsort(c->rows, c->n, sizeof *c->rows, cmp_claim_row);
+            ret = 1;
+        }
+    }
+    if (ret >= 0 && exec_sql(s, "COMMIT") != 0)
+        ret = -1;
+    if (ret < 0)
+        exec_sql(s, "ROLLBACK");
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* Runs an UPDATE bound to claim_id (and an int64 second parameter when
+ * v2 is given); the number of rows it changed, or -1. */
+static int64_t claim_update(sq_store *s, int qi, const char *claim_id, const int64_t *v2)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[qi];
+    sqlite3_bind_text(q, 1, claim_id, -1, SQLITE_STATIC);
+    if (v2)
+        sqlite3_bind_int64(q, 2, *v2);
+    int64_t ret = step_done(q) == SQLITE_DONE ? (int64_t)sqlite3_changes(s->db) : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int64_t sq_rows_renew(void *be, const char *claim_id, int64_t lease_until)
+{
+    return claim_update(be, Q_ROWS_RENEW, claim_id, &lease_until);
+}
+
+static int64_t sq_rows_release(void *be, const char *claim_id)
+{
+    return claim_update(be, Q_ROWS_RELEASE, claim_id, NULL);
+}
+
+static int64_t sq_rows_result(void *be, const char *claim_id, const sv_row_result *res, size_t n, int *rcs)
+{
+    sq_store *s = be;
+    int64_t written = 0;
+    pthread_mutex_lock(&s->lock);
+    if (exec_sql(s, "BEGIN IMMEDIATE") != 0) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    for (size_t i = 0; written >= 0 && i < n; i++) {
+        sqlite3_stmt *q = s->stmt[Q_ROWS_RESULT];
+        sqlite3_bind_text(q, 1, claim_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, res[i].row);
+        sqlite3_bind_int(q, 3, res[i].status);
+        bind_text_or_null(q, 4, res[i].reason);
+        bind_text_or_null(q, 5, res[i].json);
+        if (step_done(q) != SQLITE_DONE) {
+            written = -1;
+        } else if (sqlite3_changes(s->db) > 0) {
+            rcs[i] = SV_RESULT_WRITTEN;
+            written++;
+        } else {
+            /* Not written: done already through this claim, or not ours. */
+            q = s->stmt[Q_ROWS_RESULT_STATE];
+            sqlite3_bind_text(q, 1, claim_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, res[i].row);
+            int rc = sqlite3_step(q);
+            if (rc == SQLITE_ROW)
+                rcs[i] = sqlite3_column_int(q, 0) == SV_ROW_DONE ? SV_RESULT_REPEAT : SV_RESULT_LOST;
+            else if (rc == SQLITE_DONE)
+                rcs[i] = SV_RESULT_LOST;
+            else
+                written = -1;
+            stmt_done(q);
+        }
+    }
+    if (written >= 0 && exec_sql(s, "COMMIT") != 0)
+        written = -1;
+    if (written < 0)
+        exec_sql(s, "ROLLBACK");
+    pthread_mutex_unlock(&s->lock);
+    return written;
+}
+
+static int sq_rows_counts(void *be, const char *job_id, sv_row_counts *c)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_ROWS_COUNTS];
+    sqlite3_bind_text(q, 1, job_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        sv_row_counts_add(c, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
+    }
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One done row, copied out of the page statement. */
+typedef struct page_row {
+    sv_row_done d;
+    char *addr, *reason, *json;
+    unsigned char *fields;
+} page_row;
+
+static void page_row_clear(page_row *p)
+{
+    free(p->addr);
+    free(p->reason);
+    free(p->json);
+    free(p->fields);
+}
+
+static int fill_page_row(sqlite3_stmt *q, void *elem)
+{
+    page_row *p = elem;
+    memset(p, 0, sizeof *p);
+    p->d.row = sqlite3_column_int64(q, 0);
+    p->d.status = sqlite3_column_int(q, 3);
+    if (column_dup(q, 1, &p->addr) != 0 || column_dup(q, 4, &p->reason) != 0 || column_dup(q, 5, &p->json) != 0)
+        goto fail;
+    if (sqlite3_column_type(q, 2) != SQLITE_NULL) {
+        size_t len = (size_t)sqlite3_column_bytes(q, 2);
+        const void *b = sqlite3_column_blob(q, 2);
+        if (!(p->fields = malloc(len ? len : 1)))
+            goto fail;
+        if (len)
+            memcpy(p->fields, b, len);
+        p->d.fields_len = len;
+    }
+    p->d.addr = p->addr ? p->addr : "";
+    p->d.reason = p->reason;
+    p->d.json = p->json;
+    p->d.fields = p->fields;
+    return 0;
+fail:
+    page_row_clear(p);
+    return -1;
+}
+
+static void clear_page_row(void *elem) { page_row_clear(elem); }
+
+static int sq_rows_page(void *be, const char *job_id, int64_t after, int limit,
+                        int (*cb)(void *ctx, const sv_row_done *row), void *ctx, int64_t *last, int *got)
+{
+    sq_store *s = be;
+    *got = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_ROWS_PAGE];
+    sqlite3_bind_text(q, 1, job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int(q, 3, limit);
+    void *arr = NULL;
+    size_t n = 0;
+    int ret = collect_rows(q, sizeof(page_row), fill_page_row, clear_page_row, &arr, &n);
+    pthread_mutex_unlock(&s->lock);
+    if (ret != 0)
+        return -1;
+    page_row *rows = arr;
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        ret = cb(ctx, &rows[i].d);
+        *last = rows[i].d.row;
+    }
+    for (size_t i = 0; i < n; i++)
+        page_row_clear(&rows[i]);
+    free(arr);
+    *got = (int)n;
+    return ret;
+}
+
+/* ---- workers -------------------------------------------------------------------------- */
+
+static int sq_worker_register(void *be, const sv_worker_info *w)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_WORKER_PUT];
+    sqlite3_bind_text(q, 1, w->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, w->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, w->host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, w->addrs, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, w->started_at);
+    sqlite3_bind_int64(q, 6, w->last_seen);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_worker_heartbeat(void *be, const char *id, int64_t now_ms)
+{
+    int64_t n = claim_update(be, Q_WORKER_SEEN, id, &now_ms);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
+static int fill_worker(sqlite3_stmt *q, void *elem)
+{
+    sv_worker_info *w = elem;
+    memset(w, 0, sizeof *w);
+    column_copy(q, 0, w->id, sizeof w->id);
+    column_copy(q, 1, w->name, sizeof w->name);
+    column_copy(q, 2, w->host, sizeof w->host);
+    column_copy(q, 3, w->addrs, sizeof w->addrs);
+    w->started_at = sqlite3_column_int64(q, 4);
+    w->last_seen = sqlite3_column_int64(q, 5);
+    return 0;
+}
+
+static int sq_worker_list(void *be, sv_worker_info **w, size_t *n)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    void *arr = NULL;
+    int ret = collect_rows(s->stmt[Q_WORKER_LIST], sizeof **w, fill_worker, NULL, &arr, n);
+    pthread_mutex_unlock(&s->lock);
+    *w = arr;
+    return ret;
+}
+
 static const sv_store_ops sq_ops = {
     .kind = "sqlite",
     .close = sq_close,
@@ -720,6 +1140,16 @@ static const sv_store_ops sq_ops = {
     .cache_get = sq_cache_get,
     .cache_put = sq_cache_put,
     .cache_purge = sq_cache_purge,
+    .rows_add = sq_rows_add,
+    .rows_claim = sq_rows_claim,
+    .rows_renew = sq_rows_renew,
+    .rows_result = sq_rows_result,
+    .rows_release = sq_rows_release,
+    .rows_counts = sq_rows_counts,
+    .rows_page = sq_rows_page,
+    .worker_register = sq_worker_register,
+    .worker_heartbeat = sq_worker_heartbeat,
+    .worker_list = sq_worker_list,
 };
 
 int sv_store_sqlite_open(const sv_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)
