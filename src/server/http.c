@@ -461,15 +461,28 @@ static enum MHD_Result verify_get(hreq *r)
     return verify_start(r);
 }
 
-static enum MHD_Result verify_post(hreq *r)
+/* The small JSON body of a POST, parsed (duplicate keys refused); NULL
+ * with *ret set when the request is already answered or the JSON is bad. */
+static json_t *body_json(hreq *r, enum MHD_Result *ret)
 {
-    if (r->discard)
-        return send_answer(r);
+    if (r->discard) {
+        *ret = send_answer(r);
+        return NULL;
+    }
     json_error_t je;
     json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
     if (!o)
-        return fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
+        *ret = fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
                     je.line, je.column);
+    return o;
+}
+
+static enum MHD_Result verify_post(hreq *r)
+{
+    enum MHD_Result bad;
+    json_t *o = body_json(r, &bad);
+    if (!o)
+        return bad;
     json_t *e = json_object_get(o, "email"), *t = json_object_get(o, "timeout"), *tr = json_object_get(o, "trace");
     enum MHD_Result ret;
     if (!json_is_object(o)) {
@@ -1381,13 +1394,10 @@ static enum MHD_Result keys_post_begin(hreq *r)
 
 static enum MHD_Result keys_post_end(hreq *r)
 {
-    if (r->discard)
-        return send_answer(r);
-    json_error_t je;
-    json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
+    enum MHD_Result bad;
+    json_t *o = body_json(r, &bad);
     if (!o)
-        return fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
-                    je.line, je.column);
+        return bad;
     json_t *nm = json_object_get(o, "name"), *rate = json_object_get(o, "rate"),
            *daily = json_object_get(o, "daily"), *admin = json_object_get(o, "admin");
     enum MHD_Result ret;
