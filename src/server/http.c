@@ -1741,6 +1741,23 @@ static bool local_host(const char *host)
     return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+/* The endpoints at fixed paths, and the methods of every route. */
+static const struct {
+    const char *path;
+    enum route route;
+} exact_routes[] = {
+    { "/healthz", R_HEALTH }, { "/metrics", R_METRICS }, { "/openapi.json", R_OPENAPI },
+    { "/v1/verify", R_VERIFY }, { "/v1/jobs", R_JOBS }, { "/v1/jobs/", R_JOBS }, { "/v1/dns", R_DNS },
+    { "/v1/extract", R_EXTRACT }, { "/v1/disposable", R_DISPOSABLE }, { "/v1/jobs/preview", R_PREVIEW },
+    { "/v1/smtp-test", R_SMTP_TEST }, { "/v1/me", R_ME }, { "/v1/keys", R_KEYS }, { "/v1/keys/", R_KEYS },
+};
+static const char *const route_allow[] = {
+    [R_HEALTH] = "GET", [R_METRICS] = "GET", [R_OPENAPI] = "GET", [R_VERIFY] = "GET, POST",
+    [R_JOBS] = "GET, POST", [R_JOB] = "GET, DELETE", [R_RESULTS] = "GET", [R_DNS] = "GET",
+    [R_EXTRACT] = "POST", [R_DISPOSABLE] = "GET", [R_UI] = "GET", [R_PREVIEW] = "POST",
+    [R_SMTP_TEST] = "GET", [R_ME] = "GET", [R_KEYS] = "GET, POST", [R_KEY] = "DELETE",
+};
+
 static enum MHD_Result begin(hreq *r, const char *url, const char *method)
 {
     sv *s = r->s;
@@ -1756,38 +1773,17 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         r->route = R_UI;
         return MHD_YES;
     }
-    if (strcmp(url, "/healthz") == 0)
-        r->route = R_HEALTH;
-    else if (strcmp(url, "/metrics") == 0)
-        r->route = R_METRICS;
-    else if (strcmp(url, "/openapi.json") == 0)
-        r->route = R_OPENAPI;
-    else if (strcmp(url, "/v1/verify") == 0)
-        r->route = R_VERIFY;
-    else if (strcmp(url, "/v1/jobs") == 0 || strcmp(url, "/v1/jobs/") == 0)
-        r->route = R_JOBS;
-    else if (strcmp(url, "/v1/dns") == 0)
-        r->route = R_DNS;
-    else if (strcmp(url, "/v1/extract") == 0)
-        r->route = R_EXTRACT;
-    else if (strcmp(url, "/v1/disposable") == 0)
-        r->route = R_DISPOSABLE;
-    else if (strcmp(url, "/v1/jobs/preview") == 0)
-        r->route = R_PREVIEW;
-    else if (strcmp(url, "/v1/smtp-test") == 0)
-        r->route = R_SMTP_TEST;
-    else if (strcmp(url, "/v1/me") == 0)
-        r->route = R_ME;
-    else if (strcmp(url, "/v1/keys") == 0 || strcmp(url, "/v1/keys/") == 0)
-        r->route = R_KEYS;
-    else if (strncmp(url, "/v1/keys/", 9) == 0) {
+    for (size_t i = 0; i < sizeof exact_routes / sizeof exact_routes[0]; i++)
+        if (strcmp(url, exact_routes[i].path) == 0)
+            r->route = exact_routes[i].route;
+    if (!r->route && strncmp(url, "/v1/keys/", 9) == 0) {
         const char *id = url + 9;
         size_t n = strlen(id);
         if (n == SV_KEY_ID_LEN && strncmp(id, "k_", 2) == 0 && strspn(id + 2, "0123456789abcdef") == n - 2) {
             memcpy(r->kid, id, n + 1);
             r->route = R_KEY;
         }
-    } else if (strncmp(url, "/v1/jobs/", 9) == 0) {
+    } else if (!r->route && strncmp(url, "/v1/jobs/", 9) == 0) {
         const char *id = url + 9, *slash = strchr(id, '/');
         size_t n = slash ? (size_t)(slash - id) : strlen(id);
         if (is_job_id(id, n) && (!slash || strcmp(slash, "/results") == 0)) {
@@ -1799,39 +1795,9 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     if (!r->route)
         return fail(r, 404, "not_found", "no such endpoint: see /openapi.json");
 
-    switch (r->route) {
-    case R_UI: /* answered above */
-    case R_HEALTH:
-    case R_METRICS:
-    case R_OPENAPI:
-    case R_RESULTS:
-    case R_DNS:
-    case R_DISPOSABLE:
-    case R_SMTP_TEST:
-    case R_ME:
-        if (!get)
-            return method_not_allowed(r, "GET");
-        break;
-    case R_VERIFY:
-    case R_JOBS:
-    case R_KEYS:
-        if (!get && !post)
-            return method_not_allowed(r, "GET, POST");
-        break;
-    case R_KEY:
-        if (!del)
-            return method_not_allowed(r, "DELETE");
-        break;
-    case R_JOB:
-        if (!get && !del)
-            return method_not_allowed(r, "GET, DELETE");
-        break;
-    case R_EXTRACT:
-    case R_PREVIEW:
-        if (!post)
-            return method_not_allowed(r, "POST");
-        break;
-    }
+    const char *allow = route_allow[r->route];
+    if (!((get && strstr(allow, "GET")) || (post && strstr(allow, "POST")) || (del && strstr(allow, "DELETE"))))
+        return method_not_allowed(r, allow);
 
     if (r->route == R_HEALTH) {
         answer_obj(r, 200, json_pack("{s:s,s:s}", "status", atomic_load(&s->stopping) ? "stopping" : "ok",
