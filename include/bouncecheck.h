@@ -372,6 +372,19 @@ BC_API const char *bc_verifier_mail_from(const bc_verifier *v);
 struct sockaddr;
 BC_API const char *bc_netsafe_check(const struct sockaddr *sa);
 
+/* Facts shared between verifiers (workers on several machines verifying
+ * one list): whether ascii_domain accepts every recipient, as v knows it
+ * now. BC_YES or BC_NO, with how long ago it was tested in *age_ms (may be
+ * NULL); BC_UNKNOWN when v has not tested it or the fact has expired (an
+ * hour). */
+BC_API bc_tristate bc_verifier_accept_all(bc_verifier *v, const char *ascii_domain, int64_t *age_ms);
+/* Tells v what another verifier found age_ms ago, so that v does not test
+ * the domain again. Ignored when accept_all is BC_UNKNOWN, when the fact
+ * is older than its lifetime, or when v has a fresher fact or a test under
+ * way. */
+BC_API void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_tristate accept_all,
+                                         int64_t age_ms);
+
 /* SMTP connections the verifier has started so far (for metrics). */
 BC_API uint64_t bc_verifier_connections(const bc_verifier *v);
 

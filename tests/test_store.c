@@ -4,8 +4,11 @@
  * BC_PG_URL names a fresh PostgreSQL database (tests/test_store_pg.sh),
  * the same checks on PostgreSQL; masking passwords in URLs. Job rows:
  * 10,000 rows claimed by domain until none is left, leases that expire
- * and are taken over, idempotent results, release, workers; a version 2
- * store migrated; on PostgreSQL, 4 processes claiming 20,000 rows at once.
+ * and are taken over, idempotent results, release, weights summed by the
+ * counts, exclusive claims (one live claim per domain), the lists of live
+ * claims and of the queue, workers; version 2 and 3 stores migrated; on
+ * PostgreSQL, 4 processes claiming 20,000 rows at once, and 4 processes
+ * claiming exclusively with no two claims of a domain overlapping in time.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -565,6 +568,185 @@ static void test_rows_lease(sv_store *s)
           "lease: deleting a job deletes its rows");
 }
 
+/* Rows with weights: counts are sums of them (0 or less counts as 1). */
+static void test_rows_weight(sv_store *s)
+{
+    char job[SV_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "weight", 3250, SV_JOB_RUNNING, job), "weight: a job");
+    const int64_t w[5] = { 1, 3, 0, 5, -2 };
+    sv_row_in rows[5];
+    char addr[5][32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(addr[i], sizeof addr[i], "w%d@weight.example", i + 1);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i], .weight = w[i] };
+    }
+    CHECK(sv_rows_add(s, job, rows, 5, err, sizeof err) == 5, "weight: 5 rows, weights 1 3 0 5 -2 (%s)", err);
+    sv_row_counts rc = { 0 };
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == 11 && rc.claimed == 0 && rc.done == 0,
+          "weight: pending is their sum, 0 and -2 counted as 1: 11 (%lld)", (long long)rc.pending);
+    sv_queue_info *q = NULL;
+    size_t n = 0;
+    CHECK(sv_queue_list(s, &q, &n) == 0 && n == 1 && strcmp(q[0].job_id, job) == 0 && q[0].status == SV_JOB_RUNNING
+              && q[0].created_at == 3250 && q[0].c.pending == 11 && q[0].c.claimed == 0 && q[0].c.done == 0,
+          "weight: the queue lists the one running job with rows, its pending rows summed (%zu)", n);
+    free(q);
+    sv_claim c;
+    CHECK(sv_rows_claim(s, "w_weight", 3, 1000, T0, &c) == 1 && c.n == 3 && c.rows[0].row == 1 && c.rows[2].row == 3,
+          "weight: a claim of the first 3 rows");
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == 6 && rc.claimed == 5 && rc.done == 0,
+          "weight: 5 claimed (1 + 3 + 1), 6 pending (5 + 1)");
+    /* statuses: row 1 -> 1, row 2 -> 2, row 3 -> 1 */
+    sv_row_result res[3] = { { .row = 1, .status = 1, .json = "{}" }, { .row = 2, .status = 2, .json = "{}" },
+                             { .row = 3, .status = 1, .json = "{}" } };
+    CHECK(sv_rows_result_batch(s, c.id, res, 3, NULL) == 3, "weight: their results");
+    sv_claim_clear(&c);
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 5 && rc.by_status[1] == 2 && rc.by_status[2] == 3
+              && rc.by_status[0] == 0 && rc.by_status[3] == 0 && rc.pending == 6,
+          "weight: done 5, by status: 2 deliverable (1 + 1), 3 undeliverable (weight 3)");
+    CHECK(sv_rows_claim(s, "w_weight", 10, 1000, T0, &c) == 1 && c.n == 2, "weight: the last 2 rows");
+    sv_row_result res2[2] = { { .row = 4, .status = 3, .json = "{}" }, { .row = 5, .status = 0, .json = "{}" } };
+    CHECK(sv_rows_result_batch(s, c.id, res2, 2, NULL) == 2, "weight: their results");
+    sv_claim_clear(&c);
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 11 && rc.pending == 0 && rc.claimed == 0
+              && rc.by_status[0] == 1 && rc.by_status[1] == 2 && rc.by_status[2] == 3 && rc.by_status[3] == 5,
+          "weight: all 11 done, by status 1 2 3 5");
+    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 3251, NULL) == 0 && sv_queue_list(s, &q, &n) == 0 && n == 0
+              && q == NULL,
+          "weight: once done, the job leaves the queue (%zu)", n);
+    free(q);
+}
+
+/* true when c is a claim of job, domain and exactly rows first..last. */
+static bool claim_is(const sv_claim *c, const char *job, const char *domain, int64_t first, int64_t last)
+{
+    if (!c->domain || strcmp(c->job_id, job) != 0 || strcmp(c->domain, domain) != 0
+        || c->n != (size_t)(last - first + 1))
+        return false;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->rows[i].row != first + (int64_t)i)
+            return false;
+    return true;
+}
+
+/* Writes a result (status 1) for every row of c: true when all are written. */
+static bool finish_all(sv_store *s, const sv_claim *c)
+{
+    bool ok = c->n > 0;
+    for (size_t i = 0; i < c->n; i++)
+        ok = ok && sv_rows_result(s, c->id, c->rows[i].row, 1, NULL, "{}") == SV_RESULT_WRITTEN;
+    return ok;
+}
+
+/* SV_CLAIM_EXCLUSIVE: at most one live claim per domain, over every job;
+ * sv_claims_list and sv_queue_list on the way. */
+static void test_rows_exclusive(sv_store *s)
+{
+    char job1[SV_JOB_ID_LEN + 1], job2[SV_JOB_ID_LEN + 1], err[256] = "";
+    const char *d = "d.excl.example", *e = "e.excl.example";
+    /* the same created_at: the queue and the claims go by insertion order */
+    CHECK(rows_job(s, "excl1", 3300, SV_JOB_QUEUED, job1) && rows_job(s, "excl2", 3300, SV_JOB_RUNNING, job2),
+          "excl: two jobs");
+    /* job 1: rows 1-5 of d, 6-8 of e (weight 2); job 2: rows 1-4 of d */
+    sv_row_in rows[8];
+    char addr[8][40];
+    for (int i = 0; i < 8; i++) {
+        snprintf(addr[i], sizeof addr[i], "x%d@%s", i + 1, i < 5 ? d : e);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i], .weight = i < 5 ? 1 : 2 };
+    }
+    CHECK(sv_rows_add(s, job1, rows, 8, err, sizeof err) == 8 && sv_rows_add(s, job2, rows, 4, err, sizeof err) == 4,
+          "excl: 8 rows in job 1 (d and e), 4 in job 2 (d) (%s)", err);
+
+    sv_claim a, b, c, b2, c2, dd, e2;
+    memset(&c, 0, sizeof c);
+    CHECK(sv_rows_claim_ex(s, "w_excl_a", 2, 1000, T0, SV_CLAIM_EXCLUSIVE, &a) == 1 && claim_is(&a, job1, d, 1, 2),
+          "excl: worker A claims rows 1-2 of d in job 1");
+    CHECK(sv_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 10, SV_CLAIM_EXCLUSIVE, &b) == 1
+              && claim_is(&b, job1, e, 6, 8),
+          "excl: worker B, exclusive, skips d (rows left in job 1 and job 2) and gets e");
+    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 20, SV_CLAIM_EXCLUSIVE, &c) == 0 && c.n == 0
+              && c.rows == NULL && c.domain == NULL,
+          "excl: worker C, exclusive: nothing (d is held in every job, e has no rows left)");
+    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 0, &c) == 1 && claim_is(&c, job1, d, 3, 5),
+          "excl: without the flag, C gets the rest of d in job 1 beside A's claim");
+    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 4u, &c2) == -1, "excl: an unknown flag: -1");
+
+    sv_claim_info *ci = NULL;
+    size_t n = 0;
+    CHECK(sv_claims_list(s, T0 + 40, &ci, &n) == 0 && n == 3, "claims: 3 live claims (%zu)", n);
+    if (n == 3) {
+        CHECK(strcmp(ci[0].id, a.id) == 0 && strcmp(ci[0].job_id, job1) == 0 && strcmp(ci[0].holder, "w_excl_a") == 0
+                  && strcmp(ci[0].domain, d) == 0 && ci[0].rows == 2 && ci[0].lease_until == T0 + 1000,
+              "claims: A's first (holder order): job 1, d, 2 rows, its lease");
+        CHECK(strcmp(ci[1].id, b.id) == 0 && strcmp(ci[1].holder, "w_excl_b") == 0 && strcmp(ci[1].domain, e) == 0
+                  && ci[1].rows == 3 && ci[1].lease_until == T0 + 1010,
+              "claims: then B's: e, 3 rows (a count of rows, not of weight)");
+        CHECK(strcmp(ci[2].id, c.id) == 0 && strcmp(ci[2].holder, "w_excl_c") == 0 && strcmp(ci[2].domain, d) == 0
+                  && ci[2].rows == 3 && ci[2].lease_until == T0 + 1030,
+              "claims: then C's: d, 3 rows");
+    }
+    free(ci);
+    CHECK(sv_claims_list(s, T0 + 1000, &ci, &n) == 0 && n == 2 && strcmp(ci[0].id, b.id) == 0
+              && strcmp(ci[1].id, c.id) == 0,
+          "claims: at A's lease end only B's and C's are live (%zu)", n);
+    free(ci);
+    CHECK(sv_claims_list(s, T0 + 5000, &ci, &n) == 0 && n == 0 && ci == NULL, "claims: later none is live");
+    free(ci);
+
+    sv_queue_info *q = NULL;
+    sv_row_counts rc1, rc2;
+    CHECK(sv_rows_counts(s, job1, &rc1) == 0 && rc1.claimed == 11 && rc1.pending == 0
+              && sv_rows_counts(s, job2, &rc2) == 0 && rc2.pending == 4 && rc2.claimed == 0,
+          "excl: job 1: 11 claimed (5 of d, 3 of e of weight 2); job 2: 4 pending");
+    CHECK(sv_queue_list(s, &q, &n) == 0 && n == 2, "queue: 2 jobs (%zu)", n);
+    if (n == 2) {
+        CHECK(strcmp(q[0].job_id, job1) == 0 && q[0].status == SV_JOB_QUEUED && q[0].created_at == 3300
+                  && strcmp(q[1].job_id, job2) == 0 && q[1].status == SV_JOB_RUNNING,
+              "queue: oldest first, equal times in insertion order, with their status");
+        CHECK(memcmp(&q[0].c, &rc1, sizeof rc1) == 0 && memcmp(&q[1].c, &rc2, sizeof rc2) == 0,
+              "queue: each with the counts of sv_rows_counts");
+    }
+    free(q);
+
+    CHECK(sv_rows_release(s, c.id) == 3, "excl: C gives its rows back");
+    sv_claim_clear(&c);
+    CHECK(finish_all(s, &a), "excl: A writes its results (before its lease ends)");
+    CHECK(sv_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 100, SV_CLAIM_EXCLUSIVE, &b2) == 1
+              && claim_is(&b2, job1, d, 3, 5),
+          "excl: with A's results written, B gets d (exclusive)");
+    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 200, SV_CLAIM_EXCLUSIVE, &c) == 0,
+          "excl: C, exclusive, again nothing while B holds d and e");
+    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 1101, SV_CLAIM_EXCLUSIVE, &c) == 1
+              && claim_is(&c, job1, d, 3, 5),
+          "excl: once B's lease has expired, C gets d (exclusive): B's rows of job 1");
+    CHECK(sv_rows_claim_ex(s, "w_excl_d", 100, 1000, T0 + 1102, SV_CLAIM_EXCLUSIVE, &dd) == 1
+              && claim_is(&dd, job1, e, 6, 8),
+          "excl: D, exclusive, gets e (its lease expired too), not d of job 2");
+    CHECK(sv_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1103, SV_CLAIM_EXCLUSIVE, &e2) == 0,
+          "excl: E, exclusive: nothing (d of job 2 waits for C)");
+    CHECK(sv_rows_result(s, b2.id, 3, 1, NULL, "{}") == SV_RESULT_LOST, "excl: B's late result is refused");
+    CHECK(finish_all(s, &c) && finish_all(s, &dd), "excl: C and D write their results");
+    CHECK(sv_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1104, SV_CLAIM_EXCLUSIVE, &e2) == 1
+              && claim_is(&e2, job2, d, 1, 4),
+          "excl: then E gets d of job 2");
+    CHECK(finish_all(s, &e2), "excl: E writes its results");
+    CHECK(sv_rows_counts(s, job1, &rc1) == 0 && rc1.done == 11 && rc1.by_status[1] == 11
+              && sv_rows_counts(s, job2, &rc2) == 0 && rc2.done == 4,
+          "excl: every row done (job 1: 11 of weight, job 2: 4)");
+    sv_claim_clear(&a);
+    sv_claim_clear(&b);
+    sv_claim_clear(&b2);
+    sv_claim_clear(&c);
+    sv_claim_clear(&dd);
+    sv_claim_clear(&e2);
+    CHECK(sv_queue_list(s, &q, &n) == 0 && n == 2, "queue: both jobs still listed while queued or running");
+    free(q);
+    CHECK(sv_job_set_status(s, job1, SV_JOB_DONE, 3301, NULL) == 0
+              && sv_job_set_status(s, job2, SV_JOB_CANCELLED, 3301, NULL) == 0 && sv_queue_list(s, &q, &n) == 0
+              && n == 0,
+          "queue: a done and a cancelled job are not listed");
+    free(q);
+}
+
 static void test_workers(sv_store *s)
 {
     sv_worker_info w, *list = NULL;
@@ -591,6 +773,17 @@ static void test_workers(sv_store *s)
               && strcmp(list[0].name, "worker-a2") == 0,
           "workers: registering the same id again replaces it");
     free(list);
+    sv_worker_info w2 = w;
+    snprintf(w2.id, sizeof w2.id, "w_00000000000b");
+    w2.started_at = T0 + 20;
+    CHECK(sv_worker_register(s, &w2) == 0, "workers: a second one");
+    CHECK(sv_worker_remove(s, w.id) == 1, "workers: remove: 1");
+    CHECK(sv_worker_remove(s, w.id) == 0, "workers: remove again: 0");
+    CHECK(sv_worker_remove(s, "w_nosuchworker") == 0, "workers: remove an unknown id: 0");
+    CHECK(sv_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w2.id) == 0,
+          "workers: the other one is left");
+    free(list);
+    CHECK(sv_worker_heartbeat(s, w.id, T0 + 9000) == 0, "workers: a removed worker's heartbeat: 0");
 }
 
 /* Every check of one backend: s and other are two handles on one fresh
@@ -603,6 +796,8 @@ static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN +
     test_threads(s);
     test_rows_bulk(s);
     test_rows_lease(s);
+    test_rows_weight(s);
+    test_rows_exclusive(s);
     test_workers(s);
     CHECK(sv_store_error(s) != NULL, "an error message is always available");
 }
@@ -818,39 +1013,318 @@ out:
     free(seen);
 }
 
-/* ---- migration 2 -> 3 (SQLite; PostgreSQL's is in test_store_pg.sh) --------------------- */
+/* ---- exclusive claims on PostgreSQL: one live claim per domain ----------------------------- */
 
-static void test_sqlite_migrate(const char *base)
+#define EXCL_D 20   /* domains */
+#define EXCL_R 200  /* rows per domain */
+#define EXCL_N (EXCL_D * EXCL_R)
+
+/* Monotonic microseconds, comparable between processes of one machine. */
+static int64_t mono_us(void)
 {
-    char dir[512], db[600], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/v2", base);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A child: claims with SV_CLAIM_EXCLUSIVE until the job has nothing
+ * pending or claimed (a round that gets nothing waits a few ms and tries
+ * again). For each claim it logs "C domain start end" (monotonic us:
+ * start once the claim is made, end before its results are written, so
+ * the interval lies within the time the claim holds the domain) and an
+ * "R row" line per row. Exit status 0 when every claim was of one domain
+ * and every result was written. */
+static int excl_child(const char *url, const char *job, int k, const char *log)
+{
+    char err[512], worker[32];
+    sv_store *s = NULL;
+    if (sv_store_open_db(&s, url, NULL, err, sizeof err) != 0)
+        return 10;
+    FILE *fp = fopen(log, "w");
+    if (!fp)
+        return 11;
+    snprintf(worker, sizeof worker, "w_excl%d", k);
+    srand((unsigned)getpid());
+    int bad = 0, idle = 0;
+    int64_t deadline = mono_us() + 120 * 1000000LL;
+    while (bad == 0) {
+        sv_claim c;
+        int r = sv_rows_claim_ex(s, worker, 25, 60000, now_ms(), SV_CLAIM_EXCLUSIVE, &c);
+        if (r < 0) {
+            bad = 1;
+            break;
+        }
+        if (r == 0) {
+            sv_row_counts rc;
+            if (sv_rows_counts(s, job, &rc) != 0) {
+                bad = 2;
+                break;
+            }
+            if (rc.pending == 0 && rc.claimed == 0)
+                break;
+            if (mono_us() > deadline) {
+                bad = 3;
+                break;
+            }
+            idle++;
+            usleep(2000);
+            continue;
+        }
+        int64_t start = mono_us();
+        usleep((useconds_t)(1000 + rand() % 4001)); /* holding the domain: 1-5 ms */
+        int64_t end = mono_us();
+        fprintf(fp, "C %s %lld %lld\n", c.domain, (long long)start, (long long)end);
+        size_t dl = strlen(c.domain);
+        sv_row_result *res = calloc(c.n, sizeof *res);
+        for (size_t i = 0; res && i < c.n; i++) {
+            size_t al = strlen(c.rows[i].addr);
+            if (al <= dl || c.rows[i].addr[al - dl - 1] != '@' || strcmp(c.rows[i].addr + al - dl, c.domain) != 0)
+                bad = 4;
+            fprintf(fp, "R %lld\n", (long long)c.rows[i].row);
+            res[i] = (sv_row_result){ .row = c.rows[i].row, .status = 2, .json = "{}" };
+        }
+        if (!res || sv_rows_result_batch(s, c.id, res, c.n, NULL) != (int64_t)c.n)
+            bad = 5;
+        free(res);
+        sv_claim_clear(&c);
+    }
+    fprintf(fp, "I %d\n", idle);
+    fclose(fp);
+    sv_store_close(s);
+    return bad;
+}
+
+/* One claim as a child logged it. */
+typedef struct excl_claim {
+    int domain;
+    long long start, end;
+} excl_claim;
+
+static int cmp_excl_claim(const void *a, const void *b)
+{
+    const excl_claim *x = a, *y = b;
+    if (x->domain != y->domain)
+        return x->domain < y->domain ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* 4 processes, each with its own connection, claim one job's 4,000 rows
+ * of 20 domains with SV_CLAIM_EXCLUSIVE: no two claims of one domain
+ * overlap in time, every row is done exactly once. */
+static void test_rows_exclusive_concurrent(const char *url, const char *base)
+{
+    char err[512] = "", job[SV_JOB_ID_LEN + 1];
+    sv_store *s = NULL;
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "xconc: open (%s)", err);
+    if (!s)
+        return;
+    CHECK(rows_job(s, "exclusive", 5000, SV_JOB_QUEUED, job), "xconc: a job");
+    sv_row_in *rows = calloc(EXCL_N, sizeof *rows);
+    char (*addr)[48] = calloc(EXCL_N, sizeof *addr);
+    int *seen = calloc(EXCL_N + 1, sizeof *seen);
+    excl_claim *claims = NULL;
+    size_t nclaims = 0, capclaims = 0;
+    if (!rows || !addr || !seen) {
+        CHECK(0, "xconc: memory");
+        goto out;
+    }
+    for (int i = 0; i < EXCL_N; i++) {
+        snprintf(addr[i], sizeof addr[i], "x%d@x%02d.example", i + 1, i % EXCL_D);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+    }
+    CHECK(sv_rows_add(s, job, rows, EXCL_N, err, sizeof err) == EXCL_N, "xconc: 4,000 rows of 20 domains (%s)", err);
+    sv_store_close(s);
+    s = NULL;
+
+    fflush(stdout);
+    pid_t pids[CONC_P];
+    char logs[CONC_P][600];
+    for (int k = 0; k < CONC_P; k++) {
+        snprintf(logs[k], sizeof logs[k], "%s/xconc%d.log", base, k);
+        pids[k] = fork();
+        if (pids[k] == 0)
+            _exit(excl_child(url, job, k, logs[k]));
+    }
+    int ok_children = 0;
+    for (int k = 0; k < CONC_P; k++) {
+        int st = 0;
+        if (pids[k] > 0 && waitpid(pids[k], &st, 0) == pids[k] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            ok_children++;
+        else
+            tap_diag("xconc: child %d: status %d", k, st);
+    }
+    CHECK(ok_children == CONC_P, "xconc: 4 processes claimed exclusively until nothing was left, each claim of "
+                                 "one domain, every result written (%d ok)", ok_children);
+    int64_t total = 0;
+    int per_child[CONC_P] = { 0 }, idle[CONC_P] = { 0 };
+    bool parsed = true;
+    for (int k = 0; k < CONC_P; k++) {
+        FILE *fp = fopen(logs[k], "r");
+        char line[200];
+        while (fp && fgets(line, sizeof line, fp)) {
+            long long r, a, b;
+            int d, i;
+            if (sscanf(line, "R %lld", &r) == 1) {
+                if (r >= 1 && r <= EXCL_N)
+                    seen[r]++;
+                total++;
+            } else if (sscanf(line, "C x%d.example %lld %lld", &d, &a, &b) == 3) {
+                if (nclaims == capclaims) {
+                    size_t ncap = capclaims ? capclaims * 2 : 256;
+                    excl_claim *p = realloc(claims, ncap * sizeof *p);
+                    if (!p) {
+                        parsed = false;
+                        break;
+                    }
+                    claims = p;
+                    capclaims = ncap;
+                }
+                claims[nclaims++] = (excl_claim){ .domain = d, .start = a, .end = b };
+                per_child[k]++;
+            } else if (sscanf(line, "I %d", &i) == 1) {
+                idle[k] = i;
+            } else {
+                parsed = false;
+            }
+        }
+        if (fp)
+            fclose(fp);
+        else
+            parsed = false;
+    }
+    CHECK(parsed, "xconc: the logs are read");
+    int once = 0;
+    for (int i = 1; i <= EXCL_N; i++)
+        once += seen[i] == 1;
+    CHECK(once == EXCL_N && total == EXCL_N, "xconc: every row claimed exactly once (%d once, %lld claimed)", once,
+          (long long)total);
+    /* per domain, in order of start: each claim ends before the next starts */
+    qsort(claims, nclaims, sizeof *claims, cmp_excl_claim);
+    int overlaps = 0, domains = 0;
+    for (size_t i = 0; i < nclaims; i++) {
+        if (i == 0 || claims[i].domain != claims[i - 1].domain) {
+            domains++;
+        } else if (claims[i].start < claims[i - 1].end) {
+            if (overlaps++ < 5)
+                tap_diag("xconc: domain x%02d: a claim from %lld to %lld, the next from %lld", claims[i].domain,
+                         claims[i - 1].start, claims[i - 1].end, claims[i].start);
+        }
+    }
+    tap_diag("xconc: %zu claims; per process %d %d %d %d; rounds without a claim %d %d %d %d", nclaims,
+             per_child[0], per_child[1], per_child[2], per_child[3], idle[0], idle[1], idle[2], idle[3]);
+    CHECK(nclaims >= EXCL_N / 25 && domains == EXCL_D && overlaps == 0,
+          "xconc: no two claims of one domain overlap in time (%zu claims over %d domains, %d overlaps)", nclaims,
+          domains, overlaps);
+    int working = 0;
+    for (int k = 0; k < CONC_P; k++)
+        working += per_child[k] > 0;
+    CHECK(working == CONC_P, "xconc: all 4 processes got claims");
+
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "xconc: reopen (%s)", err);
+    if (!s)
+        goto out;
+    sv_row_counts rc;
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == EXCL_N && rc.pending == 0 && rc.claimed == 0
+              && rc.by_status[2] == EXCL_N,
+          "xconc: 4,000 done");
+    PGconn *pc = PQconnectdb(url);
+    const char *pv[1] = { job };
+    PGresult *r = PQexecParams(pc, "SELECT count(*) FILTER (WHERE attempts = 1), count(*) FROM job_rows"
+                                   " WHERE job_id = $1", 1, NULL, pv, NULL, NULL, 0);
+    CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && atoll(PQgetvalue(r, 0, 0)) == EXCL_N
+              && atoll(PQgetvalue(r, 0, 1)) == EXCL_N,
+          "xconc: every row claimed once in the database (attempts 1)");
+    PQclear(r);
+    PQfinish(pc);
+    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 5001, NULL) == 0, "xconc: job done");
+out:
+    sv_store_close(s);
+    free(claims);
+    free(rows);
+    free(addr);
+    free(seen);
+}
+
+/* ---- migrations 2 -> 4 and 3 -> 4 (SQLite; PostgreSQL's are in test_store_pg.sh) ------- */
+
+/* The tables of schema version 2, as that bouncecheck made them, with a
+ * key and a job. */
+static const char sqlite_v2[] =
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+    "INSERT INTO meta(k, v) VALUES ('schema_version', 2);"
+    "CREATE TABLE keys(id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0, rate REAL NOT NULL DEFAULT 0,"
+    " daily INTEGER NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE usage(key_id TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(key_id, day)) WITHOUT ROWID;"
+    "CREATE TABLE jobs(id TEXT PRIMARY KEY, key_id TEXT NOT NULL DEFAULT '', name TEXT,"
+    " status INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0,"
+    " n_unknown INTEGER NOT NULL DEFAULT 0, n_deliverable INTEGER NOT NULL DEFAULT 0,"
+    " n_undeliverable INTEGER NOT NULL DEFAULT 0, n_risky INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, error TEXT, webhook TEXT,"
+    " webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv',"
+    " reasons TEXT NOT NULL DEFAULT '{}');"
+    "CREATE TABLE cache(addr TEXT PRIMARY KEY, json TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO keys(id, hash, name, created_at, admin) VALUES ('k_0123456789ab', x'00', 'old', 1700000000, 1);"
+    "INSERT INTO jobs(id, key_id, name, status, total, processed, created_at, reasons) VALUES"
+    " ('0123456789abcdef0123456789abcdef', 'k_0123456789ab', 'old job', 1, 3, 2, 1700000000,"
+    " '{\"ok\":2}');";
+
+/* What schema version 3 added to them (job_rows, workers), with 3 rows of
+ * the job (one done) and the version set to 3. */
+static const char sqlite_v3[] =
+    "UPDATE meta SET v = 3 WHERE k = 'schema_version';"
+    "CREATE TABLE job_rows(job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, row_no INTEGER NOT NULL,"
+    " addr TEXT NOT NULL, domain TEXT NOT NULL, fields BLOB, state INTEGER NOT NULL DEFAULT 0, claim_id TEXT,"
+    " holder TEXT, lease_until INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, status INTEGER,"
+    " reason TEXT, result TEXT, PRIMARY KEY(job_id, row_no)) WITHOUT ROWID;"
+    "CREATE INDEX job_rows_claim ON job_rows(job_id, state, domain);"
+    "CREATE INDEX job_rows_domain ON job_rows(domain, state);"
+    "CREATE INDEX job_rows_claim_id ON job_rows(claim_id);"
+    "CREATE TABLE workers(id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', host TEXT NOT NULL DEFAULT '',"
+    " addrs TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES"
+    " ('0123456789abcdef0123456789abcdef', 1, 'a@b.example', 'b.example'),"
+    " ('0123456789abcdef0123456789abcdef', 2, 'c@b.example', 'b.example');"
+    "INSERT INTO job_rows(job_id, row_no, addr, domain, state, claim_id, status, result) VALUES"
+    " ('0123456789abcdef0123456789abcdef', 3, 'd@b.example', 'b.example', 2, 'c0', 1, '{}');";
+
+/* Makes base/name/bouncecheck.db from the SQL texts a and b (b may be
+ * NULL); its directory into dir. true when done. */
+static bool sqlite_made(const char *base, const char *name, const char *a, const char *b, char *dir, size_t dirlen)
+{
+    char db[700];
+    snprintf(dir, dirlen, "%s/%s", base, name);
     snprintf(db, sizeof db, "%s/bouncecheck.db", dir);
     mkdir(dir, 0700);
     sqlite3 *h = NULL;
-    /* the tables of schema version 2, as that bouncecheck made them */
-    const char *v2 =
-        "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
-        "INSERT INTO meta(k, v) VALUES ('schema_version', 2);"
-        "CREATE TABLE keys(id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',"
-        " created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0, rate REAL NOT NULL DEFAULT 0,"
-        " daily INTEGER NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0);"
-        "CREATE TABLE usage(key_id TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,"
-        " PRIMARY KEY(key_id, day)) WITHOUT ROWID;"
-        "CREATE TABLE jobs(id TEXT PRIMARY KEY, key_id TEXT NOT NULL DEFAULT '', name TEXT,"
-        " status INTEGER NOT NULL, total INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0,"
-        " n_unknown INTEGER NOT NULL DEFAULT 0, n_deliverable INTEGER NOT NULL DEFAULT 0,"
-        " n_undeliverable INTEGER NOT NULL DEFAULT 0, n_risky INTEGER NOT NULL DEFAULT 0,"
-        " created_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, error TEXT, webhook TEXT,"
-        " webhook_state INTEGER NOT NULL DEFAULT 0, format TEXT NOT NULL DEFAULT 'csv',"
-        " reasons TEXT NOT NULL DEFAULT '{}');"
-        "CREATE TABLE cache(addr TEXT PRIMARY KEY, json TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
-        "INSERT INTO keys(id, hash, name, created_at, admin) VALUES ('k_0123456789ab', x'00', 'old', 1700000000, 1);"
-        "INSERT INTO jobs(id, key_id, name, status, total, processed, created_at, reasons) VALUES"
-        " ('0123456789abcdef0123456789abcdef', 'k_0123456789ab', 'old job', 1, 3, 2, 1700000000,"
-        " '{\"ok\":2}');";
-    CHECK(sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, v2, NULL, NULL, NULL) == SQLITE_OK,
-          "migrate: a version 2 store made by hand");
+    bool ok = sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, a, NULL, NULL, NULL) == SQLITE_OK
+              && (!b || sqlite3_exec(h, b, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
+    return ok;
+}
+
+/* The first column of the first row of sql on dir's database as an
+ * integer, or -1. */
+static int64_t sqlite_number(const char *dir, const char *sql)
+{
+    char db[700];
+    snprintf(db, sizeof db, "%s/bouncecheck.db", dir);
+    sqlite3 *h = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t v = -1;
+    if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK
+        && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return v;
+}
+
+static void test_sqlite_migrate(const char *base)
+{
+    char dir[600], err[512] = "";
+    CHECK(sqlite_made(base, "v2", sqlite_v2, NULL, dir, sizeof dir), "migrate: a version 2 store made by hand");
     sv_store *s = NULL;
     CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate: it opens (%s)", err);
     if (!s)
@@ -869,15 +1343,45 @@ static void test_sqlite_migrate(const char *base)
     CHECK(sv_rows_add(s, "0123456789abcdef0123456789abcdef", &row, 1, err, sizeof err) == 1,
           "migrate: rows can be added to it (%s)", err);
     sv_store_close(s);
-    int64_t v = -1;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_open(db, &h) == SQLITE_OK
-        && sqlite3_prepare_v2(h, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &q, NULL) == SQLITE_OK
-        && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(h);
-    CHECK(v == 3, "migrate: the store is at schema version 3 (%lld)", (long long)v);
+    int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
+    CHECK(v == 4, "migrate: the store is at schema version 4 (%lld)", (long long)v);
+}
+
+/* A version 3 store (job rows without weights) opens, migrated to 4: its
+ * rows weigh 1 each. */
+static void test_sqlite_migrate3(const char *base)
+{
+    char dir[600], err[512] = "";
+    const char *job = "0123456789abcdef0123456789abcdef";
+    CHECK(sqlite_made(base, "v3", sqlite_v2, sqlite_v3, dir, sizeof dir),
+          "migrate 3: a version 3 store with 3 job rows made by hand");
+    sv_store *s = NULL;
+    CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate 3: it opens (%s)", err);
+    if (!s)
+        return;
+    sv_row_counts rc;
+    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == 2 && rc.claimed == 0 && rc.done == 1
+              && rc.by_status[1] == 1,
+          "migrate 3: its rows count 1 each: 2 pending, 1 done");
+    sv_row_in row = { .row = 4, .addr = "e@b.example", .weight = 4 };
+    CHECK(sv_rows_add(s, job, &row, 1, err, sizeof err) == 1 && sv_rows_counts(s, job, &rc) == 0 && rc.pending == 6,
+          "migrate 3: a row of weight 4 added: 6 pending (%s)", err);
+    sv_claim c;
+    CHECK(sv_rows_claim_ex(s, "w_mig", 10, 1000, T0, SV_CLAIM_EXCLUSIVE, &c) == 1 && c.n == 3,
+          "migrate 3: an exclusive claim of its 3 pending rows");
+    sv_claim_info *ci = NULL;
+    size_t n = 0;
+    CHECK(sv_claims_list(s, T0, &ci, &n) == 0 && n == 1 && ci[0].rows == 3 && strcmp(ci[0].holder, "w_mig") == 0,
+          "migrate 3: listed as a live claim");
+    free(ci);
+    sv_claim_clear(&c);
+    sv_store_close(s);
+    int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
+    CHECK(v == 4, "migrate 3: the store is at schema version 4 (%lld)", (long long)v);
+    v = sqlite_number(dir, "SELECT count(*) FROM job_rows WHERE weight = 1 AND row_no <= 3");
+    CHECK(v == 3, "migrate 3: its old rows have weight 1 (%lld)", (long long)v);
+    v = sqlite_number(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'job_rows_live'");
+    CHECK(v == 1, "migrate 3: the live claims' index is made");
 }
 
 static void sqlite_suite(const char *base)
@@ -1053,9 +1557,11 @@ int main(void)
     sqlite_suite(base);
     const char *url = getenv("BC_PG_URL");
     test_sqlite_migrate(base);
+    test_sqlite_migrate3(base);
     if (url && *url) {
         pg_suite(url);
         test_rows_concurrent(url, base);
+        test_rows_exclusive_concurrent(url, base);
     }
 
     char cmd[700];

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_store_pg.sh TEST_STORE BOUNCECHECK - the server's store on a real,
 # throwaway PostgreSQL (tests/pg_local.sh): every check of test_store.c on
-# PostgreSQL (and 4 processes claiming one job's rows at once); schema
-# migrations (databases of versions 1 and 2 migrated, a newer one
-# refused, processes creating one fresh database at once); and end to end,
+# PostgreSQL (and 4 processes claiming one job's rows at once, plainly
+# and exclusively); schema migrations (databases of versions 1, 2 and 3
+# migrated, a newer one refused, processes creating one fresh database at
+# once); and end to end,
 # `bouncecheck keys --db` and `bouncecheck serve --offline --db` (keys,
 # a job to done, a restart, a revocation seen by the running server).
 # Passwords never show in messages or logs. Prints TAP.
@@ -82,7 +83,7 @@ EOF
 pyrc=$?
 [ "$rc" = 0 ] && [ "$pyrc" = 0 ]; ok $? "keys list --db on a version 1 database: migrated, the old key listed, not admin (exit $rc)"
 got=$(pg_local_psql mig1 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = 3 ]; ok $? "the version 1 database is now at schema version 3 (got '$got')"
+[ "$got" = 4 ]; ok $? "the version 1 database is now at schema version 4 (got '$got')"
 got=$(pg_local_psql mig1 -At -c "SELECT reasons FROM jobs; SELECT admin FROM keys")
 [ "$got" = $'{}\nf' ]; ok $? "its job gained reasons '{}', its key admin false (got '${got//$'\n'/ }')"
 got=$(pg_local_psql mig1 -At -c "SELECT v > 0 FROM bouncecheck_meta WHERE k = 'keys_version'")
@@ -91,7 +92,7 @@ got=$(pg_local_psql mig1 -At -c "SELECT v > 0 FROM bouncecheck_meta WHERE k = 'k
 ok $? "the migrated key can be revoked"
 
 # A database of schema version 2 (before job rows and workers), holding a
-# key and a job: migrated to 3, both kept, the new tables usable.
+# key and a job: migrated to 4, both kept, the new tables usable.
 url5=$(pg_local_createdb mig2)
 pg_local_psql mig2 > "$w/mig2.log" 2>&1 <<EOF
 CREATE TABLE bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL);
@@ -119,7 +120,7 @@ rc=$?
 [ "$rc" = 0 ] && grep -q '"k_0123456789ab"' "$w/mig2.out" && grep -q '"admin": *true' "$w/mig2.out"
 ok $? "keys list --db on a version 2 database: its admin key listed (exit $rc: $(head -c 200 "$w/mig2.err"))"
 got=$(pg_local_psql mig2 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = 3 ]; ok $? "the version 2 database is now at schema version 3 (got '$got')"
+[ "$got" = 4 ]; ok $? "the version 2 database is now at schema version 4 (got '$got')"
 got=$(pg_local_psql mig2 -At -c "SELECT name, reasons FROM jobs; SELECT v FROM bouncecheck_meta WHERE k = 'keys_version'")
 [ "$got" = $'v2 job|{"x":1}\n5' ]; ok $? "its job and keys_version are kept (got '${got//$'\n'/ }')"
 pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
@@ -127,7 +128,56 @@ pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
   INSERT INTO workers(id, started_at, last_seen) VALUES ('w_000000000001', 1, 1)" > "$w/mig2-rows.out" 2>&1
 ok $? "its new tables job_rows and workers take rows"
 got=$(pg_local_psql mig2 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'")
-[ "$got" = 4 ]; ok $? "job_rows has its key and 3 indexes (got '$got')"
+[ "$got" = 5 ]; ok $? "job_rows has its key and 4 indexes (got '$got')"
+
+# A database of schema version 3 (job rows without weights), holding a job
+# and 3 of its rows (one done): migrated to 4, its rows of weight 1.
+url6=$(pg_local_createdb mig3)
+pg_local_psql mig3 > "$w/mig3.log" 2>&1 <<EOF
+CREATE TABLE bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL);
+INSERT INTO bouncecheck_meta VALUES ('schema_version', 3), ('keys_version', 2);
+CREATE TABLE keys(id text PRIMARY KEY, hash bytea NOT NULL UNIQUE, name text NOT NULL DEFAULT '',
+  created_at bigint NOT NULL, revoked_at bigint NOT NULL DEFAULT 0, rate double precision NOT NULL DEFAULT 0,
+  daily bigint NOT NULL DEFAULT 0, seq bigint GENERATED ALWAYS AS IDENTITY,
+  admin boolean NOT NULL DEFAULT false);
+CREATE TABLE usage(key_id text NOT NULL, day text NOT NULL, n bigint NOT NULL, PRIMARY KEY (key_id, day));
+CREATE TABLE jobs(id text PRIMARY KEY, key_id text NOT NULL DEFAULT '', name text, status integer NOT NULL,
+  total bigint NOT NULL DEFAULT 0, processed bigint NOT NULL DEFAULT 0, n_unknown bigint NOT NULL DEFAULT 0,
+  n_deliverable bigint NOT NULL DEFAULT 0, n_undeliverable bigint NOT NULL DEFAULT 0,
+  n_risky bigint NOT NULL DEFAULT 0, created_at bigint NOT NULL, finished_at bigint NOT NULL DEFAULT 0,
+  error text, webhook text, webhook_state integer NOT NULL DEFAULT 0, format text NOT NULL DEFAULT 'csv',
+  seq bigint GENERATED ALWAYS AS IDENTITY, reasons text NOT NULL DEFAULT '{}');
+CREATE TABLE cache(addr text PRIMARY KEY, json text NOT NULL, expires bigint NOT NULL);
+CREATE TABLE job_rows(job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, row_no bigint NOT NULL,
+  addr text NOT NULL, domain text NOT NULL, fields bytea, state smallint NOT NULL DEFAULT 0, claim_id text,
+  holder text, lease_until bigint NOT NULL DEFAULT 0, attempts integer NOT NULL DEFAULT 0, status smallint,
+  reason text, result text, PRIMARY KEY (job_id, row_no));
+CREATE INDEX job_rows_claim ON job_rows(job_id, state, domain);
+CREATE INDEX job_rows_domain ON job_rows(domain, state);
+CREATE INDEX job_rows_claim_id ON job_rows(claim_id);
+CREATE TABLE workers(id text PRIMARY KEY, name text NOT NULL DEFAULT '', host text NOT NULL DEFAULT '',
+  addrs text NOT NULL DEFAULT '', started_at bigint NOT NULL, last_seen bigint NOT NULL);
+INSERT INTO jobs(id, name, status, total, created_at) VALUES
+  ('0123456789abcdef0123456789abcdef', 'v3 job', 1, 3, 1700000000);
+INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
+  ('0123456789abcdef0123456789abcdef', 1, 'a@b.example', 'b.example'),
+  ('0123456789abcdef0123456789abcdef', 2, 'c@b.example', 'b.example');
+INSERT INTO job_rows(job_id, row_no, addr, domain, state, claim_id, status, result) VALUES
+  ('0123456789abcdef0123456789abcdef', 3, 'd@b.example', 'b.example', 2, 'c0', 1, '{}');
+EOF
+ok $? "a version 3 database with 3 job rows is made by hand"
+"$bin" keys list --db "$url6" > "$w/mig3.out" 2> "$w/mig3.err"
+ok $? "keys list --db on a version 3 database migrates it ($(head -c 200 "$w/mig3.err"))"
+got=$(pg_local_psql mig3 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
+[ "$got" = 4 ]; ok $? "the version 3 database is now at schema version 4 (got '$got')"
+got=$(pg_local_psql mig3 -At -c "SELECT string_agg(row_no || ':' || weight, ' ' ORDER BY row_no) FROM job_rows")
+[ "$got" = "1:1 2:1 3:1" ]; ok $? "its rows are kept, each of weight 1 (got '$got')"
+got=$(pg_local_psql mig3 -At -c "SELECT is_nullable, column_default FROM information_schema.columns
+  WHERE table_name = 'job_rows' AND column_name = 'weight'")
+[ "$got" = "NO|1" ]; ok $? "job_rows.weight is NOT NULL DEFAULT 1 (got '$got')"
+got=$(pg_local_psql mig3 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'
+  AND indexname = 'job_rows_live' AND indexdef LIKE '%WHERE (state = 1)%'")
+[ "$got" = 1 ]; ok $? "the live claims' index job_rows_live (partial, state 1) is made (got '$got')"
 
 # A database of a newer schema is refused, with a clear message.
 url2=$(pg_local_createdb mignew)
@@ -136,7 +186,7 @@ ok $? "keys list --db on an empty database creates the schema"
 pg_local_psql mignew -c "UPDATE bouncecheck_meta SET v = 99 WHERE k = 'schema_version'" > /dev/null 2>&1
 "$bin" keys list --db "$url2" > "$w/out" 2> "$w/newer.err"
 rc=$?
-[ "$rc" = 1 ] && grep -q 'schema version 99' "$w/newer.err" && grep -q 'knows version 3' "$w/newer.err"
+[ "$rc" = 1 ] && grep -q 'schema version 99' "$w/newer.err" && grep -q 'knows version 4' "$w/newer.err"
 ok $? "a database of schema version 99 is refused, saying so (exit $rc: $(head -c 300 "$w/newer.err"))"
 grep -qF 'postgresql://bc:***@127.0.0.1' "$w/newer.err"; ok $? "the message names the database, password masked"
 no_password "$w/newer.err" "the refusal"
@@ -161,7 +211,7 @@ for i in "${!pids[@]}"; do
 done
 [ "$bad" = 0 ]; ok $? "8 processes creating keys on one fresh database at once all succeed ($bad failed)"
 got=$(pg_local_psql race -At -c "SELECT count(*) FROM keys; SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = $'8\n3' ]; ok $? "8 keys and schema version 3 (got '${got//$'\n'/ }')"
+[ "$got" = $'8\n4' ]; ok $? "8 keys and schema version 4 (got '${got//$'\n'/ }')"
 
 # --db must be a PostgreSQL URL; BOUNCECHECK_DB is the default.
 "$bin" keys list --db "mysql://u:hunter2@h/db" > "$w/out" 2> "$w/err"

@@ -18,7 +18,9 @@
  */
 #include "state.h"
 
+#include <jansson.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,36 +472,135 @@ static void bind_opt_text(sqlite3_stmt *s, int i, const char *t)
         sqlite3_bind_null(s, i);
 }
 
-int bk_state_store_result(bk_state *st, int64_t id, const bc_result *r, bool with_json)
+int bk_state_store_cols(bk_state *st, int64_t id, const bk_result_cols *c)
 {
     sqlite3_stmt *s = st->stmt[S_STORE];
     sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int(s, 2, (int)bc_result_status(r));
-    sqlite3_bind_text(s, 3, bc_result_reason(r), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 4, bc_result_score(r));
-    bind_tri(s, 5, bc_result_disposable(r));
-    bind_tri(s, 6, bc_result_role(r));
-    bind_tri(s, 7, bc_result_free_provider(r));
-    bind_tri(s, 8, bc_result_accept_all(r));
-    bind_opt_text(s, 9, bc_result_suggestion(r));
-    bind_opt_text(s, 10, bc_result_mx_host(r));
-    if (bc_result_smtp_code(r))
-        sqlite3_bind_int(s, 11, bc_result_smtp_code(r));
+    sqlite3_bind_int(s, 2, (int)c->status);
+    sqlite3_bind_text(s, 3, c->reason ? c->reason : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, c->score);
+    bind_tri(s, 5, c->disposable);
+    bind_tri(s, 6, c->role);
+    bind_tri(s, 7, c->free_provider);
+    bind_tri(s, 8, c->accept_all);
+    bind_opt_text(s, 9, c->suggestion);
+    bind_opt_text(s, 10, c->mx_host);
+    if (c->smtp_code)
+        sqlite3_bind_int(s, 11, c->smtp_code);
     else
         sqlite3_bind_null(s, 11);
-    bind_opt_text(s, 12, bc_result_smtp_message(r));
-    if (with_json) {
-        char *json = bc_result_json(r);
-        if (!json) {
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-            return -1;
-        }
-        sqlite3_bind_text(s, 13, json, -1, free);
-    } else {
-        sqlite3_bind_null(s, 13);
-    }
+    bind_opt_text(s, 12, c->smtp_message);
+    bind_opt_text(s, 13, c->json);
     return step_done(s);
+}
+
+/* The columns of r; json is left NULL. Strings owned by r. */
+static void cols_of(const bc_result *r, bk_result_cols *c)
+{
+    *c = (bk_result_cols){
+        .status = bc_result_status(r),
+        .reason = bc_result_reason(r),
+        .score = bc_result_score(r),
+        .disposable = bc_result_disposable(r),
+        .role = bc_result_role(r),
+        .free_provider = bc_result_free_provider(r),
+        .accept_all = bc_result_accept_all(r),
+        .suggestion = bc_result_suggestion(r),
+        .mx_host = bc_result_mx_host(r),
+        .smtp_code = bc_result_smtp_code(r),
+        .smtp_message = bc_result_smtp_message(r),
+    };
+}
+
+int bk_state_store_result(bk_state *st, int64_t id, const bc_result *r, bool with_json)
+{
+    bk_result_cols c;
+    cols_of(r, &c);
+    char *json = NULL;
+    if (with_json && !(c.json = json = bc_result_json(r)))
+        return -1;
+    int rc = bk_state_store_cols(st, id, &c);
+    free(json);
+    return rc;
+}
+
+/* ---- results packed for another process --------------------------------------------- */
+
+static json_t *tri_json(bc_tristate t)
+{
+    return t == BC_UNKNOWN ? json_null() : json_boolean(t == BC_YES);
+}
+
+static bc_tristate json_tri(const json_t *v)
+{
+    return json_is_boolean(v) ? (json_is_true(v) ? BC_YES : BC_NO) : BC_UNKNOWN;
+}
+
+static json_t *str_or_null(const char *v)
+{
+    return v ? json_string(v) : json_null();
+}
+
+char *bk_result_pack(const bc_result *r)
+{
+    bk_result_cols c;
+    cols_of(r, &c);
+    char *full = bc_result_json(r);
+    json_t *o = full ? json_object() : NULL;
+    char *out = NULL;
+    if (o && json_object_set_new(o, "status", json_integer((json_int_t)c.status)) == 0 &&
+        json_object_set_new(o, "reason", json_string(c.reason ? c.reason : "")) == 0 &&
+        json_object_set_new(o, "score", json_integer(c.score)) == 0 &&
+        json_object_set_new(o, "disposable", tri_json(c.disposable)) == 0 &&
+        json_object_set_new(o, "role", tri_json(c.role)) == 0 &&
+        json_object_set_new(o, "free", tri_json(c.free_provider)) == 0 &&
+        json_object_set_new(o, "accept_all", tri_json(c.accept_all)) == 0 &&
+        json_object_set_new(o, "suggestion", str_or_null(c.suggestion)) == 0 &&
+        json_object_set_new(o, "mx_host", str_or_null(c.mx_host)) == 0 &&
+        json_object_set_new(o, "smtp_code", json_integer(c.smtp_code)) == 0 &&
+        json_object_set_new(o, "smtp_message", str_or_null(c.smtp_message)) == 0 &&
+        json_object_set_new(o, "json", json_string(full)) == 0)
+        out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    free(full);
+    return out;
+}
+
+static const char *opt_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key)); /* NULL for null or absent */
+}
+
+int bk_state_store_packed(bk_state *st, int64_t id, const char *packed, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *o = json_loads(packed, 0, &je);
+    const json_t *status = json_object_get(o, "status");
+    if (!json_is_object(o) || !json_is_integer(status) || json_integer_value(status) < 0 ||
+        json_integer_value(status) > 3 || !json_is_string(json_object_get(o, "reason"))) {
+        snprintf(err, errlen, "address %lld: the result from the worker is not a packed result", (long long)id);
+        json_decref(o);
+        return -1;
+    }
+    bk_result_cols c = {
+        .status = (bc_verdict_status)json_integer_value(status),
+        .reason = opt_str(o, "reason"),
+        .score = (int)json_integer_value(json_object_get(o, "score")),
+        .disposable = json_tri(json_object_get(o, "disposable")),
+        .role = json_tri(json_object_get(o, "role")),
+        .free_provider = json_tri(json_object_get(o, "free")),
+        .accept_all = json_tri(json_object_get(o, "accept_all")),
+        .suggestion = opt_str(o, "suggestion"),
+        .mx_host = opt_str(o, "mx_host"),
+        .smtp_code = (int)json_integer_value(json_object_get(o, "smtp_code")),
+        .smtp_message = opt_str(o, "smtp_message"),
+        .json = opt_str(o, "json"),
+    };
+    int rc = bk_state_store_cols(st, id, &c);
+    if (rc != 0)
+        snprintf(err, errlen, "cannot write the state file: %s", bk_state_error(st));
+    json_decref(o);
+    return rc;
 }
 
 /* ---- output -------------------------------------------------------------------- */

@@ -82,6 +82,19 @@ int bk_state_pending(bk_state *st, const char *domain, int64_t after_id, int lim
  * whole result JSON for JSON outputs. Call inside a transaction. 0 / -1. */
 int bk_state_store_result(bk_state *st, int64_t id, const bc_result *r, bool with_json);
 
+/* Stores the result of address `id` from its columns (c->json kept when
+ * not NULL). Call inside a transaction. 0 / -1. */
+int bk_state_store_cols(bk_state *st, int64_t id, const bk_result_cols *c);
+
+/* A result packed for another process (a worker writing to the shared
+ * store): its columns and its whole JSON, as one line of JSON text;
+ * malloc'd (caller frees), NULL on ENOMEM. */
+char *bk_result_pack(const bc_result *r);
+/* Stores a packed result as the result of address `id`, exactly as
+ * bk_state_store_result(..., with_json = true) would have stored the
+ * result it was packed from. Inside a transaction. 0 / -1 (err). */
+int bk_state_store_packed(bk_state *st, int64_t id, const char *packed, char *err, size_t errlen);
+
 /* Every row in input order with its result (rows whose address has none are
  * skipped and counted in *missing). Returns 0, the non-zero value fn
  * returned, or -1 on a database error. */

@@ -39,7 +39,11 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "jobrows.h"
+#include "server.h"
 #include "state.h"
+#include "store.h"
+#include "wk.h"
 
 #define WINDOW 2000
 #define OFFLINE_BATCH 1000
@@ -170,6 +174,8 @@ typedef struct job {
     /* online verification */
     struct event_base *base;
     bool done, failed;
+    /* --db: the job's id in the shared catalogue ("" before it has one) */
+    char shared_id[SV_JOB_ID_LEN + 1];
 } job;
 
 /* Sets j->err to the engine's message `msg` with the state file's path put
@@ -432,6 +438,157 @@ static int verify_online_all(job *j)
     return j->failed ? -1 : 0;
 }
 
+/* ---- phase 2, shared: the rows verified by the workers of a database (--db) ---- */
+
+typedef struct shared {
+    job *j;
+    sv_store *store;
+    int64_t base_done;           /* rows with a result in the state before */
+    int64_t base_status[4];
+    bool complete;
+} shared;
+
+static void shared_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    shared *sh = arg;
+    job *j = sh->j;
+    if (got_signal) {
+        event_base_loopbreak(j->base);
+        return;
+    }
+    sv_row_counts c;
+    if (sv_rows_counts(sh->store, j->shared_id, &c) != 0) {
+        snprintf(j->err, sizeof j->err, "the database: %s", sv_store_error(sh->store));
+        j->failed = true;
+        event_base_loopbreak(j->base);
+        return;
+    }
+    j->pr.c.rows_done = sh->base_done + c.done;
+    for (int i = 0; i < 4; i++)
+        j->pr.c.by_status[i] = sh->base_status[i] + c.by_status[i];
+    progress_draw(&j->pr, "verifying", false);
+    if (c.pending == 0 && c.claimed == 0) {
+        sh->complete = true;
+        event_base_loopbreak(j->base);
+    }
+}
+
+/* The job in the shared catalogue: the one this state names (a resumed
+ * run), else a new one. 0 / -1 (j->err). */
+static int shared_job(job *j, sv_store *store)
+{
+    char *id = bk_state_get(j->st, "shared_job", NULL);
+    sv_job have;
+    int found = id && strlen(id) == SV_JOB_ID_LEN ? sv_job_get(store, id, &have) : 0;
+    if (found == 1) {
+        memcpy(j->shared_id, id, sizeof j->shared_id);
+        sv_job_clear(&have);
+        free(id);
+        return 0;
+    }
+    free(id);
+    if (found < 0) {
+        snprintf(j->err, sizeof j->err, "the database: %s", sv_store_error(store));
+        return -1;
+    }
+    const char *in = strcmp(j->o->input, "-") == 0 ? "standard input" : j->o->input;
+    const char *base = strrchr(in, '/');
+    char name[160], *fmt = bk_state_get(j->st, "input_format", NULL);
+    snprintf(name, sizeof name, "verify -i %s", base ? base + 1 : in);
+    sv_job nj = { .status = SV_JOB_RUNNING, .total = j->pr.c.rows, .created_at = (int64_t)time(NULL),
+                  .name = name };
+    snprintf(nj.format, sizeof nj.format, "%s", fmt ? fmt : "csv");
+    free(fmt);
+    if (sv_job_new_id(nj.id) != 0 || sv_job_insert(store, &nj) != 0) {
+        snprintf(j->err, sizeof j->err, "cannot add the job to the database: %s", sv_store_error(store));
+        return -1;
+    }
+    if (bk_state_set(j->st, "shared_job", nj.id) != 0 || bk_state_set_int(j->st, "published", 0) != 0) {
+        snprintf(j->err, sizeof j->err, "state file %s: %s", j->state_path, bk_state_error(j->st));
+        sv_job_delete(store, nj.id);
+        return -1;
+    }
+    memcpy(j->shared_id, nj.id, sizeof j->shared_id);
+    return 0;
+}
+
+static int verify_shared_all(job *j)
+{
+    if (j->pr.c.addrs_done >= j->pr.c.addrs)
+        return 0;
+    shared sh = { .j = j, .base_done = j->pr.c.rows_done };
+    memcpy(sh.base_status, j->pr.c.by_status, sizeof sh.base_status);
+    char err[512] = "";
+    if (sv_store_open_db(&sh.store, j->o->db, NULL, err, sizeof err) != 0) {
+        snprintf(j->err, sizeof j->err, "%s", err);
+        return -1;
+    }
+    int64_t added = 0;
+    if (shared_job(j, sh.store) != 0) {
+        sv_store_close(sh.store);
+        return -1;
+    }
+    if (bk_state_get_int(j->st, "published", 0) == 0 &&
+        jr_publish(sh.store, j->shared_id, j->st, &added, j->err, sizeof j->err) != 0) {
+        sv_store_close(sh.store);
+        return -1;
+    }
+    if (!j->o->quiet && added > 0)
+        cli_error("verify: %lld addresses shared as job %s of the database; every worker on it helps", (long long)added,
+                  j->shared_id);
+    j->base = event_base_new();
+    bc_verifier *v = NULL;
+    wk *w = NULL;
+    struct event *tick = j->base ? event_new(j->base, -1, EV_PERSIST, shared_tick, &sh) : NULL;
+    struct timeval tv = { 0, 500 * 1000 };
+    if (!j->base || !tick || event_add(tick, &tv) != 0) {
+        snprintf(j->err, sizeof j->err, "cannot start the event loop");
+        j->failed = true;
+    } else if (bc_verifier_new(&v, j->o->ctx, j->base, j->o->vo, j->err, sizeof j->err) != BC_OK) {
+        j->failed = true;
+    } else {
+        sv_log_name("verify");
+        wk_opts wo = { .store = sh.store, .base = j->base, .v = v, .vo = j->o->vo };
+        if (!(w = wk_start(&wo, j->err, sizeof j->err)))
+            j->failed = true;
+    }
+    while (!j->failed && !sh.complete && !got_signal) {
+        if (event_base_loop(j->base, EVLOOP_ONCE) < 0) {
+            snprintf(j->err, sizeof j->err, "event loop failure");
+            j->failed = true;
+        }
+    }
+    /* Interrupted or not, this process's rows without a result go back to
+     * the others (and to a --resume). */
+    wk_shutdown(w);
+    bc_verifier_free(v);
+    for (int i = 0; j->base && i < 4; i++)
+        event_base_loop(j->base, EVLOOP_NONBLOCK);
+    wk_free(w);
+    if (tick)
+        event_free(tick);
+    if (sh.complete && !j->failed) {
+        int cr = jr_copy_results(sh.store, j->shared_id, j->st, err, sizeof err);
+        if (cr != 0) {
+            snprintf(j->err, sizeof j->err, "cannot collect the results: %s", err);
+            j->failed = true;
+        } else if (sv_job_delete(sh.store, j->shared_id) < 0) {
+            /* the results are here; the copy in the database goes with its retention */
+            cli_error("verify: the job's rows stay in the database: %s", sv_store_error(sh.store));
+        }
+        if (!j->failed && bk_state_counts(j->st, &j->pr.c) != 0) {
+            snprintf(j->err, sizeof j->err, "state file %s: %s", j->state_path, bk_state_error(j->st));
+            j->failed = true;
+        }
+    }
+    if (!sh.complete && j->state_temp && sv_job_delete(sh.store, j->shared_id) >= 0)
+        j->shared_id[0] = '\0'; /* nothing could resume it: taken back from the workers */
+    sv_store_close(sh.store);
+    return j->failed ? -1 : 0;
+}
+
 /* ---- phase 3: write ------------------------------------------------------------- */
 
 static int phase_write(job *j)
@@ -664,7 +821,7 @@ int bulk_run(const bulk_opts *o)
         j.pr.t0 = now_ms();
     }
     if (rc == BC_EXIT_OK && !got_signal) {
-        int vr = o->offline ? verify_offline_all(&j) : verify_online_all(&j);
+        int vr = o->offline ? verify_offline_all(&j) : o->db ? verify_shared_all(&j) : verify_online_all(&j);
         if (vr == -2)
             rc = BC_EXIT_USAGE;
         else if (vr != 0)
@@ -690,6 +847,9 @@ int bulk_run(const bulk_opts *o)
                   j.state_temp ? " (standard input with no --state: nothing is kept)" : "");
         if (!j.state_temp)
             cli_error("the work is kept in %s: run the same command with --resume to go on", j.state_path);
+        if (j.shared_id[0])
+            cli_error("the workers of the database go on with job %s meanwhile; --resume collects their results",
+                      j.shared_id);
         rc = 128 + sig;
     } else {
         if (!o->quiet)

@@ -29,6 +29,8 @@ typedef struct cli_global {
 int cmd_verify(int argc, char **argv, const cli_global *g);
 int cmd_lists(int argc, char **argv, const cli_global *g);
 int cmd_keys(int argc, char **argv, const cli_global *g);
+int cmd_status(int argc, char **argv, const cli_global *g);
+int cmd_worker(int argc, char **argv, const cli_global *g);
 int cmd_serve(int argc, char **argv, const cli_global *g);
 int cmd_dns(int argc, char **argv, const cli_global *g);
 int cmd_smtp_test(int argc, char **argv, const cli_global *g);
@@ -40,6 +42,8 @@ int cmd_disposable(int argc, char **argv, const cli_global *g);
 extern const char cli_help_verify_text[], cli_help_verify_text2[];
 extern const char cli_help_lists_text[];
 extern const char cli_help_keys_text[];
+extern const char cli_help_status_text[];
+extern const char cli_help_worker_text[];
 extern const char cli_help_serve_text[];
 extern const char cli_help_dns_text[];
 extern const char cli_help_smtp_test_text[];

@@ -27,7 +27,11 @@ const char cli_help_serve_text[] =
     "  --db URL                 keep keys, usage, the job catalogue and the cache in\n"
     "                           PostgreSQL: a libpq URL, postgres://USER@HOST:PORT/DB\n"
     "                           (default $BOUNCECHECK_DB; give the password through\n"
-    "                           PGPASSWORD or ~/.pgpass). Job files stay in --data\n"
+    "                           PGPASSWORD or ~/.pgpass). Job files stay in --data;\n"
+    "                           the jobs' rows are verified by this server and by every\n"
+    "                           `bouncecheck worker --db` on the same database\n"
+    "  --no-work                with a postgres:// --db: verify no job rows here, leave\n"
+    "                           them to `bouncecheck worker`s (an API-only node)\n"
     "  --tls-cert FILE --tls-key FILE  serve HTTPS (PEM files)\n"
     "  --offline                syntax and domain data only; nothing goes over the network\n"
     "  --cache-ttl SECONDS      keep single results this long (default 86400; 0: no\n"
@@ -62,7 +66,7 @@ const char cli_help_serve_text[] =
 
 enum { OPT_LISTEN = 1000, OPT_DATA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_OFFLINE, OPT_CACHE_TTL, OPT_RETENTION,
        OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_CONN, OPT_REQ_TIMEOUT, OPT_MAX_RUNNING, OPT_SECRET, OPT_NO_AUTH,
-       OPT_DEBUG, OPT_CONFIG, OPT_DB, OPT_SETTING_BASE = 2000 };
+       OPT_DEBUG, OPT_CONFIG, OPT_DB, OPT_NO_WORK, OPT_SETTING_BASE = 2000 };
 
 /* A whole number in [min, max]; false otherwise. */
 static bool number(const char *s, long long min, long long max, long long *out)
@@ -85,7 +89,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         { "max-connections", 1, OPT_MAX_CONN }, { "request-timeout", 1, OPT_REQ_TIMEOUT },
         { "max-running", 1, OPT_MAX_RUNNING }, { "webhook-secret", 1, OPT_SECRET },
         { "insecure-no-auth", 0, OPT_NO_AUTH }, { "debug", 0, OPT_DEBUG }, { "config", 1, OPT_CONFIG },
-        { "db", 1, OPT_DB },
+        { "db", 1, OPT_DB }, { "no-work", 0, OPT_NO_WORK },
         { "help", 0, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
@@ -126,6 +130,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         case OPT_LISTEN: so.listen = optarg; break;
         case OPT_DATA: so.data_dir = optarg; break;
         case OPT_DB: so.db = optarg; break;
+        case OPT_NO_WORK: so.no_work = true; break;
         case OPT_TLS_CERT: so.tls_cert = optarg; break;
         case OPT_TLS_KEY: so.tls_key = optarg; break;
         case OPT_OFFLINE: so.offline = true; break;
@@ -169,6 +174,10 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
     }
     if (rc == BC_EXIT_OK && optind < argc) {
         cli_error("serve: unexpected argument '%s'", argv[optind]);
+        rc = BC_EXIT_USAGE;
+    }
+    if (rc == BC_EXIT_OK && so.no_work && !sv_store_is_pg(so.db)) {
+        cli_error("serve: --no-work needs --db postgres://...: workers elsewhere verify the jobs' rows");
         rc = BC_EXIT_USAGE;
     }
     if (rc == BC_EXIT_OK && (!so.tls_cert) != (!so.tls_key)) {

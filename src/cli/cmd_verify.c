@@ -12,6 +12,7 @@
 #include "bulk_run.h"
 #include "cli.h"
 #include "settings.h"
+#include "store.h"
 
 const char cli_help_verify_text[] =
     "Usage: bouncecheck verify [OPTIONS] EMAIL...\n"
@@ -43,6 +44,9 @@ const char cli_help_verify_text[] =
     "  --resume                 go on with an interrupted job (Ctrl-C, kill, crash): rows\n"
     "                           already verified are not asked again\n"
     "  --quiet                  no progress bar and no summary\n"
+    "  --db URL                 share the list out over a PostgreSQL database: every\n"
+    "                           `bouncecheck worker --db URL` (and this command) verifies\n"
+    "                           its rows; the output is the same as one machine's\n"
     "  Each distinct address is verified once, domains are worked on concurrently, and\n"
     "  CSV/TSV cells that a spreadsheet would run as a formula get a leading '.\n"
     "\n";
@@ -218,7 +222,7 @@ static void on_result(void *arg, bc_result *r)
 
 /* Long options: the settings (see settings.c) plus the command's own. */
 enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_COLUMN, OPT_FORMAT, OPT_INPUT_FORMAT,
-       OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_SETTING_BASE = 2000 };
+       OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_DB, OPT_SETTING_BASE = 2000 };
 
 static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool json)
 {
@@ -352,6 +356,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     opts[k++] = (struct option){ "state", required_argument, NULL, OPT_STATE };
     opts[k++] = (struct option){ "resume", no_argument, NULL, OPT_RESUME };
     opts[k++] = (struct option){ "quiet", no_argument, NULL, OPT_QUIET };
+    opts[k++] = (struct option){ "db", required_argument, NULL, OPT_DB };
     opts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
     opts[k] = (struct option){ NULL, 0, NULL, 0 };
 
@@ -389,6 +394,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         case OPT_STATE: bo.state = optarg; bulk_only = true; break;
         case OPT_RESUME: bo.resume = true; bulk_only = true; break;
         case OPT_QUIET: bo.quiet = true; break;
+        case OPT_DB: bo.db = optarg; bulk_only = true; break;
         case OPT_FORMAT:
         case OPT_INPUT_FORMAT: {
             bk_format f;
@@ -421,7 +427,14 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         cli_error("verify: give addresses on the command line or a list with -i, not both");
         rc = BC_EXIT_USAGE;
     } else if (rc == BC_EXIT_OK && !bo.input && bulk_only) {
-        cli_error("verify: -o, --column, --format, --input-format, --state and --resume need a list (-i FILE)");
+        cli_error("verify: -o, --column, --format, --input-format, --state, --resume and --db need a list"
+                  " (-i FILE)");
+        rc = BC_EXIT_USAGE;
+    } else if (rc == BC_EXIT_OK && bo.db && offline) {
+        cli_error("verify: --db shares the list with workers that verify online; --offline verifies here alone");
+        rc = BC_EXIT_USAGE;
+    } else if (rc == BC_EXIT_OK && bo.db && !sv_store_is_pg(bo.db)) {
+        cli_error("verify: --db must be a postgres:// or postgresql:// URL (the workers' database)");
         rc = BC_EXIT_USAGE;
     } else if (rc == BC_EXIT_OK && !bo.input && optind >= argc) {
         cli_error("verify: no address given");

@@ -23,6 +23,8 @@ static const char main_help[] =
     "  dns        check a domain's mail DNS: MX, SPF, DMARC, DKIM, blocklists, MTA-STS...\n"
     "  serve      run the HTTP JSON API (verification, bulk jobs, keys)\n"
     "  keys       create, list or revoke the HTTP API's keys\n"
+    "  worker     verify the rows of a server's jobs from a shared PostgreSQL\n"
+    "  status     show the workers, live claims and job queue of a shared database\n"
     "  smtp-test  test a mail server's SMTP ports: TLS, certificate, open relay\n"
     "  spf        evaluate a domain's SPF policy for a client IP (RFC 7208)\n"
     "  extract    find the email addresses in text, HTML, mail, CSV, PDF, DOCX...\n"
@@ -63,6 +65,10 @@ bool cli_help(const char *subcommand, FILE *out)
         fputs(cli_help_lists_text, out);
     else if (strcmp(subcommand, "keys") == 0)
         fputs(cli_help_keys_text, out);
+    else if (strcmp(subcommand, "status") == 0)
+        fputs(cli_help_status_text, out);
+    else if (strcmp(subcommand, "worker") == 0)
+        fputs(cli_help_worker_text, out);
     else if (strcmp(subcommand, "serve") == 0)
         fputs(cli_help_serve_text, out);
     else if (strcmp(subcommand, "dns") == 0)
@@ -151,6 +157,10 @@ int main(int argc, char **argv)
         return cmd_lists(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "keys") == 0)
         return cmd_keys(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "worker") == 0)
+        return cmd_worker(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "dns") == 0)

@@ -19,6 +19,7 @@
  * the loop via the done queue, never inside bc_verifier_submit).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1422,6 +1423,51 @@ void bc_verifier_free(bc_verifier *v)
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v);
+}
+
+/* The lookup key of a domain as jobs use it: ASCII lower case. false when
+ * it does not fit. */
+static bool domain_key(const char *in, char *out, size_t size)
+{
+    size_t n = strlen(in);
+    if (n == 0 || n >= size)
+        return false;
+    for (size_t i = 0; i <= n; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    return true;
+}
+
+bc_tristate bc_verifier_accept_all(bc_verifier *v, const char *ascii_domain, int64_t *age_ms)
+{
+    char key[BC_DOMAIN_MAX];
+    if (!v || !ascii_domain || !domain_key(ascii_domain, key, sizeof key))
+        return BC_UNKNOWN;
+    for (vdomain *d = v->domains[hash_str(key)]; d; d = d->hnext) {
+        if (strcmp(d->name, key) != 0)
+            continue;
+        long age = bc_now_ms() - d->catch_all_at;
+        if (d->catch_all == BC_UNKNOWN || age > CATCHALL_TTL_MS)
+            return BC_UNKNOWN;
+        if (age_ms)
+            *age_ms = age;
+        return d->catch_all;
+    }
+    return BC_UNKNOWN;
+}
+
+void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_tristate accept_all, int64_t age_ms)
+{
+    char key[BC_DOMAIN_MAX];
+    if (!v || !ascii_domain || accept_all == BC_UNKNOWN || age_ms < 0 || age_ms > CATCHALL_TTL_MS ||
+        !domain_key(ascii_domain, key, sizeof key))
+        return;
+    vdomain *d = domain_get(v, key);
+    long at = bc_now_ms() - (long)age_ms;
+    /* a test under way or a fresher fact of its own wins */
+    if (!d || d->catch_all_testing || (d->catch_all != BC_UNKNOWN && d->catch_all_at >= at))
+        return;
+    d->catch_all = accept_all;
+    d->catch_all_at = at;
 }
 
 uint64_t bc_verifier_connections(const bc_verifier *v)

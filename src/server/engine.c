@@ -6,7 +6,12 @@
  * the webhooks when jobs end.
  *
  * A job's rows and results live in its own state file; the catalogue says
- * which jobs are queued or running. After a crash or kill -9 the jobs the
+ * which jobs are queued or running. Over PostgreSQL (online), a job's
+ * distinct addresses are also published to the store's job_rows, where
+ * workers anywhere (and this server's own, unless --no-work) claim and
+ * verify them; the coordinator below follows them and, when every row has
+ * its result, copies the results into the state file, so that exports are
+ * written exactly as on one machine. After a crash or kill -9 the jobs the
  * catalogue still calls queued or running are simply started again: only
  * addresses without a committed result are asked, and the results are
  * written from the state, one line per row.
@@ -22,8 +27,12 @@
 #include <jansson.h>
 #include <openssl/hmac.h>
 
+#include <sys/stat.h>
+
 #include "engine.h"
+#include "jobrows.h"
 #include "sv.h"
+#include "wk.h"
 
 #define TICK_MS 1000
 #define HOUSEKEEPING_S 600
@@ -244,6 +253,7 @@ static void webhook_send(sv *s, const sv_job *j)
 /* ---- jobs ----------------------------------------------------------------------------- */
 
 static void start_jobs(sv *s);
+static void coord_kick(sv *s);
 
 static void ejob_unlink(sv *s, ejob *ej)
 {
@@ -465,6 +475,10 @@ static void start_jobs(sv *s)
 {
     if (atomic_load(&s->stopping))
         return;
+    if (s->pg_jobs) {
+        coord_kick(s);
+        return;
+    }
     for (int pass = 0; pass < 2; pass++) {
         sv_job *jobs = NULL;
         size_t n = 0;
@@ -502,6 +516,120 @@ static void job_delete(sv *s, sv_msg *m)
     if (!sv_worker_post(s->io, delete_task, m))
         free(m);
     start_jobs(s);
+}
+
+/* ---- jobs over PostgreSQL: the coordinator (on the io worker) ---------------------- */
+
+/* Every row has its result: into the state file, then the job is done. */
+static void pg_finish(sv *s, const sv_job *j, bk_state *st)
+{
+    char err[512] = "";
+    const char *error = NULL;
+    int cr = jr_copy_results(s->store, j->id, st, err, sizeof err);
+    if (cr == -2) {
+        sv_log("job %s: cannot copy the results: %s", j->id, err);
+        return; /* the store failed: tried again at the next pass */
+    }
+    if (cr != 0)
+        error = "the job's state cannot be written";
+    bk_counts c;
+    if (!error && bk_state_counts(st, &c) != 0)
+        error = "the job's state cannot be read";
+    else if (!error && c.rows_done != c.rows)
+        error = "internal error: rows without a result";
+    if (error) {
+        sv_log("job %s: %s%s%s", j->id, error, err[0] ? ": " : "", err);
+    } else {
+        json_t *o = json_object();
+        char *reasons = NULL;
+        if (o && bk_state_reasons(st, reason_add, o) == 0)
+            reasons = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        if (sv_job_progress(s->store, j->id, c.rows_done, c.by_status) != 0 ||
+            (reasons && sv_job_set_reasons(s->store, j->id, reasons) != 0)) {
+            sv_log("job %s: cannot record its figures: %s", j->id, sv_store_error(s->store));
+            free(reasons);
+            return; /* tried again at the next pass */
+        }
+        free(reasons);
+    }
+    if (sv_job_set_status(s->store, j->id, error ? SV_JOB_FAILED : SV_JOB_DONE, sv_now(), error) != 0) {
+        sv_log("job %s: cannot record its end: %s", j->id, sv_store_error(s->store));
+        return;
+    }
+    sv_log("job %s: %s (%lld rows)", j->id, error ? "failed" : "done", (long long)j->total);
+    sv_job done;
+    if (sv_job_get(s->store, j->id, &done) == 1) {
+        webhook_send(s, &done);
+        sv_job_clear(&done);
+    }
+}
+
+/* One pass over one job of this server (its state file is here). */
+static void pg_job(sv *s, const sv_job *j)
+{
+    char path[PATH_MAX], err[512] = "";
+    struct stat sb;
+    sv_job_state_path(s, j->id, path, sizeof path);
+    if (stat(path, &sb) != 0)
+        return; /* not this server's job, or deleted meanwhile */
+    bk_state *st = NULL;
+    if (bk_state_open(&st, path, err, sizeof err) != 0) {
+        sv_log("job %s: cannot open its state: %s", j->id, err);
+        bk_state_close(st);
+        sv_job_set_status(s->store, j->id, SV_JOB_FAILED, sv_now(), "the job's data cannot be read");
+        return;
+    }
+    if (bk_state_get_int(st, "published", 0) == 0) {
+        int64_t added = 0;
+        if (jr_publish(s->store, j->id, st, &added, err, sizeof err) != 0) {
+            sv_log("job %s: %s", j->id, err);
+            bk_state_close(st);
+            return; /* tried again at the next pass */
+        }
+        sv_log("job %s: %lld addresses published to the workers", j->id, (long long)added);
+    }
+    if (j->status == SV_JOB_QUEUED)
+        sv_job_set_status(s->store, j->id, SV_JOB_RUNNING, 0, NULL);
+    sv_row_counts c;
+    if (sv_rows_counts(s->store, j->id, &c) != 0) {
+        sv_log("job %s: cannot read its progress: %s", j->id, sv_store_error(s->store));
+    } else if (c.pending == 0 && c.claimed == 0) {
+        pg_finish(s, j, st);
+    } else if (sv_job_progress(s->store, j->id, c.done, c.by_status) != 0) {
+        sv_log("job %s: cannot record its progress: %s", j->id, sv_store_error(s->store));
+    }
+    bk_state_close(st);
+}
+
+static void coord_task(void *arg)
+{
+    sv *s = arg;
+    for (int pass = 0; pass < 2 && !atomic_load(&s->stopping); pass++) {
+        sv_job *jobs = NULL;
+        size_t n = 0;
+        if (sv_job_list_status(s->store, pass == 0 ? SV_JOB_RUNNING : SV_JOB_QUEUED, &jobs, &n) != 0) {
+            sv_log("cannot read the job catalogue: %s", sv_store_error(s->store));
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!atomic_load(&s->stopping))
+                pg_job(s, &jobs[i]);
+            sv_job_clear(&jobs[i]);
+        }
+        free(jobs);
+    }
+    atomic_store(&s->coord_busy, false);
+}
+
+/* Queues a coordinator pass unless one is queued or running. */
+static void coord_kick(sv *s)
+{
+    bool busy = false;
+    if (atomic_load(&s->stopping) || !atomic_compare_exchange_strong(&s->coord_busy, &busy, true))
+        return;
+    if (!sv_worker_post(s->io, coord_task, s))
+        atomic_store(&s->coord_busy, false);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -566,6 +694,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         waiting += ej->total - ej->processed;
     }
     (void)waiting;
+    if (s->pg_jobs)
+        coord_kick(s);
     if (s->v)
         atomic_store(&s->m.smtp_connections, bc_verifier_connections(s->v));
 }
@@ -635,6 +765,21 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
         }
         sv_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(s->v), bc_verifier_mail_from(s->v));
     }
+    s->pg_jobs = sv_store_is_pg(s->o->db) && !s->o->offline;
+    if (s->pg_jobs && !s->o->no_work) {
+        /* the worker has a connection of its own: its claims and results
+         * never wait behind an HTTP thread's query, nor the reverse */
+        if (sv_store_open_db(&s->wstore, s->o->db, s->o->data_dir, err, errlen) != 0)
+            return -1;
+        wk_opts wo = { .store = s->wstore, .base = s->base, .v = s->v, .vo = s->o->vo,
+                       .claims = s->o->work_claims, .claim_rows = s->o->work_claim_rows,
+                       .lease_ms = s->o->work_lease_ms };
+        s->wk = wk_start(&wo, err, errlen);
+        if (!s->wk)
+            return -1;
+    } else if (s->pg_jobs) {
+        sv_log("--no-work: the jobs' rows are left to the workers");
+    }
     return 0;
 }
 
@@ -677,6 +822,7 @@ void sv_engine_run(sv *s)
         ejob_free(ej);
     }
     queue_cb(-1, 0, s); /* verifications that arrived meanwhile */
+    wk_shutdown(s->wk);   /* results written, the other rows given back */
     bk_sched_free(s->sched);
     s->sched = NULL;
     bc_verifier_free(s->v); /* answers the waiting requests ("shutting down") */
@@ -707,6 +853,10 @@ void sv_engine_run(sv *s)
 void sv_engine_free(sv *s);
 void sv_engine_free(sv *s)
 {
+    wk_free(s->wk); /* after the HTTP threads (/metrics reads its counters) */
+    s->wk = NULL;
+    sv_store_close(s->wstore);
+    s->wstore = NULL;
     if (s->q_event)
         event_free(s->q_event);
     if (s->tick)

@@ -39,6 +39,9 @@ typedef struct sv_opts {
     bool offline;              /* syntax and domain data only */
     bool debug;                /* addresses in the log */
     bool insecure_no_auth;     /* listen beyond loopback without any key */
+    bool no_work;              /* with a postgres:// db: verify no job rows here (API-only node) */
+    int work_claims, work_claim_rows; /* the in-process worker's batches (0: defaults) */
+    int64_t work_lease_ms;
     const bc_verify_options *vo;
     bc_ctx *ctx;
 } sv_opts;
@@ -99,5 +102,8 @@ void sv_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(
 
 /* Prints "bouncecheck: serve: ..." with a timestamp to stderr. */
 void sv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The command named in sv_log's lines ("serve" unless set; a string that
+ * lives as long as the process). Set once, before any thread starts. */
+void sv_log_name(const char *name);
 
 #endif

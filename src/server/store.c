@@ -444,13 +444,19 @@ out:
 int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
                   sv_claim *c)
 {
+    return sv_rows_claim_ex(s, worker_id, max_rows, lease_ms, now_ms, 0, c);
+}
+
+int sv_rows_claim_ex(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                     unsigned flags, sv_claim *c)
+{
     memset(c, 0, sizeof *c);
-    if (max_rows == 0 || lease_ms <= 0 || !worker_id)
+    if (max_rows == 0 || lease_ms <= 0 || !worker_id || (flags & ~SV_CLAIM_EXCLUSIVE) != 0)
         return -1;
     char claim_id[SV_CLAIM_ID_LEN + 1];
     if (random_hex(claim_id, SV_CLAIM_ID_LEN / 2) != 0)
         return -1;
-    int rc = s->ops->rows_claim(s->be, worker_id, claim_id, max_rows, lease_ms, now_ms, c);
+    int rc = s->ops->rows_claim(s->be, worker_id, claim_id, max_rows, lease_ms, now_ms, flags, c);
     if (rc != 1)
         sv_claim_clear(c);
     return rc;
@@ -509,6 +515,20 @@ int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const 
     }
 }
 
+int sv_claims_list(sv_store *s, int64_t now_ms, sv_claim_info **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->claims_list(s->be, now_ms, out, n);
+}
+
+int sv_queue_list(sv_store *s, sv_queue_info **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->queue_list(s->be, out, n);
+}
+
 /* ---- workers ------------------------------------------------------------------------------ */
 
 int sv_worker_new_id(char out[SV_WORKER_ID_LEN + 1])
@@ -532,6 +552,11 @@ int sv_worker_list(sv_store *s, sv_worker_info **w, size_t *n)
     *w = NULL;
     *n = 0;
     return s->ops->worker_list(s->be, w, n);
+}
+
+int sv_worker_remove(sv_store *s, const char *id)
+{
+    return s->ops->worker_remove(s->be, id);
 }
 
 void sv_row_counts_add(sv_row_counts *c, int64_t state, int64_t status, int64_t k)

@@ -176,6 +176,9 @@ typedef struct sv_row_in {
                                * last '@' of addr, ASCII lowercased ("" without '@') */
     const void *fields;       /* the row's other fields, opaque to the store; NULL for none */
     size_t fields_len;
+    int64_t weight;           /* rows of the job this row stands for (one distinct address
+                               * shared by several input rows); 0 or less means 1. Counts
+                               * sum it. */
 } sv_row_in;
 
 /* One claimed row. */
@@ -216,6 +219,20 @@ int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size
 int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
                   sv_claim *c);
 
+/* sv_rows_claim's flags. */
+#define SV_CLAIM_EXCLUSIVE 1u /* only domains no live claim holds (of any job, by any worker):
+                               * at most one live claim per domain at any time, so the load
+                               * on a domain's mail servers does not grow with the workers;
+                               * domains whose facts name the same MX host (sv_domain_facts)
+                               * count as one */
+
+/* sv_rows_claim with flags (0: as sv_rows_claim; an unknown flag: -1). With SV_CLAIM_EXCLUSIVE
+ * the check "no live claim holds this domain" and the claim are one atomic
+ * step (PostgreSQL: a transaction-scoped advisory lock on the domain's
+ * hash; SQLite: the write transaction). */
+int sv_rows_claim_ex(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                     unsigned flags, sv_claim *c);
+
 /* Extends to now_ms + lease_ms the lease of every row claim_id still holds
  * without a result. How many rows, or -1: 0 means the claim holds nothing
  * any more (every row has its result, was released, or was taken by
@@ -253,7 +270,8 @@ int64_t sv_rows_result_batch(sv_store *s, const char *claim_id, const sv_row_res
  * (graceful shutdown). How many, or -1. */
 int64_t sv_rows_release(sv_store *s, const char *claim_id);
 
-/* A job's rows by state. claimed counts leases expired or not. */
+/* A job's rows by state, in rows of the job (sums of sv_row_in.weight).
+ * claimed counts leases expired or not. */
 typedef struct sv_row_counts {
     int64_t pending, claimed, done;
     int64_t by_status[4];     /* done rows by bc_verdict_status */
@@ -278,6 +296,53 @@ typedef struct sv_row_done {
  * returns 0 to go on, anything else to stop (then returned). 0 / -1 / cb's. */
 int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const sv_row_done *row), void *ctx);
 
+/* A live claim (lease not expired), for `bouncecheck status`. */
+typedef struct sv_claim_info {
+    char id[SV_CLAIM_ID_LEN + 1];
+    char job_id[SV_JOB_ID_LEN + 1];
+    char holder[SV_WORKER_ID_LEN + 1]; /* "" when unknown */
+    char domain[256];
+    int64_t rows;             /* rows it holds without a result (count of rows, not weight) */
+    int64_t lease_until;      /* unix ms */
+} sv_claim_info;
+
+/* Live claims at now_ms (rows claimed with lease_until > now_ms, grouped by
+ * claim), by holder then lease; *out malloc'd (caller frees). 0 / -1. */
+int sv_claims_list(sv_store *s, int64_t now_ms, sv_claim_info **out, size_t *n);
+
+/* The queue of one job (queued or running) that has rows in the store. */
+typedef struct sv_queue_info {
+    char job_id[SV_JOB_ID_LEN + 1];
+    sv_job_status status;
+    int64_t created_at;       /* unix seconds */
+    sv_row_counts c;
+} sv_queue_info;
+
+/* Every queued or running job with rows in job_rows, oldest first, with
+ * its counts; *out malloc'd (caller frees). 0 / -1. */
+int sv_queue_list(sv_store *s, sv_queue_info **out, size_t *n);
+
+/* ---- domain facts shared by the workers ------------------------------------------------ */
+/*
+ * What a worker learned of a domain, for the next worker that claims it:
+ * the mail server that answered for it and whether it accepts every
+ * recipient (catch-all). The MX host also widens SV_CLAIM_EXCLUSIVE: once
+ * known, claims are exclusive per MX host, so domains served by one mail
+ * server are not verified by several workers at once.
+ */
+typedef struct sv_domain_facts {
+    char mx_host[256];        /* lower case; "" when unknown */
+    int accept_all;           /* -1 unknown, 0 no, 1 yes */
+    int64_t accept_all_at;    /* unix ms of the catch-all test (0 when unknown) */
+    int64_t updated_at;       /* unix ms */
+} sv_domain_facts;
+
+/* The facts of domain: 1 found (*f filled), 0 none, -1 error. */
+int sv_domain_facts_get(sv_store *s, const char *domain, sv_domain_facts *f);
+/* Adds or updates the facts of domain: an mx_host of "" or an accept_all
+ * of -1 leaves the stored value as it is; updated_at is set. 0 / -1. */
+int sv_domain_facts_put(sv_store *s, const char *domain, const sv_domain_facts *f);
+
 /* ---- workers -------------------------------------------------------------------------- */
 
 /* A `bouncecheck worker` process, as it registers itself (for `status`).
@@ -298,5 +363,7 @@ int sv_worker_register(sv_store *s, const sv_worker_info *w);
 int sv_worker_heartbeat(sv_store *s, const char *id, int64_t now_ms);
 /* Every worker, by started_at; *w malloc'd (caller frees). 0 / -1. */
 int sv_worker_list(sv_store *s, sv_worker_info **w, size_t *n);
+/* Removes worker id (a clean stop): 1 removed, 0 none, -1 error. */
+int sv_worker_remove(sv_store *s, const char *id);
 
 #endif

@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define SV_SCHEMA_VERSION 3
+#define SV_SCHEMA_VERSION 4
 
 typedef struct sv_store_ops {
     const char *kind; /* "sqlite", "postgresql" */
@@ -55,8 +55,9 @@ typedef struct sv_store_ops {
     /* job rows: every row has its domain set (store.c derives missing
      * ones); claim_id is fresh (store.c makes it) */
     int64_t (*rows_add)(void *be, const char *job_id, const sv_row_in *rows, size_t n, char *err, size_t errlen);
+    /* flags: SV_CLAIM_* (store.c refuses unknown ones) */
     int (*rows_claim)(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
-                      int64_t now_ms, sv_claim *c);
+                      int64_t now_ms, unsigned flags, sv_claim *c);
     int64_t (*rows_renew)(void *be, const char *claim_id, int64_t lease_until);
     /* rc has n entries */
     int64_t (*rows_result)(void *be, const char *claim_id, const sv_row_result *res, size_t n, int *rc);
@@ -70,6 +71,10 @@ typedef struct sv_store_ops {
     int (*worker_register)(void *be, const sv_worker_info *w);
     int (*worker_heartbeat)(void *be, const char *id, int64_t now_ms);
     int (*worker_list)(void *be, sv_worker_info **w, size_t *n);
+    int (*worker_remove)(void *be, const char *id);
+    /* *out malloc'd (NULL when n is 0) */
+    int (*claims_list)(void *be, int64_t now_ms, sv_claim_info **out, size_t *n);
+    int (*queue_list)(void *be, sv_queue_info **out, size_t *n);
 } sv_store_ops;
 
 /* Adds k rows in `state` (and, when done, result `status`) to c: how the

@@ -4,7 +4,7 @@
  * servers (and, later, workers) on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 3; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 4; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (sv_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -18,8 +18,9 @@
  *             addr, domain, fields bytea (opaque), state (0 pending,
  *             1 claimed, 2 done), claim_id, holder, lease_until (unix ms;
  *             0 when not claimed: "state < 2 AND lease_until <= now" is
- *             "claimable"), attempts, status, reason, result (JSON text);
- *             deleting a job deletes its rows
+ *             "claimable"), attempts, status, reason, result (JSON text),
+ *             (schema 4) weight (rows of the job it stands for; counts
+ *             sum it); deleting a job deletes its rows
  *   workers   (schema 3) id, name, host, addrs, started_at, last_seen (ms)
  *
  * Claiming: a query lists (job, domain) pairs with claimable rows, the
@@ -28,6 +29,14 @@
  * rows FOR UPDATE SKIP LOCKED (rows another claimer is taking are passed
  * over, and a row's condition is checked again on its newest version) and
  * sets the claim on them; the first pair that yields rows is the claim.
+ * With SV_CLAIM_EXCLUSIVE the listing leaves out domains a live claim
+ * holds, and each pair is tried in a transaction of its own: it first
+ * takes pg_try_advisory_xact_lock on a hash of the domain (not obtained:
+ * another process is claiming that domain right now, the pair is
+ * skipped), then, in a statement whose snapshot is taken after the lock,
+ * claims only if no live claim holds the domain, and commits (which
+ * releases the lock). Every exclusive claimer of a domain passes through
+ * its lock, so the check and the claim are one step for all of them.
  *
  * Migrations: migrations[v] takes the schema from version v to v + 1; a
  * fresh database runs them all. They run on open in one transaction that
@@ -64,6 +73,7 @@ enum {
     Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
     Q_JOB_EXISTS, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
     Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
+    Q_ROWS_CANDIDATE_EX, Q_DOMAIN_LOCK, Q_ROWS_CLAIM_EX, Q_CLAIMS_LIST, Q_QUEUE_LIST, Q_WORKER_DELETE,
     Q__COUNT
 };
 
@@ -121,14 +131,44 @@ static const char *const sql_text[Q__COUNT] = {
                      " attempts = r.attempts + 1 FROM picked"
                      " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
                      " RETURNING r.row_no, r.addr, r.fields",
+    /* SV_CLAIM_EXCLUSIVE: candidates without a live claim on their domain */
+    [Q_ROWS_CANDIDATE_EX] = "SELECT c.job_id, c.domain FROM"
+                            " (SELECT DISTINCT job_id, domain FROM job_rows WHERE state < 2 AND lease_until <= $1) c"
+                            " JOIN jobs j ON j.id = c.job_id WHERE j.status IN (0, 1)"
+                            " AND NOT EXISTS (SELECT 1 FROM job_rows b"
+                            " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > $1)"
+                            " ORDER BY j.created_at, j.seq, c.domain LIMIT $2",
+    /* the domain's lock for the rest of the transaction: true when obtained */
+    [Q_DOMAIN_LOCK] = "SELECT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || $1::text, 0))",
+    /* Q_ROWS_CLAIM, unless a live claim holds the domain (of any job); run
+     * under the domain's lock, so its snapshot shows every exclusive claim
+     * committed before */
+    [Q_ROWS_CLAIM_EX] = "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
+                        " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
+                        " AND NOT EXISTS (SELECT 1 FROM job_rows b"
+                        " WHERE b.domain = $2 AND b.state = 1 AND b.lease_until > $6)"
+                        " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
+                        " UPDATE job_rows r SET state = 1, claim_id = $3, holder = $4, lease_until = $5,"
+                        " attempts = r.attempts + 1 FROM picked"
+                        " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
+                        " RETURNING r.row_no, r.addr, r.fields",
     [Q_ROWS_RENEW] = "UPDATE job_rows SET lease_until = $2 WHERE claim_id = $1 AND state = 1",
     [Q_ROWS_RESULT] = "UPDATE job_rows SET state = 2, status = $3, reason = $4, result = $5, lease_until = 0"
                       " WHERE claim_id = $1 AND row_no = $2 AND state < 2",
     [Q_ROWS_RESULT_STATE] = "SELECT state FROM job_rows WHERE claim_id = $1 AND row_no = $2",
     [Q_ROWS_RELEASE] = "UPDATE job_rows SET state = 0, lease_until = 0, holder = NULL"
                        " WHERE claim_id = $1 AND state = 1",
-    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), count(*) FROM job_rows WHERE job_id = $1"
+    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), sum(weight) FROM job_rows WHERE job_id = $1"
                       " GROUP BY state, status",
+    /* live claims: grouped by claim, by holder then lease */
+    [Q_CLAIMS_LIST] = "SELECT claim_id, job_id, coalesce(holder, ''), domain, count(*), max(lease_until)"
+                      " FROM job_rows WHERE state = 1 AND lease_until > $1"
+                      " GROUP BY claim_id, job_id, holder, domain ORDER BY 3, 6, 1",
+    /* the counts of every queued or running job with rows, oldest first
+     * (one row per job, state and status; a job's rows are adjacent) */
+    [Q_QUEUE_LIST] = "SELECT j.id, j.status, j.created_at, r.state, coalesce(r.status, -1), sum(r.weight)"
+                     " FROM jobs j JOIN job_rows r ON r.job_id = j.id WHERE j.status IN (0, 1)"
+                     " GROUP BY j.id, r.state, r.status ORDER BY j.created_at, j.seq, j.id",
     [Q_ROWS_PAGE] = "SELECT row_no, addr, fields, status, reason, result FROM job_rows"
                     " WHERE job_id = $1 AND state = 2 AND row_no > $2 ORDER BY row_no LIMIT $3",
     [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
@@ -137,6 +177,7 @@ static const char *const sql_text[Q__COUNT] = {
                      " last_seen = excluded.last_seen",
     [Q_WORKER_SEEN] = "UPDATE workers SET last_seen = $2 WHERE id = $1",
     [Q_WORKER_LIST] = "SELECT id, name, host, addrs, started_at, last_seen FROM workers ORDER BY started_at, id",
+    [Q_WORKER_DELETE] = "DELETE FROM workers WHERE id = $1",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -150,7 +191,8 @@ static const bool retryable[Q__COUNT] = {
     [Q_JOB_EXPIRED] = true, [Q_JOB_REASONS] = true, [Q_CACHE_GET] = true, [Q_CACHE_PUT] = true,
     [Q_CACHE_PURGE] = true, [Q_JOB_EXISTS] = true, [Q_ROWS_CANDIDATE] = true, [Q_ROWS_RENEW] = true,
     [Q_ROWS_RESULT_STATE] = true, [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true, [Q_ROWS_PAGE] = true,
-    [Q_WORKER_PUT] = true, [Q_WORKER_SEEN] = true, [Q_WORKER_LIST] = true,
+    [Q_WORKER_PUT] = true, [Q_WORKER_SEEN] = true, [Q_WORKER_LIST] = true, [Q_ROWS_CANDIDATE_EX] = true,
+    [Q_CLAIMS_LIST] = true, [Q_QUEUE_LIST] = true,
 };
 
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
@@ -194,6 +236,10 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
           "CREATE TABLE workers("
           " id text PRIMARY KEY, name text NOT NULL DEFAULT '', host text NOT NULL DEFAULT '',"
           " addrs text NOT NULL DEFAULT '', started_at bigint NOT NULL, last_seen bigint NOT NULL);",
+    /* weight: rows of the job a row stands for; the live claims' index
+     * (sv_claims_list) */
+    [3] = "ALTER TABLE job_rows ADD COLUMN weight bigint NOT NULL DEFAULT 1;"
+          "CREATE INDEX job_rows_live ON job_rows(lease_until) WHERE state = 1;",
 };
 
 typedef struct pg_store {
@@ -978,7 +1024,7 @@ static int64_t pg_cache_purge(void *be, int64_t now)
 
 /* ---- job rows ------------------------------------------------------------------------- */
 
-/* Rows per INSERT of sv_rows_add (4 parameters each, + the job id). */
+/* Rows per INSERT of sv_rows_add (5 parameters each, + the job id). */
 #define ADD_CHUNK 1000
 
 /* Inserts rows[0..n) (n <= ADD_CHUNK) of job_id with one multi-row
@@ -986,24 +1032,25 @@ static int64_t pg_cache_purge(void *be, int64_t now)
  * Lock held, in a transaction. */
 static int64_t insert_chunk(pg_store *s, const char *job_id, const sv_row_in *rows, size_t n)
 {
-    size_t np = 1 + 4 * n;
-    size_t sqlcap = 128 + n * 48;
+    size_t np = 1 + 5 * n;
+    size_t sqlcap = 128 + n * 72;
     char *sql = malloc(sqlcap);
     const char **v = calloc(np, sizeof *v);
     int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
-    char (*num)[24] = calloc(n, sizeof *num);
+    char (*num)[24] = calloc(n, sizeof *num), (*wnum)[24] = calloc(n, sizeof *wnum);
     char **fixed = calloc(np, sizeof *fixed);
     int64_t ret = -1;
-    if (!sql || !v || !len || !fmt || !num || !fixed) {
+    if (!sql || !v || !len || !fmt || !num || !wnum || !fixed) {
         snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
         goto out;
     }
-    size_t pos = (size_t)snprintf(sql, sqlcap, "INSERT INTO job_rows(job_id, row_no, addr, domain, fields) VALUES ");
+    size_t pos = (size_t)snprintf(sql, sqlcap,
+                                  "INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight) VALUES ");
     v[0] = job_id;
     for (size_t i = 0; i < n; i++) {
-        size_t b = 2 + 4 * i; /* $b .. $b+3 */
-        int w = snprintf(sql + pos, sqlcap - pos, "%s($1, $%zu::bigint, $%zu, $%zu, $%zu::bytea)", i ? ", " : "",
-                         b, b + 1, b + 2, b + 3);
+        size_t b = 2 + 5 * i; /* $b .. $b+4 */
+        int w = snprintf(sql + pos, sqlcap - pos, "%s($1, $%zu::bigint, $%zu, $%zu, $%zu::bytea, $%zu::bigint)",
+                         i ? ", " : "", b, b + 1, b + 2, b + 3, b + 4);
         if (w < 0 || (size_t)w >= sqlcap - pos) {
             snprintf(s->errmsg, sizeof s->errmsg, "statement too long");
             goto out;
@@ -1022,6 +1069,8 @@ static int64_t insert_chunk(pg_store *s, const char *job_id, const sv_row_in *ro
             len[b + 2] = (int)rows[i].fields_len;
             fmt[b + 2] = 1;
         }
+        snprintf(wnum[i], sizeof wnum[i], "%lld", (long long)(rows[i].weight > 0 ? rows[i].weight : 1));
+        v[b + 3] = wnum[i];
     }
     int w = snprintf(sql + pos, sqlcap - pos, " ON CONFLICT (job_id, row_no) DO NOTHING");
     if (w < 0 || (size_t)w >= sqlcap - pos) {
@@ -1038,6 +1087,7 @@ out:
     for (size_t i = 0; fixed && i < np; i++)
         free(fixed[i]);
     free(fixed);
+    free(wnum);
     free(num);
     free(fmt);
     free(len);
@@ -1135,52 +1185,89 @@ static int claim_rows_from(const PGresult *r, sv_claim *c)
     return 0;
 }
 
+/* Claims, for worker_id, up to max_rows rows of candidate i of cand (job,
+ * domain) into c. Exclusive: in a transaction of its own, under the
+ * domain's advisory lock, and only if no live claim holds the domain.
+ * 1 claimed, 0 nothing (no claimable rows left, or the domain is busy),
+ * -1 error (errmsg; nothing stays claimed when exclusive). Lock held. */
+static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char *worker_id, const char *claim_id,
+                           size_t max_rows, int64_t lease_ms, int64_t now_ms, bool exclusive, sv_claim *c)
+{
+    const char *domain = PQgetvalue(cand, i, 1);
+    if (exclusive) {
+        if (ensure_conn(s) != 0 || exec_plain(s, "BEGIN") != 0)
+            return -1;
+        params l = { 0 };
+        p_text(&l, domain);
+        PGresult *lk = run(s, Q_DOMAIN_LOCK, &l, NULL);
+        bool got = lk && PQntuples(lk) == 1 && PQgetvalue(lk, 0, 0)[0] == 't';
+        if (!lk || !got) {
+            /* not obtained: another process is claiming this domain now */
+            PQclear(lk);
+            return exec_plain(s, "ROLLBACK") == 0 && lk ? 0 : -1;
+        }
+        PQclear(lk);
+    }
+    params q = { 0 };
+    p_text(&q, PQgetvalue(cand, i, 0));
+    p_text(&q, domain);
+    p_text(&q, claim_id);
+    p_text(&q, worker_id);
+    p_i64(&q, now_ms + lease_ms);
+    p_i64(&q, now_ms);
+    p_i64(&q, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
+    /* (a new statement: with the lock taken, its snapshot shows every
+     * exclusive claim of the domain committed so far) */
+    PGresult *r = run(s, exclusive ? Q_ROWS_CLAIM_EX : Q_ROWS_CLAIM, &q, NULL);
+    int ret = 0;
+    if (!r) {
+        ret = -1;
+    } else if (PQntuples(r) > 0) {
+        get_copy(cand, i, 0, c->job_id, sizeof c->job_id);
+        if (get_dup(cand, i, 1, &c->domain) != 0 || !c->domain || claim_rows_from(r, c) != 0) {
+            snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+            ret = -1; /* not exclusive: the rows stay claimed until their lease expires */
+        } else {
+            memcpy(c->id, claim_id, SV_CLAIM_ID_LEN);
+            c->id[SV_CLAIM_ID_LEN] = '\0';
+            c->lease_until = now_ms + lease_ms;
+            ret = 1;
+        }
+    }
+    PQclear(r);
+    if (exclusive) {
+        if (ret >= 0 && exec_plain(s, "COMMIT") != 0)
+            ret = -1;
+        if (ret < 0)
+            exec_plain(s, "ROLLBACK");
+    }
+    return ret;
+}
+
 static int pg_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
-                         int64_t now_ms, sv_claim *c)
+                         int64_t now_ms, unsigned flags, sv_claim *c)
 {
     enum { CANDIDATES = 8, ROUNDS = 4 };
     pg_store *s = be;
+    bool exclusive = (flags & SV_CLAIM_EXCLUSIVE) != 0;
     int ret = 0;
     pthread_mutex_lock(&s->lock);
-    /* Other claimers may empty a candidate between the listing and the
-     * claim: the next candidate is tried, and the listing redone a few
-     * times before "nothing to claim". */
+    /* Other claimers may empty a candidate (or, exclusive, take its
+     * domain) between the listing and the claim: the next candidate is
+     * tried, and the listing redone a few times before "nothing to
+     * claim". */
     for (int round = 0; round < ROUNDS && ret == 0; round++) {
         params p = { 0 };
         p_i64(&p, now_ms);
         p_i64(&p, CANDIDATES);
-        PGresult *cand = run(s, Q_ROWS_CANDIDATE, &p, NULL);
+        PGresult *cand = run(s, exclusive ? Q_ROWS_CANDIDATE_EX : Q_ROWS_CANDIDATE, &p, NULL);
         if (!cand) {
             ret = -1;
             break;
         }
         int nc = PQntuples(cand);
-        for (int i = 0; i < nc && ret == 0; i++) {
-            params q = { 0 };
-            p_text(&q, PQgetvalue(cand, i, 0));
-            p_text(&q, PQgetvalue(cand, i, 1));
-            p_text(&q, claim_id);
-            p_text(&q, worker_id);
-            p_i64(&q, now_ms + lease_ms);
-            p_i64(&q, now_ms);
-            p_i64(&q, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
-            PGresult *r = run(s, Q_ROWS_CLAIM, &q, NULL);
-            if (!r) {
-                ret = -1;
-            } else if (PQntuples(r) > 0) {
-                get_copy(cand, i, 0, c->job_id, sizeof c->job_id);
-                if (get_dup(cand, i, 1, &c->domain) != 0 || !c->domain || claim_rows_from(r, c) != 0) {
-                    snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
-                    ret = -1; /* the rows stay claimed until their lease expires */
-                } else {
-                    memcpy(c->id, claim_id, SV_CLAIM_ID_LEN);
-                    c->id[SV_CLAIM_ID_LEN] = '\0';
-                    c->lease_until = now_ms + lease_ms;
-                    ret = 1;
-                }
-            }
-            PQclear(r);
-        }
+        for (int i = 0; i < nc && ret == 0; i++)
+            ret = claim_candidate(s, cand, i, worker_id, claim_id, max_rows, lease_ms, now_ms, exclusive, c);
         PQclear(cand);
         if (nc == 0)
             break;
@@ -1302,6 +1389,60 @@ static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
     return ret;
 }
 
+static int fill_claim_info(const PGresult *r, int row, void *elem)
+{
+    sv_claim_info *ci = elem;
+    memset(ci, 0, sizeof *ci);
+    get_copy(r, row, 0, ci->id, sizeof ci->id);
+    get_copy(r, row, 1, ci->job_id, sizeof ci->job_id);
+    get_copy(r, row, 2, ci->holder, sizeof ci->holder);
+    get_copy(r, row, 3, ci->domain, sizeof ci->domain);
+    ci->rows = get_i64(r, row, 4);
+    ci->lease_until = get_i64(r, row, 5);
+    return 0;
+}
+
+static int pg_claims_list(void *be, int64_t now_ms, sv_claim_info **out, size_t *n)
+{
+    params p = { 0 };
+    p_i64(&p, now_ms);
+    void *arr = NULL;
+    int ret = run_list(be, Q_CLAIMS_LIST, &p, sizeof **out, fill_claim_info, NULL, &arr, n);
+    *out = arr;
+    return ret;
+}
+
+static int pg_queue_list(void *be, sv_queue_info **out, size_t *n)
+{
+    pg_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_QUEUE_LIST, NULL, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    sv_queue_info *arr = rows > 0 ? calloc((size_t)rows, sizeof *arr) : NULL;
+    if (rows > 0 && !arr) {
+        PQclear(r);
+        return -1;
+    }
+    size_t len = 0;
+    for (int i = 0; i < rows; i++) {
+        /* the rows of one job are adjacent: a new job starts a new entry */
+        if (len == 0 || strcmp(arr[len - 1].job_id, PQgetvalue(r, i, 0)) != 0) {
+            sv_queue_info *qi = &arr[len++];
+            get_copy(r, i, 0, qi->job_id, sizeof qi->job_id);
+            qi->status = get_i64(r, i, 1) == SV_JOB_RUNNING ? SV_JOB_RUNNING : SV_JOB_QUEUED;
+            qi->created_at = get_i64(r, i, 2);
+        }
+        sv_row_counts_add(&arr[len - 1].c, get_i64(r, i, 3), get_i64(r, i, 4), get_i64(r, i, 5));
+    }
+    PQclear(r);
+    *out = arr;
+    *n = len;
+    return 0;
+}
+
 /* ---- workers -------------------------------------------------------------------------- */
 
 static int pg_worker_register(void *be, const sv_worker_info *w)
@@ -1346,6 +1487,14 @@ static int pg_worker_list(void *be, sv_worker_info **w, size_t *n)
     return ret;
 }
 
+static int pg_worker_remove(void *be, const char *id)
+{
+    params p = { 0 };
+    p_text(&p, id);
+    int64_t n = run_delete(be, Q_WORKER_DELETE, &p);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
 static const sv_store_ops pg_ops = {
     .kind = "postgresql",
     .close = pg_close,
@@ -1380,6 +1529,9 @@ static const sv_store_ops pg_ops = {
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_list = pg_worker_list,
+    .worker_remove = pg_worker_remove,
+    .claims_list = pg_claims_list,
+    .queue_list = pg_queue_list,
 };
 
 int sv_store_pg_open(const sv_store_ops **ops, void **be, const char *url, char *err, size_t errlen)

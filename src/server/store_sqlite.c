@@ -3,9 +3,9 @@
  * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 3 (1: before admin keys and reasons;
- *                   2: before job_rows and workers; opening an older store
- *                   migrates it)
+ *   meta(k, v)      schema_version = 4 (1: before admin keys and reasons;
+ *                   2: before job_rows and workers; 3: before job_rows.weight;
+ *                   opening an older store migrates it)
  *   keys            one per API key: id, SHA-256 of the secret (the secret
  *                   itself is never stored), name, created/revoked times,
  *                   rate, daily quota and whether it is an admin key
@@ -19,8 +19,10 @@
  *                   blob; state 0 pending, 1 claimed, 2 done; the claim id,
  *                   holder and lease expiry (unix ms; 0 when not claimed, so
  *                   "state < 2 AND lease_until <= now" is "claimable");
- *                   attempts (claims so far); status, reason and result JSON.
- *                   Deleting a job deletes its rows (foreign key, on).
+ *                   attempts (claims so far); status, reason and result JSON;
+ *                   (schema 4) weight, the rows of the job it stands for
+ *                   (counts sum it). Deleting a job deletes its rows
+ *                   (foreign key, on).
  *   workers         (schema 3) id, name, host, sending addresses, started
  *                   and last seen (unix ms)
  *
@@ -50,6 +52,7 @@ enum {
     Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
     Q_JOB_EXISTS, Q_ROWS_INSERT, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
     Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
+    Q_ROWS_CANDIDATE_EX, Q_CLAIMS_LIST, Q_QUEUE_LIST, Q_WORKER_DELETE,
     Q__COUNT
 };
 
@@ -91,8 +94,8 @@ static const char *const sql_text[Q__COUNT] = {
                     " ON CONFLICT(addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
     [Q_CACHE_PURGE] = "DELETE FROM cache WHERE expires <= ?1",
     [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
-    [Q_ROWS_INSERT] = "INSERT INTO job_rows(job_id, row_no, addr, domain, fields) VALUES (?1, ?2, ?3, ?4, ?5)"
-                      " ON CONFLICT(job_id, row_no) DO NOTHING",
+    [Q_ROWS_INSERT] = "INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(job_id, row_no) DO NOTHING",
     /* (job, domain) pairs with claimable rows of jobs queued or running:
      * domains without a live claim first, then the oldest job */
     [Q_ROWS_CANDIDATE] = "SELECT c.job_id, c.domain FROM"
@@ -101,6 +104,14 @@ static const char *const sql_text[Q__COUNT] = {
                          " ORDER BY EXISTS (SELECT 1 FROM job_rows b"
                          " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > ?1),"
                          " j.created_at, j.rowid, c.domain LIMIT 1",
+    /* the same for SV_CLAIM_EXCLUSIVE: only domains no live claim holds
+     * (in the claim's write transaction, so no other claim comes between) */
+    [Q_ROWS_CANDIDATE_EX] = "SELECT c.job_id, c.domain FROM"
+                            " (SELECT DISTINCT job_id, domain FROM job_rows WHERE state < 2 AND lease_until <= ?1) c"
+                            " JOIN jobs j ON j.id = c.job_id WHERE j.status IN (0, 1)"
+                            " AND NOT EXISTS (SELECT 1 FROM job_rows b"
+                            " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > ?1)"
+                            " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
     [Q_ROWS_CLAIM] = "UPDATE job_rows SET state = 1, claim_id = ?3, holder = ?4, lease_until = ?5,"
                      " attempts = attempts + 1"
                      " WHERE job_id = ?1 AND row_no IN (SELECT row_no FROM job_rows"
@@ -113,8 +124,17 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_ROWS_RESULT_STATE] = "SELECT state FROM job_rows WHERE claim_id = ?1 AND row_no = ?2",
     [Q_ROWS_RELEASE] = "UPDATE job_rows SET state = 0, lease_until = 0, holder = NULL"
                        " WHERE claim_id = ?1 AND state = 1",
-    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), count(*) FROM job_rows WHERE job_id = ?1"
+    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), sum(weight) FROM job_rows WHERE job_id = ?1"
                       " GROUP BY state, status",
+    /* live claims: grouped by claim, by holder then lease */
+    [Q_CLAIMS_LIST] = "SELECT claim_id, job_id, coalesce(holder, ''), domain, count(*), max(lease_until)"
+                      " FROM job_rows WHERE state = 1 AND lease_until > ?1"
+                      " GROUP BY claim_id, job_id, holder, domain ORDER BY 3, 6, 1",
+    /* the counts of every queued or running job with rows, oldest first
+     * (one row per job, state and status; a job's rows are adjacent) */
+    [Q_QUEUE_LIST] = "SELECT j.id, j.status, j.created_at, r.state, coalesce(r.status, -1), sum(r.weight)"
+                     " FROM jobs j JOIN job_rows r ON r.job_id = j.id WHERE j.status IN (0, 1)"
+                     " GROUP BY j.id, r.state, r.status ORDER BY j.created_at, j.rowid, j.id",
     [Q_ROWS_PAGE] = "SELECT row_no, addr, fields, status, reason, result FROM job_rows"
                     " WHERE job_id = ?1 AND state = 2 AND row_no > ?2 ORDER BY row_no LIMIT ?3",
     [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
@@ -123,6 +143,7 @@ static const char *const sql_text[Q__COUNT] = {
                      " last_seen = excluded.last_seen",
     [Q_WORKER_SEEN] = "UPDATE workers SET last_seen = ?2 WHERE id = ?1",
     [Q_WORKER_LIST] = "SELECT id, name, host, addrs, started_at, last_seen FROM workers ORDER BY started_at, id",
+    [Q_WORKER_DELETE] = "DELETE FROM workers WHERE id = ?1",
 };
 
 /* Run once per open, inside one write transaction (two processes may
@@ -176,6 +197,11 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
           " addrs TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL)"
           " WITHOUT ROWID;"
           "UPDATE meta SET v = 3 WHERE k = 'schema_version';",
+    /* weight: rows of the job a row stands for; the live claims' index
+     * (sv_claims_list) */
+    [3] = "ALTER TABLE job_rows ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;"
+          "CREATE INDEX job_rows_live ON job_rows(lease_until) WHERE state = 1;"
+          "UPDATE meta SET v = 4 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {
@@ -802,6 +828,7 @@ static int64_t sq_rows_add(void *be, const char *job_id, const sv_row_in *rows, 
         sqlite3_bind_text(q, 3, rows[i].addr, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 4, rows[i].domain, -1, SQLITE_STATIC);
         bind_blob_or_null(q, 5, rows[i].fields, rows[i].fields_len);
+        sqlite3_bind_int64(q, 6, rows[i].weight > 0 ? rows[i].weight : 1);
         if (step_done(q) != SQLITE_DONE) {
             snprintf(err, errlen, "cannot add row %lld: %s", (long long)rows[i].row, sqlite3_errmsg(s->db));
             added = -1;
@@ -857,18 +884,20 @@ static int claim_row_add(sqlite3_stmt *q, sv_claim *c, size_t *cap)
 }
 
 static int sq_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
-                         int64_t now_ms, sv_claim *c)
+                         int64_t now_ms, unsigned flags, sv_claim *c)
 {
     sq_store *s = be;
     int ret = 0;
     pthread_mutex_lock(&s->lock);
     /* One write transaction: the choice of the domain and the claim are
-     * one unit (other processes wait for it). */
+     * one unit (other processes wait for it); with SV_CLAIM_EXCLUSIVE the
+     * choice skips domains with a live claim, and none can appear before
+     * the claim is made. */
     if (exec_sql(s, "BEGIN IMMEDIATE") != 0) {
         pthread_mutex_unlock(&s->lock);
         return -1;
     }
-    sqlite3_stmt *q = s->stmt[Q_ROWS_CANDIDATE];
+    sqlite3_stmt *q = s->stmt[flags & SV_CLAIM_EXCLUSIVE ? Q_ROWS_CANDIDATE_EX : Q_ROWS_CANDIDATE];
     sqlite3_bind_int64(q, 1, now_ms);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
@@ -1068,6 +1097,76 @@ static int sq_rows_page(void *be, const char *job_id, int64_t after, int limit,
     return ret;
 }
 
+static int fill_claim_info(sqlite3_stmt *q, void *elem)
+{
+    sv_claim_info *ci = elem;
+    memset(ci, 0, sizeof *ci);
+    column_copy(q, 0, ci->id, sizeof ci->id);
+    column_copy(q, 1, ci->job_id, sizeof ci->job_id);
+    column_copy(q, 2, ci->holder, sizeof ci->holder);
+    column_copy(q, 3, ci->domain, sizeof ci->domain);
+    ci->rows = sqlite3_column_int64(q, 4);
+    ci->lease_until = sqlite3_column_int64(q, 5);
+    return 0;
+}
+
+static int sq_claims_list(void *be, int64_t now_ms, sv_claim_info **out, size_t *n)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_CLAIMS_LIST];
+    sqlite3_bind_int64(q, 1, now_ms);
+    void *arr = NULL;
+    int ret = collect_rows(q, sizeof **out, fill_claim_info, NULL, &arr, n);
+    pthread_mutex_unlock(&s->lock);
+    *out = arr;
+    return ret;
+}
+
+static int sq_queue_list(void *be, sv_queue_info **out, size_t *n)
+{
+    sq_store *s = be;
+    sv_queue_info *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc, ret = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_QUEUE_LIST];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const unsigned char *id = sqlite3_column_text(q, 0);
+        /* the rows of one job are adjacent: a new job starts a new entry */
+        if (len == 0 || !id || strcmp(arr[len - 1].job_id, (const char *)id) != 0) {
+            if (len == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                sv_queue_info *p = realloc(arr, ncap * sizeof *p);
+                if (!p) {
+                    ret = -1;
+                    break;
+                }
+                arr = p;
+                cap = ncap;
+            }
+            sv_queue_info *qi = &arr[len++];
+            memset(qi, 0, sizeof *qi);
+            column_copy(q, 0, qi->job_id, sizeof qi->job_id);
+            qi->status = sqlite3_column_int(q, 1) == SV_JOB_RUNNING ? SV_JOB_RUNNING : SV_JOB_QUEUED;
+            qi->created_at = sqlite3_column_int64(q, 2);
+        }
+        sv_row_counts_add(&arr[len - 1].c, sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
+                          sqlite3_column_int64(q, 5));
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = -1;
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    if (ret != 0) {
+        free(arr);
+        return -1;
+    }
+    *out = arr;
+    *n = len;
+    return 0;
+}
+
 /* ---- workers -------------------------------------------------------------------------- */
 
 static int sq_worker_register(void *be, const sv_worker_info *w)
@@ -1116,6 +1215,12 @@ static int sq_worker_list(void *be, sv_worker_info **w, size_t *n)
     return ret;
 }
 
+static int sq_worker_remove(void *be, const char *id)
+{
+    int64_t n = claim_update(be, Q_WORKER_DELETE, id, NULL);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
 static const sv_store_ops sq_ops = {
     .kind = "sqlite",
     .close = sq_close,
@@ -1150,6 +1255,9 @@ static const sv_store_ops sq_ops = {
     .worker_register = sq_worker_register,
     .worker_heartbeat = sq_worker_heartbeat,
     .worker_list = sq_worker_list,
+    .worker_remove = sq_worker_remove,
+    .claims_list = sq_claims_list,
+    .queue_list = sq_queue_list,
 };
 
 int sv_store_sqlite_open(const sv_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)

@@ -68,6 +68,13 @@ struct sv {
     struct ejob *ejobs;          /* jobs open in the engine */
     struct event *tick, *housekeeping;
     struct event *offline_step;  /* --offline: the next slice of the jobs */
+
+    /* jobs over PostgreSQL (--db postgres://..., online): rows in the
+     * store's job_rows, verified by workers (engine.c's coordinator) */
+    bool pg_jobs;
+    atomic_bool coord_busy;      /* a coordinator pass is queued or running on the io worker */
+    sv_store *wstore;            /* the in-process worker's own connection */
+    struct wk *wk;               /* the in-process worker (NULL with --no-work) */
 };
 
 /* http.c */

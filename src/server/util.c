@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "sv.h"
+#include "wk.h"
 
 /* ---- clocks and logging ------------------------------------------------------ */
 
@@ -42,6 +43,13 @@ void sv_fmt(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+static const char *log_name = "serve";
+
+void sv_log_name(const char *name)
+{
+    log_name = name;
+}
+
 void sv_log(const char *fmt, ...)
 {
     char ts[32];
@@ -51,7 +59,7 @@ void sv_log(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s bouncecheck: serve: %s\n", ts, line);
+    fprintf(stderr, "%s bouncecheck: %s: %s\n", ts, log_name, line);
 }
 
 /* ---- workers ------------------------------------------------------------------- */
@@ -397,6 +405,11 @@ char *sv_metrics_text(sv *s, size_t *len)
     for (int i = 0; i < 5; i++)
         mprintf(&b, "bouncecheck_jobs{status=\"%s\"} %lld\n", sv_job_status_name((sv_job_status)i),
                 (long long)atomic_load(&m->jobs[i]));
+    if (s->wk) {
+        char wb[4096];
+        wk_metrics_text(s->wk, wb, sizeof wb);
+        mprintf(&b, "%s", wb);
+    }
     if (b.oom) {
         free(b.p);
         return NULL;

@@ -1,0 +1,326 @@
+/*
+ * cmd_worker.c - `bouncecheck worker`: verifies the rows of the server's
+ * jobs from a shared PostgreSQL database (src/server/wk.h), on this
+ * machine's addresses, until SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <microhttpd.h>
+
+#include "cli.h"
+#include "server.h"
+#include "settings.h"
+#include "store.h"
+#include "wk.h"
+
+const char cli_help_worker_text[] =
+    "Usage: bouncecheck worker --db URL [--name NAME] [--claims N] [--claim-rows N]\n"
+    "                          [--lease SECONDS] [--metrics ADDR:PORT] [engine options]\n"
+    "\n"
+    "Verifies the rows of the jobs a `bouncecheck serve --db URL` has taken, from the\n"
+    "same PostgreSQL database, until stopped with SIGTERM or SIGINT. Run one on each\n"
+    "machine (and outgoing address) that is to verify. Rows are claimed in batches of\n"
+    "one domain under a lease this worker renews; at most one batch per domain is held\n"
+    "over all workers, so adding workers never raises the load on one mail server. A\n"
+    "worker that dies stops renewing: its rows go to the others after the lease.\n"
+    "\n"
+    "Options:\n"
+    "  --db URL             the server's database, a libpq URL postgres://USER@HOST/DB\n"
+    "                       (default $BOUNCECHECK_DB); the password from PGPASSWORD or\n"
+    "                       ~/.pgpass rather than the command line\n"
+    "  --name NAME          this worker's name in `bouncecheck status` (default: the\n"
+    "                       host name)\n"
+    "  --claims N           batches (domains) worked on at once (default 8)\n"
+    "  --claim-rows N       rows per batch (default 200)\n"
+    "  --lease SECONDS      a batch's lease, renewed every third of it (default 60):\n"
+    "                       how long the rows of a killed worker wait\n"
+    "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+    "\n"
+    "Engine options: those of 'bouncecheck verify' (--helo, --from, --dns,\n"
+    "--source-ip, --mx-connections, --rcpts-per-connection, --domain-rate,\n"
+    "--greylist-schedule, --timeout, --smtp-port, --no-starttls, --no-catch-all,\n"
+    "--allow-private, --config FILE). Give each machine its own --source-ip and a\n"
+    "--helo name matching that address's reverse DNS.\n"
+    "\n"
+    "On SIGTERM or SIGINT the results at hand are written, the other rows of its\n"
+    "batches are given back, and it exits 0. Exit 1: the database cannot be used; 2:\n"
+    "a bad command line.\n"
+    "\n"
+    "Example:\n"
+    "  BOUNCECHECK_DB=postgres://bc@db.example.com/bc bouncecheck worker \\\n"
+    "    --source-ip 203.0.113.7 --helo mx7.example.com --from verify@example.com\n";
+
+enum { OPT_DB = 1000, OPT_NAME, OPT_CLAIMS, OPT_CLAIM_ROWS, OPT_LEASE, OPT_METRICS, OPT_CONFIG,
+       OPT_SETTING_BASE = 2000 };
+
+static bool whole(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+typedef struct wrun {
+    struct event_base *base;
+    bc_verifier *v;
+    wk *w;
+    atomic_uint_fast64_t conns;   /* bc_verifier_connections, copied on the loop */
+    struct event *sample;
+} wrun;
+
+static void sample_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wrun *r = arg;
+    atomic_store(&r->conns, bc_verifier_connections(r->v));
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    wrun *r = arg;
+    sv_log("%s: stopping (results at hand are written, the other rows given back)",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopbreak(r->base);
+}
+
+static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *data, size_t *size, void **con_cls)
+{
+    (void)version;
+    (void)data;
+    (void)size;
+    (void)con_cls;
+    wrun *r = cls;
+    char buf[8192];
+    size_t len = 0;
+    unsigned status = 200;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        status = 405;
+        len = (size_t)snprintf(buf, sizeof buf, "only GET\n");
+    } else if (strcmp(url, "/metrics") != 0) {
+        status = 404;
+        len = (size_t)snprintf(buf, sizeof buf, "not found: try /metrics\n");
+    } else {
+        len = wk_metrics_text(r->w, buf, sizeof buf);
+        int n = snprintf(buf + len, sizeof buf - len,
+                         "# HELP bouncecheck_smtp_connections_total SMTP connections opened to mail servers.\n"
+                         "# TYPE bouncecheck_smtp_connections_total counter\n"
+                         "bouncecheck_smtp_connections_total %llu\n",
+                         (unsigned long long)atomic_load(&r->conns));
+        if (n > 0 && (size_t)n < sizeof buf - len)
+            len += (size_t)n;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type",
+                            status == 200 ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Starts the metrics listener on ADDR:PORT ([v6]:PORT). NULL with err. */
+static struct MHD_Daemon *metrics_start(const char *where, wrun *r, char *err, size_t errlen)
+{
+    char host[128];
+    const char *colon = strrchr(where, ':');
+    long long port;
+    if (!colon || colon == where || (size_t)(colon - where) >= sizeof host || !whole(colon + 1, 1, 65535, &port)) {
+        snprintf(err, errlen, "--metrics: '%s' is not ADDR:PORT", where);
+        return NULL;
+    }
+    memcpy(host, where, (size_t)(colon - where));
+    host[colon - where] = '\0';
+    bool v6 = host[0] == '[';
+    if (v6) {
+        size_t hl = strlen(host);
+        if (hl < 3 || host[hl - 1] != ']') {
+            snprintf(err, errlen, "--metrics: '%s' is not ADDR:PORT", where);
+            return NULL;
+        }
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    int len = (int)sizeof ss;
+    if (evutil_parse_sockaddr_port(where, (struct sockaddr *)&ss, &len) != 0) {
+        snprintf(err, errlen, "--metrics: '%s' is not an IP address and port", where);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), (uint16_t)port, NULL,
+        NULL, metrics_cb, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "--metrics: cannot listen on %s", where);
+    return d;
+}
+
+int cmd_worker(int argc, char **argv, const cli_global *g)
+{
+    static const struct { const char *name; int has_arg, val; } own[] = {
+        { "db", 1, OPT_DB }, { "name", 1, OPT_NAME }, { "claims", 1, OPT_CLAIMS },
+        { "claim-rows", 1, OPT_CLAIM_ROWS }, { "lease", 1, OPT_LEASE }, { "metrics", 1, OPT_METRICS },
+        { "config", 1, OPT_CONFIG }, { "help", 0, 'h' },
+    };
+    struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
+    size_t k = 0, nsettings = 0;
+    for (size_t i = 0; settings_name(i); i++, nsettings++)
+        opts[k++] = (struct option){ settings_name(i),
+                                     settings_is_flag(settings_name(i)) ? no_argument : required_argument,
+                                     NULL, OPT_SETTING_BASE + (int)i };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        opts[k++] = (struct option){ own[i].name, own[i].has_arg, NULL, own[i].val };
+    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+
+    cli_settings cs;
+    settings_init(&cs);
+    char err[1024] = "";
+    if (settings_load_all(&cs, argc, argv, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        settings_free(&cs);
+        return BC_EXIT_USAGE;
+    }
+    const char *db = getenv("BOUNCECHECK_DB"), *name = NULL, *metrics = NULL;
+    long long claims = 8, claim_rows = 200, lease = 60, v;
+    int rc = BC_EXIT_OK, c;
+    while (rc == BC_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)nsettings) {
+            if (!settings_apply(&cs, settings_name((size_t)(c - OPT_SETTING_BASE)), optarg, err, sizeof err)) {
+                cli_error("worker: --%s", err);
+                rc = BC_EXIT_USAGE;
+            }
+            continue;
+        }
+        const char *bad = NULL;
+        switch (c) {
+        case OPT_DB: db = optarg; break;
+        case OPT_NAME: name = optarg; break;
+        case OPT_METRICS: metrics = optarg; break;
+        case OPT_CONFIG: break; /* read above */
+        case OPT_CLAIMS:
+            if (whole(optarg, 1, 256, &v)) claims = v; else bad = "claims";
+            break;
+        case OPT_CLAIM_ROWS:
+            if (whole(optarg, 1, 100000, &v)) claim_rows = v; else bad = "claim-rows";
+            break;
+        case OPT_LEASE:
+            if (whole(optarg, 3, 86400, &v)) lease = v; else bad = "lease";
+            break;
+        case 'h':
+            cli_help("worker", stdout);
+            settings_free(&cs);
+            return BC_EXIT_OK;
+        default:
+            rc = BC_EXIT_USAGE;
+            break;
+        }
+        if (bad) {
+            cli_error("worker: --%s: '%s' is not a valid value (see bouncecheck help worker)", bad, optarg);
+            rc = BC_EXIT_USAGE;
+        }
+    }
+    if (rc == BC_EXIT_OK && optind < argc) {
+        cli_error("worker: unexpected argument '%s'", argv[optind]);
+        rc = BC_EXIT_USAGE;
+    }
+    if (rc == BC_EXIT_OK && (!db || !*db)) {
+        cli_error("worker: --db URL is required (or $BOUNCECHECK_DB): the server's PostgreSQL database");
+        rc = BC_EXIT_USAGE;
+    } else if (rc == BC_EXIT_OK && !sv_store_is_pg(db)) {
+        cli_error("worker: --db must be a postgres:// or postgresql:// URL (workers share the server's database)");
+        rc = BC_EXIT_USAGE;
+    }
+    if (rc != BC_EXIT_OK) {
+        fputs("Try 'bouncecheck help worker'.\n", stderr);
+        settings_free(&cs);
+        return rc;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    sv_log_name("worker");
+    bc_options o = { .data_dir = g->data_dir };
+    bc_ctx *ctx = NULL;
+    sv_store *store = NULL;
+    wrun r;
+    memset(&r, 0, sizeof r);
+    struct MHD_Daemon *md = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    rc = BC_EXIT_FAILURE;
+    if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
+        cli_error("worker: cannot load the domain lists: %s", err);
+        goto out;
+    }
+    if (sv_store_open_db(&store, db, NULL, err, sizeof err) != 0) {
+        cli_error("worker: %s", err);
+        goto out;
+    }
+    r.base = event_base_new();
+    if (!r.base) {
+        cli_error("worker: cannot create the event loop");
+        goto out;
+    }
+    cs.o.trace = false;
+    if (bc_verifier_new(&r.v, ctx, r.base, &cs.o, err, sizeof err) != BC_OK) {
+        cli_error("worker: %s", err);
+        goto out;
+    }
+    wk_opts wo = { .store = store, .base = r.base, .v = r.v, .vo = &cs.o, .name = name, .claims = (int)claims,
+                   .claim_rows = (int)claim_rows, .lease_ms = lease * 1000 };
+    r.w = wk_start(&wo, err, sizeof err);
+    if (!r.w) {
+        cli_error("worker: %s", err);
+        goto out;
+    }
+    sv_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(r.v), bc_verifier_mail_from(r.v));
+    if (metrics && !(md = metrics_start(metrics, &r, err, sizeof err))) {
+        cli_error("worker: %s", err);
+        goto out;
+    }
+    sigint = evsignal_new(r.base, SIGINT, stop_cb, &r);
+    sigterm = evsignal_new(r.base, SIGTERM, stop_cb, &r);
+    r.sample = event_new(r.base, -1, EV_PERSIST, sample_cb, &r);
+    struct timeval one = { 1, 0 };
+    if (!sigint || !sigterm || !r.sample || event_add(sigint, NULL) != 0 || event_add(sigterm, NULL) != 0 ||
+        event_add(r.sample, &one) != 0) {
+        cli_error("worker: out of memory");
+        goto out;
+    }
+    event_base_dispatch(r.base);
+    rc = BC_EXIT_OK;
+out:
+    if (md)
+        MHD_stop_daemon(md);
+    wk_shutdown(r.w);
+    bc_verifier_free(r.v); /* cancelled callbacks land in the stopped worker */
+    for (int i = 0; r.base && i < 8; i++)
+        event_base_loop(r.base, EVLOOP_NONBLOCK);
+    wk_free(r.w);
+    if (sigint)
+        event_free(sigint);
+    if (sigterm)
+        event_free(sigterm);
+    if (r.sample)
+        event_free(r.sample);
+    if (r.base)
+        event_base_free(r.base);
+    sv_store_close(store);
+    bc_ctx_free(ctx);
+    settings_free(&cs);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * jobrows.c - publishing a job's addresses to the shared store and copying
+ * the workers' results back (see jobrows.h).
+ */
+#include "jobrows.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUBLISH_BATCH 1000
+
+typedef struct pub_batch {
+    sv_row_in rows[PUBLISH_BATCH];
+    char *strs[2 * PUBLISH_BATCH];
+    size_t n;
+    int64_t last_id;
+} pub_batch;
+
+static int pub_collect(void *arg, const bk_pending *p)
+{
+    pub_batch *b = arg;
+    char *addr = strndup(p->email, p->email_len);
+    char *dom = strdup(p->domain);
+    b->strs[2 * b->n] = addr;
+    b->strs[2 * b->n + 1] = dom;
+    b->rows[b->n] = (sv_row_in){ .row = p->id, .addr = addr, .domain = dom, .weight = p->nrows };
+    b->n++;
+    b->last_id = p->id;
+    return addr && dom ? 0 : 1;
+}
+
+int jr_publish(sv_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen)
+{
+    int64_t after = 0;
+    *added = 0;
+    for (;;) {
+        pub_batch *b = calloc(1, sizeof *b);
+        if (!b) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        int n = bk_state_pending(st, NULL, after, PUBLISH_BATCH, pub_collect, b);
+        int ret = 0;
+        if (n < 0 || b->n != (size_t)n) {
+            snprintf(err, errlen, "cannot read the job's addresses: %s", n < 0 ? bk_state_error(st) : "out of memory");
+            ret = -1;
+        } else if (n > 0) {
+            char serr[512] = "";
+            int64_t k = sv_rows_add(store, job_id, b->rows, b->n, serr, sizeof serr);
+            if (k < 0) {
+                snprintf(err, errlen, "cannot publish the job's addresses: %s", serr);
+                ret = -1;
+            } else {
+                *added += k;
+            }
+            after = b->last_id;
+        }
+        for (size_t i = 0; i < 2 * b->n; i++)
+            free(b->strs[i]);
+        free(b);
+        if (ret != 0)
+            return -1;
+        if (n == 0)
+            break;
+    }
+    if (bk_state_set_int(st, "published", 1) != 0) {
+        snprintf(err, errlen, "cannot write the job's state: %s", bk_state_error(st));
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct copy_ctx {
+    bk_state *st;
+    bool bad;
+    char err[512];
+} copy_ctx;
+
+static int copy_result(void *arg, const sv_row_done *row)
+{
+    copy_ctx *cc = arg;
+    cc->bad = true;
+    if (!row->json) {
+        snprintf(cc->err, sizeof cc->err, "address %lld has no result text", (long long)row->row);
+        return 1;
+    }
+    if (bk_state_store_packed(cc->st, row->row, row->json, cc->err, sizeof cc->err) != 0)
+        return 1;
+    cc->bad = false;
+    return 0;
+}
+
+int jr_copy_results(sv_store *store, const char *job_id, bk_state *st, char *err, size_t errlen)
+{
+    copy_ctx cc = { .st = st };
+    if (bk_state_begin(st) != 0) {
+        snprintf(err, errlen, "%s", bk_state_error(st));
+        return -1;
+    }
+    int rc = sv_rows_results(store, job_id, copy_result, &cc);
+    if (rc != 0) {
+        bk_state_rollback(st);
+        if (cc.bad) {
+            snprintf(err, errlen, "%s", cc.err);
+            return -1;
+        }
+        snprintf(err, errlen, "%s", sv_store_error(store));
+        return -2;
+    }
+    if (bk_state_commit(st) != 0) {
+        snprintf(err, errlen, "%s", bk_state_error(st));
+        return -1;
+    }
+    return 0;
+}

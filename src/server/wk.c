@@ -1,0 +1,528 @@
+/*
+ * wk.c - a verification worker over the shared store (see wk.h).
+ *
+ * One timer drives everything every TICK_MS: results at hand are written
+ * (one transaction per claim, every FLUSH_MS or FLUSH_ROWS results, and
+ * when a claim is complete), leases are renewed once a third of them has
+ * run, new claims are taken while fewer than `claims` are held (spaced out
+ * when the queue is empty), and the heartbeat is written every
+ * HEARTBEAT_MS.
+ *
+ * A claim's addresses go to the verifier a window at a time (per_claim in
+ * flight), so that a batch of one domain shares connections without
+ * flooding the verifier's queue. A greylisted address is asked again on the
+ * greylisting schedule while the claim, renewed, waits for it: the result
+ * a worker writes is the one a single machine would have written.
+ */
+#include "wk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "state.h"
+#include "sv.h"
+
+#define TICK_MS 200
+#define HEARTBEAT_MS 5000
+#define FLUSH_MS 1000          /* results wait at most this long to be written */
+#define FLUSH_ROWS 100         /* or until this many are at hand */
+#define IDLE_BACKOFF_MS 1000   /* nothing to claim: ask again after this */
+#define ERROR_BACKOFF_MS 5000  /* the store failed: ask again after this */
+
+typedef struct wclaim wclaim;
+
+/* A result at hand. */
+struct hand {
+    int64_t row;
+    int status;
+    char reason[64];
+    char *packed;              /* bk_result_pack's text (owned) */
+};
+
+typedef struct wsub {
+    wclaim *cl;
+    size_t idx;                /* in cl->c.rows */
+    int round;                 /* greylisting rechecks done */
+    struct event *recheck;
+    struct wsub *prev, *next;  /* the worker's list of rechecks waiting */
+} wsub;
+
+struct wclaim {
+    wk *w;
+    sv_claim c;
+    size_t next;               /* the next row to submit */
+    size_t inflight;           /* submitted or waiting for a recheck */
+    size_t finished;           /* rows with a result (written or at hand) */
+    struct hand *hand;         /* results at hand, not yet written */
+    size_t nres;
+    int64_t renew_at;          /* unix ms */
+    int64_t first_at_hand;     /* unix ms of the oldest result at hand */
+    bool lost;                 /* the lease was lost: nothing more is submitted or written */
+    wclaim *next_claim;
+};
+
+struct wk {
+    wk_opts o;
+    sv_worker_info info;
+    struct event *tick;
+    wclaim *claims;
+    int nclaims;
+    int per_claim;
+    int64_t next_claim_at, next_beat_at;
+    wsub *rechecks;
+    bool stopping;
+    wk_stats st;
+};
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* The greylisting schedule: vo->greylist_waits_s, else 60, 300 (as the
+ * bulk engine's). -1: no more rechecks. */
+static int recheck_wait_s(const wk *w, int round)
+{
+    static const int dflt[] = { 60, 300 };
+    const bc_verify_options *vo = w->o.vo;
+    if (vo && vo->n_greylist_waits > 0)
+        return round < vo->n_greylist_waits ? vo->greylist_waits_s[round] : -1;
+    return round < 2 ? dflt[round] : -1;
+}
+
+static void on_result(void *arg, bc_result *r);
+
+static void fill(wclaim *cl);
+
+static bool submit(wclaim *cl, wsub *sb)
+{
+    const sv_claim_row *row = &cl->c.rows[sb->idx];
+    if (bc_verifier_submit(cl->w->o.v, row->addr, strlen(row->addr), on_result, sb) != BC_OK)
+        return false;
+    return true;
+}
+
+static void recheck_unlink(wk *w, wsub *sb)
+{
+    if (sb->prev)
+        sb->prev->next = sb->next;
+    else
+        w->rechecks = sb->next;
+    if (sb->next)
+        sb->next->prev = sb->prev;
+    sb->prev = sb->next = NULL;
+}
+
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wsub *sb = arg;
+    wclaim *cl = sb->cl;
+    wk *w = cl->w;
+    recheck_unlink(w, sb);
+    event_free(sb->recheck);
+    sb->recheck = NULL;
+    if (cl->lost || w->stopping || !submit(cl, sb)) {
+        cl->inflight--;
+        free(sb);
+    }
+}
+
+/* Keeps a result at hand until the next write. */
+static void at_hand(wclaim *cl, int64_t row, bc_result *r)
+{
+    char *packed = bk_result_pack(r);
+    struct hand *nh = packed ? realloc(cl->hand, (cl->nres + 1) * sizeof *nh) : NULL;
+    if (!nh) {
+        /* out of memory: the row stays claimed without a result and is
+         * asked again by whoever claims it after the lease */
+        free(packed);
+        return;
+    }
+    cl->hand = nh;
+    if (cl->nres == 0)
+        cl->first_at_hand = now_ms();
+    struct hand *h = &cl->hand[cl->nres++];
+    h->row = row;
+    h->status = (int)bc_result_status(r);
+    snprintf(h->reason, sizeof h->reason, "%s", bc_result_reason(r));
+    h->packed = packed;
+}
+
+static void on_result(void *arg, bc_result *r)
+{
+    wsub *sb = arg;
+    wclaim *cl = sb->cl;
+    wk *w = cl->w;
+    bc_result_drop_transcript(r);
+    if (!cl->lost && !w->stopping && strcmp(bc_result_reason(r), "greylisted") == 0) {
+        int wait = recheck_wait_s(w, sb->round);
+        if (wait >= 0 && (sb->recheck = evtimer_new(w->o.base, recheck_cb, sb)) != NULL) {
+            struct timeval tv = { wait, 0 };
+            if (evtimer_add(sb->recheck, &tv) == 0) {
+                sb->round++;
+                sb->next = w->rechecks;
+                if (w->rechecks)
+                    w->rechecks->prev = sb;
+                w->rechecks = sb;
+                bc_result_free(r);
+                return;
+            }
+            event_free(sb->recheck);
+            sb->recheck = NULL;
+        }
+    }
+    cl->inflight--;
+    if (!cl->lost && !w->stopping) {
+        at_hand(cl, cl->c.rows[sb->idx].row, r);
+        cl->finished++;
+        fill(cl);
+    }
+    bc_result_free(r);
+    free(sb);
+}
+
+/* Submits rows of the claim up to the window. */
+static void fill(wclaim *cl)
+{
+    wk *w = cl->w;
+    while (!cl->lost && !w->stopping && cl->next < cl->c.n && cl->inflight < (size_t)w->per_claim) {
+        wsub *sb = calloc(1, sizeof *sb);
+        if (!sb)
+            return;
+        sb->cl = cl;
+        sb->idx = cl->next;
+        if (!submit(cl, sb)) {
+            free(sb);
+            return;
+        }
+        cl->next++;
+        cl->inflight++;
+    }
+}
+
+static void free_at_hand(wclaim *cl)
+{
+    for (size_t i = 0; i < cl->nres; i++)
+        free(cl->hand[i].packed);
+    cl->nres = 0;
+}
+
+/* Writes the results at hand of one claim. */
+static void write_results(wk *w, wclaim *cl)
+{
+    if (cl->nres == 0)
+        return;
+    if (cl->lost) {
+        free_at_hand(cl);
+        return;
+    }
+    sv_row_result *res = calloc(cl->nres, sizeof *res);
+    int *rc = calloc(cl->nres, sizeof *rc);
+    int64_t n = -1;
+    if (res && rc) {
+        for (size_t i = 0; i < cl->nres; i++)
+            res[i] = (sv_row_result){ .row = cl->hand[i].row, .status = cl->hand[i].status,
+                                      .reason = cl->hand[i].reason, .json = cl->hand[i].packed };
+        n = sv_rows_result_batch(w->o.store, cl->c.id, res, cl->nres, rc);
+    }
+    free(res);
+    if (n < 0) {
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        sv_log("cannot write %zu results: %s", cl->nres, rc ? sv_store_error(w->o.store) : "out of memory");
+        free(rc);
+        return; /* kept at hand: tried again at the next tick */
+    }
+    bool lost = false;
+    for (size_t i = 0; i < cl->nres; i++) {
+        if (rc[i] == SV_RESULT_WRITTEN) {
+            int st = cl->hand[i].status;
+            if (st >= 0 && st < 4)
+                atomic_fetch_add(&w->st.rows_total[st], 1);
+        } else if (rc[i] == SV_RESULT_LOST) {
+            lost = true;
+        }
+    }
+    free(rc);
+    free_at_hand(cl);
+    if (lost && !cl->lost) {
+        cl->lost = true;
+        atomic_fetch_add(&w->st.leases_lost_total, 1);
+        sv_log("claim %s (%s): lost to another worker after its lease ran out", cl->c.id, cl->c.domain);
+    }
+}
+
+static void claim_free(wclaim *cl)
+{
+    free_at_hand(cl);
+    free(cl->hand);
+    sv_claim_clear(&cl->c);
+    free(cl);
+}
+
+/* Drops claims that are over: every row has a result written, or the claim
+ * was lost and nothing of it is in flight any more. */
+static void reap(wk *w)
+{
+    for (wclaim **pp = &w->claims; *pp;) {
+        wclaim *cl = *pp;
+        bool over = cl->inflight == 0 && cl->nres == 0 && (cl->lost || cl->finished == cl->c.n);
+        if (over) {
+            *pp = cl->next_claim;
+            w->nclaims--;
+            atomic_fetch_sub(&w->st.claims_active, 1);
+            claim_free(cl);
+        } else {
+            pp = &cl->next_claim;
+        }
+    }
+}
+
+static void renew(wk *w, int64_t now)
+{
+    for (wclaim *cl = w->claims; cl; cl = cl->next_claim) {
+        if (cl->lost || now < cl->renew_at)
+            continue;
+        int64_t n = sv_rows_renew(w->o.store, cl->c.id, w->o.lease_ms, now);
+        if (n < 0) {
+            atomic_fetch_add(&w->st.store_errors_total, 1);
+            sv_log("cannot renew a lease: %s", sv_store_error(w->o.store));
+            continue;
+        }
+        cl->c.lease_until = now + w->o.lease_ms;
+        cl->renew_at = now + w->o.lease_ms / 3;
+        if (n == 0 && cl->finished + cl->nres < cl->c.n) {
+            /* nothing held any more, yet rows are without a result: taken over */
+            cl->lost = true;
+            atomic_fetch_add(&w->st.leases_lost_total, 1);
+            sv_log("claim %s (%s): its lease ran out and another worker took it", cl->c.id,
+                   cl->c.domain);
+        }
+    }
+}
+
+static void take_claims(wk *w, int64_t now)
+{
+    while (!w->stopping && w->nclaims < w->o.claims && now >= w->next_claim_at) {
+        wclaim *cl = calloc(1, sizeof *cl);
+        if (!cl)
+            return;
+        int rc = sv_rows_claim_ex(w->o.store, w->info.id, (size_t)w->o.claim_rows, w->o.lease_ms, now,
+                                  SV_CLAIM_EXCLUSIVE, &cl->c);
+        if (rc != 1) {
+            free(cl);
+            if (rc < 0) {
+                atomic_fetch_add(&w->st.store_errors_total, 1);
+                sv_log("cannot claim rows: %s", sv_store_error(w->o.store));
+            }
+            w->next_claim_at = now + (rc < 0 ? ERROR_BACKOFF_MS : IDLE_BACKOFF_MS);
+            return;
+        }
+        cl->w = w;
+        cl->renew_at = now + w->o.lease_ms / 3;
+        cl->next_claim = w->claims;
+        w->claims = cl;
+        w->nclaims++;
+        atomic_fetch_add(&w->st.claims_total, 1);
+        atomic_fetch_add(&w->st.claims_active, 1);
+        fill(cl);
+    }
+}
+
+static void heartbeat(wk *w, int64_t now)
+{
+    if (now < w->next_beat_at)
+        return;
+    w->next_beat_at = now + HEARTBEAT_MS;
+    int rc = sv_worker_heartbeat(w->o.store, w->info.id, now);
+    if (rc == 0) { /* removed meanwhile (a clean-up by an operator): back in the list */
+        w->info.last_seen = now;
+        rc = sv_worker_register(w->o.store, &w->info) == 0 ? 1 : -1;
+    }
+    if (rc < 0) {
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        sv_log("heartbeat: %s", sv_store_error(w->o.store));
+    }
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wk *w = arg;
+    if (w->stopping)
+        return;
+    int64_t now = now_ms();
+    for (wclaim *cl = w->claims; cl; cl = cl->next_claim) {
+        bool complete = cl->finished == cl->c.n && cl->inflight == 0;
+        if (cl->nres > 0 && (complete || cl->nres >= FLUSH_ROWS || now - cl->first_at_hand >= FLUSH_MS))
+            write_results(w, cl);
+    }
+    reap(w);
+    renew(w, now);
+    take_claims(w, now);
+    heartbeat(w, now);
+}
+
+wk *wk_start(const wk_opts *o, char *err, size_t errlen)
+{
+    wk *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->o = *o;
+    if (w->o.claims <= 0)
+        w->o.claims = 8;
+    if (w->o.claim_rows <= 0)
+        w->o.claim_rows = 200;
+    if (w->o.lease_ms <= 0)
+        w->o.lease_ms = 60000;
+    int conns = o->vo && o->vo->mx_connections > 0 ? o->vo->mx_connections : 2;
+    int rcpts = o->vo && o->vo->rcpts_per_connection > 0 ? o->vo->rcpts_per_connection : 10;
+    w->per_claim = 2 * conns * rcpts;
+    if (w->per_claim < 20)
+        w->per_claim = 20;
+    if (w->per_claim > w->o.claim_rows)
+        w->per_claim = w->o.claim_rows;
+
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    if (sv_worker_new_id(w->info.id) != 0) {
+        snprintf(err, errlen, "no randomness for the worker's id");
+        free(w);
+        return NULL;
+    }
+    snprintf(w->info.name, sizeof w->info.name, "%.*s", (int)sizeof w->info.name - 1,
+             o->name && *o->name ? o->name : host);
+    snprintf(w->info.host, sizeof w->info.host, "%s", host);
+    size_t k = 0;
+    for (int i = 0; o->vo && i < o->vo->n_source_ips && k + 1 < sizeof w->info.addrs; i++) {
+        int n = snprintf(w->info.addrs + k, sizeof w->info.addrs - k, "%s%s", i ? "," : "", o->vo->source_ips[i]);
+        if (n < 0)
+            break;
+        k += (size_t)n;
+    }
+    w->info.started_at = w->info.last_seen = now_ms();
+    if (sv_worker_register(o->store, &w->info) != 0) {
+        snprintf(err, errlen, "cannot register the worker: %s", sv_store_error(o->store));
+        free(w);
+        return NULL;
+    }
+    w->next_beat_at = w->info.started_at + HEARTBEAT_MS;
+    w->tick = event_new(o->base, -1, EV_PERSIST, tick_cb, w);
+    struct timeval tv = { 0, TICK_MS * 1000 };
+    if (!w->tick || event_add(w->tick, &tv) != 0) {
+        snprintf(err, errlen, "out of memory");
+        sv_worker_remove(o->store, w->info.id);
+        if (w->tick)
+            event_free(w->tick);
+        free(w);
+        return NULL;
+    }
+    sv_log("worker %s (%s) started: %d batches of %d rows at once, lease %llds", w->info.id, w->info.name,
+           w->o.claims, w->o.claim_rows, (long long)(w->o.lease_ms / 1000));
+    return w;
+}
+
+void wk_shutdown(wk *w)
+{
+    if (!w || w->stopping)
+        return;
+    w->stopping = true;
+    if (w->tick)
+        event_del(w->tick);
+    /* rechecks waiting are not in the verifier: dropped here */
+    while (w->rechecks) {
+        wsub *sb = w->rechecks;
+        recheck_unlink(w, sb);
+        event_free(sb->recheck);
+        sb->cl->inflight--;
+        free(sb);
+    }
+    int64_t released = 0, written = 0;
+    for (wclaim *cl = w->claims; cl; cl = cl->next_claim) {
+        size_t had = cl->nres;
+        write_results(w, cl);
+        if (cl->nres == 0)
+            written += (int64_t)had;
+        if (!cl->lost) {
+            int64_t n = sv_rows_release(w->o.store, cl->c.id);
+            if (n > 0)
+                released += n;
+        }
+        cl->lost = true; /* what is still in flight is thrown away when it comes back */
+    }
+    if (sv_worker_remove(w->o.store, w->info.id) < 0)
+        sv_log("cannot remove its record: %s", sv_store_error(w->o.store));
+    sv_log("worker %s stopped: %lld results written at the stop, %lld rows given back", w->info.id,
+           (long long)written, (long long)released);
+}
+
+void wk_free(wk *w)
+{
+    if (!w)
+        return;
+    if (w->tick)
+        event_free(w->tick);
+    while (w->claims) {
+        wclaim *cl = w->claims;
+        w->claims = cl->next_claim;
+        claim_free(cl);
+    }
+    free(w);
+}
+
+const char *wk_id(const wk *w)
+{
+    return w->info.id;
+}
+
+const wk_stats *wk_get_stats(const wk *w)
+{
+    return &w->st;
+}
+
+size_t wk_metrics_text(const wk *w, char *buf, size_t size)
+{
+    static const char *const names[4] = { "deliverable", "undeliverable", "risky", "unknown" };
+    size_t k = 0;
+#define EMIT(...)                                                                 \
+    do {                                                                          \
+        int n_ = snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__);         \
+        if (n_ > 0)                                                               \
+            k = k + (size_t)n_ < size ? k + (size_t)n_ : (size ? size - 1 : 0);   \
+    } while (0)
+    EMIT("# HELP bouncecheck_worker_claims_total Batches claimed by this node's worker.\n"
+         "# TYPE bouncecheck_worker_claims_total counter\n"
+         "bouncecheck_worker_claims_total %llu\n",
+         (unsigned long long)atomic_load(&w->st.claims_total));
+    EMIT("# HELP bouncecheck_worker_claims_active Batches held now.\n"
+         "# TYPE bouncecheck_worker_claims_active gauge\n"
+         "bouncecheck_worker_claims_active %lld\n",
+         (long long)atomic_load(&w->st.claims_active));
+    EMIT("# HELP bouncecheck_worker_rows_total Row results written by this node's worker, by status.\n"
+         "# TYPE bouncecheck_worker_rows_total counter\n");
+    for (int i = 0; i < 4; i++)
+        EMIT("bouncecheck_worker_rows_total{status=\"%s\"} %llu\n", names[i],
+             (unsigned long long)atomic_load(&w->st.rows_total[i]));
+    EMIT("# HELP bouncecheck_worker_leases_lost_total Batches another worker took over after their lease ran out.\n"
+         "# TYPE bouncecheck_worker_leases_lost_total counter\n"
+         "bouncecheck_worker_leases_lost_total %llu\n",
+         (unsigned long long)atomic_load(&w->st.leases_lost_total));
+    EMIT("# HELP bouncecheck_worker_store_errors_total Failed database calls.\n"
+         "# TYPE bouncecheck_worker_store_errors_total counter\n"
+         "bouncecheck_worker_store_errors_total %llu\n",
+         (unsigned long long)atomic_load(&w->st.store_errors_total));
+#undef EMIT
+    return k;
+}
