@@ -235,11 +235,43 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Finishes the job if its facts are final and no lookup is pending: applies
  * the verdict and queues the callback. */
+/* Takes j out of the list at *head (linked through `next`) if it is there,
+ * fixing *tail when given; true when it was. */
+static bool list_unlink(job **head, job **tail, job *j)
+{
+    job *prev = NULL;
+    for (job *q = *head; q; prev = q, q = q->next) {
+        if (q != j)
+            continue;
+        if (prev)
+            prev->next = j->next;
+        else
+            *head = j->next;
+        if (tail && *tail == j)
+            *tail = prev;
+        j->next = NULL;
+        return true;
+    }
+    return false;
+}
+
 static void job_try_finish(job *j)
 {
     if (j->done || !j->smtp_decided || j->suggest_pending)
         return;
     bc_verifier *v = j->v;
+    /* Decided while it waits in its domain's queue or for the catch-all
+     * answer (its deadline ran out): it leaves that list first, since the
+     * done queue below links jobs through the same `next` field. */
+    if (j->queued && j->d && list_unlink(&j->d->pending_head, &j->d->pending_tail, j)) {
+        j->queued = false;
+        j->d->npending--;
+        job_unref(j); /* the queue's reference; the live list's is still held */
+    }
+    if (j->awaiting_catchall && j->d && list_unlink(&j->d->catchall_waiters, NULL, j)) {
+        j->awaiting_catchall = false;
+        job_unref(j); /* the waiters' reference */
+    }
     j->done = true;
     bc_result *r = j->r;
     if (r->facts.suggestion && !(j->suggest_ok && r->facts.dns != BC_DNSF_OK)) {
