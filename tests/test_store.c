@@ -6,9 +6,13 @@
  * 10,000 rows claimed by domain until none is left, leases that expire
  * and are taken over, idempotent results, release, weights summed by the
  * counts, exclusive claims (one live claim per domain), the lists of live
- * claims and of the queue, workers; version 2 and 3 stores migrated; on
- * PostgreSQL, 4 processes claiming 20,000 rows at once, and 4 processes
- * claiming exclusively with no two claims of a domain overlapping in time.
+ * claims and of the queue, workers; domain facts (merged, lower case) and
+ * exclusive claims per politeness key (domains sharing an MX host count as
+ * one); the job_domains summary checked against job_rows through adds,
+ * results, releases, take-overs and a delete; version 2 and 3 stores
+ * migrated; on PostgreSQL, 4 processes claiming 20,000 rows at once, and 4
+ * processes claiming exclusively with no two claims of a domain (then of
+ * an MX host shared by 4 domains) overlapping in time.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -747,6 +751,268 @@ static void test_rows_exclusive(sv_store *s)
     free(q);
 }
 
+/* ---- domain facts, politeness keys, the job_domains summary --------------------------------- */
+
+/* Raw access to a backend's database, for checks the API cannot make:
+ * the SQLite store in dir, or the PostgreSQL database at url. */
+typedef struct raw_db {
+    const char *dir;
+    const char *url;
+} raw_db;
+
+static int64_t sqlite_number(const char *dir, const char *sql);
+
+/* The first column of the first row of sql as an integer, or -1. */
+static int64_t raw_number(const raw_db *raw, const char *sql)
+{
+    if (raw->dir)
+        return sqlite_number(raw->dir, sql);
+    PGconn *c = PQconnectdb(raw->url);
+    PGresult *r = PQexec(c, sql);
+    int64_t v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = atoll(PQgetvalue(r, 0, 0));
+    else
+        tap_diag("raw query: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+/* (job, domain) pairs where job_domains and the open rows of job_rows
+ * disagree (an entry missing, left over, or with another count); -1 on
+ * error. */
+static int64_t summary_drift(const raw_db *raw)
+{
+    return raw_number(raw, "SELECT count(*) FROM (SELECT job_id, domain, count(*) AS n FROM job_rows"
+                           " WHERE state < 2 GROUP BY job_id, domain) r"
+                           " FULL JOIN job_domains d ON d.job_id = r.job_id AND d.domain = r.domain"
+                           " WHERE r.n IS DISTINCT FROM d.open_rows");
+}
+
+/* open_rows of job_domains' entry (job, domain); 0 when there is none, -1 on error. */
+static int64_t summary_open(const raw_db *raw, const char *job, const char *domain)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT coalesce((SELECT open_rows FROM job_domains WHERE job_id = '%s'"
+                              " AND domain = '%s'), 0)", job, domain);
+    return raw_number(raw, sql);
+}
+
+/* job_domains' entries of job. */
+static int64_t summary_entries(const raw_db *raw, const char *job)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM job_domains WHERE job_id = '%s'", job);
+    return raw_number(raw, sql);
+}
+
+/* Unix ms now. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sv_domain_facts_get / _put: unknown domains, merging, lower case. */
+static void test_domain_facts(sv_store *s)
+{
+    sv_domain_facts f, g;
+    memset(&g, 0x55, sizeof g);
+    CHECK(sv_domain_facts_get(s, "nofacts.example", &g) == 0, "facts: an unknown domain: 0");
+    memset(&f, 0, sizeof f);
+    snprintf(f.mx_host, sizeof f.mx_host, "MX1.Facts.EXAMPLE");
+    f.accept_all = -1;
+    int64_t before = now_ms();
+    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0, "facts: put an MX host, catch-all unknown");
+    int64_t after = now_ms();
+    CHECK(sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
+              && g.accept_all == -1 && g.accept_all_at == 0,
+          "facts: read back, the MX host in lower case: '%s', catch-all unknown (%d)", g.mx_host, g.accept_all);
+    CHECK(g.updated_at >= before && g.updated_at <= after, "facts: updated_at is the time of the put (%lld)",
+          (long long)g.updated_at);
+    int64_t first_update = g.updated_at;
+    memset(&f, 0, sizeof f);
+    f.accept_all = 1;
+    f.accept_all_at = T0 + 77;
+    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0, "facts: put a catch-all with an MX host of \"\"");
+    CHECK(sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
+              && g.accept_all == 1 && g.accept_all_at == T0 + 77 && g.updated_at >= first_update,
+          "facts: the MX host is kept, the catch-all and its time stored");
+    memset(&f, 0, sizeof f);
+    snprintf(f.mx_host, sizeof f.mx_host, "mx2.facts.example");
+    f.accept_all = -1;
+    f.accept_all_at = 5;
+    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0
+              && sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
+              && g.accept_all == 1 && g.accept_all_at == T0 + 77,
+          "facts: a new MX host replaces the old; accept_all -1 keeps the catch-all and its time");
+    memset(&f, 0, sizeof f);
+    f.accept_all = 0;
+    f.accept_all_at = T0 + 99;
+    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0
+              && sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
+              && g.accept_all == 0 && g.accept_all_at == T0 + 99,
+          "facts: a catch-all of 0 is stored (not taken for unknown)");
+    memset(&f, 0, sizeof f);
+    f.accept_all = 1;
+    f.accept_all_at = T0;
+    CHECK(sv_domain_facts_put(s, "aa-only.example", &f) == 0 && sv_domain_facts_get(s, "aa-only.example", &g) == 1
+              && g.mx_host[0] == '\0' && g.accept_all == 1 && g.accept_all_at == T0,
+          "facts: a new domain with only a catch-all: MX host \"\"");
+    f.accept_all = 2;
+    CHECK(sv_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an accept_all of 2 is refused");
+    f.accept_all = -1;
+    CHECK(sv_domain_facts_put(s, "", &f) == -1 && sv_domain_facts_get(s, "", &g) == -1,
+          "facts: an empty domain is refused");
+    memset(f.mx_host, 'a', sizeof f.mx_host);
+    CHECK(sv_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an MX host without its NUL is refused");
+    CHECK(sv_domain_facts_get(s, "aa-only.example", &g) == 1 && g.mx_host[0] == '\0' && g.accept_all == 1,
+          "facts: and changed nothing");
+}
+
+/* SV_CLAIM_EXCLUSIVE per politeness key: domains whose facts name one MX
+ * host count as one. */
+static void test_rows_politeness(sv_store *s)
+{
+    const int64_t t = T0 + 200000; /* every lease of the tests before has expired */
+    const char *a = "a.polite.example", *b = "b.polite.example", *cd = "c.polite.example";
+    char jold[SV_JOB_ID_LEN + 1], jnew[SV_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "polite-old", 3400, SV_JOB_QUEUED, jold) && rows_job(s, "polite-new", 3401, SV_JOB_QUEUED, jnew),
+          "polite: an older and a newer job");
+    sv_row_in rows[6];
+    char addr[6][40];
+    /* the newer job: rows 1-3 of a; the older: 1-3 of b, 4-6 of c (added later) */
+    for (int i = 0; i < 3; i++) {
+        snprintf(addr[i], sizeof addr[i], "p%d@%s", i + 1, a);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+    }
+    CHECK(sv_rows_add(s, jnew, rows, 3, err, sizeof err) == 3, "polite: 3 rows of a in the newer job (%s)", err);
+    sv_claim ca, cb, cc, cx;
+    memset(&cx, 0, sizeof cx);
+    CHECK(sv_rows_claim_ex(s, "w_pol_a", 10, 1000, t, SV_CLAIM_EXCLUSIVE, &ca) == 1 && claim_is(&ca, jnew, a, 1, 3),
+          "polite: worker A claims a (exclusive)");
+    for (int i = 0; i < 6; i++) {
+        snprintf(addr[i], sizeof addr[i], "q%d@%s", i + 1, i < 3 ? b : cd);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+    }
+    CHECK(sv_rows_add(s, jold, rows, 6, err, sizeof err) == 6, "polite: rows of b and c in the older job (%s)", err);
+    CHECK(sv_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 1, SV_CLAIM_EXCLUSIVE, &cb) == 1
+              && claim_is(&cb, jold, b, 1, 3),
+          "polite: without facts, worker B (exclusive) gets b beside A's a");
+    CHECK(sv_rows_release(s, cb.id) == 3, "polite: B gives b back");
+    sv_claim_clear(&cb);
+
+    sv_domain_facts f;
+    memset(&f, 0, sizeof f);
+    f.accept_all = -1;
+    snprintf(f.mx_host, sizeof f.mx_host, "MX.Shared.Example");
+    bool put = sv_domain_facts_put(s, a, &f) == 0;
+    snprintf(f.mx_host, sizeof f.mx_host, "mx.shared.example");
+    put = put && sv_domain_facts_put(s, b, &f) == 0;
+    CHECK(put, "polite: the facts of a and b name one MX host (in two spellings)");
+    CHECK(sv_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 2, SV_CLAIM_EXCLUSIVE, &cb) == 1
+              && claim_is(&cb, jold, cd, 4, 6),
+          "polite: now B (exclusive) skips b, whose MX host A holds through a, and gets c (no facts)");
+    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 3, SV_CLAIM_EXCLUSIVE, &cc) == 0 && cc.n == 0,
+          "polite: worker C (exclusive) gets nothing: b shares A's MX host, c is B's");
+    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 4, 0, &cc) == 1 && claim_is(&cc, jold, b, 1, 3),
+          "polite: without the flag, C gets b (a held domain, the only one left)");
+    CHECK(sv_rows_release(s, cc.id) == 3, "polite: C gives b back");
+    sv_claim_clear(&cc);
+    sv_claim_info *ci = NULL;
+    size_t n = 0;
+    CHECK(sv_claims_list(s, t + 5, &ci, &n) == 0 && n == 2, "polite: 2 live claims (%zu)", n);
+    free(ci);
+
+    /* A's lease ends at t + 1000; B's (on c) at t + 1002 */
+    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 999, SV_CLAIM_EXCLUSIVE, &cc) == 0,
+          "polite: just before A's lease ends, still nothing for C");
+    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 1000, SV_CLAIM_EXCLUSIVE, &cc) == 1
+              && claim_is(&cc, jold, b, 1, 3),
+          "polite: once A's lease has expired, C (exclusive) gets b (of the older job)");
+    CHECK(sv_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, SV_CLAIM_EXCLUSIVE, &cx) == 0,
+          "polite: D (exclusive) gets nothing: A's expired rows of a wait while C holds the MX host through b");
+    CHECK(sv_rows_result(s, ca.id, 1, 1, NULL, "{}") == SV_RESULT_WRITTEN,
+          "polite: A may still write a result (nobody took its rows over)");
+    CHECK(finish_all(s, &cc), "polite: C writes b's results");
+    CHECK(sv_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, SV_CLAIM_EXCLUSIVE, &cx) == 1
+              && claim_is(&cx, jnew, a, 2, 3),
+          "polite: then D (exclusive) takes over A's 2 rows of a left without a result");
+    CHECK(finish_all(s, &cb) && finish_all(s, &cx), "polite: B and D write their results");
+    sv_claim_clear(&cx);
+    CHECK(sv_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1002, 0, &cx) == 0, "polite: nothing left");
+    sv_claim_clear(&ca);
+    sv_claim_clear(&cb);
+    sv_claim_clear(&cc);
+    sv_claim_clear(&cx);
+    CHECK(sv_job_set_status(s, jold, SV_JOB_DONE, 3402, NULL) == 0 && sv_job_set_status(s, jnew, SV_JOB_DONE, 3402, NULL) == 0,
+          "polite: jobs done");
+}
+
+/* job_domains, the summary claims walk, matches job_rows through adds,
+ * claims, results, releases, expired leases taken over and a delete. */
+static void test_rows_summary(sv_store *s, const raw_db *raw)
+{
+    const int64_t t = T0 + 300000;
+    const char *s1 = "s1.summary.example", *s2 = "s2.summary.example";
+    char job[SV_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "summary", 3500, SV_JOB_RUNNING, job), "summary: a job");
+    CHECK(summary_drift(raw) == 0, "summary: matches job_rows before");
+    sv_row_in rows[9];
+    char addr[9][40];
+    for (int i = 0; i < 9; i++) {
+        snprintf(addr[i], sizeof addr[i], "s%d@%s", i + 1, i < 5 ? s1 : s2);
+        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+    }
+    CHECK(sv_rows_add(s, job, rows, 8, err, sizeof err) == 8 && sv_rows_add(s, job, rows, 8, err, sizeof err) == 0,
+          "summary: 5 rows of s1 and 3 of s2, added twice (%s)", err);
+    CHECK(summary_open(raw, job, s1) == 5 && summary_open(raw, job, s2) == 3 && summary_entries(raw, job) == 2
+              && summary_drift(raw) == 0,
+          "summary: s1 5 open, s2 3 open, counted once");
+    sv_claim c1, c2, c3;
+    CHECK(sv_rows_claim(s, "w_sum", 2, 1000, t, &c1) == 1 && claim_is(&c1, job, s1, 1, 2),
+          "summary: a claim of 2 rows of s1");
+    CHECK(summary_open(raw, job, s1) == 5 && summary_drift(raw) == 0, "summary: claimed rows are still open");
+    CHECK(sv_rows_result(s, c1.id, 1, 1, NULL, "{}") == SV_RESULT_WRITTEN
+              && sv_rows_result(s, c1.id, 1, 1, NULL, "{}") == SV_RESULT_REPEAT,
+          "summary: a result, written twice");
+    CHECK(summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0, "summary: s1 4 open (counted once)");
+    CHECK(sv_rows_release(s, c1.id) == 1 && summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0,
+          "summary: a release changes nothing");
+    CHECK(sv_rows_claim(s, "w_sum", 10, 1000, t + 1, &c2) == 1 && claim_is(&c2, job, s1, 2, 5),
+          "summary: a claim of s1's 4 open rows");
+    CHECK(sv_rows_claim(s, "w_sum2", 10, 1000, t + 1002, &c3) == 1 && claim_is(&c3, job, s1, 2, 5),
+          "summary: its lease expired, another claim takes them over");
+    CHECK(summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0, "summary: a take-over changes nothing");
+    sv_row_result late = { .row = 2, .status = 1, .json = "{}" };
+    int rc = -1;
+    CHECK(sv_rows_result_batch(s, c2.id, &late, 1, &rc) == 0 && rc == SV_RESULT_LOST && summary_open(raw, job, s1) == 4,
+          "summary: the lost claim's late result changes nothing");
+    CHECK(finish_all(s, &c3), "summary: the 4 results of the second claim");
+    CHECK(summary_open(raw, job, s1) == 0 && summary_entries(raw, job) == 1 && summary_drift(raw) == 0,
+          "summary: s1 done: its entry is gone, s2's is left");
+    sv_claim_clear(&c1);
+    sv_claim_clear(&c2);
+    sv_claim_clear(&c3);
+    rows[8].addr = addr[8];
+    snprintf(addr[8], sizeof addr[8], "s9@%s", s1);
+    CHECK(sv_rows_add(s, job, &rows[8], 1, err, sizeof err) == 1 && summary_open(raw, job, s1) == 1
+              && summary_drift(raw) == 0,
+          "summary: a new row of s1 brings its entry back (%s)", err);
+    CHECK(sv_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s1, 9, 9)
+              && finish_all(s, &c1),
+          "summary: claimed and done");
+    sv_claim_clear(&c1);
+    CHECK(sv_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s2, 6, 8),
+          "summary: then s2's 3 rows");
+    sv_claim_clear(&c1);
+    CHECK(summary_open(raw, job, s2) == 3 && summary_drift(raw) == 0, "summary: s2 3 open while claimed");
+    CHECK(sv_job_delete(s, job) == 1 && summary_entries(raw, job) == 0 && summary_drift(raw) == 0,
+          "summary: deleting the job deletes its entries");
+}
+
 static void test_workers(sv_store *s)
 {
     sv_worker_info w, *list = NULL;
@@ -788,7 +1054,7 @@ static void test_workers(sv_store *s)
 
 /* Every check of one backend: s and other are two handles on one fresh
  * store; job_id gets the id of a job left in it. */
-static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN + 1])
+static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN + 1], const raw_db *raw)
 {
     test_keys(s, other);
     test_jobs(s, job_id);
@@ -798,6 +1064,9 @@ static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN +
     test_rows_lease(s);
     test_rows_weight(s);
     test_rows_exclusive(s);
+    test_domain_facts(s);
+    test_rows_politeness(s);
+    test_rows_summary(s, raw);
     test_workers(s);
     CHECK(sv_store_error(s) != NULL, "an error message is always available");
 }
@@ -863,14 +1132,6 @@ static void test_mask(void)
 #define CONC_N 20000
 #define CONC_D 40
 #define CONC_P 4
-
-/* Unix ms now. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A child: claims and completes rows until none is left, writing "row"
  * lines for each row it claimed to log. Exit status 0 when every claim was
@@ -1094,45 +1355,62 @@ static int excl_child(const char *url, const char *job, int k, const char *log)
     return bad;
 }
 
-/* One claim as a child logged it. */
+/* One claim as a child logged it: its politeness key (the domain's
+ * number, or its MX host's) and when it held it. */
 typedef struct excl_claim {
-    int domain;
+    int key;
     long long start, end;
 } excl_claim;
 
 static int cmp_excl_claim(const void *a, const void *b)
 {
     const excl_claim *x = a, *y = b;
-    if (x->domain != y->domain)
-        return x->domain < y->domain ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
 /* 4 processes, each with its own connection, claim one job's 4,000 rows
- * of 20 domains with SV_CLAIM_EXCLUSIVE: no two claims of one domain
- * overlap in time, every row is done exactly once. */
-static void test_rows_exclusive_concurrent(const char *url, const char *base)
+ * of 20 domains (LETTER00.example to LETTER19.example) with
+ * SV_CLAIM_EXCLUSIVE: no two claims of one politeness key overlap in time,
+ * every row is done exactly once. groups 0: every domain is its own key;
+ * else domain d's facts name MX host mxG.LETTER.example, G = d / (20 /
+ * groups): neighbours in the order of claims share a host, and the groups
+ * are the keys. */
+static void test_rows_exclusive_concurrent(const char *url, const char *base, char letter, int groups)
 {
     char err[512] = "", job[SV_JOB_ID_LEN + 1];
+    const char *tag = groups ? "xmx" : "xconc";
     sv_store *s = NULL;
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "xconc: open (%s)", err);
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "%s: open (%s)", tag, err);
     if (!s)
         return;
-    CHECK(rows_job(s, "exclusive", 5000, SV_JOB_QUEUED, job), "xconc: a job");
+    CHECK(rows_job(s, "exclusive", 5000 + groups, SV_JOB_QUEUED, job), "%s: a job", tag);
+    bool put = true;
+    for (int d = 0; d < EXCL_D && groups > 0; d++) {
+        char domain[32];
+        sv_domain_facts f = { .accept_all = -1 };
+        snprintf(domain, sizeof domain, "%c%02d.example", letter, d);
+        snprintf(f.mx_host, sizeof f.mx_host, "MX%d.%c.example", d / (EXCL_D / groups), letter);
+        put = put && sv_domain_facts_put(s, domain, &f) == 0;
+    }
+    if (groups > 0)
+        CHECK(put, "%s: the facts of 20 domains name %d MX hosts", tag, groups);
     sv_row_in *rows = calloc(EXCL_N, sizeof *rows);
     char (*addr)[48] = calloc(EXCL_N, sizeof *addr);
     int *seen = calloc(EXCL_N + 1, sizeof *seen);
     excl_claim *claims = NULL;
     size_t nclaims = 0, capclaims = 0;
     if (!rows || !addr || !seen) {
-        CHECK(0, "xconc: memory");
+        CHECK(0, "%s: memory", tag);
         goto out;
     }
     for (int i = 0; i < EXCL_N; i++) {
-        snprintf(addr[i], sizeof addr[i], "x%d@x%02d.example", i + 1, i % EXCL_D);
+        snprintf(addr[i], sizeof addr[i], "x%d@%c%02d.example", i + 1, letter, i % EXCL_D);
         rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, job, rows, EXCL_N, err, sizeof err) == EXCL_N, "xconc: 4,000 rows of 20 domains (%s)", err);
+    CHECK(sv_rows_add(s, job, rows, EXCL_N, err, sizeof err) == EXCL_N, "%s: 4,000 rows of 20 domains (%s)", tag,
+          err);
     sv_store_close(s);
     s = NULL;
 
@@ -1140,7 +1418,7 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base)
     pid_t pids[CONC_P];
     char logs[CONC_P][600];
     for (int k = 0; k < CONC_P; k++) {
-        snprintf(logs[k], sizeof logs[k], "%s/xconc%d.log", base, k);
+        snprintf(logs[k], sizeof logs[k], "%s/%s%d.log", base, tag, k);
         pids[k] = fork();
         if (pids[k] == 0)
             _exit(excl_child(url, job, k, logs[k]));
@@ -1151,10 +1429,10 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base)
         if (pids[k] > 0 && waitpid(pids[k], &st, 0) == pids[k] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
             ok_children++;
         else
-            tap_diag("xconc: child %d: status %d", k, st);
+            tap_diag("%s: child %d: status %d", tag, k, st);
     }
-    CHECK(ok_children == CONC_P, "xconc: 4 processes claimed exclusively until nothing was left, each claim of "
-                                 "one domain, every result written (%d ok)", ok_children);
+    CHECK(ok_children == CONC_P, "%s: 4 processes claimed exclusively until nothing was left, each claim of "
+                                 "one domain, every result written (%d ok)", tag, ok_children);
     int64_t total = 0;
     int per_child[CONC_P] = { 0 }, idle[CONC_P] = { 0 };
     bool parsed = true;
@@ -1164,11 +1442,13 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base)
         while (fp && fgets(line, sizeof line, fp)) {
             long long r, a, b;
             int d, i;
+            char l;
             if (sscanf(line, "R %lld", &r) == 1) {
                 if (r >= 1 && r <= EXCL_N)
                     seen[r]++;
                 total++;
-            } else if (sscanf(line, "C x%d.example %lld %lld", &d, &a, &b) == 3) {
+            } else if (sscanf(line, "C %c%d.example %lld %lld", &l, &d, &a, &b) == 4 && l == letter && d >= 0
+                       && d < EXCL_D) {
                 if (nclaims == capclaims) {
                     size_t ncap = capclaims ? capclaims * 2 : 256;
                     excl_claim *p = realloc(claims, ncap * sizeof *p);
@@ -1179,7 +1459,7 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base)
                     claims = p;
                     capclaims = ncap;
                 }
-                claims[nclaims++] = (excl_claim){ .domain = d, .start = a, .end = b };
+                claims[nclaims++] = (excl_claim){ .key = groups ? d / (EXCL_D / groups) : d, .start = a, .end = b };
                 per_child[k]++;
             } else if (sscanf(line, "I %d", &i) == 1) {
                 idle[k] = i;
@@ -1192,51 +1472,51 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base)
         else
             parsed = false;
     }
-    CHECK(parsed, "xconc: the logs are read");
+    CHECK(parsed, "%s: the logs are read", tag);
     int once = 0;
     for (int i = 1; i <= EXCL_N; i++)
         once += seen[i] == 1;
-    CHECK(once == EXCL_N && total == EXCL_N, "xconc: every row claimed exactly once (%d once, %lld claimed)", once,
+    CHECK(once == EXCL_N && total == EXCL_N, "%s: every row claimed exactly once (%d once, %lld claimed)", tag, once,
           (long long)total);
-    /* per domain, in order of start: each claim ends before the next starts */
+    /* per key, in order of start: each claim ends before the next starts */
     qsort(claims, nclaims, sizeof *claims, cmp_excl_claim);
-    int overlaps = 0, domains = 0;
+    int overlaps = 0, keys = 0;
     for (size_t i = 0; i < nclaims; i++) {
-        if (i == 0 || claims[i].domain != claims[i - 1].domain) {
-            domains++;
+        if (i == 0 || claims[i].key != claims[i - 1].key) {
+            keys++;
         } else if (claims[i].start < claims[i - 1].end) {
             if (overlaps++ < 5)
-                tap_diag("xconc: domain x%02d: a claim from %lld to %lld, the next from %lld", claims[i].domain,
+                tap_diag("%s: key %d: a claim from %lld to %lld, the next from %lld", tag, claims[i].key,
                          claims[i - 1].start, claims[i - 1].end, claims[i].start);
         }
     }
-    tap_diag("xconc: %zu claims; per process %d %d %d %d; rounds without a claim %d %d %d %d", nclaims,
+    tap_diag("%s: %zu claims; per process %d %d %d %d; rounds without a claim %d %d %d %d", tag, nclaims,
              per_child[0], per_child[1], per_child[2], per_child[3], idle[0], idle[1], idle[2], idle[3]);
-    CHECK(nclaims >= EXCL_N / 25 && domains == EXCL_D && overlaps == 0,
-          "xconc: no two claims of one domain overlap in time (%zu claims over %d domains, %d overlaps)", nclaims,
-          domains, overlaps);
+    CHECK(nclaims >= EXCL_N / 25 && keys == (groups ? groups : EXCL_D) && overlaps == 0,
+          "%s: no two claims of one %s overlap in time (%zu claims over %d keys, %d overlaps)", tag,
+          groups ? "MX host" : "domain", nclaims, keys, overlaps);
     int working = 0;
     for (int k = 0; k < CONC_P; k++)
         working += per_child[k] > 0;
-    CHECK(working == CONC_P, "xconc: all 4 processes got claims");
+    CHECK(working == CONC_P, "%s: all 4 processes got claims", tag);
 
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "xconc: reopen (%s)", err);
+    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "%s: reopen (%s)", tag, err);
     if (!s)
         goto out;
     sv_row_counts rc;
     CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == EXCL_N && rc.pending == 0 && rc.claimed == 0
               && rc.by_status[2] == EXCL_N,
-          "xconc: 4,000 done");
+          "%s: 4,000 done", tag);
     PGconn *pc = PQconnectdb(url);
     const char *pv[1] = { job };
     PGresult *r = PQexecParams(pc, "SELECT count(*) FILTER (WHERE attempts = 1), count(*) FROM job_rows"
                                    " WHERE job_id = $1", 1, NULL, pv, NULL, NULL, 0);
     CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && atoll(PQgetvalue(r, 0, 0)) == EXCL_N
               && atoll(PQgetvalue(r, 0, 1)) == EXCL_N,
-          "xconc: every row claimed once in the database (attempts 1)");
+          "%s: every row claimed once in the database (attempts 1)", tag);
     PQclear(r);
     PQfinish(pc);
-    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 5001, NULL) == 0, "xconc: job done");
+    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 5001, NULL) == 0, "%s: job done", tag);
 out:
     sv_store_close(s);
     free(claims);
@@ -1344,7 +1624,7 @@ static void test_sqlite_migrate(const char *base)
           "migrate: rows can be added to it (%s)", err);
     sv_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
-    CHECK(v == 4, "migrate: the store is at schema version 4 (%lld)", (long long)v);
+    CHECK(v == 5, "migrate: the store is at schema version 5 (%lld)", (long long)v);
 }
 
 /* A version 3 store (job rows without weights) opens, migrated to 4: its
@@ -1377,11 +1657,14 @@ static void test_sqlite_migrate3(const char *base)
     sv_claim_clear(&c);
     sv_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
-    CHECK(v == 4, "migrate 3: the store is at schema version 4 (%lld)", (long long)v);
+    CHECK(v == 5, "migrate 3: the store is at schema version 5 (%lld)", (long long)v);
     v = sqlite_number(dir, "SELECT count(*) FROM job_rows WHERE weight = 1 AND row_no <= 3");
     CHECK(v == 3, "migrate 3: its old rows have weight 1 (%lld)", (long long)v);
     v = sqlite_number(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'job_rows_live'");
     CHECK(v == 1, "migrate 3: the live claims' index is made");
+    v = sqlite_number(dir, "SELECT open_rows FROM job_domains WHERE job_id = '0123456789abcdef0123456789abcdef'"
+                           " AND domain = 'b.example'");
+    CHECK(v == 3, "migrate 3: job_domains is filled from its rows: b.example 2 open + 1 added (%lld)", (long long)v);
 }
 
 static void sqlite_suite(const char *base)
@@ -1407,7 +1690,8 @@ static void sqlite_suite(const char *base)
     }
 
     char job_id[SV_JOB_ID_LEN + 1] = "";
-    run_checks(s, other, job_id);
+    raw_db raw = { .dir = dir };
+    run_checks(s, other, job_id, &raw);
 
     sv_store_close(other);
     sv_store_close(s);
@@ -1500,7 +1784,8 @@ static void pg_suite(const char *url)
     CHECK(sv_store_version(s) > 0, "pg: the version is positive (the server takes 0 as never read)");
 
     char job_id[SV_JOB_ID_LEN + 1] = "";
-    run_checks(s, other, job_id);
+    raw_db raw = { .url = url };
+    run_checks(s, other, job_id, &raw);
 
     sv_store_close(other);
     sv_store_close(s);
@@ -1561,7 +1846,8 @@ int main(void)
     if (url && *url) {
         pg_suite(url);
         test_rows_concurrent(url, base);
-        test_rows_exclusive_concurrent(url, base);
+        test_rows_exclusive_concurrent(url, base, 'x', 0);
+        test_rows_exclusive_concurrent(url, base, 'g', 5);
     }
 
     char cmd[700];

@@ -4,7 +4,8 @@
  * through its table of functions (store_impl.h). What does not depend on
  * the database lives here: a new key's secret, id and hash, argument
  * checks, job, claim and worker ids, the domain of a row given without
- * one, status names, and masking passwords in URLs.
+ * one, status names, masking passwords in URLs, and the lower-casing and
+ * time stamp of domain facts.
  */
 #include "store_impl.h"
 
@@ -527,6 +528,37 @@ int sv_queue_list(sv_store *s, sv_queue_info **out, size_t *n)
     *out = NULL;
     *n = 0;
     return s->ops->queue_list(s->be, out, n);
+}
+
+/* ---- domain facts ------------------------------------------------------------------------- */
+
+int sv_domain_facts_get(sv_store *s, const char *domain, sv_domain_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->accept_all = -1;
+    if (!domain || !*domain)
+        return -1;
+    return s->ops->domain_facts_get(s->be, domain, f);
+}
+
+/* The store reads the clock here (and only here): updated_at is when the
+ * facts were written, not a time the caller passes in. */
+int sv_domain_facts_put(sv_store *s, const char *domain, const sv_domain_facts *f)
+{
+    if (!domain || !*domain || !f || f->accept_all < -1 || f->accept_all > 1)
+        return -1;
+    size_t len = strnlen(f->mx_host, sizeof f->mx_host);
+    if (len == sizeof f->mx_host)
+        return -1; /* not terminated */
+    char mx[sizeof f->mx_host];
+    for (size_t i = 0; i <= len; i++) {
+        char ch = f->mx_host[i];
+        mx[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return s->ops->domain_facts_put(s->be, domain, len ? mx : NULL, f->accept_all, f->accept_all_at, now);
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */

@@ -160,7 +160,8 @@ int64_t sv_cache_purge(sv_store *s, int64_t now);
  * A row is pending, claimed or done; a claimed row whose lease has expired
  * may be claimed again (its holder is taken for dead). A result is written
  * only through the claim that holds the row, so every row ends with
- * exactly one result. Times are passed in (unix ms), never read here.
+ * exactly one result. Times are passed in (unix ms), never read here
+ * (except updated_at of sv_domain_facts_put).
  */
 
 #define SV_CLAIM_ID_LEN 32    /* 32 lowercase hex: 128 random bits */
@@ -226,10 +227,12 @@ int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t l
                                * domains whose facts name the same MX host (sv_domain_facts)
                                * count as one */
 
-/* sv_rows_claim with flags (0: as sv_rows_claim; an unknown flag: -1). With SV_CLAIM_EXCLUSIVE
- * the check "no live claim holds this domain" and the claim are one atomic
- * step (PostgreSQL: a transaction-scoped advisory lock on the domain's
- * hash; SQLite: the write transaction). */
+/* sv_rows_claim with flags (0: as sv_rows_claim; an unknown flag: -1).
+ * With SV_CLAIM_EXCLUSIVE the check "no live claim holds this domain's
+ * politeness key" (its MX host when sv_domain_facts knows one, else the
+ * domain) and the claim are one atomic step (PostgreSQL: a
+ * transaction-scoped advisory lock on the key's hash; SQLite: the write
+ * transaction). */
 int sv_rows_claim_ex(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
                      unsigned flags, sv_claim *c);
 

@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define SV_SCHEMA_VERSION 4
+#define SV_SCHEMA_VERSION 5
 
 typedef struct sv_store_ops {
     const char *kind; /* "sqlite", "postgresql" */
@@ -75,6 +75,13 @@ typedef struct sv_store_ops {
     /* *out malloc'd (NULL when n is 0) */
     int (*claims_list)(void *be, int64_t now_ms, sv_claim_info **out, size_t *n);
     int (*queue_list)(void *be, sv_queue_info **out, size_t *n);
+    /* domain is non-empty */
+    int (*domain_facts_get)(void *be, const char *domain, sv_domain_facts *f);
+    /* mx_host: lower case, NULL to keep the stored one; accept_all -1
+     * keeps the stored accept_all and accept_all_at; updated_at: unix ms
+     * (store.c reads the clock) */
+    int (*domain_facts_put)(void *be, const char *domain, const char *mx_host, int accept_all,
+                            int64_t accept_all_at, int64_t updated_at);
 } sv_store_ops;
 
 /* Adds k rows in `state` (and, when done, result `status`) to c: how the

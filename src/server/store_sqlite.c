@@ -3,9 +3,10 @@
  * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 4 (1: before admin keys and reasons;
+ *   meta(k, v)      schema_version = 5 (1: before admin keys and reasons;
  *                   2: before job_rows and workers; 3: before job_rows.weight;
- *                   opening an older store migrates it)
+ *                   4: before domain_facts and job_domains; opening an older
+ *                   store migrates it)
  *   keys            one per API key: id, SHA-256 of the secret (the secret
  *                   itself is never stored), name, created/revoked times,
  *                   rate, daily quota and whether it is an admin key
@@ -25,6 +26,24 @@
  *                   (foreign key, on).
  *   workers         (schema 3) id, name, host, sending addresses, started
  *                   and last seen (unix ms)
+ *   domain_facts    (schema 5) per domain: the MX host that answered for it
+ *                   (lower case; NULL unknown), accept_all (NULL unknown, 0,
+ *                   1) and when it was tested, updated_at (unix ms)
+ *   job_domains     (schema 5) the (job, domain) pairs that have open rows
+ *                   (state < 2), with how many (open_rows): a summary of
+ *                   job_rows kept by two triggers on it (a row added open:
+ *                   +1; a row done: -1, and the pair's entry deleted at 0)
+ *                   and deleted with its job (foreign key). Rows are never
+ *                   deleted from job_rows but with their job, and never go
+ *                   from done back to open, so nothing else can change it.
+ *
+ * Claiming walks job_domains, not job_rows: jobs oldest first (index
+ * jobs_created), each job's pairs in domain order (primary key), a pair taken
+ * when one probe of job_rows_open (open rows by job, domain, row) finds a
+ * claimable row and, first, when no live claim (index job_rows_live)
+ * holds its politeness key: the MX host of its domain_facts, else the
+ * domain. A claim costs the pairs it skips (held or fully claimed ones),
+ * not the size of job_rows.
  *
  * One connection, opened with SQLITE_OPEN_FULLMUTEX; every function also
  * holds the store's own mutex, because a prepared statement is stepped,
@@ -52,7 +71,7 @@ enum {
     Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
     Q_JOB_EXISTS, Q_ROWS_INSERT, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
     Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
-    Q_ROWS_CANDIDATE_EX, Q_CLAIMS_LIST, Q_QUEUE_LIST, Q_WORKER_DELETE,
+    Q_ROWS_CANDIDATE_EX, Q_CLAIMS_LIST, Q_QUEUE_LIST, Q_WORKER_DELETE, Q_FACTS_GET, Q_FACTS_PUT,
     Q__COUNT
 };
 
@@ -60,6 +79,10 @@ enum {
 #define JOB_COLS "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
                  " n_undeliverable, n_risky, created_at, finished_at, error, webhook," \
                  " webhook_state, format, reasons"
+/* Pair c (job_domains) has a row claimable at `now`: pending, or claimed
+ * under an expired lease (one probe of job_rows_open). */
+#define CLAIMABLE(now) "EXISTS (SELECT 1 FROM job_rows o WHERE o.job_id = c.job_id AND o.domain = c.domain" \
+                       " AND o.state < 2 AND o.lease_until <= " now ")"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_VERSION] = "PRAGMA data_version",
@@ -96,21 +119,25 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
     [Q_ROWS_INSERT] = "INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(job_id, row_no) DO NOTHING",
-    /* (job, domain) pairs with claimable rows of jobs queued or running:
-     * domains without a live claim first, then the oldest job */
-    [Q_ROWS_CANDIDATE] = "SELECT c.job_id, c.domain FROM"
-                         " (SELECT DISTINCT job_id, domain FROM job_rows WHERE state < 2 AND lease_until <= ?1) c"
-                         " JOIN jobs j ON j.id = c.job_id WHERE j.status IN (0, 1)"
-                         " ORDER BY EXISTS (SELECT 1 FROM job_rows b"
-                         " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > ?1),"
-                         " j.created_at, j.rowid, c.domain LIMIT 1",
-    /* the same for SV_CLAIM_EXCLUSIVE: only domains no live claim holds
-     * (in the claim's write transaction, so no other claim comes between) */
-    [Q_ROWS_CANDIDATE_EX] = "SELECT c.job_id, c.domain FROM"
-                            " (SELECT DISTINCT job_id, domain FROM job_rows WHERE state < 2 AND lease_until <= ?1) c"
-                            " JOIN jobs j ON j.id = c.job_id WHERE j.status IN (0, 1)"
-                            " AND NOT EXISTS (SELECT 1 FROM job_rows b"
-                            " WHERE b.domain = c.domain AND b.state = 1 AND b.lease_until > ?1)"
+    /* the first (job, domain) pair with claimable rows of a job queued or
+     * running: the oldest job, then the domain, walking job_domains (the
+     * pairs with open rows) in that order (jobs by jobs_created, whose
+     * entries end in the rowid: "+j.status" keeps jobs_status out) and
+     * stopping at the first pair one of whose open rows is claimable */
+    [Q_ROWS_CANDIDATE] = "SELECT c.job_id, c.domain FROM jobs j JOIN job_domains c ON c.job_id = j.id"
+                         " WHERE +j.status IN (0, 1) AND " CLAIMABLE("?1")
+                         " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
+    /* the same, only pairs whose politeness key (the facts' MX host, else
+     * the domain) no live claim holds: SV_CLAIM_EXCLUSIVE (in the claim's
+     * write transaction, so no other claim comes between), and the first
+     * choice without it (unheld domains first) */
+    [Q_ROWS_CANDIDATE_EX] = "WITH busy(k) AS (SELECT coalesce(f.mx_host, b.domain) FROM job_rows b"
+                            " LEFT JOIN domain_facts f ON f.domain = b.domain"
+                            " WHERE b.state = 1 AND b.lease_until > ?1)"
+                            " SELECT c.job_id, c.domain FROM jobs j JOIN job_domains c ON c.job_id = j.id"
+                            " LEFT JOIN domain_facts f ON f.domain = c.domain"
+                            " WHERE +j.status IN (0, 1) AND coalesce(f.mx_host, c.domain) NOT IN busy"
+                            " AND " CLAIMABLE("?1")
                             " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
     [Q_ROWS_CLAIM] = "UPDATE job_rows SET state = 1, claim_id = ?3, holder = ?4, lease_until = ?5,"
                      " attempts = attempts + 1"
@@ -144,6 +171,15 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_WORKER_SEEN] = "UPDATE workers SET last_seen = ?2 WHERE id = ?1",
     [Q_WORKER_LIST] = "SELECT id, name, host, addrs, started_at, last_seen FROM workers ORDER BY started_at, id",
     [Q_WORKER_DELETE] = "DELETE FROM workers WHERE id = ?1",
+    [Q_FACTS_GET] = "SELECT coalesce(mx_host, ''), coalesce(accept_all, -1), accept_all_at, updated_at"
+                    " FROM domain_facts WHERE domain = ?1",
+    /* ?2 NULL keeps mx_host; ?3 < 0 keeps accept_all and accept_all_at */
+    [Q_FACTS_PUT] = "INSERT INTO domain_facts(domain, mx_host, accept_all, accept_all_at, updated_at)"
+                    " VALUES (?1, ?2, CASE WHEN ?3 >= 0 THEN ?3 END, CASE WHEN ?3 >= 0 THEN ?4 ELSE 0 END, ?5)"
+                    " ON CONFLICT(domain) DO UPDATE SET mx_host = coalesce(excluded.mx_host, mx_host),"
+                    " accept_all = CASE WHEN ?3 >= 0 THEN excluded.accept_all ELSE accept_all END,"
+                    " accept_all_at = CASE WHEN ?3 >= 0 THEN excluded.accept_all_at ELSE accept_all_at END,"
+                    " updated_at = excluded.updated_at",
 };
 
 /* Run once per open, inside one write transaction (two processes may
@@ -202,6 +238,29 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
     [3] = "ALTER TABLE job_rows ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;"
           "CREATE INDEX job_rows_live ON job_rows(lease_until) WHERE state = 1;"
           "UPDATE meta SET v = 4 WHERE k = 'schema_version';",
+    /* domain facts; job_domains, the pairs with open rows, kept by the
+     * triggers (filled here from the rows there are); job_rows_open, the
+     * open rows of a pair in row order, replaces job_rows_claim and
+     * job_rows_domain (nothing reads them any more) */
+    [4] = "CREATE TABLE domain_facts("
+          " domain TEXT PRIMARY KEY, mx_host TEXT, accept_all INTEGER,"
+          " accept_all_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+          "CREATE TABLE job_domains("
+          " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, domain TEXT NOT NULL,"
+          " open_rows INTEGER NOT NULL, PRIMARY KEY(job_id, domain)) WITHOUT ROWID;"
+          "INSERT INTO job_domains(job_id, domain, open_rows)"
+          " SELECT job_id, domain, count(*) FROM job_rows WHERE state < 2 GROUP BY job_id, domain;"
+          "DROP INDEX job_rows_claim;"
+          "DROP INDEX job_rows_domain;"
+          "CREATE INDEX job_rows_open ON job_rows(job_id, domain, row_no) WHERE state < 2;"
+          "CREATE TRIGGER job_rows_open_add AFTER INSERT ON job_rows WHEN new.state < 2 BEGIN"
+          " INSERT INTO job_domains(job_id, domain, open_rows) VALUES (new.job_id, new.domain, 1)"
+          " ON CONFLICT(job_id, domain) DO UPDATE SET open_rows = open_rows + 1; END;"
+          "CREATE TRIGGER job_rows_open_done AFTER UPDATE OF state ON job_rows"
+          " WHEN old.state < 2 AND new.state >= 2 BEGIN"
+          " UPDATE job_domains SET open_rows = open_rows - 1 WHERE job_id = new.job_id AND domain = new.domain;"
+          " DELETE FROM job_domains WHERE job_id = new.job_id AND domain = new.domain AND open_rows <= 0; END;"
+          "UPDATE meta SET v = 5 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {
@@ -891,23 +950,30 @@ static int sq_rows_claim(void *be, const char *worker_id, const char *claim_id, 
     pthread_mutex_lock(&s->lock);
     /* One write transaction: the choice of the domain and the claim are
      * one unit (other processes wait for it); with SV_CLAIM_EXCLUSIVE the
-     * choice skips domains with a live claim, and none can appear before
-     * the claim is made. */
+     * choice skips domains whose politeness key a live claim holds, and
+     * none can appear before the claim is made. Without it, such domains
+     * are chosen only when no other is left. */
     if (exec_sql(s, "BEGIN IMMEDIATE") != 0) {
         pthread_mutex_unlock(&s->lock);
         return -1;
     }
-    sqlite3_stmt *q = s->stmt[flags & SV_CLAIM_EXCLUSIVE ? Q_ROWS_CANDIDATE_EX : Q_ROWS_CANDIDATE];
-    sqlite3_bind_int64(q, 1, now_ms);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        column_copy(q, 0, c->job_id, sizeof c->job_id);
-        if (column_dup(q, 1, &c->domain) != 0 || !c->domain)
+    int rc = SQLITE_DONE;
+    for (int pass = 0; pass < 2 && rc == SQLITE_DONE && ret == 0; pass++) {
+        if (pass == 1 && (flags & SV_CLAIM_EXCLUSIVE))
+            break;
+        sqlite3_stmt *q = s->stmt[pass == 0 ? Q_ROWS_CANDIDATE_EX : Q_ROWS_CANDIDATE];
+        sqlite3_bind_int64(q, 1, now_ms);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            column_copy(q, 0, c->job_id, sizeof c->job_id);
+            if (column_dup(q, 1, &c->domain) != 0 || !c->domain)
+                ret = -1;
+        } else if (rc != SQLITE_DONE) {
             ret = -1;
-    } else if (rc != SQLITE_DONE) {
-        ret = -1;
+        }
+        stmt_done(q);
     }
-    stmt_done(q);
+    sqlite3_stmt *q;
     if (rc == SQLITE_ROW && ret == 0) {
         q = s->stmt[Q_ROWS_CLAIM];
         sqlite3_bind_text(q, 1, c->job_id, -1, SQLITE_STATIC);
@@ -1221,6 +1287,46 @@ static int sq_worker_remove(void *be, const char *id)
     return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
 
+/* ---- domain facts ------------------------------------------------------------------------ */
+
+static int sq_domain_facts_get(void *be, const char *domain, sv_domain_facts *f)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_FACTS_GET];
+    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q), ret;
+    if (rc == SQLITE_ROW) {
+        column_copy(q, 0, f->mx_host, sizeof f->mx_host);
+        int aa = sqlite3_column_int(q, 1);
+        f->accept_all = aa < 0 ? -1 : aa > 0;
+        f->accept_all_at = sqlite3_column_int64(q, 2);
+        f->updated_at = sqlite3_column_int64(q, 3);
+        ret = 1;
+    } else {
+        ret = rc == SQLITE_DONE ? 0 : -1;
+    }
+    stmt_done(q);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_domain_facts_put(void *be, const char *domain, const char *mx_host, int accept_all,
+                               int64_t accept_all_at, int64_t updated_at)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_FACTS_PUT];
+    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 2, mx_host);
+    sqlite3_bind_int(q, 3, accept_all);
+    sqlite3_bind_int64(q, 4, accept_all_at);
+    sqlite3_bind_int64(q, 5, updated_at);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
 static const sv_store_ops sq_ops = {
     .kind = "sqlite",
     .close = sq_close,
@@ -1258,6 +1364,8 @@ static const sv_store_ops sq_ops = {
     .worker_remove = sq_worker_remove,
     .claims_list = sq_claims_list,
     .queue_list = sq_queue_list,
+    .domain_facts_get = sq_domain_facts_get,
+    .domain_facts_put = sq_domain_facts_put,
 };
 
 int sv_store_sqlite_open(const sv_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)

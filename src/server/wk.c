@@ -13,6 +13,12 @@
  * flooding the verifier's queue. A greylisted address is asked again on the
  * greylisting schedule while the claim, renewed, waits for it: the result
  * a worker writes is the one a single machine would have written.
+ *
+ * Facts shared through the store (sv_domain_facts): a new claim's domain
+ * gets the catch-all fact another worker found (so it is not tested
+ * again), and a claim that ends leaves what it learned: the catch-all fact
+ * and the mail server that answered, which makes claims exclusive per mail
+ * server for domains that share one.
  */
 #include "wk.h"
 
@@ -63,6 +69,7 @@ struct wclaim {
     int64_t renew_at;          /* unix ms */
     int64_t first_at_hand;     /* unix ms of the oldest result at hand */
     bool lost;                 /* the lease was lost: nothing more is submitted or written */
+    char mx_host[256];         /* the mail server that answered for the domain ("" none yet) */
     wclaim *next_claim;
 };
 
@@ -70,6 +77,7 @@ struct wk {
     wk_opts o;
     sv_worker_info info;
     struct event *tick;
+    struct event *kick;        /* a pass at once: a claim is complete */
     wclaim *claims;
     int nclaims;
     int per_claim;
@@ -181,10 +189,23 @@ static void on_result(void *arg, bc_result *r)
         }
     }
     cl->inflight--;
+    const char *mx = bc_result_mx_host(r);
+    if (mx && !cl->mx_host[0] && bc_result_smtp_code(r) != 0) {
+        /* a server that answered: the domain's politeness key for the others */
+        size_t k = 0;
+        for (; mx[k] && k + 1 < sizeof cl->mx_host; k++)
+            cl->mx_host[k] = (char)((mx[k] >= 'A' && mx[k] <= 'Z') ? mx[k] + 32 : mx[k]);
+        cl->mx_host[k] = '\0';
+    }
     if (!cl->lost && !w->stopping) {
         at_hand(cl, cl->c.rows[sb->idx].row, r);
         cl->finished++;
         fill(cl);
+        if (cl->finished == cl->c.n && cl->inflight == 0 && !evtimer_pending(w->kick, NULL)) {
+            /* written and replaced by a new claim without waiting for the tick */
+            struct timeval zero = { 0, 0 };
+            evtimer_add(w->kick, &zero);
+        }
     }
     bc_result_free(r);
     free(sb);
@@ -256,7 +277,8 @@ static void write_results(wk *w, wclaim *cl)
     if (lost && !cl->lost) {
         cl->lost = true;
         atomic_fetch_add(&w->st.leases_lost_total, 1);
-        sv_log("claim %s (%s): lost to another worker after its lease ran out", cl->c.id, cl->c.domain);
+        sv_log("claim %s (%s): its rows are no longer its own (its lease ran out and another worker took them, or"
+               " the job was deleted): results not written", cl->c.id, cl->c.domain);
     }
 }
 
@@ -268,6 +290,39 @@ static void claim_free(wclaim *cl)
     free(cl);
 }
 
+/* What this claim taught of its domain, for the next worker that claims it
+ * (or a domain served by the same mail server). */
+static void share_facts(wk *w, wclaim *cl)
+{
+    int64_t age = 0;
+    bc_tristate aa = bc_verifier_accept_all(w->o.v, cl->c.domain, &age);
+    if (!cl->mx_host[0] && aa == BC_UNKNOWN)
+        return;
+    sv_domain_facts f = { .accept_all = aa == BC_UNKNOWN ? -1 : aa == BC_YES,
+                          .accept_all_at = aa == BC_UNKNOWN ? 0 : now_ms() - age };
+    memcpy(f.mx_host, cl->mx_host, sizeof f.mx_host);
+    if (sv_domain_facts_put(w->o.store, cl->c.domain, &f) != 0) {
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        sv_log("cannot share the facts of a domain: %s", sv_store_error(w->o.store));
+    }
+}
+
+/* What other workers found of the domain of a new claim: its catch-all
+ * fact, so that it is not tested again. */
+static void learn_facts(wk *w, wclaim *cl, int64_t now)
+{
+    sv_domain_facts f;
+    if (!cl->c.domain[0])
+        return; /* addresses that do not parse: no domain to know anything of */
+    int rc = sv_domain_facts_get(w->o.store, cl->c.domain, &f);
+    if (rc < 0) {
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        sv_log("cannot read the facts of a domain: %s", sv_store_error(w->o.store));
+    } else if (rc == 1 && f.accept_all >= 0 && f.accept_all_at > 0 && f.accept_all_at <= now) {
+        bc_verifier_learn_accept_all(w->o.v, cl->c.domain, f.accept_all ? BC_YES : BC_NO, now - f.accept_all_at);
+    }
+}
+
 /* Drops claims that are over: every row has a result written, or the claim
  * was lost and nothing of it is in flight any more. */
 static void reap(wk *w)
@@ -276,6 +331,8 @@ static void reap(wk *w)
         wclaim *cl = *pp;
         bool over = cl->inflight == 0 && cl->nres == 0 && (cl->lost || cl->finished == cl->c.n);
         if (over) {
+            if (!cl->lost)
+                share_facts(w, cl);
             *pp = cl->next_claim;
             w->nclaims--;
             atomic_fetch_sub(&w->st.claims_active, 1);
@@ -333,6 +390,7 @@ static void take_claims(wk *w, int64_t now)
         w->nclaims++;
         atomic_fetch_add(&w->st.claims_total, 1);
         atomic_fetch_add(&w->st.claims_active, 1);
+        learn_facts(w, cl, now);
         fill(cl);
     }
 }
@@ -420,12 +478,15 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
     }
     w->next_beat_at = w->info.started_at + HEARTBEAT_MS;
     w->tick = event_new(o->base, -1, EV_PERSIST, tick_cb, w);
+    w->kick = evtimer_new(o->base, tick_cb, w);
     struct timeval tv = { 0, TICK_MS * 1000 };
-    if (!w->tick || event_add(w->tick, &tv) != 0) {
+    if (!w->tick || !w->kick || event_add(w->tick, &tv) != 0) {
         snprintf(err, errlen, "out of memory");
         sv_worker_remove(o->store, w->info.id);
         if (w->tick)
             event_free(w->tick);
+        if (w->kick)
+            event_free(w->kick);
         free(w);
         return NULL;
     }
@@ -441,6 +502,8 @@ void wk_shutdown(wk *w)
     w->stopping = true;
     if (w->tick)
         event_del(w->tick);
+    if (w->kick)
+        event_del(w->kick);
     /* rechecks waiting are not in the verifier: dropped here */
     while (w->rechecks) {
         wsub *sb = w->rechecks;
@@ -474,6 +537,8 @@ void wk_free(wk *w)
         return;
     if (w->tick)
         event_free(w->tick);
+    if (w->kick)
+        event_free(w->kick);
     while (w->claims) {
         wclaim *cl = w->claims;
         w->claims = cl->next_claim;
