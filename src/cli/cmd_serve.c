@@ -82,25 +82,19 @@ static bool number(const char *s, long long min, long long max, long long *out)
 
 int cmd_serve(int argc, char **argv, const cli_global *g)
 {
-    static const struct { const char *name; int has_arg, val; } own[] = {
-        { "listen", 1, OPT_LISTEN }, { "data", 1, OPT_DATA }, { "tls-cert", 1, OPT_TLS_CERT },
-        { "tls-key", 1, OPT_TLS_KEY }, { "offline", 0, OPT_OFFLINE }, { "cache-ttl", 1, OPT_CACHE_TTL },
-        { "retention", 1, OPT_RETENTION }, { "max-body", 1, OPT_MAX_BODY }, { "max-rows", 1, OPT_MAX_ROWS },
-        { "max-connections", 1, OPT_MAX_CONN }, { "request-timeout", 1, OPT_REQ_TIMEOUT },
-        { "max-running", 1, OPT_MAX_RUNNING }, { "webhook-secret", 1, OPT_SECRET },
-        { "insecure-no-auth", 0, OPT_NO_AUTH }, { "debug", 0, OPT_DEBUG }, { "config", 1, OPT_CONFIG },
-        { "db", 1, OPT_DB }, { "no-work", 0, OPT_NO_WORK },
-        { "help", 0, 'h' },
+    static const struct option own[] = {
+        { "listen", 1, NULL, OPT_LISTEN }, { "data", 1, NULL, OPT_DATA }, { "tls-cert", 1, NULL, OPT_TLS_CERT },
+        { "tls-key", 1, NULL, OPT_TLS_KEY }, { "offline", 0, NULL, OPT_OFFLINE },
+        { "cache-ttl", 1, NULL, OPT_CACHE_TTL }, { "retention", 1, NULL, OPT_RETENTION },
+        { "max-body", 1, NULL, OPT_MAX_BODY }, { "max-rows", 1, NULL, OPT_MAX_ROWS },
+        { "max-connections", 1, NULL, OPT_MAX_CONN }, { "request-timeout", 1, NULL, OPT_REQ_TIMEOUT },
+        { "max-running", 1, NULL, OPT_MAX_RUNNING }, { "webhook-secret", 1, NULL, OPT_SECRET },
+        { "insecure-no-auth", 0, NULL, OPT_NO_AUTH }, { "debug", 0, NULL, OPT_DEBUG },
+        { "config", 1, NULL, OPT_CONFIG }, { "db", 1, NULL, OPT_DB }, { "no-work", 0, NULL, OPT_NO_WORK },
+        { "help", 0, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
-    size_t k = 0, nsettings = 0;
-    for (size_t i = 0; settings_name(i); i++, nsettings++)
-        opts[k++] = (struct option){ settings_name(i),
-                                     settings_is_flag(settings_name(i)) ? no_argument : required_argument,
-                                     NULL, OPT_SETTING_BASE + (int)i };
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        opts[k++] = (struct option){ own[i].name, own[i].has_arg, NULL, own[i].val };
-    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+    size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
 
     cli_settings cs;
     settings_init(&cs);

@@ -294,13 +294,27 @@ static json_t *status_json(const status_data *d)
     return root;
 }
 
-/* Prints t under its title, or just the title when it has no rows. */
-static void print_section(cli_table *t, size_t rows, const char *title, FILE *out)
+/* Adds a row to *t; on ENOMEM frees the table and sets *t to NULL. */
+static void add_row(cli_table **t, const char *const *cells)
 {
+    if (*t && !cli_table_add(*t, cells)) {
+        cli_table_free(*t);
+        *t = NULL;
+    }
+}
+
+/* Prints t under its title, or just the title when it has no rows, and
+ * frees it. false when t is NULL (ENOMEM while filling it). */
+static bool print_section(cli_table *t, size_t rows, const char *title, FILE *out)
+{
+    if (!t)
+        return false;
     fputs(title, out);
     fputc('\n', out);
     if (rows > 0)
         cli_table_print(t, out);
+    cli_table_free(t);
+    return true;
 }
 
 /* The workers' section; false on ENOMEM. */
@@ -321,22 +335,15 @@ static bool print_workers(const status_data *d, FILE *out)
             alive++;
         const char *cells[7] = { w->id, w->name[0] ? w->name : NULL, w->host[0] ? w->host : NULL,
                                  w->addrs[0] ? w->addrs : "default", started, seen, live ? "alive" : "stale" };
-        if (!cli_table_add(t, cells)) {
-            cli_table_free(t);
-            t = NULL;
-        }
+        add_row(&t, cells);
     }
-    if (!t)
-        return false;
     char title[96];
     if (d->n_workers == 0)
         snprintf(title, sizeof title, "Workers: none registered");
     else
         snprintf(title, sizeof title, "Workers: %zu (%zu alive, %zu stale)", d->n_workers, alive,
                  d->n_workers - alive);
-    print_section(t, d->n_workers, title, out);
-    cli_table_free(t);
-    return true;
+    return print_section(t, d->n_workers, title, out);
 }
 
 /* The claims' section; false on ENOMEM. */
@@ -352,21 +359,14 @@ static bool print_claims(const status_data *d, FILE *out)
         format_duration(secs_between(d->now_ms, c->lease_until), left, sizeof left);
         const char *cells[6] = { c->holder[0] ? c->holder : NULL, w && w->name[0] ? w->name : NULL, c->job_id,
                                  c->domain[0] ? c->domain : NULL, rows, left };
-        if (!cli_table_add(t, cells)) {
-            cli_table_free(t);
-            t = NULL;
-        }
+        add_row(&t, cells);
     }
-    if (!t)
-        return false;
     char title[64];
     if (d->n_claims == 0)
         snprintf(title, sizeof title, "Claims: none live");
     else
         snprintf(title, sizeof title, "Claims: %zu live", d->n_claims);
-    print_section(t, d->n_claims, title, out);
-    cli_table_free(t);
-    return true;
+    return print_section(t, d->n_claims, title, out);
 }
 
 /* The queue's section; false on ENOMEM. */
@@ -387,21 +387,14 @@ static bool print_queue(const status_data *d, FILE *out)
         const char *cells[8] = { q->job_id, d->names[i] && d->names[i][0] ? d->names[i] : NULL,
                                  sv_job_status_name(q->status), pending, claimed, done, total,
                                  p < 0 ? NULL : pct };
-        if (!cli_table_add(t, cells)) {
-            cli_table_free(t);
-            t = NULL;
-        }
+        add_row(&t, cells);
     }
-    if (!t)
-        return false;
     char title[64];
     if (d->n_queue == 0)
         snprintf(title, sizeof title, "Queue: no job waiting");
     else
         snprintf(title, sizeof title, "Queue: %zu job%s", d->n_queue, d->n_queue == 1 ? "" : "s");
-    print_section(t, d->n_queue, title, out);
-    cli_table_free(t);
-    return true;
+    return print_section(t, d->n_queue, title, out);
 }
 
 /* Prints the usage hint of `status` and returns BC_EXIT_USAGE. */

@@ -335,30 +335,18 @@ done:
 
 int cmd_verify(int argc, char **argv, const cli_global *g)
 {
-    struct option opts[SETTINGS_MAX + 14];
-    size_t k = 0, nsettings = 0;
-    for (size_t i = 0; settings_name(i); i++, nsettings++) {
-        opts[k].name = settings_name(i);
-        opts[k].has_arg = settings_is_flag(settings_name(i)) ? no_argument : required_argument;
-        opts[k].flag = NULL;
-        opts[k].val = OPT_SETTING_BASE + (int)i;
-        k++;
-    }
-    opts[k++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
-    opts[k++] = (struct option){ "offline", no_argument, NULL, OPT_OFFLINE };
-    opts[k++] = (struct option){ "trace", no_argument, NULL, OPT_TRACE };
-    opts[k++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
-    opts[k++] = (struct option){ "input", required_argument, NULL, 'i' };
-    opts[k++] = (struct option){ "output", required_argument, NULL, 'o' };
-    opts[k++] = (struct option){ "column", required_argument, NULL, OPT_COLUMN };
-    opts[k++] = (struct option){ "format", required_argument, NULL, OPT_FORMAT };
-    opts[k++] = (struct option){ "input-format", required_argument, NULL, OPT_INPUT_FORMAT };
-    opts[k++] = (struct option){ "state", required_argument, NULL, OPT_STATE };
-    opts[k++] = (struct option){ "resume", no_argument, NULL, OPT_RESUME };
-    opts[k++] = (struct option){ "quiet", no_argument, NULL, OPT_QUIET };
-    opts[k++] = (struct option){ "db", required_argument, NULL, OPT_DB };
-    opts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
-    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+    static const struct option own[] = {
+        { "json", no_argument, NULL, OPT_JSON }, { "offline", no_argument, NULL, OPT_OFFLINE },
+        { "trace", no_argument, NULL, OPT_TRACE }, { "config", required_argument, NULL, OPT_CONFIG },
+        { "input", required_argument, NULL, 'i' }, { "output", required_argument, NULL, 'o' },
+        { "column", required_argument, NULL, OPT_COLUMN }, { "format", required_argument, NULL, OPT_FORMAT },
+        { "input-format", required_argument, NULL, OPT_INPUT_FORMAT },
+        { "state", required_argument, NULL, OPT_STATE }, { "resume", no_argument, NULL, OPT_RESUME },
+        { "quiet", no_argument, NULL, OPT_QUIET }, { "db", required_argument, NULL, OPT_DB },
+        { "help", no_argument, NULL, 'h' },
+    };
+    struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
+    size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
 
     cli_settings cs;
     settings_init(&cs);

@@ -173,20 +173,13 @@ static struct MHD_Daemon *metrics_start(const char *where, wrun *r, char *err, s
 
 int cmd_worker(int argc, char **argv, const cli_global *g)
 {
-    static const struct { const char *name; int has_arg, val; } own[] = {
-        { "db", 1, OPT_DB }, { "name", 1, OPT_NAME }, { "claims", 1, OPT_CLAIMS },
-        { "claim-rows", 1, OPT_CLAIM_ROWS }, { "lease", 1, OPT_LEASE }, { "metrics", 1, OPT_METRICS },
-        { "config", 1, OPT_CONFIG }, { "help", 0, 'h' },
+    static const struct option own[] = {
+        { "db", 1, NULL, OPT_DB }, { "name", 1, NULL, OPT_NAME }, { "claims", 1, NULL, OPT_CLAIMS },
+        { "claim-rows", 1, NULL, OPT_CLAIM_ROWS }, { "lease", 1, NULL, OPT_LEASE },
+        { "metrics", 1, NULL, OPT_METRICS }, { "config", 1, NULL, OPT_CONFIG }, { "help", 0, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
-    size_t k = 0, nsettings = 0;
-    for (size_t i = 0; settings_name(i); i++, nsettings++)
-        opts[k++] = (struct option){ settings_name(i),
-                                     settings_is_flag(settings_name(i)) ? no_argument : required_argument,
-                                     NULL, OPT_SETTING_BASE + (int)i };
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        opts[k++] = (struct option){ own[i].name, own[i].has_arg, NULL, own[i].val };
-    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+    size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
 
     cli_settings cs;
     settings_init(&cs);

@@ -312,3 +312,17 @@ int settings_load_all(cli_settings *cs, int argc, char **argv, char *err, size_t
         return -1;
     return 0;
 }
+
+size_t settings_options(struct option *opts, int base, const struct option *own, size_t nown)
+{
+    size_t k = 0;
+    for (size_t i = 0; settings_name(i) && i < SETTINGS_MAX; i++, k++)
+        opts[k] = (struct option){ settings_name(i),
+                                   settings_is_flag(settings_name(i)) ? no_argument : required_argument, NULL,
+                                   base + (int)i };
+    size_t nsettings = k;
+    for (size_t i = 0; i < nown; i++)
+        opts[k++] = own[i];
+    opts[k] = (struct option){ NULL, 0, NULL, 0 };
+    return nsettings;
+}

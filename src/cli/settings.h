@@ -4,6 +4,7 @@
 #ifndef BC_CLI_SETTINGS_H
 #define BC_CLI_SETTINGS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,5 +49,12 @@ int settings_load_env(cli_settings *cs, char *err, size_t errlen);
 /* Everything but the command line, in order: /etc and the user's file,
  * --config FILE (found in argv), the environment. 0, or -1 with err. */
 int settings_load_all(cli_settings *cs, int argc, char **argv, char *err, size_t errlen);
+
+/* The long options of a command that takes the settings: one per setting
+ * (with an argument unless it is a flag; val = base + its index, so that
+ * settings_name(val - base) names it), then own[0..nown), then the zero
+ * entry, into opts, which has room for SETTINGS_MAX + nown + 1 entries.
+ * Returns how many settings there are. */
+size_t settings_options(struct option *opts, int base, const struct option *own, size_t nown);
 
 #endif
