@@ -29,8 +29,8 @@ unset BOUNCECHECK_DATA BOUNCECHECK_DB PGPASSWORD
 export BOUNCECHECK_DATA_DIR=$w/lists # the built-in lists
 mkdir -p "$BOUNCECHECK_DATA_DIR"
 pids=()
-cleanup_pids() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
-trap 'cleanup_pids' EXIT
+# called by pg_local.sh's EXIT trap before it stops the cluster and removes $w
+pg_local_on_exit() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 psqlv() { pg_local_psql "$1" -tAq -c "$2" 2>>"$w/psql.err"; }
 db=bctest
@@ -232,6 +232,5 @@ grep -q "heir" <(psqlv $db "SELECT name FROM workers")
 ok $? "the heir is registered while it runs"
 kill -TERM "$wh" "$spid"; wait "$wh"; wait "$spid"
 
-pg_local_stop 2>/dev/null
 echo "1..$n"
 [ "$failed" = 0 ]
