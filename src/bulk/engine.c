@@ -437,14 +437,12 @@ static void recheck_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* The greylisting schedule: vo->greylist_waits_s, else 60, 300. */
-static int recheck_wait_s(const bk_sched *s, int round)
+int bk_recheck_wait_s(const bc_verify_options *vo, int round)
 {
     static const int dflt[] = { 60, 300 };
-    const bc_verify_options *vo = s->vo;
     if (vo && vo->n_greylist_waits > 0)
         return round < vo->n_greylist_waits ? vo->greylist_waits_s[round] : -1;
-    return round < 2 ? dflt[round] : -1;
+    return round >= 0 && round < 2 ? dflt[round] : -1;
 }
 
 /* A list job has more time than one address: an address still greylisted
@@ -452,7 +450,7 @@ static int recheck_wait_s(const bk_sched *s, int round)
  * run goes on with the others. false when it is not to be rechecked. */
 static bool schedule_recheck(bk_run *r, sub *sb, const bc_result *res)
 {
-    int wait = recheck_wait_s(r->s, sb->round);
+    int wait = bk_recheck_wait_s(r->s->vo, sb->round);
     if (wait < 0 || strcmp(bc_result_reason(res), "greylisted") != 0)
         return false;
     sb->recheck = evtimer_new(r->s->base, recheck_cb, sb);

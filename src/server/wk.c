@@ -30,6 +30,7 @@
 
 #include <event2/event.h>
 
+#include "engine.h"
 #include "state.h"
 #include "sv.h"
 
@@ -92,17 +93,6 @@ static int64_t now_ms(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/* The greylisting schedule: vo->greylist_waits_s, else 60, 300 (as the
- * bulk engine's). -1: no more rechecks. */
-static int recheck_wait_s(const wk *w, int round)
-{
-    static const int dflt[] = { 60, 300 };
-    const bc_verify_options *vo = w->o.vo;
-    if (vo && vo->n_greylist_waits > 0)
-        return round < vo->n_greylist_waits ? vo->greylist_waits_s[round] : -1;
-    return round < 2 ? dflt[round] : -1;
 }
 
 static void on_result(void *arg, bc_result *r);
@@ -172,7 +162,7 @@ static void on_result(void *arg, bc_result *r)
     wk *w = cl->w;
     bc_result_drop_transcript(r);
     if (!cl->lost && !w->stopping && strcmp(bc_result_reason(r), "greylisted") == 0) {
-        int wait = recheck_wait_s(w, sb->round);
+        int wait = bk_recheck_wait_s(w->o.vo, sb->round);
         if (wait >= 0 && (sb->recheck = evtimer_new(w->o.base, recheck_cb, sb)) != NULL) {
             struct timeval tv = { wait, 0 };
             if (evtimer_add(sb->recheck, &tv) == 0) {
