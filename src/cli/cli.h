@@ -65,6 +65,8 @@ bool cli_help(const char *subcommand, FILE *out);
 
 /* Prints "bouncecheck: message" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A whole decimal number in [min, max] into *out; false otherwise. */
+bool cli_number(const char *s, long long min, long long max, long long *out);
 
 /* A text table for terminals (table.c). Cells are copied and made safe
  * for a terminal: control characters and invalid UTF-8 are shown as \xNN. */

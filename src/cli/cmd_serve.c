@@ -68,18 +68,6 @@ enum { OPT_LISTEN = 1000, OPT_DATA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_OFFLINE, OPT_
        OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_CONN, OPT_REQ_TIMEOUT, OPT_MAX_RUNNING, OPT_SECRET, OPT_NO_AUTH,
        OPT_DEBUG, OPT_CONFIG, OPT_DB, OPT_NO_WORK, OPT_SETTING_BASE = 2000 };
 
-/* A whole number in [min, max]; false otherwise. */
-static bool number(const char *s, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 int cmd_serve(int argc, char **argv, const cli_global *g)
 {
     static const struct option own[] = {
@@ -133,25 +121,25 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         case OPT_DEBUG: so.debug = true; break;
         case OPT_CONFIG: break; /* read above */
         case OPT_CACHE_TTL:
-            if (number(optarg, 0, 365LL * 86400, &v)) so.cache_ttl = v; else bad = "cache-ttl";
+            if (cli_number(optarg, 0, 365LL * 86400, &v)) so.cache_ttl = v; else bad = "cache-ttl";
             break;
         case OPT_RETENTION:
-            if (number(optarg, 1, 3650, &v)) so.retention_days = (int)v; else bad = "retention";
+            if (cli_number(optarg, 1, 3650, &v)) so.retention_days = (int)v; else bad = "retention";
             break;
         case OPT_MAX_BODY:
-            if (number(optarg, 1, 1LL << 20, &v)) so.max_body = v << 20; else bad = "max-body";
+            if (cli_number(optarg, 1, 1LL << 20, &v)) so.max_body = v << 20; else bad = "max-body";
             break;
         case OPT_MAX_ROWS:
-            if (number(optarg, 1, 1000000000LL, &v)) so.max_rows = v; else bad = "max-rows";
+            if (cli_number(optarg, 1, 1000000000LL, &v)) so.max_rows = v; else bad = "max-rows";
             break;
         case OPT_MAX_CONN:
-            if (number(optarg, 1, 100000, &v)) so.max_connections = (int)v; else bad = "max-connections";
+            if (cli_number(optarg, 1, 100000, &v)) so.max_connections = (int)v; else bad = "max-connections";
             break;
         case OPT_REQ_TIMEOUT:
-            if (number(optarg, 1, 3600, &v)) so.request_timeout = (int)v; else bad = "request-timeout";
+            if (cli_number(optarg, 1, 3600, &v)) so.request_timeout = (int)v; else bad = "request-timeout";
             break;
         case OPT_MAX_RUNNING:
-            if (number(optarg, 1, 64, &v)) so.max_running = (int)v; else bad = "max-running";
+            if (cli_number(optarg, 1, 64, &v)) so.max_running = (int)v; else bad = "max-running";
             break;
         case 'h':
             cli_help("serve", stdout);

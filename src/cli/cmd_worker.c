@@ -60,17 +60,6 @@ const char cli_help_worker_text[] =
 enum { OPT_DB = 1000, OPT_NAME, OPT_CLAIMS, OPT_CLAIM_ROWS, OPT_LEASE, OPT_METRICS, OPT_CONFIG,
        OPT_SETTING_BASE = 2000 };
 
-static bool whole(const char *s, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 typedef struct wrun {
     struct event_base *base;
     bc_verifier *v;
@@ -139,7 +128,7 @@ static struct MHD_Daemon *metrics_start(const char *where, wrun *r, char *err, s
     char host[128];
     const char *colon = strrchr(where, ':');
     long long port;
-    if (!colon || colon == where || (size_t)(colon - where) >= sizeof host || !whole(colon + 1, 1, 65535, &port)) {
+    if (!colon || colon == where || (size_t)(colon - where) >= sizeof host || !cli_number(colon + 1, 1, 65535, &port)) {
         snprintf(err, errlen, "--metrics: '%s' is not ADDR:PORT", where);
         return NULL;
     }
@@ -207,13 +196,13 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         case OPT_METRICS: metrics = optarg; break;
         case OPT_CONFIG: break; /* read above */
         case OPT_CLAIMS:
-            if (whole(optarg, 1, 256, &v)) claims = v; else bad = "claims";
+            if (cli_number(optarg, 1, 256, &v)) claims = v; else bad = "claims";
             break;
         case OPT_CLAIM_ROWS:
-            if (whole(optarg, 1, 100000, &v)) claim_rows = v; else bad = "claim-rows";
+            if (cli_number(optarg, 1, 100000, &v)) claim_rows = v; else bad = "claim-rows";
             break;
         case OPT_LEASE:
-            if (whole(optarg, 3, 86400, &v)) lease = v; else bad = "lease";
+            if (cli_number(optarg, 3, 86400, &v)) lease = v; else bad = "lease";
             break;
         case 'h':
             cli_help("worker", stdout);

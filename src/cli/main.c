@@ -4,6 +4,7 @@
  * The command is a thin layer over libbouncecheck: it parses arguments,
  * hands the library what it needs and prints what it gets back.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +52,17 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+bool cli_number(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
 }
 
 bool cli_help(const char *subcommand, FILE *out)
