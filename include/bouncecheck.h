@@ -310,6 +310,9 @@ BC_API const char *bc_result_mx_host(const bc_result *r);
  * none); owned by r. */
 BC_API int bc_result_smtp_code(const bc_result *r);
 BC_API const char *bc_result_smtp_message(const bc_result *r);
+/* The name of the reply rule that read that reply ("5xx.mailbox.x11", ...;
+ * the table is in src/lib/smtp_rules.c), or NULL; static. */
+BC_API const char *bc_result_smtp_rule(const bc_result *r);
 
 /* ---------------------------------------------------------------------------
  * Online verification: DNS and the SMTP probe, on a libevent loop.

@@ -279,6 +279,10 @@ struct ccase {
 #define SVC BC_SMTP_SERVICE_UNAVAILABLE
 #define TMP BC_SMTP_TEMPFAIL
 #define OTH BC_SMTP_REJECTED_OTHER
+#define SND BC_SMTP_SENDER_REJECTED
+#define RATE BC_SMTP_RATE_LIMITED
+#define POL BC_SMTP_POLICY_REJECTED
+#define SRV BC_SMTP_SERVER_ERROR
 
 static const struct ccase ccases[] = {
     /* accepted */
@@ -298,22 +302,22 @@ static const struct ccase ccases[] = {
      "progress\r\n", TMP},
     {"450 4.1.2 <x@example.org>: Recipient address rejected: Domain not found\r\n", TMP},
     {"554 5.7.1 <x@example.org>: Relay access denied\r\n", OTH},
-    {"454 4.7.1 <x@example.org>: Relay access denied\r\n", BLK},
+    {"454 4.7.1 <x@example.org>: Relay access denied\r\n", TMP},
     {"554 5.7.1 <x@example.org>: Recipient address rejected: Access denied\r\n", BLK},
     {"550 5.7.1 Client host rejected: blocked using zen.spamhaus.org\r\n", BLK},
     {"554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; "
      "https://www.spamhaus.org/query/ip/192.0.2.1\r\n", BLK},
     {"450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]\r\n", BLK},
     {"450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.1]\r\n", BLK},
-    {"421 4.7.0 mx.example.org Error: too many connections from 192.0.2.1\r\n", BLK},
-    {"421 4.3.2 Service shutting down, closing transmission channel\r\n", SVC},
-    {"421 4.7.0 mx.example.org Error: too many errors\r\n", SVC},
-    {"452 4.5.3 Error: too many recipients\r\n", TMP},
-    {"452 4.3.1 Insufficient system storage\r\n", TMP},
-    {"451 4.3.0 <x@example.org>: Temporary lookup failure\r\n", GREY},
-    {"550 5.1.0 <s@example.net>: Sender address rejected: User unknown in local recipient table\r\n", OTH},
-    {"553 5.1.8 <s@example.net>: Sender address rejected: Domain not found\r\n", OTH},
-    {"504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname\r\n", OTH},
+    {"421 4.7.0 mx.example.org Error: too many connections from 192.0.2.1\r\n", RATE},
+    {"421 4.3.2 Service shutting down, closing transmission channel\r\n", SRV},
+    {"421 4.7.0 mx.example.org Error: too many errors\r\n", RATE},
+    {"452 4.5.3 Error: too many recipients\r\n", RATE},
+    {"452 4.3.1 Insufficient system storage\r\n", SRV},
+    {"451 4.3.0 <x@example.org>: Temporary lookup failure\r\n", SRV},
+    {"550 5.1.0 <s@example.net>: Sender address rejected: User unknown in local recipient table\r\n", SND},
+    {"553 5.1.8 <s@example.net>: Sender address rejected: Domain not found\r\n", SND},
+    {"504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname\r\n", BLK},
     {"552 5.2.2 <x@example.org>: Recipient address rejected: mailbox full\r\n", FULL},
     {"503 5.5.1 Error: need MAIL command\r\n", OTH},
     {"500 5.5.2 Error: command not recognized\r\n", OTH},
@@ -330,17 +334,17 @@ static const struct ccase ccases[] = {
     /* Exim */
     {"550 No Such User Here\r\n", MBX},
     {"550 Unrouteable address\r\n", MBX},
-    {"550-Verification failed for <s@example.net>\r\n550-No Such User Here\r\n550 Sender verify failed\r\n", OTH},
+    {"550-Verification failed for <s@example.net>\r\n550-No Such User Here\r\n550 Sender verify failed\r\n", SND},
     {"550 rejected because 192.0.2.1 is in a black list at zen.spamhaus.org\r\n", BLK},
-    {"550 Administrative prohibition\r\n", MBX},
+    {"550 Administrative prohibition\r\n", POL},
     {"550 relay not permitted\r\n", OTH},
     {"451 4.7.1 192.0.2.1 is listed at bl.example.net, try again later\r\n", BLK},
     /* Sendmail */
     {"550 5.1.1 <x@example.org>... User unknown\r\n", MBX},
     {"553 5.3.0 <x@example.org>... No such user\r\n", MBX},
     {"550 5.7.1 <x@example.org>... Relaying denied. Proper authentication required.\r\n", OTH},
-    {"451 4.1.8 Domain of sender address s@example.net does not resolve\r\n", TMP},
-    {"553 5.1.8 <s@example.net>... Domain of sender address s@example.net does not exist\r\n", OTH},
+    {"451 4.1.8 Domain of sender address s@example.net does not resolve\r\n", SND},
+    {"553 5.1.8 <s@example.net>... Domain of sender address s@example.net does not exist\r\n", SND},
     {"452 4.4.5 Insufficient disk space; try again later\r\n", TMP},
     {"450 4.7.1 <x@example.org>... Rejected: 192.0.2.1 listed at zen.spamhaus.org\r\n", BLK},
     /* qmail */
@@ -357,14 +361,14 @@ static const struct ccase ccases[] = {
     {"552-5.2.2 The email account that you tried to reach is over quota and inactive.\r\n"
      "552 5.2.2 https://support.google.com/mail/?p=OverQuotaPerm a1si gsmtp\r\n", FULL},
     {"450-4.2.1 The user you are trying to contact is receiving mail at a rate that\r\n"
-     "450 4.2.1 prevents additional messages from being delivered. a1si gsmtp\r\n", TMP},
-    {"421 4.7.0 Try again later, closing connection. (EHLO) a1si gsmtp\r\n", SVC},
+     "450 4.2.1 prevents additional messages from being delivered. a1si gsmtp\r\n", RATE},
+    {"421 4.7.0 Try again later, closing connection. (EHLO) a1si gsmtp\r\n", BLK},
     {"421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating\r\n"
      "421 4.7.28 from your IP address. a1si gsmtp\r\n", BLK},
     {"550-5.7.1 The user or domain that you are sending to (or from) has a policy that\r\n"
-     "550 5.7.1 prohibited the mail that you sent. a1si gsmtp\r\n", BLK},
+     "550 5.7.1 prohibited the mail that you sent. a1si gsmtp\r\n", POL},
     {"550-5.7.26 This mail is unauthenticated, which poses a security risk to the\r\n"
-     "550 5.7.26 sender and Gmail users. a1si gsmtp\r\n", BLK},
+     "550 5.7.26 sender and Gmail users. a1si gsmtp\r\n", SND},
     {"451 4.3.0 Mail server temporarily rejected message. a1si gsmtp\r\n", GREY},
     {"553-5.1.2 We weren't able to find the recipient domain. Please check for any\r\n"
      "553 5.1.2 spelling errors. a1si gsmtp\r\n", MBX},
@@ -373,14 +377,12 @@ static const struct ccase ccases[] = {
      "[AM0EUR02FT012.eop-EUR02.prod.protection.outlook.com]\r\n", MBX},
     {"550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient x@example.org not found by SMTP address "
      "lookup\r\n", MBX},
-    {"550 5.4.1 Recipient address rejected: Access denied. AS(201806281) "
-     "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]\r\n", MBX},
     {"550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet "
      "service provider since part of their network is on our block list (S3150).\r\n", BLK},
     {"550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list please "
      "visit https://sender.office.com/\r\n", BLK},
-    {"451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)\r\n", BLK},
-    {"452 4.5.3 Too many recipients\r\n", TMP},
+    {"451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)\r\n", RATE},
+    {"452 4.5.3 Too many recipients\r\n", RATE},
     {"554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException\r\n", FULL},
     {"451 4.7.0 Temporary server error. Please try again later. PRX4\r\n", GREY},
     /* Yahoo / AOL */
@@ -393,7 +395,7 @@ static const struct ccase ccases[] = {
     {"553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is in Spamhaus's "
      "list; see https://postmaster.yahooinc.com/error-codes\r\n", BLK},
     {"421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user "
-     "complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes\r\n", SVC},
+     "complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes\r\n", RATE},
     {"552 1 Requested mail action aborted, mailbox not found\r\n", MBX},
     /* other providers and filters */
     {"554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation; "
@@ -404,18 +406,18 @@ static const struct ccase ccases[] = {
     {"550 Administrative prohibition - envelope blocked - https://community.mimecast.com/docs/DOC-1369#550\r\n",
      BLK},
     {"451 Internal resource temporarily unavailable - https://community.mimecast.com/docs/DOC-1369#451\r\n",
-     GREY},
+     SRV},
     {"550 5.7.1 No such user!\r\n", MBX},
     {"550 Message was not accepted -- invalid mailbox.  Local mailbox x@mail.ru is unavailable: user not "
      "found\r\n", MBX},
     {"550 5.1.1 User does not exist - <x@zoho.com>\r\n", MBX},
     {"550 5.1.1 <x@icloud.com>: user does not exist\r\n", MBX},
     {"554 5.7.1 [CS01] Message rejected due to local policy. Please visit https://support.apple.com/\r\n",
-     BLK},
+     POL},
     {"554-gmx.net (mxgmx116) Nemesis ESMTP Service not available\r\n554-No SMTP service\r\n"
      "554 IP address is block listed.\r\n", BLK},
     {"550 Requested action not taken: mailbox unavailable\r\n", MBX},
-    {"550 Requested action not taken: mailbox unavailable for policy reasons\r\n", BLK},
+    {"550 Requested action not taken: mailbox unavailable for policy reasons\r\n", POL},
     {"552 Requested mail action aborted: exceeded storage allocation\r\n", FULL},
     {"552 5.2.2 Quota exceeded (mailbox for user is full)\r\n", FULL},
     {"452 4.2.2 Mailbox full\r\n", FULL},
@@ -423,22 +425,96 @@ static const struct ccase ccases[] = {
     {"550 5.2.1 Mailbox disabled, not accepting messages\r\n", DIS},
     {"550 This account has been suspended\r\n", DIS},
     {"550 5.7.13 User account disabled\r\n", DIS},
-    {"552 5.3.4 Message size exceeds fixed limit\r\n", OTH},
-    {"554 5.7.0 Reject, id=12345 - spam\r\n", BLK},
-    {"530 5.7.0 Must issue a STARTTLS command first\r\n", BLK},
+    {"552 5.3.4 Message size exceeds fixed limit\r\n", POL},
+    {"554 5.7.0 Reject, id=12345 - spam\r\n", POL},
+    {"530 5.7.0 Must issue a STARTTLS command first\r\n", POL},
     {"554 Transaction failed\r\n", OTH},
     {"550 5.7.25 [192.0.2.1] The IP address sending this message does not have a PTR record setup\r\n", BLK},
     {"550 5.7.1 Mail from 192.0.2.1 refused, see RBL listing\r\n", BLK},
     {"450 4.2.1 Mailbox disabled, not accepting messages\r\n", TMP},
     {"550 Mailbox quota usage exceeded\r\n", FULL},
-    {"554 5.4.14 Hop count exceeded - possible mail loop\r\n", OTH},
+    {"554 5.4.14 Hop count exceeded - possible mail loop\r\n", SRV},
     {"455 4.5.1 Server unable to accommodate parameters\r\n", TMP},
     {"354 End data with <CR><LF>.<CR><LF>\r\n", TMP},
     /* word boundaries: "garbled" must not be "rbl", "relay.example.net" not a relay denial */
-    {"550 garbled recipient\r\n", MBX},
+    {"550 garbled recipient\r\n", OTH},
     {"550 unknown user (relay.example.net)\r\n", MBX},
     {"550 5.7.1 Recipient x@example.org: no such user\r\n", MBX},
 };
+
+/* Cases where the MX's provider or the deciding rule matter. */
+struct rcase {
+    const char *reply;
+    const char *provider; /* provider.c's name for the MX, NULL: none */
+    bc_smtp_class want;
+    const char *rule;
+};
+
+static const struct rcase rcases[] = {
+    /* Microsoft 365's directory-based edge blocking is the mailbox's absence on a
+     * Microsoft MX only; elsewhere "Access denied" is a policy */
+    {"550 5.4.1 Recipient address rejected: Access denied. AS(201806281) "
+     "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]\r\n", "microsoft", MBX, "microsoft.5.4.1.access_denied"},
+    {"550 5.4.1 Recipient address rejected: Access denied. AS(201806281)\r\n", NULL, BLK, "5xx.blocked"},
+    {"550 5.4.1 Recipient address rejected: Access denied\r\n", "google", BLK, NULL},
+    /* the issue's examples: replies that say nothing about the mailbox */
+    {"550 Your message looks like spam\r\n", NULL, POL, "5xx.content"},
+    {"550 5.1.0 <s@example.net> sender rejected: the sender's SPF record does not designate 192.0.2.1\r\n",
+     NULL, SND, "5xx.sender"},
+    {"550 5.3.5 Internal System Error\r\n", NULL, SRV, "5xx.server"},
+    {"550 5.6.9 UTF-8 header or 8-bit data not supported\r\n", NULL, POL, NULL},
+    {"550-5.4.5 Daily SMTP relay limit exceeded for user. For more information on SMTP relay\r\n"
+     "550 5.4.5 sending limits please visit https://support.google.com/a/answer/166852 a1si gsmtp\r\n",
+     "google", RATE, "5xx.rate"},
+    {"550-5.2.1 The user you are trying to contact is receiving mail at a rate that\r\n"
+     "550 5.2.1 prevents additional messages from being delivered. a1si gsmtp\r\n", "google", RATE, "5xx.rate"},
+    {"550 5.1.1 <u@example.org>: has sent to too many recipients this hour\r\n", NULL, RATE, "5xx.rate"},
+    {"550 5.5.0 Le compte du destinataire est bloque. The recipient account is blocked\r\n", NULL, DIS,
+     "5xx.mailbox_disabled.text"},
+    {"550 5.1.1 <x@example.org>: Recipient address rejected: User unknown in virtual mailbox table\r\n",
+     NULL, MBX, "5xx.mailbox.x11"},
+    {"550 Rejected\r\n", NULL, OTH, "5xx.unclear"},
+    {"554 Transaction failed\r\n", NULL, OTH, "5xx.unclear"},
+    {"550\r\n", NULL, OTH, "5xx.unclear"},
+    {"250 2.1.5 Recipient OK\r\n", "microsoft", ACC, "2xx.accepted"},
+    /* other languages */
+    {"550 5.1.1 Benutzer unbekannt\r\n", NULL, MBX, NULL},
+    {"550 Empf\xc3\xa4nger unbekannt\r\n", NULL, MBX, "5xx.mailbox.text"},
+    {"550 Utilisateur inconnu\r\n", NULL, MBX, "5xx.mailbox.text"},
+    {"550 L'adresse n\xe2\x80\x99" "existe pas\r\n", NULL, MBX, "5xx.mailbox.text"},
+    {"550 Usuario desconocido\r\n", NULL, MBX, "5xx.mailbox.text"},
+    {"550 Utente inesistente\r\n", NULL, MBX, "5xx.mailbox.text"},
+    {"550 Usu\xc3\xa1rio n\xc3\xa3o existe\r\n", NULL, MBX, "5xx.mailbox.text"},
+    {"550 \xd0\x9f\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd0\xb5\xd0\xbb"
+     "\xd1\x8c \xd0\xbd\xd0\xb5 \xd0\xbd\xd0\xb0\xd0\xb9\xd0\xb4\xd0\xb5\xd0\xbd\r\n", NULL, MBX,
+     "5xx.mailbox.text"}, /* Пользователь не найден */
+    {"550 \xe7\x94\xa8\xe6\x88\xb7\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8\r\n", NULL, MBX,
+     "5xx.mailbox.text"}, /* 用户不存在 */
+    {"550 \xe5\xae\x9b\xe5\x85\x88\xe4\xb8\x8d\xe6\x98\x8e\r\n", NULL, MBX, "5xx.mailbox.text"}, /* 宛先不明 */
+    {"550 \xe5\x8f\x91\xe4\xbb\xb6\xe4\xba\xba\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8\r\n", NULL, SND,
+     "5xx.sender"}, /* 发件人不存在: the sender does not exist */
+    {"550 Ihre IP-Adresse ist gesperrt\r\n", NULL, BLK, "5xx.client"},
+    /* greylisting and its cousins stay temporary */
+    {"451 4.7.1 Please try again later\r\n", NULL, GREY, "4xx.later.x71"},
+    {"450 4.1.1 <x@example.org>: Recipient address rejected: User unknown\r\n", NULL, TMP, "4xx.other"},
+};
+
+static void test_read(void)
+{
+    static bc_smtp_parser p;
+    for (size_t i = 0; i < sizeof rcases / sizeof rcases[0]; i++) {
+        const struct rcase *c = &rcases[i];
+        size_t used = 0, len = strlen(c->reply);
+        if (parse_one(&p, c->reply, len, &used) != BC_SMTP_PARSE_DONE || used != len) {
+            CHECK(0, "rcase %zu parses: %s", i, p.error);
+            continue;
+        }
+        bc_smtp_reading rd = bc_smtp_read(&p.reply, c->provider);
+        CHECK(rd.cls == c->want && (!c->rule || strcmp(rd.rule, c->rule) == 0),
+              "[%s] %.60s -> %s by %s (want %s by %s)", c->provider ? c->provider : "-", p.reply.text,
+              bc_smtp_class_name(rd.cls), rd.rule, bc_smtp_class_name(c->want), c->rule ? c->rule : "any");
+    }
+}
 
 static void test_classify(void)
 {
@@ -474,5 +550,6 @@ int main(void)
     test_bounds();
     test_sequence();
     test_classify();
+    test_read();
     return tap_done();
 }

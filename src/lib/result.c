@@ -70,6 +70,10 @@ const char *bc_result_mx_host(const bc_result *r)
 }
 
 int bc_result_smtp_code(const bc_result *r) { return r->have_smtp ? r->smtp.code : 0; }
+const char *bc_result_smtp_rule(const bc_result *r)
+{
+    return r->have_smtp && r->smtp.code ? r->smtp.rule : NULL;
+}
 
 const char *bc_result_smtp_message(const bc_result *r)
 {
@@ -149,6 +153,7 @@ static json_t *json_smtp(const bc_result_smtp *s)
     json_object_set_new(o, "enhanced", json_str_or_null(s->enhanced));
     json_object_set_new(o, "message", s->code ? json_text(s->message) : json_null());
     json_object_set_new(o, "step", json_str_or_null(s->step));
+    json_object_set_new(o, "rule", s->code ? json_str_or_null(s->rule) : json_null());
     json_object_set_new(o, "attempts", json_integer(s->attempts));
     json_object_set_new(o, "ms", json_integer(s->ms));
     return o;

@@ -29,6 +29,7 @@ typedef struct bc_result_smtp {
     char enhanced[16];
     char message[BC_SMTP_TEXT_MAX];
     const char *step;              /* static: where it ended */
+    const char *rule;              /* static: the reply rule that read `code` (smtp_rules.c), or NULL */
     int attempts;                  /* connections that asked about this address */
     long ms;
 } bc_result_smtp;

@@ -75,24 +75,42 @@ void bc_smtp_parser_init(bc_smtp_parser *p);
 bc_smtp_parse_rc bc_smtp_parse(bc_smtp_parser *p, const char *data, size_t len, size_t *used);
 
 /* What a reply to RCPT TO (or to MAIL FROM, or a greeting) says about the
- * mailbox, the session or our client. Enhanced code first, reply text second,
- * basic code last. */
+ * mailbox, the session or our client. The rules that decide are one table,
+ * smtp_rules.c; smtp_classify.c applies it. 4xx replies never map to a
+ * permanent class: "temporary" and "permanent" stay apart. */
 typedef enum bc_smtp_class {
-    BC_SMTP_ACCEPTED = 0,     /* 250/251 (and 252: cannot verify but will accept) */
-    BC_SMTP_REJECTED_MAILBOX, /* permanent: no such mailbox (5.1.1, 5.1.x; 550/551/553 with mailbox wording) */
-    BC_SMTP_MAILBOX_FULL,     /* 552, x.2.2, "over quota" / "mailbox full" */
-    BC_SMTP_MAILBOX_DISABLED, /* 5.2.1, "disabled", "inactive", "suspended" */
-    BC_SMTP_GREYLISTED,       /* 450/451 or 4.2.0 / 4.7.1 / 4.7.0 with greylist wording ("greylist", "try again later", "deferred") */
-    BC_SMTP_BLOCKED,          /* aimed at our client, not the mailbox: 5.7.x / 4.7.x policy, blocklist
-                               * names (spamhaus, barracuda, ...), "blocked", "reputation", "reverse DNS",
-                               * "PTR", "client host rejected", "not permitted to relay"? (no: that is
-                               * a relay denial, see REJECTED_OTHER), "too many connections" */
+    BC_SMTP_ACCEPTED = 0,        /* 250/251 (and 252: cannot verify but will accept) */
+    BC_SMTP_REJECTED_MAILBOX,    /* permanent: no such mailbox */
+    BC_SMTP_MAILBOX_FULL,        /* the mailbox exists and is full (4xx or 5xx) */
+    BC_SMTP_MAILBOX_DISABLED,    /* permanent: the account is disabled, inactive, suspended */
+    BC_SMTP_GREYLISTED,          /* greylisting: come back later */
+    BC_SMTP_BLOCKED,             /* aimed at our client: IP, PTR, HELO, reputation, blocklists */
     BC_SMTP_SERVICE_UNAVAILABLE, /* 421: the server is closing the session */
-    BC_SMTP_TEMPFAIL,         /* any other 4xx */
-    BC_SMTP_REJECTED_OTHER,   /* any other 5xx (syntax errors, relay denied, unknown) */
+    BC_SMTP_TEMPFAIL,            /* any other 4xx */
+    BC_SMTP_REJECTED_OTHER,      /* a 5xx with no evidence either way, or relaying denied */
+    BC_SMTP_SENDER_REJECTED,     /* about our MAIL FROM: address, domain, SPF, DKIM, DMARC */
+    BC_SMTP_RATE_LIMITED,        /* rates and volumes, too many recipients or connections */
+    BC_SMTP_POLICY_REJECTED,     /* content, authentication, TLS, another policy */
+    BC_SMTP_SERVER_ERROR,        /* the server's own trouble */
 } bc_smtp_class;
 
+/* How one reply was read: its class and the name of the rule that decided
+ * (static; "2xx.accepted", "5xx.mailbox.x11", ...; see smtp_rules.c). */
+typedef struct bc_smtp_reading {
+    bc_smtp_class cls;
+    const char *rule;
+} bc_smtp_reading;
+
+/* Reads a reply. `provider` is the name bc_provider_for_mx() gives the MX
+ * that answered (NULL: none or unknown): some rules apply only there. Pure. */
+bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const char *provider);
+
+/* bc_smtp_read(r, NULL).cls */
 bc_smtp_class bc_smtp_classify(const bc_smtp_reply *r);
+
+/* True for a class that speaks of the mailbox (accepted, no such mailbox,
+ * disabled, full): the others say nothing about it. */
+bool bc_smtp_class_is_mailbox(bc_smtp_class c);
 
 /* snake_case name of a class, for traces and tests. */
 const char *bc_smtp_class_name(bc_smtp_class c);

@@ -34,6 +34,10 @@ static bool t_greylisted(const bc_facts *f) { return f->smtp == BC_SMTPF_GREYLIS
 static bool t_blocked(const bc_facts *f) { return f->smtp == BC_SMTPF_BLOCKED; }
 static bool t_tempfail(const bc_facts *f) { return f->smtp == BC_SMTPF_TEMPFAIL; }
 static bool t_server_rejected(const bc_facts *f) { return f->smtp == BC_SMTPF_SERVER_REJECTED; }
+static bool t_sender_rejected(const bc_facts *f) { return f->smtp == BC_SMTPF_SENDER_REJECTED; }
+static bool t_rate_limited(const bc_facts *f) { return f->smtp == BC_SMTPF_RATE_LIMITED; }
+static bool t_policy_rejected(const bc_facts *f) { return f->smtp == BC_SMTPF_POLICY_REJECTED; }
+static bool t_server_error(const bc_facts *f) { return f->smtp == BC_SMTPF_SERVER_ERROR; }
 static bool t_no_connect(const bc_facts *f) { return f->smtp == BC_SMTPF_NO_CONNECT; }
 static bool t_timeout(const bc_facts *f) { return f->smtp == BC_SMTPF_TIMEOUT; }
 static bool t_protocol(const bc_facts *f) { return f->smtp == BC_SMTPF_PROTOCOL; }
@@ -65,6 +69,10 @@ static const struct rule {
     { t_greylisted,        BC_STATUS_UNKNOWN,       "greylisted",            55 },
     { t_blocked,           BC_STATUS_UNKNOWN,       "blocked",               50 },
     { t_tempfail,          BC_STATUS_UNKNOWN,       "temporary_failure",     45 },
+    { t_rate_limited,      BC_STATUS_UNKNOWN,       "rate_limited",          50 },
+    { t_sender_rejected,   BC_STATUS_UNKNOWN,       "sender_rejected",       45 },
+    { t_policy_rejected,   BC_STATUS_UNKNOWN,       "policy_rejected",       45 },
+    { t_server_error,      BC_STATUS_UNKNOWN,       "server_error",          45 },
     { t_server_rejected,   BC_STATUS_UNKNOWN,       "server_rejected",       40 },
     { t_no_connect,        BC_STATUS_UNKNOWN,       "no_connect",            35 },
     { t_timeout,           BC_STATUS_UNKNOWN,       "timeout",               40 },
@@ -143,4 +151,25 @@ const char *bc_verdict_status_name(bc_verdict_status st)
     case BC_STATUS_UNKNOWN: return "unknown";
     }
     return "unknown";
+}
+
+/* Maps a reply class to the fact it establishes for a mailbox. */
+bc_smtp_fact bc_verdict_smtp_fact(bc_smtp_class c)
+{
+    switch (c) {
+    case BC_SMTP_SENDER_REJECTED: return BC_SMTPF_SENDER_REJECTED;
+    case BC_SMTP_RATE_LIMITED: return BC_SMTPF_RATE_LIMITED;
+    case BC_SMTP_POLICY_REJECTED: return BC_SMTPF_POLICY_REJECTED;
+    case BC_SMTP_SERVER_ERROR: return BC_SMTPF_SERVER_ERROR;
+    case BC_SMTP_ACCEPTED: return BC_SMTPF_ACCEPTED;
+    case BC_SMTP_REJECTED_MAILBOX: return BC_SMTPF_REJECTED;
+    case BC_SMTP_MAILBOX_FULL: return BC_SMTPF_FULL;
+    case BC_SMTP_MAILBOX_DISABLED: return BC_SMTPF_DISABLED;
+    case BC_SMTP_GREYLISTED: return BC_SMTPF_GREYLISTED;
+    case BC_SMTP_BLOCKED: return BC_SMTPF_BLOCKED;
+    case BC_SMTP_SERVICE_UNAVAILABLE: return BC_SMTPF_TEMPFAIL;
+    case BC_SMTP_TEMPFAIL: return BC_SMTPF_TEMPFAIL;
+    case BC_SMTP_REJECTED_OTHER: return BC_SMTPF_SERVER_REJECTED;
+    }
+    return BC_SMTPF_SERVER_REJECTED;
 }

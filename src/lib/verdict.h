@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "bouncecheck.h"
+#include "smtp_reply.h"
 
 /* How far the pipeline got. Offline stops after the domain data. */
 typedef enum bc_stage {
@@ -38,12 +39,16 @@ typedef enum bc_smtp_fact {
     BC_SMTPF_GREYLISTED,       /* still greylisted when the deadline ran out */
     BC_SMTPF_BLOCKED,          /* the server refused our client, not the mailbox */
     BC_SMTPF_TEMPFAIL,         /* 421, other 4xx, connection reset */
-    BC_SMTPF_SERVER_REJECTED,  /* a 5xx not about the mailbox (relay denied, syntax) */
+    BC_SMTPF_SERVER_REJECTED,  /* a 5xx with no evidence either way (relay denied, syntax, unclear) */
     BC_SMTPF_UNSAFE_TARGET,    /* every MX address is in a range we never contact */
     BC_SMTPF_NO_CONNECT,       /* no MX host accepted a connection */
     BC_SMTPF_TIMEOUT,          /* timeouts or the deadline */
     BC_SMTPF_PROTOCOL,         /* the server broke the protocol */
     BC_SMTPF_UTF8_UNSUPPORTED, /* UTF-8 local part, no SMTPUTF8 on the server */
+    BC_SMTPF_SENDER_REJECTED,  /* the reply is about our MAIL FROM (address, domain, SPF, DMARC) */
+    BC_SMTPF_RATE_LIMITED,     /* rates and volumes: too many recipients, connections, messages */
+    BC_SMTPF_POLICY_REJECTED,  /* content, authentication, TLS or another policy */
+    BC_SMTPF_SERVER_ERROR,     /* the server's own trouble */
 } bc_smtp_fact;
 
 typedef struct bc_facts {
@@ -68,6 +73,9 @@ typedef struct bc_verdict {
 
 /* Applies the verdict table to `f`. Pure. */
 bc_verdict bc_verdict_decide(const bc_facts *f);
+
+/* The fact a reply of class c establishes for the mailbox asked about. Pure. */
+bc_smtp_fact bc_verdict_smtp_fact(bc_smtp_class c);
 
 /* The band [lo, hi] scores of a status fall in. */
 void bc_verdict_band(bc_verdict_status st, int *lo, int *hi);

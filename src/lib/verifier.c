@@ -138,6 +138,7 @@ struct session {
     bc_transcript transcript;
     /* what the last failed attempt said, for jobs no server answered */
     bc_smtp_fact fail;
+    bool fail_temp;          /* `fail` came from a 4xx: worth a recheck */
     bool have_reply;
     bc_smtp_reply fail_reply;
     const char *fail_step;
@@ -489,6 +490,13 @@ static void session_free(session *s)
     free(s);
 }
 
+/* How a reply from candidate c (NULL: unknown) reads: the provider of its
+ * MX host name decides which provider rules apply. */
+static bc_smtp_reading reply_read(const candidate *c, const bc_smtp_reply *reply)
+{
+    return bc_smtp_read(reply, c ? bc_provider_for_mx(c->host) : NULL);
+}
+
 /* Fills a job's smtp record from the attempt that decided it. */
 static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_reply *reply,
                          const char *step, bool tls)
@@ -506,10 +514,12 @@ static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_r
         m->code = reply->code;
         snprintf(m->enhanced, sizeof m->enhanced, "%s", reply->enhanced);
         snprintf(m->message, sizeof m->message, "%s", reply->text);
+        m->rule = reply_read(c, reply).rule;
     } else {
         m->code = 0;
         m->enhanced[0] = '\0';
         m->message[0] = '\0';
+        m->rule = NULL;
     }
     m->step = step;
     m->ms = s->ms_total;
@@ -526,6 +536,13 @@ static void job_add_transcript(session *s, job *j)
                           strlen(s->transcript.v[i].line));
     if (s->transcript.truncated)
         r->transcript.truncated = true;
+    if (r->have_smtp && r->smtp.code && r->smtp.rule) {
+        char line[160];
+        int k = snprintf(line, sizeof line, "reply %d to %s read by rule %s", r->smtp.code,
+                         r->smtp.step ? r->smtp.step : "?", r->smtp.rule);
+        if (k > 0)
+            bc_transcript_add(&r->transcript, '*', line, strlen(line));
+    }
 }
 
 /* A recheck after a greylisting or other temporary answer, on a new
@@ -584,23 +601,6 @@ static void domain_catchall_settled(vdomain *d)
     }
 }
 
-/* Maps a reply class to the fact it establishes for a mailbox. */
-static bc_smtp_fact fact_of_class(bc_smtp_class c)
-{
-    switch (c) {
-    case BC_SMTP_ACCEPTED: return BC_SMTPF_ACCEPTED;
-    case BC_SMTP_REJECTED_MAILBOX: return BC_SMTPF_REJECTED;
-    case BC_SMTP_MAILBOX_FULL: return BC_SMTPF_FULL;
-    case BC_SMTP_MAILBOX_DISABLED: return BC_SMTPF_DISABLED;
-    case BC_SMTP_GREYLISTED: return BC_SMTPF_GREYLISTED;
-    case BC_SMTP_BLOCKED: return BC_SMTPF_BLOCKED;
-    case BC_SMTP_SERVICE_UNAVAILABLE: return BC_SMTPF_TEMPFAIL;
-    case BC_SMTP_TEMPFAIL: return BC_SMTPF_TEMPFAIL;
-    case BC_SMTP_REJECTED_OTHER: return BC_SMTPF_SERVER_REJECTED;
-    }
-    return BC_SMTPF_SERVER_REJECTED;
-}
-
 /* One job's RCPT answer, final or a reason to recheck. */
 static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, const bc_probe_outcome *o)
 {
@@ -612,10 +612,17 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
         job_decide(j, BC_STAGE_SMTP, BC_SMTPF_UTF8_UNSUPPORTED);
         return;
     }
-    bc_smtp_fact f = fact_of_class(bc_smtp_classify(&rc->reply));
-    if (f == BC_SMTPF_GREYLISTED || f == BC_SMTPF_TEMPFAIL) {
+    bc_smtp_fact f = bc_verdict_smtp_fact(reply_read(s->last_cand, &rc->reply).cls);
+    /* Every temporary answer but a block of our client or a full mailbox is
+     * asked again later; a rate limit also slows this host down. */
+    if (rc->reply.code >= 400 && rc->reply.code < 500 && f != BC_SMTPF_BLOCKED && f != BC_SMTPF_FULL) {
         if (f == BC_SMTPF_GREYLISTED)
             j->was_greylisted = true;
+        if (f == BC_SMTPF_RATE_LIMITED && s->last_cand) {
+            vhost *h = host_get(s->v, (const struct sockaddr *)&s->last_cand->addr.sa);
+            if (h)
+                host_backoff(h);
+        }
         if (job_schedule_recheck(j))
             return;
         job_decide(j, BC_STAGE_SMTP, f);
@@ -655,7 +662,10 @@ static void session_fail_open_jobs(session *s)
         bc_smtp_fact f = s->fail;
         if (f == BC_SMTPF_NONE)
             f = BC_SMTPF_NO_CONNECT;
-        if (f == BC_SMTPF_TEMPFAIL && job_schedule_recheck(j))
+        bool temporary = f == BC_SMTPF_TEMPFAIL ||
+                         (s->fail_temp && (f == BC_SMTPF_RATE_LIMITED || f == BC_SMTPF_SERVER_ERROR ||
+                                           f == BC_SMTPF_SENDER_REJECTED));
+        if (temporary && job_schedule_recheck(j))
             continue;
         if ((f == BC_SMTPF_TIMEOUT || f == BC_SMTPF_TEMPFAIL) && j->was_greylisted)
             f = BC_SMTPF_GREYLISTED;
@@ -669,6 +679,31 @@ static void session_release_slot(session *s)
         s->slot->active--;
         s->slot = NULL;
     }
+}
+
+/* The session ended on a reply before RCPT (greeting, EHLO, STARTTLS, MAIL):
+ * note what it says about the addresses not asked yet. A mailbox answer at
+ * MAIL FROM is about our sender, never about a recipient. */
+static void session_note_failure(session *s, const candidate *c, const bc_probe_outcome *o, vhost *h)
+{
+    bc_smtp_class cl = reply_read(c, &o->last).cls;
+    bc_smtp_fact f = bc_verdict_smtp_fact(cl);
+    s->fail_temp = o->last.code < 500;
+    if (bc_smtp_class_is_mailbox(cl))
+        f = o->step == BC_STEP_MAIL ? BC_SMTPF_SENDER_REJECTED
+                                    : (s->fail_temp ? BC_SMTPF_TEMPFAIL : BC_SMTPF_SERVER_REJECTED);
+    if (f == BC_SMTPF_BLOCKED) {
+        s->fail = f;
+        return;
+    }
+    if (s->fail_temp) {
+        if (f != BC_SMTPF_GREYLISTED && f != BC_SMTPF_RATE_LIMITED && f != BC_SMTPF_SERVER_ERROR &&
+            f != BC_SMTPF_SENDER_REJECTED)
+            f = BC_SMTPF_TEMPFAIL;
+        if (h)
+            host_backoff(h);
+    }
+    s->fail = f;
 }
 
 static void probe_done(void *arg, const bc_probe_outcome *o)
@@ -718,7 +753,7 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         vdomain *d = s->d;
         const bc_probe_rcpt *rc = &s->rcpts[catchall_idx];
         if (rc->replied) {
-            bc_smtp_class cl = bc_smtp_classify(&rc->reply);
+            bc_smtp_class cl = reply_read(c, &rc->reply).cls;
             if (cl == BC_SMTP_ACCEPTED)
                 d->catch_all = BC_YES;
             else if (cl == BC_SMTP_REJECTED_MAILBOX || cl == BC_SMTP_MAILBOX_DISABLED)
@@ -777,19 +812,9 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     /* The session ended before every job had an answer: note why, and move
      * on to the next address / host. */
     switch (o->end) {
-    case BC_PROBE_REPLY: {
-        bc_smtp_class cl = bc_smtp_classify(&o->last);
-        if (cl == BC_SMTP_BLOCKED) {
-            s->fail = BC_SMTPF_BLOCKED;
-        } else if (o->last.code >= 500) {
-            s->fail = BC_SMTPF_SERVER_REJECTED;
-        } else {
-            s->fail = cl == BC_SMTP_GREYLISTED ? BC_SMTPF_GREYLISTED : BC_SMTPF_TEMPFAIL;
-            if (h)
-                host_backoff(h);
-        }
+    case BC_PROBE_REPLY:
+        session_note_failure(s, c, o, h);
         break;
-    }
     case BC_PROBE_REFUSED:
         if (s->fail == BC_SMTPF_NONE)
             s->fail = BC_SMTPF_NO_CONNECT;

@@ -73,6 +73,22 @@ export const REASONS = {
     label: 'Checker blocked',
     text: 'The mail server refused to talk to our checker, so the mailbox could not be checked.',
   },
+  sender_rejected: {
+    label: 'Sender refused',
+    text: 'The mail server refused our sending address or its domain (SPF, DMARC, reputation), not this mailbox.',
+  },
+  rate_limited: {
+    label: 'Rate limited',
+    text: 'The mail server asked us to slow down (too many recipients, connections or messages); try again later.',
+  },
+  policy_rejected: {
+    label: 'Refused by policy',
+    text: 'The mail server refused the check under a policy (content, encryption, authentication) that says nothing about this mailbox.',
+  },
+  server_error: {
+    label: 'Mail server error',
+    text: 'The mail server reported a problem of its own, so the mailbox could not be checked.',
+  },
   server_rejected: {
     label: 'Check refused',
     text: 'The mail server refused the check for a reason that says nothing about this mailbox.',

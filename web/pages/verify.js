@@ -40,6 +40,7 @@ function technical(r, onTrace) {
       h('dt', null, 'Server'), h('dd', null, renderValue(r.smtp.host ? `${r.smtp.host}${r.smtp.address ? ' [' + r.smtp.address + ']' : ''}${r.smtp.port ? ':' + r.smtp.port : ''}` : null)),
       h('dt', null, 'Encrypted (STARTTLS)'), h('dd', null, renderValue(r.smtp.tls)),
       h('dt', null, 'Ended at step'), h('dd', null, renderValue(r.smtp.step)),
+      h('dt', null, 'Read by rule'), h('dd', null, r.smtp.rule ? h('code', { id: 'verify-rule' }, r.smtp.rule) : '—'),
       h('dt', null, 'Attempts'), h('dd', null, renderValue(r.smtp.attempts)),
       h('dt', null, 'Time'), h('dd', null, renderValue(typeof r.smtp.ms === 'number' ? `${r.smtp.ms} ms` : null)));
   }
