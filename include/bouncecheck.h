@@ -63,7 +63,8 @@ BC_API char *bc_utf8_repair(const char *s, size_t len, size_t *outlen);
  *
  * Categories and diagnoses follow Dominic Sayers' isemail, from least to most
  * severe, extended with codes for inputs isemail never meets (empty, NUL,
- * invalid UTF-8, control characters, oversized input).
+ * invalid UTF-8, control characters, oversized input, unsafe Unicode
+ * characters) and for domain rules it does not check (R-LDH labels, TLDs).
  * ------------------------------------------------------------------------- */
 typedef enum bc_syntax_category {
     BC_CAT_VALID = 0,  /* a plain RFC 5321 mailbox */
@@ -85,7 +86,7 @@ typedef enum bc_syntax_code {
     BC_SYN_DNSWARN_NO_RECORD,
     /* RFC 5321: valid, flagged */
     BC_SYN_RFC5321_TLD,
-    BC_SYN_RFC5321_TLDNUMERIC,
+    BC_SYN_RFC5321_TLDNUMERIC, /* no longer given: an all-numeric TLD is err_tld_invalid */
     BC_SYN_RFC5321_QUOTEDSTRING,
     BC_SYN_RFC5321_ADDRESSLITERAL,
     BC_SYN_RFC5321_IPV6DEPRECATED,
@@ -145,6 +146,30 @@ typedef enum bc_syntax_code {
     BC_SYN_ERR_INPUT_TOOLONG, /* "err_input_toolong": far beyond any address */
     BC_SYN_ERR_IDN,           /* "err_idn": domain fails IDNA2008/UTS #46 */
     BC_SYN_ERR_UTF8_LOCAL,    /* "err_utf8_local": UTF-8 local part not NFC-able */
+    /* "err_invisible_char": a default-ignorable code point or a format
+     * character (zero-width space, ZWNJ/ZWJ, soft hyphen, word joiner,
+     * variation selectors, tags, BOM, Hangul fillers, ...) */
+    BC_SYN_ERR_INVISIBLE_CHAR,
+    /* "err_bidi_control": a bidirectional control (UAX #9): LRM, RLM, ALM,
+     * embeddings, overrides, isolates */
+    BC_SYN_ERR_BIDI_CONTROL,
+    /* "err_unicode_whitespace": white space beyond ASCII (no-break space,
+     * U+2000..U+200A, U+3000, line and paragraph separators, ...) */
+    BC_SYN_ERR_UNICODE_WHITESPACE,
+    /* "err_private_use": a private-use code point (U+E000..U+F8FF, planes 15
+     * and 16) */
+    BC_SYN_ERR_PRIVATE_USE,
+    /* "err_noncharacter": a noncharacter (U+FDD0..U+FDEF, U+xxFFFE/U+xxFFFF) */
+    BC_SYN_ERR_NONCHARACTER,
+    /* "err_leading_combining_mark": a combining mark (general category M)
+     * starts the local part, a dot-separated element of it, or a label */
+    BC_SYN_ERR_LEADING_COMBINING_MARK,
+    /* "err_domain_hyphen34": a label with "--" in positions 3 and 4 that is
+     * not an xn-- A-label (RFC 5891 4.2.3.1); a bad xn-- label is err_idn */
+    BC_SYN_ERR_DOMAIN_HYPHEN34,
+    /* "err_tld_invalid": the last label of a domain name is neither all
+     * letters nor an A-label (RFC 3696 section 2, the root zone's practice) */
+    BC_SYN_ERR_TLD_INVALID,
     BC_SYN__COUNT
 } bc_syntax_code;
 

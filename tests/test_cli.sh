@@ -85,6 +85,29 @@ assert idn["domain"] == "bücher.de" and idn["ascii_domain"] == "xn--bcher-kva.d
 PY
 rm -f /tmp/bc_cli_json.$$
 
+# Unsafe Unicode and impossible domains are invalid syntax, each with its
+# own code; internationalised addresses stay valid.
+expect_rc 0 "verify --offline --json of unsafe characters" "$bin" verify --offline --json \
+  $'a\xe2\x80\x8bb@example.com' $'pay\xe2\x80\xaegpj.exe@iana.org' $'a\xc2\xa0b@iana.org' $'\xcc\x81a@iana.org' \
+  'user@ab--cd.com' 'user@iana.123' 'δοκιμή@παράδειγμα.δοκιμή'
+out > /tmp/bc_cli_json.$$
+$py - /tmp/bc_cli_json.$$ <<'PY'; ok $? "unsafe characters and domain rules: invalid_syntax with their codes"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+want = ["err_invisible_char", "err_bidi_control", "err_unicode_whitespace", "err_leading_combining_mark",
+        "err_domain_hyphen34", "err_tld_invalid"]
+assert len(rows) == len(want) + 1, len(rows)
+for r, code in zip(rows, want):
+    assert (r["status"], r["reason"]) == ("undeliverable", "invalid_syntax"), r
+    assert r["syntax"]["code"] == code and r["syntax"]["valid"] is False, (code, r["syntax"])
+    assert r["normalized"] is None, r
+assert "\u200b" in rows[0]["email"], rows[0]["email"]
+idn = rows[-1]
+assert idn["syntax"]["valid"] is True and idn["reason"] != "invalid_syntax", idn
+assert idn["ascii_domain"] == "xn--hxajbheg2az3al.xn--jxalpdlp", idn
+PY
+rm -f /tmp/bc_cli_json.$$
+
 # Table: headers, one row per address, hostile bytes made harmless.
 expect_rc 0 "verify --offline (table)" "$bin" verify --offline 'a@b.com' $'evil\e[31m@x.com' 'temp@mailinator.com'
 out | head -1 | grep -q '^EMAIL *STATUS *REASON *SCORE *FLAGS *SUGGESTION'; ok $? "table header"

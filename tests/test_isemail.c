@@ -28,12 +28,18 @@ struct deviation {
  * an offline parser cannot know DNS, so every DNSWARN case comes out as what
  * the syntax alone says (VALID), and the one case whose VALID result only
  * came from a DNS lookup (isemail skips its TLD check once DNS answered)
- * comes out as isemail's offline diagnosis. */
+ * comes out as isemail's offline diagnosis. BounceCheck also refuses a
+ * top-level label that is neither all letters nor an A-label (RFC 3696
+ * section 2; no other kind exists in the root zone), which isemail only
+ * flags (all-numeric) or leaves to DNS (anything else). */
 static const struct deviation cat_deviations[] = {
     {12, BC_CAT_VALID, BC_SYN_VALID, "test@e.com: DNSWARN needs DNS; offline syntax is valid"},
     {13, BC_CAT_VALID, BC_SYN_VALID, "test@iana.a: DNSWARN needs DNS; offline syntax is valid"},
     {27, BC_CAT_VALID, BC_SYN_VALID, "63-octet label: DNSWARN needs DNS; offline syntax is valid"},
-    {33, BC_CAT_VALID, BC_SYN_VALID, "test@iana.co-uk: DNSWARN needs DNS; offline syntax is valid"},
+    {33, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID, "test@iana.co-uk: a TLD with a hyphen cannot exist"},
+    {23, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID, "test@iana.123: an all-numeric TLD cannot exist (RFC 3696 2)"},
+    {24, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID,
+     "test@255.255.255.255: an IPv4 address outside [] is a domain name with an all-numeric TLD"},
     {37, BC_CAT_VALID, BC_SYN_VALID, "many one-letter labels: DNSWARN needs DNS; offline valid"},
     {38, BC_CAT_VALID, BC_SYN_VALID, "254-octet address: DNSWARN needs DNS; offline valid"},
     {167, BC_CAT_VALID, BC_SYN_VALID, "test@test.com: DNSWARN_NO_MX_RECORD needs DNS"},

@@ -16,11 +16,23 @@
  * follow its grammar there. Elsewhere a NUL the grammar rejects is
  * err_nul, any other C0 control the grammar rejects is err_control_char, and
  * a C1 control (U+0080..U+009F) anywhere is err_control_char.
+ *
+ * Unsafe characters: mail systems and people must see the address that is
+ * used, so a code point that is invisible, reorders text, looks like a space
+ * or has no agreed meaning is an error anywhere in the input (unsafe_code);
+ * a combining mark may not start the local part, an element of it or a
+ * label, where it would sit on the '@', '.' or quote before it. Only
+ * non-ASCII tokens are looked at, so ASCII input pays nothing for this.
+ *
+ * Domain names (not literals) also follow the DNS rules isemail leaves out:
+ * "--" in positions 3-4 only in an xn-- A-label, and a top-level label that
+ * is all letters or an A-label (domain_rules).
  */
 #include <idn2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unictype.h>
 #include <uninorm.h>
 
 #include "internal.h"
@@ -95,6 +107,14 @@ static const struct code_info code_table[BC_SYN__COUNT] = {
     [BC_SYN_ERR_INPUT_TOOLONG] = {"err_input_toolong", BC_CAT_ERR},
     [BC_SYN_ERR_IDN] = {"err_idn", BC_CAT_ERR},
     [BC_SYN_ERR_UTF8_LOCAL] = {"err_utf8_local", BC_CAT_ERR},
+    [BC_SYN_ERR_INVISIBLE_CHAR] = {"err_invisible_char", BC_CAT_ERR},
+    [BC_SYN_ERR_BIDI_CONTROL] = {"err_bidi_control", BC_CAT_ERR},
+    [BC_SYN_ERR_UNICODE_WHITESPACE] = {"err_unicode_whitespace", BC_CAT_ERR},
+    [BC_SYN_ERR_PRIVATE_USE] = {"err_private_use", BC_CAT_ERR},
+    [BC_SYN_ERR_NONCHARACTER] = {"err_noncharacter", BC_CAT_ERR},
+    [BC_SYN_ERR_LEADING_COMBINING_MARK] = {"err_leading_combining_mark", BC_CAT_ERR},
+    [BC_SYN_ERR_DOMAIN_HYPHEN34] = {"err_domain_hyphen34", BC_CAT_ERR},
+    [BC_SYN_ERR_TLD_INVALID] = {"err_tld_invalid", BC_CAT_ERR},
 };
 
 static const char *const category_names[] = {
@@ -208,6 +228,40 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
     return need;
 }
 
+/* The diagnosis for a non-ASCII code point that may appear nowhere in an
+ * address, BC_SYN_VALID for the others. Unicode's own properties decide
+ * (libunistring): bidi controls (UAX #9), White_Space, private use,
+ * Default_Ignorable_Code_Point plus the format characters (Cf) that UTS #39
+ * and UTS #55 count as invisible; noncharacters are a fixed arithmetic set
+ * (Unicode 3.4, D14) that libunistring has no function for. Order matters
+ * where the classes overlap: a bidi control is also default-ignorable. */
+static bc_syntax_code unsafe_code(uint32_t cp)
+{
+    if (cp <= 0x9F)
+        return cp >= 0x80 ? BC_SYN_ERR_CONTROL_CHAR : BC_SYN_VALID;
+    /* Latin-1 letters to IPA and spacing modifiers hold none of the classes
+     * below but U+00A0 and U+00AD: the common accented letters stop here */
+    if (cp < 0x300 && cp != 0xA0 && cp != 0xAD)
+        return BC_SYN_VALID;
+    if (uc_is_property_bidi_control(cp))
+        return BC_SYN_ERR_BIDI_CONTROL;
+    if (uc_is_property_white_space(cp))
+        return BC_SYN_ERR_UNICODE_WHITESPACE;
+    if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFEu) == 0xFFFEu)
+        return BC_SYN_ERR_NONCHARACTER;
+    if (uc_is_property_private_use(cp))
+        return BC_SYN_ERR_PRIVATE_USE;
+    if (uc_is_property_default_ignorable_code_point(cp) || uc_is_general_category(cp, UC_CATEGORY_Cf))
+        return BC_SYN_ERR_INVISIBLE_CHAR;
+    return BC_SYN_VALID;
+}
+
+/* True when the code point is a combining mark (general category M). */
+static bool is_mark(uint32_t cp)
+{
+    return cp >= 0x300 && uc_is_general_category(cp, UC_CATEGORY_M);
+}
+
 /* ---------------------------------------------------------------------------
  * The state machine
  * ------------------------------------------------------------------------- */
@@ -232,6 +286,7 @@ typedef struct parser {
     bool literal;   /* the domain is a domain literal */
     bool saw_nul;   /* a NUL byte went into the parsed data */
     size_t llen, dlen;
+    size_t lwire; /* octets of the local part as given (quotes kept), in NFC */
     unsigned char stack[BC_INPUT_MAX + 2];
     char lbuf[BC_INPUT_MAX + 1]; /* local part as parsed: no CFWS, quotes kept */
     char dbuf[BC_INPUT_MAX + 1]; /* domain as parsed: no CFWS */
@@ -332,9 +387,12 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
     const unsigned char *tok = p->s + p->i;
     bool wide = c >= 0x80;
 
-    if (wide && cp >= 0x80 && cp <= 0x9F && p->ctx != PC_FWS) {
-        diag(p, BC_SYN_ERR_CONTROL_CHAR);
-        return true;
+    if (wide && p->ctx != PC_FWS) { /* FWS hands the token to its parent */
+        bc_syntax_code bad = unsafe_code(cp);
+        if (bad != BC_SYN_VALID) {
+            diag(p, bad);
+            return true;
+        }
     }
     switch (p->ctx) {
     case PC_LOCAL:
@@ -405,9 +463,11 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
                 break;
             }
             p->ctx_prior = PC_LOCAL;
-            if (wide)
+            if (wide) {
                 p->local_utf8 = true; /* RFC 6531: UTF-8 extends atext */
-            else if (!(char_class[c] & CL_ATEXT))
+                if (p->elem_len == 0 && is_mark(cp))
+                    diag(p, BC_SYN_ERR_LEADING_COMBINING_MARK);
+            } else if (!(char_class[c] & CL_ATEXT))
                 diag(p, bad_atext_code(c));
             put_local(p, tok, k);
             p->elem_len += k;
@@ -476,6 +536,8 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
             if (wide) {
                 p->dom_utf8 = true; /* an IDN label: libidn2 decides later */
                 p->label_utf8 = true;
+                if (p->elem_len == 0 && is_mark(cp))
+                    diag(p, BC_SYN_ERR_LEADING_COMBINING_MARK);
             } else if (!(char_class[c] & CL_ATEXT)) {
                 diag(p, bad_atext_code(c));
             } else if (c == '-') {
@@ -605,6 +667,8 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
         default:
             if (wide) {
                 p->local_utf8 = true; /* RFC 6532: UTF-8 extends qtext */
+                if (p->elem_len == 1 && is_mark(cp)) /* just after the opening quote */
+                    diag(p, BC_SYN_ERR_LEADING_COMBINING_MARK);
             } else if (c == 0 || c == '\n') {
                 diag(p, BC_SYN_ERR_EXPECTING_QTEXT);
                 break;
@@ -989,6 +1053,7 @@ static bool build_local(parser *p, bc_addr *out, bool quoted)
             return false;
         }
     }
+    p->lwire = n;
     if (quoted && n >= 2 && src[0] == '"' && src[n - 1] == '"')
         quoted_local(out, src, n);
     else
@@ -1130,6 +1195,8 @@ static bool build_idn(parser *p, bc_addr *out)
     } else {
         if (rc == IDN2_TOO_BIG_LABEL || rc == IDN2_PUNYCODE_BIG_OUTPUT) /* A-label > 63 */
             diag(p, BC_SYN_RFC5322_LABEL_TOOLONG);
+        else if (rc == IDN2_2HYPHEN) /* any label, ASCII ones too */
+            diag(p, BC_SYN_ERR_DOMAIN_HYPHEN34);
         else if (rc == IDN2_TOO_BIG_DOMAIN)
             diag(p, BC_SYN_RFC5322_DOMAIN_TOOLONG);
         else
@@ -1141,6 +1208,40 @@ static bool build_idn(parser *p, bc_addr *out)
     idn2_free(ascii);
     idn2_free(uni);
     return ok;
+}
+
+/* True when the label l[0..n) has "--" in positions 3 and 4 (RFC 5890's
+ * R-LDH labels, of which only xn-- A-labels may be used). */
+static bool hyphen34(const char *l, size_t n)
+{
+    return n >= 4 && l[2] == '-' && l[3] == '-';
+}
+
+/* The DNS rules over the labels of the lower-case A-label domain d[0..n)
+ * that the grammar does not carry: a label with "--" in positions 3-4 must
+ * be an xn-- A-label (RFC 5891 4.2.3.1; libidn2 has validated those), and
+ * the top-level label must be all letters or an A-label (RFC 3696 section 2
+ * forbids all-numeric TLDs; the root zone holds nothing else). Returns the
+ * error, or BC_SYN_VALID. */
+static bc_syntax_code domain_rules(const char *d, size_t n)
+{
+    size_t ls = 0;
+    for (size_t k = 0; k <= n; k++) {
+        if (k < n && d[k] != '.')
+            continue;
+        if (hyphen34(d + ls, k - ls) && !(d[ls] == 'x' && d[ls + 1] == 'n'))
+            return BC_SYN_ERR_DOMAIN_HYPHEN34;
+        if (k < n)
+            ls = k + 1;
+    }
+    const char *tld = d + ls;
+    size_t tn = n - ls;
+    if (hyphen34(tld, tn)) /* the xn-- A-label that passed above */
+        return BC_SYN_VALID;
+    for (size_t k = 0; k < tn; k++)
+        if (tld[k] < 'a' || tld[k] > 'z')
+            return BC_SYN_ERR_TLD_INVALID;
+    return BC_SYN_VALID;
 }
 
 /* Best-effort split of an input that failed to parse: at the last '@', when
@@ -1178,10 +1279,11 @@ static bc_syntax_code finish(bc_addr *out, bc_syntax_code code)
 
 /* Fast path for the common shape: ASCII dot-atom local part of at most 64
  * octets, one '@', a domain of LDH labels (1..63 octets, no hyphen at either
- * end, no "xn--" label), at most 254 octets in all. For such input the state
- * machine can only say VALID / RFC5321_TLD / RFC5321_TLDNUMERIC, so this
- * decides it directly; anything else returns false untouched and goes to the
- * state machine. Writes the result into out. */
+ * end, no "--" in positions 3-4, so no "xn--" label) whose last label is all
+ * letters, at most 254 octets in all. For such input the state machine can
+ * only say VALID / RFC5321_TLD, so this decides it directly; anything else
+ * returns false untouched and goes to the state machine. Writes the result
+ * into out. */
 static bool parse_plain(const unsigned char *s, size_t n, bc_addr *out, bc_syntax_code *code)
 {
     if (n > 254)
@@ -1204,27 +1306,29 @@ static bool parse_plain(const unsigned char *s, size_t n, bc_addr *out, bc_synta
     if (i == n || elem == 0 || i > 64)
         return false;
     size_t at = i, lab = 0, ls = at + 1;
-    bool hy = false, dot = false;
+    bool hy = false, dot = false, alpha = true; /* alpha: the label so far is letters only */
     for (i = at + 1; i <= n; i++) {
         unsigned char c = i < n ? s[i] : '.';
         if (c == '.') {
-            if (lab == 0 || hy || lab > 63)
-                return false;
-            if (lab >= 4 && lower(s[ls]) == 'x' && lower(s[ls + 1]) == 'n' && s[ls + 2] == '-' &&
-                s[ls + 3] == '-')
+            if (lab == 0 || hy || lab > 63 || hyphen34((const char *)s + ls, lab))
                 return false;
             if (i < n) {
                 dot = true;
                 lab = 0;
                 ls = i + 1;
+                alpha = true;
+            } else if (!alpha) {
+                return false; /* the top-level label */
             }
         } else if (char_class[c] & CL_LETDIG) {
             hy = false;
+            alpha = alpha && (c > '9');
             lab++;
         } else if (c == '-') {
             if (lab == 0)
                 return false;
             hy = true;
+            alpha = false;
             lab++;
         } else {
             return false;
@@ -1242,11 +1346,7 @@ static bool parse_plain(const unsigned char *s, size_t n, bc_addr *out, bc_synta
     memcpy(out->normalized + at + 1, out->ascii_domain, dn + 1);
     if (special_use(out->ascii_domain, dn))
         out->flags |= BC_ADDR_SPECIAL_USE;
-    *code = BC_SYN_VALID;
-    if (s[ls] >= '0' && s[ls] <= '9')
-        *code = BC_SYN_RFC5321_TLDNUMERIC; /* ranks above RFC5321_TLD */
-    else if (!dot)
-        *code = BC_SYN_RFC5321_TLD;
+    *code = dot ? BC_SYN_VALID : BC_SYN_RFC5321_TLD;
     return true;
 }
 
@@ -1294,7 +1394,7 @@ bc_syntax_code bc_addr_parse(const char *in, size_t len, bc_addr *out)
     p.end_or_die = p.hyphen = p.prior_cr = p.last_cr = false;
     p.crlf_count = -1;
     p.at_seen = p.local_utf8 = p.dom_utf8 = p.label_utf8 = p.literal = p.saw_nul = false;
-    p.llen = p.dlen = 0;
+    p.llen = p.dlen = p.lwire = 0;
     run(&p);
 
     if (p.local_utf8)
@@ -1347,9 +1447,10 @@ bc_syntax_code bc_addr_parse(const char *in, size_t len, bc_addr *out)
         out->flags |= BC_ADDR_SPECIAL_USE;
     make_normalized(out);
 
-    /* lengths of what goes on the wire: NFC local part, A-label domain */
+    /* lengths of what goes on the wire: the local part as given (quotes and
+     * escapes kept, as for ASCII) in NFC, the domain as A-labels; octets */
     if ((p.local_utf8 || p.dom_utf8) && pcat(&p) <= BC_CAT_RFC5322) {
-        size_t ln = strlen(out->local);
+        size_t ln = p.lwire;
         if (ln > 64)
             diag(&p, BC_SYN_RFC5322_LOCAL_TOOLONG);
         else if (an > 255)
@@ -1359,16 +1460,14 @@ bc_syntax_code bc_addr_parse(const char *in, size_t len, bc_addr *out)
         else if (!p.literal && max_label(out->ascii_domain, an) > 63)
             diag(&p, BC_SYN_RFC5322_LABEL_TOOLONG);
     }
-    /* a bare top-level domain, or one that starts with a digit (RFC 5321
-     * 2.3.5, RFC 3696 erratum), only when nothing else was found */
-    if (pcat(&p) == BC_CAT_VALID && !p.literal && an > 0) {
-        const char *dot = memchr(out->ascii_domain, '.', an);
-        if (!dot)
+    if (!p.literal && an > 0 && pcat(&p) < BC_CAT_ERR) {
+        bc_syntax_code rule = domain_rules(out->ascii_domain, an);
+        if (rule != BC_SYN_VALID)
+            diag(&p, rule);
+        /* a bare top-level domain (RFC 5321 2.3.5), only when nothing else
+         * was found */
+        else if (pcat(&p) == BC_CAT_VALID && !memchr(out->ascii_domain, '.', an))
             diag(&p, BC_SYN_RFC5321_TLD);
-        const char *lastl = strrchr(out->ascii_domain, '.');
-        lastl = lastl ? lastl + 1 : out->ascii_domain;
-        if (*lastl >= '0' && *lastl <= '9')
-            diag(&p, BC_SYN_RFC5321_TLDNUMERIC);
     }
     return finish(out, p.code);
 }
