@@ -158,7 +158,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("account has been blocked", DISABLED), P("mailbox blocked", DISABLED),
     P("mailbox is blocked", DISABLED), P("mailbox has been blocked", DISABLED),
     P("recipient account is blocked", DISABLED), P("user account is blocked", DISABLED),
-    P("account frozen", DISABLED), P("account is frozen", DISABLED), P("mailbox frozen", DISABLED),
+    P("account frozen", DISABLED), P("frozen", DISABLED), P("account is frozen", DISABLED), P("mailbox frozen", DISABLED),
     P("compte desactive", DISABLED), P("compte bloque", DISABLED), P("compte suspendu", DISABLED),
     P("compte du destinataire est bloque", DISABLED), P("est bloque", DISABLED),
     P("compte ferme", DISABLED), P("boite desactivee", DISABLED), P("boite bloquee", DISABLED),
@@ -228,7 +228,8 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("daily limit", RATE), P("hourly limit", RATE), P("sending limit", RATE), P("send limit", RATE),
     P("relay limit", RATE), P("sending quota", RATE), P("daily quota", RATE), P("hourly quota", RATE),
     P("message quota", RATE), P("recipient quota", RATE), P("per hour", RATE), P("this hour", RATE),
-    P("per day", RATE), P("per minute", RATE), P("unexpected volume", RATE), P("high volume", RATE),
+    P("per day", RATE), P("rate too high", RATE), P("too high", RATE), P("too fast", RATE),
+    P("too frequent*", RATE), P("frequency", RATE), P("rp:*", RATE), P("per minute", RATE), P("unexpected volume", RATE), P("high volume", RATE),
     P("volume of", RATE), P("throttl*", RATE), P("slow down", RATE), P("server busy", RATE),
     P("trop de", RATE), P("zu viele", RATE), P("demasiados", RATE), P("troppi", RATE),
     P("troppe", RATE), P("muitos", RATE), P("слишком много", RATE), P("превышен лимит", RATE),
@@ -258,7 +259,11 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("not accepted from", CLIENT), P("connection refused", CLIENT), P("connections will not be accepted", CLIENT),
     P("connection rejected", CLIENT), P("access denied, banned", CLIENT), P("banned sending", CLIENT),
     P("unsolicited", CLIENT), P("bulk mail", CLIENT), P("poor reputation", CLIENT),
-    P("s3140", CLIENT), P("s3150", CLIENT), P("s3114", CLIENT), P("s3115", CLIENT),
+    P("messages from", CLIENT), P("connections from", CLIENT), P("traffic", CLIENT),
+    /* Yahoo's codes for its blocks of an IP (senders.yahooinc.com/smtp-error-codes) and 163.com's
+     * HL (high volume from the IP) */
+    P("ts01", CLIENT), P("ts02", CLIENT), P("ts03", CLIENT), P("tss04", CLIENT), P("tss09", CLIENT),
+    P("bl21", CLIENT), P("bl22", CLIENT), P("bl23", CLIENT), P("hl:*", CLIENT), P("s3140", CLIENT), P("s3150", CLIENT), P("s3114", CLIENT), P("s3115", CLIENT),
     P("sender.office.com", CLIENT), P("ipcheck.proofpoint.com", CLIENT),
     P("adresse ip", CLIENT), P("ip-adresse", CLIENT), P("direccion ip", CLIENT), P("indirizzo ip", CLIENT),
     P("endereco ip", CLIENT), P("черный список", CLIENT), P("черном списке", CLIENT),
@@ -271,7 +276,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("~拒絶", BLOCK),
 
     /* ---- content (at RCPT we sent none: the server judges us by it) ---- */
-    P("spam*", CONTENT), P("junk", CONTENT), P("virus", CONTENT), P("malware", CONTENT),
+    P("spam*", CONTENT), P("dt:*", CONTENT), P("junk", CONTENT), P("virus", CONTENT), P("malware", CONTENT),
     P("phishing", CONTENT), P("content", CONTENT), P("message content", CONTENT),
     P("attachment", CONTENT), P("8-bit", CONTENT), P("8bit", CONTENT), P("8 bit", CONTENT),
     P("message size", CONTENT), P("too big", CONTENT), P("too large", CONTENT),
