@@ -301,8 +301,8 @@ static const struct ccase ccases[] = {
     {"450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: Address verification in "
      "progress\r\n", TMP},
     {"450 4.1.2 <x@example.org>: Recipient address rejected: Domain not found\r\n", TMP},
-    {"554 5.7.1 <x@example.org>: Relay access denied\r\n", OTH},
-    {"454 4.7.1 <x@example.org>: Relay access denied\r\n", TMP},
+    {"554 5.7.1 <x@example.org>: Relay access denied\r\n", POL},
+    {"454 4.7.1 <x@example.org>: Relay access denied\r\n", POL},
     {"554 5.7.1 <x@example.org>: Recipient address rejected: Access denied\r\n", BLK},
     {"550 5.7.1 Client host rejected: blocked using zen.spamhaus.org\r\n", BLK},
     {"554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; "
@@ -337,18 +337,18 @@ static const struct ccase ccases[] = {
     {"550-Verification failed for <s@example.net>\r\n550-No Such User Here\r\n550 Sender verify failed\r\n", SND},
     {"550 rejected because 192.0.2.1 is in a black list at zen.spamhaus.org\r\n", BLK},
     {"550 Administrative prohibition\r\n", POL},
-    {"550 relay not permitted\r\n", OTH},
+    {"550 relay not permitted\r\n", POL},
     {"451 4.7.1 192.0.2.1 is listed at bl.example.net, try again later\r\n", BLK},
     /* Sendmail */
     {"550 5.1.1 <x@example.org>... User unknown\r\n", MBX},
     {"553 5.3.0 <x@example.org>... No such user\r\n", MBX},
-    {"550 5.7.1 <x@example.org>... Relaying denied. Proper authentication required.\r\n", OTH},
+    {"550 5.7.1 <x@example.org>... Relaying denied. Proper authentication required.\r\n", POL},
     {"451 4.1.8 Domain of sender address s@example.net does not resolve\r\n", SND},
     {"553 5.1.8 <s@example.net>... Domain of sender address s@example.net does not exist\r\n", SND},
-    {"452 4.4.5 Insufficient disk space; try again later\r\n", TMP},
+    {"452 4.4.5 Insufficient disk space; try again later\r\n", SRV},
     {"450 4.7.1 <x@example.org>... Rejected: 192.0.2.1 listed at zen.spamhaus.org\r\n", BLK},
     /* qmail */
-    {"553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n", OTH},
+    {"553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n", POL},
     {"550 sorry, no mailbox here by that name. (#5.1.1)\r\n", MBX},
     /* Gmail */
     {"550-5.1.1 The email account that you tried to reach does not exist. Please try\r\n"
@@ -384,7 +384,7 @@ static const struct ccase ccases[] = {
     {"451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)\r\n", RATE},
     {"452 4.5.3 Too many recipients\r\n", RATE},
     {"554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException\r\n", FULL},
-    {"451 4.7.0 Temporary server error. Please try again later. PRX4\r\n", GREY},
+    {"451 4.7.0 Temporary server error. Please try again later. PRX4\r\n", SRV},
     /* Yahoo / AOL */
     {"554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0] - "
      "mta1001.mail.gq1.yahoo.com\r\n", MBX},
@@ -395,7 +395,7 @@ static const struct ccase ccases[] = {
     {"553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is in Spamhaus's "
      "list; see https://postmaster.yahooinc.com/error-codes\r\n", BLK},
     {"421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user "
-     "complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes\r\n", RATE},
+     "complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes\r\n", BLK},
     {"552 1 Requested mail action aborted, mailbox not found\r\n", MBX},
     /* other providers and filters */
     {"554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation; "

@@ -53,6 +53,39 @@ static void put_space(char *out, size_t *n)
         put(out, n, " ", 1);
 }
 
+/* True for a word that only holds brackets or quotes. */
+static bool only_brackets(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("()[]<>{}\"'", w[i]))
+            return false;
+    return true;
+}
+
+/* Drops the words (space-separated) that hold an address ("user@host",
+ * "<user@host>:") or only brackets, so that "User (user@example.com)
+ * unknown" reads as "user unknown": the address is not part of the
+ * wording. Works in place; returns the new length. */
+static size_t drop_addresses(char *t, size_t n)
+{
+    size_t out = 0, i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && t[j] != ' ')
+            j++;
+        bool drop = memchr(t + i, '@', j - i) != NULL || only_brackets(t + i, j - i);
+        if (!drop) {
+            if (out > 0)
+                t[out++] = ' ';
+            memmove(t + out, t + i, j - i);
+            out += j - i;
+        }
+        i = j + 1;
+    }
+    t[out] = '\0';
+    return out;
+}
+
 /* Folds text (NUL-terminated) into out[FOLD_MAX]; returns the length. */
 static size_t fold(const char *text, char *out)
 {
@@ -117,7 +150,7 @@ static size_t fold(const char *text, char *out)
         s += k;
     }
     out[n] = '\0';
-    return n;
+    return drop_addresses(out, n);
 }
 
 /* ---- the phrase index ---------------------------------------------------- */
@@ -225,8 +258,46 @@ unsigned bc_reply_evidence(const char *text)
 
 /* ---- the rules ----------------------------------------------------------- */
 
-static bool rule_holds(const bc_reply_rule *rule, const bc_smtp_reply *r, unsigned codes, const char *provider,
-                       unsigned have)
+/* The enhanced code a rule is matched against: the reply's own, else one
+ * written in the text the qmail way ("(#5.1.1)", Cisco's "#5.1.0"). */
+typedef struct enh {
+    int cls, subject, detail;
+} enh;
+
+static bool read_num(const char **p, int *v)
+{
+    int n = 0, k = 0;
+    while (**p >= '0' && **p <= '9' && k < 4) {
+        n = n * 10 + (**p - '0');
+        (*p)++;
+        k++;
+    }
+    *v = n;
+    return k > 0 && k < 4;
+}
+
+static enh enh_of(const bc_smtp_reply *r)
+{
+    enh e = { r->enh_class, r->enh_subject, r->enh_detail };
+    if (e.cls)
+        return e;
+    for (const char *h = strchr(r->text, '#'); h; h = strchr(h + 1, '#')) {
+        const char *p = h + 1;
+        int c, s, d;
+        if (!read_num(&p, &c) || *p++ != '.' || !read_num(&p, &s) || *p++ != '.' || !read_num(&p, &d))
+            continue;
+        if (c == r->code / 100 && (c == 4 || c == 5)) {
+            e.cls = c;
+            e.subject = s;
+            e.detail = d;
+            break;
+        }
+    }
+    return e;
+}
+
+static bool rule_holds(const bc_reply_rule *rule, const bc_smtp_reply *r, const enh *e, unsigned codes,
+                       const char *provider, unsigned have)
 {
     if (!(rule->codes & codes))
         return false;
@@ -235,12 +306,12 @@ static bool rule_holds(const bc_reply_rule *rule, const bc_smtp_reply *r, unsign
     if (rule->provider && (!provider || strcmp(rule->provider, provider) != 0))
         return false;
     if (rule->subject == BC_ENH_NONE) {
-        if (r->enh_class != 0)
+        if (e->cls != 0)
             return false;
     } else if (rule->subject >= 0) {
-        if (r->enh_class == 0 || r->enh_subject != rule->subject)
+        if (e->cls == 0 || e->subject != rule->subject)
             return false;
-        if (rule->detail >= 0 && r->enh_detail != rule->detail)
+        if (rule->detail >= 0 && e->detail != rule->detail)
             return false;
     }
     if (rule->need_any && !(have & rule->need_any))
@@ -263,9 +334,10 @@ bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const char *provider)
     }
     unsigned codes = c == 421 ? BC_RC_421 : c < 500 ? BC_RC_4XX : BC_RC_5XX;
     unsigned have = bc_reply_evidence(r->text);
+    enh e = enh_of(r);
     for (size_t i = 0; bc_reply_rules[i].name; i++) {
         const bc_reply_rule *rule = &bc_reply_rules[i];
-        if (rule_holds(rule, r, codes, provider, have)) {
+        if (rule_holds(rule, r, &e, codes, provider, have)) {
             out.cls = rule->cls;
             out.rule = rule->name;
             return out;

@@ -84,7 +84,10 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("address invalid", MBX), P("account invalid", MBX), P("no user", MBX),
     P("user doesn't exist", MBX), P("has been deleted", MBX), P("mailbox deleted", MBX),
     P("account deleted", MBX), P("account has been deleted", MBX), P("account was deleted", MBX),
-    P("no such mail drop", MBX), P("not a recognized", MBX), P("recipient does not exist", MBX),
+    P("no such mail drop", MBX), P("does no exist*", MBX), P("no exists", MBX),
+    P("bad address", MBX), P("not a member", MBX), P("recipient cannot be verified", MBX),
+    P("mailbox name not allowed", MBX), P("user not local", MBX), P("unavailable user", MBX_WEAK),
+    P("user unavailable", MBX_WEAK), P("unavailable mail user", MBX_WEAK), P("not a recognized", MBX), P("recipient does not exist", MBX),
     P("mailbox not available", MBX_WEAK),
     /* French */
     P("utilisateur inconnu", MBX), P("destinataire inconnu", MBX), P("adresse inconnue", MBX),
@@ -138,13 +141,21 @@ const bc_reply_phrase bc_reply_phrases[] = {
     /* ---- words that point at the mailbox but that policy rejections use
      * too (RFC 5321's default text of 550 among them) -------------------- */
     P("mailbox unavailable", MBX_WEAK), P("mailbox is unavailable", MBX_WEAK),
-    P("recipient rejected", MBX_WEAK), P("recipient address rejected", MBX_WEAK),
-    P("address rejected", MBX_WEAK), P("rcpt rejected", MBX_WEAK), P("not our customer", MBX_WEAK),
-    P("recipient not allowed", MBX_WEAK), P("mailbox unavailable or access denied", MBX_WEAK),
-    P("recipient address", MBX_WEAK), P("boite aux lettres indisponible", MBX_WEAK),
+    P("not our customer", MBX_WEAK), P("boite aux lettres indisponible", MBX_WEAK),
     P("postfach nicht verfugbar", MBX_WEAK), P("buzon no disponible", MBX_WEAK),
     P("casella non disponibile", MBX_WEAK), P("caixa postal indisponivel", MBX_WEAK),
     P("ящик недоступен", MBX_WEAK),
+
+    /* ---- "recipient rejected" and the like name no cause: mailbox evidence
+     * only beside an x.1 code ("550 #5.1.0 Address rejected", Cisco) ----- */
+    P("recipient rejected", MBX_HINT), P("recipient address rejected", MBX_HINT),
+    P("address rejected", MBX_HINT), P("rcpt rejected", MBX_HINT), P("recipient not allowed", MBX_HINT),
+    P("recipient address", MBX_HINT),
+
+    /* ---- one of two readings, one of them not about the mailbox --------- */
+    P("or access denied", EITHER), P("or access denined", EITHER), P("or access", EITHER),
+    P("or denied", EITHER), P("or blocked", EITHER), P("or rejected", EITHER),
+    P("or the message", EITHER), P("or your", EITHER),
 
     /* ---- the account exists but is disabled, inactive, suspended or
      * blocked (Gmail 5.2.1 DisabledUser, Yahoo "This mailbox is disabled
@@ -158,7 +169,9 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("account has been blocked", DISABLED), P("mailbox blocked", DISABLED),
     P("mailbox is blocked", DISABLED), P("mailbox has been blocked", DISABLED),
     P("recipient account is blocked", DISABLED), P("user account is blocked", DISABLED),
-    P("account frozen", DISABLED), P("frozen", DISABLED), P("account is frozen", DISABLED), P("mailbox frozen", DISABLED),
+    P("account frozen", DISABLED), P("frozen", DISABLED), P("archived", DISABLED),
+    P("archivee", DISABLED), P("archive", DISABLED), P("not activated", DISABLED), P("inactivated", DISABLED),
+    P("is locked", DISABLED), P("account is frozen", DISABLED), P("mailbox frozen", DISABLED),
     P("compte desactive", DISABLED), P("compte bloque", DISABLED), P("compte suspendu", DISABLED),
     P("compte du destinataire est bloque", DISABLED), P("est bloque", DISABLED),
     P("compte ferme", DISABLED), P("boite desactivee", DISABLED), P("boite bloquee", DISABLED),
@@ -198,12 +211,14 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("sender's domain", SENDER), P("sender's spf", SENDER), P("sender's", SENDER),
     P("sender is", SENDER), P("sender not", SENDER), P("sender unknown", SENDER),
     P("unknown sender", SENDER), P("invalid sender", SENDER), P("bad sender", SENDER),
-    P("sender blocked", SENDER), P("sender blacklisted", SENDER), P("senders", SENDER),
+    P("sender blocked", SENDER), P("sender blacklisted", SENDER), P("mailfrom", SENDER),
+    P("sender email", SENDER), P("sender e-mail", SENDER), P("sender mail", SENDER), P("emetteur", SENDER),
     P("domain of sender", SENDER), P("sending domain", SENDER), P("from domain", SENDER),
     P("from address", SENDER), P("from header", SENDER), P("header from", SENDER),
     P("envelope sender", SENDER), P("envelope from", SENDER),
     P("return path", SENDER), P("return-path", SENDER), P("spf", SENDER), P("dkim", SENDER),
-    P("dmarc", SENDER), P("unauthenticated", SENDER), P("not authenticated", SENDER),
+    P("dmarc", SENDER), P("unauthenticated", SENDER), P("sender account", SENDER), P("sending denied", SENDER),
+    P("forgery", SENDER), P("forged", SENDER),
     P("authentication check", SENDER), P("authentication checks", SENDER),
     P("fails to pass", SENDER), P("your domain", SENDER), P("your account", SENDER),
     P("your email address", SENDER), P("originator", SENDER), P("expediteur", SENDER),
@@ -223,12 +238,14 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("too many invalid", RATE), P("too many errors", RATE), P("too many requests", RATE),
     P("too many", RATE), P("recipient limit", RATE), P("recipients limit", RATE),
     P("maximum recipients", RATE), P("max recipients", RATE), P("maximum number of", RATE),
-    P("limit exceeded", RATE), P("limit reached", RATE), P("exceeded the limit", RATE),
     P("exceeded the maximum", RATE), P("exceeds the maximum", RATE), P("exceeded its", RATE),
     P("daily limit", RATE), P("hourly limit", RATE), P("sending limit", RATE), P("send limit", RATE),
-    P("relay limit", RATE), P("sending quota", RATE), P("daily quota", RATE), P("hourly quota", RATE),
+    P("relay limit", RATE), P("submission quota", RATE), P("sending limit exceeded", RATE),
+    P("message limit", RATE), P("connection limit", RATE), P("sending quota", RATE), P("daily quota", RATE), P("hourly quota", RATE),
     P("message quota", RATE), P("recipient quota", RATE), P("per hour", RATE), P("this hour", RATE),
-    P("per day", RATE), P("rate too high", RATE), P("too high", RATE), P("too fast", RATE),
+    P("per day", RATE), P("rate too high", RATE), P("too fast", RATE), P("too quickly", RATE),
+    P("excessive volume", RATE), P("per connection", RATE), P("per session", RATE), P("max number of", RATE),
+    P("max message*", RATE),
     P("too frequent*", RATE), P("frequency", RATE), P("rp:*", RATE), P("per minute", RATE), P("unexpected volume", RATE), P("high volume", RATE),
     P("volume of", RATE), P("throttl*", RATE), P("slow down", RATE), P("server busy", RATE),
     P("trop de", RATE), P("zu viele", RATE), P("demasiados", RATE), P("troppi", RATE),
@@ -244,8 +261,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("invaluement", CLIENT), P("senderscore", CLIENT), P("spamrats", CLIENT), P("cbl", CLIENT),
     P("dnsbl*", CLIENT), P("rbl*", CLIENT), P("blocklist*", CLIENT), P("block list*", CLIENT),
     P("blacklist*", CLIENT), P("black list*", CLIENT), P("denylist*", CLIENT), P("deny list*", CLIENT),
-    P("blocked using", CLIENT), P("blocked by", CLIENT), P("blocked due", CLIENT),
-    P("blocked because", CLIENT), P("listed at", CLIENT), P("listed in", CLIENT),
+    P("blocked using", CLIENT), P("blocked by", CLIENT), P("listed at", CLIENT), P("listed in", CLIENT),
     P("listed on", CLIENT), P("listed by", CLIENT), P("is listed", CLIENT), P("reputation", CLIENT),
     P("reverse dns", CLIENT), P("reverse hostname", CLIENT), P("reverse lookup", CLIENT),
     P("reverse-dns", CLIENT), P("rdns", CLIENT), P("ptr", CLIENT), P("fcrdns", CLIENT),
@@ -258,12 +274,13 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("dial-up", CLIENT), P("dialup", CLIENT), P("residential", CLIENT), P("dsl", CLIENT),
     P("not accepted from", CLIENT), P("connection refused", CLIENT), P("connections will not be accepted", CLIENT),
     P("connection rejected", CLIENT), P("access denied, banned", CLIENT), P("banned sending", CLIENT),
-    P("unsolicited", CLIENT), P("bulk mail", CLIENT), P("poor reputation", CLIENT),
-    P("messages from", CLIENT), P("connections from", CLIENT), P("traffic", CLIENT),
+    P("poor reputation", CLIENT),
+    P("traffic", CLIENT),
     /* Yahoo's codes for its blocks of an IP (senders.yahooinc.com/smtp-error-codes) and 163.com's
      * HL (high volume from the IP) */
-    P("ts01", CLIENT), P("ts02", CLIENT), P("ts03", CLIENT), P("tss04", CLIENT), P("tss09", CLIENT),
-    P("bl21", CLIENT), P("bl22", CLIENT), P("bl23", CLIENT), P("hl:*", CLIENT), P("s3140", CLIENT), P("s3150", CLIENT), P("s3114", CLIENT), P("s3115", CLIENT),
+    P("ts0*", CLIENT), P("tss*", CLIENT), P("bl2*", CLIENT), P("hl:*", CLIENT),
+    /* AOL's codes (postmaster.info.aol.com/errors): dynamic IP, relays, high volume */
+    P("dyn:*", CLIENT), P("rly:*", CLIENT), P("hvu:*", CLIENT), P("s3140", CLIENT), P("s3150", CLIENT), P("s3114", CLIENT), P("s3115", CLIENT),
     P("sender.office.com", CLIENT), P("ipcheck.proofpoint.com", CLIENT),
     P("adresse ip", CLIENT), P("ip-adresse", CLIENT), P("direccion ip", CLIENT), P("indirizzo ip", CLIENT),
     P("endereco ip", CLIENT), P("черный список", CLIENT), P("черном списке", CLIENT),
@@ -276,7 +293,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("~拒絶", BLOCK),
 
     /* ---- content (at RCPT we sent none: the server judges us by it) ---- */
-    P("spam*", CONTENT), P("dt:*", CONTENT), P("junk", CONTENT), P("virus", CONTENT), P("malware", CONTENT),
+    P("spam*", CONTENT), P("unsolicited", CONTENT), P("bulk mail", CONTENT), P("larger than", CONTENT), P("dt:*", CONTENT), P("junk", CONTENT), P("virus", CONTENT), P("malware", CONTENT),
     P("phishing", CONTENT), P("content", CONTENT), P("message content", CONTENT),
     P("attachment", CONTENT), P("8-bit", CONTENT), P("8bit", CONTENT), P("8 bit", CONTENT),
     P("message size", CONTENT), P("too big", CONTENT), P("too large", CONTENT),
@@ -288,7 +305,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     /* ---- authentication and TLS (530 5.7.0 Must issue a STARTTLS command
      * first; 530 5.7.1 Authentication required; RFC 3207, RFC 4954) ------- */
     P("starttls", AUTH), P("tls", AUTH), P("ssl", AUTH), P("encryption", AUTH), P("encrypted", AUTH),
-    P("authentication required", AUTH), P("authentication is required", AUTH),
+    P("authentication required", AUTH), P("not authenticated", AUTH), P("authentication is required", AUTH),
     P("must authenticate", AUTH), P("auth required", AUTH), P("smtp auth", AUTH),
     P("requiretls", AUTH), P("secure connection", AUTH),
 
@@ -302,7 +319,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("relaying disallowed", RELAY), P("relay prohibited", RELAY), P("relaying prohibited", RELAY),
     P("allowed rcpthosts", RELAY), P("not a gateway", RELAY), P("relay access is denied", RELAY),
     P("no relay", RELAY), P("cannot relay", RELAY), P("can't relay", RELAY),
-    P("not local", RELAY), P("relais", RELAY), P("relaying disabled", RELAY),
+    P("relais", RELAY), P("relaying disabled", RELAY),
     P("relay disabled", RELAY),
 
     /* ---- a policy, without mailbox evidence ---------------------------- */
@@ -323,7 +340,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("misconfigur*", SERVER), P("not configured", SERVER), P("system storage", SERVER),
     P("disk space", SERVER), P("disk full", SERVER), P("out of memory", SERVER),
     P("resources", SERVER), P("resource", SERVER), P("unable to process", SERVER),
-    P("database", SERVER), P("ldap", SERVER), P("mail loop", SERVER), P("routing loop", SERVER),
+    P("database", SERVER), P("i/o error", SERVER), P("ldap", SERVER), P("mail loop", SERVER), P("routing loop", SERVER),
     P("hop count", SERVER), P("loop detected", SERVER), P("timeout", SERVER), P("timed out", SERVER),
     P("temporary failure", SERVER), P("temporary error", SERVER), P("server failure", SERVER),
     P("service unavailable", SERVER), P("temporarily unavailable", SERVER), P("queue", SERVER),
@@ -358,24 +375,23 @@ const bc_reply_phrase bc_reply_phrases[] = {
 #define NOT_MAILBOX (F(SENDER) | F(RATE) | F(CLIENT) | F(CONTENT) | F(AUTH) | F(RELAY) | F(SERVER))
 
 const bc_reply_rule bc_reply_rules[] = {
-    /* ================= provider rules (their own documentation) ========= */
-    /* Microsoft 365 / Exchange Online directory-based edge blocking: "550
-     * 5.4.1 Recipient address rejected: Access denied. AS(201806281)" is
-     * the tenant's answer for an address not in its directory
-     * (learn.microsoft.com, "Fix NDR error 550 5.4.1"). Only on a Microsoft
-     * MX; elsewhere "access denied" is a policy. */
-    { "microsoft.5.4.1.access_denied", "microsoft", C5, 4, 1, F(POLICY) | F(MBX_WEAK), F(CLIENT) | F(SENDER) | F(RATE),
-      BC_SMTP_REJECTED_MAILBOX },
-
     /* ================= 2xx, 1xx, 3xx are handled before the table ======= */
 
     /* ================= 421: the server closes the session =============== */
     { "421.greylisting", NULL, C421, ANY_, ANY_, F(GREY), 0, BC_SMTP_GREYLISTED },
-    /* "421 4.7.0 mx Error: too many connections from 192.0.2.1" (Postfix),
-     * Yahoo "[TSS04] Messages ... temporarily deferred due to unexpected
-     * volume" */
-    { "421.rate", NULL, C421, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
+    /* Gmail "421 4.7.26 This mail has been rate limited because it is
+     * unauthenticated": the cause named is the sender */
+    { "421.sender", NULL, C421, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
+    /* Gmail "421 4.7.28 ... unusual rate of unsolicited mail originating
+     * from your IP address", Yahoo "[TSS04] Messages from 192.0.2.1
+     * temporarily deferred": a block of our client, whatever its cause */
     { "421.client", NULL, C421, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
+    /* "421 4.7.0 mx Error: too many errors" (Postfix) */
+    /* Gmail "421 4.7.0 TLS required for RCPT domain", "421 4.7.29 ...
+     * rate limited because this message wasn't sent over a TLS connection" */
+    { "421.policy", NULL, C421, ANY_, ANY_, F(AUTH) | F(CONTENT) | F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
+    { "421.rate", NULL, C421, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
+    { "421.server.enhanced_system", NULL, C421, 3, ANY_, 0, 0, BC_SMTP_SERVER_ERROR },
     { "421.server", NULL, C421, ANY_, ANY_, F(SERVER), 0, BC_SMTP_SERVER_ERROR },
     { "421.closing", NULL, C421, ANY_, ANY_, 0, 0, BC_SMTP_SERVICE_UNAVAILABLE },
 
@@ -386,10 +402,13 @@ const bc_reply_rule bc_reply_rules[] = {
     { "4xx.sender.enhanced", NULL, C4, 1, 7, 0, 0, BC_SMTP_SENDER_REJECTED },
     { "4xx.sender.enhanced_domain", NULL, C4, 1, 8, 0, 0, BC_SMTP_SENDER_REJECTED },
     { "4xx.sender", NULL, C4, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
+    { "4xx.client", NULL, C4, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
+    /* "454 4.7.1 Relay access denied", "454 4.7.0 TLS not available due to
+     * local problem": a policy, for now */
+    { "4xx.policy", NULL, C4, ANY_, ANY_, F(CONTENT) | F(AUTH) | F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
     /* RFC 3463 x.5.3: too many recipients */
     { "4xx.too_many_recipients", NULL, C4, 5, 3, 0, 0, BC_SMTP_RATE_LIMITED },
     { "4xx.rate", NULL, C4, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
-    { "4xx.client", NULL, C4, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
     /* RFC 3463 x.2.2 mailbox full; "452 4.2.2 The email account that you
      * tried to reach is over quota" (Gmail) */
     { "4xx.mailbox_full.enhanced", NULL, C4, 2, 2, 0, 0, BC_SMTP_MAILBOX_FULL },
@@ -397,8 +416,8 @@ const bc_reply_rule bc_reply_rules[] = {
      * storage" is the server's disk, not the mailbox) */
     { "4xx.server.enhanced_system", NULL, C4, 3, ANY_, 0, F(LATER), BC_SMTP_SERVER_ERROR },
     { "4xx.mailbox_full", NULL, C4, ANY_, ANY_, F(FULL), F(SERVER), BC_SMTP_MAILBOX_FULL },
-    { "4xx.server", NULL, C4, ANY_, ANY_, F(SERVER), F(LATER), BC_SMTP_SERVER_ERROR },
-    { "4xx.content", NULL, C4, ANY_, ANY_, F(CONTENT) | F(AUTH) | F(POLICY) | F(BLOCK), F(LATER), BC_SMTP_TEMPFAIL },
+    { "4xx.server", NULL, C4, ANY_, ANY_, F(SERVER), 0, BC_SMTP_SERVER_ERROR },
+    { "4xx.policy.words", NULL, C4, ANY_, ANY_, F(POLICY) | F(BLOCK), F(LATER), BC_SMTP_POLICY_REJECTED },
     /* "Try again later" on a code greylisters use (none, x.0.0, x.2.0,
      * x.3.0, x.7.0, x.7.1) or a bare 450/451 */
     { "4xx.later.none", NULL, C4, NONE_, ANY_, F(LATER), 0, BC_SMTP_GREYLISTED },
@@ -424,41 +443,65 @@ const bc_reply_rule bc_reply_rules[] = {
     { "5xx.sender.auth_checks", NULL, C5, 7, 26, 0, 0, BC_SMTP_SENDER_REJECTED },
     { "5xx.sender.null_mx", NULL, C5, 7, 27, 0, 0, BC_SMTP_SENDER_REJECTED },
     { "5xx.sender", NULL, C5, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
+    /* Relaying denied: the server does not take mail for that domain from
+     * us (Postfix "Relay access denied", Exchange 5.7.54 "Unable to relay
+     * recipient in non-accepted domain"); before the provider rules: a
+     * Microsoft "550 5.4.1 Relay Access Denied" is a tenant that does not
+     * accept the domain, not a missing mailbox */
+    { "5xx.relay", NULL, C5, ANY_, ANY_, F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
+    /* Microsoft 365 / Exchange Online directory-based edge blocking: "550
+     * 5.4.1 Recipient address rejected: Access denied. AS(201806281)" is
+     * the tenant's answer for an address not in its directory
+     * (learn.microsoft.com, "Fix NDR error 550 5.4.1"). Only on a Microsoft
+     * MX; elsewhere "access denied" is a policy. */
+    { "microsoft.5.4.1.access_denied", "microsoft", C5, 4, 1, F(POLICY) | F(MBX_WEAK) | F(MBX_HINT),
+      F(CLIENT) | F(SENDER) | F(RATE) | F(RELAY), BC_SMTP_REJECTED_MAILBOX },
+    /* "552 5.2.2 The email account that you tried to reach is over quota
+     * and inactive" (Gmail OverQuotaPerm): code and text agree it is full;
+     * unless the text is about our sending quota or a message's size */
+    { "5xx.mailbox_full.x22_text", NULL, C5, 2, 2, F(FULL), F(RATE) | F(CONTENT), BC_SMTP_MAILBOX_FULL },
+    /* A disabled account, in words that name the account or mailbox
+     * ("The recipient account is blocked"), before the block words */
+    { "5xx.mailbox_disabled.text", NULL, C5, ANY_, ANY_, F(DISABLED),
+      F(CLIENT) | F(CONTENT) | F(RELAY) | F(AUTH) | F(EITHER), BC_SMTP_MAILBOX_DISABLED },
+    /* Our client: RFC 7372 x.7.25 reverse DNS validation failed; any IP,
+     * PTR, HELO, reputation or blocklist text; a block of our IP for its
+     * volume is a block too ("This IP has been blocked for too many invalid
+     * recipients") */
+    { "5xx.client.reverse_dns", NULL, C5, 7, 25, 0, 0, BC_SMTP_BLOCKED },
+    { "5xx.client", NULL, C5, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
     /* Rates: RFC 3463 x.5.3 too many recipients; any rate or volume text,
      * also under a mailbox code ("550 5.1.1 ... has sent to too many
      * recipients this hour"; Gmail "550 5.4.5 Daily SMTP relay limit") */
     { "5xx.too_many_recipients", NULL, C5, 5, 3, 0, 0, BC_SMTP_RATE_LIMITED },
     { "5xx.rate", NULL, C5, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
-    /* "552 5.2.2 The email account that you tried to reach is over quota
-     * and inactive" (Gmail OverQuotaPerm): code and text agree it is full */
-    { "5xx.mailbox_full.x22_text", NULL, C5, 2, 2, F(FULL), 0, BC_SMTP_MAILBOX_FULL },
-    /* A disabled account, in words that name the account or mailbox
-     * ("The recipient account is blocked"), before the block words */
-    { "5xx.mailbox_disabled.text", NULL, C5, ANY_, ANY_, F(DISABLED),
-      F(CLIENT) | F(CONTENT) | F(RELAY) | F(AUTH), BC_SMTP_MAILBOX_DISABLED },
-    /* Our client: RFC 7372 x.7.25 reverse DNS validation failed; any IP,
-     * PTR, HELO, reputation or blocklist text */
-    { "5xx.client.reverse_dns", NULL, C5, 7, 25, 0, 0, BC_SMTP_BLOCKED },
-    { "5xx.client", NULL, C5, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
+    /* "Mailbox not found or access denied": one of two readings, one of
+     * them not about the mailbox - no firm evidence */
+    { "5xx.either_or", NULL, C5, ANY_, ANY_, F(EITHER), 0, BC_SMTP_REJECTED_OTHER },
     /* Content (RFC 3463 x.6.x media, x.3.4 / x.2.3 size) */
     { "5xx.content.enhanced_media", NULL, C5, 6, ANY_, 0, F(MBX), BC_SMTP_POLICY_REJECTED },
     { "5xx.content.enhanced_size", NULL, C5, 3, 4, 0, 0, BC_SMTP_POLICY_REJECTED },
     { "5xx.content.enhanced_size_mailbox", NULL, C5, 2, 3, 0, 0, BC_SMTP_POLICY_REJECTED },
     { "5xx.content", NULL, C5, ANY_, ANY_, F(CONTENT), F(MBX), BC_SMTP_POLICY_REJECTED },
-    /* Relaying denied: the server does not take mail for that domain */
-    { "5xx.relay", NULL, C5, ANY_, ANY_, F(RELAY), 0, BC_SMTP_REJECTED_OTHER },
     /* Authentication or TLS required (RFC 3463 x.7.8-x.7.12, RFC 3207) */
     { "5xx.auth", NULL, C5, ANY_, ANY_, F(AUTH), F(MBX), BC_SMTP_POLICY_REJECTED },
     /* The server's own trouble, unless it also names the mailbox ("553
      * 5.3.0 ... No such user" is Sendmail's user unknown) */
     { "5xx.server", NULL, C5, ANY_, ANY_, F(SERVER), F(MBX) | F(DISABLED) | F(FULL), BC_SMTP_SERVER_ERROR },
-    { "5xx.server.enhanced_system", NULL, C5, 3, ANY_, 0, F(MBX) | F(MBX_WEAK) | F(DISABLED) | F(FULL),
-      BC_SMTP_SERVER_ERROR },
+    { "5xx.server.enhanced_system", NULL, C5, 3, ANY_, 0,
+      F(MBX) | F(MBX_WEAK) | F(MBX_HINT) | F(DISABLED) | F(FULL), BC_SMTP_SERVER_ERROR },
     /* Bare block words ("550 blocked", "554 denied") */
     { "5xx.blocked", NULL, C5, ANY_, ANY_, F(BLOCK), F(MBX), BC_SMTP_BLOCKED },
     /* A policy without mailbox evidence ("550 5.7.1 Recipient address
      * rejected: Access denied" from a Postfix access map) */
     { "5xx.policy", NULL, C5, ANY_, ANY_, F(POLICY), F(MBX), BC_SMTP_POLICY_REJECTED },
+    /* A permanent code whose text says "try again later" and names no
+     * mailbox firmly: it contradicts itself */
+    { "5xx.later", NULL, C5, ANY_, ANY_, F(LATER), F(MBX) | F(DISABLED) | F(FULL), BC_SMTP_REJECTED_OTHER },
+    /* "552 5.1.1 Boite du destinataire pleine. Recipient overquota."
+     * (Orange): the text says full, whatever the code */
+    { "5xx.mailbox_full.text_over_code", NULL, C5, ANY_, ANY_, F(FULL), F(MBX) | F(DISABLED),
+      BC_SMTP_MAILBOX_FULL },
 
     /* ================= 5xx: the mailbox ================================ */
     /* RFC 3463: x.1.1 bad destination mailbox address, x.1.2 bad
@@ -478,18 +521,19 @@ const bc_reply_rule bc_reply_rules[] = {
     { "5xx.mailbox.x717", NULL, C5, 7, 17, 0, 0, BC_SMTP_REJECTED_MAILBOX },
     /* The text names the mailbox's absence, whatever the enhanced code */
     { "5xx.mailbox.text", NULL, C5, ANY_, ANY_, F(MBX), 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox_full.text", NULL, C5, ANY_, ANY_, F(FULL), 0, BC_SMTP_MAILBOX_FULL },
-    /* x.1.0 (other address status) counts with mailbox words */
-    { "5xx.mailbox.x10_weak", NULL, C5, 1, 0, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
+    /* x.1.0 (other address status) counts with mailbox words: Cisco's "550
+     * #5.1.0 Address rejected" for a recipient its directory lacks */
+    { "5xx.mailbox.x10_weak", NULL, C5, 1, 0, F(MBX_WEAK) | F(MBX_HINT), 0, BC_SMTP_REJECTED_MAILBOX },
     /* "550 Requested action not taken: mailbox unavailable" (RFC 5321's
-     * default text), "550 Recipient rejected": mailbox words, no policy
-     * word, and no x.7 (security or policy) code */
+     * default text): mailbox words, no policy word, and no x.7 (security or
+     * policy) code */
     { "5xx.mailbox.weak_none", NULL, C5, NONE_, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
     { "5xx.mailbox.weak_x0", NULL, C5, 0, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
     { "5xx.mailbox.weak_x5", NULL, C5, 5, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.weak_x1", NULL, C5, 1, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.weak_x1", NULL, C5, 1, ANY_, F(MBX_WEAK) | F(MBX_HINT), 0, BC_SMTP_REJECTED_MAILBOX },
 
     /* ================= 5xx: no evidence either way ====================== */
+    /* "550 Recipient rejected" alone names no cause */
     { "5xx.policy.enhanced", NULL, C5, 7, ANY_, 0, 0, BC_SMTP_POLICY_REJECTED },
     { "5xx.unclear", NULL, C5, ANY_, ANY_, 0, 0, BC_SMTP_REJECTED_OTHER },
 

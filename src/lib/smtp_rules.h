@@ -24,6 +24,8 @@ enum {
     BC_RF_SERVER = 1u << 12,  /* the server's own trouble */
     BC_RF_GREY = 1u << 13,    /* greylisting named as such */
     BC_RF_LATER = 1u << 14,   /* "try again later" */
+    BC_RF_MBX_HINT = 1u << 15, /* "recipient rejected": mailbox only with an x.1 code */
+    BC_RF_EITHER = 1u << 16,  /* "not found or access denied": two readings */
 };
 
 typedef struct bc_reply_phrase {
