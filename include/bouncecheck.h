@@ -270,6 +270,18 @@ BC_API bool bc_registrable_domain(const char *ascii_domain, char *out, size_t ou
  * when DNS could not tell (a message in errbuf). */
 BC_API int bc_domain_has_mx(const char *ascii_domain, const char *dns_servers, char *errbuf,
                             size_t errlen);
+/* Checks that the DNS servers dns_servers ("IP[:PORT][,...]", NULL:
+ * /etc/resolv.conf) can be believed when they say that a domain does not
+ * exist, blocking: the root zone's NS set must resolve, and a random name
+ * that cannot exist ("bouncecheck-nx-<random>.com") must be NXDOMAIN.
+ * timeout_ms per try (0: 2000; each server gets two tries, the second
+ * twice as long). Returns 1 when it passes, 0 when it fails (captive
+ * portals, filtering proxies and sandboxes answer NXDOMAIN to every name,
+ * SERVFAIL, nothing, or invent addresses), -1 when the check could not
+ * run (a bad server list); msg gets one line naming the resolver
+ * address(es) and what it answered, e.g. "resolver 10.0.0.1 answers
+ * NXDOMAIN for the root zone's NS". */
+BC_API int bc_resolver_check(const char *dns_servers, int timeout_ms, char *msg, size_t msglen);
 /* `bouncecheck disposable` for one input (a domain or an address): a JSON
  * object (caller frees) with input, domain, unicode_domain, disposable,
  * matched, list, allowlisted, allow_matched, registrable_domain, has_mx
@@ -412,6 +424,21 @@ BC_API bc_tristate bc_verifier_accept_all(bc_verifier *v, const char *ascii_doma
  * way. */
 BC_API void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_tristate accept_all,
                                          int64_t age_ms);
+
+/* Whether the verifier's DNS resolver can be believed when it says that a
+ * domain does not exist (see bc_resolver_check): BC_YES or BC_NO as the
+ * last check found, with how long ago it ended in *age_ms (may be NULL)
+ * and its one-line message in msg (may be NULL: "resolver 10.0.0.1 answers
+ * NXDOMAIN for the root zone's NS"); BC_UNKNOWN before any check has
+ * ended. The verifier runs the check itself, when a DNS answer would make
+ * an address undeliverable (NXDOMAIN, no mail server, null MX) and the
+ * last outcome is older than 5 minutes (1 minute after a failure); those
+ * answers wait for it, and while it fails they give status unknown,
+ * reason "dns_unreliable". Call from the loop's thread. */
+BC_API bc_tristate bc_verifier_resolver_ok(bc_verifier *v, int64_t *age_ms, char *msg, size_t msglen);
+/* Starts a resolver check now, unless one is under way (a server's
+ * periodic check); its outcome is read with bc_verifier_resolver_ok. */
+BC_API void bc_verifier_check_resolver(bc_verifier *v);
 
 /* SMTP connections the verifier has started so far (for metrics). */
 BC_API uint64_t bc_verifier_connections(const bc_verifier *v);

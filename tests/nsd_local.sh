@@ -82,17 +82,31 @@ nsd_local_fail() {
     return 1
 }
 
+# nsd_local_zfile ZONE - the file name of ZONE: ZONE.zone, root.zone for ".".
+nsd_local_zfile() { if [ "$1" = . ]; then echo root.zone; else echo "$1.zone"; fi; }
+
 # nsd_local_start WORKDIR PORT ZONE... - writes WORKDIR/nsd.conf serving each
 # ZONE from WORKDIR/ZONE.zone on 127.0.0.1:PORT (UDP and TCP), has
 # nsd-checkconf check it, starts NSD in a process group of its own and waits
 # up to 5 s for it to log that it started. On failure prints a failed TAP run
 # (nsd_local_fail) and returns 1; the caller exits.
+# The ZONE "." is the root, from WORKDIR/root.zone, written here (SOA and NS
+# only) when the test did not: names outside the other zones then get
+# NXDOMAIN with an SOA, as on the Internet, and ". NS" resolves, so that
+# BounceCheck's resolver check (src/lib/resolver_check.h) passes. Without
+# it NSD answers REFUSED there, which tests of "could not tell" rely on.
 nsd_local_start() {
     local dir=$1 port=$2 zone
     shift 2
     NSD_LOCAL_DIR=$dir
+    # shellcheck disable=SC2016 # the zone file's own $ORIGIN and $TTL
+    if [[ " $* " == *" . "* ]] && [ ! -f "$dir/root.zone" ]; then
+        printf '%s\n' '$ORIGIN .' '$TTL 300' '@ IN SOA ns.nsd-local.test. hostmaster.nsd-local.test. 1 3600 600 86400 60' \
+            '@ IN NS ns.nsd-local.test.' > "$dir/root.zone"
+    fi
     for zone in "$@"; do
-        [ -f "$dir/$zone.zone" ] || { nsd_local_fail "zone file $dir/$zone.zone exists"; return 1; }
+        [ -f "$dir/$(nsd_local_zfile "$zone")" ] ||
+            { nsd_local_fail "zone file $dir/$(nsd_local_zfile "$zone") exists"; return 1; }
     done
     {
         cat <<EOF
@@ -114,7 +128,7 @@ remote-control:
     control-enable: no
 EOF
         for zone in "$@"; do
-            printf 'zone:\n    name: %s\n    zonefile: %s.zone\n' "$zone" "$zone"
+            printf 'zone:\n    name: %s\n    zonefile: %s\n' "$zone" "$(nsd_local_zfile "$zone")"
         done
     } > "$dir/nsd.conf"
 

@@ -156,6 +156,10 @@ valid JobList "an empty job list" '{"jobs":[]}'
 valid JobCreated "a created job" '{"id":"0123456789abcdef0123456789abcdef","status":"queued","total":1000}'
 valid Error "an error" '{"error":{"code":"not_found","message":"no such job"}}'
 valid Health "the health answer" '{"status":"ok","version":"0.1.0"}'
+valid Health "an online server's health, resolver fine" '{"status":"ok","version":"0.1.0","dns":{"ok":true,"checked_at":"2026-11-29T09:00:00Z","error":null}}'
+valid Health "a health answer before the first resolver check" '{"status":"ok","version":"0.1.0","dns":{"ok":null,"checked_at":null,"error":null}}'
+valid Health "a degraded health (the resolver fails its check)" '{"status":"degraded","version":"0.1.0","dns":{"ok":false,"checked_at":"2026-11-29T09:00:00Z","error":"resolver 10.0.0.1 answers NXDOMAIN for the root zone'"'"'s NS"}}'
+valid Health "an --offline server's health" '{"status":"ok","version":"0.1.0","dns":null}'
 valid WebhookEvent "a webhook event" "{\"event\":\"job.finished\",\"job\":$done_job}"
 
 # --- broken objects must fail
@@ -174,6 +178,8 @@ invalid JobList "a job list with a broken job" "{\"jobs\":[${job/\"total\":3/\"t
 invalid Error "an error with an extra field" '{"error":{"code":"not_found","message":"no such job"},"detail":1}'
 invalid Error "an error with an unknown code" '{"error":{"code":"teapot","message":"no"}}'
 invalid Health "a health answer with an extra field" '{"status":"ok","version":"0.1.0","uptime":5}'
+invalid Health "a health answer whose dns lacks checked_at" '{"status":"ok","version":"0.1.0","dns":{"ok":true,"error":null}}'
+invalid Health "a health answer with an unknown status" '{"status":"broken","version":"0.1.0","dns":null}'
 invalid JobCreated "a created job that is already done" '{"id":"0123456789abcdef0123456789abcdef","status":"done","total":1}'
 
 # --- check_response

@@ -79,6 +79,9 @@ static void test_online_table(void)
         { BC_DNSF_NO_MAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "no_mail_server", 2 },
         { BC_DNSF_TEMPFAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "dns_error", 40 },
         { BC_DNSF_TEMPFAIL, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
+        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "dns_unreliable", 35 },
+        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, false, true, false, BC_STATUS_UNKNOWN, "dns_unreliable", 30 },
+        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, false, false, false, BC_STATUS_DELIVERABLE, "accepted_email", 95 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, false, true, false, BC_STATUS_DELIVERABLE, "accepted_email", 90 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_UNKNOWN, false, false, true, BC_STATUS_DELIVERABLE, "accepted_email", 85 },
@@ -115,6 +118,32 @@ static void test_online_table(void)
         snprintf(what, sizeof what, "online row %zu (%s)", i, rows[i].reason);
         check_verdict(what, f, rows[i].st, rows[i].reason, rows[i].score);
     }
+}
+
+/* A negative DNS answer from a resolver that failed its check never makes
+ * an address undeliverable, whatever flags the lists add; the same answer
+ * from a trusted resolver does. */
+static void test_unreliable_dns(void)
+{
+    static const bc_dns_fact negative[] = { BC_DNSF_NXDOMAIN, BC_DNSF_NO_MAIL, BC_DNSF_NULL_MX };
+    int undeliverable = 0, unknown = 0;
+    for (unsigned bits = 0; bits < 16; bits++) {
+        bc_facts f = { .stage = BC_STAGE_DNS, .syntax_valid = true, .dns = BC_DNSF_UNRELIABLE,
+                       .accept_all = BC_UNKNOWN, .disposable = bits & 1, .role = (bits >> 1) & 1,
+                       .free = (bits >> 2) & 1, .suggestion = (bits >> 3) & 1 };
+        bc_verdict v = bc_verdict_decide(&f);
+        undeliverable += v.status == BC_STATUS_UNDELIVERABLE;
+        unknown += v.status == BC_STATUS_UNKNOWN && strcmp(v.reason, "dns_unreliable") == 0;
+    }
+    CHECK(undeliverable == 0 && unknown == 8,
+          "unreliable DNS: never undeliverable; unknown/dns_unreliable unless disposable (%d, %d of 16)",
+          undeliverable, unknown);
+    int trusted = 0;
+    for (size_t i = 0; i < sizeof negative / sizeof negative[0]; i++) {
+        bc_facts f = { .stage = BC_STAGE_DNS, .syntax_valid = true, .dns = negative[i], .accept_all = BC_UNKNOWN };
+        trusted += bc_verdict_decide(&f).status == BC_STATUS_UNDELIVERABLE;
+    }
+    CHECK(trusted == 3, "the same answers from a trusted resolver: undeliverable (%d of 3)", trusted);
 }
 
 /* Verifies `in` offline and returns its parsed JSON (caller decrefs). */
@@ -211,6 +240,7 @@ int main(void)
 {
     test_table();
     test_online_table();
+    test_unreliable_dns();
     test_json();
     return tap_done();
 }

@@ -185,8 +185,19 @@ server:
     verbosity: 1
 remote-control:
     control-enable: no
+zone:
+    name: .
+    zonefile: root.zone
 EOF
 } >"$run/nsd.conf"
+# The root (SOA and NS): ". NS" resolves and other names are NXDOMAIN, so the
+# resolver check of the server and the workers passes.
+cat >"$run/zones/root.zone" <<EOF
+\$ORIGIN .
+\$TTL 3600
+@   IN SOA ns.bclab-one.net. hostmaster.bclab-one.net. 1 3600 600 86400 60
+@   IN NS  ns.bclab-one.net.
+EOF
 doms=()
 for ((i = 1; i <= DOMAINS; i++)); do doms+=("$(printf 'bclab-s%03d.net' "$i")"); done
 doms+=(bclab-one.net)

@@ -175,8 +175,16 @@ done
 mkdir -p "/etc/netns/$ns"
 echo "nameserver $DNS_IP" >"/etc/netns/$ns/resolv.conf"
 
-# DNS: NSD authoritative for the one zone.
+# DNS: NSD authoritative for the one zone, and for the root (SOA and NS):
+# ". NS" resolves and other names are NXDOMAIN, so the resolver check that
+# `verify -i` runs first passes.
 mkdir -p "$run/zones"
+cat >"$run/zones/root.zone" <<EOF
+\$ORIGIN .
+\$TTL 3600
+@   IN SOA ns.$DOMAIN. hostmaster.$DOMAIN. 1 3600 600 86400 60
+@   IN NS  ns.$DOMAIN.
+EOF
 cat >"$run/zones/$DOMAIN.zone" <<EOF
 \$ORIGIN $DOMAIN.
 \$TTL 3600
@@ -203,6 +211,9 @@ server:
     verbosity: 1
 remote-control:
     control-enable: no
+zone:
+    name: .
+    zonefile: root.zone
 zone:
     name: $DOMAIN
     zonefile: $DOMAIN.zone

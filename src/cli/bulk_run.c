@@ -702,6 +702,28 @@ static void remove_state(const char *path)
     }
 }
 
+/* Before an online list starts: can the DNS resolver be believed when it
+ * says that a domain does not exist (bc_resolver_check)? One that answers
+ * NXDOMAIN to every name would make the whole list undeliverable. Without
+ * --force the job stops here, before any file is written (exit 1); with
+ * it, a warning, and the verifier itself keeps such answers from making
+ * addresses undeliverable. A check that cannot run (a bad --dns) is left
+ * to the verifier, which reports the setting. */
+static int dns_preflight(const bulk_opts *o)
+{
+    char msg[256];
+    if (o->offline || bc_resolver_check(o->vo->dns_servers, 0, msg, sizeof msg) != 0)
+        return BC_EXIT_OK;
+    const char *then = "addresses whose domain DNS says does not exist will be 'unknown/dns_unreliable'";
+    if (!o->force) {
+        cli_error("the DNS is not trustworthy: %s; use --force to verify anyway (%s)", msg, then);
+        return BC_EXIT_FAILURE;
+    }
+    if (!o->quiet)
+        cli_error("warning: the DNS is not trustworthy: %s; going on (--force): %s", msg, then);
+    return BC_EXIT_OK;
+}
+
 /* Same file? (both exist) */
 static bool same_file(const char *a, const char *b)
 {
@@ -729,6 +751,11 @@ int bulk_run(const bulk_opts *o)
     if (j.out_format == BK_FMT_TEXT)
         j.out_format = BK_FMT_CSV;
     j.with_json = j.out_format == BK_FMT_NDJSON || j.out_format == BK_FMT_JSON;
+    rc = dns_preflight(o);
+    if (rc != BC_EXIT_OK) {
+        free(j.out_path);
+        return rc;
+    }
 
     /* Where the state lives. */
     if (o->state) {

@@ -18,6 +18,7 @@ typedef struct bulk_opts {
     bk_format in_format;       /* --input-format, or AUTO */
     bk_format out_format;      /* --format, or AUTO */
     bool resume, quiet, offline;
+    bool force;                /* --force: go on when the DNS resolver fails its check */
     const char *db;            /* --db: a postgres:// URL; the rows are verified by the
                                 * workers of that database and by this process */
     const bc_verify_options *vo; /* online settings (vo->trace: transcripts in JSON) */

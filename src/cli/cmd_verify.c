@@ -47,6 +47,9 @@ const char cli_help_verify_text[] =
     "  --db URL                 share the list out over a PostgreSQL database: every\n"
     "                           `bouncecheck worker --db URL` (and this command) verifies\n"
     "                           its rows; the output is the same as one machine's\n"
+    "  --force                  verify even when the DNS resolver fails its check (it\n"
+    "                           says NXDOMAIN for the root zone, or invents answers):\n"
+    "                           without it the list is not started (exit 1)\n"
     "  Each distinct address is verified once, domains are worked on concurrently, and\n"
     "  CSV/TSV cells that a spreadsheet would run as a formula get a leading '.\n"
     "\n";
@@ -95,10 +98,10 @@ const char cli_help_verify_text2[] =
     "  undeliverable  invalid_syntax, special_use_domain, invalid_domain, no_mail_server,\n"
     "                 null_mx, rejected_email, mailbox_disabled\n"
     "  risky          disposable, accept_all, mailbox_full\n"
-    "  unknown        unverified (--offline), dns_error, unsafe_target, no_connect,\n"
-    "                 timeout, temporary_failure, greylisted, blocked, sender_rejected,\n"
-    "                 rate_limited, policy_rejected, server_error, server_rejected,\n"
-    "                 protocol_error, smtputf8_unsupported\n"
+    "  unknown        unverified (--offline), dns_error, dns_unreliable, unsafe_target,\n"
+    "                 no_connect, timeout, temporary_failure, greylisted, blocked,\n"
+    "                 sender_rejected, rate_limited, policy_rejected, server_error,\n"
+    "                 server_rejected, protocol_error, smtputf8_unsupported\n"
     "\n"
     "JSON fields (null when unknown): email, normalized, local, domain, ascii_domain,\n"
     "status, reason, score, syntax {valid, code, category, smtputf8, idn, special_use},\n"
@@ -108,9 +111,11 @@ const char cli_help_verify_text2[] =
     "provider, duration_ms, and with --trace transcript [{dir, line}].\n"
     "\n"
     "Exit status: 0 every address got a verdict (whatever it is), 1 a runtime\n"
-    "failure, 2 a usage error, 3 unusable input (a list that cannot be read; when\n"
-    "it breaks off part way, the rows before the problem are still verified and\n"
-    "written), 130/143 interrupted (the work is kept for --resume).\n"
+    "failure (also a list not started because the DNS resolver failed its check:\n"
+    "the root zone must resolve and a made-up name must not; see --force), 2 a\n"
+    "usage error, 3 unusable input (a list that cannot be read; when it breaks off\n"
+    "part way, the rows before the problem are still verified and written),\n"
+    "130/143 interrupted (the work is kept for --resume).\n"
     "\n"
     "Examples:\n"
     "  bouncecheck verify someone@example.net\n"
@@ -223,7 +228,7 @@ static void on_result(void *arg, bc_result *r)
 
 /* Long options: the settings (see settings.c) plus the command's own. */
 enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_COLUMN, OPT_FORMAT, OPT_INPUT_FORMAT,
-       OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_DB, OPT_SETTING_BASE = 2000 };
+       OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_DB, OPT_FORCE, OPT_SETTING_BASE = 2000 };
 
 static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool json)
 {
@@ -344,6 +349,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         { "input-format", required_argument, NULL, OPT_INPUT_FORMAT },
         { "state", required_argument, NULL, OPT_STATE }, { "resume", no_argument, NULL, OPT_RESUME },
         { "quiet", no_argument, NULL, OPT_QUIET }, { "db", required_argument, NULL, OPT_DB },
+        { "force", no_argument, NULL, OPT_FORCE },
         { "help", no_argument, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
@@ -384,6 +390,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         case OPT_RESUME: bo.resume = true; bulk_only = true; break;
         case OPT_QUIET: bo.quiet = true; break;
         case OPT_DB: bo.db = optarg; bulk_only = true; break;
+        case OPT_FORCE: bo.force = true; bulk_only = true; break;
         case OPT_FORMAT:
         case OPT_INPUT_FORMAT: {
             bk_format f;
@@ -416,8 +423,8 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         cli_error("verify: give addresses on the command line or a list with -i, not both");
         rc = BC_EXIT_USAGE;
     } else if (rc == BC_EXIT_OK && !bo.input && bulk_only) {
-        cli_error("verify: -o, --column, --format, --input-format, --state, --resume and --db need a list"
-                  " (-i FILE)");
+        cli_error("verify: -o, --column, --format, --input-format, --state, --resume, --db and --force need a"
+                  " list (-i FILE)");
         rc = BC_EXIT_USAGE;
     } else if (rc == BC_EXIT_OK && bo.db && offline) {
         cli_error("verify: --db shares the list with workers that verify online; --offline verifies here alone");

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "cli.h"
+#include "rwatch.h"
 #include "server.h"
 #include "settings.h"
 #include "store.h"
@@ -49,6 +50,10 @@ const char cli_help_worker_text[] =
     "--allow-private, --config FILE). Give each machine its own --source-ip and a\n"
     "--helo name matching that address's reverse DNS.\n"
     "\n"
+    "The DNS resolver is checked at start and every 5 minutes (the root zone must\n"
+    "resolve, a made-up name must not); a failure is logged and the worker goes on:\n"
+    "what that resolver says does not exist becomes unknown/dns_unreliable.\n"
+    "\n"
     "On SIGTERM or SIGINT the results at hand are written, the other rows of its\n"
     "batches are given back, and it exits 0. Exit 1: the database cannot be used; 2:\n"
     "a bad command line.\n"
@@ -66,6 +71,7 @@ typedef struct wrun {
     wk *w;
     atomic_uint_fast64_t conns;   /* bc_verifier_connections, copied on the loop */
     struct event *sample;
+    sv_rwatch *rwatch;            /* the resolver check: logged, and in /metrics */
 } wrun;
 
 static void sample_cb(evutil_socket_t fd, short what, void *arg)
@@ -111,6 +117,7 @@ static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *c, const cha
                          (unsigned long long)atomic_load(&r->conns));
         if (n > 0 && (size_t)n < sizeof buf - len)
             len += (size_t)n;
+        len += sv_rwatch_metrics(r->rwatch, buf + len, sizeof buf - len);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -270,6 +277,14 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         goto out;
     }
     sv_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(r.v), bc_verifier_mail_from(r.v));
+    /* A resolver that fails its check is logged and the worker goes on:
+     * the verifier keeps its negative answers from making addresses
+     * undeliverable (unknown/dns_unreliable), and a worker that stopped
+     * would only leave its rows to the others' same resolver. */
+    if (!(r.rwatch = sv_rwatch_start(r.base, r.v))) {
+        cli_error("worker: out of memory");
+        goto out;
+    }
     if (metrics && !(md = metrics_start(metrics, &r, err, sizeof err))) {
         cli_error("worker: %s", err);
         goto out;
@@ -289,10 +304,12 @@ out:
     if (md)
         MHD_stop_daemon(md);
     wk_shutdown(r.w);
+    sv_rwatch_stop(r.rwatch);
     bc_verifier_free(r.v); /* cancelled callbacks land in the stopped worker */
     for (int i = 0; r.base && i < 8; i++)
         event_base_loop(r.base, EVLOOP_NONBLOCK);
     wk_free(r.w);
+    sv_rwatch_free(r.rwatch);
     if (sigint)
         event_free(sigint);
     if (sigterm)

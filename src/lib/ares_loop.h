@@ -47,6 +47,12 @@ void bc_ares_loop_reschedule(bc_ares_loop *l);
  * does, for an owner that drives the channel by hand. */
 void bc_ares_loop_process(bc_ares_loop *l);
 
+/* Describes the channel's servers for messages into buf: "IP" (or
+ * "[IPv6]"), with ":PORT" when the port is not 53, comma-separated, "..."
+ * when cut, "the DNS servers" when none can be read. Returns how many
+ * servers the channel has (at least 1). */
+int bc_ares_loop_servers(const bc_ares_loop *l, char *buf, size_t buflen);
+
 /* Destroys the channel (c-ares ends the queries in flight with
  * ARES_EDESTRUCTION), the watches and the timer; the base stays. Accepts a
  * loop that was only partly set up. */

@@ -26,7 +26,6 @@
 #include <ares.h>
 #include <event2/event.h>
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,17 +151,6 @@ static const char *dns_type_name(int type)
     case ns_t_aaaa: return "AAAA";
     default: return "?";
     }
-}
-
-/* Writes a message into err, cut to fit: a long name must not make the
- * message fail, only shorter. */
-__attribute__((format(printf, 3, 4)))
-static void dns_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* ---------------------------------------------------------------- rrsets */
@@ -296,7 +284,7 @@ static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, cha
     }
     if (st != ARES_SUCCESS) {
         rs->rc = BC_DNS_TEMPFAIL;
-        dns_errf(err, errlen, "MX %s: malformed answer (%s)", name, ares_strerror(st));
+        bc_strf(err, errlen, "MX %s: malformed answer (%s)", name, ares_strerror(st));
         return;
     }
     dns_mx keep[BC_DNS_MAX_MX];
@@ -327,7 +315,7 @@ static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, cha
         char *copy = strdup(host);
         if (!copy) {
             rs->rc = BC_DNS_TEMPFAIL;
-            dns_errf(err, errlen, "MX %s: out of memory", name);
+            bc_strf(err, errlen, "MX %s: out of memory", name);
             break;
         }
         memmove(&keep[at + 1], &keep[at], (size_t)(nkeep - at) * sizeof keep[0]);
@@ -341,7 +329,7 @@ static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, cha
             free(keep[i].host);
         rs->rc = BC_DNS_TEMPFAIL;
         if (!err[0])
-            dns_errf(err, errlen, "MX %s: out of memory", name);
+            bc_strf(err, errlen, "MX %s: out of memory", name);
         return;
     }
     rs->ttl = dns_answer_ttl(abuf, alen);
@@ -387,14 +375,14 @@ static void dns_build_addrs(dns_rrset *rs, int type, const unsigned char *abuf, 
     }
     if (st != ARES_SUCCESS) {
         rs->rc = BC_DNS_TEMPFAIL;
-        dns_errf(err, errlen, "%s %s: malformed answer (%s)", dns_type_name(type), name,
-                 ares_strerror(st));
+        bc_strf(err, errlen, "%s %s: malformed answer (%s)", dns_type_name(type), name,
+                ares_strerror(st));
         return;
     }
     rs->addrs = malloc((size_t)n * sizeof *rs->addrs);
     if (!rs->addrs) {
         rs->rc = BC_DNS_TEMPFAIL;
-        dns_errf(err, errlen, "%s %s: out of memory", dns_type_name(type), name);
+        bc_strf(err, errlen, "%s %s: out of memory", dns_type_name(type), name);
         return;
     }
     memcpy(rs->addrs, got, (size_t)n * sizeof got[0]);
@@ -442,14 +430,14 @@ static void dns_build(dns_rrset *rs, int type, const char *name, int status,
         return;
     default:
         rs->rc = BC_DNS_TEMPFAIL;
-        dns_errf(err, errlen, "%s %s: %s (%s)", dns_type_name(type), name,
-                 dns_status_word(status), ares_strerror(status));
+        bc_strf(err, errlen, "%s %s: %s (%s)", dns_type_name(type), name,
+                dns_status_word(status), ares_strerror(status));
         return;
     }
     ns_msg msg;
     if (!abuf || alen <= 0 || ns_initparse(abuf, alen, &msg) < 0) {
         rs->rc = BC_DNS_TEMPFAIL;
-        dns_errf(err, errlen, "%s %s: malformed answer", dns_type_name(type), name);
+        bc_strf(err, errlen, "%s %s: malformed answer", dns_type_name(type), name);
         return;
     }
     if (type == ns_t_mx)
@@ -700,6 +688,36 @@ void bc_ares_loop_close(bc_ares_loop *l)
     }
 }
 
+int bc_ares_loop_servers(const bc_ares_loop *l, char *buf, size_t buflen)
+{
+    struct ares_addr_port_node *list = NULL;
+    size_t at = 0;
+    int n = 0;
+    buf[0] = '\0';
+    if (l->have_channel && ares_get_servers_ports(l->channel, &list) == ARES_SUCCESS) {
+        for (struct ares_addr_port_node *s = list; s; s = s->next) {
+            char ip[INET6_ADDRSTRLEN];
+            n++;
+            if (at >= buflen - 1 || !inet_ntop(s->family, &s->addr, ip, sizeof ip))
+                continue;
+            int port = s->udp_port ? s->udp_port : NS_DEFAULTPORT;
+            const char *sep = at ? "," : "";
+            int w = port == NS_DEFAULTPORT ? snprintf(buf + at, buflen - at, "%s%s", sep, ip)
+                    : snprintf(buf + at, buflen - at, s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d",
+                               sep, ip, port);
+            if (w < 0)
+                break;
+            at += (size_t)w;
+        }
+        ares_free_data(list);
+    }
+    if (at >= buflen && buflen >= 4)
+        memcpy(buf + buflen - 4, "...", 4);
+    if (!buf[0])
+        snprintf(buf, buflen, "the DNS servers");
+    return n > 0 ? n : 1;
+}
+
 /* Re-arms c-ares's timer; nothing once bc_dns_free has begun. */
 static void dns_reschedule(bc_dns *d)
 {
@@ -745,7 +763,7 @@ static void dns_fail_waiter(dns_lookup_cb cb, void *arg, int tag, const char *na
     char err[DNS_ERR_LEN];
     memset(&rs, 0, sizeof rs);
     rs.rc = BC_DNS_TEMPFAIL;
-    dns_errf(err, sizeof err, "%s %s: out of memory", dns_type_name(type), name);
+    bc_strf(err, sizeof err, "%s %s: out of memory", dns_type_name(type), name);
     cb(arg, tag, &rs, err, false);
 }
 

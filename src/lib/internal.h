@@ -17,4 +17,8 @@ struct bc_ctx {
 bc_status bc_seterr(char *errbuf, size_t errlen, bc_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Writes a formatted message into buf (buflen > 0), cut to fit: a message
+ * built around a long name must come out shorter, not fail. */
+void bc_strf(char *buf, size_t buflen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -22,7 +22,6 @@
 #include <ares.h>
 #include <event2/event.h>
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +48,7 @@ typedef struct rv_cares {
     bc_ares_loop loop;           /* the c-ares channel on evb (ares_loop.h) */
     int timeout_ms, tries;
     int nservers;                /* from ares_get_servers_ports, at least 1 */
-    char servers[RES_SERVERS_DESC]; /* for messages: "127.0.0.1:53,..." */
+    char servers[RES_SERVERS_DESC]; /* for messages: "127.0.0.1,[::1]:5353,..." */
 } rv_cares;
 
 /* What came back for one sent question. */
@@ -59,16 +58,6 @@ typedef struct rv_reply {
     unsigned char *abuf; /* owned copy of the answer, NULL without one */
     int alen;
 } rv_reply;
-
-/* Writes a message into err, cut to fit. */
-__attribute__((format(printf, 3, 4)))
-static void rv_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* The mnemonic of an RR type for messages; `buf` holds the unknown ones. */
 static const char *rv_type_name(int type, char *buf, size_t buflen)
@@ -310,7 +299,7 @@ static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
     size_t alen = (size_t)(ns_msg_end(*msg) - abuf);
     unsigned char *copy = malloc(alen);
     if (!copy) {
-        rv_errf(err, errlen, "out of memory");
+        bc_strf(err, errlen, "out of memory");
         return false;
     }
     memcpy(copy, abuf, alen);
@@ -336,7 +325,7 @@ static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
     int st = ares_parse_txt_reply_ext(copy, (int)alen, &list);
     free(copy);
     if (st != ARES_SUCCESS && st != ARES_ENODATA) {
-        rv_errf(err, errlen, "malformed TXT data (%s)", ares_strerror(st));
+        bc_strf(err, errlen, "malformed TXT data (%s)", ares_strerror(st));
         return false;
     }
     /* Records with empty RDATA give c-ares no string at all: skip them. */
@@ -361,7 +350,7 @@ static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
         bc_rr *rr = &out->rr[rec];
         rr->text = malloc(total + 1);
         if (!rr->text) {
-            rv_errf(err, errlen, "out of memory");
+            bc_strf(err, errlen, "out of memory");
             ares_free_data(list);
             return false;
         }
@@ -385,7 +374,7 @@ static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
             rr->text_len = 0;
             rr->text = calloc(1, 1);
             if (!rr->text) {
-                rv_errf(err, errlen, "out of memory");
+                bc_strf(err, errlen, "out of memory");
                 return false;
             }
         } else if (!rr->text) {
@@ -393,7 +382,7 @@ static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
         }
     }
     if (!ok)
-        rv_errf(err, errlen, "%s records at %s do not decode", type == BC_RR_SPF ? "SPF" : "TXT",
+        bc_strf(err, errlen, "%s records at %s do not decode", type == BC_RR_SPF ? "SPF" : "TXT",
                 owner_want);
     return ok;
 }
@@ -477,7 +466,7 @@ static void rv_collect(ns_msg *msg, int type, const char *owner_want, bc_rrset *
         free(idx);
         rv_drop_records(out);
         out->rc = BC_DNS_TEMPFAIL;
-        rv_errf(err, errlen, "out of memory");
+        bc_strf(err, errlen, "out of memory");
         return;
     }
     for (int i = 0; i < count && out->n < want; i++) {
@@ -488,7 +477,7 @@ static void rv_collect(ns_msg *msg, int type, const char *owner_want, bc_rrset *
             free(idx);
             rv_drop_records(out);
             out->rc = BC_DNS_TEMPFAIL;
-            rv_errf(err, errlen, "malformed record at %s", owner_want);
+            bc_strf(err, errlen, "malformed record at %s", owner_want);
             return;
         }
         idx[out->n++] = i;
@@ -520,9 +509,9 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
     int hops = 0;
     for (;;) {
         if (hops == 0)
-            rv_errf(who, sizeof who, "%s %s", tname, qname);
+            bc_strf(who, sizeof who, "%s %s", tname, qname);
         else
-            rv_errf(who, sizeof who, "%s %s (CNAME to %s)", tname, first, qname);
+            bc_strf(who, sizeof who, "%s %s (CNAME to %s)", tname, first, qname);
         rv_reply rep;
         rv_ask(r, qname, type, &rep);
         if (rep.status == ARES_EBADNAME) {
@@ -532,14 +521,14 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         ns_msg msg;
         if (rep.status != ARES_SUCCESS) {
             out->rc = BC_DNS_TEMPFAIL;
-            rv_errf(out->error, sizeof out->error, "%s: %s", who,
+            bc_strf(out->error, sizeof out->error, "%s: %s", who,
                     rv_status_text(rep.status, msgbuf, sizeof msgbuf, r));
             free(rep.abuf);
             return;
         }
         if (ns_initparse(rep.abuf, rep.alen, &msg) < 0) {
             out->rc = BC_DNS_TEMPFAIL;
-            rv_errf(out->error, sizeof out->error, "%s: malformed answer from %s", who, r->servers);
+            bc_strf(out->error, sizeof out->error, "%s: malformed answer from %s", who, r->servers);
             free(rep.abuf);
             return;
         }
@@ -553,7 +542,7 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         }
         if (rcode != ns_r_noerror) {
             out->rc = BC_DNS_TEMPFAIL;
-            rv_errf(out->error, sizeof out->error, "%s: %s from %s", who,
+            bc_strf(out->error, sizeof out->error, "%s: %s from %s", who,
                     rv_rcode_text(rcode, msgbuf, sizeof msgbuf), r->servers);
             free(rep.abuf);
             return;
@@ -563,7 +552,7 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         int n = type == BC_RR_CNAME ? 0 : rv_follow_cnames(&msg, end, sizeof end);
         if (n < 0) {
             out->rc = BC_DNS_TEMPFAIL;
-            rv_errf(out->error, sizeof out->error, "%s: malformed CNAME in the answer", who);
+            bc_strf(out->error, sizeof out->error, "%s: malformed CNAME in the answer", who);
             free(rep.abuf);
             return;
         }
@@ -571,7 +560,7 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         err[0] = '\0';
         rv_collect(&msg, type, end, out, err, sizeof err);
         if (out->rc == BC_DNS_TEMPFAIL)
-            rv_errf(out->error, sizeof out->error, "%s: %s", who, err);
+            bc_strf(out->error, sizeof out->error, "%s: %s", who, err);
         bool reask = out->rc == BC_DNS_NODATA && n > 0 && !rv_has_soa(&msg);
         free(rep.abuf);
         hops += n;
@@ -582,7 +571,7 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         /* The chain leaves what the server answered for: ask for its end. */
         if (hops >= RES_MAX_CNAME_HOPS) {
             out->rc = BC_DNS_TEMPFAIL;
-            rv_errf(out->error, sizeof out->error, "%s: CNAME chain longer than %d",
+            bc_strf(out->error, sizeof out->error, "%s: CNAME chain longer than %d",
                     who, RES_MAX_CNAME_HOPS);
             return;
         }
@@ -612,37 +601,6 @@ static const struct bc_resolver_vt rv_cares_vt = {
     .query = rv_query,
     .free = rv_free,
 };
-
-/* Describes the channel's servers ("IP:PORT,...") into r->servers. */
-static void rv_describe_servers(rv_cares *r)
-{
-    struct ares_addr_port_node *list = NULL;
-    size_t at = 0;
-    r->servers[0] = '\0';
-    r->nservers = 0;
-    if (ares_get_servers_ports(r->loop.channel, &list) == ARES_SUCCESS) {
-        for (struct ares_addr_port_node *s = list; s; s = s->next) {
-            char ip[INET6_ADDRSTRLEN];
-            r->nservers++;
-            if (at >= sizeof r->servers - 1 || !inet_ntop(s->family, &s->addr, ip, sizeof ip))
-                continue;
-            int port = s->udp_port ? s->udp_port : NS_DEFAULTPORT;
-            int w = snprintf(r->servers + at, sizeof r->servers - at,
-                             s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d", at ? "," : "", ip,
-                             port);
-            if (w < 0)
-                break;
-            at += (size_t)w;
-        }
-        ares_free_data(list);
-    }
-    if (at >= sizeof r->servers)
-        memcpy(r->servers + sizeof r->servers - 4, "...", 4);
-    if (!r->servers[0])
-        snprintf(r->servers, sizeof r->servers, "the DNS servers");
-    if (r->nservers == 0)
-        r->nservers = 1;
-}
 
 bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t errlen)
 {
@@ -687,6 +645,6 @@ bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t
         rv_free(&r->base);
         return NULL;
     }
-    rv_describe_servers(r);
+    r->nservers = bc_ares_loop_servers(&r->loop, r->servers, sizeof r->servers);
     return &r->base;
 }

@@ -36,3 +36,11 @@ bc_status bc_seterr(char *errbuf, size_t errlen, bc_status st, const char *fmt, 
     }
     return st;
 }
+
+void bc_strf(char *buf, size_t buflen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, buflen, fmt, ap);
+    va_end(ap);
+}

@@ -28,6 +28,7 @@ static bool t_accept_all(const bc_facts *f)
 }
 static bool t_accepted(const bc_facts *f) { return f->smtp == BC_SMTPF_ACCEPTED; }
 static bool t_dns_error(const bc_facts *f) { return f->dns == BC_DNSF_TEMPFAIL; }
+static bool t_dns_unreliable(const bc_facts *f) { return f->dns == BC_DNSF_UNRELIABLE; }
 static bool t_unsafe(const bc_facts *f) { return f->smtp == BC_SMTPF_UNSAFE_TARGET; }
 static bool t_utf8(const bc_facts *f) { return f->smtp == BC_SMTPF_UTF8_UNSUPPORTED; }
 static bool t_greylisted(const bc_facts *f) { return f->smtp == BC_SMTPF_GREYLISTED; }
@@ -64,6 +65,7 @@ static const struct rule {
     { t_accept_all,        BC_STATUS_RISKY,         "accept_all",            50 },
     { t_accepted,          BC_STATUS_DELIVERABLE,   "accepted_email",        95 },
     { t_dns_error,         BC_STATUS_UNKNOWN,       "dns_error",             40 },
+    { t_dns_unreliable,    BC_STATUS_UNKNOWN,       "dns_unreliable",        35 },
     { t_unsafe,            BC_STATUS_UNKNOWN,       "unsafe_target",         40 },
     { t_utf8,              BC_STATUS_UNKNOWN,       "smtputf8_unsupported",  50 },
     { t_greylisted,        BC_STATUS_UNKNOWN,       "greylisted",            55 },

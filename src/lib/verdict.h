@@ -27,6 +27,9 @@ typedef enum bc_dns_fact {
     BC_DNSF_NO_MAIL,       /* permanent: no MX and no A/AAAA */
     BC_DNSF_NULL_MX,       /* permanent: RFC 7505 null MX */
     BC_DNSF_TEMPFAIL,      /* could not tell */
+    BC_DNSF_UNRELIABLE,    /* NXDOMAIN, no mail or null MX from a resolver that failed
+                            * its check (resolver_check.h), or before the check ended:
+                            * it may say that of every domain, so we cannot tell */
 } bc_dns_fact;
 
 /* What the SMTP stage established for this address. */

@@ -34,6 +34,7 @@
 #include "internal.h"
 #include "netsafe.h"
 #include "provider.h"
+#include "resolver_check.h"
 #include "result.h"
 #include "smtp_probe.h"
 #include "smtptest.h"
@@ -45,6 +46,8 @@
 #define BACKOFF_FIRST_MS 2000
 #define BACKOFF_MAX_MS 60000
 #define CATCHALL_TTL_MS (60L * 60 * 1000)
+#define RCHECK_OK_TTL_MS (5L * 60 * 1000)   /* a passed resolver check is trusted this long */
+#define RCHECK_FAIL_TTL_MS (60L * 1000)     /* a failed one, before the next try */
 
 typedef struct job job;
 typedef struct vdomain vdomain;
@@ -95,6 +98,10 @@ struct vdomain {
     job *catchall_waiters;
     char catchall_local[32]; /* the random local part, kept so a greylisting
                               * server sees the same recipient on recheck */
+    bc_mx_answer *held;   /* owned: a negative answer waiting for the resolver
+                           * check (NULL: none); the queue waits with it */
+    bc_dns_fact held_fact;
+    vdomain *held_next;   /* in the verifier's list of held domains */
 };
 
 struct vhost {
@@ -169,6 +176,14 @@ struct bc_verifier {
     session *sessions;
     uint64_t nconnects;   /* SMTP connections started */
     bool freeing;
+    /* The resolver check (resolver_check.h): negative DNS answers are
+     * believed only while the last check passed, and not for long. */
+    char *dns_servers;        /* owned copy of the option (NULL: resolv.conf) */
+    bc_rcheck *rcheck;        /* the check under way, or NULL */
+    bc_tristate resolver_ok;  /* the last outcome; BC_UNKNOWN before the first */
+    long resolver_at;         /* when it ended */
+    char resolver_msg[BC_RCHECK_MSG_MAX];
+    vdomain *held;            /* domains whose answer waits for the check */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -1084,45 +1099,41 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
 
 /* ---- DNS stage ------------------------------------------------------------ */
 
-static void domain_mx_cb(void *arg, const bc_mx_answer *a)
+/* What an MX answer establishes for the domain's addresses: OK (hosts with
+ * addresses to try), a permanent negative fact, or TEMPFAIL. */
+static bc_dns_fact domain_fact(const bc_mx_answer *a)
 {
-    vdomain *d = arg;
-    bc_verifier *v = d->v;
-    d->resolving = false;
-    if (a->rc == BC_DNS_CANCELLED || v->freeing)
-        return;
-    if (a->rc != BC_DNS_OK) {
-        bc_dns_fact f = a->rc == BC_DNS_NXDOMAIN ? BC_DNSF_NXDOMAIN
-                        : a->rc == BC_DNS_NODATA ? BC_DNSF_NO_MAIL
-                        : a->rc == BC_DNS_NULLMX ? BC_DNSF_NULL_MX
-                                                 : BC_DNSF_TEMPFAIL;
-        job *j;
-        while ((j = domain_dequeue(d))) {
-            if (!j->done)
-                j->r->facts.dns = f;
-            job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
-            job_unref(j);
-        }
-        return;
+    switch (a->rc) {
+    case BC_DNS_OK: break;
+    case BC_DNS_NXDOMAIN: return BC_DNSF_NXDOMAIN;
+    case BC_DNS_NODATA: return BC_DNSF_NO_MAIL;
+    case BC_DNS_NULLMX: return BC_DNSF_NULL_MX;
+    default: return BC_DNSF_TEMPFAIL;
     }
     /* Hosts that all lack addresses: no mail server we could reach. */
-    bool any_addr = false, any_temp = false;
+    bool any_temp = false;
     for (int i = 0; i < a->nhosts; i++) {
         if (a->hosts[i].naddrs)
-            any_addr = true;
+            return BC_DNSF_OK;
         if (a->hosts[i].addr_rc == BC_DNS_TEMPFAIL)
             any_temp = true;
     }
-    if (!any_addr) {
+    return any_temp ? BC_DNSF_TEMPFAIL : BC_DNSF_NO_MAIL;
+}
+
+/* The domain's answer is in and believed (f is its fact, or UNRELIABLE):
+ * every queued address gets f, or with hosts to try, sessions start. */
+static void domain_apply(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
+{
+    bc_verifier *v = d->v;
+    if (f != BC_DNSF_OK) {
         job *j;
         while ((j = domain_dequeue(d))) {
-            if (j->done) {
-                job_unref(j);
-                continue;
+            if (!j->done) {
+                result_set_mx(j->r, a); /* hosts without addresses, if any */
+                j->r->facts.dns = f;
+                job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
             }
-            result_set_mx(j->r, a);
-            j->r->facts.dns = any_temp ? BC_DNSF_TEMPFAIL : BC_DNSF_NO_MAIL;
-            job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
             job_unref(j);
         }
         return;
@@ -1142,12 +1153,101 @@ static void domain_mx_cb(void *arg, const bc_mx_answer *a)
     }
 }
 
+/* How far a negative answer can be believed now: BC_YES while the last
+ * resolver check passed (for RCHECK_OK_TTL_MS), BC_NO while the last one
+ * failed (for RCHECK_FAIL_TTL_MS), BC_UNKNOWN when a check must run. */
+static bc_tristate resolver_trust(const bc_verifier *v)
+{
+    long age = bc_now_ms() - v->resolver_at;
+    if (v->resolver_ok == BC_YES && age < RCHECK_OK_TTL_MS)
+        return BC_YES;
+    if (v->resolver_ok == BC_NO && age < RCHECK_FAIL_TTL_MS)
+        return BC_NO;
+    return BC_UNKNOWN;
+}
+
+/* The resolver check ended: record it and let the held domains go, with
+ * their own facts when it passed and as unreliable when it failed. */
+static void resolver_checked(void *arg, bool ok, const char *msg)
+{
+    bc_verifier *v = arg;
+    bc_rcheck_free(v->rcheck);
+    v->rcheck = NULL;
+    v->resolver_ok = ok ? BC_YES : BC_NO;
+    v->resolver_at = bc_now_ms();
+    snprintf(v->resolver_msg, sizeof v->resolver_msg, "%s", msg);
+    vdomain *list = v->held;
+    v->held = NULL;
+    while (list) {
+        vdomain *d = list;
+        list = d->held_next;
+        d->held_next = NULL;
+        bc_mx_answer *a = d->held;
+        d->held = NULL;
+        domain_apply(d, a, ok ? d->held_fact : BC_DNSF_UNRELIABLE);
+        free(a);
+    }
+}
+
+/* Starts a resolver check unless one is under way. One that cannot even
+ * start counts as failed. */
+static void resolver_check_start(bc_verifier *v)
+{
+    if (v->rcheck || v->freeing)
+        return;
+    char err[BC_RCHECK_MSG_MAX];
+    v->rcheck = bc_rcheck_start(v->base, v->dns_servers, 0, resolver_checked, v, err, sizeof err);
+    if (!v->rcheck)
+        resolver_checked(v, false, err);
+}
+
+/* A negative answer arrived while the resolver is not known to be
+ * trustworthy: the domain's queue waits for the check, keeping a copy of
+ * the answer. Without memory for the copy it cannot wait: unreliable. */
+static void domain_hold(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
+{
+    bc_verifier *v = d->v;
+    bc_mx_answer *copy = malloc(sizeof *copy);
+    if (!copy) {
+        domain_apply(d, a, BC_DNSF_UNRELIABLE);
+        return;
+    }
+    *copy = *a;
+    d->held = copy;
+    d->held_fact = f;
+    d->held_next = v->held;
+    v->held = d;
+    resolver_check_start(v);
+}
+
+static void domain_mx_cb(void *arg, const bc_mx_answer *a)
+{
+    vdomain *d = arg;
+    bc_verifier *v = d->v;
+    d->resolving = false;
+    if (a->rc == BC_DNS_CANCELLED || v->freeing)
+        return;
+    bc_dns_fact f = domain_fact(a);
+    if (f == BC_DNSF_NXDOMAIN || f == BC_DNSF_NO_MAIL || f == BC_DNSF_NULL_MX) {
+        /* Would make the addresses undeliverable: only on the word of a
+         * resolver that passed its check. */
+        bc_tristate trust = resolver_trust(v);
+        if (trust == BC_UNKNOWN) {
+            domain_hold(d, a, f);
+            return;
+        }
+        if (trust == BC_NO)
+            f = BC_DNSF_UNRELIABLE;
+    }
+    domain_apply(d, a, f);
+}
+
 static void domain_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     vdomain *d = arg;
-    if (d->resolving || !d->npending || d->v->freeing)
+    if (d->resolving || d->held || !d->npending || d->v->freeing)
         return;
     if (d->sessions >= d->v->o.mx_connections)
         return; /* a session ending kicks us again */
@@ -1200,7 +1300,9 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     bool dns_stage = j->r->facts.dns == BC_DNSF_NONE;
     session *s = j->sess;
     if (dns_stage) {
-        j->r->facts.dns = BC_DNSF_TEMPFAIL;
+        /* Waiting for the resolver check with a negative answer: the check
+         * has not passed, so that answer cannot be believed. */
+        j->r->facts.dns = j->d && j->d->held ? BC_DNSF_UNRELIABLE : BC_DNSF_TEMPFAIL;
         job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
     } else {
         if (s && s->last_cand == NULL && s->ci < s->ncand) {
@@ -1252,6 +1354,7 @@ bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *bas
         return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
     v->ctx = ctx;
     v->base = base;
+    v->resolver_ok = BC_UNKNOWN;
     if (opts)
         v->o = *opts;
     bc_verify_options *o = &v->o;
@@ -1294,7 +1397,11 @@ bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *bas
         snprintf(v->from, sizeof v->from, "verify@%s", v->helo);
     o->helo = v->helo;
     o->mail_from = v->from;
-    o->dns_servers = NULL; /* not kept: used once below */
+    o->dns_servers = NULL; /* kept as v->dns_servers, for the resolver check */
+    if (opts && opts->dns_servers && !(v->dns_servers = strdup(opts->dns_servers))) {
+        st = bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
+        goto fail;
+    }
     for (int i = 0; i < (opts ? opts->n_source_ips : 0) && i < BC_MAX_SOURCE_IPS; i++) {
         st = parse_source(v, opts->source_ips[i], errbuf, errlen);
         if (st != BC_OK)
@@ -1328,6 +1435,7 @@ fail:
     bc_dns_free(v->dns);
     if (v->ssl)
         SSL_CTX_free(v->ssl);
+    free(v->dns_servers);
     free(v);
     return st;
 }
@@ -1408,6 +1516,8 @@ void bc_verifier_free(bc_verifier *v)
     if (!v)
         return;
     v->freeing = true;
+    bc_rcheck_free(v->rcheck); /* the held domains' jobs are cancelled below */
+    v->rcheck = NULL;
     /* Sessions in flight are cut loose: their probes are cancelled and free
      * them when the cancellation arrives; they no longer touch v. */
     while (v->sessions) {
@@ -1466,6 +1576,7 @@ void bc_verifier_free(bc_verifier *v)
         while (d) {
             vdomain *n = d->hnext;
             event_free(d->pump);
+            free(d->held);
             free(d);
             d = n;
         }
@@ -1479,6 +1590,7 @@ void bc_verifier_free(bc_verifier *v)
     event_free(v->deliver);
     if (v->ssl)
         SSL_CTX_free(v->ssl);
+    free(v->dns_servers);
     free(v);
 }
 
@@ -1530,4 +1642,23 @@ void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_t
 uint64_t bc_verifier_connections(const bc_verifier *v)
 {
     return v ? v->nconnects : 0;
+}
+
+bc_tristate bc_verifier_resolver_ok(bc_verifier *v, int64_t *age_ms, char *msg, size_t msglen)
+{
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (!v || v->resolver_ok == BC_UNKNOWN)
+        return BC_UNKNOWN;
+    if (age_ms)
+        *age_ms = bc_now_ms() - v->resolver_at;
+    if (msg && msglen)
+        snprintf(msg, msglen, "%s", v->resolver_msg);
+    return v->resolver_ok;
+}
+
+void bc_verifier_check_resolver(bc_verifier *v)
+{
+    if (v)
+        resolver_check_start(v);
 }

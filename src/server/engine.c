@@ -764,6 +764,11 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
             return -1;
         }
         sv_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(s->v), bc_verifier_mail_from(s->v));
+        s->rwatch = sv_rwatch_start(s->base, s->v); /* logs the first check's outcome */
+        if (!s->rwatch) {
+            sv_fmt(err, errlen, "out of memory");
+            return -1;
+        }
     }
     s->pg_jobs = sv_store_is_pg(s->o->db) && !s->o->offline;
     if (s->pg_jobs && !s->o->no_work) {
@@ -825,6 +830,7 @@ void sv_engine_run(sv *s)
     wk_shutdown(s->wk);   /* results written, the other rows given back */
     bk_sched_free(s->sched);
     s->sched = NULL;
+    sv_rwatch_stop(s->rwatch); /* /healthz still shows the last outcome */
     bc_verifier_free(s->v); /* answers the waiting requests ("shutting down") */
     s->v = NULL;
     for (int i = 0; i < 8; i++)
@@ -865,6 +871,8 @@ void sv_engine_free(sv *s)
         event_free(s->housekeeping);
     if (s->offline_step)
         event_free(s->offline_step);
+    sv_rwatch_free(s->rwatch); /* after the HTTP threads */
+    s->rwatch = NULL;
     if (s->base)
         event_base_free(s->base);
     s->base = NULL;

@@ -1672,6 +1672,29 @@ static enum MHD_Result disposable_start(hreq *r)
 
 /* ---- routing ------------------------------------------------------------------------------- */
 
+/* GET /healthz: alive (200) with the version and, online, what the last
+ * resolver check found (rwatch.h). A resolver that failed it makes the
+ * status "degraded", still 200: the process works and its verdicts stay
+ * safe (unknown/dns_unreliable), but the operator should look; a load
+ * balancer must not take every node out because the resolver they share
+ * misbehaves. */
+static enum MHD_Result answer_health(hreq *r, sv *s)
+{
+    json_t *dns = json_null();
+    sv_rstate rs;
+    sv_rwatch_get(s->rwatch, &rs);
+    if (!s->o->offline) {
+        char at[32];
+        sv_time_str(rs.checked_at, at, sizeof at);
+        dns = json_pack("{s:o,s:o,s:o}", "ok", rs.ok == BC_UNKNOWN ? json_null() : json_boolean(rs.ok == BC_YES),
+                        "checked_at", rs.checked_at ? json_string(at) : json_null(), "error",
+                        rs.ok == BC_NO ? json_string(rs.message) : json_null());
+    }
+    const char *status = atomic_load(&s->stopping) ? "stopping" : rs.ok == BC_NO ? "degraded" : "ok";
+    answer_obj(r, 200, json_pack("{s:s,s:s,s:o}", "status", status, "version", bc_version(), "dns", dns));
+    return send_answer(r);
+}
+
 static enum MHD_Result method_not_allowed(hreq *r, const char *allow)
 {
     set_header(r, "Allow", "%s", allow);
@@ -1799,11 +1822,8 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     if (!((get && strstr(allow, "GET")) || (post && strstr(allow, "POST")) || (del && strstr(allow, "DELETE"))))
         return method_not_allowed(r, allow);
 
-    if (r->route == R_HEALTH) {
-        answer_obj(r, 200, json_pack("{s:s,s:s}", "status", atomic_load(&s->stopping) ? "stopping" : "ok",
-                                     "version", bc_version()));
-        return send_answer(r);
-    }
+    if (r->route == R_HEALTH)
+        return answer_health(r, s);
     if (r->route == R_METRICS) {
         sv_job *jobs = NULL;
         size_t n = 0;

@@ -204,6 +204,7 @@ out:
     if (s->base && (s->v || s->sched)) {
         /* failed after the engine started: let it wind down */
         bk_sched_free(s->sched);
+        sv_rwatch_stop(s->rwatch);
         bc_verifier_free(s->v);
         s->v = NULL;
         for (int i = 0; i < 4; i++)

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 
 #include "bulk.h"
+#include "rwatch.h"
 #include "server.h"
 
 struct event_base;
@@ -68,6 +69,7 @@ struct sv {
     struct ejob *ejobs;          /* jobs open in the engine */
     struct event *tick, *housekeeping;
     struct event *offline_step;  /* --offline: the next slice of the jobs */
+    sv_rwatch *rwatch;           /* the resolver check (online); read by /healthz, /metrics */
 
     /* jobs over PostgreSQL (--db postgres://..., online): rows in the
      * store's job_rows, verified by workers (engine.c's coordinator) */

@@ -410,6 +410,9 @@ char *sv_metrics_text(sv *s, size_t *len)
         wk_metrics_text(s->wk, wb, sizeof wb);
         mprintf(&b, "%s", wb);
     }
+    char rb[512];
+    if (sv_rwatch_metrics(s->rwatch, rb, sizeof rb))
+        mprintf(&b, "%s", rb);
     if (b.oom) {
         free(b.p);
         return NULL;

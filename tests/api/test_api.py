@@ -1305,7 +1305,9 @@ def t_smtp_test(main_srv):
         tap.ok(False, "the scripted SMTP server starts", port)
         return
     try:
-        s = new_server("smtp", ["--allow-private"])
+        # Online servers check their DNS resolver at start: point them at a
+        # closed local port, never at this machine's resolv.conf.
+        s = new_server("smtp", ["--allow-private", "--dns", "127.0.0.1:9"])
         r = s.req("GET", f"/v1/smtp-test?host=127.0.0.1&port={port}&helo=probe.example")
         j = r.json() or {}
         p0 = (j.get("ports") or [{}])[0]
@@ -1333,7 +1335,7 @@ def t_smtp_test(main_srv):
             r = s.req("GET", "/v1/smtp-test" + qs)
             tap.ok(is_error(r, 400, "bad_request"), f"GET /v1/smtp-test with {what}: 400 bad_request", r.short())
         s.stop()
-        s = new_server("smtp-safe", [])
+        s = new_server("smtp-safe", ["--dns", "127.0.0.1:9"])
         r = s.req("GET", f"/v1/smtp-test?host=127.0.0.1&port={port}")
         tap.ok(is_error(r, 400, "unsafe_target"), "without --allow-private: 127.0.0.1 is 400 unsafe_target",
                r.short())

@@ -142,7 +142,15 @@ $TTL 300
 25              IN PTR mx.good.health.test.
 66              IN PTR somewhere-else.health.test.
 """
-    return {"health.test": h, "zen.spamhaus.org": bl, "dbl.spamhaus.org": dbl, "2.0.192.in-addr.arpa": rev}
+    # The root: names outside these zones are NXDOMAIN, as on the Internet,
+    # and ". NS" resolves, so the resolver check of `serve` below passes.
+    root = """$ORIGIN .
+$TTL 300
+@               IN SOA ns.health.test. hostmaster.health.test. 1 3600 600 86400 60
+@               IN NS  ns.health.test.
+"""
+    return {"health.test": h, "zen.spamhaus.org": bl, "dbl.spamhaus.org": dbl, "2.0.192.in-addr.arpa": rev,
+            ".": root}
 
 
 POLICIES = {
@@ -243,9 +251,10 @@ def main():
                 f"    logfile: \"{work}/nsd.log\"\n    server-count: 1\n    verbosity: 1\n"
                 "remote-control:\n    control-enable: no\n"]
         for name, body in zones(work).items():
-            with open(os.path.join(work, name + ".zone"), "w") as f:
+            zfile = "root.zone" if name == "." else name + ".zone"
+            with open(os.path.join(work, zfile), "w") as f:
                 f.write(body)
-            conf.append(f"zone:\n    name: {name}\n    zonefile: {name}.zone\n")
+            conf.append(f"zone:\n    name: {name}\n    zonefile: {zfile}\n")
         with open(os.path.join(work, "nsd.conf"), "w") as f:
             f.write("".join(conf))
         chk = subprocess.run([os.path.join(os.path.dirname(nsd), "nsd-checkconf"), os.path.join(work, "nsd.conf")],

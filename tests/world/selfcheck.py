@@ -109,6 +109,13 @@ def main():
     check(rc == dns.rcode.NXDOMAIN, "bclab-nowhere.net is NXDOMAIN (%s)" % dns.rcode.to_text(rc))
     rc, _ = query(ns, "bclab-refused.org", "MX")
     check(rc == dns.rcode.REFUSED, "bclab-refused.org is REFUSED (%s)" % dns.rcode.to_text(rc))
+    # what BounceCheck's resolver check asks (src/lib/resolver_check.h)
+    rc, ans = query(ns, ".", "NS")
+    check(rc == dns.rcode.NOERROR and ans == {"ns.bclab-ok.net."}, "the root zone's NS: %s" % ans)
+    rc, _ = query(ns, "bouncecheck-nx-0123456789abcdef0123.com", "A")
+    check(rc == dns.rcode.NXDOMAIN, "a name that cannot exist is NXDOMAIN (%s)" % dns.rcode.to_text(rc))
+    rc, _ = query(ns, "bclab-elsewhere.org", "MX")
+    check(rc == dns.rcode.NXDOMAIN, "a name under no world zone is NXDOMAIN from the root (%s)" % dns.rcode.to_text(rc))
     rc, ans = query(ns, "mx.bclab-private.net", "A")
     check(ans == {env["MX_PRIV"]}, "the private MX address: %s" % ans)
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # up.sh DIR - brings up BounceCheck's integration-test world in a new network
-# namespace: NSD (authoritative for the bclab-*.net test zones, gmail.com and
-# the parents .net/.com that answer NXDOMAIN), a private Postfix instance with
+# namespace: NSD (authoritative for the bclab-*.net test zones, gmail.com,
+# the parents .net/.com and the root that answer NXDOMAIN, and a zone that
+# answers REFUSED), a private Postfix instance with
 # virtual mailboxes and STARTTLS on two addresses (the second one greylists
 # through postgrey), a latency proxy in front of Postfix, and one scripted SMTP
 # server per misbehaviour. Everything it creates is recorded in DIR (an empty
@@ -86,20 +87,32 @@ bg() {
 # ---- DNS -----------------------------------------------------------------
 z="$dir/zones"
 mkdir -p "$z"
+# zfile NAME - the file of zone NAME: NAME.zone, root.zone for the root.
+zfile() { if [ "$1" = . ]; then echo root.zone; else echo "$1.zone"; fi; }
 # zone NAME BODY - writes a zone file with SOA and NS for NAME.
 zone() {
+    local origin="$1."
+    [ "$1" = . ] && origin=.
     {
-        echo "\$ORIGIN $1."
+        echo "\$ORIGIN $origin"
         echo "\$TTL 300"
         echo "@ IN SOA ns.bclab-ok.net. hostmaster.bclab-ok.net. 1 3600 600 86400 60"
         echo "@ IN NS ns.bclab-ok.net."
         printf '%s\n' "$2"
-    } > "$z/$1.zone"
+    } > "$z/$(zfile "$1")"
     zones+=("$1")
 }
 zones=()
+declare -A zone_opts=()   # extra nsd.conf lines of a zone
+# The root: names outside the world's zones get NXDOMAIN with an SOA, as on
+# the Internet, and ". NS" resolves, so BounceCheck's resolver check passes.
+zone . ""
 zone net ""          # NXDOMAIN for every other .net name
 zone com ""          # NXDOMAIN for gmial.com and friends
+# REFUSED for this one (the dns_refused case): NSD refuses queries that a
+# zone's allow-query does not admit.
+zone bclab-refused.org ""
+zone_opts[bclab-refused.org]="    allow-query: 0.0.0.0/0 BLOCKED"
 zone bclab-ok.net "@ IN MX 10 mx
 mx IN A $MX_OK
 ns IN A $DNS"
@@ -144,7 +157,8 @@ remote-control:
     control-enable: no
 EOF
     for n in "${zones[@]}"; do
-        printf 'zone:\n    name: %s\n    zonefile: %s.zone\n' "$n" "$n"
+        printf 'zone:\n    name: %s\n    zonefile: %s\n' "$n" "$(zfile "$n")"
+        [ -z "${zone_opts[$n]:-}" ] || printf '%s\n' "${zone_opts[$n]}"
     done
 } > "$dir/nsd.conf"
 nsd_bin=$(command -v nsd)
