@@ -55,27 +55,9 @@ if ! rw_up "$work/world" "$corpus" 2> "$work/up.err"; then
 fi
 
 # One verifier process per batch (replies sharing an MX host are in different
-# batches), a few at a time. --greylist-schedule 1: one recheck after 1 s.
+# batches), a few at a time; one greylisting recheck after 1 s.
 t0=$(date +%s)
-run_batch() {
-    local k=$1
-    rw_exec "$bin" verify --quiet --dns "$RW_DNS" --greylist-schedule 1 --timeout 8 \
-        --connect-timeout 3 --greeting-timeout 5 --command-timeout 5 --domain-rate 0 \
-        --helo verify.bcreplies.net --from verify@bcreplies.net \
-        -i "$work/world/batch-$k.csv" -o "$work/result-$k.ndjson" > "$work/verify-$k.out" 2>&1
-    echo $? > "$work/verify-$k.rc"
-}
-# Waits for the batch processes only (the world's servers are children too).
-pids=()
-for ((k = 0; k < RW_BATCHES; k++)); do
-    run_batch "$k" &
-    pids+=("$!")
-    if [ "${#pids[@]}" -ge "$jobs" ]; then
-        wait "${pids[0]}"
-        pids=("${pids[@]:1}")
-    fi
-done
-for p in "${pids[@]}"; do wait "$p"; done
+rw_verify "$bin" "$work" "$jobs"
 t1=$(date +%s)
 
 /usr/bin/python3 "$here/compare.py" --tap "$work/world/plan.tsv" "$work" "$RW_BATCHES" "$((t1 - t0))"

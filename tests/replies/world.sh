@@ -20,6 +20,11 @@
 #   rw_down            stops everything rw_up started and deletes the namespace;
 #                      safe to call twice and after a failed rw_up
 #   rw_exec CMD...     runs CMD inside the namespace
+#   rw_verify BIN OUT JOBS
+#                      verifies every batch with `BIN verify -i batch-K.csv -o
+#                      OUT/result-K.ndjson` inside the namespace, JOBS verifier
+#                      processes at once; each one's exit status in
+#                      OUT/verify-K.rc, its output in OUT/verify-K.out
 # Needs root, ip, nsd and /usr/bin/python3.
 
 RW_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,7 +92,9 @@ EOF
     nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
     "$(dirname "$nsd_bin")/nsd-checkconf" "$dir/nsd.conf" >&2 ||
         { echo "world.sh: nsd-checkconf rejects $dir/nsd.conf" >&2; return 1; }
-    rw_bg nsd "$nsd_bin" -d -c "$dir/nsd.conf"
+    # In a process group of its own (setsid does not fork here, as the caller is
+    # no group leader): NSD signals its group when it stops.
+    rw_bg nsd setsid "$nsd_bin" -d -c "$dir/nsd.conf"
     wait_for "$dir/nsd.log" "nsd started" 10 ||
         { echo "world.sh: nsd did not start: $(cat "$dir/nsd.log" "$dir/nsd.out" 2>/dev/null)" >&2; return 1; }
 
@@ -122,15 +129,39 @@ EOF
     return 0
 }
 
+rw_verify() {
+    local bin=$1 out=$2 jobs=$3 k p pids=()
+    # Waits for the verifier processes only: the world's servers are
+    # children of this shell too.
+    for ((k = 0; k < RW_BATCHES; k++)); do
+        (
+            rw_exec "$bin" verify --quiet --dns "$RW_DNS" --greylist-schedule 1 --timeout 8 \
+                --connect-timeout 3 --greeting-timeout 5 --command-timeout 5 --domain-rate 0 \
+                --helo verify.bcreplies.net --from verify@bcreplies.net \
+                -i "$RW_DIR/batch-$k.csv" -o "$out/result-$k.ndjson" > "$out/verify-$k.out" 2>&1
+            echo $? > "$out/verify-$k.rc"
+        ) &
+        pids+=("$!")
+        if [ "${#pids[@]}" -ge "$jobs" ]; then
+            wait "${pids[0]}"
+            pids=("${pids[@]:1}")
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    return 0
+}
+
 rw_down() {
+    # Every step may fail (a process already gone, a caller under set -e):
+    # none may stop the others.
     local p
-    for p in "${RW_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${RW_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    for p in "${RW_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${RW_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     RW_PIDS=()
     if [ -n "$RW_NS" ]; then
         # anything else still inside the namespace was started by us
-        for p in $(ip netns pids "$RW_NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        ip netns del "$RW_NS" 2>/dev/null
+        for p in $(ip netns pids "$RW_NS" 2>/dev/null || true); do kill -KILL "$p" 2>/dev/null || true; done
+        ip netns del "$RW_NS" 2>/dev/null || true
         rm -rf "/etc/netns/$RW_NS"
         RW_NS=""
     fi
