@@ -85,6 +85,7 @@ def main(argv):
     by_lang_kind = collections.Counter()
     multi = 0
     with_mx = 0
+    recalled = 0
     try:
         f = open(path, encoding="utf-8")
     except OSError as e:
@@ -127,13 +128,15 @@ def main(argv):
             kind = "mailbox" if reason in MAILBOX else ("non-mailbox" if reason in NON_MAILBOX else "other")
             by_lang_kind[(lang, kind)] += 1
             multi += len(reply_lines(reply)) > 1
+            recalled += "not re-checked" in source
             with_mx += mx != "-"
     total = sum(by_reason.values())
     mailbox = sum(by_reason[r] for r in MAILBOX)
     nonmb = sum(by_reason[r] for r in NON_MAILBOX)
     agf = by_reason["accepted_email"] + by_reason["greylisted"] + by_reason["mailbox_full"]
     if not quiet:
-        print("%s: %d replies (%d multi-line, %d with a provider MX)" % (path, total, multi, with_mx))
+        print("%s: %d replies (%d multi-line, %d with a provider MX, %d with a wording recalled and"
+              " not re-checked against a stored copy of its source)" % (path, total, multi, with_mx, recalled))
         print("per status:")
         for s in ("deliverable", "undeliverable", "risky", "unknown"):
             print("  %-14s %4d" % (s, by_status[s]))
