@@ -29,11 +29,16 @@ CLASSES = ("accepted_email", "rejected_email", "mailbox_disabled", "mailbox_full
 
 def read_plan(path):
     """Returns [(id, email, status, reason)] in corpus order."""
+    return [r[:4] for r in read_plan_codes(path)]
+
+
+def read_plan_codes(path):
+    """Returns [(id, email, status, reason, reply code)] in corpus order."""
     rows = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             c = line.rstrip("\n").split("\t")
-            rows.append((c[0], c[1], c[2], c[3]))
+            rows.append((c[0], c[1], c[2], c[3], c[7] if len(c) > 7 else ""))
     return rows
 
 
@@ -74,6 +79,7 @@ def report(name, plan, got, out, prefix=""):
 
 
 def tap(plan_path, workdir, nbatch, seconds):
+    codes = {r[1]: r[4] for r in read_plan_codes(plan_path)}
     plan = read_plan(plan_path)
     got = {}
     problems = []
@@ -118,7 +124,10 @@ def tap(plan_path, workdir, nbatch, seconds):
             print("ok %d - %s (reason given: %s)" % (n, desc, gr))
         else:
             failed += 1
-            print("not ok %d - %s, got %s %s (SMTP %s %s)" % (n, desc, gs, gr, g[2], g[3] or ""))
+            seen = "SMTP %s %s" % (g[2], g[3] or "")
+            if str(g[2]) != codes.get(email):
+                seen += "; the server sent %s" % codes.get(email)
+            print("not ok %d - %s, got %s %s (%s)" % (n, desc, gs, gr, seen.strip()))
     false_und = [r for r in plan if r[3] in NON_MAILBOX
                  and got.get(r[1], ("",))[0] == "undeliverable"]
     n += 1
@@ -131,6 +140,8 @@ def tap(plan_path, workdir, nbatch, seconds):
         print("ok %d - no non-mailbox reply is undeliverable" % n)
     for p in problems:
         print("# " + p)
+    same = sum(1 for r in plan if r[1] in got and str(got[r[1]][2]) == codes.get(r[1]))
+    print("# the verifier reported the code the server sent for %d of %d replies" % (same, len(plan)))
     report("bouncecheck on the reply corpus (%d replies, %d batches, %s s):"
            % (len(plan), nbatch, seconds), plan, {e: g[:2] for e, g in got.items()}, sys.stdout,
            prefix="# ")

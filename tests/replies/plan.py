@@ -24,7 +24,8 @@ batch is verified by its own verifier process. Writes into OUTDIR:
   zones/NAME.zone, zones.list   the root zone '.', bcreplies.net and one zone
                                 per provider domain (NSD zone files)
   addrs.list                    the addresses to put on lo, one a line
-  plan.tsv                      id, email, status, reason, mx host, address, batch
+  plan.tsv                      id, email, status, reason, mx host, address, batch,
+                                reply code
   batch-K.csv, batch-K.txt      the batch's addresses (CSV with an email header;
                                 plain, one a line)
 Prints the number of batches.
@@ -42,7 +43,7 @@ MS_TENANT = "example-com.mail.protection.outlook.com"
 
 
 def read_corpus(path):
-    """Returns a list of (id, status, reason, mx) of the corpus's replies."""
+    """Returns a list of (id, status, reason, mx, reply code) of the corpus's replies."""
     rows = []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -50,7 +51,7 @@ def read_corpus(path):
             if not line.strip() or line.startswith("#"):
                 continue
             c = line.split("\t")
-            rows.append((c[0], c[1], c[2], c[3]))
+            rows.append((c[0], c[1], c[2], c[3], c[4][:3]))
     return rows
 
 
@@ -72,7 +73,7 @@ def main(argv):
     os.makedirs(os.path.join(out, "zones"), exist_ok=True)
     spread = collections.Counter()
     hosts = {}       # row id -> MX host
-    for rid, _, _, mx in rows:
+    for rid, _, _, mx, _ in rows:
         if mx == "-":
             hosts[rid] = "mx.%s.%s" % (rid, BASE)
         elif mx == MS_TENANT:
@@ -86,14 +87,14 @@ def main(argv):
         else:
             hosts[rid] = mx
     addr = {}
-    for rid, _, _, _ in rows:
+    for rid, _, _, _, _ in rows:
         h = hosts[rid]
         if h not in addr:
             k = len(addr)
             addr[h] = "11.22.%d.%d" % (1 + k // 250, 1 + k % 250)
     seen = collections.Counter()
     batch = {}
-    for rid, _, _, _ in rows:
+    for rid, _, _, _, _ in rows:
         batch[rid] = seen[hosts[rid]]
         seen[hosts[rid]] += 1
     nbatch = max(batch.values()) + 1
@@ -101,7 +102,7 @@ def main(argv):
     zones = collections.defaultdict(list)
     zones["."] = []
     zones[BASE].append("ns IN A %s" % DNS_IP)
-    for rid, _, _, _ in rows:
+    for rid, _, _, _, _ in rows:
         h = hosts[rid]
         zones[BASE].append("%s IN MX 10 %s." % (rid, h))
     for h, ip in addr.items():
@@ -135,10 +136,10 @@ def main(argv):
                     open(os.path.join(out, "batch-%d.txt" % k), "w"))
         files[k][0].write("email\n")
     with open(os.path.join(out, "plan.tsv"), "w") as f:
-        for rid, status, reason, _ in rows:
+        for rid, status, reason, _, code in rows:
             email = "r%s@%s.%s" % (rid, rid, BASE)
             h = hosts[rid]
-            f.write("\t".join((rid, email, status, reason, h, addr[h], str(batch[rid]))) + "\n")
+            f.write("\t".join((rid, email, status, reason, h, addr[h], str(batch[rid]), code)) + "\n")
             files[batch[rid]][0].write(email + "\n")
             files[batch[rid]][1].write(email + "\n")
     for a, b in files.values():

@@ -108,7 +108,7 @@ EOF
     rw_exec /usr/bin/python3 - "$dir/plan.tsv" "$RW_DNS" <<'EOF' ||
 import smtplib, socket, subprocess, sys
 plan = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-rid, email, _, _, host, ip, _ = plan[0]
+rid, email, _, _, host, ip = plan[0][:6]
 if socket.gethostbyname(host) != ip:
     sys.exit("%s does not resolve to %s" % (host, ip))
 try:
