@@ -49,6 +49,7 @@ bench: build
 	BUILD=$(abspath $(BUILD)) bench/scale/run.sh
 	BUILD=$(abspath $(BUILD)) bench/api/run.sh
 	BUILD=$(abspath $(BUILD)) bench/extract/run.sh
+	BUILD=$(abspath $(BUILD)) bench/replies/run.sh
 
 fuzz:
 	@scripts/deps.sh build fuzz

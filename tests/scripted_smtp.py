@@ -10,6 +10,7 @@ that the client never sent it.
 Usage:
   scripted_smtp.py --listen IP:PORT --mode MODE [--cert FILE --key FILE]
                    [--delay SECONDS] [--reply 'ADDR=CODE TEXT']... [--log FILE]
+                   [--corpus FILE]
 
 Modes:
   normal        EHLO offers PIPELINING, ENHANCEDSTATUSCODES, SMTPUTF8, 8BITMIME
@@ -32,6 +33,14 @@ Modes:
                 RCPT of a session, as Postfix does past smtpd_hard_error_limit
                 (its queued replies can be lost with the close)
 
+--corpus FILE (tests/replies/corpus.tsv) answers RCPT TO:<rID@any.domain>
+with the corpus reply of id ID, all its lines (multi-line replies stay
+multi-line); a reply with code 421 is followed by closing the connection, as
+RFC 5321 says it must be. Any other local part gets `550 5.1.1 <ADDR>:
+Recipient address rejected: User unknown` (so a catch-all probe is told "no
+such user"); --reply rules for exact addresses still come first, MAIL FROM is
+answered 250 as usual. Works with the modes that reach RCPT (normal, ...).
+
 The log (--log) gets one line per event, prefixed by the session number:
   "3 CONNECT 127.0.0.1:40000", "3 C EHLO x", "3 S 250 ...", "3 CLOSE".
 "ready" is printed on stdout once the socket listens.
@@ -46,6 +55,25 @@ import sys
 MODES = ("normal", "nopipelining", "noutf8", "helo_only", "tarpit", "greet421", "slowgreet",
          "endless", "longline", "garbage", "badtls", "resetrcpt", "errlimit")
 MAX_LINE = 4096
+
+
+def load_corpus(path):
+    """Reads tests/replies/corpus.tsv: returns {"r" + id: [reply lines]}."""
+    replies = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) < 5:
+                raise SystemExit("bad corpus line: %r" % line[:80])
+            lines = cols[4].split("\\n")
+            for ln in lines:
+                if len(ln) < 3 or not ln[:3].isdigit():
+                    raise SystemExit("bad corpus reply for %s: %r" % (cols[0], ln[:40]))
+            replies["r" + cols[0].lower()] = lines
+    return replies
 
 
 class Server:
@@ -67,6 +95,7 @@ class Server:
         if args.cert:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(args.cert, args.key)
+        self.corpus = load_corpus(args.corpus) if args.corpus else None
         self.logf = open(args.log, "a", buffering=1) if args.log else None
         self.nsession = 0
 
@@ -194,6 +223,19 @@ class Server:
                 addr = line[8:].strip()
                 if addr.startswith("<"):
                     addr = addr[1:addr.find(">")] if ">" in addr else addr[1:]
+                if self.corpus is not None and addr.lower() not in self.rules:
+                    local = addr.rpartition("@")[0].lower()
+                    lines = self.corpus.get(local)
+                    if lines is None:
+                        await self.send(sid, writer, "550 5.1.1 <%s>: Recipient address rejected: "
+                                        "User unknown" % addr)
+                        continue
+                    for ln in lines:
+                        await self.send(sid, writer, ln)
+                    if lines[-1].startswith("421"):
+                        self.log(sid, "DROP after 421")
+                        return
+                    continue
                 code, text = self.rules.get(addr.lower(), self.default)
                 if mode == "errlimit" and code >= 500:
                     errors += 1
@@ -224,6 +266,7 @@ async def main():
     ap.add_argument("--delay", type=float, default=2.0)
     ap.add_argument("--reply", action="append", help="'ADDR=CODE TEXT' or '*=CODE TEXT'")
     ap.add_argument("--log")
+    ap.add_argument("--corpus", help="tests/replies/corpus.tsv: RCPT TO:<rID@...> gets reply ID")
     args = ap.parse_args()
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
