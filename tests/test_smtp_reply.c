@@ -494,6 +494,26 @@ static const struct rcase rcases[] = {
     {"550 \xe5\x8f\x91\xe4\xbb\xb6\xe4\xba\xba\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8\r\n", NULL, SND,
      "5xx.sender"}, /* 发件人不存在: the sender does not exist */
     {"550 Ihre IP-Adresse ist gesperrt\r\n", NULL, BLK, "5xx.client"},
+    /* texts built from the phrases servers use in each language (the public corpus in
+     * tests/replies/ has few non-English replies): never a mailbox verdict when they
+     * speak of something else */
+    {"550 Votre adresse IP est list\xc3\xa9e, trop de messages\r\n", NULL, BLK, "5xx.client"},
+    {"550 Exp\xc3\xa9diteur refus\xc3\xa9: enregistrement SPF invalide\r\n", NULL, SND, "5xx.sender"},
+    {"550 Zu viele Verbindungen, bitte sp\xc3\xa4ter erneut versuchen\r\n", NULL, RATE, "5xx.rate"},
+    {"550 Remitente rechazado\r\n", NULL, SND, "5xx.sender"},
+    {"550 Mensaje rechazado: correo no deseado\r\n", NULL, POL, "5xx.content"},
+    {"550 Troppi messaggi, riprovare pi\xc3\xb9 tardi\r\n", NULL, RATE, "5xx.rate"},
+    {"550 Mittente non autorizzato\r\n", NULL, SND, "5xx.sender"},
+    {"550 Muitos destinat\xc3\xa1rios\r\n", NULL, RATE, "5xx.rate"},
+    {"550 \xd0\xa1\xd0\xbb\xd0\xb8\xd1\x88\xd0\xba\xd0\xbe\xd0\xbc \xd0\xbc\xd0\xbd\xd0\xbe\xd0\xb3\xd0\xbe "
+     "\xd0\xbf\xd0\xb8\xd1\x81\xd0\xb5\xd0\xbc\r\n", NULL, RATE, "5xx.rate"}, /* Слишком много писем */
+    {"550 \xd0\xa1\xd0\xbf\xd0\xb0\xd0\xbc\r\n", NULL, POL, "5xx.content"}, /* Спам */
+    {"550 \xe5\x8f\x91\xe4\xbf\xa1\xe9\xa2\x91\xe7\x8e\x87\xe8\xbf\x87\xe9\xab\x98\r\n", NULL, RATE,
+     "5xx.rate"}, /* 发信频率过高 */
+    {"550 IP\xe5\x9c\xb0\xe5\x9d\x80\xe5\x9c\xa8\xe9\xbb\x91\xe5\x90\x8d\xe5\x8d\x95\xe4\xb8\xad\r\n", NULL,
+     BLK, "5xx.client"}, /* IP地址在黑名单中 */
+    {"550 \xe8\xbf\xb7\xe6\x83\x91\xe3\x83\xa1\xe3\x83\xbc\xe3\x83\xab\xe3\x81\xa8\xe5\x88\xa4\xe5\xae\x9a"
+     "\r\n", NULL, POL, "5xx.content"}, /* 迷惑メールと判定 */
     /* greylisting and its cousins stay temporary */
     {"451 4.7.1 Please try again later\r\n", NULL, GREY, "4xx.later.x71"},
     {"450 4.1.1 <x@example.org>: Recipient address rejected: User unknown\r\n", NULL, TMP, "4xx.other"},

@@ -214,30 +214,38 @@ static bool word_byte(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
-/* Whether the phrase body matches at t (the folded text, NUL-terminated);
- * `bounded`: the match must end on a word boundary unless it ends in '*'. */
-static bool match_at(const unsigned char *t, const char *body, bool bounded)
+/* The length of the match of the phrase body at t (the folded text,
+ * NUL-terminated), 0 for none; `bounded`: the match must end on a word
+ * boundary unless the body ends in '*'. */
+static size_t match_at(const unsigned char *t, const char *body, bool bounded)
 {
     size_t k = 0;
     while (body[k] && body[k] != '*') {
         if (t[k] != (unsigned char)body[k])
-            return false;
+            return 0;
         k++;
     }
     if (body[k] == '*' || !bounded)
-        return true;
-    return !word_byte(t[k]);
+        return k;
+    return word_byte(t[k]) ? 0 : k;
 }
 
-static unsigned try_bucket(const phrase_index *ix, const unsigned char *t, bool bounded, unsigned have)
+/* The family of the longest phrase of the bucket that matches at t, 0 for
+ * none: "too many messages on the server" (a full mailbox) wins over "too
+ * many messages" (a rate) where both start. */
+static unsigned try_bucket(const phrase_index *ix, const unsigned char *t, bool bounded)
 {
-    unsigned b = bucket_of(t);
+    unsigned b = bucket_of(t), family = 0;
+    size_t best = 0;
     for (unsigned k = ix->start[b]; k < ix->start[b + 1]; k++) {
         const bc_reply_phrase *ph = &bc_reply_phrases[ix->order[k]];
-        if (!(have & ph->family) && match_at(t, phrase_body(ph), bounded))
-            have |= ph->family;
+        size_t len = match_at(t, phrase_body(ph), bounded);
+        if (len > best) {
+            best = len;
+            family = ph->family;
+        }
     }
-    return have;
+    return family;
 }
 
 unsigned bc_reply_evidence(const char *text)
@@ -249,9 +257,9 @@ unsigned bc_reply_evidence(const char *text)
     unsigned have = 0;
     for (size_t i = 0; i + 1 < n; i++) {
         if (i == 0 || !word_byte(t[i - 1]))
-            have = try_bucket(&words, t + i, true, have);
+            have |= try_bucket(&words, t + i, true);
         if (t[i] >= 0xc0)
-            have = try_bucket(&anywhere, t + i, false, have);
+            have |= try_bucket(&anywhere, t + i, false);
     }
     return have;
 }

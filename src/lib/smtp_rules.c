@@ -79,7 +79,9 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("is not a valid", MBX), P("undeliverable address", MBX), P("mailbox is unknown", MBX),
     P("user is unknown", MBX), P("recipient is unknown", MBX),
     P("address does not exist", MBX), P("not listed in", MBX), P("not our user", MBX),
-    P("unable to find the recipient", MBX), P("no valid recipients", MBX),
+    P("unable to find the recipient", MBX), P("adress unknown", MBX), P("unknown adress", MBX),
+    P("invalid adress", MBX), P("marked as invalid", MBX), P("email address is invalid", MBX),
+    P("fully-qualified address", MBX),
     P("user invalid", MBX), P("recipient invalid", MBX), P("mailbox invalid", MBX),
     P("address invalid", MBX), P("account invalid", MBX), P("no user", MBX),
     P("user doesn't exist", MBX), P("has been deleted", MBX), P("mailbox deleted", MBX),
@@ -155,7 +157,8 @@ const bc_reply_phrase bc_reply_phrases[] = {
     /* ---- one of two readings, one of them not about the mailbox --------- */
     P("or access denied", EITHER), P("or access denined", EITHER), P("or access", EITHER),
     P("or denied", EITHER), P("or blocked", EITHER), P("or rejected", EITHER),
-    P("or the message", EITHER), P("or your", EITHER),
+    P("or the message", EITHER), P("or your", EITHER), P("or is not", EITHER), P("may not exist", EITHER),
+    P("might not exist", EITHER),
 
     /* ---- the account exists but is disabled, inactive, suspended or
      * blocked (Gmail 5.2.1 DisabledUser, Yahoo "This mailbox is disabled
@@ -193,7 +196,8 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("exceeds quota", FULL), P("quota*", FULL), P("mailbox full", FULL), P("mailbox is full", FULL),
     P("mail box full", FULL), P("mailbox has exceeded", FULL), P("mailbox size limit", FULL),
     P("inbox is full", FULL), P("inbox full", FULL), P("is full", FULL), P("full mailbox", FULL),
-    P("storage full", FULL), P("insufficient storage", FULL), P("out of storage", FULL),
+    P("storage full", FULL), P("storage space", FULL), P("speichervolumen", FULL),
+    P("too many messages on the server", FULL), P("zu viele mails", FULL), P("zuviele mails", FULL), P("insufficient storage", FULL), P("out of storage", FULL),
     P("exceeded storage", FULL), P("exceeds storage", FULL), P("storage allocation", FULL),
     P("boite pleine", FULL), P("boite aux lettres pleine", FULL), P("est pleine", FULL),
     P("postfach voll", FULL), P("postfach ist voll", FULL), P("speicherplatz", FULL),
@@ -287,7 +291,7 @@ const bc_reply_phrase bc_reply_phrases[] = {
     P("~黑名单", CLIENT), P("~黑名單", CLIENT), P("~ブラックリスト", CLIENT),
 
     /* ---- bare block words: the server refuses, without saying why ------- */
-    P("blocked", BLOCK), P("block", BLOCK), P("banned", BLOCK), P("blacklisted", BLOCK),
+    P("blocked", BLOCK), P("block", BLOCK), P("banned", BLOCK), P("blacklisted", CLIENT),
     P("denied", BLOCK), P("refused", BLOCK), P("bloque", BLOCK), P("bloqueado", BLOCK),
     P("gesperrt", BLOCK), P("bloccato", BLOCK), P("заблокирован*", BLOCK), P("~拒绝", BLOCK),
     P("~拒絶", BLOCK),
