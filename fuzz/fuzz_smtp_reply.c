@@ -51,8 +51,11 @@ static uint64_t check_reply(uint64_t h, const bc_smtp_reply *r)
         require(r->enh_detail >= 0 && r->enh_detail <= 999);
         require(r->enhanced[0] == (char)('0' + r->enh_class) && r->enhanced[1] == '.');
     }
-    bc_smtp_class c = bc_smtp_classify(r);
-    require((unsigned)c <= (unsigned)BC_SMTP_REJECTED_OTHER);
+    bc_smtp_reading rd = bc_smtp_read(r, NULL);
+    bc_smtp_class c = rd.cls;
+    require(rd.rule != NULL && rd.rule[0] != '\0');
+    require(c == bc_smtp_classify(r));
+    require((unsigned)c <= (unsigned)BC_SMTP_SERVER_ERROR);
     require(strcmp(bc_smtp_class_name(c), "unknown") != 0);
     if (r->code >= 400 && r->code < 500)
         require(c != BC_SMTP_REJECTED_MAILBOX && c != BC_SMTP_MAILBOX_DISABLED &&

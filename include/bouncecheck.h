@@ -224,6 +224,10 @@ typedef struct bc_options {
     /* Directory holding lists written by bc_lists_update(); NULL or a
      * directory without lists means the lists compiled into the library. */
     const char *data_dir;
+    /* A providers file (JSON, the shape of data/providers.json) read after
+     * the built-in rules: an entry with the same name replaces the built-in
+     * one, a new name adds a provider. NULL: the built-in rules only. */
+    const char *providers_file;
 } bc_options;
 
 /* Creates a context. *out is owned by the caller (bc_ctx_free). On failure

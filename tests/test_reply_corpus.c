@@ -110,7 +110,7 @@ int main(void)
             CHECK(0, "%s: parses (%s)", id, p.error);
             continue;
         }
-        const char *provider = strcmp(mx, "-") == 0 ? NULL : bc_provider_for_mx(mx);
+        const bc_provider *provider = strcmp(mx, "-") == 0 ? NULL : bc_providers_match(bc_providers_builtin(), mx);
         bc_smtp_reading rd = bc_smtp_read(&p.reply, provider);
         bc_facts facts = { .stage = BC_STAGE_SMTP, .syntax_valid = true, .dns = BC_DNSF_OK,
                            .smtp = bc_verdict_smtp_fact(rd.cls), .accept_all = BC_NO };

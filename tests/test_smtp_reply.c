@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provider.h"
 #include "smtp_reply.h"
 #include "tap.h"
 
@@ -445,7 +446,7 @@ static const struct ccase ccases[] = {
 /* Cases where the MX's provider or the deciding rule matter. */
 struct rcase {
     const char *reply;
-    const char *provider; /* provider.c's name for the MX, NULL: none */
+    const char *mx;       /* the MX host that answered (its provider's rules apply), NULL: none */
     bc_smtp_class want;
     const char *rule;
 };
@@ -454,9 +455,10 @@ static const struct rcase rcases[] = {
     /* Microsoft 365's directory-based edge blocking is the mailbox's absence on a
      * Microsoft MX only; elsewhere "Access denied" is a policy */
     {"550 5.4.1 Recipient address rejected: Access denied. AS(201806281) "
-     "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]\r\n", "microsoft", MBX, "microsoft.5.4.1.access_denied"},
+     "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]\r\n", "example-com.mail.protection.outlook.com", MBX,
+     "microsoft365.5.4.1.access_denied"},
     {"550 5.4.1 Recipient address rejected: Access denied. AS(201806281)\r\n", NULL, BLK, "5xx.blocked"},
-    {"550 5.4.1 Recipient address rejected: Access denied\r\n", "google", BLK, NULL},
+    {"550 5.4.1 Recipient address rejected: Access denied\r\n", "gmail-smtp-in.l.google.com", BLK, NULL},
     /* the examples: replies that say nothing about the mailbox */
     {"550 Your message looks like spam\r\n", NULL, POL, "5xx.content"},
     {"550 5.1.0 <s@example.net> sender rejected: the sender's SPF record does not designate 192.0.2.1\r\n",
@@ -465,9 +467,9 @@ static const struct rcase rcases[] = {
     {"550 5.6.9 UTF-8 header or 8-bit data not supported\r\n", NULL, POL, NULL},
     {"550-5.4.5 Daily SMTP relay limit exceeded for user. For more information on SMTP relay\r\n"
      "550 5.4.5 sending limits please visit https://support.google.com/a/answer/166852 a1si gsmtp\r\n",
-     "google", RATE, "5xx.rate"},
+     "gmail-smtp-in.l.google.com", RATE, "5xx.rate"},
     {"550-5.2.1 The user you are trying to contact is receiving mail at a rate that\r\n"
-     "550 5.2.1 prevents additional messages from being delivered. a1si gsmtp\r\n", "google", RATE, "5xx.rate"},
+     "550 5.2.1 prevents additional messages from being delivered. a1si gsmtp\r\n", "gmail-smtp-in.l.google.com", RATE, "5xx.rate"},
     {"550 5.1.1 <u@example.org>: has sent to too many recipients this hour\r\n", NULL, RATE, "5xx.rate"},
     {"550 5.5.0 Le compte du destinataire est bloque. The recipient account is blocked\r\n", NULL, DIS,
      "5xx.mailbox_disabled.text"},
@@ -476,7 +478,7 @@ static const struct rcase rcases[] = {
     {"550 Rejected\r\n", NULL, OTH, "5xx.unclear"},
     {"554 Transaction failed\r\n", NULL, OTH, "5xx.unclear"},
     {"550\r\n", NULL, OTH, "5xx.unclear"},
-    {"250 2.1.5 Recipient OK\r\n", "microsoft", ACC, "2xx.accepted"},
+    {"250 2.1.5 Recipient OK\r\n", "example-com.mail.protection.outlook.com", ACC, "2xx.accepted"},
     /* other languages */
     {"550 5.1.1 Benutzer unbekannt\r\n", NULL, MBX, NULL},
     {"550 Empf\xc3\xa4nger unbekannt\r\n", NULL, MBX, "5xx.mailbox.text"},
@@ -497,8 +499,8 @@ static const struct rcase rcases[] = {
     /* texts built from the phrases servers use in each language (the public corpus in
      * tests/replies/ has few non-English replies): never a mailbox verdict when they
      * speak of something else */
-    {"550 Votre adresse IP est list\xc3\xa9e, trop de messages\r\n", NULL, BLK, "5xx.client"},
-    {"550 Exp\xc3\xa9diteur refus\xc3\xa9: enregistrement SPF invalide\r\n", NULL, SND, "5xx.sender"},
+    {"550 Votre adresse IP est list\xc3\xa9" "e, trop de messages\r\n", NULL, BLK, "5xx.client"},
+    {"550 Exp\xc3\xa9" "diteur refus\xc3\xa9: enregistrement SPF invalide\r\n", NULL, SND, "5xx.sender"},
     {"550 Zu viele Verbindungen, bitte sp\xc3\xa4ter erneut versuchen\r\n", NULL, RATE, "5xx.rate"},
     {"550 Remitente rechazado\r\n", NULL, SND, "5xx.sender"},
     {"550 Mensaje rechazado: correo no deseado\r\n", NULL, POL, "5xx.content"},
@@ -529,9 +531,9 @@ static void test_read(void)
             CHECK(0, "rcase %zu parses: %s", i, p.error);
             continue;
         }
-        bc_smtp_reading rd = bc_smtp_read(&p.reply, c->provider);
+        bc_smtp_reading rd = bc_smtp_read(&p.reply, bc_providers_match(bc_providers_builtin(), c->mx));
         CHECK(rd.cls == c->want && (!c->rule || strcmp(rd.rule, c->rule) == 0),
-              "[%s] %.60s -> %s by %s (want %s by %s)", c->provider ? c->provider : "-", p.reply.text,
+              "[%s] %.60s -> %s by %s (want %s by %s)", c->mx ? c->mx : "-", p.reply.text,
               bc_smtp_class_name(rd.cls), rd.rule, bc_smtp_class_name(c->want), c->rule ? c->rule : "any");
     }
 }

@@ -21,6 +21,12 @@ bc_status bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t 
         free(ctx);
         return st;
     }
+    st = bc_providers_load(&ctx->providers, opts ? opts->providers_file : NULL, errbuf, errlen);
+    if (st != BC_OK) {
+        bc_lists_free(ctx->lists);
+        free(ctx);
+        return st;
+    }
     *out = ctx;
     return BC_OK;
 }
@@ -30,6 +36,7 @@ void bc_ctx_free(bc_ctx *ctx)
     if (!ctx)
         return;
     bc_lists_free(ctx->lists);
+    bc_providers_free(ctx->providers);
     free(ctx);
 }
 

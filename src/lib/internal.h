@@ -7,10 +7,12 @@
 
 #include "bouncecheck.h"
 #include "lists.h"
+#include "provider.h"
 
 /* The context: everything a verification reads, nothing it writes. */
 struct bc_ctx {
-    bc_lists *lists; /* owned */
+    bc_lists *lists;         /* owned */
+    bc_providers *providers; /* owned: built-in rules plus the user's file */
 };
 
 /* Writes a formatted message into errbuf (if not NULL). Returns st. */

@@ -154,6 +154,7 @@ static json_t *json_smtp(const bc_result_smtp *s)
     json_object_set_new(o, "message", s->code ? json_text(s->message) : json_null());
     json_object_set_new(o, "step", json_str_or_null(s->step));
     json_object_set_new(o, "rule", s->code ? json_str_or_null(s->rule) : json_null());
+    json_object_set_new(o, "source_address", json_str_or_null(s->source));
     json_object_set_new(o, "attempts", json_integer(s->attempts));
     json_object_set_new(o, "ms", json_integer(s->ms));
     return o;
@@ -216,6 +217,7 @@ static json_t *result_object(const bc_result *r)
     json_object_set_new(o, "mx_implicit", r->have_mx ? json_boolean(r->mx_implicit) : json_null());
     json_object_set_new(o, "smtp", r->have_smtp ? json_smtp(&r->smtp) : json_null());
     json_object_set_new(o, "provider", json_str_or_null(r->provider));
+    json_object_set_new(o, "hint", json_str_or_null(r->hint));
     json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
     if (r->have_transcript)
         json_object_set_new(o, "transcript", json_transcript(&r->transcript));

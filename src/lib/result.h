@@ -29,7 +29,9 @@ typedef struct bc_result_smtp {
     char enhanced[16];
     char message[BC_SMTP_TEXT_MAX];
     const char *step;              /* static: where it ended */
-    const char *rule;              /* static: the reply rule that read `code` (smtp_rules.c), or NULL */
+    const char *rule;              /* the reply rule that read `code` (smtp_rules.c or the provider's
+                                    * rules, which live as long as the context), or NULL */
+    char source[INET6_ADDRSTRLEN]; /* our address on that connection, or "" */
     int attempts;                  /* connections that asked about this address */
     long ms;
 } bc_result_smtp;
@@ -54,6 +56,7 @@ struct bc_result {
     bool have_transcript;
     bc_transcript transcript;
     const char *reason_override;  /* static; replaces the table's reason (e.g. "cancelled") */
+    char hint[512];               /* what to do about it, one sentence (hint.c), or "" */
 };
 
 /* Creates a result for `email` with syntax and domain-data facts filled
@@ -62,5 +65,13 @@ bc_result *bc_result_offline_new(bc_ctx *ctx, const char *email, size_t len);
 
 /* Applies the verdict table to r->facts. */
 void bc_result_decide(bc_result *r);
+
+/* Writes r->hint for a result that the sending side can do something about
+ * (our client blocked, our MAIL FROM refused): one sentence, with the lookup
+ * or delisting URL the server quoted, else the one the blocklist or the
+ * provider publishes (p: the provider rules; may be NULL). Clears it
+ * otherwise. */
+struct bc_providers;
+void bc_result_hint(bc_result *r, const struct bc_providers *p);
 
 #endif

@@ -11,7 +11,8 @@
  *     non-ASCII character) only the phrases whose first two bytes match are
  *     tried, through an index built once;
  *  3. walk the rule table top to bottom; the first rule whose codes,
- *     enhanced code, provider and evidence hold gives the class and its name.
+ *     enhanced code and evidence hold gives the class and its name; the
+ *     rules of the MX's provider (provider.h, data/providers.json) first.
  *
  * 2xx is accepted; 1xx and 3xx are no answer to RCPT, so they say nothing
  * (tempfail: "could not tell", never permanent).
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "provider.h"
 #include "smtp_rules.h"
 
 /* ---- folding ------------------------------------------------------------- */
@@ -37,7 +39,7 @@ static const char *const latin1[64] = {
     "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "y",
 };
 
-#define FOLD_MAX (BC_SMTP_TEXT_MAX * 2)
+#define FOLD_MAX BC_REPLY_FOLD_MAX
 
 static void put(char *out, size_t *n, const char *s, size_t len)
 {
@@ -305,13 +307,11 @@ static enh enh_of(const bc_smtp_reply *r)
 }
 
 static bool rule_holds(const bc_reply_rule *rule, const bc_smtp_reply *r, const enh *e, unsigned codes,
-                       const char *provider, unsigned have)
+                       unsigned have)
 {
     if (!(rule->codes & codes))
         return false;
     if ((rule->codes & BC_RC_450_451_ONLY) && r->code != 450 && r->code != 451)
-        return false;
-    if (rule->provider && (!provider || strcmp(rule->provider, provider) != 0))
         return false;
     if (rule->subject == BC_ENH_NONE) {
         if (e->cls != 0)
@@ -327,7 +327,43 @@ static bool rule_holds(const bc_reply_rule *rule, const bc_smtp_reply *r, const 
     return !(have & rule->forbid);
 }
 
-bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const char *provider)
+size_t bc_reply_fold(const char *text, char out[BC_REPLY_FOLD_MAX])
+{
+    return fold(text, out);
+}
+
+bool bc_reply_folded_has(const char *folded, const char *phrase)
+{
+    bool any_pos = phrase[0] == '~';
+    const char *body = any_pos ? phrase + 1 : phrase;
+    const unsigned char *t = (const unsigned char *)folded;
+    for (size_t i = 0; t[i]; i++) {
+        if (!any_pos && i > 0 && word_byte(t[i - 1]))
+            continue;
+        if (match_at(t + i, body, !any_pos))
+            return true;
+    }
+    return false;
+}
+
+/* Whether a provider's reply rule holds for r (its text folded). */
+static bool provider_rule_holds(const bc_provider_rule *pr, const bc_smtp_reply *r, const enh *e,
+                                const char *folded)
+{
+    if (pr->code ? r->code != pr->code
+                 : pr->code_421 ? r->code != 421 : r->code / 100 != pr->code_class || r->code == 421)
+        return false;
+    if (pr->enh_subject >= 0 && (e->cls == 0 || e->subject != pr->enh_subject || e->detail != pr->enh_detail))
+        return false;
+    if (pr->ntext == 0)
+        return true;
+    for (size_t k = 0; k < pr->ntext; k++)
+        if (bc_reply_folded_has(folded, pr->text[k]))
+            return true;
+    return false;
+}
+
+bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider *provider)
 {
     bc_smtp_reading out = { BC_SMTP_TEMPFAIL, "no_answer" };
     int c = r->code;
@@ -343,9 +379,24 @@ bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const char *provider)
     unsigned codes = c == 421 ? BC_RC_421 : c < 500 ? BC_RC_4XX : BC_RC_5XX;
     unsigned have = bc_reply_evidence(r->text);
     enh e = enh_of(r);
+    if (provider && provider->nrules) {
+        char folded[FOLD_MAX];
+        fold(r->text, folded);
+        /* A provider's rule never overrides what the text says of the sender,
+         * our client, rates or relaying: those are read first everywhere. */
+        if (!(have & (BC_RF_SENDER | BC_RF_CLIENT | BC_RF_RATE | BC_RF_RELAY))) {
+            for (size_t i = 0; i < provider->nrules; i++) {
+                if (provider_rule_holds(&provider->rules[i], r, &e, folded)) {
+                    out.cls = provider->rules[i].cls;
+                    out.rule = provider->rules[i].name;
+                    return out;
+                }
+            }
+        }
+    }
     for (size_t i = 0; bc_reply_rules[i].name; i++) {
         const bc_reply_rule *rule = &bc_reply_rules[i];
-        if (rule_holds(rule, r, &e, codes, provider, have)) {
+        if (rule_holds(rule, r, &e, codes, have)) {
             out.cls = rule->cls;
             out.rule = rule->name;
             return out;
@@ -361,6 +412,17 @@ bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const char *provider)
 bc_smtp_class bc_smtp_classify(const bc_smtp_reply *r)
 {
     return bc_smtp_read(r, NULL).cls;
+}
+
+bool bc_smtp_class_from_name(const char *name, bc_smtp_class *out)
+{
+    for (int c = BC_SMTP_ACCEPTED; c <= BC_SMTP_SERVER_ERROR; c++) {
+        if (strcmp(bc_smtp_class_name((bc_smtp_class)c), name) == 0) {
+            *out = (bc_smtp_class)c;
+            return true;
+        }
+    }
+    return false;
 }
 
 bool bc_smtp_class_is_mailbox(bc_smtp_class c)

@@ -18,6 +18,7 @@
  * sent and its 221 awaited briefly, but nothing that happens during QUIT (no
  * answer, a reset) changes the decided outcome.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -752,6 +753,22 @@ static void probe_read_cb(struct bufferevent *bev, void *arg)
 }
 
 /* Connection events: connected (TCP, or the TLS handshake), EOF, errors. */
+/* Notes the local address the connection uses (what the server sees, unless
+ * a proxy stands between), for the result and for "your address is
+ * blocked" hints. */
+static void probe_note_local(bc_probe *p, struct bufferevent *bev)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)(void *)&ss)->sin6_addr
+                                             : (const void *)&((struct sockaddr_in *)(void *)&ss)->sin_addr;
+    if (!inet_ntop(ss.ss_family, a, p->out.local_addr, sizeof p->out.local_addr))
+        p->out.local_addr[0] = '\0';
+}
+
 static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     bc_probe *p = arg;
@@ -761,6 +778,7 @@ static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         if (p->step == BC_STEP_CONNECT) {
             event_del(p->timer);
+            probe_note_local(p, bev);
             bc_transcript_addf(p->cfg->transcript, '*', "connected to %s", p->req->host ? p->req->host : "-");
             probe_enter(p, BC_STEP_GREETING);
         } else if (p->step == BC_STEP_TLS) {

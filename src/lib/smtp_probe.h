@@ -117,6 +117,7 @@ typedef struct bc_probe_outcome {
     char tls_cert_error[128];    /* why not, when it did not */
     bool pipelined;              /* RCPTs were pipelined */
     long ms;                     /* connect to end */
+    char local_addr[46];         /* our end of the connection ("" before it connects) */
 } bc_probe_outcome;
 
 typedef struct bc_probe bc_probe;

@@ -101,9 +101,14 @@ typedef struct bc_smtp_reading {
     const char *rule;
 } bc_smtp_reading;
 
-/* Reads a reply. `provider` is the name bc_provider_for_mx() gives the MX
- * that answered (NULL: none or unknown): some rules apply only there. Pure. */
-bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const char *provider);
+/* Reads a reply. `provider` is the provider rule set of the MX that
+ * answered (provider.h; NULL: none): its own reply rules are read first,
+ * then the general table. Pure. */
+struct bc_provider;
+bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const struct bc_provider *provider);
+
+/* The class whose bc_smtp_class_name() is `name`; false when none is. */
+bool bc_smtp_class_from_name(const char *name, bc_smtp_class *out);
 
 /* bc_smtp_read(r, NULL).cls */
 bc_smtp_class bc_smtp_classify(const bc_smtp_reply *r);

@@ -382,129 +382,120 @@ const bc_reply_rule bc_reply_rules[] = {
     /* ================= 2xx, 1xx, 3xx are handled before the table ======= */
 
     /* ================= 421: the server closes the session =============== */
-    { "421.greylisting", NULL, C421, ANY_, ANY_, F(GREY), 0, BC_SMTP_GREYLISTED },
+    { "421.greylisting", C421, ANY_, ANY_, F(GREY), 0, BC_SMTP_GREYLISTED },
     /* Gmail "421 4.7.26 This mail has been rate limited because it is
      * unauthenticated": the cause named is the sender */
-    { "421.sender", NULL, C421, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
+    { "421.sender", C421, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
     /* Gmail "421 4.7.28 ... unusual rate of unsolicited mail originating
      * from your IP address", Yahoo "[TSS04] Messages from 192.0.2.1
      * temporarily deferred": a block of our client, whatever its cause */
-    { "421.client", NULL, C421, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
+    { "421.client", C421, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
     /* "421 4.7.0 mx Error: too many errors" (Postfix) */
     /* Gmail "421 4.7.0 TLS required for RCPT domain", "421 4.7.29 ...
      * rate limited because this message wasn't sent over a TLS connection" */
-    { "421.policy", NULL, C421, ANY_, ANY_, F(AUTH) | F(CONTENT) | F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
-    { "421.rate", NULL, C421, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
-    { "421.server.enhanced_system", NULL, C421, 3, ANY_, 0, 0, BC_SMTP_SERVER_ERROR },
-    { "421.server", NULL, C421, ANY_, ANY_, F(SERVER), 0, BC_SMTP_SERVER_ERROR },
-    { "421.closing", NULL, C421, ANY_, ANY_, 0, 0, BC_SMTP_SERVICE_UNAVAILABLE },
+    { "421.policy", C421, ANY_, ANY_, F(AUTH) | F(CONTENT) | F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
+    { "421.rate", C421, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
+    { "421.server.enhanced_system", C421, 3, ANY_, 0, 0, BC_SMTP_SERVER_ERROR },
+    { "421.server", C421, ANY_, ANY_, F(SERVER), 0, BC_SMTP_SERVER_ERROR },
+    { "421.closing", C421, ANY_, ANY_, 0, 0, BC_SMTP_SERVICE_UNAVAILABLE },
 
     /* ================= 4xx: temporary, never a permanent class ========== */
     /* postgrey "Greylisted, see http://postgrey..." and friends */
-    { "4xx.greylisting", NULL, C4, ANY_, ANY_, F(GREY), 0, BC_SMTP_GREYLISTED },
+    { "4xx.greylisting", C4, ANY_, ANY_, F(GREY), 0, BC_SMTP_GREYLISTED },
     /* RFC 3463 x.1.7 / x.1.8: the sender's mailbox address */
-    { "4xx.sender.enhanced", NULL, C4, 1, 7, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "4xx.sender.enhanced_domain", NULL, C4, 1, 8, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "4xx.sender", NULL, C4, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
-    { "4xx.client", NULL, C4, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
+    { "4xx.sender.enhanced", C4, 1, 7, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "4xx.sender.enhanced_domain", C4, 1, 8, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "4xx.sender", C4, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
+    { "4xx.client", C4, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
     /* "454 4.7.1 Relay access denied", "454 4.7.0 TLS not available due to
      * local problem": a policy, for now */
-    { "4xx.policy", NULL, C4, ANY_, ANY_, F(CONTENT) | F(AUTH) | F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
+    { "4xx.policy", C4, ANY_, ANY_, F(CONTENT) | F(AUTH) | F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
     /* RFC 3463 x.5.3: too many recipients */
-    { "4xx.too_many_recipients", NULL, C4, 5, 3, 0, 0, BC_SMTP_RATE_LIMITED },
-    { "4xx.rate", NULL, C4, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
+    { "4xx.too_many_recipients", C4, 5, 3, 0, 0, BC_SMTP_RATE_LIMITED },
+    { "4xx.rate", C4, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
     /* RFC 3463 x.2.2 mailbox full; "452 4.2.2 The email account that you
      * tried to reach is over quota" (Gmail) */
-    { "4xx.mailbox_full.enhanced", NULL, C4, 2, 2, 0, 0, BC_SMTP_MAILBOX_FULL },
+    { "4xx.mailbox_full.enhanced", C4, 2, 2, 0, 0, BC_SMTP_MAILBOX_FULL },
     /* RFC 3463 x.3.x mail system status ("452 4.3.1 Insufficient system
      * storage" is the server's disk, not the mailbox) */
-    { "4xx.server.enhanced_system", NULL, C4, 3, ANY_, 0, F(LATER), BC_SMTP_SERVER_ERROR },
-    { "4xx.mailbox_full", NULL, C4, ANY_, ANY_, F(FULL), F(SERVER), BC_SMTP_MAILBOX_FULL },
-    { "4xx.server", NULL, C4, ANY_, ANY_, F(SERVER), 0, BC_SMTP_SERVER_ERROR },
-    { "4xx.policy.words", NULL, C4, ANY_, ANY_, F(POLICY) | F(BLOCK), F(LATER), BC_SMTP_POLICY_REJECTED },
+    { "4xx.server.enhanced_system", C4, 3, ANY_, 0, F(LATER), BC_SMTP_SERVER_ERROR },
+    { "4xx.mailbox_full", C4, ANY_, ANY_, F(FULL), F(SERVER), BC_SMTP_MAILBOX_FULL },
+    { "4xx.server", C4, ANY_, ANY_, F(SERVER), 0, BC_SMTP_SERVER_ERROR },
+    { "4xx.policy.words", C4, ANY_, ANY_, F(POLICY) | F(BLOCK), F(LATER), BC_SMTP_POLICY_REJECTED },
     /* "Try again later" on a code greylisters use (none, x.0.0, x.2.0,
      * x.3.0, x.7.0, x.7.1) or a bare 450/451 */
-    { "4xx.later.none", NULL, C4, NONE_, ANY_, F(LATER), 0, BC_SMTP_GREYLISTED },
-    { "4xx.later.x00", NULL, C4, 0, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
-    { "4xx.later.x20", NULL, C4, 2, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
-    { "4xx.later.x30", NULL, C4, 3, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
-    { "4xx.later.x70", NULL, C4, 7, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
-    { "4xx.later.x71", NULL, C4, 7, 1, F(LATER), 0, BC_SMTP_GREYLISTED },
-    { "4xx.450_451.plain", NULL, C4 | BC_RC_450_451_ONLY, NONE_, ANY_, 0, F(MBX) | F(DISABLED), BC_SMTP_GREYLISTED },
-    { "4xx.other", NULL, C4, ANY_, ANY_, 0, 0, BC_SMTP_TEMPFAIL },
+    { "4xx.later.none", C4, NONE_, ANY_, F(LATER), 0, BC_SMTP_GREYLISTED },
+    { "4xx.later.x00", C4, 0, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
+    { "4xx.later.x20", C4, 2, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
+    { "4xx.later.x30", C4, 3, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
+    { "4xx.later.x70", C4, 7, 0, F(LATER), 0, BC_SMTP_GREYLISTED },
+    { "4xx.later.x71", C4, 7, 1, F(LATER), 0, BC_SMTP_GREYLISTED },
+    { "4xx.450_451.plain", C4 | BC_RC_450_451_ONLY, NONE_, ANY_, 0, F(MBX) | F(DISABLED), BC_SMTP_GREYLISTED },
+    { "4xx.other", C4, ANY_, ANY_, 0, 0, BC_SMTP_TEMPFAIL },
 
     /* ================= 5xx: what the text speaks of comes first ========== */
     /* The sender: RFC 3463 x.1.7 bad sender's mailbox address syntax, x.1.8
      * bad sender's system address; RFC 7372 x.7.20-x.7.24, x.7.26, x.7.27
      * (DKIM, SPF, multiple authentication checks, sender null MX) */
-    { "5xx.sender.enhanced", NULL, C5, 1, 7, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.enhanced_domain", NULL, C5, 1, 8, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.dkim", NULL, C5, 7, 20, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.dkim_author", NULL, C5, 7, 21, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.dkim_identity", NULL, C5, 7, 22, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.spf_fail", NULL, C5, 7, 23, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.spf_error", NULL, C5, 7, 24, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.auth_checks", NULL, C5, 7, 26, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender.null_mx", NULL, C5, 7, 27, 0, 0, BC_SMTP_SENDER_REJECTED },
-    { "5xx.sender", NULL, C5, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.enhanced", C5, 1, 7, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.enhanced_domain", C5, 1, 8, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.dkim", C5, 7, 20, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.dkim_author", C5, 7, 21, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.dkim_identity", C5, 7, 22, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.spf_fail", C5, 7, 23, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.spf_error", C5, 7, 24, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.auth_checks", C5, 7, 26, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender.null_mx", C5, 7, 27, 0, 0, BC_SMTP_SENDER_REJECTED },
+    { "5xx.sender", C5, ANY_, ANY_, F(SENDER), 0, BC_SMTP_SENDER_REJECTED },
     /* Relaying denied: the server does not take mail for that domain from
      * us (Postfix "Relay access denied", Exchange 5.7.54 "Unable to relay
-     * recipient in non-accepted domain"); before the provider rules: a
-     * Microsoft "550 5.4.1 Relay Access Denied" is a tenant that does not
-     * accept the domain, not a missing mailbox */
-    { "5xx.relay", NULL, C5, ANY_, ANY_, F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
-    /* Microsoft 365 / Exchange Online directory-based edge blocking: "550
-     * 5.4.1 Recipient address rejected: Access denied. AS(201806281)" is
-     * the tenant's answer for an address not in its directory
-     * (learn.microsoft.com, "Fix NDR error 550 5.4.1"). Only on a Microsoft
-     * MX; elsewhere "access denied" is a policy. */
-    { "microsoft.5.4.1.access_denied", "microsoft", C5, 4, 1, F(POLICY) | F(MBX_WEAK) | F(MBX_HINT),
-      F(CLIENT) | F(SENDER) | F(RATE) | F(RELAY), BC_SMTP_REJECTED_MAILBOX },
+     * recipient in non-accepted domain") */
+    { "5xx.relay", C5, ANY_, ANY_, F(RELAY), 0, BC_SMTP_POLICY_REJECTED },
     /* "552 5.2.2 The email account that you tried to reach is over quota
      * and inactive" (Gmail OverQuotaPerm): code and text agree it is full;
      * unless the text is about our sending quota or a message's size */
-    { "5xx.mailbox_full.x22_text", NULL, C5, 2, 2, F(FULL), F(RATE) | F(CONTENT), BC_SMTP_MAILBOX_FULL },
+    { "5xx.mailbox_full.x22_text", C5, 2, 2, F(FULL), F(RATE) | F(CONTENT), BC_SMTP_MAILBOX_FULL },
     /* A disabled account, in words that name the account or mailbox
      * ("The recipient account is blocked"), before the block words */
-    { "5xx.mailbox_disabled.text", NULL, C5, ANY_, ANY_, F(DISABLED),
+    { "5xx.mailbox_disabled.text", C5, ANY_, ANY_, F(DISABLED),
       F(CLIENT) | F(CONTENT) | F(RELAY) | F(AUTH) | F(EITHER), BC_SMTP_MAILBOX_DISABLED },
     /* Our client: RFC 7372 x.7.25 reverse DNS validation failed; any IP,
      * PTR, HELO, reputation or blocklist text; a block of our IP for its
      * volume is a block too ("This IP has been blocked for too many invalid
      * recipients") */
-    { "5xx.client.reverse_dns", NULL, C5, 7, 25, 0, 0, BC_SMTP_BLOCKED },
-    { "5xx.client", NULL, C5, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
+    { "5xx.client.reverse_dns", C5, 7, 25, 0, 0, BC_SMTP_BLOCKED },
+    { "5xx.client", C5, ANY_, ANY_, F(CLIENT), 0, BC_SMTP_BLOCKED },
     /* Rates: RFC 3463 x.5.3 too many recipients; any rate or volume text,
      * also under a mailbox code ("550 5.1.1 ... has sent to too many
      * recipients this hour"; Gmail "550 5.4.5 Daily SMTP relay limit") */
-    { "5xx.too_many_recipients", NULL, C5, 5, 3, 0, 0, BC_SMTP_RATE_LIMITED },
-    { "5xx.rate", NULL, C5, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
+    { "5xx.too_many_recipients", C5, 5, 3, 0, 0, BC_SMTP_RATE_LIMITED },
+    { "5xx.rate", C5, ANY_, ANY_, F(RATE), 0, BC_SMTP_RATE_LIMITED },
     /* "Mailbox not found or access denied": one of two readings, one of
      * them not about the mailbox - no firm evidence */
-    { "5xx.either_or", NULL, C5, ANY_, ANY_, F(EITHER), 0, BC_SMTP_REJECTED_OTHER },
+    { "5xx.either_or", C5, ANY_, ANY_, F(EITHER), 0, BC_SMTP_REJECTED_OTHER },
     /* Content (RFC 3463 x.6.x media, x.3.4 / x.2.3 size) */
-    { "5xx.content.enhanced_media", NULL, C5, 6, ANY_, 0, F(MBX), BC_SMTP_POLICY_REJECTED },
-    { "5xx.content.enhanced_size", NULL, C5, 3, 4, 0, 0, BC_SMTP_POLICY_REJECTED },
-    { "5xx.content.enhanced_size_mailbox", NULL, C5, 2, 3, 0, 0, BC_SMTP_POLICY_REJECTED },
-    { "5xx.content", NULL, C5, ANY_, ANY_, F(CONTENT), F(MBX), BC_SMTP_POLICY_REJECTED },
+    { "5xx.content.enhanced_media", C5, 6, ANY_, 0, F(MBX), BC_SMTP_POLICY_REJECTED },
+    { "5xx.content.enhanced_size", C5, 3, 4, 0, 0, BC_SMTP_POLICY_REJECTED },
+    { "5xx.content.enhanced_size_mailbox", C5, 2, 3, 0, 0, BC_SMTP_POLICY_REJECTED },
+    { "5xx.content", C5, ANY_, ANY_, F(CONTENT), F(MBX), BC_SMTP_POLICY_REJECTED },
     /* Authentication or TLS required (RFC 3463 x.7.8-x.7.12, RFC 3207) */
-    { "5xx.auth", NULL, C5, ANY_, ANY_, F(AUTH), F(MBX), BC_SMTP_POLICY_REJECTED },
+    { "5xx.auth", C5, ANY_, ANY_, F(AUTH), F(MBX), BC_SMTP_POLICY_REJECTED },
     /* The server's own trouble, unless it also names the mailbox ("553
      * 5.3.0 ... No such user" is Sendmail's user unknown) */
-    { "5xx.server", NULL, C5, ANY_, ANY_, F(SERVER), F(MBX) | F(DISABLED) | F(FULL), BC_SMTP_SERVER_ERROR },
-    { "5xx.server.enhanced_system", NULL, C5, 3, ANY_, 0,
+    { "5xx.server", C5, ANY_, ANY_, F(SERVER), F(MBX) | F(DISABLED) | F(FULL), BC_SMTP_SERVER_ERROR },
+    { "5xx.server.enhanced_system", C5, 3, ANY_, 0,
       F(MBX) | F(MBX_WEAK) | F(MBX_HINT) | F(DISABLED) | F(FULL), BC_SMTP_SERVER_ERROR },
     /* Bare block words ("550 blocked", "554 denied") */
-    { "5xx.blocked", NULL, C5, ANY_, ANY_, F(BLOCK), F(MBX), BC_SMTP_BLOCKED },
+    { "5xx.blocked", C5, ANY_, ANY_, F(BLOCK), F(MBX), BC_SMTP_BLOCKED },
     /* A policy without mailbox evidence ("550 5.7.1 Recipient address
      * rejected: Access denied" from a Postfix access map) */
-    { "5xx.policy", NULL, C5, ANY_, ANY_, F(POLICY), F(MBX), BC_SMTP_POLICY_REJECTED },
+    { "5xx.policy", C5, ANY_, ANY_, F(POLICY), F(MBX), BC_SMTP_POLICY_REJECTED },
     /* A permanent code whose text says "try again later" and names no
      * mailbox firmly: it contradicts itself */
-    { "5xx.later", NULL, C5, ANY_, ANY_, F(LATER), F(MBX) | F(DISABLED) | F(FULL), BC_SMTP_REJECTED_OTHER },
+    { "5xx.later", C5, ANY_, ANY_, F(LATER), F(MBX) | F(DISABLED) | F(FULL), BC_SMTP_REJECTED_OTHER },
     /* "552 5.1.1 Boite du destinataire pleine. Recipient overquota."
      * (Orange): the text says full, whatever the code */
-    { "5xx.mailbox_full.text_over_code", NULL, C5, ANY_, ANY_, F(FULL), F(MBX) | F(DISABLED),
+    { "5xx.mailbox_full.text_over_code", C5, ANY_, ANY_, F(FULL), F(MBX) | F(DISABLED),
       BC_SMTP_MAILBOX_FULL },
 
     /* ================= 5xx: the mailbox ================================ */
@@ -512,34 +503,34 @@ const bc_reply_rule bc_reply_rules[] = {
      * destination system address, x.1.3 bad destination mailbox address
      * syntax, x.1.6 destination mailbox has moved, RFC 7505 x.1.10
      * recipient address has null MX */
-    { "5xx.mailbox.x11", NULL, C5, 1, 1, 0, 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.x12", NULL, C5, 1, 2, 0, 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.x13", NULL, C5, 1, 3, 0, 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.x16", NULL, C5, 1, 6, 0, 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.x110", NULL, C5, 1, 10, 0, 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.x11", C5, 1, 1, 0, 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.x12", C5, 1, 2, 0, 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.x13", C5, 1, 3, 0, 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.x16", C5, 1, 6, 0, 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.x110", C5, 1, 10, 0, 0, BC_SMTP_REJECTED_MAILBOX },
     /* RFC 3463 x.2.1 mailbox disabled; RFC 5248 x.7.13 user account
      * disabled; x.2.2 mailbox full; x.7.17 mailbox owner has changed */
-    { "5xx.mailbox_disabled.x21", NULL, C5, 2, 1, 0, 0, BC_SMTP_MAILBOX_DISABLED },
-    { "5xx.mailbox_disabled.x713", NULL, C5, 7, 13, 0, 0, BC_SMTP_MAILBOX_DISABLED },
-    { "5xx.mailbox_full.x22", NULL, C5, 2, 2, 0, 0, BC_SMTP_MAILBOX_FULL },
-    { "5xx.mailbox.x717", NULL, C5, 7, 17, 0, 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox_disabled.x21", C5, 2, 1, 0, 0, BC_SMTP_MAILBOX_DISABLED },
+    { "5xx.mailbox_disabled.x713", C5, 7, 13, 0, 0, BC_SMTP_MAILBOX_DISABLED },
+    { "5xx.mailbox_full.x22", C5, 2, 2, 0, 0, BC_SMTP_MAILBOX_FULL },
+    { "5xx.mailbox.x717", C5, 7, 17, 0, 0, BC_SMTP_REJECTED_MAILBOX },
     /* The text names the mailbox's absence, whatever the enhanced code */
-    { "5xx.mailbox.text", NULL, C5, ANY_, ANY_, F(MBX), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.text", C5, ANY_, ANY_, F(MBX), 0, BC_SMTP_REJECTED_MAILBOX },
     /* x.1.0 (other address status) counts with mailbox words: Cisco's "550
      * #5.1.0 Address rejected" for a recipient its directory lacks */
-    { "5xx.mailbox.x10_weak", NULL, C5, 1, 0, F(MBX_WEAK) | F(MBX_HINT), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.x10_weak", C5, 1, 0, F(MBX_WEAK) | F(MBX_HINT), 0, BC_SMTP_REJECTED_MAILBOX },
     /* "550 Requested action not taken: mailbox unavailable" (RFC 5321's
      * default text): mailbox words, no policy word, and no x.7 (security or
      * policy) code */
-    { "5xx.mailbox.weak_none", NULL, C5, NONE_, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.weak_x0", NULL, C5, 0, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.weak_x5", NULL, C5, 5, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
-    { "5xx.mailbox.weak_x1", NULL, C5, 1, ANY_, F(MBX_WEAK) | F(MBX_HINT), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.weak_none", C5, NONE_, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.weak_x0", C5, 0, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.weak_x5", C5, 5, ANY_, F(MBX_WEAK), 0, BC_SMTP_REJECTED_MAILBOX },
+    { "5xx.mailbox.weak_x1", C5, 1, ANY_, F(MBX_WEAK) | F(MBX_HINT), 0, BC_SMTP_REJECTED_MAILBOX },
 
     /* ================= 5xx: no evidence either way ====================== */
     /* "550 Recipient rejected" alone names no cause */
-    { "5xx.policy.enhanced", NULL, C5, 7, ANY_, 0, 0, BC_SMTP_POLICY_REJECTED },
-    { "5xx.unclear", NULL, C5, ANY_, ANY_, 0, 0, BC_SMTP_REJECTED_OTHER },
+    { "5xx.policy.enhanced", C5, 7, ANY_, 0, 0, BC_SMTP_POLICY_REJECTED },
+    { "5xx.unclear", C5, ANY_, ANY_, 0, 0, BC_SMTP_REJECTED_OTHER },
 
-    { NULL, NULL, 0, 0, 0, 0, 0, 0 },
+    { NULL, 0, 0, 0, 0, 0, 0 },
 };

@@ -46,7 +46,6 @@ enum {
 
 typedef struct bc_reply_rule {
     const char *name;     /* stable, shown as smtp.rule */
-    const char *provider; /* only replies from this provider's MX (provider.c names); NULL: any */
     unsigned codes;       /* BC_RC_* */
     int subject, detail;  /* enhanced code x.subject.detail; BC_ENH_ANY; subject BC_ENH_NONE */
     unsigned need_any;    /* the text has at least one of these kinds (0: nothing needed) */
@@ -60,5 +59,15 @@ extern const bc_reply_rule bc_reply_rules[];
 
 /* The kinds of evidence (BC_RF_* bits) in a reply text. Pure. */
 unsigned bc_reply_evidence(const char *text);
+
+/* Folds a reply text the way the phrases are written (lower case, accents
+ * removed, Cyrillic lower-cased, white space collapsed, words holding an
+ * address dropped) into out; returns its length. */
+#define BC_REPLY_FOLD_MAX (BC_SMTP_TEXT_MAX * 2)
+size_t bc_reply_fold(const char *text, char out[BC_REPLY_FOLD_MAX]);
+
+/* Whether the folded phrase occurs in the folded text, on word boundaries
+ * (a trailing '*' makes it a prefix; a leading '~' matches anywhere). */
+bool bc_reply_folded_has(const char *folded, const char *phrase);
 
 #endif

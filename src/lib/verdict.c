@@ -27,6 +27,10 @@ static bool t_accept_all(const bc_facts *f)
     return f->smtp == BC_SMTPF_ACCEPTED && f->accept_all == BC_YES;
 }
 static bool t_accepted(const bc_facts *f) { return f->smtp == BC_SMTPF_ACCEPTED; }
+static bool t_unverifiable(const bc_facts *f)
+{
+    return f->smtp == BC_SMTPF_ACCEPTED && f->provider_unverifiable;
+}
 static bool t_dns_error(const bc_facts *f) { return f->dns == BC_DNSF_TEMPFAIL; }
 static bool t_dns_unreliable(const bc_facts *f) { return f->dns == BC_DNSF_UNRELIABLE; }
 static bool t_unsafe(const bc_facts *f) { return f->smtp == BC_SMTPF_UNSAFE_TARGET; }
@@ -63,6 +67,7 @@ static const struct rule {
     { t_disposable,        BC_STATUS_RISKY,         "disposable",            25 },
     { t_full,              BC_STATUS_RISKY,         "mailbox_full",          30 },
     { t_accept_all,        BC_STATUS_RISKY,         "accept_all",            50 },
+    { t_unverifiable,      BC_STATUS_RISKY,         "provider_unverifiable", 45 },
     { t_accepted,          BC_STATUS_DELIVERABLE,   "accepted_email",        95 },
     { t_dns_error,         BC_STATUS_UNKNOWN,       "dns_error",             40 },
     { t_dns_unreliable,    BC_STATUS_UNKNOWN,       "dns_unreliable",        35 },

@@ -66,6 +66,7 @@ typedef struct bc_facts {
     bc_smtp_fact smtp;
     bc_tristate accept_all;    /* the domain accepted a random local part */
     bool accept_all_untested;  /* accepted, but the catch-all test gave no answer */
+    bool provider_unverifiable; /* accepted by a provider whose RCPT answers prove nothing (Yahoo) */
 } bc_facts;
 
 typedef struct bc_verdict {

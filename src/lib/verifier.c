@@ -32,6 +32,7 @@
 
 #include "dns.h"
 #include "internal.h"
+#include "smtp_rules.h"
 #include "netsafe.h"
 #include "provider.h"
 #include "resolver_check.h"
@@ -111,9 +112,11 @@ struct vhost {
     long backoff_until;
     int backoff_ms;
     bool tls_broken;      /* a STARTTLS handshake failed here: go plaintext */
-    int rcpt_cap;         /* recipients per transaction this host has shown it
+    int rcpt_cap;         /* recipients per connection this host has shown it
                            * takes (0: no limit seen): lowered when it drops a
                            * connection with recipients unanswered */
+    bool one_rcpt_per_txn; /* it answered "452 4.5.3 Too many recipients" past the
+                            * first RCPT of a transaction (Outlook): one each */
 };
 
 typedef struct candidate {
@@ -144,6 +147,7 @@ struct session {
     struct sockaddr_storage target;
     bc_transcript transcript;
     /* what the last failed attempt said, for jobs no server answered */
+    char last_local[INET6_ADDRSTRLEN]; /* our address on the last connection */
     bc_smtp_fact fail;
     bool fail_temp;          /* `fail` came from a 4xx: worth a recheck */
     bool have_reply;
@@ -297,6 +301,7 @@ static void job_try_finish(job *j)
         r->suggestion[0] = '\0';
     }
     bc_result_decide(r);
+    bc_result_hint(r, v->ctx->providers);
     r->duration_ms = bc_now_ms() - j->t0;
     if (j->timer)
         event_del(j->timer);
@@ -422,7 +427,13 @@ static void host_backoff(vhost *h)
 
 /* ---- the MX answer in results -------------------------------------------- */
 
-static void result_set_mx(bc_result *r, const bc_mx_answer *a)
+/* The provider rules for an MX host (provider.h), or NULL. */
+static const bc_provider *provider_of(const bc_verifier *v, const char *host)
+{
+    return bc_providers_match(v->ctx->providers, host);
+}
+
+static void result_set_mx(const bc_verifier *v, bc_result *r, const bc_mx_answer *a)
 {
     if (r->have_mx || a->rc != BC_DNS_OK)
         return;
@@ -439,8 +450,10 @@ static void result_set_mx(bc_result *r, const bc_mx_answer *a)
         m->naddrs = a->hosts[i].naddrs;
         for (int k = 0; k < m->naddrs; k++)
             addr_to_str((const struct sockaddr *)&a->hosts[i].addrs[k].sa, m->addrs[k], sizeof m->addrs[k]);
-        if (!r->provider)
-            r->provider = bc_provider_for_mx(a->hosts[i].host);
+        if (!r->provider) {
+            const bc_provider *p = provider_of(v, a->hosts[i].host);
+            r->provider = p ? p->provider : NULL;
+        }
     }
 }
 
@@ -507,9 +520,9 @@ static void session_free(session *s)
 
 /* How a reply from candidate c (NULL: unknown) reads: the provider of its
  * MX host name decides which provider rules apply. */
-static bc_smtp_reading reply_read(const candidate *c, const bc_smtp_reply *reply)
+static bc_smtp_reading reply_read(const bc_verifier *v, const candidate *c, const bc_smtp_reply *reply)
 {
-    return bc_smtp_read(reply, c ? bc_provider_for_mx(c->host) : NULL);
+    return bc_smtp_read(reply, c ? provider_of(v, c->host) : NULL);
 }
 
 /* Fills a job's smtp record from the attempt that decided it. */
@@ -529,7 +542,7 @@ static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_r
         m->code = reply->code;
         snprintf(m->enhanced, sizeof m->enhanced, "%s", reply->enhanced);
         snprintf(m->message, sizeof m->message, "%s", reply->text);
-        m->rule = reply_read(c, reply).rule;
+        m->rule = reply_read(s->v, c, reply).rule;
     } else {
         m->code = 0;
         m->enhanced[0] = '\0';
@@ -537,6 +550,7 @@ static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_r
         m->rule = NULL;
     }
     m->step = step;
+    snprintf(m->source, sizeof m->source, "%s", s->last_local);
     m->ms = s->ms_total;
 }
 
@@ -616,6 +630,25 @@ static void domain_catchall_settled(vdomain *d)
     }
 }
 
+/* Whether rc's reply is a "too many recipients" past the first RCPT of its
+ * transaction (RFC 5321 4.5.3.1.10; RFC 3463 x.5.3), at a host not yet
+ * known for it. */
+static bool session_rcpt_over_txn_limit(session *s, const bc_probe_rcpt *rc)
+{
+    long i = rc - s->rcpts;
+    if (!s->last_cand || i <= 0 || i >= s->nrcpts || s->rcpts[i - 1].batch != rc->batch)
+        return false;
+    if (rc->reply.code < 400 || rc->reply.code >= 500)
+        return false;
+    bool x53 = rc->reply.enh_class == 4 && rc->reply.enh_subject == 5 && rc->reply.enh_detail == 3;
+    char folded[BC_REPLY_FOLD_MAX];
+    bc_reply_fold(rc->reply.text, folded);
+    if (!x53 && !bc_reply_folded_has(folded, "too many recipients"))
+        return false;
+    vhost *h = host_get(s->v, (const struct sockaddr *)&s->last_cand->addr.sa);
+    return !h || !h->one_rcpt_per_txn;
+}
+
 /* One job's RCPT answer, final or a reason to recheck. */
 static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, const bc_probe_outcome *o)
 {
@@ -627,7 +660,17 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
         job_decide(j, BC_STAGE_SMTP, BC_SMTPF_UTF8_UNSUPPORTED);
         return;
     }
-    bc_smtp_fact f = bc_verdict_smtp_fact(reply_read(s->last_cand, &rc->reply).cls);
+    if (session_rcpt_over_txn_limit(s, rc)) {
+        /* Outlook answers "452 4.5.3 Too many recipients" to RCPTs past its
+         * per-transaction limit: that is no answer about this mailbox. The
+         * host gets one RCPT per transaction from now on, and this address
+         * is asked again on the session's next connection. */
+        vhost *h = host_get(s->v, (const struct sockaddr *)&s->last_cand->addr.sa);
+        if (h)
+            h->one_rcpt_per_txn = true;
+        return;
+    }
+    bc_smtp_fact f = bc_verdict_smtp_fact(reply_read(s->v, s->last_cand, &rc->reply).cls);
     /* Every temporary answer but a block of our client or a full mailbox is
      * asked again later; a rate limit also slows this host down. */
     if (rc->reply.code >= 400 && rc->reply.code < 500 && f != BC_SMTPF_BLOCKED && f != BC_SMTPF_FULL) {
@@ -640,6 +683,14 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
         }
         if (job_schedule_recheck(j))
             return;
+        job_decide(j, BC_STAGE_SMTP, f);
+        return;
+    }
+    const bc_provider *prov = s->last_cand ? provider_of(s->v, s->last_cand->host) : NULL;
+    if (f == BC_SMTPF_ACCEPTED && prov && prov->accepts_all) {
+        /* Yahoo and AOL accept every RCPT and bounce later: the answer says
+         * nothing about the mailbox (provider rules, data/providers.json). */
+        j->r->facts.provider_unverifiable = true;
         job_decide(j, BC_STAGE_SMTP, f);
         return;
     }
@@ -701,7 +752,7 @@ static void session_release_slot(session *s)
  * MAIL FROM is about our sender, never about a recipient. */
 static void session_note_failure(session *s, const candidate *c, const bc_probe_outcome *o, vhost *h)
 {
-    bc_smtp_class cl = reply_read(c, &o->last).cls;
+    bc_smtp_class cl = reply_read(s->v, c, &o->last).cls;
     bc_smtp_fact f = bc_verdict_smtp_fact(cl);
     s->fail_temp = o->last.code < 500;
     if (bc_smtp_class_is_mailbox(cl))
@@ -736,6 +787,8 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     s->ms_total += o->ms;
     s->last_cand = c;
     s->last_tls = o->tls;
+    if (o->local_addr[0])
+        snprintf(s->last_local, sizeof s->last_local, "%s", o->local_addr);
     s->fail_step = bc_probe_step_name(o->step);
     s->have_reply = o->have_last;
     if (o->have_last)
@@ -768,7 +821,7 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         vdomain *d = s->d;
         const bc_probe_rcpt *rc = &s->rcpts[catchall_idx];
         if (rc->replied) {
-            bc_smtp_class cl = reply_read(c, &rc->reply).cls;
+            bc_smtp_class cl = reply_read(v, c, &rc->reply).cls;
             if (cl == BC_SMTP_ACCEPTED)
                 d->catch_all = BC_YES;
             else if (cl == BC_SMTP_REJECTED_MAILBOX || cl == BC_SMTP_MAILBOX_DISABLED)
@@ -900,7 +953,11 @@ static void session_next(session *s)
     }
     candidate *c = &s->cand[s->ci];
     vhost *h = host_get(v, (const struct sockaddr *)&c->addr.sa);
-    if (h && (h->active >= v->o.mx_connections || h->backoff_until > now)) {
+    const bc_provider *prov = provider_of(v, c->host);
+    int max_active = v->o.mx_connections;
+    if (prov && prov->mx_connections && prov->mx_connections < max_active)
+        max_active = prov->mx_connections;
+    if (h && (h->active >= max_active || h->backoff_until > now)) {
         /* The host is busy or backing off. With other candidates left and
          * the host backing off, try them; otherwise wait a little. */
         if (h->backoff_until > now && s->ci + 1 < s->ncand) {
@@ -945,7 +1002,7 @@ static void session_next(session *s)
         memset(rc, 0, sizeof *rc);
         rc->mailbox = j->mailbox;
         rc->needs_smtputf8 = (j->r->addr.flags & BC_ADDR_UTF8_LOCAL) != 0;
-        rc->batch = 0;
+        rc->batch = h && h->one_rcpt_per_txn ? s->nrcpts : 0;
         s->rjob[s->nrcpts++] = i;
         j->r->smtp.attempts++;
     }
@@ -953,7 +1010,7 @@ static void session_next(session *s)
         bc_probe_rcpt *rc = &s->rcpts[s->nrcpts];
         memset(rc, 0, sizeof *rc);
         rc->mailbox = s->catchall_mailbox;
-        rc->batch = 1;
+        rc->batch = s->nrcpts; /* its own transaction, after the others */
         s->rjob[s->nrcpts++] = -1;
     }
     memset(&s->cfg, 0, sizeof s->cfg);
@@ -1036,6 +1093,9 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     s->wait = evtimer_new(v->base, session_wait_cb, s);
     int unsafe = session_candidates(s, a);
     int cap = v->o.rcpts_per_connection;
+    const bc_provider *prov = s->ncand ? provider_of(v, s->cand[0].host) : NULL;
+    if (prov && prov->rcpts_per_connection && prov->rcpts_per_connection < cap)
+        cap = prov->rcpts_per_connection;
     while (s->njobs < cap) {
         job *j = domain_dequeue(d);
         if (!j)
@@ -1044,7 +1104,7 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
             job_unref(j);
             continue;
         }
-        result_set_mx(j->r, a);
+        result_set_mx(v, j->r, a);
         if (s->ncand == 0) {
             job_decide(j, BC_STAGE_SMTP, unsafe ? BC_SMTPF_UNSAFE_TARGET : BC_SMTPF_NO_CONNECT);
             job_unref(j);
@@ -1080,7 +1140,10 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     long now = bc_now_ms();
     if (d->catch_all != BC_UNKNOWN && now - d->catch_all_at > CATCHALL_TTL_MS)
         d->catch_all = BC_UNKNOWN;
-    if (!v->o.no_catch_all && d->catch_all == BC_UNKNOWN && !d->catch_all_testing) {
+    /* The random-address test, unless the provider rules say it tells
+     * nothing there (Gmail has no catch-all; Yahoo accepts everything). */
+    if (!v->o.no_catch_all && d->catch_all == BC_UNKNOWN && !d->catch_all_testing &&
+        !(prov && !prov->catch_all_probe)) {
         if (!d->catchall_local[0])
             random_local(d->catchall_local, sizeof d->catchall_local);
         snprintf(s->catchall_mailbox, sizeof s->catchall_mailbox, "%s@%s", d->catchall_local, d->name);
@@ -1130,7 +1193,7 @@ static void domain_apply(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
         job *j;
         while ((j = domain_dequeue(d))) {
             if (!j->done) {
-                result_set_mx(j->r, a); /* hosts without addresses, if any */
+                result_set_mx(v, j->r, a); /* hosts without addresses, if any */
                 j->r->facts.dns = f;
                 job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
             }
