@@ -354,6 +354,14 @@ BC_API const char *bc_result_smtp_message(const bc_result *r);
 /* The name of the reply rule that read that reply ("5xx.mailbox.x11", ...;
  * the table is in src/lib/smtp_rules.c), or NULL; static. */
 BC_API const char *bc_result_smtp_rule(const bc_result *r);
+/* Our address on the connection that decided, or NULL; owned by r. */
+BC_API const char *bc_result_smtp_source(const bc_result *r);
+/* The provider recognised from the MX host names ("google", ...), or NULL;
+ * static or owned by the context. */
+BC_API const char *bc_result_provider(const bc_result *r);
+/* What the sender can do about this result (blocked client, refused MAIL
+ * FROM), one sentence with a lookup URL, or NULL; owned by r. */
+BC_API const char *bc_result_hint(const bc_result *r);
 
 /* ---------------------------------------------------------------------------
  * Online verification: DNS and the SMTP probe, on a libevent loop.

@@ -399,6 +399,87 @@ int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int bk_state_blocked(bk_state *st, bk_blocked_fn fn, void *arg)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+            "SELECT coalesce(json_extract(json, '$.provider'), json_extract(json, '$.smtp.host'), '?') AS p,"
+            " coalesce(json_extract(json, '$.smtp.source_address'), '') AS src,"
+            " max(coalesce(json_extract(json, '$.hint'), '')), sum(nrows) AS n"
+            " FROM addrs WHERE done = 1 AND reason = 'blocked' AND json_valid(json)"
+            " GROUP BY p, src ORDER BY n DESC, p", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3));
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The first http(s) URL of text into buf ("" when none). */
+static void first_url(const char *text, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    const char *u = text ? strstr(text, "http") : NULL;
+    while (u && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        u = strstr(u + 4, "http");
+    if (!u)
+        return;
+    size_t n = strcspn(u, " \t\"'<>)]");
+    while (n > 0 && strchr(".,;:", u[n - 1]))
+        n--;
+    if (n < len) {
+        memcpy(buf, u, n);
+        buf[n] = '\0';
+    }
+}
+
+void bk_blocked_message(char *buf, size_t len, const char *provider, const char *source, const char *url,
+                        int64_t rows)
+{
+    snprintf(buf, len, "%lld address%s at %s could not be checked because your address%s%s is blocked%s%s",
+             (long long)rows, rows == 1 ? "" : "es", provider && *provider ? provider : "a mail server",
+             source && *source ? " " : "", source ? source : "", url && *url ? ": see " : "", url ? url : "");
+}
+
+void bk_blocked_add(void *arr, const char *provider, const char *source, const char *hint, int64_t rows)
+{
+    json_t *a = arr;
+    if (!json_is_array(a))
+        return;
+    provider = provider && *provider ? provider : "?";
+    source = source ? source : "";
+    json_t *e = NULL;
+    for (size_t i = 0; i < json_array_size(a) && !e; i++) {
+        json_t *x = json_array_get(a, i);
+        const char *xp = json_string_value(json_object_get(x, "provider"));
+        const char *xs = json_string_value(json_object_get(x, "source_address"));
+        if (strcmp(xp ? xp : "", provider) == 0 && strcmp(xs ? xs : "", source) == 0)
+            e = x;
+    }
+    char url[512];
+    first_url(hint, url, sizeof url);
+    if (!e) {
+        e = json_object();
+        if (!e)
+            return;
+        json_object_set_new(e, "provider", json_string(provider));
+        json_object_set_new(e, "source_address", *source ? json_string(source) : json_null());
+        json_object_set_new(e, "count", json_integer(0));
+        json_object_set_new(e, "url", json_null());
+        json_array_append_new(a, e);
+    }
+    json_int_t n = json_integer_value(json_object_get(e, "count")) + (json_int_t)rows;
+    json_object_set_new(e, "count", json_integer(n));
+    if (url[0] && json_is_null(json_object_get(e, "url")))
+        json_object_set_new(e, "url", json_string(url));
+    const char *u = json_string_value(json_object_get(e, "url"));
+    char msg[1024];
+    bk_blocked_message(msg, sizeof msg, provider, source, u, n);
+    json_object_set_new(e, "message", json_string(msg));
+}
+
 /* ---- verification ------------------------------------------------------------- */
 
 int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *domain, int64_t count),

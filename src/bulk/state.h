@@ -60,6 +60,23 @@ int bk_state_counts(bk_state *st, bk_counts *c);
 int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int64_t rows),
                      void *arg);
 
+/* Rows whose address could not be checked because a provider blocks our
+ * client (reason "blocked"), grouped by provider (else MX host) and our
+ * source address, most first: fn gets the provider, the source address
+ * ("" when unknown), one result's hint and the rows. */
+typedef void (*bk_blocked_fn)(void *arg, const char *provider, const char *source, const char *hint,
+                              int64_t rows);
+int bk_state_blocked(bk_state *st, bk_blocked_fn fn, void *arg);
+
+/* Adds rows to the job's "blocked" tally `arr` (a JSON array of {provider,
+ * source_address, count, url, message}); url is the first URL of hint. */
+void bk_blocked_add(void *arr, const char *provider, const char *source, const char *hint, int64_t rows);
+
+/* The tally's sentence for people: "12 addresses at google could not be
+ * checked because your address 203.0.113.5 is blocked: see URL". */
+void bk_blocked_message(char *buf, size_t len, const char *provider, const char *source, const char *url,
+                        int64_t rows);
+
 /* One address waiting for its result. Strings valid during the callback. */
 typedef struct bk_pending {
     int64_t id;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "cli.h"
 #include "engine.h"
@@ -677,6 +678,14 @@ static void print_summary(job *j, long ms)
     fprintf(stderr, "  by reason:\n");
     reason_ctx rc = { c.rows };
     bk_state_reasons(j->st, print_reason, &rc);
+    /* "N addresses at PROVIDER could not be checked because your address X
+     * is blocked: see URL", one line per provider and source address */
+    json_t *blocked = json_array();
+    if (blocked && bk_state_blocked(j->st, bk_blocked_add, blocked) == 0) {
+        for (size_t i = 0; i < json_array_size(blocked); i++)
+            fprintf(stderr, "  %s\n", json_string_value(json_object_get(json_array_get(blocked, i), "message")));
+    }
+    json_decref(blocked);
 }
 
 /* ---- the command ------------------------------------------------------------------ */

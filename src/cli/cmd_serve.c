@@ -53,7 +53,7 @@ const char cli_help_serve_text[] =
     "\n"
     "Verification: every option of 'bouncecheck verify' that sets up the engine\n"
     "(--helo, --from, --dns, --allow-private, --timeout, --mx-connections,\n"
-    "--rcpts-per-connection, --domain-rate, --greylist-schedule, --source-ip,\n"
+    "--rcpts-per-connection, --domain-rate, --greylist-schedule, --source-ip, --providers,\n"
     "--smtp-port, --no-starttls, --no-catch-all, --config FILE), with the same\n"
     "config file keys and BOUNCECHECK_* environment variables.\n"
     "\n"
@@ -176,10 +176,10 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
     }
     if (!so.data_dir)
         so.data_dir = cli_server_data_dir();
-    bc_options o = { .data_dir = g->data_dir };
+    bc_options o = { .data_dir = g->data_dir, .providers_file = cs.providers };
     bc_ctx *ctx = NULL;
     if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
-        cli_error("cannot load the domain lists: %s", err);
+        cli_error("cannot load the domain data: %s", err);
         settings_free(&cs);
         return BC_EXIT_FAILURE;
     }

@@ -65,6 +65,8 @@ const char cli_help_verify_text2[] =
     "  --helo NAME              EHLO name (default: this host's FQDN)\n"
     "  --from ADDR              MAIL FROM address (default: verify@<helo name>)\n"
     "  --source-ip ADDR         connect from this local address; repeat for a pool\n"
+    "  --providers FILE         provider rules read over the built-in ones (see README,\n"
+    "                           \"Providers\")\n"
     "\n"
     "Network:\n"
     "  --dns IP[:PORT][,...]    DNS servers (default: /etc/resolv.conf)\n"
@@ -325,6 +327,17 @@ static int verify_online(bc_ctx *ctx, const bc_verify_options *o, int first, int
         rc = st.rc;
     if (!json && rc == BC_EXIT_OK) {
         cli_table_print(st.table, stdout);
+        /* what the sender can do about a blocked client or a refused MAIL
+         * FROM, once per distinct sentence */
+        for (int i = 0; i < n; i++) {
+            const char *hint = st.results[i] ? bc_result_hint(st.results[i]) : NULL;
+            bool seen = false;
+            for (int k = 0; hint && k < i && !seen; k++)
+                seen = st.results[k] && bc_result_hint(st.results[k]) &&
+                       strcmp(bc_result_hint(st.results[k]), hint) == 0;
+            if (hint && !seen)
+                printf("hint: %s\n", hint);
+        }
         for (int i = 0; trace && i < n; i++)
             if (st.results[i])
                 print_transcript(st.results[i], argv[first + i]);
@@ -442,10 +455,10 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         return rc;
     }
     cs.o.trace = trace;
-    bc_options o = { .data_dir = g->data_dir };
+    bc_options o = { .data_dir = g->data_dir, .providers_file = cs.providers };
     bc_ctx *ctx = NULL;
     if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
-        cli_error("cannot load the domain lists: %s", err);
+        cli_error("cannot load the domain data: %s", err);
         settings_free(&cs);
         return BC_EXIT_FAILURE;
     }

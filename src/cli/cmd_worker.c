@@ -45,7 +45,7 @@ const char cli_help_worker_text[] =
     "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
     "\n"
     "Engine options: those of 'bouncecheck verify' (--helo, --from, --dns,\n"
-    "--source-ip, --mx-connections, --rcpts-per-connection, --domain-rate,\n"
+    "--source-ip, --providers, --mx-connections, --rcpts-per-connection, --domain-rate,\n"
     "--greylist-schedule, --timeout, --smtp-port, --no-starttls, --no-catch-all,\n"
     "--allow-private, --config FILE). Give each machine its own --source-ip and a\n"
     "--helo name matching that address's reverse DNS.\n"
@@ -243,7 +243,7 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
 
     signal(SIGPIPE, SIG_IGN);
     sv_log_name("worker");
-    bc_options o = { .data_dir = g->data_dir };
+    bc_options o = { .data_dir = g->data_dir, .providers_file = cs.providers };
     bc_ctx *ctx = NULL;
     sv_store *store = NULL;
     wrun r;
@@ -252,7 +252,7 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
     struct event *sigint = NULL, *sigterm = NULL;
     rc = BC_EXIT_FAILURE;
     if (bc_ctx_new(&ctx, &o, err, sizeof err) != BC_OK) {
-        cli_error("worker: cannot load the domain lists: %s", err);
+        cli_error("worker: cannot load the domain data: %s", err);
         goto out;
     }
     if (sv_store_open_db(&store, db, NULL, err, sizeof err) != 0) {

@@ -17,7 +17,7 @@
 
 #include "settings.h"
 
-enum kind { K_STR, K_INT, K_SECONDS, K_BOOL, K_SCHEDULE, K_SOURCE };
+enum kind { K_STR, K_INT, K_SECONDS, K_BOOL, K_SCHEDULE, K_SOURCE, K_PROVIDERS };
 
 static const struct setting {
     const char *name;
@@ -37,6 +37,7 @@ static const struct setting {
     { "domain-rate", K_INT, offsetof(bc_verify_options, domain_rate_per_min), 0, 100000 },
     { "greylist-schedule", K_SCHEDULE, 0, 0, 0 },
     { "source-ip", K_SOURCE, 0, 0, 0 },
+    { "providers", K_PROVIDERS, 0, 0, 0 },
     { "smtp-port", K_INT, offsetof(bc_verify_options, smtp_port), 1, 65535 },
     { "allow-private", K_BOOL, offsetof(bc_verify_options, allow_private), 0, 0 },
     { "no-catch-all", K_BOOL, offsetof(bc_verify_options, no_catch_all), 0, 0 },
@@ -194,6 +195,16 @@ bool settings_apply(cli_settings *cs, const char *name, const char *value, char 
         cs->o.n_greylist_waits = nw;
         return true;
     }
+    case K_PROVIDERS:
+        if (!value || !*value) {
+            snprintf(err, errlen, "providers: give a file");
+            return false;
+        }
+        if (!(cs->providers = keep(cs, value))) {
+            snprintf(err, errlen, "out of memory");
+            return false;
+        }
+        return true;
     case K_SOURCE: {
         if (!value || !*value || cs->o.n_source_ips >= BC_MAX_SOURCE_IPS) {
             snprintf(err, errlen, "source-ip: give up to %d addresses", BC_MAX_SOURCE_IPS);

@@ -34,7 +34,7 @@ static bool first_url(const char *text, char *out, size_t outlen)
     return true;
 }
 
-void bc_result_hint(bc_result *r, const bc_providers *p)
+void bc_result_set_hint(bc_result *r, const bc_providers *p)
 {
     r->hint[0] = '\0';
     if (!r->have_smtp)

@@ -70,6 +70,15 @@ const char *bc_result_mx_host(const bc_result *r)
 }
 
 int bc_result_smtp_code(const bc_result *r) { return r->have_smtp ? r->smtp.code : 0; }
+const char *bc_result_smtp_source(const bc_result *r)
+{
+    return r->have_smtp && r->smtp.source[0] ? r->smtp.source : NULL;
+}
+
+const char *bc_result_provider(const bc_result *r) { return r->provider; }
+
+const char *bc_result_hint(const bc_result *r) { return r->hint[0] ? r->hint : NULL; }
+
 const char *bc_result_smtp_rule(const bc_result *r)
 {
     return r->have_smtp && r->smtp.code ? r->smtp.rule : NULL;

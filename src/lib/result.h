@@ -72,6 +72,6 @@ void bc_result_decide(bc_result *r);
  * provider publishes (p: the provider rules; may be NULL). Clears it
  * otherwise. */
 struct bc_providers;
-void bc_result_hint(bc_result *r, const struct bc_providers *p);
+void bc_result_set_hint(bc_result *r, const struct bc_providers *p);
 
 #endif

@@ -301,7 +301,7 @@ static void job_try_finish(job *j)
         r->suggestion[0] = '\0';
     }
     bc_result_decide(r);
-    bc_result_hint(r, v->ctx->providers);
+    bc_result_set_hint(r, v->ctx->providers);
     r->duration_ms = bc_now_ms() - j->t0;
     if (j->timer)
         event_del(j->timer);

@@ -293,12 +293,25 @@ static void reason_add(void *arg, const char *reason, int64_t rows)
     json_object_set_new(o, reason, json_integer(had + (json_int_t)rows));
 }
 
+/* The "blocked" tally lives in the reasons object under "blocked_by" (an
+ * array, see bk_blocked_add); sv_job_json moves it to the job's "blocked". */
+static void blocked_add(void *arg, const char *provider, const char *source, const char *hint, int64_t rows)
+{
+    json_t *o = arg, *a = json_object_get(o, "blocked_by");
+    if (!a) {
+        a = json_array();
+        if (!a || json_object_set_new(o, "blocked_by", a) != 0)
+            return;
+    }
+    bk_blocked_add(a, provider, source, hint, rows);
+}
+
 /* The job's rows per reason from its state (at open, and at the end so
  * that the catalogue holds the state's exact figures). */
 static void reasons_load(ejob *ej)
 {
     json_t *o = json_object();
-    if (o && bk_state_reasons(ej->st, reason_add, o) == 0) {
+    if (o && bk_state_reasons(ej->st, reason_add, o) == 0 && bk_state_blocked(ej->st, blocked_add, o) == 0) {
         json_decref(ej->reasons);
         ej->reasons = o;
     } else {
@@ -348,8 +361,14 @@ static void run_result(void *arg, const bc_result *r, int64_t nrows)
         ej->counts[st] += nrows;
         atomic_fetch_add(&ej->s->m.verifications[st], 1);
     }
-    if (ej->reasons)
+    if (ej->reasons) {
         reason_add(ej->reasons, bc_result_reason(r), nrows);
+        if (strcmp(bc_result_reason(r), "blocked") == 0) {
+            const char *host = bc_result_mx_host(r);
+            const char *prov = bc_result_provider(r);
+            blocked_add(ej->reasons, prov ? prov : host, bc_result_smtp_source(r), bc_result_hint(r), nrows);
+        }
+    }
     ej->dirty = true;
 }
 
@@ -542,7 +561,7 @@ static void pg_finish(sv *s, const sv_job *j, bk_state *st)
     } else {
         json_t *o = json_object();
         char *reasons = NULL;
-        if (o && bk_state_reasons(st, reason_add, o) == 0)
+        if (o && bk_state_reasons(st, reason_add, o) == 0 && bk_state_blocked(st, blocked_add, o) == 0)
             reasons = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
         if (sv_job_progress(s->store, j->id, c.rows_done, c.by_status) != 0 ||

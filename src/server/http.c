@@ -147,9 +147,13 @@ void *sv_job_json(const sv_job *j)
         json_decref(reasons);
         reasons = json_object();
     }
-    return json_pack("{s:s,s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", j->id, "name", str_or_null(j->name),
+    /* The engine keeps the "blocked" tally beside the reasons (engine.c) */
+    json_t *blocked = json_object_get(reasons, "blocked_by");
+    blocked = json_is_array(blocked) ? json_incref(blocked) : json_array();
+    json_object_del(reasons, "blocked_by");
+    return json_pack("{s:s,s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", j->id, "name", str_or_null(j->name),
                      "status", sv_job_status_name(j->status), "total", (json_int_t)j->total, "processed",
-                     (json_int_t)j->processed, "counts", counts, "reasons", reasons, "created_at",
+                     (json_int_t)j->processed, "counts", counts, "reasons", reasons, "blocked", blocked, "created_at",
                      time_or_null(j->created_at), "finished_at", time_or_null(j->finished_at), "error",
                      str_or_null(j->error), "webhook", str_or_null(j->webhook));
 }

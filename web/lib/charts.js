@@ -105,6 +105,7 @@ const REASON_STATUS = {
   disposable: 'risky',
   accept_all: 'risky',
   mailbox_full: 'risky',
+  provider_unverifiable: 'risky',
 };
 
 /* The status a reason code belongs to (see the Reason enum's description). */

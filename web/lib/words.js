@@ -50,6 +50,10 @@ export const REASONS = {
     text: 'The mail server says yes to every address, so it cannot tell us whether this mailbox is real.',
   },
   mailbox_full: { label: 'Mailbox full', text: 'The mailbox is full: mail will bounce until its owner makes room.' },
+  provider_unverifiable: {
+    label: 'Provider accepts everyone',
+    text: 'This provider (Yahoo, AOL) accepts every address when asked and bounces later, so the mailbox cannot be confirmed without sending.',
+  },
   unverified: {
     label: 'Not checked with the server',
     text: 'The mail server was not contacted, so the mailbox itself could not be checked.',

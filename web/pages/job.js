@@ -125,6 +125,17 @@ export function render(root, params, ctx) {
   function showFinished(job) {
     const total = STATUS_ORDER.reduce((a, k) => a + ((job.counts || {})[k] || 0), 0);
     const parts = [];
+    // Providers that refused our client: say so first, with the way out.
+    if (Array.isArray(job.blocked) && job.blocked.length) {
+      parts.push(h('section', { class: 'panel notice notice-warn', id: 'job-blocked', role: 'status',
+        'aria-labelledby': 'job-blocked-title' },
+        h('h2', { id: 'job-blocked-title' }, 'Some addresses could not be checked'),
+        h('ul', { class: 'plain-list' }, job.blocked.map((b) => h('li', null,
+          `${num(b.count)} address${b.count === 1 ? '' : 'es'} at ${b.provider} could not be checked because `
+          + `your address${b.source_address ? ' ' + b.source_address : ''} is blocked`,
+          b.url ? [': see ', h('a', { href: b.url, rel: 'noopener noreferrer', target: '_blank' }, b.url)] : '',
+          '.')))));
+    }
     if (total > 0 || job.status === 'done') {
       parts.push(h('section', { class: 'panel', 'aria-labelledby': 'job-breakdown' },
         h('h2', { id: 'job-breakdown' }, 'Breakdown'),

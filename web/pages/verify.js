@@ -89,6 +89,7 @@ function verdict(r, onSuggest, onTrace) {
     h('p', { class: 'status-line' },
       h('strong', { id: 'verify-status' }, statusLabel(status)), ': ', statusMeaning(status)),
     h('p', { id: 'verify-reason', class: 'reason' }, reasonText(r.reason)),
+    r.hint ? h('p', { id: 'verify-hint', class: 'notice', role: 'note' }, r.hint) : null,
     r.suggestion
       ? h('p', { class: 'suggestion' },
         h('button', { type: 'button', id: 'verify-suggestion', class: 'button-secondary', onclick: () => onSuggest(r.suggestion) },
