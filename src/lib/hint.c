@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "internal.h"
 #include "provider.h"
 #include "result.h"
 
@@ -52,26 +53,26 @@ void bc_result_set_hint(bc_result *r, const bc_providers *p)
         const char *bl = bc_providers_blocklist_url(p, r->smtp.message, &bl_name);
         const char *u = bl ? bl : (prov ? prov->block_url : NULL);
         if (u)
-            snprintf(url, sizeof url, "%s", u);
+            bc_strf(url, sizeof url, "%s", u);
     }
     char addr[80];
     if (r->smtp.source[0])
-        snprintf(addr, sizeof addr, "your address %s", r->smtp.source);
+        bc_strf(addr, sizeof addr, "your address %s", r->smtp.source);
     else
-        snprintf(addr, sizeof addr, "your address");
+        bc_strf(addr, sizeof addr, "your address");
     if (blocked) {
         char listed[96] = "";
         if (bl_name)
-            snprintf(listed, sizeof listed, " (listed by %s)", bl_name);
+            bc_strf(listed, sizeof listed, " (listed by %s)", bl_name);
         if (url[0])
-            snprintf(r->hint, sizeof r->hint, "%s refuses %s%s: see %s, and verify from another address "
+            bc_strf(r->hint, sizeof r->hint, "%s refuses %s%s: see %s, and verify from another address "
                      "(--source-ip, --proxy) meanwhile.", who, addr, listed, url);
         else
-            snprintf(r->hint, sizeof r->hint, "%s refuses %s%s: check it with 'bouncecheck doctor' and "
+            bc_strf(r->hint, sizeof r->hint, "%s refuses %s%s: check it with 'bouncecheck doctor' and "
                      "verify from another address (--source-ip, --proxy).", who, addr, listed);
         return;
     }
-    snprintf(r->hint, sizeof r->hint, "%s refuses the sender address used in MAIL FROM: set --from to an "
+    bc_strf(r->hint, sizeof r->hint, "%s refuses the sender address used in MAIL FROM: set --from to an "
              "address of your own domain with SPF and DMARC in order%s%s.", who, url[0] ? "; see " : "",
              url[0] ? url : "");
 }

@@ -631,8 +631,9 @@ static void domain_catchall_settled(vdomain *d)
 }
 
 /* Whether rc's reply is a "too many recipients" past the first RCPT of its
- * transaction (RFC 5321 4.5.3.1.10; RFC 3463 x.5.3), at a host not yet
- * known for it. */
+ * transaction (RFC 5321 4.5.3.1.10; RFC 3463 x.5.3). Every such RCPT of the
+ * transaction is asked again (once the host is known for it, transactions
+ * hold one RCPT each, so this cannot repeat). */
 static bool session_rcpt_over_txn_limit(session *s, const bc_probe_rcpt *rc)
 {
     long i = rc - s->rcpts;
@@ -643,10 +644,7 @@ static bool session_rcpt_over_txn_limit(session *s, const bc_probe_rcpt *rc)
     bool x53 = rc->reply.enh_class == 4 && rc->reply.enh_subject == 5 && rc->reply.enh_detail == 3;
     char folded[BC_REPLY_FOLD_MAX];
     bc_reply_fold(rc->reply.text, folded);
-    if (!x53 && !bc_reply_folded_has(folded, "too many recipients"))
-        return false;
-    vhost *h = host_get(s->v, (const struct sockaddr *)&s->last_cand->addr.sa);
-    return !h || !h->one_rcpt_per_txn;
+    return x53 || bc_reply_folded_has(folded, "too many recipients");
 }
 
 /* One job's RCPT answer, final or a reason to recheck. */
