@@ -53,7 +53,7 @@ const char cli_help_serve_text[] =
     "\n"
     "Verification: every option of 'bouncecheck verify' that sets up the engine\n"
     "(--helo, --from, --dns, --allow-private, --timeout, --mx-connections,\n"
-    "--rcpts-per-connection, --domain-rate, --greylist-schedule, --source-ip,\n"
+    "--rcpts-per-connection, --domain-rate, --greylist-schedule, --source-ip, --proxy,\n"
     "--smtp-port, --no-starttls, --no-catch-all, --config FILE), with the same\n"
     "config file keys and BOUNCECHECK_* environment variables.\n"
     "\n"

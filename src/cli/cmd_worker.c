@@ -45,7 +45,7 @@ const char cli_help_worker_text[] =
     "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
     "\n"
     "Engine options: those of 'bouncecheck verify' (--helo, --from, --dns,\n"
-    "--source-ip, --mx-connections, --rcpts-per-connection, --domain-rate,\n"
+    "--source-ip, --proxy, --mx-connections, --rcpts-per-connection, --domain-rate,\n"
     "--greylist-schedule, --timeout, --smtp-port, --no-starttls, --no-catch-all,\n"
     "--allow-private, --config FILE). Give each machine its own --source-ip and a\n"
     "--helo name matching that address's reverse DNS.\n"

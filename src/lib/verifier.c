@@ -168,6 +168,8 @@ struct bc_verifier {
     struct sockaddr_storage sources[BC_MAX_SOURCE_IPS];
     socklen_t source_len[BC_MAX_SOURCE_IPS];
     int nsources, next_source;
+    bool have_proxy;
+    bc_proxy proxy;       /* the proxy option, parsed (have_proxy) */
     vdomain *domains[HASH_BUCKETS];
     vhost *hosts[HASH_BUCKETS];
     job *done_head, *done_tail;
@@ -847,6 +849,12 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         s->fail = BC_SMTPF_TEMPFAIL;
         break;
     }
+    /* The proxy itself failed: every other host would fail through it too. */
+    if (o->proxy_failed) {
+        session_fail_open_jobs(s);
+        session_end(s);
+        return;
+    }
     /* A blocked client or a greylisting answer to MAIL is a verdict about us
      * at this domain, not about one host. */
     if (s->fail == BC_SMTPF_BLOCKED || s->fail == BC_SMTPF_GREYLISTED) {
@@ -869,6 +877,14 @@ static void session_wait_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     session_next(arg);
+}
+
+/* The SOCKS5 proxy this session's connections go through, or NULL for
+ * direct connections: the one place that chooses (today the verifier's
+ * proxy option; per-provider proxies would be picked here from s->d). */
+static const bc_proxy *session_proxy(const session *s)
+{
+    return s->v->have_proxy ? &s->v->proxy : NULL;
 }
 
 /* Starts (or waits to start) the attempt on candidate s->ci. */
@@ -969,6 +985,7 @@ static void session_next(session *s)
         s->cfg.source = (const struct sockaddr *)&v->sources[k];
         s->cfg.source_len = v->source_len[k];
     }
+    s->cfg.proxy = session_proxy(s);
     s->cfg.transcript = v->o.trace ? &s->transcript : NULL;
     memset(&s->req, 0, sizeof s->req);
     s->req.addr = (const struct sockaddr *)&s->target;
@@ -1408,6 +1425,13 @@ bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *bas
             goto fail;
         o->source_ips[i] = NULL;
     }
+    if (opts && opts->proxy) {
+        st = bc_proxy_parse(opts->proxy, &v->proxy, errbuf, errlen);
+        if (st != BC_OK)
+            goto fail;
+        v->have_proxy = true;
+    }
+    o->proxy = NULL; /* the caller's string; v->proxy holds what it says */
 
     bc_dns_options dopts = { .servers = opts ? opts->dns_servers : NULL };
     st = bc_dns_new(&v->dns, base, &dopts, errbuf, errlen);
@@ -1436,6 +1460,7 @@ fail:
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v->dns_servers);
+    explicit_bzero(&v->proxy, sizeof v->proxy);
     free(v);
     return st;
 }
@@ -1591,6 +1616,7 @@ void bc_verifier_free(bc_verifier *v)
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v->dns_servers);
+    explicit_bzero(&v->proxy, sizeof v->proxy); /* the password */
     free(v);
 }
 
