@@ -386,6 +386,9 @@ typedef struct bc_verify_options {
     int n_greylist_waits;
     const char *source_ips[BC_MAX_SOURCE_IPS]; /* local addresses, round robin; none: the OS picks */
     int n_source_ips;
+    const char *proxy;             /* "socks5://[USER:PASS@]IP:PORT": SMTP probes go through this SOCKS5
+                                    * proxy (user and password percent-encoded; the MX is still resolved
+                                    * here and checked as without it); NULL: direct */
     int smtp_port;                 /* 0: 25 */
     bool allow_private;            /* contact loopback/private/reserved MX addresses too */
     bool no_catch_all;             /* skip the catch-all test */
@@ -423,6 +426,10 @@ BC_API const char *bc_verifier_mail_from(const bc_verifier *v);
  * outgoing connections a user controls (webhooks). */
 struct sockaddr;
 BC_API const char *bc_netsafe_check(const struct sockaddr *sa);
+/* BC_OK when url is a proxy bc_verify_options.proxy accepts; else BC_EINVAL
+ * with the reason in errbuf (which never quotes the password). For
+ * checking settings before a verifier is made. */
+BC_API bc_status bc_proxy_check(const char *url, char *errbuf, size_t errlen);
 
 /* Facts shared between verifiers (workers on several machines verifying
  * one list): whether ascii_domain accepts every recipient, as v knows it

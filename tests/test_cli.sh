@@ -41,6 +41,12 @@ expect_rc 2 "verify --mx-connections 0" "$bin" verify --mx-connections 0 a@b.com
 expect_rc 2 "verify --greylist-schedule x" "$bin" verify --greylist-schedule 5,x a@b.com
 expect_rc 2 "verify --source-ip not-an-ip" "$bin" verify --source-ip nope a@b.com
 expect_rc 2 "verify --dns not-an-ip" "$bin" verify --dns nope a@b.com
+expect_rc 2 "verify --proxy socks5h://" "$bin" verify --proxy socks5h://192.0.2.1:1080 a@b.com
+err | grep -q "socks5h:// (names resolved by the proxy) is not supported"; ok $? "the socks5h message says why"
+expect_rc 2 "verify --proxy without a port" "$bin" verify --proxy 'socks5://u:hunter2@192.0.2.1' a@b.com
+! err | grep -q hunter2; ok $? "a proxy message never quotes the password"
+BOUNCECHECK_PROXY=http://192.0.2.1:3128 "$bin" verify a@b.com >/dev/null 2>/tmp/bc_cli_err.$$; rc=$?
+[ "$rc" = 2 ] && err | grep -q BOUNCECHECK_PROXY; ok $? "a bad BOUNCECHECK_PROXY is a usage error naming the variable (exit $rc)"
 expect_rc 2 "verify --config missing file" "$bin" verify --config /nonexistent/bc.conf a@b.com
 cfg=$(mktemp); printf '# comment\nhelo = mx.bclab.net\nfrozzle = 1\n' > "$cfg"
 expect_rc 2 "config file with an unknown key" "$bin" verify --config "$cfg" a@b.com

@@ -124,6 +124,7 @@ static void test_user_file(void)
           " \"class\": \"blocked\"}]}]}", "codes must be" },
         { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": \"550\","
           " \"enhanced\": \"5.x\", \"class\": \"blocked\"}]}]}", "enhanced must be" },
+        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"proxy\": \"socks5h://h:1\"}]}", "proxy:" },
         { "{\"providers\": 3}", "no \"providers\" array" },
         { "{\"providers\": [", "line" },
     };

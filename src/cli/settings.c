@@ -17,7 +17,7 @@
 
 #include "settings.h"
 
-enum kind { K_STR, K_INT, K_SECONDS, K_BOOL, K_SCHEDULE, K_SOURCE, K_PROVIDERS };
+enum kind { K_STR, K_PROXY, K_INT, K_SECONDS, K_BOOL, K_SCHEDULE, K_SOURCE, K_PROVIDERS };
 
 static const struct setting {
     const char *name;
@@ -38,6 +38,7 @@ static const struct setting {
     { "greylist-schedule", K_SCHEDULE, 0, 0, 0 },
     { "source-ip", K_SOURCE, 0, 0, 0 },
     { "providers", K_PROVIDERS, 0, 0, 0 },
+    { "proxy", K_PROXY, offsetof(bc_verify_options, proxy), 0, 0 },
     { "smtp-port", K_INT, offsetof(bc_verify_options, smtp_port), 1, 65535 },
     { "allow-private", K_BOOL, offsetof(bc_verify_options, allow_private), 0, 0 },
     { "no-catch-all", K_BOOL, offsetof(bc_verify_options, no_catch_all), 0, 0 },
@@ -130,11 +131,15 @@ bool settings_apply(cli_settings *cs, const char *name, const char *value, char 
     char *base = (char *)&cs->o;
     long n;
     switch (s->kind) {
-    case K_STR: {
+    case K_STR:
+    case K_PROXY: {
         if (!value || !*value) {
             snprintf(err, errlen, "%s needs a value", name);
             return false;
         }
+        /* A bad proxy is a usage error here, not a failure at the first probe. */
+        if (s->kind == K_PROXY && bc_proxy_check(value, err, errlen) != BC_OK)
+            return false;
         const char *v = keep(cs, value);
         if (!v) {
             snprintf(err, errlen, "out of memory");

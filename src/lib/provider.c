@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "provider.h"
 #include "smtp_rules.h"
+#include "socks5.h"
 
 extern const unsigned char bc_data_providers_json[];
 extern const size_t bc_data_providers_json_len;
@@ -36,6 +37,9 @@ static void provider_clear(bc_provider *p)
     free(p->label);
     free_strv(p->mx, p->nmx);
     free(p->proxy);
+    if (p->proxy_parsed)
+        explicit_bzero(p->proxy_parsed, sizeof *p->proxy_parsed); /* the password */
+    free(p->proxy_parsed);
     free(p->block_url);
     for (size_t i = 0; i < p->nrules; i++) {
         free(p->rules[i].name);
@@ -220,6 +224,13 @@ static bool parse_provider(parse_err *e, const json_t *o, bc_provider *p)
         return fail(e, "provider %s: provider, label, proxy and block_url must be strings", name);
     if (!p->provider && !(p->provider = strdup(name)))
         return fail(e, "out of memory");
+    if (p->proxy) {
+        char perr[200];
+        if (!(p->proxy_parsed = calloc(1, sizeof *p->proxy_parsed)))
+            return fail(e, "out of memory");
+        if (bc_proxy_parse(p->proxy, p->proxy_parsed, perr, sizeof perr) != BC_OK)
+            return fail(e, "provider %s: proxy: %s", name, perr);
+    }
     if (!string_array(e, json_object_get(o, "mx"), "mx", false, &p->mx, &p->nmx))
         return false;
     if (p->nmx == 0)

@@ -38,6 +38,7 @@ typedef struct bc_provider {
     int mx_connections;  /* 0: no cap of its own */
     int rcpts_per_connection;
     char *proxy;         /* socks5:// URL for this provider's hosts, or NULL */
+    struct bc_proxy *proxy_parsed; /* the same, parsed (socks5.h); owned */
     char *block_url;     /* where a blocked sender looks itself up, or NULL */
     bc_provider_rule *rules;
     size_t nrules;

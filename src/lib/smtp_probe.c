@@ -17,8 +17,15 @@
  * After the last RCPT reply the outcome is decided (COMPLETED); QUIT is then
  * sent and its 221 awaited briefly, but nothing that happens during QUIT (no
  * answer, a reset) changes the decided outcome.
+ *
+ * With a proxy, the socket connects to the proxy and the CONNECT step runs
+ * the SOCKS5 machine (socks5.h) until the tunnel is open, under the connect
+ * timer; every way it can fail ends the session at CONNECT as REFUSED (or
+ * TIMEOUT) with "SOCKS5 proxy IP:PORT: why", so that a proxy problem reads
+ * as "could not connect" and never as an answer about a mailbox.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -78,6 +85,8 @@ struct bc_probe {
     bool pipelined_batch;      /* MAIL and the batch's RCPTs went in one write */
     bool mail_group_sent;      /* the batch's MAIL (+RCPTs) went out with the RSET before it */
     bool quit_sent;            /* QUIT is on the wire (it may end the last pipelined group) */
+    bool socks_started;        /* connected to the proxy: `socks` runs (cfg->proxy only) */
+    bc_socks5 socks;           /* the SOCKS5 handshake, while step is CONNECT */
 
     char rx_line[PROBE_RX_LINE_MAX]; /* received bytes of the current line, for the transcript */
     size_t rx_len;
@@ -305,6 +314,30 @@ static void probe_decide_and_quit(bc_probe *p, bc_probe_end end)
     probe_enter(p, BC_STEP_QUIT);
 }
 
+/* Ends the session at CONNECT on the way through the proxy: `end` with
+ * "SOCKS5 proxy IP:PORT: " before the reason. at_proxy: the proxy itself
+ * failed (see bc_probe_outcome.proxy_failed). */
+__attribute__((format(printf, 4, 5)))
+static void probe_proxy_finish(bc_probe *p, bc_probe_end end, bool at_proxy, const char *fmt, ...)
+{
+    if (p->finished)
+        return;
+    char why[sizeof p->out.error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    p->out.proxy_failed = at_proxy;
+    probe_finish(p, end, "SOCKS5 proxy %s: %s", p->cfg->proxy->label, why);
+}
+
+/* A socket error as text starting in lower case ("connection refused"). */
+static void probe_errno_text(int err, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", err ? evutil_socket_error_to_string(err) : "failed");
+    buf[0] = (char)tolower((unsigned char)buf[0]);
+}
+
 /* ---- sending and timers -------------------------------------------------------- */
 
 /* Arms the step timer for ms milliseconds, capped by the request deadline. */
@@ -355,8 +388,106 @@ static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     bool deadline = p->req->deadline_ms > 0 && bc_now_ms() >= p->req->deadline_ms;
+    if (p->step == BC_STEP_CONNECT && p->cfg->proxy) {
+        /* Until the CONNECT request is out, the silence is the proxy's. */
+        bool at_proxy = !p->socks_started || p->socks.state < BC_SOCKS5_CONNECT;
+        probe_proxy_finish(p, BC_PROBE_TIMEOUT, at_proxy, "%s %s", deadline ? "deadline passed" : "timed out",
+                           !p->socks_started ? "connecting"
+                           : at_proxy        ? "during the handshake"
+                                             : "waiting for the CONNECT reply");
+        return;
+    }
     probe_finish(p, BC_PROBE_TIMEOUT, "%s waiting for %s", deadline ? "deadline passed" : "timed out",
                  bc_probe_step_name(p->step));
+}
+
+/* ---- connecting -------------------------------------------------------------------- */
+
+/* The server is reachable (directly, or through the open tunnel): the
+ * connect timer stops and the greeting is awaited. */
+static void probe_connected(bc_probe *p)
+{
+    event_del(p->timer);
+    bc_transcript_addf(p->cfg->transcript, '*', "connected to %s", p->req->host ? p->req->host : "-");
+    probe_enter(p, BC_STEP_GREETING);
+}
+
+/* TCP is up to the proxy: sends the SOCKS5 greeting. The connect timer
+ * keeps running until the tunnel is open. */
+static void probe_socks_start(bc_probe *p)
+{
+    unsigned char out[BC_SOCKS5_OUT_MAX];
+    size_t outlen = 0;
+    p->socks_started = true;
+    if (!bc_socks5_begin(&p->socks, p->cfg->proxy, p->req->addr, out, &outlen)) {
+        probe_proxy_finish(p, BC_PROBE_REFUSED, false, "%s", p->socks.error);
+        return;
+    }
+    bufferevent_write(p->bev, out, outlen);
+}
+
+/* Feeds what the proxy sent to the handshake (a bounded copy: the bytes stay
+ * in the input buffer until the machine consumes them) and sends its
+ * answers. Once the tunnel is open the session goes on to the greeting;
+ * bytes after the proxy's reply are the server's and stay for the reply
+ * parser. Credentials never reach the transcript. */
+static void probe_socks_read(bc_probe *p)
+{
+    struct evbuffer *in = bufferevent_get_input(p->bev);
+    while (!p->finished && p->socks.state != BC_SOCKS5_OPEN) {
+        unsigned char buf[BC_SOCKS5_IN_MAX], out[BC_SOCKS5_OUT_MAX];
+        ev_ssize_t got = evbuffer_copyout(in, buf, sizeof buf);
+        if (got <= 0)
+            return;
+        size_t used = 0, outlen = 0;
+        bc_socks5_state before = p->socks.state;
+        bc_socks5_rc rc = bc_socks5_feed(&p->socks, buf, (size_t)got, &used, out, &outlen);
+        if (rc == BC_SOCKS5_MORE)
+            return;
+        if (rc == BC_SOCKS5_ERROR) {
+            probe_proxy_finish(p, BC_PROBE_REFUSED, p->socks.failed_at_proxy, "%s", p->socks.error);
+            return;
+        }
+        evbuffer_drain(in, used);
+        if (p->socks.state == BC_SOCKS5_AUTH)
+            bc_transcript_addf(p->cfg->transcript, '*', "SOCKS5 username/password authentication");
+        else if (p->socks.state == BC_SOCKS5_CONNECT && before != BC_SOCKS5_CONNECT) {
+            char target[BC_SOCKS5_LABEL_MAX];
+            bc_socks5_addr_label(p->req->addr, target, sizeof target);
+            bc_transcript_addf(p->cfg->transcript, '*', "SOCKS5 CONNECT %s via proxy", target);
+        }
+        if (outlen)
+            bufferevent_write(p->bev, out, outlen);
+    }
+    if (!p->finished && p->socks.state == BC_SOCKS5_OPEN) {
+        bc_transcript_addf(p->cfg->transcript, '*', "SOCKS5 tunnel established (bound %s)", p->socks.reply.bound);
+        probe_connected(p);
+    }
+}
+
+/* The connection to the proxy ended or failed before the tunnel was open.
+ * A reply that came with the close is read first. */
+static void probe_socks_closed(bc_probe *p, short what, int err)
+{
+    char why[96];
+    if (!p->socks_started) {
+        probe_errno_text(err, why, sizeof why);
+        probe_proxy_finish(p, BC_PROBE_REFUSED, true, "%s", why);
+        return;
+    }
+    probe_socks_read(p);
+    if (p->finished || p->step != BC_STEP_CONNECT)
+        return;
+    /* Closing after the CONNECT request is how some proxies say they could
+     * not reach the server. */
+    bool at_proxy = p->socks.state < BC_SOCKS5_CONNECT;
+    if (what & BEV_EVENT_EOF)
+        probe_proxy_finish(p, BC_PROBE_REFUSED, at_proxy, "closed the connection %s",
+                           at_proxy ? "during the handshake" : "after the CONNECT request");
+    else {
+        probe_errno_text(err, why, sizeof why);
+        probe_proxy_finish(p, BC_PROBE_REFUSED, at_proxy, "connection error during the handshake: %s", why);
+    }
 }
 
 /* ---- TLS ------------------------------------------------------------------------- */
@@ -721,6 +852,12 @@ static void probe_rx_log(bc_probe *p, const char *data, size_t len)
 static void probe_read_cb(struct bufferevent *bev, void *arg)
 {
     bc_probe *p = arg;
+    if (p->step == BC_STEP_CONNECT) {
+        if (p->socks_started)
+            probe_socks_read(p);
+        if (p->step == BC_STEP_CONNECT)
+            return; /* still talking to the proxy, or failed */
+    }
     struct evbuffer *in = bufferevent_get_input(bev);
     char buf[PROBE_READ_CHUNK];
     while (!p->finished && p->bev == bev && evbuffer_get_length(in) > 0) {
@@ -760,6 +897,8 @@ static void probe_note_local(bc_probe *p, struct bufferevent *bev)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
+    if (p->cfg->proxy)
+        return; /* the server sees the proxy's address, which we do not know */
     evutil_socket_t fd = bufferevent_getfd(bev);
     if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
         return;
@@ -777,10 +916,11 @@ static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     if (what & BEV_EVENT_CONNECTED) {
         if (p->step == BC_STEP_CONNECT) {
-            event_del(p->timer);
             probe_note_local(p, bev);
-            bc_transcript_addf(p->cfg->transcript, '*', "connected to %s", p->req->host ? p->req->host : "-");
-            probe_enter(p, BC_STEP_GREETING);
+            if (p->cfg->proxy)
+                probe_socks_start(p);
+            else
+                probe_connected(p);
         } else if (p->step == BC_STEP_TLS) {
             event_del(p->timer);
             probe_tls_established(p);
@@ -790,6 +930,12 @@ static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
     if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
         return;
     int err = EVUTIL_SOCKET_ERROR();
+    if (p->step == BC_STEP_CONNECT && p->cfg->proxy) {
+        probe_socks_closed(p, what, err);
+        if (p->finished)
+            return;
+        /* the tunnel opened with the close: judged below like any server */
+    }
     /* Replies that arrived together with the close (a final 221 or 421, or
      * the TLS filter handing over its last records with the EOF) are read
      * before the close is judged. */
@@ -872,7 +1018,10 @@ bc_probe *bc_probe_start(struct event_base *base, const bc_probe_config *cfg, bc
         probe_finish(p, BC_PROBE_TIMEOUT, "deadline passed before connecting");
         return p;
     }
-    int fd = socket(req->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* Through a proxy, the socket (and the source address) is the proxy's. */
+    const struct sockaddr *dest = cfg->proxy ? (const struct sockaddr *)&cfg->proxy->addr : req->addr;
+    socklen_t dest_len = cfg->proxy ? cfg->proxy->addr_len : req->addr_len;
+    int fd = socket(dest->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         probe_finish(p, BC_PROBE_REFUSED, "socket: %s", strerror(errno));
         return p;
@@ -894,15 +1043,22 @@ bc_probe *bc_probe_start(struct event_base *base, const bc_probe_config *cfg, bc
     bufferevent_setcb(p->bev, probe_read_cb, NULL, probe_event_cb, p);
     bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 
-    char hostbuf[NI_MAXHOST] = "?", portbuf[NI_MAXSERV] = "?";
-    getnameinfo(req->addr, req->addr_len, hostbuf, sizeof hostbuf, portbuf, sizeof portbuf,
-                NI_NUMERICHOST | NI_NUMERICSERV);
-    bc_transcript_addf(cfg->transcript, '*', "connecting to %s [%s]:%s", req->host ? req->host : "-", hostbuf,
-                       portbuf);
+    if (cfg->proxy) {
+        bc_transcript_addf(cfg->transcript, '*', "connecting to proxy %s", cfg->proxy->label);
+    } else {
+        char hostbuf[NI_MAXHOST] = "?", portbuf[NI_MAXSERV] = "?";
+        getnameinfo(req->addr, req->addr_len, hostbuf, sizeof hostbuf, portbuf, sizeof portbuf,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        bc_transcript_addf(cfg->transcript, '*', "connecting to %s [%s]:%s", req->host ? req->host : "-", hostbuf,
+                           portbuf);
+    }
     probe_arm(p, cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : PROBE_CONNECT_TIMEOUT_MS);
-    if (bufferevent_socket_connect(p->bev, req->addr, (int)req->addr_len) != 0) {
+    if (bufferevent_socket_connect(p->bev, dest, (int)dest_len) != 0) {
         int e = EVUTIL_SOCKET_ERROR();
-        probe_finish(p, BC_PROBE_REFUSED, "connect: %s", e ? evutil_socket_error_to_string(e) : "failed");
+        if (cfg->proxy)
+            probe_socks_closed(p, BEV_EVENT_ERROR, e);
+        else
+            probe_finish(p, BC_PROBE_REFUSED, "connect: %s", e ? evutil_socket_error_to_string(e) : "failed");
     }
     return p;
 }

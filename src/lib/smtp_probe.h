@@ -7,6 +7,10 @@
  *   -> EHLO] -> { MAIL FROM -> RCPT TO xN -> (RSET before the next batch) } ->
  *   QUIT
  *
+ * Through a SOCKS5 proxy, CONNECT is the TCP connection to the proxy plus the
+ * SOCKS5 handshake (socks5.h) that opens a tunnel to the server address; all
+ * that follows, TLS included, runs inside the tunnel unchanged.
+ *
  * The probe decides nothing about mailboxes: it reports every reply, where
  * the session ended and why; verify.c turns that into facts (which host to try
  * next, greylist rechecks, TLS fallback, catch-all, the verdict).
@@ -18,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "smtp_reply.h"
+#include "socks5.h"
 
 struct event_base;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -99,6 +104,9 @@ typedef struct bc_probe_config {
                                   * STARTTLS is not attempted */
     const struct sockaddr *source; /* bind to this local address first, or NULL */
     socklen_t source_len;
+    const bc_proxy *proxy;       /* reach the server through this SOCKS5 proxy (owned by the caller),
+                                  * or NULL: directly. connect_timeout_ms covers the TCP connection to
+                                  * the proxy and the handshake; `source` binds the socket to the proxy */
     bc_transcript *transcript;   /* append the conversation here, or NULL */
 } bc_probe_config;
 
@@ -116,6 +124,10 @@ typedef struct bc_probe_outcome {
     bool tls_cert_ok;            /* the chain verified against the system CAs and matched the host */
     char tls_cert_error[128];    /* why not, when it did not */
     bool pipelined;              /* RCPTs were pipelined */
+    bool proxy_failed;           /* REFUSED/TIMEOUT/PROTOCOL at connect because of the proxy itself
+                                  * (unreachable, authentication, not speaking SOCKS5): any other
+                                  * server through it would fail alike. Not set when the proxy only
+                                  * reports that it could not reach this server (REP != 0) */
     long ms;                     /* connect to end */
     char local_addr[46];         /* our end of the connection ("" before it connects) */
 } bc_probe_outcome;

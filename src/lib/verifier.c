@@ -172,6 +172,8 @@ struct bc_verifier {
     struct sockaddr_storage sources[BC_MAX_SOURCE_IPS];
     socklen_t source_len[BC_MAX_SOURCE_IPS];
     int nsources, next_source;
+    bool have_proxy;
+    bc_proxy proxy;       /* the proxy option, parsed (have_proxy) */
     vdomain *domains[HASH_BUCKETS];
     vhost *hosts[HASH_BUCKETS];
     job *done_head, *done_tail;
@@ -898,6 +900,12 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         s->fail = BC_SMTPF_TEMPFAIL;
         break;
     }
+    /* The proxy itself failed: every other host would fail through it too. */
+    if (o->proxy_failed) {
+        session_fail_open_jobs(s);
+        session_end(s);
+        return;
+    }
     /* A blocked client or a greylisting answer to MAIL is a verdict about us
      * at this domain, not about one host. */
     if (s->fail == BC_SMTPF_BLOCKED || s->fail == BC_SMTPF_GREYLISTED) {
@@ -920,6 +928,18 @@ static void session_wait_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     session_next(arg);
+}
+
+/* The SOCKS5 proxy this session's connections go through, or NULL for
+ * direct connections: the one place that chooses. The provider rules' proxy
+ * of the candidate's MX host (data/providers.json, --providers) wins over
+ * the verifier's proxy option. */
+static const bc_proxy *session_proxy(const session *s)
+{
+    const bc_provider *p = s->ci < s->ncand ? provider_of(s->v, s->cand[s->ci].host) : NULL;
+    if (p && p->proxy_parsed)
+        return p->proxy_parsed; /* the provider rules' own proxy for its hosts */
+    return s->v->have_proxy ? &s->v->proxy : NULL;
 }
 
 /* Starts (or waits to start) the attempt on candidate s->ci. */
@@ -1024,6 +1044,7 @@ static void session_next(session *s)
         s->cfg.source = (const struct sockaddr *)&v->sources[k];
         s->cfg.source_len = v->source_len[k];
     }
+    s->cfg.proxy = session_proxy(s);
     s->cfg.transcript = v->o.trace ? &s->transcript : NULL;
     memset(&s->req, 0, sizeof s->req);
     s->req.addr = (const struct sockaddr *)&s->target;
@@ -1469,6 +1490,13 @@ bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *bas
             goto fail;
         o->source_ips[i] = NULL;
     }
+    if (opts && opts->proxy) {
+        st = bc_proxy_parse(opts->proxy, &v->proxy, errbuf, errlen);
+        if (st != BC_OK)
+            goto fail;
+        v->have_proxy = true;
+    }
+    o->proxy = NULL; /* the caller's string; v->proxy holds what it says */
 
     bc_dns_options dopts = { .servers = opts ? opts->dns_servers : NULL };
     st = bc_dns_new(&v->dns, base, &dopts, errbuf, errlen);
@@ -1497,6 +1525,7 @@ fail:
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v->dns_servers);
+    explicit_bzero(&v->proxy, sizeof v->proxy);
     free(v);
     return st;
 }
@@ -1652,6 +1681,7 @@ void bc_verifier_free(bc_verifier *v)
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v->dns_servers);
+    explicit_bzero(&v->proxy, sizeof v->proxy); /* the password */
     free(v);
 }
 
