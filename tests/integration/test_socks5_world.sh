@@ -227,6 +227,20 @@ check "proxy: transcript says the tunnel is established" has "$t" "SOCKS5 tunnel
 check "proxy: the SMTP conversation follows in the transcript" has "$t" "220 mx.example ESMTP scripted"
 : > "$work/smtp.log"
 
+# 2b. A provider rule's own proxy (--providers): no --proxy on the command line,
+# yet the connection to that provider's MX goes through the proxy.
+printf '{"providers": [{"name": "sockslab", "label": "Socks Lab", "mx": ["mx.socks-lab.net"], "rcpt": "reliable",\n  "proxy": "socks5://11.22.5.1:1080"}]}\n' > "$work/providers.json"
+verify --providers "$work/providers.json" a@socks-lab.net
+check "provider proxy: deliverable, provider named" is "$(result 0 status_reason) $(result 0 provider)" \
+    "deliverable accepted_email sockslab"
+check "provider proxy: the server sees only the proxy's outgoing address 11.22.5.2" \
+    is "$(peers "$work/smtp.log")" 11.22.5.2
+: > "$work/smtp.log"
+verify --providers "$work/providers.json" --no-starttls nobody@socks-lab.net
+check "provider proxy: a mailbox verdict through it too" is "$(result 0 status_reason)" "undeliverable rejected_email"
+check "provider proxy: the transcript says so" has "$(result 0 transcript)" "SOCKS5 CONNECT 11.22.5.10:25 via proxy"
+: > "$work/smtp.log"
+
 # 3. Username/password (percent-encoded in the URL), from the environment.
 BOUNCECHECK_PROXY="socks5://alice:$password_url@11.22.5.1:1081" verify a@socks-lab.net
 check "auth: deliverable with the right password (BOUNCECHECK_PROXY)" \
