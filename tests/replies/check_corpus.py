@@ -25,7 +25,7 @@ import sys
 LABELS = {
     "deliverable": {"accepted_email"},
     "undeliverable": {"rejected_email", "mailbox_disabled"},
-    "risky": {"mailbox_full"},
+    "risky": {"mailbox_full", "provider_unverifiable"},
     "unknown": {"greylisted", "blocked", "sender_rejected", "rate_limited", "policy_rejected",
                 "server_error", "temporary_failure", "server_rejected"},
 }

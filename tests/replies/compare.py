@@ -24,7 +24,8 @@ STATUSES = ("deliverable", "undeliverable", "risky", "unknown")
 # Replies that say nothing about the mailbox: never undeliverable.
 NON_MAILBOX = ("greylisted", "blocked", "sender_rejected", "rate_limited", "policy_rejected",
                "server_error", "temporary_failure", "server_rejected")
-CLASSES = ("accepted_email", "rejected_email", "mailbox_disabled", "mailbox_full") + NON_MAILBOX
+CLASSES = ("accepted_email", "rejected_email", "mailbox_disabled", "mailbox_full",
+           "provider_unverifiable") + NON_MAILBOX
 
 
 def read_plan(path):
