@@ -548,6 +548,48 @@ BC_API bc_status bc_health_check(const char *domain, const bc_health_options *o,
                                  char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------
+ * Doctor (`bouncecheck doctor`, GET /v1/doctor): the sending host audits
+ * itself before it probes anyone, blocking.
+ * ------------------------------------------------------------------------- */
+typedef struct bc_doctor_options {
+    /* The identity and network settings the verifier would use, read the
+     * same way: helo (NULL: this host's FQDN), mail_from (NULL:
+     * verify@<helo>), source_ips (none: the address the OS picks towards
+     * the MX of `domain`, found without sending a packet; with a proxy,
+     * the proxy's outgoing address, which only the caller knows),
+     * dns_servers, smtp_port (0: 25), allow_private, proxy (port 25 is
+     * tested through it), connect_timeout_ms and greeting_timeout_ms (0:
+     * 10000 each here). NULL: all defaults. */
+    const bc_verify_options *verify;
+    /* Whose MX the port 25 test connects to; NULL: the registrable domain
+     * of the HELO name. */
+    const char *domain;
+    /* IP blocklist zones "zone,zone"; NULL: those of bc_health_check. */
+    const char *ip_blocklists;
+} bc_doctor_options;
+
+/* Audits this host as a sender, the way receivers will see it, and writes
+ * the report to *json_out (caller frees with free()):
+ *   {"ok": bool, "checks": [{"name", "status", "detail", "fix", ["subject"]}]}
+ * name is one of "ptr" (one per source address: a PTR that resolves back,
+ * FCrDNS), "helo_resolves" (the HELO name is a FQDN whose A/AAAA records
+ * are the source addresses), "helo_domain" and "from_domain" (not a
+ * free-mail or big provider's domain), "port25" (an MX of the domain
+ * greets with 220 on the SMTP port), "blocklist" (one per source address:
+ * not listed on the IP blocklists; refusals are warnings, not listings);
+ * status "pass", "warn" or "fail"; detail one line saying what was found;
+ * fix one line saying what to change (null on pass); subject the source
+ * address a ptr or blocklist check is about. ok is true when no check
+ * failed. BC_OK whenever the report was made, whatever it found;
+ * BC_EINVAL for unusable options (a source address that is not an IP
+ * address, a bad DNS server list); BC_ENET when the DNS cannot be used
+ * (the resolver check of bc_resolver_check fails: errbuf says what the
+ * resolver answered). ctx gives the free-mail list and the provider rules
+ * (NULL: the built-in rules, no free-mail list); o may be NULL. */
+BC_API bc_status bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_out, char *errbuf,
+                                 size_t errlen);
+
+/* ---------------------------------------------------------------------------
  * Extraction: addresses found in text and files (`bouncecheck extract`).
  * ------------------------------------------------------------------------- */
 typedef struct bc_extract_hit {

@@ -60,7 +60,7 @@ assert d["security"] == [{"bearerAuth": []}]
 assert d["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 ops = {(m, p) for p, i in d["paths"].items() for m in i if m != "parameters"}
 want = {("get", "/v1/verify"), ("post", "/v1/verify"), ("get", "/v1/jobs"), ("post", "/v1/jobs"),
-        ("get", "/v1/jobs/{id}"), ("delete", "/v1/jobs/{id}"), ("get", "/v1/jobs/{id}/results"), ("get", "/v1/dns"), ("post", "/v1/extract"), ("get", "/v1/disposable"),
+        ("get", "/v1/jobs/{id}"), ("delete", "/v1/jobs/{id}"), ("get", "/v1/jobs/{id}/results"), ("get", "/v1/dns"), ("get", "/v1/doctor"), ("post", "/v1/extract"), ("get", "/v1/disposable"),
         ("post", "/v1/jobs/preview"), ("get", "/v1/smtp-test"), ("get", "/v1/me"), ("get", "/v1/keys"), ("post", "/v1/keys"), ("delete", "/v1/keys/{id}"),
         ("get", "/healthz"), ("get", "/metrics"), ("get", "/openapi.json")}
 assert ops == want, ops ^ want
@@ -181,6 +181,11 @@ invalid Health "a health answer with an extra field" '{"status":"ok","version":"
 invalid Health "a health answer whose dns lacks checked_at" '{"status":"ok","version":"0.1.0","dns":{"ok":true,"error":null}}'
 invalid Health "a health answer with an unknown status" '{"status":"broken","version":"0.1.0","dns":null}'
 invalid JobCreated "a created job that is already done" '{"id":"0123456789abcdef0123456789abcdef","status":"done","total":1}'
+doctor='{"ok":false,"checks":[{"name":"ptr","status":"fail","detail":"203.0.113.5 has no PTR record","fix":"Ask for a PTR.","subject":"203.0.113.5"},{"name":"port25","status":"pass","detail":"mx [192.0.2.25]:25 greets with 220 after 9 ms","fix":null}]}'
+valid DoctorReport "a doctor report with a subject on ptr and a null fix on a pass" "$doctor"
+invalid DoctorReport "a doctor report with an unknown check" "${doctor/\"port25\"/\"smtp\"}"
+invalid DoctorReport "a doctor report with an extra top-level field" "${doctor/\"ok\":false,/\"ok\":false,\"helo\":\"x\",}"
+invalid DoctorReport "a doctor check without fix" "${doctor/,\"fix\":null/}"
 
 # --- check_response
 err404='{"error":{"code":"not_found","message":"no such job"}}'

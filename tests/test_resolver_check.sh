@@ -16,40 +16,17 @@ case $bin in /*) ;; *) bin="$PWD/$bin" ;; esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # ---- outside: make the namespace and run this script again inside it -------------------
-if [ -z "${BC_RC_NETNS:-}" ]; then
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "1..0 # SKIP needs root for a network namespace"
-        exit 0
-    fi
-    if ! command -v ip > /dev/null 2>&1 || [ ! -x /usr/bin/python3 ] ||
-        ! /usr/bin/python3 -c 'import dns.message' 2> /dev/null; then
-        echo "1..0 # SKIP needs ip and python3-dnspython (scripts/deps.sh test)"
-        exit 0
-    fi
-    ns="bcrc-$$"
-    if ! ip netns add "$ns" 2> /dev/null; then
-        echo "1..0 # SKIP cannot create a network namespace here"
-        exit 0
-    fi
-    # kills what still runs in the namespace (only processes this test
-    # started live there), then removes it
-    # shellcheck disable=SC2317 # called by the EXIT trap
-    outer_exit() {
-        local p
-        for p in $(ip netns pids "$ns" 2> /dev/null); do kill -KILL "$p" 2> /dev/null; done
-        ip netns del "$ns" 2> /dev/null
-        rm -rf "/etc/netns/$ns"
-    }
-    trap outer_exit EXIT
-    trap 'exit 1' INT TERM
-    ip -n "$ns" link set lo up || { echo "1..1"; echo "not ok 1 - lo up in $ns"; exit 1; }
-    # the address the "invent" resolver hands out: on lo, nothing listens
-    ip -n "$ns" addr add 11.22.0.99/32 dev lo
-    mkdir -p "/etc/netns/$ns"
-    echo "nameserver 127.0.0.9" > "/etc/netns/$ns/resolv.conf"
-    BC_RC_NETNS=$ns ip netns exec "$ns" bash "${BASH_SOURCE[0]}" "$bin"
-    exit $?
+if [ -z "${BC_RC_NETNS:-}" ] && { [ ! -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import dns.message' 2> /dev/null; }; then
+    echo "1..0 # SKIP needs python3-dnspython (scripts/deps.sh test)"
+    exit 0
 fi
+# the address the "invent" resolver hands out: on lo, nothing listens
+# shellcheck disable=SC2317 # called by netns_local_enter
+netns_local_setup() { ip -n "$1" addr add 11.22.0.99/32 dev lo; }
+NETNS_LOCAL_RESOLVER=127.0.0.9   # a closed local address: nothing leaves
+# shellcheck source=tests/netns_local.sh
+. "$here/netns_local.sh"
+netns_local_enter bcrc BC_RC_NETNS "${BASH_SOURCE[0]}" "$bin"
 
 # ---- inside the namespace -----------------------------------------------------------------
 # shellcheck source=tests/nsd_local.sh

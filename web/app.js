@@ -14,6 +14,7 @@ import * as disposable from './pages/disposable.js';
 import * as extract from './pages/extract.js';
 import * as dns from './pages/dns.js';
 import * as smtp from './pages/smtp.js';
+import * as doctor from './pages/doctor.js';
 import * as keys from './pages/keys.js';
 import * as docs from './pages/docs.js';
 
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^\/tools\/extract$/, 'extract', extract, 'Find addresses in text'],
   [/^\/tools\/dns$/, 'dns', dns, 'Domain health'],
   [/^\/tools\/smtp$/, 'smtp', smtp, 'Mail server test'],
+  [/^\/tools\/doctor$/, 'doctor', doctor, 'Before you start'],
   [/^\/keys$/, 'keys', keys, 'API keys'],
   [/^\/docs$/, 'docs', docs, 'API docs'],
 ];

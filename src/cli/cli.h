@@ -37,6 +37,7 @@ int cmd_smtp_test(int argc, char **argv, const cli_global *g);
 int cmd_spf(int argc, char **argv, const cli_global *g);
 int cmd_extract(int argc, char **argv, const cli_global *g);
 int cmd_disposable(int argc, char **argv, const cli_global *g);
+int cmd_doctor(int argc, char **argv, const cli_global *g);
 
 /* Each subcommand's help text (usage, options, examples), defined beside it. */
 extern const char cli_help_verify_text[], cli_help_verify_text2[];
@@ -50,6 +51,7 @@ extern const char cli_help_smtp_test_text[];
 extern const char cli_help_spf_text[];
 extern const char cli_help_extract_text[];
 extern const char cli_help_disposable_text[];
+extern const char cli_help_doctor_text[];
 
 /* The HTTP server's data directory by default: $BOUNCECHECK_DATA, else
  * $XDG_DATA_HOME/bouncecheck, else ~/.local/share/bouncecheck (cmd_keys.c).

@@ -21,6 +21,9 @@ const char cli_help_serve_text[] =
     "Online, the DNS resolver is checked at start and every 5 minutes (the root\n"
     "zone must resolve, a made-up name must not): while it fails, /healthz says\n"
     "\"degraded\" and what that resolver says does not exist is unknown/dns_unreliable.\n"
+    "Online, it also audits itself as a sender at start (`bouncecheck doctor`: PTR,\n"
+    "HELO, MAIL FROM, port 25, blocklists), logs each check that did not pass, and\n"
+    "answers GET /v1/doctor with the report (kept 5 minutes).\n"
     "\n"
     "Server:\n"
     "  --listen ADDR:PORT       where to listen (default 127.0.0.1:8025; [::1]:8025 for\n"
@@ -88,13 +91,9 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
     size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
 
     cli_settings cs;
-    settings_init(&cs);
-    char err[512] = "";
-    if (settings_load_all(&cs, argc, argv, err, sizeof err) != 0) {
-        cli_error("%s", err);
-        settings_free(&cs);
+    if (!settings_begin(&cs, argc, argv))
         return BC_EXIT_USAGE;
-    }
+    char err[512] = "";
     sv_opts so = {
         .listen = "127.0.0.1:8025", .data_dir = NULL, .retention_days = 30, .cache_ttl = 86400,
         .max_body = 100LL << 20, .max_rows = 1000000, .max_connections = 512, .request_timeout = 30,
@@ -103,11 +102,9 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
     int rc = BC_EXIT_OK, c;
     long long v;
     while (rc == BC_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)nsettings) {
-            if (!settings_apply(&cs, settings_name((size_t)(c - OPT_SETTING_BASE)), optarg, err, sizeof err)) {
-                cli_error("serve: --%s", err);
-                rc = BC_EXIT_USAGE;
-            }
+        bool bad_setting = false;
+        if (settings_getopt(&cs, c, OPT_SETTING_BASE, nsettings, "serve", &bad_setting)) {
+            rc = bad_setting ? BC_EXIT_USAGE : rc;
             continue;
         }
         const char *bad = NULL;

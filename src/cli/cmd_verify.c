@@ -372,23 +372,18 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
 
     cli_settings cs;
-    settings_init(&cs);
+    if (!settings_begin(&cs, argc, argv))
+        return BC_EXIT_USAGE;
     char err[512] = "";
     int rc = BC_EXIT_OK;
-    if (settings_load_all(&cs, argc, argv, err, sizeof err) != 0) {
-        cli_error("%s", err);
-        settings_free(&cs);
-        return BC_EXIT_USAGE;
-    }
     bool offline = false, json = false, trace = false;
     bulk_opts bo = { 0 };
     bool bulk_only = false; /* an option that only makes sense with -i */
     int c;
     while ((c = getopt_long(argc, argv, "hi:o:", opts, NULL)) != -1) {
-        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)nsettings) {
-            const char *name = settings_name((size_t)(c - OPT_SETTING_BASE));
-            if (!settings_apply(&cs, name, optarg, err, sizeof err)) {
-                cli_error("verify: --%s", err);
+        bool bad_setting = false;
+        if (settings_getopt(&cs, c, OPT_SETTING_BASE, nsettings, "verify", &bad_setting)) {
+            if (bad_setting) {
                 rc = BC_EXIT_USAGE;
                 break;
             }

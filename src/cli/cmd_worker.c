@@ -178,22 +178,16 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
     size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
 
     cli_settings cs;
-    settings_init(&cs);
-    char err[1024] = "";
-    if (settings_load_all(&cs, argc, argv, err, sizeof err) != 0) {
-        cli_error("%s", err);
-        settings_free(&cs);
+    if (!settings_begin(&cs, argc, argv))
         return BC_EXIT_USAGE;
-    }
+    char err[1024] = "";
     const char *db = getenv("BOUNCECHECK_DB"), *name = NULL, *metrics = NULL;
     long long claims = 8, claim_rows = 200, lease = 60, v;
     int rc = BC_EXIT_OK, c;
     while (rc == BC_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c >= OPT_SETTING_BASE && c < OPT_SETTING_BASE + (int)nsettings) {
-            if (!settings_apply(&cs, settings_name((size_t)(c - OPT_SETTING_BASE)), optarg, err, sizeof err)) {
-                cli_error("worker: --%s", err);
-                rc = BC_EXIT_USAGE;
-            }
+        bool bad_setting = false;
+        if (settings_getopt(&cs, c, OPT_SETTING_BASE, nsettings, "worker", &bad_setting)) {
+            rc = bad_setting ? BC_EXIT_USAGE : rc;
             continue;
         }
         const char *bad = NULL;

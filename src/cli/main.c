@@ -30,6 +30,8 @@ static const char main_help[] =
     "  spf        evaluate a domain's SPF policy for a client IP (RFC 7208)\n"
     "  extract    find the email addresses in text, HTML, mail, CSV, PDF, DOCX...\n"
     "  disposable tell whether domains or addresses are disposable (throwaway)\n"
+    "  doctor     audit this host as a sender first: PTR, HELO, MAIL FROM, port 25,\n"
+    "             blocklists\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Global options:\n"
@@ -93,6 +95,8 @@ bool cli_help(const char *subcommand, FILE *out)
         fputs(cli_help_extract_text, out);
     else if (strcmp(subcommand, "disposable") == 0)
         fputs(cli_help_disposable_text, out);
+    else if (strcmp(subcommand, "doctor") == 0)
+        fputs(cli_help_doctor_text, out);
     else if (strcmp(subcommand, "help") == 0)
         fputs("Usage: bouncecheck help [COMMAND]\n\nShow the help of COMMAND, or the overview.\n", out);
     else
@@ -185,6 +189,8 @@ int main(int argc, char **argv)
         return cmd_extract(sub_argc, sub_argv, &g);
     if (strcmp(cmd, "disposable") == 0)
         return cmd_disposable(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "doctor") == 0)
+        return cmd_doctor(sub_argc, sub_argv, &g);
     cli_error("unknown command '%s'", cmd);
     fputs("Try 'bouncecheck --help'.\n", stderr);
     return BC_EXIT_USAGE;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "settings.h"
 
 enum kind { K_STR, K_PROXY, K_INT, K_SECONDS, K_BOOL, K_SCHEDULE, K_SOURCE, K_PROVIDERS };
@@ -327,6 +328,29 @@ int settings_load_all(cli_settings *cs, int argc, char **argv, char *err, size_t
         settings_load_env(cs, err, errlen) != 0)
         return -1;
     return 0;
+}
+
+bool settings_begin(cli_settings *cs, int argc, char **argv)
+{
+    char err[1024] = "";
+    settings_init(cs);
+    if (settings_load_all(cs, argc, argv, err, sizeof err) == 0)
+        return true;
+    cli_error("%s", err);
+    settings_free(cs);
+    return false;
+}
+
+bool settings_getopt(cli_settings *cs, int c, int base, size_t n, const char *cmd, bool *bad)
+{
+    if (c < base || c >= base + (int)n)
+        return false;
+    char err[512] = "";
+    if (!settings_apply(cs, settings_name((size_t)(c - base)), optarg, err, sizeof err)) {
+        cli_error("%s: --%s", cmd, err);
+        *bad = true;
+    }
+    return true;
 }
 
 size_t settings_options(struct option *opts, int base, const struct option *own, size_t nown)

@@ -51,6 +51,17 @@ int settings_load_env(cli_settings *cs, char *err, size_t errlen);
  * --config FILE (found in argv), the environment. 0, or -1 with err. */
 int settings_load_all(cli_settings *cs, int argc, char **argv, char *err, size_t errlen);
 
+/* settings_init, then settings_load_all: false after printing why (the
+ * caller exits with the usage status; nothing is left to free). */
+bool settings_begin(cli_settings *cs, int argc, char **argv);
+
+/* For getopt_long's answer c in a command whose long options start with
+ * the settings' at `base` (n of them, from settings_options): false when
+ * c is not one of them. Otherwise sets the setting to optarg and returns
+ * true, after printing "CMD: --why" and setting *bad when the value is
+ * bad. */
+bool settings_getopt(cli_settings *cs, int c, int base, size_t n, const char *cmd, bool *bad);
+
 /* The long options of a command that takes the settings: one per setting
  * (with an argument unless it is a flag; val = base + its index, so that
  * settings_name(val - base) names it), then own[0..nown), then the zero

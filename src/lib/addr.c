@@ -1471,3 +1471,30 @@ bc_syntax_code bc_addr_parse(const char *in, size_t len, bc_addr *out)
     }
     return finish(out, p.code);
 }
+
+/* See internal.h. */
+bool bc_domain_to_ascii(const char *domain, char *out, size_t outlen, bc_syntax_code *code)
+{
+    char probe[BC_DOMAIN_MAX + 16];
+    size_t dl = domain ? strlen(domain) : 0;
+    if (dl && domain[dl - 1] == '.')
+        dl--;
+    bc_addr *a = malloc(sizeof *a);
+    if (code)
+        *code = BC_SYN_ERR_NODOMAIN;
+    if (!a || dl == 0 || dl >= BC_DOMAIN_MAX) {
+        free(a);
+        return false;
+    }
+    memcpy(probe, "postmaster@", 11);
+    memcpy(probe + 11, domain, dl);
+    bc_addr_parse(probe, 11 + dl, a);
+    bool ok = a->valid && a->ascii_domain[0] && !(a->flags & BC_ADDR_DOMAIN_LITERAL) &&
+              strlen(a->ascii_domain) < outlen;
+    if (code)
+        *code = a->code;
+    if (ok)
+        memcpy(out, a->ascii_domain, strlen(a->ascii_domain) + 1);
+    free(a);
+    return ok;
+}

@@ -18,61 +18,15 @@
 #include <jansson.h>
 #include <libpsl.h>
 
+#include "dnsbl.h"
 #include "health.h"
 #include "internal.h"
 #include "mta_sts.h"
 #include "netsafe.h"
+#include "revdns.h"
 
-#define DEFAULT_IP_LISTS "zen.spamhaus.org,bl.spamcop.net,b.barracudacentral.org,psbl.surriel.com"
-#define DEFAULT_DOMAIN_LISTS "dbl.spamhaus.org,multi.uribl.com,multi.surbl.org"
 #define MAX_ZONES 32
 #define MAX_IPS 64
-
-static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-    if (ss->ss_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)size);
-    else if (ss->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, (socklen_t)size);
-    else
-        snprintf(buf, size, "?");
-}
-
-/* The reverse-lookup name of an address, with `suffix` (in-addr.arpa,
- * ip6.arpa or a blocklist zone). */
-static bool reverse_name(const struct sockaddr_storage *ss, const char *suffix, char *out, size_t size)
-{
-    int n;
-    if (ss->ss_family == AF_INET) {
-        const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
-        n = snprintf(out, size, "%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0], suffix);
-    } else if (ss->ss_family == AF_INET6) {
-        const unsigned char *b = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-        static const char hex[] = "0123456789abcdef";
-        size_t k = 0;
-        for (int i = 15; i >= 0 && k + 4 < size; i--) {
-            out[k++] = hex[b[i] & 15];
-            out[k++] = '.';
-            out[k++] = hex[b[i] >> 4];
-            out[k++] = '.';
-        }
-        n = snprintf(out + k, size - k, "%s", suffix);
-        if (n >= 0)
-            n += (int)k;
-    } else {
-        return false;
-    }
-    return n > 0 && (size_t)n < size;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
 
 /* ---- MX ------------------------------------------------------------------------------ */
 
@@ -87,39 +41,26 @@ typedef struct mx_ctx {
 /* PTR names of an address and whether one of them resolves back to it. */
 static json_t *reverse_dns(bc_resolver *r, const struct sockaddr_storage *ss, json_t *findings, const char *astr)
 {
-    char name[128];
+    bc_fcrdns fc;
+    bc_fcrdns_check(r, ss, &fc);
     json_t *o = json_object();
     json_t *ptrs = json_array();
-    bool fcrdns = false;
-    if (!reverse_name(ss, ss->ss_family == AF_INET ? "in-addr.arpa" : "ip6.arpa", name, sizeof name)) {
-        json_object_set_new(o, "ptr", ptrs);
-        return o;
-    }
-    bc_rrset set = { 0 };
-    bc_resolver_query(r, name, BC_RR_PTR, &set);
-    for (size_t i = 0; i < set.n; i++) {
-        json_array_append_new(ptrs, json_string(set.rr[i].name));
-        bc_rrset fwd = { 0 };
-        bc_resolver_query(r, set.rr[i].name, ss->ss_family == AF_INET ? BC_RR_A : BC_RR_AAAA, &fwd);
-        for (size_t k = 0; k < fwd.n && !fcrdns; k++)
-            fcrdns = same_addr(&fwd.rr[k].addr, ss);
-        bc_rrset_clear(&fwd);
-    }
+    for (size_t i = 0; i < fc.nptr; i++)
+        json_array_append_new(ptrs, json_string(fc.ptr[i]));
     json_object_set_new(o, "ptr", ptrs);
-    json_object_set_new(o, "fcrdns", json_boolean(fcrdns));
-    if (set.rc == BC_DNS_TEMPFAIL)
+    json_object_set_new(o, "fcrdns", json_boolean(fc.confirmed));
+    if (fc.rc == BC_DNS_TEMPFAIL)
         bc_finding_add(findings, BC_SEV_WARN, "mx_ptr_dns_error", "The reverse DNS of %s could not be read (%s).",
-                       astr, set.error);
-    else if (set.n == 0)
+                       astr, fc.error);
+    else if (fc.nptr == 0)
         bc_finding_add(findings, BC_SEV_WARN, "mx_no_ptr",
                        "%s has no reverse DNS (PTR). Many receivers distrust servers without one: ask the"
                        " address's owner (your hosting provider) to set a PTR naming the mail server.", astr);
-    else if (!fcrdns)
+    else if (!fc.confirmed)
         bc_finding_add(findings, BC_SEV_WARN, "mx_ptr_not_confirmed",
                        "The reverse DNS of %s (%s) does not resolve back to it: make the PTR name's A/AAAA"
                        " record point at this address (forward-confirmed reverse DNS).",
-                       astr, set.rr[0].name);
-    bc_rrset_clear(&set);
+                       astr, fc.ptr[0]);
     return o;
 }
 
@@ -151,7 +92,7 @@ static bool host_addresses(bc_resolver *r, const char *host, json_t *ho, json_t 
             tempfail = true;
         for (size_t i = 0; i < set.n; i++) {
             char astr[64];
-            addr_str(&set.rr[i].addr, astr, sizeof astr);
+            bc_addr_str(&set.rr[i].addr, astr, sizeof astr);
             json_t *ao = reverse_dns(r, &set.rr[i].addr, findings, astr);
             json_object_set_new(ao, "address", json_string(astr));
             const char *why = bc_netsafe_check((const struct sockaddr *)&set.rr[i].addr);
@@ -339,65 +280,9 @@ static void mx_starttls(json_t *sec, const mx_ctx *mc, const bc_health_options *
 
 /* ---- blocklists -------------------------------------------------------------------------- */
 
-/* What an answer of `zone` means: NULL when it is a listing (then *code
- * says which list), else why it is not one (a refusal or an error). */
-static const char *decode_listing(const char *zone, const struct sockaddr_storage *ss, char *code, size_t size)
-{
-    if (ss->ss_family != AF_INET)
-        return "an answer that is not an IPv4 address";
-    const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
-    if (b[0] != 127)
-        return "an answer outside 127.0.0.0/8 (the resolver rewrites NXDOMAIN?)";
-    if (b[1] == 255 && b[2] == 255)
-        return b[3] == 254 ? "the list refuses queries from public or open resolvers (127.255.255.254)"
-               : b[3] == 255 ? "the list refuses: too many queries (127.255.255.255)"
-               : b[3] == 252 ? "the list says the zone name is mistyped (127.255.255.252)"
-                             : "the list refuses the query (127.255.255.x)";
-    bool spamhaus = strstr(zone, "spamhaus.org") != NULL;
-    bool uribl = strstr(zone, "uribl.com") != NULL, surbl = strstr(zone, "surbl.org") != NULL;
-    if ((uribl || surbl) && b[1] == 0 && b[2] == 0 && b[3] == 1)
-        return "the list refuses the query (127.0.0.1: access blocked)";
-    if (spamhaus && b[1] == 0 && b[2] == 0) {
-        const char *what = b[3] == 2 ? "SBL (spam source)" : b[3] == 3 ? "SBL CSS (snowshoe spam)"
-                           : (b[3] >= 4 && b[3] <= 7) ? "XBL (exploited or infected host)"
-                           : b[3] == 9 ? "DROP (hijacked network)"
-                           : (b[3] == 10 || b[3] == 11) ? "PBL (end-user address range: should not send mail directly)"
-                                                        : "Spamhaus listing";
-        snprintf(code, size, "%u.%u.%u.%u %s", b[0], b[1], b[2], b[3], what);
-        return NULL;
-    }
-    if (spamhaus && b[1] == 0 && b[2] == 1) {
-        const char *what = b[3] == 2 ? "DBL spam domain" : b[3] == 4 ? "DBL phishing domain"
-                           : b[3] == 5 ? "DBL malware domain" : b[3] == 6 ? "DBL botnet C&C domain"
-                           : (b[3] >= 102 && b[3] <= 106) ? "DBL abused legitimate domain" : "DBL listing";
-        snprintf(code, size, "%u.%u.%u.%u %s", b[0], b[1], b[2], b[3], what);
-        return NULL;
-    }
-    snprintf(code, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-    return NULL;
-}
-
-static size_t split_zones(const char *list, char zones[][256], size_t max)
-{
-    size_t n = 0;
-    const char *p = list;
-    while (*p && n < max) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t len = strcspn(p, ", ");
-        if (len && len < 256) {
-            memcpy(zones[n], p, len);
-            zones[n][len] = '\0';
-            n++;
-        }
-        p += len;
-    }
-    return n;
-}
-
 /* One question to one list; appends to `checks`. */
-static void blocklist_query(bc_resolver *r, const char *what, const char *qname, const char *zone, json_t *checks,
-                            json_t *findings)
+static void blocklist_query(bc_resolver *r, const char *what, bool ip_query, const char *qname, const char *zone,
+                            json_t *checks, json_t *findings)
 {
     bc_rrset set = { 0 };
     bc_resolver_query(r, qname, BC_RR_A, &set);
@@ -411,13 +296,12 @@ static void blocklist_query(bc_resolver *r, const char *what, const char *qname,
                        set.error);
     } else {
         char code[128] = "";
-        const char *refused = decode_listing(zone, &set.rr[0].addr, code, sizeof code);
-        if (refused) {
+        if (bc_dnsbl_read(zone, ip_query, &set.rr[0].addr, code, sizeof code) != BC_DNSBL_LISTED) {
             json_object_set_new(c, "listed", json_null());
-            json_object_set_new(c, "error", json_string(refused));
+            json_object_set_new(c, "error", json_string(code));
             bc_finding_add(findings, BC_SEV_WARN, "blocklist_refused",
                            "%s could not be checked on %s: %s. Use your own resolver (--dns) to query this list.",
-                           what, zone, refused);
+                           what, zone, code);
         } else {
             json_object_set_new(c, "listed", json_true());
             json_object_set_new(c, "code", json_string(code));
@@ -438,31 +322,26 @@ static json_t *section_blocklists(bc_resolver *r, const char *domain, const mx_c
     json_t *checks = json_array();
     json_object_set_new(sec, "checks", checks);
     char ipz[MAX_ZONES][256], domz[MAX_ZONES][256];
-    size_t nip = split_zones(opts->ip_blocklists ? opts->ip_blocklists : DEFAULT_IP_LISTS, ipz, MAX_ZONES);
-    size_t ndom = split_zones(opts->domain_blocklists ? opts->domain_blocklists : DEFAULT_DOMAIN_LISTS, domz,
+    size_t nip = bc_dnsbl_split(opts->ip_blocklists ? opts->ip_blocklists : BC_DNSBL_IP_ZONES, ipz, MAX_ZONES);
+    size_t ndom = bc_dnsbl_split(opts->domain_blocklists ? opts->domain_blocklists : BC_DNSBL_DOMAIN_ZONES, domz,
                               MAX_ZONES);
     struct sockaddr_storage ips[MAX_IPS];
     size_t n = 0;
     for (size_t i = 0; i < mc->naddrs && n < MAX_IPS; i++)
         ips[n++] = mc->addrs[i];
     for (size_t i = 0; i < opts->n_ips && n < MAX_IPS; i++) {
-        struct sockaddr_storage ss = { 0 };
-        if (inet_pton(AF_INET, opts->ips[i], &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-            ss.ss_family = AF_INET;
-        else if (inet_pton(AF_INET6, opts->ips[i], &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-            ss.ss_family = AF_INET6;
-        else
-            continue;
-        ips[n++] = ss;
+        struct sockaddr_storage ss;
+        if (bc_addr_parse_ip(opts->ips[i], &ss))
+            ips[n++] = ss;
     }
     for (size_t i = 0; i < n; i++) {
         bool dup = false;
         for (size_t k = 0; k < i; k++)
-            dup = dup || same_addr(&ips[k], &ips[i]);
+            dup = dup || bc_addr_same(&ips[k], &ips[i]);
         if (dup)
             continue;
         char astr[64];
-        addr_str(&ips[i], astr, sizeof astr);
+        bc_addr_str(&ips[i], astr, sizeof astr);
         if (ips[i].ss_family != AF_INET) {
             json_array_append_new(checks, json_pack("{s:s,s:n,s:s}", "target", astr, "listed", "note",
                                                     "IPv6 addresses are not checked: most lists are IPv4 only"));
@@ -470,8 +349,8 @@ static json_t *section_blocklists(bc_resolver *r, const char *domain, const mx_c
         }
         for (size_t z = 0; z < nip; z++) {
             char q[512];
-            if (reverse_name(&ips[i], ipz[z], q, sizeof q))
-                blocklist_query(r, astr, q, ipz[z], checks, findings);
+            if (bc_reverse_name(&ips[i], ipz[z], q, sizeof q))
+                blocklist_query(r, astr, true, q, ipz[z], checks, findings);
         }
     }
     const char *org = psl_registrable_domain(psl_builtin(), domain);
@@ -479,7 +358,7 @@ static json_t *section_blocklists(bc_resolver *r, const char *domain, const mx_c
         char q[BC_DOMAIN_MAX + 260];
         if (snprintf(q, sizeof q, "%s.%s", org ? org : domain, domz[z]) >= (int)sizeof q)
             continue;
-        blocklist_query(r, org ? org : domain, q, domz[z], checks, findings);
+        blocklist_query(r, org ? org : domain, false, q, domz[z], checks, findings);
     }
     bc_section_settle(sec);
     return sec;
@@ -581,19 +460,12 @@ bc_status bc_health_check(const char *domain, const bc_health_options *o, char *
         snprintf(errbuf, errlen, "no domain given");
         return BC_EINVAL;
     }
-    /* the domain in A-label form, through the address parser */
-    char probe[BC_DOMAIN_MAX + 16];
-    snprintf(probe, sizeof probe, "postmaster@%s", domain);
-    size_t plen = strlen(probe);
-    if (plen && probe[plen - 1] == '.')
-        probe[--plen] = '\0';
-    bc_addr a;
-    bc_addr_parse(probe, plen, &a);
-    if (!a.valid || !a.ascii_domain[0] || (a.flags & BC_ADDR_DOMAIN_LITERAL)) {
-        snprintf(errbuf, errlen, "'%s' is not a valid domain name (%s)", domain, bc_syntax_code_name(a.code));
+    char d[BC_DOMAIN_MAX];
+    bc_syntax_code code;
+    if (!bc_domain_to_ascii(domain, d, sizeof d, &code)) {
+        snprintf(errbuf, errlen, "'%s' is not a valid domain name (%s)", domain, bc_syntax_code_name(code));
         return BC_EINVAL;
     }
-    const char *d = a.ascii_domain;
     bc_dns_options dopts = { .servers = o->dns_servers, .timeout_ms = 3000, .tries = 2 };
     bc_resolver *r = bc_resolver_new_cares(&dopts, errbuf, errlen);
     if (!r)
@@ -625,7 +497,7 @@ bc_status bc_health_check(const char *domain, const bc_health_options *o, char *
         bc_resolver_query(r, host, t == 0 ? BC_RR_A : BC_RR_AAAA, &set);
         if (set.n > 0) {
             char astr[64];
-            addr_str(&set.rr[0].addr, astr, sizeof astr);
+            bc_addr_str(&set.rr[0].addr, astr, sizeof astr);
             snprintf(connect_to, sizeof connect_to, t == 0 ? "%s:443:%s:443" : "%s:443:[%s]:443", host, astr);
         }
         bc_rrset_clear(&set);

@@ -43,6 +43,7 @@
 #include "smtp_probe.h"
 #include "smtp_reply.h"
 #include "smtptest.h"
+#include "socks5.h"
 
 #define ST_CONNECT_MS 10000
 #define ST_COMMAND_MS 30000
@@ -158,10 +159,11 @@ void bc_default_helo(char *buf, size_t len)
 
 /* ---- the connection ---------------------------------------------------------- */
 
-/* Connects to addr with `port` within timeout_ms. Returns the non-blocking
+/* Connects to addr with `port` within timeout_ms, from the local address
+ * `src` when not NULL (its port is ignored). Returns the non-blocking
  * socket (the caller closes it) or -1 with the reason in err. */
-static int st_connect(const struct sockaddr *addr, socklen_t addr_len, int port, int timeout_ms, char *err,
-                      size_t errlen)
+static int st_connect(const struct sockaddr *addr, socklen_t addr_len, int port, const struct sockaddr *src,
+                      int timeout_ms, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     memcpy(&ss, addr, addr_len);
@@ -173,6 +175,17 @@ static int st_connect(const struct sockaddr *addr, socklen_t addr_len, int port,
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
+    }
+    if (src) {
+        struct sockaddr_storage from;
+        socklen_t from_len = src->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        memset(&from, 0, sizeof from);
+        memcpy(&from, src, from_len);
+        if (bind(fd, (struct sockaddr *)&from, from_len) != 0) {
+            snprintf(err, errlen, "bind to the source address: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
     }
     if (connect(fd, (struct sockaddr *)&ss, addr_len) == 0)
         return fd;
@@ -830,7 +843,7 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
 
     char err[256];
     long t0 = bc_now_ms();
-    c->fd = st_connect(run->addr, run->addr_len, port, run->connect_ms, err, sizeof err);
+    c->fd = st_connect(run->addr, run->addr_len, port, NULL, run->connect_ms, err, sizeof err);
     if (c->fd < 0) {
         json_object_set_new(pj, "error", json_string(err));
         bc_severity sev = run->port_given ? BC_SEV_FAIL : port == 25 ? BC_SEV_WARN : BC_SEV_INFO;
@@ -946,6 +959,122 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
     st_quit(c);
     st_close(c);
     return pj;
+}
+
+/* ---- the greeting alone (`bouncecheck doctor`) -------------------------------------- */
+
+/* Opens a SOCKS5 tunnel on c->fd (connected to the proxy) towards
+ * target:port, the handshake of socks5.h driven with blocking waits until
+ * the deadline. Bytes the proxy passes on after its reply (the server's
+ * first) are left in c->buf for the reply parser. false with why in err;
+ * *at_proxy tells a failure of the proxy itself from one of the target
+ * (REP != 0: the proxy could not reach it). */
+static bool st_socks5(st_conn *c, const bc_proxy *px, const struct sockaddr *target, int port, long deadline,
+                      bool *at_proxy, char *err, size_t errlen)
+{
+    struct sockaddr_storage to;
+    memset(&to, 0, sizeof to);
+    memcpy(&to, target, target->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+    if (to.ss_family == AF_INET)
+        ((struct sockaddr_in *)(void *)&to)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)(void *)&to)->sin6_port = htons((uint16_t)port);
+    bc_socks5 s;
+    unsigned char in[BC_SOCKS5_IN_MAX], out[BC_SOCKS5_OUT_MAX];
+    size_t inlen = 0, outlen = 0;
+    *at_proxy = true;
+    bool ok = bc_socks5_begin(&s, px, (const struct sockaddr *)&to, out, &outlen);
+    while (ok && s.state != BC_SOCKS5_OPEN) {
+        if (outlen && st_write_all(c, (const char *)out, outlen, deadline) != ST_OK) {
+            snprintf(s.error, sizeof s.error, "the proxy closed the connection");
+            ok = false;
+            break;
+        }
+        outlen = 0;
+        size_t used = 0;
+        bc_socks5_rc rc = inlen ? bc_socks5_feed(&s, in, inlen, &used, out, &outlen) : BC_SOCKS5_MORE;
+        if (rc == BC_SOCKS5_ERROR) {
+            *at_proxy = s.failed_at_proxy;
+            ok = false;
+        } else if (rc == BC_SOCKS5_OK) {
+            memmove(in, in + used, inlen - used);
+            inlen -= used;
+        } else if (inlen == sizeof in || st_wait(c->fd, POLLIN, deadline) <= 0) {
+            snprintf(s.error, sizeof s.error, inlen == sizeof in ? "a reply longer than SOCKS5 allows"
+                                                                 : "no answer in time");
+            ok = false;
+        } else {
+            ssize_t n = recv(c->fd, in + inlen, sizeof in - inlen, 0);
+            if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
+                snprintf(s.error, sizeof s.error, "the proxy closed the connection");
+                ok = false;
+            } else if (n > 0) {
+                inlen += (size_t)n;
+            }
+        }
+    }
+    if (!ok) {
+        snprintf(err, errlen, "SOCKS5 proxy %s: %s", px->label, s.error);
+        return false;
+    }
+    memcpy(c->buf, in, inlen);
+    c->off = 0;
+    c->len = inlen;
+    return true;
+}
+
+/* See smtptest.h. */
+int bc_smtptest_greeting(const struct sockaddr *addr, int port, const bc_smtptest_dial *how, bc_smtp_reply *reply,
+                         long *connect_ms_out, char *err, size_t errlen)
+{
+    socklen_t len = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    st_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int connect_ms = how->connect_ms > 0 ? how->connect_ms : ST_CONNECT_MS;
+    long t0 = bc_now_ms();
+    const bc_proxy *px = how->proxy;
+    if (px) {
+        const struct sockaddr_storage *pa = &px->addr;
+        int pport = ntohs(pa->ss_family == AF_INET ? ((const struct sockaddr_in *)(const void *)pa)->sin_port
+                                                   : ((const struct sockaddr_in6 *)(const void *)pa)->sin6_port);
+        c->fd = st_connect((const struct sockaddr *)pa, px->addr_len, pport, NULL, connect_ms, err, errlen);
+        if (c->fd < 0) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "SOCKS5 proxy %s: %s", px->label, why);
+            free(c);
+            return -2;
+        }
+        bool at_proxy = true;
+        if (!st_socks5(c, px, addr, port, bc_now_ms() + connect_ms, &at_proxy, err, errlen)) {
+            st_close(c);
+            free(c);
+            return at_proxy ? -2 : -1;
+        }
+    } else {
+        c->fd = st_connect(addr, len, port, how->src, connect_ms, err, errlen);
+        if (c->fd < 0) {
+            free(c);
+            return -1;
+        }
+    }
+    if (connect_ms_out)
+        *connect_ms_out = bc_now_ms() - t0;
+    bc_smtp_parser_init(&c->parser);
+    c->cmd_ms = how->greeting_ms > 0 ? how->greeting_ms : ST_COMMAND_MS;
+    int rc = 0;
+    if (st_reply(c, reply) != ST_OK) {
+        snprintf(err, errlen, "connected, but %s", c->error);
+        rc = -1;
+    } else if (reply->code / 100 == 2) {
+        st_quit(c); /* sent with MSG_NOSIGNAL: a server that hung up cannot kill us */
+    }
+    st_close(c);
+    free(c);
+    return rc;
 }
 
 /* ---- entry point ------------------------------------------------------------------ */

@@ -45,4 +45,28 @@ json_t *bc_smtptest_ehlo_json(const char *const *lines, size_t n);
  * (verifier.c). */
 void bc_default_helo(char *buf, size_t len);
 
+struct sockaddr;
+struct bc_smtp_reply;
+struct bc_proxy;
+
+/* How bc_smtptest_greeting reaches the server. */
+typedef struct bc_smtptest_dial {
+    const struct sockaddr *src;    /* the local address to connect from, or NULL: the OS picks */
+    const struct bc_proxy *proxy;  /* a SOCKS5 proxy to go through (socks5.h), or NULL (src is
+                                    * not used with a proxy) */
+    int connect_ms;                /* to the server or the proxy, and the proxy's handshake; 0: 10 s */
+    int greeting_ms;               /* 0: 30 s */
+} bc_smtptest_dial;
+
+/* Connects to addr:port as `how` says and reads the server's greeting,
+ * then says QUIT after a 2xx greeting and closes. Blocking. 0 with the
+ * greeting in *reply and the time the connection took in *connect_ms_out
+ * (may be NULL); -1 when the server could not be reached or did not greet
+ * ("connect: Connection refused", "connected, but no reply within 30000
+ * ms", the proxy's "host unreachable (REP 4)"), -2 when the proxy itself
+ * failed (refused the connection, the handshake or the credentials), with
+ * why in err. */
+int bc_smtptest_greeting(const struct sockaddr *addr, int port, const bc_smtptest_dial *how,
+                         struct bc_smtp_reply *reply, long *connect_ms_out, char *err, size_t errlen);
+
 #endif

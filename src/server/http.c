@@ -41,7 +41,7 @@ extern const size_t bc_data_openapi_json_len;
 #define STORE_HIT_TTL 60            /* a result read back from the store stays this long in memory */
 
 enum route { R_HEALTH = 1, R_METRICS, R_OPENAPI, R_VERIFY, R_JOBS, R_JOB, R_RESULTS, R_DNS, R_EXTRACT, R_DISPOSABLE, R_UI,
-             R_PREVIEW, R_SMTP_TEST, R_ME, R_KEYS, R_KEY };
+             R_PREVIEW, R_SMTP_TEST, R_ME, R_KEYS, R_KEY, R_DOCTOR };
 
 #define DNS_LIST_MAX 16             /* dkim_selector / ip parameters of /v1/dns */
 #define PREVIEW_SAMPLE 10           /* data rows shown by /v1/jobs/preview */
@@ -1236,6 +1236,21 @@ static enum MHD_Result preview_end(hreq *r, bool column_given)
     return MHD_YES;
 }
 
+/* Runs task(r) on the checks worker with the connection suspended until
+ * the task has set the answer and resumed it (a tool that waits for DNS
+ * or connections never holds an HTTP thread); 503 while shutting down. */
+static enum MHD_Result on_checks(hreq *r, void (*task)(void *))
+{
+    if (atomic_load(&r->s->stopping))
+        return fail(r, 503, "unavailable", "the server is shutting down");
+    MHD_suspend_connection(r->conn);
+    if (!sv_worker_post(r->s->checks, task, r)) {
+        MHD_resume_connection(r->conn);
+        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    }
+    return MHD_YES;
+}
+
 /* ---- /v1/smtp-test: one SMTP server's report ---------------------------------------------- */
 
 /* On the checks worker: the test connects to the host's ports in turn and
@@ -1305,14 +1320,7 @@ static enum MHD_Result smtp_test_start(hreq *r)
         return fail(r, 503, "unavailable", "this server runs --offline: the SMTP test needs the network");
     if (!(r->domain = strdup(host)))
         return fail(r, 500, "internal", "out of memory");
-    if (atomic_load(&s->stopping))
-        return fail(r, 503, "unavailable", "the server is shutting down");
-    MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(s->checks, smtp_test_task, r)) {
-        MHD_resume_connection(r->conn);
-        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
-    }
-    return MHD_YES;
+    return on_checks(r, smtp_test_task);
 }
 
 /* ---- /v1/me and /v1/keys ---------------------------------------------------------------------- */
@@ -1526,14 +1534,42 @@ static enum MHD_Result dns_start(hreq *r)
     if (r->dns_too_many)
         return fail(r, 400, "bad_request", "at most %d dkim_selector and %d ip parameters", DNS_LIST_MAX,
                     DNS_LIST_MAX);
-    if (atomic_load(&s->stopping))
-        return fail(r, 503, "unavailable", "the server is shutting down");
-    MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(s->checks, dns_task, r)) {
-        MHD_resume_connection(r->conn);
-        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
+    return on_checks(r, dns_task);
+}
+
+/* ---- /v1/doctor: this host as a sender ------------------------------------------------------ */
+
+/* On the checks worker: a new report when the kept one is too old. */
+static void doctor_task(void *arg)
+{
+    hreq *r = arg;
+    size_t len = 0;
+    bc_status st;
+    char err[512] = "";
+    char *text = sv_selfcheck_report(r->s->doctor, &len, &st, err, sizeof err);
+    if (text)
+        set_answer(r, 200, "application/json", text, len);
+    else if (st == BC_ENET)
+        sv_req_answer_error(r, 503, "unavailable", "%s", err);
+    else
+        sv_req_answer_error(r, 500, "internal", "the report could not be made: %s", err);
+    sv_req_resume(r);
+}
+
+/* GET /v1/doctor: the kept report while fresh (SV_DOCTOR_TTL_S), else a
+ * new one made on the checks worker. Keys apply as to /v1/dns. */
+static enum MHD_Result doctor_start(hreq *r)
+{
+    sv *s = r->s;
+    if (s->o->offline)
+        return fail(r, 503, "unavailable", "this server runs --offline: the doctor's checks need the network");
+    size_t len = 0;
+    char *kept = sv_selfcheck_cached(s->doctor, &len);
+    if (kept) {
+        set_answer(r, 200, "application/json", kept, len);
+        return send_answer(r);
     }
-    return MHD_YES;
+    return on_checks(r, doctor_task);
 }
 
 /* ---- /v1/extract: addresses found in an uploaded text or file --------------------------- */
@@ -1664,14 +1700,7 @@ static enum MHD_Result disposable_start(hreq *r)
         disposable_answer(r);
         return send_answer(r);
     }
-    if (atomic_load(&s->stopping))
-        return fail(r, 503, "unavailable", "the server is shutting down");
-    MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(s->checks, disposable_task, r)) {
-        MHD_resume_connection(r->conn);
-        sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
-    }
-    return MHD_YES;
+    return on_checks(r, disposable_task);
 }
 
 /* ---- routing ------------------------------------------------------------------------------- */
@@ -1777,12 +1806,13 @@ static const struct {
     { "/v1/verify", R_VERIFY }, { "/v1/jobs", R_JOBS }, { "/v1/jobs/", R_JOBS }, { "/v1/dns", R_DNS },
     { "/v1/extract", R_EXTRACT }, { "/v1/disposable", R_DISPOSABLE }, { "/v1/jobs/preview", R_PREVIEW },
     { "/v1/smtp-test", R_SMTP_TEST }, { "/v1/me", R_ME }, { "/v1/keys", R_KEYS }, { "/v1/keys/", R_KEYS },
+    { "/v1/doctor", R_DOCTOR },
 };
 static const char *const route_allow[] = {
     [R_HEALTH] = "GET", [R_METRICS] = "GET", [R_OPENAPI] = "GET", [R_VERIFY] = "GET, POST",
     [R_JOBS] = "GET, POST", [R_JOB] = "GET, DELETE", [R_RESULTS] = "GET", [R_DNS] = "GET",
     [R_EXTRACT] = "POST", [R_DISPOSABLE] = "GET", [R_UI] = "GET", [R_PREVIEW] = "POST",
-    [R_SMTP_TEST] = "GET", [R_ME] = "GET", [R_KEYS] = "GET, POST", [R_KEY] = "DELETE",
+    [R_SMTP_TEST] = "GET", [R_ME] = "GET", [R_KEYS] = "GET, POST", [R_KEY] = "DELETE", [R_DOCTOR] = "GET",
 };
 
 static enum MHD_Result begin(hreq *r, const char *url, const char *method)
@@ -1913,6 +1943,8 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
         return jobs_post_begin(r);
     case R_SMTP_TEST:
         return smtp_test_start(r);
+    case R_DOCTOR:
+        return doctor_start(r);
     case R_ME:
         return me_get(r);
     case R_KEYS:

@@ -177,7 +177,8 @@ int sv_serve(const sv_opts *o)
     s->io = sv_worker_new("bc-io");
     s->hooks = sv_worker_new("bc-hooks");
     s->checks = sv_worker_new("bc-checks");
-    if (!s->cache || !s->io || !s->hooks || !s->checks) {
+    s->doctor = o->offline ? NULL : sv_selfcheck_new(o);
+    if (!s->cache || !s->io || !s->hooks || !s->checks || (!o->offline && !s->doctor)) {
         sv_fmt(err, sizeof err, "out of memory");
         goto out;
     }
@@ -195,6 +196,8 @@ int sv_serve(const sv_opts *o)
            s->keys_exist ? "API keys required" : "no API key exists: the API is open (loopback only)");
     if (sv_http_start(s, err, sizeof err) != 0)
         goto out;
+    /* the sending host audits itself (bouncecheck doctor), in the background */
+    sv_selfcheck_start(s->doctor, s->checks);
     sv_engine_run(s);
     rc = 0;
 out:
@@ -218,6 +221,7 @@ out:
     sv_worker_free(s->hooks);
     sv_worker_free(s->checks);
     sv_engine_free(s);
+    sv_selfcheck_free(s->doctor);
     sv_cache_free(s->cache);
     sv_auth_free(s);
     sv_store_close(s->store);

@@ -9,6 +9,7 @@
 
 #include "bulk.h"
 #include "rwatch.h"
+#include "selfcheck.h"
 #include "server.h"
 
 struct event_base;
@@ -70,6 +71,7 @@ struct sv {
     struct event *tick, *housekeeping;
     struct event *offline_step;  /* --offline: the next slice of the jobs */
     sv_rwatch *rwatch;           /* the resolver check (online); read by /healthz, /metrics */
+    sv_selfcheck *doctor;        /* the doctor's report (online): at start and GET /v1/doctor */
 
     /* jobs over PostgreSQL (--db postgres://..., online): rows in the
      * store's job_rows, verified by workers (engine.c's coordinator) */

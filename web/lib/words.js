@@ -141,6 +141,16 @@ export const DNS_SECTIONS = [
   ['dnssec', 'DNSSEC', 'Whether the domain\'s DNS answers are signed.'],
 ];
 
+/* The doctor's checks (GET /v1/doctor): [title, what it is about]. */
+export const DOCTOR_CHECKS = {
+  ptr: ['Reverse DNS', 'The sending address has a PTR name that resolves back to it.'],
+  helo_resolves: ['HELO name', 'The name the server gives in EHLO resolves to the sending address.'],
+  helo_domain: ['HELO domain', 'The EHLO name is yours, not a free-mail or big provider\'s.'],
+  from_domain: ['MAIL FROM domain', 'The sender address is at a domain of yours that receives mail.'],
+  port25: ['Port 25', 'Connections to mail servers on port 25 go out and get a greeting.'],
+  blocklist: ['Blocklists', 'The sending address is not on the big IP blocklists.'],
+};
+
 export const CHECK_STATUSES = {
   pass: 'Pass',
   warn: 'Warning',
