@@ -41,6 +41,8 @@ PW_LISTED=""
 
 # shellcheck source=tests/world/wait_for.sh
 . "$PW_TESTS/world/wait_for.sh"
+# shellcheck source=tests/world/nsd_conf.sh
+. "$PW_TESTS/world/nsd_conf.sh"
 
 pw_exec() { ip netns exec "$PW_NS" "$@"; }
 
@@ -71,32 +73,7 @@ pw_up() {
     mkdir -p "/etc/netns/$PW_NS"
     echo "nameserver $PW_DNS" > "/etc/netns/$PW_NS/resolv.conf"
 
-    {
-        cat <<EOC
-server:
-    ip-address: $PW_DNS
-    port: 53
-    username: ""
-    database: ""
-    chroot: ""
-    zonesdir: "$dir/zones"
-    zonelistfile: "$dir/nsd.zonelist"
-    xfrdfile: "$dir/nsd.xfrd"
-    xfrdir: "$dir"
-    pidfile: "$dir/nsd.pid"
-    logfile: "$dir/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-EOC
-        while read -r z f; do
-            printf 'zone:\n    name: "%s"\n    zonefile: %s\n' "$z" "$f"
-        done < "$dir/zones.list"
-    } > "$dir/nsd.conf"
-    nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
-    "$(dirname "$nsd_bin")/nsd-checkconf" "$dir/nsd.conf" >&2 ||
-        { echo "world.sh: nsd-checkconf rejects $dir/nsd.conf" >&2; return 1; }
+    nsd_bin=$(nsd_conf_write "$dir" "$PW_DNS") || return 1
     # In a process group of its own (NSD signals its group when it stops).
     pw_bg nsd setsid "$nsd_bin" -d -c "$dir/nsd.conf"
     wait_for "$dir/nsd.log" "nsd started" 10 ||

@@ -37,6 +37,8 @@ RW_DNS=11.22.0.1
 
 # shellcheck source=tests/world/wait_for.sh
 . "$RW_TESTS/world/wait_for.sh"
+# shellcheck source=tests/world/nsd_conf.sh
+. "$RW_TESTS/world/nsd_conf.sh"
 
 rw_exec() { ip netns exec "$RW_NS" "$@"; }
 
@@ -66,32 +68,7 @@ rw_up() {
     mkdir -p "/etc/netns/$RW_NS"
     echo "nameserver $RW_DNS" > "/etc/netns/$RW_NS/resolv.conf"
 
-    {
-        cat <<EOF
-server:
-    ip-address: $RW_DNS
-    port: 53
-    username: ""
-    database: ""
-    chroot: ""
-    zonesdir: "$dir/zones"
-    zonelistfile: "$dir/nsd.zonelist"
-    xfrdfile: "$dir/nsd.xfrd"
-    xfrdir: "$dir"
-    pidfile: "$dir/nsd.pid"
-    logfile: "$dir/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-EOF
-        while read -r z f; do
-            printf 'zone:\n    name: "%s"\n    zonefile: %s\n' "$z" "$f"
-        done < "$dir/zones.list"
-    } > "$dir/nsd.conf"
-    nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
-    "$(dirname "$nsd_bin")/nsd-checkconf" "$dir/nsd.conf" >&2 ||
-        { echo "world.sh: nsd-checkconf rejects $dir/nsd.conf" >&2; return 1; }
+    nsd_bin=$(nsd_conf_write "$dir" "$RW_DNS") || return 1
     # In a process group of its own (setsid does not fork here, as the caller is
     # no group leader): NSD signals its group when it stops.
     rw_bg nsd setsid "$nsd_bin" -d -c "$dir/nsd.conf"
