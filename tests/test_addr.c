@@ -435,7 +435,7 @@ static void test_unsafe(void)
             size_t n = strlen(unsafe_places[w][0]);
             memcpy(buf, unsafe_places[w][0], n);
             n += put_utf8(buf + n, unsafe_cps[k].cp);
-            strcpy(buf + n, unsafe_places[w][1]);
+            snprintf(buf + n, sizeof buf - n, "%s", unsafe_places[w][1]);
             bc_addr a;
             bc_syntax_code got = bc_addr_parse(buf, strlen(buf), &a);
             checked++;
@@ -525,11 +525,11 @@ static void test_octet_limits(void)
     static char buf[2048];
     for (size_t k = 0; k < sizeof octet_cases / sizeof octet_cases[0]; k++) {
         const struct octet_case *c = &octet_cases[k];
-        size_t n = (size_t)sprintf(buf, "%s", c->pre);
+        size_t n = (size_t)snprintf(buf, sizeof buf, "%s", c->pre);
         n += repeat(buf + n, c->lu, c->ln);
-        n += (size_t)sprintf(buf + n, "%s@", c->post);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s@", c->post);
         n += repeat(buf + n, c->du, c->dn);
-        strcpy(buf + n, c->dt);
+        snprintf(buf + n, sizeof buf - n, "%s", c->dt);
         expect(buf, c->want, c->what);
     }
     /* domain and address in A-label octets: three 63-octet A-labels and a
@@ -553,7 +553,8 @@ static void test_octet_limits(void)
              "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", tld);
     CHECK(strlen(buf) == 254, "built a 254-octet address with a 64-octet UTF-8 local part (%zu)", strlen(buf));
     expect(buf, BC_SYN_VALID, "address of 254 octets, 64-octet UTF-8 local part");
-    strcat(buf, "x");
+    n = strlen(buf);
+    snprintf(buf + n, sizeof buf - n, "x");
     expect(buf, BC_SYN_RFC5322_TOOLONG, "address of 255 octets, 64-octet UTF-8 local part");
 }
 

@@ -115,8 +115,8 @@ static void test_urls_bad(void)
           "a 256-byte password is refused: %s", err);
     /* 85 "%41" decode to 85 bytes: the length is the decoded one */
     char enc[300] = "";
-    for (int k = 0; k < 85; k++)
-        strcat(enc, "%41");
+    for (size_t k = 0; k < 85; k++)
+        snprintf(enc + 3 * k, sizeof enc - 3 * k, "%%41");
     snprintf(url, sizeof url, "socks5://u:%s@10.0.0.5:1080", enc);
     CHECK(bc_proxy_parse(url, &px, err, sizeof err) == BC_OK && px.pass_len == 85, "encoded length is not counted");
     /* the password never appears in a message */
