@@ -249,6 +249,20 @@ class Server:
         if self.logf:
             self.logf.write("%d %s\n" % (sid, what))
 
+    async def read_command(self, sid, reader):
+        """Reads and logs one command line; returns (line, verb) with the verb
+        upper-cased ("MAIL"/"RCPT" also when glued to "FROM:"/"TO:"), or
+        (None, None) when the client has gone."""
+        raw = await reader.readline()
+        if not raw:
+            return None, None
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_LINE]
+        self.log(sid, "C " + line)
+        verb = line.split(" ", 1)[0].upper()
+        if verb.startswith("MAIL") or verb.startswith("RCPT"):
+            verb = line[:4].upper()
+        return line, verb
+
     async def send(self, sid, writer, line):
         self.log(sid, "S " + line)
         writer.write(line.encode("utf-8", "replace") + b"\r\n")
@@ -309,14 +323,9 @@ class Server:
         in_mail = False
         errors = 0  # rejected RCPTs this session (mode errlimit)
         while True:
-            raw = await reader.readline()
-            if not raw:
+            line, verb = await self.read_command(sid, reader)
+            if line is None:
                 return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_LINE]
-            self.log(sid, "C " + line)
-            verb = line.split(" ", 1)[0].upper()
-            if verb.startswith("MAIL") or verb.startswith("RCPT"):
-                verb = line[:4].upper()
             if verb == "EHLO":
                 if mode == "helo_only":
                     await self.send(sid, writer, "502 5.5.1 EHLO not implemented")
@@ -434,14 +443,9 @@ class Server:
         in_mail = False
         nrcpt = 0  # RCPTs of this transaction (--rcpt-limit)
         while True:
-            raw = await reader.readline()
-            if not raw:
+            line, verb = await self.read_command(sid, reader)
+            if line is None:
                 return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_LINE]
-            self.log(sid, "C " + line)
-            verb = line.split(" ", 1)[0].upper()
-            if verb.startswith("MAIL") or verb.startswith("RCPT"):
-                verb = line[:4].upper()
             if verb in ("EHLO", "HELO") and stage == "ehlo":
                 if await self.send_reply(sid, writer, rp.block["lines"], values):
                     return

@@ -41,8 +41,8 @@ PW_LISTED=""
 
 # shellcheck source=tests/world/wait_for.sh
 . "$PW_TESTS/world/wait_for.sh"
-# shellcheck source=tests/world/nsd_conf.sh
-. "$PW_TESTS/world/nsd_conf.sh"
+# shellcheck source=tests/world/ns_world.sh
+. "$PW_TESTS/world/ns_world.sh"
 
 pw_exec() { ip netns exec "$PW_NS" "$@"; }
 
@@ -126,18 +126,7 @@ EOC
 }
 
 pw_down() {
-    # Every step may fail (a process already gone, a caller under set -e):
-    # none may stop the others.
-    local p
-    for p in "${PW_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PW_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    ns_world_down "$PW_NS" "${PW_PIDS[@]}"
     PW_PIDS=()
-    if [ -n "$PW_NS" ]; then
-        # anything else still inside the namespace was started by us
-        for p in $(ip netns pids "$PW_NS" 2>/dev/null || true); do kill -KILL "$p" 2>/dev/null || true; done
-        ip netns del "$PW_NS" 2>/dev/null || true
-        rm -rf "/etc/netns/$PW_NS"
-        PW_NS=""
-    fi
-    return 0
+    PW_NS=""
 }

@@ -37,8 +37,8 @@ RW_DNS=11.22.0.1
 
 # shellcheck source=tests/world/wait_for.sh
 . "$RW_TESTS/world/wait_for.sh"
-# shellcheck source=tests/world/nsd_conf.sh
-. "$RW_TESTS/world/nsd_conf.sh"
+# shellcheck source=tests/world/ns_world.sh
+. "$RW_TESTS/world/ns_world.sh"
 
 rw_exec() { ip netns exec "$RW_NS" "$@"; }
 
@@ -129,18 +129,7 @@ rw_verify() {
 }
 
 rw_down() {
-    # Every step may fail (a process already gone, a caller under set -e):
-    # none may stop the others.
-    local p
-    for p in "${RW_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${RW_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    ns_world_down "$RW_NS" "${RW_PIDS[@]}"
     RW_PIDS=()
-    if [ -n "$RW_NS" ]; then
-        # anything else still inside the namespace was started by us
-        for p in $(ip netns pids "$RW_NS" 2>/dev/null || true); do kill -KILL "$p" 2>/dev/null || true; done
-        ip netns del "$RW_NS" 2>/dev/null || true
-        rm -rf "/etc/netns/$RW_NS"
-        RW_NS=""
-    fi
-    return 0
+    RW_NS=""
 }
