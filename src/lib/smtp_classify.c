@@ -250,11 +250,10 @@ static unsigned try_bucket(const phrase_index *ix, const unsigned char *t, bool 
     return family;
 }
 
-unsigned bc_reply_evidence(const char *text)
+/* The kinds of evidence in an already folded text of n bytes. */
+static unsigned evidence_folded(const char *folded, size_t n)
 {
     pthread_once(&index_once, index_build);
-    char folded[FOLD_MAX];
-    size_t n = fold(text, folded);
     const unsigned char *t = (const unsigned char *)folded;
     unsigned have = 0;
     for (size_t i = 0; i + 1 < n; i++) {
@@ -264,6 +263,13 @@ unsigned bc_reply_evidence(const char *text)
             have |= try_bucket(&anywhere, t + i, false);
     }
     return have;
+}
+
+unsigned bc_reply_evidence(const char *text)
+{
+    char folded[FOLD_MAX];
+    size_t n = fold(text, folded);
+    return evidence_folded(folded, n);
 }
 
 /* ---- the rules ----------------------------------------------------------- */
@@ -377,11 +383,10 @@ bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider *provider
         return out;
     }
     unsigned codes = c == 421 ? BC_RC_421 : c < 500 ? BC_RC_4XX : BC_RC_5XX;
-    unsigned have = bc_reply_evidence(r->text);
+    char folded[FOLD_MAX];
+    unsigned have = evidence_folded(folded, fold(r->text, folded)); /* folded once, read twice */
     enh e = enh_of(r);
     if (provider && provider->nrules) {
-        char folded[FOLD_MAX];
-        fold(r->text, folded);
         /* A provider's rule never overrides what the text says of the sender,
          * our client, rates or relaying: those are read first everywhere. */
         if (!(have & (BC_RF_SENDER | BC_RF_CLIENT | BC_RF_RATE | BC_RF_RELAY))) {
