@@ -1,5 +1,5 @@
 /*
- * test_bulk_engine.c - the bulk engine (src/bulk/engine.c) without a
+ * test_bulk_engine.c - the bulk engine (src/bulk/runner.c) without a
  * network: import from a memory FILE into a temporary state (rows, format,
  * max_rows, stop and resume without duplicates), offline verification in
  * steps, and the export's exact bytes (what `bouncecheck verify --offline
@@ -17,7 +17,7 @@
 
 #include <event2/event.h>
 
-#include "engine.h"
+#include "runner.h"
 #include "tap.h"
 
 /* Three rows: a free provider, bad syntax (quoted), a disposable one that

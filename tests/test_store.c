@@ -1,5 +1,5 @@
 /*
- * test_store.c - the server's store (src/server/store.h): keys, usage,
+ * test_store.c - the server's store (src/store/store.h): keys, usage,
  * jobs, the cache, a second connection and reopening, on SQLite and, when
  * BC_PG_URL names a fresh PostgreSQL database (tests/test_store_pg.sh),
  * the same checks on PostgreSQL; masking passwords in URLs. Job rows:
@@ -45,81 +45,81 @@ static bool is_hex(const char *s, size_t n)
 /* true when s is "bck_" and 43 base64url characters. */
 static bool is_secret(const char *s)
 {
-    if (strlen(s) != SV_KEY_SECRET_LEN || strncmp(s, "bck_", 4) != 0)
+    if (strlen(s) != ST_KEY_SECRET_LEN || strncmp(s, "bck_", 4) != 0)
         return false;
-    for (size_t i = 4; i < SV_KEY_SECRET_LEN; i++)
+    for (size_t i = 4; i < ST_KEY_SECRET_LEN; i++)
         if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
             return false;
     return true;
 }
 
-static void test_keys(sv_store *s, sv_store *other)
+static void test_keys(st_store *s, st_store *other)
 {
     char err[256] = "";
-    char secret[SV_KEY_SECRET_LEN + 1], secret2[SV_KEY_SECRET_LEN + 1];
-    sv_key k, k2, f;
-    CHECK(sv_key_count(s) == 0, "a fresh store has no keys");
-    CHECK(sv_key_create(s, "crm", 5, 1000, secret, &k, err, sizeof err) == 0, "key create (%s)", err);
+    char secret[ST_KEY_SECRET_LEN + 1], secret2[ST_KEY_SECRET_LEN + 1];
+    st_key k, k2, f;
+    CHECK(st_key_count(s) == 0, "a fresh store has no keys");
+    CHECK(st_key_create(s, "crm", 5, 1000, secret, &k, err, sizeof err) == 0, "key create (%s)", err);
     CHECK(is_secret(secret), "secret looks like bck_ + 43 base64url: %s", secret);
     CHECK(strncmp(k.id, "k_", 2) == 0 && is_hex(k.id + 2, 12), "key id is k_ + 12 hex: %s", k.id);
     CHECK_STR(k.name, "crm", "key name");
     CHECK(k.rate == 5 && k.daily == 1000 && k.revoked_at == 0 && k.created_at > 0, "key record fields");
-    CHECK(sv_key_create(s, NULL, 0, 0, secret2, &k2, err, sizeof err) == 0, "second key (no name)");
+    CHECK(st_key_create(s, NULL, 0, 0, secret2, &k2, err, sizeof err) == 0, "second key (no name)");
     CHECK(strcmp(secret, secret2) != 0 && strcmp(k.id, k2.id) != 0, "secrets and ids differ");
-    CHECK(sv_key_count(s) == 2, "two keys");
+    CHECK(st_key_count(s) == 2, "two keys");
 
     memset(&f, 0, sizeof f);
-    CHECK(sv_key_find(s, secret, strlen(secret), &f) == 1, "find by secret");
+    CHECK(st_key_find(s, secret, strlen(secret), &f) == 1, "find by secret");
     CHECK_STR(f.id, k.id, "found key id");
     CHECK(f.rate == 5 && f.daily == 1000 && strcmp(f.name, "crm") == 0, "found key fields");
-    CHECK(sv_key_find(s, secret, strlen(secret) - 1, &f) == 0, "a truncated secret is unknown");
-    CHECK(sv_key_find(s, "bck_nope", 8, &f) == 0, "an unknown secret is unknown");
+    CHECK(st_key_find(s, secret, strlen(secret) - 1, &f) == 0, "a truncated secret is unknown");
+    CHECK(st_key_find(s, "bck_nope", 8, &f) == 0, "an unknown secret is unknown");
 
-    sv_key *keys = NULL;
+    st_key *keys = NULL;
     size_t n = 0;
-    CHECK(sv_key_list(s, &keys, &n) == 0 && n == 2, "list: 2 keys (got %zu)", n);
+    CHECK(st_key_list(s, &keys, &n) == 0 && n == 2, "list: 2 keys (got %zu)", n);
     if (n == 2)
         CHECK(strcmp(keys[0].id, k.id) == 0 && strcmp(keys[1].id, k2.id) == 0, "list is oldest first");
     free(keys);
 
     /* The other connection sees its own writes by the data_version only. */
-    int64_t v0 = sv_store_version(s);
-    int64_t ov0 = sv_store_version(other);
-    CHECK(v0 >= 0 && sv_store_version(s) == v0, "version is stable without changes");
-    CHECK(sv_key_revoke(other, k.id) == 0, "revoke through a second connection");
-    CHECK(sv_store_version(s) != v0, "version changes after another connection writes");
-    CHECK(sv_store_version(other) == ov0, "a connection's own writes do not change its version");
-    CHECK(sv_key_find(s, secret, strlen(secret), &f) == 1 && f.revoked_at > 0,
+    int64_t v0 = st_store_version(s);
+    int64_t ov0 = st_store_version(other);
+    CHECK(v0 >= 0 && st_store_version(s) == v0, "version is stable without changes");
+    CHECK(st_key_revoke(other, k.id) == 1, "revoke through a second connection");
+    CHECK(st_store_version(s) != v0, "version changes after another connection writes");
+    CHECK(st_store_version(other) == ov0, "a connection's own writes do not change its version");
+    CHECK(st_key_find(s, secret, strlen(secret), &f) == 1 && f.revoked_at > 0,
           "the revoked key is found, with revoked_at set");
-    CHECK(sv_key_revoke(s, k.id) == 0, "revoking again is fine");
-    CHECK(sv_key_revoke(s, "k_000000000000") == 1, "revoking an unknown id: 1");
-    CHECK(sv_key_count(s) == 2, "revoked keys still count");
+    CHECK(st_key_revoke(s, k.id) == 1, "revoking again is fine: 1");
+    CHECK(st_key_revoke(s, "k_000000000000") == 0, "revoking an unknown id: 0");
+    CHECK(st_key_count(s) == 2, "revoked keys still count");
 
     char longname[200];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     err[0] = '\0';
-    CHECK(sv_key_create(s, longname, 0, 0, secret2, &k2, err, sizeof err) == -1 && err[0],
+    CHECK(st_key_create(s, longname, 0, 0, secret2, &k2, err, sizeof err) == -1 && err[0],
           "a too long name is refused: %s", err);
 
-    CHECK(sv_usage_add(s, k.id, "2026-11-29", 0) == 0, "usage read of a fresh day is 0");
-    CHECK(sv_usage_add(s, k.id, "2026-11-29", 3) == 3, "usage +3");
-    CHECK(sv_usage_add(s, k.id, "2026-11-29", 4) == 7, "usage +4 = 7");
-    CHECK(sv_usage_add(s, k.id, "2026-11-29", 0) == 7, "usage read = 7");
-    CHECK(sv_usage_add(s, k.id, "2026-11-30", 1) == 1, "another day counts apart");
-    CHECK(sv_usage_add(other, k.id, "2026-11-29", 1) == 8, "the other connection sees the same count");
+    CHECK(st_usage_add(s, k.id, "2026-11-29", 0) == 0, "usage read of a fresh day is 0");
+    CHECK(st_usage_add(s, k.id, "2026-11-29", 3) == 3, "usage +3");
+    CHECK(st_usage_add(s, k.id, "2026-11-29", 4) == 7, "usage +4 = 7");
+    CHECK(st_usage_add(s, k.id, "2026-11-29", 0) == 7, "usage read = 7");
+    CHECK(st_usage_add(s, k.id, "2026-11-30", 1) == 1, "another day counts apart");
+    CHECK(st_usage_add(other, k.id, "2026-11-29", 1) == 8, "the other connection sees the same count");
 }
 
 /* A job with the given fields; strings are copied. */
-static sv_job make_job(const char *key_id, const char *name, int64_t created)
+static st_job make_job(const char *key_id, const char *name, int64_t created)
 {
-    sv_job j;
+    st_job j;
     memset(&j, 0, sizeof j);
-    if (sv_job_new_id(j.id) != 0)
+    if (st_job_new_id(j.id) != 0)
         j.id[0] = '\0';
     snprintf(j.key_id, sizeof j.key_id, "%s", key_id);
     j.name = name ? strdup(name) : NULL;
-    j.status = SV_JOB_QUEUED;
+    j.status = ST_JOB_QUEUED;
     j.total = 10;
     j.created_at = created;
     j.webhook = strdup("https://example.com/hook");
@@ -127,139 +127,139 @@ static sv_job make_job(const char *key_id, const char *name, int64_t created)
     return j;
 }
 
-static void test_jobs(sv_store *s, char first_id[SV_JOB_ID_LEN + 1])
+static void test_jobs(st_store *s, char first_id[ST_JOB_ID_LEN + 1])
 {
-    CHECK_STR(sv_job_status_name(SV_JOB_QUEUED), "queued", "status name");
-    CHECK_STR(sv_job_status_name(SV_JOB_CANCELLED), "cancelled", "status name");
-    CHECK_STR(sv_job_status_name(SV_JOB_DONE), "done", "status name");
+    CHECK_STR(st_job_status_name(ST_JOB_QUEUED), "queued", "status name");
+    CHECK_STR(st_job_status_name(ST_JOB_CANCELLED), "cancelled", "status name");
+    CHECK_STR(st_job_status_name(ST_JOB_DONE), "done", "status name");
 
-    sv_job a = make_job("k_aaaaaaaaaaaa", "first", 1000);
-    sv_job b = make_job("k_aaaaaaaaaaaa", NULL, 2000);
-    sv_job c = make_job("", "keyless", 1500);
-    CHECK(is_hex(a.id, SV_JOB_ID_LEN), "job id is 32 lowercase hex: %s", a.id);
+    st_job a = make_job("k_aaaaaaaaaaaa", "first", 1000);
+    st_job b = make_job("k_aaaaaaaaaaaa", NULL, 2000);
+    st_job c = make_job("", "keyless", 1500);
+    CHECK(is_hex(a.id, ST_JOB_ID_LEN), "job id is 32 lowercase hex: %s", a.id);
     CHECK(strcmp(a.id, b.id) != 0, "job ids differ");
-    CHECK(sv_job_insert(s, &a) == 0 && sv_job_insert(s, &b) == 0 && sv_job_insert(s, &c) == 0,
+    CHECK(st_job_insert(s, &a) == 0 && st_job_insert(s, &b) == 0 && st_job_insert(s, &c) == 0,
           "insert 3 jobs");
-    CHECK(sv_job_insert(s, &a) == -1, "a duplicate id is refused");
-    memcpy(first_id, a.id, SV_JOB_ID_LEN + 1);
+    CHECK(st_job_insert(s, &a) == -1, "a duplicate id is refused");
+    memcpy(first_id, a.id, ST_JOB_ID_LEN + 1);
 
-    sv_job g;
-    CHECK(sv_job_get(s, a.id, &g) == 1, "get job");
+    st_job g;
+    CHECK(st_job_get(s, a.id, &g) == 1, "get job");
     CHECK_STR(g.id, a.id, "job id");
     CHECK_STR(g.key_id, "k_aaaaaaaaaaaa", "job key");
     CHECK(g.name && strcmp(g.name, "first") == 0, "job name");
     CHECK(g.webhook && strcmp(g.webhook, "https://example.com/hook") == 0, "job webhook");
-    CHECK(g.error == NULL && g.status == SV_JOB_QUEUED && g.total == 10 && g.processed == 0
+    CHECK(g.error == NULL && g.status == ST_JOB_QUEUED && g.total == 10 && g.processed == 0
               && g.created_at == 1000 && g.finished_at == 0,
           "job fields");
     CHECK_STR(g.format, "csv", "job format");
-    sv_job_clear(&g);
-    CHECK(sv_job_get(s, b.id, &g) == 1 && g.name == NULL, "a job without a name has NULL");
-    sv_job_clear(&g);
-    CHECK(sv_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 0, "unknown job: 0");
+    st_job_clear(&g);
+    CHECK(st_job_get(s, b.id, &g) == 1 && g.name == NULL, "a job without a name has NULL");
+    st_job_clear(&g);
+    CHECK(st_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 0, "unknown job: 0");
 
     int64_t counts[4] = { 1, 2, 3, 4 };
-    CHECK(sv_job_set_status(s, a.id, SV_JOB_RUNNING, 0, NULL) == 0, "status running");
-    CHECK(sv_job_progress(s, a.id, 10, counts) == 0, "progress");
-    CHECK(sv_job_get(s, a.id, &g) == 1 && g.status == SV_JOB_RUNNING && g.processed == 10
+    CHECK(st_job_set_status(s, a.id, ST_JOB_RUNNING, 0, NULL) == 0, "status running");
+    CHECK(st_job_progress(s, a.id, 10, counts) == 0, "progress");
+    CHECK(st_job_get(s, a.id, &g) == 1 && g.status == ST_JOB_RUNNING && g.processed == 10
               && g.counts[0] == 1 && g.counts[1] == 2 && g.counts[2] == 3 && g.counts[3] == 4
               && g.finished_at == 0,
           "progress and running status read back");
-    sv_job_clear(&g);
-    CHECK(sv_job_set_status(s, b.id, SV_JOB_FAILED, 2500, "disk full") == 0, "status failed");
-    CHECK(sv_job_get(s, b.id, &g) == 1 && g.status == SV_JOB_FAILED && g.finished_at == 2500 && g.error
+    st_job_clear(&g);
+    CHECK(st_job_set_status(s, b.id, ST_JOB_FAILED, 2500, "disk full") == 0, "status failed");
+    CHECK(st_job_get(s, b.id, &g) == 1 && g.status == ST_JOB_FAILED && g.finished_at == 2500 && g.error
               && strcmp(g.error, "disk full") == 0,
           "failed status, finished_at and error read back");
-    sv_job_clear(&g);
-    CHECK(sv_job_set_webhook_state(s, b.id, 2) == 0, "webhook state");
-    CHECK(sv_job_get(s, b.id, &g) == 1 && g.webhook_state == 2, "webhook state read back");
-    sv_job_clear(&g);
+    st_job_clear(&g);
+    CHECK(st_job_set_webhook_state(s, b.id, 2) == 0, "webhook state");
+    CHECK(st_job_get(s, b.id, &g) == 1 && g.webhook_state == 2, "webhook state read back");
+    st_job_clear(&g);
 
-    sv_job *jobs = NULL;
+    st_job *jobs = NULL;
     size_t n = 0;
-    CHECK(sv_job_list(s, "k_aaaaaaaaaaaa", &jobs, &n) == 0 && n == 2, "list by key: 2 (got %zu)", n);
+    CHECK(st_job_list(s, "k_aaaaaaaaaaaa", &jobs, &n) == 0 && n == 2, "list by key: 2 (got %zu)", n);
     if (n == 2)
         CHECK(strcmp(jobs[0].id, b.id) == 0 && strcmp(jobs[1].id, a.id) == 0, "list is newest first");
     for (size_t i = 0; i < n; i++)
-        sv_job_clear(&jobs[i]);
+        st_job_clear(&jobs[i]);
     free(jobs);
-    CHECK(sv_job_list(s, "", &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, c.id) == 0,
+    CHECK(st_job_list(s, "", &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, c.id) == 0,
           "list of keyless jobs");
     for (size_t i = 0; i < n; i++)
-        sv_job_clear(&jobs[i]);
+        st_job_clear(&jobs[i]);
     free(jobs);
-    CHECK(sv_job_list(s, NULL, &jobs, &n) == 0 && n == 3, "list of every job: 3 (got %zu)", n);
+    CHECK(st_job_list(s, NULL, &jobs, &n) == 0 && n == 3, "list of every job: 3 (got %zu)", n);
     if (n == 3)
         CHECK(strcmp(jobs[0].id, b.id) == 0 && strcmp(jobs[1].id, c.id) == 0 && strcmp(jobs[2].id, a.id) == 0,
               "every job, newest first");
     for (size_t i = 0; i < n; i++)
-        sv_job_clear(&jobs[i]);
+        st_job_clear(&jobs[i]);
     free(jobs);
-    CHECK(sv_job_list(s, "k_bbbbbbbbbbbb", &jobs, &n) == 0 && n == 0, "list of a key without jobs: 0");
+    CHECK(st_job_list(s, "k_bbbbbbbbbbbb", &jobs, &n) == 0 && n == 0, "list of a key without jobs: 0");
     free(jobs);
 
-    CHECK(sv_job_list_status(s, SV_JOB_QUEUED, &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, c.id) == 0,
+    CHECK(st_job_list_status(s, ST_JOB_QUEUED, &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, c.id) == 0,
           "list_status queued: the keyless job");
     for (size_t i = 0; i < n; i++)
-        sv_job_clear(&jobs[i]);
+        st_job_clear(&jobs[i]);
     free(jobs);
-    CHECK(sv_job_list_status(s, SV_JOB_RUNNING, &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, a.id) == 0,
+    CHECK(st_job_list_status(s, ST_JOB_RUNNING, &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, a.id) == 0,
           "list_status running");
     for (size_t i = 0; i < n; i++)
-        sv_job_clear(&jobs[i]);
+        st_job_clear(&jobs[i]);
     free(jobs);
 
-    char (*ids)[SV_JOB_ID_LEN + 1] = NULL;
-    CHECK(sv_job_expired(s, 1600, &ids, &n) == 0 && n == 2, "expired before 1600: 2 (got %zu)", n);
+    char (*ids)[ST_JOB_ID_LEN + 1] = NULL;
+    CHECK(st_job_expired(s, 1600, &ids, &n) == 0 && n == 2, "expired before 1600: 2 (got %zu)", n);
     if (n == 2)
         CHECK(strcmp(ids[0], a.id) == 0 && strcmp(ids[1], c.id) == 0, "expired ids, oldest first");
     free(ids);
-    CHECK(sv_job_expired(s, 10, &ids, &n) == 0 && n == 0, "nothing expired before 10");
+    CHECK(st_job_expired(s, 10, &ids, &n) == 0 && n == 0, "nothing expired before 10");
     free(ids);
 
-    CHECK(sv_job_delete(s, c.id) == 1, "delete job");
-    CHECK(sv_job_delete(s, c.id) == 0, "delete again: 0");
-    CHECK(sv_job_get(s, c.id, &g) == 0, "a deleted job is gone");
-    sv_job_clear(&a);
-    sv_job_clear(&b);
-    sv_job_clear(&c);
-    sv_job_clear(NULL);
+    CHECK(st_job_delete(s, c.id) == 1, "delete job");
+    CHECK(st_job_delete(s, c.id) == 0, "delete again: 0");
+    CHECK(st_job_get(s, c.id, &g) == 0, "a deleted job is gone");
+    st_job_clear(&a);
+    st_job_clear(&b);
+    st_job_clear(&c);
+    st_job_clear(NULL);
 }
 
-static void test_cache(sv_store *s)
+static void test_cache(st_store *s)
 {
     char *json = NULL;
-    CHECK(sv_cache_get(s, "a@example.com", 100, &json) == 0 && json == NULL, "cache miss");
-    CHECK(sv_cache_put(s, "a@example.com", "{\"status\":\"risky\"}", 200) == 0, "cache put");
-    CHECK(sv_cache_get(s, "a@example.com", 100, &json) == 1 && json
+    CHECK(st_cache_get(s, "a@example.com", 100, &json) == 0 && json == NULL, "cache miss");
+    CHECK(st_cache_put(s, "a@example.com", "{\"status\":\"risky\"}", 200) == 0, "cache put");
+    CHECK(st_cache_get(s, "a@example.com", 100, &json) == 1 && json
               && strcmp(json, "{\"status\":\"risky\"}") == 0,
           "cache hit");
     free(json);
-    CHECK(sv_cache_get(s, "a@example.com", 200, &json) == 0, "expired at its expiry time");
-    CHECK(sv_cache_put(s, "a@example.com", "{\"status\":\"deliverable\"}", 300) == 0, "cache replace");
-    CHECK(sv_cache_get(s, "a@example.com", 250, &json) == 1 && json
+    CHECK(st_cache_get(s, "a@example.com", 200, &json) == 0, "expired at its expiry time");
+    CHECK(st_cache_put(s, "a@example.com", "{\"status\":\"deliverable\"}", 300) == 0, "cache replace");
+    CHECK(st_cache_get(s, "a@example.com", 250, &json) == 1 && json
               && strcmp(json, "{\"status\":\"deliverable\"}") == 0,
           "the replacement is served");
     free(json);
-    CHECK(sv_cache_put(s, "b@example.com", "{}", 150) == 0 && sv_cache_put(s, "c@example.com", "{}", 160) == 0,
+    CHECK(st_cache_put(s, "b@example.com", "{}", 150) == 0 && st_cache_put(s, "c@example.com", "{}", 160) == 0,
           "two more entries");
-    CHECK(sv_cache_purge(s, 155) == 1, "purge drops the one expired entry");
-    CHECK(sv_cache_get(s, "c@example.com", 100, &json) == 1, "unexpired entries stay");
+    CHECK(st_cache_purge(s, 155) == 1, "purge drops the one expired entry");
+    CHECK(st_cache_get(s, "c@example.com", 100, &json) == 1, "unexpired entries stay");
     free(json);
-    CHECK(sv_cache_get(s, "b@example.com", 100, &json) == 0, "the purged entry is gone");
-    CHECK(sv_cache_purge(s, 1000) == 2, "purge everything");
+    CHECK(st_cache_get(s, "b@example.com", 100, &json) == 0, "the purged entry is gone");
+    CHECK(st_cache_purge(s, 1000) == 2, "purge everything");
 }
 
 /* Many threads on one handle: every increment must count. */
 static void *usage_worker(void *arg)
 {
-    sv_store *s = arg;
+    st_store *s = arg;
     for (int i = 0; i < 200; i++) {
-        if (sv_usage_add(s, "k_threads0000", "2026-11-29", 1) < 0)
+        if (st_usage_add(s, "k_threads0000", "2026-11-29", 1) < 0)
             return (void *)1;
         char *json = NULL;
-        if (sv_cache_put(s, "t@example.com", "{\"n\":1}", 1000) != 0
-            || sv_cache_get(s, "t@example.com", 1, &json) != 1 || strcmp(json, "{\"n\":1}") != 0) {
+        if (st_cache_put(s, "t@example.com", "{\"n\":1}", 1000) != 0
+            || st_cache_get(s, "t@example.com", 1, &json) != 1 || strcmp(json, "{\"n\":1}") != 0) {
             free(json);
             return (void *)1;
         }
@@ -268,7 +268,7 @@ static void *usage_worker(void *arg)
     return NULL;
 }
 
-static void test_threads(sv_store *s)
+static void test_threads(st_store *s)
 {
     pthread_t t[4];
     int started = 0, failures = 0;
@@ -281,7 +281,7 @@ static void test_threads(sv_store *s)
         failures += r != NULL;
     }
     CHECK(started == 4 && failures == 0, "4 threads share one handle without errors");
-    CHECK(sv_usage_add(s, "k_threads0000", "2026-11-29", 0) == 800, "every increment of 4 threads counted");
+    CHECK(st_usage_add(s, "k_threads0000", "2026-11-29", 0) == 800, "every increment of 4 threads counted");
 }
 
 /* ---- job rows ---------------------------------------------------------------------- */
@@ -290,13 +290,13 @@ static void test_threads(sv_store *s)
 #define T0 ((int64_t)1800000000000)
 
 /* Inserts a job for rows, status st; its id into id. */
-static bool rows_job(sv_store *s, const char *name, int64_t created, sv_job_status st, char id[SV_JOB_ID_LEN + 1])
+static bool rows_job(st_store *s, const char *name, int64_t created, st_job_status st, char id[ST_JOB_ID_LEN + 1])
 {
-    sv_job j = make_job("", name, created);
+    st_job j = make_job("", name, created);
     j.status = st;
-    bool ok = j.id[0] && sv_job_insert(s, &j) == 0;
-    memcpy(id, j.id, SV_JOB_ID_LEN + 1);
-    sv_job_clear(&j);
+    bool ok = j.id[0] && st_job_insert(s, &j) == 0;
+    memcpy(id, j.id, ST_JOB_ID_LEN + 1);
+    st_job_clear(&j);
     return ok;
 }
 
@@ -314,7 +314,7 @@ static void bulk_row(int64_t row, char addr[64], char domain[32], char fields[32
 }
 
 /* true when every row of c is of its domain, with the right address and fields. */
-static bool claim_ok(const sv_claim *c)
+static bool claim_ok(const st_claim *c)
 {
     char addr[64], domain[32], fields[32];
     size_t flen;
@@ -331,21 +331,21 @@ static bool claim_ok(const sv_claim *c)
 
 /* Writes results for every row of c (status row % 4, json {"row":N});
  * true when each was written. */
-static bool finish_claim(sv_store *s, const sv_claim *c)
+static bool finish_claim(st_store *s, const st_claim *c)
 {
-    sv_row_result *res = calloc(c->n, sizeof *res);
+    st_row_result *res = calloc(c->n, sizeof *res);
     char (*json)[32] = calloc(c->n, sizeof *json);
     int *rc = calloc(c->n, sizeof *rc);
     bool ok = res && json && rc;
     for (size_t i = 0; ok && i < c->n; i++) {
         snprintf(json[i], sizeof json[i], "{\"row\":%lld}", (long long)c->rows[i].row);
-        res[i] = (sv_row_result){ .row = c->rows[i].row, .status = (int)(c->rows[i].row % 4),
+        res[i] = (st_row_result){ .row = c->rows[i].row, .status = (int)(c->rows[i].row % 4),
                                   .reason = c->rows[i].row % 4 == 2 ? "mailbox_not_found" : NULL,
                                   .json = json[i] };
     }
-    ok = ok && sv_rows_result_batch(s, c->id, res, c->n, rc) == (int64_t)c->n;
+    ok = ok && st_rows_result_batch(s, c->id, res, c->n, rc) == (int64_t)c->n;
     for (size_t i = 0; ok && i < c->n; i++)
-        ok = rc[i] == SV_RESULT_WRITTEN;
+        ok = rc[i] == ST_RESULT_WRITTEN;
     free(res);
     free(json);
     free(rc);
@@ -357,7 +357,7 @@ typedef struct results_seen {
     bool ordered, right;
 } results_seen;
 
-static int count_result(void *ctx, const sv_row_done *r)
+static int count_result(void *ctx, const st_row_done *r)
 {
     results_seen *rs = ctx;
     char addr[64], domain[32], fields[32], json[32];
@@ -375,18 +375,18 @@ static int count_result(void *ctx, const sv_row_done *r)
     return 0;
 }
 
-static int stop_early(void *ctx, const sv_row_done *r)
+static int stop_early(void *ctx, const st_row_done *r)
 {
     (void)r;
     return ++*(int *)ctx == 3 ? 7 : 0;
 }
 
 /* 10,000 rows over 50 domains, claimed until none is left. */
-static void test_rows_bulk(sv_store *s)
+static void test_rows_bulk(st_store *s)
 {
-    char job[SV_JOB_ID_LEN + 1], err[256] = "";
-    CHECK(rows_job(s, "rows", 3000, SV_JOB_QUEUED, job), "rows: a job");
-    sv_row_in *rows = calloc(BULK_N, sizeof *rows);
+    char job[ST_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "rows", 3000, ST_JOB_QUEUED, job), "rows: a job");
+    st_row_in *rows = calloc(BULK_N, sizeof *rows);
     char (*addr)[64] = calloc(BULK_N, sizeof *addr), (*dom)[32] = calloc(BULK_N, sizeof *dom);
     char (*fld)[32] = calloc(BULK_N, sizeof *fld);
     int *seen = calloc(BULK_N + 1, sizeof *seen);
@@ -397,28 +397,28 @@ static void test_rows_bulk(sv_store *s)
     for (int i = 0; i < BULK_N; i++) {
         size_t flen;
         bulk_row(i + 1, addr[i], dom[i], fld[i], &flen);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i], .domain = (i + 1) % 2 ? NULL : dom[i],
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i], .domain = (i + 1) % 2 ? NULL : dom[i],
                                .fields = fld[i], .fields_len = flen };
     }
-    CHECK(sv_rows_add(s, job, rows, BULK_N, err, sizeof err) == BULK_N, "rows: 10,000 rows added (%s)", err);
-    CHECK(sv_rows_add(s, job, rows, 100, err, sizeof err) == 0, "rows: adding them again adds nothing");
+    CHECK(st_rows_add(s, job, rows, BULK_N, err, sizeof err) == BULK_N, "rows: 10,000 rows added (%s)", err);
+    CHECK(st_rows_add(s, job, rows, 100, err, sizeof err) == 0, "rows: adding them again adds nothing");
     err[0] = '\0';
-    CHECK(sv_rows_add(s, "0123456789abcdef0123456789abcdef", rows, 1, err, sizeof err) == -1
+    CHECK(st_rows_add(s, "0123456789abcdef0123456789abcdef", rows, 1, err, sizeof err) == -1
               && strstr(err, "no job"),
           "rows: rows of an unknown job are refused: %s", err);
-    sv_row_counts rc;
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == BULK_N && rc.claimed == 0 && rc.done == 0,
+    st_row_counts rc;
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == BULK_N && rc.claimed == 0 && rc.done == 0,
           "rows: 10,000 pending");
 
     /* 50 claims by 50 workers while none finishes: 50 different domains */
-    sv_claim first[BULK_D];
+    st_claim first[BULK_D];
     memset(first, 0, sizeof first);
     bool all = true, each_ok = true;
     int distinct = 0;
     for (int k = 0; k < BULK_D; k++) {
         char w[32];
         snprintf(w, sizeof w, "w_spread%02d", k);
-        all = all && sv_rows_claim(s, w, 64, 60000, T0, &first[k]) == 1;
+        all = all && st_rows_claim(s, w, 64, 60000, T0, &first[k]) == 1;
         each_ok = each_ok && claim_ok(&first[k]) && first[k].n == 64 && first[k].lease_until == T0 + 60000;
         bool dup = false;
         for (int m = 0; m < k; m++)
@@ -429,26 +429,26 @@ static void test_rows_bulk(sv_store *s)
     }
     CHECK(all && each_ok, "rows: 50 claims of 64 rows, each of one domain, in row order, fields intact");
     CHECK(distinct == BULK_D, "rows: workers spread: 50 claims held at once cover 50 domains (%d)", distinct);
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.claimed == 64 * BULK_D && rc.pending == BULK_N - 64 * BULK_D,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.claimed == 64 * BULK_D && rc.pending == BULK_N - 64 * BULK_D,
           "rows: counts while claimed");
-    sv_claim busy;
-    CHECK(sv_rows_claim(s, "w_busy", 64, 60000, T0, &busy) == 1 && claim_ok(&busy),
+    st_claim busy;
+    CHECK(st_rows_claim(s, "w_busy", 64, 60000, T0, &busy) == 1 && claim_ok(&busy),
           "rows: with every domain busy, a claim still gets one");
     for (size_t i = 0; i < busy.n; i++)
         seen[busy.rows[i].row]++;
     bool fin = finish_claim(s, &busy);
-    sv_claim_clear(&busy);
+    st_claim_clear(&busy);
     for (int k = 0; k < BULK_D; k++) {
         fin = fin && finish_claim(s, &first[k]);
-        sv_claim_clear(&first[k]);
+        st_claim_clear(&first[k]);
     }
     CHECK(fin, "rows: their results are written");
 
     int claims = 0;
     bool single = true;
     for (;;) {
-        sv_claim c;
-        int r = sv_rows_claim(s, "w_loop", 64, 60000, T0 + 1000, &c);
+        st_claim c;
+        int r = st_rows_claim(s, "w_loop", 64, 60000, T0 + 1000, &c);
         if (r != 1) {
             CHECK(r == 0 && c.n == 0 && c.rows == NULL, "rows: claiming until nothing is left (%d claims)", claims);
             break;
@@ -458,7 +458,7 @@ static void test_rows_bulk(sv_store *s)
         for (size_t i = 0; i < c.n; i++)
             seen[c.rows[i].row]++;
         fin = fin && finish_claim(s, &c);
-        sv_claim_clear(&c);
+        st_claim_clear(&c);
         if (claims > BULK_N) {
             CHECK(0, "rows: claiming never ends");
             break;
@@ -469,17 +469,17 @@ static void test_rows_bulk(sv_store *s)
     for (int i = 1; i <= BULK_N; i++)
         once += seen[i] == 1;
     CHECK(once == BULK_N, "rows: every row claimed exactly once (%d of %d)", once, BULK_N);
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == BULK_N && rc.pending == 0 && rc.claimed == 0
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == BULK_N && rc.pending == 0 && rc.claimed == 0
               && rc.by_status[0] == 2500 && rc.by_status[1] == 2500 && rc.by_status[2] == 2500
               && rc.by_status[3] == 2500,
           "rows: counts: 10,000 done, 2,500 per status");
     results_seen rs = { .last = 0, .ordered = true, .right = true };
-    int rrc = sv_rows_results(s, job, count_result, &rs);
+    int rrc = st_rows_results(s, job, count_result, &rs);
     CHECK(rrc == 0 && rs.n == BULK_N && rs.ordered && rs.right,
           "rows: 10,000 results in row order, each its own (%lld)", (long long)rs.n);
     int calls = 0;
-    CHECK(sv_rows_results(s, job, stop_early, &calls) == 7 && calls == 3, "rows: the callback can stop early");
-    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 3001, NULL) == 0, "rows: job done");
+    CHECK(st_rows_results(s, job, stop_early, &calls) == 7 && calls == 3, "rows: the callback can stop early");
+    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 3001, NULL) == 0, "rows: job done");
 out:
     free(rows);
     free(addr);
@@ -489,139 +489,139 @@ out:
 }
 
 /* Leases: expiry, take over, late results refused; idempotent results; release. */
-static void test_rows_lease(sv_store *s)
+static void test_rows_lease(st_store *s)
 {
-    char job[SV_JOB_ID_LEN + 1], err[256] = "";
-    CHECK(rows_job(s, "lease", 3100, SV_JOB_RUNNING, job), "lease: a job");
-    sv_row_in rows[10];
+    char job[ST_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "lease", 3100, ST_JOB_RUNNING, job), "lease: a job");
+    st_row_in rows[10];
     char addr[10][32];
     for (int i = 0; i < 10; i++) {
         snprintf(addr[i], sizeof addr[i], "l%d@lease.example", i + 1);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, job, rows, 10, err, sizeof err) == 10, "lease: 10 rows (%s)", err);
-    sv_claim c1, c2, c3;
-    CHECK(sv_rows_claim(s, "w_one", 100, 1000, T0, &c1) == 1 && c1.n == 10 && c1.lease_until == T0 + 1000
+    CHECK(st_rows_add(s, job, rows, 10, err, sizeof err) == 10, "lease: 10 rows (%s)", err);
+    st_claim c1, c2, c3;
+    CHECK(st_rows_claim(s, "w_one", 100, 1000, T0, &c1) == 1 && c1.n == 10 && c1.lease_until == T0 + 1000
               && strcmp(c1.job_id, job) == 0 && strcmp(c1.domain, "lease.example") == 0,
           "lease: worker 1 claims the 10 rows");
-    CHECK(sv_rows_claim(s, "w_two", 100, 1000, T0 + 500, &c2) == 0, "lease: nothing left for worker 2");
-    CHECK(sv_rows_renew(s, c1.id, 1000, T0 + 500) == 10, "lease: worker 1 renews its 10 rows");
-    CHECK(sv_rows_claim(s, "w_two", 100, 1000, T0 + 1400, &c2) == 0,
+    CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 500, &c2) == 0, "lease: nothing left for worker 2");
+    CHECK(st_rows_renew(s, c1.id, 1000, T0 + 500) == 10, "lease: worker 1 renews its 10 rows");
+    CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 1400, &c2) == 0,
           "lease: past the first lease, within the renewed one: still nothing");
-    CHECK(sv_rows_claim(s, "w_two", 100, 1000, T0 + 1600, &c2) == 1 && c2.n == 10 && strcmp(c2.id, c1.id) != 0
+    CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 1600, &c2) == 1 && c2.n == 10 && strcmp(c2.id, c1.id) != 0
               && c2.rows[0].row == 1 && c2.rows[9].row == 10,
           "lease: expired: worker 2 claims the same rows under a new claim");
-    CHECK(sv_rows_renew(s, c1.id, 1000, T0 + 1700) == 0, "lease: renewing the lost claim: 0");
-    CHECK(sv_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == SV_RESULT_LOST,
+    CHECK(st_rows_renew(s, c1.id, 1000, T0 + 1700) == 0, "lease: renewing the lost claim: 0");
+    CHECK(st_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == ST_RESULT_LOST,
           "lease: the lost claim's late result is refused");
-    CHECK(sv_rows_result(s, c2.id, 1, 2, "r", "{\"second\":1}") == SV_RESULT_WRITTEN,
+    CHECK(st_rows_result(s, c2.id, 1, 2, "r", "{\"second\":1}") == ST_RESULT_WRITTEN,
           "lease: the second claim's result is written");
-    CHECK(sv_rows_result(s, c2.id, 1, 3, "x", "{\"again\":1}") == SV_RESULT_REPEAT,
+    CHECK(st_rows_result(s, c2.id, 1, 3, "x", "{\"again\":1}") == ST_RESULT_REPEAT,
           "lease: writing it again is a no-op, and says so");
-    CHECK(sv_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == SV_RESULT_LOST,
+    CHECK(st_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == ST_RESULT_LOST,
           "lease: the lost claim still cannot write it");
-    sv_row_result late[2] = { { .row = 2, .status = 1, .json = "{}" }, { .row = 3, .status = 1, .json = "{}" } };
+    st_row_result late[2] = { { .row = 2, .status = 1, .json = "{}" }, { .row = 3, .status = 1, .json = "{}" } };
     int rcs[2] = { -1, -1 };
-    CHECK(sv_rows_result_batch(s, c1.id, late, 2, rcs) == 0 && rcs[0] == SV_RESULT_LOST && rcs[1] == SV_RESULT_LOST,
+    CHECK(st_rows_result_batch(s, c1.id, late, 2, rcs) == 0 && rcs[0] == ST_RESULT_LOST && rcs[1] == ST_RESULT_LOST,
           "lease: a batch from the lost claim writes nothing");
-    CHECK(sv_rows_result(s, "00000000000000000000000000000000", 4, 1, NULL, "{}") == SV_RESULT_LOST,
+    CHECK(st_rows_result(s, "00000000000000000000000000000000", 4, 1, NULL, "{}") == ST_RESULT_LOST,
           "lease: an unknown claim writes nothing");
-    sv_row_counts rc;
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 1 && rc.claimed == 9 && rc.by_status[2] == 1,
+    st_row_counts rc;
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 1 && rc.claimed == 9 && rc.by_status[2] == 1,
           "lease: 1 done (status 2), 9 claimed");
-    CHECK(sv_rows_release(s, c2.id) == 9, "lease: release gives back the 9 rows without a result");
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 1 && rc.pending == 9 && rc.claimed == 0,
+    CHECK(st_rows_release(s, c2.id) == 9, "lease: release gives back the 9 rows without a result");
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 1 && rc.pending == 9 && rc.claimed == 0,
           "lease: 9 pending again");
-    CHECK(sv_rows_renew(s, c2.id, 1000, T0 + 1800) == 0, "lease: a released claim renews nothing");
-    CHECK(sv_rows_result(s, c2.id, 2, 1, NULL, "{}") == SV_RESULT_WRITTEN,
+    CHECK(st_rows_renew(s, c2.id, 1000, T0 + 1800) == 0, "lease: a released claim renews nothing");
+    CHECK(st_rows_result(s, c2.id, 2, 1, NULL, "{}") == ST_RESULT_WRITTEN,
           "lease: a released row nobody claimed since takes its claim's result");
-    CHECK(sv_rows_claim(s, "w_three", 4, 1000, T0 + 1800, &c3) == 1 && c3.n == 4 && c3.rows[0].row == 3
+    CHECK(st_rows_claim(s, "w_three", 4, 1000, T0 + 1800, &c3) == 1 && c3.n == 4 && c3.rows[0].row == 3
               && c3.rows[3].row == 6,
           "lease: max_rows 4: the 4 lowest pending rows");
-    CHECK(sv_rows_result(s, c2.id, 3, 1, NULL, "{}") == SV_RESULT_LOST,
+    CHECK(st_rows_result(s, c2.id, 3, 1, NULL, "{}") == ST_RESULT_LOST,
           "lease: once claimed again, the released claim's result is refused");
-    CHECK(sv_rows_release(s, c3.id) == 4 && sv_rows_release(s, c3.id) == 0, "lease: release, twice");
-    sv_claim_clear(&c3);
-    CHECK(sv_rows_claim(s, "w_three", 100, 1000, T0 + 1900, &c3) == 1 && c3.n == 8, "lease: the last 8 rows");
+    CHECK(st_rows_release(s, c3.id) == 4 && st_rows_release(s, c3.id) == 0, "lease: release, twice");
+    st_claim_clear(&c3);
+    CHECK(st_rows_claim(s, "w_three", 100, 1000, T0 + 1900, &c3) == 1 && c3.n == 8, "lease: the last 8 rows");
     bool all = true;
     for (size_t i = 0; i < c3.n; i++)
-        all = all && sv_rows_result(s, c3.id, c3.rows[i].row, 0, NULL, "{}") == SV_RESULT_WRITTEN;
+        all = all && st_rows_result(s, c3.id, c3.rows[i].row, 0, NULL, "{}") == ST_RESULT_WRITTEN;
     CHECK(all, "lease: their results are written");
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 10 && rc.pending == 0 && rc.claimed == 0,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 10 && rc.pending == 0 && rc.claimed == 0,
           "lease: 10 done");
-    sv_claim_clear(&c3);
-    CHECK(sv_rows_claim(s, "w_three", 100, 1000, T0 + 1900, &c3) == 0 && c3.rows == NULL,
+    st_claim_clear(&c3);
+    CHECK(st_rows_claim(s, "w_three", 100, 1000, T0 + 1900, &c3) == 0 && c3.rows == NULL,
           "lease: nothing left to claim");
-    sv_claim_clear(&c1);
-    sv_claim_clear(&c2);
-    sv_claim_clear(&c3);
-    sv_claim_clear(NULL);
-    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 3101, NULL) == 0, "lease: job done");
+    st_claim_clear(&c1);
+    st_claim_clear(&c2);
+    st_claim_clear(&c3);
+    st_claim_clear(NULL);
+    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 3101, NULL) == 0, "lease: job done");
 
     /* Rows of a job that is not queued or running are not served. */
-    char job2[SV_JOB_ID_LEN + 1];
-    CHECK(rows_job(s, "cancelled", 3200, SV_JOB_CANCELLED, job2), "lease: a cancelled job");
-    CHECK(sv_rows_add(s, job2, rows, 3, err, sizeof err) == 3, "lease: with 3 rows");
-    sv_claim c;
-    CHECK(sv_rows_claim(s, "w_four", 100, 1000, T0, &c) == 0, "lease: a cancelled job's rows are not claimed");
-    CHECK(sv_job_set_status(s, job2, SV_JOB_QUEUED, 0, NULL) == 0
-              && sv_rows_claim(s, "w_four", 100, 1000, T0, &c) == 1 && c.n == 3 && strcmp(c.job_id, job2) == 0,
+    char job2[ST_JOB_ID_LEN + 1];
+    CHECK(rows_job(s, "cancelled", 3200, ST_JOB_CANCELLED, job2), "lease: a cancelled job");
+    CHECK(st_rows_add(s, job2, rows, 3, err, sizeof err) == 3, "lease: with 3 rows");
+    st_claim c;
+    CHECK(st_rows_claim(s, "w_four", 100, 1000, T0, &c) == 0, "lease: a cancelled job's rows are not claimed");
+    CHECK(st_job_set_status(s, job2, ST_JOB_QUEUED, 0, NULL) == 0
+              && st_rows_claim(s, "w_four", 100, 1000, T0, &c) == 1 && c.n == 3 && strcmp(c.job_id, job2) == 0,
           "lease: queued again, they are");
-    sv_claim_clear(&c);
-    CHECK(sv_job_delete(s, job2) == 1 && sv_rows_counts(s, job2, &rc) == 0 && rc.pending + rc.claimed + rc.done == 0,
+    st_claim_clear(&c);
+    CHECK(st_job_delete(s, job2) == 1 && st_rows_counts(s, job2, &rc) == 0 && rc.pending + rc.claimed + rc.done == 0,
           "lease: deleting a job deletes its rows");
 }
 
 /* Rows with weights: counts are sums of them (0 or less counts as 1). */
-static void test_rows_weight(sv_store *s)
+static void test_rows_weight(st_store *s)
 {
-    char job[SV_JOB_ID_LEN + 1], err[256] = "";
-    CHECK(rows_job(s, "weight", 3250, SV_JOB_RUNNING, job), "weight: a job");
+    char job[ST_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "weight", 3250, ST_JOB_RUNNING, job), "weight: a job");
     const int64_t w[5] = { 1, 3, 0, 5, -2 };
-    sv_row_in rows[5];
+    st_row_in rows[5];
     char addr[5][32];
     for (int i = 0; i < 5; i++) {
         snprintf(addr[i], sizeof addr[i], "w%d@weight.example", i + 1);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i], .weight = w[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i], .weight = w[i] };
     }
-    CHECK(sv_rows_add(s, job, rows, 5, err, sizeof err) == 5, "weight: 5 rows, weights 1 3 0 5 -2 (%s)", err);
-    sv_row_counts rc = { 0 };
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == 11 && rc.claimed == 0 && rc.done == 0,
+    CHECK(st_rows_add(s, job, rows, 5, err, sizeof err) == 5, "weight: 5 rows, weights 1 3 0 5 -2 (%s)", err);
+    st_row_counts rc = { 0 };
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == 11 && rc.claimed == 0 && rc.done == 0,
           "weight: pending is their sum, 0 and -2 counted as 1: 11 (%lld)", (long long)rc.pending);
-    sv_queue_info *q = NULL;
+    st_queue_info *q = NULL;
     size_t n = 0;
-    CHECK(sv_queue_list(s, &q, &n) == 0 && n == 1 && strcmp(q[0].job_id, job) == 0 && q[0].status == SV_JOB_RUNNING
+    CHECK(st_queue_list(s, &q, &n) == 0 && n == 1 && strcmp(q[0].job_id, job) == 0 && q[0].status == ST_JOB_RUNNING
               && q[0].created_at == 3250 && q[0].c.pending == 11 && q[0].c.claimed == 0 && q[0].c.done == 0,
           "weight: the queue lists the one running job with rows, its pending rows summed (%zu)", n);
     free(q);
-    sv_claim c;
-    CHECK(sv_rows_claim(s, "w_weight", 3, 1000, T0, &c) == 1 && c.n == 3 && c.rows[0].row == 1 && c.rows[2].row == 3,
+    st_claim c;
+    CHECK(st_rows_claim(s, "w_weight", 3, 1000, T0, &c) == 1 && c.n == 3 && c.rows[0].row == 1 && c.rows[2].row == 3,
           "weight: a claim of the first 3 rows");
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == 6 && rc.claimed == 5 && rc.done == 0,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == 6 && rc.claimed == 5 && rc.done == 0,
           "weight: 5 claimed (1 + 3 + 1), 6 pending (5 + 1)");
     /* statuses: row 1 -> 1, row 2 -> 2, row 3 -> 1 */
-    sv_row_result res[3] = { { .row = 1, .status = 1, .json = "{}" }, { .row = 2, .status = 2, .json = "{}" },
+    st_row_result res[3] = { { .row = 1, .status = 1, .json = "{}" }, { .row = 2, .status = 2, .json = "{}" },
                              { .row = 3, .status = 1, .json = "{}" } };
-    CHECK(sv_rows_result_batch(s, c.id, res, 3, NULL) == 3, "weight: their results");
-    sv_claim_clear(&c);
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 5 && rc.by_status[1] == 2 && rc.by_status[2] == 3
+    CHECK(st_rows_result_batch(s, c.id, res, 3, NULL) == 3, "weight: their results");
+    st_claim_clear(&c);
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 5 && rc.by_status[1] == 2 && rc.by_status[2] == 3
               && rc.by_status[0] == 0 && rc.by_status[3] == 0 && rc.pending == 6,
           "weight: done 5, by status: 2 deliverable (1 + 1), 3 undeliverable (weight 3)");
-    CHECK(sv_rows_claim(s, "w_weight", 10, 1000, T0, &c) == 1 && c.n == 2, "weight: the last 2 rows");
-    sv_row_result res2[2] = { { .row = 4, .status = 3, .json = "{}" }, { .row = 5, .status = 0, .json = "{}" } };
-    CHECK(sv_rows_result_batch(s, c.id, res2, 2, NULL) == 2, "weight: their results");
-    sv_claim_clear(&c);
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == 11 && rc.pending == 0 && rc.claimed == 0
+    CHECK(st_rows_claim(s, "w_weight", 10, 1000, T0, &c) == 1 && c.n == 2, "weight: the last 2 rows");
+    st_row_result res2[2] = { { .row = 4, .status = 3, .json = "{}" }, { .row = 5, .status = 0, .json = "{}" } };
+    CHECK(st_rows_result_batch(s, c.id, res2, 2, NULL) == 2, "weight: their results");
+    st_claim_clear(&c);
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 11 && rc.pending == 0 && rc.claimed == 0
               && rc.by_status[0] == 1 && rc.by_status[1] == 2 && rc.by_status[2] == 3 && rc.by_status[3] == 5,
           "weight: all 11 done, by status 1 2 3 5");
-    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 3251, NULL) == 0 && sv_queue_list(s, &q, &n) == 0 && n == 0
+    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 3251, NULL) == 0 && st_queue_list(s, &q, &n) == 0 && n == 0
               && q == NULL,
           "weight: once done, the job leaves the queue (%zu)", n);
     free(q);
 }
 
 /* true when c is a claim of job, domain and exactly rows first..last. */
-static bool claim_is(const sv_claim *c, const char *job, const char *domain, int64_t first, int64_t last)
+static bool claim_is(const st_claim *c, const char *job, const char *domain, int64_t first, int64_t last)
 {
     if (!c->domain || strcmp(c->job_id, job) != 0 || strcmp(c->domain, domain) != 0
         || c->n != (size_t)(last - first + 1))
@@ -633,50 +633,50 @@ static bool claim_is(const sv_claim *c, const char *job, const char *domain, int
 }
 
 /* Writes a result (status 1) for every row of c: true when all are written. */
-static bool finish_all(sv_store *s, const sv_claim *c)
+static bool finish_all(st_store *s, const st_claim *c)
 {
     bool ok = c->n > 0;
     for (size_t i = 0; i < c->n; i++)
-        ok = ok && sv_rows_result(s, c->id, c->rows[i].row, 1, NULL, "{}") == SV_RESULT_WRITTEN;
+        ok = ok && st_rows_result(s, c->id, c->rows[i].row, 1, NULL, "{}") == ST_RESULT_WRITTEN;
     return ok;
 }
 
-/* SV_CLAIM_EXCLUSIVE: at most one live claim per domain, over every job;
- * sv_claims_list and sv_queue_list on the way. */
-static void test_rows_exclusive(sv_store *s)
+/* ST_CLAIM_EXCLUSIVE: at most one live claim per domain, over every job;
+ * st_claims_list and st_queue_list on the way. */
+static void test_rows_exclusive(st_store *s)
 {
-    char job1[SV_JOB_ID_LEN + 1], job2[SV_JOB_ID_LEN + 1], err[256] = "";
+    char job1[ST_JOB_ID_LEN + 1], job2[ST_JOB_ID_LEN + 1], err[256] = "";
     const char *d = "d.excl.example", *e = "e.excl.example";
     /* the same created_at: the queue and the claims go by insertion order */
-    CHECK(rows_job(s, "excl1", 3300, SV_JOB_QUEUED, job1) && rows_job(s, "excl2", 3300, SV_JOB_RUNNING, job2),
+    CHECK(rows_job(s, "excl1", 3300, ST_JOB_QUEUED, job1) && rows_job(s, "excl2", 3300, ST_JOB_RUNNING, job2),
           "excl: two jobs");
     /* job 1: rows 1-5 of d, 6-8 of e (weight 2); job 2: rows 1-4 of d */
-    sv_row_in rows[8];
+    st_row_in rows[8];
     char addr[8][40];
     for (int i = 0; i < 8; i++) {
         snprintf(addr[i], sizeof addr[i], "x%d@%s", i + 1, i < 5 ? d : e);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i], .weight = i < 5 ? 1 : 2 };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i], .weight = i < 5 ? 1 : 2 };
     }
-    CHECK(sv_rows_add(s, job1, rows, 8, err, sizeof err) == 8 && sv_rows_add(s, job2, rows, 4, err, sizeof err) == 4,
+    CHECK(st_rows_add(s, job1, rows, 8, err, sizeof err) == 8 && st_rows_add(s, job2, rows, 4, err, sizeof err) == 4,
           "excl: 8 rows in job 1 (d and e), 4 in job 2 (d) (%s)", err);
 
-    sv_claim a, b, c, b2, c2, dd, e2;
+    st_claim a, b, c, b2, c2, dd, e2;
     memset(&c, 0, sizeof c);
-    CHECK(sv_rows_claim_ex(s, "w_excl_a", 2, 1000, T0, SV_CLAIM_EXCLUSIVE, &a) == 1 && claim_is(&a, job1, d, 1, 2),
+    CHECK(st_rows_claim_ex(s, "w_excl_a", 2, 1000, T0, ST_CLAIM_EXCLUSIVE, &a) == 1 && claim_is(&a, job1, d, 1, 2),
           "excl: worker A claims rows 1-2 of d in job 1");
-    CHECK(sv_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 10, SV_CLAIM_EXCLUSIVE, &b) == 1
+    CHECK(st_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 10, ST_CLAIM_EXCLUSIVE, &b) == 1
               && claim_is(&b, job1, e, 6, 8),
           "excl: worker B, exclusive, skips d (rows left in job 1 and job 2) and gets e");
-    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 20, SV_CLAIM_EXCLUSIVE, &c) == 0 && c.n == 0
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 20, ST_CLAIM_EXCLUSIVE, &c) == 0 && c.n == 0
               && c.rows == NULL && c.domain == NULL,
           "excl: worker C, exclusive: nothing (d is held in every job, e has no rows left)");
-    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 0, &c) == 1 && claim_is(&c, job1, d, 3, 5),
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 0, &c) == 1 && claim_is(&c, job1, d, 3, 5),
           "excl: without the flag, C gets the rest of d in job 1 beside A's claim");
-    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 4u, &c2) == -1, "excl: an unknown flag: -1");
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 4u, &c2) == -1, "excl: an unknown flag: -1");
 
-    sv_claim_info *ci = NULL;
+    st_claim_info *ci = NULL;
     size_t n = 0;
-    CHECK(sv_claims_list(s, T0 + 40, &ci, &n) == 0 && n == 3, "claims: 3 live claims (%zu)", n);
+    CHECK(st_claims_list(s, T0 + 40, &ci, &n) == 0 && n == 3, "claims: 3 live claims (%zu)", n);
     if (n == 3) {
         CHECK(strcmp(ci[0].id, a.id) == 0 && strcmp(ci[0].job_id, job1) == 0 && strcmp(ci[0].holder, "w_excl_a") == 0
                   && strcmp(ci[0].domain, d) == 0 && ci[0].rows == 2 && ci[0].lease_until == T0 + 1000,
@@ -689,63 +689,63 @@ static void test_rows_exclusive(sv_store *s)
               "claims: then C's: d, 3 rows");
     }
     free(ci);
-    CHECK(sv_claims_list(s, T0 + 1000, &ci, &n) == 0 && n == 2 && strcmp(ci[0].id, b.id) == 0
+    CHECK(st_claims_list(s, T0 + 1000, &ci, &n) == 0 && n == 2 && strcmp(ci[0].id, b.id) == 0
               && strcmp(ci[1].id, c.id) == 0,
           "claims: at A's lease end only B's and C's are live (%zu)", n);
     free(ci);
-    CHECK(sv_claims_list(s, T0 + 5000, &ci, &n) == 0 && n == 0 && ci == NULL, "claims: later none is live");
+    CHECK(st_claims_list(s, T0 + 5000, &ci, &n) == 0 && n == 0 && ci == NULL, "claims: later none is live");
     free(ci);
 
-    sv_queue_info *q = NULL;
-    sv_row_counts rc1, rc2;
-    CHECK(sv_rows_counts(s, job1, &rc1) == 0 && rc1.claimed == 11 && rc1.pending == 0
-              && sv_rows_counts(s, job2, &rc2) == 0 && rc2.pending == 4 && rc2.claimed == 0,
+    st_queue_info *q = NULL;
+    st_row_counts rc1, rc2;
+    CHECK(st_rows_counts(s, job1, &rc1) == 0 && rc1.claimed == 11 && rc1.pending == 0
+              && st_rows_counts(s, job2, &rc2) == 0 && rc2.pending == 4 && rc2.claimed == 0,
           "excl: job 1: 11 claimed (5 of d, 3 of e of weight 2); job 2: 4 pending");
-    CHECK(sv_queue_list(s, &q, &n) == 0 && n == 2, "queue: 2 jobs (%zu)", n);
+    CHECK(st_queue_list(s, &q, &n) == 0 && n == 2, "queue: 2 jobs (%zu)", n);
     if (n == 2) {
-        CHECK(strcmp(q[0].job_id, job1) == 0 && q[0].status == SV_JOB_QUEUED && q[0].created_at == 3300
-                  && strcmp(q[1].job_id, job2) == 0 && q[1].status == SV_JOB_RUNNING,
+        CHECK(strcmp(q[0].job_id, job1) == 0 && q[0].status == ST_JOB_QUEUED && q[0].created_at == 3300
+                  && strcmp(q[1].job_id, job2) == 0 && q[1].status == ST_JOB_RUNNING,
               "queue: oldest first, equal times in insertion order, with their status");
         CHECK(memcmp(&q[0].c, &rc1, sizeof rc1) == 0 && memcmp(&q[1].c, &rc2, sizeof rc2) == 0,
-              "queue: each with the counts of sv_rows_counts");
+              "queue: each with the counts of st_rows_counts");
     }
     free(q);
 
-    CHECK(sv_rows_release(s, c.id) == 3, "excl: C gives its rows back");
-    sv_claim_clear(&c);
+    CHECK(st_rows_release(s, c.id) == 3, "excl: C gives its rows back");
+    st_claim_clear(&c);
     CHECK(finish_all(s, &a), "excl: A writes its results (before its lease ends)");
-    CHECK(sv_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 100, SV_CLAIM_EXCLUSIVE, &b2) == 1
+    CHECK(st_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 100, ST_CLAIM_EXCLUSIVE, &b2) == 1
               && claim_is(&b2, job1, d, 3, 5),
           "excl: with A's results written, B gets d (exclusive)");
-    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 200, SV_CLAIM_EXCLUSIVE, &c) == 0,
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 200, ST_CLAIM_EXCLUSIVE, &c) == 0,
           "excl: C, exclusive, again nothing while B holds d and e");
-    CHECK(sv_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 1101, SV_CLAIM_EXCLUSIVE, &c) == 1
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 1101, ST_CLAIM_EXCLUSIVE, &c) == 1
               && claim_is(&c, job1, d, 3, 5),
           "excl: once B's lease has expired, C gets d (exclusive): B's rows of job 1");
-    CHECK(sv_rows_claim_ex(s, "w_excl_d", 100, 1000, T0 + 1102, SV_CLAIM_EXCLUSIVE, &dd) == 1
+    CHECK(st_rows_claim_ex(s, "w_excl_d", 100, 1000, T0 + 1102, ST_CLAIM_EXCLUSIVE, &dd) == 1
               && claim_is(&dd, job1, e, 6, 8),
           "excl: D, exclusive, gets e (its lease expired too), not d of job 2");
-    CHECK(sv_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1103, SV_CLAIM_EXCLUSIVE, &e2) == 0,
+    CHECK(st_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1103, ST_CLAIM_EXCLUSIVE, &e2) == 0,
           "excl: E, exclusive: nothing (d of job 2 waits for C)");
-    CHECK(sv_rows_result(s, b2.id, 3, 1, NULL, "{}") == SV_RESULT_LOST, "excl: B's late result is refused");
+    CHECK(st_rows_result(s, b2.id, 3, 1, NULL, "{}") == ST_RESULT_LOST, "excl: B's late result is refused");
     CHECK(finish_all(s, &c) && finish_all(s, &dd), "excl: C and D write their results");
-    CHECK(sv_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1104, SV_CLAIM_EXCLUSIVE, &e2) == 1
+    CHECK(st_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1104, ST_CLAIM_EXCLUSIVE, &e2) == 1
               && claim_is(&e2, job2, d, 1, 4),
           "excl: then E gets d of job 2");
     CHECK(finish_all(s, &e2), "excl: E writes its results");
-    CHECK(sv_rows_counts(s, job1, &rc1) == 0 && rc1.done == 11 && rc1.by_status[1] == 11
-              && sv_rows_counts(s, job2, &rc2) == 0 && rc2.done == 4,
+    CHECK(st_rows_counts(s, job1, &rc1) == 0 && rc1.done == 11 && rc1.by_status[1] == 11
+              && st_rows_counts(s, job2, &rc2) == 0 && rc2.done == 4,
           "excl: every row done (job 1: 11 of weight, job 2: 4)");
-    sv_claim_clear(&a);
-    sv_claim_clear(&b);
-    sv_claim_clear(&b2);
-    sv_claim_clear(&c);
-    sv_claim_clear(&dd);
-    sv_claim_clear(&e2);
-    CHECK(sv_queue_list(s, &q, &n) == 0 && n == 2, "queue: both jobs still listed while queued or running");
+    st_claim_clear(&a);
+    st_claim_clear(&b);
+    st_claim_clear(&b2);
+    st_claim_clear(&c);
+    st_claim_clear(&dd);
+    st_claim_clear(&e2);
+    CHECK(st_queue_list(s, &q, &n) == 0 && n == 2, "queue: both jobs still listed while queued or running");
     free(q);
-    CHECK(sv_job_set_status(s, job1, SV_JOB_DONE, 3301, NULL) == 0
-              && sv_job_set_status(s, job2, SV_JOB_CANCELLED, 3301, NULL) == 0 && sv_queue_list(s, &q, &n) == 0
+    CHECK(st_job_set_status(s, job1, ST_JOB_DONE, 3301, NULL) == 0
+              && st_job_set_status(s, job2, ST_JOB_CANCELLED, 3301, NULL) == 0 && st_queue_list(s, &q, &n) == 0
               && n == 0,
           "queue: a done and a cancelled job are not listed");
     free(q);
@@ -815,19 +815,19 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* sv_domain_facts_get / _put: unknown domains, merging, lower case. */
-static void test_domain_facts(sv_store *s)
+/* st_domain_facts_get / _put: unknown domains, merging, lower case. */
+static void test_domain_facts(st_store *s)
 {
-    sv_domain_facts f, g;
+    st_domain_facts f, g;
     memset(&g, 0x55, sizeof g);
-    CHECK(sv_domain_facts_get(s, "nofacts.example", &g) == 0, "facts: an unknown domain: 0");
+    CHECK(st_domain_facts_get(s, "nofacts.example", &g) == 0, "facts: an unknown domain: 0");
     memset(&f, 0, sizeof f);
     snprintf(f.mx_host, sizeof f.mx_host, "MX1.Facts.EXAMPLE");
     f.accept_all = -1;
     int64_t before = now_ms();
-    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0, "facts: put an MX host, catch-all unknown");
+    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0, "facts: put an MX host, catch-all unknown");
     int64_t after = now_ms();
-    CHECK(sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
+    CHECK(st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
               && g.accept_all == -1 && g.accept_all_at == 0,
           "facts: read back, the MX host in lower case: '%s', catch-all unknown (%d)", g.mx_host, g.accept_all);
     CHECK(g.updated_at >= before && g.updated_at <= after, "facts: updated_at is the time of the put (%lld)",
@@ -836,225 +836,225 @@ static void test_domain_facts(sv_store *s)
     memset(&f, 0, sizeof f);
     f.accept_all = 1;
     f.accept_all_at = T0 + 77;
-    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0, "facts: put a catch-all with an MX host of \"\"");
-    CHECK(sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
+    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0, "facts: put a catch-all with an MX host of \"\"");
+    CHECK(st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
               && g.accept_all == 1 && g.accept_all_at == T0 + 77 && g.updated_at >= first_update,
           "facts: the MX host is kept, the catch-all and its time stored");
     memset(&f, 0, sizeof f);
     snprintf(f.mx_host, sizeof f.mx_host, "mx2.facts.example");
     f.accept_all = -1;
     f.accept_all_at = 5;
-    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0
-              && sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
+    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0
+              && st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
               && g.accept_all == 1 && g.accept_all_at == T0 + 77,
           "facts: a new MX host replaces the old; accept_all -1 keeps the catch-all and its time");
     memset(&f, 0, sizeof f);
     f.accept_all = 0;
     f.accept_all_at = T0 + 99;
-    CHECK(sv_domain_facts_put(s, "facts.example", &f) == 0
-              && sv_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
+    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0
+              && st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
               && g.accept_all == 0 && g.accept_all_at == T0 + 99,
           "facts: a catch-all of 0 is stored (not taken for unknown)");
     memset(&f, 0, sizeof f);
     f.accept_all = 1;
     f.accept_all_at = T0;
-    CHECK(sv_domain_facts_put(s, "aa-only.example", &f) == 0 && sv_domain_facts_get(s, "aa-only.example", &g) == 1
+    CHECK(st_domain_facts_put(s, "aa-only.example", &f) == 0 && st_domain_facts_get(s, "aa-only.example", &g) == 1
               && g.mx_host[0] == '\0' && g.accept_all == 1 && g.accept_all_at == T0,
           "facts: a new domain with only a catch-all: MX host \"\"");
     f.accept_all = 2;
-    CHECK(sv_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an accept_all of 2 is refused");
+    CHECK(st_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an accept_all of 2 is refused");
     f.accept_all = -1;
-    CHECK(sv_domain_facts_put(s, "", &f) == -1 && sv_domain_facts_get(s, "", &g) == -1,
+    CHECK(st_domain_facts_put(s, "", &f) == -1 && st_domain_facts_get(s, "", &g) == -1,
           "facts: an empty domain is refused");
     memset(f.mx_host, 'a', sizeof f.mx_host);
-    CHECK(sv_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an MX host without its NUL is refused");
-    CHECK(sv_domain_facts_get(s, "aa-only.example", &g) == 1 && g.mx_host[0] == '\0' && g.accept_all == 1,
+    CHECK(st_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an MX host without its NUL is refused");
+    CHECK(st_domain_facts_get(s, "aa-only.example", &g) == 1 && g.mx_host[0] == '\0' && g.accept_all == 1,
           "facts: and changed nothing");
 }
 
-/* SV_CLAIM_EXCLUSIVE per politeness key: domains whose facts name one MX
+/* ST_CLAIM_EXCLUSIVE per politeness key: domains whose facts name one MX
  * host count as one. */
-static void test_rows_politeness(sv_store *s)
+static void test_rows_politeness(st_store *s)
 {
     const int64_t t = T0 + 200000; /* every lease of the tests before has expired */
     const char *a = "a.polite.example", *b = "b.polite.example", *cd = "c.polite.example";
-    char jold[SV_JOB_ID_LEN + 1], jnew[SV_JOB_ID_LEN + 1], err[256] = "";
-    CHECK(rows_job(s, "polite-old", 3400, SV_JOB_QUEUED, jold) && rows_job(s, "polite-new", 3401, SV_JOB_QUEUED, jnew),
+    char jold[ST_JOB_ID_LEN + 1], jnew[ST_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "polite-old", 3400, ST_JOB_QUEUED, jold) && rows_job(s, "polite-new", 3401, ST_JOB_QUEUED, jnew),
           "polite: an older and a newer job");
-    sv_row_in rows[6];
+    st_row_in rows[6];
     char addr[6][40];
     /* the newer job: rows 1-3 of a; the older: 1-3 of b, 4-6 of c (added later) */
     for (int i = 0; i < 3; i++) {
         snprintf(addr[i], sizeof addr[i], "p%d@%s", i + 1, a);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, jnew, rows, 3, err, sizeof err) == 3, "polite: 3 rows of a in the newer job (%s)", err);
-    sv_claim ca, cb, cc, cx;
+    CHECK(st_rows_add(s, jnew, rows, 3, err, sizeof err) == 3, "polite: 3 rows of a in the newer job (%s)", err);
+    st_claim ca, cb, cc, cx;
     memset(&cx, 0, sizeof cx);
-    CHECK(sv_rows_claim_ex(s, "w_pol_a", 10, 1000, t, SV_CLAIM_EXCLUSIVE, &ca) == 1 && claim_is(&ca, jnew, a, 1, 3),
+    CHECK(st_rows_claim_ex(s, "w_pol_a", 10, 1000, t, ST_CLAIM_EXCLUSIVE, &ca) == 1 && claim_is(&ca, jnew, a, 1, 3),
           "polite: worker A claims a (exclusive)");
     for (int i = 0; i < 6; i++) {
         snprintf(addr[i], sizeof addr[i], "q%d@%s", i + 1, i < 3 ? b : cd);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, jold, rows, 6, err, sizeof err) == 6, "polite: rows of b and c in the older job (%s)", err);
-    CHECK(sv_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 1, SV_CLAIM_EXCLUSIVE, &cb) == 1
+    CHECK(st_rows_add(s, jold, rows, 6, err, sizeof err) == 6, "polite: rows of b and c in the older job (%s)", err);
+    CHECK(st_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 1, ST_CLAIM_EXCLUSIVE, &cb) == 1
               && claim_is(&cb, jold, b, 1, 3),
           "polite: without facts, worker B (exclusive) gets b beside A's a");
-    CHECK(sv_rows_release(s, cb.id) == 3, "polite: B gives b back");
-    sv_claim_clear(&cb);
+    CHECK(st_rows_release(s, cb.id) == 3, "polite: B gives b back");
+    st_claim_clear(&cb);
 
-    sv_domain_facts f;
+    st_domain_facts f;
     memset(&f, 0, sizeof f);
     f.accept_all = -1;
     snprintf(f.mx_host, sizeof f.mx_host, "MX.Shared.Example");
-    bool put = sv_domain_facts_put(s, a, &f) == 0;
+    bool put = st_domain_facts_put(s, a, &f) == 0;
     snprintf(f.mx_host, sizeof f.mx_host, "mx.shared.example");
-    put = put && sv_domain_facts_put(s, b, &f) == 0;
+    put = put && st_domain_facts_put(s, b, &f) == 0;
     CHECK(put, "polite: the facts of a and b name one MX host (in two spellings)");
-    CHECK(sv_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 2, SV_CLAIM_EXCLUSIVE, &cb) == 1
+    CHECK(st_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 2, ST_CLAIM_EXCLUSIVE, &cb) == 1
               && claim_is(&cb, jold, cd, 4, 6),
           "polite: now B (exclusive) skips b, whose MX host A holds through a, and gets c (no facts)");
-    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 3, SV_CLAIM_EXCLUSIVE, &cc) == 0 && cc.n == 0,
+    CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 3, ST_CLAIM_EXCLUSIVE, &cc) == 0 && cc.n == 0,
           "polite: worker C (exclusive) gets nothing: b shares A's MX host, c is B's");
-    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 4, 0, &cc) == 1 && claim_is(&cc, jold, b, 1, 3),
+    CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 4, 0, &cc) == 1 && claim_is(&cc, jold, b, 1, 3),
           "polite: without the flag, C gets b (a held domain, the only one left)");
-    CHECK(sv_rows_release(s, cc.id) == 3, "polite: C gives b back");
-    sv_claim_clear(&cc);
-    sv_claim_info *ci = NULL;
+    CHECK(st_rows_release(s, cc.id) == 3, "polite: C gives b back");
+    st_claim_clear(&cc);
+    st_claim_info *ci = NULL;
     size_t n = 0;
-    CHECK(sv_claims_list(s, t + 5, &ci, &n) == 0 && n == 2, "polite: 2 live claims (%zu)", n);
+    CHECK(st_claims_list(s, t + 5, &ci, &n) == 0 && n == 2, "polite: 2 live claims (%zu)", n);
     free(ci);
 
     /* A's lease ends at t + 1000; B's (on c) at t + 1002 */
-    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 999, SV_CLAIM_EXCLUSIVE, &cc) == 0,
+    CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 999, ST_CLAIM_EXCLUSIVE, &cc) == 0,
           "polite: just before A's lease ends, still nothing for C");
-    CHECK(sv_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 1000, SV_CLAIM_EXCLUSIVE, &cc) == 1
+    CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 1000, ST_CLAIM_EXCLUSIVE, &cc) == 1
               && claim_is(&cc, jold, b, 1, 3),
           "polite: once A's lease has expired, C (exclusive) gets b (of the older job)");
-    CHECK(sv_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, SV_CLAIM_EXCLUSIVE, &cx) == 0,
+    CHECK(st_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, ST_CLAIM_EXCLUSIVE, &cx) == 0,
           "polite: D (exclusive) gets nothing: A's expired rows of a wait while C holds the MX host through b");
-    CHECK(sv_rows_result(s, ca.id, 1, 1, NULL, "{}") == SV_RESULT_WRITTEN,
+    CHECK(st_rows_result(s, ca.id, 1, 1, NULL, "{}") == ST_RESULT_WRITTEN,
           "polite: A may still write a result (nobody took its rows over)");
     CHECK(finish_all(s, &cc), "polite: C writes b's results");
-    CHECK(sv_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, SV_CLAIM_EXCLUSIVE, &cx) == 1
+    CHECK(st_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, ST_CLAIM_EXCLUSIVE, &cx) == 1
               && claim_is(&cx, jnew, a, 2, 3),
           "polite: then D (exclusive) takes over A's 2 rows of a left without a result");
     CHECK(finish_all(s, &cb) && finish_all(s, &cx), "polite: B and D write their results");
-    sv_claim_clear(&cx);
-    CHECK(sv_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1002, 0, &cx) == 0, "polite: nothing left");
-    sv_claim_clear(&ca);
-    sv_claim_clear(&cb);
-    sv_claim_clear(&cc);
-    sv_claim_clear(&cx);
-    CHECK(sv_job_set_status(s, jold, SV_JOB_DONE, 3402, NULL) == 0 && sv_job_set_status(s, jnew, SV_JOB_DONE, 3402, NULL) == 0,
+    st_claim_clear(&cx);
+    CHECK(st_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1002, 0, &cx) == 0, "polite: nothing left");
+    st_claim_clear(&ca);
+    st_claim_clear(&cb);
+    st_claim_clear(&cc);
+    st_claim_clear(&cx);
+    CHECK(st_job_set_status(s, jold, ST_JOB_DONE, 3402, NULL) == 0 && st_job_set_status(s, jnew, ST_JOB_DONE, 3402, NULL) == 0,
           "polite: jobs done");
 }
 
 /* job_domains, the summary claims walk, matches job_rows through adds,
  * claims, results, releases, expired leases taken over and a delete. */
-static void test_rows_summary(sv_store *s, const raw_db *raw)
+static void test_rows_summary(st_store *s, const raw_db *raw)
 {
     const int64_t t = T0 + 300000;
     const char *s1 = "s1.summary.example", *s2 = "s2.summary.example";
-    char job[SV_JOB_ID_LEN + 1], err[256] = "";
-    CHECK(rows_job(s, "summary", 3500, SV_JOB_RUNNING, job), "summary: a job");
+    char job[ST_JOB_ID_LEN + 1], err[256] = "";
+    CHECK(rows_job(s, "summary", 3500, ST_JOB_RUNNING, job), "summary: a job");
     CHECK(summary_drift(raw) == 0, "summary: matches job_rows before");
-    sv_row_in rows[9];
+    st_row_in rows[9];
     char addr[9][40];
     for (int i = 0; i < 9; i++) {
         snprintf(addr[i], sizeof addr[i], "s%d@%s", i + 1, i < 5 ? s1 : s2);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, job, rows, 8, err, sizeof err) == 8 && sv_rows_add(s, job, rows, 8, err, sizeof err) == 0,
+    CHECK(st_rows_add(s, job, rows, 8, err, sizeof err) == 8 && st_rows_add(s, job, rows, 8, err, sizeof err) == 0,
           "summary: 5 rows of s1 and 3 of s2, added twice (%s)", err);
     CHECK(summary_open(raw, job, s1) == 5 && summary_open(raw, job, s2) == 3 && summary_entries(raw, job) == 2
               && summary_drift(raw) == 0,
           "summary: s1 5 open, s2 3 open, counted once");
-    sv_claim c1, c2, c3;
-    CHECK(sv_rows_claim(s, "w_sum", 2, 1000, t, &c1) == 1 && claim_is(&c1, job, s1, 1, 2),
+    st_claim c1, c2, c3;
+    CHECK(st_rows_claim(s, "w_sum", 2, 1000, t, &c1) == 1 && claim_is(&c1, job, s1, 1, 2),
           "summary: a claim of 2 rows of s1");
     CHECK(summary_open(raw, job, s1) == 5 && summary_drift(raw) == 0, "summary: claimed rows are still open");
-    CHECK(sv_rows_result(s, c1.id, 1, 1, NULL, "{}") == SV_RESULT_WRITTEN
-              && sv_rows_result(s, c1.id, 1, 1, NULL, "{}") == SV_RESULT_REPEAT,
+    CHECK(st_rows_result(s, c1.id, 1, 1, NULL, "{}") == ST_RESULT_WRITTEN
+              && st_rows_result(s, c1.id, 1, 1, NULL, "{}") == ST_RESULT_REPEAT,
           "summary: a result, written twice");
     CHECK(summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0, "summary: s1 4 open (counted once)");
-    CHECK(sv_rows_release(s, c1.id) == 1 && summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0,
+    CHECK(st_rows_release(s, c1.id) == 1 && summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0,
           "summary: a release changes nothing");
-    CHECK(sv_rows_claim(s, "w_sum", 10, 1000, t + 1, &c2) == 1 && claim_is(&c2, job, s1, 2, 5),
+    CHECK(st_rows_claim(s, "w_sum", 10, 1000, t + 1, &c2) == 1 && claim_is(&c2, job, s1, 2, 5),
           "summary: a claim of s1's 4 open rows");
-    CHECK(sv_rows_claim(s, "w_sum2", 10, 1000, t + 1002, &c3) == 1 && claim_is(&c3, job, s1, 2, 5),
+    CHECK(st_rows_claim(s, "w_sum2", 10, 1000, t + 1002, &c3) == 1 && claim_is(&c3, job, s1, 2, 5),
           "summary: its lease expired, another claim takes them over");
     CHECK(summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0, "summary: a take-over changes nothing");
-    sv_row_result late = { .row = 2, .status = 1, .json = "{}" };
+    st_row_result late = { .row = 2, .status = 1, .json = "{}" };
     int rc = -1;
-    CHECK(sv_rows_result_batch(s, c2.id, &late, 1, &rc) == 0 && rc == SV_RESULT_LOST && summary_open(raw, job, s1) == 4,
+    CHECK(st_rows_result_batch(s, c2.id, &late, 1, &rc) == 0 && rc == ST_RESULT_LOST && summary_open(raw, job, s1) == 4,
           "summary: the lost claim's late result changes nothing");
     CHECK(finish_all(s, &c3), "summary: the 4 results of the second claim");
     CHECK(summary_open(raw, job, s1) == 0 && summary_entries(raw, job) == 1 && summary_drift(raw) == 0,
           "summary: s1 done: its entry is gone, s2's is left");
-    sv_claim_clear(&c1);
-    sv_claim_clear(&c2);
-    sv_claim_clear(&c3);
+    st_claim_clear(&c1);
+    st_claim_clear(&c2);
+    st_claim_clear(&c3);
     rows[8].addr = addr[8];
     snprintf(addr[8], sizeof addr[8], "s9@%s", s1);
-    CHECK(sv_rows_add(s, job, &rows[8], 1, err, sizeof err) == 1 && summary_open(raw, job, s1) == 1
+    CHECK(st_rows_add(s, job, &rows[8], 1, err, sizeof err) == 1 && summary_open(raw, job, s1) == 1
               && summary_drift(raw) == 0,
           "summary: a new row of s1 brings its entry back (%s)", err);
-    CHECK(sv_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s1, 9, 9)
+    CHECK(st_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s1, 9, 9)
               && finish_all(s, &c1),
           "summary: claimed and done");
-    sv_claim_clear(&c1);
-    CHECK(sv_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s2, 6, 8),
+    st_claim_clear(&c1);
+    CHECK(st_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s2, 6, 8),
           "summary: then s2's 3 rows");
-    sv_claim_clear(&c1);
+    st_claim_clear(&c1);
     CHECK(summary_open(raw, job, s2) == 3 && summary_drift(raw) == 0, "summary: s2 3 open while claimed");
-    CHECK(sv_job_delete(s, job) == 1 && summary_entries(raw, job) == 0 && summary_drift(raw) == 0,
+    CHECK(st_job_delete(s, job) == 1 && summary_entries(raw, job) == 0 && summary_drift(raw) == 0,
           "summary: deleting the job deletes its entries");
 }
 
-static void test_workers(sv_store *s)
+static void test_workers(st_store *s)
 {
-    sv_worker_info w, *list = NULL;
+    st_worker_info w, *list = NULL;
     size_t n = 0;
     memset(&w, 0, sizeof w);
-    CHECK(sv_worker_new_id(w.id) == 0 && strncmp(w.id, "w_", 2) == 0 && is_hex(w.id + 2, 12),
+    CHECK(st_worker_new_id(w.id) == 0 && strncmp(w.id, "w_", 2) == 0 && is_hex(w.id + 2, 12),
           "workers: an id w_ + 12 hex: %s", w.id);
     snprintf(w.name, sizeof w.name, "worker-a");
     snprintf(w.host, sizeof w.host, "mx1.example.net");
     snprintf(w.addrs, sizeof w.addrs, "192.0.2.10,2001:db8::10");
     w.started_at = T0;
     w.last_seen = T0;
-    CHECK(sv_worker_register(s, &w) == 0, "workers: register");
-    CHECK(sv_worker_heartbeat(s, w.id, T0 + 5000) == 1, "workers: heartbeat");
-    CHECK(sv_worker_heartbeat(s, "w_000000000000", T0) == 0, "workers: heartbeat of an unknown worker: 0");
-    CHECK(sv_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w.id) == 0
+    CHECK(st_worker_register(s, &w) == 0, "workers: register");
+    CHECK(st_worker_heartbeat(s, w.id, T0 + 5000) == 1, "workers: heartbeat");
+    CHECK(st_worker_heartbeat(s, "w_000000000000", T0) == 0, "workers: heartbeat of an unknown worker: 0");
+    CHECK(st_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w.id) == 0
               && strcmp(list[0].host, "mx1.example.net") == 0 && strcmp(list[0].addrs, w.addrs) == 0
               && list[0].started_at == T0 && list[0].last_seen == T0 + 5000,
           "workers: listed with its fields and last_seen");
     free(list);
     snprintf(w.name, sizeof w.name, "worker-a2");
     w.started_at = T0 + 10;
-    CHECK(sv_worker_register(s, &w) == 0 && sv_worker_list(s, &list, &n) == 0 && n == 1
+    CHECK(st_worker_register(s, &w) == 0 && st_worker_list(s, &list, &n) == 0 && n == 1
               && strcmp(list[0].name, "worker-a2") == 0,
           "workers: registering the same id again replaces it");
     free(list);
-    sv_worker_info w2 = w;
+    st_worker_info w2 = w;
     snprintf(w2.id, sizeof w2.id, "w_00000000000b");
     w2.started_at = T0 + 20;
-    CHECK(sv_worker_register(s, &w2) == 0, "workers: a second one");
-    CHECK(sv_worker_remove(s, w.id) == 1, "workers: remove: 1");
-    CHECK(sv_worker_remove(s, w.id) == 0, "workers: remove again: 0");
-    CHECK(sv_worker_remove(s, "w_nosuchworker") == 0, "workers: remove an unknown id: 0");
-    CHECK(sv_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w2.id) == 0,
+    CHECK(st_worker_register(s, &w2) == 0, "workers: a second one");
+    CHECK(st_worker_remove(s, w.id) == 1, "workers: remove: 1");
+    CHECK(st_worker_remove(s, w.id) == 0, "workers: remove again: 0");
+    CHECK(st_worker_remove(s, "w_nosuchworker") == 0, "workers: remove an unknown id: 0");
+    CHECK(st_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w2.id) == 0,
           "workers: the other one is left");
     free(list);
-    CHECK(sv_worker_heartbeat(s, w.id, T0 + 9000) == 0, "workers: a removed worker's heartbeat: 0");
+    CHECK(st_worker_heartbeat(s, w.id, T0 + 9000) == 0, "workers: a removed worker's heartbeat: 0");
 }
 
 /* Every check of one backend: s and other are two handles on one fresh
  * store; job_id gets the id of a job left in it. */
-static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN + 1], const raw_db *raw)
+static void run_checks(st_store *s, st_store *other, char job_id[ST_JOB_ID_LEN + 1], const raw_db *raw)
 {
     test_keys(s, other);
     test_jobs(s, job_id);
@@ -1068,63 +1068,63 @@ static void run_checks(sv_store *s, sv_store *other, char job_id[SV_JOB_ID_LEN +
     test_rows_politeness(s);
     test_rows_summary(s, raw);
     test_workers(s);
-    CHECK(sv_store_error(s) != NULL, "an error message is always available");
+    CHECK(st_store_error(s) != NULL, "an error message is always available");
 }
 
 /* After run_checks and a reopen: what must have persisted. */
-static void check_persisted(sv_store *s, const char *job_id)
+static void check_persisted(st_store *s, const char *job_id)
 {
-    CHECK(sv_key_count(s) == 2, "keys persist");
-    sv_job g;
-    CHECK(sv_job_get(s, job_id, &g) == 1 && g.processed == 10, "jobs persist");
-    sv_job_clear(&g);
-    CHECK(sv_usage_add(s, "nobody", "2026-11-29", 0) == 0, "usage of an unknown key is 0");
+    CHECK(st_key_count(s) == 2, "keys persist");
+    st_job g;
+    CHECK(st_job_get(s, job_id, &g) == 1 && g.processed == 10, "jobs persist");
+    st_job_clear(&g);
+    CHECK(st_usage_add(s, "nobody", "2026-11-29", 0) == 0, "usage of an unknown key is 0");
 }
 
 /* Text that is not UTF-8 (a key name, a job name from a query string) is
  * stored on both backends (PostgreSQL gets U+FFFD for each bad byte). */
-static void test_bad_utf8(sv_store *s)
+static void test_bad_utf8(st_store *s)
 {
-    char err[256] = "", secret[SV_KEY_SECRET_LEN + 1];
-    sv_key k, f;
-    CHECK(sv_key_create(s, "caf\xe9 \xff", 0, 0, secret, &k, err, sizeof err) == 0,
+    char err[256] = "", secret[ST_KEY_SECRET_LEN + 1];
+    st_key k, f;
+    CHECK(st_key_create(s, "caf\xe9 \xff", 0, 0, secret, &k, err, sizeof err) == 0,
           "a key name that is not UTF-8 is stored (%s)", err);
-    CHECK(sv_key_find(s, secret, strlen(secret), &f) == 1 && strncmp(f.name, "caf", 3) == 0,
+    CHECK(st_key_find(s, secret, strlen(secret), &f) == 1 && strncmp(f.name, "caf", 3) == 0,
           "and read back: '%s'", f.name);
-    sv_job j;
+    st_job j;
     memset(&j, 0, sizeof j);
-    CHECK(sv_job_new_id(j.id) == 0, "job id");
+    CHECK(st_job_new_id(j.id) == 0, "job id");
     j.name = "list \xc3\x28.csv";
     j.error = "bad \xed\xa0\x80 surrogate";
     j.created_at = 5;
     snprintf(j.format, sizeof j.format, "csv");
-    CHECK(sv_job_insert(s, &j) == 0, "a job whose name and error are not UTF-8 is stored");
-    sv_job g;
-    CHECK(sv_job_get(s, j.id, &g) == 1 && g.name && strncmp(g.name, "list ", 5) == 0 && g.error
+    CHECK(st_job_insert(s, &j) == 0, "a job whose name and error are not UTF-8 is stored");
+    st_job g;
+    CHECK(st_job_get(s, j.id, &g) == 1 && g.name && strncmp(g.name, "list ", 5) == 0 && g.error
               && strstr(g.error, "surrogate"),
           "and read back");
-    sv_job_clear(&g);
-    CHECK(sv_job_delete(s, j.id) == 1, "and deleted");
+    st_job_clear(&g);
+    CHECK(st_job_delete(s, j.id) == 1, "and deleted");
 }
 
 static void test_mask(void)
 {
     char out[256];
-    sv_store_mask_url("postgres://bc:s3cret@db.example.com:5432/bc", out, sizeof out);
+    st_store_mask_url("postgres://bc:s3cret@db.example.com:5432/bc", out, sizeof out);
     CHECK_STR(out, "postgres://bc:***@db.example.com:5432/bc", "the password of the user part is masked");
-    sv_store_mask_url("postgresql://bc@db/bc?sslmode=require&password=s3cret&x=1", out, sizeof out);
+    st_store_mask_url("postgresql://bc@db/bc?sslmode=require&password=s3cret&x=1", out, sizeof out);
     CHECK_STR(out, "postgresql://bc@db/bc?sslmode=require&password=***&x=1", "a password= parameter is masked");
-    sv_store_mask_url("postgres://a:b:c@h/db", out, sizeof out);
+    st_store_mask_url("postgres://a:b:c@h/db", out, sizeof out);
     CHECK_STR(out, "postgres://a:***@h/db", "everything after the user's colon is masked");
-    sv_store_mask_url("postgres://u:p@ss@h/db", out, sizeof out);
+    st_store_mask_url("postgres://u:p@ss@h/db", out, sizeof out);
     CHECK_STR(out, "postgres://u:***@h/db", "up to the last @ of the host part");
-    sv_store_mask_url("postgres://h/db", out, sizeof out);
+    st_store_mask_url("postgres://h/db", out, sizeof out);
     CHECK_STR(out, "postgres://h/db", "a URL without a password is unchanged");
-    sv_store_mask_url("postgres://u:secretsecret@h/db", out, 16);
+    st_store_mask_url("postgres://u:secretsecret@h/db", out, 16);
     CHECK(strstr(out, "secret") == NULL && strlen(out) == 15, "truncation never shows the password: %s", out);
-    CHECK(sv_store_is_pg("postgres://h/db") && sv_store_is_pg("postgresql://h/db") && !sv_store_is_pg("")
-              && !sv_store_is_pg(NULL) && !sv_store_is_pg("/var/lib/bc"),
-          "sv_store_is_pg");
+    CHECK(st_store_is_pg("postgres://h/db") && st_store_is_pg("postgresql://h/db") && !st_store_is_pg("")
+              && !st_store_is_pg(NULL) && !st_store_is_pg("/var/lib/bc"),
+          "st_store_is_pg");
 }
 
 /* ---- concurrency on PostgreSQL ----------------------------------------------------------- */
@@ -1139,8 +1139,8 @@ static void test_mask(void)
 static int conc_child(const char *url, int k, const char *log)
 {
     char err[512], worker[32];
-    sv_store *s = NULL;
-    if (sv_store_open_db(&s, url, NULL, err, sizeof err) != 0)
+    st_store *s = NULL;
+    if (st_store_open_db(&s, url, NULL, err, sizeof err) != 0)
         return 10;
     FILE *fp = fopen(log, "w");
     if (!fp)
@@ -1148,14 +1148,14 @@ static int conc_child(const char *url, int k, const char *log)
     snprintf(worker, sizeof worker, "w_conc%d", k);
     int bad = 0;
     for (;;) {
-        sv_claim c;
-        int r = sv_rows_claim(s, worker, 50, 60000, now_ms(), &c);
+        st_claim c;
+        int r = st_rows_claim(s, worker, 50, 60000, now_ms(), &c);
         if (r != 1) {
             bad += r != 0;
             break;
         }
         size_t dl = strlen(c.domain);
-        sv_row_result *res = calloc(c.n, sizeof *res);
+        st_row_result *res = calloc(c.n, sizeof *res);
         char json[64];
         snprintf(json, sizeof json, "{\"claim\":\"%s\"}", c.id);
         for (size_t i = 0; res && i < c.n; i++) {
@@ -1163,15 +1163,15 @@ static int conc_child(const char *url, int k, const char *log)
             if (al <= dl || c.rows[i].addr[al - dl - 1] != '@' || strcmp(c.rows[i].addr + al - dl, c.domain) != 0)
                 bad++;
             fprintf(fp, "%lld\n", (long long)c.rows[i].row);
-            res[i] = (sv_row_result){ .row = c.rows[i].row, .status = 1, .json = json };
+            res[i] = (st_row_result){ .row = c.rows[i].row, .status = 1, .json = json };
         }
-        if (!res || sv_rows_result_batch(s, c.id, res, c.n, NULL) != (int64_t)c.n)
+        if (!res || st_rows_result_batch(s, c.id, res, c.n, NULL) != (int64_t)c.n)
             bad++;
         free(res);
-        sv_claim_clear(&c);
+        st_claim_clear(&c);
     }
     fclose(fp);
-    sv_store_close(s);
+    st_store_close(s);
     return bad ? 1 : 0;
 }
 
@@ -1179,13 +1179,13 @@ static int conc_child(const char *url, int k, const char *log)
  * rows at once. */
 static void test_rows_concurrent(const char *url, const char *base)
 {
-    char err[512] = "", job[SV_JOB_ID_LEN + 1];
-    sv_store *s = NULL;
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "conc: open (%s)", err);
+    char err[512] = "", job[ST_JOB_ID_LEN + 1];
+    st_store *s = NULL;
+    CHECK(st_store_open_db(&s, url, NULL, err, sizeof err) == 0, "conc: open (%s)", err);
     if (!s)
         return;
-    CHECK(rows_job(s, "concurrent", 4000, SV_JOB_QUEUED, job), "conc: a job");
-    sv_row_in *rows = calloc(CONC_N, sizeof *rows);
+    CHECK(rows_job(s, "concurrent", 4000, ST_JOB_QUEUED, job), "conc: a job");
+    st_row_in *rows = calloc(CONC_N, sizeof *rows);
     char (*addr)[48] = calloc(CONC_N, sizeof *addr);
     int *seen = calloc(CONC_N + 1, sizeof *seen);
     if (!rows || !addr || !seen) {
@@ -1194,10 +1194,10 @@ static void test_rows_concurrent(const char *url, const char *base)
     }
     for (int i = 0; i < CONC_N; i++) {
         snprintf(addr[i], sizeof addr[i], "c%d@c%02d.example", i + 1, i % CONC_D);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, job, rows, CONC_N, err, sizeof err) == CONC_N, "conc: 20,000 rows added (%s)", err);
-    sv_store_close(s); /* the children must not share its connection */
+    CHECK(st_rows_add(s, job, rows, CONC_N, err, sizeof err) == CONC_N, "conc: 20,000 rows added (%s)", err);
+    st_store_close(s); /* the children must not share its connection */
     s = NULL;
 
     fflush(stdout);
@@ -1244,11 +1244,11 @@ static void test_rows_concurrent(const char *url, const char *base)
     tap_diag("conc: rows per process: %d %d %d %d", per_child[0], per_child[1], per_child[2], per_child[3]);
     CHECK(working == CONC_P, "conc: all 4 processes got rows");
 
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "conc: reopen (%s)", err);
+    CHECK(st_store_open_db(&s, url, NULL, err, sizeof err) == 0, "conc: reopen (%s)", err);
     if (!s)
         goto out;
-    sv_row_counts rc;
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == CONC_N && rc.pending == 0 && rc.claimed == 0
+    st_row_counts rc;
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == CONC_N && rc.pending == 0 && rc.claimed == 0
               && rc.by_status[1] == CONC_N,
           "conc: 20,000 done");
     /* In the database: one claim per row (attempts 1), and the result is
@@ -1266,9 +1266,9 @@ static void test_rows_concurrent(const char *url, const char *base)
           PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
-    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 4001, NULL) == 0, "conc: job done");
+    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 4001, NULL) == 0, "conc: job done");
 out:
-    sv_store_close(s);
+    st_store_close(s);
     free(rows);
     free(addr);
     free(seen);
@@ -1288,7 +1288,7 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A child: claims with SV_CLAIM_EXCLUSIVE until the job has nothing
+/* A child: claims with ST_CLAIM_EXCLUSIVE until the job has nothing
  * pending or claimed (a round that gets nothing waits a few ms and tries
  * again). For each claim it logs "C domain start end" (monotonic us:
  * start once the claim is made, end before its results are written, so
@@ -1298,8 +1298,8 @@ static int64_t mono_us(void)
 static int excl_child(const char *url, const char *job, int k, const char *log)
 {
     char err[512], worker[32];
-    sv_store *s = NULL;
-    if (sv_store_open_db(&s, url, NULL, err, sizeof err) != 0)
+    st_store *s = NULL;
+    if (st_store_open_db(&s, url, NULL, err, sizeof err) != 0)
         return 10;
     FILE *fp = fopen(log, "w");
     if (!fp)
@@ -1309,15 +1309,15 @@ static int excl_child(const char *url, const char *job, int k, const char *log)
     int bad = 0, idle = 0;
     int64_t deadline = mono_us() + 120 * 1000000LL;
     while (bad == 0) {
-        sv_claim c;
-        int r = sv_rows_claim_ex(s, worker, 25, 60000, now_ms(), SV_CLAIM_EXCLUSIVE, &c);
+        st_claim c;
+        int r = st_rows_claim_ex(s, worker, 25, 60000, now_ms(), ST_CLAIM_EXCLUSIVE, &c);
         if (r < 0) {
             bad = 1;
             break;
         }
         if (r == 0) {
-            sv_row_counts rc;
-            if (sv_rows_counts(s, job, &rc) != 0) {
+            st_row_counts rc;
+            if (st_rows_counts(s, job, &rc) != 0) {
                 bad = 2;
                 break;
             }
@@ -1336,22 +1336,22 @@ static int excl_child(const char *url, const char *job, int k, const char *log)
         int64_t end = mono_us();
         fprintf(fp, "C %s %lld %lld\n", c.domain, (long long)start, (long long)end);
         size_t dl = strlen(c.domain);
-        sv_row_result *res = calloc(c.n, sizeof *res);
+        st_row_result *res = calloc(c.n, sizeof *res);
         for (size_t i = 0; res && i < c.n; i++) {
             size_t al = strlen(c.rows[i].addr);
             if (al <= dl || c.rows[i].addr[al - dl - 1] != '@' || strcmp(c.rows[i].addr + al - dl, c.domain) != 0)
                 bad = 4;
             fprintf(fp, "R %lld\n", (long long)c.rows[i].row);
-            res[i] = (sv_row_result){ .row = c.rows[i].row, .status = 2, .json = "{}" };
+            res[i] = (st_row_result){ .row = c.rows[i].row, .status = 2, .json = "{}" };
         }
-        if (!res || sv_rows_result_batch(s, c.id, res, c.n, NULL) != (int64_t)c.n)
+        if (!res || st_rows_result_batch(s, c.id, res, c.n, NULL) != (int64_t)c.n)
             bad = 5;
         free(res);
-        sv_claim_clear(&c);
+        st_claim_clear(&c);
     }
     fprintf(fp, "I %d\n", idle);
     fclose(fp);
-    sv_store_close(s);
+    st_store_close(s);
     return bad;
 }
 
@@ -1372,31 +1372,31 @@ static int cmp_excl_claim(const void *a, const void *b)
 
 /* 4 processes, each with its own connection, claim one job's 4,000 rows
  * of 20 domains (LETTER00.example to LETTER19.example) with
- * SV_CLAIM_EXCLUSIVE: no two claims of one politeness key overlap in time,
+ * ST_CLAIM_EXCLUSIVE: no two claims of one politeness key overlap in time,
  * every row is done exactly once. groups 0: every domain is its own key;
  * else domain d's facts name MX host mxG.LETTER.example, G = d / (20 /
  * groups): neighbours in the order of claims share a host, and the groups
  * are the keys. */
 static void test_rows_exclusive_concurrent(const char *url, const char *base, char letter, int groups)
 {
-    char err[512] = "", job[SV_JOB_ID_LEN + 1];
+    char err[512] = "", job[ST_JOB_ID_LEN + 1];
     const char *tag = groups ? "xmx" : "xconc";
-    sv_store *s = NULL;
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "%s: open (%s)", tag, err);
+    st_store *s = NULL;
+    CHECK(st_store_open_db(&s, url, NULL, err, sizeof err) == 0, "%s: open (%s)", tag, err);
     if (!s)
         return;
-    CHECK(rows_job(s, "exclusive", 5000 + groups, SV_JOB_QUEUED, job), "%s: a job", tag);
+    CHECK(rows_job(s, "exclusive", 5000 + groups, ST_JOB_QUEUED, job), "%s: a job", tag);
     bool put = true;
     for (int d = 0; d < EXCL_D && groups > 0; d++) {
         char domain[32];
-        sv_domain_facts f = { .accept_all = -1 };
+        st_domain_facts f = { .accept_all = -1 };
         snprintf(domain, sizeof domain, "%c%02d.example", letter, d);
         snprintf(f.mx_host, sizeof f.mx_host, "MX%d.%c.example", d / (EXCL_D / groups), letter);
-        put = put && sv_domain_facts_put(s, domain, &f) == 0;
+        put = put && st_domain_facts_put(s, domain, &f) == 0;
     }
     if (groups > 0)
         CHECK(put, "%s: the facts of 20 domains name %d MX hosts", tag, groups);
-    sv_row_in *rows = calloc(EXCL_N, sizeof *rows);
+    st_row_in *rows = calloc(EXCL_N, sizeof *rows);
     char (*addr)[48] = calloc(EXCL_N, sizeof *addr);
     int *seen = calloc(EXCL_N + 1, sizeof *seen);
     excl_claim *claims = NULL;
@@ -1407,11 +1407,11 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
     }
     for (int i = 0; i < EXCL_N; i++) {
         snprintf(addr[i], sizeof addr[i], "x%d@%c%02d.example", i + 1, letter, i % EXCL_D);
-        rows[i] = (sv_row_in){ .row = i + 1, .addr = addr[i] };
+        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(sv_rows_add(s, job, rows, EXCL_N, err, sizeof err) == EXCL_N, "%s: 4,000 rows of 20 domains (%s)", tag,
+    CHECK(st_rows_add(s, job, rows, EXCL_N, err, sizeof err) == EXCL_N, "%s: 4,000 rows of 20 domains (%s)", tag,
           err);
-    sv_store_close(s);
+    st_store_close(s);
     s = NULL;
 
     fflush(stdout);
@@ -1500,11 +1500,11 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
         working += per_child[k] > 0;
     CHECK(working == CONC_P, "%s: all 4 processes got claims", tag);
 
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0, "%s: reopen (%s)", tag, err);
+    CHECK(st_store_open_db(&s, url, NULL, err, sizeof err) == 0, "%s: reopen (%s)", tag, err);
     if (!s)
         goto out;
-    sv_row_counts rc;
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.done == EXCL_N && rc.pending == 0 && rc.claimed == 0
+    st_row_counts rc;
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == EXCL_N && rc.pending == 0 && rc.claimed == 0
               && rc.by_status[2] == EXCL_N,
           "%s: 4,000 done", tag);
     PGconn *pc = PQconnectdb(url);
@@ -1516,9 +1516,9 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
           "%s: every row claimed once in the database (attempts 1)", tag);
     PQclear(r);
     PQfinish(pc);
-    CHECK(sv_job_set_status(s, job, SV_JOB_DONE, 5001, NULL) == 0, "%s: job done", tag);
+    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 5001, NULL) == 0, "%s: job done", tag);
 out:
-    sv_store_close(s);
+    st_store_close(s);
     free(claims);
     free(rows);
     free(addr);
@@ -1605,24 +1605,24 @@ static void test_sqlite_migrate(const char *base)
 {
     char dir[600], err[512] = "";
     CHECK(sqlite_made(base, "v2", sqlite_v2, NULL, dir, sizeof dir), "migrate: a version 2 store made by hand");
-    sv_store *s = NULL;
-    CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate: it opens (%s)", err);
+    st_store *s = NULL;
+    CHECK(st_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate: it opens (%s)", err);
     if (!s)
         return;
-    sv_key *keys = NULL;
+    st_key *keys = NULL;
     size_t n = 0;
-    CHECK(sv_key_list(s, &keys, &n) == 0 && n == 1 && strcmp(keys[0].id, "k_0123456789ab") == 0 && keys[0].admin,
+    CHECK(st_key_list(s, &keys, &n) == 0 && n == 1 && strcmp(keys[0].id, "k_0123456789ab") == 0 && keys[0].admin,
           "migrate: its key is kept");
     free(keys);
-    sv_job g;
-    CHECK(sv_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 1 && g.processed == 2 && g.reasons
+    st_job g;
+    CHECK(st_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 1 && g.processed == 2 && g.reasons
               && strcmp(g.reasons, "{\"ok\":2}") == 0,
           "migrate: its job is kept");
-    sv_job_clear(&g);
-    sv_row_in row = { .row = 1, .addr = "a@b.example" };
-    CHECK(sv_rows_add(s, "0123456789abcdef0123456789abcdef", &row, 1, err, sizeof err) == 1,
+    st_job_clear(&g);
+    st_row_in row = { .row = 1, .addr = "a@b.example" };
+    CHECK(st_rows_add(s, "0123456789abcdef0123456789abcdef", &row, 1, err, sizeof err) == 1,
           "migrate: rows can be added to it (%s)", err);
-    sv_store_close(s);
+    st_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
     CHECK(v == 5, "migrate: the store is at schema version 5 (%lld)", (long long)v);
 }
@@ -1635,27 +1635,27 @@ static void test_sqlite_migrate3(const char *base)
     const char *job = "0123456789abcdef0123456789abcdef";
     CHECK(sqlite_made(base, "v3", sqlite_v2, sqlite_v3, dir, sizeof dir),
           "migrate 3: a version 3 store with 3 job rows made by hand");
-    sv_store *s = NULL;
-    CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate 3: it opens (%s)", err);
+    st_store *s = NULL;
+    CHECK(st_store_open(&s, dir, err, sizeof err) == 0 && s, "migrate 3: it opens (%s)", err);
     if (!s)
         return;
-    sv_row_counts rc;
-    CHECK(sv_rows_counts(s, job, &rc) == 0 && rc.pending == 2 && rc.claimed == 0 && rc.done == 1
+    st_row_counts rc;
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == 2 && rc.claimed == 0 && rc.done == 1
               && rc.by_status[1] == 1,
           "migrate 3: its rows count 1 each: 2 pending, 1 done");
-    sv_row_in row = { .row = 4, .addr = "e@b.example", .weight = 4 };
-    CHECK(sv_rows_add(s, job, &row, 1, err, sizeof err) == 1 && sv_rows_counts(s, job, &rc) == 0 && rc.pending == 6,
+    st_row_in row = { .row = 4, .addr = "e@b.example", .weight = 4 };
+    CHECK(st_rows_add(s, job, &row, 1, err, sizeof err) == 1 && st_rows_counts(s, job, &rc) == 0 && rc.pending == 6,
           "migrate 3: a row of weight 4 added: 6 pending (%s)", err);
-    sv_claim c;
-    CHECK(sv_rows_claim_ex(s, "w_mig", 10, 1000, T0, SV_CLAIM_EXCLUSIVE, &c) == 1 && c.n == 3,
+    st_claim c;
+    CHECK(st_rows_claim_ex(s, "w_mig", 10, 1000, T0, ST_CLAIM_EXCLUSIVE, &c) == 1 && c.n == 3,
           "migrate 3: an exclusive claim of its 3 pending rows");
-    sv_claim_info *ci = NULL;
+    st_claim_info *ci = NULL;
     size_t n = 0;
-    CHECK(sv_claims_list(s, T0, &ci, &n) == 0 && n == 1 && ci[0].rows == 3 && strcmp(ci[0].holder, "w_mig") == 0,
+    CHECK(st_claims_list(s, T0, &ci, &n) == 0 && n == 1 && ci[0].rows == 3 && strcmp(ci[0].holder, "w_mig") == 0,
           "migrate 3: listed as a live claim");
     free(ci);
-    sv_claim_clear(&c);
-    sv_store_close(s);
+    st_claim_clear(&c);
+    st_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
     CHECK(v == 5, "migrate 3: the store is at schema version 5 (%lld)", (long long)v);
     v = sqlite_number(dir, "SELECT count(*) FROM job_rows WHERE weight = 1 AND row_no <= 3");
@@ -1674,36 +1674,36 @@ static void sqlite_suite(const char *base)
     snprintf(db, sizeof db, "%s/bouncecheck.db", dir);
 
     char err[512] = "";
-    sv_store *s = NULL, *other = NULL;
-    CHECK(sv_store_open(&s, dir, err, sizeof err) == 0 && s, "open creates the store (%s)", err);
+    st_store *s = NULL, *other = NULL;
+    CHECK(st_store_open(&s, dir, err, sizeof err) == 0 && s, "open creates the store (%s)", err);
     if (!s)
         return;
     struct stat sb;
     CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700, "DIR is created with mode 0700");
     CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the db file has mode 0600 (%o)",
           (unsigned)(sb.st_mode & 0777));
-    CHECK(sv_store_open_db(&other, "", dir, err, sizeof err) == 0 && other,
-          "a second connection, through sv_store_open_db with db \"\" (%s)", err);
+    CHECK(st_store_open_db(&other, "", dir, err, sizeof err) == 0 && other,
+          "a second connection, through st_store_open_db with db \"\" (%s)", err);
     if (!other) {
-        sv_store_close(s);
+        st_store_close(s);
         return;
     }
 
-    char job_id[SV_JOB_ID_LEN + 1] = "";
+    char job_id[ST_JOB_ID_LEN + 1] = "";
     raw_db raw = { .dir = dir };
     run_checks(s, other, job_id, &raw);
 
-    sv_store_close(other);
-    sv_store_close(s);
-    sv_store_close(NULL);
+    st_store_close(other);
+    st_store_close(s);
+    st_store_close(NULL);
 
     /* Everything persists across a reopen. */
     s = NULL;
-    CHECK(sv_store_open_db(&s, NULL, dir, err, sizeof err) == 0 && s, "reopen (%s)", err);
+    CHECK(st_store_open_db(&s, NULL, dir, err, sizeof err) == 0 && s, "reopen (%s)", err);
     if (s) {
         check_persisted(s, job_id);
         test_bad_utf8(s);
-        sv_store_close(s);
+        st_store_close(s);
     }
 
     /* Errors name the directory. */
@@ -1714,15 +1714,15 @@ static void sqlite_suite(const char *base)
         fclose(fp);
     s = NULL;
     err[0] = '\0';
-    CHECK(sv_store_open(&s, file, err, sizeof err) == -1 && s == NULL && strstr(err, file),
+    CHECK(st_store_open(&s, file, err, sizeof err) == -1 && s == NULL && strstr(err, file),
           "a file as DIR is refused, naming it: %s", err);
     char deep[700];
     snprintf(deep, sizeof deep, "%s/no/such/dir", base);
     err[0] = '\0';
-    CHECK(sv_store_open(&s, deep, err, sizeof err) == -1 && strstr(err, deep),
+    CHECK(st_store_open(&s, deep, err, sizeof err) == -1 && strstr(err, deep),
           "a missing parent is refused, naming DIR: %s", err);
     err[0] = '\0';
-    CHECK(sv_store_open_db(&s, "mysql://u:hunter2@h/db", dir, err, sizeof err) == -1 && s == NULL
+    CHECK(st_store_open_db(&s, "mysql://u:hunter2@h/db", dir, err, sizeof err) == -1 && s == NULL
               && strstr(err, "postgres://") && !strstr(err, "hunter2"),
           "an unknown scheme is refused, password masked: %s", err);
 }
@@ -1771,38 +1771,38 @@ static void pg_suite(const char *url)
     tap_diag("PostgreSQL: the same checks");
     char err[512] = "", pw[128];
     password_of(url, pw, sizeof pw);
-    sv_store *s = NULL, *other = NULL;
-    CHECK(sv_store_open_db(&s, url, NULL, err, sizeof err) == 0 && s, "pg: open creates the schema (%s)", err);
+    st_store *s = NULL, *other = NULL;
+    CHECK(st_store_open_db(&s, url, NULL, err, sizeof err) == 0 && s, "pg: open creates the schema (%s)", err);
     if (!s)
         return;
-    CHECK(sv_store_open_db(&other, url, NULL, err, sizeof err) == 0 && other, "pg: a second connection (%s)",
+    CHECK(st_store_open_db(&other, url, NULL, err, sizeof err) == 0 && other, "pg: a second connection (%s)",
           err);
     if (!other) {
-        sv_store_close(s);
+        st_store_close(s);
         return;
     }
-    CHECK(sv_store_version(s) > 0, "pg: the version is positive (the server takes 0 as never read)");
+    CHECK(st_store_version(s) > 0, "pg: the version is positive (the server takes 0 as never read)");
 
-    char job_id[SV_JOB_ID_LEN + 1] = "";
+    char job_id[ST_JOB_ID_LEN + 1] = "";
     raw_db raw = { .url = url };
     run_checks(s, other, job_id, &raw);
 
-    sv_store_close(other);
-    sv_store_close(s);
+    st_store_close(other);
+    st_store_close(s);
 
     s = NULL;
-    CHECK(sv_store_open_db(&s, url, "/nonexistent", err, sizeof err) == 0 && s, "pg: reopen (%s)", err);
+    CHECK(st_store_open_db(&s, url, "/nonexistent", err, sizeof err) == 0 && s, "pg: reopen (%s)", err);
     if (s) {
         check_persisted(s, job_id);
         test_bad_utf8(s);
         /* The server drops the connection: a read is retried on a new one;
          * an increment fails (it may have counted) and the next call reconnects. */
         CHECK(terminate_store_connections(url) == 1, "pg: the store's connection is terminated");
-        CHECK(sv_key_count(s) == 3, "pg: a read after that reconnects and succeeds at once");
+        CHECK(st_key_count(s) == 3, "pg: a read after that reconnects and succeeds at once");
         CHECK(terminate_store_connections(url) == 1, "pg: terminated again");
-        CHECK(sv_usage_add(s, "k_reconnect00", "2026-11-29", 1) == -1, "pg: an increment is not retried: -1");
-        CHECK(sv_usage_add(s, "k_reconnect00", "2026-11-29", 1) == 1, "pg: the next one reconnects, counted once");
-        sv_store_close(s);
+        CHECK(st_usage_add(s, "k_reconnect00", "2026-11-29", 1) == -1, "pg: an increment is not retried: -1");
+        CHECK(st_usage_add(s, "k_reconnect00", "2026-11-29", 1) == 1, "pg: the next one reconnects, counted once");
+        st_store_close(s);
     }
 
     /* Errors never show the password. */
@@ -1810,21 +1810,21 @@ static void pg_suite(const char *url)
     s = NULL;
     err[0] = '\0';
     if (with_password(url, "wrong-pw-4711", bad, sizeof bad))
-        CHECK(sv_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && s == NULL && err[0]
+        CHECK(st_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && s == NULL && err[0]
                   && !strstr(err, "wrong-pw-4711") && strstr(err, "***"),
               "pg: a wrong password is refused, masked: %s", err);
     else
         CHECK(0, "pg: BC_PG_URL has a user:password@ part");
     /* libpq quotes a badly encoded URI part in its message */
     err[0] = '\0';
-    CHECK(sv_store_open_db(&s, "postgresql://u:pw%zz4711@127.0.0.1:1/x", NULL, err, sizeof err) == -1
+    CHECK(st_store_open_db(&s, "postgresql://u:pw%zz4711@127.0.0.1:1/x", NULL, err, sizeof err) == -1
               && err[0] && !strstr(err, "pw%zz4711"),
           "pg: a malformed URL is refused, its password masked: %s", err);
     const char *slash = strrchr(url, '/');
     if (slash && with_password(url, pw, bad, sizeof bad)) {
         snprintf(bad, sizeof bad, "%.*s/bc_no_such_db", (int)(slash - url), url);
         err[0] = '\0';
-        CHECK(sv_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && strstr(err, "bc_no_such_db")
+        CHECK(st_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && strstr(err, "bc_no_such_db")
                   && (!pw[0] || !strstr(err, pw)),
               "pg: a missing database is refused, naming it: %s", err);
     }

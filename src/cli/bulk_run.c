@@ -3,7 +3,7 @@
  * state, verify each distinct address once (grouped by domain, many at a
  * time), then write every row in input order with its result appended.
  *
- * The work is done by the bulk engine (src/bulk/engine.h); this file is
+ * The work is done by the bulk engine (src/bulk/runner.h); this file is
  * the command around it: the state file's place, the progress bar, signals,
  * the summary and the output file.
  *
@@ -39,12 +39,12 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "engine.h"
-#include "jobrows.h"
-#include "server.h"
+#include "runner.h"
+#include "coord.h"
+#include "log.h"
 #include "state.h"
 #include "store.h"
-#include "wk.h"
+#include "worker.h"
 
 #define WINDOW 2000
 #define OFFLINE_BATCH 1000
@@ -176,7 +176,7 @@ typedef struct job {
     struct event_base *base;
     bool done, failed;
     /* --db: the job's id in the shared catalogue ("" before it has one) */
-    char shared_id[SV_JOB_ID_LEN + 1];
+    char shared_id[ST_JOB_ID_LEN + 1];
 } job;
 
 /* Sets j->err to the engine's message `msg` with the state file's path put
@@ -443,12 +443,14 @@ static int verify_online_all(job *j)
 
 typedef struct shared {
     job *j;
-    sv_store *store;
+    st_store *store;
     int64_t base_done;           /* rows with a result in the state before */
     int64_t base_status[4];
     bool complete;
 } shared;
 
+/* A coordinator pass (src/work/coord.h): the progress, and at the end the
+ * results copied into the state. */
 static void shared_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -459,18 +461,19 @@ static void shared_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(j->base);
         return;
     }
-    sv_row_counts c;
-    if (sv_rows_counts(sh->store, j->shared_id, &c) != 0) {
-        snprintf(j->err, sizeof j->err, "the database: %s", sv_store_error(sh->store));
+    wk_coord_pass p;
+    char err[512] = "";
+    if (wk_coord_run(sh->store, j->shared_id, j->st, &p, err, sizeof err) != 0) {
+        snprintf(j->err, sizeof j->err, "the database: %s", err);
         j->failed = true;
         event_base_loopbreak(j->base);
         return;
     }
-    j->pr.c.rows_done = sh->base_done + c.done;
+    j->pr.c.rows_done = sh->base_done + p.rows.done;
     for (int i = 0; i < 4; i++)
-        j->pr.c.by_status[i] = sh->base_status[i] + c.by_status[i];
+        j->pr.c.by_status[i] = sh->base_status[i] + p.rows.by_status[i];
     progress_draw(&j->pr, "verifying", false);
-    if (c.pending == 0 && c.claimed == 0) {
+    if (p.complete) {
         sh->complete = true;
         event_base_loopbreak(j->base);
     }
@@ -478,37 +481,37 @@ static void shared_tick(evutil_socket_t fd, short what, void *arg)
 
 /* The job in the shared catalogue: the one this state names (a resumed
  * run), else a new one. 0 / -1 (j->err). */
-static int shared_job(job *j, sv_store *store)
+static int shared_job(job *j, st_store *store)
 {
     char *id = bk_state_get(j->st, "shared_job", NULL);
-    sv_job have;
-    int found = id && strlen(id) == SV_JOB_ID_LEN ? sv_job_get(store, id, &have) : 0;
+    st_job have;
+    int found = id && strlen(id) == ST_JOB_ID_LEN ? st_job_get(store, id, &have) : 0;
     if (found == 1) {
         memcpy(j->shared_id, id, sizeof j->shared_id);
-        sv_job_clear(&have);
+        st_job_clear(&have);
         free(id);
         return 0;
     }
     free(id);
     if (found < 0) {
-        snprintf(j->err, sizeof j->err, "the database: %s", sv_store_error(store));
+        snprintf(j->err, sizeof j->err, "the database: %s", st_store_error(store));
         return -1;
     }
     const char *in = strcmp(j->o->input, "-") == 0 ? "standard input" : j->o->input;
     const char *base = strrchr(in, '/');
     char name[160], *fmt = bk_state_get(j->st, "input_format", NULL);
     snprintf(name, sizeof name, "verify -i %s", base ? base + 1 : in);
-    sv_job nj = { .status = SV_JOB_RUNNING, .total = j->pr.c.rows, .created_at = (int64_t)time(NULL),
+    st_job nj = { .status = ST_JOB_RUNNING, .total = j->pr.c.rows, .created_at = (int64_t)time(NULL),
                   .name = name };
     snprintf(nj.format, sizeof nj.format, "%s", fmt ? fmt : "csv");
     free(fmt);
-    if (sv_job_new_id(nj.id) != 0 || sv_job_insert(store, &nj) != 0) {
-        snprintf(j->err, sizeof j->err, "cannot add the job to the database: %s", sv_store_error(store));
+    if (st_job_new_id(nj.id) != 0 || st_job_insert(store, &nj) != 0) {
+        snprintf(j->err, sizeof j->err, "cannot add the job to the database: %s", st_store_error(store));
         return -1;
     }
     if (bk_state_set(j->st, "shared_job", nj.id) != 0 || bk_state_set_int(j->st, "published", 0) != 0) {
         snprintf(j->err, sizeof j->err, "state file %s: %s", j->state_path, bk_state_error(j->st));
-        sv_job_delete(store, nj.id);
+        st_job_delete(store, nj.id);
         return -1;
     }
     memcpy(j->shared_id, nj.id, sizeof j->shared_id);
@@ -522,18 +525,18 @@ static int verify_shared_all(job *j)
     shared sh = { .j = j, .base_done = j->pr.c.rows_done };
     memcpy(sh.base_status, j->pr.c.by_status, sizeof sh.base_status);
     char err[512] = "";
-    if (sv_store_open_db(&sh.store, j->o->db, NULL, err, sizeof err) != 0) {
+    if (st_store_open_db(&sh.store, j->o->db, NULL, err, sizeof err) != 0) {
         snprintf(j->err, sizeof j->err, "%s", err);
         return -1;
     }
     int64_t added = 0;
     if (shared_job(j, sh.store) != 0) {
-        sv_store_close(sh.store);
+        st_store_close(sh.store);
         return -1;
     }
     if (bk_state_get_int(j->st, "published", 0) == 0 &&
-        jr_publish(sh.store, j->shared_id, j->st, &added, j->err, sizeof j->err) != 0) {
-        sv_store_close(sh.store);
+        wk_rows_publish(sh.store, j->shared_id, j->st, &added, j->err, sizeof j->err) != 0) {
+        st_store_close(sh.store);
         return -1;
     }
     if (!j->o->quiet && added > 0)
@@ -550,7 +553,7 @@ static int verify_shared_all(job *j)
     } else if (bc_verifier_new(&v, j->o->ctx, j->base, j->o->vo, j->err, sizeof j->err) != BC_OK) {
         j->failed = true;
     } else {
-        sv_log_name("verify");
+        wk_log_name("verify");
         wk_opts wo = { .store = sh.store, .base = j->base, .v = v, .vo = j->o->vo };
         if (!(w = wk_start(&wo, j->err, sizeof j->err)))
             j->failed = true;
@@ -571,22 +574,18 @@ static int verify_shared_all(job *j)
     if (tick)
         event_free(tick);
     if (sh.complete && !j->failed) {
-        int cr = jr_copy_results(sh.store, j->shared_id, j->st, err, sizeof err);
-        if (cr != 0) {
-            snprintf(j->err, sizeof j->err, "cannot collect the results: %s", err);
-            j->failed = true;
-        } else if (sv_job_delete(sh.store, j->shared_id) < 0) {
+        if (st_job_delete(sh.store, j->shared_id) < 0) {
             /* the results are here; the copy in the database goes with its retention */
-            cli_error("verify: the job's rows stay in the database: %s", sv_store_error(sh.store));
+            cli_error("verify: the job's rows stay in the database: %s", st_store_error(sh.store));
         }
         if (!j->failed && bk_state_counts(j->st, &j->pr.c) != 0) {
             snprintf(j->err, sizeof j->err, "state file %s: %s", j->state_path, bk_state_error(j->st));
             j->failed = true;
         }
     }
-    if (!sh.complete && j->state_temp && sv_job_delete(sh.store, j->shared_id) >= 0)
+    if (!sh.complete && j->state_temp && st_job_delete(sh.store, j->shared_id) >= 0)
         j->shared_id[0] = '\0'; /* nothing could resume it: taken back from the workers */
-    sv_store_close(sh.store);
+    st_store_close(sh.store);
     return j->failed ? -1 : 0;
 }
 

@@ -31,7 +31,6 @@ int cmd_lists(int argc, char **argv, const cli_global *g);
 int cmd_keys(int argc, char **argv, const cli_global *g);
 int cmd_status(int argc, char **argv, const cli_global *g);
 int cmd_worker(int argc, char **argv, const cli_global *g);
-int cmd_serve(int argc, char **argv, const cli_global *g);
 int cmd_dns(int argc, char **argv, const cli_global *g);
 int cmd_smtp_test(int argc, char **argv, const cli_global *g);
 int cmd_spf(int argc, char **argv, const cli_global *g);
@@ -45,13 +44,24 @@ extern const char cli_help_lists_text[];
 extern const char cli_help_keys_text[];
 extern const char cli_help_status_text[];
 extern const char cli_help_worker_text[];
-extern const char cli_help_serve_text[];
 extern const char cli_help_dns_text[];
 extern const char cli_help_smtp_test_text[];
 extern const char cli_help_spf_text[];
 extern const char cli_help_extract_text[];
 extern const char cli_help_disposable_text[];
 extern const char cli_help_doctor_text[];
+
+/* A command: its name, what runs it, its help (help2 follows it, or NULL). */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv, const cli_global *g);
+    const char *help, *help2;
+} cli_command;
+
+/* The program's main: global options, then the command named, among the
+ * CLI's own and the `nmore` others at `more` (commands of higher layers,
+ * such as the server's `serve`: src/main.c). Returns the exit code. */
+int cli_main(int argc, char **argv, const cli_command *more, size_t nmore);
 
 /* The HTTP server's data directory by default: $BOUNCECHECK_DATA, else
  * $XDG_DATA_HOME/bouncecheck, else ~/.local/share/bouncecheck (cmd_keys.c).
@@ -64,6 +74,12 @@ const char *cli_default_dir(const char *envvar);
 /* Help text of a subcommand to `out` (for --help and `help SUBCOMMAND`);
  * false when there is no such subcommand. */
 bool cli_help(const char *subcommand, FILE *out);
+
+/* Opens the store for command `cmd` (db: a PostgreSQL URL, or NULL for
+ * SQLite in dir), or prints "CMD: why". NULL on failure; the caller closes
+ * the result (st_store_close, src/store/store.h). */
+typedef struct st_store st_store;
+st_store *cli_store_open(const char *cmd, const char *db, const char *dir);
 
 /* Prints "bouncecheck: message" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,7 +1,7 @@
 /*
  * cmd_keys.c - `bouncecheck keys`: create, list and revoke the API keys of
  * the HTTP server (`bouncecheck serve`), in the server's database
- * (src/server/store.h). Also the server's default data directory and
+ * (src/store/store.h). Also the server's default data directory and
  * database.
  */
 #include <errno.h>
@@ -71,20 +71,6 @@ static const char *server_db(void)
 {
     const char *v = getenv("BOUNCECHECK_DB");
     return v && *v ? v : NULL;
-}
-
-/* Opens the store (db: a PostgreSQL URL, or NULL for SQLite in dir), or
- * prints why not. NULL on failure; the caller closes the result
- * (sv_store_close). */
-static sv_store *keys_open(const char *dir, const char *db)
-{
-    sv_store *s = NULL;
-    char err[1024] = "";
-    if (sv_store_open_db(&s, db, dir, err, sizeof err) != 0) {
-        cli_error("keys: %s", err);
-        return NULL;
-    }
-    return s;
 }
 
 /* --rate: "R" or "R/s", 0 < R <= 1e6. true with *out set, else false. */
@@ -190,18 +176,18 @@ static int keys_create(int argc, char **argv, const char *dir, const char *db)
         cli_error("keys create: unexpected argument '%s'", argv[optind]);
         return keys_usage();
     }
-    if (strlen(name) >= sizeof ((sv_key *)0)->name) {
-        cli_error("keys create: --name is too long (at most %zu bytes)", sizeof ((sv_key *)0)->name - 1);
+    if (strlen(name) >= sizeof ((st_key *)0)->name) {
+        cli_error("keys create: --name is too long (at most %zu bytes)", sizeof ((st_key *)0)->name - 1);
         return BC_EXIT_USAGE;
     }
-    sv_store *s = keys_open(dir, db);
+    st_store *s = cli_store_open("keys", db, dir);
     if (!s)
         return BC_EXIT_FAILURE;
-    char secret[SV_KEY_SECRET_LEN + 1];
-    sv_key k;
+    char secret[ST_KEY_SECRET_LEN + 1];
+    st_key k;
     char err[512] = "";
-    int rc = sv_key_create_ex(s, name, rate, daily, admin, secret, &k, err, sizeof err);
-    sv_store_close(s);
+    int rc = st_key_create_ex(s, name, rate, daily, admin, secret, &k, err, sizeof err);
+    st_store_close(s);
     if (rc != 0) {
         cli_error("keys create: %s", err);
         return BC_EXIT_FAILURE;
@@ -227,11 +213,11 @@ static int keys_create(int argc, char **argv, const char *dir, const char *db)
 }
 
 /* The key list as a JSON array on stdout. Returns an exit code. */
-static int keys_print_json(const sv_key *keys, size_t n)
+static int keys_print_json(const st_key *keys, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
-        const sv_key *k = &keys[i];
+        const st_key *k = &keys[i];
         char created[32];
         format_time(k->created_at, true, created, sizeof created);
         json_t *e = json_object();
@@ -267,12 +253,12 @@ static int keys_print_json(const sv_key *keys, size_t n)
 }
 
 /* The key list as a table on stdout. Returns an exit code. */
-static int keys_print_table(const sv_key *keys, size_t n)
+static int keys_print_table(const st_key *keys, size_t n)
 {
     static const char *const headers[] = { "ID", "NAME", "CREATED", "RATE", "DAILY", "STATUS", "ADMIN" };
     cli_table *t = cli_table_new(7, headers);
     for (size_t i = 0; t && i < n; i++) {
-        const sv_key *k = &keys[i];
+        const st_key *k = &keys[i];
         char created[32], rate[48], daily[32];
         format_time(k->created_at, false, created, sizeof created);
         snprintf(rate, sizeof rate, "%g/s", k->rate);
@@ -319,17 +305,17 @@ static int keys_list(int argc, char **argv, const char *dir, const char *db, boo
         cli_error("keys list: unexpected argument '%s'", argv[optind]);
         return keys_usage();
     }
-    sv_store *s = keys_open(dir, db);
+    st_store *s = cli_store_open("keys", db, dir);
     if (!s)
         return BC_EXIT_FAILURE;
-    sv_key *keys = NULL;
+    st_key *keys = NULL;
     size_t n = 0;
-    if (sv_key_list(s, &keys, &n) != 0) {
-        cli_error("keys list: %s", sv_store_error(s));
-        sv_store_close(s);
+    if (st_key_list(s, &keys, &n) != 0) {
+        cli_error("keys list: %s", st_store_error(s));
+        st_store_close(s);
         return BC_EXIT_FAILURE;
     }
-    sv_store_close(s);
+    st_store_close(s);
     int rc = json ? keys_print_json(keys, n) : keys_print_table(keys, n);
     free(keys);
     return rc;
@@ -362,17 +348,17 @@ static int keys_revoke(int argc, char **argv, const char *dir, const char *db)
         return keys_usage();
     }
     const char *id = argv[optind];
-    sv_store *s = keys_open(dir, db);
+    st_store *s = cli_store_open("keys", db, dir);
     if (!s)
         return BC_EXIT_FAILURE;
-    int rc = sv_key_revoke(s, id);
+    int rc = st_key_revoke(s, id);
     if (rc < 0)
-        cli_error("keys revoke: %s", sv_store_error(s));
-    sv_store_close(s);
+        cli_error("keys revoke: %s", st_store_error(s));
+    st_store_close(s);
     if (rc < 0)
         return BC_EXIT_FAILURE;
     char *safe = cli_sanitize(id, strlen(id));
-    if (rc == 1) {
+    if (rc == 0) {
         cli_error("keys revoke: no such key: '%s'", safe ? safe : "?");
         free(safe);
         return BC_EXIT_FAILURE;

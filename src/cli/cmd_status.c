@@ -57,14 +57,14 @@ const char cli_help_status_text[] =
 /* What `status` read from the store. */
 typedef struct status_data {
     int64_t now_ms;
-    sv_worker_info *workers;
+    st_worker_info *workers;
     size_t n_workers;
-    sv_claim_info *claims;
+    st_claim_info *claims;
     size_t n_claims;
-    sv_queue_info *queue;
+    st_queue_info *queue;
     size_t n_queue;
     char **names;             /* per queue entry: the job's name, malloc'd, or NULL */
-    int64_t *totals;          /* per queue entry: the job's rows (sv_job.total) */
+    int64_t *totals;          /* per queue entry: the job's rows (st_job.total) */
 } status_data;
 
 /* Frees what d holds (not d itself). Accepts NULL. */
@@ -93,19 +93,19 @@ static int64_t now_unix_ms(void)
 
 /* Reads everything `status` shows into *d (status_data_clear it, also on
  * failure). 0, or -1 with a message in err. */
-static int status_read(sv_store *s, status_data *d, char *err, size_t errlen)
+static int status_read(st_store *s, status_data *d, char *err, size_t errlen)
 {
     d->now_ms = now_unix_ms();
-    if (sv_worker_list(s, &d->workers, &d->n_workers) != 0) {
-        snprintf(err, errlen, "cannot list the workers: %s", sv_store_error(s));
+    if (st_worker_list(s, &d->workers, &d->n_workers) != 0) {
+        snprintf(err, errlen, "cannot list the workers: %s", st_store_error(s));
         return -1;
     }
-    if (sv_claims_list(s, d->now_ms, &d->claims, &d->n_claims) != 0) {
-        snprintf(err, errlen, "cannot list the claims: %s", sv_store_error(s));
+    if (st_claims_list(s, d->now_ms, &d->claims, &d->n_claims) != 0) {
+        snprintf(err, errlen, "cannot list the claims: %s", st_store_error(s));
         return -1;
     }
-    if (sv_queue_list(s, &d->queue, &d->n_queue) != 0) {
-        snprintf(err, errlen, "cannot list the queue: %s", sv_store_error(s));
+    if (st_queue_list(s, &d->queue, &d->n_queue) != 0) {
+        snprintf(err, errlen, "cannot list the queue: %s", st_store_error(s));
         return -1;
     }
     if (d->n_queue == 0)
@@ -117,11 +117,11 @@ static int status_read(sv_store *s, status_data *d, char *err, size_t errlen)
         return -1;
     }
     for (size_t i = 0; i < d->n_queue; i++) {
-        sv_job j;
+        st_job j;
         memset(&j, 0, sizeof j);
-        int rc = sv_job_get(s, d->queue[i].job_id, &j);
+        int rc = st_job_get(s, d->queue[i].job_id, &j);
         if (rc < 0) {
-            snprintf(err, errlen, "cannot read job %s: %s", d->queue[i].job_id, sv_store_error(s));
+            snprintf(err, errlen, "cannot read job %s: %s", d->queue[i].job_id, st_store_error(s));
             return -1;
         }
         if (rc == 1) { /* else deleted meanwhile: shown without name and total */
@@ -129,7 +129,7 @@ static int status_read(sv_store *s, status_data *d, char *err, size_t errlen)
             j.name = NULL;
             d->totals[i] = j.total;
         }
-        sv_job_clear(&j);
+        st_job_clear(&j);
     }
     return 0;
 }
@@ -167,13 +167,13 @@ static void format_duration(int64_t secs, char *buf, size_t size)
         snprintf(buf, size, "%lldd", (long long)(secs / 86400));
 }
 
-static bool worker_alive(const sv_worker_info *w, int64_t now_ms)
+static bool worker_alive(const st_worker_info *w, int64_t now_ms)
 {
     return now_ms - w->last_seen <= STATUS_ALIVE_MS;
 }
 
 /* The registered worker whose id is `id`, or NULL. */
-static const sv_worker_info *find_worker(const status_data *d, const char *id)
+static const st_worker_info *find_worker(const status_data *d, const char *id)
 {
     for (size_t i = 0; id[0] && i < d->n_workers; i++)
         if (strcmp(d->workers[i].id, id) == 0)
@@ -183,7 +183,7 @@ static const sv_worker_info *find_worker(const status_data *d, const char *id)
 
 /* Rows of a queue entry the store holds (its weights), and the share done
  * in percent (-1 when it holds none). */
-static double queue_percent(const sv_queue_info *q)
+static double queue_percent(const st_queue_info *q)
 {
     int64_t all = q->c.pending + q->c.claimed + q->c.done;
     return all > 0 ? 100.0 * (double)q->c.done / (double)all : -1;
@@ -245,7 +245,7 @@ static json_t *status_json(const status_data *d)
         return NULL;
     }
     for (size_t i = 0; ok && i < d->n_workers; i++) {
-        const sv_worker_info *w = &d->workers[i];
+        const st_worker_info *w = &d->workers[i];
         char started[40], seen[40];
         format_ms(w->started_at, true, started, sizeof started);
         format_ms(w->last_seen, true, seen, sizeof seen);
@@ -258,8 +258,8 @@ static json_t *status_json(const status_data *d)
              && set(e, "alive", json_boolean(worker_alive(w, d->now_ms)));
     }
     for (size_t i = 0; ok && i < d->n_claims; i++) {
-        const sv_claim_info *c = &d->claims[i];
-        const sv_worker_info *w = find_worker(d, c->holder);
+        const st_claim_info *c = &d->claims[i];
+        const st_worker_info *w = find_worker(d, c->holder);
         char until[40];
         format_ms(c->lease_until, true, until, sizeof until);
         json_t *e = json_object();
@@ -272,14 +272,14 @@ static json_t *status_json(const status_data *d)
              && set(e, "lease_left", json_integer((json_int_t)secs_between(d->now_ms, c->lease_until)));
     }
     for (size_t i = 0; ok && i < d->n_queue; i++) {
-        const sv_queue_info *q = &d->queue[i];
+        const st_queue_info *q = &d->queue[i];
         char created[40];
         format_ms(q->created_at * 1000, true, created, sizeof created);
         double pct = queue_percent(q);
         json_t *e = json_object();
         ok = e && json_array_append_new(queue, e) == 0
              && set(e, "job", json_string(q->job_id)) && set(e, "name", json_text(d->names[i]))
-             && set(e, "status", json_string(sv_job_status_name(q->status)))
+             && set(e, "status", json_string(st_job_status_name(q->status)))
              && set(e, "created_at", json_string(created))
              && set(e, "pending", json_integer((json_int_t)q->c.pending))
              && set(e, "claimed", json_integer((json_int_t)q->c.claimed))
@@ -325,7 +325,7 @@ static bool print_workers(const status_data *d, FILE *out)
     cli_table *t = cli_table_new(7, headers);
     size_t alive = 0;
     for (size_t i = 0; t && i < d->n_workers; i++) {
-        const sv_worker_info *w = &d->workers[i];
+        const st_worker_info *w = &d->workers[i];
         char started[40], ago[32], seen[48];
         format_ms(w->started_at, false, started, sizeof started);
         format_duration(secs_between(w->last_seen, d->now_ms), ago, sizeof ago);
@@ -352,8 +352,8 @@ static bool print_claims(const status_data *d, FILE *out)
     static const char *const headers[] = { "WORKER", "NAME", "JOB", "DOMAIN", "ROWS", "LEASE LEFT" };
     cli_table *t = cli_table_new(6, headers);
     for (size_t i = 0; t && i < d->n_claims; i++) {
-        const sv_claim_info *c = &d->claims[i];
-        const sv_worker_info *w = find_worker(d, c->holder);
+        const st_claim_info *c = &d->claims[i];
+        const st_worker_info *w = find_worker(d, c->holder);
         char rows[32], left[32];
         snprintf(rows, sizeof rows, "%lld", (long long)c->rows);
         format_duration(secs_between(d->now_ms, c->lease_until), left, sizeof left);
@@ -376,7 +376,7 @@ static bool print_queue(const status_data *d, FILE *out)
                                            "DONE %" };
     cli_table *t = cli_table_new(8, headers);
     for (size_t i = 0; t && i < d->n_queue; i++) {
-        const sv_queue_info *q = &d->queue[i];
+        const st_queue_info *q = &d->queue[i];
         char pending[32], claimed[32], done[32], total[32], pct[32];
         snprintf(pending, sizeof pending, "%lld", (long long)q->c.pending);
         snprintf(claimed, sizeof claimed, "%lld", (long long)q->c.claimed);
@@ -385,7 +385,7 @@ static bool print_queue(const status_data *d, FILE *out)
         double p = queue_percent(q);
         snprintf(pct, sizeof pct, "%.1f%%", p < 0 ? 0.0 : (double)(int64_t)(p * 10) / 10);
         const char *cells[8] = { q->job_id, d->names[i] && d->names[i][0] ? d->names[i] : NULL,
-                                 sv_job_status_name(q->status), pending, claimed, done, total,
+                                 st_job_status_name(q->status), pending, claimed, done, total,
                                  p < 0 ? NULL : pct };
         add_row(&t, cells);
     }
@@ -451,16 +451,14 @@ int cmd_status(int argc, char **argv, const cli_global *g)
         }
     }
 
-    sv_store *s = NULL;
-    char err[1024] = "";
-    if (sv_store_open_db(&s, db, dir, err, sizeof err) != 0) {
-        cli_error("status: %s", err);
+    st_store *s = cli_store_open("status", db, dir);
+    if (!s)
         return BC_EXIT_FAILURE;
-    }
+    char err[1024] = "";
     status_data d;
     memset(&d, 0, sizeof d);
     int rc = status_read(s, &d, err, sizeof err);
-    sv_store_close(s);
+    st_store_close(s);
     if (rc != 0) {
         cli_error("status: %s", err);
         status_data_clear(&d);
@@ -479,7 +477,7 @@ int cmd_status(int argc, char **argv, const cli_global *g)
     } else {
         char shown[512];
         if (db)
-            sv_store_mask_url(db, shown, sizeof shown);
+            st_store_mask_url(db, shown, sizeof shown);
         char *safe = db ? cli_sanitize(shown, strlen(shown)) : cli_sanitize(dir, strlen(dir));
         printf("Database: %s%s\n\n", db ? "" : "SQLite in ", safe ? safe : "?");
         free(safe);

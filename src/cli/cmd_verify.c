@@ -440,7 +440,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
     } else if (rc == BC_EXIT_OK && bo.db && offline) {
         cli_error("verify: --db shares the list with workers that verify online; --offline verifies here alone");
         rc = BC_EXIT_USAGE;
-    } else if (rc == BC_EXIT_OK && bo.db && !sv_store_is_pg(bo.db)) {
+    } else if (rc == BC_EXIT_OK && bo.db && !st_store_is_pg(bo.db)) {
         cli_error("verify: --db must be a postgres:// or postgresql:// URL (the workers' database)");
         rc = BC_EXIT_USAGE;
     } else if (rc == BC_EXIT_OK && !bo.input && optind >= argc) {

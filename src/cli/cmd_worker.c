@@ -1,6 +1,6 @@
 /*
  * cmd_worker.c - `bouncecheck worker`: verifies the rows of the server's
- * jobs from a shared PostgreSQL database (src/server/wk.h), on this
+ * jobs from a shared PostgreSQL database (src/work/worker.h), on this
  * machine's addresses, until SIGTERM or SIGINT.
  */
 #include <errno.h>
@@ -16,10 +16,10 @@
 
 #include "cli.h"
 #include "rwatch.h"
-#include "server.h"
+#include "log.h"
 #include "settings.h"
 #include "store.h"
-#include "wk.h"
+#include "worker.h"
 
 const char cli_help_worker_text[] =
     "Usage: bouncecheck worker --db URL [--name NAME] [--claims N] [--claim-rows N]\n"
@@ -71,7 +71,7 @@ typedef struct wrun {
     wk *w;
     atomic_uint_fast64_t conns;   /* bc_verifier_connections, copied on the loop */
     struct event *sample;
-    sv_rwatch *rwatch;            /* the resolver check: logged, and in /metrics */
+    wk_rwatch *rwatch;            /* the resolver check: logged, and in /metrics */
 } wrun;
 
 static void sample_cb(evutil_socket_t fd, short what, void *arg)
@@ -86,7 +86,7 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     wrun *r = arg;
-    sv_log("%s: stopping (results at hand are written, the other rows given back)",
+    wk_log("%s: stopping (results at hand are written, the other rows given back)",
            sig == SIGINT ? "SIGINT" : "SIGTERM");
     event_base_loopbreak(r->base);
 }
@@ -117,7 +117,7 @@ static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *c, const cha
                          (unsigned long long)atomic_load(&r->conns));
         if (n > 0 && (size_t)n < sizeof buf - len)
             len += (size_t)n;
-        len += sv_rwatch_metrics(r->rwatch, buf + len, sizeof buf - len);
+        len += wk_rwatch_metrics(r->rwatch, buf + len, sizeof buf - len);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -225,7 +225,7 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
     if (rc == BC_EXIT_OK && (!db || !*db)) {
         cli_error("worker: --db URL is required (or $BOUNCECHECK_DB): the server's PostgreSQL database");
         rc = BC_EXIT_USAGE;
-    } else if (rc == BC_EXIT_OK && !sv_store_is_pg(db)) {
+    } else if (rc == BC_EXIT_OK && !st_store_is_pg(db)) {
         cli_error("worker: --db must be a postgres:// or postgresql:// URL (workers share the server's database)");
         rc = BC_EXIT_USAGE;
     }
@@ -236,10 +236,10 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
     }
 
     signal(SIGPIPE, SIG_IGN);
-    sv_log_name("worker");
+    wk_log_name("worker");
     bc_options o = { .data_dir = g->data_dir, .providers_file = cs.providers };
     bc_ctx *ctx = NULL;
-    sv_store *store = NULL;
+    st_store *store = NULL;
     wrun r;
     memset(&r, 0, sizeof r);
     struct MHD_Daemon *md = NULL;
@@ -249,10 +249,8 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         cli_error("worker: cannot load the domain data: %s", err);
         goto out;
     }
-    if (sv_store_open_db(&store, db, NULL, err, sizeof err) != 0) {
-        cli_error("worker: %s", err);
+    if (!(store = cli_store_open("worker", db, NULL)))
         goto out;
-    }
     r.base = event_base_new();
     if (!r.base) {
         cli_error("worker: cannot create the event loop");
@@ -270,12 +268,12 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         cli_error("worker: %s", err);
         goto out;
     }
-    sv_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(r.v), bc_verifier_mail_from(r.v));
+    wk_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(r.v), bc_verifier_mail_from(r.v));
     /* A resolver that fails its check is logged and the worker goes on:
      * the verifier keeps its negative answers from making addresses
      * undeliverable (unknown/dns_unreliable), and a worker that stopped
      * would only leave its rows to the others' same resolver. */
-    if (!(r.rwatch = sv_rwatch_start(r.base, r.v))) {
+    if (!(r.rwatch = wk_rwatch_start(r.base, r.v))) {
         cli_error("worker: out of memory");
         goto out;
     }
@@ -298,12 +296,12 @@ out:
     if (md)
         MHD_stop_daemon(md);
     wk_shutdown(r.w);
-    sv_rwatch_stop(r.rwatch);
+    wk_rwatch_stop(r.rwatch);
     bc_verifier_free(r.v); /* cancelled callbacks land in the stopped worker */
     for (int i = 0; r.base && i < 8; i++)
         event_base_loop(r.base, EVLOOP_NONBLOCK);
     wk_free(r.w);
-    sv_rwatch_free(r.rwatch);
+    wk_rwatch_free(r.rwatch);
     if (sigint)
         event_free(sigint);
     if (sigterm)
@@ -312,7 +310,7 @@ out:
         event_free(r.sample);
     if (r.base)
         event_base_free(r.base);
-    sv_store_close(store);
+    st_store_close(store);
     bc_ctx_free(ctx);
     settings_free(&cs);
     return rc;

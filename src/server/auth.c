@@ -25,10 +25,10 @@ static int refresh(sv *s)
     if (s->auth_checked_ms && now - s->auth_checked_ms < AUTH_RECHECK_MS)
         return 0;
     s->auth_checked_ms = now;
-    int64_t ver = sv_store_version(s->store);
+    int64_t ver = st_store_version(s->store);
     if (ver == s->store_version && s->store_version != 0)
         return 0;
-    int64_t n = sv_key_count(s->store);
+    int64_t n = st_key_count(s->store);
     if (n < 0)
         return -1;
     s->store_version = ver;
@@ -38,7 +38,7 @@ static int refresh(sv *s)
     return 0;
 }
 
-sv_auth sv_auth_check(sv *s, const char *authorization, sv_key *key)
+sv_auth sv_auth_check(sv *s, const char *authorization, st_key *key)
 {
     pthread_mutex_lock(&s->auth_lock);
     if (refresh(s) != 0) {
@@ -75,8 +75,8 @@ sv_auth sv_auth_check(sv *s, const char *authorization, sv_key *key)
         }
     }
     if (!e || e->stale) {
-        sv_key k;
-        int found = sv_key_find(s->store, secret, len, &k);
+        st_key k;
+        int found = st_key_find(s->store, secret, len, &k);
         if (found < 0) {
             pthread_mutex_unlock(&s->auth_lock);
             return SV_AUTH_ERROR;
@@ -124,7 +124,7 @@ static sv_kent *kent_by_id(sv *s, const char *id)
     return NULL;
 }
 
-int sv_rate_take(sv *s, const sv_key *key)
+int sv_rate_take(sv *s, const st_key *key)
 {
     if (key->rate <= 0)
         return 0;
@@ -151,30 +151,30 @@ int sv_rate_take(sv *s, const sv_key *key)
     return wait;
 }
 
-int sv_quota_take(sv *s, const sv_key *key, int64_t n)
+int sv_quota_take(sv *s, const st_key *key, int64_t n)
 {
     if (key->daily <= 0)
         return 0;
-    int64_t now = sv_now();
+    int64_t now = wk_now();
     int64_t day = now / 86400;
     char dstr[16];
-    sv_time_str(now, dstr, sizeof dstr);
+    wk_time_str(now, dstr, sizeof dstr);
     dstr[10] = '\0'; /* YYYY-MM-DD */
     int wait = 0;
     pthread_mutex_lock(&s->auth_lock);
     sv_kent *e = kent_by_id(s, key->id);
     if (e && e->day != day) {
-        int64_t used = sv_usage_add(s->store, key->id, dstr, 0);
+        int64_t used = st_usage_add(s->store, key->id, dstr, 0);
         e->used = used < 0 ? 0 : used;
         e->day = day;
     }
-    int64_t used = e ? e->used : sv_usage_add(s->store, key->id, dstr, 0);
+    int64_t used = e ? e->used : st_usage_add(s->store, key->id, dstr, 0);
     if (used + n > key->daily) {
         wait = (int)((day + 1) * 86400 - now);
         if (wait < 1)
             wait = 1;
     } else {
-        int64_t total = sv_usage_add(s->store, key->id, dstr, n);
+        int64_t total = st_usage_add(s->store, key->id, dstr, n);
         if (e)
             e->used = total >= 0 ? total : e->used + n;
     }
@@ -195,15 +195,15 @@ void sv_auth_changed(sv *s)
 }
 
 /* Today's verifications of key (from memory when known, else the store). */
-int64_t sv_quota_used(sv *s, const sv_key *key)
+int64_t sv_quota_used(sv *s, const st_key *key)
 {
-    int64_t now = sv_now();
+    int64_t now = wk_now();
     char dstr[16];
-    sv_time_str(now, dstr, sizeof dstr);
+    wk_time_str(now, dstr, sizeof dstr);
     dstr[10] = '\0'; /* YYYY-MM-DD */
     pthread_mutex_lock(&s->auth_lock);
     sv_kent *e = kent_by_id(s, key->id);
-    int64_t used = e && e->day == now / 86400 ? e->used : sv_usage_add(s->store, key->id, dstr, 0);
+    int64_t used = e && e->day == now / 86400 ? e->used : st_usage_add(s->store, key->id, dstr, 0);
     pthread_mutex_unlock(&s->auth_lock);
     return used < 0 ? 0 : used;
 }

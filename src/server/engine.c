@@ -29,10 +29,10 @@
 
 #include <sys/stat.h>
 
-#include "engine.h"
-#include "jobrows.h"
+#include "runner.h"
+#include "coord.h"
 #include "sv.h"
-#include "wk.h"
+#include "worker.h"
 
 #define TICK_MS 1000
 #define HOUSEKEEPING_S 600
@@ -41,7 +41,7 @@
 
 typedef struct ejob {
     sv *s;
-    char id[SV_JOB_ID_LEN + 1];
+    char id[ST_JOB_ID_LEN + 1];
     bk_state *st;
     bk_run *run;          /* online */
     int64_t cursor;       /* offline: the last address id verified */
@@ -72,11 +72,11 @@ char *sv_result_bodies(sv *s, bc_result *r, const char *cache_key, size_t *len)
             ttl = UNKNOWN_TTL_MAX;
         char *hit = bc_result_json_with(r, "cached", true);
         if (hit) {
-            sv_cache_insert(s->cache, cache_key, hit, strlen(hit), sv_now() + ttl);
+            sv_cache_insert(s->cache, cache_key, hit, strlen(hit), wk_now() + ttl);
             /* online results cost a conversation with a mail server: kept
              * in the store too, so a restart does not ask again */
-            if (!s->o->offline && sv_cache_put(s->store, cache_key, hit, sv_now() + ttl) != 0)
-                sv_log("cannot store a cached result: %s", sv_store_error(s->store));
+            if (!s->o->offline && st_cache_put(s->store, cache_key, hit, wk_now() + ttl) != 0)
+                wk_log("cannot store a cached result: %s", st_store_error(s->store));
             free(hit);
         }
     }
@@ -132,7 +132,7 @@ static void verify_one(sv *s, hreq *req)
 
 typedef struct hook {
     sv *s;
-    char id[SV_JOB_ID_LEN + 1];
+    char id[ST_JOB_ID_LEN + 1];
     char *url;
     char *body;
 } hook;
@@ -143,7 +143,7 @@ static curl_socket_t hook_socket(void *clientp, curlsocktype purpose, struct cur
     sv *s = clientp;
     const char *why = s->o->vo->allow_private ? NULL : bc_netsafe_check(&a->addr);
     if (why) {
-        sv_log("webhook: not connecting to a %s address (--allow-private lifts this)", why);
+        wk_log("webhook: not connecting to a %s address (--allow-private lifts this)", why);
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype, a->protocol);
@@ -161,7 +161,7 @@ static void hook_task(void *arg)
     hook *h = arg;
     sv *s = h->s;
     char ts[32], sig[160], hdr_ts[64], hdr_sig[200];
-    sv_fmt(ts, sizeof ts, "%lld", (long long)sv_now());
+    sv_fmt(ts, sizeof ts, "%lld", (long long)wk_now());
     size_t blen = strlen(h->body), tlen = strlen(ts);
     char *signed_text = malloc(tlen + 1 + blen);
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -215,19 +215,19 @@ static void hook_task(void *arg)
             curl_easy_cleanup(c);
             delivered = rc == CURLE_OK && code >= 200 && code < 300;
             if (!delivered)
-                sv_log("job %s: webhook attempt %d failed: %s", h->id, attempt + 1,
+                wk_log("job %s: webhook attempt %d failed: %s", h->id, attempt + 1,
                        rc != CURLE_OK ? curl_easy_strerror(rc) : "the receiver did not answer 2xx");
         }
     }
     if (delivered || !atomic_load(&s->stopping))
-        sv_job_set_webhook_state(s->store, h->id, delivered ? 1 : 2);
+        st_job_set_webhook_state(s->store, h->id, delivered ? 1 : 2);
     free(h->url);
     free(h->body);
     free(h);
 }
 
 /* Queues the webhook of an ended job (when it has one). */
-static void webhook_send(sv *s, const sv_job *j)
+static void webhook_send(sv *s, const st_job *j)
 {
     if (!j->webhook || j->webhook_state != 0)
         return;
@@ -243,7 +243,7 @@ static void webhook_send(sv *s, const sv_job *j)
     h->s = s;
     h->body = body;
     memcpy(h->id, j->id, sizeof h->id);
-    if (!sv_worker_post(s->hooks, hook_task, h)) {
+    if (!sv_pool_post(s->hooks, hook_task, h)) {
         free(h->url);
         free(h->body);
         free(h);
@@ -278,8 +278,8 @@ static void save_progress(sv *s, ejob *ej)
     if (!ej->dirty)
         return;
     char *reasons = ej->reasons ? json_dumps(ej->reasons, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (sv_job_progress(s->store, ej->id, ej->processed, ej->counts) == 0 &&
-        (!reasons || sv_job_set_reasons(s->store, ej->id, reasons) == 0))
+    if (st_job_progress(s->store, ej->id, ej->processed, ej->counts) == 0 &&
+        (!reasons || st_job_set_reasons(s->store, ej->id, reasons) == 0))
         ej->dirty = false;
     free(reasons);
 }
@@ -340,13 +340,13 @@ static void job_end(sv *s, ejob *ej, const char *error)
     ejob_close(ej);
     ej->dirty = true;
     save_progress(s, ej);
-    sv_job_set_status(s->store, ej->id, error ? SV_JOB_FAILED : SV_JOB_DONE, sv_now(), error);
-    sv_log("job %s: %s (%lld rows)%s%s", ej->id, error ? "failed" : "done", (long long)ej->total,
+    st_job_set_status(s->store, ej->id, error ? ST_JOB_FAILED : ST_JOB_DONE, wk_now(), error);
+    wk_log("job %s: %s (%lld rows)%s%s", ej->id, error ? "failed" : "done", (long long)ej->total,
            error ? ": " : "", error ? error : "");
-    sv_job j;
-    if (sv_job_get(s->store, ej->id, &j) == 1) {
+    st_job j;
+    if (st_job_get(s->store, ej->id, &j) == 1) {
         webhook_send(s, &j);
-        sv_job_clear(&j);
+        st_job_clear(&j);
     }
     ejob_unlink(s, ej);
     ejob_free(ej);
@@ -386,7 +386,7 @@ static void run_error(void *arg, const char *msg)
     ejob *ej = arg;
     sv *s = ej->s;
     ej->ended = true;
-    sv_log("job %s: %s", ej->id, msg);
+    wk_log("job %s: %s", ej->id, msg);
     job_end(s, ej, msg); /* frees ej */
     start_jobs(s);
 }
@@ -433,7 +433,7 @@ static void offline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Opens job j in the engine and starts verifying it. */
-static void job_open(sv *s, const sv_job *j)
+static void job_open(sv *s, const st_job *j)
 {
     ejob *ej = calloc(1, sizeof *ej);
     char path[PATH_MAX], err[512] = "";
@@ -448,8 +448,8 @@ static void job_open(sv *s, const sv_job *j)
         if (!err[0])
             sv_fmt(err, sizeof err, "%s", bk_state_error(ej->st));
         bk_state_close(ej->st);
-        sv_log("job %s: cannot open its state: %s", j->id, err);
-        sv_job_set_status(s->store, j->id, SV_JOB_FAILED, sv_now(), "the job's data cannot be read");
+        wk_log("job %s: cannot open its state: %s", j->id, err);
+        st_job_set_status(s->store, j->id, ST_JOB_FAILED, wk_now(), "the job's data cannot be read");
         free(ej);
         return;
     }
@@ -459,9 +459,9 @@ static void job_open(sv *s, const sv_job *j)
     ej->dirty = true;
     ej->next = s->ejobs;
     s->ejobs = ej;
-    if (j->status == SV_JOB_RUNNING)
-        sv_log("job %s: resuming (%lld of %lld rows done)", j->id, (long long)c.rows_done, (long long)c.rows);
-    sv_job_set_status(s->store, j->id, SV_JOB_RUNNING, 0, NULL);
+    if (j->status == ST_JOB_RUNNING)
+        wk_log("job %s: resuming (%lld of %lld rows done)", j->id, (long long)c.rows_done, (long long)c.rows);
+    st_job_set_status(s->store, j->id, ST_JOB_RUNNING, 0, NULL);
     save_progress(s, ej);
     if (s->o->offline) {
         offline_kick(s);
@@ -499,16 +499,16 @@ static void start_jobs(sv *s)
         return;
     }
     for (int pass = 0; pass < 2; pass++) {
-        sv_job *jobs = NULL;
+        st_job *jobs = NULL;
         size_t n = 0;
-        if (sv_job_list_status(s->store, pass == 0 ? SV_JOB_RUNNING : SV_JOB_QUEUED, &jobs, &n) != 0) {
-            sv_log("cannot read the job catalogue: %s", sv_store_error(s->store));
+        if (st_job_list_status(s->store, pass == 0 ? ST_JOB_RUNNING : ST_JOB_QUEUED, &jobs, &n) != 0) {
+            wk_log("cannot read the job catalogue: %s", st_store_error(s->store));
             return;
         }
         for (size_t i = 0; i < n; i++) {
             if ((int)open_jobs(s) < s->o->max_running && !is_open(s, jobs[i].id))
                 job_open(s, &jobs[i]);
-            sv_job_clear(&jobs[i]);
+            st_job_clear(&jobs[i]);
         }
         free(jobs);
     }
@@ -532,60 +532,53 @@ static void job_delete(sv *s, sv_msg *m)
             break;
         }
     }
-    if (!sv_worker_post(s->io, delete_task, m))
+    if (!sv_pool_post(s->io, delete_task, m))
         free(m);
     start_jobs(s);
 }
 
 /* ---- jobs over PostgreSQL: the coordinator (on the io worker) ---------------------- */
 
-/* Every row has its result: into the state file, then the job is done. */
-static void pg_finish(sv *s, const sv_job *j, bk_state *st)
+/* Every row has its result, now in the state file (or not: error): the
+ * job's figures and its end into the catalogue, then the webhook. */
+static void pg_finish(sv *s, const st_job *j, bk_state *st, const char *error)
 {
-    char err[512] = "";
-    const char *error = NULL;
-    int cr = jr_copy_results(s->store, j->id, st, err, sizeof err);
-    if (cr == -2) {
-        sv_log("job %s: cannot copy the results: %s", j->id, err);
-        return; /* the store failed: tried again at the next pass */
-    }
-    if (cr != 0)
-        error = "the job's state cannot be written";
     bk_counts c;
     if (!error && bk_state_counts(st, &c) != 0)
         error = "the job's state cannot be read";
     else if (!error && c.rows_done != c.rows)
         error = "internal error: rows without a result";
     if (error) {
-        sv_log("job %s: %s%s%s", j->id, error, err[0] ? ": " : "", err);
+        wk_log("job %s: %s", j->id, error);
     } else {
         json_t *o = json_object();
         char *reasons = NULL;
         if (o && bk_state_reasons(st, reason_add, o) == 0 && bk_state_blocked(st, blocked_add, o) == 0)
             reasons = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
-        if (sv_job_progress(s->store, j->id, c.rows_done, c.by_status) != 0 ||
-            (reasons && sv_job_set_reasons(s->store, j->id, reasons) != 0)) {
-            sv_log("job %s: cannot record its figures: %s", j->id, sv_store_error(s->store));
+        if (st_job_progress(s->store, j->id, c.rows_done, c.by_status) != 0 ||
+            (reasons && st_job_set_reasons(s->store, j->id, reasons) != 0)) {
+            wk_log("job %s: cannot record its figures: %s", j->id, st_store_error(s->store));
             free(reasons);
             return; /* tried again at the next pass */
         }
         free(reasons);
     }
-    if (sv_job_set_status(s->store, j->id, error ? SV_JOB_FAILED : SV_JOB_DONE, sv_now(), error) != 0) {
-        sv_log("job %s: cannot record its end: %s", j->id, sv_store_error(s->store));
+    if (st_job_set_status(s->store, j->id, error ? ST_JOB_FAILED : ST_JOB_DONE, wk_now(), error) != 0) {
+        wk_log("job %s: cannot record its end: %s", j->id, st_store_error(s->store));
         return;
     }
-    sv_log("job %s: %s (%lld rows)", j->id, error ? "failed" : "done", (long long)j->total);
-    sv_job done;
-    if (sv_job_get(s->store, j->id, &done) == 1) {
+    wk_log("job %s: %s (%lld rows)", j->id, error ? "failed" : "done", (long long)j->total);
+    st_job done;
+    if (st_job_get(s->store, j->id, &done) == 1) {
         webhook_send(s, &done);
-        sv_job_clear(&done);
+        st_job_clear(&done);
     }
 }
 
-/* One pass over one job of this server (its state file is here). */
-static void pg_job(sv *s, const sv_job *j)
+/* One coordinator pass (src/work/coord.h) over one job of this server (its
+ * state file is here). */
+static void pg_job(sv *s, const st_job *j)
 {
     char path[PATH_MAX], err[512] = "";
     struct stat sb;
@@ -594,29 +587,28 @@ static void pg_job(sv *s, const sv_job *j)
         return; /* not this server's job, or deleted meanwhile */
     bk_state *st = NULL;
     if (bk_state_open(&st, path, err, sizeof err) != 0) {
-        sv_log("job %s: cannot open its state: %s", j->id, err);
+        wk_log("job %s: cannot open its state: %s", j->id, err);
         bk_state_close(st);
-        sv_job_set_status(s->store, j->id, SV_JOB_FAILED, sv_now(), "the job's data cannot be read");
+        st_job_set_status(s->store, j->id, ST_JOB_FAILED, wk_now(), "the job's data cannot be read");
         return;
     }
-    if (bk_state_get_int(st, "published", 0) == 0) {
-        int64_t added = 0;
-        if (jr_publish(s->store, j->id, st, &added, err, sizeof err) != 0) {
-            sv_log("job %s: %s", j->id, err);
-            bk_state_close(st);
-            return; /* tried again at the next pass */
+    wk_coord_pass p;
+    int rc = wk_coord_run(s->store, j->id, st, &p, err, sizeof err);
+    if (p.published > 0)
+        wk_log("job %s: %lld addresses published to the workers", j->id, (long long)p.published);
+    if (rc == -2) {
+        wk_log("job %s: %s", j->id, err); /* tried again at the next pass */
+    } else {
+        if (j->status == ST_JOB_QUEUED)
+            st_job_set_status(s->store, j->id, ST_JOB_RUNNING, 0, NULL);
+        if (rc == -1) {
+            wk_log("job %s: %s", j->id, err);
+            pg_finish(s, j, st, "the job's state cannot be written");
+        } else if (p.complete) {
+            pg_finish(s, j, st, NULL);
+        } else if (st_job_progress(s->store, j->id, p.rows.done, p.rows.by_status) != 0) {
+            wk_log("job %s: cannot record its progress: %s", j->id, st_store_error(s->store));
         }
-        sv_log("job %s: %lld addresses published to the workers", j->id, (long long)added);
-    }
-    if (j->status == SV_JOB_QUEUED)
-        sv_job_set_status(s->store, j->id, SV_JOB_RUNNING, 0, NULL);
-    sv_row_counts c;
-    if (sv_rows_counts(s->store, j->id, &c) != 0) {
-        sv_log("job %s: cannot read its progress: %s", j->id, sv_store_error(s->store));
-    } else if (c.pending == 0 && c.claimed == 0) {
-        pg_finish(s, j, st);
-    } else if (sv_job_progress(s->store, j->id, c.done, c.by_status) != 0) {
-        sv_log("job %s: cannot record its progress: %s", j->id, sv_store_error(s->store));
     }
     bk_state_close(st);
 }
@@ -625,16 +617,16 @@ static void coord_task(void *arg)
 {
     sv *s = arg;
     for (int pass = 0; pass < 2 && !atomic_load(&s->stopping); pass++) {
-        sv_job *jobs = NULL;
+        st_job *jobs = NULL;
         size_t n = 0;
-        if (sv_job_list_status(s->store, pass == 0 ? SV_JOB_RUNNING : SV_JOB_QUEUED, &jobs, &n) != 0) {
-            sv_log("cannot read the job catalogue: %s", sv_store_error(s->store));
+        if (st_job_list_status(s->store, pass == 0 ? ST_JOB_RUNNING : ST_JOB_QUEUED, &jobs, &n) != 0) {
+            wk_log("cannot read the job catalogue: %s", st_store_error(s->store));
             break;
         }
         for (size_t i = 0; i < n; i++) {
             if (!atomic_load(&s->stopping))
                 pg_job(s, &jobs[i]);
-            sv_job_clear(&jobs[i]);
+            st_job_clear(&jobs[i]);
         }
         free(jobs);
     }
@@ -647,7 +639,7 @@ static void coord_kick(sv *s)
     bool busy = false;
     if (atomic_load(&s->stopping) || !atomic_compare_exchange_strong(&s->coord_busy, &busy, true))
         return;
-    if (!sv_worker_post(s->io, coord_task, s))
+    if (!sv_pool_post(s->io, coord_task, s))
         atomic_store(&s->coord_busy, false);
 }
 
@@ -724,31 +716,31 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sv *s = arg;
-    char (*ids)[SV_JOB_ID_LEN + 1] = NULL;
+    char (*ids)[ST_JOB_ID_LEN + 1] = NULL;
     size_t n = 0;
-    int64_t before = sv_now() - (int64_t)s->o->retention_days * 86400;
-    if (sv_job_expired(s->store, before, &ids, &n) == 0) {
+    int64_t before = wk_now() - (int64_t)s->o->retention_days * 86400;
+    if (st_job_expired(s->store, before, &ids, &n) == 0) {
         for (size_t i = 0; i < n; i++) {
-            if (sv_job_delete(s->store, ids[i]) <= 0)
+            if (st_job_delete(s->store, ids[i]) <= 0)
                 continue;
             sv_msg *m = calloc(1, sizeof *m);
             if (!m)
                 continue;
             m->kind = SV_MSG_DELETE;
             memcpy(m->id, ids[i], sizeof m->id);
-            sv_log("job %s: deleted after %d days (--retention)", ids[i], s->o->retention_days);
+            wk_log("job %s: deleted after %d days (--retention)", ids[i], s->o->retention_days);
             job_delete(s, m);
         }
         free(ids);
     }
-    sv_cache_purge(s->store, sv_now());
+    st_cache_purge(s->store, wk_now());
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     sv *s = arg;
-    sv_log("%s: stopping (jobs resume at the next start)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    wk_log("%s: stopping (jobs resume at the next start)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&s->stopping, true);
     event_base_loopbreak(s->base);
 }
@@ -782,18 +774,18 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
             sv_fmt(err, errlen, "out of memory");
             return -1;
         }
-        sv_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(s->v), bc_verifier_mail_from(s->v));
-        s->rwatch = sv_rwatch_start(s->base, s->v); /* logs the first check's outcome */
+        wk_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(s->v), bc_verifier_mail_from(s->v));
+        s->rwatch = wk_rwatch_start(s->base, s->v); /* logs the first check's outcome */
         if (!s->rwatch) {
             sv_fmt(err, errlen, "out of memory");
             return -1;
         }
     }
-    s->pg_jobs = sv_store_is_pg(s->o->db) && !s->o->offline;
+    s->pg_jobs = st_store_is_pg(s->o->db) && !s->o->offline;
     if (s->pg_jobs && !s->o->no_work) {
         /* the worker has a connection of its own: its claims and results
          * never wait behind an HTTP thread's query, nor the reverse */
-        if (sv_store_open_db(&s->wstore, s->o->db, s->o->data_dir, err, errlen) != 0)
+        if (st_store_open_db(&s->wstore, s->o->db, s->o->data_dir, err, errlen) != 0)
             return -1;
         wk_opts wo = { .store = s->wstore, .base = s->base, .v = s->v, .vo = s->o->vo,
                        .claims = s->o->work_claims, .claim_rows = s->o->work_claim_rows,
@@ -802,7 +794,7 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
         if (!s->wk)
             return -1;
     } else if (s->pg_jobs) {
-        sv_log("--no-work: the jobs' rows are left to the workers");
+        wk_log("--no-work: the jobs' rows are left to the workers");
     }
     return 0;
 }
@@ -820,13 +812,13 @@ void sv_engine_run(sv *s)
     event_add(s->housekeeping, &hk);
     housekeeping_cb(-1, 0, s);
     /* Ended jobs whose webhook was not delivered before a stop: send it now. */
-    for (int st = SV_JOB_DONE; st <= SV_JOB_FAILED; st++) {
-        sv_job *jobs = NULL;
+    for (int st = ST_JOB_DONE; st <= ST_JOB_FAILED; st++) {
+        st_job *jobs = NULL;
         size_t n = 0;
-        if (sv_job_list_status(s->store, (sv_job_status)st, &jobs, &n) == 0) {
+        if (st_job_list_status(s->store, (st_job_status)st, &jobs, &n) == 0) {
             for (size_t i = 0; i < n; i++) {
                 webhook_send(s, &jobs[i]);
-                sv_job_clear(&jobs[i]);
+                st_job_clear(&jobs[i]);
             }
             free(jobs);
         }
@@ -849,7 +841,7 @@ void sv_engine_run(sv *s)
     wk_shutdown(s->wk);   /* results written, the other rows given back */
     bk_sched_free(s->sched);
     s->sched = NULL;
-    sv_rwatch_stop(s->rwatch); /* /healthz still shows the last outcome */
+    wk_rwatch_stop(s->rwatch); /* /healthz still shows the last outcome */
     bc_verifier_free(s->v); /* answers the waiting requests ("shutting down") */
     s->v = NULL;
     for (int i = 0; i < 8; i++)
@@ -880,7 +872,7 @@ void sv_engine_free(sv *s)
 {
     wk_free(s->wk); /* after the HTTP threads (/metrics reads its counters) */
     s->wk = NULL;
-    sv_store_close(s->wstore);
+    st_store_close(s->wstore);
     s->wstore = NULL;
     if (s->q_event)
         event_free(s->q_event);
@@ -890,7 +882,7 @@ void sv_engine_free(sv *s)
         event_free(s->housekeeping);
     if (s->offline_step)
         event_free(s->offline_step);
-    sv_rwatch_free(s->rwatch); /* after the HTTP threads */
+    wk_rwatch_free(s->rwatch); /* after the HTTP threads */
     s->rwatch = NULL;
     if (s->base)
         event_base_free(s->base);

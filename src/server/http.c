@@ -28,7 +28,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-#include "engine.h"
+#include "runner.h"
 #include "state.h"
 #include "sv.h"
 #include "ui.h"
@@ -57,8 +57,8 @@ struct hreq {
     enum route route;
     bool post;
     bool first;                 /* in the first call (headers only) */
-    char id[SV_JOB_ID_LEN + 1];
-    sv_key key;                 /* the caller's key (id "" when open) */
+    char id[ST_JOB_ID_LEN + 1];
+    st_key key;                 /* the caller's key (id "" when open) */
     int64_t t0;
     /* the answer, set here or by another thread before resuming */
     bool ready;
@@ -97,7 +97,7 @@ struct hreq {
     /* /v1/jobs/preview */
     bool partial;
     /* /v1/keys/{id} */
-    char kid[SV_KEY_ID_LEN + 1];
+    char kid[ST_KEY_ID_LEN + 1];
     /* /v1/smtp-test */
     int smtp_port;
     char helo[256];
@@ -127,7 +127,7 @@ static json_t *time_or_null(int64_t t)
     if (!t)
         return json_null();
     char buf[32];
-    sv_time_str(t, buf, sizeof buf);
+    wk_time_str(t, buf, sizeof buf);
     return json_string(buf);
 }
 
@@ -136,7 +136,7 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-void *sv_job_json(const sv_job *j)
+void *sv_job_json(const st_job *j)
 {
     json_t *counts = json_pack("{s:I,s:I,s:I,s:I}", "deliverable", (json_int_t)j->counts[BC_STATUS_DELIVERABLE],
                                "undeliverable", (json_int_t)j->counts[BC_STATUS_UNDELIVERABLE], "risky",
@@ -152,7 +152,7 @@ void *sv_job_json(const sv_job *j)
     blocked = json_is_array(blocked) ? json_incref(blocked) : json_array();
     json_object_del(reasons, "blocked_by");
     return json_pack("{s:s,s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", j->id, "name", str_or_null(j->name),
-                     "status", sv_job_status_name(j->status), "total", (json_int_t)j->total, "processed",
+                     "status", st_job_status_name(j->status), "total", (json_int_t)j->total, "processed",
                      (json_int_t)j->processed, "counts", counts, "reasons", reasons, "blocked", blocked, "created_at",
                      time_or_null(j->created_at), "finished_at", time_or_null(j->finished_at), "error",
                      str_or_null(j->error), "webhook", str_or_null(j->webhook));
@@ -259,7 +259,7 @@ static enum MHD_Result send_answer(hreq *r)
         atomic_fetch_add(&r->s->m.http[r->status / 100], 1);
     }
     if (r->s->o->debug)
-        sv_log("%u %s", r->status, r->route == R_VERIFY && r->email ? r->email : "");
+        wk_log("%u %s", r->status, r->route == R_VERIFY && r->email ? r->email : "");
     r->ready = false;
     return ret;
 }
@@ -355,7 +355,7 @@ static void media_type(const char *ct, char *out, size_t size)
 
 static bool is_job_id(const char *s, size_t n)
 {
-    if (n != SV_JOB_ID_LEN)
+    if (n != ST_JOB_ID_LEN)
         return false;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
@@ -383,7 +383,7 @@ static enum MHD_Result temp_upload(hreq *r, const char *prefix, const char *mode
     if (fd < 0 || !(r->up = fdopen(fd, mode))) {
         if (fd >= 0)
             close(fd);
-        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
+        wk_log("cannot create %s: %s", r->up_path, strerror(errno));
         return fail(r, 500, "internal", "the upload cannot be stored");
     }
     r->tmp_made = true;
@@ -401,7 +401,7 @@ static enum MHD_Result verify_start(hreq *r)
         return fail(r, 429, "quota_exceeded", "the daily quota of this key (%lld verifications) is used up",
                     (long long)r->key.daily);
     }
-    int64_t now = sv_now();
+    int64_t now = wk_now();
     if (s->o->cache_ttl > 0)
         r->has_ckey = sv_cache_key(r->email, r->email_len, r->ckey, sizeof r->ckey);
     /* a transcript is of one conversation: trace=1 never answers from the
@@ -409,7 +409,7 @@ static enum MHD_Result verify_start(hreq *r)
     if (r->has_ckey && !r->trace) {
         size_t len = 0;
         char *hit = sv_cache_lookup(s->cache, r->ckey, now, &len);
-        if (!hit && !s->o->offline && sv_cache_get(s->store, r->ckey, now, &hit) == 1) {
+        if (!hit && !s->o->offline && st_cache_get(s->store, r->ckey, now, &hit) == 1) {
             /* known from before a restart: back into memory for a while */
             len = strlen(hit);
             sv_cache_insert(s->cache, r->ckey, hit, len, now + STORE_HIT_TTL);
@@ -518,16 +518,16 @@ static enum MHD_Result verify_post(hreq *r)
 /* ---- jobs: catalogue ------------------------------------------------------------------- */
 
 /* The job `r->id` if the caller may see it: 1 (*j filled), 0 (404 sent), -1 (500 sent). */
-static int own_job(hreq *r, sv_job *j, enum MHD_Result *ret)
+static int own_job(hreq *r, st_job *j, enum MHD_Result *ret)
 {
-    int got = sv_job_get(r->s->store, r->id, j);
+    int got = st_job_get(r->s->store, r->id, j);
     if (got < 0) {
         *ret = fail(r, 500, "internal", "the job catalogue cannot be read");
         return -1;
     }
     if (got == 0 || strcmp(j->key_id, r->key.id) != 0) {
         if (got)
-            sv_job_clear(j);
+            st_job_clear(j);
         *ret = fail(r, 404, "not_found", "no job %s", r->id);
         return 0;
     }
@@ -536,14 +536,14 @@ static int own_job(hreq *r, sv_job *j, enum MHD_Result *ret)
 
 static enum MHD_Result jobs_list(hreq *r)
 {
-    sv_job *jobs = NULL;
+    st_job *jobs = NULL;
     size_t n = 0;
-    if (sv_job_list(r->s->store, r->key.id, &jobs, &n) != 0)
+    if (st_job_list(r->s->store, r->key.id, &jobs, &n) != 0)
         return fail(r, 500, "internal", "the job catalogue cannot be read");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, sv_job_json(&jobs[i]));
-        sv_job_clear(&jobs[i]);
+        st_job_clear(&jobs[i]);
     }
     free(jobs);
     answer_obj(r, 200, json_pack("{s:o}", "jobs", arr));
@@ -552,23 +552,23 @@ static enum MHD_Result jobs_list(hreq *r)
 
 static enum MHD_Result job_get(hreq *r)
 {
-    sv_job j;
+    st_job j;
     enum MHD_Result ret = MHD_NO;
     if (own_job(r, &j, &ret) != 1)
         return ret;
     answer_obj(r, 200, sv_job_json(&j));
-    sv_job_clear(&j);
+    st_job_clear(&j);
     return send_answer(r);
 }
 
 static enum MHD_Result job_delete(hreq *r)
 {
-    sv_job j;
+    st_job j;
     enum MHD_Result ret = MHD_NO;
     if (own_job(r, &j, &ret) != 1)
         return ret;
-    sv_job_clear(&j);
-    if (sv_job_delete(r->s->store, r->id) < 0)
+    st_job_clear(&j);
+    if (st_job_delete(r->s->store, r->id) < 0)
         return fail(r, 500, "internal", "the job cannot be deleted");
     sv_msg *m = calloc(1, sizeof *m);
     if (m) {
@@ -577,7 +577,7 @@ static enum MHD_Result job_delete(hreq *r)
         if (!sv_engine_post(r->s, m))
             free(m); /* stopping: the next start sweeps the files */
     }
-    sv_log("job %s deleted", r->id);
+    wk_log("job %s deleted", r->id);
     set_answer(r, 204, NULL, NULL, 0);
     return send_answer(r);
 }
@@ -685,7 +685,7 @@ static void export_task(void *arg)
         }
         bk_state_close(st);
         if (rc != 0 || !results_from_file(r)) {
-            sv_log("job %s: results: %s", r->id, err[0] ? err : "cannot open the results");
+            wk_log("job %s: results: %s", r->id, err[0] ? err : "cannot open the results");
             sv_req_answer_error(r, 500, "internal", "the results cannot be written");
         }
     }
@@ -694,14 +694,14 @@ static void export_task(void *arg)
 
 static enum MHD_Result job_results(hreq *r)
 {
-    sv_job j;
+    st_job j;
     enum MHD_Result ret = MHD_NO;
     if (own_job(r, &j, &ret) != 1)
         return ret;
-    sv_job_status st = j.status;
+    st_job_status st = j.status;
     bk_format dflt = strcmp(j.format, "tsv") == 0 ? BK_FMT_TSV : strcmp(j.format, "ndjson") == 0 ? BK_FMT_NDJSON
                                                                                                  : BK_FMT_CSV;
-    sv_job_clear(&j);
+    st_job_clear(&j);
     const char *f = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
     r->rfmt = dflt;
     if (f && !(bk_format_parse(f, &r->rfmt) && r->rfmt != BK_FMT_TEXT && r->rfmt != BK_FMT_AUTO))
@@ -717,13 +717,13 @@ static enum MHD_Result job_results(hreq *r)
                         "filter must be all, deliverable, undeliverable, risky, unknown or remove");
         r->rfilter = (enum rfilter)i;
     }
-    if (st != SV_JOB_DONE)
+    if (st != ST_JOB_DONE)
         return fail(r, 409, "job_not_finished", "job %s is %s: its results come when it is done", r->id,
-                    sv_job_status_name(st));
+                    st_job_status_name(st));
     if (results_from_file(r))
         return send_answer(r);
     MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(r->s->io, export_task, r)) {
+    if (!sv_pool_post(r->s->io, export_task, r)) {
         MHD_resume_connection(r->conn);
         sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
     }
@@ -756,7 +756,7 @@ static bool upload_write(hreq *r, const char *data, size_t size)
         return true;
     }
     if (size && fwrite(data, 1, size, r->up) != size) {
-        sv_log("upload: cannot write %s: %s", r->up_path, strerror(errno));
+        wk_log("upload: cannot write %s: %s", r->up_path, strerror(errno));
         fail_later(r, 500, "internal", "the upload cannot be stored");
         return false;
     }
@@ -842,19 +842,19 @@ static enum MHD_Result jobs_post_begin(hreq *r)
     }
     if (r->route == R_PREVIEW)
         return preview_begin(r);
-    if (sv_job_new_id(r->id) != 0)
+    if (st_job_new_id(r->id) != 0)
         return fail(r, 500, "internal", "no random job id");
     char dir[PATH_MAX];
     sv_job_dir(s, r->id, dir, sizeof dir);
     if (mkdir(dir, 0700) != 0) {
-        sv_log("cannot create %s: %s", dir, strerror(errno));
+        wk_log("cannot create %s: %s", dir, strerror(errno));
         return fail(r, 500, "internal", "the upload cannot be stored");
     }
     r->dir_made = true;
     sv_fmt(r->up_path, sizeof r->up_path, "%s/upload", dir);
     r->up = fopen(r->up_path, "wb");
     if (!r->up) {
-        sv_log("cannot create %s: %s", r->up_path, strerror(errno));
+        wk_log("cannot create %s: %s", r->up_path, strerror(errno));
         return fail(r, 500, "internal", "the upload cannot be stored");
     }
     return MHD_YES;
@@ -937,7 +937,7 @@ static void import_task(void *arg)
     bk_state *st = NULL;
     if (bk_state_open(&st, state, err, sizeof err) != 0) {
         fclose(in);
-        sv_log("job %s: %s", r->id, err);
+        wk_log("job %s: %s", r->id, err);
         sv_req_answer_error(r, 500, "internal", "the job's state cannot be created");
         sv_req_resume(r);
         return;
@@ -958,7 +958,7 @@ static void import_task(void *arg)
         sv_req_answer_error(r, 413, "payload_too_large", "the list has more than %lld rows (--max-rows)",
                             (long long)s->o->max_rows);
     } else if (rc != BK_IMPORT_DONE) {
-        sv_log("job %s: import: %s", r->id, err);
+        wk_log("job %s: import: %s", r->id, err);
         sv_req_answer_error(r, 500, "internal", "the list cannot be stored");
     } else if (info.rows == 0) {
         sv_req_answer_error(r, 400, "bad_request", "the list has no rows");
@@ -970,21 +970,21 @@ static void import_task(void *arg)
                                 "the list has %lld rows and the daily quota of this key (%lld) does not cover them",
                                 (long long)info.rows, (long long)r->key.daily);
         } else {
-            sv_job j = { .status = SV_JOB_QUEUED, .total = info.rows, .created_at = sv_now(),
+            st_job j = { .status = ST_JOB_QUEUED, .total = info.rows, .created_at = wk_now(),
                          .name = r->name[0] ? r->name : NULL, .webhook = r->webhook[0] ? r->webhook : NULL };
             memcpy(j.id, r->id, sizeof j.id);
             sv_fmt(j.key_id, sizeof j.key_id, "%s", r->key.id);
             sv_fmt(j.format, sizeof j.format, "%s", bk_format_name(info.format));
-            if (sv_job_insert(s->store, &j) != 0) {
-                sv_log("job %s: cannot add it to the catalogue: %s", r->id, sv_store_error(s->store));
+            if (st_job_insert(s->store, &j) != 0) {
+                wk_log("job %s: cannot add it to the catalogue: %s", r->id, st_store_error(s->store));
                 sv_req_answer_error(r, 500, "internal", "the job cannot be created");
             } else {
                 r->job_created = true;
                 unlink(r->up_path);
                 if (info.bad_utf8)
-                    sv_log("job %s: %lu rows with invalid UTF-8 (first at line %lu)", r->id, info.bad_utf8,
+                    wk_log("job %s: %lu rows with invalid UTF-8 (first at line %lu)", r->id, info.bad_utf8,
                            info.first_bad_line);
-                sv_log("job %s: %lld rows queued", r->id, (long long)info.rows);
+                wk_log("job %s: %lld rows queued", r->id, (long long)info.rows);
                 set_header(r, "Location", "/v1/jobs/%s", r->id);
                 answer_obj(r, 201, json_pack("{s:s,s:s,s:I}", "id", r->id, "status", "queued", "total",
                                              (json_int_t)info.rows));
@@ -1027,7 +1027,7 @@ static enum MHD_Result jobs_post_end(hreq *r)
     if (r->got == 0 && !r->json_list)
         return fail(r, 400, "bad_request", "the list is empty");
     MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(r->s->io, import_task, r)) {
+    if (!sv_pool_post(r->s->io, import_task, r)) {
         MHD_resume_connection(r->conn);
         sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
     }
@@ -1228,7 +1228,7 @@ static enum MHD_Result preview_end(hreq *r, bool column_given)
     pr->r = r;
     pr->column_given = column_given;
     MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(r->s->io, preview_task, pr)) {
+    if (!sv_pool_post(r->s->io, preview_task, pr)) {
         free(pr);
         MHD_resume_connection(r->conn);
         sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
@@ -1244,7 +1244,7 @@ static enum MHD_Result on_checks(hreq *r, void (*task)(void *))
     if (atomic_load(&r->s->stopping))
         return fail(r, 503, "unavailable", "the server is shutting down");
     MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(r->s->checks, task, r)) {
+    if (!sv_pool_post(r->s->checks, task, r)) {
         MHD_resume_connection(r->conn);
         sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
     }
@@ -1326,7 +1326,7 @@ static enum MHD_Result smtp_test_start(hreq *r)
 /* ---- /v1/me and /v1/keys ---------------------------------------------------------------------- */
 
 /* A key as the API shows it; `full` adds created_at and revoked_at. */
-static json_t *key_json(const sv_key *k, bool full)
+static json_t *key_json(const st_key *k, bool full)
 {
     json_t *o = json_pack("{s:s,s:o,s:b,s:o,s:o}", "id", k->id, "name",
                           k->name[0] ? cell_json(k->name, strlen(k->name)) : json_null(), "admin", k->admin,
@@ -1379,9 +1379,9 @@ static enum MHD_Result keys_list(hreq *r)
         return ret;
     json_t *arr = json_array();
     if (r->key.id[0]) {
-        sv_key *keys = NULL;
+        st_key *keys = NULL;
         size_t n = 0;
-        if (sv_key_list(r->s->store, &keys, &n) != 0) {
+        if (st_key_list(r->s->store, &keys, &n) != 0) {
             json_decref(arr);
             return fail(r, 500, "internal", "the key store cannot be read");
         }
@@ -1429,17 +1429,17 @@ static enum MHD_Result keys_post_end(hreq *r)
     } else if (admin && !json_is_null(admin) && !json_is_boolean(admin)) {
         ret = fail(r, 400, "bad_request", "\"admin\" must be true or false");
     } else {
-        char secret[SV_KEY_SECRET_LEN + 1], err[512] = "";
-        sv_key k;
-        if (sv_key_create_ex(r->s->store, json_is_string(nm) ? json_string_value(nm) : "",
+        char secret[ST_KEY_SECRET_LEN + 1], err[512] = "";
+        st_key k;
+        if (st_key_create_ex(r->s->store, json_is_string(nm) ? json_string_value(nm) : "",
                              json_is_number(rate) ? json_number_value(rate) : 0,
                              json_is_integer(daily) ? (int64_t)json_integer_value(daily) : 0, json_is_true(admin),
                              secret, &k, err, sizeof err) != 0) {
-            sv_log("keys: %s", err);
+            wk_log("keys: %s", err);
             ret = fail(r, 500, "internal", "the key cannot be created");
         } else {
             sv_auth_changed(r->s);
-            sv_log("key %s created through the API by %s%s", k.id, r->key.id, k.admin ? " (admin)" : "");
+            wk_log("key %s created through the API by %s%s", k.id, r->key.id, k.admin ? " (admin)" : "");
             json_t *res = json_pack("{s:s}", "key", secret), *kj = key_json(&k, false);
             OPENSSL_cleanse(secret, sizeof secret);
             if (res && kj && json_object_update(res, kj) != 0) {
@@ -1461,13 +1461,13 @@ static enum MHD_Result key_delete(hreq *r)
     enum MHD_Result ret = MHD_NO;
     if (!keys_allowed(r, true, &ret))
         return ret;
-    int rc = sv_key_revoke(r->s->store, r->kid);
+    int rc = st_key_revoke(r->s->store, r->kid);
     if (rc < 0)
         return fail(r, 500, "internal", "the key store cannot be written");
-    if (rc == 1)
+    if (rc == 0)
         return fail(r, 404, "not_found", "no key %s", r->kid);
     sv_auth_changed(r->s);
-    sv_log("key %s revoked through the API by %s", r->kid, r->key.id);
+    wk_log("key %s revoked through the API by %s", r->kid, r->key.id);
     set_answer(r, 204, NULL, NULL, 0);
     return send_answer(r);
 }
@@ -1654,7 +1654,7 @@ static enum MHD_Result extract_end(hreq *r)
     if (r->got == 0)
         return fail(r, 400, "bad_request", "the body is empty: send the text or file to scan");
     MHD_suspend_connection(r->conn);
-    if (!sv_worker_post(r->s->checks, extract_task, r)) {
+    if (!sv_pool_post(r->s->checks, extract_task, r)) {
         MHD_resume_connection(r->conn);
         sv_req_answer_error(r, 503, "unavailable", "the server is shutting down");
     }
@@ -1714,11 +1714,11 @@ static enum MHD_Result disposable_start(hreq *r)
 static enum MHD_Result answer_health(hreq *r, sv *s)
 {
     json_t *dns = json_null();
-    sv_rstate rs;
-    sv_rwatch_get(s->rwatch, &rs);
+    wk_rstate rs;
+    wk_rwatch_get(s->rwatch, &rs);
     if (!s->o->offline) {
         char at[32];
-        sv_time_str(rs.checked_at, at, sizeof at);
+        wk_time_str(rs.checked_at, at, sizeof at);
         dns = json_pack("{s:o,s:o,s:o}", "ok", rs.ok == BC_UNKNOWN ? json_null() : json_boolean(rs.ok == BC_YES),
                         "checked_at", rs.checked_at ? json_string(at) : json_null(), "error",
                         rs.ok == BC_NO ? json_string(rs.message) : json_null());
@@ -1836,7 +1836,7 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     if (!r->route && strncmp(url, "/v1/keys/", 9) == 0) {
         const char *id = url + 9;
         size_t n = strlen(id);
-        if (n == SV_KEY_ID_LEN && strncmp(id, "k_", 2) == 0 && strspn(id + 2, "0123456789abcdef") == n - 2) {
+        if (n == ST_KEY_ID_LEN && strncmp(id, "k_", 2) == 0 && strspn(id + 2, "0123456789abcdef") == n - 2) {
             memcpy(r->kid, id, n + 1);
             r->route = R_KEY;
         }
@@ -1859,14 +1859,14 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     if (r->route == R_HEALTH)
         return answer_health(r, s);
     if (r->route == R_METRICS) {
-        sv_job *jobs = NULL;
+        st_job *jobs = NULL;
         size_t n = 0;
-        if (sv_job_list(s->store, NULL, &jobs, &n) == 0) {
+        if (st_job_list(s->store, NULL, &jobs, &n) == 0) {
             int64_t c[5] = { 0 };
             for (size_t i = 0; i < n; i++) {
                 if ((int)jobs[i].status >= 0 && (int)jobs[i].status < 5)
                     c[jobs[i].status]++;
-                sv_job_clear(&jobs[i]);
+                st_job_clear(&jobs[i]);
             }
             free(jobs);
             for (int i = 0; i < 5; i++)
@@ -2075,7 +2075,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    sv_log("http: %s", line);
+    wk_log("http: %s", line);
 }
 
 /* Reads a whole (small) file; NULL with err. */
@@ -2210,7 +2210,7 @@ int sv_http_start(sv *s, char *err, size_t errlen)
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
     const char *scheme = o->tls_cert ? "https" : "http";
-    sv_log("listening on %s://%s%s%s:%u", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+    wk_log("listening on %s://%s%s%s:%u", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
     fprintf(stderr, "  web UI: open %s://%s%s%s:%u/ in a browser\n", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
             port);
     fprintf(stderr, "  try: curl '%s://%s%s%s:%u/v1/verify?email=someone@example.com'%s\n", scheme, v6 ? "[" : "",

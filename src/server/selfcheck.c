@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "selfcheck.h"
+#include "sv.h"
 
 struct sv_selfcheck {
     const sv_opts *o;
@@ -94,7 +95,7 @@ static void start_task(void *arg)
     char err[512] = "";
     char *text = sv_selfcheck_report(c, &len, &st, err, sizeof err);
     if (!text) {
-        sv_log("doctor: %s", err);
+        wk_log("doctor: %s", err);
         return;
     }
     json_t *report = json_loads(text, 0, NULL);
@@ -106,20 +107,20 @@ static void start_task(void *arg)
         if (!status || strcmp(status, "pass") == 0)
             continue;
         const char *subject = json_string_value(json_object_get(ch, "subject"));
-        sv_log("doctor: %s %s%s%s: %s", status, json_string_value(json_object_get(ch, "name")), subject ? " " : "",
+        wk_log("doctor: %s %s%s%s: %s", status, json_string_value(json_object_get(ch, "name")), subject ? " " : "",
                subject ? subject : "", json_string_value(json_object_get(ch, "detail")));
         bad++;
     }
     if (report && bad)
-        sv_log("doctor: %zu of %zu checks did not pass (GET /v1/doctor or `bouncecheck doctor` says what to"
+        wk_log("doctor: %zu of %zu checks did not pass (GET /v1/doctor or `bouncecheck doctor` says what to"
                " change)", bad, json_array_size(json_object_get(report, "checks")));
     else if (report)
-        sv_log("doctor: every check passed");
+        wk_log("doctor: every check passed");
     json_decref(report);
 }
 
-void sv_selfcheck_start(sv_selfcheck *c, sv_worker *w)
+void sv_selfcheck_start(sv_selfcheck *c, sv_pool *w)
 {
     if (c && w)
-        sv_worker_post(w, start_task, c);
+        sv_pool_post(w, start_task, c);
 }

@@ -17,6 +17,8 @@
 
 #include "server.h"
 
+typedef struct sv_pool sv_pool; /* sv.h */
+
 #define SV_DOCTOR_TTL_S 300
 
 typedef struct sv_selfcheck sv_selfcheck;
@@ -27,8 +29,8 @@ sv_selfcheck *sv_selfcheck_new(const sv_opts *o);
 void sv_selfcheck_free(sv_selfcheck *c); /* accepts NULL */
 
 /* Queues the report at start on worker w: each check that did not pass
- * is logged (sv_log), and the report kept for /v1/doctor. */
-void sv_selfcheck_start(sv_selfcheck *c, sv_worker *w);
+ * is logged (wk_log), and the report kept for /v1/doctor. */
+void sv_selfcheck_start(sv_selfcheck *c, sv_pool *w);
 
 /* A malloc'd copy of the latest report and its length when it is younger
  * than SV_DOCTOR_TTL_S; NULL otherwise (any thread). */

@@ -16,7 +16,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
-#include "engine.h"
+#include "runner.h"
 
 #include "sv.h"
 
@@ -48,11 +48,11 @@ void sv_job_rmdir(const sv *s, const char *id)
         char p[PATH_MAX + 256];
         sv_fmt(p, sizeof p, "%s/%s", dir, e->d_name);
         if (unlink(p) != 0 && errno != ENOENT)
-            sv_log("cannot remove %s: %s", p, strerror(errno));
+            wk_log("cannot remove %s: %s", p, strerror(errno));
     }
     closedir(d);
     if (rmdir(dir) != 0 && errno != ENOENT)
-        sv_log("cannot remove %s: %s", dir, strerror(errno));
+        wk_log("cannot remove %s: %s", dir, strerror(errno));
 }
 
 void sv_jobs_sweep(sv *s)
@@ -69,14 +69,14 @@ void sv_jobs_sweep(sv *s)
             unlink(p);
             continue;
         }
-        if (strlen(e->d_name) != SV_JOB_ID_LEN)
+        if (strlen(e->d_name) != ST_JOB_ID_LEN)
             continue;
-        sv_job j;
-        int got = sv_job_get(s->store, e->d_name, &j);
+        st_job j;
+        int got = st_job_get(s->store, e->d_name, &j);
         if (got == 1)
-            sv_job_clear(&j);
+            st_job_clear(&j);
         else if (got == 0) {
-            sv_log("removing %s/%s: an upload that never became a job", s->jobs_dir, e->d_name);
+            wk_log("removing %s/%s: an upload that never became a job", s->jobs_dir, e->d_name);
             sv_job_rmdir(s, e->d_name);
         }
     }
@@ -143,7 +143,7 @@ static int load_secret(sv *s, char *err, size_t errlen)
         return -1;
     }
     close(fd);
-    sv_log("webhook secret created in %s (webhooks are signed with it)", path);
+    wk_log("webhook secret created in %s (webhooks are signed with it)", path);
     return 0;
 }
 
@@ -160,12 +160,12 @@ int sv_serve(const sv_opts *o)
     pthread_mutex_init(&s->auth_lock, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (mkdirs(o->data_dir, err, sizeof err) != 0
-        || sv_store_open_db(&s->store, o->db, o->data_dir, err, sizeof err) != 0)
+        || st_store_open_db(&s->store, o->db, o->data_dir, err, sizeof err) != 0)
         goto out;
     char where[320]; /* the catalogue, for messages: never a password */
-    if (sv_store_is_pg(o->db)) {
+    if (st_store_is_pg(o->db)) {
         char shown[256];
-        sv_store_mask_url(o->db, shown, sizeof shown);
+        st_store_mask_url(o->db, shown, sizeof shown);
         sv_fmt(where, sizeof where, "the database %s", shown);
     } else {
         sv_fmt(where, sizeof where, "%s", o->data_dir);
@@ -174,25 +174,25 @@ int sv_serve(const sv_opts *o)
     if (mkdirs(s->jobs_dir, err, sizeof err) != 0 || load_secret(s, err, sizeof err) != 0)
         goto out;
     s->cache = sv_cache_new(1000000);
-    s->io = sv_worker_new("bc-io");
-    s->hooks = sv_worker_new("bc-hooks");
-    s->checks = sv_worker_new("bc-checks");
+    s->io = sv_pool_new("bc-io");
+    s->hooks = sv_pool_new("bc-hooks");
+    s->checks = sv_pool_new("bc-checks");
     s->doctor = o->offline ? NULL : sv_selfcheck_new(o);
     if (!s->cache || !s->io || !s->hooks || !s->checks || (!o->offline && !s->doctor)) {
         sv_fmt(err, sizeof err, "out of memory");
         goto out;
     }
-    sv_key k;
+    st_key k;
     if (sv_auth_check(s, NULL, &k) == SV_AUTH_ERROR) {
-        sv_fmt(err, sizeof err, "cannot read the keys in %s: %s", where, sv_store_error(s->store));
+        sv_fmt(err, sizeof err, "cannot read the keys in %s: %s", where, st_store_error(s->store));
         goto out;
     }
     sv_jobs_sweep(s);
     if (sv_engine_init(s, err, sizeof err) != 0)
         goto out;
-    if (sv_store_is_pg(o->db))
-        sv_log("catalogue in %s", where);
-    sv_log("data in %s; %s; %s", o->data_dir, o->offline ? "offline (syntax and domain data only)" : "online",
+    if (st_store_is_pg(o->db))
+        wk_log("catalogue in %s", where);
+    wk_log("data in %s; %s; %s", o->data_dir, o->offline ? "offline (syntax and domain data only)" : "online",
            s->keys_exist ? "API keys required" : "no API key exists: the API is open (loopback only)");
     if (sv_http_start(s, err, sizeof err) != 0)
         goto out;
@@ -207,28 +207,28 @@ out:
     if (s->base && (s->v || s->sched)) {
         /* failed after the engine started: let it wind down */
         bk_sched_free(s->sched);
-        sv_rwatch_stop(s->rwatch);
+        wk_rwatch_stop(s->rwatch);
         bc_verifier_free(s->v);
         s->v = NULL;
         for (int i = 0; i < 4; i++)
             event_base_loop(s->base, EVLOOP_NONBLOCK);
     }
-    sv_worker_stop(s->io);   /* imports and exports finish and answer */
-    sv_worker_stop(s->hooks);
-    sv_worker_stop(s->checks);
+    sv_pool_stop(s->io);   /* imports and exports finish and answer */
+    sv_pool_stop(s->hooks);
+    sv_pool_stop(s->checks);
     sv_http_stop(s);         /* nothing is suspended any more */
-    sv_worker_free(s->io);
-    sv_worker_free(s->hooks);
-    sv_worker_free(s->checks);
+    sv_pool_free(s->io);
+    sv_pool_free(s->hooks);
+    sv_pool_free(s->checks);
     sv_engine_free(s);
     sv_selfcheck_free(s->doctor);
     sv_cache_free(s->cache);
     sv_auth_free(s);
-    sv_store_close(s->store);
+    st_store_close(s->store);
     pthread_mutex_destroy(&s->auth_lock);
     curl_global_cleanup();
     if (rc == 0)
-        sv_log("stopped");
+        wk_log("stopped");
     free(s);
     return rc;
 }

@@ -1,14 +1,16 @@
 /*
- * server.h - `bouncecheck serve`: the HTTP JSON API over the library, the
- * bulk engine (src/bulk/engine.h) and the store (store.h).
+ * server.h - the server layer's interface: `bouncecheck serve`, the HTTP
+ * JSON API over the library, the bulk engine (src/bulk/runner.h), the
+ * store (src/store/store.h) and the work layer (src/work/: the worker,
+ * the coordinator of shared jobs). Its internals: sv.h.
  *
  * Threads:
  *   - the engine (the caller's thread): one libevent loop holding the
  *     verifier, the bulk scheduler and the running jobs (engine.c);
  *   - libmicrohttpd's threads: parse requests, answer from memory (cache,
  *     keys, job catalogue) and hand anything slow to the engine or a
- *     worker, suspending the connection until it is done (http.c);
- *   - three workers: file work (importing uploads, exporting results,
+ *     task thread, suspending the connection until it is done (http.c);
+ *   - three task threads (sv_pool): file work (importing uploads, exporting results,
  *     deleting job data), webhooks, and domain checks (/v1/dns).
  */
 #ifndef BC_SERVER_H
@@ -20,7 +22,7 @@
 #include <stdint.h>
 
 #include "bouncecheck.h"
-#include "store.h"
+#include "cli.h"
 
 typedef struct sv_opts {
     const char *listen;        /* ADDR:PORT; [v6]:PORT */
@@ -50,60 +52,10 @@ typedef struct sv_opts {
  * (0 after a clean stop). Messages go to stderr. */
 int sv_serve(const sv_opts *o);
 
-/* ---- pieces shared by the server's files ---------------------------------------- */
-
-typedef struct sv sv;
-
-/* A task for a worker thread: fn(arg) runs there. */
-typedef struct sv_worker sv_worker;
-sv_worker *sv_worker_new(const char *name);
-/* Queues fn(arg); false when the worker is stopping (fn is not called). */
-bool sv_worker_post(sv_worker *w, void (*fn)(void *arg), void *arg);
-/* Runs what is queued, then stops the thread; later posts fail. */
-void sv_worker_stop(sv_worker *w);
-/* Stops (when not yet) and frees. Accepts NULL. */
-void sv_worker_free(sv_worker *w);
-
-/* The in-memory result cache: normalised address -> answer bodies. */
-typedef struct sv_cache sv_cache;
-sv_cache *sv_cache_new(size_t max_entries);
-void sv_cache_free(sv_cache *c);
-/* The body to send for a hit (with "cached": true), malloc'd copy, and its
- * length; NULL when absent or expired. */
-char *sv_cache_lookup(sv_cache *c, const char *key, int64_t now, size_t *len);
-/* Keeps body (copied) until expires. */
-void sv_cache_insert(sv_cache *c, const char *key, const char *body, size_t len, int64_t expires);
-size_t sv_cache_size(sv_cache *c);
-
-/* The cache key of an address: local@ascii-domain with an ASCII-lowercased
- * local part (the bulk engine's notion of one address). false when the
- * address does not parse into a mailbox (nothing to cache). */
-bool sv_cache_key(const char *email, size_t len, char *out, size_t outlen);
-
-/* Counters for /metrics. */
-typedef struct sv_metrics {
-    atomic_uint_fast64_t http[6];        /* by status class: 1xx..5xx at [1..5] */
-    atomic_uint_fast64_t http_code[600]; /* by exact status */
-    atomic_uint_fast64_t verifications[4]; /* by bc_verdict_status */
-    atomic_uint_fast64_t cache_hits, cache_misses;
-    atomic_uint_fast64_t smtp_connections;
-    atomic_int_fast64_t queue_depth;
-    atomic_int_fast64_t jobs[5];         /* by sv_job_status, of jobs in the catalogue */
-} sv_metrics;
-
-/* Seconds since the epoch; milliseconds of a monotonic clock. */
-int64_t sv_now(void);
-int64_t sv_mono_ms(void);
-/* RFC 3339 UTC ("2026-11-29T09:00:00Z") of t into buf (>= 21 bytes). */
-void sv_time_str(int64_t t, char *buf, size_t size);
-
-/* snprintf that truncates quietly (paths in messages may be long). */
-void sv_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Prints "bouncecheck: serve: ..." with a timestamp to stderr. */
-void sv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The command named in sv_log's lines ("serve" unless set; a string that
- * lives as long as the process). Set once, before any thread starts. */
-void sv_log_name(const char *name);
+/* `bouncecheck serve` (cmd_serve.c): its options into sv_opts, then
+ * sv_serve. A command of the CLI's shape (src/cli/cli.h), added to the
+ * CLI's table by the program (src/main.c). */
+int cmd_serve(int argc, char **argv, const cli_global *g);
+extern const char cli_help_serve_text[];
 
 #endif

@@ -10,7 +10,56 @@
 #include "bulk.h"
 #include "rwatch.h"
 #include "selfcheck.h"
+#include "log.h"
 #include "server.h"
+#include "store.h"
+
+/* ---- pieces shared by the server's files ---------------------------------------- */
+
+typedef struct sv sv;
+
+/* A thread with a task queue (file work, webhooks, domain checks): fn(arg) runs there. */
+typedef struct sv_pool sv_pool;
+sv_pool *sv_pool_new(const char *name);
+/* Queues fn(arg); false when the thread is stopping (fn is not called). */
+bool sv_pool_post(sv_pool *w, void (*fn)(void *arg), void *arg);
+/* Runs what is queued, then stops the thread; later posts fail. */
+void sv_pool_stop(sv_pool *w);
+/* Stops (when not yet) and frees. Accepts NULL. */
+void sv_pool_free(sv_pool *w);
+
+/* The in-memory result cache: normalised address -> answer bodies. */
+typedef struct sv_cache sv_cache;
+sv_cache *sv_cache_new(size_t max_entries);
+void sv_cache_free(sv_cache *c);
+/* The body to send for a hit (with "cached": true), malloc'd copy, and its
+ * length; NULL when absent or expired. */
+char *sv_cache_lookup(sv_cache *c, const char *key, int64_t now, size_t *len);
+/* Keeps body (copied) until expires. */
+void sv_cache_insert(sv_cache *c, const char *key, const char *body, size_t len, int64_t expires);
+size_t sv_cache_size(sv_cache *c);
+
+/* The cache key of an address: local@ascii-domain with an ASCII-lowercased
+ * local part (the bulk engine's notion of one address). false when the
+ * address does not parse into a mailbox (nothing to cache). */
+bool sv_cache_key(const char *email, size_t len, char *out, size_t outlen);
+
+/* Counters for /metrics. */
+typedef struct sv_metrics {
+    atomic_uint_fast64_t http[6];        /* by status class: 1xx..5xx at [1..5] */
+    atomic_uint_fast64_t http_code[600]; /* by exact status */
+    atomic_uint_fast64_t verifications[4]; /* by bc_verdict_status */
+    atomic_uint_fast64_t cache_hits, cache_misses;
+    atomic_uint_fast64_t smtp_connections;
+    atomic_int_fast64_t queue_depth;
+    atomic_int_fast64_t jobs[5];         /* by st_job_status, of jobs in the catalogue */
+} sv_metrics;
+
+/* Milliseconds of a monotonic clock (wall-clock time and the log: src/work/log.h). */
+int64_t sv_mono_ms(void);
+
+/* snprintf that truncates quietly (paths in messages may be long). */
+void sv_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 struct event_base;
 struct event;
@@ -24,7 +73,7 @@ typedef enum sv_msg_kind { SV_MSG_VERIFY, SV_MSG_JOBS, SV_MSG_DELETE } sv_msg_ki
 typedef struct sv_msg {
     sv_msg_kind kind;
     hreq *req;                   /* VERIFY */
-    char id[SV_JOB_ID_LEN + 1];  /* DELETE */
+    char id[ST_JOB_ID_LEN + 1];  /* DELETE */
     struct sv *s;
     struct sv_msg *next;
 } sv_msg;
@@ -32,7 +81,7 @@ typedef struct sv_msg {
 /* One API key as the HTTP threads know it. */
 typedef struct sv_kent {
     unsigned char hash[32];      /* SHA-256 of the secret */
-    sv_key k;
+    st_key k;
     bool stale;                  /* the store changed: look the record up again */
     double tokens;               /* rate limit bucket */
     int64_t refill_ms;
@@ -42,11 +91,11 @@ typedef struct sv_kent {
 
 struct sv {
     const sv_opts *o;
-    sv_store *store;
+    st_store *store;
     struct MHD_Daemon *mhd;
     sv_cache *cache;
     sv_metrics m;
-    sv_worker *io, *hooks, *checks;
+    sv_pool *io, *hooks, *checks;
     char secret[128];            /* the webhook secret */
     atomic_bool stopping;
     bool loopback;               /* listening on a loopback address */
@@ -70,14 +119,14 @@ struct sv {
     struct ejob *ejobs;          /* jobs open in the engine */
     struct event *tick, *housekeeping;
     struct event *offline_step;  /* --offline: the next slice of the jobs */
-    sv_rwatch *rwatch;           /* the resolver check (online); read by /healthz, /metrics */
+    wk_rwatch *rwatch;           /* the resolver check (online); read by /healthz, /metrics */
     sv_selfcheck *doctor;        /* the doctor's report (online): at start and GET /v1/doctor */
 
     /* jobs over PostgreSQL (--db postgres://..., online): rows in the
      * store's job_rows, verified by workers (engine.c's coordinator) */
     bool pg_jobs;
     atomic_bool coord_busy;      /* a coordinator pass is queued or running on the io worker */
-    sv_store *wstore;            /* the in-process worker's own connection */
+    st_store *wstore;            /* the in-process worker's own connection */
     struct wk *wk;               /* the in-process worker (NULL with --no-work) */
 };
 
@@ -101,7 +150,7 @@ bool sv_req_trace(const hreq *r);
 char *sv_error_json(const char *code, const char *message, size_t *len);
 /* The JSON object of a job (jansson json_t *, as void * to keep jansson out
  * of this header); caller json_decref's. */
-void *sv_job_json(const sv_job *j);
+void *sv_job_json(const st_job *j);
 
 /* engine.c */
 int sv_engine_init(sv *s, char *err, size_t errlen);
@@ -122,20 +171,20 @@ typedef enum sv_auth {
     SV_AUTH_REVOKED,   /* 403 */
     SV_AUTH_ERROR,     /* 500 */
 } sv_auth;
-sv_auth sv_auth_check(sv *s, const char *authorization, sv_key *key);
+sv_auth sv_auth_check(sv *s, const char *authorization, st_key *key);
 /* Rate limit: 0 when the request may go on, else the seconds to wait. */
-int sv_rate_take(sv *s, const sv_key *key);
+int sv_rate_take(sv *s, const st_key *key);
 /* Daily quota: takes n verifications; 0 when allowed, else the seconds
  * until the quota resets. */
-int sv_quota_take(sv *s, const sv_key *key, int64_t n);
+int sv_quota_take(sv *s, const st_key *key, int64_t n);
 /* Makes the next sv_auth_check look at the store again: after the server
  * itself created or revoked a key. */
 void sv_auth_changed(sv *s);
 /* Verifications counted against key today (UTC). */
-int64_t sv_quota_used(sv *s, const sv_key *key);
+int64_t sv_quota_used(sv *s, const st_key *key);
 void sv_auth_free(sv *s);
 
-/* jobs_io.c: the file side of jobs, run on the io worker. */
+/* serve.c: the file side of jobs, run on the io thread. */
 /* Path of a job's directory / state file / results file (into buf). */
 void sv_job_dir(const sv *s, const char *id, char *buf, size_t size);
 void sv_job_state_path(const sv *s, const char *id, char *buf, size_t size);

@@ -1,6 +1,6 @@
 /*
  * util.c - small pieces of the server: worker threads, the in-memory result
- * cache, clocks, logging and the /metrics text.
+ * cache, a clock and the /metrics text (logging: src/work/log.h).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -11,28 +11,15 @@
 #include <time.h>
 
 #include "sv.h"
-#include "wk.h"
+#include "worker.h"
 
-/* ---- clocks and logging ------------------------------------------------------ */
-
-int64_t sv_now(void)
-{
-    return (int64_t)time(NULL);
-}
+/* ---- clocks -------------------------------------------------------------------- */
 
 int64_t sv_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void sv_time_str(int64_t t, char *buf, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, size, "1970-01-01T00:00:00Z");
 }
 
 void sv_fmt(char *buf, size_t size, const char *fmt, ...)
@@ -43,25 +30,6 @@ void sv_fmt(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *log_name = "serve";
-
-void sv_log_name(const char *name)
-{
-    log_name = name;
-}
-
-void sv_log(const char *fmt, ...)
-{
-    char ts[32];
-    sv_time_str(sv_now(), ts, sizeof ts);
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s bouncecheck: %s: %s\n", ts, log_name, line);
-}
-
 /* ---- workers ------------------------------------------------------------------- */
 
 typedef struct task {
@@ -70,7 +38,7 @@ typedef struct task {
     struct task *next;
 } task;
 
-struct sv_worker {
+struct sv_pool {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -81,7 +49,7 @@ struct sv_worker {
 
 static void *worker_main(void *arg)
 {
-    sv_worker *w = arg;
+    sv_pool *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->lock);
         while (!w->head && !w->stop)
@@ -101,9 +69,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-sv_worker *sv_worker_new(const char *name)
+sv_pool *sv_pool_new(const char *name)
 {
-    sv_worker *w = calloc(1, sizeof *w);
+    sv_pool *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     snprintf(w->name, sizeof w->name, "%s", name);
@@ -119,7 +87,7 @@ sv_worker *sv_worker_new(const char *name)
     return w;
 }
 
-bool sv_worker_post(sv_worker *w, void (*fn)(void *), void *arg)
+bool sv_pool_post(sv_pool *w, void (*fn)(void *), void *arg)
 {
     task *t = malloc(sizeof *t);
     if (!t)
@@ -141,7 +109,7 @@ bool sv_worker_post(sv_worker *w, void (*fn)(void *), void *arg)
     return true;
 }
 
-void sv_worker_stop(sv_worker *w)
+void sv_pool_stop(sv_pool *w)
 {
     if (!w)
         return;
@@ -155,11 +123,11 @@ void sv_worker_stop(sv_worker *w)
         pthread_join(w->thread, NULL);
 }
 
-void sv_worker_free(sv_worker *w)
+void sv_pool_free(sv_pool *w)
 {
     if (!w)
         return;
-    sv_worker_stop(w);
+    sv_pool_stop(w);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);
@@ -295,7 +263,7 @@ void sv_cache_insert(sv_cache *c, const char *key, const char *body, size_t len,
         }
     }
     if (c->n >= c->max)
-        cache_evict(c, sv_now());
+        cache_evict(c, wk_now());
     ne->next = c->buckets[i];
     c->buckets[i] = ne;
     c->n++;
@@ -403,7 +371,7 @@ char *sv_metrics_text(sv *s, size_t *len)
     mprintf(&b, "# HELP bouncecheck_jobs Jobs in the catalogue, by status.\n"
                 "# TYPE bouncecheck_jobs gauge\n");
     for (int i = 0; i < 5; i++)
-        mprintf(&b, "bouncecheck_jobs{status=\"%s\"} %lld\n", sv_job_status_name((sv_job_status)i),
+        mprintf(&b, "bouncecheck_jobs{status=\"%s\"} %lld\n", st_job_status_name((st_job_status)i),
                 (long long)atomic_load(&m->jobs[i]));
     if (s->wk) {
         char wb[4096];
@@ -411,7 +379,7 @@ char *sv_metrics_text(sv *s, size_t *len)
         mprintf(&b, "%s", wb);
     }
     char rb[512];
-    if (sv_rwatch_metrics(s->rwatch, rb, sizeof rb))
+    if (wk_rwatch_metrics(s->rwatch, rb, sizeof rb))
         mprintf(&b, "%s", rb);
     if (b.oom) {
         free(b.p);

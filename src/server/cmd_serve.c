@@ -1,5 +1,6 @@
 /*
- * cmd_serve.c - `bouncecheck serve`: the HTTP JSON API (src/server/).
+ * cmd_serve.c - `bouncecheck serve`: its options, then the HTTP JSON API
+ * (server.h). The command has the CLI's shape (src/cli/cli.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include "cli.h"
 #include "server.h"
 #include "settings.h"
+#include "store.h"
 
 const char cli_help_serve_text[] =
     "Usage: bouncecheck serve [--listen ADDR:PORT] [--data DIR] [--db URL] [OPTIONS]\n"
@@ -158,7 +160,7 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         cli_error("serve: unexpected argument '%s'", argv[optind]);
         rc = BC_EXIT_USAGE;
     }
-    if (rc == BC_EXIT_OK && so.no_work && !sv_store_is_pg(so.db)) {
+    if (rc == BC_EXIT_OK && so.no_work && !st_store_is_pg(so.db)) {
         cli_error("serve: --no-work needs --db postgres://...: workers elsewhere verify the jobs' rows");
         rc = BC_EXIT_USAGE;
     }

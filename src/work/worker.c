@@ -1,5 +1,5 @@
 /*
- * wk.c - a verification worker over the shared store (see wk.h).
+ * worker.c - a verification worker over the shared store (see worker.h).
  *
  * One timer drives everything every TICK_MS: results at hand are written
  * (one transaction per claim, every FLUSH_MS or FLUSH_ROWS results, and
@@ -14,13 +14,13 @@
  * greylisting schedule while the claim, renewed, waits for it: the result
  * a worker writes is the one a single machine would have written.
  *
- * Facts shared through the store (sv_domain_facts): a new claim's domain
+ * Facts shared through the store (st_domain_facts): a new claim's domain
  * gets the catch-all fact another worker found (so it is not tested
  * again), and a claim that ends leaves what it learned: the catch-all fact
  * and the mail server that answered, which makes claims exclusive per mail
  * server for domains that share one.
  */
-#include "wk.h"
+#include "worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +30,9 @@
 
 #include <event2/event.h>
 
-#include "engine.h"
+#include "runner.h"
 #include "state.h"
-#include "sv.h"
+#include "log.h"
 
 #define TICK_MS 200
 #define HEARTBEAT_MS 5000
@@ -61,7 +61,7 @@ typedef struct wsub {
 
 struct wclaim {
     wk *w;
-    sv_claim c;
+    st_claim c;
     size_t next;               /* the next row to submit */
     size_t inflight;           /* submitted or waiting for a recheck */
     size_t finished;           /* rows with a result (written or at hand) */
@@ -76,7 +76,7 @@ struct wclaim {
 
 struct wk {
     wk_opts o;
-    sv_worker_info info;
+    st_worker_info info;
     struct event *tick;
     struct event *kick;        /* a pass at once: a claim is complete */
     wclaim *claims;
@@ -101,7 +101,7 @@ static void fill(wclaim *cl);
 
 static bool submit(wclaim *cl, wsub *sb)
 {
-    const sv_claim_row *row = &cl->c.rows[sb->idx];
+    const st_claim_row *row = &cl->c.rows[sb->idx];
     if (bc_verifier_submit(cl->w->o.v, row->addr, strlen(row->addr), on_result, sb) != BC_OK)
         return false;
     return true;
@@ -236,29 +236,29 @@ static void write_results(wk *w, wclaim *cl)
         free_at_hand(cl);
         return;
     }
-    sv_row_result *res = calloc(cl->nres, sizeof *res);
+    st_row_result *res = calloc(cl->nres, sizeof *res);
     int *rc = calloc(cl->nres, sizeof *rc);
     int64_t n = -1;
     if (res && rc) {
         for (size_t i = 0; i < cl->nres; i++)
-            res[i] = (sv_row_result){ .row = cl->hand[i].row, .status = cl->hand[i].status,
+            res[i] = (st_row_result){ .row = cl->hand[i].row, .status = cl->hand[i].status,
                                       .reason = cl->hand[i].reason, .json = cl->hand[i].packed };
-        n = sv_rows_result_batch(w->o.store, cl->c.id, res, cl->nres, rc);
+        n = st_rows_result_batch(w->o.store, cl->c.id, res, cl->nres, rc);
     }
     free(res);
     if (n < 0) {
         atomic_fetch_add(&w->st.store_errors_total, 1);
-        sv_log("cannot write %zu results: %s", cl->nres, rc ? sv_store_error(w->o.store) : "out of memory");
+        wk_log("cannot write %zu results: %s", cl->nres, rc ? st_store_error(w->o.store) : "out of memory");
         free(rc);
         return; /* kept at hand: tried again at the next tick */
     }
     bool lost = false;
     for (size_t i = 0; i < cl->nres; i++) {
-        if (rc[i] == SV_RESULT_WRITTEN) {
+        if (rc[i] == ST_RESULT_WRITTEN) {
             int st = cl->hand[i].status;
             if (st >= 0 && st < 4)
                 atomic_fetch_add(&w->st.rows_total[st], 1);
-        } else if (rc[i] == SV_RESULT_LOST) {
+        } else if (rc[i] == ST_RESULT_LOST) {
             lost = true;
         }
     }
@@ -267,7 +267,7 @@ static void write_results(wk *w, wclaim *cl)
     if (lost && !cl->lost) {
         cl->lost = true;
         atomic_fetch_add(&w->st.leases_lost_total, 1);
-        sv_log("claim %s (%s): its rows are no longer its own (its lease ran out and another worker took them, or"
+        wk_log("claim %s (%s): its rows are no longer its own (its lease ran out and another worker took them, or"
                " the job was deleted): results not written", cl->c.id, cl->c.domain);
     }
 }
@@ -276,7 +276,7 @@ static void claim_free(wclaim *cl)
 {
     free_at_hand(cl);
     free(cl->hand);
-    sv_claim_clear(&cl->c);
+    st_claim_clear(&cl->c);
     free(cl);
 }
 
@@ -288,12 +288,12 @@ static void share_facts(wk *w, wclaim *cl)
     bc_tristate aa = bc_verifier_accept_all(w->o.v, cl->c.domain, &age);
     if (!cl->mx_host[0] && aa == BC_UNKNOWN)
         return;
-    sv_domain_facts f = { .accept_all = aa == BC_UNKNOWN ? -1 : aa == BC_YES,
+    st_domain_facts f = { .accept_all = aa == BC_UNKNOWN ? -1 : aa == BC_YES,
                           .accept_all_at = aa == BC_UNKNOWN ? 0 : now_ms() - age };
     memcpy(f.mx_host, cl->mx_host, sizeof f.mx_host);
-    if (sv_domain_facts_put(w->o.store, cl->c.domain, &f) != 0) {
+    if (st_domain_facts_put(w->o.store, cl->c.domain, &f) != 0) {
         atomic_fetch_add(&w->st.store_errors_total, 1);
-        sv_log("cannot share the facts of a domain: %s", sv_store_error(w->o.store));
+        wk_log("cannot share the facts of a domain: %s", st_store_error(w->o.store));
     }
 }
 
@@ -301,13 +301,13 @@ static void share_facts(wk *w, wclaim *cl)
  * fact, so that it is not tested again. */
 static void learn_facts(wk *w, wclaim *cl, int64_t now)
 {
-    sv_domain_facts f;
+    st_domain_facts f;
     if (!cl->c.domain[0])
         return; /* addresses that do not parse: no domain to know anything of */
-    int rc = sv_domain_facts_get(w->o.store, cl->c.domain, &f);
+    int rc = st_domain_facts_get(w->o.store, cl->c.domain, &f);
     if (rc < 0) {
         atomic_fetch_add(&w->st.store_errors_total, 1);
-        sv_log("cannot read the facts of a domain: %s", sv_store_error(w->o.store));
+        wk_log("cannot read the facts of a domain: %s", st_store_error(w->o.store));
     } else if (rc == 1 && f.accept_all >= 0 && f.accept_all_at > 0 && f.accept_all_at <= now) {
         bc_verifier_learn_accept_all(w->o.v, cl->c.domain, f.accept_all ? BC_YES : BC_NO, now - f.accept_all_at);
     }
@@ -338,10 +338,10 @@ static void renew(wk *w, int64_t now)
     for (wclaim *cl = w->claims; cl; cl = cl->next_claim) {
         if (cl->lost || now < cl->renew_at)
             continue;
-        int64_t n = sv_rows_renew(w->o.store, cl->c.id, w->o.lease_ms, now);
+        int64_t n = st_rows_renew(w->o.store, cl->c.id, w->o.lease_ms, now);
         if (n < 0) {
             atomic_fetch_add(&w->st.store_errors_total, 1);
-            sv_log("cannot renew a lease: %s", sv_store_error(w->o.store));
+            wk_log("cannot renew a lease: %s", st_store_error(w->o.store));
             continue;
         }
         cl->c.lease_until = now + w->o.lease_ms;
@@ -350,7 +350,7 @@ static void renew(wk *w, int64_t now)
             /* nothing held any more, yet rows are without a result: taken over */
             cl->lost = true;
             atomic_fetch_add(&w->st.leases_lost_total, 1);
-            sv_log("claim %s (%s): its lease ran out and another worker took it", cl->c.id,
+            wk_log("claim %s (%s): its lease ran out and another worker took it", cl->c.id,
                    cl->c.domain);
         }
     }
@@ -362,13 +362,13 @@ static void take_claims(wk *w, int64_t now)
         wclaim *cl = calloc(1, sizeof *cl);
         if (!cl)
             return;
-        int rc = sv_rows_claim_ex(w->o.store, w->info.id, (size_t)w->o.claim_rows, w->o.lease_ms, now,
-                                  SV_CLAIM_EXCLUSIVE, &cl->c);
+        int rc = st_rows_claim_ex(w->o.store, w->info.id, (size_t)w->o.claim_rows, w->o.lease_ms, now,
+                                  ST_CLAIM_EXCLUSIVE, &cl->c);
         if (rc != 1) {
             free(cl);
             if (rc < 0) {
                 atomic_fetch_add(&w->st.store_errors_total, 1);
-                sv_log("cannot claim rows: %s", sv_store_error(w->o.store));
+                wk_log("cannot claim rows: %s", st_store_error(w->o.store));
             }
             w->next_claim_at = now + (rc < 0 ? ERROR_BACKOFF_MS : IDLE_BACKOFF_MS);
             return;
@@ -390,14 +390,14 @@ static void heartbeat(wk *w, int64_t now)
     if (now < w->next_beat_at)
         return;
     w->next_beat_at = now + HEARTBEAT_MS;
-    int rc = sv_worker_heartbeat(w->o.store, w->info.id, now);
+    int rc = st_worker_heartbeat(w->o.store, w->info.id, now);
     if (rc == 0) { /* removed meanwhile (a clean-up by an operator): back in the list */
         w->info.last_seen = now;
-        rc = sv_worker_register(w->o.store, &w->info) == 0 ? 1 : -1;
+        rc = st_worker_register(w->o.store, &w->info) == 0 ? 1 : -1;
     }
     if (rc < 0) {
         atomic_fetch_add(&w->st.store_errors_total, 1);
-        sv_log("heartbeat: %s", sv_store_error(w->o.store));
+        wk_log("heartbeat: %s", st_store_error(w->o.store));
     }
 }
 
@@ -445,7 +445,7 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         snprintf(host, sizeof host, "unknown");
-    if (sv_worker_new_id(w->info.id) != 0) {
+    if (st_worker_new_id(w->info.id) != 0) {
         snprintf(err, errlen, "no randomness for the worker's id");
         free(w);
         return NULL;
@@ -461,8 +461,8 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
         k += (size_t)n;
     }
     w->info.started_at = w->info.last_seen = now_ms();
-    if (sv_worker_register(o->store, &w->info) != 0) {
-        snprintf(err, errlen, "cannot register the worker: %s", sv_store_error(o->store));
+    if (st_worker_register(o->store, &w->info) != 0) {
+        snprintf(err, errlen, "cannot register the worker: %s", st_store_error(o->store));
         free(w);
         return NULL;
     }
@@ -472,7 +472,7 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
     struct timeval tv = { 0, TICK_MS * 1000 };
     if (!w->tick || !w->kick || event_add(w->tick, &tv) != 0) {
         snprintf(err, errlen, "out of memory");
-        sv_worker_remove(o->store, w->info.id);
+        st_worker_remove(o->store, w->info.id);
         if (w->tick)
             event_free(w->tick);
         if (w->kick)
@@ -480,7 +480,7 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
         free(w);
         return NULL;
     }
-    sv_log("worker %s (%s) started: %d batches of %d rows at once, lease %llds", w->info.id, w->info.name,
+    wk_log("worker %s (%s) started: %d batches of %d rows at once, lease %llds", w->info.id, w->info.name,
            w->o.claims, w->o.claim_rows, (long long)(w->o.lease_ms / 1000));
     return w;
 }
@@ -509,15 +509,15 @@ void wk_shutdown(wk *w)
         if (cl->nres == 0)
             written += (int64_t)had;
         if (!cl->lost) {
-            int64_t n = sv_rows_release(w->o.store, cl->c.id);
+            int64_t n = st_rows_release(w->o.store, cl->c.id);
             if (n > 0)
                 released += n;
         }
         cl->lost = true; /* what is still in flight is thrown away when it comes back */
     }
-    if (sv_worker_remove(w->o.store, w->info.id) < 0)
-        sv_log("cannot remove its record: %s", sv_store_error(w->o.store));
-    sv_log("worker %s stopped: %lld results written at the stop, %lld rows given back", w->info.id,
+    if (st_worker_remove(w->o.store, w->info.id) < 0)
+        wk_log("cannot remove its record: %s", st_store_error(w->o.store));
+    wk_log("worker %s stopped: %lld results written at the stop, %lld rows given back", w->info.id,
            (long long)written, (long long)released);
 }
 

@@ -1,5 +1,5 @@
 /*
- * engine.h - the bulk engine shared by `bouncecheck verify -i` and the HTTP
+ * runner.h - the bulk engine shared by `bouncecheck verify -i` and the HTTP
  * server's jobs: read a list into a job's state (import), verify the
  * addresses without a result (offline in steps, or online through a
  * scheduler that interleaves several jobs over one verifier), and write
@@ -8,8 +8,8 @@
  * Nothing here knows about terminals, signals or HTTP: callers poll, stop
  * and report through the callbacks.
  */
-#ifndef BC_BULK_ENGINE_H
-#define BC_BULK_ENGINE_H
+#ifndef BC_BULK_RUNNER_H
+#define BC_BULK_RUNNER_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,8 +1,10 @@
 /*
- * main.c - `bouncecheck`: global options, subcommand dispatch and help.
+ * cli.c - `bouncecheck`: global options, subcommand dispatch and help.
  *
  * The command is a thin layer over libbouncecheck: it parses arguments,
- * hands the library what it needs and prints what it gets back.
+ * hands the library what it needs and prints what it gets back. Commands
+ * are a table; the program (src/main.c) adds those of higher layers (the
+ * server's `serve`) through cli_main.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "store.h"
 
 static const char main_help[] =
     "Usage: bouncecheck [--data-dir DIR] COMMAND [OPTIONS] [ARGS]\n"
@@ -56,6 +59,17 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+st_store *cli_store_open(const char *cmd, const char *db, const char *dir)
+{
+    st_store *s = NULL;
+    char err[1024] = "";
+    if (st_store_open_db(&s, db, dir, err, sizeof err) != 0) {
+        cli_error("%s: %s", cmd, err);
+        return NULL;
+    }
+    return s;
+}
+
 bool cli_number(const char *s, long long min, long long max, long long *out)
 {
     char *end;
@@ -67,40 +81,50 @@ bool cli_number(const char *s, long long min, long long max, long long *out)
     return true;
 }
 
+/* The CLI's own commands; cli_main adds the program's others. */
+static const cli_command own_commands[] = {
+    { "verify", cmd_verify, cli_help_verify_text, cli_help_verify_text2 },
+    { "lists", cmd_lists, cli_help_lists_text, NULL },
+    { "keys", cmd_keys, cli_help_keys_text, NULL },
+    { "status", cmd_status, cli_help_status_text, NULL },
+    { "worker", cmd_worker, cli_help_worker_text, NULL },
+    { "dns", cmd_dns, cli_help_dns_text, NULL },
+    { "smtp-test", cmd_smtp_test, cli_help_smtp_test_text, NULL },
+    { "spf", cmd_spf, cli_help_spf_text, NULL },
+    { "extract", cmd_extract, cli_help_extract_text, NULL },
+    { "disposable", cmd_disposable, cli_help_disposable_text, NULL },
+    { "doctor", cmd_doctor, cli_help_doctor_text, NULL },
+};
+static const cli_command *more_commands;
+static size_t n_more_commands;
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof own_commands / sizeof own_commands[0]; i++)
+        if (strcmp(own_commands[i].name, name) == 0)
+            return &own_commands[i];
+    for (size_t i = 0; i < n_more_commands; i++)
+        if (strcmp(more_commands[i].name, name) == 0)
+            return &more_commands[i];
+    return NULL;
+}
+
 bool cli_help(const char *subcommand, FILE *out)
 {
     if (!subcommand) {
         fputs(main_help, out);
         return true;
     }
-    if (strcmp(subcommand, "verify") == 0)
-        fputs(cli_help_verify_text, out), fputs(cli_help_verify_text2, out);
-    else if (strcmp(subcommand, "lists") == 0)
-        fputs(cli_help_lists_text, out);
-    else if (strcmp(subcommand, "keys") == 0)
-        fputs(cli_help_keys_text, out);
-    else if (strcmp(subcommand, "status") == 0)
-        fputs(cli_help_status_text, out);
-    else if (strcmp(subcommand, "worker") == 0)
-        fputs(cli_help_worker_text, out);
-    else if (strcmp(subcommand, "serve") == 0)
-        fputs(cli_help_serve_text, out);
-    else if (strcmp(subcommand, "dns") == 0)
-        fputs(cli_help_dns_text, out);
-    else if (strcmp(subcommand, "smtp-test") == 0)
-        fputs(cli_help_smtp_test_text, out);
-    else if (strcmp(subcommand, "spf") == 0)
-        fputs(cli_help_spf_text, out);
-    else if (strcmp(subcommand, "extract") == 0)
-        fputs(cli_help_extract_text, out);
-    else if (strcmp(subcommand, "disposable") == 0)
-        fputs(cli_help_disposable_text, out);
-    else if (strcmp(subcommand, "doctor") == 0)
-        fputs(cli_help_doctor_text, out);
-    else if (strcmp(subcommand, "help") == 0)
+    const cli_command *c = find_command(subcommand);
+    if (c) {
+        fputs(c->help, out);
+        if (c->help2)
+            fputs(c->help2, out);
+    } else if (strcmp(subcommand, "help") == 0) {
         fputs("Usage: bouncecheck help [COMMAND]\n\nShow the help of COMMAND, or the overview.\n", out);
-    else
+    } else {
         return false;
+    }
     return true;
 }
 
@@ -123,7 +147,7 @@ const char *cli_default_dir(const char *envvar)
     return "/var/lib/bouncecheck";
 }
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv, const cli_command *more, size_t nmore)
 {
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, 'd' },
@@ -131,6 +155,8 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
+    more_commands = more;
+    n_more_commands = nmore;
     cli_global g = { .data_dir = cli_default_dir("BOUNCECHECK_DATA_DIR"), .prog = "bouncecheck" };
     int c;
     /* '+' stops at the first non-option: the subcommand parses the rest. */
@@ -167,30 +193,9 @@ int main(int argc, char **argv)
         }
         return BC_EXIT_OK;
     }
-    if (strcmp(cmd, "verify") == 0)
-        return cmd_verify(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "lists") == 0)
-        return cmd_lists(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "keys") == 0)
-        return cmd_keys(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "status") == 0)
-        return cmd_status(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "worker") == 0)
-        return cmd_worker(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "dns") == 0)
-        return cmd_dns(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "smtp-test") == 0)
-        return cmd_smtp_test(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "spf") == 0)
-        return cmd_spf(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "extract") == 0)
-        return cmd_extract(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "disposable") == 0)
-        return cmd_disposable(sub_argc, sub_argv, &g);
-    if (strcmp(cmd, "doctor") == 0)
-        return cmd_doctor(sub_argc, sub_argv, &g);
+    const cli_command *run = find_command(cmd);
+    if (run)
+        return run->run(sub_argc, sub_argv, &g);
     cli_error("unknown command '%s'", cmd);
     fputs("Try 'bouncecheck --help'.\n", stderr);
     return BC_EXIT_USAGE;

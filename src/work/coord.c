@@ -1,8 +1,8 @@
 /*
- * jobrows.c - publishing a job's addresses to the shared store and copying
- * the workers' results back (see jobrows.h).
+ * coord.c - the coordinator of a shared job (coord.h): publishing its
+ * addresses to the store, following its rows, copying the results back.
  */
-#include "jobrows.h"
+#include "coord.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #define PUBLISH_BATCH 1000
 
 typedef struct pub_batch {
-    sv_row_in rows[PUBLISH_BATCH];
+    st_row_in rows[PUBLISH_BATCH];
     char *strs[2 * PUBLISH_BATCH];
     size_t n;
     int64_t last_id;
@@ -25,13 +25,13 @@ static int pub_collect(void *arg, const bk_pending *p)
     char *dom = strdup(p->domain);
     b->strs[2 * b->n] = addr;
     b->strs[2 * b->n + 1] = dom;
-    b->rows[b->n] = (sv_row_in){ .row = p->id, .addr = addr, .domain = dom, .weight = p->nrows };
+    b->rows[b->n] = (st_row_in){ .row = p->id, .addr = addr, .domain = dom, .weight = p->nrows };
     b->n++;
     b->last_id = p->id;
     return addr && dom ? 0 : 1;
 }
 
-int jr_publish(sv_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen)
+int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen)
 {
     int64_t after = 0;
     *added = 0;
@@ -48,7 +48,7 @@ int jr_publish(sv_store *store, const char *job_id, bk_state *st, int64_t *added
             ret = -1;
         } else if (n > 0) {
             char serr[512] = "";
-            int64_t k = sv_rows_add(store, job_id, b->rows, b->n, serr, sizeof serr);
+            int64_t k = st_rows_add(store, job_id, b->rows, b->n, serr, sizeof serr);
             if (k < 0) {
                 snprintf(err, errlen, "cannot publish the job's addresses: %s", serr);
                 ret = -1;
@@ -78,7 +78,7 @@ typedef struct copy_ctx {
     char err[512];
 } copy_ctx;
 
-static int copy_result(void *arg, const sv_row_done *row)
+static int copy_result(void *arg, const st_row_done *row)
 {
     copy_ctx *cc = arg;
     cc->bad = true;
@@ -92,21 +92,21 @@ static int copy_result(void *arg, const sv_row_done *row)
     return 0;
 }
 
-int jr_copy_results(sv_store *store, const char *job_id, bk_state *st, char *err, size_t errlen)
+int wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *err, size_t errlen)
 {
     copy_ctx cc = { .st = st };
     if (bk_state_begin(st) != 0) {
         snprintf(err, errlen, "%s", bk_state_error(st));
         return -1;
     }
-    int rc = sv_rows_results(store, job_id, copy_result, &cc);
+    int rc = st_rows_results(store, job_id, copy_result, &cc);
     if (rc != 0) {
         bk_state_rollback(st);
         if (cc.bad) {
             snprintf(err, errlen, "%s", cc.err);
             return -1;
         }
-        snprintf(err, errlen, "%s", sv_store_error(store));
+        snprintf(err, errlen, "%s", st_store_error(store));
         return -2;
     }
     if (bk_state_commit(st) != 0) {
@@ -114,4 +114,25 @@ int jr_copy_results(sv_store *store, const char *job_id, bk_state *st, char *err
         return -1;
     }
     return 0;
+}
+
+int wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (bk_state_get_int(st, "published", 0) == 0 &&
+        wk_rows_publish(store, job_id, st, &out->published, err, errlen) != 0)
+        return -2;
+    if (st_rows_counts(store, job_id, &out->rows) != 0) {
+        snprintf(err, errlen, "cannot read the job's rows: %s", st_store_error(store));
+        return -2;
+    }
+    if (out->rows.pending > 0 || out->rows.claimed > 0)
+        return 0;
+    char why[512] = "";
+    int rc = wk_rows_collect(store, job_id, st, why, sizeof why);
+    if (rc == 0)
+        out->complete = true;
+    else
+        snprintf(err, errlen, "cannot copy the results: %s", why);
+    return rc;
 }

@@ -3,7 +3,7 @@
  * verifier's loop reads the verifier's latest outcome (its own checks
  * count too: it also checks when a negative answer needs one), publishes
  * it under the lock, logs a change, and asks for a new check when the
- * last one is SV_RWATCH_INTERVAL_S old (the verifier joins a request to a
+ * last one is WK_RWATCH_INTERVAL_S old (the verifier joins a request to a
  * check already under way).
  */
 #include <pthread.h>
@@ -15,32 +15,32 @@
 #include <event2/event.h>
 
 #include "rwatch.h"
-#include "server.h"
+#include "log.h"
 
 #define RW_POLL_S 1
 
-struct sv_rwatch {
+struct wk_rwatch {
     bc_verifier *v;            /* NULL once stopped */
     struct event *timer;       /* owned */
     pthread_mutex_t lock;      /* guards st */
-    sv_rstate st;
+    wk_rstate st;
 };
 
 /* Publishes the verifier's latest outcome; logs when it changed. */
-static void rw_publish(sv_rwatch *w, bc_tristate ok, int64_t age_ms, const char *msg)
+static void rw_publish(wk_rwatch *w, bc_tristate ok, int64_t age_ms, const char *msg)
 {
     pthread_mutex_lock(&w->lock);
     bool changed = w->st.ok != ok;
     w->st.ok = ok;
-    w->st.checked_at = sv_now() - age_ms / 1000;
+    w->st.checked_at = wk_now() - age_ms / 1000;
     snprintf(w->st.message, sizeof w->st.message, "%s", msg);
     pthread_mutex_unlock(&w->lock);
     if (!changed)
         return;
     if (ok == BC_YES)
-        sv_log("DNS resolver check passed: %s", msg);
+        wk_log("DNS resolver check passed: %s", msg);
     else
-        sv_log("DNS resolver check failed: %s; until it passes, addresses whose domain DNS says does not exist"
+        wk_log("DNS resolver check failed: %s; until it passes, addresses whose domain DNS says does not exist"
                " are unknown/dns_unreliable", msg);
 }
 
@@ -48,19 +48,19 @@ static void rw_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    sv_rwatch *w = arg;
+    wk_rwatch *w = arg;
     char msg[sizeof w->st.message];
     int64_t age_ms = 0;
     bc_tristate ok = bc_verifier_resolver_ok(w->v, &age_ms, msg, sizeof msg);
     if (ok != BC_UNKNOWN)
         rw_publish(w, ok, age_ms, msg);
-    if (ok == BC_UNKNOWN || age_ms >= SV_RWATCH_INTERVAL_S * 1000LL)
+    if (ok == BC_UNKNOWN || age_ms >= WK_RWATCH_INTERVAL_S * 1000LL)
         bc_verifier_check_resolver(w->v); /* joins the one under way, if any */
 }
 
-sv_rwatch *sv_rwatch_start(struct event_base *base, bc_verifier *v)
+wk_rwatch *wk_rwatch_start(struct event_base *base, bc_verifier *v)
 {
-    sv_rwatch *w = calloc(1, sizeof *w);
+    wk_rwatch *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->v = v;
@@ -69,14 +69,14 @@ sv_rwatch *sv_rwatch_start(struct event_base *base, bc_verifier *v)
     w->timer = event_new(base, -1, EV_PERSIST, rw_tick, w);
     struct timeval tv = { RW_POLL_S, 0 };
     if (!w->timer || event_add(w->timer, &tv) != 0) {
-        sv_rwatch_free(w);
+        wk_rwatch_free(w);
         return NULL;
     }
     bc_verifier_check_resolver(v);
     return w;
 }
 
-void sv_rwatch_stop(sv_rwatch *w)
+void wk_rwatch_stop(wk_rwatch *w)
 {
     if (!w || !w->timer)
         return;
@@ -85,7 +85,7 @@ void sv_rwatch_stop(sv_rwatch *w)
     w->v = NULL;
 }
 
-void sv_rwatch_get(sv_rwatch *w, sv_rstate *out)
+void wk_rwatch_get(wk_rwatch *w, wk_rstate *out)
 {
     memset(out, 0, sizeof *out);
     out->ok = BC_UNKNOWN;
@@ -96,10 +96,10 @@ void sv_rwatch_get(sv_rwatch *w, sv_rstate *out)
     pthread_mutex_unlock(&w->lock);
 }
 
-size_t sv_rwatch_metrics(sv_rwatch *w, char *buf, size_t size)
+size_t wk_rwatch_metrics(wk_rwatch *w, char *buf, size_t size)
 {
-    sv_rstate st;
-    sv_rwatch_get(w, &st);
+    wk_rstate st;
+    wk_rwatch_get(w, &st);
     if (size)
         buf[0] = '\0';
     if (st.ok == BC_UNKNOWN)
@@ -118,11 +118,11 @@ size_t sv_rwatch_metrics(sv_rwatch *w, char *buf, size_t size)
     return (size_t)n;
 }
 
-void sv_rwatch_free(sv_rwatch *w)
+void wk_rwatch_free(wk_rwatch *w)
 {
     if (!w)
         return;
-    sv_rwatch_stop(w);
+    wk_rwatch_stop(w);
     pthread_mutex_destroy(&w->lock);
     free(w);
 }

@@ -1,5 +1,5 @@
 /*
- * wk.h - a verification worker over the shared store (issue 9, scale-out):
+ * worker.h - a verification worker (the work layer, src/work/) over the shared store (issue 9, scale-out):
  * it claims batches of job rows (one domain each, exclusively: no other
  * worker holds a live claim on that domain), verifies them with a
  * bc_verifier on the caller's libevent loop, renews the leases while it
@@ -12,8 +12,8 @@
  * that thread for a query's time: they are batched (results, renewals)
  * and spaced (claims), never one per address.
  */
-#ifndef BC_SERVER_WK_H
-#define BC_SERVER_WK_H
+#ifndef BC_WORK_WORKER_H
+#define BC_WORK_WORKER_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -27,7 +27,7 @@ struct event_base;
 typedef struct wk wk;
 
 typedef struct wk_opts {
-    sv_store *store;             /* a handle of its own (not shared with HTTP threads); not owned */
+    st_store *store;             /* a handle of its own (not shared with HTTP threads); not owned */
     struct event_base *base;     /* not owned */
     bc_verifier *v;              /* not owned; outlives the worker's last callback */
     const bc_verify_options *vo; /* the greylisting schedule and the in-flight sizing */

@@ -18,14 +18,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-struct sv_store {
-    const sv_store_ops *ops;
+struct st_store {
+    const st_store_ops *ops;
     void *be; /* the backend's handle */
 };
 
 /* ---- opening --------------------------------------------------------------------- */
 
-bool sv_store_is_pg(const char *db)
+bool st_store_is_pg(const char *db)
 {
     return db && (strncasecmp(db, "postgres://", 11) == 0 || strncasecmp(db, "postgresql://", 13) == 0);
 }
@@ -42,7 +42,7 @@ static void put(char *out, size_t outlen, size_t *pos, const char *src, size_t n
     out[*pos] = '\0';
 }
 
-void sv_store_mask_url(const char *db, char *out, size_t outlen)
+void st_store_mask_url(const char *db, char *out, size_t outlen)
 {
     if (!out || outlen == 0)
         return;
@@ -90,22 +90,22 @@ void sv_store_mask_url(const char *db, char *out, size_t outlen)
     }
 }
 
-int sv_store_open_db(sv_store **out, const char *db, const char *dir, char *err, size_t errlen)
+int st_store_open_db(st_store **out, const char *db, const char *dir, char *err, size_t errlen)
 {
     *out = NULL;
-    sv_store *s = calloc(1, sizeof *s);
+    st_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     int rc;
     if (!db || !*db) {
-        rc = sv_store_sqlite_open(&s->ops, &s->be, dir, err, errlen);
-    } else if (sv_store_is_pg(db)) {
-        rc = sv_store_pg_open(&s->ops, &s->be, db, err, errlen);
+        rc = st_store_sqlite_open(&s->ops, &s->be, dir, err, errlen);
+    } else if (st_store_is_pg(db)) {
+        rc = st_store_pg_open(&s->ops, &s->be, db, err, errlen);
     } else {
         char shown[256];
-        sv_store_mask_url(db, shown, sizeof shown);
+        st_store_mask_url(db, shown, sizeof shown);
         snprintf(err, errlen, "database '%s': expected a postgres:// or postgresql:// URL", shown);
         rc = -1;
     }
@@ -117,12 +117,12 @@ int sv_store_open_db(sv_store **out, const char *db, const char *dir, char *err,
     return 0;
 }
 
-int sv_store_open(sv_store **out, const char *dir, char *err, size_t errlen)
+int st_store_open(st_store **out, const char *dir, char *err, size_t errlen)
 {
-    return sv_store_open_db(out, NULL, dir, err, errlen);
+    return st_store_open_db(out, NULL, dir, err, errlen);
 }
 
-void sv_store_close(sv_store *s)
+void st_store_close(st_store *s)
 {
     if (!s)
         return;
@@ -130,12 +130,12 @@ void sv_store_close(sv_store *s)
     free(s);
 }
 
-int64_t sv_store_version(sv_store *s)
+int64_t st_store_version(st_store *s)
 {
     return s->ops->version(s->be);
 }
 
-const char *sv_store_error(sv_store *s)
+const char *st_store_error(st_store *s)
 {
     return s && s->be ? s->ops->error(s->be) : "no database";
 }
@@ -166,8 +166,8 @@ static int sha256(const void *data, size_t len, unsigned char md[32])
 }
 
 /* A fresh secret, "bck_" + base64url without padding of 32 random bytes,
- * into out (SV_KEY_SECRET_LEN + 1 bytes). 0 / -1. */
-static int new_secret(char out[SV_KEY_SECRET_LEN + 1])
+ * into out (ST_KEY_SECRET_LEN + 1 bytes). 0 / -1. */
+static int new_secret(char out[ST_KEY_SECRET_LEN + 1])
 {
     unsigned char raw[32];
     unsigned char b64[48]; /* 4 * ceil(32 / 3) = 44, + NUL */
@@ -182,21 +182,21 @@ static int new_secret(char out[SV_KEY_SECRET_LEN + 1])
         char c = (char)b64[i];
         out[4 + i] = c == '+' ? '-' : c == '/' ? '_' : c;
     }
-    out[SV_KEY_SECRET_LEN] = '\0';
+    out[ST_KEY_SECRET_LEN] = '\0';
     OPENSSL_cleanse(b64, sizeof b64);
     return 0;
 }
 
 /* ---- API keys ------------------------------------------------------------------------ */
 
-int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, char *secret, sv_key *k,
+int st_key_create(st_store *s, const char *name, double rate, int64_t daily, char *secret, st_key *k,
                   char *err, size_t errlen)
 {
-    return sv_key_create_ex(s, name, rate, daily, false, secret, k, err, errlen);
+    return st_key_create_ex(s, name, rate, daily, false, secret, k, err, errlen);
 }
 
-int sv_key_create_ex(sv_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
-                     sv_key *k, char *err, size_t errlen)
+int st_key_create_ex(st_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
+                     st_key *k, char *err, size_t errlen)
 {
     if (!name)
         name = "";
@@ -209,7 +209,7 @@ int sv_key_create_ex(sv_store *s, const char *name, double rate, int64_t daily, 
         return -1;
     }
     unsigned char md[32];
-    if (new_secret(secret) != 0 || sha256(secret, SV_KEY_SECRET_LEN, md) != 0) {
+    if (new_secret(secret) != 0 || sha256(secret, ST_KEY_SECRET_LEN, md) != 0) {
         snprintf(err, errlen, "cannot make a random key");
         return -1;
     }
@@ -233,25 +233,25 @@ int sv_key_create_ex(sv_store *s, const char *name, double rate, int64_t daily, 
     if (rc == 1)
         snprintf(err, errlen, "cannot store the key: its id or hash is taken");
     if (rc != 0) {
-        memset(secret, 0, SV_KEY_SECRET_LEN + 1);
+        memset(secret, 0, ST_KEY_SECRET_LEN + 1);
         return -1;
     }
     return 0;
 }
 
-int sv_key_list(sv_store *s, sv_key **keys, size_t *n)
+int st_key_list(st_store *s, st_key **keys, size_t *n)
 {
     *keys = NULL;
     *n = 0;
     return s->ops->key_list(s->be, keys, n);
 }
 
-int sv_key_revoke(sv_store *s, const char *id)
+int st_key_revoke(st_store *s, const char *id)
 {
     return s->ops->key_revoke(s->be, id, (int64_t)time(NULL));
 }
 
-int sv_key_find(sv_store *s, const char *secret, size_t len, sv_key *k)
+int st_key_find(st_store *s, const char *secret, size_t len, st_key *k)
 {
     unsigned char md[32];
     if (sha256(secret, len, md) != 0)
@@ -259,12 +259,12 @@ int sv_key_find(sv_store *s, const char *secret, size_t len, sv_key *k)
     return s->ops->key_find(s->be, md, k);
 }
 
-int64_t sv_key_count(sv_store *s)
+int64_t st_key_count(st_store *s)
 {
     return s->ops->key_count(s->be);
 }
 
-int64_t sv_usage_add(sv_store *s, const char *key_id, const char *day, int64_t n)
+int64_t st_usage_add(st_store *s, const char *key_id, const char *day, int64_t n)
 {
     return s->ops->usage_add(s->be, key_id, day, n);
 }
@@ -272,18 +272,18 @@ int64_t sv_usage_add(sv_store *s, const char *key_id, const char *day, int64_t n
 /* ---- jobs ------------------------------------------------------------------------------ */
 
 static const char *const job_status_names[] = {
-    [SV_JOB_QUEUED] = "queued", [SV_JOB_RUNNING] = "running", [SV_JOB_DONE] = "done",
-    [SV_JOB_FAILED] = "failed", [SV_JOB_CANCELLED] = "cancelled",
+    [ST_JOB_QUEUED] = "queued", [ST_JOB_RUNNING] = "running", [ST_JOB_DONE] = "done",
+    [ST_JOB_FAILED] = "failed", [ST_JOB_CANCELLED] = "cancelled",
 };
 
-const char *sv_job_status_name(sv_job_status st)
+const char *st_job_status_name(st_job_status st)
 {
     if ((unsigned)st < sizeof job_status_names / sizeof job_status_names[0])
         return job_status_names[st];
     return "unknown";
 }
 
-void sv_job_clear(sv_job *j)
+void st_job_clear(st_job *j)
 {
     if (!j)
         return;
@@ -294,89 +294,89 @@ void sv_job_clear(sv_job *j)
     j->name = j->error = j->webhook = j->reasons = NULL;
 }
 
-int sv_job_new_id(char out[SV_JOB_ID_LEN + 1])
+int st_job_new_id(char out[ST_JOB_ID_LEN + 1])
 {
-    return random_hex(out, SV_JOB_ID_LEN / 2);
+    return random_hex(out, ST_JOB_ID_LEN / 2);
 }
 
-int sv_job_insert(sv_store *s, const sv_job *j)
+int st_job_insert(st_store *s, const st_job *j)
 {
     return s->ops->job_insert(s->be, j);
 }
 
-int sv_job_get(sv_store *s, const char *id, sv_job *j)
+int st_job_get(st_store *s, const char *id, st_job *j)
 {
     return s->ops->job_get(s->be, id, j);
 }
 
-int sv_job_progress(sv_store *s, const char *id, int64_t processed, const int64_t counts[4])
+int st_job_progress(st_store *s, const char *id, int64_t processed, const int64_t counts[4])
 {
     return s->ops->job_progress(s->be, id, processed, counts);
 }
 
-int sv_job_set_status(sv_store *s, const char *id, sv_job_status st, int64_t finished_at,
+int st_job_set_status(st_store *s, const char *id, st_job_status st, int64_t finished_at,
                       const char *error)
 {
     return s->ops->job_set_status(s->be, id, st, finished_at, error);
 }
 
-int sv_job_set_reasons(sv_store *s, const char *id, const char *reasons)
+int st_job_set_reasons(st_store *s, const char *id, const char *reasons)
 {
     return s->ops->job_set_reasons(s->be, id, reasons);
 }
 
-int sv_job_set_webhook_state(sv_store *s, const char *id, int state)
+int st_job_set_webhook_state(st_store *s, const char *id, int state)
 {
     return s->ops->job_set_webhook_state(s->be, id, state);
 }
 
-int sv_job_list(sv_store *s, const char *key_id, sv_job **jobs, size_t *n)
+int st_job_list(st_store *s, const char *key_id, st_job **jobs, size_t *n)
 {
     *jobs = NULL;
     *n = 0;
     return s->ops->job_list(s->be, key_id, jobs, n);
 }
 
-int sv_job_list_status(sv_store *s, sv_job_status st, sv_job **jobs, size_t *n)
+int st_job_list_status(st_store *s, st_job_status st, st_job **jobs, size_t *n)
 {
     *jobs = NULL;
     *n = 0;
     return s->ops->job_list_status(s->be, st, jobs, n);
 }
 
-int sv_job_expired(sv_store *s, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n)
+int st_job_expired(st_store *s, int64_t before, char (**ids)[ST_JOB_ID_LEN + 1], size_t *n)
 {
     *ids = NULL;
     *n = 0;
     return s->ops->job_expired(s->be, before, ids, n);
 }
 
-int sv_job_delete(sv_store *s, const char *id)
+int st_job_delete(st_store *s, const char *id)
 {
     return s->ops->job_delete(s->be, id);
 }
 
 /* ---- the verification cache ------------------------------------------------------------ */
 
-int sv_cache_get(sv_store *s, const char *addr, int64_t now, char **json)
+int st_cache_get(st_store *s, const char *addr, int64_t now, char **json)
 {
     *json = NULL;
     return s->ops->cache_get(s->be, addr, now, json);
 }
 
-int sv_cache_put(sv_store *s, const char *addr, const char *json, int64_t expires)
+int st_cache_put(st_store *s, const char *addr, const char *json, int64_t expires)
 {
     return s->ops->cache_put(s->be, addr, json, expires);
 }
 
-int64_t sv_cache_purge(sv_store *s, int64_t now)
+int64_t st_cache_purge(st_store *s, int64_t now)
 {
     return s->ops->cache_purge(s->be, now);
 }
 
 /* ---- job rows ---------------------------------------------------------------------------- */
 
-void sv_claim_clear(sv_claim *c)
+void st_claim_clear(st_claim *c)
 {
     if (!c)
         return;
@@ -389,7 +389,7 @@ void sv_claim_clear(sv_claim *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The domain of addr as sv_row_in documents it: malloc'd, or NULL (out of memory). */
+/* The domain of addr as st_row_in documents it: malloc'd, or NULL (out of memory). */
 static char *domain_of(const char *addr)
 {
     const char *at = strrchr(addr, '@');
@@ -400,7 +400,7 @@ static char *domain_of(const char *addr)
     return d;
 }
 
-int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size_t n, char *err, size_t errlen)
+int64_t st_rows_add(st_store *s, const char *job_id, const st_row_in *rows, size_t n, char *err, size_t errlen)
 {
     if (n == 0)
         return 0;
@@ -416,7 +416,7 @@ int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size
     if (!derive)
         return s->ops->rows_add(s->be, job_id, rows, n, err, errlen);
     /* Some rows need their domain: a copy of the array with them filled in. */
-    sv_row_in *copy = malloc(n * sizeof *copy);
+    st_row_in *copy = malloc(n * sizeof *copy);
     char **made = calloc(n, sizeof *made);
     int64_t ret = -1;
     if (!copy || !made) {
@@ -442,41 +442,41 @@ out:
     return ret;
 }
 
-int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
-                  sv_claim *c)
+int st_rows_claim(st_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                  st_claim *c)
 {
-    return sv_rows_claim_ex(s, worker_id, max_rows, lease_ms, now_ms, 0, c);
+    return st_rows_claim_ex(s, worker_id, max_rows, lease_ms, now_ms, 0, c);
 }
 
-int sv_rows_claim_ex(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
-                     unsigned flags, sv_claim *c)
+int st_rows_claim_ex(st_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                     unsigned flags, st_claim *c)
 {
     memset(c, 0, sizeof *c);
-    if (max_rows == 0 || lease_ms <= 0 || !worker_id || (flags & ~SV_CLAIM_EXCLUSIVE) != 0)
+    if (max_rows == 0 || lease_ms <= 0 || !worker_id || (flags & ~ST_CLAIM_EXCLUSIVE) != 0)
         return -1;
-    char claim_id[SV_CLAIM_ID_LEN + 1];
-    if (random_hex(claim_id, SV_CLAIM_ID_LEN / 2) != 0)
+    char claim_id[ST_CLAIM_ID_LEN + 1];
+    if (random_hex(claim_id, ST_CLAIM_ID_LEN / 2) != 0)
         return -1;
     int rc = s->ops->rows_claim(s->be, worker_id, claim_id, max_rows, lease_ms, now_ms, flags, c);
     if (rc != 1)
-        sv_claim_clear(c);
+        st_claim_clear(c);
     return rc;
 }
 
-int64_t sv_rows_renew(sv_store *s, const char *claim_id, int64_t lease_ms, int64_t now_ms)
+int64_t st_rows_renew(st_store *s, const char *claim_id, int64_t lease_ms, int64_t now_ms)
 {
     return s->ops->rows_renew(s->be, claim_id, now_ms + lease_ms);
 }
 
-int sv_rows_result(sv_store *s, const char *claim_id, int64_t row, int status, const char *reason,
+int st_rows_result(st_store *s, const char *claim_id, int64_t row, int status, const char *reason,
                    const char *json)
 {
-    sv_row_result r = { .row = row, .status = status, .reason = reason, .json = json };
+    st_row_result r = { .row = row, .status = status, .reason = reason, .json = json };
     int rc = -1;
     return s->ops->rows_result(s->be, claim_id, &r, 1, &rc) < 0 ? -1 : rc;
 }
 
-int64_t sv_rows_result_batch(sv_store *s, const char *claim_id, const sv_row_result *res, size_t n, int *rc)
+int64_t st_rows_result_batch(st_store *s, const char *claim_id, const st_row_result *res, size_t n, int *rc)
 {
     if (n == 0)
         return 0;
@@ -489,18 +489,18 @@ int64_t sv_rows_result_batch(sv_store *s, const char *claim_id, const sv_row_res
     return ret;
 }
 
-int64_t sv_rows_release(sv_store *s, const char *claim_id)
+int64_t st_rows_release(st_store *s, const char *claim_id)
 {
     return s->ops->rows_release(s->be, claim_id);
 }
 
-int sv_rows_counts(sv_store *s, const char *job_id, sv_row_counts *c)
+int st_rows_counts(st_store *s, const char *job_id, st_row_counts *c)
 {
     memset(c, 0, sizeof *c);
     return s->ops->rows_counts(s->be, job_id, c);
 }
 
-int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const sv_row_done *row), void *ctx)
+int st_rows_results(st_store *s, const char *job_id, int (*cb)(void *ctx, const st_row_done *row), void *ctx)
 {
     enum { PAGE = 1000 };
     int64_t after = INT64_MIN;
@@ -516,14 +516,14 @@ int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const 
     }
 }
 
-int sv_claims_list(sv_store *s, int64_t now_ms, sv_claim_info **out, size_t *n)
+int st_claims_list(st_store *s, int64_t now_ms, st_claim_info **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     return s->ops->claims_list(s->be, now_ms, out, n);
 }
 
-int sv_queue_list(sv_store *s, sv_queue_info **out, size_t *n)
+int st_queue_list(st_store *s, st_queue_info **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -532,7 +532,7 @@ int sv_queue_list(sv_store *s, sv_queue_info **out, size_t *n)
 
 /* ---- domain facts ------------------------------------------------------------------------- */
 
-int sv_domain_facts_get(sv_store *s, const char *domain, sv_domain_facts *f)
+int st_domain_facts_get(st_store *s, const char *domain, st_domain_facts *f)
 {
     memset(f, 0, sizeof *f);
     f->accept_all = -1;
@@ -543,7 +543,7 @@ int sv_domain_facts_get(sv_store *s, const char *domain, sv_domain_facts *f)
 
 /* The store reads the clock here (and only here): updated_at is when the
  * facts were written, not a time the caller passes in. */
-int sv_domain_facts_put(sv_store *s, const char *domain, const sv_domain_facts *f)
+int st_domain_facts_put(st_store *s, const char *domain, const st_domain_facts *f)
 {
     if (!domain || !*domain || !f || f->accept_all < -1 || f->accept_all > 1)
         return -1;
@@ -563,39 +563,39 @@ int sv_domain_facts_put(sv_store *s, const char *domain, const sv_domain_facts *
 
 /* ---- workers ------------------------------------------------------------------------------ */
 
-int sv_worker_new_id(char out[SV_WORKER_ID_LEN + 1])
+int st_worker_new_id(char out[ST_WORKER_ID_LEN + 1])
 {
     memcpy(out, "w_", 2);
     return random_hex(out + 2, 6);
 }
 
-int sv_worker_register(sv_store *s, const sv_worker_info *w)
+int st_worker_register(st_store *s, const st_worker_info *w)
 {
     return s->ops->worker_register(s->be, w);
 }
 
-int sv_worker_heartbeat(sv_store *s, const char *id, int64_t now_ms)
+int st_worker_heartbeat(st_store *s, const char *id, int64_t now_ms)
 {
     return s->ops->worker_heartbeat(s->be, id, now_ms);
 }
 
-int sv_worker_list(sv_store *s, sv_worker_info **w, size_t *n)
+int st_worker_list(st_store *s, st_worker_info **w, size_t *n)
 {
     *w = NULL;
     *n = 0;
     return s->ops->worker_list(s->be, w, n);
 }
 
-int sv_worker_remove(sv_store *s, const char *id)
+int st_worker_remove(st_store *s, const char *id)
 {
     return s->ops->worker_remove(s->be, id);
 }
 
-void sv_row_counts_add(sv_row_counts *c, int64_t state, int64_t status, int64_t k)
+void st_row_counts_add(st_row_counts *c, int64_t state, int64_t status, int64_t k)
 {
-    if (state == SV_ROW_PENDING) {
+    if (state == ST_ROW_PENDING) {
         c->pending += k;
-    } else if (state == SV_ROW_CLAIMED) {
+    } else if (state == ST_ROW_CLAIMED) {
         c->claimed += k;
     } else {
         c->done += k;

@@ -1,5 +1,7 @@
 /*
- * store.h - the server's own database: API keys (hashed), their daily
+ * store.h - the store layer (src/store/, prefix st_): the database of the
+ * server, the workers and the commands that read it (keys, status, verify
+ * --db): API keys (hashed), their daily
  * usage, jobs (the catalogue; each job's rows and results live in its own
  * state file, src/bulk/state.h) and the cache of single verifications;
  * for workers sharing a job: its rows, claimed in batches by domain under
@@ -12,96 +14,101 @@
  * postgres:// URL (store_pg.c), shared by any number of processes on any
  * machines. Both have versioned schemas, migrated on open. Every function
  * is safe to call from any thread: the handle serialises its users.
+ *
+ * Returns, everywhere: 0 done or -1 error; a call about one thing that may
+ * be absent (get, find, delete, revoke, heartbeat, remove) 1 found or
+ * done, 0 no such thing, -1 error; a count n >= 0 or -1. After -1,
+ * st_store_error says why (or err, where a call takes one).
  */
-#ifndef BC_SERVER_STORE_H
-#define BC_SERVER_STORE_H
+#ifndef BC_STORE_H
+#define BC_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sv_store sv_store;
+typedef struct st_store st_store;
 
 /* Opens DIR/bouncecheck.db, creating DIR (mode 0700) and the schema when
  * absent. 0, or -1 with a message in err. *out is the caller's
- * (sv_store_close). */
-int sv_store_open(sv_store **out, const char *dir, char *err, size_t errlen);
+ * (st_store_close). */
+int st_store_open(st_store **out, const char *dir, char *err, size_t errlen);
 /* Opens the store named by db: NULL or "" for SQLite in dir (as
- * sv_store_open), else a postgres:// or postgresql:// URL (a libpq
+ * st_store_open), else a postgres:// or postgresql:// URL (a libpq
  * connection URI; dir is then not used). The schema is created or
  * migrated; a database of a newer schema is refused. Messages in err never
  * show a password. 0 / -1 (err). */
-int sv_store_open_db(sv_store **out, const char *db, const char *dir, char *err, size_t errlen);
-void sv_store_close(sv_store *s); /* accepts NULL */
+int st_store_open_db(st_store **out, const char *db, const char *dir, char *err, size_t errlen);
+void st_store_close(st_store *s); /* accepts NULL */
 
 /* true when db names a PostgreSQL database (postgres:// or postgresql://). */
-bool sv_store_is_pg(const char *db);
+bool st_store_is_pg(const char *db);
 /* db for messages and logs, its password (in the user part or a password=
  * parameter) replaced by "***", into out (truncated to outlen). */
-void sv_store_mask_url(const char *db, char *out, size_t outlen);
+void st_store_mask_url(const char *db, char *out, size_t outlen);
 
 /* Changes whenever another connection (another process) committed a change
  * of the keys (SQLite: PRAGMA data_version, any change; PostgreSQL: a
  * counter bumped with every key change, less the handle's own): cheap, for
  * noticing new or revoked keys. -1 on error. */
-int64_t sv_store_version(sv_store *s);
+int64_t st_store_version(st_store *s);
 
 /* The last database error message. */
-const char *sv_store_error(sv_store *s);
+const char *st_store_error(st_store *s);
 
 /* ---- API keys ------------------------------------------------------------------ */
 
-#define SV_KEY_ID_LEN 14      /* "k_" + 12 hex */
-#define SV_KEY_SECRET_LEN 47  /* "bck_" + 43 base64url (32 random bytes) */
+#define ST_KEY_ID_LEN 14      /* "k_" + 12 hex */
+#define ST_KEY_SECRET_LEN 47  /* "bck_" + 43 base64url (32 random bytes) */
 
-typedef struct sv_key {
-    char id[SV_KEY_ID_LEN + 1];
+typedef struct st_key {
+    char id[ST_KEY_ID_LEN + 1];
     char name[128];           /* "" when none */
     int64_t created_at;       /* unix seconds */
     int64_t revoked_at;       /* 0: active */
     double rate;              /* requests per second; 0: no limit */
     int64_t daily;            /* verifications per UTC day; 0: no quota */
     bool admin;               /* may manage keys through the API (/v1/keys) */
-} sv_key;
+} st_key;
 
 /* Creates a key: a fresh random secret (written to secret, which has room
- * for SV_KEY_SECRET_LEN + 1) whose SHA-256 alone is stored. *k gets the
+ * for ST_KEY_SECRET_LEN + 1) whose SHA-256 alone is stored. *k gets the
  * key's record. 0 / -1 (err). */
-int sv_key_create(sv_store *s, const char *name, double rate, int64_t daily, char *secret, sv_key *k,
+int st_key_create(st_store *s, const char *name, double rate, int64_t daily, char *secret, st_key *k,
                   char *err, size_t errlen);
 /* The same, with the admin flag (an admin key may manage keys through
  * the API). */
-int sv_key_create_ex(sv_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
-                     sv_key *k, char *err, size_t errlen);
+int st_key_create_ex(st_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
+                     st_key *k, char *err, size_t errlen);
 /* Every key, oldest first: *keys is malloc'd (caller frees), *n entries. 0 / -1. */
-int sv_key_list(sv_store *s, sv_key **keys, size_t *n);
-/* Revokes key `id`: 0 done (also when already revoked), 1 no such key, -1 error. */
-int sv_key_revoke(sv_store *s, const char *id);
+int st_key_list(st_store *s, st_key **keys, size_t *n);
+/* Revokes key `id`: 1 revoked (also when it already was), 0 no such key, -1 error. */
+int st_key_revoke(st_store *s, const char *id);
 /* The key whose secret is secret[0..len): 1 found (*k filled, revoked ones
  * too), 0 unknown, -1 error. */
-int sv_key_find(sv_store *s, const char *secret, size_t len, sv_key *k);
+int st_key_find(st_store *s, const char *secret, size_t len, st_key *k);
 /* How many keys exist, revoked ones included; -1 on error. */
-int64_t sv_key_count(sv_store *s);
+int64_t st_key_count(st_store *s);
 
 /* Daily usage (verifications) of a key: adds n to the count of `day`
  * ("YYYY-MM-DD", UTC) and returns the new total, or -1. n may be 0 (read). */
-int64_t sv_usage_add(sv_store *s, const char *key_id, const char *day, int64_t n);
+int64_t st_usage_add(st_store *s, const char *key_id, const char *day, int64_t n);
 
 /* ---- jobs ------------------------------------------------------------------------ */
 
-#define SV_JOB_ID_LEN 32      /* 32 lowercase hex: 128 random bits */
+#define ST_JOB_ID_LEN 32      /* 32 lowercase hex: 128 random bits */
 
-typedef enum sv_job_status {
-    SV_JOB_QUEUED, SV_JOB_RUNNING, SV_JOB_DONE, SV_JOB_FAILED, SV_JOB_CANCELLED,
-} sv_job_status;
+typedef enum st_job_status {
+    ST_JOB_QUEUED, ST_JOB_RUNNING, ST_JOB_DONE, ST_JOB_FAILED, ST_JOB_CANCELLED,
+} st_job_status;
 
-const char *sv_job_status_name(sv_job_status st);
+const char *st_job_status_name(st_job_status st);
 
-typedef struct sv_job {
-    char id[SV_JOB_ID_LEN + 1];
-    char key_id[SV_KEY_ID_LEN + 1]; /* "" for jobs made while no key existed */
+typedef struct st_job {
+    char id[ST_JOB_ID_LEN + 1];
+    char key_id[ST_KEY_ID_LEN + 1]; /* "" for jobs made while no key existed */
     char *name;               /* malloc'd or NULL */
-    sv_job_status status;
+    st_job_status status;
     int64_t total, processed; /* rows */
     int64_t counts[4];        /* rows done by bc_verdict_status */
     int64_t created_at, finished_at; /* unix seconds; finished 0 while not ended */
@@ -110,46 +117,46 @@ typedef struct sv_job {
     int webhook_state;        /* 0 none or pending, 1 delivered, 2 gave up */
     char format[8];           /* the upload's format name: csv, tsv, text, ndjson */
     char *reasons;            /* malloc'd JSON object {"reason": rows, ...}, or NULL ({}) */
-} sv_job;
+} st_job;
 
 /* Frees the strings of j (not j itself). Accepts NULL. */
-void sv_job_clear(sv_job *j);
+void st_job_clear(st_job *j);
 
-/* Makes a fresh random job id (SV_JOB_ID_LEN hex + NUL in out). 0 / -1. */
-int sv_job_new_id(char out[SV_JOB_ID_LEN + 1]);
+/* Makes a fresh random job id (ST_JOB_ID_LEN hex + NUL in out). 0 / -1. */
+int st_job_new_id(char out[ST_JOB_ID_LEN + 1]);
 
 /* Adds a job (every field of j). 0 / -1. */
-int sv_job_insert(sv_store *s, const sv_job *j);
-/* Job `id`: 1 found (*j filled; sv_job_clear it), 0 none, -1 error. */
-int sv_job_get(sv_store *s, const char *id, sv_job *j);
+int st_job_insert(st_store *s, const st_job *j);
+/* Job `id`: 1 found (*j filled; st_job_clear it), 0 none, -1 error. */
+int st_job_get(st_store *s, const char *id, st_job *j);
 /* Progress of a running job. 0 / -1. */
-int sv_job_progress(sv_store *s, const char *id, int64_t processed, const int64_t counts[4]);
+int st_job_progress(st_store *s, const char *id, int64_t processed, const int64_t counts[4]);
 /* A new status; finished_at 0 leaves it unset; error may be NULL. 0 / -1. */
-int sv_job_set_status(sv_store *s, const char *id, sv_job_status st, int64_t finished_at,
+int st_job_set_status(st_store *s, const char *id, st_job_status st, int64_t finished_at,
                       const char *error);
 /* Rows done per reason so far: a JSON object's text (NULL: {}). 0 / -1. */
-int sv_job_set_reasons(sv_store *s, const char *id, const char *reasons);
-int sv_job_set_webhook_state(sv_store *s, const char *id, int state);
+int st_job_set_reasons(st_store *s, const char *id, const char *reasons);
+int st_job_set_webhook_state(st_store *s, const char *id, int state);
 /* Jobs of key_id ("" for the keyless ones; NULL: every job), newest first;
- * *jobs malloc'd (free each with sv_job_clear, then the array). 0 / -1. */
-int sv_job_list(sv_store *s, const char *key_id, sv_job **jobs, size_t *n);
+ * *jobs malloc'd (free each with st_job_clear, then the array). 0 / -1. */
+int st_job_list(st_store *s, const char *key_id, st_job **jobs, size_t *n);
 /* Jobs in a given status, oldest first (resuming after a restart). 0 / -1. */
-int sv_job_list_status(sv_store *s, sv_job_status st, sv_job **jobs, size_t *n);
+int st_job_list_status(st_store *s, st_job_status st, st_job **jobs, size_t *n);
 /* Ids of jobs created before `before` (retention), oldest first; *ids is
- * malloc'd, each SV_JOB_ID_LEN + 1 bytes. 0 / -1. */
-int sv_job_expired(sv_store *s, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n);
+ * malloc'd, each ST_JOB_ID_LEN + 1 bytes. 0 / -1. */
+int st_job_expired(st_store *s, int64_t before, char (**ids)[ST_JOB_ID_LEN + 1], size_t *n);
 /* Deletes job `id` from the catalogue: 1 deleted, 0 none, -1 error. */
-int sv_job_delete(sv_store *s, const char *id);
+int st_job_delete(st_store *s, const char *id);
 
 /* ---- the verification cache --------------------------------------------------------- */
 
 /* The cached result JSON of a normalised address if it has not expired by
  * `now`: 1 (*json malloc'd, caller frees), 0 none, -1 error. */
-int sv_cache_get(sv_store *s, const char *addr, int64_t now, char **json);
+int st_cache_get(st_store *s, const char *addr, int64_t now, char **json);
 /* Stores (replaces) it until `expires`. 0 / -1. */
-int sv_cache_put(sv_store *s, const char *addr, const char *json, int64_t expires);
+int st_cache_put(st_store *s, const char *addr, const char *json, int64_t expires);
 /* Drops expired entries; returns how many, or -1. */
-int64_t sv_cache_purge(sv_store *s, int64_t now);
+int64_t st_cache_purge(st_store *s, int64_t now);
 
 /* ---- job rows: claimed in batches by domain, with leases ------------------------------ */
 /*
@@ -161,16 +168,16 @@ int64_t sv_cache_purge(sv_store *s, int64_t now);
  * may be claimed again (its holder is taken for dead). A result is written
  * only through the claim that holds the row, so every row ends with
  * exactly one result. Times are passed in (unix ms), never read here
- * (except updated_at of sv_domain_facts_put).
+ * (except updated_at of st_domain_facts_put).
  */
 
-#define SV_CLAIM_ID_LEN 32    /* 32 lowercase hex: 128 random bits */
-#define SV_WORKER_ID_LEN 14   /* "w_" + 12 hex */
+#define ST_CLAIM_ID_LEN 32    /* 32 lowercase hex: 128 random bits */
+#define ST_WORKER_ID_LEN 14   /* "w_" + 12 hex */
 
-typedef enum sv_row_state { SV_ROW_PENDING, SV_ROW_CLAIMED, SV_ROW_DONE } sv_row_state;
+typedef enum st_row_state { ST_ROW_PENDING, ST_ROW_CLAIMED, ST_ROW_DONE } st_row_state;
 
 /* One row to add. */
-typedef struct sv_row_in {
+typedef struct st_row_in {
     int64_t row;              /* its number in the job (unique per job; the order of results) */
     const char *addr;         /* the address as given */
     const char *domain;       /* its domain, the key for grouping; NULL: the part after the
@@ -180,33 +187,33 @@ typedef struct sv_row_in {
     int64_t weight;           /* rows of the job this row stands for (one distinct address
                                * shared by several input rows); 0 or less means 1. Counts
                                * sum it. */
-} sv_row_in;
+} st_row_in;
 
 /* One claimed row. */
-typedef struct sv_claim_row {
+typedef struct st_claim_row {
     int64_t row;
     char *addr;               /* malloc'd */
     unsigned char *fields;    /* malloc'd, fields_len bytes; NULL when none */
     size_t fields_len;
-} sv_claim_row;
+} st_claim_row;
 
 /* A claim: rows of one job and one domain, in row order. */
-typedef struct sv_claim {
-    char id[SV_CLAIM_ID_LEN + 1];
-    char job_id[SV_JOB_ID_LEN + 1];
+typedef struct st_claim {
+    char id[ST_CLAIM_ID_LEN + 1];
+    char job_id[ST_JOB_ID_LEN + 1];
     char *domain;             /* malloc'd */
     int64_t lease_until;      /* unix ms */
-    sv_claim_row *rows;       /* malloc'd, n entries */
+    st_claim_row *rows;       /* malloc'd, n entries */
     size_t n;
-} sv_claim;
+} st_claim;
 
 /* Frees what c holds (not c itself) and empties it. Accepts NULL. */
-void sv_claim_clear(sv_claim *c);
+void st_claim_clear(st_claim *c);
 
 /* Adds rows[0..n) to job job_id (which must exist in the catalogue) in one
  * transaction. Idempotent on (job, row): a row already there is left as it
  * is. The number of rows added (0..n), or -1 (err: e.g. no such job). */
-int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size_t n, char *err,
+int64_t st_rows_add(st_store *s, const char *job_id, const st_row_in *rows, size_t n, char *err,
                     size_t errlen);
 
 /* Claims, for worker_id, up to max_rows rows of ONE domain of one job:
@@ -214,77 +221,77 @@ int64_t sv_rows_add(sv_store *s, const char *job_id, const sv_row_in *rows, size
  * no live claim holds come first (workers spread over domains), then the
  * oldest job. Only jobs queued or running are served. The rows get a
  * fresh claim id, the holder and the lease now_ms + lease_ms; *c gets them
- * (sv_claim_clear it). On PostgreSQL concurrent claimers never get the
+ * (st_claim_clear it). On PostgreSQL concurrent claimers never get the
  * same row (FOR UPDATE SKIP LOCKED); on SQLite a write transaction orders
  * them. 1 claimed (c->n >= 1), 0 nothing to claim (*c empty), -1 error. */
-int sv_rows_claim(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
-                  sv_claim *c);
+int st_rows_claim(st_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                  st_claim *c);
 
-/* sv_rows_claim's flags. */
-#define SV_CLAIM_EXCLUSIVE 1u /* only domains no live claim holds (of any job, by any worker):
+/* st_rows_claim's flags. */
+#define ST_CLAIM_EXCLUSIVE 1u /* only domains no live claim holds (of any job, by any worker):
                                * at most one live claim per domain at any time, so the load
                                * on a domain's mail servers does not grow with the workers;
-                               * domains whose facts name the same MX host (sv_domain_facts)
+                               * domains whose facts name the same MX host (st_domain_facts)
                                * count as one */
 
-/* sv_rows_claim with flags (0: as sv_rows_claim; an unknown flag: -1).
- * With SV_CLAIM_EXCLUSIVE the check "no live claim holds this domain's
- * politeness key" (its MX host when sv_domain_facts knows one, else the
+/* st_rows_claim with flags (0: as st_rows_claim; an unknown flag: -1).
+ * With ST_CLAIM_EXCLUSIVE the check "no live claim holds this domain's
+ * politeness key" (its MX host when st_domain_facts knows one, else the
  * domain) and the claim are one atomic step (PostgreSQL: a
  * transaction-scoped advisory lock on the key's hash; SQLite: the write
  * transaction). */
-int sv_rows_claim_ex(sv_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
-                     unsigned flags, sv_claim *c);
+int st_rows_claim_ex(st_store *s, const char *worker_id, size_t max_rows, int64_t lease_ms, int64_t now_ms,
+                     unsigned flags, st_claim *c);
 
 /* Extends to now_ms + lease_ms the lease of every row claim_id still holds
  * without a result. How many rows, or -1: 0 means the claim holds nothing
  * any more (every row has its result, was released, or was taken by
  * another claim after its lease expired). */
-int64_t sv_rows_renew(sv_store *s, const char *claim_id, int64_t lease_ms, int64_t now_ms);
+int64_t st_rows_renew(st_store *s, const char *claim_id, int64_t lease_ms, int64_t now_ms);
 
-/* The result of one row, for sv_rows_result_batch. */
-typedef struct sv_row_result {
+/* The result of one row, for st_rows_result_batch. */
+typedef struct st_row_result {
     int64_t row;
     int status;               /* bc_verdict_status (0..3) */
     const char *reason;       /* reason code; NULL for none */
     const char *json;         /* the result JSON's text; NULL for none */
-} sv_row_result;
+} st_row_result;
 
-/* sv_rows_result's answers. */
+/* st_rows_result's answers. */
 enum {
-    SV_RESULT_WRITTEN = 1,    /* written: the row is done */
-    SV_RESULT_REPEAT = 0,     /* the row already had its result from this claim: nothing changed */
-    SV_RESULT_LOST = 2,       /* claim_id does not hold the row (another claim took it after the
+    ST_RESULT_WRITTEN = 1,    /* written: the row is done */
+    ST_RESULT_REPEAT = 0,     /* the row already had its result from this claim: nothing changed */
+    ST_RESULT_LOST = 2,       /* claim_id does not hold the row (another claim took it after the
                                * lease expired, or no such row): nothing written */
 };
 
 /* Writes the result of row `row` of the claim claim_id: only while the
  * claim holds the row (claimed by it, even with an expired lease nobody
- * took over yet; or given back by sv_rows_release and claimed by no one
- * since) and the row has no result. SV_RESULT_WRITTEN, _REPEAT, _LOST, or
+ * took over yet; or given back by st_rows_release and claimed by no one
+ * since) and the row has no result. ST_RESULT_WRITTEN, _REPEAT, _LOST, or
  * -1 on error. */
-int sv_rows_result(sv_store *s, const char *claim_id, int64_t row, int status, const char *reason,
+int st_rows_result(st_store *s, const char *claim_id, int64_t row, int status, const char *reason,
                    const char *json);
 /* The same for res[0..n) in one transaction; rc[i] gets each row's answer
  * (rc may be NULL). The number written, or -1 (nothing written). */
-int64_t sv_rows_result_batch(sv_store *s, const char *claim_id, const sv_row_result *res, size_t n, int *rc);
+int64_t st_rows_result_batch(st_store *s, const char *claim_id, const st_row_result *res, size_t n, int *rc);
 
 /* Gives back (pending again) the rows of claim_id that have no result
  * (graceful shutdown). How many, or -1. */
-int64_t sv_rows_release(sv_store *s, const char *claim_id);
+int64_t st_rows_release(st_store *s, const char *claim_id);
 
-/* A job's rows by state, in rows of the job (sums of sv_row_in.weight).
+/* A job's rows by state, in rows of the job (sums of st_row_in.weight).
  * claimed counts leases expired or not. */
-typedef struct sv_row_counts {
+typedef struct st_row_counts {
     int64_t pending, claimed, done;
     int64_t by_status[4];     /* done rows by bc_verdict_status */
-} sv_row_counts;
+} st_row_counts;
 
 /* The counts of job_id's rows into *c (zeros for an unknown job). 0 / -1. */
-int sv_rows_counts(sv_store *s, const char *job_id, sv_row_counts *c);
+int st_rows_counts(st_store *s, const char *job_id, st_row_counts *c);
 
-/* One done row, for sv_rows_results' callback; pointers valid during the call only. */
-typedef struct sv_row_done {
+/* One done row, for st_rows_results' callback; pointers valid during the call only. */
+typedef struct st_row_done {
     int64_t row;
     const char *addr;
     const unsigned char *fields; /* NULL when none */
@@ -292,81 +299,81 @@ typedef struct sv_row_done {
     int status;
     const char *reason;       /* NULL when none */
     const char *json;         /* NULL when none */
-} sv_row_done;
+} st_row_done;
 
 /* Calls cb(ctx, row) for every done row of job_id, in row order (read in
  * pages; the store is not locked during the calls, so cb may use it). cb
  * returns 0 to go on, anything else to stop (then returned). 0 / -1 / cb's. */
-int sv_rows_results(sv_store *s, const char *job_id, int (*cb)(void *ctx, const sv_row_done *row), void *ctx);
+int st_rows_results(st_store *s, const char *job_id, int (*cb)(void *ctx, const st_row_done *row), void *ctx);
 
 /* A live claim (lease not expired), for `bouncecheck status`. */
-typedef struct sv_claim_info {
-    char id[SV_CLAIM_ID_LEN + 1];
-    char job_id[SV_JOB_ID_LEN + 1];
-    char holder[SV_WORKER_ID_LEN + 1]; /* "" when unknown */
+typedef struct st_claim_info {
+    char id[ST_CLAIM_ID_LEN + 1];
+    char job_id[ST_JOB_ID_LEN + 1];
+    char holder[ST_WORKER_ID_LEN + 1]; /* "" when unknown */
     char domain[256];
     int64_t rows;             /* rows it holds without a result (count of rows, not weight) */
     int64_t lease_until;      /* unix ms */
-} sv_claim_info;
+} st_claim_info;
 
 /* Live claims at now_ms (rows claimed with lease_until > now_ms, grouped by
  * claim), by holder then lease; *out malloc'd (caller frees). 0 / -1. */
-int sv_claims_list(sv_store *s, int64_t now_ms, sv_claim_info **out, size_t *n);
+int st_claims_list(st_store *s, int64_t now_ms, st_claim_info **out, size_t *n);
 
 /* The queue of one job (queued or running) that has rows in the store. */
-typedef struct sv_queue_info {
-    char job_id[SV_JOB_ID_LEN + 1];
-    sv_job_status status;
+typedef struct st_queue_info {
+    char job_id[ST_JOB_ID_LEN + 1];
+    st_job_status status;
     int64_t created_at;       /* unix seconds */
-    sv_row_counts c;
-} sv_queue_info;
+    st_row_counts c;
+} st_queue_info;
 
 /* Every queued or running job with rows in job_rows, oldest first, with
  * its counts; *out malloc'd (caller frees). 0 / -1. */
-int sv_queue_list(sv_store *s, sv_queue_info **out, size_t *n);
+int st_queue_list(st_store *s, st_queue_info **out, size_t *n);
 
 /* ---- domain facts shared by the workers ------------------------------------------------ */
 /*
  * What a worker learned of a domain, for the next worker that claims it:
  * the mail server that answered for it and whether it accepts every
- * recipient (catch-all). The MX host also widens SV_CLAIM_EXCLUSIVE: once
+ * recipient (catch-all). The MX host also widens ST_CLAIM_EXCLUSIVE: once
  * known, claims are exclusive per MX host, so domains served by one mail
  * server are not verified by several workers at once.
  */
-typedef struct sv_domain_facts {
+typedef struct st_domain_facts {
     char mx_host[256];        /* lower case; "" when unknown */
     int accept_all;           /* -1 unknown, 0 no, 1 yes */
     int64_t accept_all_at;    /* unix ms of the catch-all test (0 when unknown) */
     int64_t updated_at;       /* unix ms */
-} sv_domain_facts;
+} st_domain_facts;
 
 /* The facts of domain: 1 found (*f filled), 0 none, -1 error. */
-int sv_domain_facts_get(sv_store *s, const char *domain, sv_domain_facts *f);
+int st_domain_facts_get(st_store *s, const char *domain, st_domain_facts *f);
 /* Adds or updates the facts of domain: an mx_host of "" or an accept_all
  * of -1 leaves the stored value as it is; updated_at is set. 0 / -1. */
-int sv_domain_facts_put(sv_store *s, const char *domain, const sv_domain_facts *f);
+int st_domain_facts_put(st_store *s, const char *domain, const st_domain_facts *f);
 
 /* ---- workers -------------------------------------------------------------------------- */
 
 /* A `bouncecheck worker` process, as it registers itself (for `status`).
- * Not to be confused with sv_worker (util.h), a thread with a queue. */
-typedef struct sv_worker_info {
-    char id[SV_WORKER_ID_LEN + 1];
+ * (src/work/worker.h is the worker itself.) */
+typedef struct st_worker_info {
+    char id[ST_WORKER_ID_LEN + 1];
     char name[128];
     char host[256];
     char addrs[512];          /* the addresses it sends from, comma-separated; "" for the default */
     int64_t started_at, last_seen; /* unix ms */
-} sv_worker_info;
+} st_worker_info;
 
-/* A fresh random worker id ("w_" + 12 hex, SV_WORKER_ID_LEN + 1 bytes). 0 / -1. */
-int sv_worker_new_id(char out[SV_WORKER_ID_LEN + 1]);
+/* A fresh random worker id ("w_" + 12 hex, ST_WORKER_ID_LEN + 1 bytes). 0 / -1. */
+int st_worker_new_id(char out[ST_WORKER_ID_LEN + 1]);
 /* Adds worker w, or replaces the one with its id. 0 / -1. */
-int sv_worker_register(sv_store *s, const sv_worker_info *w);
+int st_worker_register(st_store *s, const st_worker_info *w);
 /* Sets the worker's last_seen: 1 done, 0 no such worker, -1 error. */
-int sv_worker_heartbeat(sv_store *s, const char *id, int64_t now_ms);
+int st_worker_heartbeat(st_store *s, const char *id, int64_t now_ms);
 /* Every worker, by started_at; *w malloc'd (caller frees). 0 / -1. */
-int sv_worker_list(sv_store *s, sv_worker_info **w, size_t *n);
+int st_worker_list(st_store *s, st_worker_info **w, size_t *n);
 /* Removes worker id (a clean stop): 1 removed, 0 none, -1 error. */
-int sv_worker_remove(sv_store *s, const char *id);
+int st_worker_remove(st_store *s, const char *id);
 
 #endif

@@ -6,7 +6,7 @@
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
  *   bouncecheck_meta(k, v)  schema_version = 5; keys_version, a counter
  *                           bumped in the same statement as every key
- *                           insert or revoke (sv_store_version)
+ *                           insert or revoke (st_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
  *             revoked_at (unix seconds, bigint), rate double precision,
  *             daily bigint, admin boolean, seq (insertion order)
@@ -48,7 +48,7 @@
  * rows FOR UPDATE SKIP LOCKED (rows another claimer is taking are passed
  * over, and a row's condition is checked again on its newest version) and
  * sets the claim on them; the first pair that yields rows is the claim.
- * With SV_CLAIM_EXCLUSIVE the listing leaves out pairs whose key a live
+ * With ST_CLAIM_EXCLUSIVE the listing leaves out pairs whose key a live
  * claim holds, and each pair is tried in a transaction of its own: it
  * first takes pg_try_advisory_xact_lock on a hash of the key (not
  * obtained: another process is claiming a domain of that key right now,
@@ -178,7 +178,7 @@ static const char *const sql_text[Q__COUNT] = {
                      " attempts = r.attempts + 1 FROM picked"
                      " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
                      " RETURNING r.row_no, r.addr, r.fields",
-    /* SV_CLAIM_EXCLUSIVE: (job, domain, key) of the first $2 pairs with
+    /* ST_CLAIM_EXCLUSIVE: (job, domain, key) of the first $2 pairs with
      * claimable rows whose key no live claim holds */
     [Q_ROWS_CANDIDATE_EX] = "WITH " BUSY_CTE ", " ACTIVE_CTE
                             " SELECT id, domain, k FROM (" PAIRS(UNHELD) ") c ORDER BY created_at, seq, domain LIMIT $2",
@@ -255,7 +255,7 @@ static const bool retryable[Q__COUNT] = {
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
  * the first schema (the SQLite backend's version 1: no admin keys, no
  * reasons); a fresh database runs every step. Constant text only. */
-static const char *const migrations[SV_SCHEMA_VERSION] = {
+static const char *const migrations[ST_SCHEMA_VERSION] = {
     [0] = "CREATE TABLE keys("
           " id text PRIMARY KEY, hash bytea NOT NULL UNIQUE, name text NOT NULL DEFAULT '',"
           " created_at bigint NOT NULL, revoked_at bigint NOT NULL DEFAULT 0,"
@@ -294,7 +294,7 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
           " id text PRIMARY KEY, name text NOT NULL DEFAULT '', host text NOT NULL DEFAULT '',"
           " addrs text NOT NULL DEFAULT '', started_at bigint NOT NULL, last_seen bigint NOT NULL);",
     /* weight: rows of the job a row stands for; the live claims' index
-     * (sv_claims_list) */
+     * (st_claims_list) */
     [3] = "ALTER TABLE job_rows ADD COLUMN weight bigint NOT NULL DEFAULT 1;"
           "CREATE INDEX job_rows_live ON job_rows(lease_until) WHERE state = 1;",
     /* domain facts; job_domains, the pairs with open rows, kept by the
@@ -744,15 +744,15 @@ static int migrate(pg_store *s, char *err, size_t errlen)
         exec_plain(s, "ROLLBACK");
         return -1;
     }
-    if (version > SV_SCHEMA_VERSION) {
+    if (version > ST_SCHEMA_VERSION) {
         snprintf(err, errlen,
                  "database %s has schema version %lld; this bouncecheck knows version %d at most"
                  " (a newer bouncecheck made it: upgrade this one)",
-                 s->shown, (long long)version, SV_SCHEMA_VERSION);
+                 s->shown, (long long)version, ST_SCHEMA_VERSION);
         exec_plain(s, "ROLLBACK");
         return -1;
     }
-    while (version < SV_SCHEMA_VERSION) {
+    while (version < ST_SCHEMA_VERSION) {
         params p = { 0 };
         p_i64(&p, version + 1);
         PGresult *u = NULL;
@@ -802,7 +802,7 @@ static void pg_close(void *be)
 
 static int fill_key(const PGresult *r, int row, void *elem)
 {
-    sv_key *k = elem;
+    st_key *k = elem;
     memset(k, 0, sizeof *k);
     get_copy(r, row, 0, k->id, sizeof k->id);
     get_copy(r, row, 1, k->name, sizeof k->name);
@@ -814,7 +814,7 @@ static int fill_key(const PGresult *r, int row, void *elem)
     return 0;
 }
 
-static int pg_key_insert(void *be, const sv_key *k, const unsigned char hash[32], char *err, size_t errlen)
+static int pg_key_insert(void *be, const st_key *k, const unsigned char hash[32], char *err, size_t errlen)
 {
     pg_store *s = be;
     params p = { 0 };
@@ -842,7 +842,7 @@ static int pg_key_insert(void *be, const sv_key *k, const unsigned char hash[32]
     return ret;
 }
 
-static int pg_key_list(void *be, sv_key **keys, size_t *n)
+static int pg_key_list(void *be, st_key **keys, size_t *n)
 {
     void *arr = NULL;
     int ret = run_list(be, Q_KEY_LIST, NULL, sizeof **keys, fill_key, NULL, &arr, n);
@@ -864,14 +864,14 @@ static int pg_key_revoke(void *be, const char *id, int64_t now)
         bool exists = PQgetvalue(r, 0, 1)[0] == 't';
         if (bumped)
             s->own_bumps++;
-        ret = bumped || exists ? 0 : 1;
+        ret = bumped || exists ? 1 : 0;
     }
     pthread_mutex_unlock(&s->lock);
     PQclear(r);
     return ret;
 }
 
-static int pg_key_find(void *be, const unsigned char hash[32], sv_key *k)
+static int pg_key_find(void *be, const unsigned char hash[32], st_key *k)
 {
     pg_store *s = be;
     params p = { 0 };
@@ -920,12 +920,12 @@ static int64_t pg_usage_add(void *be, const char *key_id, const char *day, int64
 
 static int fill_job(const PGresult *r, int row, void *elem)
 {
-    sv_job *j = elem;
+    st_job *j = elem;
     memset(j, 0, sizeof *j);
     get_copy(r, row, 0, j->id, sizeof j->id);
     get_copy(r, row, 1, j->key_id, sizeof j->key_id);
     int64_t st = get_i64(r, row, 3);
-    j->status = st >= SV_JOB_QUEUED && st <= SV_JOB_CANCELLED ? (sv_job_status)st : SV_JOB_FAILED;
+    j->status = st >= ST_JOB_QUEUED && st <= ST_JOB_CANCELLED ? (st_job_status)st : ST_JOB_FAILED;
     j->total = get_i64(r, row, 4);
     j->processed = get_i64(r, row, 5);
     for (int i = 0; i < 4; i++)
@@ -936,21 +936,21 @@ static int fill_job(const PGresult *r, int row, void *elem)
     get_copy(r, row, 15, j->format, sizeof j->format);
     if (get_dup(r, row, 2, &j->name) != 0 || get_dup(r, row, 12, &j->error) != 0
         || get_dup(r, row, 13, &j->webhook) != 0 || get_dup(r, row, 16, &j->reasons) != 0) {
-        sv_job_clear(j);
+        st_job_clear(j);
         return -1;
     }
     return 0;
 }
 
-static void clear_job(void *elem) { sv_job_clear(elem); }
+static void clear_job(void *elem) { st_job_clear(elem); }
 
 static int fill_id(const PGresult *r, int row, void *elem)
 {
-    get_copy(r, row, 0, elem, SV_JOB_ID_LEN + 1);
+    get_copy(r, row, 0, elem, ST_JOB_ID_LEN + 1);
     return 0;
 }
 
-static int pg_job_insert(void *be, const sv_job *j)
+static int pg_job_insert(void *be, const st_job *j)
 {
     params p = { 0 };
     p_text(&p, j->id);
@@ -971,7 +971,7 @@ static int pg_job_insert(void *be, const sv_job *j)
     return run_command(be, Q_JOB_INSERT, &p);
 }
 
-static int pg_job_get(void *be, const char *id, sv_job *j)
+static int pg_job_get(void *be, const char *id, st_job *j)
 {
     pg_store *s = be;
     params p = { 0 };
@@ -998,7 +998,7 @@ static int pg_job_progress(void *be, const char *id, int64_t processed, const in
     return run_command(be, Q_JOB_PROGRESS, &p);
 }
 
-static int pg_job_set_status(void *be, const char *id, sv_job_status st, int64_t finished_at, const char *error)
+static int pg_job_set_status(void *be, const char *id, st_job_status st, int64_t finished_at, const char *error)
 {
     params p = { 0 };
     p_text(&p, id);
@@ -1024,7 +1024,7 @@ static int pg_job_set_webhook_state(void *be, const char *id, int state)
     return run_command(be, Q_JOB_WEBHOOK, &p);
 }
 
-static int pg_job_list(void *be, const char *key_id, sv_job **jobs, size_t *n)
+static int pg_job_list(void *be, const char *key_id, st_job **jobs, size_t *n)
 {
     params p = { 0 };
     if (key_id)
@@ -1036,7 +1036,7 @@ static int pg_job_list(void *be, const char *key_id, sv_job **jobs, size_t *n)
     return ret;
 }
 
-static int pg_job_list_status(void *be, sv_job_status st, sv_job **jobs, size_t *n)
+static int pg_job_list_status(void *be, st_job_status st, st_job **jobs, size_t *n)
 {
     params p = { 0 };
     p_i64(&p, (int64_t)st);
@@ -1046,12 +1046,12 @@ static int pg_job_list_status(void *be, sv_job_status st, sv_job **jobs, size_t 
     return ret;
 }
 
-static int pg_job_expired(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n)
+static int pg_job_expired(void *be, int64_t before, char (**ids)[ST_JOB_ID_LEN + 1], size_t *n)
 {
     params p = { 0 };
     p_i64(&p, before);
     void *arr = NULL;
-    int ret = run_list(be, Q_JOB_EXPIRED, &p, SV_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
+    int ret = run_list(be, Q_JOB_EXPIRED, &p, ST_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
     *ids = arr;
     return ret;
 }
@@ -1115,13 +1115,13 @@ static int64_t pg_cache_purge(void *be, int64_t now)
 
 /* ---- job rows ------------------------------------------------------------------------- */
 
-/* Rows per INSERT of sv_rows_add (5 parameters each, + the job id). */
+/* Rows per INSERT of st_rows_add (5 parameters each, + the job id). */
 #define ADD_CHUNK 1000
 
 /* Inserts rows[0..n) (n <= ADD_CHUNK) of job_id with one multi-row
  * INSERT whose text holds placeholders only. Rows added, or -1 (errmsg).
  * Lock held, in a transaction. */
-static int64_t insert_chunk(pg_store *s, const char *job_id, const sv_row_in *rows, size_t n)
+static int64_t insert_chunk(pg_store *s, const char *job_id, const st_row_in *rows, size_t n)
 {
     size_t np = 1 + 5 * n;
     size_t sqlcap = 128 + n * 72;
@@ -1187,7 +1187,7 @@ out:
     return ret;
 }
 
-static int64_t pg_rows_add(void *be, const char *job_id, const sv_row_in *rows, size_t n, char *err,
+static int64_t pg_rows_add(void *be, const char *job_id, const st_row_in *rows, size_t n, char *err,
                            size_t errlen)
 {
     pg_store *s = be;
@@ -1254,19 +1254,19 @@ static int get_bytes(const PGresult *r, int row, int col, unsigned char **out, s
 
 static int cmp_claim_row(const void *a, const void *b)
 {
-    const sv_claim_row *x = a, *y = b;
+    const st_claim_row *x = a, *y = b;
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
 /* Fills c->rows from the claim statement's result. 0 / -1. */
-static int claim_rows_from(const PGresult *r, sv_claim *c)
+static int claim_rows_from(const PGresult *r, st_claim *c)
 {
     int rows = PQntuples(r);
     c->rows = calloc((size_t)rows, sizeof *c->rows);
     if (!c->rows)
         return -1;
     for (int i = 0; i < rows; i++) {
-        sv_claim_row *cr = &c->rows[i];
+        st_claim_row *cr = &c->rows[i];
         cr->row = get_i64(r, i, 0);
         c->n++;
         if (get_dup(r, i, 1, &cr->addr) != 0 || !cr->addr || get_bytes(r, i, 2, &cr->fields, &cr->fields_len) != 0)
@@ -1282,7 +1282,7 @@ static int claim_rows_from(const PGresult *r, sv_claim *c)
  * 1 claimed, 0 nothing (no claimable rows left, or the domain is busy),
  * -1 error (errmsg; nothing stays claimed when exclusive). Lock held. */
 static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char *worker_id, const char *claim_id,
-                           size_t max_rows, int64_t lease_ms, int64_t now_ms, bool exclusive, sv_claim *c)
+                           size_t max_rows, int64_t lease_ms, int64_t now_ms, bool exclusive, st_claim *c)
 {
     const char *domain = PQgetvalue(cand, i, 1);
     const char *key = PQgetvalue(cand, i, 2);
@@ -1322,8 +1322,8 @@ static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char 
             snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
             ret = -1; /* not exclusive: the rows stay claimed until their lease expires */
         } else {
-            memcpy(c->id, claim_id, SV_CLAIM_ID_LEN);
-            c->id[SV_CLAIM_ID_LEN] = '\0';
+            memcpy(c->id, claim_id, ST_CLAIM_ID_LEN);
+            c->id[ST_CLAIM_ID_LEN] = '\0';
             c->lease_until = now_ms + lease_ms;
             ret = 1;
         }
@@ -1339,11 +1339,11 @@ static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char 
 }
 
 static int pg_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
-                         int64_t now_ms, unsigned flags, sv_claim *c)
+                         int64_t now_ms, unsigned flags, st_claim *c)
 {
     enum { CANDIDATES = 8, ROUNDS = 4 };
     pg_store *s = be;
-    bool exclusive = (flags & SV_CLAIM_EXCLUSIVE) != 0;
+    bool exclusive = (flags & ST_CLAIM_EXCLUSIVE) != 0;
     int ret = 0;
     pthread_mutex_lock(&s->lock);
     /* Other claimers may empty a candidate (or, exclusive, take its
@@ -1385,7 +1385,7 @@ static int64_t pg_rows_release(void *be, const char *claim_id)
     return run_delete(be, Q_ROWS_RELEASE, &p);
 }
 
-static int64_t pg_rows_result(void *be, const char *claim_id, const sv_row_result *res, size_t n, int *rcs)
+static int64_t pg_rows_result(void *be, const char *claim_id, const st_row_result *res, size_t n, int *rcs)
 {
     pg_store *s = be;
     int64_t written = 0;
@@ -1405,7 +1405,7 @@ static int64_t pg_rows_result(void *be, const char *claim_id, const sv_row_resul
         if (!r) {
             written = -1;
         } else if (strtoll(PQcmdTuples(r), NULL, 10) > 0) {
-            rcs[i] = SV_RESULT_WRITTEN;
+            rcs[i] = ST_RESULT_WRITTEN;
             written++;
         } else {
             /* Not written: done already through this claim, or not ours. */
@@ -1416,7 +1416,7 @@ static int64_t pg_rows_result(void *be, const char *claim_id, const sv_row_resul
             if (!st)
                 written = -1;
             else
-                rcs[i] = PQntuples(st) > 0 && get_i64(st, 0, 0) == SV_ROW_DONE ? SV_RESULT_REPEAT : SV_RESULT_LOST;
+                rcs[i] = PQntuples(st) > 0 && get_i64(st, 0, 0) == ST_ROW_DONE ? ST_RESULT_REPEAT : ST_RESULT_LOST;
             PQclear(st);
         }
         PQclear(r);
@@ -1429,7 +1429,7 @@ static int64_t pg_rows_result(void *be, const char *claim_id, const sv_row_resul
     return written;
 }
 
-static int pg_rows_counts(void *be, const char *job_id, sv_row_counts *c)
+static int pg_rows_counts(void *be, const char *job_id, st_row_counts *c)
 {
     pg_store *s = be;
     params p = { 0 };
@@ -1440,14 +1440,14 @@ static int pg_rows_counts(void *be, const char *job_id, sv_row_counts *c)
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
-        sv_row_counts_add(c, get_i64(r, i, 0), get_i64(r, i, 1), get_i64(r, i, 2));
+        st_row_counts_add(c, get_i64(r, i, 0), get_i64(r, i, 1), get_i64(r, i, 2));
     }
     PQclear(r);
     return 0;
 }
 
 static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
-                        int (*cb)(void *ctx, const sv_row_done *row), void *ctx, int64_t *last, int *got)
+                        int (*cb)(void *ctx, const st_row_done *row), void *ctx, int64_t *last, int *got)
 {
     pg_store *s = be;
     *got = 0;
@@ -1462,7 +1462,7 @@ static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
         return -1;
     int ret = 0, rows = PQntuples(r);
     for (int i = 0; i < rows && ret == 0; i++) {
-        sv_row_done d = { 0 };
+        st_row_done d = { 0 };
         unsigned char *fields = NULL;
         d.row = get_i64(r, i, 0);
         d.addr = PQgetvalue(r, i, 1);
@@ -1485,7 +1485,7 @@ static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
 
 static int fill_claim_info(const PGresult *r, int row, void *elem)
 {
-    sv_claim_info *ci = elem;
+    st_claim_info *ci = elem;
     memset(ci, 0, sizeof *ci);
     get_copy(r, row, 0, ci->id, sizeof ci->id);
     get_copy(r, row, 1, ci->job_id, sizeof ci->job_id);
@@ -1496,7 +1496,7 @@ static int fill_claim_info(const PGresult *r, int row, void *elem)
     return 0;
 }
 
-static int pg_claims_list(void *be, int64_t now_ms, sv_claim_info **out, size_t *n)
+static int pg_claims_list(void *be, int64_t now_ms, st_claim_info **out, size_t *n)
 {
     params p = { 0 };
     p_i64(&p, now_ms);
@@ -1506,7 +1506,7 @@ static int pg_claims_list(void *be, int64_t now_ms, sv_claim_info **out, size_t 
     return ret;
 }
 
-static int pg_queue_list(void *be, sv_queue_info **out, size_t *n)
+static int pg_queue_list(void *be, st_queue_info **out, size_t *n)
 {
     pg_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -1515,7 +1515,7 @@ static int pg_queue_list(void *be, sv_queue_info **out, size_t *n)
     if (!r)
         return -1;
     int rows = PQntuples(r);
-    sv_queue_info *arr = rows > 0 ? calloc((size_t)rows, sizeof *arr) : NULL;
+    st_queue_info *arr = rows > 0 ? calloc((size_t)rows, sizeof *arr) : NULL;
     if (rows > 0 && !arr) {
         PQclear(r);
         return -1;
@@ -1524,12 +1524,12 @@ static int pg_queue_list(void *be, sv_queue_info **out, size_t *n)
     for (int i = 0; i < rows; i++) {
         /* the rows of one job are adjacent: a new job starts a new entry */
         if (len == 0 || strcmp(arr[len - 1].job_id, PQgetvalue(r, i, 0)) != 0) {
-            sv_queue_info *qi = &arr[len++];
+            st_queue_info *qi = &arr[len++];
             get_copy(r, i, 0, qi->job_id, sizeof qi->job_id);
-            qi->status = get_i64(r, i, 1) == SV_JOB_RUNNING ? SV_JOB_RUNNING : SV_JOB_QUEUED;
+            qi->status = get_i64(r, i, 1) == ST_JOB_RUNNING ? ST_JOB_RUNNING : ST_JOB_QUEUED;
             qi->created_at = get_i64(r, i, 2);
         }
-        sv_row_counts_add(&arr[len - 1].c, get_i64(r, i, 3), get_i64(r, i, 4), get_i64(r, i, 5));
+        st_row_counts_add(&arr[len - 1].c, get_i64(r, i, 3), get_i64(r, i, 4), get_i64(r, i, 5));
     }
     PQclear(r);
     *out = arr;
@@ -1539,7 +1539,7 @@ static int pg_queue_list(void *be, sv_queue_info **out, size_t *n)
 
 /* ---- workers -------------------------------------------------------------------------- */
 
-static int pg_worker_register(void *be, const sv_worker_info *w)
+static int pg_worker_register(void *be, const st_worker_info *w)
 {
     params p = { 0 };
     p_text(&p, w->id);
@@ -1562,7 +1562,7 @@ static int pg_worker_heartbeat(void *be, const char *id, int64_t now_ms)
 
 static int fill_worker(const PGresult *r, int row, void *elem)
 {
-    sv_worker_info *w = elem;
+    st_worker_info *w = elem;
     memset(w, 0, sizeof *w);
     get_copy(r, row, 0, w->id, sizeof w->id);
     get_copy(r, row, 1, w->name, sizeof w->name);
@@ -1573,7 +1573,7 @@ static int fill_worker(const PGresult *r, int row, void *elem)
     return 0;
 }
 
-static int pg_worker_list(void *be, sv_worker_info **w, size_t *n)
+static int pg_worker_list(void *be, st_worker_info **w, size_t *n)
 {
     void *arr = NULL;
     int ret = run_list(be, Q_WORKER_LIST, NULL, sizeof **w, fill_worker, NULL, &arr, n);
@@ -1591,7 +1591,7 @@ static int pg_worker_remove(void *be, const char *id)
 
 /* ---- domain facts ------------------------------------------------------------------------ */
 
-static int pg_domain_facts_get(void *be, const char *domain, sv_domain_facts *f)
+static int pg_domain_facts_get(void *be, const char *domain, st_domain_facts *f)
 {
     pg_store *s = be;
     params p = { 0 };
@@ -1625,7 +1625,7 @@ static int pg_domain_facts_put(void *be, const char *domain, const char *mx_host
     return run_command(be, Q_FACTS_PUT, &p);
 }
 
-static const sv_store_ops pg_ops = {
+static const st_store_ops pg_ops = {
     .kind = "postgresql",
     .close = pg_close,
     .version = pg_version,
@@ -1666,7 +1666,7 @@ static const sv_store_ops pg_ops = {
     .domain_facts_put = pg_domain_facts_put,
 };
 
-int sv_store_pg_open(const sv_store_ops **ops, void **be, const char *url, char *err, size_t errlen)
+int st_store_pg_open(const st_store_ops **ops, void **be, const char *url, char *err, size_t errlen)
 {
     *ops = &pg_ops;
     *be = NULL;
@@ -1680,7 +1680,7 @@ int sv_store_pg_open(const sv_store_ops **ops, void **be, const char *url, char 
         snprintf(err, errlen, "cannot create a mutex");
         return -1;
     }
-    sv_store_mask_url(url, s->shown, sizeof s->shown);
+    st_store_mask_url(url, s->shown, sizeof s->shown);
     s->password = url_password(url);
     /* The URL comes last, so that its own parameters win. */
     const char *const keys[] = { "application_name", "connect_timeout", "client_encoding", "dbname", NULL };

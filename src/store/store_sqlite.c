@@ -128,7 +128,7 @@ static const char *const sql_text[Q__COUNT] = {
                          " WHERE +j.status IN (0, 1) AND " CLAIMABLE("?1")
                          " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
     /* the same, only pairs whose politeness key (the facts' MX host, else
-     * the domain) no live claim holds: SV_CLAIM_EXCLUSIVE (in the claim's
+     * the domain) no live claim holds: ST_CLAIM_EXCLUSIVE (in the claim's
      * write transaction, so no other claim comes between), and the first
      * choice without it (unheld domains first) */
     [Q_ROWS_CANDIDATE_EX] = "WITH busy(k) AS (SELECT coalesce(f.mx_host, b.domain) FROM job_rows b"
@@ -214,7 +214,7 @@ static const char schema[] =
 
 /* migrations[v] takes a store from schema version v to v + 1 (in the same
  * transaction as the schema above). */
-static const char *const migrations[SV_SCHEMA_VERSION] = {
+static const char *const migrations[ST_SCHEMA_VERSION] = {
     [1] = "ALTER TABLE keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
           "ALTER TABLE jobs ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';"
           "UPDATE meta SET v = 2 WHERE k = 'schema_version';",
@@ -234,7 +234,7 @@ static const char *const migrations[SV_SCHEMA_VERSION] = {
           " WITHOUT ROWID;"
           "UPDATE meta SET v = 3 WHERE k = 'schema_version';",
     /* weight: rows of the job a row stands for; the live claims' index
-     * (sv_claims_list) */
+     * (st_claims_list) */
     [3] = "ALTER TABLE job_rows ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;"
           "CREATE INDEX job_rows_live ON job_rows(lease_until) WHERE state = 1;"
           "UPDATE meta SET v = 4 WHERE k = 'schema_version';",
@@ -345,7 +345,7 @@ static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
         && sqlite3_step(q) == SQLITE_ROW)
         version = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
-    while (version >= 1 && version < SV_SCHEMA_VERSION) {
+    while (version >= 1 && version < ST_SCHEMA_VERSION) {
         if (sqlite3_exec(s->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK) {
             snprintf(err, errlen, "database %s: cannot migrate it from schema version %lld: %s", path,
                      (long long)version, sqlite3_errmsg(s->db));
@@ -354,9 +354,9 @@ static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
         }
         version++;
     }
-    if (version != SV_SCHEMA_VERSION) {
+    if (version != ST_SCHEMA_VERSION) {
         snprintf(err, errlen, "database %s has schema version %lld; this bouncecheck knows version %d",
-                 path, (long long)version, SV_SCHEMA_VERSION);
+                 path, (long long)version, ST_SCHEMA_VERSION);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
@@ -430,7 +430,7 @@ static int column_dup(sqlite3_stmt *q, int col, char **out)
 static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
                         void (*clear)(void *), void **out, size_t *n);
 
-static void key_from_row(sqlite3_stmt *q, sv_key *k)
+static void key_from_row(sqlite3_stmt *q, st_key *k)
 {
     memset(k, 0, sizeof *k);
     column_copy(q, 0, k->id, sizeof k->id);
@@ -448,7 +448,7 @@ static int fill_key(sqlite3_stmt *q, void *elem)
     return 0;
 }
 
-static int sq_key_insert(void *be, const sv_key *k, const unsigned char hash[32], char *err, size_t errlen)
+static int sq_key_insert(void *be, const st_key *k, const unsigned char hash[32], char *err, size_t errlen)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -471,7 +471,7 @@ static int sq_key_insert(void *be, const sv_key *k, const unsigned char hash[32]
     return ret;
 }
 
-static int sq_key_list(void *be, sv_key **keys, size_t *n)
+static int sq_key_list(void *be, st_key **keys, size_t *n)
 {
     sq_store *s = be;
     *keys = NULL;
@@ -496,20 +496,20 @@ static int sq_key_revoke(void *be, const char *id, int64_t now)
     if (step_done(q) != SQLITE_DONE) {
         ret = -1;
     } else if (sqlite3_changes(s->db) > 0) {
-        ret = 0;
+        ret = 1;
     } else {
         /* Nothing changed: already revoked, or no such key. */
         q = s->stmt[Q_KEY_EXISTS];
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         int rc = sqlite3_step(q);
-        ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+        ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
         stmt_done(q);
     }
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
 
-static int sq_key_find(void *be, const unsigned char md[32], sv_key *k)
+static int sq_key_find(void *be, const unsigned char md[32], st_key *k)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -568,7 +568,7 @@ static void bind_text_or_null(sqlite3_stmt *q, int idx, const char *v)
         sqlite3_bind_null(q, idx);
 }
 
-static int sq_job_insert(void *be, const sv_job *j)
+static int sq_job_insert(void *be, const st_job *j)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -595,13 +595,13 @@ static int sq_job_insert(void *be, const sv_job *j)
 
 /* Fills j from a row of JOB_COLS; its strings are malloc'd. 0 / -1 (out
  * of memory; j is then cleared). */
-static int job_from_row(sqlite3_stmt *q, sv_job *j)
+static int job_from_row(sqlite3_stmt *q, st_job *j)
 {
     memset(j, 0, sizeof *j);
     column_copy(q, 0, j->id, sizeof j->id);
     column_copy(q, 1, j->key_id, sizeof j->key_id);
     int st = sqlite3_column_int(q, 3);
-    j->status = st >= SV_JOB_QUEUED && st <= SV_JOB_CANCELLED ? (sv_job_status)st : SV_JOB_FAILED;
+    j->status = st >= ST_JOB_QUEUED && st <= ST_JOB_CANCELLED ? (st_job_status)st : ST_JOB_FAILED;
     j->total = sqlite3_column_int64(q, 4);
     j->processed = sqlite3_column_int64(q, 5);
     for (int i = 0; i < 4; i++)
@@ -612,13 +612,13 @@ static int job_from_row(sqlite3_stmt *q, sv_job *j)
     column_copy(q, 15, j->format, sizeof j->format);
     if (column_dup(q, 2, &j->name) != 0 || column_dup(q, 12, &j->error) != 0
         || column_dup(q, 13, &j->webhook) != 0 || column_dup(q, 16, &j->reasons) != 0) {
-        sv_job_clear(j);
+        st_job_clear(j);
         return -1;
     }
     return 0;
 }
 
-static int sq_job_get(void *be, const char *id, sv_job *j)
+static int sq_job_get(void *be, const char *id, st_job *j)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -648,7 +648,7 @@ static int sq_job_progress(void *be, const char *id, int64_t processed, const in
     return ret;
 }
 
-static int sq_job_set_status(void *be, const char *id, sv_job_status st, int64_t finished_at, const char *error)
+static int sq_job_set_status(void *be, const char *id, st_job_status st, int64_t finished_at, const char *error)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -728,9 +728,9 @@ static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *
 }
 
 static int fill_job(sqlite3_stmt *q, void *elem) { return job_from_row(q, elem); }
-static void clear_job(void *elem) { sv_job_clear(elem); }
+static void clear_job(void *elem) { st_job_clear(elem); }
 
-static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
+static int collect_jobs(sqlite3_stmt *q, st_job **jobs, size_t *n)
 {
     void *arr = NULL;
     int ret = collect_rows(q, sizeof **jobs, fill_job, clear_job, &arr, n);
@@ -740,11 +740,11 @@ static int collect_jobs(sqlite3_stmt *q, sv_job **jobs, size_t *n)
 
 static int fill_id(sqlite3_stmt *q, void *elem)
 {
-    column_copy(q, 0, elem, SV_JOB_ID_LEN + 1);
+    column_copy(q, 0, elem, ST_JOB_ID_LEN + 1);
     return 0;
 }
 
-static int sq_job_list(void *be, const char *key_id, sv_job **jobs, size_t *n)
+static int sq_job_list(void *be, const char *key_id, st_job **jobs, size_t *n)
 {
     sq_store *s = be;
     *jobs = NULL;
@@ -758,7 +758,7 @@ static int sq_job_list(void *be, const char *key_id, sv_job **jobs, size_t *n)
     return ret;
 }
 
-static int sq_job_list_status(void *be, sv_job_status st, sv_job **jobs, size_t *n)
+static int sq_job_list_status(void *be, st_job_status st, st_job **jobs, size_t *n)
 {
     sq_store *s = be;
     *jobs = NULL;
@@ -771,7 +771,7 @@ static int sq_job_list_status(void *be, sv_job_status st, sv_job **jobs, size_t 
     return ret;
 }
 
-static int sq_job_expired(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN + 1], size_t *n)
+static int sq_job_expired(void *be, int64_t before, char (**ids)[ST_JOB_ID_LEN + 1], size_t *n)
 {
     sq_store *s = be;
     *ids = NULL;
@@ -780,7 +780,7 @@ static int sq_job_expired(void *be, int64_t before, char (**ids)[SV_JOB_ID_LEN +
     sqlite3_stmt *q = s->stmt[Q_JOB_EXPIRED];
     sqlite3_bind_int64(q, 1, before);
     void *arr = NULL;
-    int ret = collect_rows(q, SV_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
+    int ret = collect_rows(q, ST_JOB_ID_LEN + 1, fill_id, NULL, &arr, n);
     pthread_mutex_unlock(&s->lock);
     *ids = arr;
     return ret;
@@ -858,7 +858,7 @@ static void bind_blob_or_null(sqlite3_stmt *q, int idx, const void *data, size_t
         sqlite3_bind_null(q, idx);
 }
 
-static int64_t sq_rows_add(void *be, const char *job_id, const sv_row_in *rows, size_t n, char *err,
+static int64_t sq_rows_add(void *be, const char *job_id, const st_row_in *rows, size_t n, char *err,
                            size_t errlen)
 {
     sq_store *s = be;
@@ -907,23 +907,23 @@ static int64_t sq_rows_add(void *be, const char *job_id, const sv_row_in *rows, 
 
 static int cmp_claim_row(const void *a, const void *b)
 {
-    const sv_claim_row *x = a, *y = b;
+    const st_claim_row *x = a, *y = b;
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
 /* Appends the current row of the claim statement q (row_no, addr, fields)
  * to c. 0 / -1 (out of memory). */
-static int claim_row_add(sqlite3_stmt *q, sv_claim *c, size_t *cap)
+static int claim_row_add(sqlite3_stmt *q, st_claim *c, size_t *cap)
 {
     if (c->n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 16;
-        sv_claim_row *p = realloc(c->rows, ncap * sizeof *p);
+        st_claim_row *p = realloc(c->rows, ncap * sizeof *p);
         if (!p)
             return -1;
         c->rows = p;
         *cap = ncap;
     }
-    sv_claim_row *r = &c->rows[c->n];
+    st_claim_row *r = &c->rows[c->n];
     memset(r, 0, sizeof *r);
     r->row = sqlite3_column_int64(q, 0);
     if (column_dup(q, 1, &r->addr) != 0 || !r->addr)
@@ -943,13 +943,13 @@ static int claim_row_add(sqlite3_stmt *q, sv_claim *c, size_t *cap)
 }
 
 static int sq_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
-                         int64_t now_ms, unsigned flags, sv_claim *c)
+                         int64_t now_ms, unsigned flags, st_claim *c)
 {
     sq_store *s = be;
     int ret = 0;
     pthread_mutex_lock(&s->lock);
     /* One write transaction: the choice of the domain and the claim are
-     * one unit (other processes wait for it); with SV_CLAIM_EXCLUSIVE the
+     * one unit (other processes wait for it); with ST_CLAIM_EXCLUSIVE the
      * choice skips domains whose politeness key a live claim holds, and
      * none can appear before the claim is made. Without it, such domains
      * are chosen only when no other is left. */
@@ -959,7 +959,7 @@ static int sq_rows_claim(void *be, const char *worker_id, const char *claim_id, 
     }
     int rc = SQLITE_DONE;
     for (int pass = 0; pass < 2 && rc == SQLITE_DONE && ret == 0; pass++) {
-        if (pass == 1 && (flags & SV_CLAIM_EXCLUSIVE))
+        if (pass == 1 && (flags & ST_CLAIM_EXCLUSIVE))
             break;
         sqlite3_stmt *q = s->stmt[pass == 0 ? Q_ROWS_CANDIDATE_EX : Q_ROWS_CANDIDATE];
         sqlite3_bind_int64(q, 1, now_ms);
@@ -993,8 +993,8 @@ static int sq_rows_claim(void *be, const char *worker_id, const char *claim_id, 
             ret = -1;
         stmt_done(q);
         if (ret == 0 && c->n > 0) {
-            memcpy(c->id, claim_id, SV_CLAIM_ID_LEN);
-            c->id[SV_CLAIM_ID_LEN] = '\0';
+            memcpy(c->id, claim_id, ST_CLAIM_ID_LEN);
+            c->id[ST_CLAIM_ID_LEN] = '\0';
             c->lease_until = now_ms + lease_ms;
             qsort(c->rows, c->n, sizeof *c->rows, cmp_claim_row);
             ret = 1;
@@ -1032,7 +1032,7 @@ static int64_t sq_rows_release(void *be, const char *claim_id)
     return claim_update(be, Q_ROWS_RELEASE, claim_id, NULL);
 }
 
-static int64_t sq_rows_result(void *be, const char *claim_id, const sv_row_result *res, size_t n, int *rcs)
+static int64_t sq_rows_result(void *be, const char *claim_id, const st_row_result *res, size_t n, int *rcs)
 {
     sq_store *s = be;
     int64_t written = 0;
@@ -1051,7 +1051,7 @@ static int64_t sq_rows_result(void *be, const char *claim_id, const sv_row_resul
         if (step_done(q) != SQLITE_DONE) {
             written = -1;
         } else if (sqlite3_changes(s->db) > 0) {
-            rcs[i] = SV_RESULT_WRITTEN;
+            rcs[i] = ST_RESULT_WRITTEN;
             written++;
         } else {
             /* Not written: done already through this claim, or not ours. */
@@ -1060,9 +1060,9 @@ static int64_t sq_rows_result(void *be, const char *claim_id, const sv_row_resul
             sqlite3_bind_int64(q, 2, res[i].row);
             int rc = sqlite3_step(q);
             if (rc == SQLITE_ROW)
-                rcs[i] = sqlite3_column_int(q, 0) == SV_ROW_DONE ? SV_RESULT_REPEAT : SV_RESULT_LOST;
+                rcs[i] = sqlite3_column_int(q, 0) == ST_ROW_DONE ? ST_RESULT_REPEAT : ST_RESULT_LOST;
             else if (rc == SQLITE_DONE)
-                rcs[i] = SV_RESULT_LOST;
+                rcs[i] = ST_RESULT_LOST;
             else
                 written = -1;
             stmt_done(q);
@@ -1076,7 +1076,7 @@ static int64_t sq_rows_result(void *be, const char *claim_id, const sv_row_resul
     return written;
 }
 
-static int sq_rows_counts(void *be, const char *job_id, sv_row_counts *c)
+static int sq_rows_counts(void *be, const char *job_id, st_row_counts *c)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -1084,7 +1084,7 @@ static int sq_rows_counts(void *be, const char *job_id, sv_row_counts *c)
     sqlite3_bind_text(q, 1, job_id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        sv_row_counts_add(c, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
+        st_row_counts_add(c, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
     }
     stmt_done(q);
     pthread_mutex_unlock(&s->lock);
@@ -1093,7 +1093,7 @@ static int sq_rows_counts(void *be, const char *job_id, sv_row_counts *c)
 
 /* One done row, copied out of the page statement. */
 typedef struct page_row {
-    sv_row_done d;
+    st_row_done d;
     char *addr, *reason, *json;
     unsigned char *fields;
 } page_row;
@@ -1136,7 +1136,7 @@ fail:
 static void clear_page_row(void *elem) { page_row_clear(elem); }
 
 static int sq_rows_page(void *be, const char *job_id, int64_t after, int limit,
-                        int (*cb)(void *ctx, const sv_row_done *row), void *ctx, int64_t *last, int *got)
+                        int (*cb)(void *ctx, const st_row_done *row), void *ctx, int64_t *last, int *got)
 {
     sq_store *s = be;
     *got = 0;
@@ -1165,7 +1165,7 @@ static int sq_rows_page(void *be, const char *job_id, int64_t after, int limit,
 
 static int fill_claim_info(sqlite3_stmt *q, void *elem)
 {
-    sv_claim_info *ci = elem;
+    st_claim_info *ci = elem;
     memset(ci, 0, sizeof *ci);
     column_copy(q, 0, ci->id, sizeof ci->id);
     column_copy(q, 1, ci->job_id, sizeof ci->job_id);
@@ -1176,7 +1176,7 @@ static int fill_claim_info(sqlite3_stmt *q, void *elem)
     return 0;
 }
 
-static int sq_claims_list(void *be, int64_t now_ms, sv_claim_info **out, size_t *n)
+static int sq_claims_list(void *be, int64_t now_ms, st_claim_info **out, size_t *n)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -1189,10 +1189,10 @@ static int sq_claims_list(void *be, int64_t now_ms, sv_claim_info **out, size_t 
     return ret;
 }
 
-static int sq_queue_list(void *be, sv_queue_info **out, size_t *n)
+static int sq_queue_list(void *be, st_queue_info **out, size_t *n)
 {
     sq_store *s = be;
-    sv_queue_info *arr = NULL;
+    st_queue_info *arr = NULL;
     size_t len = 0, cap = 0;
     int rc, ret = 0;
     pthread_mutex_lock(&s->lock);
@@ -1203,7 +1203,7 @@ static int sq_queue_list(void *be, sv_queue_info **out, size_t *n)
         if (len == 0 || !id || strcmp(arr[len - 1].job_id, (const char *)id) != 0) {
             if (len == cap) {
                 size_t ncap = cap ? cap * 2 : 16;
-                sv_queue_info *p = realloc(arr, ncap * sizeof *p);
+                st_queue_info *p = realloc(arr, ncap * sizeof *p);
                 if (!p) {
                     ret = -1;
                     break;
@@ -1211,13 +1211,13 @@ static int sq_queue_list(void *be, sv_queue_info **out, size_t *n)
                 arr = p;
                 cap = ncap;
             }
-            sv_queue_info *qi = &arr[len++];
+            st_queue_info *qi = &arr[len++];
             memset(qi, 0, sizeof *qi);
             column_copy(q, 0, qi->job_id, sizeof qi->job_id);
-            qi->status = sqlite3_column_int(q, 1) == SV_JOB_RUNNING ? SV_JOB_RUNNING : SV_JOB_QUEUED;
+            qi->status = sqlite3_column_int(q, 1) == ST_JOB_RUNNING ? ST_JOB_RUNNING : ST_JOB_QUEUED;
             qi->created_at = sqlite3_column_int64(q, 2);
         }
-        sv_row_counts_add(&arr[len - 1].c, sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
+        st_row_counts_add(&arr[len - 1].c, sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
                           sqlite3_column_int64(q, 5));
     }
     if (ret == 0 && rc != SQLITE_DONE)
@@ -1235,7 +1235,7 @@ static int sq_queue_list(void *be, sv_queue_info **out, size_t *n)
 
 /* ---- workers -------------------------------------------------------------------------- */
 
-static int sq_worker_register(void *be, const sv_worker_info *w)
+static int sq_worker_register(void *be, const st_worker_info *w)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -1259,7 +1259,7 @@ static int sq_worker_heartbeat(void *be, const char *id, int64_t now_ms)
 
 static int fill_worker(sqlite3_stmt *q, void *elem)
 {
-    sv_worker_info *w = elem;
+    st_worker_info *w = elem;
     memset(w, 0, sizeof *w);
     column_copy(q, 0, w->id, sizeof w->id);
     column_copy(q, 1, w->name, sizeof w->name);
@@ -1270,7 +1270,7 @@ static int fill_worker(sqlite3_stmt *q, void *elem)
     return 0;
 }
 
-static int sq_worker_list(void *be, sv_worker_info **w, size_t *n)
+static int sq_worker_list(void *be, st_worker_info **w, size_t *n)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -1289,7 +1289,7 @@ static int sq_worker_remove(void *be, const char *id)
 
 /* ---- domain facts ------------------------------------------------------------------------ */
 
-static int sq_domain_facts_get(void *be, const char *domain, sv_domain_facts *f)
+static int sq_domain_facts_get(void *be, const char *domain, st_domain_facts *f)
 {
     sq_store *s = be;
     pthread_mutex_lock(&s->lock);
@@ -1327,7 +1327,7 @@ static int sq_domain_facts_put(void *be, const char *domain, const char *mx_host
     return ret;
 }
 
-static const sv_store_ops sq_ops = {
+static const st_store_ops sq_ops = {
     .kind = "sqlite",
     .close = sq_close,
     .version = sq_version,
@@ -1368,7 +1368,7 @@ static const sv_store_ops sq_ops = {
     .domain_facts_put = sq_domain_facts_put,
 };
 
-int sv_store_sqlite_open(const sv_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)
+int st_store_sqlite_open(const st_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)
 {
     *be = NULL;
     *ops = &sq_ops;

@@ -1,5 +1,5 @@
 /*
- * engine.c - the bulk engine (engine.h): import a list into a job's state,
+ * runner.c - the bulk engine (runner.h): import a list into a job's state,
  * verify its addresses offline in steps or online through a scheduler
  * shared by several jobs over one verifier, and export the rows with their
  * results. Used by `bouncecheck verify -i` (src/cli/bulk_run.c) and the
@@ -19,7 +19,7 @@
  * of their callbacks arrives, so neither the verifier nor the scheduler has
  * to know about it.
  */
-#include "engine.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,0 +1,50 @@
+/*
+ * coord.h - the coordinator of a job shared through the store: the one
+ * protocol between a bulk job's state file (src/bulk/state.h) and the
+ * store's job rows (store.h). The job's distinct addresses are published
+ * for the workers (worker.h), its progress is read from the rows, and when
+ * every row has its result the results are copied back into the state,
+ * from which the output is written exactly as on one machine.
+ *
+ * The server runs a pass per job on its io thread (src/server/engine.c),
+ * `verify -i FILE --db URL` one per tick of its loop (src/cli/bulk_run.c).
+ */
+#ifndef BC_WORK_COORD_H
+#define BC_WORK_COORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+#include "store.h"
+
+/* Adds the addresses of st without a result to job_id's rows (which must be
+ * in the catalogue): row = the address's id in st, weight = the input rows
+ * holding it, domain = its A-label domain. Idempotent: a run cut short is
+ * simply done again. Marks st "published" at the end. *added gets the rows
+ * added by this call. 0, or -1 with err. */
+int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen);
+
+/* Copies every result of job_id's rows into st, in one transaction of st.
+ * 0; -1 when st cannot be written or a result is not a packed result; -2
+ * when the store failed (nothing written: try again). err says why. */
+int wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *err, size_t errlen);
+
+/* What a coordinator pass saw. */
+typedef struct wk_coord_pass {
+    int64_t published;     /* addresses published by this pass (0: they already were) */
+    st_row_counts rows;    /* the job's rows when the pass read them */
+    bool complete;         /* no row pending or claimed: every result is now in the state */
+} wk_coord_pass;
+
+/* One pass over job_id, whose state is st: publishes its addresses unless
+ * st says they are (wk_rows_publish), reads the rows' counts, and when no
+ * row is pending or claimed any more copies every result into st
+ * (wk_rows_collect). 0 (*out filled); -1 when st cannot be written or a
+ * result is unreadable (the job cannot end well); -2 when the store or
+ * the publication failed (nothing lost: the next pass tries again). err
+ * says why. */
+int wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen);
+
+#endif
