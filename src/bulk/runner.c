@@ -20,6 +20,7 @@
  * to know about it.
  */
 #include "runner.h"
+#include "recheck.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -261,12 +262,10 @@ typedef struct dom {
 } dom;
 
 typedef struct sub {
+    bk_recheck rc;         /* first: the greylisting rechecks (recheck.h) */
     bk_run *run;
     int64_t id, nrows;
     size_t dom;
-    int round;             /* greylisting rechecks done by the run */
-    struct event *recheck; /* waiting for the next one */
-    struct sub *rnext, *rprev; /* in run.rechecks while waiting */
     size_t email_len;
     char email[];          /* the address as submitted */
 } sub;
@@ -295,7 +294,7 @@ struct bk_run {
     size_t *ready;            /* domains with work that a result freed room for */
     size_t nready;
     int inflight;             /* handed to the verifier or waiting for a recheck */
-    sub *rechecks;
+    bk_recheck_list rechecks; /* addresses waiting for their greylisting recheck */
     int uncommitted;
     long last_commit;
     bool active;              /* in s->runs */
@@ -413,20 +412,10 @@ static void run_free_mem(bk_run *r)
 static void on_result(void *arg, bc_result *res);
 
 /* The greylisting wait is over: ask again. */
-static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+static void recheck_due(bk_recheck *rc)
 {
-    sub *sb = arg;
+    sub *sb = (sub *)rc;
     bk_run *r = sb->run;
-    (void)fd;
-    (void)what;
-    if (sb->rprev)
-        sb->rprev->rnext = sb->rnext;
-    else
-        r->rechecks = sb->rnext;
-    if (sb->rnext)
-        sb->rnext->rprev = sb->rprev;
-    event_free(sb->recheck);
-    sb->recheck = NULL;
     if (bc_verifier_submit(r->s->v, sb->email, sb->email_len, on_result, sb) != BC_OK) {
         snprintf(r->errmsg, sizeof r->errmsg, "out of memory");
         r->doms[sb->dom].inflight--;
@@ -435,39 +424,6 @@ static void recheck_cb(evutil_socket_t fd, short what, void *arg)
         free(sb);
         run_fail(r);
     }
-}
-
-int bk_recheck_wait_s(const bc_verify_options *vo, int round)
-{
-    static const int dflt[] = { 60, 300 };
-    if (vo && vo->n_greylist_waits > 0)
-        return round < vo->n_greylist_waits ? vo->greylist_waits_s[round] : -1;
-    return round >= 0 && round < 2 ? dflt[round] : -1;
-}
-
-/* A list job has more time than one address: an address still greylisted
- * when its own deadline ran out is asked again on the schedule, while the
- * run goes on with the others. false when it is not to be rechecked. */
-static bool schedule_recheck(bk_run *r, sub *sb, const bc_result *res)
-{
-    int wait = bk_recheck_wait_s(r->s->vo, sb->round);
-    if (wait < 0 || strcmp(bc_result_reason(res), "greylisted") != 0)
-        return false;
-    sb->recheck = evtimer_new(r->s->base, recheck_cb, sb);
-    struct timeval tv = { wait, 0 };
-    if (!sb->recheck || evtimer_add(sb->recheck, &tv) != 0) {
-        if (sb->recheck)
-            event_free(sb->recheck);
-        sb->recheck = NULL;
-        return false;
-    }
-    sb->round++;
-    sb->rprev = NULL;
-    sb->rnext = r->rechecks;
-    if (r->rechecks)
-        r->rechecks->rprev = sb;
-    r->rechecks = sb;
-    return true;
 }
 
 static void on_result(void *arg, bc_result *res)
@@ -485,7 +441,7 @@ static void on_result(void *arg, bc_result *res)
     /* a list's results never carry a transcript, even from a verifier
      * that keeps them (the server's, for GET /v1/verify?trace=1) */
     bc_result_drop_transcript(res);
-    if (!r->failed && !r->ended && schedule_recheck(r, sb, res)) {
+    if (!r->failed && !r->ended && bk_recheck_wait(&r->rechecks, &sb->rc, res)) {
         bc_result_free(res); /* still counted in flight */
         return;
     }
@@ -649,11 +605,8 @@ static void run_maybe_done(bk_run *r)
     r->uncommitted = 0;
     /* Rechecks waiting are dropped; addresses in flight stay referenced by the
      * run, which keeps its slots counted until bk_run_stop. */
-    while (r->rechecks) {
-        sub *sb = r->rechecks;
-        r->rechecks = sb->rnext;
-        event_free(sb->recheck);
-        free(sb);
+    for (bk_recheck *rc; (rc = bk_recheck_pop(&r->rechecks)) != NULL;) {
+        free(rc); /* the sub it begins */
         r->inflight--;
         r->s->inflight--;
     }
@@ -744,6 +697,7 @@ bk_run *bk_run_start(bk_sched *s, bk_state *st, bool with_json, const bk_run_cb 
     r->s = s;
     r->st = st;
     r->with_json = with_json;
+    r->rechecks = (bk_recheck_list){ .base = s->base, .vo = s->vo, .due = recheck_due };
     if (cb)
         r->cb = *cb;
     if (bk_state_pending_domains(st, add_dom, r) != 0) {
@@ -794,11 +748,9 @@ void bk_run_stop(bk_run *r)
     if (!r)
         return;
     bk_sched *s = r->s;
-    while (r->rechecks) { /* these stay without a result (a resumed job asks them) */
-        sub *sb = r->rechecks;
-        r->rechecks = sb->rnext;
-        event_free(sb->recheck);
-        free(sb);
+    /* these stay without a result (a resumed job asks them) */
+    for (bk_recheck *rc; (rc = bk_recheck_pop(&r->rechecks)) != NULL;) {
+        free(rc); /* the sub it begins */
         r->inflight--;
     }
     if (!r->ended)

@@ -101,11 +101,6 @@ typedef struct bk_run_cb {
     void *arg;
 } bk_run_cb;
 
-/* The wait in seconds before greylisting recheck number `round` (0, 1,
- * ...) of an address: vo->greylist_waits_s, else 60 then 300; -1 when no
- * recheck is left. */
-int bk_recheck_wait_s(const bc_verify_options *vo, int round);
-
 /* Starts verifying the addresses of st that have no result: domains
  * largest first, at most per_domain of one domain in flight, the window
  * shared fairly with the other runs. A greylisted result is asked again on

@@ -30,7 +30,7 @@
 
 #include <event2/event.h>
 
-#include "runner.h"
+#include "recheck.h"
 #include "state.h"
 #include "log.h"
 
@@ -52,11 +52,9 @@ struct hand {
 };
 
 typedef struct wsub {
+    bk_recheck rc;             /* first: the greylisting rechecks (src/bulk/recheck.h) */
     wclaim *cl;
     size_t idx;                /* in cl->c.rows */
-    int round;                 /* greylisting rechecks done */
-    struct event *recheck;
-    struct wsub *prev, *next;  /* the worker's list of rechecks waiting */
 } wsub;
 
 struct wclaim {
@@ -83,7 +81,7 @@ struct wk {
     int nclaims;
     int per_claim;
     int64_t next_claim_at, next_beat_at;
-    wsub *rechecks;
+    bk_recheck_list rechecks;  /* rows waiting for their greylisting recheck */
     bool stopping;
     wk_stats st;
 };
@@ -107,27 +105,12 @@ static bool submit(wclaim *cl, wsub *sb)
     return true;
 }
 
-static void recheck_unlink(wk *w, wsub *sb)
+/* The greylisting wait is over: ask again, unless the claim is gone. */
+static void recheck_due(bk_recheck *rc)
 {
-    if (sb->prev)
-        sb->prev->next = sb->next;
-    else
-        w->rechecks = sb->next;
-    if (sb->next)
-        sb->next->prev = sb->prev;
-    sb->prev = sb->next = NULL;
-}
-
-static void recheck_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    wsub *sb = arg;
+    wsub *sb = (wsub *)rc;
     wclaim *cl = sb->cl;
     wk *w = cl->w;
-    recheck_unlink(w, sb);
-    event_free(sb->recheck);
-    sb->recheck = NULL;
     if (cl->lost || w->stopping || !submit(cl, sb)) {
         cl->inflight--;
         free(sb);
@@ -161,22 +144,9 @@ static void on_result(void *arg, bc_result *r)
     wclaim *cl = sb->cl;
     wk *w = cl->w;
     bc_result_drop_transcript(r);
-    if (!cl->lost && !w->stopping && strcmp(bc_result_reason(r), "greylisted") == 0) {
-        int wait = bk_recheck_wait_s(w->o.vo, sb->round);
-        if (wait >= 0 && (sb->recheck = evtimer_new(w->o.base, recheck_cb, sb)) != NULL) {
-            struct timeval tv = { wait, 0 };
-            if (evtimer_add(sb->recheck, &tv) == 0) {
-                sb->round++;
-                sb->next = w->rechecks;
-                if (w->rechecks)
-                    w->rechecks->prev = sb;
-                w->rechecks = sb;
-                bc_result_free(r);
-                return;
-            }
-            event_free(sb->recheck);
-            sb->recheck = NULL;
-        }
+    if (!cl->lost && !w->stopping && bk_recheck_wait(&w->rechecks, &sb->rc, r)) {
+        bc_result_free(r);
+        return;
     }
     cl->inflight--;
     const char *mx = bc_result_mx_host(r);
@@ -428,6 +398,7 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
         return NULL;
     }
     w->o = *o;
+    w->rechecks = (bk_recheck_list){ .base = o->base, .vo = o->vo, .due = recheck_due };
     if (w->o.claims <= 0)
         w->o.claims = 8;
     if (w->o.claim_rows <= 0)
@@ -495,10 +466,8 @@ void wk_shutdown(wk *w)
     if (w->kick)
         event_del(w->kick);
     /* rechecks waiting are not in the verifier: dropped here */
-    while (w->rechecks) {
-        wsub *sb = w->rechecks;
-        recheck_unlink(w, sb);
-        event_free(sb->recheck);
+    for (bk_recheck *rc; (rc = bk_recheck_pop(&w->rechecks)) != NULL;) {
+        wsub *sb = (wsub *)rc;
         sb->cl->inflight--;
         free(sb);
     }
