@@ -463,7 +463,7 @@ static void shared_tick(evutil_socket_t fd, short what, void *arg)
     }
     wk_coord_pass p;
     char err[512] = "";
-    if (wk_coord_run(sh->store, j->shared_id, j->st, &p, err, sizeof err) != 0) {
+    if (wk_coord_run(sh->store, j->shared_id, j->st, &p, err, sizeof err) != WK_OK) {
         snprintf(j->err, sizeof j->err, "the database: %s", err);
         j->failed = true;
         event_base_loopbreak(j->base);

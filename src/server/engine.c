@@ -593,15 +593,15 @@ static void pg_job(sv *s, const st_job *j)
         return;
     }
     wk_coord_pass p;
-    int rc = wk_coord_run(s->store, j->id, st, &p, err, sizeof err);
+    wk_rc rc = wk_coord_run(s->store, j->id, st, &p, err, sizeof err);
     if (p.published > 0)
         wk_log("job %s: %lld addresses published to the workers", j->id, (long long)p.published);
-    if (rc == -2) {
+    if (rc == WK_RETRY) {
         wk_log("job %s: %s", j->id, err); /* tried again at the next pass */
     } else {
         if (j->status == ST_JOB_QUEUED)
             st_job_set_status(s->store, j->id, ST_JOB_RUNNING, 0, NULL);
-        if (rc == -1) {
+        if (rc == WK_FAILED) {
             wk_log("job %s: %s", j->id, err);
             pg_finish(s, j, st, "the job's state cannot be written");
         } else if (p.complete) {

@@ -92,45 +92,45 @@ static int copy_result(void *arg, const st_row_done *row)
     return 0;
 }
 
-int wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *err, size_t errlen)
+wk_rc wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *err, size_t errlen)
 {
     copy_ctx cc = { .st = st };
     if (bk_state_begin(st) != 0) {
         snprintf(err, errlen, "%s", bk_state_error(st));
-        return -1;
+        return WK_FAILED;
     }
     int rc = st_rows_results(store, job_id, copy_result, &cc);
     if (rc != 0) {
         bk_state_rollback(st);
         if (cc.bad) {
             snprintf(err, errlen, "%s", cc.err);
-            return -1;
+            return WK_FAILED;
         }
         snprintf(err, errlen, "%s", st_store_error(store));
-        return -2;
+        return WK_RETRY;
     }
     if (bk_state_commit(st) != 0) {
         snprintf(err, errlen, "%s", bk_state_error(st));
-        return -1;
+        return WK_FAILED;
     }
-    return 0;
+    return WK_OK;
 }
 
-int wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen)
+wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (bk_state_get_int(st, "published", 0) == 0 &&
         wk_rows_publish(store, job_id, st, &out->published, err, errlen) != 0)
-        return -2;
+        return WK_RETRY;
     if (st_rows_counts(store, job_id, &out->rows) != 0) {
         snprintf(err, errlen, "cannot read the job's rows: %s", st_store_error(store));
-        return -2;
+        return WK_RETRY;
     }
     if (out->rows.pending > 0 || out->rows.claimed > 0)
-        return 0;
+        return WK_OK;
     char why[512] = "";
-    int rc = wk_rows_collect(store, job_id, st, why, sizeof why);
-    if (rc == 0)
+    wk_rc rc = wk_rows_collect(store, job_id, st, why, sizeof why);
+    if (rc == WK_OK)
         out->complete = true;
     else
         snprintf(err, errlen, "cannot copy the results: %s", why);

@@ -26,10 +26,14 @@
  * added by this call. 0, or -1 with err. */
 int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen);
 
+/* What the calls below return: done, failed for good, or failed for now
+ * (the store: nothing was written; the next try may work). err says why. */
+typedef enum wk_rc { WK_OK = 0, WK_FAILED = -1, WK_RETRY = -2 } wk_rc;
+
 /* Copies every result of job_id's rows into st, in one transaction of st.
- * 0; -1 when st cannot be written or a result is not a packed result; -2
- * when the store failed (nothing written: try again). err says why. */
-int wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *err, size_t errlen);
+ * WK_FAILED when st cannot be written or a result is not a packed result;
+ * WK_RETRY when the store failed. */
+wk_rc wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *err, size_t errlen);
 
 /* What a coordinator pass saw. */
 typedef struct wk_coord_pass {
@@ -41,10 +45,10 @@ typedef struct wk_coord_pass {
 /* One pass over job_id, whose state is st: publishes its addresses unless
  * st says they are (wk_rows_publish), reads the rows' counts, and when no
  * row is pending or claimed any more copies every result into st
- * (wk_rows_collect). 0 (*out filled); -1 when st cannot be written or a
- * result is unreadable (the job cannot end well); -2 when the store or
- * the publication failed (nothing lost: the next pass tries again). err
- * says why. */
-int wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen);
+ * (wk_rows_collect). WK_OK (*out filled); WK_FAILED when st cannot be
+ * written or a result is unreadable (the job cannot end well); WK_RETRY
+ * when the store or the publication failed (nothing lost: the next pass
+ * tries again). */
+wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen);
 
 #endif
