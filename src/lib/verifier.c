@@ -14,11 +14,19 @@
  *    test), walking the MX list in preference order (random among equals,
  *    every address of a host in turn) until a server answers.
  *
- * Jobs are reference counted: the queue, a session and the deadline timer
- * may each hold one. A job is finished exactly once (its callback runs from
- * the loop via the done queue, never inside bc_verifier_submit).
+ * A job's life is an explicit state machine (job_state, below): one state
+ * field says where the job is, and one function, job_to(), moves it, doing
+ * on the way what leaving and entering each state requires (joining or
+ * leaving the domain's queue or the catch-all waiters, arming the recheck,
+ * restarting the deadline at the first turn, applying the verdict). Jobs
+ * are reference counted: the live list (until DONE), the domain's queue,
+ * the catch-all waiters, the recheck timer, a session, the typo
+ * suggestion's lookup and the done queue may each hold one. A job is
+ * finished exactly once (its callback runs from the loop via the done
+ * queue, never inside bc_verifier_submit).
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -55,31 +63,79 @@ typedef struct vdomain vdomain;
 typedef struct vhost vhost;
 typedef struct session session;
 
+/* Where a job (one address) is in its life. The right-hand column says what
+ * holds the job in that state (a reference each, besides the live list's,
+ * which every state but DONE holds):
+ *
+ *   JOB_NEW           submitted; bc_verifier_submit checks the syntax
+ *   JOB_WAIT_DNS      waits for its domain's MX answer (and, for a     d's queue
+ *                     negative one, the resolver check)
+ *   JOB_WAIT_TURN     the domain has hosts to try: waits for a         d's queue
+ *                     session under the per-host and per-domain limits
+ *   JOB_PROBING       asked about by its session (j->sess)
+ *   JOB_WAIT_RECHECK  a temporary answer: waits before asking again   the recheck timer
+ *   JOB_WAIT_CATCHALL accepted: waits for the domain's catch-all test  d->catchall_waiters
+ *   JOB_DECIDED       facts final; waits for the typo suggestion's
+ *                     lookup only
+ *   JOB_DONE          verdict applied, callback queued                 the done queue
+ *
+ * The legal transitions (job_next below; job_to refuses any other):
+ *
+ *   NEW           -> WAIT_DNS       a syntactically valid address
+ *   WAIT_DNS      -> WAIT_TURN      the MX answer has hosts to try
+ *   WAIT_TURN     -> PROBING        a session takes it
+ *   PROBING       -> WAIT_TURN      the session could not start after all
+ *                 -> WAIT_RECHECK   a temporary answer, a recheck fits the deadline
+ *                 -> WAIT_CATCHALL  accepted while the catch-all test runs
+ *   WAIT_RECHECK  -> WAIT_TURN      time to ask again
+ *   any of those  -> DECIDED        an answer, a failure, the deadline, or
+ *                                   bc_verifier_free (reason "cancelled")
+ *   DECIDED       -> DONE           at once, or when the suggestion's lookup
+ *                                   ends or the deadline gives up on it
+ *
+ * A session keeps a reference to every job it took until it ends, whatever
+ * state the job moves on to; it asks only about jobs PROBING under it
+ * (session_asks). */
+typedef enum job_state {
+    JOB_NEW = 0,
+    JOB_WAIT_DNS,
+    JOB_WAIT_TURN,
+    JOB_PROBING,
+    JOB_WAIT_RECHECK,
+    JOB_WAIT_CATCHALL,
+    JOB_DECIDED,
+    JOB_DONE,
+} job_state;
+
+/* The typo suggestion's check (does the suggested domain receive mail?),
+ * which runs beside the job's own life from its submission. */
+typedef enum suggest_check {
+    SUGGEST_NO = 0,       /* no lookup, or it found no mail server, or was given up */
+    SUGGEST_PENDING,      /* the suggested domain's MX is being resolved */
+    SUGGEST_YES,          /* the suggested domain receives mail */
+} suggest_check;
+
 struct job {
     bc_verifier *v;
     bc_result *r;
     bc_verify_cb cb;
     void *arg;
     vdomain *d;
-    session *sess;        /* the session asking about it now, or NULL */
+    session *sess;        /* the session that took it last, until that session ends, or NULL */
     int refs;
-    bool done;            /* finished: the callback has been (or is being) queued */
-    bool queued;          /* in d's pending queue */
-    bool awaiting_catchall;
-    bool suggest_pending; /* the typo suggestion's domain is being resolved */
-    bool suggest_ok;      /* the suggested domain receives mail */
-    bool smtp_decided;    /* facts are final apart from the suggestion check */
+    job_state state;      /* move it with job_to() only */
+    suggest_check suggest;
     long t0;
     long deadline;
     int timeout_ms;       /* this address's deadline from its turn */
     int greylist_round;
-    bool was_greylisted;
-    bool started;         /* has had its turn for a connection (deadline restarted) */
+    bool was_greylisted;  /* a server greylisted it once (a fact for the verdict) */
+    bool started;         /* has been PROBING once: its deadline counts from that turn */
     char mailbox[BC_ADDR_MAX]; /* local@ascii-domain, as sent in RCPT TO */
     struct event *timer;  /* the deadline */
-    struct event *recheck; /* the wait before a greylist recheck */
-    bool waiting_recheck;
+    struct event *recheck; /* the wait before a greylist recheck (WAIT_RECHECK) */
     job *next;            /* in the pending queue, the done queue or the catch-all waiters */
+    job *qprev;           /* in the pending queue: the one before (NULL: the head) */
     job *all_next, *all_prev; /* every live job, for bc_verifier_free */
 };
 
@@ -233,7 +289,7 @@ static void job_unref(job *j)
     free(j);
 }
 
-/* ---- finishing --------------------------------------------------------- */
+/* ---- the done queue ------------------------------------------------------ */
 
 static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -255,11 +311,33 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Finishes the job if its facts are final and no lookup is pending: applies
- * the verdict and queues the callback. */
-/* Takes j out of the list at *head (linked through `next`) if it is there,
- * fixing *tail when given; true when it was. */
-static bool list_unlink(job **head, job **tail, job *j)
+/* ---- the job's life -------------------------------------------------------- */
+
+static void domain_kick(vdomain *d, long delay_ms);
+static void recheck_cb(evutil_socket_t fd, short what, void *arg);
+
+#define JS(s) (1u << (s))
+
+/* job_next[s]: the states a job in state s may move to (the table above). */
+static const unsigned job_next[] = {
+    [JOB_NEW] = JS(JOB_WAIT_DNS) | JS(JOB_DECIDED),
+    [JOB_WAIT_DNS] = JS(JOB_WAIT_TURN) | JS(JOB_DECIDED),
+    [JOB_WAIT_TURN] = JS(JOB_PROBING) | JS(JOB_DECIDED),
+    [JOB_PROBING] = JS(JOB_WAIT_TURN) | JS(JOB_WAIT_RECHECK) | JS(JOB_WAIT_CATCHALL) | JS(JOB_DECIDED),
+    [JOB_WAIT_RECHECK] = JS(JOB_WAIT_TURN) | JS(JOB_DECIDED),
+    [JOB_WAIT_CATCHALL] = JS(JOB_DECIDED),
+    [JOB_DECIDED] = JS(JOB_DONE),
+    [JOB_DONE] = 0,
+};
+
+static bool job_in_queue(job_state s)
+{
+    return s == JOB_WAIT_DNS || s == JOB_WAIT_TURN;
+}
+
+/* Takes j out of the singly linked list at *head (through `next`) if it is
+ * there; true when it was. */
+static bool list_unlink(job **head, job *j)
 {
     job *prev = NULL;
     for (job *q = *head; q; prev = q, q = q->next) {
@@ -269,34 +347,52 @@ static bool list_unlink(job **head, job **tail, job *j)
             prev->next = j->next;
         else
             *head = j->next;
-        if (tail && *tail == j)
-            *tail = prev;
         j->next = NULL;
         return true;
     }
     return false;
 }
 
-static void job_try_finish(job *j)
+/* Appends j to its domain's pending queue, with the queue's reference, and
+ * has the domain look at its queue. */
+static void queue_append(vdomain *d, job *j)
 {
-    if (j->done || !j->smtp_decided || j->suggest_pending)
-        return;
+    job_ref(j);
+    j->next = NULL;
+    j->qprev = d->pending_tail;
+    if (d->pending_tail)
+        d->pending_tail->next = j;
+    else
+        d->pending_head = j;
+    d->pending_tail = j;
+    d->npending++;
+    domain_kick(d, 0);
+}
+
+/* Takes j out of its domain's pending queue (wherever it is in it) and drops
+ * the queue's reference. */
+static void queue_remove(vdomain *d, job *j)
+{
+    if (j->qprev)
+        j->qprev->next = j->next;
+    else
+        d->pending_head = j->next;
+    if (j->next)
+        j->next->qprev = j->qprev;
+    else
+        d->pending_tail = j->qprev;
+    j->next = j->qprev = NULL;
+    d->npending--;
+    job_unref(j);
+}
+
+/* The job's facts are final and the suggestion's lookup is over: applies
+ * the verdict, takes the job off the live list and queues its callback. */
+static void job_enter_done(job *j)
+{
     bc_verifier *v = j->v;
-    /* Decided while it waits in its domain's queue or for the catch-all
-     * answer (its deadline ran out): it leaves that list first, since the
-     * done queue below links jobs through the same `next` field. */
-    if (j->queued && j->d && list_unlink(&j->d->pending_head, &j->d->pending_tail, j)) {
-        j->queued = false;
-        j->d->npending--;
-        job_unref(j); /* the queue's reference; the live list's is still held */
-    }
-    if (j->awaiting_catchall && j->d && list_unlink(&j->d->catchall_waiters, NULL, j)) {
-        j->awaiting_catchall = false;
-        job_unref(j); /* the waiters' reference */
-    }
-    j->done = true;
     bc_result *r = j->r;
-    if (r->facts.suggestion && !(j->suggest_ok && r->facts.dns != BC_DNSF_OK)) {
+    if (r->facts.suggestion && !(j->suggest == SUGGEST_YES && r->facts.dns != BC_DNSF_OK)) {
         /* The suggestion stands only where the suggested domain receives
          * mail and the given one does not. */
         r->facts.suggestion = false;
@@ -327,16 +423,93 @@ static void job_try_finish(job *j)
     job_unref(j); /* the live list's reference */
 }
 
-/* Records the SMTP-stage fact and finishes. */
+/* The one way a job changes state: refuses a move the table does not allow
+ * (an assertion in debug builds), then does what leaving the old state and
+ * entering the new one take. The live list's reference keeps j alive
+ * throughout (DONE takes the done queue's before dropping it). */
+static void job_to(job *j, job_state to)
+{
+    job_state from = j->state;
+    bool legal = (job_next[from] & JS(to)) != 0;
+    assert(legal); /* a move the table does not allow is a bug */
+    if (!legal)
+        return;
+    vdomain *d = j->d;
+    bc_verifier *v = j->v;
+
+    /* leaving */
+    if (job_in_queue(from) && !job_in_queue(to))
+        queue_remove(d, j);
+    if (from == JOB_WAIT_RECHECK) {
+        event_del(j->recheck); /* a no-op when it is what fired */
+        job_unref(j);          /* the recheck timer's reference */
+    }
+    if (from == JOB_WAIT_CATCHALL && list_unlink(&d->catchall_waiters, j))
+        job_unref(j);          /* the waiters' reference */
+
+    j->state = to;
+
+    /* entering */
+    switch (to) {
+    case JOB_NEW:
+        break;
+    case JOB_WAIT_TURN:
+        j->r->facts.dns = BC_DNSF_OK; /* the domain has hosts to try */
+        /* fall through */
+    case JOB_WAIT_DNS:
+        if (!job_in_queue(from))
+            queue_append(d, j);
+        break;
+    case JOB_PROBING:
+        if (!j->started) {
+            /* The deadline counts the time spent verifying this address,
+             * not the time it queued behind others of its domain for the
+             * politeness limits: restart it at its first turn. */
+            j->started = true;
+            long now_ms = bc_now_ms();
+            if (now_ms - j->t0 > 100) {
+                j->deadline = now_ms + j->timeout_ms;
+                if (j->timer) {
+                    struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
+                    evtimer_add(j->timer, &tv);
+                }
+            }
+        }
+        break;
+    case JOB_WAIT_RECHECK: {
+        /* job_schedule_recheck checked that the wait fits the deadline */
+        long wait = (long)v->o.greylist_waits_s[j->greylist_round] * 1000;
+        j->greylist_round++;
+        job_ref(j);
+        struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+        evtimer_add(j->recheck, &tv);
+        break;
+    }
+    case JOB_WAIT_CATCHALL:
+        job_ref(j);
+        j->next = d->catchall_waiters;
+        d->catchall_waiters = j;
+        break;
+    case JOB_DECIDED:
+        if (j->suggest != SUGGEST_PENDING)
+            job_to(j, JOB_DONE);
+        break;
+    case JOB_DONE:
+        job_enter_done(j);
+        break;
+    }
+}
+
+/* Records the stage (and the SMTP fact) that decided the job, and decides it.
+ * Does nothing once it is decided. */
 static void job_decide(job *j, bc_stage stage, bc_smtp_fact fact)
 {
-    if (j->done)
+    if (j->state == JOB_DECIDED || j->state == JOB_DONE)
         return;
     j->r->facts.stage = stage;
     if (stage == BC_STAGE_SMTP)
         j->r->facts.smtp = fact;
-    j->smtp_decided = true;
-    job_try_finish(j);
+    job_to(j, JOB_DECIDED);
 }
 
 /* ---- domains and hosts ---------------------------------------------------- */
@@ -370,36 +543,6 @@ static void domain_kick(vdomain *d, long delay_ms)
     struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
     if (!evtimer_pending(d->pump, NULL) || delay_ms == 0)
         evtimer_add(d->pump, &tv);
-}
-
-static void domain_enqueue(vdomain *d, job *j)
-{
-    if (j->queued || j->done)
-        return;
-    job_ref(j);
-    j->queued = true;
-    j->next = NULL;
-    if (d->pending_tail)
-        d->pending_tail->next = j;
-    else
-        d->pending_head = j;
-    d->pending_tail = j;
-    d->npending++;
-    domain_kick(d, 0);
-}
-
-static job *domain_dequeue(vdomain *d)
-{
-    job *j = d->pending_head;
-    if (!j)
-        return NULL;
-    d->pending_head = j->next;
-    if (!d->pending_head)
-        d->pending_tail = NULL;
-    j->next = NULL;
-    j->queued = false;
-    d->npending--;
-    return j; /* the caller takes over the queue's reference */
 }
 
 static vhost *host_get(bc_verifier *v, const struct sockaddr *sa)
@@ -577,10 +720,9 @@ static void job_add_transcript(session *s, job *j)
 }
 
 /* A recheck after a greylisting or other temporary answer, on a new
- * connection, after the next wait of the schedule - if the deadline allows.
- * Returns false when it does not (the caller decides the job). */
-static void recheck_cb(evutil_socket_t fd, short what, void *arg);
-
+ * connection, after the next wait of the schedule - if the deadline allows:
+ * the job then waits in WAIT_RECHECK. Returns false when it does not (the
+ * caller decides the job). */
 static bool job_schedule_recheck(job *j)
 {
     bc_verifier *v = j->v;
@@ -593,42 +735,36 @@ static bool job_schedule_recheck(job *j)
         j->recheck = evtimer_new(v->base, recheck_cb, j);
     if (!j->recheck)
         return false;
-    j->greylist_round++;
-    j->waiting_recheck = true;
-    job_ref(j);
-    struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
-    evtimer_add(j->recheck, &tv);
+    job_to(j, JOB_WAIT_RECHECK);
     return true;
 }
 
+/* The wait before a recheck is over: back to the domain's queue. (Leaving
+ * WAIT_RECHECK any other way deletes this timer.) */
 static void recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     job *j = arg;
-    j->waiting_recheck = false;
-    if (!j->done && j->d)
-        domain_enqueue(j->d, j);
-    job_unref(j);
+    if (j->state == JOB_WAIT_RECHECK)
+        job_to(j, JOB_WAIT_TURN);
+}
+
+/* Whether session s asks about j: j is PROBING and s took it last. */
+static bool session_asks(const session *s, const job *j)
+{
+    return j->state == JOB_PROBING && j->sess == s;
 }
 
 /* The catch-all test is over (answer or not): settle accepted jobs that
  * waited for it. */
 static void domain_catchall_settled(vdomain *d)
 {
-    job *w = d->catchall_waiters;
-    d->catchall_waiters = NULL;
-    while (w) {
-        job *j = w;
-        w = j->next;
-        j->next = NULL;
-        j->awaiting_catchall = false;
-        if (!j->done) {
-            j->r->facts.accept_all = d->catch_all;
-            j->r->facts.accept_all_untested = d->catch_all == BC_UNKNOWN;
-            job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
-        }
-        job_unref(j);
+    job *j;
+    while ((j = d->catchall_waiters)) {
+        j->r->facts.accept_all = d->catch_all;
+        j->r->facts.accept_all_untested = d->catch_all == BC_UNKNOWN;
+        job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED); /* leaves the waiters */
     }
 }
 
@@ -652,8 +788,8 @@ static bool session_rcpt_over_txn_limit(session *s, const bc_probe_rcpt *rc)
 /* One job's RCPT answer, final or a reason to recheck. */
 static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, const bc_probe_outcome *o)
 {
-    if (j->done)
-        return;
+    if (!session_asks(s, j))
+        return; /* decided meanwhile (its deadline) */
     job_set_smtp(s, j, s->last_cand, rc->skipped_smtputf8 ? NULL : &rc->reply, "rcpt", o->tls);
     job_add_transcript(s, j);
     if (rc->skipped_smtputf8) {
@@ -698,10 +834,7 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
         vdomain *d = s->d;
         if (d->catch_all == BC_UNKNOWN && d->catch_all_testing && !s->v->o.no_catch_all) {
             /* another session (or this one) is testing: wait for it */
-            job_ref(j);
-            j->awaiting_catchall = true;
-            j->next = d->catchall_waiters;
-            d->catchall_waiters = j;
+            job_to(j, JOB_WAIT_CATCHALL);
             return;
         }
         j->r->facts.accept_all = s->v->o.no_catch_all ? BC_UNKNOWN : d->catch_all;
@@ -720,7 +853,7 @@ static void session_fail_open_jobs(session *s)
 {
     for (int i = 0; i < s->njobs; i++) {
         job *j = s->jobs[i];
-        if (j->done || j->waiting_recheck || j->awaiting_catchall)
+        if (!session_asks(s, j))
             continue;
         job_set_smtp(s, j, s->last_cand, s->have_reply ? &s->fail_reply : NULL,
                      s->fail_step ? s->fail_step : "connect", s->last_tls);
@@ -839,7 +972,7 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     bool open_jobs = false;
     int asked = 0, unanswered = 0;
     for (int i = 0; i < s->njobs; i++)
-        if (!s->jobs[i]->done && !s->jobs[i]->waiting_recheck && !s->jobs[i]->awaiting_catchall)
+        if (session_asks(s, s->jobs[i]))
             open_jobs = true;
     for (int i = 0; i < s->nrcpts; i++) {
         if (s->rjob[i] < 0)
@@ -952,7 +1085,7 @@ static void session_next(session *s)
     int open = 0;
     for (int i = 0; i < s->njobs; i++) {
         job *j = s->jobs[i];
-        if (j->done || j->waiting_recheck || j->awaiting_catchall)
+        if (!session_asks(s, j))
             continue;
         open++;
         if (!deadline || j->deadline < deadline)
@@ -1012,7 +1145,7 @@ static void session_next(session *s)
         limit = h->rcpt_cap;
     for (int i = 0; i < s->njobs; i++) {
         job *j = s->jobs[i];
-        if (j->done || j->waiting_recheck || j->awaiting_catchall)
+        if (!session_asks(s, j))
             continue;
         if (limit && s->nrcpts >= limit)
             break; /* the rest go on the next connection */
@@ -1077,7 +1210,8 @@ static void session_end(session *s)
         session_fail_open_jobs(s);
     }
     for (int i = 0; i < s->njobs; i++) {
-        s->jobs[i]->sess = NULL;
+        if (s->jobs[i]->sess == s)
+            s->jobs[i]->sess = NULL;
         job_unref(s->jobs[i]);
     }
     d->sessions--;
@@ -1115,41 +1249,23 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     const bc_provider *prov = s->ncand ? provider_of(v, s->cand[0].host) : NULL;
     if (prov && prov->rcpts_per_connection && prov->rcpts_per_connection < cap)
         cap = prov->rcpts_per_connection;
-    while (s->njobs < cap) {
-        job *j = domain_dequeue(d);
-        if (!j)
-            break;
-        if (j->done) {
-            job_unref(j);
-            continue;
-        }
+    /* The queue holds WAIT_TURN jobs only here: domain_apply moved them all. */
+    job *j;
+    while (s->njobs < cap && (j = d->pending_head)) {
         result_set_mx(v, j->r, a);
         if (s->ncand == 0) {
             job_decide(j, BC_STAGE_SMTP, unsafe ? BC_SMTPF_UNSAFE_TARGET : BC_SMTPF_NO_CONNECT);
-            job_unref(j);
             continue;
         }
-        if (!j->started) {
-            /* The deadline counts the time spent verifying this address,
-             * not the time it queued behind others of its domain for the
-             * politeness limits: restart it at its first turn. */
-            j->started = true;
-            long now_ms = bc_now_ms();
-            if (now_ms - j->t0 > 100) {
-                j->deadline = now_ms + j->timeout_ms;
-                if (j->timer) {
-                    struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
-                    evtimer_add(j->timer, &tv);
-                }
-            }
-        }
+        job_ref(j); /* the session's */
         j->sess = s;
-        s->jobs[s->njobs++] = j; /* the queue's reference moves to the session */
+        s->jobs[s->njobs++] = j;
+        job_to(j, JOB_PROBING); /* leaves the queue */
     }
     if (s->njobs == 0 || !s->wait) {
         for (int i = 0; i < s->njobs; i++) {
             s->jobs[i]->sess = NULL;
-            domain_enqueue(d, s->jobs[i]);
+            job_to(s->jobs[i], JOB_WAIT_TURN);
             job_unref(s->jobs[i]);
         }
         s->orphan = true; /* not linked yet */
@@ -1210,20 +1326,16 @@ static void domain_apply(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
     bc_verifier *v = d->v;
     if (f != BC_DNSF_OK) {
         job *j;
-        while ((j = domain_dequeue(d))) {
-            if (!j->done) {
-                result_set_mx(v, j->r, a); /* hosts without addresses, if any */
-                j->r->facts.dns = f;
-                job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
-            }
-            job_unref(j);
+        while ((j = d->pending_head)) {
+            result_set_mx(v, j->r, a); /* hosts without addresses, if any */
+            j->r->facts.dns = f;
+            job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE); /* leaves the queue */
         }
         return;
     }
-    job *first = d->pending_head;
-    for (job *j = first; j; j = j->next)
-        if (!j->done)
-            j->r->facts.dns = BC_DNSF_OK;
+    for (job *j = d->pending_head; j; j = j->next)
+        if (j->state == JOB_WAIT_DNS)
+            job_to(j, JOB_WAIT_TURN);
     long now = bc_now_ms();
     while (d->npending && d->sessions < v->o.mx_connections) {
         if (d->next_connect > now) {
@@ -1342,10 +1454,10 @@ static void domain_pump_cb(evutil_socket_t fd, short what, void *arg)
 static void suggest_mx_cb(void *arg, const bc_mx_answer *a)
 {
     job *j = arg;
-    j->suggest_pending = false;
-    j->suggest_ok = a->rc == BC_DNS_OK;
-    if (a->rc != BC_DNS_CANCELLED)
-        job_try_finish(j);
+    if (j->suggest == SUGGEST_PENDING)
+        j->suggest = a->rc == BC_DNS_OK ? SUGGEST_YES : SUGGEST_NO;
+    if (a->rc != BC_DNS_CANCELLED && j->state == JOB_DECIDED)
+        job_to(j, JOB_DONE);
     job_unref(j);
 }
 
@@ -1356,32 +1468,37 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     job *j = arg;
-    if (j->done)
-        return;
     /* Still waiting for DNS, a host slot, a recheck or a server: the deadline
      * is the user's limit and always holds. */
-    if (j->awaiting_catchall) {
+    switch (j->state) {
+    case JOB_DONE:
+        return;
+    case JOB_WAIT_CATCHALL:
         j->r->facts.accept_all_untested = true;
         job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
         return;
-    }
-    if (j->smtp_decided) {
+    case JOB_DECIDED:
         /* only the suggestion lookup is left: give up on it */
-        j->suggest_pending = false;
-        j->suggest_ok = false;
-        job_try_finish(j);
+        j->suggest = SUGGEST_NO;
+        job_to(j, JOB_DONE);
         return;
+    case JOB_WAIT_TURN:
+        if (!j->started) {
+            /* DNS answered and the address waits for its turn under the
+             * per-host and per-domain limits: its clock starts with its turn. */
+            struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
+            evtimer_add(j->timer, &tv);
+            return;
+        }
+        break;
+    case JOB_NEW:
+    case JOB_WAIT_DNS:
+    case JOB_PROBING:
+    case JOB_WAIT_RECHECK:
+        break;
     }
-    if (!j->started && j->queued && j->r->facts.dns == BC_DNSF_OK) {
-        /* DNS answered and the address waits for its turn under the
-         * per-host and per-domain limits: its clock starts with its turn. */
-        struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
-        evtimer_add(j->timer, &tv);
-        return;
-    }
-    bool dns_stage = j->r->facts.dns == BC_DNSF_NONE;
     session *s = j->sess;
-    if (dns_stage) {
+    if (j->state == JOB_WAIT_DNS) {
         /* Waiting for the resolver check with a negative answer: the check
          * has not passed, so that answer cannot be believed. */
         j->r->facts.dns = j->d && j->d->held ? BC_DNSF_UNRELIABLE : BC_DNSF_TEMPFAIL;
@@ -1393,12 +1510,15 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         }
         job_decide(j, BC_STAGE_SMTP, j->was_greylisted ? BC_SMTPF_GREYLISTED : BC_SMTPF_TIMEOUT);
     }
-    /* A session left with nobody to ask about is hung up on. */
+    /* A session left with nobody to ask about, now or after a recheck, is
+     * hung up on. */
     if (s && s->probe) {
         bool open = false;
-        for (int i = 0; i < s->njobs; i++)
-            if (!s->jobs[i]->done && !s->jobs[i]->awaiting_catchall)
+        for (int i = 0; i < s->njobs; i++) {
+            job_state st = s->jobs[i]->state;
+            if (st != JOB_DONE && st != JOB_DECIDED && st != JOB_WAIT_CATCHALL)
                 open = true;
+        }
         if (!open)
             bc_probe_cancel(s->probe);
     }
@@ -1585,8 +1705,8 @@ bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t l
     if (r->facts.suggestion) {
         const char *at = strrchr(r->suggestion, '@');
         if (at) {
-            j->suggest_pending = true;
-            job_ref(j);
+            j->suggest = SUGGEST_PENDING;
+            job_ref(j); /* the lookup's */
             bc_dns_resolve_mx(v->dns, at + 1, suggest_mx_cb, j);
         }
     }
@@ -1597,7 +1717,7 @@ bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t l
         return BC_OK;
     }
     j->d = d;
-    domain_enqueue(d, j);
+    job_to(j, JOB_WAIT_DNS);
     return BC_OK;
 }
 
@@ -1616,7 +1736,8 @@ void bc_verifier_free(bc_verifier *v)
         s->orphan = true;
         session_release_slot(s);
         for (int i = 0; i < s->njobs; i++) {
-            s->jobs[i]->sess = NULL;
+            if (s->jobs[i]->sess == s)
+                s->jobs[i]->sess = NULL;
             job_unref(s->jobs[i]);
         }
         s->njobs = 0;
@@ -1625,38 +1746,14 @@ void bc_verifier_free(bc_verifier *v)
         else
             session_free(s);
     }
-    /* Jobs queued at a domain or waiting for its catch-all answer leave
-     * those lists first: the done queue below links jobs through the same
-     * `next` field. The lists' references go; each job keeps the live
-     * list's, which it is delivered with. */
-    for (int b = 0; b < HASH_BUCKETS; b++) {
-        for (vdomain *d = v->domains[b]; d; d = d->hnext) {
-            job *q;
-            while ((q = domain_dequeue(d)))
-                job_unref(q);
-            job *w = d->catchall_waiters;
-            d->catchall_waiters = NULL;
-            while (w) {
-                job *nw = w->next;
-                w->next = NULL;
-                w->awaiting_catchall = false;
-                job_unref(w);
-                w = nw;
-            }
-        }
-    }
-    /* Pending jobs are told they were cancelled. */
+    /* Pending jobs are told they were cancelled, wherever they wait: their
+     * facts stay as they are, they leave the domain's queue, the catch-all
+     * waiters or the recheck wait (job_to), and the suggestion is given up. */
     while (v->all) {
         job *j = v->all;
-        if (j->waiting_recheck && j->recheck) {
-            event_del(j->recheck);
-            j->waiting_recheck = false;
-            job_unref(j);
-        }
         j->r->reason_override = "cancelled";
-        j->smtp_decided = true;
-        j->suggest_pending = false;
-        job_try_finish(j); /* unlinks j from v->all */
+        j->suggest = SUGGEST_NO;
+        job_to(j, j->state == JOB_DECIDED ? JOB_DONE : JOB_DECIDED); /* unlinks j from v->all */
     }
     bc_dns_free(v->dns); /* fires CANCELLED to DNS callbacks */
     v->dns = NULL;
