@@ -3,25 +3,25 @@
  * verdict, for many addresses at once on one libevent loop.
  *
  * The pieces:
- *  - a job per submitted address (its result, deadline, callback);
- *  - a domain record per mail domain: the queue of jobs waiting for a
+ *  - a task per submitted address (its result, deadline, callback);
+ *  - a domain record per mail domain: the queue of tasks waiting for a
  *    session, the catch-all fact (tested once, then cached), the per-domain
  *    connection rate;
  *  - a host record per MX address: connections open now (capped by
  *    mx_connections) and a backoff after 421/4xx answers;
- *  - a session: one SMTP connection asking about a batch of jobs of one
+ *  - a session: one SMTP connection asking about a batch of tasks of one
  *    domain (plus, once per domain, a random local part for the catch-all
  *    test), walking the MX list in preference order (random among equals,
  *    every address of a host in turn) until a server answers.
  *
- * A job's life is an explicit state machine (job_state, below): one state
- * field says where the job is, and one function, job_to(), moves it, doing
+ * A task's life is an explicit state machine (task_state, below): one state
+ * field says where the task is, and one function, task_to(), moves it, doing
  * on the way what leaving and entering each state requires (joining or
  * leaving the domain's queue or the catch-all waiters, arming the recheck,
- * restarting the deadline at the first turn, applying the verdict). Jobs
+ * restarting the deadline at the first turn, applying the verdict). Tasks
  * are reference counted: the live list (until DONE), the domain's queue,
  * the catch-all waiters, the recheck timer, a session, the typo
- * suggestion's lookup and the done queue may each hold one. A job is
+ * suggestion's lookup and the done queue may each hold one. A task is
  * finished exactly once (its callback runs from the loop via the done
  * queue, never inside bc_verifier_submit).
  */
@@ -58,28 +58,28 @@
 #define RCHECK_OK_TTL_MS (5L * 60 * 1000)   /* a passed resolver check is trusted this long */
 #define RCHECK_FAIL_TTL_MS (60L * 1000)     /* a failed one, before the next try */
 
-typedef struct job job;
+typedef struct task task;
 typedef struct vdomain vdomain;
 typedef struct vhost vhost;
 typedef struct session session;
 
-/* Where a job (one address) is in its life. The right-hand column says what
- * holds the job in that state (a reference each, besides the live list's,
+/* Where a task (one address) is in its life. The right-hand column says what
+ * holds the task in that state (a reference each, besides the live list's,
  * which every state but DONE holds):
  *
- *   JOB_NEW           submitted; bc_verifier_submit checks the syntax
- *   JOB_WAIT_DNS      waits for its domain's MX answer (and, for a     d's queue
+ *   TASK_NEW           submitted; bc_verifier_submit checks the syntax
+ *   TASK_WAIT_DNS      waits for its domain's MX answer (and, for a     d's queue
  *                     negative one, the resolver check)
- *   JOB_WAIT_TURN     the domain has hosts to try: waits for a         d's queue
+ *   TASK_WAIT_TURN     the domain has hosts to try: waits for a         d's queue
  *                     session under the per-host and per-domain limits
- *   JOB_PROBING       asked about by its session (j->sess)
- *   JOB_WAIT_RECHECK  a temporary answer: waits before asking again   the recheck timer
- *   JOB_WAIT_CATCHALL accepted: waits for the domain's catch-all test  d->catchall_waiters
- *   JOB_DECIDED       facts final; waits for the typo suggestion's
+ *   TASK_PROBING       asked about by its session (j->sess)
+ *   TASK_WAIT_RECHECK  a temporary answer: waits before asking again   the recheck timer
+ *   TASK_WAIT_CATCHALL accepted: waits for the domain's catch-all test  d->catchall_waiters
+ *   TASK_DECIDED       facts final; waits for the typo suggestion's
  *                     lookup only
- *   JOB_DONE          verdict applied, callback queued                 the done queue
+ *   TASK_DONE          verdict applied, callback queued                 the done queue
  *
- * The legal transitions (job_next below; job_to refuses any other):
+ * The legal transitions (task_next below; task_to refuses any other):
  *
  *   NEW           -> WAIT_DNS       a syntactically valid address
  *   WAIT_DNS      -> WAIT_TURN      the MX answer has hosts to try
@@ -93,29 +93,29 @@ typedef struct session session;
  *   DECIDED       -> DONE           at once, or when the suggestion's lookup
  *                                   ends or the deadline gives up on it
  *
- * A session keeps a reference to every job it took until it ends, whatever
- * state the job moves on to; it asks only about jobs PROBING under it
+ * A session keeps a reference to every task it took until it ends, whatever
+ * state the task moves on to; it asks only about tasks PROBING under it
  * (session_asks). */
-typedef enum job_state {
-    JOB_NEW = 0,
-    JOB_WAIT_DNS,
-    JOB_WAIT_TURN,
-    JOB_PROBING,
-    JOB_WAIT_RECHECK,
-    JOB_WAIT_CATCHALL,
-    JOB_DECIDED,
-    JOB_DONE,
-} job_state;
+typedef enum task_state {
+    TASK_NEW = 0,
+    TASK_WAIT_DNS,
+    TASK_WAIT_TURN,
+    TASK_PROBING,
+    TASK_WAIT_RECHECK,
+    TASK_WAIT_CATCHALL,
+    TASK_DECIDED,
+    TASK_DONE,
+} task_state;
 
 /* The typo suggestion's check (does the suggested domain receive mail?),
- * which runs beside the job's own life from its submission. */
+ * which runs beside the task's own life from its submission. */
 typedef enum suggest_check {
     SUGGEST_NO = 0,       /* no lookup, or it found no mail server, or was given up */
     SUGGEST_PENDING,      /* the suggested domain's MX is being resolved */
     SUGGEST_YES,          /* the suggested domain receives mail */
 } suggest_check;
 
-struct job {
+struct task {
     bc_verifier *v;
     bc_result *r;
     bc_verify_cb cb;
@@ -123,7 +123,7 @@ struct job {
     vdomain *d;
     session *sess;        /* the session that took it last, until that session ends, or NULL */
     int refs;
-    job_state state;      /* move it with job_to() only */
+    task_state state;      /* move it with task_to() only */
     suggest_check suggest;
     long t0;
     long deadline;
@@ -134,16 +134,16 @@ struct job {
     char mailbox[BC_ADDR_MAX]; /* local@ascii-domain, as sent in RCPT TO */
     struct event *timer;  /* the deadline */
     struct event *recheck; /* the wait before a greylist recheck (WAIT_RECHECK) */
-    job *next;            /* in the pending queue, the done queue or the catch-all waiters */
-    job *qprev;           /* in the pending queue: the one before (NULL: the head) */
-    job *all_next, *all_prev; /* every live job, for bc_verifier_free */
+    task *next;            /* in the pending queue, the done queue or the catch-all waiters */
+    task *qprev;           /* in the pending queue: the one before (NULL: the head) */
+    task *all_next, *all_prev; /* every live task, for bc_verifier_free */
 };
 
 struct vdomain {
     char name[BC_DOMAIN_MAX];
     vdomain *hnext;
     bc_verifier *v;
-    job *pending_head, *pending_tail;
+    task *pending_head, *pending_tail;
     int npending;
     bool resolving;
     int sessions;         /* sessions open now */
@@ -152,7 +152,7 @@ struct vdomain {
     bc_tristate catch_all;
     long catch_all_at;
     bool catch_all_testing;
-    job *catchall_waiters;
+    task *catchall_waiters;
     char catchall_local[32]; /* the random local part, kept so a greylisting
                               * server sees the same recipient on recheck */
     bc_mx_answer *held;   /* owned: a negative answer waiting for the resolver
@@ -184,10 +184,10 @@ typedef struct candidate {
 struct session {
     bc_verifier *v;
     vdomain *d;
-    job *jobs[MAX_BATCH];
-    int njobs;
+    task *tasks[MAX_BATCH];
+    int ntasks;
     bc_probe_rcpt rcpts[MAX_BATCH + 1];
-    int rjob[MAX_BATCH + 1]; /* rcpts[i] asks about jobs[rjob[i]], or -1: the catch-all test */
+    int rtask[MAX_BATCH + 1]; /* rcpts[i] asks about tasks[rtask[i]], or -1: the catch-all test */
     int nrcpts;
     bool has_catchall;
     char catchall_mailbox[BC_ADDR_MAX];
@@ -202,7 +202,7 @@ struct session {
     bc_probe_request req;
     struct sockaddr_storage target;
     bc_transcript transcript;
-    /* what the last failed attempt said, for jobs no server answered */
+    /* what the last failed attempt said, for tasks no server answered */
     char last_local[INET6_ADDRSTRLEN]; /* our address on the last connection */
     bc_smtp_fact fail;
     bool fail_temp;          /* `fail` came from a 4xx: worth a recheck */
@@ -232,9 +232,9 @@ struct bc_verifier {
     bc_proxy proxy;       /* the proxy option, parsed (have_proxy) */
     vdomain *domains[HASH_BUCKETS];
     vhost *hosts[HASH_BUCKETS];
-    job *done_head, *done_tail;
+    task *done_head, *done_tail;
     struct event *deliver;
-    job *all;
+    task *all;
     session *sessions;
     uint64_t nconnects;   /* SMTP connections started */
     bool freeing;
@@ -275,9 +275,9 @@ static unsigned rand_below(unsigned n)
     return n ? x % n : 0;
 }
 
-static void job_ref(job *j) { j->refs++; }
+static void task_ref(task *j) { j->refs++; }
 
-static void job_unref(job *j)
+static void task_unref(task *j)
 {
     if (--j->refs > 0)
         return;
@@ -296,51 +296,51 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     bc_verifier *v = arg;
-    job *list = v->done_head;
+    task *list = v->done_head;
     v->done_head = v->done_tail = NULL;
     while (list) {
-        job *j = list;
+        task *j = list;
         list = j->next;
         j->next = NULL;
         bc_result *r = j->r;
         j->r = NULL;
         bc_verify_cb cb = j->cb;
         void *cbarg = j->arg;
-        job_unref(j); /* the done queue's reference */
+        task_unref(j); /* the done queue's reference */
         cb(cbarg, r);
     }
 }
 
-/* ---- the job's life -------------------------------------------------------- */
+/* ---- the task's life -------------------------------------------------------- */
 
 static void domain_kick(vdomain *d, long delay_ms);
 static void recheck_cb(evutil_socket_t fd, short what, void *arg);
 
 #define JS(s) (1u << (s))
 
-/* job_next[s]: the states a job in state s may move to (the table above). */
-static const unsigned job_next[] = {
-    [JOB_NEW] = JS(JOB_WAIT_DNS) | JS(JOB_DECIDED),
-    [JOB_WAIT_DNS] = JS(JOB_WAIT_TURN) | JS(JOB_DECIDED),
-    [JOB_WAIT_TURN] = JS(JOB_PROBING) | JS(JOB_DECIDED),
-    [JOB_PROBING] = JS(JOB_WAIT_TURN) | JS(JOB_WAIT_RECHECK) | JS(JOB_WAIT_CATCHALL) | JS(JOB_DECIDED),
-    [JOB_WAIT_RECHECK] = JS(JOB_WAIT_TURN) | JS(JOB_DECIDED),
-    [JOB_WAIT_CATCHALL] = JS(JOB_DECIDED),
-    [JOB_DECIDED] = JS(JOB_DONE),
-    [JOB_DONE] = 0,
+/* task_next[s]: the states a task in state s may move to (the table above). */
+static const unsigned task_next[] = {
+    [TASK_NEW] = JS(TASK_WAIT_DNS) | JS(TASK_DECIDED),
+    [TASK_WAIT_DNS] = JS(TASK_WAIT_TURN) | JS(TASK_DECIDED),
+    [TASK_WAIT_TURN] = JS(TASK_PROBING) | JS(TASK_DECIDED),
+    [TASK_PROBING] = JS(TASK_WAIT_TURN) | JS(TASK_WAIT_RECHECK) | JS(TASK_WAIT_CATCHALL) | JS(TASK_DECIDED),
+    [TASK_WAIT_RECHECK] = JS(TASK_WAIT_TURN) | JS(TASK_DECIDED),
+    [TASK_WAIT_CATCHALL] = JS(TASK_DECIDED),
+    [TASK_DECIDED] = JS(TASK_DONE),
+    [TASK_DONE] = 0,
 };
 
-static bool job_in_queue(job_state s)
+static bool task_in_queue(task_state s)
 {
-    return s == JOB_WAIT_DNS || s == JOB_WAIT_TURN;
+    return s == TASK_WAIT_DNS || s == TASK_WAIT_TURN;
 }
 
 /* Takes j out of the singly linked list at *head (through `next`) if it is
  * there; true when it was. */
-static bool list_unlink(job **head, job *j)
+static bool list_unlink(task **head, task *j)
 {
-    job *prev = NULL;
-    for (job *q = *head; q; prev = q, q = q->next) {
+    task *prev = NULL;
+    for (task *q = *head; q; prev = q, q = q->next) {
         if (q != j)
             continue;
         if (prev)
@@ -355,9 +355,9 @@ static bool list_unlink(job **head, job *j)
 
 /* Appends j to its domain's pending queue, with the queue's reference, and
  * has the domain look at its queue. */
-static void queue_append(vdomain *d, job *j)
+static void queue_append(vdomain *d, task *j)
 {
-    job_ref(j);
+    task_ref(j);
     j->next = NULL;
     j->qprev = d->pending_tail;
     if (d->pending_tail)
@@ -371,7 +371,7 @@ static void queue_append(vdomain *d, job *j)
 
 /* Takes j out of its domain's pending queue (wherever it is in it) and drops
  * the queue's reference. */
-static void queue_remove(vdomain *d, job *j)
+static void queue_remove(vdomain *d, task *j)
 {
     if (j->qprev)
         j->qprev->next = j->next;
@@ -383,12 +383,12 @@ static void queue_remove(vdomain *d, job *j)
         d->pending_tail = j->qprev;
     j->next = j->qprev = NULL;
     d->npending--;
-    job_unref(j);
+    task_unref(j);
 }
 
-/* The job's facts are final and the suggestion's lookup is over: applies
- * the verdict, takes the job off the live list and queues its callback. */
-static void job_enter_done(job *j)
+/* The task's facts are final and the suggestion's lookup is over: applies
+ * the verdict, takes the task off the live list and queues its callback. */
+static void task_enter_done(task *j)
 {
     bc_verifier *v = j->v;
     bc_result *r = j->r;
@@ -412,7 +412,7 @@ static void job_enter_done(job *j)
         j->all_next->all_prev = j->all_prev;
     j->all_next = j->all_prev = NULL;
 
-    job_ref(j);
+    task_ref(j);
     j->next = NULL;
     if (v->done_tail)
         v->done_tail->next = j;
@@ -420,17 +420,17 @@ static void job_enter_done(job *j)
         v->done_head = j;
     v->done_tail = j;
     event_active(v->deliver, EV_TIMEOUT, 0);
-    job_unref(j); /* the live list's reference */
+    task_unref(j); /* the live list's reference */
 }
 
-/* The one way a job changes state: refuses a move the table does not allow
+/* The one way a task changes state: refuses a move the table does not allow
  * (an assertion in debug builds), then does what leaving the old state and
  * entering the new one take. The live list's reference keeps j alive
  * throughout (DONE takes the done queue's before dropping it). */
-static void job_to(job *j, job_state to)
+static void task_to(task *j, task_state to)
 {
-    job_state from = j->state;
-    bool legal = (job_next[from] & JS(to)) != 0;
+    task_state from = j->state;
+    bool legal = (task_next[from] & JS(to)) != 0;
     assert(legal); /* a move the table does not allow is a bug */
     if (!legal)
         return;
@@ -438,29 +438,29 @@ static void job_to(job *j, job_state to)
     bc_verifier *v = j->v;
 
     /* leaving */
-    if (job_in_queue(from) && !job_in_queue(to))
+    if (task_in_queue(from) && !task_in_queue(to))
         queue_remove(d, j);
-    if (from == JOB_WAIT_RECHECK) {
+    if (from == TASK_WAIT_RECHECK) {
         event_del(j->recheck); /* a no-op when it is what fired */
-        job_unref(j);          /* the recheck timer's reference */
+        task_unref(j);          /* the recheck timer's reference */
     }
-    if (from == JOB_WAIT_CATCHALL && list_unlink(&d->catchall_waiters, j))
-        job_unref(j);          /* the waiters' reference */
+    if (from == TASK_WAIT_CATCHALL && list_unlink(&d->catchall_waiters, j))
+        task_unref(j);          /* the waiters' reference */
 
     j->state = to;
 
     /* entering */
     switch (to) {
-    case JOB_NEW:
+    case TASK_NEW:
         break;
-    case JOB_WAIT_TURN:
+    case TASK_WAIT_TURN:
         j->r->facts.dns = BC_DNSF_OK; /* the domain has hosts to try */
         /* fall through */
-    case JOB_WAIT_DNS:
-        if (!job_in_queue(from))
+    case TASK_WAIT_DNS:
+        if (!task_in_queue(from))
             queue_append(d, j);
         break;
-    case JOB_PROBING:
+    case TASK_PROBING:
         if (!j->started) {
             /* The deadline counts the time spent verifying this address,
              * not the time it queued behind others of its domain for the
@@ -476,40 +476,40 @@ static void job_to(job *j, job_state to)
             }
         }
         break;
-    case JOB_WAIT_RECHECK: {
-        /* job_schedule_recheck checked that the wait fits the deadline */
+    case TASK_WAIT_RECHECK: {
+        /* task_schedule_recheck checked that the wait fits the deadline */
         long wait = (long)v->o.greylist_waits_s[j->greylist_round] * 1000;
         j->greylist_round++;
-        job_ref(j);
+        task_ref(j);
         struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
         evtimer_add(j->recheck, &tv);
         break;
     }
-    case JOB_WAIT_CATCHALL:
-        job_ref(j);
+    case TASK_WAIT_CATCHALL:
+        task_ref(j);
         j->next = d->catchall_waiters;
         d->catchall_waiters = j;
         break;
-    case JOB_DECIDED:
+    case TASK_DECIDED:
         if (j->suggest != SUGGEST_PENDING)
-            job_to(j, JOB_DONE);
+            task_to(j, TASK_DONE);
         break;
-    case JOB_DONE:
-        job_enter_done(j);
+    case TASK_DONE:
+        task_enter_done(j);
         break;
     }
 }
 
-/* Records the stage (and the SMTP fact) that decided the job, and decides it.
+/* Records the stage (and the SMTP fact) that decided the task, and decides it.
  * Does nothing once it is decided. */
-static void job_decide(job *j, bc_stage stage, bc_smtp_fact fact)
+static void task_decide(task *j, bc_stage stage, bc_smtp_fact fact)
 {
-    if (j->state == JOB_DECIDED || j->state == JOB_DONE)
+    if (j->state == TASK_DECIDED || j->state == TASK_DONE)
         return;
     j->r->facts.stage = stage;
     if (stage == BC_STAGE_SMTP)
         j->r->facts.smtp = fact;
-    job_to(j, JOB_DECIDED);
+    task_to(j, TASK_DECIDED);
 }
 
 /* ---- domains and hosts ---------------------------------------------------- */
@@ -670,8 +670,8 @@ static bc_smtp_reading reply_read(const bc_verifier *v, const candidate *c, cons
     return bc_smtp_read(reply, c ? provider_of(v, c->host) : NULL);
 }
 
-/* Fills a job's smtp record from the attempt that decided it. */
-static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_reply *reply,
+/* Fills a task's smtp record from the attempt that decided it. */
+static void task_set_smtp(session *s, task *j, const candidate *c, const bc_smtp_reply *reply,
                          const char *step, bool tls)
 {
     bc_result *r = j->r;
@@ -699,7 +699,7 @@ static void job_set_smtp(session *s, job *j, const candidate *c, const bc_smtp_r
     m->ms = s->ms_total;
 }
 
-static void job_add_transcript(session *s, job *j)
+static void task_add_transcript(session *s, task *j)
 {
     if (!s->v->o.trace)
         return;
@@ -721,9 +721,9 @@ static void job_add_transcript(session *s, job *j)
 
 /* A recheck after a greylisting or other temporary answer, on a new
  * connection, after the next wait of the schedule - if the deadline allows:
- * the job then waits in WAIT_RECHECK. Returns false when it does not (the
- * caller decides the job). */
-static bool job_schedule_recheck(job *j)
+ * the task then waits in WAIT_RECHECK. Returns false when it does not (the
+ * caller decides the task). */
+static bool task_schedule_recheck(task *j)
 {
     bc_verifier *v = j->v;
     if (j->greylist_round >= v->o.n_greylist_waits)
@@ -735,7 +735,7 @@ static bool job_schedule_recheck(job *j)
         j->recheck = evtimer_new(v->base, recheck_cb, j);
     if (!j->recheck)
         return false;
-    job_to(j, JOB_WAIT_RECHECK);
+    task_to(j, TASK_WAIT_RECHECK);
     return true;
 }
 
@@ -745,26 +745,26 @@ static void recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    job *j = arg;
-    if (j->state == JOB_WAIT_RECHECK)
-        job_to(j, JOB_WAIT_TURN);
+    task *j = arg;
+    if (j->state == TASK_WAIT_RECHECK)
+        task_to(j, TASK_WAIT_TURN);
 }
 
 /* Whether session s asks about j: j is PROBING and s took it last. */
-static bool session_asks(const session *s, const job *j)
+static bool session_asks(const session *s, const task *j)
 {
-    return j->state == JOB_PROBING && j->sess == s;
+    return j->state == TASK_PROBING && j->sess == s;
 }
 
-/* The catch-all test is over (answer or not): settle accepted jobs that
+/* The catch-all test is over (answer or not): settle accepted tasks that
  * waited for it. */
 static void domain_catchall_settled(vdomain *d)
 {
-    job *j;
+    task *j;
     while ((j = d->catchall_waiters)) {
         j->r->facts.accept_all = d->catch_all;
         j->r->facts.accept_all_untested = d->catch_all == BC_UNKNOWN;
-        job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED); /* leaves the waiters */
+        task_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED); /* leaves the waiters */
     }
 }
 
@@ -785,15 +785,15 @@ static bool session_rcpt_over_txn_limit(session *s, const bc_probe_rcpt *rc)
     return x53 || bc_reply_folded_has(folded, "too many recipients");
 }
 
-/* One job's RCPT answer, final or a reason to recheck. */
-static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, const bc_probe_outcome *o)
+/* One task's RCPT answer, final or a reason to recheck. */
+static void session_settle_rcpt(session *s, task *j, const bc_probe_rcpt *rc, const bc_probe_outcome *o)
 {
     if (!session_asks(s, j))
         return; /* decided meanwhile (its deadline) */
-    job_set_smtp(s, j, s->last_cand, rc->skipped_smtputf8 ? NULL : &rc->reply, "rcpt", o->tls);
-    job_add_transcript(s, j);
+    task_set_smtp(s, j, s->last_cand, rc->skipped_smtputf8 ? NULL : &rc->reply, "rcpt", o->tls);
+    task_add_transcript(s, j);
     if (rc->skipped_smtputf8) {
-        job_decide(j, BC_STAGE_SMTP, BC_SMTPF_UTF8_UNSUPPORTED);
+        task_decide(j, BC_STAGE_SMTP, BC_SMTPF_UTF8_UNSUPPORTED);
         return;
     }
     if (session_rcpt_over_txn_limit(s, rc)) {
@@ -817,9 +817,9 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
             if (h)
                 host_backoff(h);
         }
-        if (job_schedule_recheck(j))
+        if (task_schedule_recheck(j))
             return;
-        job_decide(j, BC_STAGE_SMTP, f);
+        task_decide(j, BC_STAGE_SMTP, f);
         return;
     }
     const bc_provider *prov = s->last_cand ? provider_of(s->v, s->last_cand->host) : NULL;
@@ -827,14 +827,14 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
         /* Yahoo and AOL accept every RCPT and bounce later: the answer says
          * nothing about the mailbox (provider rules, data/providers.json). */
         j->r->facts.provider_unverifiable = true;
-        job_decide(j, BC_STAGE_SMTP, f);
+        task_decide(j, BC_STAGE_SMTP, f);
         return;
     }
     if (f == BC_SMTPF_ACCEPTED) {
         vdomain *d = s->d;
         if (d->catch_all == BC_UNKNOWN && d->catch_all_testing && !s->v->o.no_catch_all) {
             /* another session (or this one) is testing: wait for it */
-            job_to(j, JOB_WAIT_CATCHALL);
+            task_to(j, TASK_WAIT_CATCHALL);
             return;
         }
         j->r->facts.accept_all = s->v->o.no_catch_all ? BC_UNKNOWN : d->catch_all;
@@ -844,31 +844,31 @@ static void session_settle_rcpt(session *s, job *j, const bc_probe_rcpt *rc, con
          * known from this reply alone, whichever session asked. */
         j->r->facts.accept_all = BC_NO;
     }
-    job_decide(j, BC_STAGE_SMTP, f);
+    task_decide(j, BC_STAGE_SMTP, f);
 }
 
-/* The session could not get answers for the jobs still open: decide them with
+/* The session could not get answers for the tasks still open: decide them with
  * the last failure, or recheck later for temporary ones. */
-static void session_fail_open_jobs(session *s)
+static void session_fail_open_tasks(session *s)
 {
-    for (int i = 0; i < s->njobs; i++) {
-        job *j = s->jobs[i];
+    for (int i = 0; i < s->ntasks; i++) {
+        task *j = s->tasks[i];
         if (!session_asks(s, j))
             continue;
-        job_set_smtp(s, j, s->last_cand, s->have_reply ? &s->fail_reply : NULL,
+        task_set_smtp(s, j, s->last_cand, s->have_reply ? &s->fail_reply : NULL,
                      s->fail_step ? s->fail_step : "connect", s->last_tls);
-        job_add_transcript(s, j);
+        task_add_transcript(s, j);
         bc_smtp_fact f = s->fail;
         if (f == BC_SMTPF_NONE)
             f = BC_SMTPF_NO_CONNECT;
         bool temporary = f == BC_SMTPF_TEMPFAIL ||
                          (s->fail_temp && (f == BC_SMTPF_RATE_LIMITED || f == BC_SMTPF_SERVER_ERROR ||
                                            f == BC_SMTPF_SENDER_REJECTED));
-        if (temporary && job_schedule_recheck(j))
+        if (temporary && task_schedule_recheck(j))
             continue;
         if ((f == BC_SMTPF_TIMEOUT || f == BC_SMTPF_TEMPFAIL) && j->was_greylisted)
             f = BC_SMTPF_GREYLISTED;
-        job_decide(j, BC_STAGE_SMTP, f);
+        task_decide(j, BC_STAGE_SMTP, f);
     }
 }
 
@@ -943,12 +943,12 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
      * after (a reset after RCPT leaves the others open). */
     int catchall_idx = -1;
     for (int i = 0; i < s->nrcpts; i++) {
-        if (s->rjob[i] < 0) {
+        if (s->rtask[i] < 0) {
             catchall_idx = i;
             continue;
         }
         if (s->rcpts[i].replied || s->rcpts[i].skipped_smtputf8)
-            session_settle_rcpt(s, s->jobs[s->rjob[i]], &s->rcpts[i], o);
+            session_settle_rcpt(s, s->tasks[s->rtask[i]], &s->rcpts[i], o);
     }
     if (s->has_catchall && catchall_idx >= 0 && (s->rcpts[catchall_idx].replied || o->end == BC_PROBE_COMPLETED)) {
         vdomain *d = s->d;
@@ -969,24 +969,24 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
          * their accept_all depend on how addresses were grouped. */
     }
 
-    bool open_jobs = false;
+    bool open_tasks = false;
     int asked = 0, unanswered = 0;
-    for (int i = 0; i < s->njobs; i++)
-        if (session_asks(s, s->jobs[i]))
-            open_jobs = true;
+    for (int i = 0; i < s->ntasks; i++)
+        if (session_asks(s, s->tasks[i]))
+            open_tasks = true;
     for (int i = 0; i < s->nrcpts; i++) {
-        if (s->rjob[i] < 0)
+        if (s->rtask[i] < 0)
             continue;
         asked++;
         if (!s->rcpts[i].replied && !s->rcpts[i].skipped_smtputf8)
             unanswered++;
     }
-    if (!open_jobs) {
+    if (!open_tasks) {
         session_end(s);
         return;
     }
     if (o->end == BC_PROBE_COMPLETED) {
-        /* Jobs left for the next connection by the per-connection limit. */
+        /* Tasks left for the next connection by the per-connection limit. */
         if (unanswered == 0 && asked > 0) {
             session_next(s);
             return;
@@ -1010,7 +1010,7 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         return;
     }
 
-    /* The session ended before every job had an answer: note why, and move
+    /* The session ended before every task had an answer: note why, and move
      * on to the next address / host. */
     switch (o->end) {
     case BC_PROBE_REPLY:
@@ -1035,7 +1035,7 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     }
     /* The proxy itself failed: every other host would fail through it too. */
     if (o->proxy_failed) {
-        session_fail_open_jobs(s);
+        session_fail_open_tasks(s);
         session_end(s);
         return;
     }
@@ -1043,11 +1043,11 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
      * at this domain, not about one host. */
     if (s->fail == BC_SMTPF_BLOCKED || s->fail == BC_SMTPF_GREYLISTED) {
         if (s->fail == BC_SMTPF_GREYLISTED) {
-            for (int i = 0; i < s->njobs; i++)
-                s->jobs[i]->was_greylisted = true;
+            for (int i = 0; i < s->ntasks; i++)
+                s->tasks[i]->was_greylisted = true;
             s->fail = BC_SMTPF_TEMPFAIL;
         }
-        session_fail_open_jobs(s);
+        session_fail_open_tasks(s);
         session_end(s);
         return;
     }
@@ -1080,11 +1080,11 @@ static void session_next(session *s)
 {
     bc_verifier *v = s->v;
     long now = bc_now_ms();
-    /* the earliest deadline among open jobs bounds the session */
+    /* the earliest deadline among open tasks bounds the session */
     long deadline = 0;
     int open = 0;
-    for (int i = 0; i < s->njobs; i++) {
-        job *j = s->jobs[i];
+    for (int i = 0; i < s->ntasks; i++) {
+        task *j = s->tasks[i];
         if (!session_asks(s, j))
             continue;
         open++;
@@ -1098,7 +1098,7 @@ static void session_next(session *s)
     if (s->ci >= s->ncand || now >= deadline) {
         if (now >= deadline && s->fail == BC_SMTPF_NONE)
             s->fail = BC_SMTPF_TIMEOUT;
-        session_fail_open_jobs(s);
+        session_fail_open_tasks(s);
         session_end(s);
         return;
     }
@@ -1137,14 +1137,14 @@ static void session_next(session *s)
     else
         ((struct sockaddr_in6 *)(void *)&s->target)->sin6_port = htons((uint16_t)v->o.smtp_port);
 
-    /* Ask only about jobs still open (a reset after some RCPT answers, or a
+    /* Ask only about tasks still open (a reset after some RCPT answers, or a
      * recheck, leaves fewer), then the catch-all test in its own transaction. */
     s->nrcpts = 0;
     int limit = s->rcpt_limit;
     if (h && h->rcpt_cap && (!limit || h->rcpt_cap < limit))
         limit = h->rcpt_cap;
-    for (int i = 0; i < s->njobs; i++) {
-        job *j = s->jobs[i];
+    for (int i = 0; i < s->ntasks; i++) {
+        task *j = s->tasks[i];
         if (!session_asks(s, j))
             continue;
         if (limit && s->nrcpts >= limit)
@@ -1154,7 +1154,7 @@ static void session_next(session *s)
         rc->mailbox = j->mailbox;
         rc->needs_smtputf8 = (j->r->addr.flags & BC_ADDR_UTF8_LOCAL) != 0;
         rc->batch = h && h->one_rcpt_per_txn ? s->nrcpts : 0;
-        s->rjob[s->nrcpts++] = i;
+        s->rtask[s->nrcpts++] = i;
         j->r->smtp.attempts++;
     }
     if (s->has_catchall) {
@@ -1162,7 +1162,7 @@ static void session_next(session *s)
         memset(rc, 0, sizeof *rc);
         rc->mailbox = s->catchall_mailbox;
         rc->batch = s->nrcpts; /* its own transaction, after the others */
-        s->rjob[s->nrcpts++] = -1;
+        s->rtask[s->nrcpts++] = -1;
     }
     memset(&s->cfg, 0, sizeof s->cfg);
     s->cfg.helo = v->helo;
@@ -1191,7 +1191,7 @@ static void session_next(session *s)
     if (!s->probe) {
         session_release_slot(s);
         s->fail = BC_SMTPF_TEMPFAIL;
-        session_fail_open_jobs(s);
+        session_fail_open_tasks(s);
         session_end(s);
     }
 }
@@ -1207,12 +1207,12 @@ static void session_end(session *s)
     }
     if (!v->freeing) {
         /* anything still open was not settled: give it the session's failure */
-        session_fail_open_jobs(s);
+        session_fail_open_tasks(s);
     }
-    for (int i = 0; i < s->njobs; i++) {
-        if (s->jobs[i]->sess == s)
-            s->jobs[i]->sess = NULL;
-        job_unref(s->jobs[i]);
+    for (int i = 0; i < s->ntasks; i++) {
+        if (s->tasks[i]->sess == s)
+            s->tasks[i]->sess = NULL;
+        task_unref(s->tasks[i]);
     }
     d->sessions--;
     session_free(s);
@@ -1234,7 +1234,7 @@ static void random_local(char *buf, size_t len)
     buf[n] = '\0';
 }
 
-/* Takes up to rcpts_per_connection jobs off the queue into a new session. */
+/* Takes up to rcpts_per_connection tasks off the queue into a new session. */
 static void session_start(vdomain *d, const bc_mx_answer *a)
 {
     bc_verifier *v = d->v;
@@ -1249,24 +1249,24 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     const bc_provider *prov = s->ncand ? provider_of(v, s->cand[0].host) : NULL;
     if (prov && prov->rcpts_per_connection && prov->rcpts_per_connection < cap)
         cap = prov->rcpts_per_connection;
-    /* The queue holds WAIT_TURN jobs only here: domain_apply moved them all. */
-    job *j;
-    while (s->njobs < cap && (j = d->pending_head)) {
+    /* The queue holds WAIT_TURN tasks only here: domain_apply moved them all. */
+    task *j;
+    while (s->ntasks < cap && (j = d->pending_head)) {
         result_set_mx(v, j->r, a);
         if (s->ncand == 0) {
-            job_decide(j, BC_STAGE_SMTP, unsafe ? BC_SMTPF_UNSAFE_TARGET : BC_SMTPF_NO_CONNECT);
+            task_decide(j, BC_STAGE_SMTP, unsafe ? BC_SMTPF_UNSAFE_TARGET : BC_SMTPF_NO_CONNECT);
             continue;
         }
-        job_ref(j); /* the session's */
+        task_ref(j); /* the session's */
         j->sess = s;
-        s->jobs[s->njobs++] = j;
-        job_to(j, JOB_PROBING); /* leaves the queue */
+        s->tasks[s->ntasks++] = j;
+        task_to(j, TASK_PROBING); /* leaves the queue */
     }
-    if (s->njobs == 0 || !s->wait) {
-        for (int i = 0; i < s->njobs; i++) {
-            s->jobs[i]->sess = NULL;
-            job_to(s->jobs[i], JOB_WAIT_TURN);
-            job_unref(s->jobs[i]);
+    if (s->ntasks == 0 || !s->wait) {
+        for (int i = 0; i < s->ntasks; i++) {
+            s->tasks[i]->sess = NULL;
+            task_to(s->tasks[i], TASK_WAIT_TURN);
+            task_unref(s->tasks[i]);
         }
         s->orphan = true; /* not linked yet */
         session_free(s);
@@ -1325,24 +1325,29 @@ static void domain_apply(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
 {
     bc_verifier *v = d->v;
     if (f != BC_DNSF_OK) {
-        job *j;
+        task *j;
         while ((j = d->pending_head)) {
             result_set_mx(v, j->r, a); /* hosts without addresses, if any */
             j->r->facts.dns = f;
-            job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE); /* leaves the queue */
+            task_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE); /* leaves the queue */
         }
         return;
     }
-    for (job *j = d->pending_head; j; j = j->next)
-        if (j->state == JOB_WAIT_DNS)
-            job_to(j, JOB_WAIT_TURN);
+    for (task *j = d->pending_head; j; j = j->next)
+        if (j->state == TASK_WAIT_DNS)
+            task_to(j, TASK_WAIT_TURN);
     long now = bc_now_ms();
     while (d->npending && d->sessions < v->o.mx_connections) {
         if (d->next_connect > now) {
             domain_kick(d, d->next_connect - now);
             return;
         }
+        int before = d->npending;
         session_start(d, a);
+        if (d->npending == before) { /* out of memory: nothing taken; try again soon */
+            domain_kick(d, 100);
+            return;
+        }
         now = bc_now_ms();
     }
 }
@@ -1453,12 +1458,12 @@ static void domain_pump_cb(evutil_socket_t fd, short what, void *arg)
 
 static void suggest_mx_cb(void *arg, const bc_mx_answer *a)
 {
-    job *j = arg;
+    task *j = arg;
     if (j->suggest == SUGGEST_PENDING)
         j->suggest = a->rc == BC_DNS_OK ? SUGGEST_YES : SUGGEST_NO;
-    if (a->rc != BC_DNS_CANCELLED && j->state == JOB_DECIDED)
-        job_to(j, JOB_DONE);
-    job_unref(j);
+    if (a->rc != BC_DNS_CANCELLED && j->state == TASK_DECIDED)
+        task_to(j, TASK_DONE);
+    task_unref(j);
 }
 
 /* ---- deadlines ----------------------------------------------------------- */
@@ -1467,22 +1472,22 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    job *j = arg;
+    task *j = arg;
     /* Still waiting for DNS, a host slot, a recheck or a server: the deadline
      * is the user's limit and always holds. */
     switch (j->state) {
-    case JOB_DONE:
+    case TASK_DONE:
         return;
-    case JOB_WAIT_CATCHALL:
+    case TASK_WAIT_CATCHALL:
         j->r->facts.accept_all_untested = true;
-        job_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
+        task_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
         return;
-    case JOB_DECIDED:
+    case TASK_DECIDED:
         /* only the suggestion lookup is left: give up on it */
         j->suggest = SUGGEST_NO;
-        job_to(j, JOB_DONE);
+        task_to(j, TASK_DONE);
         return;
-    case JOB_WAIT_TURN:
+    case TASK_WAIT_TURN:
         if (!j->started) {
             /* DNS answered and the address waits for its turn under the
              * per-host and per-domain limits: its clock starts with its turn. */
@@ -1491,32 +1496,32 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
             return;
         }
         break;
-    case JOB_NEW:
-    case JOB_WAIT_DNS:
-    case JOB_PROBING:
-    case JOB_WAIT_RECHECK:
+    case TASK_NEW:
+    case TASK_WAIT_DNS:
+    case TASK_PROBING:
+    case TASK_WAIT_RECHECK:
         break;
     }
     session *s = j->sess;
-    if (j->state == JOB_WAIT_DNS) {
+    if (j->state == TASK_WAIT_DNS) {
         /* Waiting for the resolver check with a negative answer: the check
          * has not passed, so that answer cannot be believed. */
         j->r->facts.dns = j->d && j->d->held ? BC_DNSF_UNRELIABLE : BC_DNSF_TEMPFAIL;
-        job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
+        task_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
     } else {
         if (s && s->last_cand == NULL && s->ci < s->ncand) {
             /* no attempt finished yet: say where we were */
-            job_set_smtp(s, j, &s->cand[s->ci], NULL, NULL, false);
+            task_set_smtp(s, j, &s->cand[s->ci], NULL, NULL, false);
         }
-        job_decide(j, BC_STAGE_SMTP, j->was_greylisted ? BC_SMTPF_GREYLISTED : BC_SMTPF_TIMEOUT);
+        task_decide(j, BC_STAGE_SMTP, j->was_greylisted ? BC_SMTPF_GREYLISTED : BC_SMTPF_TIMEOUT);
     }
     /* A session left with nobody to ask about, now or after a recheck, is
      * hung up on. */
     if (s && s->probe) {
         bool open = false;
-        for (int i = 0; i < s->njobs; i++) {
-            job_state st = s->jobs[i]->state;
-            if (st != JOB_DONE && st != JOB_DECIDED && st != JOB_WAIT_CATCHALL)
+        for (int i = 0; i < s->ntasks; i++) {
+            task_state st = s->tasks[i]->state;
+            if (st != TASK_DONE && st != TASK_DECIDED && st != TASK_WAIT_CATCHALL)
                 open = true;
         }
         if (!open)
@@ -1663,7 +1668,7 @@ bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t l
 {
     if (!v || !cb || (!email && len))
         return BC_EINVAL;
-    job *j = calloc(1, sizeof *j);
+    task *j = calloc(1, sizeof *j);
     if (!j)
         return BC_ENOMEM;
     j->r = bc_result_offline_new(v->ctx, email, len);
@@ -1687,13 +1692,13 @@ bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t l
     bc_result *r = j->r;
     const bc_addr *a = &r->addr;
     if (!a->valid || (a->flags & BC_ADDR_SPECIAL_USE)) {
-        job_decide(j, BC_STAGE_SYNTAX, BC_SMTPF_NONE);
+        task_decide(j, BC_STAGE_SYNTAX, BC_SMTPF_NONE);
         return BC_OK;
     }
     if (a->flags & BC_ADDR_DOMAIN_LITERAL) {
         /* An address literal names no domain to look up; we do not probe
          * bare IP addresses (that is what scanners do). */
-        job_decide(j, BC_STAGE_SYNTAX, BC_SMTPF_NONE);
+        task_decide(j, BC_STAGE_SYNTAX, BC_SMTPF_NONE);
         return BC_OK;
     }
     snprintf(j->mailbox, sizeof j->mailbox, "%s@%s", a->local, a->ascii_domain);
@@ -1706,18 +1711,18 @@ bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t l
         const char *at = strrchr(r->suggestion, '@');
         if (at) {
             j->suggest = SUGGEST_PENDING;
-            job_ref(j); /* the lookup's */
+            task_ref(j); /* the lookup's */
             bc_dns_resolve_mx(v->dns, at + 1, suggest_mx_cb, j);
         }
     }
     vdomain *d = domain_get(v, a->ascii_domain);
     if (!d) {
         r->facts.dns = BC_DNSF_TEMPFAIL;
-        job_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
+        task_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
         return BC_OK;
     }
     j->d = d;
-    job_to(j, JOB_WAIT_DNS);
+    task_to(j, TASK_WAIT_DNS);
     return BC_OK;
 }
 
@@ -1726,7 +1731,7 @@ void bc_verifier_free(bc_verifier *v)
     if (!v)
         return;
     v->freeing = true;
-    bc_rcheck_free(v->rcheck); /* the held domains' jobs are cancelled below */
+    bc_rcheck_free(v->rcheck); /* the held domains' tasks are cancelled below */
     v->rcheck = NULL;
     /* Sessions in flight are cut loose: their probes are cancelled and free
      * them when the cancellation arrives; they no longer touch v. */
@@ -1735,25 +1740,25 @@ void bc_verifier_free(bc_verifier *v)
         v->sessions = s->snext;
         s->orphan = true;
         session_release_slot(s);
-        for (int i = 0; i < s->njobs; i++) {
-            if (s->jobs[i]->sess == s)
-                s->jobs[i]->sess = NULL;
-            job_unref(s->jobs[i]);
+        for (int i = 0; i < s->ntasks; i++) {
+            if (s->tasks[i]->sess == s)
+                s->tasks[i]->sess = NULL;
+            task_unref(s->tasks[i]);
         }
-        s->njobs = 0;
+        s->ntasks = 0;
         if (s->probe)
             bc_probe_cancel(s->probe);
         else
             session_free(s);
     }
-    /* Pending jobs are told they were cancelled, wherever they wait: their
+    /* Pending tasks are told they were cancelled, wherever they wait: their
      * facts stay as they are, they leave the domain's queue, the catch-all
-     * waiters or the recheck wait (job_to), and the suggestion is given up. */
+     * waiters or the recheck wait (task_to), and the suggestion is given up. */
     while (v->all) {
-        job *j = v->all;
+        task *j = v->all;
         j->r->reason_override = "cancelled";
         j->suggest = SUGGEST_NO;
-        job_to(j, j->state == JOB_DECIDED ? JOB_DONE : JOB_DECIDED); /* unlinks j from v->all */
+        task_to(j, j->state == TASK_DECIDED ? TASK_DONE : TASK_DECIDED); /* unlinks j from v->all */
     }
     bc_dns_free(v->dns); /* fires CANCELLED to DNS callbacks */
     v->dns = NULL;
@@ -1782,7 +1787,7 @@ void bc_verifier_free(bc_verifier *v)
     free(v);
 }
 
-/* The lookup key of a domain as jobs use it: ASCII lower case. false when
+/* The lookup key of a domain as tasks use it: ASCII lower case. false when
  * it does not fit. */
 static bool domain_key(const char *in, char *out, size_t size)
 {
