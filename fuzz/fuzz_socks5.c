@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "socks5.h"
+#include "smtp/socks5.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

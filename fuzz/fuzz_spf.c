@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spf.h"
+#include "health/spf.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

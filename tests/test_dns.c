@@ -15,7 +15,7 @@
 
 #include <event2/event.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "tap.h"
 
 /* What one request's callback saw. */

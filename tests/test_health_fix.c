@@ -1,9 +1,9 @@
 /*
  * test_health_fix.c - the fix table of the domain health findings
- * (src/lib/health_fix.c) and the "fix" member bc_finding_add gives them.
+ * (src/lib/health/health_fix.c) and the "fix" member bc_finding_add gives them.
  *
  * Besides the table's own shape (sorted, no duplicate codes, tidy texts),
- * it reads the library's sources under $BC_SOURCE_ROOT/src/lib and
+ * it reads the library's sources under $BC_SOURCE_ROOT/src/lib (every folder) and
  * collects every finding code they can produce: the code argument of each
  * bc_finding_add(...) and of dmarc.c's issue(...) (string literals, both
  * arms of a ternary), and the codes of the rec_kind initialisers that
@@ -16,10 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
-#include "health.h"
+#include "health/health.h"
 #include "tap.h"
 
 #define MAX_CODES 1024
@@ -295,7 +296,8 @@ static void scan_rec_kinds(const char *s, const char *file)
     }
 }
 
-/* Scans every .c file of dir. Returns the number of files read. */
+/* Scans every .c file of dir and of its folders (src/lib/health/, ...).
+ * Returns the number of files read. */
 static size_t scan_sources(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -307,8 +309,7 @@ static size_t scan_sources(const char *dir)
     size_t files = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n < 3 || strcmp(de->d_name + n - 2, ".c") != 0)
+        if (de->d_name[0] == '.')
             continue;
         char path[4096];
         int w = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
@@ -317,6 +318,14 @@ static size_t scan_sources(const char *dir)
             scan_problems++;
             continue;
         }
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            files += scan_sources(path);
+            continue;
+        }
+        size_t n = strlen(de->d_name);
+        if (n < 3 || strcmp(de->d_name + n - 2, ".c") != 0)
+            continue;
         char *s = slurp(path);
         if (!s) {
             tap_diag("cannot read %s", path);
@@ -475,7 +484,7 @@ static void test_sources(void)
         for (size_t j = 0; j < n && !known; j++)
             known = strcmp(t[j].code, used[i].code) == 0;
         if (!known) {
-            tap_diag("%s (%s) is not in the fix table of src/lib/health_fix.c", used[i].code, used[i].file);
+            tap_diag("%s (%s) is not in the fix table of src/lib/health/health_fix.c", used[i].code, used[i].file);
             missing++;
         } else if (used[i].can_fail && !bc_health_fix(used[i].code)) {
             tap_diag("%s (%s) can be warn or fail but has no fix", used[i].code, used[i].file);

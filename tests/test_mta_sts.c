@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mta_sts.h"
+#include "health/mta_sts.h"
 #include "tap.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

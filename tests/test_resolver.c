@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "resolver.h"
+#include "dns/resolver.h"
 #include "tap.h"
 
 /* The address of record i as text. */

@@ -5,7 +5,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "socks5.h"
+#include "smtp/socks5.h"
 #include "tap.h"
 
 /* ---- URLs ------------------------------------------------------------------------ */

@@ -1,0 +1,33 @@
+/*
+ * internal.h - declarations shared between the library's modules and its
+ * unit tests. Nothing here is part of the public API.
+ */
+#ifndef BC_INTERNAL_H
+#define BC_INTERNAL_H
+
+#include "bouncecheck.h"
+#include "data/lists.h"
+#include "data/provider.h"
+
+/* The context: everything a verification reads, nothing it writes. */
+struct bc_ctx {
+    bc_lists *lists;         /* owned */
+    bc_providers *providers; /* owned: built-in rules plus the user's file */
+};
+
+/* Writes a formatted message into errbuf (if not NULL). Returns st. */
+bc_status bc_seterr(char *errbuf, size_t errlen, bc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Writes a formatted message into buf (buflen > 0), cut to fit: a message
+ * built around a long name must come out shorter, not fail. */
+void bc_strf(char *buf, size_t buflen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The A-label form of a domain name (U-labels or A-labels, one trailing
+ * dot allowed) into out, judged by the address parser's domain rules as
+ * the domain of postmaster@DOMAIN: false when it is not a domain a
+ * mailbox can have (a domain literal, bad syntax, or it does not fit in
+ * out), with the parser's diagnosis in *code (may be NULL). Pure. */
+bool bc_domain_to_ascii(const char *domain, char *out, size_t outlen, bc_syntax_code *code);
+
+#endif
