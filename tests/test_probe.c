@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "core/clock.h"
 #include "smtp/smtp_probe.h"
 #include "tap.h"
 

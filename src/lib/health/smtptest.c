@@ -37,11 +37,11 @@
 #include <openssl/x509v3.h>
 
 #include "bouncecheck.h"
+#include "core/clock.h"
 #include "core/internal.h"
 #include "core/netsafe.h"
 #include "health/health.h"
 #include "health/smtptest.h"
-#include "smtp/smtp_probe.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/socks5.h"
 

@@ -45,6 +45,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/clock.h"
 #include "core/utf8.h"
 #include "smtp/smtp_probe.h"
 
@@ -222,14 +223,6 @@ const char *bc_probe_end_name(bc_probe_end e)
     case BC_PROBE_CANCELLED: return "cancelled";
     }
     return "unknown";
-}
-
-/* Milliseconds since an arbitrary point, on CLOCK_MONOTONIC. */
-long bc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* ---- ending -------------------------------------------------------------------- */

@@ -146,7 +146,7 @@ typedef struct bc_probe_request {
     bc_probe_rcpt *rcpts;        /* owned by the caller, must outlive the probe */
     int nrcpts;
     long deadline_ms;            /* absolute, on the CLOCK_MONOTONIC millisecond clock
-                                  * (bc_now_ms()); 0: none. The session ends by then. */
+                                  * (bc_now_ms(), core/clock.h); 0: none. The session ends by then. */
 } bc_probe_request;
 
 /* Starts a session. Returns NULL only on allocation failure (nothing will be
@@ -156,8 +156,5 @@ bc_probe *bc_probe_start(struct event_base *base, const bc_probe_config *cfg,
 
 /* Ends the session now; the callback fires (from the loop) with CANCELLED. */
 void bc_probe_cancel(bc_probe *p);
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-long bc_now_ms(void);
 
 #endif

@@ -30,6 +30,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "core/clock.h"
 #include "core/internal.h"
 #include "core/netsafe.h"
 #include "data/provider.h"

@@ -6,18 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/internal.h"
 #include "smtp/smtp_probe.h"
 #include "verify/result.h"
-
-static long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 bc_result *bc_result_offline_new(bc_ctx *ctx, const char *email, size_t len)
 {
@@ -72,12 +65,12 @@ bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_resul
     if (!ctx || !out || (!email && len))
         return BC_EINVAL;
     *out = NULL;
-    long t0 = mono_ms();
+    long t0 = bc_now_ms();
     bc_result *r = bc_result_offline_new(ctx, email, len);
     if (!r)
         return BC_ENOMEM;
     bc_result_decide(r);
-    r->duration_ms = mono_ms() - t0;
+    r->duration_ms = bc_now_ms() - t0;
     *out = r;
     return BC_OK;
 }
