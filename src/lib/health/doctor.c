@@ -37,6 +37,7 @@
 
 #include <jansson.h>
 
+#include "core/identity.h"
 #include "core/internal.h"
 #include "core/netsafe.h"
 #include "dns/dnsbl.h"

@@ -38,6 +38,7 @@
 
 #include "bouncecheck.h"
 #include "core/clock.h"
+#include "core/identity.h"
 #include "core/internal.h"
 #include "core/netsafe.h"
 #include "health/health.h"
@@ -137,24 +138,6 @@ static bool st_same_host(const char *a, const char *b)
     if (lb && b[lb - 1] == '.')
         lb--;
     return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
-}
-
-/* See smtptest.h. */
-void bc_default_helo(char *buf, size_t len)
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
-        snprintf(host, sizeof host, "localhost");
-    host[sizeof host - 1] = '\0';
-    snprintf(buf, len, "%s", host);
-    if (strchr(host, '.'))
-        return;
-    struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_family = AF_UNSPEC };
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname)
-        snprintf(buf, len, "%s", res->ai_canonname);
-    if (res)
-        freeaddrinfo(res);
 }
 
 /* ---- the connection ---------------------------------------------------------- */

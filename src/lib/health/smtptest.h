@@ -40,11 +40,6 @@
  * Returns a new reference (NULL on ENOMEM). */
 json_t *bc_smtptest_ehlo_json(const char *const *lines, size_t n);
 
-/* Writes the host's fully qualified name into buf[0..len): what an honest
- * MTA says in EHLO. The default HELO name of smtp-test and of the verifier
- * (verifier.c). */
-void bc_default_helo(char *buf, size_t len);
-
 struct sockaddr;
 struct bc_smtp_reply;
 struct bc_proxy;

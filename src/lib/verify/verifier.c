@@ -31,12 +31,12 @@
 #include <openssl/ssl.h>
 
 #include "core/clock.h"
+#include "core/identity.h"
 #include "core/internal.h"
 #include "core/netsafe.h"
 #include "data/provider.h"
 #include "dns/dns.h"
 #include "dns/resolver_check.h"
-#include "health/smtptest.h"
 #include "smtp/smtp_probe.h"
 #include "smtp/smtp_rules.h"
 #include "verify/result.h"
