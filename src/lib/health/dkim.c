@@ -15,7 +15,8 @@
 #include <openssl/x509.h>
 
 #include "bouncecheck.h"
-#include "health/dmarc.h"
+#include "core/taglist.h"
+#include "health/health.h"
 
 /* Selectors that mail providers and common software publish. */
 static const char *const common_selectors[] = {

@@ -1,7 +1,7 @@
 /*
- * dmarc.c - the DMARC section of the domain health check: the tag-list
- * splitter shared with the DKIM key parser (RFC 6376 3.2), the DMARC record
- * parser (RFC 7489 6.3/6.4, np= from RFC 9091) and bc_health_dmarc, which
+ * dmarc.c - the DMARC section of the domain health check: the DMARC record
+ * parser (RFC 7489 6.3/6.4, np= from RFC 9091; the tag list itself is split
+ * by core/taglist.c) and bc_health_dmarc, which
  * finds the record (_dmarc.DOMAIN, else the organisational domain's by the
  * Public Suffix List), judges it and checks that report destinations on
  * other organisational domains authorise the reports (RFC 7489 7.1).
@@ -16,111 +16,8 @@
 #include <libpsl.h>
 
 #include "bouncecheck.h"
+#include "core/taglist.h"
 #include "health/dmarc.h"
-
-/* ---- tag-list ------------------------------------------------------------------ */
-
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* The item of s[0..len) that starts at i and runs to the next `sep` or the
- * end, white space around it dropped: s[*a..*b). Returns where the item
- * ends (the index of the separator, or len). */
-static size_t trimmed_item(const char *s, size_t len, size_t i, char sep, size_t *a, size_t *b)
-{
-    size_t end = i;
-    while (end < len && s[end] != sep)
-        end++;
-    *a = i;
-    *b = end;
-    while (*a < *b && is_wsp(s[*a]))
-        (*a)++;
-    while (*b > *a && is_wsp(s[*b - 1]))
-        (*b)--;
-    return end;
-}
-
-char *bc_tag_quote(char *dst, size_t cap, const char *s, size_t n)
-{
-    if (cap == 0)
-        return dst;
-    size_t limit = n > 60 ? 57 : n, j = 0;
-    for (size_t i = 0; i < limit && j + 1 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        dst[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (n > limit)
-        for (int k = 0; k < 3 && j + 1 < cap; k++)
-            dst[j++] = '.';
-    dst[j] = '\0';
-    return dst;
-}
-
-bool bc_taglist_split(const char *text, size_t len, bc_taglist *out, char *err, size_t errlen)
-{
-    memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if ((c < 0x20 && c != '\t') || c >= 0x7f) {
-            snprintf(err, errlen, "byte 0x%02x at offset %zu is not printable ASCII", c, i);
-            return false;
-        }
-    }
-    size_t i = 0;
-    for (;;) {
-        size_t a, b, end = trimmed_item(text, len, i, ';', &a, &b);
-        if (a == b) {
-            if (end < len)
-                out->nempty++;
-        } else {
-            char q[80];
-            size_t k = a;
-            if (!is_alpha(text[k])) {
-                snprintf(err, errlen, "'%s' does not start with a tag name",
-                         bc_tag_quote(q, sizeof q, text + a, b - a));
-                return false;
-            }
-            while (k < b && (is_alpha(text[k]) || is_digit(text[k]) || text[k] == '_'))
-                k++;
-            size_t name_end = k;
-            while (k < b && is_wsp(text[k]))
-                k++;
-            if (k >= b || text[k] != '=') {
-                snprintf(err, errlen, "'%s' is not tag=value",
-                         bc_tag_quote(q, sizeof q, text + a, b - a));
-                return false;
-            }
-            k++;
-            while (k < b && is_wsp(text[k]))
-                k++;
-            if (out->n == BC_TAGS_MAX) {
-                snprintf(err, errlen, "more than %d tags", BC_TAGS_MAX);
-                return false;
-            }
-            bc_tag *t = &out->tags[out->n++];
-            t->name_off = a;
-            t->name_len = name_end - a;
-            t->value_off = k;
-            t->value_len = b - k;
-        }
-        if (end >= len)
-            break;
-        i = end + 1;
-    }
-    return true;
-}
 
 /* ---- DMARC record -------------------------------------------------------------- */
 
@@ -149,20 +46,20 @@ static bool eq_ci(const char *s, size_t n, const char *word)
 bool bc_dmarc_is_candidate(const char *text, size_t len)
 {
     size_t i = 0;
-    while (i < len && is_wsp(text[i]))
+    while (i < len && bc_tag_wsp(text[i]))
         i++;
     if (i >= len || (text[i] != 'v' && text[i] != 'V'))
         return false;
     i++;
-    while (i < len && is_wsp(text[i]))
+    while (i < len && bc_tag_wsp(text[i]))
         i++;
     if (i >= len || text[i] != '=')
         return false;
     i++;
-    while (i < len && is_wsp(text[i]))
+    while (i < len && bc_tag_wsp(text[i]))
         i++;
     return len - i >= 6 && eq_ci(text + i, 6, "DMARC1") &&
-           (len - i == 6 || text[i + 6] == ';' || is_wsp(text[i + 6]));
+           (len - i == 6 || text[i + 6] == ';' || bc_tag_wsp(text[i + 6]));
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -206,7 +103,7 @@ static bool parse_uint(const char *v, size_t n, unsigned long long max, unsigned
         return false;
     unsigned long long x = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit(v[i]))
+        if (!bc_tag_digit(v[i]))
             return false;
         unsigned dig = (unsigned)(v[i] - '0');
         if (x > (max - dig) / 10)
@@ -223,7 +120,7 @@ static bool colon_list(const char *v, size_t n, bool (*ok)(const char *, size_t)
 {
     size_t i = 0;
     for (;;) {
-        size_t a, b, e = trimmed_item(v, n, i, ':', &a, &b);
+        size_t a, b, e = bc_tag_item(v, n, i, ':', &a, &b);
         if (a == b || !ok(v + a, b - a))
             return false;
         if (e >= n)
@@ -242,7 +139,7 @@ static bool keyword_item(const char *s, size_t n)
 {
     /* RFC 5321 Keyword: Let-dig [Ldh-str] */
     for (size_t i = 0; i < n; i++)
-        if (!(is_alpha(s[i]) || is_digit(s[i]) || (s[i] == '-' && i > 0 && i + 1 < n)))
+        if (!(bc_tag_alpha(s[i]) || bc_tag_digit(s[i]) || (s[i] == '-' && i > 0 && i + 1 < n)))
             return false;
     return true;
 }
@@ -258,7 +155,7 @@ static bool hostname_ok(const char *s, size_t n)
             if (label == 0)
                 return false;
             label = 0;
-        } else if (is_alpha(c) || is_digit(c) || c == '-' || c == '_') {
+        } else if (bc_tag_alpha(c) || bc_tag_digit(c) || c == '-' || c == '_') {
             if (++label > 63)
                 return false;
         } else {
@@ -275,7 +172,7 @@ static bool parse_uri(bc_dmarc *d, const char *tag, const char *s, size_t n, bc_
     memset(u, 0, sizeof *u);
     bc_tag_quote(q, sizeof q, s, n);
     for (size_t i = 0; i < n; i++)
-        if (is_wsp(s[i])) {
+        if (bc_tag_wsp(s[i])) {
             issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s=%s: a URI cannot contain spaces; percent-encode "
                   "them or separate URIs with commas.", tag, q);
             return false;
@@ -309,9 +206,9 @@ static bool parse_uri(bc_dmarc *d, const char *tag, const char *s, size_t n, bc_
     }
     snprintf(u->uri, sizeof u->uri, "%.*s", (int)(ulen < sizeof u->uri ? ulen : sizeof u->uri - 1), s);
     size_t k = 0;
-    if (ulen > 0 && is_alpha(s[0])) {
+    if (ulen > 0 && bc_tag_alpha(s[0])) {
         k = 1;
-        while (k < ulen && (is_alpha(s[k]) || is_digit(s[k]) || s[k] == '+' || s[k] == '-' || s[k] == '.'))
+        while (k < ulen && (bc_tag_alpha(s[k]) || bc_tag_digit(s[k]) || s[k] == '+' || s[k] == '-' || s[k] == '.'))
             k++;
     }
     if (k == 0 || k >= ulen || s[k] != ':') {
@@ -357,7 +254,7 @@ static void parse_uri_list(bc_dmarc *d, const char *tag, const char *v, size_t n
     size_t i = 0;
     bool warned = false;
     for (;;) {
-        size_t a, b, e = trimmed_item(v, n, i, ',', &a, &b);
+        size_t a, b, e = bc_tag_item(v, n, i, ',', &a, &b);
         if (a == b) {
             issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s= has an empty URI (a stray comma, or no value).",
                   tag);
@@ -520,20 +417,6 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
 }
 
 /* ---- the health section -------------------------------------------------------- */
-
-json_t *bc_json_text(const char *s, size_t n)
-{
-    json_t *j = json_stringn(s, n);
-    if (j)
-        return j;
-    size_t fl;
-    char *fixed = bc_utf8_repair(s, n, &fl);
-    if (!fixed)
-        return NULL;
-    j = json_stringn(fixed, fl);
-    free(fixed);
-    return j;
-}
 
 /* The organisational domain of d (lower case, no trailing dot) into
  * out[0..cap): its registrable domain by the PSL, or d itself. */

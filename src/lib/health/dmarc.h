@@ -1,8 +1,7 @@
 /*
  * dmarc.h - the DMARC record parser (RFC 7489 6.3/6.4, np= from RFC 9091)
- * behind bc_health_dmarc, and the DKIM-style tag-list splitter (RFC 6376
- * 3.2) that the DMARC and DKIM key record parsers share. Pure: no I/O, no
- * allocation. Fuzzed (fuzz/fuzz_dmarc.c).
+ * behind bc_health_dmarc, over the tag-list splitter of core/taglist.h.
+ * Pure: no I/O, no allocation. Fuzzed (fuzz/fuzz_dmarc.c).
  */
 #ifndef BC_DMARC_H
 #define BC_DMARC_H
@@ -10,38 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/taglist.h"
 #include "health/health.h"
-
-/* ---- tag-list ------------------------------------------------------------------ */
-
-#define BC_TAGS_MAX 32
-
-typedef struct bc_tag {
-    size_t name_off, name_len;   /* the tag name in the text */
-    size_t value_off, value_len; /* its value, surrounding whitespace trimmed (may be empty) */
-} bc_tag;
-
-typedef struct bc_taglist {
-    size_t n;
-    bc_tag tags[BC_TAGS_MAX];
-    size_t nempty;               /* empty elements (";;") seen and skipped */
-} bc_taglist;
-
-/* Splits text[0..len) at ';' into tag=value pairs. Tag names follow RFC
- * 6376 (ALPHA *(ALPHA / DIGIT / "_")), whitespace is space and tab. Returns
- * false with a message in err for a structural error (an element without
- * '=', a bad tag name, a control or non-ASCII byte, more than BC_TAGS_MAX
- * tags); the tags before the error are kept in out. */
-bool bc_taglist_split(const char *text, size_t len, bc_taglist *out, char *err, size_t errlen);
-
-/* Copies s[0..n) into dst[0..cap) for a message: printable ASCII kept,
- * other bytes as '?', cut with "..." beyond 60 characters. Returns dst. */
-char *bc_tag_quote(char *dst, size_t cap, const char *s, size_t n);
-
-/* A JSON string of s[0..n) (record text for the DMARC and DKIM sections),
- * invalid UTF-8 replaced by U+FFFD. New reference (the caller owns it) or
- * NULL when out of memory. */
-json_t *bc_json_text(const char *s, size_t n);
 
 /* ---- DMARC record -------------------------------------------------------------- */
 

@@ -1,12 +1,14 @@
 /*
  * health.c - the small helpers every domain health section shares (see
  * health.h): severity names, findings (with their fix from health_fix.c),
- * a new section and its status.
+ * record text as JSON, a new section and its status.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bouncecheck.h"
 #include "health/health.h"
 
 const char *bc_severity_name(bc_severity s)
@@ -37,6 +39,20 @@ void bc_finding_add(json_t *findings, bc_severity sev, const char *code, const c
                           "message", msg, "fix", fix);
     if (f)
         json_array_append_new(findings, f);
+}
+
+json_t *bc_json_text(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    if (j)
+        return j;
+    size_t fl;
+    char *fixed = bc_utf8_repair(s, n, &fl);
+    if (!fixed)
+        return NULL;
+    j = json_stringn(fixed, fl);
+    free(fixed);
+    return j;
 }
 
 /* Returns a new reference (caller json_decref's it), NULL when out of

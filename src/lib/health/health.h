@@ -51,6 +51,11 @@ const char *bc_health_fix(const char *code);
 /* The whole table, sorted by code (tests walk it); *n gets its length. */
 const bc_health_fix_entry *bc_health_fix_table(size_t *n);
 
+/* A JSON string of s[0..n) (record text for the DMARC and DKIM sections),
+ * invalid UTF-8 replaced by U+FFFD. New reference (the caller owns it) or
+ * NULL when out of memory. */
+json_t *bc_json_text(const char *s, size_t n);
+
 /* A new section object {"status": "pass", "records": [], "findings": []}. */
 json_t *bc_section_new(void);
 /* Sets "status" from the findings: fail if any fail, else warn if any
