@@ -15,10 +15,10 @@
 #include <jansson.h>
 #include <libpsl.h>
 
+#include "core/domain.h"
 #include "core/internal.h"
 #include "core/strset.h"
 #include "data/suggest.h"
-#include "dns/resolver.h"
 
 /* The data compiled in by tools/embed.py (data_embed.c). */
 extern const unsigned char bc_data_disposable_txt[];
@@ -47,8 +47,6 @@ static const char *const list_files[L__COUNT] = {
  * NUL-terminated pointer that lives as long as the lists. */
 #define ROLE_CATS_MAX 64
 #define ROLE_CAT_LEN 32
-/* Longest host name we look up. */
-#define DOMAIN_LEN 253
 
 /* One read-only mapping of a data-directory file. */
 typedef struct mapping {
@@ -402,23 +400,6 @@ void bc_lists_free(bc_lists *l)
     free(l);
 }
 
-/* Copies a domain into buf (DOMAIN_LEN + 1 bytes) lower-cased and without a
- * trailing dot. Returns its length, or 0 when it is empty or too long. */
-static size_t norm_domain(const char *d, char *buf)
-{
-    size_t n = strnlen(d, DOMAIN_LEN + 2);
-    if (n > 0 && d[n - 1] == '.')
-        n--;
-    if (n == 0 || n > DOMAIN_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = d[i];
-        buf[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-    }
-    buf[n] = '\0';
-    return n;
-}
-
 /* The entry of set a or set b (either may be NULL) that the domain d
  * (normalised, NUL-terminated) matches: d itself or the first of its parents,
  * walking up to the registrable domain, that is listed; a pointer into d, or
@@ -459,8 +440,8 @@ static bool allowed(const bc_lists *l, const char *d, size_t n)
  * listed, and neither it nor such a parent is allow-listed. */
 bool bc_lists_disposable(const bc_lists *l, const char *ascii_domain)
 {
-    char d[DOMAIN_LEN + 1];
-    size_t n = l && ascii_domain ? norm_domain(ascii_domain, d) : 0;
+    char d[BC_DOMAIN_LEN + 1];
+    size_t n = l && ascii_domain ? bc_domain_norm(ascii_domain, d) : 0;
     if (n == 0)
         return false;
     return match_up(l, d, n, &l->set[L_DISPOSABLE], NULL) && !allowed(l, d, n);
@@ -472,9 +453,9 @@ bool bc_lists_disposable(const bc_lists *l, const char *ascii_domain)
 static bool copy_match(const bc_ctx *ctx, const char *ascii_domain, int which, char *out,
                        size_t outlen)
 {
-    char d[DOMAIN_LEN + 1];
+    char d[BC_DOMAIN_LEN + 1];
     const bc_lists *l = ctx ? ctx->lists : NULL;
-    size_t n = l && ascii_domain && out && outlen ? norm_domain(ascii_domain, d) : 0;
+    size_t n = l && ascii_domain && out && outlen ? bc_domain_norm(ascii_domain, d) : 0;
     if (n == 0)
         return false;
     const char *m = match_entry(l, d, n, &l->set[which],
@@ -500,81 +481,12 @@ bool bc_allowlist_match(const bc_ctx *ctx, const char *ascii_domain, char *out, 
     return copy_match(ctx, ascii_domain, L_ALLOW, out, outlen);
 }
 
-/* The registrable domain (public suffix + one label) by libpsl's built-in
- * list; false for a public suffix itself or an unusable name. */
-bool bc_registrable_domain(const char *ascii_domain, char *out, size_t outlen)
-{
-    char d[DOMAIN_LEN + 1];
-    size_t n = ascii_domain && out && outlen ? norm_domain(ascii_domain, d) : 0;
-    const psl_ctx_t *psl = n ? psl_builtin() : NULL;
-    const char *reg = psl ? psl_registrable_domain(psl, d) : NULL;
-    size_t rlen = reg ? strlen(reg) : 0;
-    if (!reg || rlen >= outlen)
-        return false;
-    memcpy(out, reg, rlen + 1);
-    return true;
-}
-
-/* One question through r: 1 when the answer has records (for MX: other
- * than a null MX), 0 for NXDOMAIN or NODATA, -1 when it could not tell (the
- * reason in errbuf). The resolver's own outcome goes to *raw. */
-static int has_records(bc_resolver *r, const char *domain, int type, bc_dns_rc *raw,
-                       char *errbuf, size_t errlen)
-{
-    bc_rrset set;
-    memset(&set, 0, sizeof set);
-    bc_resolver_query(r, domain, type, &set);
-    *raw = set.rc;
-    int rc = set.rc == BC_DNS_OK ? 1 : set.rc == BC_DNS_NXDOMAIN || set.rc == BC_DNS_NODATA ? 0 : -1;
-    if (rc == 1 && type == BC_RR_MX) {
-        /* RFC 7505: a lone "0 ." MX says the domain takes no mail. */
-        bool only_null = true;
-        for (size_t i = 0; i < set.n; i++)
-            if (set.rr[i].name[0])
-                only_null = false;
-        rc = only_null ? 0 : 1;
-    }
-    if (rc < 0)
-        bc_seterr(errbuf, errlen, BC_ENET, "%s: %s", domain, set.error[0] ? set.error : "DNS failure");
-    bc_rrset_clear(&set);
-    return rc;
-}
-
-/* Whether ascii_domain receives mail: MX records other than a null MX, or
- * without MX (NODATA) an A or AAAA record (RFC 5321 5.1 implicit MX). */
-int bc_domain_has_mx(const char *ascii_domain, const char *dns_servers, char *errbuf, size_t errlen)
-{
-    char d[DOMAIN_LEN + 1];
-    if (!ascii_domain || norm_domain(ascii_domain, d) == 0) {
-        bc_seterr(errbuf, errlen, BC_EINVAL, "not a domain name");
-        return -1;
-    }
-    bc_dns_options o = { .servers = dns_servers, .timeout_ms = 3000, .tries = 2 };
-    char err[256] = "";
-    bc_resolver *r = bc_resolver_new_cares(&o, err, sizeof err);
-    if (!r) {
-        bc_seterr(errbuf, errlen, BC_ENET, "DNS resolver setup failed: %s", err);
-        return -1;
-    }
-    bc_dns_rc raw;
-    int rc = has_records(r, d, BC_RR_MX, &raw, errbuf, errlen);
-    if (raw == BC_DNS_NODATA) {
-        rc = has_records(r, d, BC_RR_A, &raw, errbuf, errlen);
-        if (rc != 1) {
-            int v6 = has_records(r, d, BC_RR_AAAA, &raw, errbuf, errlen);
-            rc = v6 == 1 ? 1 : rc < 0 || v6 < 0 ? -1 : 0;
-        }
-    }
-    bc_resolver_free(r);
-    return rc;
-}
-
 /* Free provider: the domain or a parent down to the registrable domain is a
  * free-mail domain, and the domain is not disposable. */
 bool bc_lists_free_provider(const bc_lists *l, const char *ascii_domain)
 {
-    char d[DOMAIN_LEN + 1];
-    size_t n = l && ascii_domain ? norm_domain(ascii_domain, d) : 0;
+    char d[BC_DOMAIN_LEN + 1];
+    size_t n = l && ascii_domain ? bc_domain_norm(ascii_domain, d) : 0;
     if (n == 0)
         return false;
     return match_up(l, d, n, &l->set[L_FREE], NULL) && !bc_lists_disposable(l, d);
@@ -614,8 +526,8 @@ const char *bc_lists_role(const bc_lists *l, const char *local)
  * NUL-terminated suggestion to out (caller's buffer). */
 bool bc_lists_suggest(const bc_lists *l, const char *ascii_domain, char *out, size_t outlen)
 {
-    char d[DOMAIN_LEN + 1];
-    size_t n = l && ascii_domain && out && outlen ? norm_domain(ascii_domain, d) : 0;
+    char d[BC_DOMAIN_LEN + 1];
+    size_t n = l && ascii_domain && out && outlen ? bc_domain_norm(ascii_domain, d) : 0;
     if (n == 0 || n > BC_SUGGEST_MAX)
         return false;
     if (match_up(l, d, n, &l->set[L_POPULAR], NULL) || allowed(l, d, n))
