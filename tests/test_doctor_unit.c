@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "core/ipaddr.h"
 #include "dns/dnsbl.h"
 #include "dns/revdns.h"
 #include "health/doctor.h"

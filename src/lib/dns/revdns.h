@@ -1,10 +1,10 @@
 /*
  * revdns.h - an IP address's names: its reverse-lookup name (in-addr.arpa,
- * ip6.arpa, or a DNS blocklist zone), printing and comparing addresses,
- * and forward-confirmed reverse DNS (FCrDNS) over a bc_resolver: the PTR
- * names of an address, and whether one of them resolves back to it.
- * Shared by `bouncecheck dns` (dnscheck.c: the MX addresses) and
- * `bouncecheck doctor` (doctor.c: the sending addresses).
+ * ip6.arpa, or a DNS blocklist zone) and forward-confirmed reverse DNS
+ * (FCrDNS) over a bc_resolver: the PTR names of an address, and whether
+ * one of them resolves back to it. Printing and comparing addresses is
+ * core/ipaddr.h. Shared by `bouncecheck dns` (dnscheck.c: the MX
+ * addresses) and `bouncecheck doctor` (doctor.c: the sending addresses).
  */
 #ifndef BC_REVDNS_H
 #define BC_REVDNS_H
@@ -14,17 +14,6 @@
 #include <sys/socket.h>
 
 #include "dns/resolver.h"
-
-/* The address of ss (IPv4 or IPv6, no port) as text into buf; "?" for
- * another family. Pure. */
-void bc_addr_str(const struct sockaddr_storage *ss, char *buf, size_t size);
-
-/* Whether a and b hold the same IP address (ports ignored). Pure. */
-bool bc_addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-
-/* Parses an IPv4 or IPv6 address (no brackets, no port) into *out (port
- * 0); false when s is neither. Pure. */
-bool bc_addr_parse_ip(const char *s, struct sockaddr_storage *out);
 
 /* The reverse-lookup name of an address under `suffix`: for 192.0.2.1 and
  * "in-addr.arpa" "1.2.0.192.in-addr.arpa", for a blocklist zone

@@ -19,6 +19,7 @@
 #include <libpsl.h>
 
 #include "core/internal.h"
+#include "core/ipaddr.h"
 #include "core/netsafe.h"
 #include "dns/dnsbl.h"
 #include "dns/revdns.h"

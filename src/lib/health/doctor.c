@@ -39,6 +39,7 @@
 
 #include "core/identity.h"
 #include "core/internal.h"
+#include "core/ipaddr.h"
 #include "core/netsafe.h"
 #include "dns/dnsbl.h"
 #include "dns/resolver.h"
