@@ -1,10 +1,11 @@
 /*
  * ares_loop.h - private: a c-ares channel driven by a libevent base, the
- * part the verifier's resolver (dns.c) and the domain checks' resolver
- * (resolver.c) share. The loop watches every socket c-ares opens with one
- * persistent event and re-arms one timer for c-ares's timeouts; the owner
- * sends its questions on `channel` and calls bc_ares_loop_reschedule after
- * each one. Implemented in dns.c.
+ * part the verifier's resolver (dns/dns.c), the domain checks' resolver
+ * (dns/resolver.c) and the resolver check (dns/resolver_check.c) share.
+ * The loop watches every socket c-ares opens with one persistent event and
+ * re-arms one timer for c-ares's timeouts; the owner sends its questions
+ * on `channel` and calls bc_ares_loop_reschedule after each one.
+ * Implemented in ares_loop.c.
  */
 #ifndef BC_ARES_LOOP_H
 #define BC_ARES_LOOP_H

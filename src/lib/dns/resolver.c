@@ -4,7 +4,7 @@
  * libevent base and c-ares channel; a question is sent with ares_send and
  * the base is run until its answer is in, so one resolver serves one
  * thread at a time and needs no locks. The channel on the base is the
- * loop dns.c also uses (ares_loop.h).
+ * loop dns.c also uses (core/ares_loop.h).
  *
  * Queries are built by c-ares (ares_create_query, with an EDNS0 OPT
  * record) and then get the AD bit set in their header (RFC 6840 5.7), so
