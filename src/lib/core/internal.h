@@ -23,11 +23,4 @@ bc_status bc_seterr(char *errbuf, size_t errlen, bc_status st, const char *fmt, 
  * built around a long name must come out shorter, not fail. */
 void bc_strf(char *buf, size_t buflen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* The A-label form of a domain name (U-labels or A-labels, one trailing
- * dot allowed) into out, judged by the address parser's domain rules as
- * the domain of postmaster@DOMAIN: false when it is not a domain a
- * mailbox can have (a domain literal, bad syntax, or it does not fit in
- * out), with the parser's diagnosis in *code (may be NULL). Pure. */
-bool bc_domain_to_ascii(const char *domain, char *out, size_t outlen, bc_syntax_code *code);
-
 #endif

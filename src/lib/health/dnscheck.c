@@ -25,6 +25,7 @@
 #include "dns/revdns.h"
 #include "health/health.h"
 #include "health/mta_sts.h"
+#include "syntax/addr.h"
 
 #define MAX_ZONES 32
 #define MAX_IPS 64

@@ -48,6 +48,7 @@
 #include "health/smtptest.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/socks5.h"
+#include "syntax/addr.h"
 
 #define DR_TIMEOUT_MS 10000     /* connect and greeting, unless the settings say otherwise */
 #define DR_PORT25_TRIES 3       /* MX addresses tried before port 25 is called blocked */

@@ -36,6 +36,7 @@
 #include <uninorm.h>
 
 #include "core/internal.h"
+#include "syntax/addr.h"
 
 /* Longest input scanned at all; anything longer is err_input_toolong. */
 #define BC_INPUT_MAX 4096
@@ -1472,7 +1473,7 @@ bc_syntax_code bc_addr_parse(const char *in, size_t len, bc_addr *out)
     return finish(out, p.code);
 }
 
-/* See internal.h. */
+/* See addr.h. */
 bool bc_domain_to_ascii(const char *domain, char *out, size_t outlen, bc_syntax_code *code)
 {
     char probe[BC_DOMAIN_MAX + 16];
