@@ -64,7 +64,7 @@ void bc_section_settle(json_t *section);
 
 /* ---- the sections ------------------------------------------------------------- */
 
-/* SPF of `domain` (spf.c): the record(s), syntax, the recursive walk of
+/* SPF of `domain` (spf_walk.c): the record(s), syntax, the recursive walk of
  * include/redirect with the DNS-lookup count (limit 10) and void lookups
  * (limit 2) naming the term responsible, loops, ptr, +all/?all/no all,
  * sizes. Fields: "record", "terms", "lookups", "void_lookups", "all". */

@@ -4,6 +4,10 @@
  * bc_resolver (resolver.h) so that the same code answers `bouncecheck spf`
  * over c-ares and the RFC 7208 conformance suite over an in-memory zone.
  * The domain health walk (bc_health_spf) is declared in health.h.
+ *
+ * The module's files: spf_parse.c (records), spf_macro.c (macros),
+ * spf_check.c (check_host and bc_spf_check), spf_walk.c (the health walk);
+ * what they share is spf_impl.h.
  */
 #ifndef BC_SPF_H
 #define BC_SPF_H
