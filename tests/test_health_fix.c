@@ -3,13 +3,13 @@
  * (src/lib/health/health_fix.c) and the "fix" member bc_finding_add gives them.
  *
  * Besides the table's own shape (sorted, no duplicate codes, tidy texts),
- * it reads the library's sources under $BC_SOURCE_ROOT/src/lib (every folder) and
- * collects every finding code they can produce: the code argument of each
- * bc_finding_add(...) and of dmarc.c's issue(...) (string literals, both
- * arms of a ternary), and the codes of the rec_kind initialisers that
- * mta_sts.c passes through variables. Each one must be in the table, with
- * a fix when its severity argument can be warn or fail; a new code without
- * one fails here. Codes passed through a variable the scan does not trace
+ * it reads the library's sources under $BC_SOURCE_ROOT/src/lib (every
+ * folder) and collects every finding code they can produce: the code
+ * argument of each bc_finding_add(...) and of dmarc.c's issue(...) (string
+ * literals, both arms of a ternary), and the codes of the bc_rec_kind
+ * initialisers that mta_sts.c, tls_rpt.c and bimi.c pass through
+ * variables. Each one must be in the table, with a fix when its severity
+ * argument can be warn or fail; a new code without one fails here. Codes passed through a variable the scan does not trace
  * fail too, so that such a path cannot slip by unseen.
  */
 #include <dirent.h>
@@ -38,14 +38,15 @@ static int scan_problems; /* untraced variable codes, unreadable files */
 
 /* Code arguments that are variables, and where their codes come from (the
  * scan reads those places instead): dmarc.c's issues are made by issue();
- * mta_sts.c's txt_lookup/rec_lookup get theirs from rec_kind initialisers;
- * the two definitions name their parameter. */
+ * txt_record.c's bc_txt_lookup/bc_rec_lookup get theirs from bc_rec_kind
+ * initialisers (mta_sts.c, tls_rpt.c, bimi.c); the two definitions name
+ * their parameter. */
 static const char *const traced_vars[] = {
     "const char *code",   /* bc_finding_add and issue themselves */
     "dm->issues[i].code", /* dmarc.c: issue() codes */
-    "code",               /* mta_sts.c txt_lookup: k->bad_domain */
-    "k->dns_error",       /* mta_sts.c rec_kind */
-    "k->multiple",        /* mta_sts.c rec_kind */
+    "code",               /* txt_record.c bc_txt_lookup: k->bad_domain */
+    "k->dns_error",       /* txt_record.c bc_rec_kind */
+    "k->multiple",        /* txt_record.c bc_rec_kind */
 };
 
 /* ---- reading C source ----------------------------------------------------------- */
@@ -261,12 +262,12 @@ static void scan_calls(const char *s, const char *fn, const char *file)
     }
 }
 
-/* mta_sts.c's "static const rec_kind kind = {...}": the codes inside. Each
- * is passed with severity warn or fail (bad domain, lookup error, several
- * records). */
+/* "static const bc_rec_kind kind = {...}" (mta_sts.c, tls_rpt.c, bimi.c):
+ * the codes inside. Each is passed with severity warn or fail (bad domain,
+ * lookup error, several records). */
 static void scan_rec_kinds(const char *s, const char *file)
 {
-    static const char tag[] = "rec_kind ";
+    static const char tag[] = "bc_rec_kind ";
     for (const char *p = strstr(s, tag); p; p = strstr(p + 1, tag)) {
         const char *q = p + strlen(tag);
         while (is_ident(*q) || *q == ' ')
@@ -472,7 +473,7 @@ static void test_sources(void)
             tap_diag("the scan missed %s", must[i]);
     }
     CHECK(nused >= 100 && seen == sizeof must / sizeof must[0],
-          "the scan finds %zu finding codes, literal, ternary, issue() and rec_kind ones among them", nused);
+          "the scan finds %zu finding codes, literal, ternary, issue() and bc_rec_kind ones among them", nused);
 
     size_t missing = 0, no_fix = 0, can_fail = 0;
     for (size_t i = 0; i < nused; i++) {

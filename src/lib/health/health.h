@@ -93,9 +93,9 @@ typedef struct bc_health_https {
  * max_age, mx patterns, each matched against mx_hosts. */
 json_t *bc_health_mta_sts(bc_resolver *r, const char *domain, const char *const *mx_hosts, size_t nmx,
                           const bc_health_https *https);
-/* TLS-RPT: _smtp._tls TXT (v=TLSRPTv1; rua=mailto:/https: URIs). */
+/* TLS-RPT (tls_rpt.c): _smtp._tls TXT (v=TLSRPTv1; rua=mailto:/https: URIs). */
 json_t *bc_health_tls_rpt(bc_resolver *r, const char *domain);
-/* BIMI: default._bimi TXT (v=BIMI1; l= https SVG URL; a= https PEM URL)
+/* BIMI (bimi.c): default._bimi TXT (v=BIMI1; l= https SVG URL; a= https PEM URL)
  * and its precondition, a DMARC policy of quarantine or reject with
  * pct=100 (dmarc: the DMARC section built before, may be NULL). */
 json_t *bc_health_bimi(bc_resolver *r, const char *domain, const json_t *dmarc);

@@ -1,8 +1,9 @@
 /*
- * mta_sts.h - the parsers and the policy fetch behind the MTA-STS, TLS-RPT
- * and BIMI health sections (mta_sts.c), open to the unit tests. Nothing
- * here is part of the public API; the sections themselves are declared in
- * health.h.
+ * mta_sts.h - the parsers and the policy fetch behind the MTA-STS health
+ * section (mta_sts.c), open to the unit tests. Nothing here is part of the
+ * public API; the section itself is declared in health.h. The TLS-RPT and
+ * BIMI parsers are tls_rpt.h and bimi.h; the TXT record helpers the three
+ * share, txt_record.h.
  */
 #ifndef BC_MTA_STS_H
 #define BC_MTA_STS_H
@@ -15,12 +16,6 @@
 #define BC_STS_POLICY_MAX (64 * 1024)   /* the largest policy body read */
 #define BC_STS_MAX_AGE_MAX 31557600L     /* RFC 8461 3.2: about one year */
 #define BC_STS_MX_MAX 64                 /* mx patterns kept from a policy */
-
-/* True when a TXT record's text claims to be of the kind `version` names
- * ("v=STSv1", "v=TLSRPTv1", "v=BIMI1"): it starts with exactly that,
- * followed by the end, white space or ';'. Such records are the only ones
- * a receiver reads; the others at the same name are ignored. */
-bool bc_txt_has_version(const char *text, const char *version);
 
 /* Parses an _mta-sts TXT record (RFC 8461 3.1): "v=STSv1", then
  * ';'-separated fields of which "id" (1 to 32 letters and digits) is
@@ -88,34 +83,5 @@ void bc_mta_sts_fetch_policy(const char *url, const bc_health_https *https, cons
  * reference. */
 json_t *bc_health_mta_sts_with(bc_resolver *r, const char *domain, const char *const *mx_hosts, size_t nmx,
                                const bc_health_https *https, const char *connect_to);
-
-/* A parsed _smtp._tls TXT record (RFC 8460 3). */
-typedef struct bc_tlsrpt_record {
-    size_t nrua;
-    char rua[16][512];      /* the URIs, as written */
-    bool rua_truncated;
-} bc_tlsrpt_record;
-
-/* Parses a TLS-RPT record: "v=TLSRPTv1", ';'-separated name=value fields,
- * "rua" required (a comma-separated list of URIs). Returns true when the
- * syntax holds (the URIs' schemes are judged by the caller); false with
- * why in err. */
-bool bc_tls_rpt_parse_record(const char *text, bc_tlsrpt_record *out, char *err, size_t errlen);
-
-/* True when `uri` is a reporting URI TLS-RPT allows: "mailto:" with an
- * address (local@domain) or "https://" with a host. */
-bool bc_tls_rpt_uri_ok(const char *uri);
-
-/* A parsed default._bimi TXT record. */
-typedef struct bc_bimi_record {
-    bool has_l, has_a;      /* the tags were present (maybe empty) */
-    char l[1024];           /* the logo's URL ("" = declined) */
-    char a[1024];           /* the authority evidence (VMC) URL */
-} bc_bimi_record;
-
-/* Parses a BIMI record: "v=BIMI1" then ';'-separated tag=value pairs, the
- * tags l and a (unknown tags ignored). Returns true when the syntax holds
- * (schemes are judged by the caller); false with why in err. */
-bool bc_bimi_parse_record(const char *text, bc_bimi_record *out, char *err, size_t errlen);
 
 #endif
