@@ -14,6 +14,7 @@
 
 #include "core/internal.h"
 #include "core/strset.h"
+#include "data/lists.h"
 #include "data/suggest.h"
 #include "tap.h"
 

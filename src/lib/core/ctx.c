@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "core/internal.h"
+#include "data/lists.h"
+#include "data/provider.h"
 
 /* Creates a context and loads the lists (data_dir copies when complete,
  * else the built-in ones). The caller owns *out. */

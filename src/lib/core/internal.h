@@ -6,13 +6,12 @@
 #define BC_INTERNAL_H
 
 #include "bouncecheck.h"
-#include "data/lists.h"
-#include "data/provider.h"
 
-/* The context: everything a verification reads, nothing it writes. */
+/* The context: everything a verification reads, nothing it writes. Built
+ * and freed by ctx.c; the types are data/lists.h and data/provider.h. */
 struct bc_ctx {
-    bc_lists *lists;         /* owned */
-    bc_providers *providers; /* owned: built-in rules plus the user's file */
+    struct bc_lists *lists;         /* owned */
+    struct bc_providers *providers; /* owned: built-in rules plus the user's file */
 };
 
 /* Writes a formatted message into errbuf (if not NULL). Returns st. */

@@ -18,6 +18,7 @@
 #include "core/domain.h"
 #include "core/internal.h"
 #include "core/strset.h"
+#include "data/lists.h"
 #include "data/suggest.h"
 
 /* The data compiled in by tools/embed.py (data_embed.c). */
