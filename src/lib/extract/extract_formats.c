@@ -2,7 +2,7 @@
  * extract_formats.c - bc_extract_file: reads one file (or standard input),
  * works out its format from its first bytes (the extension is only a hint),
  * decodes it to text and feeds that text to the address scanner
- * (src/lib/extract.c) with the kind of source it came from.
+ * (src/lib/extract/extract.c) with the kind of source it came from.
  *
  * Formats and the libraries that decode them:
  * - plain text, CSV/TSV, JSON: streamed as is in 64 KiB chunks (kinds
