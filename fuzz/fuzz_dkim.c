@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "health.h"
-#include "resolver.h"
+#include "health/health.h"
+#include "dns/resolver.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc.h"
-#include "resolver.h"
+#include "dns/resolver.h"
+#include "health/dmarc.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mta_sts.h"
+#include "health/bimi.h"
+#include "health/mta_sts.h"
+#include "health/tls_rpt.h"
+#include "health/txt_record.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "provider.h"
+#include "data/provider.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

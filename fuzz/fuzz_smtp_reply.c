@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp_reply.h"
+#include "smtp/smtp_reply.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

@@ -1,5 +1,5 @@
 /*
- * fuzz_socks5.c - libFuzzer target for the SOCKS5 module (src/lib/socks5.h).
+ * fuzz_socks5.c - libFuzzer target for the SOCKS5 module (src/lib/smtp/socks5.h).
  * An input starting with 'u' is a proxy URL (the rest of it); any other
  * input is what a proxy sends: the first byte picks whether we offer
  * credentials and how the bytes are split into reads, the rest goes through
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "socks5.h"
+#include "smtp/socks5.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

@@ -1,9 +1,9 @@
 /*
  * fuzz_spf.c - libFuzzer target for the SPF record parser and macro
- * expansion (src/lib/spf.c): any byte string must be parsed or rejected
- * with a message, never crash; a parsed record's terms must be consistent;
- * and a macro-string expands exactly when its syntax check passes (or the
- * result does not fit).
+ * expansion (src/lib/health/spf_parse.c and spf_macro.c): any byte string
+ * must be parsed or rejected with a message, never crash; a parsed
+ * record's terms must be consistent; and a macro-string expands exactly
+ * when its syntax check passes (or the result does not fit).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spf.h"
+#include "health/spf.h"
 
 /* Aborts (a finding for libFuzzer) when cond is false. */
 static void require(int cond)

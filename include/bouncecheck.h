@@ -352,7 +352,7 @@ BC_API const char *bc_result_mx_host(const bc_result *r);
 BC_API int bc_result_smtp_code(const bc_result *r);
 BC_API const char *bc_result_smtp_message(const bc_result *r);
 /* The name of the reply rule that read that reply ("5xx.mailbox.x11", ...;
- * the table is in src/lib/smtp_rules.c), or NULL; static. */
+ * the table is in src/lib/smtp/smtp_rules.c), or NULL; static. */
 BC_API const char *bc_result_smtp_rule(const bc_result *r);
 /* Our address on the connection that decided, or NULL; owned by r. */
 BC_API const char *bc_result_smtp_source(const bc_result *r);
@@ -497,7 +497,7 @@ typedef struct bc_smtp_test_options {
  * connect time, banner, EHLO extensions, TLS (STARTTLS, or implicit on 465)
  * and its certificate, whether the banner names the address's reverse DNS
  * and whether the server is an open relay (asked up to RCPT, never DATA).
- * *json_out receives the report as JSON (see src/lib/smtptest.h), owned by
+ * *json_out receives the report as JSON (see src/lib/health/smtptest.h), owned by
  * the caller (free()). BC_OK whenever the test ran, even if no port
  * answered; BC_EINVAL for unusable arguments or a private address without
  * allow_private; BC_ENOTFOUND when the host does not resolve. o may be

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # update-data.sh - regenerate the committed domain data in data/ from the npm
-# packages pinned in src/lib/lists_update.c: builds bouncecheck, then runs
+# packages pinned in src/lib/data/lists_update.c: builds bouncecheck, then runs
 # `bouncecheck lists update --pinned --data-dir data/`, which checks every
 # tarball against its pinned and published SHA-512 integrity and rewrites
 # data/disposable.txt, free.txt, role.tsv, sources.json and data/LICENSES/.

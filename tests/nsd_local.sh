@@ -93,7 +93,7 @@ nsd_local_zfile() { if [ "$1" = . ]; then echo root.zone; else echo "$1.zone"; f
 # The ZONE "." is the root, from WORKDIR/root.zone, written here (SOA and NS
 # only) when the test did not: names outside the other zones then get
 # NXDOMAIN with an SOA, as on the Internet, and ". NS" resolves, so that
-# BounceCheck's resolver check (src/lib/resolver_check.h) passes. Without
+# BounceCheck's resolver check (src/lib/dns/resolver_check.h) passes. Without
 # it NSD answers REFUSED there, which tests of "could not tell" rely on.
 nsd_local_start() {
     local dir=$1 port=$2 zone

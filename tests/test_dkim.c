@@ -13,8 +13,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "health.h"
-#include "resolver.h"
+#include "dns/resolver.h"
+#include "health/health.h"
 #include "tap.h"
 
 #define NCOMMON 30 /* the size of dkim.c's table of common selectors */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc.h"
-#include "resolver.h"
+#include "dns/resolver.h"
+#include "health/dmarc.h"
 #include "tap.h"
 
 /* ---- parser ---------------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * test_dns.c - src/lib/dns.c against a real authoritative server. Run by
+ * test_dns.c - src/lib/dns/dns.c against a real authoritative server. Run by
  * test_dns.sh, which starts NSD with the zones these cases expect and
  * passes BC_TEST_DNS ("127.0.0.1:PORT"), BC_TEST_DEAD_DNS (a port where
  * nothing listens) and BC_TEST_NSD_PGID (NSD's process group, to pause it:
@@ -15,7 +15,7 @@
 
 #include <event2/event.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "tap.h"
 
 /* What one request's callback saw. */

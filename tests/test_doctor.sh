@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_doctor.sh BOUNCECHECK - `bouncecheck doctor` (src/lib/doctor.c) end
+# test_doctor.sh BOUNCECHECK - `bouncecheck doctor` (src/lib/health/doctor.c) end
 # to end, and GET /v1/doctor of `serve`, in a network namespace of its own
 # (tests/netns_local.sh): NSD answers there as the namespace's resolver
 # (127.0.0.1:53) with a root zone, the test domain bclab.test, its reverse

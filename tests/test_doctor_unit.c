@@ -6,9 +6,10 @@
  */
 #include <string.h>
 
-#include "dnsbl.h"
-#include "doctor.h"
-#include "revdns.h"
+#include "core/ipaddr.h"
+#include "dns/dnsbl.h"
+#include "dns/revdns.h"
+#include "health/doctor.h"
 #include "tap.h"
 
 static const char *kind_name(bc_dnsbl_kind k)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_extract_formats.sh DRIVER - the format decoders of the extractor
-# (src/lib/extract_formats.c) against a labelled corpus that
+# (src/lib/extract/extract_formats.c) against a labelled corpus that
 # tests/extract/make_corpus.py writes: every case's file must give exactly
 # the expected address set, or fail with the expected message. Also reads
 # one case from standard input (a pipe). DRIVER is tests/extract/driver.c

@@ -1,25 +1,26 @@
 /*
  * test_health_fix.c - the fix table of the domain health findings
- * (src/lib/health_fix.c) and the "fix" member bc_finding_add gives them.
+ * (src/lib/health/health_fix.c) and the "fix" member bc_finding_add gives them.
  *
  * Besides the table's own shape (sorted, no duplicate codes, tidy texts),
- * it reads the library's sources under $BC_SOURCE_ROOT/src/lib and
- * collects every finding code they can produce: the code argument of each
- * bc_finding_add(...) and of dmarc.c's issue(...) (string literals, both
- * arms of a ternary), and the codes of the rec_kind initialisers that
- * mta_sts.c passes through variables. Each one must be in the table, with
- * a fix when its severity argument can be warn or fail; a new code without
- * one fails here. Codes passed through a variable the scan does not trace
+ * it reads the library's sources under $BC_SOURCE_ROOT/src/lib (every
+ * folder) and collects every finding code they can produce: the code
+ * argument of each bc_finding_add(...) and of dmarc.c's issue(...) (string
+ * literals, both arms of a ternary), and the codes of the bc_rec_kind
+ * initialisers that mta_sts.c, tls_rpt.c and bimi.c pass through
+ * variables. Each one must be in the table, with a fix when its severity
+ * argument can be warn or fail; a new code without one fails here. Codes passed through a variable the scan does not trace
  * fail too, so that such a path cannot slip by unseen.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
-#include "health.h"
+#include "health/health.h"
 #include "tap.h"
 
 #define MAX_CODES 1024
@@ -37,14 +38,15 @@ static int scan_problems; /* untraced variable codes, unreadable files */
 
 /* Code arguments that are variables, and where their codes come from (the
  * scan reads those places instead): dmarc.c's issues are made by issue();
- * mta_sts.c's txt_lookup/rec_lookup get theirs from rec_kind initialisers;
- * the two definitions name their parameter. */
+ * txt_record.c's bc_txt_lookup/bc_rec_lookup get theirs from bc_rec_kind
+ * initialisers (mta_sts.c, tls_rpt.c, bimi.c); the two definitions name
+ * their parameter. */
 static const char *const traced_vars[] = {
     "const char *code",   /* bc_finding_add and issue themselves */
     "dm->issues[i].code", /* dmarc.c: issue() codes */
-    "code",               /* mta_sts.c txt_lookup: k->bad_domain */
-    "k->dns_error",       /* mta_sts.c rec_kind */
-    "k->multiple",        /* mta_sts.c rec_kind */
+    "code",               /* txt_record.c bc_txt_lookup: k->bad_domain */
+    "k->dns_error",       /* txt_record.c bc_rec_kind */
+    "k->multiple",        /* txt_record.c bc_rec_kind */
 };
 
 /* ---- reading C source ----------------------------------------------------------- */
@@ -260,12 +262,12 @@ static void scan_calls(const char *s, const char *fn, const char *file)
     }
 }
 
-/* mta_sts.c's "static const rec_kind kind = {...}": the codes inside. Each
- * is passed with severity warn or fail (bad domain, lookup error, several
- * records). */
+/* "static const bc_rec_kind kind = {...}" (mta_sts.c, tls_rpt.c, bimi.c):
+ * the codes inside. Each is passed with severity warn or fail (bad domain,
+ * lookup error, several records). */
 static void scan_rec_kinds(const char *s, const char *file)
 {
-    static const char tag[] = "rec_kind ";
+    static const char tag[] = "bc_rec_kind ";
     for (const char *p = strstr(s, tag); p; p = strstr(p + 1, tag)) {
         const char *q = p + strlen(tag);
         while (is_ident(*q) || *q == ' ')
@@ -295,7 +297,8 @@ static void scan_rec_kinds(const char *s, const char *file)
     }
 }
 
-/* Scans every .c file of dir. Returns the number of files read. */
+/* Scans every .c file of dir and of its folders (src/lib/health/, ...).
+ * Returns the number of files read. */
 static size_t scan_sources(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -307,8 +310,7 @@ static size_t scan_sources(const char *dir)
     size_t files = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n < 3 || strcmp(de->d_name + n - 2, ".c") != 0)
+        if (de->d_name[0] == '.')
             continue;
         char path[4096];
         int w = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
@@ -317,6 +319,14 @@ static size_t scan_sources(const char *dir)
             scan_problems++;
             continue;
         }
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            files += scan_sources(path);
+            continue;
+        }
+        size_t n = strlen(de->d_name);
+        if (n < 3 || strcmp(de->d_name + n - 2, ".c") != 0)
+            continue;
         char *s = slurp(path);
         if (!s) {
             tap_diag("cannot read %s", path);
@@ -463,7 +473,7 @@ static void test_sources(void)
             tap_diag("the scan missed %s", must[i]);
     }
     CHECK(nused >= 100 && seen == sizeof must / sizeof must[0],
-          "the scan finds %zu finding codes, literal, ternary, issue() and rec_kind ones among them", nused);
+          "the scan finds %zu finding codes, literal, ternary, issue() and bc_rec_kind ones among them", nused);
 
     size_t missing = 0, no_fix = 0, can_fail = 0;
     for (size_t i = 0; i < nused; i++) {
@@ -475,7 +485,7 @@ static void test_sources(void)
         for (size_t j = 0; j < n && !known; j++)
             known = strcmp(t[j].code, used[i].code) == 0;
         if (!known) {
-            tap_diag("%s (%s) is not in the fix table of src/lib/health_fix.c", used[i].code, used[i].file);
+            tap_diag("%s (%s) is not in the fix table of src/lib/health/health_fix.c", used[i].code, used[i].file);
             missing++;
         } else if (used[i].can_fail && !bc_health_fix(used[i].code)) {
             tap_diag("%s (%s) can be warn or fail but has no fix", used[i].code, used[i].file);

@@ -12,9 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "strset.h"
-#include "suggest.h"
+#include "core/internal.h"
+#include "core/strset.h"
+#include "data/lists.h"
+#include "data/suggest.h"
 #include "tap.h"
 
 /* The embedded data (data_embed.c), read here to iterate whole lists. */

@@ -1,6 +1,7 @@
 /*
  * test_mta_sts.c - the MTA-STS, TLS-RPT and BIMI health sections
- * (src/lib/mta_sts.c).
+ * (src/lib/health/mta_sts.c, tls_rpt.c, bimi.c and what they share,
+ * txt_record.c).
  *
  * Without arguments: the parsers directly, and the sections over in-memory
  * zones (no network: the one policy fetch that happens is pointed at
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mta_sts.h"
+#include "health/bimi.h"
+#include "health/mta_sts.h"
+#include "health/tls_rpt.h"
+#include "health/txt_record.h"
 #include "tap.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

@@ -5,8 +5,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "netsafe.h"
-#include "provider.h"
+#include "core/netsafe.h"
+#include "data/provider.h"
 #include "tap.h"
 
 static const char *check(const char *ip)

@@ -16,7 +16,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#include "smtp_probe.h"
+#include "core/clock.h"
+#include "smtp/smtp_probe.h"
 #include "tap.h"
 
 typedef struct run {

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "provider.h"
-#include "result.h"
-#include "smtp_reply.h"
+#include "core/internal.h"
+#include "data/provider.h"
+#include "smtp/smtp_reply.h"
 #include "tap.h"
+#include "verify/result.h"
 
 static void test_match(void)
 {

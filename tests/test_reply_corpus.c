@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider.h"
-#include "smtp_reply.h"
+#include "data/provider.h"
+#include "smtp/smtp_reply.h"
 #include "tap.h"
-#include "verdict.h"
+#include "verify/verdict.h"
 
 #define MAX_CLASSES 32
 

@@ -1,5 +1,5 @@
 /*
- * test_resolver.c - the c-ares back end of resolver.h (src/lib/resolver.c)
+ * test_resolver.c - the c-ares back end of resolver.h (src/lib/dns/resolver.c)
  * against a real authoritative server. Run by test_resolver.sh, which
  * starts NSD with the zones these cases expect and passes BC_TEST_DNS
  * ("127.0.0.1:PORT") and BC_TEST_DEAD_DNS (a port where nothing listens).
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "resolver.h"
+#include "dns/resolver.h"
 #include "tap.h"
 
 /* The address of record i as text. */

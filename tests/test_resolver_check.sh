@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_resolver_check.sh BOUNCECHECK - the DNS resolver check
-# (src/lib/resolver_check.h) end to end: `verify -i`, `verify --force`, plain
+# (src/lib/dns/resolver_check.h) end to end: `verify -i`, `verify --force`, plain
 # `verify` and `serve` behind resolvers that lie the way captive portals,
 # filtering proxies and sandboxes do (tests/fake_resolver.py: NXDOMAIN to
 # everything, SERVFAIL to everything, no answer at all, an invented address

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider.h"
-#include "smtp_reply.h"
+#include "data/provider.h"
+#include "smtp/smtp_reply.h"
 #include "tap.h"
 
 /* Parses the whole of in[0..n) as exactly one reply (all bytes at once). */

@@ -1,11 +1,11 @@
 /*
  * test_socks5.c - the SOCKS5 proxy URL parser, the CONNECT reply parser and
- * the handshake machine (src/lib/socks5.h), as tables over strings and bytes.
+ * the handshake machine (src/lib/smtp/socks5.h), as tables over strings and bytes.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "socks5.h"
+#include "smtp/socks5.h"
 #include "tap.h"
 
 /* ---- URLs ------------------------------------------------------------------------ */

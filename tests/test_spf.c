@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "health.h"
-#include "resolver.h"
-#include "spf.h"
+#include "dns/resolver.h"
+#include "health/health.h"
+#include "health/spf.h"
 #include "tap.h"
 
 static void test_parser(void)

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "resolver.h"
-#include "spf.h"
+#include "dns/resolver.h"
+#include "health/spf.h"
 
 int main(int argc, char **argv)
 {

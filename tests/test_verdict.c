@@ -7,9 +7,9 @@
 
 #include <jansson.h>
 
-#include "result.h"
 #include "tap.h"
-#include "verdict.h"
+#include "verify/result.h"
+#include "verify/verdict.h"
 
 static void check_verdict(const char *what, bc_facts f, bc_verdict_status st, const char *reason, int score)
 {

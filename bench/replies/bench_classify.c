@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "smtp_reply.h"
+#include "smtp/smtp_reply.h"
 
 #define GOAL_NS 5000.0
 

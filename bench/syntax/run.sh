@@ -50,9 +50,9 @@ if [[ -f $BUILD/build.ninja ]]; then
   ninja -C "$BUILD" bench/bench_syntax >/dev/null || die "ninja -C $BUILD bench/bench_syntax failed"
 fi
 [[ -x $bc_bin ]] || die "$bc_bin not found: build first (make build, or set BUILD)"
-addr_c=$repo/src/lib/addr.c
+addr_c=$repo/src/lib/syntax/addr.c
 if [[ -f $addr_c ]] && { [[ $(wc -l <"$addr_c") -le 100 ]] || grep -q 'STUB' "$addr_c"; }; then
-  note "WARNING: src/lib/addr.c looks like a stub: bouncecheck figures are meaningless"
+  note "WARNING: src/lib/syntax/addr.c looks like a stub: bouncecheck figures are meaningless"
 fi
 
 # --- peer 1: python3-email-validator (Debian) ----------------------------------

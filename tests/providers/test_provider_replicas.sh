@@ -7,7 +7,7 @@
 # (tests/providers/world.sh).
 #
 # TAP: first the profiles against their sources (check_profiles.py: well
-# formed, the corpus's texts, src/lib/provider.c's provider names), then per
+# formed, the corpus's texts, src/lib/data/provider.c's provider names), then per
 # case of cases.tsv its status/reason, its provider, the block hint and the
 # recipient-limit fallback where the case asks (run_cases.py), then "no
 # replica ever received DATA", and a per-replica summary as # lines. Needs

@@ -6,7 +6,7 @@ Usage: run_suite.py DRIVER [YAML]
 YAML defaults to $BC_CONFORMANCE_DIR/spf/rfc7208-tests.yml, else
 ../shared/conformance/spf/rfc7208-tests.yml beside the source tree.
 
-Each scenario's zonedata becomes the JSON zone of src/lib/resolver.h:
+Each scenario's zonedata becomes the JSON zone of src/lib/dns/resolver.h:
 entries are kept as they are ({"SPF": ...}, {"TXT": ...}, {"MX": [p, n]},
 "TIMEOUT", ...), except that a name listing "TXT: NONE" (the suite's way of
 saying "this name has no TXT record, do not copy SPF to TXT") loses both

@@ -109,7 +109,7 @@ def main():
     check(rc == dns.rcode.NXDOMAIN, "bclab-nowhere.net is NXDOMAIN (%s)" % dns.rcode.to_text(rc))
     rc, _ = query(ns, "bclab-refused.org", "MX")
     check(rc == dns.rcode.REFUSED, "bclab-refused.org is REFUSED (%s)" % dns.rcode.to_text(rc))
-    # what BounceCheck's resolver check asks (src/lib/resolver_check.h)
+    # what BounceCheck's resolver check asks (src/lib/dns/resolver_check.h)
     rc, ans = query(ns, ".", "NS")
     check(rc == dns.rcode.NOERROR and ans == {"ns.bclab-ok.net."}, "the root zone's NS: %s" % ans)
     rc, _ = query(ns, "bouncecheck-nx-0123456789abcdef0123.com", "A")
