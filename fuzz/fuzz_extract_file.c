@@ -1,6 +1,6 @@
 /*
  * fuzz_extract_file.c - libFuzzer target for the extractor's file decoders
- * (src/lib/extract_formats.c): format detection, JSON, HTML, CSV and the
+ * (src/lib/extract/extract_formats.c): format detection, JSON, HTML, CSV and the
  * zipped documents (DOCX, XLSX, ODT), everything bc_extract_file reads
  * before the scanner (which fuzz_extract covers). The first input byte
  * picks the file name's extension (a hint to the detection) and the

@@ -1,6 +1,6 @@
 /*
  * fuzz_mta_sts.c - libFuzzer target for the parsers behind the MTA-STS,
- * TLS-RPT and BIMI health sections (src/lib/mta_sts.h): the policy file a
+ * TLS-RPT and BIMI health sections (src/lib/health/mta_sts.h, tls_rpt.h, bimi.h): the policy file a
  * web server sends, and the three TXT records. Any byte string must be
  * parsed or rejected with a message, never crash; what a parser accepts
  * must keep the promises of mta_sts.h (the id's alphabet, the policy's

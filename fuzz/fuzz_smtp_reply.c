@@ -51,7 +51,7 @@ static uint64_t check_reply(uint64_t h, const bc_smtp_reply *r)
         require(r->enh_detail >= 0 && r->enh_detail <= 999);
         require(r->enhanced[0] == (char)('0' + r->enh_class) && r->enhanced[1] == '.');
     }
-    bc_smtp_reading rd = bc_smtp_read(r, NULL);
+    bc_smtp_reading rd = bc_smtp_read(r, NULL, 0);
     bc_smtp_class c = rd.cls;
     require(rd.rule != NULL && rd.rule[0] != '\0');
     require(c == bc_smtp_classify(r));

@@ -101,10 +101,10 @@ static void test_user_file(void)
     bc_smtp_parser_init(&ps);
     const char *reply = "550 ACME: Kein Konto\r\n";
     bc_smtp_parse(&ps, reply, strlen(reply), &used);
-    bc_smtp_reading rd = bc_smtp_read(&ps.reply, a);
+    bc_smtp_reading rd = bc_provider_read(a, &ps.reply);
     CHECK(rd.cls == BC_SMTP_REJECTED_MAILBOX && strcmp(rd.rule, "acme.gone") == 0,
           "the user's reply rule reads its reply (folded: case) -> %s by %s", bc_smtp_class_name(rd.cls), rd.rule);
-    rd = bc_smtp_read(&ps.reply, NULL);
+    rd = bc_provider_read(NULL, &ps.reply);
     CHECK(rd.cls != BC_SMTP_REJECTED_MAILBOX, "elsewhere the same reply is no mailbox verdict (%s)", rd.rule);
     bc_providers_free(p);
     unlink(path);
@@ -148,7 +148,7 @@ static bc_smtp_reading read_at(const char *reply, const char *host)
     size_t used;
     bc_smtp_parser_init(&ps);
     bc_smtp_parse(&ps, reply, strlen(reply), &used);
-    return bc_smtp_read(&ps.reply, bc_providers_match(bc_providers_builtin(), host));
+    return bc_provider_read(bc_providers_match(bc_providers_builtin(), host), &ps.reply);
 }
 
 static void test_provider_rules(void)

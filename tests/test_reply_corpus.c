@@ -111,7 +111,7 @@ int main(void)
             continue;
         }
         const bc_provider *provider = strcmp(mx, "-") == 0 ? NULL : bc_providers_match(bc_providers_builtin(), mx);
-        bc_smtp_reading rd = bc_smtp_read(&p.reply, provider);
+        bc_smtp_reading rd = bc_provider_read(provider, &p.reply);
         bc_facts facts = { .stage = BC_STAGE_SMTP, .syntax_valid = true, .dns = BC_DNSF_OK,
                            .smtp = bc_verdict_smtp_fact(rd.cls), .accept_all = BC_NO,
                            .provider_unverifiable = rd.cls == BC_SMTP_ACCEPTED && provider && provider->accepts_all };

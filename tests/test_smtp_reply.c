@@ -531,7 +531,7 @@ static void test_read(void)
             CHECK(0, "rcase %zu parses: %s", i, p.error);
             continue;
         }
-        bc_smtp_reading rd = bc_smtp_read(&p.reply, bc_providers_match(bc_providers_builtin(), c->mx));
+        bc_smtp_reading rd = bc_provider_read(bc_providers_match(bc_providers_builtin(), c->mx), &p.reply);
         CHECK(rd.cls == c->want && (!c->rule || strcmp(rd.rule, c->rule) == 0),
               "[%s] %.60s -> %s by %s (want %s by %s)", c->mx ? c->mx : "-", p.reply.text,
               bc_smtp_class_name(rd.cls), rd.rule, bc_smtp_class_name(c->want), c->rule ? c->rule : "any");

@@ -1,6 +1,6 @@
 /*
  * cmd_dns.c - `bouncecheck dns DOMAIN`: the domain's mail DNS health in one
- * report (src/lib/dnscheck.c builds it as JSON; this prints it).
+ * report (src/lib/health/dnscheck.c builds it as JSON; this prints it).
  */
 #include <getopt.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * cmd_doctor.c - `bouncecheck doctor`: the sending host audits itself
- * before it probes anyone (src/lib/doctor.c builds the report as JSON;
+ * before it probes anyone (src/lib/health/doctor.c builds the report as JSON;
  * this prints it). It reads the same settings as `verify` (settings.c:
  * helo, from, source-ip, dns, smtp-port, allow-private, ... from the
  * config files, the environment and the command line), so it audits the

@@ -413,3 +413,8 @@ const char *bc_providers_blocklist_url(const bc_providers *p, const char *text, 
     }
     return NULL;
 }
+
+bc_smtp_reading bc_provider_read(const bc_provider *p, const bc_smtp_reply *r)
+{
+    return bc_smtp_read(r, p ? p->rules : NULL, p ? p->nrules : 0);
+}

@@ -13,20 +13,6 @@
 #include "bouncecheck.h"
 #include "smtp/smtp_reply.h"
 
-/* A reply rule that applies only at one provider (read before the general
- * table of smtp_rules.c). */
-typedef struct bc_provider_rule {
-    char *name;       /* shown as smtp.rule */
-    int code_class;   /* 4 or 5: any 4xx / 5xx; 0 when `code` is set */
-    int code;         /* a basic code (550), or 0 */
-    bool code_421;    /* "421" */
-    int enh_subject;  /* -1: any enhanced code (or none) */
-    int enh_detail;
-    char **text;      /* folded phrases, one of which must occur; ntext 0: none needed */
-    size_t ntext;
-    bc_smtp_class cls;
-} bc_provider_rule;
-
 typedef struct bc_provider {
     char *name;          /* unique entry name ("microsoft365") */
     char *provider;      /* the result's `provider` ("microsoft") */
@@ -80,5 +66,9 @@ const char *bc_provider_for_mx(const char *host);
 /* The lookup URL of the first blocklist `text` names, or NULL; its name in
  * *name when not NULL. Owned by p. */
 const char *bc_providers_blocklist_url(const bc_providers *p, const char *text, const char **name);
+
+/* Reads reply r as provider p's MX sent it (p NULL: a server of no known
+ * provider): bc_smtp_read with p's reply rules. */
+bc_smtp_reading bc_provider_read(const bc_provider *p, const bc_smtp_reply *r);
 
 #endif

@@ -12,7 +12,7 @@
  *     tried, through an index built once;
  *  3. walk the rule table top to bottom; the first rule whose codes,
  *     enhanced code and evidence hold gives the class and its name; the
- *     rules of the MX's provider (provider.h, data/providers.json) first.
+ *     reply rules of the MX's provider (data/providers.json) first.
  *
  * 2xx is accepted; 1xx and 3xx are no answer to RCPT, so they say nothing
  * (tempfail: "could not tell", never permanent).
@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "data/provider.h"
 #include "smtp/smtp_rules.h"
 
 /* ---- folding ------------------------------------------------------------- */
@@ -369,7 +368,7 @@ static bool provider_rule_holds(const bc_provider_rule *pr, const bc_smtp_reply 
     return false;
 }
 
-bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider *provider)
+bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider_rule *rules, size_t nrules)
 {
     bc_smtp_reading out = { BC_SMTP_TEMPFAIL, "no_answer" };
     int c = r->code;
@@ -386,14 +385,14 @@ bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider *provider
     char folded[FOLD_MAX];
     unsigned have = evidence_folded(folded, fold(r->text, folded)); /* folded once, read twice */
     enh e = enh_of(r);
-    if (provider && provider->nrules) {
+    if (nrules > 0) {
         /* A provider's rule never overrides what the text says of the sender,
          * our client, rates or relaying: those are read first everywhere. */
         if (!(have & (BC_RF_SENDER | BC_RF_CLIENT | BC_RF_RATE | BC_RF_RELAY))) {
-            for (size_t i = 0; i < provider->nrules; i++) {
-                if (provider_rule_holds(&provider->rules[i], r, &e, folded)) {
-                    out.cls = provider->rules[i].cls;
-                    out.rule = provider->rules[i].name;
+            for (size_t i = 0; i < nrules; i++) {
+                if (provider_rule_holds(&rules[i], r, &e, folded)) {
+                    out.cls = rules[i].cls;
+                    out.rule = rules[i].name;
                     return out;
                 }
             }
@@ -416,7 +415,7 @@ bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider *provider
 
 bc_smtp_class bc_smtp_classify(const bc_smtp_reply *r)
 {
-    return bc_smtp_read(r, NULL).cls;
+    return bc_smtp_read(r, NULL, 0).cls;
 }
 
 bool bc_smtp_class_from_name(const char *name, bc_smtp_class *out)

@@ -101,16 +101,30 @@ typedef struct bc_smtp_reading {
     const char *rule;
 } bc_smtp_reading;
 
-/* Reads a reply. `provider` is the provider rule set of the MX that
- * answered (provider.h; NULL: none): its own reply rules are read first,
- * then the general table. Pure. */
-struct bc_provider;
-bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const struct bc_provider *provider);
+/* A reply rule that applies only at one provider (data/provider.h reads
+ * them from data/providers.json), read before the general table of
+ * smtp_rules.c. */
+typedef struct bc_provider_rule {
+    char *name;       /* shown as smtp.rule */
+    int code_class;   /* 4 or 5: any 4xx / 5xx; 0 when `code` is set */
+    int code;         /* a basic code (550), or 0 */
+    bool code_421;    /* "421" */
+    int enh_subject;  /* -1: any enhanced code (or none) */
+    int enh_detail;
+    char **text;      /* folded phrases, one of which must occur; ntext 0: none needed */
+    size_t ntext;
+    bc_smtp_class cls;
+} bc_provider_rule;
+
+/* Reads a reply. `rules` are the reply rules of the provider of the MX
+ * that answered (nrules 0: none): they are read first, then the general
+ * table. Pure. */
+bc_smtp_reading bc_smtp_read(const bc_smtp_reply *r, const bc_provider_rule *rules, size_t nrules);
 
 /* The class whose bc_smtp_class_name() is `name`; false when none is. */
 bool bc_smtp_class_from_name(const char *name, bc_smtp_class *out);
 
-/* bc_smtp_read(r, NULL).cls */
+/* bc_smtp_read(r, NULL, 0).cls */
 bc_smtp_class bc_smtp_classify(const bc_smtp_reply *r);
 
 /* True for a class that speaks of the mailbox (accepted, no such mailbox,

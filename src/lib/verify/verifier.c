@@ -668,7 +668,7 @@ static void session_free(session *s)
  * MX host name decides which provider rules apply. */
 static bc_smtp_reading reply_read(const bc_verifier *v, const candidate *c, const bc_smtp_reply *reply)
 {
-    return bc_smtp_read(reply, c ? provider_of(v, c->host) : NULL);
+    return bc_provider_read(c ? provider_of(v, c->host) : NULL, reply);
 }
 
 /* Fills a task's smtp record from the attempt that decided it. */
