@@ -1956,10 +1956,11 @@ static enum MHD_Result begin(hreq *r, const char *url, const char *method)
     }
 }
 
-/* Body bytes of a POST. */
+/* Body bytes of a POST. Any other request's body is read and dropped (it
+ * used to reach the upload writer, which has no file then: a crash). */
 static void body(hreq *r, const char *data, size_t size)
 {
-    if (r->discard)
+    if (r->discard || !r->post || !r->route)
         return;
     if (r->route == R_VERIFY || r->route == R_KEYS) {
         if (r->len + size > SMALL_BODY_MAX) {

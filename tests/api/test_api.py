@@ -331,6 +331,16 @@ def t_routes(s):
                 and g.header("cache-control") == h.header("cache-control") == "no-store"):
             heads.append(f"{pth}: GET {g.short()} HEAD {h.short()}")
     tap.ok(not heads, "HEAD answers as GET without a body (and no-store), on every kind of route", heads)
+    # A body where none is read is dropped: it used to crash the server.
+    bad = []
+    for m, pth, st in (("GET", "/healthz", 200), ("GET", "/nothing", 404), ("GET", "/", 200),
+                       ("GET", "/metrics", 200), ("DELETE", f"/v1/jobs/{j0}", 404), ("PUT", "/v1/jobs", 405),
+                       ("GET", "/v1/me", 200), ("GET", "/v1/verify?email=a%40gmail.com", 200)):
+        r = s.req(m, pth, body="hello", check=False)
+        alive = s.req("GET", "/healthz", check=False)
+        if r.status != st or alive.status != 200:
+            bad.append(f"{m} {pth} with a body: {r.short()}; then /healthz: {alive.short()}")
+    tap.ok(not bad, "a body sent with GET, DELETE or PUT is dropped: the usual answer, the server lives on", bad)
 
 
 def t_verify(s):
