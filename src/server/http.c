@@ -180,6 +180,8 @@ void sv_req_answer_json(hreq *r, unsigned status, char *body, size_t len)
 }
 
 static void answer_errorv(hreq *r, unsigned status, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void answer_errorv(hreq *r, unsigned status, const char *code, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -2066,6 +2068,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     *con_cls = NULL;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     sv *s = cls;
