@@ -7,7 +7,7 @@
  *     verifier, the bulk scheduler and the running jobs (engine.c);
  *   - libmicrohttpd's threads: parse requests, answer from memory (cache,
  *     keys, job catalogue) and hand anything slow to the engine or a
- *     worker, suspending the connection until it is done (http.c);
+ *     worker, suspending the connection until it is done (http.c, api.h);
  *   - three workers: file work (importing uploads, exporting results,
  *     deleting job data), webhooks, and domain checks (/v1/dns).
  */
