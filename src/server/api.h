@@ -12,7 +12,7 @@
  *
  * A request goes: first call (headers in) -> api_dispatch() matches the
  * route, checks the key as route->auth says, then route->begin; body bytes
- * -> r->buf (API_BODY_JSON) or route->body (API_BODY_STREAM); the last call
+ * -> r->buf (API_BODY_JSON) or route->chunk (API_BODY_STREAM); the last call
  * with no answer yet -> route->end; the request's end -> route->done. A
  * route's begin or end answers at once (api_fail, api_send) or hands the
  * work to another thread (api_run_on), which sets the answer and resumes.
@@ -44,7 +44,7 @@ typedef enum api_auth {
 typedef enum api_body {
     API_BODY_NONE,   /* none is read: bytes sent anyway are dropped */
     API_BODY_JSON,   /* gathered in r->buf, at most API_SMALL_BODY_MAX bytes */
-    API_BODY_STREAM, /* handed to route->body as it comes, within the body deadline */
+    API_BODY_STREAM, /* handed to route->chunk as it comes, within the body deadline */
 } api_body;
 
 /* One entry of the route table (api.c). path: literal segments, where
@@ -61,7 +61,7 @@ typedef struct api_route {
     void (*chunk)(hreq *r, const char *data, size_t len); /* API_BODY_STREAM: body bytes */
     enum MHD_Result (*end)(hreq *r);                      /* the body is in and no answer is set yet */
     void (*done)(hreq *r);                                /* the request is over: release what r->st holds
-                                                           * (the dispatcher frees r->st itself) */
+                                                           * (http.c frees r->st itself) */
 } api_route;
 
 /* A request's context (MHD's con_cls), from its headers to its end: only
