@@ -9,7 +9,7 @@
  *     verifier, the bulk scheduler and the running jobs (engine.c);
  *   - libmicrohttpd's threads: parse requests, answer from memory (cache,
  *     keys, job catalogue) and hand anything slow to the engine or a
- *     task thread, suspending the connection until it is done (http.c);
+ *     task thread, suspending the connection until it is done (http.c, api.h);
  *   - three task threads (sv_pool): file work (importing uploads, exporting results,
  *     deleting job data), webhooks, and domain checks (/v1/dns).
  */

@@ -130,7 +130,7 @@ struct sv {
     struct wk *wk;               /* the in-process worker (NULL with --no-work) */
 };
 
-/* http.c */
+/* http.c (the request API of the endpoint families is api.h) */
 int sv_http_start(sv *s, char *err, size_t errlen);
 void sv_http_stop(sv *s);
 /* Called by the engine or a worker when a suspended request has its
@@ -141,15 +141,17 @@ void sv_req_resume(hreq *r);
 void sv_req_answer_json(hreq *r, unsigned status, char *body, size_t len);
 void sv_req_answer_error(hreq *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* The email and timeout of a verification request; set the result body. */
+/* A JSON error body {"error": {"code", "message"}}, malloc'd. */
+char *sv_error_json(const char *code, const char *message, size_t *len);
+
+/* api_verify.c: the email and timeout of a verification request (the
+ * engine sets its answer). */
 const char *sv_req_email(const hreq *r, size_t *len, int *timeout_ms);
 /* Whether the request asked for the SMTP transcript (?trace=1). */
 bool sv_req_trace(const hreq *r);
 
-/* A JSON error body {"error": {"code", "message"}}, malloc'd. */
-char *sv_error_json(const char *code, const char *message, size_t *len);
-/* The JSON object of a job (jansson json_t *, as void * to keep jansson out
- * of this header); caller json_decref's. */
+/* api_jobs.c: the JSON object of a job (jansson json_t *, as void * to keep
+ * jansson out of this header); caller json_decref's. */
 void *sv_job_json(const st_job *j);
 
 /* engine.c */

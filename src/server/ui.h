@@ -1,6 +1,6 @@
 /*
  * ui.h - the web UI's files, compiled into the binary from web/ by
- * tools/embed_ui.py, and served by http.c at "/" and "/ui/...".
+ * tools/embed_ui.py, and served by api_ui.c at "/" and "/ui/...".
  */
 #ifndef SV_UI_H
 #define SV_UI_H

@@ -279,6 +279,70 @@ def t_basics(s):
     tap.ok(r.status == 200, "the UI's files (no data in them) are served whatever the Host", r.short())
 
 
+def t_routes(s):
+    """The routing of every endpoint: for each path, the methods it does not
+    take answer 405 with its exact Allow list; paths that are no endpoint
+    answer 404 whatever the method, with the same message; HEAD is GET
+    without a body; every API answer carries Cache-Control: no-store."""
+    j0 = "0" * 32
+    allow = {"/healthz": "GET", "/metrics": "GET", "/openapi.json": "GET", "/v1/verify": "GET, POST",
+             "/v1/jobs": "GET, POST", "/v1/jobs/": "GET, POST", f"/v1/jobs/{j0}": "GET, DELETE",
+             f"/v1/jobs/{j0}/results": "GET", "/v1/jobs/preview": "POST", "/v1/dns": "GET",
+             "/v1/extract": "POST", "/v1/disposable": "GET", "/v1/smtp-test": "GET", "/v1/doctor": "GET",
+             "/v1/me": "GET", "/v1/keys": "GET, POST", "/v1/keys/": "GET, POST",
+             "/v1/keys/k_0123456789ab": "DELETE", "/": "GET", "/ui/app.js": "GET"}
+    bad = []
+    for pth, a in allow.items():
+        for m in ("PUT", "PATCH", "OPTIONS") + tuple(x for x in ("GET", "POST", "DELETE") if x not in a):
+            r = s.req(m, pth, check=False)
+            msg = ((r.json() or {}).get("error") or {}).get("message")
+            if not (is_error(r, 405, "method_not_allowed") and r.header("allow") == a and msg == f"use {a} here"
+                    and r.header("cache-control") == "no-store"):
+                bad.append(f"{m} {pth}: {r.short()} Allow: {r.header('allow')!r}")
+    tap.ok(not bad, f"every endpoint ({len(allow)} paths): the methods it does not take are 405 with its exact"
+           " Allow list and message", bad)
+    nf = ["/nothing", "/v1", "/v1/", "/v1/nothing", "/healthz/", "/v1/verify/", "//v1/verify", "/v1/jobspreview",
+          f"/v1/jobs/{j0}/", f"/v1/jobs/{j0}/other", f"/v1/jobs/{j0}/results/", "/v1/jobs/" + "A" * 32,
+          "/v1/jobs/" + "0" * 31, "/v1/jobs/" + "0" * 33, "/v1/jobs//", "/v1/keys/k_0123456789AB",
+          "/v1/keys/k_0123456789abc", "/v1/keys/nonsense", "/v1/keys/k_0123456789ab/x"]
+    bad = []
+    for pth in nf:
+        for m in ("GET", "POST", "DELETE", "PUT"):
+            r = s.req(m, pth, check=False)
+            msg = ((r.json() or {}).get("error") or {}).get("message")
+            if not (is_error(r, 404, "not_found") and msg == "no such endpoint: see /openapi.json"
+                    and r.header("allow") is None):
+                bad.append(f"{m} {pth}: {r.short()}")
+    for pth in ("/ui/", "/ui", "/index.html", "/ui/nope.js"):
+        for m in ("GET", "POST"):
+            r = s.req(m, pth, check=False)
+            msg = ((r.json() or {}).get("error") or {}).get("message")
+            want = "no such page" if pth.startswith("/ui/") else "no such endpoint: see /openapi.json"
+            if not (is_error(r, 404, "not_found") and msg == want):
+                bad.append(f"{m} {pth}: {r.short()}")
+    tap.ok(not bad, f"paths that are no endpoint ({len(nf) + 4}) are 404 not_found whatever the method", bad)
+    r = s.req("GET", f"/v1/jobs/{j0}/results", check=False)
+    tap.ok(is_error(r, 404, "not_found") and (r.json() or {})["error"]["message"] == f"no job {j0}",
+           "GET /v1/jobs/ID/results of an unknown job: 404 'no job ID'", r.short())
+    heads = []
+    for pth in ("/healthz", "/v1/me", "/v1/jobs", "/v1/jobs/", "/v1/keys/", "/v1/verify?email=a%40gmail.com"):
+        g, h = s.req("GET", pth, check=False), s.req("HEAD", pth, check=False)
+        if not (g.status == h.status == 200 and g.body and not h.body and h.content_type == g.content_type
+                and g.header("cache-control") == h.header("cache-control") == "no-store"):
+            heads.append(f"{pth}: GET {g.short()} HEAD {h.short()}")
+    tap.ok(not heads, "HEAD answers as GET without a body (and no-store), on every kind of route", heads)
+    # A body where none is read is dropped: it used to crash the server.
+    bad = []
+    for m, pth, st in (("GET", "/healthz", 200), ("GET", "/nothing", 404), ("GET", "/", 200),
+                       ("GET", "/metrics", 200), ("DELETE", f"/v1/jobs/{j0}", 404), ("PUT", "/v1/jobs", 405),
+                       ("GET", "/v1/me", 200), ("GET", "/v1/verify?email=a%40gmail.com", 200)):
+        r = s.req(m, pth, body="hello", check=False)
+        alive = s.req("GET", "/healthz", check=False)
+        if r.status != st or alive.status != 200:
+            bad.append(f"{m} {pth} with a body: {r.short()}; then /healthz: {alive.short()}")
+    tap.ok(not bad, "a body sent with GET, DELETE or PUT is dropped: the usual answer, the server lives on", bad)
+
+
 def t_verify(s):
     r = s.req("GET", "/v1/verify?email=" + q("jane.doe@gmail.com"))
     j = r.json() or {}
@@ -1401,6 +1465,7 @@ def main():
         make_lists()
         main_srv = new_server("main", ["--offline", "--allow-private", "--webhook-secret", SECRET])
         section("basics", t_basics, main_srv)
+        section("routes", t_routes, main_srv)
         section("verify", t_verify, main_srv)
         section("metrics", t_metrics, main_srv)
         section("jobs", t_jobs, main_srv)
