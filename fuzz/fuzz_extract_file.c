@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char err[512];
     err[0] = '\0';
-    bc_status st = bc_extract_file(s, path, err, sizeof err);
+    bc_error st = bc_extract_file(s, path, err, sizeof err);
     if (st != BC_OK)
         require(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0');
     bc_scanner_end(s);

@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bc_providers *p = NULL;
     char err[512];
     err[0] = '\0';
-    bc_status st = bc_providers_load(&p, path, err, sizeof err);
+    bc_error st = bc_providers_load(&p, path, err, sizeof err);
     if (st == BC_OK) {
         require(p != NULL);
         check_rules(p);

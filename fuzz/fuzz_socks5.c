@@ -30,7 +30,7 @@ static void fuzz_url(const uint8_t *data, size_t size)
     url[size] = '\0';
     bc_proxy px;
     char err[256];
-    bc_status st = bc_proxy_parse(url, &px, err, sizeof err);
+    bc_error st = bc_proxy_parse(url, &px, err, sizeof err);
     if (st == BC_OK) {
         require(px.addr.ss_family == AF_INET || px.addr.ss_family == AF_INET6);
         require(memchr(px.label, '\0', sizeof px.label) != NULL);

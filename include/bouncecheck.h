@@ -7,7 +7,7 @@
  *
  * Conventions:
  *  - Every exported symbol starts with bc_ / BC_.
- *  - Functions that can fail return a bc_status; bc_strerror() names it.
+ *  - Functions that can fail return a bc_error; bc_strerror() names it.
  *  - Memory a function returns is owned by the caller unless its comment says
  *    otherwise; every *_free() function accepts NULL.
  *  - Strings are UTF-8 and NUL-terminated unless a length is passed with them.
@@ -33,9 +33,10 @@ extern "C" {
 #define BC_VERSION_STRING "0.1.0"
 
 /* ---------------------------------------------------------------------------
- * Status codes: one enum for the whole library. Details go in messages.
+ * Error codes: one enum for the whole library. Details go in messages. (A
+ * verdict's status is bc_verdict_status, BC_STATUS_*, below.)
  * ------------------------------------------------------------------------- */
-typedef enum bc_status {
+typedef enum bc_error {
     BC_OK = 0,
     BC_ENOMEM,     /* out of memory */
     BC_EINVAL,     /* invalid argument */
@@ -44,10 +45,13 @@ typedef enum bc_status {
     BC_ENET,       /* network transfer failed */
     BC_EINTEGRITY, /* downloaded data did not match its published hash */
     BC_ENOTFOUND,  /* the thing asked for does not exist */
-} bc_status;
+} bc_error;
+/* The former name of bc_error, kept so that programs written against it
+ * still build. */
+typedef bc_error bc_status;
 
-/* A static English message for a status; never NULL. */
-BC_API const char *bc_strerror(bc_status st);
+/* A static English message for an error code; never NULL. */
+BC_API const char *bc_strerror(bc_error st);
 
 /* The library version, e.g. "0.1.0"; static. */
 BC_API const char *bc_version(void);
@@ -232,7 +236,7 @@ typedef struct bc_options {
 
 /* Creates a context. *out is owned by the caller (bc_ctx_free). On failure
  * *out is NULL and, when errbuf is not NULL, a message is written there. */
-BC_API bc_status bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t errlen);
+BC_API bc_error bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t errlen);
 BC_API void bc_ctx_free(bc_ctx *ctx);
 
 /* What the lists know about one domain or local part. Pointers are static or
@@ -305,7 +309,7 @@ typedef struct bc_update_options {
     void (*log)(void *arg, const char *line);
     void *log_arg;
 } bc_update_options;
-BC_API bc_status bc_lists_update(const bc_update_options *opts, char *errbuf, size_t errlen);
+BC_API bc_error bc_lists_update(const bc_update_options *opts, char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------
  * Verification results.
@@ -325,7 +329,7 @@ typedef struct bc_result bc_result; /* opaque */
 /* Offline verification: syntax and domain data, no network. `email` is the
  * input exactly as given (len bytes). *out is owned by the caller
  * (bc_result_free). */
-BC_API bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out);
+BC_API bc_error bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out);
 
 BC_API void bc_result_free(bc_result *r);
 
@@ -401,7 +405,7 @@ typedef struct bc_verifier bc_verifier; /* opaque */
 /* Creates a verifier on `base` (the caller runs the loop). It shares `ctx`
  * (which must outlive it) and keeps a DNS cache, per-host connection limits
  * and catch-all facts for its lifetime. *out is owned by the caller. */
-BC_API bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
+BC_API bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
                                  const bc_verify_options *opts, char *errbuf, size_t errlen);
 
 /* Called exactly once per submitted address, from the loop, with a result
@@ -410,11 +414,11 @@ typedef void (*bc_verify_cb)(void *arg, bc_result *r);
 
 /* Queues one address (len bytes, exactly as given). Addresses submitted in
  * the same loop turn are grouped by domain and share connections. */
-BC_API bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len,
+BC_API bc_error bc_verifier_submit(bc_verifier *v, const char *email, size_t len,
                                     bc_verify_cb cb, void *arg);
 /* The same with this address's own deadline (timeout_ms > 0; 0: the
  * verifier's timeout_ms), e.g. an API caller's "timeout". */
-BC_API bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len,
+BC_API bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len,
                                             int timeout_ms, bc_verify_cb cb, void *arg);
 
 /* The HELO name and MAIL FROM in use. Owned by v. */
@@ -429,7 +433,7 @@ BC_API const char *bc_netsafe_check(const struct sockaddr *sa);
 /* BC_OK when url is a proxy bc_verify_options.proxy accepts; else BC_EINVAL
  * with the reason in errbuf (which never quotes the password). For
  * checking settings before a verifier is made. */
-BC_API bc_status bc_proxy_check(const char *url, char *errbuf, size_t errlen);
+BC_API bc_error bc_proxy_check(const char *url, char *errbuf, size_t errlen);
 
 /* Facts shared between verifiers (workers on several machines verifying
  * one list): whether ascii_domain accepts every recipient, as v knows it
@@ -502,7 +506,7 @@ typedef struct bc_smtp_test_options {
  * answered; BC_EINVAL for unusable arguments or a private address without
  * allow_private; BC_ENOTFOUND when the host does not resolve. o may be
  * NULL (all defaults). */
-BC_API bc_status bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
+BC_API bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
                               size_t errlen);
 
 /* ---------------------------------------------------------------------------
@@ -517,7 +521,7 @@ BC_API bc_status bc_smtp_test(const char *host, const bc_smtp_test_options *o, c
  * by the caller (free()). BC_OK whatever the result; BC_EINVAL for a bad
  * ip (or no sender and no helo); BC_ENET when the resolver cannot be set
  * up. */
-BC_API bc_status bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
+BC_API bc_error bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
                               char **json_out, char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------
@@ -544,7 +548,7 @@ typedef struct bc_health_options {
  * {status, records, findings [{severity, code, message, fix}], ...} (fix:
  * what to change, on warn and fail findings; null otherwise), with a
  * grade (A-F) and a score. BC_EINVAL for a bad domain or DNS setup (errbuf). */
-BC_API bc_status bc_health_check(const char *domain, const bc_health_options *o, char **json_out,
+BC_API bc_error bc_health_check(const char *domain, const bc_health_options *o, char **json_out,
                                  char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------
@@ -586,7 +590,7 @@ typedef struct bc_doctor_options {
  * (the resolver check of bc_resolver_check fails: errbuf says what the
  * resolver answered). ctx gives the free-mail list and the provider rules
  * (NULL: the built-in rules, no free-mail list); o may be NULL. */
-BC_API bc_status bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_out, char *errbuf,
+BC_API bc_error bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_out, char *errbuf,
                                  size_t errlen);
 
 /* ---------------------------------------------------------------------------
@@ -632,7 +636,7 @@ BC_API void bc_scanner_free(bc_scanner *s); /* accepts NULL */
  * (setting the source). BC_OK, or an error with a message in errbuf
  * (binary or unreadable file, damaged or encrypted document, a bound
  * exceeded); hits found before the error stand. */
-BC_API bc_status bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t errlen);
+BC_API bc_error bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -125,7 +125,7 @@ static void write_fixture(const char *dir)
 /* ---- strset ---------------------------------------------------------- */
 
 /* Initialises s over a NUL-terminated blob; returns the status. */
-static bc_status set_from(bc_strset *s, const char *blob, bc_strset_kind kind, char *err,
+static bc_error set_from(bc_strset *s, const char *blob, bc_strset_kind kind, char *err,
                           size_t errlen)
 {
     return bc_strset_init(s, blob, strlen(blob), kind, "t.txt", err, errlen);
@@ -224,7 +224,7 @@ static void test_strset(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         size_t len = bad[i].len ? bad[i].len : strlen(bad[i].blob);
-        bc_status st = bc_strset_init(&s, bad[i].blob, len, bad[i].kind, "t.txt", err, sizeof err);
+        bc_error st = bc_strset_init(&s, bad[i].blob, len, bad[i].kind, "t.txt", err, sizeof err);
         CHECK(st == BC_EDATA && strstr(err, bad[i].where) && s.count == 0 && !s.off,
               "strset rejects %s: \"%s\"", bad[i].what, err);
         bc_strset_fini(&s);
@@ -329,7 +329,7 @@ static void test_fixture_dir(void)
     write_fixture(dir);
     char err[512] = "";
     bc_lists *l = NULL;
-    bc_status st = bc_lists_load(&l, dir, err, sizeof err);
+    bc_error st = bc_lists_load(&l, dir, err, sizeof err);
     if (!CHECK(st == BC_OK && l, "fixture dir loads (%s)", err))
         return;
 
@@ -448,7 +448,7 @@ static void test_malformed(void)
                      bad[i].len ? bad[i].len : strlen(bad[i].content));
         char err[512] = "";
         bc_lists *l = (bc_lists *)1;
-        bc_status st = bc_lists_load(&l, dir, err, sizeof err);
+        bc_error st = bc_lists_load(&l, dir, err, sizeof err);
         CHECK(st == BC_EDATA && l == NULL && strstr(err, bad[i].want) && strstr(err, dir),
               "%s -> BC_EDATA naming the file: \"%s\"", bad[i].what, err);
         bc_options o = { .data_dir = dir };
@@ -576,7 +576,7 @@ static void test_builtin(void)
 {
     char err[512] = "";
     bc_lists *l = NULL;
-    bc_status st = bc_lists_load(&l, NULL, err, sizeof err);
+    bc_error st = bc_lists_load(&l, NULL, err, sizeof err);
     if (!CHECK(st == BC_OK && l, "built-in lists load (%s)", err))
         return;
     bc_list_info info[5];

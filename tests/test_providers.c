@@ -131,7 +131,7 @@ static void test_user_file(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         path = tmp_file(bad[i].text);
         err[0] = '\0';
-        bc_status st = bc_providers_load(&p, path, err, sizeof err);
+        bc_error st = bc_providers_load(&p, path, err, sizeof err);
         CHECK(st == BC_EDATA && p == NULL && strstr(err, bad[i].want) && strstr(err, path),
               "bad file %zu refused, naming the file: %s", i, err);
         unlink(path);

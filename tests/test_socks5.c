@@ -30,7 +30,7 @@ static void test_urls_ok(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bc_proxy px;
         char err[256] = "";
-        bc_status st = bc_proxy_parse(cases[i].url, &px, err, sizeof err);
+        bc_error st = bc_proxy_parse(cases[i].url, &px, err, sizeof err);
         if (!CHECK(st == BC_OK, "parses %s", cases[i].url)) {
             tap_diag("%s", err);
             continue;
@@ -96,7 +96,7 @@ static void test_urls_bad(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bc_proxy px;
         char err[256] = "";
-        bc_status st = bc_proxy_parse(cases[i].url, &px, err, sizeof err);
+        bc_error st = bc_proxy_parse(cases[i].url, &px, err, sizeof err);
         CHECK(st == BC_EINVAL && strstr(err, cases[i].want), "rejects '%s' (%s): %s", cases[i].url, cases[i].want,
               err);
         CHECK(!px.auth && px.user_len == 0 && px.pass_len == 0, "'%s': nothing kept", cases[i].url);

@@ -236,8 +236,18 @@ static void test_json(void)
     bc_ctx_free(ctx);
 }
 
+/* bc_status, the error enum's former name, still names it. */
+static void test_error_names(void)
+{
+    bc_status old_name = BC_ENOTFOUND;
+    bc_error err = old_name;
+    CHECK(err == BC_ENOTFOUND && strcmp(bc_strerror(old_name), bc_strerror(BC_ENOTFOUND)) == 0,
+          "bc_status is still the error enum (bc_error): %s", bc_strerror(old_name));
+}
+
 int main(void)
 {
+    test_error_names();
     test_table();
     test_online_table();
     test_unreliable_dns();

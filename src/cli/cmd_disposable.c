@@ -88,7 +88,7 @@ int cmd_disposable(int argc, char **argv, const cli_global *g)
     bc_options o = { .data_dir = g->data_dir };
     bc_ctx *ctx = NULL;
     char err[512] = "";
-    bc_status st = bc_ctx_new(&ctx, &o, err, sizeof err);
+    bc_error st = bc_ctx_new(&ctx, &o, err, sizeof err);
     if (st != BC_OK) {
         cli_error("cannot load the domain lists: %s", err[0] ? err : bc_strerror(st));
         return BC_EXIT_FAILURE;

@@ -146,7 +146,7 @@ int cmd_dns(int argc, char **argv, const cli_global *g)
         return BC_EXIT_USAGE;
     }
     char *text = NULL, err[512] = "";
-    bc_status st = bc_health_check(argv[optind], &ho, &text, err, sizeof err);
+    bc_error st = bc_health_check(argv[optind], &ho, &text, err, sizeof err);
     if (st != BC_OK) {
         cli_error("dns: %s", err[0] ? err : bc_strerror(st));
         return st == BC_EINVAL ? BC_EXIT_USAGE : BC_EXIT_FAILURE;

@@ -164,7 +164,7 @@ int cmd_doctor(int argc, char **argv, const cli_global *g)
         return BC_EXIT_FAILURE;
     }
     char *text = NULL;
-    bc_status st = bc_doctor_check(ctx, &o, &text, err, sizeof err);
+    bc_error st = bc_doctor_check(ctx, &o, &text, err, sizeof err);
     bc_ctx_free(ctx);
     settings_free(&cs);
     if (st != BC_OK) {

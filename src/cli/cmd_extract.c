@@ -369,7 +369,7 @@ int cmd_extract(int argc, char **argv, const cli_global *g)
     int rc = BC_EXIT_OK;
     for (int i = 0; i < nfiles && !st.oom && !st.write_error; i++) {
         char err[512] = "";
-        bc_status bs = bc_extract_file(s, files[i], err, sizeof err);
+        bc_error bs = bc_extract_file(s, files[i], err, sizeof err);
         fflush(stdout);
         if (bs == BC_ENOMEM) {
             st.oom = true;

@@ -79,7 +79,7 @@ static int lists_show(const char *data_dir, bool json)
     bc_options o = { .data_dir = lists_tidy_dir(data_dir, dir, sizeof dir) };
     bc_ctx *ctx = NULL;
     char err[512] = "";
-    bc_status st = bc_ctx_new(&ctx, &o, err, sizeof err);
+    bc_error st = bc_ctx_new(&ctx, &o, err, sizeof err);
     if (st != BC_OK) {
         cli_error("cannot load the lists: %s", err[0] ? err : bc_strerror(st));
         return BC_EXIT_FAILURE;
@@ -187,7 +187,7 @@ static int lists_update(int argc, char **argv, const char *data_dir, bool json)
         return BC_EXIT_USAGE;
     }
     char err[1024] = "";
-    bc_status st = bc_lists_update(&uo, err, sizeof err);
+    bc_error st = bc_lists_update(&uo, err, sizeof err);
     if (st != BC_OK) {
         cli_error("lists update failed: %s", err[0] ? err : bc_strerror(st));
         if (st == BC_EINTEGRITY)

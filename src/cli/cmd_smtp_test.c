@@ -289,7 +289,7 @@ int cmd_smtp_test(int argc, char **argv, const cli_global *g)
     }
     char *text = NULL;
     char err[512] = "";
-    bc_status st = bc_smtp_test(host, &o, &text, err, sizeof err);
+    bc_error st = bc_smtp_test(host, &o, &text, err, sizeof err);
     if (st != BC_OK) {
         cli_error("smtp-test: %s", err[0] ? err : bc_strerror(st));
         return BC_EXIT_FAILURE;

@@ -139,7 +139,7 @@ int cmd_spf(int argc, char **argv, const cli_global *g)
     }
     char *text = NULL;
     char err[512] = "";
-    bc_status st = bc_spf_check(dns, ip, sender, helo, &text, err, sizeof err);
+    bc_error st = bc_spf_check(dns, ip, sender, helo, &text, err, sizeof err);
     if (st == BC_EINVAL) {
         cli_error("spf: %s", err[0] ? err : bc_strerror(st));
         return BC_EXIT_USAGE;

@@ -246,7 +246,7 @@ static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool js
     }
     for (int i = first; i < argc && rc == BC_EXIT_OK; i++) {
         bc_result *r = NULL;
-        bc_status st = bc_verify_offline(ctx, argv[i], strlen(argv[i]), &r);
+        bc_error st = bc_verify_offline(ctx, argv[i], strlen(argv[i]), &r);
         if (st != BC_OK) {
             cli_error("verify '%s': %s", argv[i], bc_strerror(st));
             rc = BC_EXIT_FAILURE;
@@ -304,7 +304,7 @@ static int verify_online(bc_ctx *ctx, const bc_verify_options *o, int first, int
     for (int i = 0; i < n; i++) {
         slots[i].st = &st;
         slots[i].index = i;
-        bc_status s = bc_verifier_submit(v, argv[first + i], strlen(argv[first + i]), on_result, &slots[i]);
+        bc_error s = bc_verifier_submit(v, argv[first + i], strlen(argv[first + i]), on_result, &slots[i]);
         if (s != BC_OK) {
             cli_error("verify '%s': %s", argv[first + i], bc_strerror(s));
             rc = BC_EXIT_FAILURE;

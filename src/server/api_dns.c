@@ -30,7 +30,7 @@ static void dns_task(void *arg)
         .no_smtp = d->no_smtp,
     };
     char *text = NULL, err[512] = "";
-    bc_status st = bc_health_check(d->domain, &ho, &text, err, sizeof err);
+    bc_error st = bc_health_check(d->domain, &ho, &text, err, sizeof err);
     if (st == BC_OK)
         api_set_answer(r, 200, "application/json", text, strlen(text));
     else if (st == BC_EINVAL)

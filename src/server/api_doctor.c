@@ -9,7 +9,7 @@ static void doctor_task(void *arg)
 {
     hreq *r = arg;
     size_t len = 0;
-    bc_status st;
+    bc_error st;
     char err[512] = "";
     char *text = sv_selfcheck_report(r->s->doctor, &len, &st, err, sizeof err);
     if (text)

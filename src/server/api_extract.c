@@ -46,7 +46,7 @@ static void extract_task(void *arg)
     bc_extract_options eo = { .obfuscated = e->obfuscated };
     bc_scanner *sc = bc_scanner_new(&eo, extract_hit, &x);
     char err[512] = "";
-    bc_status st = sc ? bc_extract_file(sc, e->sp.path, err, sizeof err) : BC_ENOMEM;
+    bc_error st = sc ? bc_extract_file(sc, e->sp.path, err, sizeof err) : BC_ENOMEM;
     if (sc)
         bc_scanner_end(sc);
     bc_scanner_free(sc);

@@ -28,7 +28,7 @@ static void smtp_test_task(void *arg)
         .connect_timeout_ms = SMTP_TEST_TIMEOUT_MS, .command_timeout_ms = SMTP_TEST_TIMEOUT_MS,
     };
     char *text = NULL, err[512] = "";
-    bc_status st = bc_smtp_test(t->host, &so, &text, err, sizeof err);
+    bc_error st = bc_smtp_test(t->host, &so, &text, err, sizeof err);
     if (st == BC_OK) {
         api_set_answer(r, 200, "application/json", text, strlen(text));
     } else if (st == BC_EINVAL && strstr(err, "--allow-private")) {

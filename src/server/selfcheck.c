@@ -55,7 +55,7 @@ char *sv_selfcheck_cached(sv_selfcheck *c, size_t *len)
     return kept_copy(c, (int64_t)SV_DOCTOR_TTL_S * 1000, len);
 }
 
-char *sv_selfcheck_report(sv_selfcheck *c, size_t *len, bc_status *st, char *err, size_t errlen)
+char *sv_selfcheck_report(sv_selfcheck *c, size_t *len, bc_error *st, char *err, size_t errlen)
 {
     char *fresh = sv_selfcheck_cached(c, len);
     if (fresh) {
@@ -91,7 +91,7 @@ static void start_task(void *arg)
 {
     sv_selfcheck *c = arg;
     size_t len = 0;
-    bc_status st;
+    bc_error st;
     char err[512] = "";
     char *text = sv_selfcheck_report(c, &len, &st, err, sizeof err);
     if (!text) {

@@ -39,6 +39,6 @@ char *sv_selfcheck_cached(sv_selfcheck *c, size_t *len);
 /* On the checks worker: the latest report if still fresh, else a new one
  * (kept). A malloc'd copy and its length; NULL with the library's status
  * in *st and why in err (BC_ENET: the DNS cannot be used). */
-char *sv_selfcheck_report(sv_selfcheck *c, size_t *len, bc_status *st, char *err, size_t errlen);
+char *sv_selfcheck_report(sv_selfcheck *c, size_t *len, bc_error *st, char *err, size_t errlen);
 
 #endif

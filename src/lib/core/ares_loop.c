@@ -100,7 +100,7 @@ bool bc_ares_loop_init(bc_ares_loop *l, struct event_base *base)
     return l->timer != NULL;
 }
 
-bc_status bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
+bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
                             const char *servers, char *err, size_t errlen)
 {
     /* ares_library_init is only required on Windows in c-ares 1.18; not

@@ -37,7 +37,7 @@ bool bc_ares_loop_init(bc_ares_loop *l, struct event_base *base);
  * both) and, when `servers` is not NULL, points it at those servers
  * ("IP[:PORT],..."). On failure the message goes into err and the caller
  * closes l (bc_ares_loop_close). */
-bc_status bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
+bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
                             const char *servers, char *err, size_t errlen);
 
 /* Re-arms the timer for c-ares's next timeout, or stops it when nothing is

@@ -15,7 +15,7 @@ struct bc_ctx {
 };
 
 /* Writes a formatted message into errbuf (if not NULL). Returns st. */
-bc_status bc_seterr(char *errbuf, size_t errlen, bc_status st, const char *fmt, ...)
+bc_error bc_seterr(char *errbuf, size_t errlen, bc_error st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Writes a formatted message into buf (buflen > 0), cut to fit: a message

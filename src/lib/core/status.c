@@ -6,7 +6,7 @@
 
 #include "core/internal.h"
 
-const char *bc_strerror(bc_status st)
+const char *bc_strerror(bc_error st)
 {
     switch (st) {
     case BC_OK: return "success";
@@ -26,7 +26,7 @@ const char *bc_version(void)
     return BC_VERSION_STRING;
 }
 
-bc_status bc_seterr(char *errbuf, size_t errlen, bc_status st, const char *fmt, ...)
+bc_error bc_seterr(char *errbuf, size_t errlen, bc_error st, const char *fmt, ...)
 {
     if (errbuf && errlen) {
         va_list ap;

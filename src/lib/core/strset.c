@@ -108,7 +108,7 @@ static size_t key_len(const bc_strset *s, const char *line, size_t n)
 
 /* Indexes and validates the blob (see strset.h). The offset array is owned
  * by *s and released by bc_strset_fini(). */
-bc_status bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind,
+bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind,
                          const char *name, char *errbuf, size_t errlen)
 {
     memset(s, 0, sizeof *s);

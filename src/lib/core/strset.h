@@ -42,7 +42,7 @@ typedef struct bc_strset {
  * `name` (e.g. the file path) is used in error messages, which name the line.
  * On failure returns BC_EDATA (or BC_ENOMEM) and leaves *s empty. Call
  * bc_strset_fini() in every case. */
-bc_status bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind,
+bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind,
                          const char *name, char *errbuf, size_t errlen);
 
 /* Frees the offset array; the blob is not touched. Accepts a zeroed set. */

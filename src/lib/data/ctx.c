@@ -10,7 +10,7 @@
 
 /* Creates a context and loads the lists (data_dir copies when complete,
  * else the built-in ones). The caller owns *out. */
-bc_status bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t errlen)
+bc_error bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t errlen)
 {
     if (!out)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_ctx_new: out is NULL");
@@ -18,7 +18,7 @@ bc_status bc_ctx_new(bc_ctx **out, const bc_options *opts, char *errbuf, size_t 
     bc_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
-    bc_status st = bc_lists_load(&ctx->lists, opts ? opts->data_dir : NULL, errbuf, errlen);
+    bc_error st = bc_lists_load(&ctx->lists, opts ? opts->data_dir : NULL, errbuf, errlen);
     if (st != BC_OK) {
         free(ctx);
         return st;

@@ -100,7 +100,7 @@ static bool is_file(const char *path)
 
 /* Maps a whole file read-only into *m (nothing mapped for an empty file).
  * The mapping is owned by the caller (munmap). */
-static bc_status map_file(const char *path, mapping *m, char *errbuf, size_t errlen)
+static bc_error map_file(const char *path, mapping *m, char *errbuf, size_t errlen)
 {
     m->addr = NULL;
     m->len = 0;
@@ -155,7 +155,7 @@ static bool has_item(const char *list, const char *s)
 
 /* Builds the source ("pkg@ver, ...") and licence strings of one list from its
  * sources.json entry (may be NULL). Strings are stored in l. */
-static bc_status describe_sources(bc_lists *l, int which, json_t *entry, const char *name,
+static bc_error describe_sources(bc_lists *l, int which, json_t *entry, const char *name,
                                   char *errbuf, size_t errlen)
 {
     char src[512] = "", lic[256] = "";
@@ -192,14 +192,14 @@ static bc_status describe_sources(bc_lists *l, int which, json_t *entry, const c
 
 /* Parses sources.json (data[0..len), named `name` in messages) into the
  * source/licence strings of disposable, free and role. */
-static bc_status load_sources(bc_lists *l, const char *data, size_t len, const char *name,
+static bc_error load_sources(bc_lists *l, const char *data, size_t len, const char *name,
                               char *errbuf, size_t errlen)
 {
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return bc_seterr(errbuf, errlen, BC_EDATA, "%s:%d: %s", name, jerr.line, jerr.text);
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     json_t *lists = json_object_get(root, "lists");
     if (!json_is_object(root) || (lists && !json_is_object(lists)))
         st = bc_seterr(errbuf, errlen, BC_EDATA, "%s: expected {\"lists\": {...}}", name);
@@ -211,7 +211,7 @@ static bc_status load_sources(bc_lists *l, const char *data, size_t len, const c
 }
 
 /* Interns every role category of the loaded role set into l->cats. */
-static bc_status intern_categories(bc_lists *l, const char *name, char *errbuf, size_t errlen)
+static bc_error intern_categories(bc_lists *l, const char *name, char *errbuf, size_t errlen)
 {
     const bc_strset *r = &l->set[L_ROLE];
     for (size_t i = 0; i < r->count; i++) {
@@ -237,10 +237,10 @@ static bc_status intern_categories(bc_lists *l, const char *name, char *errbuf, 
 
 /* Loads disposable, free, role and sources.json from data_dir (known to hold
  * all four files) by mapping them. */
-static bc_status load_dir(bc_lists *l, const char *data_dir, char *errbuf, size_t errlen)
+static bc_error load_dir(bc_lists *l, const char *data_dir, char *errbuf, size_t errlen)
 {
     static const bc_strset_kind kinds[] = { BC_STRSET_DOMAIN, BC_STRSET_DOMAIN, BC_STRSET_TSV };
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     for (int w = L_DISPOSABLE; w <= L_ROLE && st == BC_OK; w++) {
         l->origin[w] = path_join(data_dir, list_files[w]);
         if (!l->origin[w])
@@ -267,7 +267,7 @@ static bc_status load_dir(bc_lists *l, const char *data_dir, char *errbuf, size_
 }
 
 /* Loads disposable, free, role and sources.json from the embedded arrays. */
-static bc_status load_builtin(bc_lists *l, char *errbuf, size_t errlen)
+static bc_error load_builtin(bc_lists *l, char *errbuf, size_t errlen)
 {
     const struct {
         const unsigned char *data;
@@ -281,7 +281,7 @@ static bc_status load_builtin(bc_lists *l, char *errbuf, size_t errlen)
     char name[64];
     for (int w = L_DISPOSABLE; w <= L_ROLE; w++) {
         snprintf(name, sizeof name, "built-in %s", list_files[w]);
-        bc_status st = bc_strset_init(&l->set[w], (const char *)b[w].data, b[w].len,
+        bc_error st = bc_strset_init(&l->set[w], (const char *)b[w].data, b[w].len,
                                       b[w].kind, name, errbuf, errlen);
         if (st != BC_OK)
             return st;
@@ -295,9 +295,9 @@ static bc_status load_builtin(bc_lists *l, char *errbuf, size_t errlen)
 
 /* Loads our own lists (allow, popular) and, when present, the user's
  * data_dir/allow.txt. */
-static bc_status load_ours(bc_lists *l, const char *data_dir, char *errbuf, size_t errlen)
+static bc_error load_ours(bc_lists *l, const char *data_dir, char *errbuf, size_t errlen)
 {
-    bc_status st = bc_strset_init(&l->set[L_ALLOW], (const char *)bc_data_allow_txt,
+    bc_error st = bc_strset_init(&l->set[L_ALLOW], (const char *)bc_data_allow_txt,
                                   bc_data_allow_txt_len, BC_STRSET_DOMAIN,
                                   "built-in allow.txt", errbuf, errlen);
     if (st == BC_OK)
@@ -357,7 +357,7 @@ static bool dir_complete(const char *data_dir)
 
 /* Loads every list (see lists.h). *out is owned by the caller
  * (bc_lists_free); NULL on failure, with a message in errbuf. */
-bc_status bc_lists_load(bc_lists **out, const char *data_dir, char *errbuf, size_t errlen)
+bc_error bc_lists_load(bc_lists **out, const char *data_dir, char *errbuf, size_t errlen)
 {
     if (!out)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_lists_load: out is NULL");
@@ -368,7 +368,7 @@ bc_status bc_lists_load(bc_lists **out, const char *data_dir, char *errbuf, size
     if (data_dir && !data_dir[0])
         data_dir = NULL;
     l->psl = psl_builtin();
-    bc_status st = data_dir && dir_complete(data_dir) ? load_dir(l, data_dir, errbuf, errlen)
+    bc_error st = data_dir && dir_complete(data_dir) ? load_dir(l, data_dir, errbuf, errlen)
                                                       : load_builtin(l, errbuf, errlen);
     if (st == BC_OK)
         st = intern_categories(l, l->origin[L_ROLE] && strcmp(l->origin[L_ROLE], "builtin")

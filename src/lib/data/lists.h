@@ -18,7 +18,7 @@ typedef struct bc_lists bc_lists;
 
 /* Loads every list: from data_dir when it holds a complete set written by
  * bc_lists_update(), else the built-in copies. *out is owned by the caller. */
-bc_status bc_lists_load(bc_lists **out, const char *data_dir, char *errbuf, size_t errlen);
+bc_error bc_lists_load(bc_lists **out, const char *data_dir, char *errbuf, size_t errlen);
 void bc_lists_free(bc_lists *l);
 
 bool bc_lists_disposable(const bc_lists *l, const char *ascii_domain);

@@ -491,7 +491,7 @@ static bool upd_add_role(upd_run *u, const char *raw, size_t len, const char *ca
  * ------------------------------------------------------------------------- */
 
 /* Parses a JSON array of domain strings into list `id`. */
-static bc_status upd_parse_json_array(upd_run *u, const upd_pkg *p, const upd_buf *m)
+static bc_error upd_parse_json_array(upd_run *u, const upd_pkg *p, const upd_buf *m)
 {
     json_error_t jerr;
     json_t *root = json_loadb(m->data, m->len, 0, &jerr);
@@ -518,7 +518,7 @@ static bc_status upd_parse_json_array(upd_run *u, const upd_pkg *p, const upd_bu
 }
 
 /* Parses fakefilter's {"domains": {"name": {...}}} into list `id`. */
-static bc_status upd_parse_fakefilter(upd_run *u, const upd_pkg *p, const upd_buf *m)
+static bc_error upd_parse_fakefilter(upd_run *u, const upd_pkg *p, const upd_buf *m)
 {
     json_error_t jerr;
     json_t *root = json_loadb(m->data, m->len, 0, &jerr);
@@ -600,7 +600,7 @@ static bool upd_js_ident_char(char c)
  * other statements (module.exports = ...) are skipped line by line. Each
  * string goes to the role list with category NAME lower-cased. Fails with
  * BC_EDATA on any other shape, or when no array was found. */
-static bc_status upd_parse_role_js(upd_run *u, const upd_pkg *p, const upd_buf *m)
+static bc_error upd_parse_role_js(upd_run *u, const upd_pkg *p, const upd_buf *m)
 {
     const char *s = m->data;
     size_t n = m->len, i = 0, arrays = 0;
@@ -701,7 +701,7 @@ static size_t upd_curl_write(char *ptr, size_t size, size_t nmemb, void *arg)
 /* GETs url into out (capped at max bytes). `pkg` names the package in
  * messages. Fails with BC_ENET on transfer errors and HTTP status >= 400,
  * BC_EDATA when the answer is larger than max. The caller owns out. */
-static bc_status upd_fetch(upd_run *u, const char *pkg, const char *url, size_t max, upd_buf *out)
+static bc_error upd_fetch(upd_run *u, const char *pkg, const char *url, size_t max, upd_buf *out)
 {
     out->max = max;
     out->len = 0;
@@ -750,7 +750,7 @@ static bc_status upd_fetch(upd_run *u, const char *pkg, const char *url, size_t 
 /* Reads the packument JSON of p->src->package from the registry and picks
  * the version (pinned or dist-tags.latest), its tarball URL (into tarball,
  * tlen bytes) and integrity. */
-static bc_status upd_packument(upd_run *u, upd_pkg *p, char *tarball, size_t tlen)
+static bc_error upd_packument(upd_run *u, upd_pkg *p, char *tarball, size_t tlen)
 {
     const char *name = p->src->package;
     char enc[256];
@@ -771,7 +771,7 @@ static bc_status upd_packument(upd_run *u, upd_pkg *p, char *tarball, size_t tle
         return bc_seterr(u->errbuf, u->errlen, BC_EINVAL, "%s: registry URL too long", name);
     upd_log(u, "%s: fetching %s", name, url);
     upd_buf body = { 0 };
-    bc_status st = upd_fetch(u, name, url, UPD_MAX_PACKUMENT, &body);
+    bc_error st = upd_fetch(u, name, url, UPD_MAX_PACKUMENT, &body);
     if (st != BC_OK) {
         upd_buf_free(&body);
         return st;
@@ -826,7 +826,7 @@ static bc_status upd_packument(upd_run *u, upd_pkg *p, char *tarball, size_t tle
 /* Checks data against an SRI integrity string ("sha512-BASE64", possibly
  * several space-separated hashes). BC_EDATA when no sha512 hash is given,
  * BC_EINTEGRITY when none matches. */
-static bc_status upd_check_integrity(upd_run *u, const upd_pkg *p, const upd_buf *data)
+static bc_error upd_check_integrity(upd_run *u, const upd_pkg *p, const upd_buf *data)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -897,14 +897,14 @@ static bool upd_read_entry(struct archive *a, upd_buf *out, size_t max)
  * the top-level licence file (paths are taken below the top directory,
  * "package/" in npm tarballs). The caller owns member, p->license_text and
  * pkgjson. */
-static bc_status upd_untar(upd_run *u, upd_pkg *p, const upd_buf *tgz, upd_buf *member, upd_buf *pkgjson)
+static bc_error upd_untar(upd_run *u, upd_pkg *p, const upd_buf *tgz, upd_buf *member, upd_buf *pkgjson)
 {
     struct archive *a = archive_read_new();
     if (!a)
         return bc_seterr(u->errbuf, u->errlen, BC_ENOMEM, "out of memory");
     archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     bool have_member = false, have_license = false, have_pkgjson = false;
     if (archive_read_open_memory(a, tgz->data, tgz->len) != ARCHIVE_OK) {
         st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: tarball: %s", p->src->package,
@@ -974,10 +974,10 @@ static void upd_license_from_pkgjson(upd_pkg *p, const upd_buf *pkgjson)
 }
 
 /* Fetches, checks and parses one package into the run's lists. */
-static bc_status upd_one(upd_run *u, upd_pkg *p)
+static bc_error upd_one(upd_run *u, upd_pkg *p)
 {
     char tarball[UPD_MAX_URL];
-    bc_status st = upd_packument(u, p, tarball, sizeof tarball);
+    bc_error st = upd_packument(u, p, tarball, sizeof tarball);
     if (st != BC_OK)
         return st;
     const char *name = p->src->package;
@@ -1039,7 +1039,7 @@ static bool upd_under_disposable(const upd_list *disp, const char *d)
 
 /* Sorts and dedupes every list, applies the role refinements and removes
  * disposable domains from the free list. */
-static bc_status upd_finish_lists(upd_run *u)
+static bc_error upd_finish_lists(upd_run *u)
 {
     upd_list *role = &u->lists[UPD_ROLE];
     for (size_t i = 0; i < UPD_NREFINE; i++) {
@@ -1096,7 +1096,7 @@ static bc_status upd_finish_lists(upd_run *u)
  * ------------------------------------------------------------------------- */
 
 /* mkdir -p: creates path and its missing parents (mode 0755). */
-static bc_status upd_mkdirs(upd_run *u, const char *path)
+static bc_error upd_mkdirs(upd_run *u, const char *path)
 {
     char buf[UPD_MAX_PATH];
     size_t len = strlen(path);
@@ -1127,7 +1127,7 @@ typedef struct upd_out {
 
 /* Writes len bytes to a new temporary file next to o->path (mode 0644),
  * fsyncs and closes it. */
-static bc_status upd_stage(upd_run *u, upd_out *o, const char *data, size_t len)
+static bc_error upd_stage(upd_run *u, upd_out *o, const char *data, size_t len)
 {
     const char *slash = strrchr(o->path, '/');
     size_t dlen = slash ? (size_t)(slash - o->path) : 0;
@@ -1229,12 +1229,12 @@ static char *upd_sources_json(const upd_run *u)
 /* Stages every output file, then removes the old sources.json, renames the
  * lists and licences into place and renames sources.json last. Before the
  * first rename, any failure removes the temporaries and leaves dir as it was. */
-static bc_status upd_write_all(upd_run *u, const char *dir)
+static bc_error upd_write_all(upd_run *u, const char *dir)
 {
     enum { NOUT = UPD_NLISTS + UPD_NSOURCES + 1 };
     upd_out outs[NOUT];
     memset(outs, 0, sizeof outs);
-    bc_status st = upd_mkdirs(u, dir);
+    bc_error st = upd_mkdirs(u, dir);
     char licdir[UPD_MAX_PATH];
     if (st == BC_OK) {
         if ((size_t)snprintf(licdir, sizeof licdir, "%s/LICENSES", dir) >= sizeof licdir)
@@ -1337,7 +1337,7 @@ static bool upd_is_loopback_http(const char *url)
     return false;
 }
 
-bc_status bc_lists_update(const bc_update_options *opts, char *errbuf, size_t errlen)
+bc_error bc_lists_update(const bc_update_options *opts, char *errbuf, size_t errlen)
 {
     if (!opts || !opts->data_dir || !opts->data_dir[0])
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_lists_update: data_dir is required");
@@ -1351,7 +1351,7 @@ bc_status bc_lists_update(const bc_update_options *opts, char *errbuf, size_t er
     size_t rl = strlen(reg);
     while (rl > 0 && reg[rl - 1] == '/')
         rl--;
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     if (rl == 0 || rl >= sizeof u->reg_buf) {
         st = bc_seterr(errbuf, errlen, BC_EINVAL, "bad registry URL '%s'", reg);
         goto out;

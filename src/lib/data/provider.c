@@ -323,7 +323,7 @@ static bool merge_doc(parse_err *e, const json_t *doc, bc_providers *out)
     return true;
 }
 
-bc_status bc_providers_load(bc_providers **out, const char *user_file, char *errbuf, size_t errlen)
+bc_error bc_providers_load(bc_providers **out, const char *user_file, char *errbuf, size_t errlen)
 {
     *out = NULL;
     bc_providers *p = calloc(1, sizeof *p);

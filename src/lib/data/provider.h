@@ -48,7 +48,7 @@ typedef struct bc_providers {
  * after them (an entry with the same name replaces the built-in one). *out
  * is owned by the caller (bc_providers_free). Errors name the file and the
  * entry. */
-bc_status bc_providers_load(bc_providers **out, const char *user_file, char *errbuf, size_t errlen);
+bc_error bc_providers_load(bc_providers **out, const char *user_file, char *errbuf, size_t errlen);
 void bc_providers_free(bc_providers *p);
 
 /* The provider whose MX suffix matches `host` (lower case, no trailing dot)

@@ -879,7 +879,7 @@ void bc_dns_resolve_mx(bc_dns *d, const char *ascii_domain, bc_mx_cb cb, void *a
 
 /* --------------------------------------------------------- construction */
 
-bc_status bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts,
+bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts,
                      char *errbuf, size_t errlen)
 {
     if (!out)
@@ -915,7 +915,7 @@ bc_status bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     ao.timeout = o.timeout_ms ? o.timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     ao.tries = o.tries ? o.tries : DNS_DEFAULT_TRIES;
-    bc_status st = bc_ares_loop_open(&d->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+    bc_error st = bc_ares_loop_open(&d->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
                                      ARES_OPT_TRIES, o.servers, errbuf, errlen);
     if (st != BC_OK) {
         bc_dns_free(d);

@@ -75,7 +75,7 @@ typedef struct bc_dns_options {
 
 /* Creates a resolver on `base`. *out is owned by the caller (bc_dns_free).
  * Errors (bad server string, c-ares init) are described in errbuf. */
-bc_status bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts,
+bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts,
                      char *errbuf, size_t errlen);
 
 /* Cancels every pending request (their callbacks fire with CANCELLED) and

@@ -126,7 +126,7 @@ static ssize_t ex_read(ex_in *in, void *buf, size_t len)
  * caller frees *out), up to max bytes. *more is set when the input holds
  * more than max bytes (the first max are in *out), unless more is NULL,
  * in which case that is an error. BC_OK or an error with a message. */
-static bc_status ex_slurp(ex_in *in, size_t max, char **out, size_t *outlen, bool *more,
+static bc_error ex_slurp(ex_in *in, size_t max, char **out, size_t *outlen, bool *more,
                           const char *what, char *err, size_t errlen)
 {
     size_t cap = in->headlen + EX_CHUNK, len = 0;
@@ -174,12 +174,12 @@ static bc_status ex_slurp(ex_in *in, size_t max, char **out, size_t *outlen, boo
 }
 
 /* Feeds the rest of the input to the scanner in EX_CHUNK pieces. */
-static bc_status ex_stream(bc_scanner *s, ex_in *in, char *err, size_t errlen)
+static bc_error ex_stream(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
     char *buf = malloc(EX_CHUNK);
     if (!buf)
         return bc_seterr(err, errlen, BC_ENOMEM, "%s: out of memory", in->name);
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     for (;;) {
         ssize_t n = ex_read(in, buf, EX_CHUNK);
         if (n < 0) {
@@ -359,7 +359,7 @@ static bool ex_looks_like_csv(const char *h, size_t n)
 
 /* Works out the format from the head (and the extension as a hint).
  * BC_OK with *fmt, or an error for binary and unsupported files. */
-static bc_status ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char *err,
+static bc_error ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char *err,
                            size_t errlen)
 {
     const unsigned char *u = in->head;
@@ -461,12 +461,12 @@ static void ex_json_walk(bc_scanner *s, json_t *v)
 
 /* JSON: the raw text first (line numbers), then, for a file under the
  * bound that holds escapes, the decoded strings. */
-static bc_status ex_json(bc_scanner *s, ex_in *in, char *err, size_t errlen)
+static bc_error ex_json(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
     char *buf = NULL;
     size_t len = 0;
     bool more = false;
-    bc_status st = ex_slurp(in, EX_MAX_JSON, &buf, &len, &more, "JSON", err, errlen);
+    bc_error st = ex_slurp(in, EX_MAX_JSON, &buf, &len, &more, "JSON", err, errlen);
     if (st != BC_OK)
         return st;
     bc_scanner_feed(s, buf, len);
@@ -587,7 +587,7 @@ static void ex_html_walk(ex_html *h, xmlNode *root)
 /* Parses HTML held in memory and feeds it (kind "html" and "mailto").
  * encoding: the bytes' charset, or NULL to let libxml2 work it out (from a
  * <meta> charset). sync: line numbers follow the source. */
-static bc_status ex_html_mem(bc_scanner *s, const char *name, const char *buf, size_t len,
+static bc_error ex_html_mem(bc_scanner *s, const char *name, const char *buf, size_t len,
                              const char *encoding, bool sync, char *err, size_t errlen)
 {
     if (len == 0)
@@ -608,11 +608,11 @@ static bc_status ex_html_mem(bc_scanner *s, const char *name, const char *buf, s
     return BC_OK;
 }
 
-static bc_status ex_html_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
+static bc_error ex_html_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
     char *buf = NULL;
     size_t len = 0;
-    bc_status st = ex_slurp(in, EX_MAX_HTML, &buf, &len, NULL, "HTML", err, errlen);
+    bc_error st = ex_slurp(in, EX_MAX_HTML, &buf, &len, NULL, "HTML", err, errlen);
     if (st != BC_OK)
         return st;
     /* without a charset libxml2 assumes Latin-1: say UTF-8 when it is */
@@ -700,7 +700,7 @@ static const ex_module *ex_module_get(const char *name, const char *what, char *
     return ex_module_ops;
 }
 
-static bc_status ex_mail_file(bc_scanner *s, ex_in *in, bool mbox, char *err, size_t errlen)
+static bc_error ex_mail_file(bc_scanner *s, ex_in *in, bool mbox, char *err, size_t errlen)
 {
     const ex_module *mod = ex_module_get(in->name, mbox ? "mbox" : "email message", err, errlen);
     if (!mod)
@@ -708,14 +708,14 @@ static bc_status ex_mail_file(bc_scanner *s, ex_in *in, bool mbox, char *err, si
     return mod->mail(&ex_host_ops, s, in->name, in->fd, in->head, in->headlen, mbox, err, errlen);
 }
 
-static bc_status ex_pdf(bc_scanner *s, ex_in *in, char *err, size_t errlen)
+static bc_error ex_pdf(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
     const ex_module *mod = ex_module_get(in->name, "PDF", err, errlen);
     if (!mod)
         return BC_EIO;
     char *buf = NULL;
     size_t len = 0;
-    bc_status st = ex_slurp(in, EX_MAX_PDF, &buf, &len, NULL, "PDF", err, errlen);
+    bc_error st = ex_slurp(in, EX_MAX_PDF, &buf, &len, NULL, "PDF", err, errlen);
     if (st != BC_OK)
         return st;
     return mod->pdf(&ex_host_ops, s, in->name, buf, len, err, errlen);
@@ -934,7 +934,7 @@ static void ex_zip_member(ex_zip *z, ex_part type, const char *kind)
     xmlFreeTextReader(rd);
 }
 
-static bc_status ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
+static bc_error ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
     ex_zip *z = calloc(1, sizeof *z);
     if (!z)
@@ -986,7 +986,7 @@ static bc_status ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
     }
     if (!z->failed && !any)
         ex_zip_fail(z, "%s: a zip archive but not a DOCX, XLSX or ODT document", in->name);
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     if (z->failed)
         st = bc_seterr(err, errlen, BC_EDATA, "%s", z->msg);
     archive_read_free(z->a);
@@ -1016,7 +1016,7 @@ static const char *ex_kind(ex_format f, const char *ext)
     return "text";
 }
 
-bc_status bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t errlen)
+bc_error bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t errlen)
 {
     if (!s || !path)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_extract_file: no scanner or path");
@@ -1033,7 +1033,7 @@ bc_status bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t 
                          strerror(e));
     }
     struct stat sb;
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     if (fstat(in->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         st = bc_seterr(errbuf, errlen, BC_EINVAL, "%s: a directory", path);
     } else if (!ex_read_head(in)) {

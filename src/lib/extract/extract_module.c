@@ -28,9 +28,9 @@
 #define EX_MAX_DEPTH 32 /* MIME nesting walked */
 
 /* The module's own copy of the library's bc_seterr. */
-static bc_status xm_seterr(char *err, size_t errlen, bc_status st, const char *fmt, ...)
+static bc_error xm_seterr(char *err, size_t errlen, bc_error st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static bc_status xm_seterr(char *err, size_t errlen, bc_status st, const char *fmt, ...)
+static bc_error xm_seterr(char *err, size_t errlen, bc_error st, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -54,7 +54,7 @@ typedef struct ex_mail {
     const ex_host *h;
     bc_scanner *s;
     const char *name;
-    bc_status st;
+    bc_error st;
     char *err;
     size_t errlen;
 } ex_mail;
@@ -161,7 +161,7 @@ static void ex_mail_walk(ex_mail *m, GMimeObject *obj, int depth)
 }
 
 /* An email message, or an mbox of them (one message in memory at a time). */
-static bc_status ex_mail_file(const ex_host *h, bc_scanner *s, const char *name, int fd,
+static bc_error ex_mail_file(const ex_host *h, bc_scanner *s, const char *name, int fd,
                               const void *headbuf, size_t headlen, bool mbox, char *err,
                               size_t errlen)
 {
@@ -206,10 +206,10 @@ static bc_status ex_mail_file(const ex_host *h, bc_scanner *s, const char *name,
 
 /* ---- PDF (poppler) --------------------------------------------------------------------- */
 
-static bc_status ex_pdf(const ex_host *h, bc_scanner *s, const char *name, char *buf,
+static bc_error ex_pdf(const ex_host *h, bc_scanner *s, const char *name, char *buf,
                         size_t len, char *err, size_t errlen)
 {
-    bc_status st;
+    bc_error st;
     GBytes *bytes = g_bytes_new_with_free_func(buf, len, free, buf);
     GError *gerr = NULL;
     PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);

@@ -451,7 +451,7 @@ static void name_fixes(json_t *report, const char *domain)
     }
 }
 
-bc_status bc_health_check(const char *domain, const bc_health_options *o, char **json_out, char *errbuf,
+bc_error bc_health_check(const char *domain, const bc_health_options *o, char **json_out, char *errbuf,
                           size_t errlen)
 {
     static const bc_health_options dflt = { 0 };

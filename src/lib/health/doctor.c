@@ -774,7 +774,7 @@ static void check_blocklist(dr *d, size_t i, char zones[][256], size_t nz)
 /* ---- the run ---------------------------------------------------------------------------------- */
 
 /* Sets up d from the options: HELO, MAIL FROM, sources, domain. */
-static bc_status dr_setup(dr *d, const bc_verify_options *vo, const char *domain, char *errbuf, size_t errlen)
+static bc_error dr_setup(dr *d, const bc_verify_options *vo, const char *domain, char *errbuf, size_t errlen)
 {
     if (vo->helo && *vo->helo)
         bc_strf(d->helo, sizeof d->helo, "%s", vo->helo);
@@ -847,7 +847,7 @@ static void dr_free(dr *d)
     free(d);
 }
 
-bc_status bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_out, char *errbuf, size_t errlen)
+bc_error bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_out, char *errbuf, size_t errlen)
 {
     if (!json_out)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "no output pointer");
@@ -861,7 +861,7 @@ bc_status bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_o
     if (!d)
         return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
     d->ctx = ctx;
-    bc_status st = dr_setup(d, vo, o->domain, errbuf, errlen);
+    bc_error st = dr_setup(d, vo, o->domain, errbuf, errlen);
     if (st != BC_OK) {
         dr_free(d);
         return st;

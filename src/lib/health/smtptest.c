@@ -1065,7 +1065,7 @@ int bc_smtptest_greeting(const struct sockaddr *addr, int port, const bc_smtptes
 /* Picks the address to test: `host` itself when it is an IP literal, else
  * the first getaddrinfo() answer the private-address guard allows (any when
  * allow_private). */
-static bc_status st_resolve(const char *host, bool allow_private, struct sockaddr_storage *ss, socklen_t *sl,
+static bc_error st_resolve(const char *host, bool allow_private, struct sockaddr_storage *ss, socklen_t *sl,
                             bool *is_ip, char *errbuf, size_t errlen)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -1112,7 +1112,7 @@ static bc_status st_resolve(const char *host, bool allow_private, struct sockadd
  * ran, whatever it found; an error when the arguments are unusable, the host
  * does not resolve or is a private address without allow_private. SIGPIPE
  * is blocked in the calling thread while the test runs. */
-bc_status bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
+bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
                        size_t errlen)
 {
     if (!json_out)
@@ -1142,7 +1142,7 @@ bc_status bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **j
     };
     struct sockaddr_storage ss;
     socklen_t sl = 0;
-    bc_status st = st_resolve(host, o->allow_private, &ss, &sl, &run.host_is_ip, errbuf, errlen);
+    bc_error st = st_resolve(host, o->allow_private, &ss, &sl, &run.host_is_ip, errbuf, errlen);
     if (st != BC_OK)
         return st;
     run.addr = (const struct sockaddr *)&ss;

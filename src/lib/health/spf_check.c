@@ -601,7 +601,7 @@ void bc_spf_check_host(bc_resolver *r, const struct sockaddr_storage *ip, const 
 /* ---- public API ----------------------------------------------------------------------- */
 
 /* *json_out is owned by the caller (free()). */
-BC_API bc_status bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
+BC_API bc_error bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
                               char **json_out, char *errbuf, size_t errlen)
 {
     if (!json_out)

@@ -55,7 +55,7 @@ static int hexval(char c)
  * '%' starts two hex digits; spaces and control bytes must be encoded.
  * Writes what is wrong into errbuf (naming the field `what`) and returns
  * BC_EINVAL, or BC_OK with the length in *outlen (1..cap). */
-static bc_status pct_decode(const char *s, size_t n, unsigned char *out, size_t cap, size_t *outlen,
+static bc_error pct_decode(const char *s, size_t n, unsigned char *out, size_t cap, size_t *outlen,
                             const char *what, char *errbuf, size_t errlen)
 {
     size_t o = 0;
@@ -104,7 +104,7 @@ static bool parse_port(const char *s, size_t n, unsigned *port)
 }
 
 /* HOST:PORT of the authority (hp[0..n)) into out->addr. */
-static bc_status parse_hostport(const char *hp, size_t n, bc_proxy *out, char *errbuf, size_t errlen)
+static bc_error parse_hostport(const char *hp, size_t n, bc_proxy *out, char *errbuf, size_t errlen)
 {
     const char *host, *port;
     size_t hlen, plen;
@@ -177,7 +177,7 @@ static bc_status parse_hostport(const char *hp, size_t n, bc_proxy *out, char *e
 }
 
 /* Parses "socks5://[user:pass@]IP:PORT[/]"; see socks5.h. */
-bc_status bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t errlen)
+bc_error bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!url || !*url)
@@ -211,7 +211,7 @@ bc_status bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t er
         if (!colon)
             return bc_seterr(errbuf, errlen, BC_EINVAL,
                              "proxy URL: give both a user name and a password (socks5://USER:PASS@HOST:PORT)");
-        bc_status st = pct_decode(auth, (size_t)(colon - auth), out->user, sizeof out->user, &out->user_len,
+        bc_error st = pct_decode(auth, (size_t)(colon - auth), out->user, sizeof out->user, &out->user_len,
                                   "user name", errbuf, errlen);
         if (st == BC_OK)
             st = pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof out->pass, &out->pass_len,
@@ -223,7 +223,7 @@ bc_status bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t er
         out->auth = true;
         hp = at + 1;
     }
-    bc_status st = parse_hostport(hp, alen - (size_t)(hp - auth), out, errbuf, errlen);
+    bc_error st = parse_hostport(hp, alen - (size_t)(hp - auth), out, errbuf, errlen);
     if (st != BC_OK) {
         memset(out, 0, sizeof *out); /* no credentials left behind */
         return st;
@@ -463,10 +463,10 @@ bc_socks5_rc bc_socks5_feed(bc_socks5 *s, const unsigned char *in, size_t len, s
 /* ---- public ------------------------------------------------------------------------- */
 
 /* Validates a proxy URL as bc_verifier_new() would; see bouncecheck.h. */
-bc_status bc_proxy_check(const char *url, char *errbuf, size_t errlen)
+bc_error bc_proxy_check(const char *url, char *errbuf, size_t errlen)
 {
     bc_proxy px;
-    bc_status st = bc_proxy_parse(url, &px, errbuf, errlen);
+    bc_error st = bc_proxy_parse(url, &px, errbuf, errlen);
     explicit_bzero(&px, sizeof px); /* the password */
     return st;
 }

@@ -52,7 +52,7 @@ typedef struct bc_proxy {
  * and must be 1 to 255 bytes each. BC_EINVAL with a message in errbuf
  * for anything else: socks5h:// and other schemes, a host name, a missing
  * or bad port, bad percent-encoding, a path. Pure. */
-bc_status bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t errlen);
+bc_error bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t errlen);
 
 /* Writes sa's address and port into buf as "1.2.3.4:25" or "[2001:db8::1]:25"
  * ("?" for other families). */

@@ -1532,7 +1532,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- public API ---------------------------------------------------------- */
 
-static bc_status parse_source(bc_verifier *v, const char *ip, char *errbuf, size_t errlen)
+static bc_error parse_source(bc_verifier *v, const char *ip, char *errbuf, size_t errlen)
 {
     int k = v->nsources;
     memset(&v->sources[k], 0, sizeof v->sources[k]);
@@ -1551,7 +1551,7 @@ static bc_status parse_source(bc_verifier *v, const char *ip, char *errbuf, size
     return BC_OK;
 }
 
-bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
+bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
                           const bc_verify_options *opts, char *errbuf, size_t errlen)
 {
     if (!out || !ctx || !base)
@@ -1594,7 +1594,7 @@ bc_status bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *bas
     if (o->smtp_port <= 0 || o->smtp_port > 65535)
         o->smtp_port = 25;
 
-    bc_status st = BC_OK;
+    bc_error st = BC_OK;
     if (o->helo && *o->helo)
         snprintf(v->helo, sizeof v->helo, "%s", o->helo);
     else
@@ -1659,12 +1659,12 @@ fail:
 const char *bc_verifier_helo(const bc_verifier *v) { return v->helo; }
 const char *bc_verifier_mail_from(const bc_verifier *v) { return v->from; }
 
-bc_status bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_verify_cb cb, void *arg)
+bc_error bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_verify_cb cb, void *arg)
 {
     return bc_verifier_submit_timeout(v, email, len, 0, cb, arg);
 }
 
-bc_status bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len, int timeout_ms,
+bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len, int timeout_ms,
                                      bc_verify_cb cb, void *arg)
 {
     if (!v || !cb || (!email && len))

@@ -60,7 +60,7 @@ void bc_result_decide(bc_result *r)
 }
 
 /* Verifies one address offline. *out is owned by the caller. */
-bc_status bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out)
+bc_error bc_verify_offline(bc_ctx *ctx, const char *email, size_t len, bc_result **out)
 {
     if (!ctx || !out || (!email && len))
         return BC_EINVAL;
