@@ -8,7 +8,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps run test test-unit bench fuzz install uninstall update-data clean
+.PHONY: all build deps run test test-unit lint bench fuzz install uninstall update-data clean
 
 all: build
 
@@ -32,10 +32,18 @@ RUN_DATA ?= bouncecheck-data
 run: build
 	$(BUILD)/bouncecheck serve --data $(RUN_DATA)
 
-# Unit tests, conformance suites, fuzz corpora: once plainly, once under
-# ASan+UBSan. Ends with "N passed, N failed".
+# cppcheck over every C file of the build (scripts/lint.sh; suppressions in
+# .cppcheck and inline). Fails on any finding.
+lint: deps
+	@scripts/deps.sh build lint
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	scripts/lint.sh $(BUILD)
+
+# The linter, then unit tests, conformance suites, fuzz corpora: once
+# plainly, once under ASan+UBSan. Ends with "N passed, N failed".
 test: deps
-	@scripts/deps.sh test
+	@scripts/deps.sh test lint
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
