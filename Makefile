@@ -4,11 +4,12 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps run test test-unit lint bench fuzz install uninstall update-data clean
+.PHONY: all build deps run test test-unit lint tsan bench fuzz install uninstall update-data clean
 
 all: build
 
@@ -39,15 +40,30 @@ lint: deps
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
 	scripts/lint.sh $(BUILD)
 
+# The server's suites under ThreadSanitizer (gcc), in their own build
+# directory; the suites are named in tests/tsan-suites.txt, the reports
+# that are not ours in tests/tsan.supp.
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debugoptimized
+
+tsan: deps
+	@scripts/deps.sh build test
+	@$(MAKE) --no-print-directory $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	tests/run-all.sh $(TSAN_BUILD):tsan
+
 # The linter, then unit tests, conformance suites, fuzz corpora: once
-# plainly, once under ASan+UBSan. Ends with "N passed, N failed".
+# plainly, once under ASan+UBSan, and the server's suites once more under
+# TSan. Ends with "N passed, N failed".
 test: deps
 	@scripts/deps.sh test lint
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	tests/run-all.sh $(BUILD) $(ASAN_BUILD)
+	@$(MAKE) --no-print-directory $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	tests/run-all.sh $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD):tsan
 
 bench: build
 	@scripts/deps.sh bench
@@ -80,4 +96,4 @@ update-data: build
 	scripts/update-data.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
