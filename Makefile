@@ -9,7 +9,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps run test test-unit lint tsan bench fuzz install uninstall update-data clean
+.PHONY: all build deps run test test-unit lint format format-check tsan bench fuzz install uninstall update-data clean
 
 all: build
 
@@ -39,6 +39,17 @@ lint: deps
 	@scripts/deps.sh build lint
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
 	scripts/lint.sh $(BUILD)
+
+# clang-format with .clang-format over the C sources (the file list is in
+# scripts/format.sh): format rewrites them, format-check fails on any
+# difference.
+format:
+	@scripts/deps.sh lint
+	scripts/format.sh
+
+format-check:
+	@scripts/deps.sh lint
+	scripts/format.sh --check
 
 # The server's suites under ThreadSanitizer (gcc), in their own build
 # directory; the suites are named in tests/tsan-suites.txt, the reports
