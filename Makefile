@@ -4,6 +4,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 FUZZ_SECONDS ?= 60
@@ -12,7 +13,7 @@ FUZZ_SECONDS ?= 60
 # corpus). FUZZ_TARGETS="addr spf" runs only those.
 FUZZ_TARGETS ?= $(sort $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)))
 
-.PHONY: all build deps run test test-unit bench fuzz install uninstall update-data clean
+.PHONY: all build deps run test test-unit lint format format-check tsan bench fuzz install uninstall update-data clean
 
 all: build
 
@@ -36,14 +37,48 @@ RUN_DATA ?= bouncecheck-data
 run: build
 	$(BUILD)/bouncecheck serve --data $(RUN_DATA)
 
-# Unit tests, conformance suites, fuzz corpora: once plainly, once under
-# ASan+UBSan. Ends with "N passed, N failed".
+# cppcheck over every C file of the build (scripts/lint.sh; suppressions in
+# .cppcheck and inline). Fails on any finding.
+lint: deps
+	@scripts/deps.sh build lint
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja
+	scripts/lint.sh $(BUILD)
+
+# clang-format with .clang-format over the C sources (the file list is in
+# scripts/format.sh): format rewrites them, format-check fails on any
+# difference.
+format:
+	@scripts/deps.sh lint
+	scripts/format.sh
+
+format-check:
+	@scripts/deps.sh lint
+	scripts/format.sh --check
+
+# The server's suites under ThreadSanitizer (gcc), in their own build
+# directory; the suites are named in tests/tsan-suites.txt, the reports
+# that are not ours in tests/tsan.supp.
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debugoptimized
+
+tsan: deps
+	@scripts/deps.sh build test
+	@$(MAKE) --no-print-directory $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	tests/run-all.sh $(TSAN_BUILD):tsan
+
+# The linter, then unit tests, conformance suites, fuzz corpora: once
+# plainly, once under ASan+UBSan, and the server's suites once more under
+# TSan. Ends with "N passed, N failed".
 test: deps
-	@scripts/deps.sh test
+	@scripts/deps.sh test lint
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	tests/run-all.sh $(BUILD) $(ASAN_BUILD)
+	@$(MAKE) --no-print-directory $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	tests/run-all.sh $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD):tsan
 
 bench: build
 	@scripts/deps.sh bench
@@ -77,4 +112,4 @@ update-data: build
 	scripts/update-data.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

@@ -97,6 +97,9 @@ int main(int argc, char **argv)
     bc_smtp_parser *parser = malloc(sizeof *parser);
     if (replies == NULL || parser == NULL) {
         fprintf(stderr, "bench_classify: out of memory\n");
+        free(replies);
+        free(parser);
+        fclose(f);
         return 1;
     }
     char *line = NULL;

@@ -542,7 +542,7 @@ static void bind_tri(sqlite3_stmt *s, int i, bc_tristate t)
     if (t == BC_UNKNOWN)
         sqlite3_bind_null(s, i);
     else
-        sqlite3_bind_int(s, i, t == BC_YES);
+        sqlite3_bind_int(s, i, t == BC_YES ? 1 : 0);
 }
 
 static void bind_opt_text(sqlite3_stmt *s, int i, const char *t)

@@ -110,7 +110,11 @@ sv_auth sv_auth_check(sv *s, const char *authorization, st_key *key)
         e->k = k;
         e->stale = false;
     }
+    /* e is set here: a key not in the table was found and added above, or
+     * the function has returned */
+    /* cppcheck-suppress nullPointerRedundantCheck */
     *key = e->k;
+    /* cppcheck-suppress nullPointerRedundantCheck */
     sv_auth res = e->k.revoked_at ? SV_AUTH_REVOKED : SV_AUTH_OK;
     pthread_mutex_unlock(&s->auth_lock);
     return res;

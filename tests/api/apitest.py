@@ -20,6 +20,10 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get("BC_SOURCE_ROOT") or os.path.abspath(os.path.join(HERE, "..", ".."))
 OPENAPI_PATH = os.path.join(SOURCE_ROOT, "src", "server", "openapi.json")
+# Every wait here (a request, a server's start and stop, a job's end) is
+# multiplied by BC_TEST_TIME_SCALE: tests/run-all.sh sets it for the
+# ThreadSanitizer build, whose servers run several times slower.
+TIME_SCALE = float(os.environ.get("BC_TEST_TIME_SCALE") or 1)
 
 
 class Tap:
@@ -205,7 +209,7 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                      env=self.env)
         err.close()
-        deadline = time.time() + wait
+        deadline = time.time() + wait * TIME_SCALE
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 return f"the server exited with status {self.proc.returncode}: {self.stderr_tail()}"
@@ -232,7 +236,7 @@ class Server:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(timeout * TIME_SCALE)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -256,7 +260,7 @@ class Server:
     def wait_job(self, job_id, key=None, timeout=120.0, until=("done", "failed", "cancelled")):
         """Polls GET /v1/jobs/ID until its status is in until; returns the
         last job object (None when none came)."""
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * TIME_SCALE
         last = None
         while time.time() < deadline:
             r = self.req("GET", f"/v1/jobs/{job_id}", key=key)
@@ -273,6 +277,7 @@ class Server:
 def req(base, method, path, headers=None, body=None, body_file=None, form=None, key=None,
         check=True, timeout=60, workdir=None, cacert=None, wrap=()):
     """Performs METHOD BASE+PATH with curl; returns a Response."""
+    timeout *= TIME_SCALE
     workdir = workdir or tempfile.gettempdir()
     fd, hdr_path = tempfile.mkstemp(prefix="hdr-", dir=workdir)
     os.close(fd)

@@ -477,6 +477,8 @@ static bool upd_add_role(upd_run *u, const char *raw, size_t len, const char *ca
             c = (char)(c + 32);
         bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                   (c != '\0' && strchr(atext_extra, c) != NULL);
+        /* out[i - 1] is read only when i > 0: the last loop wrote it */
+        /* cppcheck-suppress uninitvar */
         if (!ok || (c == '.' && (i == 0 || i + 1 == len || out[i - 1] == '.'))) {
             u->drops[UPD_ROLE][UPD_DROP_SYNTAX]++;
             return true;

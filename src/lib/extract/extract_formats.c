@@ -659,6 +659,8 @@ static bool ex_module_try(const char *dir, size_t dirlen)
         return false;
     }
     ex_module_ops = ops;
+    /* h is not closed: the module stays loaded for the life of the process */
+    /* cppcheck-suppress resourceLeak */
     return true;
 }
 

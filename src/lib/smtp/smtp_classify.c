@@ -182,7 +182,7 @@ static const char *phrase_body(const bc_reply_phrase *ph)
 static void index_fill(bool want_anywhere, phrase_index *ix)
 {
     uint16_t count[NBUCKETS] = { 0 };
-    for (size_t i = 0; bc_reply_phrases[i].text && i < MAX_PHRASES; i++) {
+    for (size_t i = 0; i < MAX_PHRASES && bc_reply_phrases[i].text; i++) {
         const bc_reply_phrase *ph = &bc_reply_phrases[i];
         if ((ph->text[0] == '~') == want_anywhere)
             count[bucket_of((const unsigned char *)phrase_body(ph))]++;
@@ -195,7 +195,7 @@ static void index_fill(bool want_anywhere, phrase_index *ix)
     ix->start[NBUCKETS] = pos;
     uint16_t fill[NBUCKETS];
     memcpy(fill, ix->start, sizeof fill);
-    for (size_t i = 0; bc_reply_phrases[i].text && i < MAX_PHRASES; i++) {
+    for (size_t i = 0; i < MAX_PHRASES && bc_reply_phrases[i].text; i++) {
         const bc_reply_phrase *ph = &bc_reply_phrases[i];
         if ((ph->text[0] == '~') == want_anywhere)
             ix->order[fill[bucket_of((const unsigned char *)phrase_body(ph))]++] = (uint16_t)i;
