@@ -57,9 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(nn == ln + 1 + strlen(a.domain));
         /* A-label form: ASCII, lower case (a literal is kept verbatim) */
         for (size_t k = 0; k < an; k++)
-            require((unsigned char)a.ascii_domain[k] < 0x80 &&
-                    ((a.flags & BC_ADDR_DOMAIN_LITERAL) ||
-                     !(a.ascii_domain[k] >= 'A' && a.ascii_domain[k] <= 'Z')));
+            require(
+                (unsigned char)a.ascii_domain[k] < 0x80 &&
+                ((a.flags & BC_ADDR_DOMAIN_LITERAL) || !(a.ascii_domain[k] >= 'A' && a.ascii_domain[k] <= 'Z')));
         require(((a.flags & BC_ADDR_DOMAIN_LITERAL) != 0) ==
                 (a.domain[0] == '[' && a.domain[strlen(a.domain) - 1] == ']'));
         require(((a.flags & BC_ADDR_UTF8_LOCAL) != 0) ==
@@ -74,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(strcmp(a.normalized, b.normalized) == 0);
         require(strcmp(a.ascii_domain, b.ascii_domain) == 0);
         require(strcmp(a.local, b.local) == 0);
-        require(a.flags == b.flags || (a.flags & ~(unsigned)BC_ADDR_QUOTED) ==
-                                          (b.flags & ~(unsigned)BC_ADDR_QUOTED));
+        require(a.flags == b.flags ||
+                (a.flags & ~(unsigned)BC_ADDR_QUOTED) == (b.flags & ~(unsigned)BC_ADDR_QUOTED));
     }
     free(in);
     return 0;

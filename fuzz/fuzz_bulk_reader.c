@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0 || size > 1024 * 1024)
         return 0;
-    static const bk_format formats[] = { BK_FMT_AUTO, BK_FMT_CSV, BK_FMT_TSV, BK_FMT_TEXT,
+    static const bk_format formats[] = { BK_FMT_AUTO,   BK_FMT_CSV,  BK_FMT_TSV,  BK_FMT_TEXT,
                                          BK_FMT_NDJSON, BK_FMT_AUTO, BK_FMT_AUTO, BK_FMT_AUTO };
     static const char *const names[] = { "list.csv", "list.txt", "-", "list.xlsx" };
     static const char *const columns[] = { NULL, "email", "2", NULL };

@@ -52,8 +52,8 @@ static void on_hit(void *arg, const bc_extract_hit *h)
  * obfuscated mode. */
 static run scan(const char *in, size_t size, size_t split, size_t pad, bool obf)
 {
-    run r = {0, (unsigned long)pad, 1469598103934665603u};
-    bc_extract_options o = {.obfuscated = obf};
+    run r = { 0, (unsigned long)pad, 1469598103934665603u };
+    bc_extract_options o = { .obfuscated = obf };
     bc_scanner *s = bc_scanner_new(&o, on_hit, &r);
     if (!s)
         return r;

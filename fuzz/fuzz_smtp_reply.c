@@ -58,11 +58,11 @@ static uint64_t check_reply(uint64_t h, const bc_smtp_reply *r)
     require((unsigned)c <= (unsigned)BC_SMTP_SERVER_ERROR);
     require(strcmp(bc_smtp_class_name(c), "unknown") != 0);
     if (r->code >= 400 && r->code < 500)
-        require(c != BC_SMTP_REJECTED_MAILBOX && c != BC_SMTP_MAILBOX_DISABLED &&
-            c != BC_SMTP_REJECTED_OTHER && c != BC_SMTP_ACCEPTED);
+        require(c != BC_SMTP_REJECTED_MAILBOX && c != BC_SMTP_MAILBOX_DISABLED && c != BC_SMTP_REJECTED_OTHER &&
+                c != BC_SMTP_ACCEPTED);
     if (r->code >= 500)
         require(c != BC_SMTP_ACCEPTED && c != BC_SMTP_GREYLISTED && c != BC_SMTP_TEMPFAIL &&
-            c != BC_SMTP_SERVICE_UNAVAILABLE);
+                c != BC_SMTP_SERVICE_UNAVAILABLE);
     h = fold(h, &r->code, sizeof r->code);
     h = fold(h, &r->nlines, sizeof r->nlines);
     h = fold(h, &r->caps, sizeof r->caps);

@@ -71,13 +71,13 @@ BC_API char *bc_utf8_repair(const char *s, size_t len, size_t *outlen);
  * characters) and for domain rules it does not check (R-LDH labels, TLDs).
  * ------------------------------------------------------------------------- */
 typedef enum bc_syntax_category {
-    BC_CAT_VALID = 0,  /* a plain RFC 5321 mailbox */
-    BC_CAT_DNSWARN,    /* valid, but DNS raised a doubt (set by the DNS layer) */
-    BC_CAT_RFC5321,    /* valid for SMTP but unusual: quoted, address literal */
-    BC_CAT_CFWS,       /* valid RFC 5322 only with comments / folding space */
-    BC_CAT_DEPREC,     /* uses obsolete RFC 5322 forms */
-    BC_CAT_RFC5322,    /* valid RFC 5322 addr-spec that SMTP cannot carry */
-    BC_CAT_ERR,        /* not an address */
+    BC_CAT_VALID = 0, /* a plain RFC 5321 mailbox */
+    BC_CAT_DNSWARN,   /* valid, but DNS raised a doubt (set by the DNS layer) */
+    BC_CAT_RFC5321,   /* valid for SMTP but unusual: quoted, address literal */
+    BC_CAT_CFWS,      /* valid RFC 5322 only with comments / folding space */
+    BC_CAT_DEPREC,    /* uses obsolete RFC 5322 forms */
+    BC_CAT_RFC5322,   /* valid RFC 5322 addr-spec that SMTP cannot carry */
+    BC_CAT_ERR,       /* not an address */
 } bc_syntax_category;
 
 /* Diagnosis codes. The stable name of each (bc_syntax_code_name) is the
@@ -179,11 +179,11 @@ typedef enum bc_syntax_code {
 
 /* Flags describing a parsed address (bits of bc_addr.flags). */
 enum {
-    BC_ADDR_QUOTED = 1u << 0,      /* local part is a quoted string */
+    BC_ADDR_QUOTED = 1u << 0,         /* local part is a quoted string */
     BC_ADDR_DOMAIN_LITERAL = 1u << 1, /* domain is [address literal] */
-    BC_ADDR_UTF8_LOCAL = 1u << 2,  /* local part has non-ASCII (needs SMTPUTF8) */
-    BC_ADDR_IDN = 1u << 3,         /* domain has non-ASCII labels (or xn--) */
-    BC_ADDR_SPECIAL_USE = 1u << 4, /* RFC 6761/6762/7686/2606 special-use domain */
+    BC_ADDR_UTF8_LOCAL = 1u << 2,     /* local part has non-ASCII (needs SMTPUTF8) */
+    BC_ADDR_IDN = 1u << 3,            /* domain has non-ASCII labels (or xn--) */
+    BC_ADDR_SPECIAL_USE = 1u << 4,    /* RFC 6761/6762/7686/2606 special-use domain */
 };
 
 /* Output buffer sizes. Valid addresses are at most 254 octets on the wire;
@@ -200,10 +200,10 @@ typedef struct bc_addr {
     unsigned flags;              /* BC_ADDR_* */
     /* The fields below are filled whenever the parser could split the input
      * (also for many invalid inputs); empty strings otherwise. */
-    char local[BC_LOCAL_MAX];          /* local part, NFC, quotes removed when not needed */
-    char domain[BC_DOMAIN_MAX];        /* domain, U-label form, lower case, no trailing dot */
-    char ascii_domain[BC_DOMAIN_MAX];  /* domain, A-label form (ASCII), lower case */
-    char normalized[BC_ADDR_MAX];      /* local@domain (U-label form) */
+    char local[BC_LOCAL_MAX];         /* local part, NFC, quotes removed when not needed */
+    char domain[BC_DOMAIN_MAX];       /* domain, U-label form, lower case, no trailing dot */
+    char ascii_domain[BC_DOMAIN_MAX]; /* domain, A-label form (ASCII), lower case */
+    char normalized[BC_ADDR_MAX];     /* local@domain (U-label form) */
 } bc_addr;
 
 /* Parses `len` bytes at `in` (not NUL-terminated necessarily) into *out.
@@ -252,11 +252,11 @@ BC_API bool bc_suggest_domain(const bc_ctx *ctx, const char *ascii_domain, char 
 
 /* One list's provenance, for `bouncecheck lists`. */
 typedef struct bc_list_info {
-    const char *name;     /* "disposable", "free", "role", "allow", "popular" */
-    size_t count;         /* entries loaded */
-    const char *source;   /* e.g. "disposable-email-domains-js@1.26.0, fakefilter@0.1.1476" */
-    const char *license;  /* e.g. "CC0-1.0, BSD-3-Clause" */
-    const char *origin;   /* "builtin" or the file path it was loaded from */
+    const char *name;    /* "disposable", "free", "role", "allow", "popular" */
+    size_t count;        /* entries loaded */
+    const char *source;  /* e.g. "disposable-email-domains-js@1.26.0, fakefilter@0.1.1476" */
+    const char *license; /* e.g. "CC0-1.0, BSD-3-Clause" */
+    const char *origin;  /* "builtin" or the file path it was loaded from */
 } bc_list_info;
 /* Fills up to `max` entries; returns how many lists there are. */
 BC_API size_t bc_lists_info(const bc_ctx *ctx, bc_list_info *out, size_t max);
@@ -276,8 +276,7 @@ BC_API bool bc_registrable_domain(const char *ascii_domain, char *out, size_t ou
  * records other than a null MX (RFC 7505) or, without MX, an A or AAAA
  * record (RFC 5321 implicit MX); 0 when it has none or does not exist; -1
  * when DNS could not tell (a message in errbuf). */
-BC_API int bc_domain_has_mx(const char *ascii_domain, const char *dns_servers, char *errbuf,
-                            size_t errlen);
+BC_API int bc_domain_has_mx(const char *ascii_domain, const char *dns_servers, char *errbuf, size_t errlen);
 /* Checks that the DNS servers dns_servers ("IP[:PORT][,...]", NULL:
  * /etc/resolv.conf) can be believed when they say that a domain does not
  * exist, blocking: the root zone's NS set must resolve, and a random name
@@ -303,8 +302,8 @@ BC_API char *bc_disposable_check(const bc_ctx *ctx, const char *input, bool offl
  * into `data_dir`. `pinned` true fetches the versions this release was built
  * from; false the latest. Progress lines go to `log` when not NULL. */
 typedef struct bc_update_options {
-    const char *data_dir;  /* required */
-    const char *registry;  /* NULL for the default */
+    const char *data_dir; /* required */
+    const char *registry; /* NULL for the default */
     bool pinned;
     void (*log)(void *arg, const char *line);
     void *log_arg;
@@ -376,28 +375,28 @@ struct event_base;
 #define BC_MAX_GREYLIST_WAITS 8
 
 typedef struct bc_verify_options {
-    const char *dns_servers;       /* "IP[:PORT][,...]"; NULL: /etc/resolv.conf */
-    const char *helo;              /* EHLO name; NULL: this host's FQDN */
-    const char *mail_from;         /* MAIL FROM; NULL: verify@<helo name> */
-    int timeout_ms;                /* deadline per address; 0: 60000 */
-    int connect_timeout_ms;        /* 0: 10000 */
-    int greeting_timeout_ms;       /* 0: 30000 */
-    int command_timeout_ms;        /* 0: 30000 */
-    int mx_connections;            /* concurrent connections per MX host; 0: 2 */
-    int rcpts_per_connection;      /* addresses asked per connection; 0: 10 */
-    int domain_rate_per_min;       /* new connections per domain per minute; 0: 60 */
+    const char *dns_servers;                     /* "IP[:PORT][,...]"; NULL: /etc/resolv.conf */
+    const char *helo;                            /* EHLO name; NULL: this host's FQDN */
+    const char *mail_from;                       /* MAIL FROM; NULL: verify@<helo name> */
+    int timeout_ms;                              /* deadline per address; 0: 60000 */
+    int connect_timeout_ms;                      /* 0: 10000 */
+    int greeting_timeout_ms;                     /* 0: 30000 */
+    int command_timeout_ms;                      /* 0: 30000 */
+    int mx_connections;                          /* concurrent connections per MX host; 0: 2 */
+    int rcpts_per_connection;                    /* addresses asked per connection; 0: 10 */
+    int domain_rate_per_min;                     /* new connections per domain per minute; 0: 60 */
     int greylist_waits_s[BC_MAX_GREYLIST_WAITS]; /* waits before each recheck; all 0: 60, 300 */
     int n_greylist_waits;
     const char *source_ips[BC_MAX_SOURCE_IPS]; /* local addresses, round robin; none: the OS picks */
     int n_source_ips;
-    const char *proxy;             /* "socks5://[USER:PASS@]IP:PORT": SMTP probes go through this SOCKS5
+    const char *proxy;  /* "socks5://[USER:PASS@]IP:PORT": SMTP probes go through this SOCKS5
                                     * proxy (user and password percent-encoded; the MX is still resolved
                                     * here and checked as without it); NULL: direct */
-    int smtp_port;                 /* 0: 25 */
-    bool allow_private;            /* contact loopback/private/reserved MX addresses too */
-    bool no_catch_all;             /* skip the catch-all test */
-    bool no_starttls;              /* never try STARTTLS */
-    bool trace;                    /* keep the SMTP transcript in each result */
+    int smtp_port;      /* 0: 25 */
+    bool allow_private; /* contact loopback/private/reserved MX addresses too */
+    bool no_catch_all;  /* skip the catch-all test */
+    bool no_starttls;   /* never try STARTTLS */
+    bool trace;         /* keep the SMTP transcript in each result */
 } bc_verify_options;
 
 typedef struct bc_verifier bc_verifier; /* opaque */
@@ -406,7 +405,7 @@ typedef struct bc_verifier bc_verifier; /* opaque */
  * (which must outlive it) and keeps a DNS cache, per-host connection limits
  * and catch-all facts for its lifetime. *out is owned by the caller. */
 BC_API bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
-                                 const bc_verify_options *opts, char *errbuf, size_t errlen);
+                                const bc_verify_options *opts, char *errbuf, size_t errlen);
 
 /* Called exactly once per submitted address, from the loop, with a result
  * the callee owns (bc_result_free). */
@@ -414,12 +413,11 @@ typedef void (*bc_verify_cb)(void *arg, bc_result *r);
 
 /* Queues one address (len bytes, exactly as given). Addresses submitted in
  * the same loop turn are grouped by domain and share connections. */
-BC_API bc_error bc_verifier_submit(bc_verifier *v, const char *email, size_t len,
-                                    bc_verify_cb cb, void *arg);
+BC_API bc_error bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_verify_cb cb, void *arg);
 /* The same with this address's own deadline (timeout_ms > 0; 0: the
  * verifier's timeout_ms), e.g. an API caller's "timeout". */
-BC_API bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len,
-                                            int timeout_ms, bc_verify_cb cb, void *arg);
+BC_API bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len, int timeout_ms,
+                                           bc_verify_cb cb, void *arg);
 
 /* The HELO name and MAIL FROM in use. Owned by v. */
 BC_API const char *bc_verifier_helo(const bc_verifier *v);
@@ -490,11 +488,11 @@ BC_API char *bc_result_json_with(const bc_result *r, const char *key, bool value
  * SMTP server test (`bouncecheck smtp-test`): one host, blocking.
  * ------------------------------------------------------------------------- */
 typedef struct bc_smtp_test_options {
-    const char *helo;              /* EHLO name; NULL: this host's FQDN */
-    int port;                      /* 0: 25, 587, 465, 2525 in turn (465 is implicit TLS) */
-    bool allow_private;            /* test loopback/private/reserved addresses too */
-    int connect_timeout_ms;        /* 0: 10000 */
-    int command_timeout_ms;        /* per reply; 0: 30000 */
+    const char *helo;       /* EHLO name; NULL: this host's FQDN */
+    int port;               /* 0: 25, 587, 465, 2525 in turn (465 is implicit TLS) */
+    bool allow_private;     /* test loopback/private/reserved addresses too */
+    int connect_timeout_ms; /* 0: 10000 */
+    int command_timeout_ms; /* per reply; 0: 30000 */
 } bc_smtp_test_options;
 
 /* Connects to each port of `host` (a name or an IP address) and reports the
@@ -507,7 +505,7 @@ typedef struct bc_smtp_test_options {
  * allow_private; BC_ENOTFOUND when the host does not resolve. o may be
  * NULL (all defaults). */
 BC_API bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
-                              size_t errlen);
+                             size_t errlen);
 
 /* ---------------------------------------------------------------------------
  * SPF (`bouncecheck spf`): RFC 7208 check_host() over DNS, blocking.
@@ -522,25 +520,25 @@ BC_API bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, ch
  * ip (or no sender and no helo); BC_ENET when the resolver cannot be set
  * up. */
 BC_API bc_error bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
-                              char **json_out, char *errbuf, size_t errlen);
+                             char **json_out, char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------
  * Domain health: `bouncecheck dns` (MX, SPF, DMARC, DKIM, blocklists,
  * MTA-STS, TLS-RPT, BIMI, DNSSEC).
  * ------------------------------------------------------------------------- */
 typedef struct bc_health_options {
-    const char *dns_servers;             /* "IP[:PORT],..."; NULL: /etc/resolv.conf */
-    const char *const *dkim_selectors;   /* checked besides the common ones */
+    const char *dns_servers;           /* "IP[:PORT],..."; NULL: /etc/resolv.conf */
+    const char *const *dkim_selectors; /* checked besides the common ones */
     size_t n_dkim_selectors;
-    const char *const *ips;              /* sending addresses to check on the IP blocklists */
+    const char *const *ips; /* sending addresses to check on the IP blocklists */
     size_t n_ips;
-    const char *ip_blocklists;           /* "zone,zone"; NULL: the defaults */
-    const char *domain_blocklists;       /* "zone,zone"; NULL: the defaults */
-    bool allow_private;                  /* connect to private/loopback addresses too */
-    bool no_smtp;                        /* skip the STARTTLS test of the MX hosts */
-    const char *ca_file;                 /* extra CAs for the MTA-STS policy fetch */
-    const char *helo;                    /* EHLO name; NULL: this host's FQDN */
-    int timeout_ms;                      /* per connection and reply; 0: 10000 */
+    const char *ip_blocklists;     /* "zone,zone"; NULL: the defaults */
+    const char *domain_blocklists; /* "zone,zone"; NULL: the defaults */
+    bool allow_private;            /* connect to private/loopback addresses too */
+    bool no_smtp;                  /* skip the STARTTLS test of the MX hosts */
+    const char *ca_file;           /* extra CAs for the MTA-STS policy fetch */
+    const char *helo;              /* EHLO name; NULL: this host's FQDN */
+    int timeout_ms;                /* per connection and reply; 0: 10000 */
 } bc_health_options;
 
 /* The report on `domain` as JSON (caller frees *json_out): sections mx,
@@ -548,8 +546,8 @@ typedef struct bc_health_options {
  * {status, records, findings [{severity, code, message, fix}], ...} (fix:
  * what to change, on warn and fail findings; null otherwise), with a
  * grade (A-F) and a score. BC_EINVAL for a bad domain or DNS setup (errbuf). */
-BC_API bc_error bc_health_check(const char *domain, const bc_health_options *o, char **json_out,
-                                 char *errbuf, size_t errlen);
+BC_API bc_error bc_health_check(const char *domain, const bc_health_options *o, char **json_out, char *errbuf,
+                                size_t errlen);
 
 /* ---------------------------------------------------------------------------
  * Doctor (`bouncecheck doctor`, GET /v1/doctor): the sending host audits
@@ -591,17 +589,17 @@ typedef struct bc_doctor_options {
  * resolver answered). ctx gives the free-mail list and the provider rules
  * (NULL: the built-in rules, no free-mail list); o may be NULL. */
 BC_API bc_error bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_out, char *errbuf,
-                                 size_t errlen);
+                                size_t errlen);
 
 /* ---------------------------------------------------------------------------
  * Extraction: addresses found in text and files (`bouncecheck extract`).
  * ------------------------------------------------------------------------- */
 typedef struct bc_extract_hit {
-    const char *address;  /* normalised: local@domain, domain lower case in U-labels (IDN) */
-    const char *ascii;    /* the same with an A-label domain (what `verify` takes) */
-    const char *file;     /* the source's name as set with bc_scanner_source ("-" for stdin) */
-    unsigned long line;   /* 1-based line in the (decoded) text of that source */
-    const char *kind;     /* where it was found: "text", "html", "mailto", "header", "body",
+    const char *address; /* normalised: local@domain, domain lower case in U-labels (IDN) */
+    const char *ascii;   /* the same with an A-label domain (what `verify` takes) */
+    const char *file;    /* the source's name as set with bc_scanner_source ("-" for stdin) */
+    unsigned long line;  /* 1-based line in the (decoded) text of that source */
+    const char *kind;    /* where it was found: "text", "html", "mailto", "header", "body",
                            * "csv", "json", "pdf", "docx", "xlsx", "odt", "obfuscated" */
 } bc_extract_hit;
 
@@ -610,7 +608,7 @@ typedef struct bc_extract_hit {
 typedef void (*bc_extract_cb)(void *arg, const bc_extract_hit *hit);
 
 typedef struct bc_extract_options {
-    bool obfuscated;      /* also decode "john [at] example [dot] com" and the like */
+    bool obfuscated; /* also decode "john [at] example [dot] com" and the like */
 } bc_extract_options;
 
 typedef struct bc_scanner bc_scanner; /* opaque */

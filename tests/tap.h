@@ -11,8 +11,7 @@
 
 static int tap_n, tap_failed;
 
-__attribute__((format(printf, 2, 3)))
-static int tap_check(int cond, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int tap_check(int cond, const char *fmt, ...)
 {
     va_list ap;
     tap_n++;
@@ -28,8 +27,7 @@ static int tap_check(int cond, const char *fmt, ...)
 }
 
 /* A comment line, shown by meson on failure. */
-__attribute__((format(printf, 1, 2), unused))
-static void tap_diag(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), unused)) static void tap_diag(const char *fmt, ...)
 {
     va_list ap;
     fputs("# ", stdout);
@@ -40,8 +38,7 @@ static void tap_diag(const char *fmt, ...)
 }
 
 /* Skips the whole program with a visible reason. */
-__attribute__((unused))
-static int tap_skip_all(const char *why)
+__attribute__((unused)) static int tap_skip_all(const char *why)
 {
     printf("1..0 # SKIP %s\n", why);
     return 0;

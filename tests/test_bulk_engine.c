@@ -66,8 +66,8 @@ static void drop_state(bk_state *st, const char *path)
 }
 
 /* Imports text (a memory FILE) into st. */
-static int import_text(bk_state *st, const char *text, bool fresh, const bk_import_opts *o,
-                       bk_import_info *info, char *err, size_t errlen)
+static int import_text(bk_state *st, const char *text, bool fresh, const bk_import_opts *o, bk_import_info *info,
+                       char *err, size_t errlen)
 {
     FILE *in = fmemopen((void *)text, strlen(text), "r");
     if (!in)
@@ -156,7 +156,10 @@ static void o_result(void *arg, const bc_result *r, int64_t nrows)
         window_seen = (int)n;
 }
 
-static void o_done(void *arg) { ((orun *)arg)->done++; }
+static void o_done(void *arg)
+{
+    ((orun *)arg)->done++;
+}
 
 static void o_error(void *arg, const char *msg)
 {
@@ -240,7 +243,8 @@ static void packed_tests(bc_ctx *ctx)
         char *ea = export_csv(a, fmts[i], err, sizeof err), *eb = export_csv(b, fmts[i], err, sizeof err);
         /* NDJSON carries duration_ms, which differs between two runs: compare without it */
         if (ea && eb && fmts[i] == BK_FMT_NDJSON) {
-            for (char *x = ea, *y = eb; (x = strstr(x, "\"duration_ms\":")) && (y = strstr(y, "\"duration_ms\":"));) {
+            for (char *x = ea, *y = eb;
+                 (x = strstr(x, "\"duration_ms\":")) && (y = strstr(y, "\"duration_ms\":"));) {
                 x += 14;
                 y += 14;
                 while (*x >= '0' && *x <= '9')
@@ -249,19 +253,22 @@ static void packed_tests(bc_ctx *ctx)
                     *y++ = '0';
             }
         }
-        CHECK(ea && eb && strcmp(ea, eb) == 0, "packed: the %s export is byte-identical to one from the results "
-              "stored directly", bk_format_name(fmts[i]));
+        CHECK(ea && eb && strcmp(ea, eb) == 0,
+              "packed: the %s export is byte-identical to one from the results "
+              "stored directly",
+              bk_format_name(fmts[i]));
         if (ea && eb && strcmp(ea, eb) != 0)
             tap_diag("direct:\n%s\npacked:\n%s", ea, eb);
         free(ea);
         free(eb);
     }
-    static const char *const bad[] = { "", "{}", "[1]", "{\"status\":7,\"reason\":\"x\"}", "{\"status\":1}",
+    static const char *const bad[] = { "",        "{}", "[1]", "{\"status\":7,\"reason\":\"x\"}", "{\"status\":1}",
                                        "not json" };
     bool refused = true;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        refused = refused && bk_state_store_packed(b, 1, bad[i], err, sizeof err) == -1 && strstr(err, "address 1");
+        refused = refused && bk_state_store_packed(b, 1, bad[i], err, sizeof err) == -1 &&
+                  strstr(err, "address 1");
     }
     CHECK(refused, "packed: texts that are not packed results are refused with a message (%s)", err);
     drop_state(a, pa);
@@ -390,8 +397,8 @@ static void online_tests(bc_ctx *ctx)
     }
     CHECK(ra.done == 1 && rb.done == 1 && ra.errors == 0 && rb.errors == 0,
           "both runs end with on_done (a %d, b %d)", ra.done, rb.done);
-    CHECK(ra.results == 60 && rb.results == 40, "every address has one result (a %d, b %d)",
-          ra.results, rb.results);
+    CHECK(ra.results == 60 && rb.results == 40, "every address has one result (a %d, b %d)", ra.results,
+          rb.results);
     CHECK(window_seen <= 10, "the window of 10 is never exceeded (max %d)", window_seen);
     CHECK(c_stopped, "the third run was stopped with addresses in flight");
     int c_at_stop = rc.results;
@@ -399,8 +406,8 @@ static void online_tests(bc_ctx *ctx)
     int r1 = bk_state_counts(sa, &k);
     CHECK(r1 == 0 && k.rows_done == 60, "run a's results are committed (%lld)", (long long)k.rows_done);
     r1 = bk_state_counts(sc, &k);
-    CHECK(r1 == 0 && k.rows_done >= 20 && k.rows_done < 200,
-          "the stopped run kept what it stored (%lld of 200)", (long long)k.rows_done);
+    CHECK(r1 == 0 && k.rows_done >= 20 && k.rows_done < 200, "the stopped run kept what it stored (%lld of 200)",
+          (long long)k.rows_done);
     char *out = export_csv(sb, BK_FMT_CSV, err, sizeof err);
     CHECK(out && strstr(out, "b0@d0.bcengine-test.com,unknown,dns_error"), "run b exports its results");
     if (!out || !strstr(out, "b0@d0.bcengine-test.com,unknown,dns_error"))
@@ -456,8 +463,7 @@ int main(void)
     CHECK(steps == 2, "offline verification in steps of 2 takes 2 steps (got %d)", steps);
     CHECK(nresults == 3 && nresult_rows == 3, "on_result told of 3 addresses (got %d)", nresults);
     bk_counts c;
-    CHECK(bk_state_counts(st, &c) == 0 && c.rows_done == 3 && c.addrs_done == 3,
-          "every row has its result");
+    CHECK(bk_state_counts(st, &c) == 0 && c.rows_done == 3 && c.addrs_done == 3, "every row has its result");
     char *out = export_csv(st, BK_FMT_CSV, err, sizeof err);
     CHECK(out && strcmp(out, csv3_out) == 0, "the export is what the CLI writes");
     if (out && strcmp(out, csv3_out) != 0)
@@ -498,12 +504,11 @@ int main(void)
     CHECK(rc == 0 && c.rows == 1, "the state holds 1 row (got %lld)", (long long)c.rows);
     io = (bk_import_opts){ .name = "in.csv" };
     rc = import_text(st, csv3, false, &io, &info, err, sizeof err);
-    CHECK(rc == BK_IMPORT_DONE && info.rows == 3, "the resumed import reads the rest (rc %d, rows %lld)",
-          rc, (long long)info.rows);
+    CHECK(rc == BK_IMPORT_DONE && info.rows == 3, "the resumed import reads the rest (rc %d, rows %lld)", rc,
+          (long long)info.rows);
     rc = bk_state_counts(st, &c);
-    CHECK(rc == 0 && c.rows == 3 && c.addrs == 3,
-          "3 rows and 3 addresses, none twice (rows %lld, addrs %lld)", (long long)c.rows,
-          (long long)c.addrs);
+    CHECK(rc == 0 && c.rows == 3 && c.addrs == 3, "3 rows and 3 addresses, none twice (rows %lld, addrs %lld)",
+          (long long)c.rows, (long long)c.addrs);
     CHECK(verify_all(st, ctx, 1000) == 1, "offline verification in one step");
     out = export_csv(st, BK_FMT_CSV, err, sizeof err);
     CHECK(out && strcmp(out, csv3_out) == 0, "the resumed job exports the same bytes");

@@ -30,8 +30,7 @@ typedef struct got {
 } got;
 
 /* Appends printf-style text to a growing string. */
-__attribute__((format(printf, 3, 4)))
-static void append(char **s, size_t *len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void append(char **s, size_t *len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -50,8 +49,7 @@ static void append(char **s, size_t *len, const char *fmt, ...)
 }
 
 /* Reads everything from `in` with the given options into *g. */
-static void read_stream(got *g, FILE *in, const char *name, const char *column, bk_format fmt,
-                        size_t max_line)
+static void read_stream(got *g, FILE *in, const char *name, const char *column, bk_format fmt, size_t max_line)
 {
     memset(g, 0, sizeof *g);
     size_t dlen = 0;
@@ -105,8 +103,8 @@ static void read_stream(got *g, FILE *in, const char *name, const char *column, 
 }
 
 /* Reads `len` bytes of `data` from a temporary file named like `name`. */
-static void read_data(got *g, const char *data, size_t len, const char *name, const char *column,
-                      bk_format fmt, size_t max_line)
+static void read_data(got *g, const char *data, size_t len, const char *name, const char *column, bk_format fmt,
+                      size_t max_line)
 {
     FILE *f = tmpfile();
     if (!f || fwrite(data, 1, len, f) != len || fseek(f, 0, SEEK_SET) != 0) {
@@ -146,8 +144,7 @@ static void expect_rows(const char *what, got *g, const char *want)
 static void expect_err(const char *what, const got *g, const char *p1, const char *p2)
 {
     bool has = strstr(g->err, p1) && (!p2 || strstr(g->err, p2));
-    if (!CHECK(g->end_rc == -1 && has, "%s: error names '%s'%s%s", what, p1, p2 ? " and " : "",
-               p2 ? p2 : ""))
+    if (!CHECK(g->end_rc == -1 && has, "%s: error names '%s'%s%s", what, p1, p2 ? " and " : "", p2 ? p2 : ""))
         tap_diag("open %d, end %d, err: %s", g->open_rc, g->end_rc, g->err);
 }
 
@@ -188,8 +185,8 @@ static void test_cell_address(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = 99;
         const char *a = bk_cell_address(cases[i].in, strlen(cases[i].in), &n);
-        bool ok = n == strlen(cases[i].want) && memcmp(a, cases[i].want, n) == 0 &&
-                  a >= cases[i].in && a + n <= cases[i].in + strlen(cases[i].in);
+        bool ok = n == strlen(cases[i].want) && memcmp(a, cases[i].want, n) == 0 && a >= cases[i].in &&
+                  a + n <= cases[i].in + strlen(cases[i].in);
         if (!CHECK(ok, "cell_address case %zu -> '%s'", i + 1, cases[i].want))
             tap_diag("got '%.*s'", (int)n, a);
     }
@@ -232,14 +229,17 @@ static void test_csv(void)
                 "5:3|  e@f.co | \" spaced \"  => e@f.co\n");
     got_free(&g);
 
-    read_str(&g, "email,name\r\na@b.co,\"A\"\r\n\r\nc@d.co,C\r\n\"e@f.co\",\"multi\r\nline\"\r\ng@h.co,G",
-             "-", NULL);
+    read_str(&g, "email,name\r\na@b.co,\"A\"\r\n\r\nc@d.co,C\r\n\"e@f.co\",\"multi\r\nline\"\r\ng@h.co,G", "-",
+             NULL);
     expect_rows("CRLF", &g,
                 "2:a@b.co|A => a@b.co\n4:c@d.co|C => c@d.co\n5:e@f.co|multi\r\nline => e@f.co\n"
                 "7:g@h.co|G => g@h.co\n");
     got_free(&g);
 
-    read_str(&g, "\xEF\xBB\xBF" "email,name\na@b.co,A\n", "-", NULL);
+    read_str(&g,
+             "\xEF\xBB\xBF"
+             "email,name\na@b.co,A\n",
+             "-", NULL);
     expect_rows("BOM", &g, "2:a@b.co|A => a@b.co\n");
     CHECK_STR(g.header, "email|name", "BOM: skipped, header name clean");
     got_free(&g);
@@ -323,8 +323,9 @@ static void test_text(void)
 {
     got g;
     read_str(&g, "a@b.co\n\nJohn <c@d.co>\n\"quoted, x\"@e.co\n", "-", NULL);
-    expect_rows("text", &g, "1:a@b.co => a@b.co\n3:John <c@d.co> => c@d.co\n"
-                            "4:\"quoted, x\"@e.co => \"quoted, x\"@e.co\n");
+    expect_rows("text", &g,
+                "1:a@b.co => a@b.co\n3:John <c@d.co> => c@d.co\n"
+                "4:\"quoted, x\"@e.co => \"quoted, x\"@e.co\n");
     CHECK(g.format == BK_FMT_TEXT && g.delim == 0 && g.col == 0, "text: sniffed");
     got_free(&g);
     read_str(&g, "Email\r\na@b.co\r\nnot an address\r\n", "-", NULL);
@@ -332,8 +333,7 @@ static void test_text(void)
     CHECK_STR(g.header, "Email", "text: header");
     got_free(&g);
     read_str(&g, "junk\na@b.co\n", "-", NULL);
-    expect_rows("text: a first line that is no header name is data", &g,
-                "1:junk => junk\n2:a@b.co => a@b.co\n");
+    expect_rows("text: a first line that is no header name is data", &g, "1:junk => junk\n2:a@b.co => a@b.co\n");
     got_free(&g);
 }
 
@@ -386,7 +386,10 @@ static void test_errors(void)
     expect_err("NUL on line 3", &g, "nul.csv:3:", "binary");
     got_free(&g);
 
-    read_data(&g, "\xFF\xFE" "e\0m\0a\0i\0l\0\n\0", 14, "u16.csv", NULL, BK_FMT_AUTO, 0);
+    read_data(&g,
+              "\xFF\xFE"
+              "e\0m\0a\0i\0l\0\n\0",
+              14, "u16.csv", NULL, BK_FMT_AUTO, 0);
     expect_err("UTF-16 LE BOM", &g, "UTF-16", "UTF-8");
     got_free(&g);
 
@@ -427,8 +430,8 @@ static void test_errors(void)
         memset(big + hl, 'x', sizes[i]);
         big[n - 1] = '\n';
         read_data(&g, big, n, "long.csv", NULL, BK_FMT_AUTO, maxes[i]);
-        expect_err(i ? "10 MB line, default max_line" : "2 MiB line, max_line 1 MiB", &g, "long.csv:3:",
-                   "line longer than 1048576 bytes");
+        expect_err(i ? "10 MB line, default max_line" : "2 MiB line, max_line 1 MiB", &g,
+                   "long.csv:3:", "line longer than 1048576 bytes");
         CHECK(g.nrows == 1, "long line: the row before it was read");
         got_free(&g);
         free(big);
@@ -451,8 +454,7 @@ static void test_errors(void)
     got_free(&g);
 
     read_str(&g, "name,phone\nA,1\nB,2\n", "nomail.csv", NULL);
-    expect_err("no email column", &g, "no email column found in nomail.csv (header: name, phone)",
-               "--column");
+    expect_err("no email column", &g, "no email column found in nomail.csv (header: name, phone)", "--column");
     got_free(&g);
 
     FILE *d = fopen("/", "r");

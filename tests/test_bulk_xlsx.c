@@ -32,15 +32,13 @@ typedef struct part {
     const char *tail;
 } part;
 
-static const char *ct =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
-    "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
-    "<Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>";
-static const char *wb1 =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
-    "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\""
-    " xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
-    "<sheets><sheet name=\"List\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+static const char *ct = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+                        "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
+                        "<Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>";
+static const char *wb1 = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+                         "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\""
+                         " xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
+                         "<sheets><sheet name=\"List\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
 static const char *rels1 =
     "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
     "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
@@ -48,14 +46,13 @@ static const char *rels1 =
     "relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
     "<Relationship Id=\"rId9\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
     "relationships/sharedStrings\" Target=\"sharedStrings.xml\"/></Relationships>";
-static const char *sst1 =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
-    "<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"5\""
-    " uniqueCount=\"5\"><si><t>Name</t></si><si><t>Email</t></si>"
-    "<si><t>Doe, Jane</t></si>"
-    "<si><r><rPr><b/></rPr><t>bob@</t></r><r><t>example.org</t></r>"
-    "<rPh sb=\"0\" eb=\"1\"><t>PHONETIC</t></rPh></si>"
-    "<si><t xml:space=\"preserve\"> sp &amp; &lt;x&gt; </t></si></sst>";
+static const char *sst1 = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+                          "<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"5\""
+                          " uniqueCount=\"5\"><si><t>Name</t></si><si><t>Email</t></si>"
+                          "<si><t>Doe, Jane</t></si>"
+                          "<si><r><rPr><b/></rPr><t>bob@</t></r><r><t>example.org</t></r>"
+                          "<rPh sb=\"0\" eb=\"1\"><t>PHONETIC</t></rPh></si>"
+                          "<si><t xml:space=\"preserve\"> sp &amp; &lt;x&gt; </t></si></sst>";
 /* A1 "Name" B1 "Email" C1 inline "Score"; row 2; rows 3-4 skipped; row 5 with a
  * gap in C; row 6 the widest (E), with a formula string, an error and a cell
  * without r; row 7 only a styled empty cell; row 8 empty; row 9 with a
@@ -75,12 +72,11 @@ static const char *sheet1 =
     "<row r=\"9\"><c r=\"B9\" t=\"inlineStr\"><is><t>x@y.example</t></is></c>"
     "<c r=\"C9\" t=\"b\"><v>0</v></c><c r=\"G9\" t=\"inlineStr\"><is><t></t></is></c></row>"
     "</sheetData><mergeCells count=\"0\"/></worksheet>";
-static const char *want1 =
-    "Name,Email,Score,,\n"
-    "\"Doe, Jane\",jane@example.com,42,,\n"
-    ",bob@example.org,,TRUE,\n"
-    "\"say \"\"hi\"\"\",,#N/A,1.5E-3, sp & <x> \n"
-    ",x@y.example,FALSE,,\n";
+static const char *want1 = "Name,Email,Score,,\n"
+                           "\"Doe, Jane\",jane@example.com,42,,\n"
+                           ",bob@example.org,,TRUE,\n"
+                           "\"say \"\"hi\"\"\",,#N/A,1.5E-3, sp & <x> \n"
+                           ",x@y.example,FALSE,,\n";
 
 /* Writes the parts as a zip into a new tmpfile, rewound; NULL on failure. */
 static FILE *make_zip(const part *parts, size_t n, bool store)
@@ -178,8 +174,7 @@ static void expect_csv(const char *what, const part *parts, size_t n, bool store
 }
 
 /* Builds a workbook, converts it, checks that it fails naming p1 (and p2). */
-static void expect_fail(const char *what, const part *parts, size_t n, bool store, const char *p1,
-                        const char *p2)
+static void expect_fail(const char *what, const part *parts, size_t n, bool store, const char *p1, const char *p2)
 {
     FILE *f = make_zip(parts, n, store);
     char err[512];
@@ -193,8 +188,8 @@ static void expect_fail(const char *what, const part *parts, size_t n, bool stor
 }
 
 /* Reads `in` through the bulk reader; the rows as "LINE:f1|f2 => email\n". */
-static char *reader_dump(FILE *in, const char *name, char *err, size_t errlen, long *col,
-                         bk_format *fmt, char *delim)
+static char *reader_dump(FILE *in, const char *name, char *err, size_t errlen, long *col, bk_format *fmt,
+                         char *delim)
 {
     bk_reader *r = NULL;
     bk_reader_opts o = { 0 };
@@ -223,35 +218,36 @@ static char *reader_dump(FILE *in, const char *name, char *err, size_t errlen, l
     return buf;
 }
 
-static const char *want_rows =
-    "2:Doe, Jane|jane@example.com|42|| => jane@example.com\n"
-    "3:|bob@example.org||TRUE| => bob@example.org\n"
-    "4:say \"hi\"||#N/A|1.5E-3| sp & <x>  => \n"
-    "5:|x@y.example|FALSE|| => x@y.example\n";
+static const char *want_rows = "2:Doe, Jane|jane@example.com|42|| => jane@example.com\n"
+                               "3:|bob@example.org||TRUE| => bob@example.org\n"
+                               "4:say \"hi\"||#N/A|1.5E-3| sp & <x>  => \n"
+                               "5:|x@y.example|FALSE|| => x@y.example\n";
 
 static void test_convert(void)
 {
     /* Excel's order: the shared strings after the sheet (the sheet is spooled) */
     const part excel[] = {
-        { "[Content_Types].xml", ct, 0, 0, NULL }, { "xl/workbook.xml", wb1, 0, 0, NULL },
-        { "xl/_rels/workbook.xml.rels", rels1, 0, 0, NULL },
-        { "xl/worksheets/sheet1.xml", sheet1, 0, 0, NULL },
+        { "[Content_Types].xml", ct, 0, 0, NULL },           { "xl/workbook.xml", wb1, 0, 0, NULL },
+        { "xl/_rels/workbook.xml.rels", rels1, 0, 0, NULL }, { "xl/worksheets/sheet1.xml", sheet1, 0, 0, NULL },
         { "xl/sharedStrings.xml", sst1, 0, 0, NULL },
     };
     expect_csv("shared strings after the sheet (deflated)", excel, 5, false, want1);
     expect_csv("shared strings after the sheet (stored)", excel, 5, true, want1);
     /* the shared strings before the sheet */
     const part direct[] = {
-        { "xl/sharedStrings.xml", sst1, 0, 0, NULL }, { "xl/workbook.xml", wb1, 0, 0, NULL },
+        { "xl/sharedStrings.xml", sst1, 0, 0, NULL },
+        { "xl/workbook.xml", wb1, 0, 0, NULL },
         { "xl/_rels/workbook.xml.rels", rels1, 0, 0, NULL },
         { "xl/worksheets/sheet1.xml", sheet1, 0, 0, NULL },
     };
     expect_csv("shared strings before the sheet", direct, 4, false, want1);
     /* the workbook parts last: every worksheet spooled, the first chosen at the end */
     const part late[] = {
-        { "xl/worksheets/sheet2.xml", "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
-                                      "wrong@sheet.example</t></is></c></row></sheetData>"
-                                      "</worksheet>", 0, 0, NULL },
+        { "xl/worksheets/sheet2.xml",
+          "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
+          "wrong@sheet.example</t></is></c></row></sheetData>"
+          "</worksheet>",
+          0, 0, NULL },
         { "xl/worksheets/sheet1.xml", sheet1, 0, 0, NULL },
         { "xl/sharedStrings.xml", sst1, 0, 0, NULL },
         { "xl/_rels/workbook.xml.rels", rels1, 0, 0, NULL },
@@ -260,18 +256,19 @@ static void test_convert(void)
     expect_csv("workbook parts after the sheets", late, 5, false, want1);
     /* no workbook parts at all: sheet1.xml */
     const part bare[] = {
-        { "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"3\"><c r=\"C3\">"
-                                      "<v>7</v></c></row></sheetData></worksheet>", 0, 0, NULL },
+        { "xl/worksheets/sheet1.xml",
+          "<worksheet><sheetData><row r=\"3\"><c r=\"C3\">"
+          "<v>7</v></c></row></sheetData></worksheet>",
+          0, 0, NULL },
     };
     expect_csv("without workbook parts: xl/worksheets/sheet1.xml", bare, 1, false, ",,7\n");
 
     /* the first worksheet in tab order that is not hidden, whatever its file name */
-    const char *wb3 =
-        "<workbook xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
-        "<sheets><sheet name=\"Secret\" sheetId=\"4\" state=\"hidden\" r:id=\"rId4\"/>"
-        "<sheet name=\"Chart\" sheetId=\"3\" r:id=\"rId3\"/>"
-        "<sheet name=\"Data\" sheetId=\"2\" r:id=\"rId2\"/>"
-        "<sheet name=\"Sheet1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+    const char *wb3 = "<workbook xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
+                      "<sheets><sheet name=\"Secret\" sheetId=\"4\" state=\"hidden\" r:id=\"rId4\"/>"
+                      "<sheet name=\"Chart\" sheetId=\"3\" r:id=\"rId3\"/>"
+                      "<sheet name=\"Data\" sheetId=\"2\" r:id=\"rId2\"/>"
+                      "<sheet name=\"Sheet1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
     const char *rels3 =
         "<Relationships>"
         "<Relationship Id=\"rId1\" Type=\"http://x/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
@@ -280,24 +277,30 @@ static void test_convert(void)
         "<Relationship Id=\"rId4\" Type=\"http://x/relationships/worksheet\" Target=\"worksheets/secret.xml\"/>"
         "</Relationships>";
     const part order[] = {
-        { "xl/workbook.xml", wb3, 0, 0, NULL }, { "xl/_rels/workbook.xml.rels", rels3, 0, 0, NULL },
-        { "xl/worksheets/secret.xml", "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
-                                      "secret</t></is></c></row></sheetData></worksheet>", 0, 0, NULL },
-        { "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
-                                      "sheet1</t></is></c></row></sheetData></worksheet>", 0, 0, NULL },
-        { "xl/worksheets/data.xml", "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
-                                    "data</t></is></c></row></sheetData></worksheet>", 0, 0, NULL },
+        { "xl/workbook.xml", wb3, 0, 0, NULL },
+        { "xl/_rels/workbook.xml.rels", rels3, 0, 0, NULL },
+        { "xl/worksheets/secret.xml",
+          "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
+          "secret</t></is></c></row></sheetData></worksheet>",
+          0, 0, NULL },
+        { "xl/worksheets/sheet1.xml",
+          "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
+          "sheet1</t></is></c></row></sheetData></worksheet>",
+          0, 0, NULL },
+        { "xl/worksheets/data.xml",
+          "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>"
+          "data</t></is></c></row></sheetData></worksheet>",
+          0, 0, NULL },
     };
-    expect_csv("the first visible worksheet in tab order (not a chartsheet, not hidden)", order,
-               5, false, "data\n");
+    expect_csv("the first visible worksheet in tab order (not a chartsheet, not hidden)", order, 5, false,
+               "data\n");
 }
 
 static void test_reader(void)
 {
     const part excel[] = {
-        { "[Content_Types].xml", ct, 0, 0, NULL }, { "xl/workbook.xml", wb1, 0, 0, NULL },
-        { "xl/_rels/workbook.xml.rels", rels1, 0, 0, NULL },
-        { "xl/worksheets/sheet1.xml", sheet1, 0, 0, NULL },
+        { "[Content_Types].xml", ct, 0, 0, NULL },           { "xl/workbook.xml", wb1, 0, 0, NULL },
+        { "xl/_rels/workbook.xml.rels", rels1, 0, 0, NULL }, { "xl/worksheets/sheet1.xml", sheet1, 0, 0, NULL },
         { "xl/sharedStrings.xml", sst1, 0, 0, NULL },
     };
     char err[512] = "";
@@ -408,15 +411,18 @@ static void test_refusals(void)
     expect_fail("a zip that is not a workbook", ods, 2, false, "not an .xlsx workbook", NULL);
 
     const part cols[] = {
-        { "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\"><c r=\"XFD1\"><v>1</v></c>"
-                                      "<c r=\"XFE1\"><v>2</v></c></row></sheetData></worksheet>",
+        { "xl/worksheets/sheet1.xml",
+          "<worksheet><sheetData><row r=\"1\"><c r=\"XFD1\"><v>1</v></c>"
+          "<c r=\"XFE1\"><v>2</v></c></row></sheetData></worksheet>",
           0, 0, NULL },
     };
     expect_fail("a cell past column XFD", cols, 1, false, "16384 columns", "XFE1");
 
     const part idx[] = {
-        { "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"s\">"
-                                      "<v>5</v></c></row></sheetData></worksheet>", 0, 0, NULL },
+        { "xl/worksheets/sheet1.xml",
+          "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"s\">"
+          "<v>5</v></c></row></sheetData></worksheet>",
+          0, 0, NULL },
         { "xl/sharedStrings.xml", "<sst><si><t>only</t></si></sst>", 0, 0, NULL },
     };
     expect_fail("a shared string index out of range", idx, 2, false, "shared string 5", "has 1");
@@ -424,15 +430,15 @@ static void test_refusals(void)
     const part broken[] = {
         { "xl/worksheets/sheet1.xml", "<worksheet><sheetData><row><c><v>1</v></row>", 0, 0, NULL },
     };
-    expect_fail("malformed XML", broken, 1, false, "damaged workbook: xl/worksheets/sheet1.xml",
-                NULL);
+    expect_fail("malformed XML", broken, 1, false, "damaged workbook: xl/worksheets/sheet1.xml", NULL);
 
     const part dtd[] = {
         { "xl/worksheets/sheet1.xml",
           "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
           "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
           "<worksheet><sheetData><row><c t=\"inlineStr\"><is><t>&lol2;</t></is></c></row>"
-          "</sheetData></worksheet>", 0, 0, NULL },
+          "</sheetData></worksheet>",
+          0, 0, NULL },
     };
     expect_fail("a part with a DTD (entity expansion)", dtd, 1, false, "DTD", NULL);
 
@@ -444,8 +450,7 @@ static void test_refusals(void)
     expect_fail("shared strings over 64 MiB", bigsst, 2, false, "shared strings", "64 MiB");
     const part bomb[] = {
         { "xl/sharedStrings.xml", sst1, 0, 0, NULL },
-        { "xl/worksheets/sheet1.xml", "<worksheet><sheetData>", 257 * MIB, ' ',
-          "</sheetData></worksheet>" },
+        { "xl/worksheets/sheet1.xml", "<worksheet><sheetData>", 257 * MIB, ' ', "</sheetData></worksheet>" },
     };
     expect_fail("a sheet unpacking past 256 MiB", bomb, 2, false, "more than 256 MiB", NULL);
 }

@@ -161,10 +161,10 @@ int main(void)
     json_object_set_new(zone, "default._domainkey.example.com", json_pack("[s]", "TIMEOUT"));
     add_txt(zone, "key1._domainkey.example.com", "v=DKIM1 p=abc"); /* missing ';' */
     snprintf(rec, sizeof rec, "v=DKIM1; k=ed25519; p=%s", k2048);
-    add_txt(zone, "key2._domainkey.example.com", rec);            /* RSA key under k=ed25519 */
+    add_txt(zone, "key2._domainkey.example.com", rec);               /* RSA key under k=ed25519 */
     add_txt(zone, "sig1._domainkey.example.com", "some other text"); /* not a key record */
 
-    const char *sels[] = {"mysel", "missing", "google", "bad selector!"};
+    const char *sels[] = { "mysel", "missing", "google", "bad selector!" };
     json_t *s = run(zone, "example.com", sels, 4);
 
     CHECK_STR(json_string_value(json_object_get(s, "status")), "fail", "status (a 512-bit key fails)");
@@ -172,8 +172,8 @@ int main(void)
           "probed: the common ones plus mysel and missing, google once (%lld)",
           (long long)json_integer_value(json_object_get(s, "probed")));
     CHECK(bits_of(s, "google") == 2048 && strcmp(type_of(s, "google"), "rsa") == 0, "google: rsa 2048");
-    CHECK(!has_finding(s, "dkim_key_short", NULL, "google") && !has_finding(s, "dkim_key_too_short", NULL,
-                                                                            "google"),
+    CHECK(!has_finding(s, "dkim_key_short", NULL, "google") &&
+              !has_finding(s, "dkim_key_too_short", NULL, "google"),
           "google: 2048 bits, no size finding");
     CHECK(bits_of(s, "selector1") == 1024, "selector1: 1024 bits");
     CHECK(has_finding(s, "dkim_key_short", "warn", "selector1"), "selector1: dkim_key_short warn");
@@ -190,7 +190,8 @@ int main(void)
     CHECK(has_finding(s, "dkim_bad_base64", "fail", "dkim"), "dkim: garbage p= is dkim_bad_base64");
     CHECK(has_finding(s, "dkim_bad_key", "fail", "k3"), "k3: base64 that is no key is dkim_bad_key");
     CHECK(json_is_false(json_object_get(selector(s, "k3"), "valid")) &&
-          json_is_true(json_object_get(selector(s, "google"), "valid")), "valid: false for k3, true for google");
+              json_is_true(json_object_get(selector(s, "google"), "valid")),
+          "valid: false for k3, true for google");
     CHECK(has_finding(s, "dkim_sha1_only", "warn", "s2"), "s2: h=sha1 is dkim_sha1_only");
     CHECK(bits_of(s, "mysel") == 2048, "mysel: PKCS#1 RSAPublicKey with a space inside decodes to 2048");
     CHECK(has_finding(s, "dkim_selector_missing", "warn", NULL), "missing: dkim_selector_missing");
@@ -222,8 +223,8 @@ int main(void)
     CHECK(json_integer_value(json_object_get(s, "probed")) == NCOMMON, "no key: all common selectors probed");
     CHECK(json_array_size(json_object_get(s, "findings")) == 1 && has_finding(s, "dkim_no_key", "info", NULL),
           "no key: only the dkim_no_key info finding");
-    CHECK(strstr(json_string_value(json_object_get(json_array_get(json_object_get(s, "findings"), 0),
-                                                   "message")), "--dkim-selector") != NULL,
+    CHECK(strstr(json_string_value(json_object_get(json_array_get(json_object_get(s, "findings"), 0), "message")),
+                 "--dkim-selector") != NULL,
           "no key: the message points to --dkim-selector");
     json_decref(s);
     json_decref(empty);

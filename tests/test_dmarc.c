@@ -33,8 +33,7 @@ static bool parsed_has_fail(const bc_dmarc *d)
 static void dump_issues(const bc_dmarc *d)
 {
     for (size_t i = 0; i < d->nissues; i++)
-        tap_diag("  %s %s: %s", bc_severity_name(d->issues[i].sev), d->issues[i].code,
-                 d->issues[i].message);
+        tap_diag("  %s %s: %s", bc_severity_name(d->issues[i].sev), d->issues[i].code, d->issues[i].message);
 }
 
 struct pcase {
@@ -44,38 +43,39 @@ struct pcase {
 };
 
 static const struct pcase pcases[] = {
-    {"v=DMARC1; p=reject; rua=mailto:d@example.com", true, NULL},
-    {"v=DMARC1;p=quarantine;sp=none;np=reject;adkim=s;aspf=r;pct=50;fo=0:1:d:s;ri=3600;rf=afrf;"
-     "ruf=mailto:f@example.com;rua=mailto:a@example.com!10m,mailto:b@example.com", true, NULL},
-    {"v = DMARC1 ; p = none ; rua = mailto:a@example.com ;", true, NULL},
-    {"v=DMARC1; p=Reject", true, NULL},
-    {"v=dmarc1; p=reject", false, "dmarc_version"},
-    {"p=reject; v=DMARC1", false, "dmarc_version"},
-    {"v=DMARC1 p=reject", false, "dmarc_version"},
-    {"v=DMARC1; p=reject; p=none", false, "dmarc_duplicate_tag"},
-    {"v=DMARC1; p=block", false, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; sp=maybe", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; pct=101", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; pct=abc", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; adkim=x", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; ri=-1", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; fo=2", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; rf=iodef", true, "dmarc_bad_value"},
-    {"v=DMARC1; p=none; rua=dmarc@example.com", true, "dmarc_bad_uri"},
-    {"v=DMARC1; p=none; rua=mailto:dmarc@example.com!10x", true, "dmarc_bad_uri"},
-    {"v=DMARC1; p=none; rua=mailto:nodomain", true, "dmarc_bad_uri"},
-    {"v=DMARC1; p=none; rua=mailto:a@example.com,", true, "dmarc_bad_uri"},
-    {"v=DMARC1; p=none; rua=https://example.com/r", true, "dmarc_uri_scheme"},
-    {"v=DMARC1; p=none; foo=bar", true, "dmarc_unknown_tag"},
-    {"v=DMARC1; P=none", true, "dmarc_tag_case"},
-    {"v=DMARC1; Sp=none; p=none", true, "dmarc_tag_case"},
-    {"v=DMARC1; rua=mailto:a@example.com", true, "dmarc_no_policy"},
-    {"v=DMARC1", false, "dmarc_no_policy"},
-    {"v=DMARC1;; p=none", true, "dmarc_empty_tag"},
-    {"v=DMARC1; p=none; rua", false, "dmarc_syntax"},
-    {"v=DMARC1; p=n\xc3\xa9", false, "dmarc_syntax"},
-    {"v=DMARC1; 1p=none", false, "dmarc_syntax"},
-    {"", false, "dmarc_version"},
+    { "v=DMARC1; p=reject; rua=mailto:d@example.com", true, NULL },
+    { "v=DMARC1;p=quarantine;sp=none;np=reject;adkim=s;aspf=r;pct=50;fo=0:1:d:s;ri=3600;rf=afrf;"
+      "ruf=mailto:f@example.com;rua=mailto:a@example.com!10m,mailto:b@example.com",
+      true, NULL },
+    { "v = DMARC1 ; p = none ; rua = mailto:a@example.com ;", true, NULL },
+    { "v=DMARC1; p=Reject", true, NULL },
+    { "v=dmarc1; p=reject", false, "dmarc_version" },
+    { "p=reject; v=DMARC1", false, "dmarc_version" },
+    { "v=DMARC1 p=reject", false, "dmarc_version" },
+    { "v=DMARC1; p=reject; p=none", false, "dmarc_duplicate_tag" },
+    { "v=DMARC1; p=block", false, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; sp=maybe", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; pct=101", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; pct=abc", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; adkim=x", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; ri=-1", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; fo=2", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; rf=iodef", true, "dmarc_bad_value" },
+    { "v=DMARC1; p=none; rua=dmarc@example.com", true, "dmarc_bad_uri" },
+    { "v=DMARC1; p=none; rua=mailto:dmarc@example.com!10x", true, "dmarc_bad_uri" },
+    { "v=DMARC1; p=none; rua=mailto:nodomain", true, "dmarc_bad_uri" },
+    { "v=DMARC1; p=none; rua=mailto:a@example.com,", true, "dmarc_bad_uri" },
+    { "v=DMARC1; p=none; rua=https://example.com/r", true, "dmarc_uri_scheme" },
+    { "v=DMARC1; p=none; foo=bar", true, "dmarc_unknown_tag" },
+    { "v=DMARC1; P=none", true, "dmarc_tag_case" },
+    { "v=DMARC1; Sp=none; p=none", true, "dmarc_tag_case" },
+    { "v=DMARC1; rua=mailto:a@example.com", true, "dmarc_no_policy" },
+    { "v=DMARC1", false, "dmarc_no_policy" },
+    { "v=DMARC1;; p=none", true, "dmarc_empty_tag" },
+    { "v=DMARC1; p=none; rua", false, "dmarc_syntax" },
+    { "v=DMARC1; p=n\xc3\xa9", false, "dmarc_syntax" },
+    { "v=DMARC1; 1p=none", false, "dmarc_syntax" },
+    { "", false, "dmarc_version" },
 };
 
 static void test_parser(void)
@@ -91,16 +91,15 @@ static void test_parser(void)
     const char *rec = "v=DMARC1;p=quarantine;sp=none;np=reject;adkim=s;pct=50;ri=3600;"
                       "rua=mailto:a@Example.COM!10m,mailto:b@example.net;ruf=mailto:f@example.com";
     bc_dmarc_parse(rec, strlen(rec), d);
-    CHECK(d->p == BC_DMARC_POLICY_QUARANTINE && d->sp == BC_DMARC_POLICY_NONE &&
-          d->np == BC_DMARC_POLICY_REJECT, "policies parsed");
+    CHECK(d->p == BC_DMARC_POLICY_QUARANTINE && d->sp == BC_DMARC_POLICY_NONE && d->np == BC_DMARC_POLICY_REJECT,
+          "policies parsed");
     CHECK(d->adkim == 's' && d->aspf == 'r' && d->pct == 50 && d->has_pct && d->ri == 3600,
           "alignment, pct, ri parsed (aspf defaults to r)");
     CHECK(d->nrua == 2 && d->nruf == 1, "two rua, one ruf");
     CHECK(d->nrua == 2 && d->rua[0].mailto && strcmp(d->rua[0].domain, "example.com") == 0 &&
-          d->rua[0].max_size == 10ULL << 20 && strcmp(d->rua[0].uri, "mailto:a@Example.COM") == 0,
+              d->rua[0].max_size == 10ULL << 20 && strcmp(d->rua[0].uri, "mailto:a@Example.COM") == 0,
           "rua with a !10m size: domain lower-cased, size in bytes, uri without the suffix");
-    CHECK(d->nrua == 2 && strcmp(d->rua[1].domain, "example.net") == 0 && d->rua[1].max_size == 0,
-          "second rua");
+    CHECK(d->nrua == 2 && strcmp(d->rua[1].domain, "example.net") == 0 && d->rua[1].max_size == 0, "second rua");
     CHECK(!parsed_has_fail(d), "no failure in a full record");
     CHECK(d->tags.n == 9, "nine tags kept (%zu)", d->tags.n);
 
@@ -178,7 +177,8 @@ static void test_section(void)
     json_t *s;
 
     s = run("{\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=reject; rua=mailto:dmarc@example.com\"},"
-            " {\"TXT\": \"some-verification=abc\"}]}", "Example.COM.");
+            " {\"TXT\": \"some-verification=abc\"}]}",
+            "Example.COM.");
     CHECK_STR(status(s), "pass", "good record: status");
     CHECK(json_array_size(json_object_get(s, "findings")) == 0, "good record: no findings");
     CHECK_STR(str(s, "found_at"), "_dmarc.example.com", "good record: found_at");
@@ -204,7 +204,8 @@ static void test_section(void)
     json_decref(s);
 
     s = run("{\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=block; pct=150; adkim=x; foo=bar; "
-            "rua=dmarc@example.com\"}]}", "example.com");
+            "rua=dmarc@example.com\"}]}",
+            "example.com");
     CHECK_STR(status(s), "fail", "bad tags: status");
     CHECK(has_finding(s, "dmarc_bad_value", "fail"), "bad tags: dmarc_bad_value");
     CHECK(has_finding(s, "dmarc_unknown_tag", "info"), "bad tags: dmarc_unknown_tag");
@@ -228,21 +229,24 @@ static void test_section(void)
     json_decref(s);
 
     s = run("{\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=quarantine; pct=25; sp=none; np=none; "
-            "rua=mailto:d@example.com\"}]}", "example.com");
+            "rua=mailto:d@example.com\"}]}",
+            "example.com");
     CHECK(has_finding(s, "dmarc_pct_partial", "warn"), "pct=25: dmarc_pct_partial warn");
     CHECK(has_finding(s, "dmarc_sp_weaker", "info"), "sp=none under quarantine: dmarc_sp_weaker");
     CHECK(!has_finding(s, "dmarc_np_weaker", NULL), "np=none equal to sp: no np finding");
     json_decref(s);
 
     s = run("{\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=reject; np=quarantine; "
-            "rua=mailto:d@example.com\"}]}", "example.com");
+            "rua=mailto:d@example.com\"}]}",
+            "example.com");
     CHECK(has_finding(s, "dmarc_np_weaker", "info"), "np=quarantine under reject: dmarc_np_weaker");
     json_decref(s);
 
     /* external destinations */
-#define EXT "{\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=reject; " \
-                      "rua=mailto:d@example.com,mailto:agg@reports.example.net; " \
-                      "ruf=mailto:f@reports.example.net\"}]%s}"
+#define EXT                                                      \
+    "{\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=reject; " \
+    "rua=mailto:d@example.com,mailto:agg@reports.example.net; "  \
+    "ruf=mailto:f@reports.example.net\"}]%s}"
     char buf[1024];
     snprintf(buf, sizeof buf, EXT, "");
     s = run(buf, "example.com");
@@ -260,11 +264,12 @@ static void test_section(void)
         json_t *d0 = json_array_get(json_object_get(s, "report_destinations"), 0);
         json_t *d1 = json_array_get(json_object_get(s, "report_destinations"), 1);
         CHECK(json_is_false(json_object_get(d0, "external")), "own-domain rua is not external");
-        CHECK(json_is_true(json_object_get(d1, "external")) &&
-              json_is_false(json_object_get(d1, "authorized")), "external rua: authorized false");
+        CHECK(json_is_true(json_object_get(d1, "external")) && json_is_false(json_object_get(d1, "authorized")),
+              "external rua: authorized false");
     }
     json_decref(s);
-    snprintf(buf, sizeof buf, EXT, ", \"example.com._report._dmarc.reports.example.net\": "
+    snprintf(buf, sizeof buf, EXT,
+             ", \"example.com._report._dmarc.reports.example.net\": "
              "[{\"TXT\": \"v=DMARC1\"}]");
     s = run(buf, "example.com");
     CHECK_STR(status(s), "pass", "external rua with authorisation: status");
@@ -297,7 +302,8 @@ static void test_section(void)
     CHECK_STR(str(s, "found_at"), "_dmarc.example.co.uk", "fallback through the PSL (co.uk)");
     json_decref(s);
     s = run("{\"_dmarc.sub.example.com\": [{\"TXT\": \"v=DMARC1; p=none; rua=mailto:d@example.com\"}], "
-            "\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=reject\"}]}", "sub.example.com");
+            "\"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; p=reject\"}]}",
+            "sub.example.com");
     CHECK_STR(str(s, "found_at"), "_dmarc.sub.example.com", "own record wins over the organisational one");
     json_decref(s);
     s = run("{\"_dmarc.sub.example.com\": [{\"TXT\": \"hello\"}]}", "sub.example.com");
@@ -308,7 +314,8 @@ static void test_section(void)
 
     /* temporary failure: reported, never taken for absence, no fallback */
     s = run("{\"_dmarc.sub.example.com\": [\"TIMEOUT\"], \"_dmarc.example.com\": [{\"TXT\": \"v=DMARC1; "
-            "p=reject\"}]}", "sub.example.com");
+            "p=reject\"}]}",
+            "sub.example.com");
     CHECK_STR(status(s), "warn", "temp failure: status warn");
     CHECK(has_finding(s, "dmarc_dns_error", "warn"), "temp failure: dmarc_dns_error");
     CHECK(!has_finding(s, "dmarc_missing", NULL), "temp failure: not reported missing");

@@ -20,9 +20,9 @@
 
 /* What one request's callback saw. */
 typedef struct result {
-    int calls;           /* how many times the callback fired */
-    bool synchronous;    /* it fired inside bc_dns_resolve_mx */
-    bc_mx_answer ans;    /* copy of the last answer */
+    int calls;        /* how many times the callback fired */
+    bool synchronous; /* it fired inside bc_dns_resolve_mx */
+    bc_mx_answer ans; /* copy of the last answer */
 } result;
 
 /* Shared by the callback to spot synchronous delivery. */
@@ -118,12 +118,11 @@ static void test_multi(harness *h, bc_dns *d)
     CHECK(a->nhosts == 4, "multi: 4 hosts (%d)", a->nhosts);
     if (a->nhosts != 4)
         return;
-    CHECK(a->hosts[0].preference == 10 && a->hosts[1].preference == 10 &&
-              a->hosts[2].preference == 20 && a->hosts[3].preference == 30,
-          "multi: sorted by preference (%d %d %d %d)", a->hosts[0].preference,
-          a->hosts[1].preference, a->hosts[2].preference, a->hosts[3].preference);
-    const bc_mx_host *mx1 = strcmp(a->hosts[0].host, "mx1.multi.bc.test") == 0 ? &a->hosts[0]
-                                                                                : &a->hosts[1];
+    CHECK(a->hosts[0].preference == 10 && a->hosts[1].preference == 10 && a->hosts[2].preference == 20 &&
+              a->hosts[3].preference == 30,
+          "multi: sorted by preference (%d %d %d %d)", a->hosts[0].preference, a->hosts[1].preference,
+          a->hosts[2].preference, a->hosts[3].preference);
+    const bc_mx_host *mx1 = strcmp(a->hosts[0].host, "mx1.multi.bc.test") == 0 ? &a->hosts[0] : &a->hosts[1];
     const bc_mx_host *mx1b = mx1 == &a->hosts[0] ? &a->hosts[1] : &a->hosts[0];
     CHECK_STR(mx1->host, "mx1.multi.bc.test", "multi: first host");
     CHECK_STR(mx1b->host, "mx1b.multi.bc.test", "multi: tie host");
@@ -143,8 +142,7 @@ static void test_multi(harness *h, bc_dns *d)
     if (a->hosts[2].naddrs == 1)
         CHECK_STR(addr_str(&a->hosts[2], 0, buf, sizeof buf), "192.0.2.2", "mx2: address");
     const bc_mx_host *mx3 = &a->hosts[3];
-    CHECK(mx3->addr_rc == BC_DNS_OK && mx3->naddrs == 1 &&
-              mx3->addrs[0].sa.ss_family == AF_INET6,
+    CHECK(mx3->addr_rc == BC_DNS_OK && mx3->naddrs == 1 && mx3->addrs[0].sa.ss_family == AF_INET6,
           "mx3: only AAAA (%s, %d)", bc_dns_rc_name(mx3->addr_rc), mx3->naddrs);
 }
 
@@ -153,11 +151,10 @@ static void test_nullmx(harness *h, bc_dns *d)
 {
     result r = resolve(h, d, "nullmx.bc.test");
     check_delivery(&r, "nullmx");
-    CHECK(r.ans.rc == BC_DNS_NULLMX && r.ans.nhosts == 0, "nullmx: rc %s",
-          bc_dns_rc_name(r.ans.rc));
+    CHECK(r.ans.rc == BC_DNS_NULLMX && r.ans.nhosts == 0, "nullmx: rc %s", bc_dns_rc_name(r.ans.rc));
     r = resolve(h, d, "nullmix.bc.test");
-    CHECK(r.ans.rc == BC_DNS_OK && r.ans.nhosts == 1, "nullmix: null ignored (%s, %d)",
-          bc_dns_rc_name(r.ans.rc), r.ans.nhosts);
+    CHECK(r.ans.rc == BC_DNS_OK && r.ans.nhosts == 1, "nullmix: null ignored (%s, %d)", bc_dns_rc_name(r.ans.rc),
+          r.ans.nhosts);
     if (r.ans.nhosts == 1)
         CHECK_STR(r.ans.hosts[0].host, "mx2.multi.bc.test", "nullmix: real host kept");
 }
@@ -168,9 +165,8 @@ static void test_implicit(harness *h, bc_dns *d)
     char buf[64];
     result r = resolve(h, d, "implicit.bc.test");
     check_delivery(&r, "implicit");
-    CHECK(r.ans.rc == BC_DNS_OK && r.ans.implicit && r.ans.nhosts == 1,
-          "implicit: rc %s implicit %d nhosts %d", bc_dns_rc_name(r.ans.rc), r.ans.implicit,
-          r.ans.nhosts);
+    CHECK(r.ans.rc == BC_DNS_OK && r.ans.implicit && r.ans.nhosts == 1, "implicit: rc %s implicit %d nhosts %d",
+          bc_dns_rc_name(r.ans.rc), r.ans.implicit, r.ans.nhosts);
     if (r.ans.nhosts == 1) {
         const bc_mx_host *h0 = &r.ans.hosts[0];
         CHECK_STR(h0->host, "implicit.bc.test", "implicit: host is the domain");
@@ -181,15 +177,13 @@ static void test_implicit(harness *h, bc_dns *d)
         }
     }
     r = resolve(h, d, "alias.bc.test");
-    CHECK(r.ans.rc == BC_DNS_OK && r.ans.implicit && r.ans.nhosts == 1 &&
-              r.ans.hosts[0].naddrs == 2,
-          "alias (CNAME to implicit): implicit MX through the CNAME (%s)",
-          bc_dns_rc_name(r.ans.rc));
+    CHECK(r.ans.rc == BC_DNS_OK && r.ans.implicit && r.ans.nhosts == 1 && r.ans.hosts[0].naddrs == 2,
+          "alias (CNAME to implicit): implicit MX through the CNAME (%s)", bc_dns_rc_name(r.ans.rc));
 
     r = resolve(h, d, "nodata.bc.test");
     check_delivery(&r, "nodata");
-    CHECK(r.ans.rc == BC_DNS_NODATA && r.ans.nhosts == 0 && !r.ans.implicit,
-          "nodata: no MX, no address -> %s", bc_dns_rc_name(r.ans.rc));
+    CHECK(r.ans.rc == BC_DNS_NODATA && r.ans.nhosts == 0 && !r.ans.implicit, "nodata: no MX, no address -> %s",
+          bc_dns_rc_name(r.ans.rc));
     r = resolve(h, d, "nxd.bc.test");
     check_delivery(&r, "nxdomain");
     CHECK(r.ans.rc == BC_DNS_NXDOMAIN, "nxdomain: rc %s", bc_dns_rc_name(r.ans.rc));
@@ -202,11 +196,11 @@ static void test_implicit(harness *h, bc_dns *d)
 static void test_noaddr(harness *h, bc_dns *d)
 {
     result r = resolve(h, d, "noaddr.bc.test");
-    CHECK(r.ans.rc == BC_DNS_OK && r.ans.nhosts == 2, "noaddr: two hosts (%s, %d)",
-          bc_dns_rc_name(r.ans.rc), r.ans.nhosts);
+    CHECK(r.ans.rc == BC_DNS_OK && r.ans.nhosts == 2, "noaddr: two hosts (%s, %d)", bc_dns_rc_name(r.ans.rc),
+          r.ans.nhosts);
     if (r.ans.nhosts == 2) {
-        CHECK(r.ans.hosts[0].addr_rc == BC_DNS_NXDOMAIN && r.ans.hosts[0].naddrs == 0,
-              "ghost host: NXDOMAIN (%s)", bc_dns_rc_name(r.ans.hosts[0].addr_rc));
+        CHECK(r.ans.hosts[0].addr_rc == BC_DNS_NXDOMAIN && r.ans.hosts[0].naddrs == 0, "ghost host: NXDOMAIN (%s)",
+              bc_dns_rc_name(r.ans.hosts[0].addr_rc));
         CHECK(r.ans.hosts[1].addr_rc == BC_DNS_NODATA && r.ans.hosts[1].naddrs == 0,
               "host with only TXT: NODATA (%s)", bc_dns_rc_name(r.ans.hosts[1].addr_rc));
     }
@@ -237,8 +231,7 @@ static void test_cache(harness *h, bc_dns *d)
 {
     unsigned long q = queries(d);
     result r = resolve(h, d, "multi.bc.test");
-    CHECK(r.ans.rc == BC_DNS_OK && r.ans.from_cache, "repeat: from_cache (%d)",
-          r.ans.from_cache);
+    CHECK(r.ans.rc == BC_DNS_OK && r.ans.from_cache, "repeat: from_cache (%d)", r.ans.from_cache);
     check_delivery(&r, "cache hit");
     CHECK(queries(d) == q, "repeat: no query sent (%lu -> %lu)", q, queries(d));
     CHECK(r.ans.nhosts == 4 && r.ans.hosts[0].naddrs > 0, "repeat: same answer");
@@ -270,15 +263,14 @@ static void test_expiry(harness *h, bc_dns *d)
     CHECK(r.ans.rc == BC_DNS_NXDOMAIN, "neg.test: NXDOMAIN");
     r = resolve(h, d, "short.bc.test");
     CHECK(r.ans.from_cache, "short: cached within its TTL");
-    struct timespec ts = {2, 100000000};
+    struct timespec ts = { 2, 100000000 };
     nanosleep(&ts, NULL);
     unsigned long q = queries(d);
     r = resolve(h, d, "short.bc.test");
     CHECK(r.ans.rc == BC_DNS_OK && !r.ans.from_cache, "short: expired after 2 s");
     CHECK(queries(d) == q + 1, "short: only the MX asked again (%lu)", queries(d) - q);
     r = resolve(h, d, "nx.neg.test");
-    CHECK(r.ans.rc == BC_DNS_NXDOMAIN && !r.ans.from_cache,
-          "negative TTL follows SOA MINIMUM (1 s)");
+    CHECK(r.ans.rc == BC_DNS_NXDOMAIN && !r.ans.from_cache, "negative TTL follows SOA MINIMUM (1 s)");
     r = resolve(h, d, "nxd.bc.test");
     CHECK(r.ans.from_cache, "negative TTL in bc.test (60 s) still running");
 }
@@ -293,8 +285,8 @@ static void test_coalesce(harness *h, bc_dns *d)
     wait_all(h, ps, 3);
     bool ok = true;
     for (int i = 0; i < 3; i++)
-        ok = ok && ps[i].r.calls == 1 && ps[i].r.ans.rc == BC_DNS_OK &&
-             ps[i].r.ans.nhosts == 1 && ps[i].r.ans.hosts[0].naddrs == 1 && !ps[i].r.synchronous;
+        ok = ok && ps[i].r.calls == 1 && ps[i].r.ans.rc == BC_DNS_OK && ps[i].r.ans.nhosts == 1 &&
+             ps[i].r.ans.hosts[0].naddrs == 1 && !ps[i].r.synchronous;
     CHECK(ok, "coalesce: three answers, each once");
     CHECK(queries(d) == q + 3, "coalesce: one MX + one A + one AAAA query (%lu)", queries(d) - q);
     bc_dns_stats st;
@@ -305,7 +297,7 @@ static void test_coalesce(harness *h, bc_dns *d)
 /* Freeing with requests in flight: CANCELLED, exactly once each. */
 static void test_free_inflight(harness *h, const char *servers)
 {
-    bc_dns_options o = {.servers = servers};
+    bc_dns_options o = { .servers = servers };
     bc_dns *d = NULL;
     char err[256];
     CHECK(bc_dns_new(&d, h->base, &o, err, sizeof err) == BC_OK, "second resolver: %s", err);
@@ -325,21 +317,19 @@ static void test_free_inflight(harness *h, const char *servers)
     bool ok = true;
     for (int i = 0; i < 3; i++)
         ok = ok && ps[i].r.calls == 1;
-    CHECK(ok, "free: each callback fired exactly once (%d %d %d)", ps[0].r.calls,
-          ps[1].r.calls, ps[2].r.calls);
+    CHECK(ok, "free: each callback fired exactly once (%d %d %d)", ps[0].r.calls, ps[1].r.calls, ps[2].r.calls);
     CHECK(before == 0 && ps[0].r.ans.rc == BC_DNS_CANCELLED && ps[1].r.ans.rc == BC_DNS_CANCELLED,
           "free: in-flight requests CANCELLED (%s %s)", bc_dns_rc_name(ps[0].r.ans.rc),
           bc_dns_rc_name(ps[1].r.ans.rc));
     for (int i = 0; i < 5; i++)
         event_base_loop(h->base, EVLOOP_NONBLOCK);
-    CHECK(ps[0].r.calls == 1 && ps[1].r.calls == 1 && ps[2].r.calls == 1,
-          "free: nothing fires afterwards");
+    CHECK(ps[0].r.calls == 1 && ps[1].r.calls == 1 && ps[2].r.calls == 1, "free: nothing fires afterwards");
 }
 
 /* Nothing listens: TEMPFAIL within the configured timeout. */
 static void test_dead(harness *h, const char *dead)
 {
-    bc_dns_options o = {.servers = dead, .timeout_ms = 300, .tries = 2};
+    bc_dns_options o = { .servers = dead, .timeout_ms = 300, .tries = 2 };
     bc_dns *d = NULL;
     char err[256];
     CHECK(bc_dns_new(&d, h->base, &o, err, sizeof err) == BC_OK, "dead resolver: %s", err);
@@ -358,7 +348,7 @@ static void test_dead(harness *h, const char *dead)
 /* A tiny cache stays tiny and still answers. */
 static void test_bounded(harness *h, const char *servers)
 {
-    bc_dns_options o = {.servers = servers, .max_cache_entries = 2};
+    bc_dns_options o = { .servers = servers, .max_cache_entries = 2 };
     bc_dns *d = NULL;
     char err[256];
     if (bc_dns_new(&d, h->base, &o, err, sizeof err) != BC_OK)
@@ -366,8 +356,7 @@ static void test_bounded(harness *h, const char *servers)
     result r = resolve(h, d, "multi.bc.test");
     bc_dns_stats st;
     bc_dns_get_stats(d, &st);
-    CHECK(r.ans.rc == BC_DNS_OK && st.cache_entries <= 2, "bounded cache: %lu entries",
-          st.cache_entries);
+    CHECK(r.ans.rc == BC_DNS_OK && st.cache_entries <= 2, "bounded cache: %lu entries", st.cache_entries);
     r = resolve(h, d, "multi.bc.test");
     CHECK(r.ans.rc == BC_DNS_OK && !r.ans.from_cache, "bounded cache: evicted answers asked again");
     bc_dns_free(d);
@@ -378,9 +367,9 @@ static void test_options(harness *h)
 {
     bc_dns *d = NULL;
     char err[256] = "";
-    bc_dns_options o = {.servers = "not-an-ip"};
-    CHECK(bc_dns_new(&d, h->base, &o, err, sizeof err) == BC_EINVAL && !d && err[0],
-          "bad server list refused: %s", err);
+    bc_dns_options o = { .servers = "not-an-ip" };
+    CHECK(bc_dns_new(&d, h->base, &o, err, sizeof err) == BC_EINVAL && !d && err[0], "bad server list refused: %s",
+          err);
     bc_dns_free(NULL);
     CHECK(strcmp(bc_dns_rc_name(BC_DNS_NULLMX), "nullmx") == 0, "rc names");
 }
@@ -391,10 +380,10 @@ int main(void)
     const char *dead = getenv("BC_TEST_DEAD_DNS");
     if (!servers || !*servers)
         return tap_skip_all("BC_TEST_DNS not set (run through test_dns.sh)");
-    harness h = {.base = event_base_new()};
+    harness h = { .base = event_base_new() };
     if (!h.base)
         return tap_skip_all("no event base");
-    bc_dns_options o = {.servers = servers};
+    bc_dns_options o = { .servers = servers };
     bc_dns *d = NULL;
     char err[256] = "";
     CHECK(bc_dns_new(&d, h.base, &o, err, sizeof err) == BC_OK, "bc_dns_new(%s) %s", servers, err);

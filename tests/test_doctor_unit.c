@@ -108,7 +108,8 @@ static void reverse_names(void)
     bc_reverse_name(&ss, "in-addr.arpa", out, sizeof out);
     CHECK_STR(out, "4.1.22.11.in-addr.arpa", "the PTR query name");
     CHECK(bc_addr_parse_ip("2001:db8::1", &ss) && bc_reverse_name(&ss, "ip6.arpa", out, sizeof out), "IPv6 too");
-    CHECK_STR(out, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "32 nibbles, reversed");
+    CHECK_STR(out, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+              "32 nibbles, reversed");
     CHECK(!bc_reverse_name(&ss, "ip6.arpa", out, 40), "a buffer too small for IPv6 is refused");
     bc_addr_parse_ip("192.0.2.1", &ss);
     CHECK(!bc_reverse_name(&ss, "in-addr.arpa", out, 10), "a buffer too small for IPv4 is refused");
@@ -140,7 +141,7 @@ static void helo_rules(void)
         { "printer.local", "local network" },
         { "192.0.2.1", "IP address" },
         { "[192.0.2.1]", "literal" },
-        { "host.123", "valid" },      /* the parser already refuses an all-numeric TLD */
+        { "host.123", "valid" }, /* the parser already refuses an all-numeric TLD */
         { "bad..name.example", "not a valid" },
         { "under_score.example.com", "not a valid" },
         { "", "empty" },

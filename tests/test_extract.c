@@ -41,8 +41,8 @@ static void on_hit(void *arg, const bc_extract_hit *h)
  * returns what was found. Ownership: the caller frees the result. */
 static char *scan(const char *text, size_t n, size_t step, bool obf, bool with_ascii)
 {
-    sink k = {.with_ascii = with_ascii};
-    bc_extract_options o = {.obfuscated = obf};
+    sink k = { .with_ascii = with_ascii };
+    bc_extract_options o = { .obfuscated = obf };
     bc_scanner *s = bc_scanner_new(&o, on_hit, &k);
     if (!s)
         abort();
@@ -60,7 +60,7 @@ static char *scan(const char *text, size_t n, size_t step, bool obf, bool with_a
 /* Scans text fed in two pieces split at `split`. Caller frees. */
 static char *scan_split(const char *text, size_t n, size_t split)
 {
-    sink k = {.with_ascii = true};
+    sink k = { .with_ascii = true };
     bc_scanner *s = bc_scanner_new(NULL, on_hit, &k);
     if (!s)
         abort();
@@ -99,50 +99,56 @@ struct tcase {
 };
 
 static const struct tcase corpus[] = {
-    {"plain address", "write to john.doe@example.com today", "john.doe@example.com\n"},
-    {"two addresses", "a@example.org, b@example.net", "a@example.org\nb@example.net\n"},
-    {"angle brackets", "John <john@example.com>", "john@example.com\n"},
-    {"parentheses", "(mary@example.com)", "mary@example.com\n"},
-    {"quotes and comma", "\"sam@example.com\", 'kim@example.com';", "sam@example.com\nkim@example.com\n"},
-    {"trailing dot", "Mail me at ann@example.com.", "ann@example.com\n"},
-    {"trailing punctuation", "ann@example.com! bob@example.com? cy@example.com:", "ann@example.com\nbob@example.com\ncy@example.com\n"},
-    {"mailto prefix", "<a href=\"mailto:info@example.com\">", "info@example.com\n"},
-    {"plus and subdomain", "x+tag@mail.example.co.uk", "x+tag@mail.example.co.uk\n"},
-    {"upper-case domain lowered", "Joe@EXAMPLE.COM", "Joe@example.com\n"},
-    {"inner apostrophe", "o'brien@example.ie", "o'brien@example.ie\n"},
-    {"image@2x.png", "<img src=\"logo@2x.png\"> icon@3x.webp banner@2x.jpg", ""},
-    {"file name with real domain", "photo@example.com.jpg style@site.css", ""},
-    {"file extension that is a TLD", "archive@backup.zip clip@video.mov", ""},
-    {"scale label with a TLD", "sprite@2x.de", ""},
-    {"version strings", "npm i lodash@4.17.21 react@18.2.0 pkg@1.2.3-beta.1", ""},
-    {"numeric TLD", "user@10.0.0.1 user@host.123", ""},
-    {"unknown TLD", "root@localhost.localdomain admin@server.local me@example.invalidtld", ""},
-    {"no TLD", "user@localhost", ""},
-    {"Message-ID header", "Message-ID: <CAF1234abc@mail.example.com>\nFrom: a@example.com\n", "a@example.com\n"},
-    {"References folded", "References: <x1@example.com>\n <x2@example.com>\n\t<x3@example.com>\nTo: b@example.com\n",
-     "b@example.com\n"},
-    {"In-Reply-To and Content-ID", "In-Reply-To: <r@example.com>\ncontent-id: <c@example.com>\nok@example.com",
-     "ok@example.com\n"},
-    {"quoted forwarded header", "> Message-ID: <q@example.com>\n> From: f@example.com\n", "f@example.com\n"},
-    {"cid: reference", "<img src=\"cid:part1.06090408@example.com\">", ""},
-    {"hyphen wrap", "contact john@exam-\nple.com now", ""},
-    {"hyphen wrap in TLD part", "contact john@example.co-\nm now", ""},
-    {"soft line break", "contact jo=\nhn@example.com and =\r\nx@example.com", ""},
-    {"URL credentials", "https://user:secret@example.com/path ftp://a:b@files.example.org", ""},
-    {"quoted local part skipped", "\"john doe\"@example.com", ""},
-    {"double at", "a@b@example.com x@@example.com", ""},
-    {"local part too long",
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com", ""},
-    {"URL path at", "https://medium.com/@john.doe/post", ""},
-    {"query string separator", "https://x.example/?email=jane@example.com&x=1", "jane@example.com\n"},
-    {"trailing hyphen not at line end", "see bob@example.com-- thanks", "bob@example.com\n"},
-    {"IDN U-label", "kontakt@bücher.de", "kontakt@bücher.de\n"},
-    {"IDN A-label", "kontakt@xn--bcher-kva.de", "kontakt@bücher.de\n"},
-    {"IDN TLD", "info@пример.рф", "info@пример.рф\n"},
-    {"UTF-8 local part", "josé@example.com", "josé@example.com\n"},
-    {"curly quotes", "\xe2\x80\x9c" "ann@example.com" "\xe2\x80\x9d", "ann@example.com\n"},
-    {"obfuscated off", "john [at] example [dot] com", ""},
-    {"git remote", "git@github.com:user/repo.git", "git@github.com\n"},
+    { "plain address", "write to john.doe@example.com today", "john.doe@example.com\n" },
+    { "two addresses", "a@example.org, b@example.net", "a@example.org\nb@example.net\n" },
+    { "angle brackets", "John <john@example.com>", "john@example.com\n" },
+    { "parentheses", "(mary@example.com)", "mary@example.com\n" },
+    { "quotes and comma", "\"sam@example.com\", 'kim@example.com';", "sam@example.com\nkim@example.com\n" },
+    { "trailing dot", "Mail me at ann@example.com.", "ann@example.com\n" },
+    { "trailing punctuation",
+      "ann@example.com! bob@example.com? cy@example.com:", "ann@example.com\nbob@example.com\ncy@example.com\n" },
+    { "mailto prefix", "<a href=\"mailto:info@example.com\">", "info@example.com\n" },
+    { "plus and subdomain", "x+tag@mail.example.co.uk", "x+tag@mail.example.co.uk\n" },
+    { "upper-case domain lowered", "Joe@EXAMPLE.COM", "Joe@example.com\n" },
+    { "inner apostrophe", "o'brien@example.ie", "o'brien@example.ie\n" },
+    { "image@2x.png", "<img src=\"logo@2x.png\"> icon@3x.webp banner@2x.jpg", "" },
+    { "file name with real domain", "photo@example.com.jpg style@site.css", "" },
+    { "file extension that is a TLD", "archive@backup.zip clip@video.mov", "" },
+    { "scale label with a TLD", "sprite@2x.de", "" },
+    { "version strings", "npm i lodash@4.17.21 react@18.2.0 pkg@1.2.3-beta.1", "" },
+    { "numeric TLD", "user@10.0.0.1 user@host.123", "" },
+    { "unknown TLD", "root@localhost.localdomain admin@server.local me@example.invalidtld", "" },
+    { "no TLD", "user@localhost", "" },
+    { "Message-ID header", "Message-ID: <CAF1234abc@mail.example.com>\nFrom: a@example.com\n", "a@example.com\n" },
+    { "References folded",
+      "References: <x1@example.com>\n <x2@example.com>\n\t<x3@example.com>\nTo: b@example.com\n",
+      "b@example.com\n" },
+    { "In-Reply-To and Content-ID", "In-Reply-To: <r@example.com>\ncontent-id: <c@example.com>\nok@example.com",
+      "ok@example.com\n" },
+    { "quoted forwarded header", "> Message-ID: <q@example.com>\n> From: f@example.com\n", "f@example.com\n" },
+    { "cid: reference", "<img src=\"cid:part1.06090408@example.com\">", "" },
+    { "hyphen wrap", "contact john@exam-\nple.com now", "" },
+    { "hyphen wrap in TLD part", "contact john@example.co-\nm now", "" },
+    { "soft line break", "contact jo=\nhn@example.com and =\r\nx@example.com", "" },
+    { "URL credentials", "https://user:secret@example.com/path ftp://a:b@files.example.org", "" },
+    { "quoted local part skipped", "\"john doe\"@example.com", "" },
+    { "double at", "a@b@example.com x@@example.com", "" },
+    { "local part too long",
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com", "" },
+    { "URL path at", "https://medium.com/@john.doe/post", "" },
+    { "query string separator", "https://x.example/?email=jane@example.com&x=1", "jane@example.com\n" },
+    { "trailing hyphen not at line end", "see bob@example.com-- thanks", "bob@example.com\n" },
+    { "IDN U-label", "kontakt@bücher.de", "kontakt@bücher.de\n" },
+    { "IDN A-label", "kontakt@xn--bcher-kva.de", "kontakt@bücher.de\n" },
+    { "IDN TLD", "info@пример.рф", "info@пример.рф\n" },
+    { "UTF-8 local part", "josé@example.com", "josé@example.com\n" },
+    { "curly quotes",
+      "\xe2\x80\x9c"
+      "ann@example.com"
+      "\xe2\x80\x9d",
+      "ann@example.com\n" },
+    { "obfuscated off", "john [at] example [dot] com", "" },
+    { "git remote", "git@github.com:user/repo.git", "git@github.com\n" },
 };
 
 static void test_corpus(void)
@@ -186,12 +192,12 @@ static void test_lines(void)
     const char *t = "first a@example.com\n\nthird b@example.org\r\nfourth\nfifth c@example.net d@example.net";
     char *got = scan(t, strlen(t), 0, false, true);
     same(got,
-              "a@example.com|a@example.com|1|text\nb@example.org|b@example.org|3|text\n"
-              "c@example.net|c@example.net|5|text\nd@example.net|d@example.net|5|text\n",
-              "line numbers");
+         "a@example.com|a@example.com|1|text\nb@example.org|b@example.org|3|text\n"
+         "c@example.net|c@example.net|5|text\nd@example.net|d@example.net|5|text\n",
+         "line numbers");
     free(got);
     /* sources restart the count; kinds switch without restarting it */
-    sink k = {.with_ascii = true};
+    sink k = { .with_ascii = true };
     bc_scanner *s = bc_scanner_new(NULL, on_hit, &k);
     bc_scanner_source(s, "m.eml", "header");
     bc_scanner_feed(s, "To: h@example.com\n\n", 19);
@@ -200,9 +206,8 @@ static void test_lines(void)
     bc_scanner_source(s, "n.txt", "text");
     bc_scanner_feed(s, "n@example.com", 13);
     bc_scanner_free(s); /* without end: nothing more is reported */
-    same(k.s ? k.s : "",
-              "h@example.com|h@example.com|1|header\nb@example.com|b@example.com|4|body\n",
-              "kind switch keeps the line count, a new source restarts it");
+    same(k.s ? k.s : "", "h@example.com|h@example.com|1|header\nb@example.com|b@example.com|4|body\n",
+         "kind switch keeps the line count, a new source restarts it");
     free(k.s);
 }
 
@@ -214,11 +219,11 @@ static void test_splits(void)
     size_t n = strlen(t);
     char *want = scan(t, n, 0, false, true);
     same(want,
-              "ann.lee@example.com|ann.lee@example.com|1|text\n"
-              "bob+x@mail.example.org|bob+x@mail.example.org|1|text\n"
-              "kontakt@bücher.de|kontakt@xn--bcher-kva.de|3|text\n"
-              "end@example.net|end@example.net|4|text\n",
-              "split sample, one feed");
+         "ann.lee@example.com|ann.lee@example.com|1|text\n"
+         "bob+x@mail.example.org|bob+x@mail.example.org|1|text\n"
+         "kontakt@bücher.de|kontakt@xn--bcher-kva.de|3|text\n"
+         "end@example.net|end@example.net|4|text\n",
+         "split sample, one feed");
     size_t bad = 0;
     for (size_t split = 0; split <= n; split++) {
         char *got = scan_split(t, n, split);
@@ -256,7 +261,7 @@ static void test_window(void)
         char want[128];
         snprintf(want, sizeof want, "first.last+tag@sub.example.com|first.last+tag@sub.example.com|%lu|text\n",
                  lines);
-        size_t steps[] = {0, 4096, 65536, 1000003 % 9973};
+        size_t steps[] = { 0, 4096, 65536, 1000003 % 9973 };
         for (size_t si = 0; si < sizeof steps / sizeof steps[0]; si++) {
             char *got = scan(buf, n, steps[si], false, true);
             tried++;
@@ -278,12 +283,11 @@ static void test_long_stream(void)
         abort();
     unsigned count = 0;
     while (n + 200 < cap) {
-        int w = count % 3 == 0 ? snprintf(buf + n, cap - n, "lorem ipsum %u image@2x.png v%u@1.2.3\n",
-                                          count, count * 7)
-                : count % 3 == 1 ? snprintf(buf + n, cap - n, "user%u@host%u.example.com and some words; ",
-                                            count, count * 7)
-                                 : snprintf(buf + n, cap - n, "name%u [at] host%u [dot] example [dot] org, ",
-                                            count, count * 7);
+        int w = count % 3 == 0
+                    ? snprintf(buf + n, cap - n, "lorem ipsum %u image@2x.png v%u@1.2.3\n", count, count * 7)
+                : count % 3 == 1
+                    ? snprintf(buf + n, cap - n, "user%u@host%u.example.com and some words; ", count, count * 7)
+                    : snprintf(buf + n, cap - n, "name%u [at] host%u [dot] example [dot] org, ", count, count * 7);
         n += (size_t)w;
         count++;
     }
@@ -292,7 +296,7 @@ static void test_long_stream(void)
     for (const char *p = one; (p = strchr(p, '\n')) != NULL; p++)
         found++;
     CHECK(found == count - (count + 2) / 3, "long stream: %zu of %u addresses", found, count - (count + 2) / 3);
-    size_t steps[] = {1, 13, 4096, 65535, 65536, 200000};
+    size_t steps[] = { 1, 13, 4096, 65535, 65536, 200000 };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         char *got = scan(buf, n, steps[i], true, true);
         CHECK(strcmp(got, one) == 0, "long stream fed in chunks of %zu", steps[i]);

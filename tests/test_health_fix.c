@@ -28,8 +28,8 @@
 
 typedef struct used_code {
     char code[CODE_MAX];
-    char file[64];   /* where it was first seen */
-    bool can_fail;   /* some call site may give it severity warn or fail */
+    char file[64]; /* where it was first seen */
+    bool can_fail; /* some call site may give it severity warn or fail */
 } used_code;
 
 static used_code used[MAX_CODES];
@@ -246,7 +246,8 @@ static void scan_calls(const char *s, const char *fn, const char *file)
         char sev[256];
         squeeze(s, a[1], sev, sizeof sev);
         /* only info when the severity names nothing but BC_SEV_INFO */
-        bool can_fail = !(strstr(sev, "BC_SEV_INFO") && !strstr(sev, "BC_SEV_WARN") && !strstr(sev, "BC_SEV_FAIL"));
+        bool can_fail = !(strstr(sev, "BC_SEV_INFO") && !strstr(sev, "BC_SEV_WARN") &&
+                          !strstr(sev, "BC_SEV_FAIL"));
         if (literal_codes(s, a[2], file, can_fail) > 0)
             continue;
         char var[256];
@@ -256,7 +257,8 @@ static void scan_calls(const char *s, const char *fn, const char *file)
             traced = traced || strcmp(var, traced_vars[i]) == 0;
         if (!traced) {
             tap_diag("%s: %s(...) gets its code from '%s', which this test does not trace: make it a literal or "
-                     "teach the scan where it comes from", file, fn, var);
+                     "teach the scan where it comes from",
+                     file, fn, var);
             scan_problems++;
         }
     }
@@ -385,14 +387,14 @@ static void test_table_shape(void)
         bool ascii = true;
         for (size_t k = 0; k < len; k++)
             ascii = ascii && (unsigned char)f[k] >= 0x20 && (unsigned char)f[k] < 0x7f;
-        const char *why = len < 20 ? "too short"
-                          : len > 320 ? "longer than two plain sentences (320 characters)"
-                          : f[len - 1] != '.' ? "does not end with '.'"
+        const char *why = len < 20                   ? "too short"
+                          : len > 320                ? "longer than two plain sentences (320 characters)"
+                          : f[len - 1] != '.'        ? "does not end with '.'"
                           : f[0] < 'A' || f[0] > 'Z' ? "does not start with a capital letter"
-                          : strstr(f, "  ") ? "has a double space"
-                          : !ascii ? "has a character outside printable ASCII"
-                          : strstr(f, "DOMAIN") ? "has the placeholder DOMAIN (write <your domain>)"
-                          : NULL;
+                          : strstr(f, "  ")          ? "has a double space"
+                          : !ascii                   ? "has a character outside printable ASCII"
+                          : strstr(f, "DOMAIN")      ? "has the placeholder DOMAIN (write <your domain>)"
+                                                     : NULL;
         if (why) {
             tap_diag("fix of %s %s: %s", t[i].code, why, f);
             bad_text++;
@@ -440,7 +442,8 @@ static void test_finding_add(void)
     CHECK(fix0 && strcmp(fix0, bc_health_fix("dmarc_missing")) == 0, "a fail finding carries its fix (%s)",
           fix0 ? fix0 : "(none)");
     CHECK(json_object_size(f0) == 4 && json_string_value(json_object_get(f0, "message")) &&
-              strcmp(json_string_value(json_object_get(f0, "message")), "No DMARC record at _dmarc.example.com.") == 0,
+              strcmp(json_string_value(json_object_get(f0, "message")),
+                     "No DMARC record at _dmarc.example.com.") == 0,
           "the finding keeps severity, code and message beside fix");
     const char *fix1 = json_string_value(json_object_get(f1, "fix"));
     CHECK(fix1 && *fix1 && strcmp(fix1, bc_health_fix("spf_no_all")) == 0, "a warn finding carries its fix");
@@ -462,9 +465,9 @@ static void test_sources(void)
     CHECK(files >= 6 && scan_problems == 0, "read %zu source files of %s and traced every code argument", files,
           dir);
     /* the scan itself must see codes from each way they are passed */
-    static const char *const must[] = { "dmarc_missing", "dmarc_syntax", "mx_host_no_address",
+    static const char *const must[] = { "dmarc_missing",     "dmarc_syntax",      "mx_host_no_address",
                                         "mx_host_dns_error", "mta_sts_dns_error", "tls_rpt_multiple_records",
-                                        "bimi_bad_domain", "smtp_port_closed", "spf_too_many_lookups" };
+                                        "bimi_bad_domain",   "smtp_port_closed",  "spf_too_many_lookups" };
     size_t seen = 0;
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
         if (find_used(must[i]))
@@ -493,8 +496,8 @@ static void test_sources(void)
         }
     }
     CHECK(missing == 0, "every finding code in the sources is in the fix table (%zu missing)", missing);
-    CHECK(no_fix == 0 && can_fail > 0, "every code that can be warn or fail has a fix (%zu of %zu without)", no_fix,
-          can_fail);
+    CHECK(no_fix == 0 && can_fail > 0, "every code that can be warn or fail has a fix (%zu of %zu without)",
+          no_fix, can_fail);
 
     size_t n = 0, stale = 0;
     const bc_health_fix_entry *t = bc_health_fix_table(&n);

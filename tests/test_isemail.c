@@ -33,25 +33,25 @@ struct deviation {
  * section 2; no other kind exists in the root zone), which isemail only
  * flags (all-numeric) or leaves to DNS (anything else). */
 static const struct deviation cat_deviations[] = {
-    {12, BC_CAT_VALID, BC_SYN_VALID, "test@e.com: DNSWARN needs DNS; offline syntax is valid"},
-    {13, BC_CAT_VALID, BC_SYN_VALID, "test@iana.a: DNSWARN needs DNS; offline syntax is valid"},
-    {27, BC_CAT_VALID, BC_SYN_VALID, "63-octet label: DNSWARN needs DNS; offline syntax is valid"},
-    {33, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID, "test@iana.co-uk: a TLD with a hyphen cannot exist"},
-    {23, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID, "test@iana.123: an all-numeric TLD cannot exist (RFC 3696 2)"},
-    {24, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID,
-     "test@255.255.255.255: an IPv4 address outside [] is a domain name with an all-numeric TLD"},
-    {37, BC_CAT_VALID, BC_SYN_VALID, "many one-letter labels: DNSWARN needs DNS; offline valid"},
-    {38, BC_CAT_VALID, BC_SYN_VALID, "254-octet address: DNSWARN needs DNS; offline valid"},
-    {167, BC_CAT_VALID, BC_SYN_VALID, "test@test.com: DNSWARN_NO_MX_RECORD needs DNS"},
-    {168, BC_CAT_VALID, BC_SYN_VALID, "test@nic.no: DNSWARN needs DNS; offline syntax is valid"},
-    {5, BC_CAT_RFC5321, BC_SYN_RFC5321_TLD,
-     "test@io: the suite's VALID came from io.'s MX record (isemail skips the TLD check "
-     "after a DNS answer); offline it is a bare TLD like test@org (#166)"},
+    { 12, BC_CAT_VALID, BC_SYN_VALID, "test@e.com: DNSWARN needs DNS; offline syntax is valid" },
+    { 13, BC_CAT_VALID, BC_SYN_VALID, "test@iana.a: DNSWARN needs DNS; offline syntax is valid" },
+    { 27, BC_CAT_VALID, BC_SYN_VALID, "63-octet label: DNSWARN needs DNS; offline syntax is valid" },
+    { 33, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID, "test@iana.co-uk: a TLD with a hyphen cannot exist" },
+    { 23, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID, "test@iana.123: an all-numeric TLD cannot exist (RFC 3696 2)" },
+    { 24, BC_CAT_ERR, BC_SYN_ERR_TLD_INVALID,
+      "test@255.255.255.255: an IPv4 address outside [] is a domain name with an all-numeric TLD" },
+    { 37, BC_CAT_VALID, BC_SYN_VALID, "many one-letter labels: DNSWARN needs DNS; offline valid" },
+    { 38, BC_CAT_VALID, BC_SYN_VALID, "254-octet address: DNSWARN needs DNS; offline valid" },
+    { 167, BC_CAT_VALID, BC_SYN_VALID, "test@test.com: DNSWARN_NO_MX_RECORD needs DNS" },
+    { 168, BC_CAT_VALID, BC_SYN_VALID, "test@nic.no: DNSWARN needs DNS; offline syntax is valid" },
+    { 5, BC_CAT_RFC5321, BC_SYN_RFC5321_TLD,
+      "test@io: the suite's VALID came from io.'s MX record (isemail skips the TLD check "
+      "after a DNS answer); offline it is a bare TLD like test@org (#166)" },
 };
 
 /* Diagnosis deviations where the category matches the suite. */
 static const struct deviation diag_deviations[] = {
-    {1, BC_CAT_ERR, BC_SYN_ERR_EMPTY, "empty input has BounceCheck's own err_empty (suite: err_nodomain)"},
+    { 1, BC_CAT_ERR, BC_SYN_ERR_EMPTY, "empty input has BounceCheck's own err_empty (suite: err_nodomain)" },
 };
 
 /* Returns the deviation for `id` in table t, or NULL. */
@@ -66,10 +66,10 @@ static const struct deviation *find_dev(const struct deviation *t, size_t n, int
 /* Maps an isemail category name to ours; -1 when unknown. */
 static int map_category(const char *s)
 {
-    static const char *const names[] = {"ISEMAIL_VALID_CATEGORY", "ISEMAIL_DNSWARN",
-                                        "ISEMAIL_RFC5321",        "ISEMAIL_CFWS",
-                                        "ISEMAIL_DEPREC",         "ISEMAIL_RFC5322",
-                                        "ISEMAIL_ERR"};
+    static const char *const names[] = {
+        "ISEMAIL_VALID_CATEGORY", "ISEMAIL_DNSWARN", "ISEMAIL_RFC5321", "ISEMAIL_CFWS",
+        "ISEMAIL_DEPREC",         "ISEMAIL_RFC5322", "ISEMAIL_ERR"
+    };
     for (int k = 0; k < 7; k++)
         if (strcmp(s, names[k]) == 0)
             return k;
@@ -166,24 +166,23 @@ int main(void)
         if ((int)got == want_code)
             diag_ok++;
 
-        const struct deviation *cd =
-            find_dev(cat_deviations, sizeof cat_deviations / sizeof cat_deviations[0], id);
+        const struct deviation *cd = find_dev(cat_deviations, sizeof cat_deviations / sizeof cat_deviations[0],
+                                              id);
         if (cd) {
-            CHECK(a.category == cd->cat && got == cd->code, "#%d category: got %s/%s, deviation %s/%s (%s)",
-                  id, bc_syntax_category_name(a.category), bc_syntax_code_name(got),
-                  bc_syntax_category_name(cd->cat), bc_syntax_code_name(cd->code), cd->reason);
+            CHECK(a.category == cd->cat && got == cd->code, "#%d category: got %s/%s, deviation %s/%s (%s)", id,
+                  bc_syntax_category_name(a.category), bc_syntax_code_name(got), bc_syntax_category_name(cd->cat),
+                  bc_syntax_code_name(cd->code), cd->reason);
         } else {
             CHECK((int)a.category == want_cat, "#%d category: got %s (%s), suite %s", id,
-                  bc_syntax_category_name(a.category), bc_syntax_code_name(got),
-                  cat ? (const char *)cat : "?");
-            const struct deviation *dd =
-                find_dev(diag_deviations, sizeof diag_deviations / sizeof diag_deviations[0], id);
+                  bc_syntax_category_name(a.category), bc_syntax_code_name(got), cat ? (const char *)cat : "?");
+            const struct deviation *dd = find_dev(diag_deviations,
+                                                  sizeof diag_deviations / sizeof diag_deviations[0], id);
             if (dd)
-                CHECK(got == dd->code, "#%d diagnosis: got %s, deviation %s (%s)", id,
-                      bc_syntax_code_name(got), bc_syntax_code_name(dd->code), dd->reason);
+                CHECK(got == dd->code, "#%d diagnosis: got %s, deviation %s (%s)", id, bc_syntax_code_name(got),
+                      bc_syntax_code_name(dd->code), dd->reason);
             else
-                CHECK((int)got == want_code, "#%d diagnosis: got %s, suite %s", id,
-                      bc_syntax_code_name(got), dia ? (const char *)dia : "?");
+                CHECK((int)got == want_code, "#%d diagnosis: got %s, suite %s", id, bc_syntax_code_name(got),
+                      dia ? (const char *)dia : "?");
         }
         CHECK(a.category == bc_syntax_code_category(got) && a.valid == (a.category <= BC_CAT_RFC5321),
               "#%d result consistent", id);

@@ -74,32 +74,28 @@ static const char *make_dir(int slot)
 /* Removes the fixture files and the directory itself. */
 static void remove_dir(const char *dir)
 {
-    static const char *const names[] = { "disposable.txt", "free.txt", "role.tsv",
-                                         "sources.json", "allow.txt" };
+    static const char *const names[] = { "disposable.txt", "free.txt", "role.tsv", "sources.json", "allow.txt" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         remove_file(dir, names[i]);
     rmdir(dir);
 }
 
-static const char fixture_disposable[] =
-    "googlemail.com\n"     /* wrongly listed: the built-in allow list wins */
-    "mailinator.com\n"
-    "trash-mail.example\n" /* allowed only by the user's allow.txt */
-    "yopmail.com\n";
-static const char fixture_free[] =
-    "gmail.com\n"
-    "gmali.com\n"          /* a squat of gmail.com: still corrected */
-    "libbero.it\n"         /* one edit from libero.it: never corrected */
-    "mailinator.com\n"     /* also disposable: so not "free" */
-    "yahoo.co.uk\n";
-static const char fixture_role[] =
-    "abuse\tabuse\n"
-    "admin\tadmin\n"
-    "info\tinfo\n"
-    "no-reply\tnoreply\n"
-    "noreply\tnoreply\n"
-    "postmaster\tpostmaster\n"
-    "support\tsupport\n";
+static const char fixture_disposable[] = "googlemail.com\n" /* wrongly listed: the built-in allow list wins */
+                                         "mailinator.com\n"
+                                         "trash-mail.example\n" /* allowed only by the user's allow.txt */
+                                         "yopmail.com\n";
+static const char fixture_free[] = "gmail.com\n"
+                                   "gmali.com\n"      /* a squat of gmail.com: still corrected */
+                                   "libbero.it\n"     /* one edit from libero.it: never corrected */
+                                   "mailinator.com\n" /* also disposable: so not "free" */
+                                   "yahoo.co.uk\n";
+static const char fixture_role[] = "abuse\tabuse\n"
+                                   "admin\tadmin\n"
+                                   "info\tinfo\n"
+                                   "no-reply\tnoreply\n"
+                                   "noreply\tnoreply\n"
+                                   "postmaster\tpostmaster\n"
+                                   "support\tsupport\n";
 static const char fixture_sources[] =
     "{\"lists\": {"
     "\"disposable\": {\"count\": 4, \"sources\": ["
@@ -125,8 +121,7 @@ static void write_fixture(const char *dir)
 /* ---- strset ---------------------------------------------------------- */
 
 /* Initialises s over a NUL-terminated blob; returns the status. */
-static bc_error set_from(bc_strset *s, const char *blob, bc_strset_kind kind, char *err,
-                          size_t errlen)
+static bc_error set_from(bc_strset *s, const char *blob, bc_strset_kind kind, char *err, size_t errlen)
 {
     return bc_strset_init(s, blob, strlen(blob), kind, "t.txt", err, errlen);
 }
@@ -151,9 +146,8 @@ static void test_strset(void)
           "strset: nothing found in an empty set");
     bc_strset_fini(&s);
 
-    CHECK(set_from(&s, "only.example\n", BC_STRSET_DOMAIN, err, sizeof err) == BC_OK &&
-              s.count == 1 && bc_strset_contains(&s, "only.example", 12) &&
-              !bc_strset_contains(&s, "only.exampl", 11),
+    CHECK(set_from(&s, "only.example\n", BC_STRSET_DOMAIN, err, sizeof err) == BC_OK && s.count == 1 &&
+              bc_strset_contains(&s, "only.example", 12) && !bc_strset_contains(&s, "only.exampl", 11),
           "strset: single entry");
     bc_strset_fini(&s);
 
@@ -192,8 +186,7 @@ static void test_strset(void)
 
     /* TSV: keys only, "ab" sorts before "abc" because TAB < any key byte. */
     const char *tsv = "ab\tx\nabc\ty\nb.c\tz\n";
-    CHECK(set_from(&s, tsv, BC_STRSET_TSV, err, sizeof err) == BC_OK && s.count == 3,
-          "strset tsv: indexed");
+    CHECK(set_from(&s, tsv, BC_STRSET_TSV, err, sizeof err) == BC_OK && s.count == 3, "strset tsv: indexed");
     CHECK(bc_strset_find(&s, "ab", 2) == 0 && bc_strset_find(&s, "abc", 3) == 1 &&
               bc_strset_find(&s, "b.c", 3) == 2,
           "strset tsv: keys found");
@@ -207,7 +200,10 @@ static void test_strset(void)
         { "shorter after longer prefix", "a.com\nab.com\na.co\n", 0, BC_STRSET_DOMAIN, "t.txt:3:" },
         { "missing final newline", "a.com\nb.com", 0, BC_STRSET_DOMAIN, "t.txt:2:" },
         { "NUL byte", "a.com\nb\0.com\n", 12, BC_STRSET_DOMAIN, "t.txt:2:" },
-        { "non-ASCII domain", "a.com\nb\xc3\xbc" "cher.de\n", 0, BC_STRSET_DOMAIN, "t.txt:2:" },
+        { "non-ASCII domain",
+          "a.com\nb\xc3\xbc"
+          "cher.de\n",
+          0, BC_STRSET_DOMAIN, "t.txt:2:" },
         { "upper case", "A.com\n", 0, BC_STRSET_DOMAIN, "t.txt:1:" },
         { "blank line", "a.com\n\nb.com\n", 0, BC_STRSET_DOMAIN, "t.txt:2:" },
         { "CRLF", "a.com\r\nb.com\r\n", 0, BC_STRSET_DOMAIN, "t.txt:1:" },
@@ -225,8 +221,8 @@ static void test_strset(void)
         err[0] = '\0';
         size_t len = bad[i].len ? bad[i].len : strlen(bad[i].blob);
         bc_error st = bc_strset_init(&s, bad[i].blob, len, bad[i].kind, "t.txt", err, sizeof err);
-        CHECK(st == BC_EDATA && strstr(err, bad[i].where) && s.count == 0 && !s.off,
-              "strset rejects %s: \"%s\"", bad[i].what, err);
+        CHECK(st == BC_EDATA && strstr(err, bad[i].where) && s.count == 0 && !s.off, "strset rejects %s: \"%s\"",
+              bad[i].what, err);
         bc_strset_fini(&s);
     }
 }
@@ -239,17 +235,16 @@ static void test_distance(void)
         const char *a, *b;
         size_t limit, want;
     } t[] = {
-        { "gmail", "gmail", 2, 0 }, { "gmial", "gmail", 2, 1 }, { "gmal", "gmail", 2, 1 },
-        { "gnail", "gmail", 2, 1 }, { "", "abc", 5, 3 },        { "abc", "", 5, 3 },
+        { "gmail", "gmail", 2, 0 },    { "gmial", "gmail", 2, 1 },    { "gmal", "gmail", 2, 1 },
+        { "gnail", "gmail", 2, 1 },    { "", "abc", 5, 3 },           { "abc", "", 5, 3 },
         { "ca", "abc", 5, 3 }, /* OSA, not unrestricted Damerau-Levenshtein (2) */
-        { "kitten", "sitting", 5, 3 },
-        { "kitten", "sitting", 1, 2 }, /* over the limit: limit + 1 */
-        { "abcdef", "a", 2, 3 },       /* length gap alone exceeds the limit */
+        { "kitten", "sitting", 5, 3 }, { "kitten", "sitting", 1, 2 }, /* over the limit: limit + 1 */
+        { "abcdef", "a", 2, 3 },                                      /* length gap alone exceeds the limit */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t d = bc_osa_distance(t[i].a, strlen(t[i].a), t[i].b, strlen(t[i].b), t[i].limit);
-        CHECK(d == t[i].want, "osa(\"%s\", \"%s\", limit %zu) = %zu (want %zu)", t[i].a, t[i].b,
-              t[i].limit, d, t[i].want);
+        CHECK(d == t[i].want, "osa(\"%s\", \"%s\", limit %zu) = %zu (want %zu)", t[i].a, t[i].b, t[i].limit, d,
+              t[i].want);
     }
     char longs[BC_SUGGEST_MAX + 2];
     memset(longs, 'a', sizeof longs);
@@ -274,40 +269,53 @@ static void test_fixture_lookups(const bc_lists *l)
         const char *d;
         bool want;
     } disp[] = {
-        { "mailinator.com", true },       { "x.mailinator.com", true },
-        { "a.b.mailinator.com", true },   { "MAILINATOR.COM.", true },
-        { "yopmail.com", true },          { "mailinator.co", false },
-        { "notmailinator.com", false },   { "mailinator.com.evil.example", false },
-        { "com", false },                 { "", false },
-        { "googlemail.com", false },      /* built-in allow list wins */
-        { "x.googlemail.com", false },    /* allowed through its parent */
-        { "trash-mail.example", true },   /* no user allow.txt yet */
+        { "mailinator.com", true },
+        { "x.mailinator.com", true },
+        { "a.b.mailinator.com", true },
+        { "MAILINATOR.COM.", true },
+        { "yopmail.com", true },
+        { "mailinator.co", false },
+        { "notmailinator.com", false },
+        { "mailinator.com.evil.example", false },
+        { "com", false },
+        { "", false },
+        { "googlemail.com", false },    /* built-in allow list wins */
+        { "x.googlemail.com", false },  /* allowed through its parent */
+        { "trash-mail.example", true }, /* no user allow.txt yet */
         { "gmail.com", false },
     };
     for (size_t i = 0; i < sizeof disp / sizeof disp[0]; i++)
-        CHECK(bc_lists_disposable(l, disp[i].d) == disp[i].want, "disposable(%s) == %s",
-              disp[i].d, disp[i].want ? "true" : "false");
+        CHECK(bc_lists_disposable(l, disp[i].d) == disp[i].want, "disposable(%s) == %s", disp[i].d,
+              disp[i].want ? "true" : "false");
 
     static const struct {
         const char *d;
         bool want;
     } fr[] = {
-        { "gmail.com", true },          { "yahoo.co.uk", true },  { "mail.yahoo.co.uk", true },
-        { "a.b.yahoo.co.uk", true },    { "co.uk", false },       { "yahoo.co", false },
+        { "gmail.com", true },       { "yahoo.co.uk", true }, { "mail.yahoo.co.uk", true },
+        { "a.b.yahoo.co.uk", true }, { "co.uk", false },      { "yahoo.co", false },
         { "mailinator.com", false }, /* disposable beats free */
-        { "example.com", false },       { "GMAIL.COM", true },
+        { "example.com", false },    { "GMAIL.COM", true },
     };
     for (size_t i = 0; i < sizeof fr / sizeof fr[0]; i++)
-        CHECK(bc_lists_free_provider(l, fr[i].d) == fr[i].want, "free_provider(%s) == %s",
-              fr[i].d, fr[i].want ? "true" : "false");
+        CHECK(bc_lists_free_provider(l, fr[i].d) == fr[i].want, "free_provider(%s) == %s", fr[i].d,
+              fr[i].want ? "true" : "false");
 
     static const struct {
         const char *local, *want;
     } role[] = {
-        { "admin", "admin" },       { "Admin", "admin" },       { "ADMIN+tag", "admin" },
-        { "support+a+b", "support" }, { "no-reply", "noreply" }, { "NoReply+x", "noreply" },
-        { "postmaster", "postmaster" }, { "administrator", NULL }, { "adm", NULL },
-        { "+admin", NULL },         { "", NULL },               { "john.smith", NULL },
+        { "admin", "admin" },
+        { "Admin", "admin" },
+        { "ADMIN+tag", "admin" },
+        { "support+a+b", "support" },
+        { "no-reply", "noreply" },
+        { "NoReply+x", "noreply" },
+        { "postmaster", "postmaster" },
+        { "administrator", NULL },
+        { "adm", NULL },
+        { "+admin", NULL },
+        { "", NULL },
+        { "john.smith", NULL },
     };
     for (size_t i = 0; i < sizeof role / sizeof role[0]; i++) {
         const char *got = bc_lists_role(l, role[i].local);
@@ -343,21 +351,16 @@ static void test_fixture_dir(void)
     if (d && f && r && a && p) {
         char want[600];
         snprintf(want, sizeof want, "%s/disposable.txt", dir);
-        CHECK(d->count == 4 && strcmp(d->origin, want) == 0, "describe disposable: 4 from %s",
-              d->origin);
-        CHECK_STR(d->source, "disposable-email-domains-js@1.2.3, fakefilter@0.1.1",
-                  "describe disposable source");
+        CHECK(d->count == 4 && strcmp(d->origin, want) == 0, "describe disposable: 4 from %s", d->origin);
+        CHECK_STR(d->source, "disposable-email-domains-js@1.2.3, fakefilter@0.1.1", "describe disposable source");
         CHECK_STR(d->license, "CC0-1.0, BSD-3-Clause", "describe disposable licence");
-        CHECK(f->count == 5 && strcmp(f->source, "email-providers@2.0.0") == 0 &&
-                  strcmp(f->license, "ISC") == 0,
+        CHECK(f->count == 5 && strcmp(f->source, "email-providers@2.0.0") == 0 && strcmp(f->license, "ISC") == 0,
               "describe free: 5, email-providers@2.0.0, ISC");
         CHECK(r->count == 7 && strcmp(r->source, "role-based-email-addresses@1.2.2") == 0,
               "describe role: 7, role-based-email-addresses@1.2.2");
-        CHECK(a->count > 100 && strcmp(a->source, "bouncecheck") == 0 &&
-                  strcmp(a->origin, "builtin") == 0,
+        CHECK(a->count > 100 && strcmp(a->source, "bouncecheck") == 0 && strcmp(a->origin, "builtin") == 0,
               "describe allow: %zu built-in entries, source bouncecheck", a->count);
-        CHECK(p->count >= 100 && strcmp(p->source, "bouncecheck") == 0 &&
-                  strcmp(p->origin, "builtin") == 0,
+        CHECK(p->count >= 100 && strcmp(p->source, "bouncecheck") == 0 && strcmp(p->origin, "builtin") == 0,
               "describe popular: %zu entries, source bouncecheck", p->count);
     }
     size_t builtin_allow = a ? a->count : 0;
@@ -368,8 +371,7 @@ static void test_fixture_dir(void)
     write_file(dir, "allow.txt", "example.org\ntrash-mail.example\n");
     st = bc_lists_load(&l, dir, err, sizeof err);
     if (CHECK(st == BC_OK, "fixture dir with allow.txt loads (%s)", err)) {
-        CHECK(!bc_lists_disposable(l, "trash-mail.example") &&
-                  !bc_lists_disposable(l, "x.trash-mail.example"),
+        CHECK(!bc_lists_disposable(l, "trash-mail.example") && !bc_lists_disposable(l, "x.trash-mail.example"),
               "user allow.txt overrides the disposable list (domain and subdomain)");
         CHECK(bc_lists_disposable(l, "mailinator.com") && !bc_lists_disposable(l, "googlemail.com"),
               "user allow.txt leaves the rest alone; built-in allow still applies");
@@ -378,8 +380,7 @@ static void test_fixture_dir(void)
         char want[600];
         snprintf(want, sizeof want, "builtin + %s/allow.txt", dir);
         CHECK(a && a->count == builtin_allow + 2 && strcmp(a->origin, want) == 0,
-              "describe allow: %zu = built-in + 2, origin '%s'", a ? a->count : 0,
-              a ? a->origin : "");
+              "describe allow: %zu = built-in + 2, origin '%s'", a ? a->count : 0, a ? a->origin : "");
         bc_lists_free(l);
     }
     remove_file(dir, "allow.txt");
@@ -422,7 +423,7 @@ static void test_fixture_dir(void)
 
 typedef struct bad_file {
     const char *what, *file, *content;
-    size_t len; /* 0: strlen */
+    size_t len;       /* 0: strlen */
     const char *want; /* substring of the message */
 } bad_file;
 
@@ -431,21 +432,25 @@ static void test_malformed(void)
     static const bad_file bad[] = {
         { "unsorted disposable", "disposable.txt", "b.com\na.com\n", 0, "disposable.txt:2:" },
         { "NUL in free", "free.txt", "a.com\nb\0.com\n", 12, "free.txt:2:" },
-        { "non-ASCII free", "free.txt", "b\xc3\xbc" "cher.de\n", 0, "free.txt:1:" },
+        { "non-ASCII free", "free.txt",
+          "b\xc3\xbc"
+          "cher.de\n",
+          0, "free.txt:1:" },
         { "duplicate role", "role.tsv", "admin\tadmin\nadmin\tadmin\n", 0, "role.tsv:2:" },
         { "role without tab", "role.tsv", "admin\n", 0, "role.tsv:1:" },
         { "truncated disposable", "disposable.txt", "a.com\nb.co", 0, "disposable.txt:2:" },
         { "broken sources.json", "sources.json", "{\"lists\": ", 0, "sources.json" },
-        { "sources not an array", "sources.json", "{\"lists\": {\"free\": {\"sources\": 3}}}", 0,
-          "sources.json" },
+        { "sources not an array", "sources.json", "{\"lists\": {\"free\": {\"sources\": 3}}}", 0, "sources.json" },
         { "unsorted user allow.txt", "allow.txt", "z.example\na.example\n", 0, "allow.txt:2:" },
-        { "binary file", "disposable.txt", "\x7f" "ELF\x02\x01\x01\0\0\n", 9, "disposable.txt:1:" },
+        { "binary file", "disposable.txt",
+          "\x7f"
+          "ELF\x02\x01\x01\0\0\n",
+          9, "disposable.txt:1:" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *dir = make_dir(1);
         write_fixture(dir);
-        write_file_n(dir, bad[i].file, bad[i].content,
-                     bad[i].len ? bad[i].len : strlen(bad[i].content));
+        write_file_n(dir, bad[i].file, bad[i].content, bad[i].len ? bad[i].len : strlen(bad[i].content));
         char err[512] = "";
         bc_lists *l = (bc_lists *)1;
         bc_error st = bc_lists_load(&l, dir, err, sizeof err);
@@ -467,25 +472,48 @@ typedef struct sugg_case {
 
 static const sugg_case sugg[] = {
     /* must suggest */
-    { "gmial.com", "gmail.com" },     { "gmal.com", "gmail.com" },
-    { "hotmial.com", "hotmail.com" }, { "yaho.com", "yahoo.com" },
-    { "gmail.con", "gmail.com" },     { "outlok.com", "outlook.com" },
-    { "gnail.com", "gmail.com" },     { "iclould.com", "icloud.com" },
-    { "yahoo.cmo", "yahoo.com" },     { "yahoo.co", "yahoo.com" },
-    { "hotmail.co", "hotmail.com" },  { "gmx.con", "gmx.com" },
-    { "GMIAL.COM", "gmail.com" },     { "gmali.com", "gmail.com" }, /* even if free-listed */
-    { "libbero.it", "libero.it" },    /* only when not free-listed */
-    { "hotmail.co.uj", "hotmail.co.uk" }, { "protonmial.com", "protonmail.com" },
+    { "gmial.com", "gmail.com" },
+    { "gmal.com", "gmail.com" },
+    { "hotmial.com", "hotmail.com" },
+    { "yaho.com", "yahoo.com" },
+    { "gmail.con", "gmail.com" },
+    { "outlok.com", "outlook.com" },
+    { "gnail.com", "gmail.com" },
+    { "iclould.com", "icloud.com" },
+    { "yahoo.cmo", "yahoo.com" },
+    { "yahoo.co", "yahoo.com" },
+    { "hotmail.co", "hotmail.com" },
+    { "gmx.con", "gmx.com" },
+    { "GMIAL.COM", "gmail.com" },
+    { "gmali.com", "gmail.com" },  /* even if free-listed */
+    { "libbero.it", "libero.it" }, /* only when not free-listed */
+    { "hotmail.co.uj", "hotmail.co.uk" },
+    { "protonmial.com", "protonmail.com" },
     /* must not suggest */
-    { "gmail.com", NULL },     { "ymail.com", NULL },   { "gmx.com", NULL },
-    { "gmx.de", NULL },        { "hotmail.co.uk", NULL }, { "live.com", NULL },
-    { "mail.com", NULL },      { "aol.com", NULL },     { "me.com", NULL },
-    { "acme-corp.com", NULL }, { "xn--bcher-kva.de", NULL }, { "gmc.com", NULL },
-    { "gmail.org", NULL },     { "example.com", NULL }, { "mail.yahoo.co.uk", NULL },
-    { "com", NULL },           { "", NULL },            { "googlemail.com", NULL },
+    { "gmail.com", NULL },
+    { "ymail.com", NULL },
+    { "gmx.com", NULL },
+    { "gmx.de", NULL },
+    { "hotmail.co.uk", NULL },
+    { "live.com", NULL },
+    { "mail.com", NULL },
+    { "aol.com", NULL },
+    { "me.com", NULL },
+    { "acme-corp.com", NULL },
+    { "xn--bcher-kva.de", NULL },
+    { "gmc.com", NULL },
+    { "gmail.org", NULL },
+    { "example.com", NULL },
+    { "mail.yahoo.co.uk", NULL },
+    { "com", NULL },
+    { "", NULL },
+    { "googlemail.com", NULL },
     { "hotmail.co.il", NULL }, /* a real suffix: not a typo of hotmail.co.uk */
-    { "yahoo.com.my", NULL },  { "gmx.at", NULL },      { "bootmail.com", NULL },
-    { "gmail.com.", NULL },    { "x.gmail.com", NULL },
+    { "yahoo.com.my", NULL },
+    { "gmx.at", NULL },
+    { "bootmail.com", NULL },
+    { "gmail.com.", NULL },
+    { "x.gmail.com", NULL },
 };
 
 /* Runs the suggestion table over l; `fixture` says whether libbero.it is in
@@ -499,8 +527,7 @@ static void test_suggest_table(const bc_lists *l, const char *label, bool fixtur
         char out[64] = "";
         bool got = bc_lists_suggest(l, sugg[i].in, out, sizeof out);
         bool ok = want ? got && strcmp(out, want) == 0 : !got;
-        CHECK(ok, "%s: suggest(%s) = %s (want %s)", label, sugg[i].in, got ? out : "none",
-              want ? want : "none");
+        CHECK(ok, "%s: suggest(%s) = %s (want %s)", label, sugg[i].in, got ? out : "none", want ? want : "none");
     }
     char tiny[5];
     CHECK(!bc_lists_suggest(l, "gmial.com", tiny, sizeof tiny),
@@ -510,8 +537,8 @@ static void test_suggest_table(const bc_lists *l, const char *label, bool fixtur
 /* Every line of a domain list (given as text, e.g. the free list or the
  * popular list) is known, so none of them gets a suggestion, except the
  * one-edit squats of the top providers (listed in a diag line). */
-static void check_never_corrected(const bc_lists *l, const char *text, size_t len,
-                                  const char *label, const char *what)
+static void check_never_corrected(const bc_lists *l, const char *text, size_t len, const char *label,
+                                  const char *what)
 {
     size_t bad = 0, checked = 0, squats = 0, slen = 0;
     char first[400] = "", squat_list[1024] = "";
@@ -530,8 +557,7 @@ static void check_never_corrected(const bc_lists *l, const char *text, size_t le
                 if (bc_suggest_is_squat(d, n)) {
                     squats++;
                     if (slen < sizeof squat_list)
-                        slen += (size_t)snprintf(squat_list + slen, sizeof squat_list - slen,
-                                                 " %s->%s", d, out);
+                        slen += (size_t)snprintf(squat_list + slen, sizeof squat_list - slen, " %s->%s", d, out);
                 } else if (bad++ == 0) {
                     snprintf(first, sizeof first, "%s -> %s", d, out);
                 }
@@ -540,8 +566,8 @@ static void check_never_corrected(const bc_lists *l, const char *text, size_t le
         p = nl + 1;
     }
     CHECK(bad == 0 && checked > 0,
-          "%s: none of %zu %s domains gets a suggestion (but %zu top-provider squats)%s%s",
-          label, checked, what, squats, bad ? "; first: " : "", first);
+          "%s: none of %zu %s domains gets a suggestion (but %zu top-provider squats)%s%s", label, checked, what,
+          squats, bad ? "; first: " : "", first);
     if (squats)
         tap_diag("%s %s squats still corrected:%s", label, what, squat_list);
 }
@@ -554,8 +580,7 @@ static void test_suggest(void)
     bc_lists *l = NULL;
     if (CHECK(bc_lists_load(&l, dir, err, sizeof err) == BC_OK, "fixture loads for suggest")) {
         test_suggest_table(l, "fixture", true);
-        check_never_corrected(l, (const char *)bc_data_popular_txt, bc_data_popular_txt_len,
-                              "fixture", "popular");
+        check_never_corrected(l, (const char *)bc_data_popular_txt, bc_data_popular_txt_len, "fixture", "popular");
         check_never_corrected(l, fixture_free, strlen(fixture_free), "fixture", "free-list");
         bc_lists_free(l);
     }
@@ -583,19 +608,18 @@ static void test_builtin(void)
     size_t n = bc_lists_describe(l, info, 5);
     const bc_list_info *a = info_of(info, n, "allow"), *p = info_of(info, n, "popular");
     CHECK(a && p && a->count > p->count && p->count >= 100,
-          "built-in allow (%zu) and popular (%zu) lists are populated", a ? a->count : 0,
-          p ? p->count : 0);
+          "built-in allow (%zu) and popular (%zu) lists are populated", a ? a->count : 0, p ? p->count : 0);
     for (size_t i = 0; i < n; i++)
-        tap_diag("builtin %-10s %6zu  %s | %s | %s", info[i].name, info[i].count, info[i].source,
-                 info[i].license, info[i].origin);
+        tap_diag("builtin %-10s %6zu  %s | %s | %s", info[i].name, info[i].count, info[i].source, info[i].license,
+                 info[i].origin);
 
     const bc_list_info *d = info_of(info, n, "disposable"), *f = info_of(info, n, "free"),
                        *r = info_of(info, n, "role");
     bool populated = d && f && r && d->count && f->count && r->count;
     const char *why = "data/ lists are empty placeholders (run `bouncecheck lists update --pinned`)";
     if (populated) {
-        CHECK(d->count > 1000 && f->count > 100 && r->count > 10,
-              "built-in disposable %zu, free %zu, role %zu", d->count, f->count, r->count);
+        CHECK(d->count > 1000 && f->count > 100 && r->count > 10, "built-in disposable %zu, free %zu, role %zu",
+              d->count, f->count, r->count);
         CHECK(strcmp(d->source, "unknown") != 0 && strcmp(d->origin, "builtin") == 0,
               "built-in disposable has sources (%s)", d->source);
         CHECK(bc_lists_disposable(l, "mailinator.com") && bc_lists_disposable(l, "x.mailinator.com"),
@@ -608,13 +632,12 @@ static void test_builtin(void)
         CHECK(cat != NULL, "built-in: postmaster is a role (%s)", cat ? cat : "NULL");
         CHECK(bc_lists_role(l, "john.smith") == NULL, "built-in: john.smith is not a role");
         size_t bad = 0;
-        static const char *const allowed[] = { "gmail.com", "yahoo.com", "outlook.com",
+        static const char *const allowed[] = { "gmail.com",   "yahoo.com",  "outlook.com",
                                                "hotmail.com", "icloud.com", "proton.me" };
         for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
             bad += bc_lists_disposable(l, allowed[i]);
         CHECK(bad == 0, "built-in: big providers are never disposable");
-        check_never_corrected(l, (const char *)bc_data_free_txt, bc_data_free_txt_len, "builtin",
-                              "free-list");
+        check_never_corrected(l, (const char *)bc_data_free_txt, bc_data_free_txt_len, "builtin", "free-list");
     } else {
         skip("built-in disposable/free/role counts > 0", why);
         skip("built-in disposable has sources", why);
@@ -627,8 +650,7 @@ static void test_builtin(void)
         skip("built-in: no free-list domain gets a suggestion", why);
     }
     test_suggest_table(l, "builtin", false);
-    check_never_corrected(l, (const char *)bc_data_popular_txt, bc_data_popular_txt_len,
-                          "builtin", "popular");
+    check_never_corrected(l, (const char *)bc_data_popular_txt, bc_data_popular_txt_len, "builtin", "popular");
     bc_lists_free(l);
 
     /* Load time: not an assertion, a figure for the report. */

@@ -120,8 +120,8 @@ static void test_policy(void)
     const char *good = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\n"
                        "mx: backupmx.example.com\r\nmax_age: 604800\r\n";
     CHECK(bc_mta_sts_parse_policy(good, strlen(good), &p, err, sizeof err), "RFC 8461 example policy (CRLF)");
-    CHECK(strcmp(p.version, "STSv1") == 0 && strcmp(p.mode, "enforce") == 0 && p.max_age == 604800 &&
-              p.nmx == 3 && strcmp(p.mx[1], "*.example.net") == 0,
+    CHECK(strcmp(p.version, "STSv1") == 0 && strcmp(p.mode, "enforce") == 0 && p.max_age == 604800 && p.nmx == 3 &&
+              strcmp(p.mx[1], "*.example.net") == 0,
           "fields: STSv1 enforce 604800, 3 mx");
     const char *lf = "version: STSv1\nmode: testing\nmx: MX.Example.COM.\nmax_age: 0\nfoo: bar";
     CHECK(bc_mta_sts_parse_policy(lf, strlen(lf), &p, err, sizeof err) && strcmp(p.mode, "testing") == 0 &&
@@ -310,15 +310,15 @@ static json_t *dmarc_with(const char *tags_json)
 
 static void test_bimi_section(void)
 {
-    bc_resolver *r =
-        zone("{\"default._bimi.good.test\": [{\"TXT\": \"v=BIMI1; l=https://good.test/logo.svg; "
-             "a=https://good.test/vmc.pem\"}],"
-             " \"default._bimi.nocert.test\": [{\"TXT\": \"v=BIMI1; l=https://nocert.test/logo.svg\"}],"
-             " \"default._bimi.http.test\": [{\"TXT\": \"v=BIMI1; l=http://http.test/logo.svg\"}],"
-             " \"default._bimi.png.test\": [{\"TXT\": \"v=BIMI1; l=https://png.test/logo.png\"}],"
-             " \"default._bimi.declined.test\": [{\"TXT\": \"v=BIMI1; l=; a=;\"}],"
-             " \"default._bimi.syntax.test\": [{\"TXT\": \"v=BIMI1 l=https://x.test/l.svg\"}],"
-             " \"default._bimi.nol.test\": [{\"TXT\": \"v=BIMI1; a=https://x.test/a.pem\"}]}");
+    bc_resolver *r = zone(
+        "{\"default._bimi.good.test\": [{\"TXT\": \"v=BIMI1; l=https://good.test/logo.svg; "
+        "a=https://good.test/vmc.pem\"}],"
+        " \"default._bimi.nocert.test\": [{\"TXT\": \"v=BIMI1; l=https://nocert.test/logo.svg\"}],"
+        " \"default._bimi.http.test\": [{\"TXT\": \"v=BIMI1; l=http://http.test/logo.svg\"}],"
+        " \"default._bimi.png.test\": [{\"TXT\": \"v=BIMI1; l=https://png.test/logo.png\"}],"
+        " \"default._bimi.declined.test\": [{\"TXT\": \"v=BIMI1; l=; a=;\"}],"
+        " \"default._bimi.syntax.test\": [{\"TXT\": \"v=BIMI1 l=https://x.test/l.svg\"}],"
+        " \"default._bimi.nol.test\": [{\"TXT\": \"v=BIMI1; a=https://x.test/a.pem\"}]}");
     if (!CHECK(r, "in-memory zone for BIMI"))
         return;
     json_t *reject = dmarc_with("{\"p\": \"reject\"}");
@@ -415,9 +415,8 @@ static int https_tests(const char *port, const char *ca)
               json_array_size(json_object_get(pol, "mx")) == 2 &&
               strcmp(json_string_value(json_object_get(s, "id")), "20260101") == 0,
           "policy fields: enforce, 604800, 2 mx; id 20260101");
-    CHECK(json_array_size(m) == 2 &&
-              strcmp(json_string_value(json_object_get(json_array_get(m, 1), "pattern")), "*.mx.example.test") ==
-                  0,
+    CHECK(json_array_size(m) == 2 && strcmp(json_string_value(json_object_get(json_array_get(m, 1), "pattern")),
+                                            "*.mx.example.test") == 0,
           "a.mx.example.test matched by *.mx.example.test");
     if (strcmp(status(s), "pass") != 0)
         dump("good", s);

@@ -24,7 +24,7 @@ typedef struct run {
     bc_probe_outcome out;
     int calls;
     struct event_base *base;
-    bc_probe *probe;      /* for the delayed cancel */
+    bc_probe *probe; /* for the delayed cancel */
 } run;
 
 /* Records the outcome and stops the loop. */
@@ -135,8 +135,12 @@ static run probe_run(int port, const bc_probe_config *cfg, bc_probe_rcpt *rcpts,
     sin.sin_port = htons((uint16_t)port);
     inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
     bc_probe_request req = {
-        .addr = (const struct sockaddr *)&sin, .addr_len = sizeof sin, .host = "mx.example",
-        .rcpts = rcpts, .nrcpts = n, .deadline_ms = deadline_ms,
+        .addr = (const struct sockaddr *)&sin,
+        .addr_len = sizeof sin,
+        .host = "mx.example",
+        .rcpts = rcpts,
+        .nrcpts = n,
+        .deadline_ms = deadline_ms,
     };
     struct event *watchdog = evtimer_new(r.base, on_cancel_timer, &r);
     struct timeval wd = { 30, 0 };
@@ -195,7 +199,8 @@ static void case_two_rcpts(const char *server, bool want_pipelined)
     CHECK(r.calls == 1, "%s: callback once (got %d)", server, r.calls);
     CHECK(r.out.end == BC_PROBE_COMPLETED, "%s: completed (got %s: %s)", server, bc_probe_end_name(r.out.end),
           r.out.error);
-    CHECK(r.out.step == BC_STEP_DONE, "%s: ended at done after 221 (got %s)", server, bc_probe_step_name(r.out.step));
+    CHECK(r.out.step == BC_STEP_DONE, "%s: ended at done after 221 (got %s)", server,
+          bc_probe_step_name(r.out.step));
     CHECK(r.out.esmtp, "%s: esmtp", server);
     CHECK(r.out.pipelined == want_pipelined, "%s: pipelined is %d", server, want_pipelined);
     CHECK(rc[0].replied && rc[0].reply.code == 250, "%s: alice 250 (got %d)", server, rc[0].reply.code);
@@ -293,7 +298,8 @@ static void case_smtputf8(void)
     CHECK(rc[0].replied && !rc[0].skipped_smtputf8, "utf8 not offered: ascii recipient asked");
     CHECK(!rc[1].replied && rc[1].skipped_smtputf8, "utf8 not offered: utf8 recipient skipped");
     char *log = log_read("noutf8");
-    CHECK(!strstr(log, "SMTPUTF8\n") && !strstr(log, "j\xc3\xb6rg"), "utf8 not offered: no SMTPUTF8, no RCPT for it");
+    CHECK(!strstr(log, "SMTPUTF8\n") && !strstr(log, "j\xc3\xb6rg"),
+          "utf8 not offered: no SMTPUTF8, no RCPT for it");
     free(log);
 
     rcpt_set(&rc[0], "alice@example.test", 0, false);
@@ -303,7 +309,8 @@ static void case_smtputf8(void)
     CHECK(r.out.end == BC_PROBE_COMPLETED && rc[1].replied && !rc[1].skipped_smtputf8,
           "utf8 offered: utf8 recipient asked");
     log = log_read("normal");
-    CHECK(strstr(log, "C MAIL FROM:<bounce@bouncecheck.test> SMTPUTF8") != NULL, "utf8 offered: MAIL ... SMTPUTF8");
+    CHECK(strstr(log, "C MAIL FROM:<bounce@bouncecheck.test> SMTPUTF8") != NULL,
+          "utf8 offered: MAIL ... SMTPUTF8");
     free(log);
 
     /* a batch of only utf8 recipients on a server without it: no transaction at all */
@@ -335,12 +342,14 @@ static void case_tls(void)
     CHECK(r.out.tls, "starttls: tls true");
     CHECK(strncmp(r.out.tls_version, "TLSv1", 5) == 0, "starttls: version %s", r.out.tls_version);
     CHECK(r.out.tls_cipher[0] != '\0', "starttls: cipher %s", r.out.tls_cipher);
-    CHECK(!r.out.tls_cert_ok && r.out.tls_cert_error[0], "starttls: self-signed not ok (%s)", r.out.tls_cert_error);
+    CHECK(!r.out.tls_cert_ok && r.out.tls_cert_error[0], "starttls: self-signed not ok (%s)",
+          r.out.tls_cert_error);
     CHECK(rc[0].replied && rc[0].reply.code == 250, "starttls: rcpt answered under TLS");
     CHECK(tr_has(&tr, '*', "TLS established TLSv1"), "starttls: transcript has TLS event");
     char *log = log_read("tls");
     const char *t = strstr(log, " TLS\n");
-    CHECK(t && strstr(t, "C EHLO") && strstr(t, "C RCPT TO:<alice@example.test>"), "starttls: EHLO again, then RCPT under TLS");
+    CHECK(t && strstr(t, "C EHLO") && strstr(t, "C RCPT TO:<alice@example.test>"),
+          "starttls: EHLO again, then RCPT under TLS");
     free(log);
     check_no_data("tls", "starttls");
     bc_transcript_clear(&tr);
@@ -348,8 +357,9 @@ static void case_tls(void)
     rcpt_set(&rc[0], "alice@example.test", 0, false);
     log_reset("badtls");
     r = probe_run(port_of("badtls"), &cfg, rc, 1, 0, -1, NULL);
-    CHECK(r.out.end == BC_PROBE_TLS_FAILED && r.out.step == BC_STEP_TLS, "badtls: tls_failed at tls (got %s at %s: %s)",
-          bc_probe_end_name(r.out.end), bc_probe_step_name(r.out.step), r.out.error);
+    CHECK(r.out.end == BC_PROBE_TLS_FAILED && r.out.step == BC_STEP_TLS,
+          "badtls: tls_failed at tls (got %s at %s: %s)", bc_probe_end_name(r.out.end),
+          bc_probe_step_name(r.out.step), r.out.error);
     CHECK(r.out.error[0] != '\0', "badtls: error says why (%s)", r.out.error);
     CHECK(!rc[0].replied, "badtls: no rcpt reply");
     bc_transcript_clear(&tr);
@@ -374,8 +384,9 @@ static void case_timeouts(void)
     long t0 = bc_now_ms();
     run r = probe_run(port_of("tarpit"), &cfg, rc, 1, 0, -1, NULL);
     long took = bc_now_ms() - t0;
-    CHECK(r.out.end == BC_PROBE_TIMEOUT && r.out.step == BC_STEP_GREETING, "tarpit: timeout at greeting (got %s at %s)",
-          bc_probe_end_name(r.out.end), bc_probe_step_name(r.out.step));
+    CHECK(r.out.end == BC_PROBE_TIMEOUT && r.out.step == BC_STEP_GREETING,
+          "tarpit: timeout at greeting (got %s at %s)", bc_probe_end_name(r.out.end),
+          bc_probe_step_name(r.out.step));
     CHECK(took >= 950 && took < 3000, "tarpit: ended after the 1 s greeting timeout (%ld ms)", took);
 
     cfg.greeting_timeout_ms = 10000;
@@ -412,8 +423,9 @@ static void case_broken(void)
     rcpt_set(&rc[0], "alice@example.test", 0, false);
 
     run r = probe_run(port_of("greet421"), &cfg, rc, 1, 0, -1, NULL);
-    CHECK(r.out.end == BC_PROBE_REPLY && r.out.step == BC_STEP_GREETING, "greet421: reply at greeting (got %s at %s)",
-          bc_probe_end_name(r.out.end), bc_probe_step_name(r.out.step));
+    CHECK(r.out.end == BC_PROBE_REPLY && r.out.step == BC_STEP_GREETING,
+          "greet421: reply at greeting (got %s at %s)", bc_probe_end_name(r.out.end),
+          bc_probe_step_name(r.out.step));
     CHECK(r.out.have_last && r.out.last.code == 421, "greet421: last code 421 (got %d)", r.out.last.code);
 
     bc_transcript tr = { 0 };
@@ -424,12 +436,14 @@ static void case_broken(void)
         bc_transcript_clear(&tr);
         long t0 = bc_now_ms();
         r = probe_run(port_of(proto[i]), &cfg, rc, 1, 0, -1, NULL);
-        CHECK(r.out.end == BC_PROBE_PROTOCOL && r.out.step == at[i], "%s: protocol at %s (got %s at %s: %s)", proto[i],
-              bc_probe_step_name(at[i]), bc_probe_end_name(r.out.end), bc_probe_step_name(r.out.step), r.out.error);
+        CHECK(r.out.end == BC_PROBE_PROTOCOL && r.out.step == at[i], "%s: protocol at %s (got %s at %s: %s)",
+              proto[i], bc_probe_step_name(at[i]), bc_probe_end_name(r.out.end), bc_probe_step_name(r.out.step),
+              r.out.error);
         CHECK(r.out.error[0] != '\0', "%s: parser message in error", proto[i]);
         CHECK(bc_now_ms() - t0 < 3000, "%s: ended promptly, not by a timeout", proto[i]);
         if (i == 1)
-            CHECK(tr_has(&tr, 'S', "250-AAAA") && tr_has(&tr, 'S', "[line cut]"), "longline: transcript keeps a cut line");
+            CHECK(tr_has(&tr, 'S', "250-AAAA") && tr_has(&tr, 'S', "[line cut]"),
+                  "longline: transcript keeps a cut line");
         CHECK(tr_has(&tr, '*', "protocol at"), "%s: transcript has the error event", proto[i]);
     }
     bc_transcript_clear(&tr);
@@ -476,20 +490,23 @@ static void case_cancel(void)
     int sync_calls = -1;
     run r = probe_run(port_of("tarpit"), &cfg, rc, 1, 0, 0, &sync_calls);
     CHECK(sync_calls == 0, "cancel at once: no callback inside start/cancel");
-    CHECK(r.calls == 1 && r.out.end == BC_PROBE_CANCELLED, "cancel at once: cancelled once (calls %d, %s)", r.calls,
-          bc_probe_end_name(r.out.end));
+    CHECK(r.calls == 1 && r.out.end == BC_PROBE_CANCELLED, "cancel at once: cancelled once (calls %d, %s)",
+          r.calls, bc_probe_end_name(r.out.end));
 
     r = probe_run(port_of("tarpit"), &cfg, rc, 1, 0, 300, NULL);
     CHECK(r.calls == 1 && r.out.end == BC_PROBE_CANCELLED && r.out.step == BC_STEP_GREETING,
-          "cancel mid-session: cancelled once at greeting (calls %d, %s at %s)", r.calls, bc_probe_end_name(r.out.end),
-          bc_probe_step_name(r.out.step));
+          "cancel mid-session: cancelled once at greeting (calls %d, %s at %s)", r.calls,
+          bc_probe_end_name(r.out.end), bc_probe_step_name(r.out.step));
 }
 
 /* The transcript escapes control bytes and caps its size. */
 static void case_transcript_unit(void)
 {
     bc_transcript t = { 0 };
-    bc_transcript_add(&t, 'S', "a\x01" "b\xff", 4);
+    bc_transcript_add(&t, 'S',
+                      "a\x01"
+                      "b\xff",
+                      4);
     CHECK(t.n == 1 && strcmp(t.v[0].line, "a\\x01b\\xFF") == 0, "transcript: control/invalid bytes escaped (%s)",
           t.n ? t.v[0].line : "");
     bc_transcript_add(&t, 'C', "j\xc3\xb6rg", 5);
@@ -504,8 +521,8 @@ static void case_transcript_unit(void)
     bc_transcript_clear(&t);
     CHECK(t.n == 0 && t.v == NULL && !t.truncated, "transcript: cleared");
     bc_transcript_clear(NULL);
-    CHECK(strcmp(bc_probe_step_name(BC_STEP_RCPT), "rcpt") == 0 && strcmp(bc_probe_end_name(BC_PROBE_TLS_FAILED),
-                                                                           "tls_failed") == 0,
+    CHECK(strcmp(bc_probe_step_name(BC_STEP_RCPT), "rcpt") == 0 &&
+              strcmp(bc_probe_end_name(BC_PROBE_TLS_FAILED), "tls_failed") == 0,
           "names");
 }
 

@@ -49,14 +49,16 @@ static void test_match(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const bc_provider *m = bc_providers_match(p, cases[i].host);
-        CHECK(cases[i].name ? m && strcmp(m->name, cases[i].name) == 0 && strcmp(m->provider, cases[i].provider) == 0
-                            : m == NULL,
+        CHECK(cases[i].name
+                  ? m && strcmp(m->name, cases[i].name) == 0 && strcmp(m->provider, cases[i].provider) == 0
+                  : m == NULL,
               "%s -> %s (want %s)", cases[i].host, m ? m->name : "none", cases[i].name ? cases[i].name : "none");
     }
     const bc_provider *y = bc_providers_match(p, "mta7.am0.yahoodns.net");
     CHECK(y && y->accepts_all && !y->catch_all_probe, "Yahoo: RCPT proves nothing, no catch-all test");
     const bc_provider *g = bc_providers_match(p, "gmail-smtp-in.l.google.com");
-    CHECK(g && !g->accepts_all && !g->catch_all_probe && g->block_url, "Gmail: reliable, no catch-all, a block page");
+    CHECK(g && !g->accepts_all && !g->catch_all_probe && g->block_url,
+          "Gmail: reliable, no catch-all, a block page");
     CHECK(bc_provider_for_mx("example-org.mail.protection.outlook.com") &&
               strcmp(bc_provider_for_mx("example-org.mail.protection.outlook.com"), "microsoft") == 0,
           "bc_provider_for_mx names the provider");
@@ -85,7 +87,8 @@ static void test_user_file(void)
         " {\"name\": \"yahoo\", \"mx\": [\"yahoodns.net\"], \"rcpt\": \"reliable\"},\n"
         " {\"name\": \"acme\", \"label\": \"Acme Mail\", \"mx\": [\"MX.Acme-Mail.net\"], \"mx_connections\": 1,\n"
         "  \"proxy\": \"socks5://10.0.0.5:1080\",\n"
-        "  \"rules\": [{\"name\": \"acme.gone\", \"codes\": \"550\", \"enhanced\": \"\", \"text\": [\"Acme: kein Konto\"],\n"
+        "  \"rules\": [{\"name\": \"acme.gone\", \"codes\": \"550\", \"enhanced\": \"\", \"text\": [\"Acme: kein "
+        "Konto\"],\n"
         "              \"class\": \"rejected_mailbox\"}]}\n"
         "]}\n");
     CHECK(path && bc_providers_load(&p, path, err, sizeof err) == BC_OK, "a user's file loads (%s)", err);
@@ -116,14 +119,22 @@ static void test_user_file(void)
         { "{\"providers\": [{\"mx\": [\"a.net\"]}]}", "no name" },
         { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rcpt\": \"maybe\"}]}", "rcpt must be" },
         { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"mx_connections\": 0}]}", "1 to 100" },
-        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": \"451\","
-          " \"class\": \"rejected_mailbox\"}]}]}", "cannot have a permanent class" },
-        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": \"5xx\","
-          " \"class\": \"nonsense\"}]}]}", "unknown class" },
-        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": \"6xx\","
-          " \"class\": \"blocked\"}]}]}", "codes must be" },
-        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": \"550\","
-          " \"enhanced\": \"5.x\", \"class\": \"blocked\"}]}]}", "enhanced must be" },
+        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": "
+          "\"451\","
+          " \"class\": \"rejected_mailbox\"}]}]}",
+          "cannot have a permanent class" },
+        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": "
+          "\"5xx\","
+          " \"class\": \"nonsense\"}]}]}",
+          "unknown class" },
+        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": "
+          "\"6xx\","
+          " \"class\": \"blocked\"}]}]}",
+          "codes must be" },
+        { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"rules\": [{\"name\": \"r\", \"codes\": "
+          "\"550\","
+          " \"enhanced\": \"5.x\", \"class\": \"blocked\"}]}]}",
+          "enhanced must be" },
         { "{\"providers\": [{\"name\": \"x\", \"mx\": [\"a.net\"], \"proxy\": \"socks5h://h:1\"}]}", "proxy:" },
         { "{\"providers\": 3}", "no \"providers\" array" },
         { "{\"providers\": [", "line" },
@@ -162,10 +173,12 @@ static void test_provider_rules(void)
     rd = read_at("550 5.4.1 Relay Access Denied ATTR36\r\n", "example-com.mail.protection.outlook.com");
     CHECK(rd.cls != BC_SMTP_REJECTED_MAILBOX, "a relay text under 5.4.1 is not (%s)", rd.rule);
     rd = read_at("550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list "
-                 "please visit https://sender.office.com/\r\n", "example-com.mail.protection.outlook.com");
+                 "please visit https://sender.office.com/\r\n",
+                 "example-com.mail.protection.outlook.com");
     CHECK(rd.cls == BC_SMTP_BLOCKED, "Microsoft's banned IP is a block of our client (%s)", rd.rule);
     rd = read_at("554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0] - "
-                 "mta1001.mail.gq1.yahoo.com\r\n", "mta5.am0.yahoodns.net");
+                 "mta1001.mail.gq1.yahoo.com\r\n",
+                 "mta5.am0.yahoodns.net");
     CHECK(rd.cls == BC_SMTP_REJECTED_MAILBOX, "Yahoo's 'doesn't have a yahoo.com account' (%s)", rd.rule);
     rd = read_at("550 #5.1.0 Address rejected.\r\n", "esa1.example.iphmx.com");
     CHECK(rd.cls == BC_SMTP_REJECTED_MAILBOX && strcmp(rd.rule, "cisco.5.1.0.address_rejected") == 0,
@@ -190,8 +203,8 @@ static void test_hint(void)
              "address. https://support.google.com/mail/?p=UnsolicitedIPError a1si gsmtp");
     r->verdict.reason = "blocked";
     bc_result_set_hint(r, ctx->providers);
-    CHECK(strstr(r->hint, "https://support.google.com/mail/?p=UnsolicitedIPError") && strstr(r->hint, "203.0.113.5") &&
-              strstr(r->hint, "Gmail"),
+    CHECK(strstr(r->hint, "https://support.google.com/mail/?p=UnsolicitedIPError") &&
+              strstr(r->hint, "203.0.113.5") && strstr(r->hint, "Gmail"),
           "blocked: the URL the server quoted, our address, the provider: %s", r->hint);
     CHECK(strcmp(bc_result_hint(r), r->hint) == 0, "bc_result_hint gives it");
 

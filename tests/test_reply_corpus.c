@@ -112,9 +112,13 @@ int main(void)
         }
         const bc_provider *provider = strcmp(mx, "-") == 0 ? NULL : bc_providers_match(bc_providers_builtin(), mx);
         bc_smtp_reading rd = bc_provider_read(provider, &p.reply);
-        bc_facts facts = { .stage = BC_STAGE_SMTP, .syntax_valid = true, .dns = BC_DNSF_OK,
-                           .smtp = bc_verdict_smtp_fact(rd.cls), .accept_all = BC_NO,
-                           .provider_unverifiable = rd.cls == BC_SMTP_ACCEPTED && provider && provider->accepts_all };
+        bc_facts facts = { .stage = BC_STAGE_SMTP,
+                           .syntax_valid = true,
+                           .dns = BC_DNSF_OK,
+                           .smtp = bc_verdict_smtp_fact(rd.cls),
+                           .accept_all = BC_NO,
+                           .provider_unverifiable = rd.cls == BC_SMTP_ACCEPTED && provider &&
+                                                    provider->accepts_all };
         bc_verdict v = bc_verdict_decide(&facts);
         const char *got = bc_verdict_status_name(v.status);
         total++;

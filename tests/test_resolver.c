@@ -40,14 +40,13 @@ static void ask(bc_resolver *r, const char *name, int type, bc_rrset *out)
 static void test_addresses(bc_resolver *r)
 {
     char buf[64];
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "host.rv.test", BC_RR_A, &s);
     CHECK(s.rc == BC_DNS_OK && s.n == 2, "A host: OK with 2 records");
     if (s.n == 2) {
         CHECK_STR(addr_str(&s, 0, buf, sizeof buf), "192.0.2.1", "A host: first address");
         CHECK_STR(addr_str(&s, 1, buf, sizeof buf), "192.0.2.2", "A host: second address");
-        CHECK(s.rr[0].type == BC_RR_A && s.rr[0].ttl == 300, "A host: type A, TTL 300 (%u)",
-              s.rr[0].ttl);
+        CHECK(s.rr[0].type == BC_RR_A && s.rr[0].ttl == 300, "A host: type A, TTL 300 (%u)", s.rr[0].ttl);
     }
     CHECK(!s.ad, "A host: a plain (non-validated) answer has ad=false");
     CHECK(!s.truncated && s.error[0] == '\0', "A host: not truncated, no error");
@@ -67,14 +66,14 @@ static void test_addresses(bc_resolver *r)
     bc_rrset_clear(&s);
 
     ask(r, "many.rv.test", BC_RR_A, &s);
-    CHECK(s.rc == BC_DNS_OK && s.n == BC_RRSET_MAX && s.truncated,
-          "A many (70 records): %d kept, truncated", BC_RRSET_MAX);
+    CHECK(s.rc == BC_DNS_OK && s.n == BC_RRSET_MAX && s.truncated, "A many (70 records): %d kept, truncated",
+          BC_RRSET_MAX);
     bc_rrset_clear(&s);
 }
 
 static void test_mx(bc_resolver *r)
 {
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "mail.rv.test", BC_RR_MX, &s);
     CHECK(s.rc == BC_DNS_OK && s.n == 2, "MX mail: 2 records");
     if (s.n == 2) {
@@ -92,8 +91,7 @@ static void test_mx(bc_resolver *r)
     CHECK(s.rc == BC_DNS_OK && s.n == 1, "null MX: one record");
     if (s.n == 1)
         CHECK(s.rr[0].preference == 0 && s.rr[0].name[0] == '\0',
-              "null MX: preference 0, target \"\" (got %d '%s')", s.rr[0].preference,
-              s.rr[0].name);
+              "null MX: preference 0, target \"\" (got %d '%s')", s.rr[0].preference, s.rr[0].name);
     bc_rrset_clear(&s);
 
     ask(r, "cmail.rv.test", BC_RR_MX, &s);
@@ -112,7 +110,7 @@ static const bc_rr *find_text(const bc_rrset *s, const char *prefix)
 
 static void test_txt(bc_resolver *r)
 {
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "txt.rv.test", BC_RR_TXT, &s);
     CHECK(s.rc == BC_DNS_OK && s.n == 2, "TXT txt: 2 records");
     const bc_rr *spf = find_text(&s, "v=spf1");
@@ -120,11 +118,9 @@ static void test_txt(bc_resolver *r)
     CHECK(spf != NULL, "TXT txt: the SPF record is there");
     if (spf) {
         CHECK_STR(spf->text, "v=spf1 ip4:192.0.2.0/24 -all", "TXT: strings joined");
-        CHECK(spf->text_len == strlen("v=spf1 ip4:192.0.2.0/24 -all"), "TXT: text_len %zu",
-              spf->text_len);
+        CHECK(spf->text_len == strlen("v=spf1 ip4:192.0.2.0/24 -all"), "TXT: text_len %zu", spf->text_len);
         CHECK(spf->nstrings == 3, "TXT: 3 strings (%d)", spf->nstrings);
-        CHECK(spf->longest_string == strlen("ip4:192.0.2.0/24 "), "TXT: longest string %zu",
-              spf->longest_string);
+        CHECK(spf->longest_string == strlen("ip4:192.0.2.0/24 "), "TXT: longest string %zu", spf->longest_string);
         CHECK(spf->type == BC_RR_TXT && spf->ttl == 300, "TXT: type and TTL");
     }
     CHECK(two && two->nstrings == 1 && strcmp(two->text, "second record") == 0,
@@ -136,8 +132,8 @@ static void test_txt(bc_resolver *r)
     if (s.n == 1) {
         const bc_rr *t = &s.rr[0];
         CHECK(t->text_len == 300 && t->nstrings == 2 && t->longest_string == 255,
-              "TXT long: 300 octets in 2 strings, longest 255 (%zu, %d, %zu)", t->text_len,
-              t->nstrings, t->longest_string);
+              "TXT long: 300 octets in 2 strings, longest 255 (%zu, %d, %zu)", t->text_len, t->nstrings,
+              t->longest_string);
         CHECK(t->text && strlen(t->text) == 300 && t->text[0] == 'a' && t->text[254] == 'a' &&
                   t->text[255] == 'b' && t->text[299] == 'b',
               "TXT long: the strings in order, NUL-terminated");
@@ -145,8 +141,7 @@ static void test_txt(bc_resolver *r)
     bc_rrset_clear(&s);
 
     ask(r, "emptytxt.rv.test", BC_RR_TXT, &s);
-    CHECK(s.rc == BC_DNS_OK && s.n == 1 && s.rr[0].text && s.rr[0].text_len == 0 &&
-              s.rr[0].nstrings == 1,
+    CHECK(s.rc == BC_DNS_OK && s.n == 1 && s.rr[0].text && s.rr[0].text_len == 0 && s.rr[0].nstrings == 1,
           "TXT \"\": one record, one empty string");
     bc_rrset_clear(&s);
 
@@ -155,8 +150,7 @@ static void test_txt(bc_resolver *r)
     bc_rrset_clear(&s);
 
     ask(r, "spf99.rv.test", BC_RR_SPF, &s);
-    CHECK(s.rc == BC_DNS_OK && s.n == 1 && s.rr[0].type == BC_RR_SPF &&
-              strcmp(s.rr[0].text, "v=spf1 ~all") == 0,
+    CHECK(s.rc == BC_DNS_OK && s.n == 1 && s.rr[0].type == BC_RR_SPF && strcmp(s.rr[0].text, "v=spf1 ~all") == 0,
           "type SPF (99): only the SPF record");
     bc_rrset_clear(&s);
     ask(r, "spf99.rv.test", BC_RR_TXT, &s);
@@ -167,7 +161,7 @@ static void test_txt(bc_resolver *r)
 
 static void test_ptr(bc_resolver *r)
 {
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "1.2.0.192.in-addr.arpa", BC_RR_PTR, &s);
     CHECK(s.rc == BC_DNS_OK && s.n == 1, "PTR 192.0.2.1: one name");
     if (s.n == 1) {
@@ -191,7 +185,7 @@ static void test_ptr(bc_resolver *r)
 static void test_cname(bc_resolver *r)
 {
     char buf[64];
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "c1.rv.test", BC_RR_A, &s);
     CHECK(s.rc == BC_DNS_OK && s.n == 2, "A c1 -> c2 -> host: the host's 2 addresses");
     if (s.n == 2)
@@ -231,14 +225,13 @@ static void test_cname(bc_resolver *r)
     ask(r, "outside.rv.test", BC_RR_A, &s);
     CHECK(bc_resolver_queries(r) - q == 2, "chain out of the answer: its end asked (%lu questions)",
           bc_resolver_queries(r) - q);
-    CHECK(s.rc == BC_DNS_TEMPFAIL && strstr(s.error, "host.elsewhere.invalid") &&
-              strstr(s.error, "REFUSED"),
+    CHECK(s.rc == BC_DNS_TEMPFAIL && strstr(s.error, "host.elsewhere.invalid") && strstr(s.error, "REFUSED"),
           "chain out of the answer: the second answer counts ('%s')", s.error);
     bc_rrset_clear(&s);
 
     ask(r, "loop1.rv.test", BC_RR_A, &s);
-    CHECK(s.rc == BC_DNS_TEMPFAIL && strstr(s.error, "CNAME") != NULL,
-          "CNAME loop: TEMPFAIL, not endless ('%s')", s.error);
+    CHECK(s.rc == BC_DNS_TEMPFAIL && strstr(s.error, "CNAME") != NULL, "CNAME loop: TEMPFAIL, not endless ('%s')",
+          s.error);
     bc_rrset_clear(&s);
 }
 
@@ -247,12 +240,12 @@ static void test_cname(bc_resolver *r)
 static void test_ad(const char *ad_addr)
 {
     char err[256] = "";
-    bc_dns_options o = {.servers = ad_addr, .timeout_ms = 1000, .tries = 2};
+    bc_dns_options o = { .servers = ad_addr, .timeout_ms = 1000, .tries = 2 };
     bc_resolver *r = bc_resolver_new_cares(&o, err, sizeof err);
     CHECK(r != NULL, "AD stand-in resolver: %s", err);
     if (!r)
         return;
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "ad.test", BC_RR_A, &s);
     CHECK(s.rc == BC_DNS_OK && s.n == 1, "AD stand-in: the query had AD and EDNS0");
     CHECK(s.ad, "AD stand-in: ad=true from an answer with the AD bit");
@@ -262,7 +255,7 @@ static void test_ad(const char *ad_addr)
 
 static void test_negative(bc_resolver *r)
 {
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     ask(r, "nodata.rv.test", BC_RR_A, &s);
     CHECK(s.rc == BC_DNS_NODATA && s.n == 0 && s.error[0] == '\0', "A nodata: NODATA");
     CHECK(!s.ad, "NODATA: ad=false");
@@ -286,7 +279,7 @@ static void test_negative(bc_resolver *r)
 static void test_bad_names(bc_resolver *dead)
 {
     char name[300];
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     memset(name, 'a', 63);
     memcpy(name + 63, ".rv.test", sizeof ".rv.test");
     ask(dead, name, BC_RR_A, &s);
@@ -323,7 +316,7 @@ static void test_bad_names(bc_resolver *dead)
 /* Nothing listens: TEMPFAIL with an error, within the configured time. */
 static void test_dead(bc_resolver *dead, const char *dead_addr)
 {
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     time_t t0 = time(NULL);
     ask(dead, "host.rv.test", BC_RR_A, &s);
     time_t took = time(NULL) - t0;
@@ -343,13 +336,13 @@ int main(void)
     if (!servers || !*servers || !dead_addr || !*dead_addr)
         return tap_skip_all("BC_TEST_DNS not set (run through test_resolver.sh)");
     char err[256] = "";
-    bc_dns_options o = {.servers = servers, .timeout_ms = 1000, .tries = 2};
+    bc_dns_options o = { .servers = servers, .timeout_ms = 1000, .tries = 2 };
     bc_resolver *r = bc_resolver_new_cares(&o, err, sizeof err);
     CHECK(r != NULL, "bc_resolver_new_cares(%s) %s", servers, err);
     if (!r)
         return tap_done();
     unsigned long q0 = bc_resolver_queries(r);
-    bc_rrset s = {0};
+    bc_rrset s = { 0 };
     bc_resolver_query(r, "host.rv.test", BC_RR_A, &s);
     bc_rrset_clear(&s);
     CHECK(bc_resolver_queries(r) == q0 + 1, "one question counted");
@@ -365,10 +358,9 @@ int main(void)
     if (ad_addr && *ad_addr)
         test_ad(ad_addr);
     else
-        printf("ok %d - AD bit # SKIP no dnspython for the AD stand-in (python3-dnspython)\n",
-               ++tap_n);
+        printf("ok %d - AD bit # SKIP no dnspython for the AD stand-in (python3-dnspython)\n", ++tap_n);
 
-    bc_dns_options od = {.servers = dead_addr, .timeout_ms = 300, .tries = 2};
+    bc_dns_options od = { .servers = dead_addr, .timeout_ms = 300, .tries = 2 };
     bc_resolver *dead = bc_resolver_new_cares(&od, err, sizeof err);
     CHECK(dead != NULL, "dead resolver: %s", err);
     if (dead) {
@@ -377,10 +369,9 @@ int main(void)
     }
     bc_resolver_free(dead);
 
-    bc_dns_options bad = {.servers = "not-an-ip"};
+    bc_dns_options bad = { .servers = "not-an-ip" };
     err[0] = '\0';
-    CHECK(bc_resolver_new_cares(&bad, err, sizeof err) == NULL && err[0],
-          "bad server list refused: %s", err);
+    CHECK(bc_resolver_new_cares(&bad, err, sizeof err) == NULL && err[0], "bad server list refused: %s", err);
     bc_resolver_free(r);
     bc_resolver_free(NULL);
     bc_rrset_clear(NULL);

@@ -23,8 +23,8 @@ static void test_urls_ok(void)
         { "socks5://[2001:db8::5]:65535", "[2001:db8::5]:65535", NULL, NULL },
         { "socks5://alice:secret@11.22.5.1:1080", "11.22.5.1:1080", "alice", "secret" },
         { "socks5://al%69ce:p%40ss%3Aw%2Fd@11.22.5.1:1", "11.22.5.1:1", "alice", "p@ss:w/d" },
-        { "socks5://u:pa:ss@1.2.3.4:1080", "1.2.3.4:1080", "u", "pa:ss" },     /* ':' in the password */
-        { "socks5://u:p@ss@1.2.3.4:1080", "1.2.3.4:1080", "u", "p@ss" },      /* the last '@' ends it */
+        { "socks5://u:pa:ss@1.2.3.4:1080", "1.2.3.4:1080", "u", "pa:ss" }, /* ':' in the password */
+        { "socks5://u:p@ss@1.2.3.4:1080", "1.2.3.4:1080", "u", "p@ss" },   /* the last '@' ends it */
         { "socks5://%C3%A9:%e2%82%ac@[2001:db8::1]:1080", "[2001:db8::1]:1080", "\xc3\xa9", "\xe2\x82\xac" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -118,14 +118,16 @@ static void test_urls_bad(void)
     for (size_t k = 0; k < 85; k++)
         snprintf(enc + 3 * k, sizeof enc - 3 * k, "%%41");
     snprintf(url, sizeof url, "socks5://u:%s@10.0.0.5:1080", enc);
-    CHECK(bc_proxy_parse(url, &px, err, sizeof err) == BC_OK && px.pass_len == 85, "encoded length is not counted");
+    CHECK(bc_proxy_parse(url, &px, err, sizeof err) == BC_OK && px.pass_len == 85,
+          "encoded length is not counted");
     /* the password never appears in a message */
     CHECK(bc_proxy_parse("socks5://alice:hunter2@proxy.example:1080", &px, err, sizeof err) == BC_EINVAL &&
               !strstr(err, "hunter2") && !strstr(err, "alice"),
           "messages never quote the credentials: %s", err);
     CHECK(bc_proxy_check("socks5://alice:hunter2@10.0.0.5:1080", err, sizeof err) == BC_OK,
           "bc_proxy_check accepts a good URL");
-    CHECK(bc_proxy_check("socks5h://10.0.0.5:1080", err, sizeof err) == BC_EINVAL, "bc_proxy_check refuses socks5h");
+    CHECK(bc_proxy_check("socks5h://10.0.0.5:1080", err, sizeof err) == BC_EINVAL,
+          "bc_proxy_check refuses socks5h");
 }
 
 /* ---- replies ------------------------------------------------------------------------ */
@@ -133,10 +135,11 @@ static void test_urls_bad(void)
 static void test_replies(void)
 {
     static const unsigned char v4[] = { 5, 0, 0, 1, 10, 0, 0, 5, 0x9c, 0x5b };
-    static const unsigned char v6[] = { 5, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,
-                                        0x04, 0x38 };
-    static const unsigned char name[] = { 5, 0, 0, 3, 13, 'p', 'r', 'o', 'x', 'y', '.', 'e', 'x', 'a', 'm', 'p',
-                                          'l', 'e', 0, 25, 'E', 'H' }; /* two bytes of the tunnel after it */
+    static const unsigned char v6[] = { 5, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0,    0,
+                                        0, 0, 0, 0, 0,    0,    0,    0,    5, 0x04, 0x38 };
+    static const unsigned char name[] = {
+        5, 0, 0, 3, 13, 'p', 'r', 'o', 'x', 'y', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 25, 'E', 'H'
+    }; /* two bytes of the tunnel after it */
     static const unsigned char odd_name[] = { 5, 0, 0, 3, 3, 'a', '\n', 0xff, 0, 1 };
     static const unsigned char empty_name[] = { 5, 0, 0, 3, 0, 0, 80 };
     static const struct {
@@ -256,7 +259,13 @@ static void test_handshake(void)
     static const unsigned char m2[] = { 5, 2 };
     CHECK(bc_socks5_feed(&s, m2, 2, &used, out, &outlen) == BC_SOCKS5_OK && s.state == BC_SOCKS5_AUTH,
           "method 2 -> AUTH");
-    CHECK(outlen == 10 && memcmp(out, "\x01\x03" "bob" "\x04" "p@ss", 10) == 0, "RFC 1929 request");
+    CHECK(outlen == 10 && memcmp(out,
+                                 "\x01\x03"
+                                 "bob"
+                                 "\x04"
+                                 "p@ss",
+                                 10) == 0,
+          "RFC 1929 request");
     static const unsigned char authok[] = { 1, 0 };
     CHECK(bc_socks5_feed(&s, authok, 2, &used, out, &outlen) == BC_SOCKS5_OK && s.state == BC_SOCKS5_CONNECT &&
               outlen == 22 && out[3] == 4 && out[20] == 0 && out[21] == 25,
@@ -287,8 +296,8 @@ static void test_handshake(void)
         bc_socks5_rc rc = bc_socks5_feed(&s, fails[i].b1, 2, &used, out, &outlen);
         if (rc == BC_SOCKS5_OK)
             rc = bc_socks5_feed(&s, fails[i].b2, 2, &used, out, &outlen);
-        CHECK(rc == BC_SOCKS5_ERROR && s.failed_at_proxy && strstr(s.error, fails[i].want),
-              "%s: %s", fails[i].want, s.error);
+        CHECK(rc == BC_SOCKS5_ERROR && s.failed_at_proxy && strstr(s.error, fails[i].want), "%s: %s",
+              fails[i].want, s.error);
     }
     /* RFC 1929 answered with version 5 by some servers: taken */
     bc_proxy_parse("socks5://u:p@1.2.3.4:1", &px, NULL, 0);

@@ -45,7 +45,9 @@ static void test_parser(void)
         { "v=spf1 -redirect=a.example.com", "unknown mechanism" },
         { "v=spf1 all:foo", "'all' takes no argument" },
         { "v=spf1 a:ctrl.example.com\rptr -all", "control byte 0x0d" },
-        { "v=spf1 \x80" "a -all", "non-ASCII byte 0x80" },
+        { "v=spf1 \x80"
+          "a -all",
+          "non-ASCII byte 0x80" },
         { "v=spf1a -all", "not an SPF record" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -138,7 +140,8 @@ static void test_macros(void)
     set_ip(&m.ip, "2001:db8::cb01");
     const char *v6 = "%{ir}.%{v}._spf.%{d2}";
     CHECK(bc_spf_expand(v6, strlen(v6), &m, false, out, sizeof out, err, sizeof err) == 0 &&
-              strcmp(out, "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com") == 0,
+              strcmp(out,
+                     "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com") == 0,
           "IPv6 %%{ir}.%%{v} (got '%s')", out);
     CHECK(bc_spf_expand("%{c}", 4, &m, true, out, sizeof out, err, sizeof err) == 0 &&
               strcmp(out, "2001:db8::cb01") == 0,
@@ -174,14 +177,14 @@ static void host_is(bc_resolver *r, const char *ip, const char *sender, bc_spf_o
 static void test_check_host(void)
 {
     bc_resolver *r = zone("{"
-        "\"example.com\": [{\"TXT\": \"v=spf1 ip4:192.0.2.0/24 include:inc.example.com -all "
-        "exp=why.example.com\"}, {\"TXT\": \"google-site-verification=x\"}],"
-        "\"inc.example.com\": [{\"TXT\": \"v=spf1 a:h.example.com ~all\"}],"
-        "\"h.example.com\": [{\"A\": \"198.51.100.7\"}],"
-        "\"why.example.com\": [{\"TXT\": \"%{i} may not send for %{d}\"}],"
-        "\"soft.example.com\": [{\"TXT\": \"v=spf1 ~all\"}],"
-        "\"tmp.example.com\": [\"TIMEOUT\"]"
-        "}");
+                          "\"example.com\": [{\"TXT\": \"v=spf1 ip4:192.0.2.0/24 include:inc.example.com -all "
+                          "exp=why.example.com\"}, {\"TXT\": \"google-site-verification=x\"}],"
+                          "\"inc.example.com\": [{\"TXT\": \"v=spf1 a:h.example.com ~all\"}],"
+                          "\"h.example.com\": [{\"A\": \"198.51.100.7\"}],"
+                          "\"why.example.com\": [{\"TXT\": \"%{i} may not send for %{d}\"}],"
+                          "\"soft.example.com\": [{\"TXT\": \"v=spf1 ~all\"}],"
+                          "\"tmp.example.com\": [\"TIMEOUT\"]"
+                          "}");
     bc_spf_outcome o;
     host_is(r, "192.0.2.9", "a@example.com", &o, "pass", "ip4 range");
     CHECK(json_array_size(o.trace) >= 1 && json_is_true(json_object_get(json_array_get(o.trace, 0), "decided")),
@@ -231,11 +234,14 @@ static const char *status(const json_t *sec)
 
 static void test_health(void)
 {
-    bc_resolver *r = zone("{"
-        "\"good.example\": [{\"TXT\": \"v=spf1 mx include:inc.good.example -all\"}, {\"MX\": [10, \"mx.good.example\"]}],"
+    bc_resolver *r = zone(
+        "{"
+        "\"good.example\": [{\"TXT\": \"v=spf1 mx include:inc.good.example -all\"}, {\"MX\": [10, "
+        "\"mx.good.example\"]}],"
         "\"inc.good.example\": [{\"TXT\": \"v=spf1 ip4:192.0.2.0/24 -all\"}],"
         "\"many.example\": [{\"TXT\": \"v=spf1 include:i1.many.example include:i2.many.example -all\"}],"
-        "\"i1.many.example\": [{\"TXT\": \"v=spf1 a mx exists:x.many.example a:h1.many.example a:h2.many.example -all\"},"
+        "\"i1.many.example\": [{\"TXT\": \"v=spf1 a mx exists:x.many.example a:h1.many.example a:h2.many.example "
+        "-all\"},"
         "  {\"A\": \"192.0.2.1\"}, {\"MX\": [10, \"h1.many.example\"]}],"
         "\"i2.many.example\": [{\"TXT\": \"v=spf1 a:h3.many.example a:h4.many.example a:h5.many.example "
         "a:h6.many.example -all\"}],"
@@ -269,7 +275,8 @@ static void test_health(void)
     s = bc_health_spf(r, "many.example");
     CHECK(has_finding(s, "spf_too_many_lookups", "'a:h6.many.example' in i2.many.example"),
           "11 lookups: names the 11th term");
-    CHECK(has_finding(s, "spf_too_many_lookups", "many.example -> i2.many.example"), "11 lookups: names the chain");
+    CHECK(has_finding(s, "spf_too_many_lookups", "many.example -> i2.many.example"),
+          "11 lookups: names the chain");
     CHECK(json_integer_value(json_object_get(s, "lookups")) == 11 && strcmp(status(s), "fail") == 0,
           "11 lookups counted, status fail");
     json_decref(s);
@@ -301,7 +308,8 @@ static void test_health(void)
     CHECK(has_finding(s, "spf_no_all", NULL), "no all and no redirect");
     json_decref(s);
     s = bc_health_spf(r, "redirall.example");
-    CHECK(has_finding(s, "spf_redirect_with_all", NULL) && !has_finding(s, "spf_no_all", NULL), "redirect with all");
+    CHECK(has_finding(s, "spf_redirect_with_all", NULL) && !has_finding(s, "spf_no_all", NULL),
+          "redirect with all");
     json_decref(s);
     s = bc_health_spf(r, "syntax.example");
     CHECK(has_finding(s, "spf_syntax_error", "ip4:192.0.2.300"), "syntax error names the term");

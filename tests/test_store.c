@@ -138,8 +138,7 @@ static void test_jobs(st_store *s, char first_id[ST_JOB_ID_LEN + 1])
     st_job c = make_job("", "keyless", 1500);
     CHECK(is_hex(a.id, ST_JOB_ID_LEN), "job id is 32 lowercase hex: %s", a.id);
     CHECK(strcmp(a.id, b.id) != 0, "job ids differ");
-    CHECK(st_job_insert(s, &a) == 0 && st_job_insert(s, &b) == 0 && st_job_insert(s, &c) == 0,
-          "insert 3 jobs");
+    CHECK(st_job_insert(s, &a) == 0 && st_job_insert(s, &b) == 0 && st_job_insert(s, &c) == 0, "insert 3 jobs");
     CHECK(st_job_insert(s, &a) == -1, "a duplicate id is refused");
     memcpy(first_id, a.id, ST_JOB_ID_LEN + 1);
 
@@ -149,8 +148,8 @@ static void test_jobs(st_store *s, char first_id[ST_JOB_ID_LEN + 1])
     CHECK_STR(g.key_id, "k_aaaaaaaaaaaa", "job key");
     CHECK(g.name && strcmp(g.name, "first") == 0, "job name");
     CHECK(g.webhook && strcmp(g.webhook, "https://example.com/hook") == 0, "job webhook");
-    CHECK(g.error == NULL && g.status == ST_JOB_QUEUED && g.total == 10 && g.processed == 0
-              && g.created_at == 1000 && g.finished_at == 0,
+    CHECK(g.error == NULL && g.status == ST_JOB_QUEUED && g.total == 10 && g.processed == 0 &&
+              g.created_at == 1000 && g.finished_at == 0,
           "job fields");
     CHECK_STR(g.format, "csv", "job format");
     st_job_clear(&g);
@@ -161,14 +160,13 @@ static void test_jobs(st_store *s, char first_id[ST_JOB_ID_LEN + 1])
     int64_t counts[4] = { 1, 2, 3, 4 };
     CHECK(st_job_set_status(s, a.id, ST_JOB_RUNNING, 0, NULL) == 0, "status running");
     CHECK(st_job_progress(s, a.id, 10, counts) == 0, "progress");
-    CHECK(st_job_get(s, a.id, &g) == 1 && g.status == ST_JOB_RUNNING && g.processed == 10
-              && g.counts[0] == 1 && g.counts[1] == 2 && g.counts[2] == 3 && g.counts[3] == 4
-              && g.finished_at == 0,
+    CHECK(st_job_get(s, a.id, &g) == 1 && g.status == ST_JOB_RUNNING && g.processed == 10 && g.counts[0] == 1 &&
+              g.counts[1] == 2 && g.counts[2] == 3 && g.counts[3] == 4 && g.finished_at == 0,
           "progress and running status read back");
     st_job_clear(&g);
     CHECK(st_job_set_status(s, b.id, ST_JOB_FAILED, 2500, "disk full") == 0, "status failed");
-    CHECK(st_job_get(s, b.id, &g) == 1 && g.status == ST_JOB_FAILED && g.finished_at == 2500 && g.error
-              && strcmp(g.error, "disk full") == 0,
+    CHECK(st_job_get(s, b.id, &g) == 1 && g.status == ST_JOB_FAILED && g.finished_at == 2500 && g.error &&
+              strcmp(g.error, "disk full") == 0,
           "failed status, finished_at and error read back");
     st_job_clear(&g);
     CHECK(st_job_set_webhook_state(s, b.id, 2) == 0, "webhook state");
@@ -183,8 +181,7 @@ static void test_jobs(st_store *s, char first_id[ST_JOB_ID_LEN + 1])
     for (size_t i = 0; i < n; i++)
         st_job_clear(&jobs[i]);
     free(jobs);
-    CHECK(st_job_list(s, "", &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, c.id) == 0,
-          "list of keyless jobs");
+    CHECK(st_job_list(s, "", &jobs, &n) == 0 && n == 1 && strcmp(jobs[0].id, c.id) == 0, "list of keyless jobs");
     for (size_t i = 0; i < n; i++)
         st_job_clear(&jobs[i]);
     free(jobs);
@@ -209,7 +206,7 @@ static void test_jobs(st_store *s, char first_id[ST_JOB_ID_LEN + 1])
         st_job_clear(&jobs[i]);
     free(jobs);
 
-    char (*ids)[ST_JOB_ID_LEN + 1] = NULL;
+    char(*ids)[ST_JOB_ID_LEN + 1] = NULL;
     CHECK(st_job_expired(s, 1600, &ids, &n) == 0 && n == 2, "expired before 1600: 2 (got %zu)", n);
     if (n == 2)
         CHECK(strcmp(ids[0], a.id) == 0 && strcmp(ids[1], c.id) == 0, "expired ids, oldest first");
@@ -231,14 +228,13 @@ static void test_cache(st_store *s)
     char *json = NULL;
     CHECK(st_cache_get(s, "a@example.com", 100, &json) == 0 && json == NULL, "cache miss");
     CHECK(st_cache_put(s, "a@example.com", "{\"status\":\"risky\"}", 200) == 0, "cache put");
-    CHECK(st_cache_get(s, "a@example.com", 100, &json) == 1 && json
-              && strcmp(json, "{\"status\":\"risky\"}") == 0,
+    CHECK(st_cache_get(s, "a@example.com", 100, &json) == 1 && json && strcmp(json, "{\"status\":\"risky\"}") == 0,
           "cache hit");
     free(json);
     CHECK(st_cache_get(s, "a@example.com", 200, &json) == 0, "expired at its expiry time");
     CHECK(st_cache_put(s, "a@example.com", "{\"status\":\"deliverable\"}", 300) == 0, "cache replace");
-    CHECK(st_cache_get(s, "a@example.com", 250, &json) == 1 && json
-              && strcmp(json, "{\"status\":\"deliverable\"}") == 0,
+    CHECK(st_cache_get(s, "a@example.com", 250, &json) == 1 && json &&
+              strcmp(json, "{\"status\":\"deliverable\"}") == 0,
           "the replacement is served");
     free(json); /* cppcheck-suppress doubleFree ; st_cache_get() sets json to NULL first */
     CHECK(st_cache_put(s, "b@example.com", "{}", 150) == 0 && st_cache_put(s, "c@example.com", "{}", 160) == 0,
@@ -258,8 +254,8 @@ static void *usage_worker(void *arg)
         if (st_usage_add(s, "k_threads0000", "2026-11-29", 1) < 0)
             return (void *)1;
         char *json = NULL;
-        if (st_cache_put(s, "t@example.com", "{\"n\":1}", 1000) != 0
-            || st_cache_get(s, "t@example.com", 1, &json) != 1 || strcmp(json, "{\"n\":1}") != 0) {
+        if (st_cache_put(s, "t@example.com", "{\"n\":1}", 1000) != 0 ||
+            st_cache_get(s, "t@example.com", 1, &json) != 1 || strcmp(json, "{\"n\":1}") != 0) {
             free(json);
             return (void *)1;
         }
@@ -320,8 +316,8 @@ static bool claim_ok(const st_claim *c)
     size_t flen;
     for (size_t i = 0; i < c->n; i++) {
         bulk_row(c->rows[i].row, addr, domain, fields, &flen);
-        if (strcmp(c->domain, domain) != 0 || strcmp(c->rows[i].addr, addr) != 0 || c->rows[i].fields_len != flen
-            || memcmp(c->rows[i].fields, fields, flen) != 0)
+        if (strcmp(c->domain, domain) != 0 || strcmp(c->rows[i].addr, addr) != 0 ||
+            c->rows[i].fields_len != flen || memcmp(c->rows[i].fields, fields, flen) != 0)
             return false;
         if (i > 0 && c->rows[i].row <= c->rows[i - 1].row)
             return false;
@@ -334,12 +330,13 @@ static bool claim_ok(const st_claim *c)
 static bool finish_claim(st_store *s, const st_claim *c)
 {
     st_row_result *res = calloc(c->n, sizeof *res);
-    char (*json)[32] = calloc(c->n, sizeof *json);
+    char(*json)[32] = calloc(c->n, sizeof *json);
     int *rc = calloc(c->n, sizeof *rc);
     bool ok = res && json && rc;
     for (size_t i = 0; ok && i < c->n; i++) {
         snprintf(json[i], sizeof json[i], "{\"row\":%lld}", (long long)c->rows[i].row);
-        res[i] = (st_row_result){ .row = c->rows[i].row, .status = (int)(c->rows[i].row % 4),
+        res[i] = (st_row_result){ .row = c->rows[i].row,
+                                  .status = (int)(c->rows[i].row % 4),
                                   .reason = c->rows[i].row % 4 == 2 ? "mailbox_not_found" : NULL,
                                   .json = json[i] };
     }
@@ -366,9 +363,9 @@ static int count_result(void *ctx, const st_row_done *r)
     snprintf(json, sizeof json, "{\"row\":%lld}", (long long)r->row);
     if (r->row <= rs->last)
         rs->ordered = false;
-    if (strcmp(r->addr, addr) != 0 || r->fields_len != flen || memcmp(r->fields, fields, flen) != 0
-        || r->status != (int)(r->row % 4) || !r->json || strcmp(r->json, json) != 0
-        || (r->row % 4 == 2) != (r->reason != NULL))
+    if (strcmp(r->addr, addr) != 0 || r->fields_len != flen || memcmp(r->fields, fields, flen) != 0 ||
+        r->status != (int)(r->row % 4) || !r->json || strcmp(r->json, json) != 0 ||
+        (r->row % 4 == 2) != (r->reason != NULL))
         rs->right = false;
     rs->last = r->row;
     rs->n++;
@@ -387,8 +384,8 @@ static void test_rows_bulk(st_store *s)
     char job[ST_JOB_ID_LEN + 1], err[256] = "";
     CHECK(rows_job(s, "rows", 3000, ST_JOB_QUEUED, job), "rows: a job");
     st_row_in *rows = calloc(BULK_N, sizeof *rows);
-    char (*addr)[64] = calloc(BULK_N, sizeof *addr), (*dom)[32] = calloc(BULK_N, sizeof *dom);
-    char (*fld)[32] = calloc(BULK_N, sizeof *fld);
+    char(*addr)[64] = calloc(BULK_N, sizeof *addr), (*dom)[32] = calloc(BULK_N, sizeof *dom);
+    char(*fld)[32] = calloc(BULK_N, sizeof *fld);
     int *seen = calloc(BULK_N + 1, sizeof *seen);
     if (!rows || !addr || !dom || !fld || !seen) {
         CHECK(0, "rows: memory");
@@ -397,14 +394,17 @@ static void test_rows_bulk(st_store *s)
     for (int i = 0; i < BULK_N; i++) {
         size_t flen;
         bulk_row(i + 1, addr[i], dom[i], fld[i], &flen);
-        rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i], .domain = (i + 1) % 2 ? NULL : dom[i],
-                               .fields = fld[i], .fields_len = flen };
+        rows[i] = (st_row_in){ .row = i + 1,
+                               .addr = addr[i],
+                               .domain = (i + 1) % 2 ? NULL : dom[i],
+                               .fields = fld[i],
+                               .fields_len = flen };
     }
     CHECK(st_rows_add(s, job, rows, BULK_N, err, sizeof err) == BULK_N, "rows: 10,000 rows added (%s)", err);
     CHECK(st_rows_add(s, job, rows, 100, err, sizeof err) == 0, "rows: adding them again adds nothing");
     err[0] = '\0';
-    CHECK(st_rows_add(s, "0123456789abcdef0123456789abcdef", rows, 1, err, sizeof err) == -1
-              && strstr(err, "no job"),
+    CHECK(st_rows_add(s, "0123456789abcdef0123456789abcdef", rows, 1, err, sizeof err) == -1 &&
+              strstr(err, "no job"),
           "rows: rows of an unknown job are refused: %s", err);
     st_row_counts rc;
     CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == BULK_N && rc.claimed == 0 && rc.done == 0,
@@ -450,7 +450,8 @@ static void test_rows_bulk(st_store *s)
         st_claim c;
         int r = st_rows_claim(s, "w_loop", 64, 60000, T0 + 1000, &c);
         if (r != 1) {
-            CHECK(r == 0 && c.n == 0 && c.rows == NULL, "rows: claiming until nothing is left (%d claims)", claims);
+            CHECK(r == 0 && c.n == 0 && c.rows == NULL, "rows: claiming until nothing is left (%d claims)",
+                  claims);
             break;
         }
         claims++;
@@ -469,9 +470,9 @@ static void test_rows_bulk(st_store *s)
     for (int i = 1; i <= BULK_N; i++)
         once += seen[i] == 1;
     CHECK(once == BULK_N, "rows: every row claimed exactly once (%d of %d)", once, BULK_N);
-    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == BULK_N && rc.pending == 0 && rc.claimed == 0
-              && rc.by_status[0] == 2500 && rc.by_status[1] == 2500 && rc.by_status[2] == 2500
-              && rc.by_status[3] == 2500,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == BULK_N && rc.pending == 0 && rc.claimed == 0 &&
+              rc.by_status[0] == 2500 && rc.by_status[1] == 2500 && rc.by_status[2] == 2500 &&
+              rc.by_status[3] == 2500,
           "rows: counts: 10,000 done, 2,500 per status");
     results_seen rs = { .last = 0, .ordered = true, .right = true };
     int rrc = st_rows_results(s, job, count_result, &rs);
@@ -501,15 +502,15 @@ static void test_rows_lease(st_store *s)
     }
     CHECK(st_rows_add(s, job, rows, 10, err, sizeof err) == 10, "lease: 10 rows (%s)", err);
     st_claim c1, c2, c3;
-    CHECK(st_rows_claim(s, "w_one", 100, 1000, T0, &c1) == 1 && c1.n == 10 && c1.lease_until == T0 + 1000
-              && strcmp(c1.job_id, job) == 0 && strcmp(c1.domain, "lease.example") == 0,
+    CHECK(st_rows_claim(s, "w_one", 100, 1000, T0, &c1) == 1 && c1.n == 10 && c1.lease_until == T0 + 1000 &&
+              strcmp(c1.job_id, job) == 0 && strcmp(c1.domain, "lease.example") == 0,
           "lease: worker 1 claims the 10 rows");
     CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 500, &c2) == 0, "lease: nothing left for worker 2");
     CHECK(st_rows_renew(s, c1.id, 1000, T0 + 500) == 10, "lease: worker 1 renews its 10 rows");
     CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 1400, &c2) == 0,
           "lease: past the first lease, within the renewed one: still nothing");
-    CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 1600, &c2) == 1 && c2.n == 10 && strcmp(c2.id, c1.id) != 0
-              && c2.rows[0].row == 1 && c2.rows[9].row == 10,
+    CHECK(st_rows_claim(s, "w_two", 100, 1000, T0 + 1600, &c2) == 1 && c2.n == 10 && strcmp(c2.id, c1.id) != 0 &&
+              c2.rows[0].row == 1 && c2.rows[9].row == 10,
           "lease: expired: worker 2 claims the same rows under a new claim");
     CHECK(st_rows_renew(s, c1.id, 1000, T0 + 1700) == 0, "lease: renewing the lost claim: 0");
     CHECK(st_rows_result(s, c1.id, 1, 1, NULL, "{\"late\":1}") == ST_RESULT_LOST,
@@ -522,7 +523,8 @@ static void test_rows_lease(st_store *s)
           "lease: the lost claim still cannot write it");
     st_row_result late[2] = { { .row = 2, .status = 1, .json = "{}" }, { .row = 3, .status = 1, .json = "{}" } };
     int rcs[2] = { -1, -1 };
-    CHECK(st_rows_result_batch(s, c1.id, late, 2, rcs) == 0 && rcs[0] == ST_RESULT_LOST && rcs[1] == ST_RESULT_LOST,
+    CHECK(st_rows_result_batch(s, c1.id, late, 2, rcs) == 0 && rcs[0] == ST_RESULT_LOST &&
+              rcs[1] == ST_RESULT_LOST,
           "lease: a batch from the lost claim writes nothing");
     CHECK(st_rows_result(s, "00000000000000000000000000000000", 4, 1, NULL, "{}") == ST_RESULT_LOST,
           "lease: an unknown claim writes nothing");
@@ -535,8 +537,8 @@ static void test_rows_lease(st_store *s)
     CHECK(st_rows_renew(s, c2.id, 1000, T0 + 1800) == 0, "lease: a released claim renews nothing");
     CHECK(st_rows_result(s, c2.id, 2, 1, NULL, "{}") == ST_RESULT_WRITTEN,
           "lease: a released row nobody claimed since takes its claim's result");
-    CHECK(st_rows_claim(s, "w_three", 4, 1000, T0 + 1800, &c3) == 1 && c3.n == 4 && c3.rows[0].row == 3
-              && c3.rows[3].row == 6,
+    CHECK(st_rows_claim(s, "w_three", 4, 1000, T0 + 1800, &c3) == 1 && c3.n == 4 && c3.rows[0].row == 3 &&
+              c3.rows[3].row == 6,
           "lease: max_rows 4: the 4 lowest pending rows");
     CHECK(st_rows_result(s, c2.id, 3, 1, NULL, "{}") == ST_RESULT_LOST,
           "lease: once claimed again, the released claim's result is refused");
@@ -564,11 +566,12 @@ static void test_rows_lease(st_store *s)
     CHECK(st_rows_add(s, job2, rows, 3, err, sizeof err) == 3, "lease: with 3 rows");
     st_claim c;
     CHECK(st_rows_claim(s, "w_four", 100, 1000, T0, &c) == 0, "lease: a cancelled job's rows are not claimed");
-    CHECK(st_job_set_status(s, job2, ST_JOB_QUEUED, 0, NULL) == 0
-              && st_rows_claim(s, "w_four", 100, 1000, T0, &c) == 1 && c.n == 3 && strcmp(c.job_id, job2) == 0,
+    CHECK(st_job_set_status(s, job2, ST_JOB_QUEUED, 0, NULL) == 0 &&
+              st_rows_claim(s, "w_four", 100, 1000, T0, &c) == 1 && c.n == 3 && strcmp(c.job_id, job2) == 0,
           "lease: queued again, they are");
     st_claim_clear(&c);
-    CHECK(st_job_delete(s, job2) == 1 && st_rows_counts(s, job2, &rc) == 0 && rc.pending + rc.claimed + rc.done == 0,
+    CHECK(st_job_delete(s, job2) == 1 && st_rows_counts(s, job2, &rc) == 0 &&
+              rc.pending + rc.claimed + rc.done == 0,
           "lease: deleting a job deletes its rows");
 }
 
@@ -590,32 +593,35 @@ static void test_rows_weight(st_store *s)
           "weight: pending is their sum, 0 and -2 counted as 1: 11 (%lld)", (long long)rc.pending);
     st_queue_info *q = NULL;
     size_t n = 0;
-    CHECK(st_queue_list(s, &q, &n) == 0 && n == 1 && strcmp(q[0].job_id, job) == 0 && q[0].status == ST_JOB_RUNNING
-              && q[0].created_at == 3250 && q[0].c.pending == 11 && q[0].c.claimed == 0 && q[0].c.done == 0,
+    CHECK(st_queue_list(s, &q, &n) == 0 && n == 1 && strcmp(q[0].job_id, job) == 0 &&
+              q[0].status == ST_JOB_RUNNING && q[0].created_at == 3250 && q[0].c.pending == 11 &&
+              q[0].c.claimed == 0 && q[0].c.done == 0,
           "weight: the queue lists the one running job with rows, its pending rows summed (%zu)", n);
     free(q);
     st_claim c;
-    CHECK(st_rows_claim(s, "w_weight", 3, 1000, T0, &c) == 1 && c.n == 3 && c.rows[0].row == 1 && c.rows[2].row == 3,
+    CHECK(st_rows_claim(s, "w_weight", 3, 1000, T0, &c) == 1 && c.n == 3 && c.rows[0].row == 1 &&
+              c.rows[2].row == 3,
           "weight: a claim of the first 3 rows");
     CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == 6 && rc.claimed == 5 && rc.done == 0,
           "weight: 5 claimed (1 + 3 + 1), 6 pending (5 + 1)");
     /* statuses: row 1 -> 1, row 2 -> 2, row 3 -> 1 */
-    st_row_result res[3] = { { .row = 1, .status = 1, .json = "{}" }, { .row = 2, .status = 2, .json = "{}" },
+    st_row_result res[3] = { { .row = 1, .status = 1, .json = "{}" },
+                             { .row = 2, .status = 2, .json = "{}" },
                              { .row = 3, .status = 1, .json = "{}" } };
     CHECK(st_rows_result_batch(s, c.id, res, 3, NULL) == 3, "weight: their results");
     st_claim_clear(&c);
-    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 5 && rc.by_status[1] == 2 && rc.by_status[2] == 3
-              && rc.by_status[0] == 0 && rc.by_status[3] == 0 && rc.pending == 6,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 5 && rc.by_status[1] == 2 && rc.by_status[2] == 3 &&
+              rc.by_status[0] == 0 && rc.by_status[3] == 0 && rc.pending == 6,
           "weight: done 5, by status: 2 deliverable (1 + 1), 3 undeliverable (weight 3)");
     CHECK(st_rows_claim(s, "w_weight", 10, 1000, T0, &c) == 1 && c.n == 2, "weight: the last 2 rows");
     st_row_result res2[2] = { { .row = 4, .status = 3, .json = "{}" }, { .row = 5, .status = 0, .json = "{}" } };
     CHECK(st_rows_result_batch(s, c.id, res2, 2, NULL) == 2, "weight: their results");
     st_claim_clear(&c);
-    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 11 && rc.pending == 0 && rc.claimed == 0
-              && rc.by_status[0] == 1 && rc.by_status[1] == 2 && rc.by_status[2] == 3 && rc.by_status[3] == 5,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == 11 && rc.pending == 0 && rc.claimed == 0 &&
+              rc.by_status[0] == 1 && rc.by_status[1] == 2 && rc.by_status[2] == 3 && rc.by_status[3] == 5,
           "weight: all 11 done, by status 1 2 3 5");
-    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 3251, NULL) == 0 && st_queue_list(s, &q, &n) == 0 && n == 0
-              && q == NULL,
+    CHECK(st_job_set_status(s, job, ST_JOB_DONE, 3251, NULL) == 0 && st_queue_list(s, &q, &n) == 0 && n == 0 &&
+              q == NULL,
           "weight: once done, the job leaves the queue (%zu)", n);
     free(q);
 }
@@ -623,8 +629,8 @@ static void test_rows_weight(st_store *s)
 /* true when c is a claim of job, domain and exactly rows first..last. */
 static bool claim_is(const st_claim *c, const char *job, const char *domain, int64_t first, int64_t last)
 {
-    if (!c->domain || strcmp(c->job_id, job) != 0 || strcmp(c->domain, domain) != 0
-        || c->n != (size_t)(last - first + 1))
+    if (!c->domain || strcmp(c->job_id, job) != 0 || strcmp(c->domain, domain) != 0 ||
+        c->n != (size_t)(last - first + 1))
         return false;
     for (size_t i = 0; i < c->n; i++)
         if (c->rows[i].row != first + (int64_t)i)
@@ -657,18 +663,19 @@ static void test_rows_exclusive(st_store *s)
         snprintf(addr[i], sizeof addr[i], "x%d@%s", i + 1, i < 5 ? d : e);
         rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i], .weight = i < 5 ? 1 : 2 };
     }
-    CHECK(st_rows_add(s, job1, rows, 8, err, sizeof err) == 8 && st_rows_add(s, job2, rows, 4, err, sizeof err) == 4,
+    CHECK(st_rows_add(s, job1, rows, 8, err, sizeof err) == 8 &&
+              st_rows_add(s, job2, rows, 4, err, sizeof err) == 4,
           "excl: 8 rows in job 1 (d and e), 4 in job 2 (d) (%s)", err);
 
     st_claim a, b, c, b2, c2, dd, e2;
     memset(&c, 0, sizeof c);
     CHECK(st_rows_claim_ex(s, "w_excl_a", 2, 1000, T0, ST_CLAIM_EXCLUSIVE, &a) == 1 && claim_is(&a, job1, d, 1, 2),
           "excl: worker A claims rows 1-2 of d in job 1");
-    CHECK(st_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 10, ST_CLAIM_EXCLUSIVE, &b) == 1
-              && claim_is(&b, job1, e, 6, 8),
+    CHECK(st_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 10, ST_CLAIM_EXCLUSIVE, &b) == 1 &&
+              claim_is(&b, job1, e, 6, 8),
           "excl: worker B, exclusive, skips d (rows left in job 1 and job 2) and gets e");
-    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 20, ST_CLAIM_EXCLUSIVE, &c) == 0 && c.n == 0
-              && c.rows == NULL && c.domain == NULL,
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 20, ST_CLAIM_EXCLUSIVE, &c) == 0 && c.n == 0 &&
+              c.rows == NULL && c.domain == NULL,
           "excl: worker C, exclusive: nothing (d is held in every job, e has no rows left)");
     CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 30, 0, &c) == 1 && claim_is(&c, job1, d, 3, 5),
           "excl: without the flag, C gets the rest of d in job 1 beside A's claim");
@@ -678,19 +685,20 @@ static void test_rows_exclusive(st_store *s)
     size_t n = 0;
     CHECK(st_claims_list(s, T0 + 40, &ci, &n) == 0 && n == 3, "claims: 3 live claims (%zu)", n);
     if (n == 3) {
-        CHECK(strcmp(ci[0].id, a.id) == 0 && strcmp(ci[0].job_id, job1) == 0 && strcmp(ci[0].holder, "w_excl_a") == 0
-                  && strcmp(ci[0].domain, d) == 0 && ci[0].rows == 2 && ci[0].lease_until == T0 + 1000,
+        CHECK(strcmp(ci[0].id, a.id) == 0 && strcmp(ci[0].job_id, job1) == 0 &&
+                  strcmp(ci[0].holder, "w_excl_a") == 0 && strcmp(ci[0].domain, d) == 0 && ci[0].rows == 2 &&
+                  ci[0].lease_until == T0 + 1000,
               "claims: A's first (holder order): job 1, d, 2 rows, its lease");
-        CHECK(strcmp(ci[1].id, b.id) == 0 && strcmp(ci[1].holder, "w_excl_b") == 0 && strcmp(ci[1].domain, e) == 0
-                  && ci[1].rows == 3 && ci[1].lease_until == T0 + 1010,
+        CHECK(strcmp(ci[1].id, b.id) == 0 && strcmp(ci[1].holder, "w_excl_b") == 0 &&
+                  strcmp(ci[1].domain, e) == 0 && ci[1].rows == 3 && ci[1].lease_until == T0 + 1010,
               "claims: then B's: e, 3 rows (a count of rows, not of weight)");
-        CHECK(strcmp(ci[2].id, c.id) == 0 && strcmp(ci[2].holder, "w_excl_c") == 0 && strcmp(ci[2].domain, d) == 0
-                  && ci[2].rows == 3 && ci[2].lease_until == T0 + 1030,
+        CHECK(strcmp(ci[2].id, c.id) == 0 && strcmp(ci[2].holder, "w_excl_c") == 0 &&
+                  strcmp(ci[2].domain, d) == 0 && ci[2].rows == 3 && ci[2].lease_until == T0 + 1030,
               "claims: then C's: d, 3 rows");
     }
     free(ci);
-    CHECK(st_claims_list(s, T0 + 1000, &ci, &n) == 0 && n == 2 && strcmp(ci[0].id, b.id) == 0
-              && strcmp(ci[1].id, c.id) == 0,
+    CHECK(st_claims_list(s, T0 + 1000, &ci, &n) == 0 && n == 2 && strcmp(ci[0].id, b.id) == 0 &&
+              strcmp(ci[1].id, c.id) == 0,
           "claims: at A's lease end only B's and C's are live (%zu)", n);
     free(ci);
     CHECK(st_claims_list(s, T0 + 5000, &ci, &n) == 0 && n == 0 && ci == NULL, "claims: later none is live");
@@ -698,13 +706,13 @@ static void test_rows_exclusive(st_store *s)
 
     st_queue_info *q = NULL;
     st_row_counts rc1, rc2;
-    CHECK(st_rows_counts(s, job1, &rc1) == 0 && rc1.claimed == 11 && rc1.pending == 0
-              && st_rows_counts(s, job2, &rc2) == 0 && rc2.pending == 4 && rc2.claimed == 0,
+    CHECK(st_rows_counts(s, job1, &rc1) == 0 && rc1.claimed == 11 && rc1.pending == 0 &&
+              st_rows_counts(s, job2, &rc2) == 0 && rc2.pending == 4 && rc2.claimed == 0,
           "excl: job 1: 11 claimed (5 of d, 3 of e of weight 2); job 2: 4 pending");
     CHECK(st_queue_list(s, &q, &n) == 0 && n == 2, "queue: 2 jobs (%zu)", n);
     if (n == 2) {
-        CHECK(strcmp(q[0].job_id, job1) == 0 && q[0].status == ST_JOB_QUEUED && q[0].created_at == 3300
-                  && strcmp(q[1].job_id, job2) == 0 && q[1].status == ST_JOB_RUNNING,
+        CHECK(strcmp(q[0].job_id, job1) == 0 && q[0].status == ST_JOB_QUEUED && q[0].created_at == 3300 &&
+                  strcmp(q[1].job_id, job2) == 0 && q[1].status == ST_JOB_RUNNING,
               "queue: oldest first, equal times in insertion order, with their status");
         CHECK(memcmp(&q[0].c, &rc1, sizeof rc1) == 0 && memcmp(&q[1].c, &rc2, sizeof rc2) == 0,
               "queue: each with the counts of st_rows_counts");
@@ -714,27 +722,27 @@ static void test_rows_exclusive(st_store *s)
     CHECK(st_rows_release(s, c.id) == 3, "excl: C gives its rows back");
     st_claim_clear(&c);
     CHECK(finish_all(s, &a), "excl: A writes its results (before its lease ends)");
-    CHECK(st_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 100, ST_CLAIM_EXCLUSIVE, &b2) == 1
-              && claim_is(&b2, job1, d, 3, 5),
+    CHECK(st_rows_claim_ex(s, "w_excl_b", 100, 1000, T0 + 100, ST_CLAIM_EXCLUSIVE, &b2) == 1 &&
+              claim_is(&b2, job1, d, 3, 5),
           "excl: with A's results written, B gets d (exclusive)");
     CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 200, ST_CLAIM_EXCLUSIVE, &c) == 0,
           "excl: C, exclusive, again nothing while B holds d and e");
-    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 1101, ST_CLAIM_EXCLUSIVE, &c) == 1
-              && claim_is(&c, job1, d, 3, 5),
+    CHECK(st_rows_claim_ex(s, "w_excl_c", 100, 1000, T0 + 1101, ST_CLAIM_EXCLUSIVE, &c) == 1 &&
+              claim_is(&c, job1, d, 3, 5),
           "excl: once B's lease has expired, C gets d (exclusive): B's rows of job 1");
-    CHECK(st_rows_claim_ex(s, "w_excl_d", 100, 1000, T0 + 1102, ST_CLAIM_EXCLUSIVE, &dd) == 1
-              && claim_is(&dd, job1, e, 6, 8),
+    CHECK(st_rows_claim_ex(s, "w_excl_d", 100, 1000, T0 + 1102, ST_CLAIM_EXCLUSIVE, &dd) == 1 &&
+              claim_is(&dd, job1, e, 6, 8),
           "excl: D, exclusive, gets e (its lease expired too), not d of job 2");
     CHECK(st_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1103, ST_CLAIM_EXCLUSIVE, &e2) == 0,
           "excl: E, exclusive: nothing (d of job 2 waits for C)");
     CHECK(st_rows_result(s, b2.id, 3, 1, NULL, "{}") == ST_RESULT_LOST, "excl: B's late result is refused");
     CHECK(finish_all(s, &c) && finish_all(s, &dd), "excl: C and D write their results");
-    CHECK(st_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1104, ST_CLAIM_EXCLUSIVE, &e2) == 1
-              && claim_is(&e2, job2, d, 1, 4),
+    CHECK(st_rows_claim_ex(s, "w_excl_e", 100, 1000, T0 + 1104, ST_CLAIM_EXCLUSIVE, &e2) == 1 &&
+              claim_is(&e2, job2, d, 1, 4),
           "excl: then E gets d of job 2");
     CHECK(finish_all(s, &e2), "excl: E writes its results");
-    CHECK(st_rows_counts(s, job1, &rc1) == 0 && rc1.done == 11 && rc1.by_status[1] == 11
-              && st_rows_counts(s, job2, &rc2) == 0 && rc2.done == 4,
+    CHECK(st_rows_counts(s, job1, &rc1) == 0 && rc1.done == 11 && rc1.by_status[1] == 11 &&
+              st_rows_counts(s, job2, &rc2) == 0 && rc2.done == 4,
           "excl: every row done (job 1: 11 of weight, job 2: 4)");
     st_claim_clear(&a);
     st_claim_clear(&b);
@@ -744,9 +752,9 @@ static void test_rows_exclusive(st_store *s)
     st_claim_clear(&e2);
     CHECK(st_queue_list(s, &q, &n) == 0 && n == 2, "queue: both jobs still listed while queued or running");
     free(q);
-    CHECK(st_job_set_status(s, job1, ST_JOB_DONE, 3301, NULL) == 0
-              && st_job_set_status(s, job2, ST_JOB_CANCELLED, 3301, NULL) == 0 && st_queue_list(s, &q, &n) == 0
-              && n == 0,
+    CHECK(st_job_set_status(s, job1, ST_JOB_DONE, 3301, NULL) == 0 &&
+              st_job_set_status(s, job2, ST_JOB_CANCELLED, 3301, NULL) == 0 && st_queue_list(s, &q, &n) == 0 &&
+              n == 0,
           "queue: a done and a cancelled job are not listed");
     free(q);
 }
@@ -794,8 +802,10 @@ static int64_t summary_drift(const raw_db *raw)
 static int64_t summary_open(const raw_db *raw, const char *job, const char *domain)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT coalesce((SELECT open_rows FROM job_domains WHERE job_id = '%s'"
-                              " AND domain = '%s'), 0)", job, domain);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT open_rows FROM job_domains WHERE job_id = '%s'"
+             " AND domain = '%s'), 0)",
+             job, domain);
     return raw_number(raw, sql);
 }
 
@@ -827,8 +837,8 @@ static void test_domain_facts(st_store *s)
     int64_t before = now_ms();
     CHECK(st_domain_facts_put(s, "facts.example", &f) == 0, "facts: put an MX host, catch-all unknown");
     int64_t after = now_ms();
-    CHECK(st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
-              && g.accept_all == -1 && g.accept_all_at == 0,
+    CHECK(st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0 &&
+              g.accept_all == -1 && g.accept_all_at == 0,
           "facts: read back, the MX host in lower case: '%s', catch-all unknown (%d)", g.mx_host, g.accept_all);
     CHECK(g.updated_at >= before && g.updated_at <= after, "facts: updated_at is the time of the put (%lld)",
           (long long)g.updated_at);
@@ -837,29 +847,28 @@ static void test_domain_facts(st_store *s)
     f.accept_all = 1;
     f.accept_all_at = T0 + 77;
     CHECK(st_domain_facts_put(s, "facts.example", &f) == 0, "facts: put a catch-all with an MX host of \"\"");
-    CHECK(st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0
-              && g.accept_all == 1 && g.accept_all_at == T0 + 77 && g.updated_at >= first_update,
+    CHECK(st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx1.facts.example") == 0 &&
+              g.accept_all == 1 && g.accept_all_at == T0 + 77 && g.updated_at >= first_update,
           "facts: the MX host is kept, the catch-all and its time stored");
     memset(&f, 0, sizeof f);
     snprintf(f.mx_host, sizeof f.mx_host, "mx2.facts.example");
     f.accept_all = -1;
     f.accept_all_at = 5;
-    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0
-              && st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
-              && g.accept_all == 1 && g.accept_all_at == T0 + 77,
+    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0 && st_domain_facts_get(s, "facts.example", &g) == 1 &&
+              strcmp(g.mx_host, "mx2.facts.example") == 0 && g.accept_all == 1 && g.accept_all_at == T0 + 77,
           "facts: a new MX host replaces the old; accept_all -1 keeps the catch-all and its time");
     memset(&f, 0, sizeof f);
     f.accept_all = 0;
     f.accept_all_at = T0 + 99;
-    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0
-              && st_domain_facts_get(s, "facts.example", &g) == 1 && strcmp(g.mx_host, "mx2.facts.example") == 0
-              && g.accept_all == 0 && g.accept_all_at == T0 + 99,
+    CHECK(st_domain_facts_put(s, "facts.example", &f) == 0 && st_domain_facts_get(s, "facts.example", &g) == 1 &&
+              strcmp(g.mx_host, "mx2.facts.example") == 0 && g.accept_all == 0 && g.accept_all_at == T0 + 99,
           "facts: a catch-all of 0 is stored (not taken for unknown)");
     memset(&f, 0, sizeof f);
     f.accept_all = 1;
     f.accept_all_at = T0;
-    CHECK(st_domain_facts_put(s, "aa-only.example", &f) == 0 && st_domain_facts_get(s, "aa-only.example", &g) == 1
-              && g.mx_host[0] == '\0' && g.accept_all == 1 && g.accept_all_at == T0,
+    CHECK(st_domain_facts_put(s, "aa-only.example", &f) == 0 &&
+              st_domain_facts_get(s, "aa-only.example", &g) == 1 && g.mx_host[0] == '\0' && g.accept_all == 1 &&
+              g.accept_all_at == T0,
           "facts: a new domain with only a catch-all: MX host \"\"");
     f.accept_all = 2;
     CHECK(st_domain_facts_put(s, "aa-only.example", &f) == -1, "facts: an accept_all of 2 is refused");
@@ -879,7 +888,8 @@ static void test_rows_politeness(st_store *s)
     const int64_t t = T0 + 200000; /* every lease of the tests before has expired */
     const char *a = "a.polite.example", *b = "b.polite.example", *cd = "c.polite.example";
     char jold[ST_JOB_ID_LEN + 1], jnew[ST_JOB_ID_LEN + 1], err[256] = "";
-    CHECK(rows_job(s, "polite-old", 3400, ST_JOB_QUEUED, jold) && rows_job(s, "polite-new", 3401, ST_JOB_QUEUED, jnew),
+    CHECK(rows_job(s, "polite-old", 3400, ST_JOB_QUEUED, jold) &&
+              rows_job(s, "polite-new", 3401, ST_JOB_QUEUED, jnew),
           "polite: an older and a newer job");
     st_row_in rows[6];
     char addr[6][40];
@@ -891,15 +901,17 @@ static void test_rows_politeness(st_store *s)
     CHECK(st_rows_add(s, jnew, rows, 3, err, sizeof err) == 3, "polite: 3 rows of a in the newer job (%s)", err);
     st_claim ca, cb, cc, cx;
     memset(&cx, 0, sizeof cx);
-    CHECK(st_rows_claim_ex(s, "w_pol_a", 10, 1000, t, ST_CLAIM_EXCLUSIVE, &ca) == 1 && claim_is(&ca, jnew, a, 1, 3),
+    CHECK(st_rows_claim_ex(s, "w_pol_a", 10, 1000, t, ST_CLAIM_EXCLUSIVE, &ca) == 1 &&
+              claim_is(&ca, jnew, a, 1, 3),
           "polite: worker A claims a (exclusive)");
     for (int i = 0; i < 6; i++) {
         snprintf(addr[i], sizeof addr[i], "q%d@%s", i + 1, i < 3 ? b : cd);
         rows[i] = (st_row_in){ .row = i + 1, .addr = addr[i] };
     }
-    CHECK(st_rows_add(s, jold, rows, 6, err, sizeof err) == 6, "polite: rows of b and c in the older job (%s)", err);
-    CHECK(st_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 1, ST_CLAIM_EXCLUSIVE, &cb) == 1
-              && claim_is(&cb, jold, b, 1, 3),
+    CHECK(st_rows_add(s, jold, rows, 6, err, sizeof err) == 6, "polite: rows of b and c in the older job (%s)",
+          err);
+    CHECK(st_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 1, ST_CLAIM_EXCLUSIVE, &cb) == 1 &&
+              claim_is(&cb, jold, b, 1, 3),
           "polite: without facts, worker B (exclusive) gets b beside A's a");
     CHECK(st_rows_release(s, cb.id) == 3, "polite: B gives b back");
     st_claim_clear(&cb);
@@ -912,8 +924,8 @@ static void test_rows_politeness(st_store *s)
     snprintf(f.mx_host, sizeof f.mx_host, "mx.shared.example");
     put = put && st_domain_facts_put(s, b, &f) == 0;
     CHECK(put, "polite: the facts of a and b name one MX host (in two spellings)");
-    CHECK(st_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 2, ST_CLAIM_EXCLUSIVE, &cb) == 1
-              && claim_is(&cb, jold, cd, 4, 6),
+    CHECK(st_rows_claim_ex(s, "w_pol_b", 10, 1000, t + 2, ST_CLAIM_EXCLUSIVE, &cb) == 1 &&
+              claim_is(&cb, jold, cd, 4, 6),
           "polite: now B (exclusive) skips b, whose MX host A holds through a, and gets c (no facts)");
     CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 3, ST_CLAIM_EXCLUSIVE, &cc) == 0 && cc.n == 0,
           "polite: worker C (exclusive) gets nothing: b shares A's MX host, c is B's");
@@ -929,16 +941,16 @@ static void test_rows_politeness(st_store *s)
     /* A's lease ends at t + 1000; B's (on c) at t + 1002 */
     CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 999, ST_CLAIM_EXCLUSIVE, &cc) == 0,
           "polite: just before A's lease ends, still nothing for C");
-    CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 1000, ST_CLAIM_EXCLUSIVE, &cc) == 1
-              && claim_is(&cc, jold, b, 1, 3),
+    CHECK(st_rows_claim_ex(s, "w_pol_c", 10, 1000, t + 1000, ST_CLAIM_EXCLUSIVE, &cc) == 1 &&
+              claim_is(&cc, jold, b, 1, 3),
           "polite: once A's lease has expired, C (exclusive) gets b (of the older job)");
     CHECK(st_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, ST_CLAIM_EXCLUSIVE, &cx) == 0,
           "polite: D (exclusive) gets nothing: A's expired rows of a wait while C holds the MX host through b");
     CHECK(st_rows_result(s, ca.id, 1, 1, NULL, "{}") == ST_RESULT_WRITTEN,
           "polite: A may still write a result (nobody took its rows over)");
     CHECK(finish_all(s, &cc), "polite: C writes b's results");
-    CHECK(st_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, ST_CLAIM_EXCLUSIVE, &cx) == 1
-              && claim_is(&cx, jnew, a, 2, 3),
+    CHECK(st_rows_claim_ex(s, "w_pol_d", 10, 1000, t + 1001, ST_CLAIM_EXCLUSIVE, &cx) == 1 &&
+              claim_is(&cx, jnew, a, 2, 3),
           "polite: then D (exclusive) takes over A's 2 rows of a left without a result");
     CHECK(finish_all(s, &cb) && finish_all(s, &cx), "polite: B and D write their results");
     st_claim_clear(&cx);
@@ -947,7 +959,8 @@ static void test_rows_politeness(st_store *s)
     st_claim_clear(&cb);
     st_claim_clear(&cc);
     st_claim_clear(&cx);
-    CHECK(st_job_set_status(s, jold, ST_JOB_DONE, 3402, NULL) == 0 && st_job_set_status(s, jnew, ST_JOB_DONE, 3402, NULL) == 0,
+    CHECK(st_job_set_status(s, jold, ST_JOB_DONE, 3402, NULL) == 0 &&
+              st_job_set_status(s, jnew, ST_JOB_DONE, 3402, NULL) == 0,
           "polite: jobs done");
 }
 
@@ -968,15 +981,15 @@ static void test_rows_summary(st_store *s, const raw_db *raw)
     }
     CHECK(st_rows_add(s, job, rows, 8, err, sizeof err) == 8 && st_rows_add(s, job, rows, 8, err, sizeof err) == 0,
           "summary: 5 rows of s1 and 3 of s2, added twice (%s)", err);
-    CHECK(summary_open(raw, job, s1) == 5 && summary_open(raw, job, s2) == 3 && summary_entries(raw, job) == 2
-              && summary_drift(raw) == 0,
+    CHECK(summary_open(raw, job, s1) == 5 && summary_open(raw, job, s2) == 3 && summary_entries(raw, job) == 2 &&
+              summary_drift(raw) == 0,
           "summary: s1 5 open, s2 3 open, counted once");
     st_claim c1, c2, c3;
     CHECK(st_rows_claim(s, "w_sum", 2, 1000, t, &c1) == 1 && claim_is(&c1, job, s1, 1, 2),
           "summary: a claim of 2 rows of s1");
     CHECK(summary_open(raw, job, s1) == 5 && summary_drift(raw) == 0, "summary: claimed rows are still open");
-    CHECK(st_rows_result(s, c1.id, 1, 1, NULL, "{}") == ST_RESULT_WRITTEN
-              && st_rows_result(s, c1.id, 1, 1, NULL, "{}") == ST_RESULT_REPEAT,
+    CHECK(st_rows_result(s, c1.id, 1, 1, NULL, "{}") == ST_RESULT_WRITTEN &&
+              st_rows_result(s, c1.id, 1, 1, NULL, "{}") == ST_RESULT_REPEAT,
           "summary: a result, written twice");
     CHECK(summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0, "summary: s1 4 open (counted once)");
     CHECK(st_rows_release(s, c1.id) == 1 && summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0,
@@ -988,7 +1001,8 @@ static void test_rows_summary(st_store *s, const raw_db *raw)
     CHECK(summary_open(raw, job, s1) == 4 && summary_drift(raw) == 0, "summary: a take-over changes nothing");
     st_row_result late = { .row = 2, .status = 1, .json = "{}" };
     int rc = -1;
-    CHECK(st_rows_result_batch(s, c2.id, &late, 1, &rc) == 0 && rc == ST_RESULT_LOST && summary_open(raw, job, s1) == 4,
+    CHECK(st_rows_result_batch(s, c2.id, &late, 1, &rc) == 0 && rc == ST_RESULT_LOST &&
+              summary_open(raw, job, s1) == 4,
           "summary: the lost claim's late result changes nothing");
     CHECK(finish_all(s, &c3), "summary: the 4 results of the second claim");
     CHECK(summary_open(raw, job, s1) == 0 && summary_entries(raw, job) == 1 && summary_drift(raw) == 0,
@@ -998,11 +1012,11 @@ static void test_rows_summary(st_store *s, const raw_db *raw)
     st_claim_clear(&c3);
     rows[8].addr = addr[8];
     snprintf(addr[8], sizeof addr[8], "s9@%s", s1);
-    CHECK(st_rows_add(s, job, &rows[8], 1, err, sizeof err) == 1 && summary_open(raw, job, s1) == 1
-              && summary_drift(raw) == 0,
+    CHECK(st_rows_add(s, job, &rows[8], 1, err, sizeof err) == 1 && summary_open(raw, job, s1) == 1 &&
+              summary_drift(raw) == 0,
           "summary: a new row of s1 brings its entry back (%s)", err);
-    CHECK(st_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s1, 9, 9)
-              && finish_all(s, &c1),
+    CHECK(st_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s1, 9, 9) &&
+              finish_all(s, &c1),
           "summary: claimed and done");
     st_claim_clear(&c1);
     CHECK(st_rows_claim(s, "w_sum", 10, 1000, t + 3000, &c1) == 1 && claim_is(&c1, job, s2, 6, 8),
@@ -1028,15 +1042,15 @@ static void test_workers(st_store *s)
     CHECK(st_worker_register(s, &w) == 0, "workers: register");
     CHECK(st_worker_heartbeat(s, w.id, T0 + 5000) == 1, "workers: heartbeat");
     CHECK(st_worker_heartbeat(s, "w_000000000000", T0) == 0, "workers: heartbeat of an unknown worker: 0");
-    CHECK(st_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w.id) == 0
-              && strcmp(list[0].host, "mx1.example.net") == 0 && strcmp(list[0].addrs, w.addrs) == 0
-              && list[0].started_at == T0 && list[0].last_seen == T0 + 5000,
+    CHECK(st_worker_list(s, &list, &n) == 0 && n == 1 && strcmp(list[0].id, w.id) == 0 &&
+              strcmp(list[0].host, "mx1.example.net") == 0 && strcmp(list[0].addrs, w.addrs) == 0 &&
+              list[0].started_at == T0 && list[0].last_seen == T0 + 5000,
           "workers: listed with its fields and last_seen");
     free(list);
     snprintf(w.name, sizeof w.name, "worker-a2");
     w.started_at = T0 + 10;
-    CHECK(st_worker_register(s, &w) == 0 && st_worker_list(s, &list, &n) == 0 && n == 1
-              && strcmp(list[0].name, "worker-a2") == 0,
+    CHECK(st_worker_register(s, &w) == 0 && st_worker_list(s, &list, &n) == 0 && n == 1 &&
+              strcmp(list[0].name, "worker-a2") == 0,
           "workers: registering the same id again replaces it");
     free(list); /* cppcheck-suppress doubleFree ; st_worker_list() sets list to NULL first */
     st_worker_info w2 = w;
@@ -1089,8 +1103,8 @@ static void test_bad_utf8(st_store *s)
     st_key k, f;
     CHECK(st_key_create(s, "caf\xe9 \xff", 0, 0, secret, &k, err, sizeof err) == 0,
           "a key name that is not UTF-8 is stored (%s)", err);
-    CHECK(st_key_find(s, secret, strlen(secret), &f) == 1 && strncmp(f.name, "caf", 3) == 0,
-          "and read back: '%s'", f.name);
+    CHECK(st_key_find(s, secret, strlen(secret), &f) == 1 && strncmp(f.name, "caf", 3) == 0, "and read back: '%s'",
+          f.name);
     st_job j;
     memset(&j, 0, sizeof j);
     CHECK(st_job_new_id(j.id) == 0, "job id");
@@ -1100,8 +1114,8 @@ static void test_bad_utf8(st_store *s)
     snprintf(j.format, sizeof j.format, "csv");
     CHECK(st_job_insert(s, &j) == 0, "a job whose name and error are not UTF-8 is stored");
     st_job g;
-    CHECK(st_job_get(s, j.id, &g) == 1 && g.name && strncmp(g.name, "list ", 5) == 0 && g.error
-              && strstr(g.error, "surrogate"),
+    CHECK(st_job_get(s, j.id, &g) == 1 && g.name && strncmp(g.name, "list ", 5) == 0 && g.error &&
+              strstr(g.error, "surrogate"),
           "and read back");
     st_job_clear(&g);
     CHECK(st_job_delete(s, j.id) == 1, "and deleted");
@@ -1122,8 +1136,8 @@ static void test_mask(void)
     CHECK_STR(out, "postgres://h/db", "a URL without a password is unchanged");
     st_store_mask_url("postgres://u:secretsecret@h/db", out, 16);
     CHECK(strstr(out, "secret") == NULL && strlen(out) == 15, "truncation never shows the password: %s", out);
-    CHECK(st_store_is_pg("postgres://h/db") && st_store_is_pg("postgresql://h/db") && !st_store_is_pg("")
-              && !st_store_is_pg(NULL) && !st_store_is_pg("/var/lib/bc"),
+    CHECK(st_store_is_pg("postgres://h/db") && st_store_is_pg("postgresql://h/db") && !st_store_is_pg("") &&
+              !st_store_is_pg(NULL) && !st_store_is_pg("/var/lib/bc"),
           "st_store_is_pg");
 }
 
@@ -1186,7 +1200,7 @@ static void test_rows_concurrent(const char *url, const char *base)
         return;
     CHECK(rows_job(s, "concurrent", 4000, ST_JOB_QUEUED, job), "conc: a job");
     st_row_in *rows = calloc(CONC_N, sizeof *rows);
-    char (*addr)[48] = calloc(CONC_N, sizeof *addr);
+    char(*addr)[48] = calloc(CONC_N, sizeof *addr);
     int *seen = calloc(CONC_N + 1, sizeof *seen);
     if (!rows || !addr || !seen) {
         CHECK(0, "conc: memory");
@@ -1217,8 +1231,10 @@ static void test_rows_concurrent(const char *url, const char *base)
         else
             tap_diag("conc: child %d: status %d", k, st);
     }
-    CHECK(ok_children == CONC_P, "conc: 4 processes claimed and completed rows, each claim of one domain, "
-                                 "every result written (%d ok)", ok_children);
+    CHECK(ok_children == CONC_P,
+          "conc: 4 processes claimed and completed rows, each claim of one domain, "
+          "every result written (%d ok)",
+          ok_children);
     int64_t total = 0;
     int per_child[CONC_P] = { 0 };
     for (int k = 0; k < CONC_P; k++) {
@@ -1248,8 +1264,8 @@ static void test_rows_concurrent(const char *url, const char *base)
     if (!s)
         goto out;
     st_row_counts rc;
-    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == CONC_N && rc.pending == 0 && rc.claimed == 0
-              && rc.by_status[1] == CONC_N,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == CONC_N && rc.pending == 0 && rc.claimed == 0 &&
+              rc.by_status[1] == CONC_N,
           "conc: 20,000 done");
     /* In the database: one claim per row (attempts 1), and the result is
      * the one its claim wrote. */
@@ -1260,8 +1276,8 @@ static void test_rows_concurrent(const char *url, const char *base)
                                " AND result = '{\"claim\":\"' || claim_id || '\"}'),"
                                " count(*) FROM job_rows WHERE job_id = $1",
                                1, NULL, pv, NULL, NULL, 0);
-    bool good = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
-                && atoll(PQgetvalue(r, 0, 0)) == CONC_N && atoll(PQgetvalue(r, 0, 1)) == CONC_N;
+    bool good = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                atoll(PQgetvalue(r, 0, 0)) == CONC_N && atoll(PQgetvalue(r, 0, 1)) == CONC_N;
     CHECK(good, "conc: every row claimed once (attempts 1), its result from the claim that holds it (%s)",
           PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : PQerrorMessage(c));
     PQclear(r);
@@ -1276,8 +1292,8 @@ out:
 
 /* ---- exclusive claims on PostgreSQL: one live claim per domain ----------------------------- */
 
-#define EXCL_D 20   /* domains */
-#define EXCL_R 200  /* rows per domain */
+#define EXCL_D 20  /* domains */
+#define EXCL_R 200 /* rows per domain */
 #define EXCL_N (EXCL_D * EXCL_R)
 
 /* Monotonic microseconds, comparable between processes of one machine. */
@@ -1397,7 +1413,7 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
     if (groups > 0)
         CHECK(put, "%s: the facts of 20 domains name %d MX hosts", tag, groups);
     st_row_in *rows = calloc(EXCL_N, sizeof *rows);
-    char (*addr)[48] = calloc(EXCL_N, sizeof *addr);
+    char(*addr)[48] = calloc(EXCL_N, sizeof *addr);
     int *seen = calloc(EXCL_N + 1, sizeof *seen);
     excl_claim *claims = NULL;
     size_t nclaims = 0, capclaims = 0;
@@ -1431,8 +1447,10 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
         else
             tap_diag("%s: child %d: status %d", tag, k, st);
     }
-    CHECK(ok_children == CONC_P, "%s: 4 processes claimed exclusively until nothing was left, each claim of "
-                                 "one domain, every result written (%d ok)", tag, ok_children);
+    CHECK(ok_children == CONC_P,
+          "%s: 4 processes claimed exclusively until nothing was left, each claim of "
+          "one domain, every result written (%d ok)",
+          tag, ok_children);
     int64_t total = 0;
     int per_child[CONC_P] = { 0 }, idle[CONC_P] = { 0 };
     bool parsed = true;
@@ -1447,8 +1465,8 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
                 if (r >= 1 && r <= EXCL_N)
                     seen[r]++;
                 total++;
-            } else if (sscanf(line, "C %c%d.example %lld %lld", &l, &d, &a, &b) == 4 && l == letter && d >= 0
-                       && d < EXCL_D) {
+            } else if (sscanf(line, "C %c%d.example %lld %lld", &l, &d, &a, &b) == 4 && l == letter && d >= 0 &&
+                       d < EXCL_D) {
                 if (nclaims == capclaims) {
                     size_t ncap = capclaims ? capclaims * 2 : 256;
                     excl_claim *p = realloc(claims, ncap * sizeof *p);
@@ -1459,7 +1477,8 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
                     claims = p;
                     capclaims = ncap;
                 }
-                claims[nclaims++] = (excl_claim){ .key = groups ? d / (EXCL_D / groups) : d, .start = a, .end = b };
+                claims[nclaims++] =
+                    (excl_claim){ .key = groups ? d / (EXCL_D / groups) : d, .start = a, .end = b };
                 per_child[k]++;
             } else if (sscanf(line, "I %d", &i) == 1) {
                 idle[k] = i;
@@ -1476,8 +1495,8 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
     int once = 0;
     for (int i = 1; i <= EXCL_N; i++)
         once += seen[i] == 1;
-    CHECK(once == EXCL_N && total == EXCL_N, "%s: every row claimed exactly once (%d once, %lld claimed)", tag, once,
-          (long long)total);
+    CHECK(once == EXCL_N && total == EXCL_N, "%s: every row claimed exactly once (%d once, %lld claimed)", tag,
+          once, (long long)total);
     /* per key, in order of start: each claim ends before the next starts */
     qsort(claims, nclaims, sizeof *claims, cmp_excl_claim);
     int overlaps = 0, keys = 0;
@@ -1504,15 +1523,17 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
     if (!s)
         goto out;
     st_row_counts rc;
-    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == EXCL_N && rc.pending == 0 && rc.claimed == 0
-              && rc.by_status[2] == EXCL_N,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.done == EXCL_N && rc.pending == 0 && rc.claimed == 0 &&
+              rc.by_status[2] == EXCL_N,
           "%s: 4,000 done", tag);
     PGconn *pc = PQconnectdb(url);
     const char *pv[1] = { job };
-    PGresult *r = PQexecParams(pc, "SELECT count(*) FILTER (WHERE attempts = 1), count(*) FROM job_rows"
-                                   " WHERE job_id = $1", 1, NULL, pv, NULL, NULL, 0);
-    CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && atoll(PQgetvalue(r, 0, 0)) == EXCL_N
-              && atoll(PQgetvalue(r, 0, 1)) == EXCL_N,
+    PGresult *r = PQexecParams(pc,
+                               "SELECT count(*) FILTER (WHERE attempts = 1), count(*) FROM job_rows"
+                               " WHERE job_id = $1",
+                               1, NULL, pv, NULL, NULL, 0);
+    CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && atoll(PQgetvalue(r, 0, 0)) == EXCL_N &&
+              atoll(PQgetvalue(r, 0, 1)) == EXCL_N,
           "%s: every row claimed once in the database (attempts 1)", tag);
     PQclear(r);
     PQfinish(pc);
@@ -1578,8 +1599,8 @@ static bool sqlite_made(const char *base, const char *name, const char *a, const
     snprintf(db, sizeof db, "%s/bouncecheck.db", dir);
     mkdir(dir, 0700);
     sqlite3 *h = NULL;
-    bool ok = sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, a, NULL, NULL, NULL) == SQLITE_OK
-              && (!b || sqlite3_exec(h, b, NULL, NULL, NULL) == SQLITE_OK);
+    bool ok = sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, a, NULL, NULL, NULL) == SQLITE_OK &&
+              (!b || sqlite3_exec(h, b, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     return ok;
 }
@@ -1593,8 +1614,8 @@ static int64_t sqlite_number(const char *dir, const char *sql)
     sqlite3 *h = NULL;
     sqlite3_stmt *q = NULL;
     int64_t v = -1;
-    if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK
-        && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+    if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
         v = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     sqlite3_close(h);
@@ -1615,8 +1636,8 @@ static void test_sqlite_migrate(const char *base)
           "migrate: its key is kept");
     free(keys);
     st_job g;
-    CHECK(st_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 1 && g.processed == 2 && g.reasons
-              && strcmp(g.reasons, "{\"ok\":2}") == 0,
+    CHECK(st_job_get(s, "0123456789abcdef0123456789abcdef", &g) == 1 && g.processed == 2 && g.reasons &&
+              strcmp(g.reasons, "{\"ok\":2}") == 0,
           "migrate: its job is kept");
     st_job_clear(&g);
     st_row_in row = { .row = 1, .addr = "a@b.example" };
@@ -1640,11 +1661,12 @@ static void test_sqlite_migrate3(const char *base)
     if (!s)
         return;
     st_row_counts rc;
-    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == 2 && rc.claimed == 0 && rc.done == 1
-              && rc.by_status[1] == 1,
+    CHECK(st_rows_counts(s, job, &rc) == 0 && rc.pending == 2 && rc.claimed == 0 && rc.done == 1 &&
+              rc.by_status[1] == 1,
           "migrate 3: its rows count 1 each: 2 pending, 1 done");
     st_row_in row = { .row = 4, .addr = "e@b.example", .weight = 4 };
-    CHECK(st_rows_add(s, job, &row, 1, err, sizeof err) == 1 && st_rows_counts(s, job, &rc) == 0 && rc.pending == 6,
+    CHECK(st_rows_add(s, job, &row, 1, err, sizeof err) == 1 && st_rows_counts(s, job, &rc) == 0 &&
+              rc.pending == 6,
           "migrate 3: a row of weight 4 added: 6 pending (%s)", err);
     st_claim c;
     CHECK(st_rows_claim_ex(s, "w_mig", 10, 1000, T0, ST_CLAIM_EXCLUSIVE, &c) == 1 && c.n == 3,
@@ -1664,7 +1686,8 @@ static void test_sqlite_migrate3(const char *base)
     CHECK(v == 1, "migrate 3: the live claims' index is made");
     v = sqlite_number(dir, "SELECT open_rows FROM job_domains WHERE job_id = '0123456789abcdef0123456789abcdef'"
                            " AND domain = 'b.example'");
-    CHECK(v == 3, "migrate 3: job_domains is filled from its rows: b.example 2 open + 1 added (%lld)", (long long)v);
+    CHECK(v == 3, "migrate 3: job_domains is filled from its rows: b.example 2 open + 1 added (%lld)",
+          (long long)v);
 }
 
 static void sqlite_suite(const char *base)
@@ -1722,8 +1745,8 @@ static void sqlite_suite(const char *base)
     CHECK(st_store_open(&s, deep, err, sizeof err) == -1 && strstr(err, deep),
           "a missing parent is refused, naming DIR: %s", err);
     err[0] = '\0';
-    CHECK(st_store_open_db(&s, "mysql://u:hunter2@h/db", dir, err, sizeof err) == -1 && s == NULL
-              && strstr(err, "postgres://") && !strstr(err, "hunter2"),
+    CHECK(st_store_open_db(&s, "mysql://u:hunter2@h/db", dir, err, sizeof err) == -1 && s == NULL &&
+              strstr(err, "postgres://") && !strstr(err, "hunter2"),
           "an unknown scheme is refused, password masked: %s", err);
 }
 
@@ -1775,8 +1798,7 @@ static void pg_suite(const char *url)
     CHECK(st_store_open_db(&s, url, NULL, err, sizeof err) == 0 && s, "pg: open creates the schema (%s)", err);
     if (!s)
         return;
-    CHECK(st_store_open_db(&other, url, NULL, err, sizeof err) == 0 && other, "pg: a second connection (%s)",
-          err);
+    CHECK(st_store_open_db(&other, url, NULL, err, sizeof err) == 0 && other, "pg: a second connection (%s)", err);
     if (!other) {
         st_store_close(s);
         return;
@@ -1810,22 +1832,22 @@ static void pg_suite(const char *url)
     s = NULL;
     err[0] = '\0';
     if (with_password(url, "wrong-pw-4711", bad, sizeof bad))
-        CHECK(st_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && s == NULL && err[0]
-                  && !strstr(err, "wrong-pw-4711") && strstr(err, "***"),
+        CHECK(st_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && s == NULL && err[0] &&
+                  !strstr(err, "wrong-pw-4711") && strstr(err, "***"),
               "pg: a wrong password is refused, masked: %s", err);
     else
         CHECK(0, "pg: BC_PG_URL has a user:password@ part");
     /* libpq quotes a badly encoded URI part in its message */
     err[0] = '\0';
-    CHECK(st_store_open_db(&s, "postgresql://u:pw%zz4711@127.0.0.1:1/x", NULL, err, sizeof err) == -1
-              && err[0] && !strstr(err, "pw%zz4711"),
+    CHECK(st_store_open_db(&s, "postgresql://u:pw%zz4711@127.0.0.1:1/x", NULL, err, sizeof err) == -1 && err[0] &&
+              !strstr(err, "pw%zz4711"),
           "pg: a malformed URL is refused, its password masked: %s", err);
     const char *slash = strrchr(url, '/');
     if (slash && with_password(url, pw, bad, sizeof bad)) {
         snprintf(bad, sizeof bad, "%.*s/bc_no_such_db", (int)(slash - url), url);
         err[0] = '\0';
-        CHECK(st_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && strstr(err, "bc_no_such_db")
-                  && (!pw[0] || !strstr(err, pw)),
+        CHECK(st_store_open_db(&s, bad, NULL, err, sizeof err) == -1 && strstr(err, "bc_no_such_db") &&
+                  (!pw[0] || !strstr(err, pw)),
               "pg: a missing database is refused, naming it: %s", err);
     }
 }

@@ -73,38 +73,55 @@ static void test_online_table(void)
         const char *reason;
         int score;
     } rows[] = {
-        { BC_DNSF_NXDOMAIN, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "invalid_domain", 0 },
-        { BC_DNSF_NXDOMAIN, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_UNDELIVERABLE, "invalid_domain", 0 },
+        { BC_DNSF_NXDOMAIN, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE,
+          "invalid_domain", 0 },
+        { BC_DNSF_NXDOMAIN, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_UNDELIVERABLE,
+          "invalid_domain", 0 },
         { BC_DNSF_NULL_MX, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "null_mx", 0 },
-        { BC_DNSF_NO_MAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE, "no_mail_server", 2 },
+        { BC_DNSF_NO_MAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNDELIVERABLE,
+          "no_mail_server", 2 },
         { BC_DNSF_TEMPFAIL, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "dns_error", 40 },
         { BC_DNSF_TEMPFAIL, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
-        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "dns_unreliable", 35 },
-        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, false, true, false, BC_STATUS_UNKNOWN, "dns_unreliable", 30 },
+        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "dns_unreliable",
+          35 },
+        { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, false, true, false, BC_STATUS_UNKNOWN, "dns_unreliable",
+          30 },
         { BC_DNSF_UNRELIABLE, BC_SMTPF_NONE, BC_UNKNOWN, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, false, false, false, BC_STATUS_DELIVERABLE, "accepted_email", 95 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, false, true, false, BC_STATUS_DELIVERABLE, "accepted_email", 90 },
-        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_UNKNOWN, false, false, true, BC_STATUS_DELIVERABLE, "accepted_email", 85 },
+        { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_UNKNOWN, false, false, true, BC_STATUS_DELIVERABLE, "accepted_email",
+          85 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_YES, false, false, false, BC_STATUS_RISKY, "accept_all", 50 },
         { BC_DNSF_OK, BC_SMTPF_ACCEPTED, BC_NO, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
-        { BC_DNSF_OK, BC_SMTPF_REJECTED, BC_NO, false, false, false, BC_STATUS_UNDELIVERABLE, "rejected_email", 5 },
+        { BC_DNSF_OK, BC_SMTPF_REJECTED, BC_NO, false, false, false, BC_STATUS_UNDELIVERABLE, "rejected_email",
+          5 },
         { BC_DNSF_OK, BC_SMTPF_REJECTED, BC_NO, true, false, false, BC_STATUS_UNDELIVERABLE, "rejected_email", 5 },
-        { BC_DNSF_OK, BC_SMTPF_DISABLED, BC_NO, false, false, false, BC_STATUS_UNDELIVERABLE, "mailbox_disabled", 5 },
+        { BC_DNSF_OK, BC_SMTPF_DISABLED, BC_NO, false, false, false, BC_STATUS_UNDELIVERABLE, "mailbox_disabled",
+          5 },
         { BC_DNSF_OK, BC_SMTPF_FULL, BC_NO, false, false, false, BC_STATUS_RISKY, "mailbox_full", 30 },
         { BC_DNSF_OK, BC_SMTPF_GREYLISTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "greylisted", 55 },
         { BC_DNSF_OK, BC_SMTPF_BLOCKED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "blocked", 50 },
-        { BC_DNSF_OK, BC_SMTPF_TEMPFAIL, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "temporary_failure", 45 },
-        { BC_DNSF_OK, BC_SMTPF_SERVER_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "server_rejected", 40 },
-        { BC_DNSF_OK, BC_SMTPF_SENDER_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "sender_rejected", 45 },
-        { BC_DNSF_OK, BC_SMTPF_RATE_LIMITED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "rate_limited", 50 },
-        { BC_DNSF_OK, BC_SMTPF_POLICY_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "policy_rejected", 45 },
-        { BC_DNSF_OK, BC_SMTPF_SERVER_ERROR, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "server_error", 45 },
+        { BC_DNSF_OK, BC_SMTPF_TEMPFAIL, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "temporary_failure",
+          45 },
+        { BC_DNSF_OK, BC_SMTPF_SERVER_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN,
+          "server_rejected", 40 },
+        { BC_DNSF_OK, BC_SMTPF_SENDER_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN,
+          "sender_rejected", 45 },
+        { BC_DNSF_OK, BC_SMTPF_RATE_LIMITED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "rate_limited",
+          50 },
+        { BC_DNSF_OK, BC_SMTPF_POLICY_REJECTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN,
+          "policy_rejected", 45 },
+        { BC_DNSF_OK, BC_SMTPF_SERVER_ERROR, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "server_error",
+          45 },
         { BC_DNSF_OK, BC_SMTPF_RATE_LIMITED, BC_UNKNOWN, true, false, false, BC_STATUS_RISKY, "disposable", 25 },
-        { BC_DNSF_OK, BC_SMTPF_UNSAFE_TARGET, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "unsafe_target", 40 },
+        { BC_DNSF_OK, BC_SMTPF_UNSAFE_TARGET, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "unsafe_target",
+          40 },
         { BC_DNSF_OK, BC_SMTPF_NO_CONNECT, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "no_connect", 35 },
         { BC_DNSF_OK, BC_SMTPF_TIMEOUT, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "timeout", 40 },
-        { BC_DNSF_OK, BC_SMTPF_PROTOCOL, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "protocol_error", 35 },
-        { BC_DNSF_OK, BC_SMTPF_UTF8_UNSUPPORTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "smtputf8_unsupported", 50 },
+        { BC_DNSF_OK, BC_SMTPF_PROTOCOL, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN, "protocol_error",
+          35 },
+        { BC_DNSF_OK, BC_SMTPF_UTF8_UNSUPPORTED, BC_UNKNOWN, false, false, false, BC_STATUS_UNKNOWN,
+          "smtputf8_unsupported", 50 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         bc_facts f = rows[i].smtp == BC_SMTPF_NONE ? dns : smtp;
@@ -128,9 +145,14 @@ static void test_unreliable_dns(void)
     static const bc_dns_fact negative[] = { BC_DNSF_NXDOMAIN, BC_DNSF_NO_MAIL, BC_DNSF_NULL_MX };
     int undeliverable = 0, unknown = 0;
     for (unsigned bits = 0; bits < 16; bits++) {
-        bc_facts f = { .stage = BC_STAGE_DNS, .syntax_valid = true, .dns = BC_DNSF_UNRELIABLE,
-                       .accept_all = BC_UNKNOWN, .disposable = bits & 1, .role = (bits >> 1) & 1,
-                       .free = (bits >> 2) & 1, .suggestion = (bits >> 3) & 1 };
+        bc_facts f = { .stage = BC_STAGE_DNS,
+                       .syntax_valid = true,
+                       .dns = BC_DNSF_UNRELIABLE,
+                       .accept_all = BC_UNKNOWN,
+                       .disposable = bits & 1,
+                       .role = (bits >> 1) & 1,
+                       .free = (bits >> 2) & 1,
+                       .suggestion = (bits >> 3) & 1 };
         bc_verdict v = bc_verdict_decide(&f);
         undeliverable += v.status == BC_STATUS_UNDELIVERABLE;
         unknown += v.status == BC_STATUS_UNKNOWN && strcmp(v.reason, "dns_unreliable") == 0;
@@ -170,9 +192,9 @@ static void test_json(void)
         return;
 
     static const char *const fields[] = {
-        "email", "normalized", "local", "domain", "ascii_domain", "status", "reason", "score",
-        "syntax", "disposable", "role", "role_category", "free", "accept_all", "suggestion",
-        "mx", "mx_implicit", "smtp", "provider", "hint", "duration_ms",
+        "email",      "normalized", "local",       "domain", "ascii_domain",  "status", "reason",
+        "score",      "syntax",     "disposable",  "role",   "role_category", "free",   "accept_all",
+        "suggestion", "mx",         "mx_implicit", "smtp",   "provider",      "hint",   "duration_ms",
     };
     json_t *j = verify_json(ctx, "Jane.Doe@Example-Shop.COM", 25);
     if (CHECK(j != NULL, "valid address gives parseable JSON")) {
@@ -218,18 +240,21 @@ static void test_json(void)
     j = verify_json(ctx, "a\0b@c.com", 9);
     if (CHECK(j != NULL, "NUL byte gives JSON")) {
         CHECK(json_string_length(json_object_get(j, "email")) == 9, "NUL kept in email (as \\u0000)");
-        CHECK_STR(json_string_value(json_object_get(json_object_get(j, "syntax"), "code")), "err_nul", "NUL diagnosed");
+        CHECK_STR(json_string_value(json_object_get(json_object_get(j, "syntax"), "code")), "err_nul",
+                  "NUL diagnosed");
     }
     json_decref(j);
 
     j = verify_json(ctx, "", 0);
     if (CHECK(j != NULL, "empty input gives JSON"))
-        CHECK_STR(json_string_value(json_object_get(json_object_get(j, "syntax"), "code")), "err_empty", "empty diagnosed");
+        CHECK_STR(json_string_value(json_object_get(json_object_get(j, "syntax"), "code")), "err_empty",
+                  "empty diagnosed");
     json_decref(j);
 
     j = verify_json(ctx, "user@example.com", 16);
     if (CHECK(j != NULL, "special-use domain gives JSON")) {
-        CHECK_STR(json_string_value(json_object_get(j, "reason")), "special_use_domain", "example.com is special use");
+        CHECK_STR(json_string_value(json_object_get(j, "reason")), "special_use_domain",
+                  "example.com is special use");
         CHECK(json_is_true(json_object_get(json_object_get(j, "syntax"), "special_use")), "syntax.special_use");
     }
     json_decref(j);

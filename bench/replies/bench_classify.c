@@ -181,8 +181,8 @@ int main(int argc, char **argv)
     }
     (void)sink; /* only there so that the calls are not optimised away */
     double mean = total / ((double)rounds * (double)n);
-    printf("bench_classify: %zu replies, %ld rounds, mean %.1f ns per reply (best round %.1f ns)\n",
-           n, rounds, mean, best / (double)n);
+    printf("bench_classify: %zu replies, %ld rounds, mean %.1f ns per reply (best round %.1f ns)\n", n, rounds,
+           mean, best / (double)n);
     printf("parse: mean %.1f ns per reply (once, for reference)\n", parse_ns / (double)n);
     printf("goal: < %.0f ns: %s\n", GOAL_NS, mean < GOAL_NS ? "met" : "not met");
     printf("classes:");

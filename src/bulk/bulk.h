@@ -23,9 +23,9 @@ typedef enum bk_format {
     BK_FMT_AUTO = 0, /* input: sniff; output: from the file name or the input */
     BK_FMT_CSV,
     BK_FMT_TSV,
-    BK_FMT_TEXT,     /* input only: one address per line */
+    BK_FMT_TEXT, /* input only: one address per line */
     BK_FMT_NDJSON,
-    BK_FMT_JSON,     /* output only: one JSON array */
+    BK_FMT_JSON, /* output only: one JSON array */
 } bk_format;
 
 /* "csv", "tsv", "text", "ndjson", "json" ("auto" for BK_FMT_AUTO). */
@@ -42,10 +42,10 @@ bk_format bk_format_from_name(const char *path);
 typedef struct bk_reader bk_reader;
 
 typedef struct bk_reader_opts {
-    bk_format format;   /* BK_FMT_AUTO: sniff (extension, first bytes, delimiters) */
-    const char *column; /* --column: a header name (case-insensitive) or a 1-based
+    bk_format format;     /* BK_FMT_AUTO: sniff (extension, first bytes, delimiters) */
+    const char *column;   /* --column: a header name (case-insensitive) or a 1-based
                          * number; NULL: find the email column by name, then by content */
-    size_t max_line;    /* 0: BK_MAX_LINE_DEFAULT */
+    size_t max_line;      /* 0: BK_MAX_LINE_DEFAULT */
     bool column_optional; /* no email column found (and none named): open anyway,
                          * with bk_reader_email_column -1 and rows without email
                          * (a preview that lets the user pick the column) */
@@ -55,17 +55,17 @@ typedef struct bk_reader_opts {
  * next bk_reader_next() or bk_reader_free(). */
 typedef struct bk_row {
     size_t nfields;
-    const char *const *fields;  /* NUL-terminated copies of the cells, exactly as in the
+    const char *const *fields; /* NUL-terminated copies of the cells, exactly as in the
                                  * input (no trimming); for NDJSON one field: the line,
                                  * without its line end */
-    const size_t *lens;         /* byte length of each field */
-    const char *email;          /* the address found in the email cell: trimmed, with a
+    const size_t *lens;        /* byte length of each field */
+    const char *email;         /* the address found in the email cell: trimmed, with a
                                  * "mailto:" prefix and "Name <...>" wrapping removed;
                                  * NULL when the row has no such cell (short row, key
                                  * missing or not a string, a line that is not JSON) */
     size_t email_len;
-    unsigned long line;         /* 1-based physical line where the row starts */
-    bool bad_utf8;              /* some cell is not valid UTF-8 */
+    unsigned long line; /* 1-based physical line where the row starts */
+    bool bad_utf8;      /* some cell is not valid UTF-8 */
 } bk_row;
 
 /* Opens a reader on `in` (read sequentially; never rewound, so a pipe
@@ -77,8 +77,7 @@ typedef struct bk_row {
  * found. An .xlsx workbook (by name or zip signature) is converted first
  * (bk_xlsx_to_csv) and read as CSV; its errors come from there. On success *out is owned by the caller (bk_reader_free); the
  * caller still owns `in`. */
-int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_opts *o,
-                   char *err, size_t errlen);
+int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_opts *o, char *err, size_t errlen);
 
 /* The next row: 1 with *row filled, 0 at the end of the input, -1 with a
  * message in err naming the line (a line or record longer than max_line,
@@ -87,8 +86,8 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
 int bk_reader_next(bk_reader *r, bk_row *row, char *err, size_t errlen);
 
 /* What was sniffed. */
-bk_format bk_reader_format(const bk_reader *r);   /* CSV, TSV, TEXT or NDJSON */
-char bk_reader_delimiter(const bk_reader *r);     /* ',', ';', '\t', '|' (CSV/TSV); 0 otherwise */
+bk_format bk_reader_format(const bk_reader *r); /* CSV, TSV, TEXT or NDJSON */
+char bk_reader_delimiter(const bk_reader *r);   /* ',', ';', '\t', '|' (CSV/TSV); 0 otherwise */
 /* The header row (NULL/0 when the input has none). For NDJSON: the keys of
  * the first object, in order. Valid until bk_reader_free. */
 size_t bk_reader_header(const bk_reader *r, const char *const **fields);
@@ -134,9 +133,9 @@ typedef struct bk_writer_opts {
     char input_delimiter;      /* for CSV output of CSV input: keep ',' or ';' (0: ',') */
     const char *const *header; /* input header (NULL: none) */
     size_t nheader;
-    bool ndjson_extra;         /* NDJSON input whose later objects have keys the
+    bool ndjson_extra;   /* NDJSON input whose later objects have keys the
                                 * first lacks: CSV/TSV output gets an "extra" column */
-    bool formula_escape;       /* CSV/TSV: prefix ' to cells starting = + - @ TAB CR */
+    bool formula_escape; /* CSV/TSV: prefix ' to cells starting = + - @ TAB CR */
 } bk_writer_opts;
 
 /* Starts writing to `out` (the caller owns it): the header line for
@@ -151,9 +150,8 @@ bk_writer *bk_writer_new(FILE *out, const bk_writer_opts *o);
  * array of cells, or the NDJSON object>, "result": <result JSON>}; invalid
  * UTF-8 in cells becomes U+FFFD there. Returns 0, -1 on a write error or
  * ENOMEM. */
-int bk_writer_row(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields,
-                  unsigned long line, const char *email, size_t email_len,
-                  const bk_result_cols *res);
+int bk_writer_row(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields, unsigned long line,
+                  const char *email, size_t email_len, const bk_result_cols *res);
 
 /* Finishes ("]" for JSON), flushes; 0 or -1 on a write error. Frees w. */
 int bk_writer_finish(bk_writer *w);
@@ -176,7 +174,7 @@ bool bk_cell_is_formula(const char *cell, size_t len);
 int bk_xlsx_to_csv(FILE *in, FILE *out, const char *name, char *err, size_t errlen);
 /* The same, for a workbook whose first headlen bytes were already read
  * from `in` into `head` (the reader's read-ahead). */
-int bk_xlsx_to_csv_head(const void *head, size_t headlen, FILE *in, FILE *out, const char *name,
-                        char *err, size_t errlen);
+int bk_xlsx_to_csv_head(const void *head, size_t headlen, FILE *in, FILE *out, const char *name, char *err,
+                        size_t errlen);
 
 #endif

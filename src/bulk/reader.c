@@ -65,9 +65,8 @@ bool bk_format_parse(const char *name, bk_format *out)
         const char *name;
         bk_format f;
     } names[] = {
-        { "auto", BK_FMT_AUTO }, { "csv", BK_FMT_CSV },       { "tsv", BK_FMT_TSV },
-        { "text", BK_FMT_TEXT }, { "txt", BK_FMT_TEXT },      { "ndjson", BK_FMT_NDJSON },
-        { "jsonl", BK_FMT_NDJSON }, { "json", BK_FMT_JSON },
+        { "auto", BK_FMT_AUTO }, { "csv", BK_FMT_CSV },       { "tsv", BK_FMT_TSV },      { "text", BK_FMT_TEXT },
+        { "txt", BK_FMT_TEXT },  { "ndjson", BK_FMT_NDJSON }, { "jsonl", BK_FMT_NDJSON }, { "json", BK_FMT_JSON },
     };
     if (!name)
         return false;
@@ -87,9 +86,8 @@ bk_format bk_format_from_name(const char *path)
         const char *ext;
         bk_format f;
     } exts[] = {
-        { "csv", BK_FMT_CSV },       { "tsv", BK_FMT_TSV },      { "tab", BK_FMT_TSV },
-        { "txt", BK_FMT_TEXT },      { "ndjson", BK_FMT_NDJSON }, { "jsonl", BK_FMT_NDJSON },
-        { "json", BK_FMT_JSON },
+        { "csv", BK_FMT_CSV },       { "tsv", BK_FMT_TSV },      { "tab", BK_FMT_TSV },   { "txt", BK_FMT_TEXT },
+        { "ndjson", BK_FMT_NDJSON }, { "jsonl", BK_FMT_NDJSON }, { "json", BK_FMT_JSON },
     };
     if (!path)
         return BK_FMT_AUTO;
@@ -196,8 +194,7 @@ static void rd_fold_name(const char *s, size_t n, char *out, size_t size)
         if (c < 0x80) {
             if (isalnum(c))
                 out[o++] = (char)tolower(c);
-        } else if (c == 0xC3 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-                   (unsigned char)s[i + 1] <= 0xBF) {
+        } else if (c == 0xC3 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0xBF) {
             char b = latin1[(unsigned char)s[i + 1] & 0x1F];
             if (isalpha((unsigned char)b))
                 out[o++] = b;
@@ -213,9 +210,22 @@ static void rd_fold_name(const char *s, size_t n, char *out, size_t size)
 static enum rd_name_match rd_name_match(const char *name, size_t n, size_t *rank)
 {
     static const char *const known[] = {
-        "email", "emailaddress", "mail", "mailaddress", "emailid", "email1", "primaryemail",
-        "workemail", "personalemail", "contactemail", "courriel", "correo",
-        "correoelectronico", "epost", "emailadresse", "adresseemail",
+        "email",
+        "emailaddress",
+        "mail",
+        "mailaddress",
+        "emailid",
+        "email1",
+        "primaryemail",
+        "workemail",
+        "personalemail",
+        "contactemail",
+        "courriel",
+        "correo",
+        "correoelectronico",
+        "epost",
+        "emailadresse",
+        "adresseemail",
     };
     char f[128];
     rd_fold_name(name, n, f, sizeof f);
@@ -412,8 +422,7 @@ static void rd_copy_msg(char *err, size_t errlen, const char *msg)
 }
 
 /* Records the reader's failure message (printf-style); later calls repeat it. */
-__attribute__((format(printf, 2, 3)))
-static void rd_fail(bk_reader *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void rd_fail(bk_reader *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -451,8 +460,7 @@ static int rd_fill(bk_reader *r)
     if (got == 0) {
         if (ferror(r->in)) {
             int e = errno;
-            rd_fail(r, "%s:%lu: cannot read: %s", r->name, r->lineno + 1,
-                    e ? strerror(e) : "read error");
+            rd_fail(r, "%s:%lu: cannot read: %s", r->name, r->lineno + 1, e ? strerror(e) : "read error");
             return -1;
         }
         r->eof = true;
@@ -492,8 +500,7 @@ static int rd_getline(bk_reader *r)
                 return -1;
             }
             if (memchr(r->line, '\0', len)) {
-                rd_fail(r, "%s:%lu: binary data (a NUL byte); is this a text file?", r->name,
-                        r->lineno);
+                rd_fail(r, "%s:%lu: binary data (a NUL byte); is this a text file?", r->name, r->lineno);
                 return -1;
             }
             return 1;
@@ -515,8 +522,7 @@ static int rd_need_bytes(bk_reader *r, bool skip_blank)
 {
     for (;;) {
         if (r->line && r->line_pos < r->line_len) {
-            if (!skip_blank ||
-                !rd_blank(r->line + r->line_pos, r->line_len - r->line_pos))
+            if (!skip_blank || !rd_blank(r->line + r->line_pos, r->line_len - r->line_pos))
                 return 1;
             r->line_pos = r->line_len;
             continue;
@@ -548,8 +554,8 @@ static int rd_csv_record(bk_reader *r)
                 return -1;
             }
             if (!r->rb.complete) {
-                rd_fail(r, "%s:%lu: a quoted field opened in the record on this line is never closed",
-                        r->name, r->rec_line);
+                rd_fail(r, "%s:%lu: a quoted field opened in the record on this line is never closed", r->name,
+                        r->rec_line);
                 return -1;
             }
             r->in_record = false;
@@ -735,16 +741,16 @@ int bk_reader_next(bk_reader *r, bk_row *row, char *err, size_t errlen)
 
 /* What the read-ahead showed. Owned by bk_reader_open for its duration. */
 typedef struct rd_sniff {
-    char **first;      /* the first record's cells (CSV/TSV/TEXT) or the keys (NDJSON) */
+    char **first; /* the first record's cells (CSV/TSV/TEXT) or the keys (NDJSON) */
     size_t nfirst;
     bool have_first;
     bool first_addr;   /* some cell of the first record holds an address */
     bool *first_valid; /* per cell of the first record: holds an address */
     size_t *hits;      /* per column: later sampled rows whose cell holds an address */
     size_t nhits;
-    size_t nrows;      /* sampled rows after the first (NDJSON: sampled objects) */
-    size_t nrecs;      /* non-blank records or lines seen */
-    size_t maxcols;    /* widest record seen */
+    size_t nrows;   /* sampled rows after the first (NDJSON: sampled objects) */
+    size_t nrecs;   /* non-blank records or lines seen */
+    size_t maxcols; /* widest record seen */
     bool oom;
 } rd_sniff;
 
@@ -926,8 +932,7 @@ static void rd_sniff_ndjson(rd_sniff *sn, const unsigned char *p, size_t n)
             if (!keys || !lens)
                 sn->oom = true;
             else {
-                for (void *it = json_object_iter(v); it && i < nk;
-                     it = json_object_iter_next(v, it), i++) {
+                for (void *it = json_object_iter(v); it && i < nk; it = json_object_iter_next(v, it), i++) {
                     keys[i] = json_object_iter_key(it);
                     lens[i] = strlen(keys[i]);
                 }
@@ -1102,8 +1107,8 @@ static bool rd_first_is_header(const bk_reader *r, const rd_sniff *sn)
 
 /* Resolves --column (a 1-based number or a header name) into *col, or
  * into r->email_key for NDJSON without a header. 0 or -1 with err set. */
-static int rd_named_column(bk_reader *r, const rd_sniff *sn, const char *column, long *col,
-                           const char *names, char *err, size_t errlen)
+static int rd_named_column(bk_reader *r, const rd_sniff *sn, const char *column, long *col, const char *names,
+                           char *err, size_t errlen)
 {
     bool ndjson = r->format == BK_FMT_NDJSON;
     if (strspn(column, "0123456789") == strlen(column)) {
@@ -1138,15 +1143,13 @@ static int rd_named_column(bk_reader *r, const rd_sniff *sn, const char *column,
     if (r->nheader)
         snprintf(err, errlen, "no column %s in the header (%s)", column, names);
     else
-        snprintf(err, errlen, "no column %s: %s has no header row (give a column number)", column,
-                 r->name);
+        snprintf(err, errlen, "no column %s: %s has no header row (give a column number)", column, r->name);
     return -1;
 }
 
 /* Decides the header and the email column from the sniff, honouring
  * --column. Takes the header names out of sn. 0 or -1 with err set. */
-static int rd_decide(bk_reader *r, rd_sniff *sn, const char *column, bool optional, char *err,
-                     size_t errlen)
+static int rd_decide(bk_reader *r, rd_sniff *sn, const char *column, bool optional, char *err, size_t errlen)
 {
     bool ndjson = r->format == BK_FMT_NDJSON;
     bool has_header = ndjson ? sn->have_first : rd_first_is_header(r, sn);
@@ -1181,16 +1184,22 @@ static int rd_decide(bk_reader *r, rd_sniff *sn, const char *column, bool option
         }
         if (col < 0 && !nothing) {
             if (ndjson && !has_header)
-                snprintf(err, errlen, "no email column found in %s (no JSON object in its first"
-                         " lines); name it with --column", r->name);
+                snprintf(err, errlen,
+                         "no email column found in %s (no JSON object in its first"
+                         " lines); name it with --column",
+                         r->name);
             else if (r->nheader)
-                snprintf(err, errlen, "no email column found in %s (header: %s); name it with"
-                         " --column", r->name, names);
+                snprintf(err, errlen,
+                         "no email column found in %s (header: %s); name it with"
+                         " --column",
+                         r->name, names);
             else {
                 /* no header was recognised: show the first row, likely one */
                 rd_name_list(sn->first, sn->nfirst, names, sizeof names);
-                snprintf(err, errlen, "no email column found in %s (header: %s); name it with"
-                         " --column", r->name, names);
+                snprintf(err, errlen,
+                         "no email column found in %s (header: %s); name it with"
+                         " --column",
+                         r->name, names);
             }
             return -1;
         }
@@ -1275,8 +1284,7 @@ static int rd_from_workbook(bk_reader *r, char *err, size_t errlen)
 }
 
 /* Opens a reader; see bulk.h. */
-int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_opts *o,
-                   char *err, size_t errlen)
+int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_opts *o, char *err, size_t errlen)
 {
     char scratch[RD_MSG_MAX];
     if (!err || errlen == 0) {
@@ -1353,14 +1361,12 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
         size_t ls = 0;
         for (size_t i = 0; i < n; i++) {
             if (p[i] == '\0') {
-                snprintf(err, errlen, "%s:%lu: binary data (a NUL byte); is this a text file?",
-                         r->name, line);
+                snprintf(err, errlen, "%s:%lu: binary data (a NUL byte); is this a text file?", r->name, line);
                 goto fail;
             }
             if (p[i] == '\n') {
                 if (rd_chomp(p + ls, i + 1 - ls) > r->max_line) {
-                    snprintf(err, errlen, "%s:%lu: line longer than %zu bytes", r->name, line,
-                             r->max_line);
+                    snprintf(err, errlen, "%s:%lu: line longer than %zu bytes", r->name, line, r->max_line);
                     goto fail;
                 }
                 line++;
@@ -1383,10 +1389,11 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
         r->format = BK_FMT_CSV; /* what the converter wrote, whatever was asked */
         r->delim = ',';
     }
-    if (r->format == BK_FMT_JSON ||
-        (r->format == BK_FMT_AUTO && ext == BK_FMT_JSON && fb < n && p[fb] == '[')) {
-        snprintf(err, errlen, "%s: a JSON array is not read as input; give one JSON object per line"
-                 " (NDJSON)", r->name);
+    if (r->format == BK_FMT_JSON || (r->format == BK_FMT_AUTO && ext == BK_FMT_JSON && fb < n && p[fb] == '[')) {
+        snprintf(err, errlen,
+                 "%s: a JSON array is not read as input; give one JSON object per line"
+                 " (NDJSON)",
+                 r->name);
         goto fail;
     }
     if (r->format == BK_FMT_AUTO) {
@@ -1396,8 +1403,8 @@ int bk_reader_open(bk_reader **out, FILE *in, const char *name, const bk_reader_
             r->format = BK_FMT_NDJSON;
         else {
             r->delim = rd_sniff_delim(p, n, ",\t;|");
-            r->format = r->delim == '\t' ? BK_FMT_TSV
-                        : r->delim ? BK_FMT_CSV
+            r->format = r->delim == '\t'    ? BK_FMT_TSV
+                        : r->delim          ? BK_FMT_CSV
                         : ext == BK_FMT_CSV ? BK_FMT_CSV
                                             : BK_FMT_TEXT;
         }

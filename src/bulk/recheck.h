@@ -28,8 +28,8 @@ typedef struct bk_recheck {
 
 typedef struct bk_recheck_list {
     struct event_base *base;
-    const bc_verify_options *vo;    /* the schedule; NULL: the default */
-    void (*due)(bk_recheck *rc);    /* the wait is over (rc is out of the list) */
+    const bc_verify_options *vo; /* the schedule; NULL: the default */
+    void (*due)(bk_recheck *rc); /* the wait is over (rc is out of the list) */
     bk_recheck *head;
 } bk_recheck_list;
 

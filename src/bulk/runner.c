@@ -102,8 +102,8 @@ static int checkpoint_tx(bk_state *st)
     return bk_state_commit(st) == 0 && bk_state_begin(st) == 0 ? 0 : -1;
 }
 
-int bk_import(bk_state *st, FILE *in, bool fresh, const bk_import_opts *o, bk_import_info *info,
-              char *err, size_t errlen)
+int bk_import(bk_state *st, FILE *in, bool fresh, const bk_import_opts *o, bk_import_info *info, char *err,
+              size_t errlen)
 {
     static const bk_import_opts no_opts;
     bk_import_info dummy;
@@ -227,8 +227,8 @@ static int offline_one(void *arg, const bk_pending *p)
 }
 
 int bk_verify_offline_step(bk_state *st, bc_ctx *ctx, bool with_json, int64_t *cursor, int limit,
-                           void (*on_result)(void *arg, const bc_result *r, int64_t nrows), void *arg,
-                           char *err, size_t errlen)
+                           void (*on_result)(void *arg, const bc_result *r, int64_t nrows), void *arg, char *err,
+                           size_t errlen)
 {
     if (errlen)
         err[0] = '\0';
@@ -255,19 +255,19 @@ int bk_verify_offline_step(bk_state *st, bc_ctx *ctx, bool with_json, int64_t *c
 
 typedef struct dom {
     char *name;
-    int64_t remaining;  /* waiting and not yet handed to the verifier */
+    int64_t remaining; /* waiting and not yet handed to the verifier */
     int64_t last_id;
     int inflight;
-    bool queued;        /* in run.ready */
+    bool queued; /* in run.ready */
 } dom;
 
 typedef struct sub {
-    bk_recheck rc;         /* first: the greylisting rechecks (recheck.h) */
+    bk_recheck rc; /* first: the greylisting rechecks (recheck.h) */
     bk_run *run;
     int64_t id, nrows;
     size_t dom;
     size_t email_len;
-    char email[];          /* the address as submitted */
+    char email[]; /* the address as submitted */
 } sub;
 
 struct bk_sched {
@@ -275,12 +275,12 @@ struct bk_sched {
     bc_verifier *v;
     const bc_verify_options *vo;
     int window, per_domain;
-    int inflight;             /* over every active run, rechecks included */
-    bk_run *runs;             /* active runs (a ring walked from rr) */
-    bk_run *rr;               /* the run served first at the next refill */
+    int inflight; /* over every active run, rechecks included */
+    bk_run *runs; /* active runs (a ring walked from rr) */
+    bk_run *rr;   /* the run served first at the next refill */
     int nruns;
-    struct event *refill_ev;  /* activated by results: refill outside the callbacks */
-    struct event *commit_ev;  /* COMMIT_MS, while some run is active */
+    struct event *refill_ev; /* activated by results: refill outside the callbacks */
+    struct event *commit_ev; /* COMMIT_MS, while some run is active */
     bool commit_on;
 };
 
@@ -291,20 +291,20 @@ struct bk_run {
     bk_run_cb cb;
     dom *doms;
     size_t ndom, cap_dom, cursor;
-    size_t *ready;            /* domains with work that a result freed room for */
+    size_t *ready; /* domains with work that a result freed room for */
     size_t nready;
     int inflight;             /* handed to the verifier or waiting for a recheck */
     bk_recheck_list rechecks; /* addresses waiting for their greylisting recheck */
     int uncommitted;
     long last_commit;
-    bool active;              /* in s->runs */
-    bool ended;               /* on_done or on_error fired (or is about to) */
+    bool active; /* in s->runs */
+    bool ended;  /* on_done or on_error fired (or is about to) */
     bool failed;
-    bool stopped;             /* bk_run_stop: detached, freed by the last callback */
-    int refs;                 /* subs in flight while detached */
-    struct event *end_ev;     /* fires on_done / on_error from the loop */
+    bool stopped;         /* bk_run_stop: detached, freed by the last callback */
+    int refs;             /* subs in flight while detached */
+    struct event *end_ev; /* fires on_done / on_error from the loop */
     char errmsg[512];
-    bk_run *next, *prev;      /* in s->runs */
+    bk_run *next, *prev; /* in s->runs */
 };
 
 static void run_unlink(bk_run *r);
@@ -320,8 +320,7 @@ static bool run_checkpoint(bk_run *r)
 {
     if (checkpoint_tx(r->st) != 0) {
         if (!r->failed)
-            snprintf(r->errmsg, sizeof r->errmsg, "cannot write the state file: %s",
-                     bk_state_error(r->st));
+            snprintf(r->errmsg, sizeof r->errmsg, "cannot write the state file: %s", bk_state_error(r->st));
         r->failed = true;
         return false;
     }
@@ -349,8 +348,7 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
     long t = now_ms();
     bk_run *r = s->runs;
     for (int k = 0; k < s->nruns && r; k++, r = r->next)
-        if (!r->failed && !r->ended && r->uncommitted && t - r->last_commit >= COMMIT_MS &&
-            !run_checkpoint(r))
+        if (!r->failed && !r->ended && r->uncommitted && t - r->last_commit >= COMMIT_MS && !run_checkpoint(r))
             run_fail(r);
 }
 
@@ -396,7 +394,10 @@ void bk_sched_free(bk_sched *s)
     free(s);
 }
 
-int64_t bk_sched_inflight(const bk_sched *s) { return s ? s->inflight : 0; }
+int64_t bk_sched_inflight(const bk_sched *s)
+{
+    return s ? s->inflight : 0;
+}
 
 static void run_free_mem(bk_run *r)
 {
@@ -451,14 +452,12 @@ static void on_result(void *arg, bc_result *res)
     s->inflight--;
     if (!r->failed && !r->ended) {
         if (bk_state_store_result(r->st, sb->id, res, r->with_json) != 0) {
-            snprintf(r->errmsg, sizeof r->errmsg, "cannot write the state file: %s",
-                     bk_state_error(r->st));
+            snprintf(r->errmsg, sizeof r->errmsg, "cannot write the state file: %s", bk_state_error(r->st));
             run_fail(r);
         } else {
             if (r->cb.on_result)
                 r->cb.on_result(r->cb.arg, res, sb->nrows);
-            if ((++r->uncommitted >= COMMIT_MAX || now_ms() - r->last_commit >= COMMIT_MS) &&
-                !run_checkpoint(r))
+            if ((++r->uncommitted >= COMMIT_MAX || now_ms() - r->last_commit >= COMMIT_MS) && !run_checkpoint(r))
                 run_fail(r);
         }
     }
@@ -686,8 +685,7 @@ static void run_unlink(bk_run *r)
         request_refill(s); /* the others get its share */
 }
 
-bk_run *bk_run_start(bk_sched *s, bk_state *st, bool with_json, const bk_run_cb *cb, char *err,
-                     size_t errlen)
+bk_run *bk_run_start(bk_sched *s, bk_state *st, bool with_json, const bk_run_cb *cb, char *err, size_t errlen)
 {
     bk_run *r = calloc(1, sizeof *r);
     if (!r) {
@@ -790,8 +788,10 @@ static int write_one(void *arg, const bk_out_row *row)
     write_ctx *wc = arg;
     if (wc->keep && !wc->keep(wc->keep_arg, &row->res))
         return 0;
-    return bk_writer_row(wc->w, row->fields, row->lens, row->nfields, row->line, row->email,
-                         row->email_len, &row->res) == 0 ? 0 : 1;
+    return bk_writer_row(wc->w, row->fields, row->lens, row->nfields, row->line, row->email, row->email_len,
+                         &row->res) == 0
+               ? 0
+               : 1;
 }
 
 int bk_export(bk_state *st, FILE *out, bk_format fmt, char *err, size_t errlen)
@@ -820,8 +820,11 @@ int bk_export_rows(bk_state *st, FILE *out, bk_format fmt, bk_row_keep keep, voi
         goto out;
     }
     bk_writer_opts wo = {
-        .format = fmt, .input_format = inf, .input_delimiter = delim[0],
-        .header = has_header ? hdr : NULL, .nheader = has_header ? nh : 0,
+        .format = fmt,
+        .input_format = inf,
+        .input_delimiter = delim[0],
+        .header = has_header ? hdr : NULL,
+        .nheader = has_header ? nh : 0,
         .ndjson_extra = bk_state_get_int(st, "ndjson_extra", 0) != 0,
         .formula_escape = true,
     };
@@ -835,8 +838,7 @@ int bk_export_rows(bk_state *st, FILE *out, bk_format fmt, bk_row_keep keep, voi
     if (wr != 0) {
         bk_writer_free(wc.w);
         if (!err[0])
-            snprintf(err, errlen, "cannot write the output: %s",
-                     wr < 0 ? bk_state_error(st) : strerror(errno));
+            snprintf(err, errlen, "cannot write the output: %s", wr < 0 ? bk_state_error(st) : strerror(errno));
         rc = -1;
     } else if (bk_writer_finish(wc.w) != 0) {
         snprintf(err, errlen, "cannot write the output: %s", strerror(errno));

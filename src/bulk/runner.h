@@ -24,30 +24,30 @@ struct event_base;
 /* ---- import ----------------------------------------------------------------- */
 
 typedef struct bk_import_opts {
-    bk_format format;         /* BK_FMT_AUTO: sniffed */
-    const char *column;       /* the email column by name or 1-based number; NULL: detected */
-    const char *name;         /* the input's name in messages ("contacts.csv", "upload") */
-    int64_t max_rows;         /* 0: no limit; more rows than this: BK_IMPORT_TOO_MANY */
-    bool (*stop)(void *arg);  /* polled between batches; true: stop (what was read is kept) */
+    bk_format format;        /* BK_FMT_AUTO: sniffed */
+    const char *column;      /* the email column by name or 1-based number; NULL: detected */
+    const char *name;        /* the input's name in messages ("contacts.csv", "upload") */
+    int64_t max_rows;        /* 0: no limit; more rows than this: BK_IMPORT_TOO_MANY */
+    bool (*stop)(void *arg); /* polled between batches; true: stop (what was read is kept) */
     void (*progress)(void *arg, int64_t rows_read); /* after each committed batch */
     void *arg;
 } bk_import_opts;
 
 typedef struct bk_import_info {
-    int64_t rows;               /* rows in the state after the call */
-    bk_format format;           /* the input's format as read: CSV, TSV, TEXT or NDJSON */
-    unsigned long bad_utf8;     /* rows with invalid UTF-8 read by this call, */
+    int64_t rows;                 /* rows in the state after the call */
+    bk_format format;             /* the input's format as read: CSV, TSV, TEXT or NDJSON */
+    unsigned long bad_utf8;       /* rows with invalid UTF-8 read by this call, */
     unsigned long first_bad_line; /* and the line of the first */
-    bool input_error;           /* the input broke off part way: the message is in err,
+    bool input_error;             /* the input broke off part way: the message is in err,
                                  * kept in the state as "input_error"; the rows before stay */
 } bk_import_info;
 
 enum {
-    BK_IMPORT_DONE = 0,       /* read to the end (or to an input error: info->input_error) */
-    BK_IMPORT_STOPPED = 1,    /* o->stop said so; call again with fresh=false to go on */
-    BK_IMPORT_FAILED = -1,    /* the state could not be written (err) */
-    BK_IMPORT_UNUSABLE = -2,  /* nothing could be read: not a list (err) */
-    BK_IMPORT_TOO_MANY = -3,  /* more than max_rows rows (err); the state is left half read */
+    BK_IMPORT_DONE = 0,      /* read to the end (or to an input error: info->input_error) */
+    BK_IMPORT_STOPPED = 1,   /* o->stop said so; call again with fresh=false to go on */
+    BK_IMPORT_FAILED = -1,   /* the state could not be written (err) */
+    BK_IMPORT_UNUSABLE = -2, /* nothing could be read: not a list (err) */
+    BK_IMPORT_TOO_MANY = -3, /* more than max_rows rows (err); the state is left half read */
 };
 
 /* Reads `in` into st. fresh: a new state; its settings (input_format,
@@ -56,8 +56,8 @@ enum {
  * (rows_read) are skipped and reading goes on. Rows are committed in
  * batches with the count read so far, so a killed import resumes exactly.
  * Returns one of the BK_IMPORT_ values. */
-int bk_import(bk_state *st, FILE *in, bool fresh, const bk_import_opts *o, bk_import_info *info,
-              char *err, size_t errlen);
+int bk_import(bk_state *st, FILE *in, bool fresh, const bk_import_opts *o, bk_import_info *info, char *err,
+              size_t errlen);
 
 /* ---- offline verification ------------------------------------------------------ */
 
@@ -66,8 +66,8 @@ int bk_import(bk_state *st, FILE *in, bool fresh, const bk_import_opts *o, bk_im
  * st and committing. on_result (may be NULL) is told each. Returns how many
  * were verified (0: none left), or -1 with err. */
 int bk_verify_offline_step(bk_state *st, bc_ctx *ctx, bool with_json, int64_t *cursor, int limit,
-                           void (*on_result)(void *arg, const bc_result *r, int64_t nrows), void *arg,
-                           char *err, size_t errlen);
+                           void (*on_result)(void *arg, const bc_result *r, int64_t nrows), void *arg, char *err,
+                           size_t errlen);
 
 /* ---- online verification: a scheduler over one verifier ------------------------ */
 
@@ -75,8 +75,8 @@ typedef struct bk_sched bk_sched; /* shared by every run: the verifier and the w
 typedef struct bk_run bk_run;     /* one job's verification */
 
 typedef struct bk_sched_opts {
-    int window;     /* addresses in flight over all runs; 0: 2000 */
-    int per_domain; /* in flight per domain and run; 0: 2 x connections x recipients from vo,
+    int window;                  /* addresses in flight over all runs; 0: 2000 */
+    int per_domain;              /* in flight per domain and run; 0: 2 x connections x recipients from vo,
                      * at least 20, at most the window */
     const bc_verify_options *vo; /* the verifier's settings (greylisting schedule, limits) */
 } bk_sched_opts;
@@ -109,8 +109,7 @@ typedef struct bk_run_cb {
  * results. st stays the caller's and must outlive the run (until on_done,
  * on_error or bk_run_stop). The callbacks fire from the loop, never from
  * inside this call. NULL with err on failure. */
-bk_run *bk_run_start(bk_sched *s, bk_state *st, bool with_json, const bk_run_cb *cb, char *err,
-                     size_t errlen);
+bk_run *bk_run_start(bk_sched *s, bk_state *st, bool with_json, const bk_run_cb *cb, char *err, size_t errlen);
 /* Stops a run now (cancel, delete, shutdown): pending rechecks are
  * dropped, what was stored is committed, later results of addresses in
  * flight are thrown away, and no callback fires any more. The state is no

@@ -24,10 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    S_META_SET, S_META_GET, S_FIND, S_BUMP, S_ADD_ADDR, S_ADD_ROW, S_STORE,
-    S_PEND_DOM, S_PEND_ALL, S__COUNT
-};
+enum { S_META_SET, S_META_GET, S_FIND, S_BUMP, S_ADD_ADDR, S_ADD_ROW, S_STORE, S_PEND_DOM, S_PEND_ALL, S__COUNT };
 
 static const char *const sql_text[S__COUNT] = {
     [S_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
@@ -68,13 +65,17 @@ struct bk_state {
     bc_addr addr; /* scratch for bk_state_add_row (large: kept off the stack) */
 };
 
-const char *bk_state_error(bk_state *st) { return st && st->db ? sqlite3_errmsg(st->db) : "no database"; }
+const char *bk_state_error(bk_state *st)
+{
+    return st && st->db ? sqlite3_errmsg(st->db) : "no database";
+}
 
 /* Prepares every statement once; 0 / -1. */
 static int prepare_all(bk_state *st)
 {
     for (int i = 0; i < S__COUNT; i++)
-        if (sqlite3_prepare_v3(st->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v3(st->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+            SQLITE_OK)
             return -1;
     return 0;
 }
@@ -111,7 +112,10 @@ void bk_state_close(bk_state *st)
     free(st);
 }
 
-bool bk_state_is_new(bk_state *st) { return bk_state_get_int(st, "version", 0) == 0; }
+bool bk_state_is_new(bk_state *st)
+{
+    return bk_state_get_int(st, "version", 0) == 0;
+}
 
 /* Runs a statement that returns no rows to completion and resets it. */
 static int step_done(sqlite3_stmt *s)
@@ -274,8 +278,7 @@ int bk_fields_unpack(const void *blob, size_t len, const char ***fields, size_t 
 /* ---- rows and addresses ----------------------------------------------------- */
 
 /* The dedup key of a cell (see the top of the file) into buf; its length. */
-static size_t address_key(bk_state *st, const char *email, size_t len, char *buf, size_t size,
-                          const char **domain)
+static size_t address_key(bk_state *st, const char *email, size_t len, char *buf, size_t size, const char **domain)
 {
     bc_addr *a = &st->addr;
     *domain = "";
@@ -323,8 +326,7 @@ int bk_state_add_row(bk_state *st, int64_t idx, const bk_row *row, char *err, si
     } else {
         s = st->stmt[S_ADD_ADDR];
         sqlite3_bind_blob64(s, 1, key, klen, SQLITE_STATIC);
-        sqlite3_bind_blob64(s, 2, row->email ? row->email : "", row->email ? row->email_len : 0,
-                            SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 2, row->email ? row->email : "", row->email ? row->email_len : 0, SQLITE_STATIC);
         sqlite3_bind_text(s, 3, domain, -1, SQLITE_STATIC);
         if (step_done(s) != 0)
             goto fail;
@@ -360,8 +362,9 @@ int bk_state_counts(bk_state *st, bk_counts *c)
     memset(c, 0, sizeof *c);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db,
-        "SELECT count(*), coalesce(sum(nrows), 0), coalesce(sum(done), 0),"
-        " coalesce(sum(CASE WHEN done THEN nrows END), 0) FROM addrs", -1, &s, NULL);
+                                "SELECT count(*), coalesce(sum(nrows), 0), coalesce(sum(done), 0),"
+                                " coalesce(sum(CASE WHEN done THEN nrows END), 0) FROM addrs",
+                                -1, &s, NULL);
     if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
         c->addrs = sqlite3_column_int64(s, 0);
         c->rows = sqlite3_column_int64(s, 1);
@@ -372,8 +375,8 @@ int bk_state_counts(bk_state *st, bk_counts *c)
         return -1;
     }
     sqlite3_finalize(s);
-    rc = sqlite3_prepare_v2(st->db,
-        "SELECT status, sum(nrows) FROM addrs WHERE done = 1 GROUP BY status", -1, &s, NULL);
+    rc = sqlite3_prepare_v2(st->db, "SELECT status, sum(nrows) FROM addrs WHERE done = 1 GROUP BY status", -1, &s,
+                            NULL);
     if (rc != SQLITE_OK)
         return -1;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -389,8 +392,9 @@ int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-            "SELECT reason, sum(nrows) AS n FROM addrs WHERE done = 1 GROUP BY reason"
-            " ORDER BY n DESC, reason", -1, &s, NULL) != SQLITE_OK)
+                           "SELECT reason, sum(nrows) AS n FROM addrs WHERE done = 1 GROUP BY reason"
+                           " ORDER BY n DESC, reason",
+                           -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -403,11 +407,13 @@ int bk_state_blocked(bk_state *st, bk_blocked_fn fn, void *arg)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-            "SELECT coalesce(json_extract(json, '$.provider'), json_extract(json, '$.smtp.host'), '?') AS p,"
-            " coalesce(json_extract(json, '$.smtp.source_address'), '') AS src,"
-            " max(coalesce(json_extract(json, '$.hint'), '')), sum(nrows) AS n"
-            " FROM addrs WHERE done = 1 AND reason = 'blocked' AND json_valid(json)"
-            " GROUP BY p, src ORDER BY n DESC, p", -1, &s, NULL) != SQLITE_OK)
+                           "SELECT coalesce(json_extract(json, '$.provider'), json_extract(json, '$.smtp.host'), "
+                           "'?') AS p,"
+                           " coalesce(json_extract(json, '$.smtp.source_address'), '') AS src,"
+                           " max(coalesce(json_extract(json, '$.hint'), '')), sum(nrows) AS n"
+                           " FROM addrs WHERE done = 1 AND reason = 'blocked' AND json_valid(json)"
+                           " GROUP BY p, src ORDER BY n DESC, p",
+                           -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -482,13 +488,13 @@ void bk_blocked_add(void *arr, const char *provider, const char *source, const c
 
 /* ---- verification ------------------------------------------------------------- */
 
-int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *domain, int64_t count),
-                             void *arg)
+int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *domain, int64_t count), void *arg)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-            "SELECT domain, count(*) AS n FROM addrs WHERE done = 0 GROUP BY domain"
-            " ORDER BY n DESC, domain", -1, &s, NULL) != SQLITE_OK)
+                           "SELECT domain, count(*) AS n FROM addrs WHERE done = 0 GROUP BY domain"
+                           " ORDER BY n DESC, domain",
+                           -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -698,10 +704,10 @@ int bk_state_rows(bk_state *st, int (*fn)(void *arg, const bk_out_row *row), voi
     sqlite3_stmt *s = NULL;
     *missing = 0;
     if (sqlite3_prepare_v2(st->db,
-            "SELECT r.idx, r.line, r.fields, r.email, a.done, a.status, a.reason, a.score,"
-            " a.disposable, a.role, a.free, a.accept_all, a.suggestion, a.mx_host, a.smtp_code,"
-            " a.smtp_message, a.json FROM rows r JOIN addrs a ON a.id = r.addr ORDER BY r.idx",
-            -1, &s, NULL) != SQLITE_OK)
+                           "SELECT r.idx, r.line, r.fields, r.email, a.done, a.status, a.reason, a.score,"
+                           " a.disposable, a.role, a.free, a.accept_all, a.suggestion, a.mx_host, a.smtp_code,"
+                           " a.smtp_message, a.json FROM rows r JOIN addrs a ON a.id = r.addr ORDER BY r.idx",
+                           -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -709,13 +715,12 @@ int bk_state_rows(bk_state *st, int (*fn)(void *arg, const bk_out_row *row), voi
             (*missing)++;
             continue;
         }
-        bk_out_row o = { .idx = sqlite3_column_int64(s, 0),
-                         .line = (unsigned long)sqlite3_column_int64(s, 1) };
+        bk_out_row o = { .idx = sqlite3_column_int64(s, 0), .line = (unsigned long)sqlite3_column_int64(s, 1) };
         const char **fields = NULL;
         size_t *lens = NULL;
         const void *blob = sqlite3_column_blob(s, 2);
-        if (bk_fields_unpack(blob ? blob : "", (size_t)sqlite3_column_bytes(s, 2), &fields, &lens,
-                             &o.nfields) != 0) {
+        if (bk_fields_unpack(blob ? blob : "", (size_t)sqlite3_column_bytes(s, 2), &fields, &lens, &o.nfields) !=
+            0) {
             ret = -1;
             break;
         }

@@ -50,22 +50,20 @@ int bk_state_add_row(bk_state *st, int64_t idx, const bk_row *row, char *err, si
 
 /* Totals for progress and the summary. */
 typedef struct bk_counts {
-    int64_t rows, rows_done;           /* input rows; rows whose address has a result */
-    int64_t addrs, addrs_done;         /* distinct addresses */
-    int64_t by_status[4];              /* rows done, indexed by bc_verdict_status */
+    int64_t rows, rows_done;   /* input rows; rows whose address has a result */
+    int64_t addrs, addrs_done; /* distinct addresses */
+    int64_t by_status[4];      /* rows done, indexed by bc_verdict_status */
 } bk_counts;
 int bk_state_counts(bk_state *st, bk_counts *c);
 
 /* Rows done by reason, most frequent first: calls fn for each. */
-int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int64_t rows),
-                     void *arg);
+int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int64_t rows), void *arg);
 
 /* Rows whose address could not be checked because a provider blocks our
  * client (reason "blocked"), grouped by provider (else MX host) and our
  * source address, most first: fn gets the provider, the source address
  * ("" when unknown), one result's hint and the rows. */
-typedef void (*bk_blocked_fn)(void *arg, const char *provider, const char *source, const char *hint,
-                              int64_t rows);
+typedef void (*bk_blocked_fn)(void *arg, const char *provider, const char *source, const char *hint, int64_t rows);
 int bk_state_blocked(bk_state *st, bk_blocked_fn fn, void *arg);
 
 /* Adds rows to the job's "blocked" tally `arr` (a JSON array of {provider,
@@ -80,15 +78,14 @@ void bk_blocked_message(char *buf, size_t len, const char *provider, const char 
 /* One address waiting for its result. Strings valid during the callback. */
 typedef struct bk_pending {
     int64_t id;
-    const char *email;  /* as submitted: the first row's cell ("" when none) */
+    const char *email; /* as submitted: the first row's cell ("" when none) */
     size_t email_len;
     const char *domain; /* A-label domain; "" for addresses that do not parse */
     int64_t nrows;      /* rows holding it */
 } bk_pending;
 
 /* Domains with addresses waiting, largest first: fn(arg, domain, count). */
-int bk_state_pending_domains(bk_state *st,
-                             int (*fn)(void *arg, const char *domain, int64_t count), void *arg);
+int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *domain, int64_t count), void *arg);
 /* Up to `limit` waiting addresses with id > after_id, in id order; of one
  * domain, or of all when domain is NULL. fn returning non-zero stops early.
  * Returns how many were passed to fn, or -1. */
@@ -125,8 +122,7 @@ typedef struct bk_out_row {
     size_t email_len;
     bk_result_cols res;
 } bk_out_row;
-int bk_state_rows(bk_state *st, int (*fn)(void *arg, const bk_out_row *row), void *arg,
-                  int64_t *missing);
+int bk_state_rows(bk_state *st, int (*fn)(void *arg, const bk_out_row *row), void *arg, int64_t *missing);
 
 /* Serialises fields into one blob (caller frees) and back. */
 void *bk_fields_pack(const char *const *fields, const size_t *lens, size_t n, size_t *outlen);

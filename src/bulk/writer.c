@@ -56,8 +56,8 @@
 #include "bulk.h"
 
 const char *const bk_result_col_names[] = {
-    "status", "reason", "score", "disposable", "role", "free", "accept_all",
-    "suggestion", "mx_host", "smtp_code", "smtp_message",
+    "status",     "reason",     "score",   "disposable", "role",         "free",
+    "accept_all", "suggestion", "mx_host", "smtp_code",  "smtp_message",
 };
 const size_t bk_result_ncols = sizeof bk_result_col_names / sizeof bk_result_col_names[0];
 
@@ -65,21 +65,21 @@ const size_t bk_result_ncols = sizeof bk_result_col_names / sizeof bk_result_col
 
 struct bk_writer {
     FILE *out;
-    bk_format format;       /* CSV, TSV, NDJSON or JSON */
+    bk_format format; /* CSV, TSV, NDJSON or JSON */
     bk_format input_format;
-    char delim;             /* CSV/TSV */
-    const char *eol;        /* CSV/TSV */
+    char delim;      /* CSV/TSV */
+    const char *eol; /* CSV/TSV */
     bool formula_escape;
     bool ndjson_extra;
-    char **header;          /* copy of o->header (nheader entries), or NULL */
+    char **header; /* copy of o->header (nheader entries), or NULL */
     size_t nheader;
-    size_t width;           /* input columns a CSV/TSV row is padded to */
+    size_t width; /* input columns a CSV/TSV row is padded to */
     bool width_known;
-    json_t *keys;           /* JSON outputs with a header: array of row keys */
-    json_t *key_set;        /* the same keys as an object, to find repeats */
-    unsigned long rows;     /* rows written */
+    json_t *keys;       /* JSON outputs with a header: array of row keys */
+    json_t *key_set;    /* the same keys as an object, to find repeats */
+    unsigned long rows; /* rows written */
     bool failed;
-    char *scratch;          /* a cell with its ' prefix, for quoting */
+    char *scratch; /* a cell with its ' prefix, for quoting */
     size_t scratch_cap;
 };
 
@@ -94,10 +94,13 @@ bool bk_cell_is_formula(const char *cell, size_t len)
     if (!cell || len == 0)
         return false;
     switch (cell[0]) {
-    case '=': case '+': case '-': case '@': case '\t': case '\r':
-        return true;
-    default:
-        return false;
+    case '=':
+    case '+':
+    case '-':
+    case '@':
+    case '\t':
+    case '\r': return true;
+    default: return false;
     }
 }
 
@@ -210,13 +213,19 @@ static int put_result_cells(bk_writer *w, const bk_result_cols *res)
     else
         code[0] = '\0';
     const char *cells[] = {
-        bc_verdict_status_name(res->status), res->reason, score,
-        tristate_text(res->disposable), tristate_text(res->role),
-        tristate_text(res->free_provider), tristate_text(res->accept_all),
-        res->suggestion, res->mx_host, code, res->smtp_message,
+        bc_verdict_status_name(res->status),
+        res->reason,
+        score,
+        tristate_text(res->disposable),
+        tristate_text(res->role),
+        tristate_text(res->free_provider),
+        tristate_text(res->accept_all),
+        res->suggestion,
+        res->mx_host,
+        code,
+        res->smtp_message,
     };
-    _Static_assert(sizeof cells / sizeof cells[0] ==
-                   sizeof bk_result_col_names / sizeof bk_result_col_names[0],
+    _Static_assert(sizeof cells / sizeof cells[0] == sizeof bk_result_col_names / sizeof bk_result_col_names[0],
                    "one cell per result column");
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
         if (put_cell_str(w, cells[i], false) < 0)
@@ -272,7 +281,9 @@ static int add_key(bk_writer *w, char *name)
         snprintf(key, cap, "%s_%lu", name, n);
     }
     int rc = json_object_set_new(w->key_set, key, json_true()) == 0 &&
-             json_array_append_new(w->keys, json_string(key)) == 0 ? 0 : -1;
+                     json_array_append_new(w->keys, json_string(key)) == 0
+                 ? 0
+                 : -1;
     if (key != name)
         free(key);
     free(name);
@@ -299,8 +310,7 @@ static int put_header(bk_writer *w)
     for (size_t i = 0; i < w->nheader; i++)
         if (put_cell_str(w, w->header[i], ncells++ == 0) < 0)
             return -1;
-    if (w->input_format == BK_FMT_NDJSON && w->ndjson_extra &&
-        put_cell_str(w, "extra", ncells++ == 0) < 0)
+    if (w->input_format == BK_FMT_NDJSON && w->ndjson_extra && put_cell_str(w, "extra", ncells++ == 0) < 0)
         return -1;
     for (size_t i = 0; i < bk_result_ncols; i++)
         if (put_cell_str(w, bk_result_col_names[i], ncells++ == 0) < 0)
@@ -310,8 +320,9 @@ static int put_header(bk_writer *w)
 
 bk_writer *bk_writer_new(FILE *out, const bk_writer_opts *o)
 {
-    if (!out || !o || (o->format != BK_FMT_CSV && o->format != BK_FMT_TSV &&
-                       o->format != BK_FMT_NDJSON && o->format != BK_FMT_JSON)) {
+    if (!out || !o ||
+        (o->format != BK_FMT_CSV && o->format != BK_FMT_TSV && o->format != BK_FMT_NDJSON &&
+         o->format != BK_FMT_JSON)) {
         errno = EINVAL;
         return NULL;
     }
@@ -328,8 +339,7 @@ bk_writer *bk_writer_new(FILE *out, const bk_writer_opts *o)
     if (o->format == BK_FMT_TSV) {
         w->delim = '\t';
         w->eol = "\n";
-    } else if (o->input_format == BK_FMT_CSV && o->input_delimiter &&
-               !strchr("\"\r\n ", o->input_delimiter)) {
+    } else if (o->input_format == BK_FMT_CSV && o->input_delimiter && !strchr("\"\r\n ", o->input_delimiter)) {
         w->delim = o->input_delimiter;
     }
     if (o->header && o->nheader) {
@@ -429,8 +439,8 @@ static int put_ndjson_cells(bk_writer *w, const char *text, size_t len)
 
 /* Writes one CSV/TSV line: the input cells (padded), the result cells,
  * the line end. 0 or -1. */
-static int put_delimited_row(bk_writer *w, const char *const *fields, const size_t *lens,
-                             size_t nfields, const bk_result_cols *res)
+static int put_delimited_row(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields,
+                             const bk_result_cols *res)
 {
     if (w->input_format == BK_FMT_NDJSON) {
         if (put_ndjson_cells(w, nfields ? fields[0] : NULL, nfields ? lens[0] : 0) < 0)
@@ -453,8 +463,7 @@ static int put_delimited_row(bk_writer *w, const char *const *fields, const size
 /* ROW of a JSON/NDJSON output object: the NDJSON line parsed (or as a
  * string), an object keyed by the header, or an array of the cells. New
  * reference owned by the caller, NULL on ENOMEM. */
-static json_t *row_json(bk_writer *w, const char *const *fields, const size_t *lens,
-                        size_t nfields)
+static json_t *row_json(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields)
 {
     if (w->input_format == BK_FMT_NDJSON) {
         if (nfields == 0)
@@ -521,8 +530,7 @@ static json_t *result_json(const bk_result_cols *res, const char *email, size_t 
         rc |= json_object_set_new(o, "accept_all", tristate_json(res->accept_all));
         rc |= json_object_set_new(o, "suggestion", str_or_null(res->suggestion));
         rc |= json_object_set_new(o, "mx_host", str_or_null(res->mx_host));
-        rc |= json_object_set_new(o, "smtp_code",
-                                  res->smtp_code ? json_integer(res->smtp_code) : json_null());
+        rc |= json_object_set_new(o, "smtp_code", res->smtp_code ? json_integer(res->smtp_code) : json_null());
         rc |= json_object_set_new(o, "smtp_message", str_or_null(res->smtp_message));
         if (rc) {
             json_decref(o);
@@ -538,16 +546,14 @@ static json_t *result_json(const bk_result_cols *res, const char *email, size_t 
 }
 
 /* Writes one JSON/NDJSON row object with its framing. 0 or -1. */
-static int put_json_row(bk_writer *w, const char *const *fields, const size_t *lens,
-                        size_t nfields, unsigned long line, const char *email,
-                        size_t email_len, const bk_result_cols *res)
+static int put_json_row(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields,
+                        unsigned long line, const char *email, size_t email_len, const bk_result_cols *res)
 {
     json_t *obj = json_object();
     json_t *row = row_json(w, fields, lens, nfields);
     json_t *result = result_json(res, email, email_len);
     int rc = -1;
-    if (obj && row && result &&
-        json_object_set_new(obj, "line", json_integer((json_int_t)line)) == 0 &&
+    if (obj && row && result && json_object_set_new(obj, "line", json_integer((json_int_t)line)) == 0 &&
         json_object_set(obj, "row", row) == 0 && json_object_set(obj, "result", result) == 0) {
         rc = 0;
         if (w->format == BK_FMT_JSON && w->rows > 0)
@@ -565,9 +571,8 @@ static int put_json_row(bk_writer *w, const char *const *fields, const size_t *l
     return rc;
 }
 
-int bk_writer_row(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields,
-                  unsigned long line, const char *email, size_t email_len,
-                  const bk_result_cols *res)
+int bk_writer_row(bk_writer *w, const char *const *fields, const size_t *lens, size_t nfields, unsigned long line,
+                  const char *email, size_t email_len, const bk_result_cols *res)
 {
     if (!w || w->failed || (nfields && (!fields || !lens)))
         return -1;

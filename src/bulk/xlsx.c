@@ -53,8 +53,8 @@
 
 #define XL_MAX_TOTAL ((uint64_t)256 * 1024 * 1024) /* uncompressed bytes read from the zip */
 #define XL_MAX_SST ((uint64_t)64 * 1024 * 1024)    /* the shared strings part */
-#define XL_MAX_COLS 16384u                          /* A .. XFD */
-#define XL_MAX_ROW ((size_t)16 * 1024 * 1024)       /* bytes of one row's cells */
+#define XL_MAX_COLS 16384u                         /* A .. XFD */
+#define XL_MAX_ROW ((size_t)16 * 1024 * 1024)      /* bytes of one row's cells */
 #define XL_MAX_OUT ((uint64_t)1024 * 1024 * 1024)  /* CSV bytes written */
 #define XL_MAX_SHEETS 4096u
 #define XL_MAX_RELS 4096u
@@ -111,7 +111,7 @@ typedef struct xl_conv {
     bool have_wb, have_rels, have_sst;
     xl_rel *rels;
     size_t nrels;
-    char target[XL_PATH_MAX];     /* the first worksheet's part, once known */
+    char target[XL_PATH_MAX]; /* the first worksheet's part, once known */
     bool target_known;
     char sst_target[XL_PATH_MAX]; /* the shared strings part the rels name */
     xl_buf sst;                   /* the shared strings, NUL-terminated, back to back */
@@ -122,8 +122,8 @@ typedef struct xl_conv {
 
     /* the CSV */
     FILE *out;
-    bool measure;  /* the first pass: only find the widest row */
-    size_t width;  /* cells per row: the widest row's last non-empty cell */
+    bool measure; /* the first pass: only find the widest row */
+    size_t width; /* cells per row: the widest row's last non-empty cell */
     uint64_t out_bytes;
 
     bool failed;
@@ -134,11 +134,11 @@ typedef struct xl_conv {
  * (counted against the bounds) or a spooled tmpfile. */
 typedef struct xl_src {
     xl_conv *c;
-    FILE *f;           /* NULL: the archive */
-    const char *part;  /* the part's name, for messages */
-    uint64_t used;     /* bytes of this entry read */
-    uint64_t max;      /* 0: only the total bound */
-    char xmlmsg[256];  /* libxml2's first error */
+    FILE *f;          /* NULL: the archive */
+    const char *part; /* the part's name, for messages */
+    uint64_t used;    /* bytes of this entry read */
+    uint64_t max;     /* 0: only the total bound */
+    char xmlmsg[256]; /* libxml2's first error */
     unsigned long xmlline;
 } xl_src;
 
@@ -146,8 +146,7 @@ typedef struct xl_src {
 
 /* Records the first failure message (printf-style); later ones are dropped,
  * since the first names the cause. */
-__attribute__((format(printf, 2, 3)))
-static void xl_fail(xl_conv *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void xl_fail(xl_conv *c, const char *fmt, ...)
 {
     if (c->failed)
         return;
@@ -219,13 +218,13 @@ static bool xl_count(xl_src *s, size_t n)
     c->total += n;
     s->used += n;
     if (s->max && s->used > s->max) {
-        xl_fail(c, "%s: the shared strings (%s) are larger than %llu MiB; refusing the workbook",
-                c->name, s->part, (unsigned long long)(s->max >> 20));
+        xl_fail(c, "%s: the shared strings (%s) are larger than %llu MiB; refusing the workbook", c->name, s->part,
+                (unsigned long long)(s->max >> 20));
         return false;
     }
     if (c->total > XL_MAX_TOTAL) {
-        xl_fail(c, "%s: the workbook unpacks to more than %llu MiB; refusing it (a zip bomb?)",
-                c->name, (unsigned long long)(XL_MAX_TOTAL >> 20));
+        xl_fail(c, "%s: the workbook unpacks to more than %llu MiB; refusing it (a zip bomb?)", c->name,
+                (unsigned long long)(XL_MAX_TOTAL >> 20));
         return false;
     }
     return true;
@@ -263,8 +262,8 @@ static la_ssize_t xl_zip_read(struct archive *a, void *ud, const void **buf)
 static void xl_zip_fail(xl_conv *c, const char *part)
 {
     const char *why = archive_error_string(c->a);
-    xl_fail(c, "%s: damaged or truncated .xlsx (zip)%s%s: %s", c->name, part ? " in " : "",
-            part ? part : "", why ? why : "read error");
+    xl_fail(c, "%s: damaged or truncated .xlsx (zip)%s%s: %s", c->name, part ? " in " : "", part ? part : "",
+            why ? why : "read error");
 }
 
 /* ---- XML parts ------------------------------------------------------------------ */
@@ -279,8 +278,7 @@ static int xl_xml_read(void *ctx, char *buf, int len)
     if (s->f) {
         size_t got = fread(buf, 1, (size_t)len, s->f);
         if (got == 0 && ferror(s->f)) {
-            xl_fail(s->c, "%s: cannot read back the spooled %s: %s", s->c->name, s->part,
-                    strerror(errno));
+            xl_fail(s->c, "%s: cannot read back the spooled %s: %s", s->c->name, s->part, strerror(errno));
             return -1;
         }
         return (int)got;
@@ -326,8 +324,7 @@ static int xl_walk(xl_src *s, xl_node_fn fn, void *st)
     int rc;
     while ((rc = xmlTextReaderRead(rd)) == 1) {
         if (xmlTextReaderNodeType(rd) == XML_READER_TYPE_DOCUMENT_TYPE) {
-            xl_fail(c, "%s: %s has a DTD, which a workbook never has; refusing it", c->name,
-                    s->part);
+            xl_fail(c, "%s: %s has a DTD, which a workbook never has; refusing it", c->name, s->part);
             rc = -1;
             break;
         }
@@ -340,8 +337,7 @@ static int xl_walk(xl_src *s, xl_node_fn fn, void *st)
     xmlFreeTextReader(rd);
     if (rc < 0) {
         if (s->xmlmsg[0] && s->xmlline)
-            xl_fail(c, "%s: damaged workbook: %s line %lu: %s", c->name, s->part, s->xmlline,
-                    s->xmlmsg);
+            xl_fail(c, "%s: damaged workbook: %s line %lu: %s", c->name, s->part, s->xmlline, s->xmlmsg);
         else
             xl_fail(c, "%s: damaged workbook: %s: %s", c->name, s->part,
                     s->xmlmsg[0] ? s->xmlmsg : "cannot parse it");
@@ -354,8 +350,7 @@ static int xl_walk(xl_src *s, xl_node_fn fn, void *st)
 static bool xl_is_start(xmlTextReaderPtr rd, const char *name)
 {
     const xmlChar *ln = xmlTextReaderConstLocalName(rd);
-    return xmlTextReaderNodeType(rd) == XML_READER_TYPE_ELEMENT && ln &&
-           strcmp((const char *)ln, name) == 0;
+    return xmlTextReaderNodeType(rd) == XML_READER_TYPE_ELEMENT && ln && strcmp((const char *)ln, name) == 0;
 }
 
 /* ---- workbook and relationships ------------------------------------------------- */
@@ -366,8 +361,7 @@ static int xl_wb_node(xl_conv *c, xmlTextReaderPtr rd, void *st)
 {
     (void)st;
     const xmlChar *ln = xmlTextReaderConstLocalName(rd);
-    if (xmlTextReaderNodeType(rd) == XML_READER_TYPE_END_ELEMENT && ln &&
-        strcmp((const char *)ln, "sheets") == 0)
+    if (xmlTextReaderNodeType(rd) == XML_READER_TYPE_END_ELEMENT && ln && strcmp((const char *)ln, "sheets") == 0)
         return 1;
     if (!xl_is_start(rd, "sheet") || c->nsheets >= XL_MAX_SHEETS)
         return 0;
@@ -403,8 +397,7 @@ static int xl_rels_node(xl_conv *c, xmlTextReaderPtr rd, void *st)
         return 0;
     xl_rel r = { xl_attr(rd, "Id", NULL, NULL), xl_attr(rd, "Type", NULL, NULL),
                  xl_attr(rd, "Target", NULL, NULL) };
-    xl_rel *nr = (r.id && r.type && r.target) ? realloc(c->rels, (c->nrels + 1) * sizeof *nr)
-                                              : NULL;
+    xl_rel *nr = (r.id && r.type && r.target) ? realloc(c->rels, (c->nrels + 1) * sizeof *nr) : NULL;
     if (!nr) {
         bool oom = r.id && r.type && r.target;
         free(r.id);
@@ -454,8 +447,7 @@ static void xl_resolve(xl_conv *c)
             if (pass == 0 && c->sheets[i].hidden)
                 continue;
             for (size_t k = 0; k < c->nrels; k++)
-                if (strcmp(c->rels[k].id, c->sheets[i].rid) == 0 &&
-                    xl_ends_with(c->rels[k].type, "/worksheet")) {
+                if (strcmp(c->rels[k].id, c->sheets[i].rid) == 0 && xl_ends_with(c->rels[k].type, "/worksheet")) {
                     xl_part_path(c->rels[k].target, c->target, sizeof c->target);
                     c->target_known = true;
                     return;
@@ -498,8 +490,8 @@ static int xl_sst_node(xl_conv *c, xmlTextReaderPtr rd, void *stp)
 {
     xl_sst_st *st = stp;
     int type = xmlTextReaderNodeType(rd);
-    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
-        type == XML_READER_TYPE_WHITESPACE || type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA || type == XML_READER_TYPE_WHITESPACE ||
+        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
         if (!st->collect)
             return 0;
         const xmlChar *v = xmlTextReaderConstValue(rd);
@@ -545,17 +537,17 @@ static int xl_sst_node(xl_conv *c, xmlTextReaderPtr rd, void *stp)
 typedef enum xl_ctype { XL_NUM, XL_SHARED, XL_INLINE, XL_BOOL, XL_OTHER } xl_ctype;
 
 typedef struct xl_sheet_st {
-    xl_buf cells;          /* the row's cell bytes, back to back */
+    xl_buf cells; /* the row's cell bytes, back to back */
     size_t off[XL_MAX_COLS], len[XL_MAX_COLS];
     size_t ncells;
-    size_t next_col;       /* where a cell without r="..." goes */
-    unsigned long rowno;   /* the spreadsheet's row number */
+    size_t next_col;     /* where a cell without r="..." goes */
+    unsigned long rowno; /* the spreadsheet's row number */
     bool in_row, in_cell, in_is;
     int rph;
-    xl_buf *collect;       /* where text goes, NULL: nowhere */
+    xl_buf *collect; /* where text goes, NULL: nowhere */
     xl_ctype type;
     size_t col;
-    char ref[24];          /* the cell's r="..." for messages */
+    char ref[24]; /* the cell's r="..." for messages */
     xl_buf v, is;
 } xl_sheet_st;
 
@@ -630,8 +622,7 @@ static int xl_emit_row(xl_conv *c, xl_sheet_st *st)
 static int xl_place(xl_conv *c, xl_sheet_st *st, const char *s, size_t n)
 {
     if (st->col < st->ncells) {
-        xl_fail(c, "%s: damaged workbook: cell %s of row %lu is out of order", c->name, st->ref,
-                st->rowno);
+        xl_fail(c, "%s: damaged workbook: cell %s of row %lu is out of order", c->name, st->ref, st->rowno);
         return -1;
     }
     while (st->ncells <= st->col) {
@@ -640,8 +631,7 @@ static int xl_place(xl_conv *c, xl_sheet_st *st, const char *s, size_t n)
         st->ncells++;
     }
     if (!xl_buf_add(&st->cells, s, n, XL_MAX_ROW)) {
-        xl_fail(c, "%s: row %lu is longer than %zu MiB (or out of memory)", c->name, st->rowno,
-                XL_MAX_ROW >> 20);
+        xl_fail(c, "%s: row %lu is longer than %zu MiB (or out of memory)", c->name, st->rowno, XL_MAX_ROW >> 20);
         return -1;
     }
     st->len[st->col] = n;
@@ -662,13 +652,14 @@ static int xl_end_cell(xl_conv *c, xl_sheet_st *st)
         errno = 0;
         unsigned long long idx = strtoull(s, &end, 10);
         if (errno || end == s || *end || s[0] == '-') {
-            xl_fail(c, "%s: damaged workbook: cell %s: bad shared string index '%.40s'", c->name,
-                    st->ref, s);
+            xl_fail(c, "%s: damaged workbook: cell %s: bad shared string index '%.40s'", c->name, st->ref, s);
             return -1;
         }
         if (idx >= c->nsst) {
-            xl_fail(c, "%s: damaged workbook: cell %s refers to shared string %llu, but the"
-                    " workbook has %zu", c->name, st->ref, idx, c->nsst);
+            xl_fail(c,
+                    "%s: damaged workbook: cell %s refers to shared string %llu, but the"
+                    " workbook has %zu",
+                    c->name, st->ref, idx, c->nsst);
             return -1;
         }
         s = c->sst.p + c->sst_off[idx];
@@ -688,8 +679,7 @@ static int xl_end_cell(xl_conv *c, xl_sheet_st *st)
         }
         break;
     case XL_NUM:
-    case XL_OTHER:
-        break;
+    case XL_OTHER: break;
     }
     return xl_place(c, st, s, n);
 }
@@ -703,8 +693,8 @@ static int xl_start_cell(xl_conv *c, xl_sheet_st *st, xmlTextReaderPtr rd)
         bool ok = xl_col_of(r, &st->col);
         free(r);
         if (!ok) {
-            xl_fail(c, "%s: cell %s of row %lu: bad reference or more than %u columns", c->name,
-                    st->ref, st->rowno, XL_MAX_COLS);
+            xl_fail(c, "%s: cell %s of row %lu: bad reference or more than %u columns", c->name, st->ref,
+                    st->rowno, XL_MAX_COLS);
             return -1;
         }
     } else {
@@ -716,11 +706,11 @@ static int xl_start_cell(xl_conv *c, xl_sheet_st *st, xmlTextReaderPtr rd)
         return -1;
     }
     char *t = xl_attr(rd, "t", NULL, NULL);
-    st->type = !t || strcmp(t, "n") == 0   ? XL_NUM
-               : strcmp(t, "s") == 0       ? XL_SHARED
+    st->type = !t || strcmp(t, "n") == 0     ? XL_NUM
+               : strcmp(t, "s") == 0         ? XL_SHARED
                : strcmp(t, "inlineStr") == 0 ? XL_INLINE
-               : strcmp(t, "b") == 0       ? XL_BOOL
-                                           : XL_OTHER;
+               : strcmp(t, "b") == 0         ? XL_BOOL
+                                             : XL_OTHER;
     free(t);
     st->v.len = st->is.len = 0;
     if (st->v.p)
@@ -739,15 +729,15 @@ static int xl_sheet_node(xl_conv *c, xmlTextReaderPtr rd, void *stp)
 {
     xl_sheet_st *st = stp;
     int type = xmlTextReaderNodeType(rd);
-    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
-        type == XML_READER_TYPE_WHITESPACE || type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA || type == XML_READER_TYPE_WHITESPACE ||
+        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
         if (!st->collect)
             return 0;
         const xmlChar *v = xmlTextReaderConstValue(rd);
         size_t n = v ? strlen((const char *)v) : 0;
         if (n && !xl_buf_add(st->collect, (const char *)v, n, XL_MAX_ROW)) {
-            xl_fail(c, "%s: cell %s is longer than %zu MiB (or out of memory)", c->name,
-                    st->ref, XL_MAX_ROW >> 20);
+            xl_fail(c, "%s: cell %s is longer than %zu MiB (or out of memory)", c->name, st->ref,
+                    XL_MAX_ROW >> 20);
             return -1;
         }
         return 0;
@@ -843,8 +833,8 @@ static int xl_convert_sheet(xl_conv *c, const char *part, FILE *f)
 static int xl_spool_entry(xl_conv *c, const char *part)
 {
     if (c->nspools == XL_MAX_SPOOLS) {
-        xl_fail(c, "%s: more than %u worksheets before xl/workbook.xml; refusing the workbook",
-                c->name, XL_MAX_SPOOLS);
+        xl_fail(c, "%s: more than %u worksheets before xl/workbook.xml; refusing the workbook", c->name,
+                XL_MAX_SPOOLS);
         return -1;
     }
     xl_spool *sp = &c->spools[c->nspools];
@@ -888,8 +878,8 @@ static int xl_spool_entry(xl_conv *c, const char *part)
 static bool xl_is_sheet_part(const char *part)
 {
     size_t d = strlen(XL_SHEETS_DIR);
-    return strncasecmp(part, XL_SHEETS_DIR, d) == 0 && !strchr(part + d, '/') &&
-           strlen(part) > d + 4 && strcasecmp(part + strlen(part) - 4, ".xml") == 0;
+    return strncasecmp(part, XL_SHEETS_DIR, d) == 0 && !strchr(part + d, '/') && strlen(part) > d + 4 &&
+           strcasecmp(part + strlen(part) - 4, ".xml") == 0;
 }
 
 /* Handles one archive entry: parses the workbook parts and the shared
@@ -900,27 +890,33 @@ static int xl_entry(xl_conv *c, struct archive_entry *e)
     if (!part)
         return 0;
     if (archive_entry_is_encrypted(e)) {
-        xl_fail(c, "%s: an encrypted zip archive; save the workbook without a password, as"
-                " .xlsx or CSV", c->name);
+        xl_fail(c,
+                "%s: an encrypted zip archive; save the workbook without a password, as"
+                " .xlsx or CSV",
+                c->name);
         return -1;
     }
     bool is_wb = strcasecmp(part, "xl/workbook.xml") == 0;
     bool is_rels = strcasecmp(part, "xl/_rels/workbook.xml.rels") == 0;
-    bool is_sst = !c->have_sst && (strcasecmp(part, XL_SST) == 0 ||
-                                   (c->sst_target[0] && strcasecmp(part, c->sst_target) == 0));
+    bool is_sst = !c->have_sst &&
+                  (strcasecmp(part, XL_SST) == 0 || (c->sst_target[0] && strcasecmp(part, c->sst_target) == 0));
     bool is_sheet = c->target_known ? strcasecmp(part, c->target) == 0 : xl_is_sheet_part(part);
     if (!is_wb && !is_rels && !is_sst && !is_sheet)
         return 0;
     if (archive_entry_size_is_set(e)) {
         uint64_t size = (uint64_t)archive_entry_size(e);
         if (is_sst && size > XL_MAX_SST) {
-            xl_fail(c, "%s: the shared strings (%s) are larger than %llu MiB; refusing the"
-                    " workbook", c->name, part, (unsigned long long)(XL_MAX_SST >> 20));
+            xl_fail(c,
+                    "%s: the shared strings (%s) are larger than %llu MiB; refusing the"
+                    " workbook",
+                    c->name, part, (unsigned long long)(XL_MAX_SST >> 20));
             return -1;
         }
         if (size > XL_MAX_TOTAL - c->total) {
-            xl_fail(c, "%s: the workbook unpacks to more than %llu MiB; refusing it (a zip"
-                    " bomb?)", c->name, (unsigned long long)(XL_MAX_TOTAL >> 20));
+            xl_fail(c,
+                    "%s: the workbook unpacks to more than %llu MiB; refusing it (a zip"
+                    " bomb?)",
+                    c->name, (unsigned long long)(XL_MAX_TOTAL >> 20));
             return -1;
         }
     }
@@ -958,8 +954,10 @@ static int xl_finish(xl_conv *c)
         if (strcasecmp(c->spools[i].name, want) == 0)
             return xl_convert_sheet(c, want, c->spools[i].f);
     if (!c->have_wb && c->nspools == 0)
-        xl_fail(c, "%s: a zip archive but not an .xlsx workbook (no xl/workbook.xml); save it"
-                " as .xlsx or CSV", c->name);
+        xl_fail(c,
+                "%s: a zip archive but not an .xlsx workbook (no xl/workbook.xml); save it"
+                " as .xlsx or CSV",
+                c->name);
     else
         xl_fail(c, "%s: the first worksheet (%s) is missing from the workbook", c->name, want);
     return -1;
@@ -998,8 +996,7 @@ static int xl_check_magic(xl_conv *c, const unsigned char *p, size_t n)
         return -1;
     }
     if (n >= sizeof xl_ole_magic && memcmp(p, xl_ole_magic, sizeof xl_ole_magic) == 0) {
-        xl_fail(c, "%s: an Excel 97-2003 .xls or an encrypted workbook: save it as .xlsx or CSV",
-                c->name);
+        xl_fail(c, "%s: an Excel 97-2003 .xls or an encrypted workbook: save it as .xlsx or CSV", c->name);
         return -1;
     }
     if (n >= 4 && memcmp(p, "PK\x05\x06", 4) == 0) {
@@ -1017,8 +1014,8 @@ static int xl_check_magic(xl_conv *c, const unsigned char *p, size_t n)
 
 /* Converts a workbook whose first headlen bytes were already read into head
  * (the rest comes from in); see bulk.h. */
-int bk_xlsx_to_csv_head(const void *head, size_t headlen, FILE *in, FILE *out, const char *name,
-                        char *err, size_t errlen)
+int bk_xlsx_to_csv_head(const void *head, size_t headlen, FILE *in, FILE *out, const char *name, char *err,
+                        size_t errlen)
 {
     char scratch[XL_MSG_MAX];
     if (!err || errlen == 0) {

@@ -54,7 +54,10 @@
 /* Set by the signal handler; read by the phases between steps. */
 static volatile sig_atomic_t got_signal;
 
-static void on_signal(int sig) { got_signal = sig; }
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
 
 static long now_ms(void)
 {
@@ -66,10 +69,10 @@ static long now_ms(void)
 /* ---- progress ------------------------------------------------------------ */
 
 typedef struct progress {
-    bool on;            /* a live bar on a terminal */
-    long t0, last;      /* start of this run, last redraw (ms) */
-    int64_t done0;      /* rows done when this run started */
-    bk_counts c;        /* kept current by the phases */
+    bool on;       /* a live bar on a terminal */
+    long t0, last; /* start of this run, last redraw (ms) */
+    int64_t done0; /* rows done when this run started */
+    bk_counts c;   /* kept current by the phases */
     bool drawn;
 } progress;
 
@@ -136,8 +139,8 @@ static void progress_draw(progress *p, const char *phase, bool force)
         n = snprintf(line, sizeof line,
                      "%5.1f%% [%s] %s/%s %s/s ETA %s | deliverable %s undeliverable %s risky %s"
                      " unknown %s",
-                     frac * 100.0, bar, thousands(p->c.rows_done, a, sizeof a),
-                     thousands(p->c.rows, b, sizeof b), thousands((int64_t)rate, r, sizeof r), eta,
+                     frac * 100.0, bar, thousands(p->c.rows_done, a, sizeof a), thousands(p->c.rows, b, sizeof b),
+                     thousands((int64_t)rate, r, sizeof r), eta,
                      thousands(p->c.by_status[BC_STATUS_DELIVERABLE], c1, sizeof c1),
                      thousands(p->c.by_status[BC_STATUS_UNDELIVERABLE], c2, sizeof c2),
                      thousands(p->c.by_status[BC_STATUS_RISKY], c3, sizeof c3),
@@ -166,12 +169,12 @@ typedef struct job {
     bk_state *st;
     char *state_path;
     bool state_given, state_temp;
-    char *out_path;              /* NULL: stdout */
+    char *out_path; /* NULL: stdout */
     bk_format out_format;
     bool with_json;
     progress pr;
     char err[1024];
-    char input_error[1024];      /* the input stopped early: why (exit 3 at the end) */
+    char input_error[1024]; /* the input stopped early: why (exit 3 at the end) */
     /* online verification */
     struct event_base *base;
     bool done, failed;
@@ -240,8 +243,8 @@ static bool same_job(job *j, const struct stat *in_st)
     char *col = bk_state_get(j->st, "column", NULL);
     bool ok = input && strcmp(input, j->o->input) == 0 && fmt &&
               (j->out_format == BK_FMT_AUTO || strcmp(fmt, "auto") == 0 ||
-               strcmp(fmt, bk_format_name(j->out_format)) == 0) && col &&
-              strcmp(col, j->o->column ? j->o->column : "") == 0 &&
+               strcmp(fmt, bk_format_name(j->out_format)) == 0) &&
+              col && strcmp(col, j->o->column ? j->o->column : "") == 0 &&
               bk_state_get_int(j->st, "offline", -1) == (int64_t)j->o->offline;
     if (ok && in_st && bk_state_get_int(j->st, "read_done", 0) == 0)
         ok = bk_state_get_int(j->st, "input_size", -1) == (int64_t)in_st->st_size &&
@@ -290,8 +293,12 @@ static int phase_read(job *j, bool fresh)
         return BC_EXIT_FAILURE;
     }
     bk_import_opts io = {
-        .format = j->o->in_format, .column = j->o->column, .name = j->o->input,
-        .stop = read_stop, .progress = read_progress, .arg = j,
+        .format = j->o->in_format,
+        .column = j->o->column,
+        .name = j->o->input,
+        .stop = read_stop,
+        .progress = read_progress,
+        .arg = j,
     };
     bk_import_info info;
     char ierr[1024];
@@ -346,8 +353,8 @@ static int verify_offline_all(job *j)
     int64_t cursor = 0;
     char verr[1024];
     for (;;) {
-        int n = bk_verify_offline_step(j->st, j->o->ctx, j->with_json, &cursor, OFFLINE_BATCH,
-                                       offline_result, j, verr, sizeof verr);
+        int n = bk_verify_offline_step(j->st, j->o->ctx, j->with_json, &cursor, OFFLINE_BATCH, offline_result, j,
+                                       verr, sizeof verr);
         if (n < 0) {
             set_engine_err(j, verr);
             return -1;
@@ -413,8 +420,7 @@ static int verify_online_all(job *j)
         snprintf(j->err, sizeof j->err, "cannot start the event loop");
         j->failed = true;
     } else {
-        bk_run_cb cb = { .on_result = online_result, .on_done = online_done, .on_error = online_error,
-                         .arg = j };
+        bk_run_cb cb = { .on_result = online_result, .on_done = online_done, .on_error = online_error, .arg = j };
         run = bk_run_start(s, j->st, j->with_json, &cb, rerr, sizeof rerr);
         if (!run) {
             set_engine_err(j, rerr);
@@ -444,7 +450,7 @@ static int verify_online_all(job *j)
 typedef struct shared {
     job *j;
     st_store *store;
-    int64_t base_done;           /* rows with a result in the state before */
+    int64_t base_done; /* rows with a result in the state before */
     int64_t base_status[4];
     bool complete;
 } shared;
@@ -501,8 +507,9 @@ static int shared_job(job *j, st_store *store)
     const char *base = strrchr(in, '/');
     char name[160], *fmt = bk_state_get(j->st, "input_format", NULL);
     snprintf(name, sizeof name, "verify -i %s", base ? base + 1 : in);
-    st_job nj = { .status = ST_JOB_RUNNING, .total = j->pr.c.rows, .created_at = (int64_t)time(NULL),
-                  .name = name };
+    st_job nj = {
+        .status = ST_JOB_RUNNING, .total = j->pr.c.rows, .created_at = (int64_t)time(NULL), .name = name
+    };
     snprintf(nj.format, sizeof nj.format, "%s", fmt ? fmt : "csv");
     free(fmt);
     if (st_job_new_id(nj.id) != 0 || st_job_insert(store, &nj) != 0) {
@@ -540,8 +547,8 @@ static int verify_shared_all(job *j)
         return -1;
     }
     if (!j->o->quiet && added > 0)
-        cli_error("verify: %lld addresses shared as job %s of the database; every worker on it helps", (long long)added,
-                  j->shared_id);
+        cli_error("verify: %lld addresses shared as job %s of the database; every worker on it helps",
+                  (long long)added, j->shared_id);
     j->base = event_base_new();
     bc_verifier *v = NULL;
     wk *w = NULL;
@@ -666,13 +673,13 @@ static void print_summary(job *j, long ms)
     else if (ms > 0)
         fprintf(stderr, ", %.1f rows/s", rate);
     fputc('\n', stderr);
-    static const bc_verdict_status order[] = { BC_STATUS_DELIVERABLE, BC_STATUS_UNDELIVERABLE,
-                                               BC_STATUS_RISKY, BC_STATUS_UNKNOWN };
+    static const bc_verdict_status order[] = { BC_STATUS_DELIVERABLE, BC_STATUS_UNDELIVERABLE, BC_STATUS_RISKY,
+                                               BC_STATUS_UNKNOWN };
     fprintf(stderr, "  by status:\n");
     for (size_t i = 0; i < 4; i++) {
         int64_t n = c.by_status[order[i]];
-        fprintf(stderr, "    %-22s %12s  %5.1f%%\n", bc_verdict_status_name(order[i]),
-                thousands(n, a, sizeof a), c.rows ? 100.0 * (double)n / (double)c.rows : 0.0);
+        fprintf(stderr, "    %-22s %12s  %5.1f%%\n", bc_verdict_status_name(order[i]), thousands(n, a, sizeof a),
+                c.rows ? 100.0 * (double)n / (double)c.rows : 0.0);
     }
     fprintf(stderr, "  by reason:\n");
     reason_ctx rc = { c.rows };
@@ -795,7 +802,8 @@ int bulk_run(const bulk_opts *o)
     bool exists = !j.state_temp && stat(j.state_path, &sst) == 0;
     if (exists && !o->resume) {
         cli_error("verify: %s exists: an earlier run of this job was interrupted. Add --resume to go on"
-                  " where it stopped, or delete the file to start over", j.state_path);
+                  " where it stopped, or delete the file to start over",
+                  j.state_path);
         free(j.state_path);
         free(j.out_path);
         return BC_EXIT_USAGE;

@@ -11,15 +11,15 @@
 #include "bulk.h"
 
 typedef struct bulk_opts {
-    const char *input;         /* a path, or "-" for standard input */
-    const char *output;        /* a path, "-" or NULL: standard output */
-    const char *state;         /* NULL: beside the output (or the input) */
-    const char *column;        /* --column, or NULL */
-    bk_format in_format;       /* --input-format, or AUTO */
-    bk_format out_format;      /* --format, or AUTO */
+    const char *input;    /* a path, or "-" for standard input */
+    const char *output;   /* a path, "-" or NULL: standard output */
+    const char *state;    /* NULL: beside the output (or the input) */
+    const char *column;   /* --column, or NULL */
+    bk_format in_format;  /* --input-format, or AUTO */
+    bk_format out_format; /* --format, or AUTO */
     bool resume, quiet, offline;
-    bool force;                /* --force: go on when the DNS resolver fails its check */
-    const char *db;            /* --db: a postgres:// URL; the rows are verified by the
+    bool force;                  /* --force: go on when the DNS resolver fails its check */
+    const char *db;              /* --db: a postgres:// URL; the rows are verified by the
                                 * workers of that database and by this process */
     const bc_verify_options *vo; /* online settings (vo->trace: transcripts in JSON) */
     bc_ctx *ctx;

@@ -162,18 +162,10 @@ int cli_main(int argc, char **argv, const cli_command *more, size_t nmore)
     /* '+' stops at the first non-option: the subcommand parses the rest. */
     while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
         switch (c) {
-        case 'd':
-            g.data_dir = optarg;
-            break;
-        case 'h':
-            cli_help(NULL, stdout);
-            return BC_EXIT_OK;
-        case 'V':
-            printf("bouncecheck %s\n", bc_version());
-            return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck --help'.\n", stderr);
-            return BC_EXIT_USAGE;
+        case 'd': g.data_dir = optarg; break;
+        case 'h': cli_help(NULL, stdout); return BC_EXIT_OK;
+        case 'V': printf("bouncecheck %s\n", bc_version()); return BC_EXIT_OK;
+        default: fputs("Try 'bouncecheck --help'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     if (optind >= argc) {

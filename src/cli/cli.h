@@ -11,11 +11,11 @@
 
 /* Exit codes, documented in the man page and the README. */
 enum {
-    BC_EXIT_OK = 0,         /* success (verify: every address processed) */
-    BC_EXIT_FAILURE = 1,    /* a runtime failure (I/O, network, data) */
-    BC_EXIT_USAGE = 2,      /* bad command line */
-    BC_EXIT_INPUT = 3,      /* unusable input data */
-    BC_EXIT_INTEGRITY = 4,  /* a download failed its integrity check */
+    BC_EXIT_OK = 0,        /* success (verify: every address processed) */
+    BC_EXIT_FAILURE = 1,   /* a runtime failure (I/O, network, data) */
+    BC_EXIT_USAGE = 2,     /* bad command line */
+    BC_EXIT_INPUT = 3,     /* unusable input data */
+    BC_EXIT_INTEGRITY = 4, /* a download failed its integrity check */
 };
 
 /* Options every subcommand understands (parsed by main.c before dispatch). */

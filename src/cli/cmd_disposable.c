@@ -63,21 +63,11 @@ int cmd_disposable(int argc, char **argv, const cli_global *g)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'o':
-            offline = true;
-            break;
-        case 'd':
-            dns = optarg;
-            break;
-        case 'h':
-            fputs(cli_help_disposable_text, stdout);
-            return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck disposable --help'.\n", stderr);
-            return BC_EXIT_USAGE;
+        case 'j': json = true; break;
+        case 'o': offline = true; break;
+        case 'd': dns = optarg; break;
+        case 'h': fputs(cli_help_disposable_text, stdout); return BC_EXIT_OK;
+        default: fputs("Try 'bouncecheck disposable --help'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
@@ -93,7 +83,7 @@ int cmd_disposable(int argc, char **argv, const cli_global *g)
         cli_error("cannot load the domain lists: %s", err[0] ? err : bc_strerror(st));
         return BC_EXIT_FAILURE;
     }
-    static const char *const headers[] = { "INPUT", "DOMAIN", "DISPOSABLE", "MATCHED",
+    static const char *const headers[] = { "INPUT",       "DOMAIN",      "DISPOSABLE", "MATCHED",
                                            "ALLOWLISTED", "REGISTRABLE", "HAS_MX" };
     cli_table *t = json ? NULL : cli_table_new(7, headers);
     int rc = BC_EXIT_OK;
@@ -119,13 +109,18 @@ int cmd_disposable(int argc, char **argv, const cli_global *g)
             json_t *mx = json_object_get(res, "has_mx");
             const char *dns_error = json_string_value(json_object_get(res, "dns_error"));
             const char *cells[] = {
-                argv[i], json_string_value(json_object_get(res, "domain")),
+                argv[i],
+                json_string_value(json_object_get(res, "domain")),
                 json_is_true(json_object_get(res, "disposable")) ? "yes" : "no",
                 json_string_value(json_object_get(res, "matched")),
-                json_is_true(json_object_get(res, "allowlisted")) ? json_string_value(json_object_get(res, "allow_matched"))
-                                                                : "no",
+                json_is_true(json_object_get(res, "allowlisted"))
+                    ? json_string_value(json_object_get(res, "allow_matched"))
+                    : "no",
                 json_string_value(json_object_get(res, "registrable_domain")),
-                json_is_true(mx) ? "yes" : json_is_false(mx) ? "no" : dns_error ? "unknown" : NULL,
+                json_is_true(mx)    ? "yes"
+                : json_is_false(mx) ? "no"
+                : dns_error         ? "unknown"
+                                    : NULL,
             };
             oom = !cli_table_add(t, cells);
             if (dns_error)

@@ -44,8 +44,19 @@ const char cli_help_dns_text[] =
     "Exit status: 0 the report was made (whatever it found), 1 it could not be\n"
     "made, 2 usage.\n";
 
-enum { OPT_JSON = 1000, OPT_SEL, OPT_IP, OPT_DNS, OPT_IPBL, OPT_DOMBL, OPT_NOSMTP, OPT_PRIVATE, OPT_CA,
-       OPT_HELO, OPT_TIMEOUT };
+enum {
+    OPT_JSON = 1000,
+    OPT_SEL,
+    OPT_IP,
+    OPT_DNS,
+    OPT_IPBL,
+    OPT_DOMBL,
+    OPT_NOSMTP,
+    OPT_PRIVATE,
+    OPT_CA,
+    OPT_HELO,
+    OPT_TIMEOUT
+};
 
 #define MAX_LIST 32
 
@@ -93,13 +104,18 @@ int cmd_dns(int argc, char **argv, const cli_global *g)
 {
     (void)g;
     static const struct option opts[] = {
-        { "json", no_argument, NULL, OPT_JSON }, { "dkim-selector", required_argument, NULL, OPT_SEL },
-        { "ip", required_argument, NULL, OPT_IP }, { "dns", required_argument, NULL, OPT_DNS },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "dkim-selector", required_argument, NULL, OPT_SEL },
+        { "ip", required_argument, NULL, OPT_IP },
+        { "dns", required_argument, NULL, OPT_DNS },
         { "ip-blocklists", required_argument, NULL, OPT_IPBL },
         { "domain-blocklists", required_argument, NULL, OPT_DOMBL },
-        { "no-smtp", no_argument, NULL, OPT_NOSMTP }, { "allow-private", no_argument, NULL, OPT_PRIVATE },
-        { "ca-file", required_argument, NULL, OPT_CA }, { "helo", required_argument, NULL, OPT_HELO },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT }, { "help", no_argument, NULL, 'h' },
+        { "no-smtp", no_argument, NULL, OPT_NOSMTP },
+        { "allow-private", no_argument, NULL, OPT_PRIVATE },
+        { "ca-file", required_argument, NULL, OPT_CA },
+        { "helo", required_argument, NULL, OPT_HELO },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *sels[MAX_LIST], *ips[MAX_LIST];
@@ -166,8 +182,15 @@ int cmd_dns(int argc, char **argv, const cli_global *g)
            json_string_value(json_object_get(report, "grade")),
            (long long)json_integer_value(json_object_get(report, "score")));
     static const char *const keys[][2] = {
-        { "mx", "MX" }, { "spf", "SPF" }, { "dmarc", "DMARC" }, { "dkim", "DKIM" }, { "blocklists", "Blocklists" },
-        { "mta_sts", "MTA-STS" }, { "tls_rpt", "TLS-RPT" }, { "bimi", "BIMI" }, { "dnssec", "DNSSEC" },
+        { "mx", "MX" },
+        { "spf", "SPF" },
+        { "dmarc", "DMARC" },
+        { "dkim", "DKIM" },
+        { "blocklists", "Blocklists" },
+        { "mta_sts", "MTA-STS" },
+        { "tls_rpt", "TLS-RPT" },
+        { "bimi", "BIMI" },
+        { "dnssec", "DNSSEC" },
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         print_section(report, keys[i][0], keys[i][1]);

@@ -115,8 +115,10 @@ static int print_report(const json_t *report)
 int cmd_doctor(int argc, char **argv, const cli_global *g)
 {
     static const struct option own[] = {
-        { "json", no_argument, NULL, OPT_JSON }, { "config", required_argument, NULL, OPT_CONFIG },
-        { "domain", required_argument, NULL, OPT_DOMAIN }, { "ip-blocklists", required_argument, NULL, OPT_IPBL },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "domain", required_argument, NULL, OPT_DOMAIN },
+        { "ip-blocklists", required_argument, NULL, OPT_IPBL },
         { "help", no_argument, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];

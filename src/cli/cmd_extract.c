@@ -55,12 +55,12 @@ const char cli_help_extract_text[] =
 
 /* One distinct address. */
 typedef struct ex_entry {
-    char *address;    /* the first occurrence's forms; owned */
+    char *address; /* the first occurrence's forms; owned */
     char *ascii;
     unsigned long count; /* filled from the slot when printed */
     unsigned long line;
-    size_t file;      /* index into ex_state.names */
-    size_t kind;      /* index into ex_state.names */
+    size_t file; /* index into ex_state.names */
+    size_t kind; /* index into ex_state.names */
 } ex_entry;
 
 /* A slot of the deduplication table. What a repeated address touches (its
@@ -68,21 +68,21 @@ typedef struct ex_entry {
  * one cache miss fewer per hit on large lists. */
 typedef struct ex_slot {
     uint32_t hash;
-    uint32_t idx;     /* entry index + 1; 0 = empty */
-    uint32_t count;   /* occurrences (saturates) */
-    uint32_t key;     /* offset of the key in ex_state.keys: the local part's
+    uint32_t idx;   /* entry index + 1; 0 = empty */
+    uint32_t count; /* occurrences (saturates) */
+    uint32_t key;   /* offset of the key in ex_state.keys: the local part's
                        * ASCII letters lower-cased @ the A-label domain */
 } ex_slot;
 
 typedef struct ex_state {
     bool json, all;
-    ex_entry *entries;  /* in order of first appearance */
+    ex_entry *entries; /* in order of first appearance */
     size_t n, cap;
     struct ex_slot *slots; /* open addressing, a power of two, kept at least twice n */
     char *keys;            /* the keys, NUL-terminated, one after another */
     size_t keys_len, keys_cap;
-    size_t nslots;      /* a power of two, kept at least twice n */
-    char **names;       /* interned file names and kinds; owned */
+    size_t nslots; /* a power of two, kept at least twice n */
+    char **names;  /* interned file names and kinds; owned */
     size_t nnames, capnames;
     unsigned long printed; /* --all --json: objects written so far */
     bool oom, write_error;
@@ -228,9 +228,9 @@ static ex_slot *ex_find_or_add(ex_state *st, const char *key, size_t keylen, boo
 /* --all --json: one occurrence as an element of the streamed array. */
 static void ex_print_occurrence(ex_state *st, const bc_extract_hit *hit)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "address", hit->address, "ascii",
-                          hit->ascii, "file", hit->file ? hit->file : "", "line",
-                          (json_int_t)hit->line, "kind", hit->kind ? hit->kind : "");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "address", hit->address, "ascii", hit->ascii, "file",
+                          hit->file ? hit->file : "", "line", (json_int_t)hit->line, "kind",
+                          hit->kind ? hit->kind : "");
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -293,10 +293,9 @@ static bool ex_print_json(ex_state *st)
     bool ok = arr != NULL;
     for (size_t i = 0; ok && i < st->n; i++) {
         const ex_entry *e = &st->entries[i];
-        json_t *o = json_pack("{s:s, s:s, s:I, s:{s:s, s:I}, s:s}", "address", e->address,
-                              "ascii", e->ascii, "count", (json_int_t)e->count, "first",
-                              "file", st->names[e->file], "line", (json_int_t)e->line, "kind",
-                              st->names[e->kind]);
+        json_t *o = json_pack("{s:s, s:s, s:I, s:{s:s, s:I}, s:s}", "address", e->address, "ascii", e->ascii,
+                              "count", (json_int_t)e->count, "first", "file", st->names[e->file], "line",
+                              (json_int_t)e->line, "kind", st->names[e->kind]);
         ok = o && json_array_append_new(arr, o) == 0;
     }
     ok = ok && json_dumpf(arr, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF;
@@ -334,21 +333,11 @@ int cmd_extract(int argc, char **argv, const cli_global *g)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            st.json = true;
-            break;
-        case 'a':
-            st.all = true;
-            break;
-        case 'o':
-            eo.obfuscated = true;
-            break;
-        case 'h':
-            fputs(cli_help_extract_text, stdout);
-            return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck extract --help'.\n", stderr);
-            return BC_EXIT_USAGE;
+        case 'j': st.json = true; break;
+        case 'a': st.all = true; break;
+        case 'o': eo.obfuscated = true; break;
+        case 'h': fputs(cli_help_extract_text, stdout); return BC_EXIT_OK;
+        default: fputs("Try 'bouncecheck extract --help'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     int nstdin = 0;

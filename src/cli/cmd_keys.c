@@ -134,14 +134,10 @@ static int keys_flush(void)
 static int keys_create(int argc, char **argv, const char *dir, const char *db)
 {
     static const struct option opts[] = {
-        { "name", required_argument, NULL, 'n' },
-        { "rate", required_argument, NULL, 'r' },
-        { "daily", required_argument, NULL, 'D' },
-        { "admin", no_argument, NULL, 'a' },
-        { "data", required_argument, NULL, 'd' },
-        { "db", required_argument, NULL, 'B' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "name", required_argument, NULL, 'n' },  { "rate", required_argument, NULL, 'r' },
+        { "daily", required_argument, NULL, 'D' }, { "admin", no_argument, NULL, 'a' },
+        { "data", required_argument, NULL, 'd' },  { "db", required_argument, NULL, 'B' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
     };
     const char *name = "";
     bool admin = false;
@@ -155,7 +151,8 @@ static int keys_create(int argc, char **argv, const char *dir, const char *db)
         case 'r':
             if (!parse_rate(optarg, &rate)) {
                 cli_error("keys create: --rate must be a positive number of requests per second"
-                          " up to 1000000, like 5 or 5/s (got '%s')", optarg);
+                          " up to 1000000, like 5 or 5/s (got '%s')",
+                          optarg);
                 return BC_EXIT_USAGE;
             }
             break;
@@ -176,8 +173,8 @@ static int keys_create(int argc, char **argv, const char *dir, const char *db)
         cli_error("keys create: unexpected argument '%s'", argv[optind]);
         return keys_usage();
     }
-    if (strlen(name) >= sizeof ((st_key *)0)->name) {
-        cli_error("keys create: --name is too long (at most %zu bytes)", sizeof ((st_key *)0)->name - 1);
+    if (strlen(name) >= sizeof((st_key *)0)->name) {
+        cli_error("keys create: --name is too long (at most %zu bytes)", sizeof((st_key *)0)->name - 1);
         return BC_EXIT_USAGE;
     }
     st_store *s = cli_store_open("keys", db, dir);
@@ -264,8 +261,13 @@ static int keys_print_table(const st_key *keys, size_t n)
         snprintf(rate, sizeof rate, "%g/s", k->rate);
         snprintf(daily, sizeof daily, "%lld", (long long)k->daily);
         const char *cells[7] = {
-            k->id, k->name[0] ? k->name : NULL, created, k->rate > 0 ? rate : NULL,
-            k->daily > 0 ? daily : NULL, k->revoked_at ? "revoked" : "active", k->admin ? "admin" : NULL,
+            k->id,
+            k->name[0] ? k->name : NULL,
+            created,
+            k->rate > 0 ? rate : NULL,
+            k->daily > 0 ? daily : NULL,
+            k->revoked_at ? "revoked" : "active",
+            k->admin ? "admin" : NULL,
         };
         if (!cli_table_add(t, cells)) {
             cli_table_free(t);

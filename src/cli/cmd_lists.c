@@ -117,8 +117,7 @@ static int lists_show(const char *data_dir, bool json)
         for (size_t i = 0; t && i < n; i++) {
             char count[32];
             snprintf(count, sizeof count, "%zu", info[i].count);
-            const char *cells[5] = { info[i].name, count, info[i].source, info[i].license,
-                                     info[i].origin };
+            const char *cells[5] = { info[i].name, count, info[i].source, info[i].license, info[i].origin };
             if (!cli_table_add(t, cells)) {
                 cli_table_free(t);
                 t = NULL;
@@ -173,9 +172,7 @@ static int lists_update(int argc, char **argv, const char *data_dir, bool json)
         case 'j': json = true; break;
         case 'q': uo.log = NULL; break;
         case 'h': fputs(cli_help_lists_text, stdout); return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck help lists'.\n", stderr);
-            return BC_EXIT_USAGE;
+        default: fputs("Try 'bouncecheck help lists'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -214,9 +211,7 @@ int cmd_lists(int argc, char **argv, const cli_global *g)
         case 'j': json = true; break;
         case 'd': data_dir = optarg; break;
         case 'h': fputs(cli_help_lists_text, stdout); return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck help lists'.\n", stderr);
-            return BC_EXIT_USAGE;
+        default: fputs("Try 'bouncecheck help lists'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     if (optind < argc) {

@@ -124,20 +124,21 @@ static void st_print_port(const json_t *p)
         printf("Port %d: not connected: %s\n", port, st_str(p, "error", "unknown error", b1, sizeof b1));
         return;
     }
-    printf("Port %d: connected in %lld ms\n", port, (long long)json_integer_value(json_object_get(p, "connect_ms")));
+    printf("Port %d: connected in %lld ms\n", port,
+           (long long)json_integer_value(json_object_get(p, "connect_ms")));
     const json_t *tls = json_object_get(p, "tls");
     const json_t *banner = json_object_get(p, "banner");
     if (json_is_object(banner))
         printf("  banner:        %d %s\n", (int)json_integer_value(json_object_get(banner, "code")),
                st_str(banner, "text", "", b1, sizeof b1));
-    if (json_object_get(p, "ptr") && !json_is_null(json_object_get(p, "ptr")))
-    {
+    if (json_object_get(p, "ptr") && !json_is_null(json_object_get(p, "ptr"))) {
         const json_t *m = json_object_get(p, "ptr_matches_banner");
         printf("  reverse DNS:   %s (banner name %s: %s)\n", st_str(p, "ptr", "-", b1, sizeof b1),
                st_str(p, "banner_host", "-", b2, sizeof b2),
-               json_is_true(m) ? "matches" : json_is_false(m) ? "differs" : "not compared");
-    }
-    else
+               json_is_true(m)    ? "matches"
+               : json_is_false(m) ? "differs"
+                                  : "not compared");
+    } else
         printf("  reverse DNS:   none\n");
     st_print_ehlo("extensions:    ", json_object_get(p, "ehlo"));
     const char *mode = json_string_value(json_object_get(tls, "mode"));
@@ -233,9 +234,7 @@ int cmd_smtp_test(int argc, char **argv, const cli_global *g)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            json = true;
-            break;
+        case 'j': json = true; break;
         case 'p': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -246,12 +245,8 @@ int cmd_smtp_test(int argc, char **argv, const cli_global *g)
             o.port = (int)v;
             break;
         }
-        case 'H':
-            o.helo = optarg;
-            break;
-        case 'P':
-            o.allow_private = true;
-            break;
+        case 'H': o.helo = optarg; break;
+        case 'P': o.allow_private = true; break;
         case 't': {
             char *end = NULL;
             double s = strtod(optarg, &end);
@@ -263,12 +258,8 @@ int cmd_smtp_test(int argc, char **argv, const cli_global *g)
             o.connect_timeout_ms = o.command_timeout_ms = ms > 0 ? ms : 1;
             break;
         }
-        case 'h':
-            fputs(cli_help_smtp_test_text, stdout);
-            return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck smtp-test --help'.\n", stderr);
-            return BC_EXIT_USAGE;
+        case 'h': fputs(cli_help_smtp_test_text, stdout); return BC_EXIT_OK;
+        default: fputs("Try 'bouncecheck smtp-test --help'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {

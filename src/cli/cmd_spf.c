@@ -111,21 +111,11 @@ int cmd_spf(int argc, char **argv, const cli_global *g)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'd':
-            dns = optarg;
-            break;
-        case 'H':
-            helo = optarg;
-            break;
-        case 'h':
-            fputs(cli_help_spf_text, stdout);
-            return BC_EXIT_OK;
-        default:
-            fputs("Try 'bouncecheck spf --help'.\n", stderr);
-            return BC_EXIT_USAGE;
+        case 'j': json = true; break;
+        case 'd': dns = optarg; break;
+        case 'H': helo = optarg; break;
+        case 'h': fputs(cli_help_spf_text, stdout); return BC_EXIT_OK;
+        default: fputs("Try 'bouncecheck spf --help'.\n", stderr); return BC_EXIT_USAGE;
         }
     }
     if (argc - optind != 2) {

@@ -63,8 +63,8 @@ typedef struct status_data {
     size_t n_claims;
     st_queue_info *queue;
     size_t n_queue;
-    char **names;             /* per queue entry: the job's name, malloc'd, or NULL */
-    int64_t *totals;          /* per queue entry: the job's rows (st_job.total) */
+    char **names;    /* per queue entry: the job's name, malloc'd, or NULL */
+    int64_t *totals; /* per queue entry: the job's rows (st_job.total) */
 } status_data;
 
 /* Frees what d holds (not d itself). Accepts NULL. */
@@ -250,12 +250,12 @@ static json_t *status_json(const status_data *d)
         format_ms(w->started_at, true, started, sizeof started);
         format_ms(w->last_seen, true, seen, sizeof seen);
         json_t *e = json_object();
-        ok = e && json_array_append_new(workers, e) == 0
-             && set(e, "id", json_string(w->id)) && set(e, "name", json_text(w->name))
-             && set(e, "host", json_text(w->host)) && set(e, "addresses", json_addrs(w->addrs))
-             && set(e, "started_at", json_string(started)) && set(e, "last_seen", json_string(seen))
-             && set(e, "last_seen_ago", json_integer((json_int_t)secs_between(w->last_seen, d->now_ms)))
-             && set(e, "alive", json_boolean(worker_alive(w, d->now_ms)));
+        ok = e && json_array_append_new(workers, e) == 0 && set(e, "id", json_string(w->id)) &&
+             set(e, "name", json_text(w->name)) && set(e, "host", json_text(w->host)) &&
+             set(e, "addresses", json_addrs(w->addrs)) && set(e, "started_at", json_string(started)) &&
+             set(e, "last_seen", json_string(seen)) &&
+             set(e, "last_seen_ago", json_integer((json_int_t)secs_between(w->last_seen, d->now_ms))) &&
+             set(e, "alive", json_boolean(worker_alive(w, d->now_ms)));
     }
     for (size_t i = 0; ok && i < d->n_claims; i++) {
         const st_claim_info *c = &d->claims[i];
@@ -263,13 +263,11 @@ static json_t *status_json(const status_data *d)
         char until[40];
         format_ms(c->lease_until, true, until, sizeof until);
         json_t *e = json_object();
-        ok = e && json_array_append_new(claims, e) == 0
-             && set(e, "id", json_string(c->id)) && set(e, "worker", json_text(c->holder))
-             && set(e, "worker_name", json_text(w ? w->name : NULL))
-             && set(e, "job", json_string(c->job_id)) && set(e, "domain", json_text(c->domain))
-             && set(e, "rows", json_integer((json_int_t)c->rows))
-             && set(e, "lease_until", json_string(until))
-             && set(e, "lease_left", json_integer((json_int_t)secs_between(d->now_ms, c->lease_until)));
+        ok = e && json_array_append_new(claims, e) == 0 && set(e, "id", json_string(c->id)) &&
+             set(e, "worker", json_text(c->holder)) && set(e, "worker_name", json_text(w ? w->name : NULL)) &&
+             set(e, "job", json_string(c->job_id)) && set(e, "domain", json_text(c->domain)) &&
+             set(e, "rows", json_integer((json_int_t)c->rows)) && set(e, "lease_until", json_string(until)) &&
+             set(e, "lease_left", json_integer((json_int_t)secs_between(d->now_ms, c->lease_until)));
     }
     for (size_t i = 0; ok && i < d->n_queue; i++) {
         const st_queue_info *q = &d->queue[i];
@@ -277,15 +275,15 @@ static json_t *status_json(const status_data *d)
         format_ms(q->created_at * 1000, true, created, sizeof created);
         double pct = queue_percent(q);
         json_t *e = json_object();
-        ok = e && json_array_append_new(queue, e) == 0
-             && set(e, "job", json_string(q->job_id)) && set(e, "name", json_text(d->names[i]))
-             && set(e, "status", json_string(st_job_status_name(q->status)))
-             && set(e, "created_at", json_string(created))
-             && set(e, "pending", json_integer((json_int_t)q->c.pending))
-             && set(e, "claimed", json_integer((json_int_t)q->c.claimed))
-             && set(e, "done", json_integer((json_int_t)q->c.done))
-             && set(e, "total", json_integer((json_int_t)d->totals[i]))
-             && set(e, "percent", pct < 0 ? json_null() : json_real((double)(int64_t)(pct * 10) / 10));
+        ok = e && json_array_append_new(queue, e) == 0 && set(e, "job", json_string(q->job_id)) &&
+             set(e, "name", json_text(d->names[i])) &&
+             set(e, "status", json_string(st_job_status_name(q->status))) &&
+             set(e, "created_at", json_string(created)) &&
+             set(e, "pending", json_integer((json_int_t)q->c.pending)) &&
+             set(e, "claimed", json_integer((json_int_t)q->c.claimed)) &&
+             set(e, "done", json_integer((json_int_t)q->c.done)) &&
+             set(e, "total", json_integer((json_int_t)d->totals[i])) &&
+             set(e, "percent", pct < 0 ? json_null() : json_real((double)(int64_t)(pct * 10) / 10));
     }
     if (!ok) {
         json_decref(root);
@@ -320,8 +318,9 @@ static bool print_section(cli_table *t, size_t rows, const char *title, FILE *ou
 /* The workers' section; false on ENOMEM. */
 static bool print_workers(const status_data *d, FILE *out)
 {
-    static const char *const headers[] = { "ID", "NAME", "HOST", "ADDRESSES", "STARTED (UTC)", "LAST SEEN",
-                                           "STATE" };
+    static const char *const headers[] = {
+        "ID", "NAME", "HOST", "ADDRESSES", "STARTED (UTC)", "LAST SEEN", "STATE"
+    };
     cli_table *t = cli_table_new(7, headers);
     size_t alive = 0;
     for (size_t i = 0; t && i < d->n_workers; i++) {
@@ -333,8 +332,13 @@ static bool print_workers(const status_data *d, FILE *out)
         bool live = worker_alive(w, d->now_ms);
         if (live)
             alive++;
-        const char *cells[7] = { w->id, w->name[0] ? w->name : NULL, w->host[0] ? w->host : NULL,
-                                 w->addrs[0] ? w->addrs : "default", started, seen, live ? "alive" : "stale" };
+        const char *cells[7] = { w->id,
+                                 w->name[0] ? w->name : NULL,
+                                 w->host[0] ? w->host : NULL,
+                                 w->addrs[0] ? w->addrs : "default",
+                                 started,
+                                 seen,
+                                 live ? "alive" : "stale" };
         add_row(&t, cells);
     }
     char title[96];
@@ -357,8 +361,12 @@ static bool print_claims(const status_data *d, FILE *out)
         char rows[32], left[32];
         snprintf(rows, sizeof rows, "%lld", (long long)c->rows);
         format_duration(secs_between(d->now_ms, c->lease_until), left, sizeof left);
-        const char *cells[6] = { c->holder[0] ? c->holder : NULL, w && w->name[0] ? w->name : NULL, c->job_id,
-                                 c->domain[0] ? c->domain : NULL, rows, left };
+        const char *cells[6] = { c->holder[0] ? c->holder : NULL,
+                                 w && w->name[0] ? w->name : NULL,
+                                 c->job_id,
+                                 c->domain[0] ? c->domain : NULL,
+                                 rows,
+                                 left };
         add_row(&t, cells);
     }
     char title[64];
@@ -372,8 +380,9 @@ static bool print_claims(const status_data *d, FILE *out)
 /* The queue's section; false on ENOMEM. */
 static bool print_queue(const status_data *d, FILE *out)
 {
-    static const char *const headers[] = { "JOB", "NAME", "STATUS", "PENDING", "CLAIMED", "DONE", "TOTAL",
-                                           "DONE %" };
+    static const char *const headers[] = {
+        "JOB", "NAME", "STATUS", "PENDING", "CLAIMED", "DONE", "TOTAL", "DONE %"
+    };
     cli_table *t = cli_table_new(8, headers);
     for (size_t i = 0; t && i < d->n_queue; i++) {
         const st_queue_info *q = &d->queue[i];
@@ -384,8 +393,13 @@ static bool print_queue(const status_data *d, FILE *out)
         snprintf(total, sizeof total, "%lld", (long long)d->totals[i]);
         double p = queue_percent(q);
         snprintf(pct, sizeof pct, "%.1f%%", p < 0 ? 0.0 : (double)(int64_t)(p * 10) / 10);
-        const char *cells[8] = { q->job_id, d->names[i] && d->names[i][0] ? d->names[i] : NULL,
-                                 st_job_status_name(q->status), pending, claimed, done, total,
+        const char *cells[8] = { q->job_id,
+                                 d->names[i] && d->names[i][0] ? d->names[i] : NULL,
+                                 st_job_status_name(q->status),
+                                 pending,
+                                 claimed,
+                                 done,
+                                 total,
                                  p < 0 ? NULL : pct };
         add_row(&t, cells);
     }
@@ -444,8 +458,8 @@ int cmd_status(int argc, char **argv, const cli_global *g)
         if (stat(path, &st) != 0) {
             char *safe = cli_sanitize(dir, strlen(dir));
             cli_error("status: no server database in %s (%s/bouncecheck.db: %s); give the server's"
-                      " --data DIR, or --db URL for PostgreSQL", safe ? safe : "?", safe ? safe : "?",
-                      strerror(errno));
+                      " --data DIR, or --db URL for PostgreSQL",
+                      safe ? safe : "?", safe ? safe : "?", strerror(errno));
             free(safe);
             return BC_EXIT_FAILURE;
         }

@@ -158,8 +158,12 @@ static bool add_row(cli_table *t, const bc_result *r, const char *input)
         snprintf(why, sizeof why, "%s (%s)", reason, bc_syntax_code_name(a->code));
         reason = why;
     }
-    const char *cells[] = { input, bc_verdict_status_name(bc_result_status(r)), reason, score,
-                            flags[0] ? flags : NULL, bc_result_suggestion(r) };
+    const char *cells[] = { input,
+                            bc_verdict_status_name(bc_result_status(r)),
+                            reason,
+                            score,
+                            flags[0] ? flags : NULL,
+                            bc_result_suggestion(r) };
     return cli_table_add(t, cells);
 }
 
@@ -232,8 +236,21 @@ static void on_result(void *arg, bc_result *r)
 }
 
 /* Long options: the settings (see settings.c) plus the command's own. */
-enum { OPT_JSON = 1000, OPT_OFFLINE, OPT_TRACE, OPT_CONFIG, OPT_COLUMN, OPT_FORMAT, OPT_INPUT_FORMAT,
-       OPT_STATE, OPT_RESUME, OPT_QUIET, OPT_DB, OPT_FORCE, OPT_SETTING_BASE = 2000 };
+enum {
+    OPT_JSON = 1000,
+    OPT_OFFLINE,
+    OPT_TRACE,
+    OPT_CONFIG,
+    OPT_COLUMN,
+    OPT_FORMAT,
+    OPT_INPUT_FORMAT,
+    OPT_STATE,
+    OPT_RESUME,
+    OPT_QUIET,
+    OPT_DB,
+    OPT_FORCE,
+    OPT_SETTING_BASE = 2000
+};
 
 static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool json)
 {
@@ -273,8 +290,8 @@ static int verify_offline(bc_ctx *ctx, int first, int argc, char **argv, bool js
     return rc;
 }
 
-static int verify_online(bc_ctx *ctx, const bc_verify_options *o, int first, int argc, char **argv,
-                         bool json, bool trace)
+static int verify_online(bc_ctx *ctx, const bc_verify_options *o, int first, int argc, char **argv, bool json,
+                         bool trace)
 {
     int n = argc - first;
     run st = { .n = n, .json = json, .trace = trace, .argv = argv + first, .rc = BC_EXIT_OK };
@@ -358,13 +375,19 @@ done:
 int cmd_verify(int argc, char **argv, const cli_global *g)
 {
     static const struct option own[] = {
-        { "json", no_argument, NULL, OPT_JSON }, { "offline", no_argument, NULL, OPT_OFFLINE },
-        { "trace", no_argument, NULL, OPT_TRACE }, { "config", required_argument, NULL, OPT_CONFIG },
-        { "input", required_argument, NULL, 'i' }, { "output", required_argument, NULL, 'o' },
-        { "column", required_argument, NULL, OPT_COLUMN }, { "format", required_argument, NULL, OPT_FORMAT },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "offline", no_argument, NULL, OPT_OFFLINE },
+        { "trace", no_argument, NULL, OPT_TRACE },
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "input", required_argument, NULL, 'i' },
+        { "output", required_argument, NULL, 'o' },
+        { "column", required_argument, NULL, OPT_COLUMN },
+        { "format", required_argument, NULL, OPT_FORMAT },
         { "input-format", required_argument, NULL, OPT_INPUT_FORMAT },
-        { "state", required_argument, NULL, OPT_STATE }, { "resume", no_argument, NULL, OPT_RESUME },
-        { "quiet", no_argument, NULL, OPT_QUIET }, { "db", required_argument, NULL, OPT_DB },
+        { "state", required_argument, NULL, OPT_STATE },
+        { "resume", no_argument, NULL, OPT_RESUME },
+        { "quiet", no_argument, NULL, OPT_QUIET },
+        { "db", required_argument, NULL, OPT_DB },
         { "force", no_argument, NULL, OPT_FORCE },
         { "help", no_argument, NULL, 'h' },
     };
@@ -395,13 +418,31 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
         case OPT_TRACE: trace = true; break;
         case OPT_CONFIG: break; /* read above */
         case 'i': bo.input = optarg; break;
-        case 'o': bo.output = optarg; bulk_only = true; break;
-        case OPT_COLUMN: bo.column = optarg; bulk_only = true; break;
-        case OPT_STATE: bo.state = optarg; bulk_only = true; break;
-        case OPT_RESUME: bo.resume = true; bulk_only = true; break;
+        case 'o':
+            bo.output = optarg;
+            bulk_only = true;
+            break;
+        case OPT_COLUMN:
+            bo.column = optarg;
+            bulk_only = true;
+            break;
+        case OPT_STATE:
+            bo.state = optarg;
+            bulk_only = true;
+            break;
+        case OPT_RESUME:
+            bo.resume = true;
+            bulk_only = true;
+            break;
         case OPT_QUIET: bo.quiet = true; break;
-        case OPT_DB: bo.db = optarg; bulk_only = true; break;
-        case OPT_FORCE: bo.force = true; bulk_only = true; break;
+        case OPT_DB:
+            bo.db = optarg;
+            bulk_only = true;
+            break;
+        case OPT_FORCE:
+            bo.force = true;
+            bulk_only = true;
+            break;
         case OPT_FORMAT:
         case OPT_INPUT_FORMAT: {
             bk_format f;
@@ -423,9 +464,7 @@ int cmd_verify(int argc, char **argv, const cli_global *g)
             cli_help("verify", stdout);
             settings_free(&cs);
             return BC_EXIT_OK;
-        default:
-            rc = BC_EXIT_USAGE;
-            break;
+        default: rc = BC_EXIT_USAGE; break;
         }
         if (rc != BC_EXIT_OK)
             break;

@@ -46,7 +46,8 @@ const char cli_help_worker_text[] =
     "\n"
     "Engine options: those of 'bouncecheck verify' (--helo, --from, --dns,\n"
     "--source-ip, --proxy, --providers, --mx-connections, --rcpts-per-connection,\n"
-    "--domain-rate,\n"    "--greylist-schedule, --timeout, --smtp-port, --no-starttls, --no-catch-all,\n"
+    "--domain-rate,\n"
+    "--greylist-schedule, --timeout, --smtp-port, --no-starttls, --no-catch-all,\n"
     "--allow-private, --config FILE). Give each machine its own --source-ip and a\n"
     "--helo name matching that address's reverse DNS.\n"
     "\n"
@@ -62,16 +63,24 @@ const char cli_help_worker_text[] =
     "  BOUNCECHECK_DB=postgres://bc@db.example.com/bc bouncecheck worker \\\n"
     "    --source-ip 203.0.113.7 --helo mx7.example.com --from verify@example.com\n";
 
-enum { OPT_DB = 1000, OPT_NAME, OPT_CLAIMS, OPT_CLAIM_ROWS, OPT_LEASE, OPT_METRICS, OPT_CONFIG,
-       OPT_SETTING_BASE = 2000 };
+enum {
+    OPT_DB = 1000,
+    OPT_NAME,
+    OPT_CLAIMS,
+    OPT_CLAIM_ROWS,
+    OPT_LEASE,
+    OPT_METRICS,
+    OPT_CONFIG,
+    OPT_SETTING_BASE = 2000
+};
 
 typedef struct wrun {
     struct event_base *base;
     bc_verifier *v;
     wk *w;
-    atomic_uint_fast64_t conns;   /* bc_verifier_connections, copied on the loop */
+    atomic_uint_fast64_t conns; /* bc_verifier_connections, copied on the loop */
     struct event *sample;
-    wk_rwatch *rwatch;            /* the resolver check: logged, and in /metrics */
+    wk_rwatch *rwatch; /* the resolver check: logged, and in /metrics */
 } wrun;
 
 static void sample_cb(evutil_socket_t fd, short what, void *arg)
@@ -123,7 +132,8 @@ static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *c, const cha
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type",
-                            status == 200 ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8");
+                            status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
+                                          : "text/plain; charset=utf-8");
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -135,7 +145,8 @@ static struct MHD_Daemon *metrics_start(const char *where, wrun *r, char *err, s
     char host[128];
     const char *colon = strrchr(where, ':');
     long long port;
-    if (!colon || colon == where || (size_t)(colon - where) >= sizeof host || !cli_number(colon + 1, 1, 65535, &port)) {
+    if (!colon || colon == where || (size_t)(colon - where) >= sizeof host ||
+        !cli_number(colon + 1, 1, 65535, &port)) {
         snprintf(err, errlen, "--metrics: '%s' is not ADDR:PORT", where);
         return NULL;
     }
@@ -158,10 +169,11 @@ static struct MHD_Daemon *metrics_start(const char *where, wrun *r, char *err, s
         snprintf(err, errlen, "--metrics: '%s' is not an IP address and port", where);
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), (uint16_t)port, NULL,
-        NULL, metrics_cb, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                                                (v6 ? MHD_USE_IPv6 : 0),
+                                            (uint16_t)port, NULL, NULL, metrics_cb, r, MHD_OPTION_SOCK_ADDR,
+                                            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "--metrics: cannot listen on %s", where);
     return d;
@@ -170,9 +182,10 @@ static struct MHD_Daemon *metrics_start(const char *where, wrun *r, char *err, s
 int cmd_worker(int argc, char **argv, const cli_global *g)
 {
     static const struct option own[] = {
-        { "db", 1, NULL, OPT_DB }, { "name", 1, NULL, OPT_NAME }, { "claims", 1, NULL, OPT_CLAIMS },
-        { "claim-rows", 1, NULL, OPT_CLAIM_ROWS }, { "lease", 1, NULL, OPT_LEASE },
-        { "metrics", 1, NULL, OPT_METRICS }, { "config", 1, NULL, OPT_CONFIG }, { "help", 0, NULL, 'h' },
+        { "db", 1, NULL, OPT_DB },         { "name", 1, NULL, OPT_NAME },
+        { "claims", 1, NULL, OPT_CLAIMS }, { "claim-rows", 1, NULL, OPT_CLAIM_ROWS },
+        { "lease", 1, NULL, OPT_LEASE },   { "metrics", 1, NULL, OPT_METRICS },
+        { "config", 1, NULL, OPT_CONFIG }, { "help", 0, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
     size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
@@ -197,21 +210,28 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         case OPT_METRICS: metrics = optarg; break;
         case OPT_CONFIG: break; /* read above */
         case OPT_CLAIMS:
-            if (cli_number(optarg, 1, 256, &v)) claims = v; else bad = "claims";
+            if (cli_number(optarg, 1, 256, &v))
+                claims = v;
+            else
+                bad = "claims";
             break;
         case OPT_CLAIM_ROWS:
-            if (cli_number(optarg, 1, 100000, &v)) claim_rows = v; else bad = "claim-rows";
+            if (cli_number(optarg, 1, 100000, &v))
+                claim_rows = v;
+            else
+                bad = "claim-rows";
             break;
         case OPT_LEASE:
-            if (cli_number(optarg, 3, 86400, &v)) lease = v; else bad = "lease";
+            if (cli_number(optarg, 3, 86400, &v))
+                lease = v;
+            else
+                bad = "lease";
             break;
         case 'h':
             cli_help("worker", stdout);
             settings_free(&cs);
             return BC_EXIT_OK;
-        default:
-            rc = BC_EXIT_USAGE;
-            break;
+        default: rc = BC_EXIT_USAGE; break;
         }
         if (bad) {
             cli_error("worker: --%s: '%s' is not a valid value (see bouncecheck help worker)", bad, optarg);
@@ -261,8 +281,14 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         cli_error("worker: %s", err);
         goto out;
     }
-    wk_opts wo = { .store = store, .base = r.base, .v = r.v, .vo = &cs.o, .name = name, .claims = (int)claims,
-                   .claim_rows = (int)claim_rows, .lease_ms = lease * 1000 };
+    wk_opts wo = { .store = store,
+                   .base = r.base,
+                   .v = r.v,
+                   .vo = &cs.o,
+                   .name = name,
+                   .claims = (int)claims,
+                   .claim_rows = (int)claim_rows,
+                   .lease_ms = lease * 1000 };
     r.w = wk_start(&wo, err, sizeof err);
     if (!r.w) {
         cli_error("worker: %s", err);

@@ -23,7 +23,7 @@ enum kind { K_STR, K_PROXY, K_INT, K_SECONDS, K_BOOL, K_SCHEDULE, K_SOURCE, K_PR
 static const struct setting {
     const char *name;
     enum kind kind;
-    size_t offset;   /* into bc_verify_options (unused for K_SOURCE) */
+    size_t offset; /* into bc_verify_options (unused for K_SOURCE) */
     int min, max;
 } settings[] = {
     { "dns", K_STR, offsetof(bc_verify_options, dns_servers), 0, 0 },
@@ -54,7 +54,10 @@ static const struct setting *find(const char *name)
     return NULL;
 }
 
-bool settings_known(const char *name) { return find(name) != NULL; }
+bool settings_known(const char *name)
+{
+    return find(name) != NULL;
+}
 
 const char *settings_name(size_t i)
 {
@@ -152,8 +155,8 @@ bool settings_apply(cli_settings *cs, const char *name, const char *value, char 
     case K_INT:
     case K_SECONDS:
         if (!value || !parse_long(value, &n) || n < s->min || n > s->max) {
-            snprintf(err, errlen, "%s: '%s' is not a whole number from %d to %d", name, value ? value : "",
-                     s->min, s->max);
+            snprintf(err, errlen, "%s: '%s' is not a whole number from %d to %d", name, value ? value : "", s->min,
+                     s->max);
             return false;
         }
         {
@@ -165,7 +168,8 @@ bool settings_apply(cli_settings *cs, const char *name, const char *value, char 
         return true;
     case K_BOOL: {
         bool b;
-        if (!value || !strcmp(value, "1") || !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "on"))
+        if (!value || !strcmp(value, "1") || !strcmp(value, "yes") || !strcmp(value, "true") ||
+            !strcmp(value, "on"))
             b = true;
         else if (!strcmp(value, "0") || !strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "off"))
             b = false;
@@ -184,9 +188,9 @@ bool settings_apply(cli_settings *cs, const char *name, const char *value, char 
             char *end;
             errno = 0;
             long w = strtol(p, &end, 10);
-            if (errno || end == p || w < 0 || w > 86400 || nw == BC_MAX_GREYLIST_WAITS ||
-                (*end && *end != ',')) {
-                snprintf(err, errlen, "greylist-schedule: '%s' is not a list of up to %d waits in seconds (e.g. 60,300)",
+            if (errno || end == p || w < 0 || w > 86400 || nw == BC_MAX_GREYLIST_WAITS || (*end && *end != ',')) {
+                snprintf(err, errlen,
+                         "greylist-schedule: '%s' is not a list of up to %d waits in seconds (e.g. 60,300)",
                          value ? value : "", BC_MAX_GREYLIST_WAITS);
                 return false;
             }

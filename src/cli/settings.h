@@ -11,9 +11,9 @@
 #include "bouncecheck.h"
 
 typedef struct cli_settings {
-    bc_verify_options o;  /* strings point into `strings` */
+    bc_verify_options o;   /* strings point into `strings` */
     const char *providers; /* a providers file read over the built-in rules, or NULL */
-    char **strings;       /* owned copies */
+    char **strings;        /* owned copies */
     size_t nstrings;
 } cli_settings;
 

@@ -13,8 +13,8 @@
 
 struct cli_table {
     size_t ncols, nrows, cap;
-    char **cells;   /* (nrows + 1) * ncols, row 0 is the header */
-    size_t *width;  /* display width of each column */
+    char **cells;  /* (nrows + 1) * ncols, row 0 is the header */
+    size_t *width; /* display width of each column */
 };
 
 char *cli_sanitize(const char *s, size_t len)

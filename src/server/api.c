@@ -140,20 +140,13 @@ static bool allowed(hreq *r, enum MHD_Result *ret)
             return false;
         }
         break;
-    case SV_AUTH_OK:
-        break;
+    case SV_AUTH_OK: break;
     case SV_AUTH_MISSING:
         *ret = api_fail(r, 401, "unauthorized", "this server needs an API key: Authorization: Bearer KEY");
         return false;
-    case SV_AUTH_UNKNOWN:
-        *ret = api_fail(r, 401, "unauthorized", "unknown API key");
-        return false;
-    case SV_AUTH_REVOKED:
-        *ret = api_fail(r, 403, "forbidden", "this API key was revoked");
-        return false;
-    case SV_AUTH_ERROR:
-        *ret = api_fail(r, 500, "internal", "the key store cannot be read");
-        return false;
+    case SV_AUTH_UNKNOWN: *ret = api_fail(r, 401, "unauthorized", "unknown API key"); return false;
+    case SV_AUTH_REVOKED: *ret = api_fail(r, 403, "forbidden", "this API key was revoked"); return false;
+    case SV_AUTH_ERROR: *ret = api_fail(r, 500, "internal", "the key store cannot be read"); return false;
     }
     int wait = sv_rate_take(s, &r->key);
     if (wait > 0) {

@@ -52,7 +52,7 @@ typedef enum api_body {
  * a key id (k_ and 12 lowercase hex), either copied to r->id; a final "/?"
  * makes the last slash optional, a final "*" takes any rest. */
 typedef struct api_route {
-    const char *method;                                   /* "GET" (HEAD too), "POST", "DELETE"; NULL: any
+    const char *method; /* "GET" (HEAD too), "POST", "DELETE"; NULL: any
                                                            * (begin answers 405 itself) */
     const char *path;
     api_auth auth;
@@ -77,21 +77,21 @@ struct hreq {
     char id[ST_JOB_ID_LEN + 1]; /* the job or key the request is about: the path's, or a new job's */
     st_key key;                 /* the caller's key (id "" when open) */
     int64_t t0;
-    const char *note;           /* named beside the status in the --debug log (a verification's address) */
+    const char *note; /* named beside the status in the --debug log (a verification's address) */
     /* the answer, set here or by another thread before resuming */
     bool ready;
     unsigned status;
     char *body;
     size_t body_len;
     const char *ctype;
-    int fd;                     /* a file answer (results), -1 when none */
+    int fd; /* a file answer (results), -1 when none */
     uint64_t fd_size;
-    char hname[32], hval[512];  /* one extra header */
+    char hname[32], hval[512]; /* one extra header */
     /* a body being received */
-    char *buf;                  /* API_BODY_JSON, or what a family gathers with api_buf_append */
+    char *buf; /* API_BODY_JSON, or what a family gathers with api_buf_append */
     size_t len, cap;
-    bool discard;               /* an error is set: drop the rest of the body */
-    void *st;                   /* the family's state (api_state), freed at the end */
+    bool discard; /* an error is set: drop the rest of the body */
+    void *st;     /* the family's state (api_state), freed at the end */
 };
 
 /* ---- api.c: routing ---------------------------------------------------------------- */
@@ -164,9 +164,9 @@ json_t *api_cell_json(const char *c, size_t n);
 typedef struct api_spool {
     FILE *f;
     char path[PATH_MAX];
-    bool temp;          /* a temporary file, removed when the request ends */
-    bool in_memory;     /* the bytes go to r->buf instead (a JSON list) */
-    int64_t got;        /* body bytes received */
+    bool temp;      /* a temporary file, removed when the request ends */
+    bool in_memory; /* the bytes go to r->buf instead (a JSON list) */
+    int64_t got;    /* body bytes received */
 } api_spool;
 /* DATA/jobs/PREFIX-XXXXXX opened with mode (swept at the next start if a
  * crash leaves it). MHD_YES, or the 500 answered. */

@@ -24,9 +24,14 @@ static void dns_task(void *arg)
     dns_req *d = r->st;
     const sv_opts *o = r->s->o;
     bc_health_options ho = {
-        .dns_servers = o->vo->dns_servers, .dkim_selectors = (const char *const *)d->sel,
-        .n_dkim_selectors = d->n_sel, .ips = (const char *const *)d->ip, .n_ips = d->n_ip,
-        .allow_private = o->vo->allow_private, .helo = o->vo->helo, .timeout_ms = 10000,
+        .dns_servers = o->vo->dns_servers,
+        .dkim_selectors = (const char *const *)d->sel,
+        .n_dkim_selectors = d->n_sel,
+        .ips = (const char *const *)d->ip,
+        .n_ips = d->n_ip,
+        .allow_private = o->vo->allow_private,
+        .helo = o->vo->helo,
+        .timeout_ms = 10000,
         .no_smtp = d->no_smtp,
     };
     char *text = NULL, err[512] = "";

@@ -10,12 +10,12 @@
 
 typedef struct extract_req {
     api_spool sp;
-    bool obfuscated;    /* ?obfuscated=1: "ann (at) example (dot) com" too */
+    bool obfuscated; /* ?obfuscated=1: "ann (at) example (dot) com" too */
 } extract_req;
 
 typedef struct xctx {
-    json_t *list;       /* the answer's addresses, in order of first appearance */
-    json_t *index;      /* dedup key -> position in list */
+    json_t *list;  /* the answer's addresses, in order of first appearance */
+    json_t *index; /* dedup key -> position in list */
     int64_t total;
 } xctx;
 
@@ -58,9 +58,10 @@ static void extract_task(void *arg)
             msg = err + n + 1 + (err[n + 1] == ' ');
         sv_req_answer_error(r, 400, "bad_request", "%s", msg[0] ? msg : "the body cannot be read");
     } else {
-        api_answer_obj(r, 200, json_pack("{s:o,s:I,s:I,s:o}", "addresses", x.list, "distinct",
-                                         (json_int_t)json_array_size(x.list), "total", (json_int_t)x.total, "error",
-                                         st == BC_OK ? json_null() : json_string(err)));
+        api_answer_obj(r, 200,
+                       json_pack("{s:o,s:I,s:I,s:o}", "addresses", x.list, "distinct",
+                                 (json_int_t)json_array_size(x.list), "total", (json_int_t)x.total, "error",
+                                 st == BC_OK ? json_null() : json_string(err)));
         x.list = NULL;
     }
     json_decref(x.list);

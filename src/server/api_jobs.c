@@ -232,8 +232,9 @@ enum MHD_Result api_job_results(hreq *r)
         return ret;
     results_req *q = api_state(r, sizeof *q);
     st_job_status st = j.status;
-    bk_format dflt = strcmp(j.format, "tsv") == 0 ? BK_FMT_TSV : strcmp(j.format, "ndjson") == 0 ? BK_FMT_NDJSON
-                                                                                                 : BK_FMT_CSV;
+    bk_format dflt = strcmp(j.format, "tsv") == 0      ? BK_FMT_TSV
+                     : strcmp(j.format, "ndjson") == 0 ? BK_FMT_NDJSON
+                                                       : BK_FMT_CSV;
     st_job_clear(&j);
     if (!q)
         return api_fail(r, 500, "internal", "out of memory");

@@ -75,7 +75,8 @@ enum MHD_Result api_keys_create(hreq *r)
         ret = api_fail(r, 400, "bad_request", "\"name\" must not hold NUL characters");
     } else if (rate && !json_is_null(rate) &&
                (!json_is_number(rate) || !(json_number_value(rate) >= 0) || json_number_value(rate) > 1e6)) {
-        ret = api_fail(r, 400, "bad_request", "\"rate\" must be a number of requests per second from 0 to 1000000");
+        ret = api_fail(r, 400, "bad_request",
+                       "\"rate\" must be a number of requests per second from 0 to 1000000");
     } else if (daily && !json_is_null(daily) && (!json_is_integer(daily) || json_integer_value(daily) < 0)) {
         ret = api_fail(r, 400, "bad_request", "\"daily\" must be a non-negative integer");
     } else if (admin && !json_is_null(admin) && !json_is_boolean(admin)) {

@@ -24,8 +24,11 @@ static void smtp_test_task(void *arg)
     smtp_test_req *t = r->st;
     const sv_opts *o = r->s->o;
     bc_smtp_test_options so = {
-        .helo = t->helo[0] ? t->helo : o->vo->helo, .port = t->port, .allow_private = o->vo->allow_private,
-        .connect_timeout_ms = SMTP_TEST_TIMEOUT_MS, .command_timeout_ms = SMTP_TEST_TIMEOUT_MS,
+        .helo = t->helo[0] ? t->helo : o->vo->helo,
+        .port = t->port,
+        .allow_private = o->vo->allow_private,
+        .connect_timeout_ms = SMTP_TEST_TIMEOUT_MS,
+        .command_timeout_ms = SMTP_TEST_TIMEOUT_MS,
     };
     char *text = NULL, err[512] = "";
     bc_error st = bc_smtp_test(t->host, &so, &text, err, sizeof err);
@@ -79,7 +82,8 @@ enum MHD_Result api_smtp_test(hreq *r)
     }
     if (helo) {
         if (!smtp_word_ok(helo))
-            return api_fail(r, 400, "bad_request", "helo must be a host name without spaces or control characters");
+            return api_fail(r, 400, "bad_request",
+                            "helo must be a host name without spaces or control characters");
         sv_fmt(t->helo, sizeof t->helo, "%s", helo);
     }
     if (r->s->o->offline)

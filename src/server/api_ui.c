@@ -37,8 +37,8 @@ enum MHD_Result api_ui_end(hreq *r)
     const sv_ui_asset *a = u->a;
     const char *inm = api_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     unsigned status = inm && strstr(inm, a->etag) ? 304 : 200;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        status == 200 ? a->len : 0, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(status == 200 ? a->len : 0, (void *)a->data,
+                                                                MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->ctype);

@@ -15,7 +15,7 @@ typedef struct verify_req {
     char *email;
     size_t email_len;
     int timeout_ms;
-    bool trace;                 /* ?trace=1: fresh, with the SMTP transcript */
+    bool trace; /* ?trace=1: fresh, with the SMTP transcript */
     char ckey[BC_ADDR_MAX + 8];
     bool has_ckey;
 } verify_req;
@@ -59,7 +59,8 @@ static enum MHD_Result verify_start(hreq *r, verify_req *v)
 {
     sv *s = r->s;
     if (!v->email || v->email_len == 0)
-        return api_fail(r, 400, "bad_request", "no address: give ?email=ADDR or a JSON body {\"email\": \"ADDR\"}");
+        return api_fail(r, 400, "bad_request",
+                        "no address: give ?email=ADDR or a JSON body {\"email\": \"ADDR\"}");
     if (api_quota(r, 1) > 0)
         return api_fail(r, 429, "quota_exceeded", "the daily quota of this key (%lld verifications) is used up",
                         (long long)r->key.daily);

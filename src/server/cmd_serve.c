@@ -59,7 +59,8 @@ const char cli_help_serve_text[] =
     "Verification: every option of 'bouncecheck verify' that sets up the engine\n"
     "(--helo, --from, --dns, --allow-private, --timeout, --mx-connections,\n"
     "--rcpts-per-connection, --domain-rate, --greylist-schedule, --source-ip, --proxy,\n"
-    "--providers,\n"    "--smtp-port, --no-starttls, --no-catch-all, --config FILE), with the same\n"
+    "--providers,\n"
+    "--smtp-port, --no-starttls, --no-catch-all, --config FILE), with the same\n"
     "config file keys and BOUNCECHECK_* environment variables.\n"
     "\n"
     "API keys: 'bouncecheck keys create' prints a new key; once any key exists every\n"
@@ -72,21 +73,49 @@ const char cli_help_serve_text[] =
     "  curl -H 'Content-Type: text/csv' --data-binary @contacts.csv http://127.0.0.1:8025/v1/jobs\n"
     "  curl -o checked.csv http://127.0.0.1:8025/v1/jobs/ID/results\n";
 
-enum { OPT_LISTEN = 1000, OPT_DATA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_OFFLINE, OPT_CACHE_TTL, OPT_RETENTION,
-       OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_CONN, OPT_REQ_TIMEOUT, OPT_MAX_RUNNING, OPT_SECRET, OPT_NO_AUTH,
-       OPT_DEBUG, OPT_CONFIG, OPT_DB, OPT_NO_WORK, OPT_SETTING_BASE = 2000 };
+enum {
+    OPT_LISTEN = 1000,
+    OPT_DATA,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_OFFLINE,
+    OPT_CACHE_TTL,
+    OPT_RETENTION,
+    OPT_MAX_BODY,
+    OPT_MAX_ROWS,
+    OPT_MAX_CONN,
+    OPT_REQ_TIMEOUT,
+    OPT_MAX_RUNNING,
+    OPT_SECRET,
+    OPT_NO_AUTH,
+    OPT_DEBUG,
+    OPT_CONFIG,
+    OPT_DB,
+    OPT_NO_WORK,
+    OPT_SETTING_BASE = 2000
+};
 
 int cmd_serve(int argc, char **argv, const cli_global *g)
 {
     static const struct option own[] = {
-        { "listen", 1, NULL, OPT_LISTEN }, { "data", 1, NULL, OPT_DATA }, { "tls-cert", 1, NULL, OPT_TLS_CERT },
-        { "tls-key", 1, NULL, OPT_TLS_KEY }, { "offline", 0, NULL, OPT_OFFLINE },
-        { "cache-ttl", 1, NULL, OPT_CACHE_TTL }, { "retention", 1, NULL, OPT_RETENTION },
-        { "max-body", 1, NULL, OPT_MAX_BODY }, { "max-rows", 1, NULL, OPT_MAX_ROWS },
-        { "max-connections", 1, NULL, OPT_MAX_CONN }, { "request-timeout", 1, NULL, OPT_REQ_TIMEOUT },
-        { "max-running", 1, NULL, OPT_MAX_RUNNING }, { "webhook-secret", 1, NULL, OPT_SECRET },
-        { "insecure-no-auth", 0, NULL, OPT_NO_AUTH }, { "debug", 0, NULL, OPT_DEBUG },
-        { "config", 1, NULL, OPT_CONFIG }, { "db", 1, NULL, OPT_DB }, { "no-work", 0, NULL, OPT_NO_WORK },
+        { "listen", 1, NULL, OPT_LISTEN },
+        { "data", 1, NULL, OPT_DATA },
+        { "tls-cert", 1, NULL, OPT_TLS_CERT },
+        { "tls-key", 1, NULL, OPT_TLS_KEY },
+        { "offline", 0, NULL, OPT_OFFLINE },
+        { "cache-ttl", 1, NULL, OPT_CACHE_TTL },
+        { "retention", 1, NULL, OPT_RETENTION },
+        { "max-body", 1, NULL, OPT_MAX_BODY },
+        { "max-rows", 1, NULL, OPT_MAX_ROWS },
+        { "max-connections", 1, NULL, OPT_MAX_CONN },
+        { "request-timeout", 1, NULL, OPT_REQ_TIMEOUT },
+        { "max-running", 1, NULL, OPT_MAX_RUNNING },
+        { "webhook-secret", 1, NULL, OPT_SECRET },
+        { "insecure-no-auth", 0, NULL, OPT_NO_AUTH },
+        { "debug", 0, NULL, OPT_DEBUG },
+        { "config", 1, NULL, OPT_CONFIG },
+        { "db", 1, NULL, OPT_DB },
+        { "no-work", 0, NULL, OPT_NO_WORK },
         { "help", 0, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
@@ -97,9 +126,16 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         return BC_EXIT_USAGE;
     char err[512] = "";
     sv_opts so = {
-        .listen = "127.0.0.1:8025", .data_dir = NULL, .retention_days = 30, .cache_ttl = 86400,
-        .max_body = 100LL << 20, .max_rows = 1000000, .max_connections = 512, .request_timeout = 30,
-        .max_running = 4, .db = getenv("BOUNCECHECK_DB"),
+        .listen = "127.0.0.1:8025",
+        .data_dir = NULL,
+        .retention_days = 30,
+        .cache_ttl = 86400,
+        .max_body = 100LL << 20,
+        .max_rows = 1000000,
+        .max_connections = 512,
+        .request_timeout = 30,
+        .max_running = 4,
+        .db = getenv("BOUNCECHECK_DB"),
     };
     int rc = BC_EXIT_OK, c;
     long long v;
@@ -123,33 +159,52 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         case OPT_DEBUG: so.debug = true; break;
         case OPT_CONFIG: break; /* read above */
         case OPT_CACHE_TTL:
-            if (cli_number(optarg, 0, 365LL * 86400, &v)) so.cache_ttl = v; else bad = "cache-ttl";
+            if (cli_number(optarg, 0, 365LL * 86400, &v))
+                so.cache_ttl = v;
+            else
+                bad = "cache-ttl";
             break;
         case OPT_RETENTION:
-            if (cli_number(optarg, 1, 3650, &v)) so.retention_days = (int)v; else bad = "retention";
+            if (cli_number(optarg, 1, 3650, &v))
+                so.retention_days = (int)v;
+            else
+                bad = "retention";
             break;
         case OPT_MAX_BODY:
-            if (cli_number(optarg, 1, 1LL << 20, &v)) so.max_body = v << 20; else bad = "max-body";
+            if (cli_number(optarg, 1, 1LL << 20, &v))
+                so.max_body = v << 20;
+            else
+                bad = "max-body";
             break;
         case OPT_MAX_ROWS:
-            if (cli_number(optarg, 1, 1000000000LL, &v)) so.max_rows = v; else bad = "max-rows";
+            if (cli_number(optarg, 1, 1000000000LL, &v))
+                so.max_rows = v;
+            else
+                bad = "max-rows";
             break;
         case OPT_MAX_CONN:
-            if (cli_number(optarg, 1, 100000, &v)) so.max_connections = (int)v; else bad = "max-connections";
+            if (cli_number(optarg, 1, 100000, &v))
+                so.max_connections = (int)v;
+            else
+                bad = "max-connections";
             break;
         case OPT_REQ_TIMEOUT:
-            if (cli_number(optarg, 1, 3600, &v)) so.request_timeout = (int)v; else bad = "request-timeout";
+            if (cli_number(optarg, 1, 3600, &v))
+                so.request_timeout = (int)v;
+            else
+                bad = "request-timeout";
             break;
         case OPT_MAX_RUNNING:
-            if (cli_number(optarg, 1, 64, &v)) so.max_running = (int)v; else bad = "max-running";
+            if (cli_number(optarg, 1, 64, &v))
+                so.max_running = (int)v;
+            else
+                bad = "max-running";
             break;
         case 'h':
             cli_help("serve", stdout);
             settings_free(&cs);
             return BC_EXIT_OK;
-        default:
-            rc = BC_EXIT_USAGE;
-            break;
+        default: rc = BC_EXIT_USAGE; break;
         }
         if (bad) {
             cli_error("serve: --%s: '%s' is not a valid value (see bouncecheck help serve)", bad, optarg);

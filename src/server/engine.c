@@ -37,16 +37,16 @@
 #define TICK_MS 1000
 #define HOUSEKEEPING_S 600
 #define OFFLINE_STEP 500
-#define UNKNOWN_TTL_MAX 300  /* "could not tell" is not kept as long as a verdict */
+#define UNKNOWN_TTL_MAX 300 /* "could not tell" is not kept as long as a verdict */
 
 typedef struct ejob {
     sv *s;
     char id[ST_JOB_ID_LEN + 1];
     bk_state *st;
-    bk_run *run;          /* online */
-    int64_t cursor;       /* offline: the last address id verified */
+    bk_run *run;    /* online */
+    int64_t cursor; /* offline: the last address id verified */
     int64_t total, processed, counts[4];
-    json_t *reasons;      /* reason code -> rows done with it */
+    json_t *reasons; /* reason code -> rows done with it */
     bool dirty, ended;
     struct ejob *next;
 } ejob;
@@ -716,7 +716,7 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sv *s = arg;
-    char (*ids)[ST_JOB_ID_LEN + 1] = NULL;
+    char(*ids)[ST_JOB_ID_LEN + 1] = NULL;
     size_t n = 0;
     int64_t before = wk_now() - (int64_t)s->o->retention_days * 86400;
     if (st_job_expired(s->store, before, &ids, &n) == 0) {
@@ -787,8 +787,12 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
          * never wait behind an HTTP thread's query, nor the reverse */
         if (st_store_open_db(&s->wstore, s->o->db, s->o->data_dir, err, errlen) != 0)
             return -1;
-        wk_opts wo = { .store = s->wstore, .base = s->base, .v = s->v, .vo = s->o->vo,
-                       .claims = s->o->work_claims, .claim_rows = s->o->work_claim_rows,
+        wk_opts wo = { .store = s->wstore,
+                       .base = s->base,
+                       .v = s->v,
+                       .vo = s->o->vo,
+                       .claims = s->o->work_claims,
+                       .claim_rows = s->o->work_claim_rows,
                        .lease_ms = s->o->work_lease_ms };
         s->wk = wk_start(&wo, err, errlen);
         if (!s->wk)
@@ -838,11 +842,11 @@ void sv_engine_run(sv *s)
         ejob_free(ej);
     }
     queue_cb(-1, 0, s); /* verifications that arrived meanwhile */
-    wk_shutdown(s->wk);   /* results written, the other rows given back */
+    wk_shutdown(s->wk); /* results written, the other rows given back */
     bk_sched_free(s->sched);
     s->sched = NULL;
     wk_rwatch_stop(s->rwatch); /* /healthz still shows the last outcome */
-    bc_verifier_free(s->v); /* answers the waiting requests ("shutting down") */
+    bc_verifier_free(s->v);    /* answers the waiting requests ("shutting down") */
     s->v = NULL;
     for (int i = 0; i < 8; i++)
         event_base_loop(s->base, EVLOOP_NONBLOCK);

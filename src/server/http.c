@@ -222,8 +222,7 @@ static void body(hreq *r, const char *data, size_t size)
     if (r->discard || !r->route || !r->post)
         return;
     switch (r->route->body) {
-    case API_BODY_NONE:
-        return;
+    case API_BODY_NONE: return;
     case API_BODY_JSON:
         if (r->len + size > API_SMALL_BODY_MAX)
             api_fail_later(r, 413, "payload_too_large", "the body is larger than %d bytes", API_SMALL_BODY_MAX);
@@ -417,9 +416,9 @@ int sv_http_start(sv *s, char *err, size_t errlen)
     s->loopback = is_loopback(&ss);
     if (!s->loopback && !s->keys_exist && !o->insecure_no_auth) {
         sv_fmt(err, errlen,
-                 "refusing to listen on %s without an API key: anyone could use it. Create one first"
-                 " (bouncecheck keys create --data %s), or add --insecure-no-auth",
-                 o->listen, o->data_dir);
+               "refusing to listen on %s without an API key: anyone could use it. Create one first"
+               " (bouncecheck keys create --data %s), or add --insecure-no-auth",
+               o->listen, o->data_dir);
         return -1;
     }
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -457,7 +456,7 @@ int sv_http_start(sv *s, char *err, size_t errlen)
     free(key);
     if (!s->mhd) {
         sv_fmt(err, errlen, "cannot listen on %s (in use, or not an address of this host?)%s", o->listen,
-                 o->tls_cert ? " or the TLS certificate and key do not load" : "");
+               o->tls_cert ? " or the TLS certificate and key do not load" : "");
         return -1;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -472,10 +471,10 @@ int sv_http_start(sv *s, char *err, size_t errlen)
     fprintf(stderr, "  web UI: open %s://%s%s%s:%u/ in a browser\n", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
             port);
     fprintf(stderr, "  try: curl '%s://%s%s%s:%u/v1/verify?email=someone@example.com'%s\n", scheme, v6 ? "[" : "",
-            host, v6 ? "]" : "", port,
-            s->keys_exist ? " -H 'Authorization: Bearer KEY'" : "");
-    fprintf(stderr, "  a list: curl -H 'Content-Type: text/csv' --data-binary @contacts.csv %s://%s%s%s:%u/v1/jobs\n"
-                    "  API keys: bouncecheck keys create --admin --data %s; every endpoint: /openapi.json\n",
+            host, v6 ? "]" : "", port, s->keys_exist ? " -H 'Authorization: Bearer KEY'" : "");
+    fprintf(stderr,
+            "  a list: curl -H 'Content-Type: text/csv' --data-binary @contacts.csv %s://%s%s%s:%u/v1/jobs\n"
+            "  API keys: bouncecheck keys create --admin --data %s; every endpoint: /openapi.json\n",
             scheme, v6 ? "[" : "", host, v6 ? "]" : "", port, o->data_dir);
     return 0;
 }

@@ -13,9 +13,9 @@
 struct sv_selfcheck {
     const sv_opts *o;
     pthread_mutex_t lock;
-    char *json;          /* the latest report, NULL before the first */
+    char *json; /* the latest report, NULL before the first */
     size_t len;
-    int64_t made_ms;     /* when it was made (sv_mono_ms) */
+    int64_t made_ms; /* when it was made (sv_mono_ms) */
 };
 
 sv_selfcheck *sv_selfcheck_new(const sv_opts *o)
@@ -113,7 +113,8 @@ static void start_task(void *arg)
     }
     if (report && bad)
         wk_log("doctor: %zu of %zu checks did not pass (GET /v1/doctor or `bouncecheck doctor` says what to"
-               " change)", bad, json_array_size(json_object_get(report, "checks")));
+               " change)",
+               bad, json_array_size(json_object_get(report, "checks")));
     else if (report)
         wk_log("doctor: every check passed");
     json_decref(report);

@@ -159,8 +159,8 @@ int sv_serve(const sv_opts *o)
     s->o = o;
     pthread_mutex_init(&s->auth_lock, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (mkdirs(o->data_dir, err, sizeof err) != 0
-        || st_store_open_db(&s->store, o->db, o->data_dir, err, sizeof err) != 0)
+    if (mkdirs(o->data_dir, err, sizeof err) != 0 ||
+        st_store_open_db(&s->store, o->db, o->data_dir, err, sizeof err) != 0)
         goto out;
     char where[320]; /* the catalogue, for messages: never a password */
     if (st_store_is_pg(o->db)) {
@@ -213,10 +213,10 @@ out:
         for (int i = 0; i < 4; i++)
             event_base_loop(s->base, EVLOOP_NONBLOCK);
     }
-    sv_pool_stop(s->io);   /* imports and exports finish and answer */
+    sv_pool_stop(s->io); /* imports and exports finish and answer */
     sv_pool_stop(s->hooks);
     sv_pool_stop(s->checks);
-    sv_http_stop(s);         /* nothing is suspended any more */
+    sv_http_stop(s); /* nothing is suspended any more */
     sv_pool_free(s->io);
     sv_pool_free(s->hooks);
     sv_pool_free(s->checks);

@@ -25,23 +25,23 @@
 #include "cli.h"
 
 typedef struct sv_opts {
-    const char *listen;        /* ADDR:PORT; [v6]:PORT */
+    const char *listen; /* ADDR:PORT; [v6]:PORT */
     const char *data_dir;
-    const char *db;            /* NULL: SQLite in data_dir; else a postgres:// URL
+    const char *db;                 /* NULL: SQLite in data_dir; else a postgres:// URL
                                 * (the catalogue; job files stay in data_dir) */
     const char *tls_cert, *tls_key; /* both or neither */
     const char *webhook_secret;     /* NULL: DATA/webhook-secret, made once */
-    int retention_days;        /* job data kept this long */
-    int64_t cache_ttl;         /* seconds; 0: no cache */
-    int64_t max_body;          /* bytes */
+    int retention_days;             /* job data kept this long */
+    int64_t cache_ttl;              /* seconds; 0: no cache */
+    int64_t max_body;               /* bytes */
     int64_t max_rows;
     int max_connections;
-    int request_timeout;       /* seconds a connection may stay idle */
-    int max_running;           /* jobs verified at once; others wait queued */
-    bool offline;              /* syntax and domain data only */
-    bool debug;                /* addresses in the log */
-    bool insecure_no_auth;     /* listen beyond loopback without any key */
-    bool no_work;              /* with a postgres:// db: verify no job rows here (API-only node) */
+    int request_timeout;              /* seconds a connection may stay idle */
+    int max_running;                  /* jobs verified at once; others wait queued */
+    bool offline;                     /* syntax and domain data only */
+    bool debug;                       /* addresses in the log */
+    bool insecure_no_auth;            /* listen beyond loopback without any key */
+    bool no_work;                     /* with a postgres:// db: verify no job rows here (API-only node) */
     int work_claims, work_claim_rows; /* the in-process worker's batches (0: defaults) */
     int64_t work_lease_ms;
     const bc_verify_options *vo;

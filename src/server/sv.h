@@ -46,13 +46,13 @@ bool sv_cache_key(const char *email, size_t len, char *out, size_t outlen);
 
 /* Counters for /metrics. */
 typedef struct sv_metrics {
-    atomic_uint_fast64_t http[6];        /* by status class: 1xx..5xx at [1..5] */
-    atomic_uint_fast64_t http_code[600]; /* by exact status */
+    atomic_uint_fast64_t http[6];          /* by status class: 1xx..5xx at [1..5] */
+    atomic_uint_fast64_t http_code[600];   /* by exact status */
     atomic_uint_fast64_t verifications[4]; /* by bc_verdict_status */
     atomic_uint_fast64_t cache_hits, cache_misses;
     atomic_uint_fast64_t smtp_connections;
     atomic_int_fast64_t queue_depth;
-    atomic_int_fast64_t jobs[5];         /* by st_job_status, of jobs in the catalogue */
+    atomic_int_fast64_t jobs[5]; /* by st_job_status, of jobs in the catalogue */
 } sv_metrics;
 
 /* Milliseconds of a monotonic clock (wall-clock time and the log: src/work/log.h). */
@@ -72,21 +72,21 @@ typedef struct hreq hreq;
 typedef enum sv_msg_kind { SV_MSG_VERIFY, SV_MSG_JOBS, SV_MSG_DELETE } sv_msg_kind;
 typedef struct sv_msg {
     sv_msg_kind kind;
-    hreq *req;                   /* VERIFY */
-    char id[ST_JOB_ID_LEN + 1];  /* DELETE */
+    hreq *req;                  /* VERIFY */
+    char id[ST_JOB_ID_LEN + 1]; /* DELETE */
     struct sv *s;
     struct sv_msg *next;
 } sv_msg;
 
 /* One API key as the HTTP threads know it. */
 typedef struct sv_kent {
-    unsigned char hash[32];      /* SHA-256 of the secret */
+    unsigned char hash[32]; /* SHA-256 of the secret */
     st_key k;
-    bool stale;                  /* the store changed: look the record up again */
-    double tokens;               /* rate limit bucket */
+    bool stale;    /* the store changed: look the record up again */
+    double tokens; /* rate limit bucket */
     int64_t refill_ms;
-    int64_t day;                 /* days since the epoch of `used` */
-    int64_t used;                /* verifications that day */
+    int64_t day;  /* days since the epoch of `used` */
+    int64_t used; /* verifications that day */
 } sv_kent;
 
 struct sv {
@@ -96,10 +96,10 @@ struct sv {
     sv_cache *cache;
     sv_metrics m;
     sv_pool *io, *hooks, *checks;
-    char secret[128];            /* the webhook secret */
+    char secret[128]; /* the webhook secret */
     atomic_bool stopping;
-    bool loopback;               /* listening on a loopback address */
-    char jobs_dir[PATH_MAX];     /* DATA/jobs */
+    bool loopback;           /* listening on a loopback address */
+    char jobs_dir[PATH_MAX]; /* DATA/jobs */
 
     /* keys (auth.c) */
     pthread_mutex_t auth_lock;
@@ -114,20 +114,20 @@ struct sv {
     bk_sched *sched;
     pthread_mutex_t q_lock;
     sv_msg *q_head, *q_tail;
-    bool q_closed;               /* the engine has stopped taking messages */
+    bool q_closed; /* the engine has stopped taking messages */
     struct event *q_event;
-    struct ejob *ejobs;          /* jobs open in the engine */
+    struct ejob *ejobs; /* jobs open in the engine */
     struct event *tick, *housekeeping;
-    struct event *offline_step;  /* --offline: the next slice of the jobs */
-    wk_rwatch *rwatch;           /* the resolver check (online); read by /healthz, /metrics */
-    sv_selfcheck *doctor;        /* the doctor's report (online): at start and GET /v1/doctor */
+    struct event *offline_step; /* --offline: the next slice of the jobs */
+    wk_rwatch *rwatch;          /* the resolver check (online); read by /healthz, /metrics */
+    sv_selfcheck *doctor;       /* the doctor's report (online): at start and GET /v1/doctor */
 
     /* jobs over PostgreSQL (--db postgres://..., online): rows in the
      * store's job_rows, verified by workers (engine.c's coordinator) */
     bool pg_jobs;
-    atomic_bool coord_busy;      /* a coordinator pass is queued or running on the io worker */
-    st_store *wstore;            /* the in-process worker's own connection */
-    struct wk *wk;               /* the in-process worker (NULL with --no-work) */
+    atomic_bool coord_busy; /* a coordinator pass is queued or running on the io worker */
+    st_store *wstore;       /* the in-process worker's own connection */
+    struct wk *wk;          /* the in-process worker (NULL with --no-work) */
 };
 
 /* http.c (the request API of the endpoint families is api.h) */
@@ -166,12 +166,12 @@ char *sv_result_bodies(sv *s, bc_result *r, const char *cache_key, size_t *len);
 
 /* auth.c */
 typedef enum sv_auth {
-    SV_AUTH_OPEN,      /* no key exists: open */
-    SV_AUTH_OK,        /* *key filled */
-    SV_AUTH_MISSING,   /* 401 */
-    SV_AUTH_UNKNOWN,   /* 401 */
-    SV_AUTH_REVOKED,   /* 403 */
-    SV_AUTH_ERROR,     /* 500 */
+    SV_AUTH_OPEN,    /* no key exists: open */
+    SV_AUTH_OK,      /* *key filled */
+    SV_AUTH_MISSING, /* 401 */
+    SV_AUTH_UNKNOWN, /* 401 */
+    SV_AUTH_REVOKED, /* 403 */
+    SV_AUTH_ERROR,   /* 500 */
 } sv_auth;
 sv_auth sv_auth_check(sv *s, const char *authorization, st_key *key);
 /* Rate limit: 0 when the request may go on, else the seconds to wait. */

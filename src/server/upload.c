@@ -26,10 +26,10 @@
 
 typedef struct upload {
     api_spool sp;
-    bool preview;               /* POST /v1/jobs/preview: read, nothing created */
+    bool preview; /* POST /v1/jobs/preview: read, nothing created */
     bool json_list, multipart, file_part;
-    bool partial;               /* preview: ?partial=1 */
-    bool column_given;          /* preview: the caller named the column */
+    bool partial;      /* preview: ?partial=1 */
+    bool column_given; /* preview: the caller named the column */
     struct MHD_PostProcessor *pp;
     bool dir_made, job_created; /* DATA/jobs/ID, and whether the job came of it */
     char webhook[FIELD_MAX], column[256], name[256];
@@ -265,8 +265,10 @@ static bool json_list_to_csv(hreq *r, upload *u)
     json_t *emails = json_object_get(o, "emails"), *wh = json_object_get(o, "webhook"),
            *nm = json_object_get(o, "name");
     if (!json_is_object(o) || !json_is_array(emails)) {
-        sv_req_answer_error(r, 400, "bad_request", "the body must be an object {\"emails\": [\"a@example.com\", ...]}");
-    } else if ((wh && !json_is_null(wh) && !json_is_string(wh)) || (nm && !json_is_null(nm) && !json_is_string(nm))) {
+        sv_req_answer_error(r, 400, "bad_request",
+                            "the body must be an object {\"emails\": [\"a@example.com\", ...]}");
+    } else if ((wh && !json_is_null(wh) && !json_is_string(wh)) ||
+               (nm && !json_is_null(nm) && !json_is_string(nm))) {
         sv_req_answer_error(r, 400, "bad_request", "\"webhook\" and \"name\" must be strings");
     } else {
         if (json_is_string(wh))
@@ -337,8 +339,10 @@ static void import_task(void *arg)
         return;
     }
     /* a JSON list was written as a one-column CSV (quoted by libcsv) */
-    bk_import_opts io = { .format = u->json_list ? BK_FMT_CSV : BK_FMT_AUTO, .column = u->column[0] ? u->column : NULL,
-                          .name = "the list", .max_rows = s->o->max_rows };
+    bk_import_opts io = { .format = u->json_list ? BK_FMT_CSV : BK_FMT_AUTO,
+                          .column = u->column[0] ? u->column : NULL,
+                          .name = "the list",
+                          .max_rows = s->o->max_rows };
     bk_import_info info = { 0 };
     int rc = bk_import(st, in, true, &io, &info, err, sizeof err);
     fclose(in);
@@ -361,8 +365,11 @@ static void import_task(void *arg)
                             "the list has %lld rows and the daily quota of this key (%lld) does not cover them",
                             (long long)info.rows, (long long)r->key.daily);
     } else {
-        st_job j = { .status = ST_JOB_QUEUED, .total = info.rows, .created_at = wk_now(),
-                     .name = u->name[0] ? u->name : NULL, .webhook = u->webhook[0] ? u->webhook : NULL };
+        st_job j = { .status = ST_JOB_QUEUED,
+                     .total = info.rows,
+                     .created_at = wk_now(),
+                     .name = u->name[0] ? u->name : NULL,
+                     .webhook = u->webhook[0] ? u->webhook : NULL };
         memcpy(j.id, r->id, sizeof j.id);
         sv_fmt(j.key_id, sizeof j.key_id, "%s", r->key.id);
         sv_fmt(j.format, sizeof j.format, "%s", bk_format_name(info.format));
@@ -377,8 +384,9 @@ static void import_task(void *arg)
                        info.first_bad_line);
             wk_log("job %s: %lld rows queued", r->id, (long long)info.rows);
             api_set_header(r, "Location", "/v1/jobs/%s", r->id);
-            api_answer_obj(r, 201, json_pack("{s:s,s:s,s:I}", "id", r->id, "status", "queued", "total",
-                                             (json_int_t)info.rows));
+            api_answer_obj(r, 201,
+                           json_pack("{s:s,s:s,s:I}", "id", r->id, "status", "queued", "total",
+                                     (json_int_t)info.rows));
             sv_msg *m = calloc(1, sizeof *m);
             if (m) {
                 m->kind = SV_MSG_JOBS;
@@ -466,7 +474,8 @@ static void preview_task(void *arg)
         return;
     }
     bk_reader_opts ro = { .format = u->json_list ? BK_FMT_CSV : BK_FMT_AUTO,
-                          .column = u->column[0] ? u->column : NULL, .column_optional = true };
+                          .column = u->column[0] ? u->column : NULL,
+                          .column_optional = true };
     bk_reader *rd = NULL;
     if (bk_reader_open(&rd, in, "the list", &ro, err, sizeof err) != 0) {
         fclose(in);
@@ -530,11 +539,12 @@ static void preview_task(void *arg)
         width = 1;
     }
     json_t *cname = col >= 0 && (size_t)col < nh ? api_cell_json(hdr[col], strlen(hdr[col])) : json_null();
-    api_answer_obj(r, 200, json_pack("{s:s,s:b,s:o,s:o,s:o,s:b,s:o,s:I,s:b}", "format",
-                                     xlsx ? "xlsx" : bk_format_name(fmt), "has_header", nh > 0, "columns", columns,
-                                     "column", col >= 0 ? json_integer(col + 1) : json_null(), "column_name", cname,
-                                     "detected", col >= 0 && !u->column_given, "sample", sample, "rows",
-                                     (json_int_t)rows, "partial", cut));
+    api_answer_obj(r, 200,
+                   json_pack("{s:s,s:b,s:o,s:o,s:o,s:b,s:o,s:I,s:b}", "format",
+                             xlsx ? "xlsx" : bk_format_name(fmt), "has_header", nh > 0, "columns", columns,
+                             "column", col >= 0 ? json_integer(col + 1) : json_null(), "column_name", cname,
+                             "detected", col >= 0 && !u->column_given, "sample", sample, "rows", (json_int_t)rows,
+                             "partial", cut));
     bk_reader_free(rd);
     fclose(in);
     sv_req_resume(r);

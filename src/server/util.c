@@ -349,24 +349,28 @@ char *sv_metrics_text(sv *s, size_t *len)
         mprintf(&b, "bouncecheck_verifications_total{status=\"%s\"} %llu\n",
                 bc_verdict_status_name((bc_verdict_status)i),
                 (unsigned long long)atomic_load(&m->verifications[i]));
-    mprintf(&b, "# HELP bouncecheck_cache_hits_total Single verifications answered from the cache.\n"
-                "# TYPE bouncecheck_cache_hits_total counter\n"
-                "bouncecheck_cache_hits_total %llu\n"
-                "# HELP bouncecheck_cache_misses_total Single verifications not in the cache.\n"
-                "# TYPE bouncecheck_cache_misses_total counter\n"
-                "bouncecheck_cache_misses_total %llu\n",
+    mprintf(&b,
+            "# HELP bouncecheck_cache_hits_total Single verifications answered from the cache.\n"
+            "# TYPE bouncecheck_cache_hits_total counter\n"
+            "bouncecheck_cache_hits_total %llu\n"
+            "# HELP bouncecheck_cache_misses_total Single verifications not in the cache.\n"
+            "# TYPE bouncecheck_cache_misses_total counter\n"
+            "bouncecheck_cache_misses_total %llu\n",
             (unsigned long long)atomic_load(&m->cache_hits), (unsigned long long)atomic_load(&m->cache_misses));
-    mprintf(&b, "# HELP bouncecheck_cache_entries Results held in the in-memory cache.\n"
-                "# TYPE bouncecheck_cache_entries gauge\n"
-                "bouncecheck_cache_entries %zu\n",
+    mprintf(&b,
+            "# HELP bouncecheck_cache_entries Results held in the in-memory cache.\n"
+            "# TYPE bouncecheck_cache_entries gauge\n"
+            "bouncecheck_cache_entries %zu\n",
             s->cache ? sv_cache_size(s->cache) : (size_t)0);
-    mprintf(&b, "# HELP bouncecheck_smtp_connections_total SMTP connections opened to mail servers.\n"
-                "# TYPE bouncecheck_smtp_connections_total counter\n"
-                "bouncecheck_smtp_connections_total %llu\n",
+    mprintf(&b,
+            "# HELP bouncecheck_smtp_connections_total SMTP connections opened to mail servers.\n"
+            "# TYPE bouncecheck_smtp_connections_total counter\n"
+            "bouncecheck_smtp_connections_total %llu\n",
             (unsigned long long)atomic_load(&m->smtp_connections));
-    mprintf(&b, "# HELP bouncecheck_queue_depth Addresses waiting for or in verification.\n"
-                "# TYPE bouncecheck_queue_depth gauge\n"
-                "bouncecheck_queue_depth %lld\n",
+    mprintf(&b,
+            "# HELP bouncecheck_queue_depth Addresses waiting for or in verification.\n"
+            "# TYPE bouncecheck_queue_depth gauge\n"
+            "bouncecheck_queue_depth %lld\n",
             (long long)atomic_load(&m->queue_depth));
     mprintf(&b, "# HELP bouncecheck_jobs Jobs in the catalogue, by status.\n"
                 "# TYPE bouncecheck_jobs gauge\n");

@@ -189,8 +189,8 @@ static int new_secret(char out[ST_KEY_SECRET_LEN + 1])
 
 /* ---- API keys ------------------------------------------------------------------------ */
 
-int st_key_create(st_store *s, const char *name, double rate, int64_t daily, char *secret, st_key *k,
-                  char *err, size_t errlen)
+int st_key_create(st_store *s, const char *name, double rate, int64_t daily, char *secret, st_key *k, char *err,
+                  size_t errlen)
 {
     return st_key_create_ex(s, name, rate, daily, false, secret, k, err, errlen);
 }
@@ -272,7 +272,7 @@ int64_t st_usage_add(st_store *s, const char *key_id, const char *day, int64_t n
 /* ---- jobs ------------------------------------------------------------------------------ */
 
 static const char *const job_status_names[] = {
-    [ST_JOB_QUEUED] = "queued", [ST_JOB_RUNNING] = "running", [ST_JOB_DONE] = "done",
+    [ST_JOB_QUEUED] = "queued", [ST_JOB_RUNNING] = "running",     [ST_JOB_DONE] = "done",
     [ST_JOB_FAILED] = "failed", [ST_JOB_CANCELLED] = "cancelled",
 };
 
@@ -314,8 +314,7 @@ int st_job_progress(st_store *s, const char *id, int64_t processed, const int64_
     return s->ops->job_progress(s->be, id, processed, counts);
 }
 
-int st_job_set_status(st_store *s, const char *id, st_job_status st, int64_t finished_at,
-                      const char *error)
+int st_job_set_status(st_store *s, const char *id, st_job_status st, int64_t finished_at, const char *error)
 {
     return s->ops->job_set_status(s->be, id, st, finished_at, error);
 }

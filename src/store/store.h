@@ -58,24 +58,24 @@ const char *st_store_error(st_store *s);
 
 /* ---- API keys ------------------------------------------------------------------ */
 
-#define ST_KEY_ID_LEN 14      /* "k_" + 12 hex */
-#define ST_KEY_SECRET_LEN 47  /* "bck_" + 43 base64url (32 random bytes) */
+#define ST_KEY_ID_LEN 14     /* "k_" + 12 hex */
+#define ST_KEY_SECRET_LEN 47 /* "bck_" + 43 base64url (32 random bytes) */
 
 typedef struct st_key {
     char id[ST_KEY_ID_LEN + 1];
-    char name[128];           /* "" when none */
-    int64_t created_at;       /* unix seconds */
-    int64_t revoked_at;       /* 0: active */
-    double rate;              /* requests per second; 0: no limit */
-    int64_t daily;            /* verifications per UTC day; 0: no quota */
-    bool admin;               /* may manage keys through the API (/v1/keys) */
+    char name[128];     /* "" when none */
+    int64_t created_at; /* unix seconds */
+    int64_t revoked_at; /* 0: active */
+    double rate;        /* requests per second; 0: no limit */
+    int64_t daily;      /* verifications per UTC day; 0: no quota */
+    bool admin;         /* may manage keys through the API (/v1/keys) */
 } st_key;
 
 /* Creates a key: a fresh random secret (written to secret, which has room
  * for ST_KEY_SECRET_LEN + 1) whose SHA-256 alone is stored. *k gets the
  * key's record. 0 / -1 (err). */
-int st_key_create(st_store *s, const char *name, double rate, int64_t daily, char *secret, st_key *k,
-                  char *err, size_t errlen);
+int st_key_create(st_store *s, const char *name, double rate, int64_t daily, char *secret, st_key *k, char *err,
+                  size_t errlen);
 /* The same, with the admin flag (an admin key may manage keys through
  * the API). */
 int st_key_create_ex(st_store *s, const char *name, double rate, int64_t daily, bool admin, char *secret,
@@ -96,10 +96,14 @@ int64_t st_usage_add(st_store *s, const char *key_id, const char *day, int64_t n
 
 /* ---- jobs ------------------------------------------------------------------------ */
 
-#define ST_JOB_ID_LEN 32      /* 32 lowercase hex: 128 random bits */
+#define ST_JOB_ID_LEN 32 /* 32 lowercase hex: 128 random bits */
 
 typedef enum st_job_status {
-    ST_JOB_QUEUED, ST_JOB_RUNNING, ST_JOB_DONE, ST_JOB_FAILED, ST_JOB_CANCELLED,
+    ST_JOB_QUEUED,
+    ST_JOB_RUNNING,
+    ST_JOB_DONE,
+    ST_JOB_FAILED,
+    ST_JOB_CANCELLED,
 } st_job_status;
 
 const char *st_job_status_name(st_job_status st);
@@ -107,16 +111,16 @@ const char *st_job_status_name(st_job_status st);
 typedef struct st_job {
     char id[ST_JOB_ID_LEN + 1];
     char key_id[ST_KEY_ID_LEN + 1]; /* "" for jobs made while no key existed */
-    char *name;               /* malloc'd or NULL */
+    char *name;                     /* malloc'd or NULL */
     st_job_status status;
-    int64_t total, processed; /* rows */
-    int64_t counts[4];        /* rows done by bc_verdict_status */
+    int64_t total, processed;        /* rows */
+    int64_t counts[4];               /* rows done by bc_verdict_status */
     int64_t created_at, finished_at; /* unix seconds; finished 0 while not ended */
-    char *error;              /* malloc'd or NULL */
-    char *webhook;            /* malloc'd or NULL */
-    int webhook_state;        /* 0 none or pending, 1 delivered, 2 gave up */
-    char format[8];           /* the upload's format name: csv, tsv, text, ndjson */
-    char *reasons;            /* malloc'd JSON object {"reason": rows, ...}, or NULL ({}) */
+    char *error;                     /* malloc'd or NULL */
+    char *webhook;                   /* malloc'd or NULL */
+    int webhook_state;               /* 0 none or pending, 1 delivered, 2 gave up */
+    char format[8];                  /* the upload's format name: csv, tsv, text, ndjson */
+    char *reasons;                   /* malloc'd JSON object {"reason": rows, ...}, or NULL ({}) */
 } st_job;
 
 /* Frees the strings of j (not j itself). Accepts NULL. */
@@ -132,8 +136,7 @@ int st_job_get(st_store *s, const char *id, st_job *j);
 /* Progress of a running job. 0 / -1. */
 int st_job_progress(st_store *s, const char *id, int64_t processed, const int64_t counts[4]);
 /* A new status; finished_at 0 leaves it unset; error may be NULL. 0 / -1. */
-int st_job_set_status(st_store *s, const char *id, st_job_status st, int64_t finished_at,
-                      const char *error);
+int st_job_set_status(st_store *s, const char *id, st_job_status st, int64_t finished_at, const char *error);
 /* Rows done per reason so far: a JSON object's text (NULL: {}). 0 / -1. */
 int st_job_set_reasons(st_store *s, const char *id, const char *reasons);
 int st_job_set_webhook_state(st_store *s, const char *id, int state);
@@ -171,20 +174,20 @@ int64_t st_cache_purge(st_store *s, int64_t now);
  * (except updated_at of st_domain_facts_put).
  */
 
-#define ST_CLAIM_ID_LEN 32    /* 32 lowercase hex: 128 random bits */
-#define ST_WORKER_ID_LEN 14   /* "w_" + 12 hex */
+#define ST_CLAIM_ID_LEN 32  /* 32 lowercase hex: 128 random bits */
+#define ST_WORKER_ID_LEN 14 /* "w_" + 12 hex */
 
 typedef enum st_row_state { ST_ROW_PENDING, ST_ROW_CLAIMED, ST_ROW_DONE } st_row_state;
 
 /* One row to add. */
 typedef struct st_row_in {
-    int64_t row;              /* its number in the job (unique per job; the order of results) */
-    const char *addr;         /* the address as given */
-    const char *domain;       /* its domain, the key for grouping; NULL: the part after the
+    int64_t row;        /* its number in the job (unique per job; the order of results) */
+    const char *addr;   /* the address as given */
+    const char *domain; /* its domain, the key for grouping; NULL: the part after the
                                * last '@' of addr, ASCII lowercased ("" without '@') */
-    const void *fields;       /* the row's other fields, opaque to the store; NULL for none */
+    const void *fields; /* the row's other fields, opaque to the store; NULL for none */
     size_t fields_len;
-    int64_t weight;           /* rows of the job this row stands for (one distinct address
+    int64_t weight; /* rows of the job this row stands for (one distinct address
                                * shared by several input rows); 0 or less means 1. Counts
                                * sum it. */
 } st_row_in;
@@ -192,8 +195,8 @@ typedef struct st_row_in {
 /* One claimed row. */
 typedef struct st_claim_row {
     int64_t row;
-    char *addr;               /* malloc'd */
-    unsigned char *fields;    /* malloc'd, fields_len bytes; NULL when none */
+    char *addr;            /* malloc'd */
+    unsigned char *fields; /* malloc'd, fields_len bytes; NULL when none */
     size_t fields_len;
 } st_claim_row;
 
@@ -201,9 +204,9 @@ typedef struct st_claim_row {
 typedef struct st_claim {
     char id[ST_CLAIM_ID_LEN + 1];
     char job_id[ST_JOB_ID_LEN + 1];
-    char *domain;             /* malloc'd */
-    int64_t lease_until;      /* unix ms */
-    st_claim_row *rows;       /* malloc'd, n entries */
+    char *domain;        /* malloc'd */
+    int64_t lease_until; /* unix ms */
+    st_claim_row *rows;  /* malloc'd, n entries */
     size_t n;
 } st_claim;
 
@@ -213,8 +216,7 @@ void st_claim_clear(st_claim *c);
 /* Adds rows[0..n) to job job_id (which must exist in the catalogue) in one
  * transaction. Idempotent on (job, row): a row already there is left as it
  * is. The number of rows added (0..n), or -1 (err: e.g. no such job). */
-int64_t st_rows_add(st_store *s, const char *job_id, const st_row_in *rows, size_t n, char *err,
-                    size_t errlen);
+int64_t st_rows_add(st_store *s, const char *job_id, const st_row_in *rows, size_t n, char *err, size_t errlen);
 
 /* Claims, for worker_id, up to max_rows rows of ONE domain of one job:
  * rows pending, or claimed under a lease that expired by now_ms. Domains
@@ -228,7 +230,8 @@ int st_rows_claim(st_store *s, const char *worker_id, size_t max_rows, int64_t l
                   st_claim *c);
 
 /* st_rows_claim's flags. */
-#define ST_CLAIM_EXCLUSIVE 1u /* only domains no live claim holds (of any job, by any worker):
+#define ST_CLAIM_EXCLUSIVE \
+    1u /* only domains no live claim holds (of any job, by any worker):
                                * at most one live claim per domain at any time, so the load
                                * on a domain's mail servers does not grow with the workers;
                                * domains whose facts name the same MX host (st_domain_facts)
@@ -252,16 +255,16 @@ int64_t st_rows_renew(st_store *s, const char *claim_id, int64_t lease_ms, int64
 /* The result of one row, for st_rows_result_batch. */
 typedef struct st_row_result {
     int64_t row;
-    int status;               /* bc_verdict_status (0..3) */
-    const char *reason;       /* reason code; NULL for none */
-    const char *json;         /* the result JSON's text; NULL for none */
+    int status;         /* bc_verdict_status (0..3) */
+    const char *reason; /* reason code; NULL for none */
+    const char *json;   /* the result JSON's text; NULL for none */
 } st_row_result;
 
 /* st_rows_result's answers. */
 enum {
-    ST_RESULT_WRITTEN = 1,    /* written: the row is done */
-    ST_RESULT_REPEAT = 0,     /* the row already had its result from this claim: nothing changed */
-    ST_RESULT_LOST = 2,       /* claim_id does not hold the row (another claim took it after the
+    ST_RESULT_WRITTEN = 1, /* written: the row is done */
+    ST_RESULT_REPEAT = 0,  /* the row already had its result from this claim: nothing changed */
+    ST_RESULT_LOST = 2,    /* claim_id does not hold the row (another claim took it after the
                                * lease expired, or no such row): nothing written */
 };
 
@@ -284,7 +287,7 @@ int64_t st_rows_release(st_store *s, const char *claim_id);
  * claimed counts leases expired or not. */
 typedef struct st_row_counts {
     int64_t pending, claimed, done;
-    int64_t by_status[4];     /* done rows by bc_verdict_status */
+    int64_t by_status[4]; /* done rows by bc_verdict_status */
 } st_row_counts;
 
 /* The counts of job_id's rows into *c (zeros for an unknown job). 0 / -1. */
@@ -297,8 +300,8 @@ typedef struct st_row_done {
     const unsigned char *fields; /* NULL when none */
     size_t fields_len;
     int status;
-    const char *reason;       /* NULL when none */
-    const char *json;         /* NULL when none */
+    const char *reason; /* NULL when none */
+    const char *json;   /* NULL when none */
 } st_row_done;
 
 /* Calls cb(ctx, row) for every done row of job_id, in row order (read in
@@ -312,8 +315,8 @@ typedef struct st_claim_info {
     char job_id[ST_JOB_ID_LEN + 1];
     char holder[ST_WORKER_ID_LEN + 1]; /* "" when unknown */
     char domain[256];
-    int64_t rows;             /* rows it holds without a result (count of rows, not weight) */
-    int64_t lease_until;      /* unix ms */
+    int64_t rows;        /* rows it holds without a result (count of rows, not weight) */
+    int64_t lease_until; /* unix ms */
 } st_claim_info;
 
 /* Live claims at now_ms (rows claimed with lease_until > now_ms, grouped by
@@ -324,7 +327,7 @@ int st_claims_list(st_store *s, int64_t now_ms, st_claim_info **out, size_t *n);
 typedef struct st_queue_info {
     char job_id[ST_JOB_ID_LEN + 1];
     st_job_status status;
-    int64_t created_at;       /* unix seconds */
+    int64_t created_at; /* unix seconds */
     st_row_counts c;
 } st_queue_info;
 
@@ -341,10 +344,10 @@ int st_queue_list(st_store *s, st_queue_info **out, size_t *n);
  * server are not verified by several workers at once.
  */
 typedef struct st_domain_facts {
-    char mx_host[256];        /* lower case; "" when unknown */
-    int accept_all;           /* -1 unknown, 0 no, 1 yes */
-    int64_t accept_all_at;    /* unix ms of the catch-all test (0 when unknown) */
-    int64_t updated_at;       /* unix ms */
+    char mx_host[256];     /* lower case; "" when unknown */
+    int accept_all;        /* -1 unknown, 0 no, 1 yes */
+    int64_t accept_all_at; /* unix ms of the catch-all test (0 when unknown) */
+    int64_t updated_at;    /* unix ms */
 } st_domain_facts;
 
 /* The facts of domain: 1 found (*f filled), 0 none, -1 error. */
@@ -361,7 +364,7 @@ typedef struct st_worker_info {
     char id[ST_WORKER_ID_LEN + 1];
     char name[128];
     char host[256];
-    char addrs[512];          /* the addresses it sends from, comma-separated; "" for the default */
+    char addrs[512];               /* the addresses it sends from, comma-separated; "" for the default */
     int64_t started_at, last_seen; /* unix ms */
 } st_worker_info;
 

@@ -23,7 +23,7 @@
 #define ST_SCHEMA_VERSION 5
 
 typedef struct st_store_ops {
-    const char *kind; /* "sqlite", "postgresql" */
+    const char *kind;        /* "sqlite", "postgresql" */
     void (*close)(void *be); /* accepts NULL */
     /* Changes whenever another handle (connection, process) committed a
      * change of the keys; stable across the handle's own writes. */

@@ -88,15 +88,47 @@
 
 enum {
     Q_VERSION,
-    Q_KEY_INSERT, Q_KEY_LIST, Q_KEY_REVOKE, Q_KEY_FIND, Q_KEY_COUNT,
-    Q_USAGE_ADD, Q_USAGE_GET,
-    Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
-    Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
-    Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
-    Q_JOB_EXISTS, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
-    Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
-    Q_ROWS_CANDIDATE_EX, Q_DOMAIN_LOCK, Q_ROWS_CLAIM_EX, Q_CLAIMS_LIST, Q_QUEUE_LIST, Q_WORKER_DELETE,
-    Q_FACTS_GET, Q_FACTS_PUT,
+    Q_KEY_INSERT,
+    Q_KEY_LIST,
+    Q_KEY_REVOKE,
+    Q_KEY_FIND,
+    Q_KEY_COUNT,
+    Q_USAGE_ADD,
+    Q_USAGE_GET,
+    Q_JOB_INSERT,
+    Q_JOB_GET,
+    Q_JOB_PROGRESS,
+    Q_JOB_STATUS,
+    Q_JOB_WEBHOOK,
+    Q_JOB_LIST_ALL,
+    Q_JOB_LIST_KEY,
+    Q_JOB_LIST_STATUS,
+    Q_JOB_EXPIRED,
+    Q_JOB_DELETE,
+    Q_JOB_REASONS,
+    Q_CACHE_GET,
+    Q_CACHE_PUT,
+    Q_CACHE_PURGE,
+    Q_JOB_EXISTS,
+    Q_ROWS_CANDIDATE,
+    Q_ROWS_CLAIM,
+    Q_ROWS_RENEW,
+    Q_ROWS_RESULT,
+    Q_ROWS_RESULT_STATE,
+    Q_ROWS_RELEASE,
+    Q_ROWS_COUNTS,
+    Q_ROWS_PAGE,
+    Q_WORKER_PUT,
+    Q_WORKER_SEEN,
+    Q_WORKER_LIST,
+    Q_ROWS_CANDIDATE_EX,
+    Q_DOMAIN_LOCK,
+    Q_ROWS_CLAIM_EX,
+    Q_CLAIMS_LIST,
+    Q_QUEUE_LIST,
+    Q_WORKER_DELETE,
+    Q_FACTS_GET,
+    Q_FACTS_PUT,
     Q__COUNT
 };
 
@@ -111,19 +143,23 @@ enum {
  * of its key) that satisfy cond and have a claimable row (one probe of
  * job_rows_open): each with j's order and the pair's key. */
 #define KEY_OF(d) "coalesce((SELECT f.mx_host FROM domain_facts f WHERE f.domain = " d "), " d ")"
-#define BUSY_CTE "busy AS MATERIALIZED (SELECT DISTINCT " KEY_OF("b.domain") " AS k FROM job_rows b" \
-                 " WHERE b.state = 1 AND b.lease_until > $1)"
+#define BUSY_CTE                                                                        \
+    "busy AS MATERIALIZED (SELECT DISTINCT " KEY_OF("b.domain") " AS k FROM job_rows b" \
+                                                                " WHERE b.state = 1 AND b.lease_until > $1)"
 #define ACTIVE_CTE "active AS MATERIALIZED (SELECT id, created_at, seq FROM jobs WHERE status IN (0, 1))"
-#define PAIRS(cond) "SELECT j.created_at, j.seq, j.id, c.domain, c.k FROM active j CROSS JOIN LATERAL" \
-                    " (SELECT x.domain, x.k FROM (SELECT jd.domain, " KEY_OF("jd.domain") " AS k" \
-                    " FROM job_domains jd WHERE jd.job_id = j.id) x" \
-                    " WHERE " cond " AND EXISTS (SELECT 1 FROM job_rows o WHERE o.job_id = j.id" \
-                    " AND o.domain = x.domain AND o.state < 2 AND o.lease_until <= $1)" \
-                    " ORDER BY x.domain LIMIT $2) c"
+#define PAIRS(cond)                                                                               \
+    "SELECT j.created_at, j.seq, j.id, c.domain, c.k FROM active j CROSS JOIN LATERAL"            \
+    " (SELECT x.domain, x.k FROM (SELECT jd.domain, " KEY_OF(                                     \
+        "jd.domain") " AS k"                                                                      \
+                     " FROM job_domains jd WHERE jd.job_id = j.id) x"                             \
+                     " WHERE " cond " AND EXISTS (SELECT 1 FROM job_rows o WHERE o.job_id = j.id" \
+                     " AND o.domain = x.domain AND o.state < 2 AND o.lease_until <= $1)"          \
+                     " ORDER BY x.domain LIMIT $2) c"
 #define UNHELD "x.k NOT IN (SELECT k FROM busy)"
-#define JOB_COLS "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
-                 " n_undeliverable, n_risky, created_at, finished_at, error, webhook," \
-                 " webhook_state, format, reasons"
+#define JOB_COLS                                                            \
+    "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
+    " n_undeliverable, n_risky, created_at, finished_at, error, webhook,"   \
+    " webhook_state, format, reasons"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_VERSION] = "SELECT v FROM bouncecheck_meta WHERE k = 'keys_version'",
@@ -168,9 +204,11 @@ static const char *const sql_text[Q__COUNT] = {
      * of the first part, they are each job's first $2 - u held pairs,
      * enough to fill the $2. */
     [Q_ROWS_CANDIDATE] = "WITH " BUSY_CTE ", " ACTIVE_CTE
-                         " SELECT id, domain, k FROM (SELECT 0 AS held, p.* FROM (" PAIRS(UNHELD) ") p"
-                         " UNION ALL SELECT 1, p.* FROM (" PAIRS("true") ") p WHERE p.k IN (SELECT k FROM busy)) c"
-                         " ORDER BY held, created_at, seq, domain LIMIT $2",
+                         " SELECT id, domain, k FROM (SELECT 0 AS held, p.* FROM (" PAIRS(
+                             UNHELD) ") p"
+                                     " UNION ALL SELECT 1, p.* FROM (" PAIRS(
+                                         "true") ") p WHERE p.k IN (SELECT k FROM busy)) c"
+                                                 " ORDER BY held, created_at, seq, domain LIMIT $2",
     [Q_ROWS_CLAIM] = "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
                      " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
                      " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
@@ -180,8 +218,8 @@ static const char *const sql_text[Q__COUNT] = {
                      " RETURNING r.row_no, r.addr, r.fields",
     /* ST_CLAIM_EXCLUSIVE: (job, domain, key) of the first $2 pairs with
      * claimable rows whose key no live claim holds */
-    [Q_ROWS_CANDIDATE_EX] = "WITH " BUSY_CTE ", " ACTIVE_CTE
-                            " SELECT id, domain, k FROM (" PAIRS(UNHELD) ") c ORDER BY created_at, seq, domain LIMIT $2",
+    [Q_ROWS_CANDIDATE_EX] = "WITH " BUSY_CTE ", " ACTIVE_CTE " SELECT id, domain, k FROM (" PAIRS(
+        UNHELD) ") c ORDER BY created_at, seq, domain LIMIT $2",
     /* the politeness key's lock for the rest of the transaction: true when
      * obtained (a domain without facts is its own key) */
     [Q_DOMAIN_LOCK] = "SELECT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || $1::text, 0))",
@@ -189,16 +227,19 @@ static const char *const sql_text[Q__COUNT] = {
      * changed since the listing) or a live claim holds key $8 (of any job,
      * any domain); run under the key's lock, so its snapshot shows every
      * exclusive claim of the key committed before */
-    [Q_ROWS_CLAIM_EX] = "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
-                        " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
-                        " AND " KEY_OF("$2::text") " = $8"
-                        " AND NOT EXISTS (SELECT 1 FROM job_rows b"
-                        " WHERE b.state = 1 AND b.lease_until > $6 AND " KEY_OF("b.domain") " = $8)"
-                        " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
-                        " UPDATE job_rows r SET state = 1, claim_id = $3, holder = $4, lease_until = $5,"
-                        " attempts = r.attempts + 1 FROM picked"
-                        " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
-                        " RETURNING r.row_no, r.addr, r.fields",
+    [Q_ROWS_CLAIM_EX] =
+        "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
+        " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
+        " AND " KEY_OF("$2::text") " = $8"
+                                   " AND NOT EXISTS (SELECT 1 FROM job_rows b"
+                                   " WHERE b.state = 1 AND b.lease_until > $6 AND " KEY_OF(
+                                       "b.domain") " = $8)"
+                                                   " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
+                                                   " UPDATE job_rows r SET state = 1, claim_id = $3, holder = $4, "
+                                                   "lease_until = $5,"
+                                                   " attempts = r.attempts + 1 FROM picked"
+                                                   " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
+                                                   " RETURNING r.row_no, r.addr, r.fields",
     [Q_ROWS_RENEW] = "UPDATE job_rows SET lease_until = $2 WHERE claim_id = $1 AND state = 1",
     [Q_ROWS_RESULT] = "UPDATE job_rows SET state = 2, status = $3, reason = $4, result = $5, lease_until = 0"
                       " WHERE claim_id = $1 AND row_no = $2 AND state < 2",
@@ -228,13 +269,14 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_FACTS_GET] = "SELECT coalesce(mx_host, ''), coalesce(accept_all, -1), accept_all_at, updated_at"
                     " FROM domain_facts WHERE domain = $1",
     /* $2 NULL keeps mx_host; $3 < 0 keeps accept_all and accept_all_at */
-    [Q_FACTS_PUT] = "INSERT INTO domain_facts(domain, mx_host, accept_all, accept_all_at, updated_at)"
-                    " VALUES ($1, $2, CASE WHEN $3::int >= 0 THEN $3::smallint END,"
-                    " CASE WHEN $3::int >= 0 THEN $4::bigint ELSE 0 END, $5)"
-                    " ON CONFLICT (domain) DO UPDATE SET mx_host = coalesce(excluded.mx_host, domain_facts.mx_host),"
-                    " accept_all = coalesce(excluded.accept_all, domain_facts.accept_all),"
-                    " accept_all_at = CASE WHEN excluded.accept_all IS NULL THEN domain_facts.accept_all_at"
-                    " ELSE excluded.accept_all_at END, updated_at = excluded.updated_at",
+    [Q_FACTS_PUT] =
+        "INSERT INTO domain_facts(domain, mx_host, accept_all, accept_all_at, updated_at)"
+        " VALUES ($1, $2, CASE WHEN $3::int >= 0 THEN $3::smallint END,"
+        " CASE WHEN $3::int >= 0 THEN $4::bigint ELSE 0 END, $5)"
+        " ON CONFLICT (domain) DO UPDATE SET mx_host = coalesce(excluded.mx_host, domain_facts.mx_host),"
+        " accept_all = coalesce(excluded.accept_all, domain_facts.accept_all),"
+        " accept_all_at = CASE WHEN excluded.accept_all IS NULL THEN domain_facts.accept_all_at"
+        " ELSE excluded.accept_all_at END, updated_at = excluded.updated_at",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -242,14 +284,14 @@ static const char *const sql_text[Q__COUNT] = {
  * backend). The others (increments, inserts, deletes that report what
  * they did) fail instead: their first run may have committed. */
 static const bool retryable[Q__COUNT] = {
-    [Q_VERSION] = true, [Q_KEY_LIST] = true, [Q_KEY_FIND] = true, [Q_KEY_COUNT] = true,
-    [Q_USAGE_GET] = true, [Q_JOB_GET] = true, [Q_JOB_PROGRESS] = true, [Q_JOB_STATUS] = true,
-    [Q_JOB_WEBHOOK] = true, [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true, [Q_JOB_LIST_STATUS] = true,
-    [Q_JOB_EXPIRED] = true, [Q_JOB_REASONS] = true, [Q_CACHE_GET] = true, [Q_CACHE_PUT] = true,
-    [Q_CACHE_PURGE] = true, [Q_JOB_EXISTS] = true, [Q_ROWS_CANDIDATE] = true, [Q_ROWS_RENEW] = true,
-    [Q_ROWS_RESULT_STATE] = true, [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true, [Q_ROWS_PAGE] = true,
-    [Q_WORKER_PUT] = true, [Q_WORKER_SEEN] = true, [Q_WORKER_LIST] = true, [Q_ROWS_CANDIDATE_EX] = true,
-    [Q_CLAIMS_LIST] = true, [Q_QUEUE_LIST] = true, [Q_FACTS_GET] = true, [Q_FACTS_PUT] = true,
+    [Q_VERSION] = true,           [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,       [Q_KEY_COUNT] = true,
+    [Q_USAGE_GET] = true,         [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true,   [Q_JOB_STATUS] = true,
+    [Q_JOB_WEBHOOK] = true,       [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true,   [Q_JOB_LIST_STATUS] = true,
+    [Q_JOB_EXPIRED] = true,       [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,      [Q_CACHE_PUT] = true,
+    [Q_CACHE_PURGE] = true,       [Q_JOB_EXISTS] = true,   [Q_ROWS_CANDIDATE] = true, [Q_ROWS_RENEW] = true,
+    [Q_ROWS_RESULT_STATE] = true, [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true,    [Q_ROWS_PAGE] = true,
+    [Q_WORKER_PUT] = true,        [Q_WORKER_SEEN] = true,  [Q_WORKER_LIST] = true,    [Q_ROWS_CANDIDATE_EX] = true,
+    [Q_CLAIMS_LIST] = true,       [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,      [Q_FACTS_PUT] = true,
 };
 
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
@@ -336,10 +378,10 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
 typedef struct pg_store {
     PGconn *conn;
     pthread_mutex_t lock;
-    int64_t own_bumps;    /* keys_version bumps made through this handle */
-    char *password;       /* the URL's password, kept out of messages; NULL if none */
-    char shown[256];      /* the URL for messages, password masked */
-    char errmsg[512];     /* the last failure */
+    int64_t own_bumps; /* keys_version bumps made through this handle */
+    char *password;    /* the URL's password, kept out of messages; NULL if none */
+    char shown[256];   /* the URL for messages, password masked */
+    char errmsg[512];  /* the last failure */
 } pg_store;
 
 /* ---- messages ------------------------------------------------------------------- */
@@ -483,15 +525,17 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 {
     if (p[0] < 0x80)
         return 1;
-    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-               : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+                 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+                 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                                : 0;
     if (len == 0 || len > n)
         return 0;
     for (size_t i = 1; i < len; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90)
-        || (p[0] == 0xf4 && p[1] > 0x8f))
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
+        (p[0] == 0xf4 && p[1] > 0x8f))
         return 0;
     return len;
 }
@@ -582,8 +626,7 @@ static PGresult *run(pg_store *s, int q, const params *p, char *sqlstate)
     }
     PGresult *r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
     ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && retryable[q]
-        && PQstatus(s->conn) == CONNECTION_BAD) {
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && retryable[q] && PQstatus(s->conn) == CONNECTION_BAD) {
         PQclear(r);
         r = NULL;
         if (ensure_conn(s) == 0) {
@@ -724,10 +767,8 @@ static int exec_plain(pg_store *s, const char *sql)
  * lock. 0 / -1 (err). */
 static int migrate(pg_store *s, char *err, size_t errlen)
 {
-    if (exec_plain(s, "BEGIN") != 0
-        || exec_plain(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")") != 0
-        || exec_plain(s, "CREATE TABLE IF NOT EXISTS bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL)")
-               != 0) {
+    if (exec_plain(s, "BEGIN") != 0 || exec_plain(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")") != 0 ||
+        exec_plain(s, "CREATE TABLE IF NOT EXISTS bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL)") != 0) {
         snprintf(err, errlen, "database %s: %s", s->shown, s->errmsg);
         exec_plain(s, "ROLLBACK");
         return -1;
@@ -934,15 +975,18 @@ static int fill_job(const PGresult *r, int row, void *elem)
     j->finished_at = get_i64(r, row, 11);
     j->webhook_state = (int)get_i64(r, row, 14);
     get_copy(r, row, 15, j->format, sizeof j->format);
-    if (get_dup(r, row, 2, &j->name) != 0 || get_dup(r, row, 12, &j->error) != 0
-        || get_dup(r, row, 13, &j->webhook) != 0 || get_dup(r, row, 16, &j->reasons) != 0) {
+    if (get_dup(r, row, 2, &j->name) != 0 || get_dup(r, row, 12, &j->error) != 0 ||
+        get_dup(r, row, 13, &j->webhook) != 0 || get_dup(r, row, 16, &j->reasons) != 0) {
         st_job_clear(j);
         return -1;
     }
     return 0;
 }
 
-static void clear_job(void *elem) { st_job_clear(elem); }
+static void clear_job(void *elem)
+{
+    st_job_clear(elem);
+}
 
 static int fill_id(const PGresult *r, int row, void *elem)
 {
@@ -1030,8 +1074,8 @@ static int pg_job_list(void *be, const char *key_id, st_job **jobs, size_t *n)
     if (key_id)
         p_text(&p, key_id);
     void *arr = NULL;
-    int ret = run_list(be, key_id ? Q_JOB_LIST_KEY : Q_JOB_LIST_ALL, &p, sizeof **jobs, fill_job, clear_job,
-                       &arr, n);
+    int ret = run_list(be, key_id ? Q_JOB_LIST_KEY : Q_JOB_LIST_ALL, &p, sizeof **jobs, fill_job, clear_job, &arr,
+                       n);
     *jobs = arr;
     return ret;
 }
@@ -1128,7 +1172,7 @@ static int64_t insert_chunk(pg_store *s, const char *job_id, const st_row_in *ro
     char *sql = malloc(sqlcap);
     const char **v = calloc(np, sizeof *v);
     int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
-    char (*num)[24] = calloc(n, sizeof *num), (*wnum)[24] = calloc(n, sizeof *wnum);
+    char(*num)[24] = calloc(n, sizeof *num), (*wnum)[24] = calloc(n, sizeof *wnum);
     char **fixed = calloc(np, sizeof *fixed);
     int64_t ret = -1;
     if (!sql || !v || !len || !fmt || !num || !wnum || !fixed) {
@@ -1187,8 +1231,7 @@ out:
     return ret;
 }
 
-static int64_t pg_rows_add(void *be, const char *job_id, const st_row_in *rows, size_t n, char *err,
-                           size_t errlen)
+static int64_t pg_rows_add(void *be, const char *job_id, const st_row_in *rows, size_t n, char *err, size_t errlen)
 {
     pg_store *s = be;
     params p = { 0 };

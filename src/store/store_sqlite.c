@@ -64,25 +64,60 @@
 
 enum {
     Q_VERSION,
-    Q_KEY_INSERT, Q_KEY_LIST, Q_KEY_REVOKE, Q_KEY_EXISTS, Q_KEY_FIND, Q_KEY_COUNT,
-    Q_USAGE_ADD, Q_USAGE_GET,
-    Q_JOB_INSERT, Q_JOB_GET, Q_JOB_PROGRESS, Q_JOB_STATUS, Q_JOB_WEBHOOK, Q_JOB_LIST_ALL,
-    Q_JOB_LIST_KEY, Q_JOB_LIST_STATUS, Q_JOB_EXPIRED, Q_JOB_DELETE, Q_JOB_REASONS,
-    Q_CACHE_GET, Q_CACHE_PUT, Q_CACHE_PURGE,
-    Q_JOB_EXISTS, Q_ROWS_INSERT, Q_ROWS_CANDIDATE, Q_ROWS_CLAIM, Q_ROWS_RENEW, Q_ROWS_RESULT, Q_ROWS_RESULT_STATE,
-    Q_ROWS_RELEASE, Q_ROWS_COUNTS, Q_ROWS_PAGE, Q_WORKER_PUT, Q_WORKER_SEEN, Q_WORKER_LIST,
-    Q_ROWS_CANDIDATE_EX, Q_CLAIMS_LIST, Q_QUEUE_LIST, Q_WORKER_DELETE, Q_FACTS_GET, Q_FACTS_PUT,
+    Q_KEY_INSERT,
+    Q_KEY_LIST,
+    Q_KEY_REVOKE,
+    Q_KEY_EXISTS,
+    Q_KEY_FIND,
+    Q_KEY_COUNT,
+    Q_USAGE_ADD,
+    Q_USAGE_GET,
+    Q_JOB_INSERT,
+    Q_JOB_GET,
+    Q_JOB_PROGRESS,
+    Q_JOB_STATUS,
+    Q_JOB_WEBHOOK,
+    Q_JOB_LIST_ALL,
+    Q_JOB_LIST_KEY,
+    Q_JOB_LIST_STATUS,
+    Q_JOB_EXPIRED,
+    Q_JOB_DELETE,
+    Q_JOB_REASONS,
+    Q_CACHE_GET,
+    Q_CACHE_PUT,
+    Q_CACHE_PURGE,
+    Q_JOB_EXISTS,
+    Q_ROWS_INSERT,
+    Q_ROWS_CANDIDATE,
+    Q_ROWS_CLAIM,
+    Q_ROWS_RENEW,
+    Q_ROWS_RESULT,
+    Q_ROWS_RESULT_STATE,
+    Q_ROWS_RELEASE,
+    Q_ROWS_COUNTS,
+    Q_ROWS_PAGE,
+    Q_WORKER_PUT,
+    Q_WORKER_SEEN,
+    Q_WORKER_LIST,
+    Q_ROWS_CANDIDATE_EX,
+    Q_CLAIMS_LIST,
+    Q_QUEUE_LIST,
+    Q_WORKER_DELETE,
+    Q_FACTS_GET,
+    Q_FACTS_PUT,
     Q__COUNT
 };
 
 #define KEY_COLS "id, name, created_at, revoked_at, rate, daily, admin"
-#define JOB_COLS "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
-                 " n_undeliverable, n_risky, created_at, finished_at, error, webhook," \
-                 " webhook_state, format, reasons"
+#define JOB_COLS                                                            \
+    "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
+    " n_undeliverable, n_risky, created_at, finished_at, error, webhook,"   \
+    " webhook_state, format, reasons"
 /* Pair c (job_domains) has a row claimable at `now`: pending, or claimed
  * under an expired lease (one probe of job_rows_open). */
-#define CLAIMABLE(now) "EXISTS (SELECT 1 FROM job_rows o WHERE o.job_id = c.job_id AND o.domain = c.domain" \
-                       " AND o.state < 2 AND o.lease_until <= " now ")"
+#define CLAIMABLE(now)                                                                   \
+    "EXISTS (SELECT 1 FROM job_rows o WHERE o.job_id = c.job_id AND o.domain = c.domain" \
+    " AND o.state < 2 AND o.lease_until <= " now ")"
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_VERSION] = "PRAGMA data_version",
@@ -124,9 +159,9 @@ static const char *const sql_text[Q__COUNT] = {
      * pairs with open rows) in that order (jobs by jobs_created, whose
      * entries end in the rowid: "+j.status" keeps jobs_status out) and
      * stopping at the first pair one of whose open rows is claimable */
-    [Q_ROWS_CANDIDATE] = "SELECT c.job_id, c.domain FROM jobs j JOIN job_domains c ON c.job_id = j.id"
-                         " WHERE +j.status IN (0, 1) AND " CLAIMABLE("?1")
-                         " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
+    [Q_ROWS_CANDIDATE] =
+        "SELECT c.job_id, c.domain FROM jobs j JOIN job_domains c ON c.job_id = j.id"
+        " WHERE +j.status IN (0, 1) AND " CLAIMABLE("?1") " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
     /* the same, only pairs whose politeness key (the facts' MX host, else
      * the domain) no live claim holds: ST_CLAIM_EXCLUSIVE (in the claim's
      * write transaction, so no other claim comes between), and the first
@@ -137,8 +172,7 @@ static const char *const sql_text[Q__COUNT] = {
                             " SELECT c.job_id, c.domain FROM jobs j JOIN job_domains c ON c.job_id = j.id"
                             " LEFT JOIN domain_facts f ON f.domain = c.domain"
                             " WHERE +j.status IN (0, 1) AND coalesce(f.mx_host, c.domain) NOT IN busy"
-                            " AND " CLAIMABLE("?1")
-                            " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
+                            " AND " CLAIMABLE("?1") " ORDER BY j.created_at, j.rowid, c.domain LIMIT 1",
     [Q_ROWS_CLAIM] = "UPDATE job_rows SET state = 1, claim_id = ?3, holder = ?4, lease_until = ?5,"
                      " attempts = attempts + 1"
                      " WHERE job_id = ?1 AND row_no IN (SELECT row_no FROM job_rows"
@@ -329,8 +363,8 @@ static int make_db_file(const char *path, char *err, size_t errlen)
 static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
 {
     if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                     NULL, NULL, NULL) != SQLITE_OK
-        || sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
         return -1;
     }
@@ -341,8 +375,8 @@ static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
     }
     sqlite3_stmt *q = NULL;
     int64_t version = -1;
-    if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &q, NULL) == SQLITE_OK
-        && sqlite3_step(q) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
         version = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     while (version >= 1 && version < ST_SCHEMA_VERSION) {
@@ -355,8 +389,8 @@ static int init_schema(sq_store *s, const char *path, char *err, size_t errlen)
         version++;
     }
     if (version != ST_SCHEMA_VERSION) {
-        snprintf(err, errlen, "database %s has schema version %lld; this bouncecheck knows version %d",
-                 path, (long long)version, ST_SCHEMA_VERSION);
+        snprintf(err, errlen, "database %s has schema version %lld; this bouncecheck knows version %d", path,
+                 (long long)version, ST_SCHEMA_VERSION);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
@@ -427,8 +461,8 @@ static int column_dup(sqlite3_stmt *q, int col, char **out)
 /* ---- API keys ------------------------------------------------------------------------ */
 
 /* Fills k from a row of KEY_COLS. */
-static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
-                        void (*clear)(void *), void **out, size_t *n);
+static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *), void (*clear)(void *),
+                        void **out, size_t *n);
 
 static void key_from_row(sqlite3_stmt *q, st_key *k)
 {
@@ -610,8 +644,8 @@ static int job_from_row(sqlite3_stmt *q, st_job *j)
     j->finished_at = sqlite3_column_int64(q, 11);
     j->webhook_state = sqlite3_column_int(q, 14);
     column_copy(q, 15, j->format, sizeof j->format);
-    if (column_dup(q, 2, &j->name) != 0 || column_dup(q, 12, &j->error) != 0
-        || column_dup(q, 13, &j->webhook) != 0 || column_dup(q, 16, &j->reasons) != 0) {
+    if (column_dup(q, 2, &j->name) != 0 || column_dup(q, 12, &j->error) != 0 ||
+        column_dup(q, 13, &j->webhook) != 0 || column_dup(q, 16, &j->reasons) != 0) {
         st_job_clear(j);
         return -1;
     }
@@ -690,8 +724,8 @@ static int sq_job_set_webhook_state(void *be, const char *id, int state)
  * `size`-byte elements filled by fill (0 / -1); on failure the ones filled
  * are cleared with clear (may be NULL) and freed. The caller holds the
  * lock. 0 / -1. */
-static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *),
-                        void (*clear)(void *), void **out, size_t *n)
+static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *, void *), void (*clear)(void *),
+                        void **out, size_t *n)
 {
     char *arr = NULL;
     size_t len = 0, cap = 0;
@@ -727,8 +761,14 @@ static int collect_rows(sqlite3_stmt *q, size_t size, int (*fill)(sqlite3_stmt *
     return 0;
 }
 
-static int fill_job(sqlite3_stmt *q, void *elem) { return job_from_row(q, elem); }
-static void clear_job(void *elem) { st_job_clear(elem); }
+static int fill_job(sqlite3_stmt *q, void *elem)
+{
+    return job_from_row(q, elem);
+}
+static void clear_job(void *elem)
+{
+    st_job_clear(elem);
+}
 
 static int collect_jobs(sqlite3_stmt *q, st_job **jobs, size_t *n)
 {
@@ -858,8 +898,7 @@ static void bind_blob_or_null(sqlite3_stmt *q, int idx, const void *data, size_t
         sqlite3_bind_null(q, idx);
 }
 
-static int64_t sq_rows_add(void *be, const char *job_id, const st_row_in *rows, size_t n, char *err,
-                           size_t errlen)
+static int64_t sq_rows_add(void *be, const char *job_id, const st_row_in *rows, size_t n, char *err, size_t errlen)
 {
     sq_store *s = be;
     int64_t added = 0;
@@ -1133,7 +1172,10 @@ fail:
     return -1;
 }
 
-static void clear_page_row(void *elem) { page_row_clear(elem); }
+static void clear_page_row(void *elem)
+{
+    page_row_clear(elem);
+}
 
 static int sq_rows_page(void *be, const char *job_id, int64_t after, int limit,
                         int (*cb)(void *ctx, const st_row_done *row), void *ctx, int64_t *last, int *got)
@@ -1407,8 +1449,8 @@ int st_store_sqlite_open(const st_store_ops **ops, void **be, const char *dir, c
         return -1;
     }
     for (int i = 0; i < Q__COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL)
-            != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
+            SQLITE_OK) {
             snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
             sq_close(s);
             return -1;

@@ -44,7 +44,8 @@ int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *
         int n = bk_state_pending(st, NULL, after, PUBLISH_BATCH, pub_collect, b);
         int ret = 0;
         if (n < 0 || b->n != (size_t)n) {
-            snprintf(err, errlen, "cannot read the job's addresses: %s", n < 0 ? bk_state_error(st) : "out of memory");
+            snprintf(err, errlen, "cannot read the job's addresses: %s",
+                     n < 0 ? bk_state_error(st) : "out of memory");
             ret = -1;
         } else if (n > 0) {
             char serr[512] = "";

@@ -37,9 +37,9 @@ wk_rc wk_rows_collect(st_store *store, const char *job_id, bk_state *st, char *e
 
 /* What a coordinator pass saw. */
 typedef struct wk_coord_pass {
-    int64_t published;     /* addresses published by this pass (0: they already were) */
-    st_row_counts rows;    /* the job's rows when the pass read them */
-    bool complete;         /* no row pending or claimed: every result is now in the state */
+    int64_t published;  /* addresses published by this pass (0: they already were) */
+    st_row_counts rows; /* the job's rows when the pass read them */
+    bool complete;      /* no row pending or claimed: every result is now in the state */
 } wk_coord_pass;
 
 /* One pass over job_id, whose state is st: publishes its addresses unless
@@ -49,6 +49,7 @@ typedef struct wk_coord_pass {
  * written or a result is unreadable (the job cannot end well); WK_RETRY
  * when the store or the publication failed (nothing lost: the next pass
  * tries again). */
-wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err, size_t errlen);
+wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_pass *out, char *err,
+                   size_t errlen);
 
 #endif

@@ -20,9 +20,9 @@
 #define RW_POLL_S 1
 
 struct wk_rwatch {
-    bc_verifier *v;            /* NULL once stopped */
-    struct event *timer;       /* owned */
-    pthread_mutex_t lock;      /* guards st */
+    bc_verifier *v;       /* NULL once stopped */
+    struct event *timer;  /* owned */
+    pthread_mutex_t lock; /* guards st */
     wk_rstate st;
 };
 
@@ -41,7 +41,8 @@ static void rw_publish(wk_rwatch *w, bc_tristate ok, int64_t age_ms, const char 
         wk_log("DNS resolver check passed: %s", msg);
     else
         wk_log("DNS resolver check failed: %s; until it passes, addresses whose domain DNS says does not exist"
-               " are unknown/dns_unreliable", msg);
+               " are unknown/dns_unreliable",
+               msg);
 }
 
 static void rw_tick(evutil_socket_t fd, short what, void *arg)

@@ -25,9 +25,9 @@ typedef struct wk_rwatch wk_rwatch;
 
 /* The latest outcome, as other threads see it. */
 typedef struct wk_rstate {
-    bc_tristate ok;        /* BC_UNKNOWN until the first check ends */
-    int64_t checked_at;    /* when it ended, seconds since the epoch; 0: never */
-    char message[256];     /* the check's line: what the resolver answered */
+    bc_tristate ok;     /* BC_UNKNOWN until the first check ends */
+    int64_t checked_at; /* when it ended, seconds since the epoch; 0: never */
+    char message[256];  /* the check's line: what the resolver answered */
 } wk_rstate;
 
 /* Watches v's resolver on `base` (v's loop): a check now, then every

@@ -36,10 +36,10 @@
 
 #define TICK_MS 200
 #define HEARTBEAT_MS 5000
-#define FLUSH_MS 1000          /* results wait at most this long to be written */
-#define FLUSH_ROWS 100         /* or until this many are at hand */
-#define IDLE_BACKOFF_MS 1000   /* nothing to claim: ask again after this */
-#define ERROR_BACKOFF_MS 5000  /* the store failed: ask again after this */
+#define FLUSH_MS 1000         /* results wait at most this long to be written */
+#define FLUSH_ROWS 100        /* or until this many are at hand */
+#define IDLE_BACKOFF_MS 1000  /* nothing to claim: ask again after this */
+#define ERROR_BACKOFF_MS 5000 /* the store failed: ask again after this */
 
 typedef struct wclaim wclaim;
 
@@ -48,27 +48,27 @@ struct hand {
     int64_t row;
     int status;
     char reason[64];
-    char *packed;              /* bk_result_pack's text (owned) */
+    char *packed; /* bk_result_pack's text (owned) */
 };
 
 typedef struct wsub {
-    bk_recheck rc;             /* first: the greylisting rechecks (src/bulk/recheck.h) */
+    bk_recheck rc; /* first: the greylisting rechecks (src/bulk/recheck.h) */
     wclaim *cl;
-    size_t idx;                /* in cl->c.rows */
+    size_t idx; /* in cl->c.rows */
 } wsub;
 
 struct wclaim {
     wk *w;
     st_claim c;
-    size_t next;               /* the next row to submit */
-    size_t inflight;           /* submitted or waiting for a recheck */
-    size_t finished;           /* rows with a result (written or at hand) */
-    struct hand *hand;         /* results at hand, not yet written */
+    size_t next;       /* the next row to submit */
+    size_t inflight;   /* submitted or waiting for a recheck */
+    size_t finished;   /* rows with a result (written or at hand) */
+    struct hand *hand; /* results at hand, not yet written */
     size_t nres;
-    int64_t renew_at;          /* unix ms */
-    int64_t first_at_hand;     /* unix ms of the oldest result at hand */
-    bool lost;                 /* the lease was lost: nothing more is submitted or written */
-    char mx_host[256];         /* the mail server that answered for the domain ("" none yet) */
+    int64_t renew_at;      /* unix ms */
+    int64_t first_at_hand; /* unix ms of the oldest result at hand */
+    bool lost;             /* the lease was lost: nothing more is submitted or written */
+    char mx_host[256];     /* the mail server that answered for the domain ("" none yet) */
     wclaim *next_claim;
 };
 
@@ -76,12 +76,12 @@ struct wk {
     wk_opts o;
     st_worker_info info;
     struct event *tick;
-    struct event *kick;        /* a pass at once: a claim is complete */
+    struct event *kick; /* a pass at once: a claim is complete */
     wclaim *claims;
     int nclaims;
     int per_claim;
     int64_t next_claim_at, next_beat_at;
-    bk_recheck_list rechecks;  /* rows waiting for their greylisting recheck */
+    bk_recheck_list rechecks; /* rows waiting for their greylisting recheck */
     bool stopping;
     wk_stats st;
 };
@@ -211,8 +211,10 @@ static void write_results(wk *w, wclaim *cl)
     int64_t n = -1;
     if (res && rc) {
         for (size_t i = 0; i < cl->nres; i++)
-            res[i] = (st_row_result){ .row = cl->hand[i].row, .status = cl->hand[i].status,
-                                      .reason = cl->hand[i].reason, .json = cl->hand[i].packed };
+            res[i] = (st_row_result){ .row = cl->hand[i].row,
+                                      .status = cl->hand[i].status,
+                                      .reason = cl->hand[i].reason,
+                                      .json = cl->hand[i].packed };
         n = st_rows_result_batch(w->o.store, cl->c.id, res, cl->nres, rc);
     }
     free(res);
@@ -238,7 +240,8 @@ static void write_results(wk *w, wclaim *cl)
         cl->lost = true;
         atomic_fetch_add(&w->st.leases_lost_total, 1);
         wk_log("claim %s (%s): its rows are no longer its own (its lease ran out and another worker took them, or"
-               " the job was deleted): results not written", cl->c.id, cl->c.domain);
+               " the job was deleted): results not written",
+               cl->c.id, cl->c.domain);
     }
 }
 
@@ -320,8 +323,7 @@ static void renew(wk *w, int64_t now)
             /* nothing held any more, yet rows are without a result: taken over */
             cl->lost = true;
             atomic_fetch_add(&w->st.leases_lost_total, 1);
-            wk_log("claim %s (%s): its lease ran out and another worker took it", cl->c.id,
-                   cl->c.domain);
+            wk_log("claim %s (%s): its lease ran out and another worker took it", cl->c.id, cl->c.domain);
         }
     }
 }
@@ -520,11 +522,11 @@ size_t wk_metrics_text(const wk *w, char *buf, size_t size)
 {
     static const char *const names[4] = { "deliverable", "undeliverable", "risky", "unknown" };
     size_t k = 0;
-#define EMIT(...)                                                                 \
-    do {                                                                          \
-        int n_ = snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__);         \
-        if (n_ > 0)                                                               \
-            k = k + (size_t)n_ < size ? k + (size_t)n_ : (size ? size - 1 : 0);   \
+#define EMIT(...)                                                               \
+    do {                                                                        \
+        int n_ = snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__);       \
+        if (n_ > 0)                                                             \
+            k = k + (size_t)n_ < size ? k + (size_t)n_ : (size ? size - 1 : 0); \
     } while (0)
     EMIT("# HELP bouncecheck_worker_claims_total Batches claimed by this node's worker.\n"
          "# TYPE bouncecheck_worker_claims_total counter\n"
@@ -539,7 +541,8 @@ size_t wk_metrics_text(const wk *w, char *buf, size_t size)
     for (int i = 0; i < 4; i++)
         EMIT("bouncecheck_worker_rows_total{status=\"%s\"} %llu\n", names[i],
              (unsigned long long)atomic_load(&w->st.rows_total[i]));
-    EMIT("# HELP bouncecheck_worker_leases_lost_total Batches another worker took over after their lease ran out.\n"
+    EMIT("# HELP bouncecheck_worker_leases_lost_total Batches another worker took over after their lease ran "
+         "out.\n"
          "# TYPE bouncecheck_worker_leases_lost_total counter\n"
          "bouncecheck_worker_leases_lost_total %llu\n",
          (unsigned long long)atomic_load(&w->st.leases_lost_total));

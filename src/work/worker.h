@@ -40,7 +40,7 @@ typedef struct wk_opts {
 /* Counters, for /metrics. */
 typedef struct wk_stats {
     atomic_uint_fast64_t claims_total;
-    atomic_uint_fast64_t rows_total[4];   /* results written, by bc_verdict_status */
+    atomic_uint_fast64_t rows_total[4]; /* results written, by bc_verdict_status */
     atomic_uint_fast64_t leases_lost_total;
     atomic_uint_fast64_t store_errors_total;
     atomic_int_fast64_t claims_active;

@@ -100,8 +100,8 @@ bool bc_ares_loop_init(bc_ares_loop *l, struct event_base *base)
     return l->timer != NULL;
 }
 
-bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
-                            const char *servers, char *err, size_t errlen)
+bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask, const char *servers, char *err,
+                           size_t errlen)
 {
     /* ares_library_init is only required on Windows in c-ares 1.18; not
      * calling it keeps the library free of process-wide state. */
@@ -114,8 +114,7 @@ bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
     if (servers) {
         st = ares_set_servers_ports_csv(l->channel, servers);
         if (st != ARES_SUCCESS)
-            return bc_seterr(err, errlen, BC_EINVAL, "bad DNS server list '%s': %s", servers,
-                             ares_strerror(st));
+            return bc_seterr(err, errlen, BC_EINVAL, "bad DNS server list '%s': %s", servers, ares_strerror(st));
     }
     return BC_OK;
 }
@@ -156,9 +155,10 @@ int bc_ares_loop_servers(const bc_ares_loop *l, char *buf, size_t buflen)
                 continue;
             int port = s->udp_port ? s->udp_port : NS_DEFAULTPORT;
             const char *sep = at ? "," : "";
-            int w = port == NS_DEFAULTPORT ? snprintf(buf + at, buflen - at, "%s%s", sep, ip)
-                    : snprintf(buf + at, buflen - at, s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d",
-                               sep, ip, port);
+            int w = port == NS_DEFAULTPORT
+                        ? snprintf(buf + at, buflen - at, "%s%s", sep, ip)
+                        : snprintf(buf + at, buflen - at, s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d", sep, ip,
+                                   port);
             if (w < 0)
                 break;
             at += (size_t)w;

@@ -22,11 +22,11 @@ struct event_base;
 struct bc_ares_watch;
 
 typedef struct bc_ares_loop {
-    struct event_base *base;        /* borrowed */
-    ares_channel channel;           /* valid while have_channel */
+    struct event_base *base; /* borrowed */
+    ares_channel channel;    /* valid while have_channel */
     bool have_channel;
-    struct event *timer;            /* owned; c-ares timeouts */
-    struct bc_ares_watch *watches;  /* owned; one per socket c-ares watches */
+    struct event *timer;           /* owned; c-ares timeouts */
+    struct bc_ares_watch *watches; /* owned; one per socket c-ares watches */
 } bc_ares_loop;
 
 /* Prepares l (zeroed by the caller) on `base`: creates the timer. False when
@@ -37,8 +37,8 @@ bool bc_ares_loop_init(bc_ares_loop *l, struct event_base *base);
  * both) and, when `servers` is not NULL, points it at those servers
  * ("IP[:PORT],..."). On failure the message goes into err and the caller
  * closes l (bc_ares_loop_close). */
-bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask,
-                            const char *servers, char *err, size_t errlen);
+bc_error bc_ares_loop_open(bc_ares_loop *l, struct ares_options *ao, int mask, const char *servers, char *err,
+                           size_t errlen);
 
 /* Re-arms the timer for c-ares's next timeout, or stops it when nothing is
  * pending (nothing without a channel). */

@@ -16,21 +16,21 @@ struct range4 {
 
 /* IANA IPv4 special-purpose address registry, plus multicast and class E. */
 static const struct range4 ranges4[] = {
-    { 0x00000000u, 8, "this_network" },     /* 0.0.0.0/8 */
-    { 0x0A000000u, 8, "private" },          /* 10.0.0.0/8 */
-    { 0x64400000u, 10, "shared_cgnat" },    /* 100.64.0.0/10 */
-    { 0x7F000000u, 8, "loopback" },         /* 127.0.0.0/8 */
-    { 0xA9FE0000u, 16, "link_local" },      /* 169.254.0.0/16 */
-    { 0xAC100000u, 12, "private" },         /* 172.16.0.0/12 */
-    { 0xC0000000u, 24, "ietf_protocol" },   /* 192.0.0.0/24 */
-    { 0xC0000200u, 24, "documentation" },   /* 192.0.2.0/24 */
-    { 0xC0586300u, 24, "relay_anycast" },   /* 192.88.99.0/24 (deprecated 6to4 relay) */
-    { 0xC0A80000u, 16, "private" },         /* 192.168.0.0/16 */
-    { 0xC6120000u, 15, "benchmarking" },    /* 198.18.0.0/15 */
-    { 0xC6336400u, 24, "documentation" },   /* 198.51.100.0/24 */
-    { 0xCB007100u, 24, "documentation" },   /* 203.0.113.0/24 */
-    { 0xE0000000u, 4, "multicast" },        /* 224.0.0.0/4 */
-    { 0xF0000000u, 4, "reserved" },         /* 240.0.0.0/4, with 255.255.255.255 */
+    { 0x00000000u, 8, "this_network" },   /* 0.0.0.0/8 */
+    { 0x0A000000u, 8, "private" },        /* 10.0.0.0/8 */
+    { 0x64400000u, 10, "shared_cgnat" },  /* 100.64.0.0/10 */
+    { 0x7F000000u, 8, "loopback" },       /* 127.0.0.0/8 */
+    { 0xA9FE0000u, 16, "link_local" },    /* 169.254.0.0/16 */
+    { 0xAC100000u, 12, "private" },       /* 172.16.0.0/12 */
+    { 0xC0000000u, 24, "ietf_protocol" }, /* 192.0.0.0/24 */
+    { 0xC0000200u, 24, "documentation" }, /* 192.0.2.0/24 */
+    { 0xC0586300u, 24, "relay_anycast" }, /* 192.88.99.0/24 (deprecated 6to4 relay) */
+    { 0xC0A80000u, 16, "private" },       /* 192.168.0.0/16 */
+    { 0xC6120000u, 15, "benchmarking" },  /* 198.18.0.0/15 */
+    { 0xC6336400u, 24, "documentation" }, /* 198.51.100.0/24 */
+    { 0xCB007100u, 24, "documentation" }, /* 203.0.113.0/24 */
+    { 0xE0000000u, 4, "multicast" },      /* 224.0.0.0/4 */
+    { 0xF0000000u, 4, "reserved" },       /* 240.0.0.0/4, with 255.255.255.255 */
 };
 
 struct range6 {
@@ -42,19 +42,19 @@ struct range6 {
 /* IANA IPv6 special-purpose address registry (the parts that matter for an
  * outbound connection), plus multicast and everything outside 2000::/3. */
 static const struct range6 ranges6[] = {
-    { { 0 }, 128, "unspecified" },                                   /* ::/128 */
+    { { 0 }, 128, "unspecified" },                                           /* ::/128 */
     { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 128, "loopback" }, /* ::1/128 */
-    { { 0x01, 0x00 }, 64, "discard" },                               /* 100::/64 */
-    { { 0x20, 0x01, 0x00, 0x00 }, 32, "teredo" },                    /* 2001::/32 */
-    { { 0x20, 0x01, 0x00, 0x02, 0x00, 0x00 }, 48, "benchmarking" },  /* 2001:2::/48 */
-    { { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation" },             /* 2001:db8::/32 */
-    { { 0x20, 0x01, 0x00, 0x10 }, 28, "orchid" },                    /* 2001:10::/28 */
-    { { 0x20, 0x02 }, 16, "6to4" },                                  /* 2002::/16 */
-    { { 0x3f, 0xff }, 20, "documentation" },                         /* 3fff::/20 */
-    { { 0xfc }, 7, "unique_local" },                                 /* fc00::/7 */
-    { { 0xfe, 0x80 }, 10, "link_local" },                            /* fe80::/10 */
-    { { 0xfe, 0xc0 }, 10, "site_local" },                            /* fec0::/10 (deprecated) */
-    { { 0xff }, 8, "multicast" },                                    /* ff00::/8 */
+    { { 0x01, 0x00 }, 64, "discard" },                                       /* 100::/64 */
+    { { 0x20, 0x01, 0x00, 0x00 }, 32, "teredo" },                            /* 2001::/32 */
+    { { 0x20, 0x01, 0x00, 0x02, 0x00, 0x00 }, 48, "benchmarking" },          /* 2001:2::/48 */
+    { { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation" },                     /* 2001:db8::/32 */
+    { { 0x20, 0x01, 0x00, 0x10 }, 28, "orchid" },                            /* 2001:10::/28 */
+    { { 0x20, 0x02 }, 16, "6to4" },                                          /* 2002::/16 */
+    { { 0x3f, 0xff }, 20, "documentation" },                                 /* 3fff::/20 */
+    { { 0xfc }, 7, "unique_local" },                                         /* fc00::/7 */
+    { { 0xfe, 0x80 }, 10, "link_local" },                                    /* fe80::/10 */
+    { { 0xfe, 0xc0 }, 10, "site_local" },                                    /* fec0::/10 (deprecated) */
+    { { 0xff }, 8, "multicast" },                                            /* ff00::/8 */
 };
 
 static const char *check4(uint32_t a)

@@ -30,8 +30,7 @@ static const char *bad_key_byte(unsigned char c, bc_strset_kind kind)
     if (c == 0)
         return "NUL byte";
     if (c >= 0x80)
-        return kind == BC_STRSET_DOMAIN ? "non-ASCII byte (domains must be A-labels)"
-                                        : "non-ASCII byte";
+        return kind == BC_STRSET_DOMAIN ? "non-ASCII byte (domains must be A-labels)" : "non-ASCII byte";
     if (c == '\r')
         return "carriage return (lines must end in LF only)";
     if (c >= 'A' && c <= 'Z')
@@ -108,8 +107,8 @@ static size_t key_len(const bc_strset *s, const char *line, size_t n)
 
 /* Indexes and validates the blob (see strset.h). The offset array is owned
  * by *s and released by bc_strset_fini(). */
-bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind,
-                         const char *name, char *errbuf, size_t errlen)
+bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind, const char *name,
+                        char *errbuf, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     s->kind = kind;
@@ -127,8 +126,7 @@ bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_ki
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         lines++;
         if (!nl)
-            return bc_seterr(errbuf, errlen, BC_EDATA,
-                             "%s:%zu: missing newline at end of file", name, lines);
+            return bc_seterr(errbuf, errlen, BC_EDATA, "%s:%zu: missing newline at end of file", name, lines);
         p = nl + 1;
     }
 
@@ -142,7 +140,7 @@ bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_ki
         const char *line = data + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t n = (size_t)(nl - line), k = n;
-        const char *why = n > BC_STRSET_LINE_MAX ? "line too long"
+        const char *why = n > BC_STRSET_LINE_MAX  ? "line too long"
                           : kind == BC_STRSET_TSV ? check_tsv(line, n, &k)
                                                   : check_domain(line, n);
         if (!why && prev) {

@@ -30,10 +30,10 @@ typedef enum bc_strset_kind {
 #define BC_STRSET_LINE_MAX 255
 
 typedef struct bc_strset {
-    const char *data;    /* the blob; not owned */
-    size_t len;          /* bytes in the blob */
-    uint32_t *off;       /* count + 1 line start offsets (owned); off[count] == len */
-    size_t count;        /* lines */
+    const char *data; /* the blob; not owned */
+    size_t len;       /* bytes in the blob */
+    uint32_t *off;    /* count + 1 line start offsets (owned); off[count] == len */
+    size_t count;     /* lines */
     bc_strset_kind kind;
 } bc_strset;
 
@@ -42,8 +42,8 @@ typedef struct bc_strset {
  * `name` (e.g. the file path) is used in error messages, which name the line.
  * On failure returns BC_EDATA (or BC_ENOMEM) and leaves *s empty. Call
  * bc_strset_fini() in every case. */
-bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind,
-                         const char *name, char *errbuf, size_t errlen);
+bc_error bc_strset_init(bc_strset *s, const char *data, size_t len, bc_strset_kind kind, const char *name,
+                        char *errbuf, size_t errlen);
 
 /* Frees the offset array; the blob is not touched. Accepts a zeroed set. */
 void bc_strset_fini(bc_strset *s);

@@ -68,8 +68,7 @@ bool bc_taglist_split(const char *text, size_t len, bc_taglist *out, char *err, 
             while (k < b && bc_tag_wsp(text[k]))
                 k++;
             if (k >= b || text[k] != '=') {
-                snprintf(err, errlen, "'%s' is not tag=value",
-                         bc_tag_quote(q, sizeof q, text + a, b - a));
+                snprintf(err, errlen, "'%s' is not tag=value", bc_tag_quote(q, sizeof q, text + a, b - a));
                 return false;
             }
             k++;

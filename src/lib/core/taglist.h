@@ -21,7 +21,7 @@ typedef struct bc_tag {
 typedef struct bc_taglist {
     size_t n;
     bc_tag tags[BC_TAGS_MAX];
-    size_t nempty;               /* empty elements (";;") seen and skipped */
+    size_t nempty; /* empty elements (";;") seen and skipped */
 } bc_taglist;
 
 /* Splits text[0..len) at ';' into tag=value pairs. Tag names follow RFC

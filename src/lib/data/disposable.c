@@ -20,7 +20,7 @@ typedef struct dp_answer {
     char allow[BC_DOMAIN_MAX];       /* "" when not allow-listed */
     char registrable[BC_DOMAIN_MAX]; /* "" when there is none */
     bool disposable;
-    int has_mx;                      /* 1, 0, -1 could not tell, -2 not asked */
+    int has_mx; /* 1, 0, -1 could not tell, -2 not asked */
     char dns_error[256];
 } dp_answer;
 
@@ -113,7 +113,6 @@ static json_t *dp_json_error(const char *input, const char *why)
     free(in);
     return o;
 }
-
 
 /* The disposable list's sources, as `bouncecheck lists` shows them. */
 static const char *dp_list_source(const bc_ctx *ctx)

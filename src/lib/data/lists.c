@@ -56,11 +56,11 @@ typedef struct mapping {
 } mapping;
 
 struct bc_lists {
-    bc_strset set[L__COUNT];   /* allow = the built-in allow list */
-    bc_strset user_allow;      /* data_dir/allow.txt, may be empty */
-    mapping map[L__COUNT];     /* data-directory files (L_ALLOW = user allow) */
-    size_t allow_count;        /* built-in + user entries, without duplicates */
-    char *source[L__COUNT];    /* owned strings for bc_lists_describe() */
+    bc_strset set[L__COUNT]; /* allow = the built-in allow list */
+    bc_strset user_allow;    /* data_dir/allow.txt, may be empty */
+    mapping map[L__COUNT];   /* data-directory files (L_ALLOW = user allow) */
+    size_t allow_count;      /* built-in + user entries, without duplicates */
+    char *source[L__COUNT];  /* owned strings for bc_lists_describe() */
     char *license[L__COUNT];
     char *origin[L__COUNT];
     char cats[ROLE_CATS_MAX][ROLE_CAT_LEN + 1];
@@ -111,8 +111,7 @@ static bc_error map_file(const char *path, mapping *m, char *errbuf, size_t errl
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         int e = errno;
         close(fd);
-        return bc_seterr(errbuf, errlen, BC_EIO, "%s: %s", path,
-                         e ? strerror(e) : "not a regular file");
+        return bc_seterr(errbuf, errlen, BC_EIO, "%s: %s", path, e ? strerror(e) : "not a regular file");
     }
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -155,18 +154,17 @@ static bool has_item(const char *list, const char *s)
 
 /* Builds the source ("pkg@ver, ...") and licence strings of one list from its
  * sources.json entry (may be NULL). Strings are stored in l. */
-static bc_error describe_sources(bc_lists *l, int which, json_t *entry, const char *name,
-                                  char *errbuf, size_t errlen)
+static bc_error describe_sources(bc_lists *l, int which, json_t *entry, const char *name, char *errbuf,
+                                 size_t errlen)
 {
     char src[512] = "", lic[256] = "";
     size_t su = 0, lu = 0;
     json_t *arr = entry ? json_object_get(entry, "sources") : NULL;
     if (entry && !json_is_object(entry))
-        return bc_seterr(errbuf, errlen, BC_EDATA, "%s: lists.%s is not an object", name,
-                         list_names[which]);
+        return bc_seterr(errbuf, errlen, BC_EDATA, "%s: lists.%s is not an object", name, list_names[which]);
     if (arr && !json_is_array(arr))
-        return bc_seterr(errbuf, errlen, BC_EDATA, "%s: lists.%s.sources is not an array",
-                         name, list_names[which]);
+        return bc_seterr(errbuf, errlen, BC_EDATA, "%s: lists.%s.sources is not an array", name,
+                         list_names[which]);
     size_t i;
     json_t *s;
     json_array_foreach(arr, i, s) {
@@ -174,8 +172,7 @@ static bc_error describe_sources(bc_lists *l, int which, json_t *entry, const ch
         const char *ver = json_string_value(json_object_get(s, "version"));
         const char *li = json_string_value(json_object_get(s, "license"));
         if (!pkg)
-            return bc_seterr(errbuf, errlen, BC_EDATA,
-                             "%s: lists.%s.sources[%zu] has no \"package\" string", name,
+            return bc_seterr(errbuf, errlen, BC_EDATA, "%s: lists.%s.sources[%zu] has no \"package\" string", name,
                              list_names[which], i);
         char item[256];
         snprintf(item, sizeof item, "%s%s%s", pkg, ver ? "@" : "", ver ? ver : "");
@@ -192,8 +189,8 @@ static bc_error describe_sources(bc_lists *l, int which, json_t *entry, const ch
 
 /* Parses sources.json (data[0..len), named `name` in messages) into the
  * source/licence strings of disposable, free and role. */
-static bc_error load_sources(bc_lists *l, const char *data, size_t len, const char *name,
-                              char *errbuf, size_t errlen)
+static bc_error load_sources(bc_lists *l, const char *data, size_t len, const char *name, char *errbuf,
+                             size_t errlen)
 {
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -204,8 +201,7 @@ static bc_error load_sources(bc_lists *l, const char *data, size_t len, const ch
     if (!json_is_object(root) || (lists && !json_is_object(lists)))
         st = bc_seterr(errbuf, errlen, BC_EDATA, "%s: expected {\"lists\": {...}}", name);
     for (int w = L_DISPOSABLE; st == BC_OK && w <= L_ROLE; w++)
-        st = describe_sources(l, w, json_object_get(lists, list_names[w]), name, errbuf,
-                              errlen);
+        st = describe_sources(l, w, json_object_get(lists, list_names[w]), name, errbuf, errlen);
     json_decref(root);
     return st;
 }
@@ -226,8 +222,8 @@ static bc_error intern_categories(bc_lists *l, const char *name, char *errbuf, s
         if (k < l->ncats)
             continue;
         if (l->ncats == ROLE_CATS_MAX || clen > ROLE_CAT_LEN)
-            return bc_seterr(errbuf, errlen, BC_EDATA, "%s:%zu: more than %d categories", name,
-                             i + 1, ROLE_CATS_MAX);
+            return bc_seterr(errbuf, errlen, BC_EDATA, "%s:%zu: more than %d categories", name, i + 1,
+                             ROLE_CATS_MAX);
         memcpy(l->cats[l->ncats], cat, clen);
         l->cats[l->ncats][clen] = '\0';
         l->ncats++;
@@ -247,8 +243,7 @@ static bc_error load_dir(bc_lists *l, const char *data_dir, char *errbuf, size_t
             return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
         st = map_file(l->origin[w], &l->map[w], errbuf, errlen);
         if (st == BC_OK)
-            st = bc_strset_init(&l->set[w], l->map[w].addr, l->map[w].len, kinds[w],
-                                l->origin[w], errbuf, errlen);
+            st = bc_strset_init(&l->set[w], l->map[w].addr, l->map[w].len, kinds[w], l->origin[w], errbuf, errlen);
     }
     if (st != BC_OK)
         return st;
@@ -281,29 +276,27 @@ static bc_error load_builtin(bc_lists *l, char *errbuf, size_t errlen)
     char name[64];
     for (int w = L_DISPOSABLE; w <= L_ROLE; w++) {
         snprintf(name, sizeof name, "built-in %s", list_files[w]);
-        bc_error st = bc_strset_init(&l->set[w], (const char *)b[w].data, b[w].len,
-                                      b[w].kind, name, errbuf, errlen);
+        bc_error st = bc_strset_init(&l->set[w], (const char *)b[w].data, b[w].len, b[w].kind, name, errbuf,
+                                     errlen);
         if (st != BC_OK)
             return st;
         l->origin[w] = dup_str("builtin");
         if (!l->origin[w])
             return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
     }
-    return load_sources(l, (const char *)bc_data_sources_json, bc_data_sources_json_len,
-                        "built-in sources.json", errbuf, errlen);
+    return load_sources(l, (const char *)bc_data_sources_json, bc_data_sources_json_len, "built-in sources.json",
+                        errbuf, errlen);
 }
 
 /* Loads our own lists (allow, popular) and, when present, the user's
  * data_dir/allow.txt. */
 static bc_error load_ours(bc_lists *l, const char *data_dir, char *errbuf, size_t errlen)
 {
-    bc_error st = bc_strset_init(&l->set[L_ALLOW], (const char *)bc_data_allow_txt,
-                                  bc_data_allow_txt_len, BC_STRSET_DOMAIN,
-                                  "built-in allow.txt", errbuf, errlen);
+    bc_error st = bc_strset_init(&l->set[L_ALLOW], (const char *)bc_data_allow_txt, bc_data_allow_txt_len,
+                                 BC_STRSET_DOMAIN, "built-in allow.txt", errbuf, errlen);
     if (st == BC_OK)
-        st = bc_strset_init(&l->set[L_POPULAR], (const char *)bc_data_popular_txt,
-                            bc_data_popular_txt_len, BC_STRSET_DOMAIN, "built-in popular.txt",
-                            errbuf, errlen);
+        st = bc_strset_init(&l->set[L_POPULAR], (const char *)bc_data_popular_txt, bc_data_popular_txt_len,
+                            BC_STRSET_DOMAIN, "built-in popular.txt", errbuf, errlen);
     if (st != BC_OK)
         return st;
     l->allow_count = l->set[L_ALLOW].count;
@@ -320,8 +313,8 @@ static bc_error load_ours(bc_lists *l, const char *data_dir, char *errbuf, size_
     if (user && is_file(user)) {
         st = map_file(user, &l->map[L_ALLOW], errbuf, errlen);
         if (st == BC_OK)
-            st = bc_strset_init(&l->user_allow, l->map[L_ALLOW].addr, l->map[L_ALLOW].len,
-                                BC_STRSET_DOMAIN, user, errbuf, errlen);
+            st = bc_strset_init(&l->user_allow, l->map[L_ALLOW].addr, l->map[L_ALLOW].len, BC_STRSET_DOMAIN, user,
+                                errbuf, errlen);
         for (size_t i = 0; st == BC_OK && i < l->user_allow.count; i++) {
             size_t n;
             const char *d = bc_strset_line(&l->user_allow, i, &n);
@@ -343,8 +336,7 @@ static bc_error load_ours(bc_lists *l, const char *data_dir, char *errbuf, size_
 /* True when data_dir holds a complete set written by bc_lists_update(). */
 static bool dir_complete(const char *data_dir)
 {
-    static const char *const need[] = { "sources.json", "disposable.txt", "free.txt",
-                                        "role.tsv" };
+    static const char *const need[] = { "sources.json", "disposable.txt", "free.txt", "role.tsv" };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
         char *p = path_join(data_dir, need[i]);
         bool ok = p && is_file(p);
@@ -369,10 +361,11 @@ bc_error bc_lists_load(bc_lists **out, const char *data_dir, char *errbuf, size_
         data_dir = NULL;
     l->psl = psl_builtin();
     bc_error st = data_dir && dir_complete(data_dir) ? load_dir(l, data_dir, errbuf, errlen)
-                                                      : load_builtin(l, errbuf, errlen);
+                                                     : load_builtin(l, errbuf, errlen);
     if (st == BC_OK)
-        st = intern_categories(l, l->origin[L_ROLE] && strcmp(l->origin[L_ROLE], "builtin")
-                                      ? l->origin[L_ROLE] : "built-in role.tsv",
+        st = intern_categories(l,
+                               l->origin[L_ROLE] && strcmp(l->origin[L_ROLE], "builtin") ? l->origin[L_ROLE]
+                                                                                         : "built-in role.tsv",
                                errbuf, errlen);
     if (st == BC_OK)
         st = load_ours(l, data_dir, errbuf, errlen);
@@ -405,8 +398,7 @@ void bc_lists_free(bc_lists *l)
  * (normalised, NUL-terminated) matches: d itself or the first of its parents,
  * walking up to the registrable domain, that is listed; a pointer into d, or
  * NULL when none is. */
-static const char *match_entry(const bc_lists *l, const char *d, size_t n, const bc_strset *a,
-                               const bc_strset *b)
+static const char *match_entry(const bc_lists *l, const char *d, size_t n, const bc_strset *a, const bc_strset *b)
 {
     const char *reg = l->psl ? psl_registrable_domain(l->psl, d) : NULL;
     const char *p = d;
@@ -425,8 +417,7 @@ static const char *match_entry(const bc_lists *l, const char *d, size_t n, const
 
 /* True when the domain d (normalised, NUL-terminated) or one of its parents
  * down to the registrable domain is in set a or set b (either may be NULL). */
-static bool match_up(const bc_lists *l, const char *d, size_t n, const bc_strset *a,
-                     const bc_strset *b)
+static bool match_up(const bc_lists *l, const char *d, size_t n, const bc_strset *a, const bc_strset *b)
 {
     return match_entry(l, d, n, a, b) != NULL;
 }
@@ -451,16 +442,14 @@ bool bc_lists_disposable(const bc_lists *l, const char *ascii_domain)
 /* Copies the entry of list `which` (for L_ALLOW also the data directory's
  * allow.txt) that ascii_domain matches (see match_entry) into out; false
  * when none matches or it does not fit. */
-static bool copy_match(const bc_ctx *ctx, const char *ascii_domain, int which, char *out,
-                       size_t outlen)
+static bool copy_match(const bc_ctx *ctx, const char *ascii_domain, int which, char *out, size_t outlen)
 {
     char d[BC_DOMAIN_LEN + 1];
     const bc_lists *l = ctx ? ctx->lists : NULL;
     size_t n = l && ascii_domain && out && outlen ? bc_domain_norm(ascii_domain, d) : 0;
     if (n == 0)
         return false;
-    const char *m = match_entry(l, d, n, &l->set[which],
-                                which == L_ALLOW ? &l->user_allow : NULL);
+    const char *m = match_entry(l, d, n, &l->set[which], which == L_ALLOW ? &l->user_allow : NULL);
     size_t mlen = m ? strlen(m) : 0;
     if (!m || mlen >= outlen)
         return false;

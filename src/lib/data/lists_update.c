@@ -36,18 +36,18 @@
 #define UPD_DEFAULT_REGISTRY "https://registry.npmjs.org"
 #define UPD_MAX_PACKUMENT ((size_t)64 << 20) /* 64 MB */
 #define UPD_MAX_TARBALL ((size_t)64 << 20)
-#define UPD_MAX_MEMBER ((size_t)64 << 20)    /* one file unpacked from a tarball */
+#define UPD_MAX_MEMBER ((size_t)64 << 20) /* one file unpacked from a tarball */
 #define UPD_MAX_LICENSE ((size_t)1 << 20)
 #define UPD_MAX_URL 2048
 #define UPD_MAX_PATH 4096
-#define UPD_MAX_ENTRY 1024                   /* one domain or local part, raw */
+#define UPD_MAX_ENTRY 1024 /* one domain or local part, raw */
 #define UPD_HOST_MAX 253
 
 /* How a package's data member is laid out. */
 typedef enum upd_kind {
-    UPD_JSON_ARRAY,  /* a JSON array of domain strings */
-    UPD_FAKEFILTER,  /* {"domains": {"example.com": {...}, ...}} */
-    UPD_ROLE_JS,     /* JavaScript: const NAME = [ 'a', 'b', ... ]; */
+    UPD_JSON_ARRAY, /* a JSON array of domain strings */
+    UPD_FAKEFILTER, /* {"domains": {"example.com": {...}, ...}} */
+    UPD_ROLE_JS,    /* JavaScript: const NAME = [ 'a', 'b', ... ]; */
 } upd_kind;
 
 /* Which list a package feeds. */
@@ -149,8 +149,13 @@ typedef enum upd_drop {
 } upd_drop;
 
 static const char *const upd_drop_names[UPD_NDROPS] = {
-    "empty", "not a string", "too long", "rejected by IDNA2008/UTS#46",
-    "not a host name", "single label", "numeric top-level label",
+    "empty",
+    "not a string",
+    "too long",
+    "rejected by IDNA2008/UTS#46",
+    "not a host name",
+    "single label",
+    "numeric top-level label",
 };
 
 /* One fetched package: what goes into sources.json and LICENSES/. */
@@ -165,22 +170,21 @@ typedef struct upd_pkg {
 /* The state of one update run. */
 typedef struct upd_run {
     const bc_update_options *opts;
-    const char *registry;   /* without a trailing slash (points into reg_buf) */
+    const char *registry; /* without a trailing slash (points into reg_buf) */
     char reg_buf[UPD_MAX_URL];
-    const char *protocols;  /* for libcurl: "https", or "http,https" for a loopback registry */
+    const char *protocols; /* for libcurl: "https", or "http,https" for a loopback registry */
     bool default_registry;
     upd_pkg pkgs[UPD_NSOURCES];
     upd_list lists[UPD_NLISTS];
     size_t drops[UPD_NLISTS][UPD_NDROPS];
-    char cats[16][32];      /* role categories from the array names */
+    char cats[16][32]; /* role categories from the array names */
     size_t ncats;
     char *errbuf;
     size_t errlen;
 } upd_run;
 
 /* Sends one formatted progress line to opts->log, if set. */
-__attribute__((format(printf, 2, 3)))
-static void upd_log(const upd_run *u, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void upd_log(const upd_run *u, const char *fmt, ...)
 {
     if (!u->opts->log)
         return;
@@ -499,9 +503,8 @@ static bc_error upd_parse_json_array(upd_run *u, const upd_pkg *p, const upd_buf
     json_t *root = json_loadb(m->data, m->len, 0, &jerr);
     if (!root || !json_is_array(root)) {
         json_decref(root);
-        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s is not a JSON array%s%s",
-                         p->src->package, p->version, p->src->member,
-                         root ? "" : ": ", root ? "" : jerr.text);
+        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s is not a JSON array%s%s", p->src->package,
+                         p->version, p->src->member, root ? "" : ": ", root ? "" : jerr.text);
     }
     size_t i;
     json_t *v;
@@ -527,9 +530,8 @@ static bc_error upd_parse_fakefilter(upd_run *u, const upd_pkg *p, const upd_buf
     json_t *domains = root ? json_object_get(root, "domains") : NULL;
     if (!json_is_object(domains)) {
         json_decref(root);
-        return bc_seterr(u->errbuf, u->errlen, BC_EDATA,
-                         "%s@%s: %s has no \"domains\" object%s%s", p->src->package, p->version,
-                         p->src->member, root ? "" : ": ", root ? "" : jerr.text);
+        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s has no \"domains\" object%s%s",
+                         p->src->package, p->version, p->src->member, root ? "" : ": ", root ? "" : jerr.text);
     }
     const char *key;
     size_t klen;
@@ -592,8 +594,7 @@ static bool upd_js_skip(const char *s, size_t n, size_t *i)
 /* True when c may appear in a JavaScript identifier we accept (ASCII). */
 static bool upd_js_ident_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '$';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
 }
 
 /* Scans role-based-email-addresses' JavaScript: every top-level statement
@@ -607,9 +608,9 @@ static bc_error upd_parse_role_js(upd_run *u, const upd_pkg *p, const upd_buf *m
     const char *s = m->data;
     size_t n = m->len, i = 0, arrays = 0;
     const char *pkg = p->src->package;
-#define UPD_JS_FAIL(what) \
-    bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s: unrecognised JavaScript (%s near byte %zu)", \
-              pkg, p->version, p->src->member, what, i)
+#define UPD_JS_FAIL(what)                                                                                   \
+    bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s: unrecognised JavaScript (%s near byte %zu)", pkg, \
+              p->version, p->src->member, what, i)
     for (;;) {
         if (!upd_js_skip(s, n, &i))
             return UPD_JS_FAIL("unterminated comment");
@@ -682,8 +683,8 @@ static bc_error upd_parse_role_js(upd_run *u, const upd_pkg *p, const upd_buf *m
         arrays++;
     }
     if (arrays == 0)
-        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s declares no string arrays",
-                         pkg, p->version, p->src->member);
+        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s declares no string arrays", pkg, p->version,
+                         p->src->member);
 #undef UPD_JS_FAIL
     return BC_OK;
 }
@@ -735,8 +736,7 @@ static bc_error upd_fetch(upd_run *u, const char *pkg, const char *url, size_t m
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
     if (rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED)
-        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s: %s is larger than %zu MB",
-                         pkg, url, max >> 20);
+        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s: %s is larger than %zu MB", pkg, url, max >> 20);
     if (rc != CURLE_OK)
         return bc_seterr(u->errbuf, u->errlen, BC_ENET, "%s: cannot fetch %s: %s", pkg, url,
                          cerr[0] ? cerr : curl_easy_strerror(rc));
@@ -783,8 +783,8 @@ static bc_error upd_packument(upd_run *u, upd_pkg *p, char *tarball, size_t tlen
     upd_buf_free(&body);
     if (!json_is_object(root)) {
         json_decref(root);
-        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s: the registry's answer is not a packument: %s",
-                         name, root ? "not an object" : jerr.text);
+        return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s: the registry's answer is not a packument: %s", name,
+                         root ? "not an object" : jerr.text);
     }
     const char *version = p->src->pinned;
     if (!u->opts->pinned) {
@@ -805,13 +805,12 @@ static bc_error upd_packument(upd_run *u, upd_pkg *p, char *tarball, size_t tlen
         return BC_EDATA;
     }
     if (!tgz || !integ) {
-        bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: packument lacks dist.tarball or dist.integrity",
-                  name, version);
+        bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: packument lacks dist.tarball or dist.integrity", name,
+                  version);
         json_decref(root);
         return BC_EDATA;
     }
-    bool ok = strlen(version) < sizeof p->version && strlen(integ) < sizeof p->integrity &&
-              strlen(tgz) < tlen;
+    bool ok = strlen(version) < sizeof p->version && strlen(integ) < sizeof p->integrity && strlen(tgz) < tlen;
     if (ok) {
         memcpy(p->version, version, strlen(version) + 1);
         memcpy(p->integrity, integ, strlen(integ) + 1);
@@ -832,10 +831,8 @@ static bc_error upd_check_integrity(upd_run *u, const upd_pkg *p, const upd_buf 
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(data->data ? data->data : "", data->len, md, &mdlen, EVP_sha512(), NULL) ||
-        mdlen != 64)
-        return bc_seterr(u->errbuf, u->errlen, BC_ENOMEM, "%s: SHA-512 computation failed",
-                         p->src->package);
+    if (!EVP_Digest(data->data ? data->data : "", data->len, md, &mdlen, EVP_sha512(), NULL) || mdlen != 64)
+        return bc_seterr(u->errbuf, u->errlen, BC_ENOMEM, "%s: SHA-512 computation failed", p->src->package);
     unsigned char b64[4 * ((64 + 2) / 3) + 1];
     int blen = EVP_EncodeBlock(b64, md, 64);
     if (blen != 88)
@@ -858,16 +855,16 @@ static bc_error upd_check_integrity(upd_run *u, const upd_pkg *p, const upd_buf 
         return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: the registry publishes no sha512 integrity",
                          p->src->package, p->version);
     return bc_seterr(u->errbuf, u->errlen, BC_EINTEGRITY,
-                     "%s@%s: tarball SHA-512 sha512-%s does not match the published %s",
-                     p->src->package, p->version, (const char *)b64, p->integrity);
+                     "%s@%s: tarball SHA-512 sha512-%s does not match the published %s", p->src->package,
+                     p->version, (const char *)b64, p->integrity);
 }
 
 /* True for the file names npm packages use for their licence. */
 static bool upd_is_license_name(const char *s)
 {
     static const char *const names[] = {
-        "license", "license.md", "license.txt", "licence", "licence.md", "licence.txt",
-        "copying", "copying.md", "copying.txt", "unlicense",
+        "license",     "license.md", "license.txt", "licence",     "licence.md",
+        "licence.txt", "copying",    "copying.md",  "copying.txt", "unlicense",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(s, names[i]) == 0)
@@ -909,8 +906,8 @@ static bc_error upd_untar(upd_run *u, upd_pkg *p, const upd_buf *tgz, upd_buf *m
     bc_error st = BC_OK;
     bool have_member = false, have_license = false, have_pkgjson = false;
     if (archive_read_open_memory(a, tgz->data, tgz->len) != ARCHIVE_OK) {
-        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: tarball: %s", p->src->package,
-                       p->version, archive_error_string(a));
+        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: tarball: %s", p->src->package, p->version,
+                       archive_error_string(a));
         goto done;
     }
     struct archive_entry *e;
@@ -947,16 +944,16 @@ static bc_error upd_untar(upd_run *u, upd_pkg *p, const upd_buf *tgz, upd_buf *m
         }
     }
     if (r != ARCHIVE_EOF) {
-        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: tarball: %s", p->src->package,
-                       p->version, archive_error_string(a));
+        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: tarball: %s", p->src->package, p->version,
+                       archive_error_string(a));
         goto done;
     }
     if (!have_member)
-        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: the tarball has no %s",
-                       p->src->package, p->version, p->src->member);
+        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: the tarball has no %s", p->src->package, p->version,
+                       p->src->member);
     else if (!have_license)
-        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: the tarball has no licence file",
-                       p->src->package, p->version);
+        st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: the tarball has no licence file", p->src->package,
+                       p->version);
 done:
     archive_read_free(a);
     return st;
@@ -985,8 +982,8 @@ static bc_error upd_one(upd_run *u, upd_pkg *p)
     const char *name = p->src->package;
     if (u->opts->pinned && u->default_registry && strcmp(p->integrity, p->src->pinned_integrity) != 0)
         return bc_seterr(u->errbuf, u->errlen, BC_EINTEGRITY,
-                         "%s@%s: the registry publishes integrity %s, this release pinned %s",
-                         name, p->version, p->integrity, p->src->pinned_integrity);
+                         "%s@%s: the registry publishes integrity %s, this release pinned %s", name, p->version,
+                         p->integrity, p->src->pinned_integrity);
     upd_log(u, "%s@%s: downloading %s", name, p->version, tarball);
     upd_buf tgz = { 0 }, member = { 0 }, pkgjson = { 0 };
     st = upd_fetch(u, name, tarball, UPD_MAX_TARBALL, &tgz);
@@ -1010,8 +1007,8 @@ static bc_error upd_one(upd_run *u, upd_pkg *p)
         }
         size_t got = u->lists[p->src->list].n - before;
         if (st == BC_OK && got == 0)
-            st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s yields no usable entries",
-                           name, p->version, p->src->member);
+            st = bc_seterr(u->errbuf, u->errlen, BC_EDATA, "%s@%s: %s yields no usable entries", name, p->version,
+                           p->src->member);
         if (st == BC_OK)
             upd_log(u, "%s@%s: %zu entries for the %s list (licence %s)", name, p->version, got,
                     upd_list_names[p->src->list], p->license);
@@ -1029,7 +1026,7 @@ static bc_error upd_one(upd_run *u, upd_pkg *p)
  * list. */
 static bool upd_under_disposable(const upd_list *disp, const char *d)
 {
-    for (const char *p = d; p; ) {
+    for (const char *p = d; p;) {
         if (upd_list_has(disp, p))
             return true;
         p = strchr(p, '.');
@@ -1085,8 +1082,8 @@ static bc_error upd_finish_lists(upd_run *u)
             if (w > 0 && (size_t)w < sizeof why - o)
                 o += (size_t)w;
         }
-        upd_log(u, "%s: %zu entries; dropped %zu invalid%s%s%s", upd_list_names[id], u->lists[id].n,
-                total, total ? " (" : "", why, total ? ")" : "");
+        upd_log(u, "%s: %zu entries; dropped %zu invalid%s%s%s", upd_list_names[id], u->lists[id].n, total,
+                total ? " (" : "", why, total ? ")" : "");
         if (u->lists[id].n == 0)
             return bc_seterr(u->errbuf, u->errlen, BC_EDATA, "the %s list is empty", upd_list_names[id]);
     }
@@ -1298,8 +1295,7 @@ static bc_error upd_write_all(upd_run *u, const char *dir)
     /* Commit. From here on a crash leaves no sources.json until the new
      * one is in place, so a partial set never looks complete. */
     if (unlink(outs[NOUT - 1].path) != 0 && errno != ENOENT) {
-        st = bc_seterr(u->errbuf, u->errlen, BC_EIO, "cannot remove %s: %s", outs[NOUT - 1].path,
-                       strerror(errno));
+        st = bc_seterr(u->errbuf, u->errlen, BC_EIO, "cannot remove %s: %s", outs[NOUT - 1].path, strerror(errno));
         for (size_t i = 0; i < NOUT; i++)
             unlink(outs[i].tmp);
         return st;
@@ -1311,8 +1307,8 @@ static bc_error upd_write_all(upd_run *u, const char *dir)
             upd_sync_dir(dir);
         }
         if (rename(outs[i].tmp, outs[i].path) != 0) {
-            st = bc_seterr(u->errbuf, u->errlen, BC_EIO, "cannot rename %s to %s: %s", outs[i].tmp,
-                           outs[i].path, strerror(errno));
+            st = bc_seterr(u->errbuf, u->errlen, BC_EIO, "cannot rename %s to %s: %s", outs[i].tmp, outs[i].path,
+                           strerror(errno));
             for (size_t j = i; j < NOUT; j++)
                 unlink(outs[j].tmp);
             return st;

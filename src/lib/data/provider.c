@@ -73,8 +73,7 @@ typedef struct parse_err {
     const char *where; /* file name */
 } parse_err;
 
-__attribute__((format(printf, 2, 3)))
-static bool fail(parse_err *e, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static bool fail(parse_err *e, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;

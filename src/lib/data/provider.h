@@ -14,18 +14,18 @@
 #include "smtp/smtp_reply.h"
 
 typedef struct bc_provider {
-    char *name;          /* unique entry name ("microsoft365") */
-    char *provider;      /* the result's `provider` ("microsoft") */
-    char *label;         /* for people ("Microsoft 365") */
-    char **mx;           /* host name suffixes */
+    char *name;     /* unique entry name ("microsoft365") */
+    char *provider; /* the result's `provider` ("microsoft") */
+    char *label;    /* for people ("Microsoft 365") */
+    char **mx;      /* host name suffixes */
     size_t nmx;
-    bool accepts_all;    /* an accepted RCPT proves nothing (Yahoo, AOL) */
+    bool accepts_all; /* an accepted RCPT proves nothing (Yahoo, AOL) */
     bool catch_all_probe;
-    int mx_connections;  /* 0: no cap of its own */
+    int mx_connections; /* 0: no cap of its own */
     int rcpts_per_connection;
-    char *proxy;         /* socks5:// URL for this provider's hosts, or NULL */
+    char *proxy;                   /* socks5:// URL for this provider's hosts, or NULL */
     struct bc_proxy *proxy_parsed; /* the same, parsed (socks5.h); owned */
-    char *block_url;     /* where a blocked sender looks itself up, or NULL */
+    char *block_url;               /* where a blocked sender looks itself up, or NULL */
     bc_provider_rule *rules;
     size_t nrules;
 } bc_provider;

@@ -32,8 +32,7 @@ static const char *const typo_suffixes[] = { "co", "cm", "om", "ne" };
 
 /* Providers whose one-edit neighbours are all typo-squats: such a neighbour
  * gets a suggestion even when a free-mail list carries it (see suggest.h). */
-static const char *const squatted[] = { "gmail.com", "hotmail.com", "icloud.com",
-                                        "outlook.com", "yahoo.com" };
+static const char *const squatted[] = { "gmail.com", "hotmail.com", "icloud.com", "outlook.com", "yahoo.com" };
 
 /* True when s[0..n) is a real public suffix (ICANN section of the Public
  * Suffix List, without the implicit "*" rule) that is not a classic typo. */
@@ -76,14 +75,13 @@ size_t bc_osa_distance(const char *a, size_t alen, const char *b, size_t blen, s
         size_t rowmin = cur[0];
         for (size_t j = 1; j <= blen; j++) {
             size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t v = prev[j - 1] + cost;          /* substitute / match */
+            size_t v = prev[j - 1] + cost; /* substitute / match */
             if (prev[j] + 1 < v)
-                v = prev[j] + 1;                    /* delete from a */
+                v = prev[j] + 1; /* delete from a */
             if (cur[j - 1] + 1 < v)
-                v = cur[j - 1] + 1;                 /* insert into a */
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                pp[j - 2] + 1 < v)
-                v = pp[j - 2] + 1;                  /* transpose */
+                v = cur[j - 1] + 1; /* insert into a */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1; /* transpose */
             cur[j] = v;
             if (v < rowmin)
                 rowmin = v;
@@ -119,8 +117,7 @@ static void best_offer(best *b, size_t idx, size_t dist)
 
 /* Copies popular line b->idx into out when *b holds a unique match within
  * `limit`. Returns true when it did. */
-static bool best_emit(const best *b, size_t limit, const bc_strset *popular, char *out,
-                      size_t outlen)
+static bool best_emit(const best *b, size_t limit, const bc_strset *popular, char *out, size_t outlen)
 {
     if (b->idx == SIZE_MAX || b->dist > limit || b->tie)
         return false;
@@ -134,8 +131,7 @@ static bool best_emit(const best *b, size_t limit, const bc_strset *popular, cha
 }
 
 /* Rule 1: fix the part after the first label (see the file comment). */
-static bool tld_fix(const bc_strset *popular, const char *d, size_t dlen, char *out,
-                    size_t outlen)
+static bool tld_fix(const bc_strset *popular, const char *d, size_t dlen, char *out, size_t outlen)
 {
     size_t sld = first_label(d, dlen);
     if (sld == dlen || sld == 0)
@@ -164,8 +160,7 @@ static bool tld_fix(const bc_strset *popular, const char *d, size_t dlen, char *
 }
 
 /* Rule 2: the whole domain is a near miss of one popular domain. */
-static bool near_miss(const bc_strset *popular, const char *d, size_t dlen, char *out,
-                      size_t outlen)
+static bool near_miss(const bc_strset *popular, const char *d, size_t dlen, char *out, size_t outlen)
 {
     size_t sld = first_label(d, dlen);
     if (sld < 4 || sld == dlen)
@@ -209,8 +204,7 @@ bool bc_suggest_is_squat(const char *d, size_t dlen)
 }
 
 /* Tries the TLD fix, then the whole-domain near miss (see suggest.h). */
-bool bc_suggest_typo(const bc_strset *popular, const char *d, size_t dlen, char *out,
-                     size_t outlen)
+bool bc_suggest_typo(const bc_strset *popular, const char *d, size_t dlen, char *out, size_t outlen)
 {
     if (!popular || !d || !out || outlen == 0 || dlen == 0 || dlen > BC_SUGGEST_MAX)
         return false;

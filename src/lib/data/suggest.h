@@ -26,8 +26,7 @@ size_t bc_osa_distance(const char *a, size_t alen, const char *b, size_t blen, s
  * probably meant to be. The caller has already ruled out domains it knows to
  * be real (popular, free-mail, allow-listed). On success writes the NUL-
  * terminated suggestion to out (caller's buffer) and returns true. */
-bool bc_suggest_typo(const bc_strset *popular, const char *d, size_t dlen, char *out,
-                     size_t outlen);
+bool bc_suggest_typo(const bc_strset *popular, const char *d, size_t dlen, char *out, size_t outlen);
 
 /* True when d[0..dlen) is one edit away from one of the few providers
  * (gmail.com, yahoo.com, hotmail.com, outlook.com, icloud.com) whose

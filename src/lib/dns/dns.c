@@ -36,15 +36,15 @@
 #include "core/internal.h"
 #include "dns/dns.h"
 
-#define DNS_TTL_CAP 86400u          /* never trust an answer longer than a day */
+#define DNS_TTL_CAP 86400u /* never trust an answer longer than a day */
 #define DNS_DEFAULT_TIMEOUT_MS 2000
 #define DNS_DEFAULT_TRIES 3
 #define DNS_DEFAULT_CACHE 100000
-#define DNS_NAME_BUF 256            /* a name of up to 253 characters plus NUL */
+#define DNS_NAME_BUF 256 /* a name of up to 253 characters plus NUL */
 #define DNS_BUCKETS_MIN 256u
 #define DNS_BUCKETS_MAX (1u << 20)
 #define DNS_ERR_LEN 160
-#define DNS_TAG_MX (-1)             /* lookup tag of a request's MX question */
+#define DNS_TAG_MX (-1) /* lookup tag of a request's MX question */
 
 /* One MX record as kept: preference and lower-case host without the dot. */
 typedef struct dns_mx {
@@ -54,17 +54,16 @@ typedef struct dns_mx {
 
 /* The outcome of one (name, type) question, positive or negative. */
 typedef struct dns_rrset {
-    bc_dns_rc rc;        /* OK, NXDOMAIN, NODATA, NULLMX (MX only), TEMPFAIL */
-    uint32_t ttl;        /* seconds the answer may be reused, capped at a day */
-    int n;               /* entries in mx or addrs */
-    dns_mx *mx;          /* MX: sorted by preference, null MX removed; owned */
-    bc_dns_addr *addrs;  /* A or AAAA, answer order; owned */
+    bc_dns_rc rc;       /* OK, NXDOMAIN, NODATA, NULLMX (MX only), TEMPFAIL */
+    uint32_t ttl;       /* seconds the answer may be reused, capped at a day */
+    int n;              /* entries in mx or addrs */
+    dns_mx *mx;         /* MX: sorted by preference, null MX removed; owned */
+    bc_dns_addr *addrs; /* A or AAAA, answer order; owned */
 } dns_rrset;
 
 /* Someone waiting for a lookup: a function, its argument and a tag the
  * waiter uses to tell its own lookups apart. */
-typedef void (*dns_lookup_cb)(void *arg, int tag, const dns_rrset *rs, const char *error,
-                              bool cached);
+typedef void (*dns_lookup_cb)(void *arg, int tag, const dns_rrset *rs, const char *error, bool cached);
 typedef struct dns_waiter {
     dns_lookup_cb cb;
     void *arg;
@@ -101,17 +100,17 @@ typedef struct dns_mxreq {
     bc_mx_cb cb;
     void *arg;
     char domain[DNS_NAME_BUF];
-    int pending;        /* lookups outstanding, plus one while starting them */
-    bool all_cached;    /* every lookup so far came from the cache */
+    int pending;     /* lookups outstanding, plus one while starting them */
+    bool all_cached; /* every lookup so far came from the cache */
     bc_dns_rc v4_rc[BC_DNS_MAX_MX], v6_rc[BC_DNS_MAX_MX];
     int nv6[BC_DNS_MAX_MX];
     bc_dns_addr v6[BC_DNS_MAX_MX][BC_DNS_MAX_ADDRS]; /* merged after IPv4 at the end */
-    bc_mx_answer ans;   /* IPv4 addresses go straight into ans.hosts[i].addrs */
+    bc_mx_answer ans;                                /* IPv4 addresses go straight into ans.hosts[i].addrs */
 } dns_mxreq;
 
 struct bc_dns {
-    bc_ares_loop loop;         /* the c-ares channel on the caller's base */
-    bool closing;              /* inside bc_dns_free */
+    bc_ares_loop loop; /* the c-ares channel on the caller's base */
+    bool closing;      /* inside bc_dns_free */
     dns_lookup *inflight;
     dns_mxreq *reqs;
     dns_centry **buckets;
@@ -271,8 +270,8 @@ void bc_dns_copy_name(char *dst, size_t dstlen, const char *src)
 /* Fills rs from a successful MX answer: keeps the BC_DNS_MAX_MX lowest
  * preferences (ties in answer order, duplicates dropped); a lone "." target
  * (or only "." targets) makes NULLMX, a "." beside real hosts is ignored. */
-static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, char *err,
-                         size_t errlen, const char *name)
+static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, char *err, size_t errlen,
+                         const char *name)
 {
     struct ares_mx_reply *list = NULL;
     int st = ares_parse_mx_reply(abuf, alen, &list);
@@ -343,8 +342,8 @@ static void dns_build_mx(dns_rrset *rs, const unsigned char *abuf, int alen, cha
 }
 
 /* Fills rs from a successful A or AAAA answer (up to BC_DNS_MAX_ADDRS). */
-static void dns_build_addrs(dns_rrset *rs, int type, const unsigned char *abuf, int alen,
-                            char *err, size_t errlen, const char *name)
+static void dns_build_addrs(dns_rrset *rs, int type, const unsigned char *abuf, int alen, char *err, size_t errlen,
+                            const char *name)
 {
     bc_dns_addr got[BC_DNS_MAX_ADDRS];
     int n = BC_DNS_MAX_ADDRS, st;
@@ -375,8 +374,7 @@ static void dns_build_addrs(dns_rrset *rs, int type, const unsigned char *abuf, 
     }
     if (st != ARES_SUCCESS) {
         rs->rc = BC_DNS_TEMPFAIL;
-        bc_strf(err, errlen, "%s %s: malformed answer (%s)", dns_type_name(type), name,
-                ares_strerror(st));
+        bc_strf(err, errlen, "%s %s: malformed answer (%s)", dns_type_name(type), name, ares_strerror(st));
         return;
     }
     rs->addrs = malloc((size_t)n * sizeof *rs->addrs);
@@ -408,14 +406,13 @@ static const char *dns_status_word(int status)
 
 /* Turns a c-ares query outcome into an rrset (owned by the caller, clear it
  * with dns_rrset_clear) and, for TEMPFAIL, a message in err. */
-static void dns_build(dns_rrset *rs, int type, const char *name, int status,
-                      const unsigned char *abuf, int alen, char *err, size_t errlen)
+static void dns_build(dns_rrset *rs, int type, const char *name, int status, const unsigned char *abuf, int alen,
+                      char *err, size_t errlen)
 {
     memset(rs, 0, sizeof *rs);
     err[0] = '\0';
     switch (status) {
-    case ARES_SUCCESS:
-        break;
+    case ARES_SUCCESS: break;
     case ARES_ENODATA:
         rs->rc = BC_DNS_NODATA;
         rs->ttl = dns_negative_ttl(abuf, alen);
@@ -430,8 +427,8 @@ static void dns_build(dns_rrset *rs, int type, const char *name, int status,
         return;
     default:
         rs->rc = BC_DNS_TEMPFAIL;
-        bc_strf(err, errlen, "%s %s: %s (%s)", dns_type_name(type), name,
-                dns_status_word(status), ares_strerror(status));
+        bc_strf(err, errlen, "%s %s: %s (%s)", dns_type_name(type), name, dns_status_word(status),
+                ares_strerror(status));
         return;
     }
     ns_msg msg;
@@ -612,8 +609,7 @@ static void dns_fail_waiter(dns_lookup_cb cb, void *arg, int tag, const char *na
  * failure calls cb before returning (the MX layer defers the user's
  * callback, so that is safe); otherwise cb runs when the answer comes.
  * `name` is lower case without a trailing dot. */
-static void dns_lookup_start(bc_dns *d, const char *name, int type, dns_lookup_cb cb,
-                             void *arg, int tag)
+static void dns_lookup_start(bc_dns *d, const char *name, int type, dns_lookup_cb cb, void *arg, int tag)
 {
     dns_centry *e = dns_cache_get(d, name, type);
     if (e) {
@@ -654,7 +650,7 @@ static void dns_lookup_start(bc_dns *d, const char *name, int type, dns_lookup_c
         l->waiters = w;
         l->capwaiters = cap;
     }
-    l->waiters[l->nwaiters++] = (dns_waiter){cb, arg, tag};
+    l->waiters[l->nwaiters++] = (dns_waiter){ cb, arg, tag };
     if (!fresh) {
         d->stats.coalesced++;
         return;
@@ -743,8 +739,7 @@ static void dns_mxreq_release(dns_mxreq *r)
         dns_mxreq_finish(r);
 }
 
-static void dns_mxreq_on_lookup(void *arg, int tag, const dns_rrset *rs, const char *error,
-                                bool cached);
+static void dns_mxreq_on_lookup(void *arg, int tag, const dns_rrset *rs, const char *error, bool cached);
 
 /* Starts the A and AAAA lookups of host i. */
 static void dns_mxreq_addrs(dns_mxreq *r, int i)
@@ -788,16 +783,13 @@ static void dns_mxreq_on_mx(dns_mxreq *r, const dns_rrset *rs, const char *error
         a->rc = BC_DNS_TEMPFAIL;
         dns_mxreq_note_error(r, error);
         break;
-    default:
-        a->rc = rs->rc;
-        break;
+    default: a->rc = rs->rc; break;
     }
 }
 
 /* One lookup of the request came back (tag -1: MX; 2i / 2i+1: A / AAAA
  * of host i). */
-static void dns_mxreq_on_lookup(void *arg, int tag, const dns_rrset *rs, const char *error,
-                                bool cached)
+static void dns_mxreq_on_lookup(void *arg, int tag, const dns_rrset *rs, const char *error, bool cached)
 {
     dns_mxreq *r = arg;
     if (!cached)
@@ -879,15 +871,14 @@ void bc_dns_resolve_mx(bc_dns *d, const char *ascii_domain, bc_mx_cb cb, void *a
 
 /* --------------------------------------------------------- construction */
 
-bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts,
-                     char *errbuf, size_t errlen)
+bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts, char *errbuf, size_t errlen)
 {
     if (!out)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_dns_new: out is NULL");
     *out = NULL;
     if (!base)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_dns_new: no event base");
-    bc_dns_options o = {0};
+    bc_dns_options o = { 0 };
     if (opts)
         o = *opts;
     if (o.timeout_ms < 0 || o.tries < 0 || o.max_cache_entries < 0)
@@ -915,8 +906,8 @@ bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options 
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     ao.timeout = o.timeout_ms ? o.timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     ao.tries = o.tries ? o.tries : DNS_DEFAULT_TRIES;
-    bc_error st = bc_ares_loop_open(&d->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
-                                     ARES_OPT_TRIES, o.servers, errbuf, errlen);
+    bc_error st = bc_ares_loop_open(&d->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES, o.servers,
+                                    errbuf, errlen);
     if (st != BC_OK) {
         bc_dns_free(d);
         return st;

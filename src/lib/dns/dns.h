@@ -22,16 +22,16 @@
 
 struct event_base;
 
-#define BC_DNS_MAX_MX 16       /* MX hosts kept per domain (lowest preferences first) */
-#define BC_DNS_MAX_ADDRS 8     /* addresses kept per host (A and AAAA together) */
+#define BC_DNS_MAX_MX 16   /* MX hosts kept per domain (lowest preferences first) */
+#define BC_DNS_MAX_ADDRS 8 /* addresses kept per host (A and AAAA together) */
 
 typedef enum bc_dns_rc {
     BC_DNS_OK = 0,
-    BC_DNS_NXDOMAIN,    /* the name does not exist */
-    BC_DNS_NODATA,      /* the name exists, no record of that type */
-    BC_DNS_NULLMX,      /* RFC 7505: a single MX "0 ." - the domain accepts no mail */
-    BC_DNS_TEMPFAIL,    /* SERVFAIL, REFUSED, timeout, malformed answer: could not tell */
-    BC_DNS_CANCELLED,   /* the bc_dns was freed before the answer came */
+    BC_DNS_NXDOMAIN,  /* the name does not exist */
+    BC_DNS_NODATA,    /* the name exists, no record of that type */
+    BC_DNS_NULLMX,    /* RFC 7505: a single MX "0 ." - the domain accepts no mail */
+    BC_DNS_TEMPFAIL,  /* SERVFAIL, REFUSED, timeout, malformed answer: could not tell */
+    BC_DNS_CANCELLED, /* the bc_dns was freed before the answer came */
 } bc_dns_rc;
 
 const char *bc_dns_rc_name(bc_dns_rc rc); /* "ok", "nxdomain", "nodata", "nullmx", "tempfail", "cancelled" */
@@ -42,9 +42,9 @@ typedef struct bc_dns_addr {
 } bc_dns_addr;
 
 typedef struct bc_mx_host {
-    char host[256];          /* lower case, no trailing dot; for implicit MX the domain itself */
+    char host[256]; /* lower case, no trailing dot; for implicit MX the domain itself */
     int preference;
-    bc_dns_rc addr_rc;       /* outcome of this host's A+AAAA lookups: OK if any address was found,
+    bc_dns_rc addr_rc; /* outcome of this host's A+AAAA lookups: OK if any address was found,
                               * TEMPFAIL if either lookup failed temporarily and none was found,
                               * else NXDOMAIN/NODATA */
     int naddrs;
@@ -52,31 +52,31 @@ typedef struct bc_mx_host {
 } bc_mx_host;
 
 typedef struct bc_mx_answer {
-    bc_dns_rc rc;            /* OK: hosts[] usable (each with its own addr_rc);
+    bc_dns_rc rc;  /* OK: hosts[] usable (each with its own addr_rc);
                               * NULLMX; NXDOMAIN (domain does not exist);
                               * NODATA (no MX and no A/AAAA: no mail server);
                               * TEMPFAIL (could not tell) */
-    bool implicit;           /* no MX record: hosts[0] is the domain's own A/AAAA (RFC 5321 5.1) */
+    bool implicit; /* no MX record: hosts[0] is the domain's own A/AAAA (RFC 5321 5.1) */
     int nhosts;
     bc_mx_host hosts[BC_DNS_MAX_MX]; /* sorted by preference (ties keep answer order;
                                       * the caller shuffles among equals) */
-    char error[160];         /* for TEMPFAIL: what went wrong, e.g. "SERVFAIL from 10.0.0.1" */
+    char error[160];                 /* for TEMPFAIL: what went wrong, e.g. "SERVFAIL from 10.0.0.1" */
     bool from_cache;
 } bc_mx_answer;
 
 typedef struct bc_dns bc_dns;
 
 typedef struct bc_dns_options {
-    const char *servers;     /* "IP[:PORT][,IP[:PORT]...]" ([v6]:port for IPv6), NULL: /etc/resolv.conf */
-    int timeout_ms;          /* per try; 0: 2000 */
-    int tries;               /* 0: 3 */
-    int max_cache_entries;   /* 0: 100000 */
+    const char *servers;   /* "IP[:PORT][,IP[:PORT]...]" ([v6]:port for IPv6), NULL: /etc/resolv.conf */
+    int timeout_ms;        /* per try; 0: 2000 */
+    int tries;             /* 0: 3 */
+    int max_cache_entries; /* 0: 100000 */
 } bc_dns_options;
 
 /* Creates a resolver on `base`. *out is owned by the caller (bc_dns_free).
  * Errors (bad server string, c-ares init) are described in errbuf. */
-bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts,
-                     char *errbuf, size_t errlen);
+bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options *opts, char *errbuf,
+                    size_t errlen);
 
 /* Cancels every pending request (their callbacks fire with CANCELLED) and
  * frees the resolver. Accepts NULL. */

@@ -34,15 +34,19 @@ bool bc_dnsbl_is_spamhaus(const char *zone)
 static const char *spamhaus_meaning(unsigned c2, unsigned c3)
 {
     if (c2 == 0)
-        return c3 == 2 ? "SBL (spam source)" : c3 == 3 ? "SBL CSS (snowshoe spam)"
-               : (c3 >= 4 && c3 <= 7) ? "XBL (exploited or infected host)"
-               : c3 == 9 ? "DROP (hijacked network)"
+        return c3 == 2                  ? "SBL (spam source)"
+               : c3 == 3                ? "SBL CSS (snowshoe spam)"
+               : (c3 >= 4 && c3 <= 7)   ? "XBL (exploited or infected host)"
+               : c3 == 9                ? "DROP (hijacked network)"
                : (c3 == 10 || c3 == 11) ? "PBL (end-user address range: should not send mail directly)"
                                         : "Spamhaus listing";
     if (c2 == 1)
-        return c3 == 2 ? "DBL spam domain" : c3 == 4 ? "DBL phishing domain" : c3 == 5 ? "DBL malware domain"
-               : c3 == 6 ? "DBL botnet C&C domain"
-               : (c3 >= 102 && c3 <= 106) ? "DBL abused legitimate domain" : "DBL listing";
+        return c3 == 2                    ? "DBL spam domain"
+               : c3 == 4                  ? "DBL phishing domain"
+               : c3 == 5                  ? "DBL malware domain"
+               : c3 == 6                  ? "DBL botnet C&C domain"
+               : (c3 >= 102 && c3 <= 106) ? "DBL abused legitimate domain"
+                                          : "DBL listing";
     return NULL;
 }
 
@@ -62,7 +66,7 @@ bc_dnsbl_kind bc_dnsbl_read(const char *zone, bool ip_query, const struct sockad
     }
     if (b[1] == 255 && b[2] == 255) {
         snprintf(text, size, "%s: %s", code,
-                 b[3] == 254 ? "the list refuses queries from public or open resolvers"
+                 b[3] == 254   ? "the list refuses queries from public or open resolvers"
                  : b[3] == 255 ? "the list refuses: too many queries"
                  : b[3] == 252 ? "the list says the zone name is mistyped"
                                : "the list refuses the query");

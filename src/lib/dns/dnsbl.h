@@ -24,9 +24,9 @@
 #define BC_DNSBL_DOMAIN_ZONES "dbl.spamhaus.org,multi.uribl.com,multi.surbl.org"
 
 typedef enum bc_dnsbl_kind {
-    BC_DNSBL_LISTED,   /* a listing: the queried address or domain is on the list */
-    BC_DNSBL_REFUSED,  /* the list refused to answer this resolver (a code it documents) */
-    BC_DNSBL_ODD,      /* an answer no list gives: not IPv4, outside 127.0.0.0/8 (a resolver that
+    BC_DNSBL_LISTED,  /* a listing: the queried address or domain is on the list */
+    BC_DNSBL_REFUSED, /* the list refused to answer this resolver (a code it documents) */
+    BC_DNSBL_ODD,     /* an answer no list gives: not IPv4, outside 127.0.0.0/8 (a resolver that
                         * rewrites NXDOMAIN), or a 127.x code this kind of list does not use */
 } bc_dnsbl_kind;
 

@@ -12,8 +12,7 @@
 /* One question through r: 1 when the answer has records (for MX: other
  * than a null MX), 0 for NXDOMAIN or NODATA, -1 when it could not tell (the
  * reason in errbuf). The resolver's own outcome goes to *raw. */
-static int has_records(bc_resolver *r, const char *domain, int type, bc_dns_rc *raw,
-                       char *errbuf, size_t errlen)
+static int has_records(bc_resolver *r, const char *domain, int type, bc_dns_rc *raw, char *errbuf, size_t errlen)
 {
     bc_rrset set;
     memset(&set, 0, sizeof set);

@@ -36,18 +36,18 @@
 
 #define RES_DEFAULT_TIMEOUT_MS 2000
 #define RES_DEFAULT_TRIES 3
-#define RES_EDNS_SIZE 1232      /* the EDNS0 UDP size of DNS flag day 2020 */
-#define RES_MAX_CNAME_HOPS 8    /* CNAMEs followed per question, across re-asks */
-#define RES_NAME_BUF 256        /* a name of up to 253 characters plus NUL */
+#define RES_EDNS_SIZE 1232   /* the EDNS0 UDP size of DNS flag day 2020 */
+#define RES_MAX_CNAME_HOPS 8 /* CNAMEs followed per question, across re-asks */
+#define RES_NAME_BUF 256     /* a name of up to 253 characters plus NUL */
 #define RES_SERVERS_DESC 96
 
 /* The c-ares resolver; `base` must stay the first member (resolver_impl.h). */
 typedef struct rv_cares {
     bc_resolver base;
-    struct event_base *evb;      /* owned */
-    bc_ares_loop loop;           /* the c-ares channel on evb (ares_loop.h) */
+    struct event_base *evb; /* owned */
+    bc_ares_loop loop;      /* the c-ares channel on evb (ares_loop.h) */
     int timeout_ms, tries;
-    int nservers;                /* from ares_get_servers_ports, at least 1 */
+    int nservers;                   /* from ares_get_servers_ports, at least 1 */
     char servers[RES_SERVERS_DESC]; /* for messages: "127.0.0.1,[::1]:5353,..." */
 } rv_cares;
 
@@ -72,9 +72,7 @@ static const char *rv_type_name(int type, char *buf, size_t buflen)
     case BC_RR_TXT: return "TXT";
     case BC_RR_AAAA: return "AAAA";
     case BC_RR_SPF: return "SPF";
-    default:
-        snprintf(buf, buflen, "TYPE%d", type);
-        return buf;
+    default: snprintf(buf, buflen, "TYPE%d", type); return buf;
     }
 }
 
@@ -168,7 +166,7 @@ static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
             /* Nothing registered: drive c-ares by hand for a moment. */
             bc_ares_loop_process(&r->loop);
             if (!rep->done)
-                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+                nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
         }
         if (!rep->done && rv_now() > deadline)
             ares_cancel(r->loop.channel); /* calls rv_on_answer with ARES_ECANCELLED */
@@ -181,19 +179,13 @@ static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
 static const char *rv_status_text(int status, char *buf, size_t buflen, const rv_cares *r)
 {
     switch (status) {
-    case ARES_ETIMEOUT:
-        snprintf(buf, buflen, "timeout (no answer from %s)", r->servers);
-        return buf;
+    case ARES_ETIMEOUT: snprintf(buf, buflen, "timeout (no answer from %s)", r->servers); return buf;
     case ARES_ECONNREFUSED:
         snprintf(buf, buflen, "no answer from %s (connection refused)", r->servers);
         return buf;
-    case ARES_ECANCELLED:
-        snprintf(buf, buflen, "no answer from %s (gave up)", r->servers);
-        return buf;
+    case ARES_ECANCELLED: snprintf(buf, buflen, "no answer from %s (gave up)", r->servers); return buf;
     case ARES_ENOMEM: return "out of memory";
-    default:
-        snprintf(buf, buflen, "%s", ares_strerror(status));
-        return buf;
+    default: snprintf(buf, buflen, "%s", ares_strerror(status)); return buf;
     }
 }
 
@@ -205,9 +197,7 @@ static const char *rv_rcode_text(int rcode, char *buf, size_t buflen)
     case ns_r_servfail: return "SERVFAIL";
     case ns_r_notimpl: return "NOTIMP";
     case ns_r_refused: return "REFUSED";
-    default:
-        snprintf(buf, buflen, "rcode %d", rcode);
-        return buf;
+    default: snprintf(buf, buflen, "rcode %d", rcode); return buf;
     }
 }
 
@@ -292,8 +282,8 @@ static bool rv_wanted(ns_msg *msg, int i, int type, const char *owner_want)
  * every other TXT record type 0, so ares_parse_txt_reply_ext sees exactly
  * ours, in answer order. Fills text/nstrings/longest_string of the kept
  * records out->rr[0..n). False (message in err) on failure. */
-static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
-                          const int *idx, bc_rrset *out, char *err, size_t errlen)
+static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want, const int *idx, bc_rrset *out, char *err,
+                          size_t errlen)
 {
     const unsigned char *abuf = ns_msg_base(*msg);
     size_t alen = (size_t)(ns_msg_end(*msg) - abuf);
@@ -382,8 +372,7 @@ static bool rv_decode_txt(ns_msg *msg, int type, const char *owner_want,
         }
     }
     if (!ok)
-        bc_strf(err, errlen, "%s records at %s do not decode", type == BC_RR_SPF ? "SPF" : "TXT",
-                owner_want);
+        bc_strf(err, errlen, "%s records at %s do not decode", type == BC_RR_SPF ? "SPF" : "TXT", owner_want);
     return ok;
 }
 
@@ -419,15 +408,13 @@ static bool rv_fill(ns_msg *msg, const ns_rr *rr, bc_rr *out)
     case BC_RR_CNAME:
     case BC_RR_PTR:
     case BC_RR_NS:
-    case BC_RR_SOA: /* the primary server's name (MNAME) */
-        return rv_expand(msg, rd, out->name, sizeof out->name);
+    case BC_RR_SOA: /* the primary server's name (MNAME) */ return rv_expand(msg, rd, out->name, sizeof out->name);
     case BC_RR_TXT:
     case BC_RR_SPF:
         /* Decoded afterwards, all together; SIZE_MAX marks empty RDATA. */
         out->text_len = rdlen == 0 ? SIZE_MAX : 0;
         return true;
-    default:
-        return true; /* type and TTL only */
+    default: return true; /* type and TTL only */
     }
 }
 
@@ -444,8 +431,7 @@ static void rv_drop_records(bc_rrset *out)
 
 /* Keeps the records of the asked type at the end of the chain. OK when
  * there are some, NODATA when not; TEMPFAIL on malformed data. */
-static void rv_collect(ns_msg *msg, int type, const char *owner_want, bc_rrset *out,
-                       char *err, size_t errlen)
+static void rv_collect(ns_msg *msg, int type, const char *owner_want, bc_rrset *out, char *err, size_t errlen)
 {
     int count = ns_msg_count(*msg, ns_s_an);
     size_t want = 0;
@@ -482,8 +468,7 @@ static void rv_collect(ns_msg *msg, int type, const char *owner_want, bc_rrset *
         }
         idx[out->n++] = i;
     }
-    if ((type == BC_RR_TXT || type == BC_RR_SPF) &&
-        !rv_decode_txt(msg, type, owner_want, idx, out, err, errlen)) {
+    if ((type == BC_RR_TXT || type == BC_RR_SPF) && !rv_decode_txt(msg, type, owner_want, idx, out, err, errlen)) {
         free(idx);
         rv_drop_records(out);
         out->rc = BC_DNS_TEMPFAIL;
@@ -571,8 +556,7 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         /* The chain leaves what the server answered for: ask for its end. */
         if (hops >= RES_MAX_CNAME_HOPS) {
             out->rc = BC_DNS_TEMPFAIL;
-            bc_strf(out->error, sizeof out->error, "%s: CNAME chain longer than %d",
-                    who, RES_MAX_CNAME_HOPS);
+            bc_strf(out->error, sizeof out->error, "%s: CNAME chain longer than %d", who, RES_MAX_CNAME_HOPS);
             return;
         }
         if (!rv_name_ok(qname, sizeof qname, end)) {
@@ -604,7 +588,7 @@ static const struct bc_resolver_vt rv_cares_vt = {
 
 bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t errlen)
 {
-    bc_dns_options o = {0};
+    bc_dns_options o = { 0 };
     if (opts)
         o = *opts;
     if (o.timeout_ms < 0 || o.tries < 0) {
@@ -639,8 +623,7 @@ bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t
     ao.ednspsz = RES_EDNS_SIZE;
     ao.timeout = r->timeout_ms;
     ao.tries = r->tries;
-    if (bc_ares_loop_open(&r->loop, &ao,
-                          ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES,
+    if (bc_ares_loop_open(&r->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES,
                           o.servers, err, errlen) != BC_OK) {
         rv_free(&r->base);
         return NULL;

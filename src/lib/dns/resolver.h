@@ -21,8 +21,15 @@
 
 /* RR types used here (RFC 1035, 3596). */
 enum {
-    BC_RR_A = 1, BC_RR_NS = 2, BC_RR_CNAME = 5, BC_RR_SOA = 6, BC_RR_PTR = 12, BC_RR_MX = 15,
-    BC_RR_TXT = 16, BC_RR_AAAA = 28, BC_RR_SPF = 99,
+    BC_RR_A = 1,
+    BC_RR_NS = 2,
+    BC_RR_CNAME = 5,
+    BC_RR_SOA = 6,
+    BC_RR_PTR = 12,
+    BC_RR_MX = 15,
+    BC_RR_TXT = 16,
+    BC_RR_AAAA = 28,
+    BC_RR_SPF = 99,
 };
 
 /* One record of an answer. */
@@ -45,12 +52,12 @@ typedef struct bc_rr {
 } bc_rr;
 
 typedef struct bc_rrset {
-    bc_dns_rc rc;       /* OK (n >= 1), NXDOMAIN, NODATA, TEMPFAIL */
-    bool ad;            /* the resolver said the answer was DNSSEC-validated (AD bit) */
-    bool truncated;     /* more records than kept (BC_RRSET_MAX) */
+    bc_dns_rc rc;   /* OK (n >= 1), NXDOMAIN, NODATA, TEMPFAIL */
+    bool ad;        /* the resolver said the answer was DNSSEC-validated (AD bit) */
+    bool truncated; /* more records than kept (BC_RRSET_MAX) */
     size_t n;
-    bc_rr *rr;          /* n records in answer order, the queried type only (CNAMEs followed) */
-    char error[160];    /* TEMPFAIL: what went wrong */
+    bc_rr *rr;       /* n records in answer order, the queried type only (CNAMEs followed) */
+    char error[160]; /* TEMPFAIL: what went wrong */
 } bc_rrset;
 
 #define BC_RRSET_MAX 64

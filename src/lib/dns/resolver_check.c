@@ -27,14 +27,14 @@
 #include "dns/resolver_check.h"
 
 #define RC_NX_PREFIX "bouncecheck-nx-"
-#define RC_NX_HEX 20                  /* 80 random bits */
+#define RC_NX_HEX 20 /* 80 random bits */
 #define RC_SERVERS_DESC 128
 
 /* One of the two questions and what came back. */
 typedef struct rc_answer {
     struct bc_rcheck *c;
-    int type;                     /* ns_t_ns or ns_t_a */
-    const char *owner;            /* the name asked, as answers own it ("" for the root) */
+    int type;          /* ns_t_ns or ns_t_a */
+    const char *owner; /* the name asked, as answers own it ("" for the root) */
     bool done;
     int status;                   /* c-ares status (NOCHECKRESP: the rcode's) */
     int count;                    /* records of the asked type owned by the asked name */
@@ -42,9 +42,9 @@ typedef struct rc_answer {
 } rc_answer;
 
 struct bc_rcheck {
-    bc_ares_loop loop;          /* the channel on the caller's base */
-    struct event *done_ev;      /* owned; made active when both answers are in */
-    bool closing;               /* inside bc_rcheck_free: ignore c-ares's callbacks */
+    bc_ares_loop loop;     /* the channel on the caller's base */
+    struct event *done_ev; /* owned; made active when both answers are in */
+    bool closing;          /* inside bc_rcheck_free: ignore c-ares's callbacks */
     bc_rcheck_cb cb;
     void *arg;
     char nx_name[sizeof RC_NX_PREFIX + RC_NX_HEX + 8]; /* "bouncecheck-nx-<hex>.com" */
@@ -128,9 +128,7 @@ static const char *rc_failure(int status, char *buf, size_t buflen)
     case ARES_EFORMERR: return "answers FORMERR";
     case ARES_ENOTIMP: return "answers NOTIMP";
     case ARES_EBADRESP: return "sends malformed answers";
-    default:
-        bc_strf(buf, buflen, "fails (%s)", ares_strerror(status));
-        return buf;
+    default: bc_strf(buf, buflen, "fails (%s)", ares_strerror(status)); return buf;
     }
 }
 
@@ -154,8 +152,9 @@ static bool rc_judge(const bc_rcheck *c, char *msg, size_t msglen)
         return false;
     }
     if (x->status == ARES_ENOTFOUND) {
-        bc_strf(msg, msglen, "%s answers the root zone's NS (%d record%s) and NXDOMAIN for a name that cannot exist",
-                c->who, r->count, r->count == 1 ? "" : "s");
+        bc_strf(msg, msglen,
+                "%s answers the root zone's NS (%d record%s) and NXDOMAIN for a name that cannot exist", c->who,
+                r->count, r->count == 1 ? "" : "s");
         return true;
     }
     if (x->status == ARES_SUCCESS && x->count > 0) {

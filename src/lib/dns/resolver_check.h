@@ -38,9 +38,9 @@
 
 struct event_base;
 
-#define BC_RCHECK_MSG_MAX 256         /* a check's message, NUL included */
-#define BC_RCHECK_TIMEOUT_MS 2000     /* per try, when the caller gives 0 */
-#define BC_RCHECK_TRIES 2             /* each server gets 2 tries: 2 s + 4 s */
+#define BC_RCHECK_MSG_MAX 256     /* a check's message, NUL included */
+#define BC_RCHECK_TIMEOUT_MS 2000 /* per try, when the caller gives 0 */
+#define BC_RCHECK_TRIES 2         /* each server gets 2 tries: 2 s + 4 s */
 
 typedef struct bc_rcheck bc_rcheck;
 

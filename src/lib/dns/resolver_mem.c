@@ -106,9 +106,9 @@ static int type_code(const char *k)
         const char *name;
         int code;
     } map[] = {
-        { "A", BC_RR_A },     { "NS", BC_RR_NS },   { "CNAME", BC_RR_CNAME }, { "SOA", BC_RR_SOA },
-        { "PTR", BC_RR_PTR }, { "MX", BC_RR_MX },   { "TXT", BC_RR_TXT },     { "AAAA", BC_RR_AAAA },
-        { "SPF", BC_RR_SPF },
+        { "A", BC_RR_A },     { "NS", BC_RR_NS },     { "CNAME", BC_RR_CNAME },
+        { "SOA", BC_RR_SOA }, { "PTR", BC_RR_PTR },   { "MX", BC_RR_MX },
+        { "TXT", BC_RR_TXT }, { "AAAA", BC_RR_AAAA }, { "SPF", BC_RR_SPF },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i].name, k) == 0)
@@ -129,11 +129,10 @@ static const char *check_entry(json_t *e)
     unsigned char buf[16];
     switch (t) {
     case BC_RR_A:
-        return json_is_string(v) && inet_pton(AF_INET, json_string_value(v), buf) == 1 ? NULL
-                                                                                        : "bad A address";
+        return json_is_string(v) && inet_pton(AF_INET, json_string_value(v), buf) == 1 ? NULL : "bad A address";
     case BC_RR_AAAA:
         return json_is_string(v) && inet_pton(AF_INET6, json_string_value(v), buf) == 1 ? NULL
-                                                                                         : "bad AAAA address";
+                                                                                        : "bad AAAA address";
     case BC_RR_MX:
         return json_is_array(v) && json_array_size(v) == 2 && json_is_integer(json_array_get(v, 0)) &&
                        json_is_string(json_array_get(v, 1))
@@ -146,16 +145,16 @@ static const char *check_entry(json_t *e)
         if (json_is_array(v)) {
             size_t i;
             json_t *s;
-            json_array_foreach(v, i, s) if (!json_is_string(s)) return "TXT/SPF strings must be strings";
+            json_array_foreach(v, i, s)
+                if (!json_is_string(s))
+                    return "TXT/SPF strings must be strings";
             return NULL;
         }
         return "TXT/SPF must be a string or an array of strings";
     case BC_RR_PTR:
     case BC_RR_CNAME:
-    case BC_RR_NS:
-        return json_is_string(v) ? NULL : "PTR/CNAME/NS must be a name";
-    default:
-        return "unknown record type";
+    case BC_RR_NS: return json_is_string(v) ? NULL : "PTR/CNAME/NS must be a name";
+    default: return "unknown record type";
     }
 }
 

@@ -66,7 +66,8 @@ void bc_fcrdns_check(bc_resolver *r, const struct sockaddr_storage *ss, bc_fcrdn
             for (size_t k = 0; k < fwd.n && used + 1 < sizeof out->first_addrs; k++) {
                 char a[64];
                 bc_addr_str(&fwd.rr[k].addr, a, sizeof a);
-                int w = snprintf(out->first_addrs + used, sizeof out->first_addrs - used, "%s%s", k ? ", " : "", a);
+                int w = snprintf(out->first_addrs + used, sizeof out->first_addrs - used, "%s%s", k ? ", " : "",
+                                 a);
                 if (w < 0 || (size_t)w >= sizeof out->first_addrs - used)
                     break;
                 used += (size_t)w;

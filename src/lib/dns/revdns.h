@@ -26,12 +26,12 @@ bool bc_reverse_name(const struct sockaddr_storage *ss, const char *suffix, char
 
 /* What the reverse DNS of one address says. */
 typedef struct bc_fcrdns {
-    bc_dns_rc rc;                        /* of the PTR question (OK, NXDOMAIN, NODATA, TEMPFAIL) */
-    char error[160];                     /* TEMPFAIL: what went wrong */
-    size_t nptr;                         /* PTR names kept in ptr (at most BC_FCRDNS_MAX_PTR) */
-    char ptr[BC_FCRDNS_MAX_PTR][256];    /* lower case, no trailing dot, in answer order */
-    bool confirmed;                      /* one of them has an A/AAAA record that is the address */
-    char confirmed_by[256];              /* that name, "" when none */
+    bc_dns_rc rc;                     /* of the PTR question (OK, NXDOMAIN, NODATA, TEMPFAIL) */
+    char error[160];                  /* TEMPFAIL: what went wrong */
+    size_t nptr;                      /* PTR names kept in ptr (at most BC_FCRDNS_MAX_PTR) */
+    char ptr[BC_FCRDNS_MAX_PTR][256]; /* lower case, no trailing dot, in answer order */
+    bool confirmed;                   /* one of them has an A/AAAA record that is the address */
+    char confirmed_by[256];           /* that name, "" when none */
     /* The first PTR name's forward answer, for messages when not confirmed:
      * its addresses as "a, b" ("" when none) and whether the question
      * failed temporarily. */

@@ -51,8 +51,8 @@
 #define WINDOW (64 * 1024) /* fresh bytes per refill */
 #define KIND_MAX 24
 #define TLD_MAX 63
-#define TLD_MEMO 64        /* cached verdicts on last labels */
-#define BLANK_MAX 8        /* spaces skipped around obfuscated tokens */
+#define TLD_MEMO 64 /* cached verdicts on last labels */
+#define BLANK_MAX 8 /* spaces skipped around obfuscated tokens */
 
 struct tld_memo {
     char tld[TLD_MAX + 1];
@@ -64,18 +64,18 @@ struct bc_scanner {
     bc_extract_options opt;
     bc_extract_cb cb;
     void *arg;
-    char *file;             /* owned */
+    char *file; /* owned */
     char kind[KIND_MAX];
-    char *buf;              /* owned, cap bytes */
+    char *buf; /* owned, cap bytes */
     size_t len, cap;
-    size_t scan;            /* next index to look for anchors from */
-    size_t line_idx;        /* newlines before this index are counted */
-    size_t last_end;        /* index just past the last address reported */
-    size_t next_at;         /* cached next '@' (or SIZE_MAX: unknown) */
-    size_t next_obf;        /* cached next obfuscated anchor (or SIZE_MAX) */
-    unsigned long line;     /* 1-based line of line_idx */
-    bool pending_start;     /* a line starts at line_idx, not yet classified */
-    bool id_header;         /* the current logical line is a Message-ID-like header */
+    size_t scan;        /* next index to look for anchors from */
+    size_t line_idx;    /* newlines before this index are counted */
+    size_t last_end;    /* index just past the last address reported */
+    size_t next_at;     /* cached next '@' (or SIZE_MAX: unknown) */
+    size_t next_obf;    /* cached next obfuscated anchor (or SIZE_MAX) */
+    unsigned long line; /* 1-based line of line_idx */
+    bool pending_start; /* a line starts at line_idx, not yet classified */
+    bool id_header;     /* the current logical line is a Message-ID-like header */
     struct tld_memo tlds[TLD_MEMO];
     bc_addr a;              /* scratch for bc_addr_parse */
     char cand[BC_ADDR_MAX]; /* an obfuscated candidate, rebuilt */
@@ -85,15 +85,14 @@ struct bc_scanner {
 /* ASCII characters a local part is expanded over. */
 static bool local_ascii(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '+' || c == '-' || c == '\'';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '+' || c == '-' || c == '\'';
 }
 
 /* ASCII characters a domain is expanded over (labels and dots). */
 static bool domain_ascii(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
 /* True when code point cp is a letter, mark or digit (what IDN labels and
@@ -162,9 +161,14 @@ static void line_start(bc_scanner *s, size_t j)
         j++;
     if (j < end && (b[j] == ' ' || b[j] == '\t'))
         return; /* continuation */
-    static const struct { const char *w; size_t n; } names[] = {
-        {"message-id:", 11}, {"content-id:", 11}, {"references:", 11}, {"in-reply-to:", 12},
-        {"resent-message-id:", 18}};
+    static const struct {
+        const char *w;
+        size_t n;
+    } names[] = { { "message-id:", 11 },
+                  { "content-id:", 11 },
+                  { "references:", 11 },
+                  { "in-reply-to:", 12 },
+                  { "resent-message-id:", 18 } };
     s->id_header = false;
     unsigned char c0 = j < end ? lc((unsigned char)b[j]) : 0;
     if (c0 != 'm' && c0 != 'c' && c0 != 'r' && c0 != 'i')
@@ -262,10 +266,22 @@ static bool file_extension(const char *t, size_t n)
     const char *list;
     size_t len;
     switch (n) {
-    case 2: list = ext2; len = sizeof ext2 - 1; break;
-    case 3: list = ext3; len = sizeof ext3 - 1; break;
-    case 4: list = ext4; len = sizeof ext4 - 1; break;
-    case 5: list = ext5; len = sizeof ext5 - 1; break;
+    case 2:
+        list = ext2;
+        len = sizeof ext2 - 1;
+        break;
+    case 3:
+        list = ext3;
+        len = sizeof ext3 - 1;
+        break;
+    case 4:
+        list = ext4;
+        len = sizeof ext4 - 1;
+        break;
+    case 5:
+        list = ext5;
+        len = sizeof ext5 - 1;
+        break;
     default: return false;
     }
     for (size_t k = 0; k + n <= len; k += n)
@@ -370,8 +386,7 @@ static size_t at_sign(bc_scanner *s, size_t i)
     if (e == i + 1 || (raw_end < s->len && b[raw_end] == '@'))
         return i + 1;
     /* quoted-printable soft line break right before the local part */
-    if (k >= 2 && b[k - 1] == '\n' &&
-        (b[k - 2] == '=' || (k >= 3 && b[k - 2] == '\r' && b[k - 3] == '=')))
+    if (k >= 2 && b[k - 1] == '\n' && (b[k - 2] == '=' || (k >= 3 && b[k - 2] == '\r' && b[k - 3] == '=')))
         return i + 1;
     const char *kind = s->kind;
     if (k >= 4 && has_word(b, s->len, k - 4, "cid:"))

@@ -67,9 +67,7 @@
 
 static const unsigned char ex_ole_magic[8] = { 0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1 };
 
-typedef enum ex_format {
-    EX_TEXT, EX_CSV, EX_JSON, EX_HTML, EX_EML, EX_MBOX, EX_PDF, EX_ZIP
-} ex_format;
+typedef enum ex_format { EX_TEXT, EX_CSV, EX_JSON, EX_HTML, EX_EML, EX_MBOX, EX_PDF, EX_ZIP } ex_format;
 
 /* The input: a file descriptor whose first bytes (head) were read ahead
  * for detection and are served again first. */
@@ -126,8 +124,8 @@ static ssize_t ex_read(ex_in *in, void *buf, size_t len)
  * caller frees *out), up to max bytes. *more is set when the input holds
  * more than max bytes (the first max are in *out), unless more is NULL,
  * in which case that is an error. BC_OK or an error with a message. */
-static bc_error ex_slurp(ex_in *in, size_t max, char **out, size_t *outlen, bool *more,
-                          const char *what, char *err, size_t errlen)
+static bc_error ex_slurp(ex_in *in, size_t max, char **out, size_t *outlen, bool *more, const char *what,
+                         char *err, size_t errlen)
 {
     size_t cap = in->headlen + EX_CHUNK, len = 0;
     char *buf = malloc(cap + 1);
@@ -145,8 +143,8 @@ static bc_error ex_slurp(ex_in *in, size_t max, char **out, size_t *outlen, bool
                     break;
                 }
                 free(buf);
-                return bc_seterr(err, errlen, BC_EINVAL, "%s: %s larger than %zu MiB; refusing it",
-                                 in->name, what, max >> 20);
+                return bc_seterr(err, errlen, BC_EINVAL, "%s: %s larger than %zu MiB; refusing it", in->name, what,
+                                 max >> 20);
             }
             size_t nc = cap * 2 > max + 1 ? max + 1 : cap * 2;
             char *nb = realloc(buf, nc + 1);
@@ -290,9 +288,23 @@ static bool ex_mbox_from_line(const char *h)
 static bool ex_looks_like_mail(const char *h, size_t n, const char *ext)
 {
     static const char *const known[] = {
-        "from", "to", "cc", "subject", "date", "received", "return-path", "message-id",
-        "mime-version", "delivered-to", "reply-to", "content-type", "sender", "x-mailer",
-        "user-agent", "dkim-signature", "authentication-results",
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "received",
+        "return-path",
+        "message-id",
+        "mime-version",
+        "delivered-to",
+        "reply-to",
+        "content-type",
+        "sender",
+        "x-mailer",
+        "user-agent",
+        "dkim-signature",
+        "authentication-results",
     };
     size_t i = 0, lines = 0, hits = 0;
     while (i < n) {
@@ -359,8 +371,7 @@ static bool ex_looks_like_csv(const char *h, size_t n)
 
 /* Works out the format from the head (and the extension as a hint).
  * BC_OK with *fmt, or an error for binary and unsupported files. */
-static bc_error ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char *err,
-                           size_t errlen)
+static bc_error ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char *err, size_t errlen)
 {
     const unsigned char *u = in->head;
     size_t n = in->headlen;
@@ -369,15 +380,15 @@ static bc_error ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char
         *fmt = EX_PDF;
         return BC_OK;
     }
-    if (n >= 4 && u[0] == 'P' && u[1] == 'K' &&
-        ((u[2] == 3 && u[3] == 4) || (u[2] == 5 && u[3] == 6))) {
+    if (n >= 4 && u[0] == 'P' && u[1] == 'K' && ((u[2] == 3 && u[3] == 4) || (u[2] == 5 && u[3] == 6))) {
         *fmt = EX_ZIP;
         return BC_OK;
     }
     if (n >= sizeof ex_ole_magic && memcmp(u, ex_ole_magic, sizeof ex_ole_magic) == 0)
         return bc_seterr(err, errlen, BC_EINVAL,
                          "%s: an OLE compound file (old .doc/.xls or a password-protected "
-                         "Office document): not supported", in->name);
+                         "Office document): not supported",
+                         in->name);
     if (memchr(u, '\0', n))
         return bc_seterr(err, errlen, BC_EINVAL, "%s: binary file: not text", in->name);
 
@@ -413,8 +424,7 @@ static bc_error ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char
         const char *q = p + 1;
         while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
             q++;
-        if ((*p == '{' && (*q == '"' || *q == '}')) ||
-            (*p == '[' && *q && strchr("{[\"-0123456789tfn]", *q))) {
+        if ((*p == '{' && (*q == '"' || *q == '}')) || (*p == '[' && *q && strchr("{[\"-0123456789tfn]", *q))) {
             *fmt = EX_JSON;
             return BC_OK;
         }
@@ -455,7 +465,8 @@ static void ex_json_walk(bc_scanner *s, json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *val;
-        json_array_foreach(v, i, val) ex_json_walk(s, val);
+        json_array_foreach(v, i, val)
+            ex_json_walk(s, val);
     }
 }
 
@@ -493,9 +504,9 @@ static bc_error ex_json(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 static bool ex_html_inline(const char *name)
 {
     static const char *const names[] = {
-        "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font", "i",
-        "kbd", "label", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong",
-        "sub", "sup", "time", "tt", "u", "var", "wbr",
+        "a",      "abbr",   "b",   "bdi",   "bdo",  "big",  "cite", "code", "data", "dfn",   "em",
+        "font",   "i",      "kbd", "label", "mark", "nobr", "q",    "s",    "samp", "small", "span",
+        "strike", "strong", "sub", "sup",   "time", "tt",   "u",    "var",  "wbr",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(name, names[i]) == 0)
@@ -587,14 +598,14 @@ static void ex_html_walk(ex_html *h, xmlNode *root)
 /* Parses HTML held in memory and feeds it (kind "html" and "mailto").
  * encoding: the bytes' charset, or NULL to let libxml2 work it out (from a
  * <meta> charset). sync: line numbers follow the source. */
-static bc_error ex_html_mem(bc_scanner *s, const char *name, const char *buf, size_t len,
-                             const char *encoding, bool sync, char *err, size_t errlen)
+static bc_error ex_html_mem(bc_scanner *s, const char *name, const char *buf, size_t len, const char *encoding,
+                            bool sync, char *err, size_t errlen)
 {
     if (len == 0)
         return BC_OK;
     if (len > EX_MAX_HTML)
-        return bc_seterr(err, errlen, BC_EINVAL, "%s: HTML larger than %zu MiB; refusing it",
-                         name, EX_MAX_HTML >> 20);
+        return bc_seterr(err, errlen, BC_EINVAL, "%s: HTML larger than %zu MiB; refusing it", name,
+                         EX_MAX_HTML >> 20);
     int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
                XML_PARSE_BIG_LINES;
     htmlDocPtr doc = htmlReadMemory(buf, (int)len, NULL, encoding, opts);
@@ -616,8 +627,7 @@ static bc_error ex_html_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
     if (st != BC_OK)
         return st;
     /* without a charset libxml2 assumes Latin-1: say UTF-8 when it is */
-    st = ex_html_mem(s, in->name, buf, len, ex_utf8_ok(buf, len) ? "UTF-8" : NULL, true, err,
-                     errlen);
+    st = ex_html_mem(s, in->name, buf, len, ex_utf8_ok(buf, len) ? "UTF-8" : NULL, true, err, errlen);
     free(buf);
     return st;
 }
@@ -629,7 +639,10 @@ static const ex_module *ex_module_ops;
 static char ex_module_err[4400];
 
 static const ex_host ex_host_ops = {
-    .abi = EX_MODULE_ABI, .kind = bc_scanner_kind, .feed = bc_scanner_feed, .html = ex_html_mem,
+    .abi = EX_MODULE_ABI,
+    .kind = bc_scanner_kind,
+    .feed = bc_scanner_feed,
+    .html = ex_html_mem,
 };
 
 /* Tries one directory; true when the module is loaded. The first failure
@@ -653,8 +666,7 @@ static bool ex_module_try(const char *dir, size_t dirlen)
     const ex_module *ops = fn ? fn() : NULL;
     if (!ops || ops->abi != EX_MODULE_ABI) {
         if (!ex_module_err[0])
-            snprintf(ex_module_err, sizeof ex_module_err, "%s: not a module of this version",
-                     path);
+            snprintf(ex_module_err, sizeof ex_module_err, "%s: not a module of this version", path);
         dlclose(h);
         return false;
     }
@@ -691,14 +703,13 @@ static void ex_module_load(void)
 }
 
 /* The module, or NULL with a message naming the format. */
-static const ex_module *ex_module_get(const char *name, const char *what, char *err,
-                                      size_t errlen)
+static const ex_module *ex_module_get(const char *name, const char *what, char *err, size_t errlen)
 {
     pthread_once(&ex_module_once, ex_module_load);
     if (!ex_module_ops)
-        bc_seterr(err, errlen, BC_EIO, "%s: %s support is not installed (%s%s%s)", name,
-                  what, ex_module_err[0] ? "" : EX_MODULE_FILE " not found",
-                  ex_module_err[0] ? "cannot load it: " : "", ex_module_err);
+        bc_seterr(err, errlen, BC_EIO, "%s: %s support is not installed (%s%s%s)", name, what,
+                  ex_module_err[0] ? "" : EX_MODULE_FILE " not found", ex_module_err[0] ? "cannot load it: " : "",
+                  ex_module_err);
     return ex_module_ops;
 }
 
@@ -725,21 +736,19 @@ static bc_error ex_pdf(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 
 /* ---- DOCX, XLSX, ODT (libarchive + xmlReader) ------------------------------------------ */
 
-typedef enum ex_part {
-    EX_PART_NONE, EX_PART_TEXT, EX_PART_RELS
-} ex_part;
+typedef enum ex_part { EX_PART_NONE, EX_PART_TEXT, EX_PART_RELS } ex_part;
 
 typedef struct ex_zip {
     bc_scanner *s;
     ex_in *in;
     struct archive *a;
     unsigned char buf[EX_CHUNK];
-    uint64_t total;       /* unpacked bytes read, all members */
-    uint64_t member;      /* unpacked bytes read, this member */
-    const char *part;     /* the member being read */
+    uint64_t total;   /* unpacked bytes read, all members */
+    uint64_t member;  /* unpacked bytes read, this member */
+    const char *part; /* the member being read */
     bool failed;
     char msg[512];
-    char xmlmsg[256];     /* libxml2's first error in this member */
+    char xmlmsg[256]; /* libxml2's first error in this member */
     unsigned long xmlline;
 } ex_zip;
 
@@ -754,9 +763,9 @@ static ex_part ex_zip_part(const char *name, const char **kind)
         if (rels && strncmp(name, "word/_rels/", 11) == 0)
             return EX_PART_RELS;
         const char *b = name + 5;
-        if (xml && (strcmp(b, "document.xml") == 0 || strncmp(b, "header", 6) == 0 ||
-                    strncmp(b, "footer", 6) == 0 || strcmp(b, "footnotes.xml") == 0 ||
-                    strcmp(b, "endnotes.xml") == 0 || strcmp(b, "comments.xml") == 0))
+        if (xml &&
+            (strcmp(b, "document.xml") == 0 || strncmp(b, "header", 6) == 0 || strncmp(b, "footer", 6) == 0 ||
+             strcmp(b, "footnotes.xml") == 0 || strcmp(b, "endnotes.xml") == 0 || strcmp(b, "comments.xml") == 0))
             return EX_PART_TEXT;
         return EX_PART_NONE;
     }
@@ -778,8 +787,7 @@ static ex_part ex_zip_part(const char *name, const char **kind)
 }
 
 /* Records the first failure message. */
-__attribute__((format(printf, 2, 3)))
-static void ex_zip_fail(ex_zip *z, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void ex_zip_fail(ex_zip *z, const char *fmt, ...)
 {
     if (z->failed)
         return;
@@ -813,20 +821,19 @@ static int ex_zip_xml_read(void *ctx, char *buf, int len)
     la_ssize_t n = archive_read_data(z->a, buf, (size_t)len);
     if (n < 0) {
         const char *why = archive_error_string(z->a);
-        ex_zip_fail(z, "%s: damaged or truncated zip in %s: %s", z->in->name, z->part,
-                    why ? why : "read error");
+        ex_zip_fail(z, "%s: damaged or truncated zip in %s: %s", z->in->name, z->part, why ? why : "read error");
         return -1;
     }
     z->member += (uint64_t)n;
     z->total += (uint64_t)n;
     if (z->member > EX_MAX_MEMBER) {
-        ex_zip_fail(z, "%s: %s unpacks to more than %llu MiB; refusing the document (a zip bomb?)",
-                    z->in->name, z->part, (unsigned long long)(EX_MAX_MEMBER >> 20));
+        ex_zip_fail(z, "%s: %s unpacks to more than %llu MiB; refusing the document (a zip bomb?)", z->in->name,
+                    z->part, (unsigned long long)(EX_MAX_MEMBER >> 20));
         return -1;
     }
     if (z->total > EX_MAX_ZIP) {
-        ex_zip_fail(z, "%s: the document unpacks to more than %llu MiB; refusing it (a zip bomb?)",
-                    z->in->name, (unsigned long long)(EX_MAX_ZIP >> 20));
+        ex_zip_fail(z, "%s: the document unpacks to more than %llu MiB; refusing it (a zip bomb?)", z->in->name,
+                    (unsigned long long)(EX_MAX_ZIP >> 20));
         return -1;
     }
     return (int)n;
@@ -849,8 +856,8 @@ static void ex_zip_xml_error(void *arg, xmlErrorPtr e)
 static const char *ex_zip_sep(const char *local)
 {
     static const char *const lines[] = {
-        "p", "h", "si", "c", "tc", "tr", "row", "br", "cr", "line-break", "table-cell",
-        "list-item", "comment", "annotation",
+        "p",  "h",  "si",         "c",          "tc",        "tr",      "row",
+        "br", "cr", "line-break", "table-cell", "list-item", "comment", "annotation",
     };
     if (strcmp(local, "tab") == 0)
         return "\t";
@@ -870,8 +877,7 @@ static void ex_zip_member(ex_zip *z, ex_part type, const char *kind)
     z->xmlmsg[0] = '\0';
     z->xmlline = 0;
     xmlTextReaderPtr rd = xmlReaderForIO(ex_zip_xml_read, NULL, z, z->part, NULL,
-                                         XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                             XML_PARSE_NOWARNING);
+                                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!rd) {
         ex_zip_fail(z, "%s: out of memory", z->in->name);
         return;
@@ -919,7 +925,8 @@ static void ex_zip_member(ex_zip *z, ex_part type, const char *kind)
             if (sep)
                 bc_scanner_feed(z->s, sep, 1);
         } else if ((t == XML_READER_TYPE_TEXT || t == XML_READER_TYPE_CDATA ||
-                    t == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) && type == EX_PART_TEXT) {
+                    t == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) &&
+                   type == EX_PART_TEXT) {
             const char *v = (const char *)xmlTextReaderConstValue(rd);
             if (v)
                 bc_scanner_feed(z->s, v, strlen(v));
@@ -970,15 +977,15 @@ static bc_error ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
         if (type == EX_PART_NONE)
             continue; /* the next header skips the data */
         if (archive_entry_is_encrypted(e)) {
-            ex_zip_fail(z, "%s: encrypted document (%s): cannot read it without the password",
-                        in->name, name);
+            ex_zip_fail(z, "%s: encrypted document (%s): cannot read it without the password", in->name, name);
             break;
         }
         if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
             (uint64_t)archive_entry_size(e) > EX_MAX_MEMBER) {
-            ex_zip_fail(z, "%s: %s declares %llu MiB unpacked, more than %llu MiB; refusing the "
-                        "document (a zip bomb?)", in->name, name,
-                        (unsigned long long)((uint64_t)archive_entry_size(e) >> 20),
+            ex_zip_fail(z,
+                        "%s: %s declares %llu MiB unpacked, more than %llu MiB; refusing the "
+                        "document (a zip bomb?)",
+                        in->name, name, (unsigned long long)((uint64_t)archive_entry_size(e) >> 20),
                         (unsigned long long)(EX_MAX_MEMBER >> 20));
             break;
         }
@@ -1005,7 +1012,8 @@ static const char *ex_kind(ex_format f, const char *ext)
     case EX_CSV: return "csv";
     case EX_JSON: return "json";
     case EX_HTML: return "html";
-    case EX_EML: case EX_MBOX: return "header";
+    case EX_EML:
+    case EX_MBOX: return "header";
     case EX_PDF: return "pdf";
     case EX_ZIP:
         if (strcmp(ext, "xlsx") == 0 || strcmp(ext, "xlsm") == 0)
@@ -1031,8 +1039,7 @@ bc_error bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t e
     if (in->fd < 0) {
         int e = errno;
         free(in);
-        return bc_seterr(errbuf, errlen, e == ENOENT ? BC_ENOTFOUND : BC_EIO, "%s: %s", path,
-                         strerror(e));
+        return bc_seterr(errbuf, errlen, e == ENOENT ? BC_ENOTFOUND : BC_EIO, "%s: %s", path, strerror(e));
     }
     struct stat sb;
     bc_error st = BC_OK;

@@ -63,8 +63,13 @@ typedef struct ex_mail {
 static bool ex_skip_header(const char *name)
 {
     static const char *const skip[] = {
-        "message-id", "content-id", "references", "in-reply-to", "resent-message-id",
-        "original-message-id", "x-original-message-id",
+        "message-id",
+        "content-id",
+        "references",
+        "in-reply-to",
+        "resent-message-id",
+        "original-message-id",
+        "x-original-message-id",
     };
     for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
         if (strcasecmp(name, skip[i]) == 0)
@@ -122,8 +127,8 @@ static void ex_mail_text(ex_mail *m, GMimePart *part, GMimeContentType *ct)
     if (arr && arr->len) {
         if (g_mime_content_type_is_type(ct, "text", "html")) {
             char msg[256];
-            if (m->h->html(m->s, m->name, (const char *)arr->data, arr->len,
-                            utf8 ? "UTF-8" : NULL, false, msg, sizeof msg) != BC_OK &&
+            if (m->h->html(m->s, m->name, (const char *)arr->data, arr->len, utf8 ? "UTF-8" : NULL, false, msg,
+                           sizeof msg) != BC_OK &&
                 m->st == BC_OK)
                 m->st = xm_seterr(m->err, m->errlen, BC_EDATA, "%s", msg);
         } else {
@@ -161,9 +166,8 @@ static void ex_mail_walk(ex_mail *m, GMimeObject *obj, int depth)
 }
 
 /* An email message, or an mbox of them (one message in memory at a time). */
-static bc_error ex_mail_file(const ex_host *h, bc_scanner *s, const char *name, int fd,
-                              const void *headbuf, size_t headlen, bool mbox, char *err,
-                              size_t errlen)
+static bc_error ex_mail_file(const ex_host *h, bc_scanner *s, const char *name, int fd, const void *headbuf,
+                             size_t headlen, bool mbox, char *err, size_t errlen)
 {
     pthread_once(&ex_gmime_once, ex_gmime_init);
     GMimeStream *stream;
@@ -206,8 +210,8 @@ static bc_error ex_mail_file(const ex_host *h, bc_scanner *s, const char *name, 
 
 /* ---- PDF (poppler) --------------------------------------------------------------------- */
 
-static bc_error ex_pdf(const ex_host *h, bc_scanner *s, const char *name, char *buf,
-                        size_t len, char *err, size_t errlen)
+static bc_error ex_pdf(const ex_host *h, bc_scanner *s, const char *name, char *buf, size_t len, char *err,
+                       size_t errlen)
 {
     bc_error st;
     GBytes *bytes = g_bytes_new_with_free_func(buf, len, free, buf);
@@ -215,8 +219,7 @@ static bc_error ex_pdf(const ex_host *h, bc_scanner *s, const char *name, char *
     PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
     if (!doc) {
         if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
-            st = xm_seterr(err, errlen, BC_EDATA,
-                           "%s: encrypted PDF: cannot read it without the password", name);
+            st = xm_seterr(err, errlen, BC_EDATA, "%s: encrypted PDF: cannot read it without the password", name);
         else
             st = xm_seterr(err, errlen, BC_EDATA, "%s: damaged PDF: %s", name,
                            gerr && gerr->message ? gerr->message : "poppler cannot open it");
@@ -242,7 +245,6 @@ static bc_error ex_pdf(const ex_host *h, bc_scanner *s, const char *name, char *
     g_bytes_unref(bytes);
     return BC_OK;
 }
-
 
 static const ex_module xm_module = { .abi = EX_MODULE_ABI, .mail = ex_mail_file, .pdf = ex_pdf };
 

@@ -32,8 +32,8 @@ typedef struct ex_host {
     void (*kind)(bc_scanner *s, const char *kind);
     void (*feed)(bc_scanner *s, const char *buf, size_t len);
     /* Parses HTML held in memory and feeds it (see ex_html_mem). */
-    bc_error (*html)(bc_scanner *s, const char *name, const char *buf, size_t len,
-                      const char *encoding, bool sync, char *err, size_t errlen);
+    bc_error (*html)(bc_scanner *s, const char *name, const char *buf, size_t len, const char *encoding, bool sync,
+                     char *err, size_t errlen);
 } ex_host;
 
 /* What the module gives the library. Errors are written to err as
@@ -43,11 +43,11 @@ typedef struct ex_module {
     /* An email message, or an mbox of them. fd is read from its current
      * position; head holds the headlen bytes already read from it (for a
      * pipe), which a seekable fd is rewound over instead. */
-    bc_error (*mail)(const ex_host *h, bc_scanner *s, const char *name, int fd,
-                      const void *head, size_t headlen, bool mbox, char *err, size_t errlen);
+    bc_error (*mail)(const ex_host *h, bc_scanner *s, const char *name, int fd, const void *head, size_t headlen,
+                     bool mbox, char *err, size_t errlen);
     /* A whole PDF in memory; the module takes buf (malloc'd) and frees it. */
-    bc_error (*pdf)(const ex_host *h, bc_scanner *s, const char *name, char *buf, size_t len,
-                     char *err, size_t errlen);
+    bc_error (*pdf)(const ex_host *h, bc_scanner *s, const char *name, char *buf, size_t len, char *err,
+                    size_t errlen);
 } ex_module;
 
 /* The module's one exported function. */

@@ -111,8 +111,9 @@ json_t *bc_health_bimi(bc_resolver *r, const char *domain, const json_t *dmarc)
     json_object_set_new(sec, "record", json_null());
     json_object_set_new(sec, "logo", json_null());
     json_object_set_new(sec, "authority", json_null());
-    static const bc_rec_kind kind = {"default._bimi", "v=BIMI1", "BIMI", "bimi_bad_domain", "bimi_dns_error",
-                                     "bimi_multiple_records", "no logo is shown"};
+    static const bc_rec_kind kind = { "default._bimi",   "v=BIMI1",        "BIMI",
+                                      "bimi_bad_domain", "bimi_dns_error", "bimi_multiple_records",
+                                      "no logo is shown" };
     bc_rec_found f;
     if (!bc_rec_lookup(r, domain, &kind, sec, &f))
         return sec;

@@ -11,9 +11,9 @@
 
 /* A parsed default._bimi TXT record. */
 typedef struct bc_bimi_record {
-    bool has_l, has_a;      /* the tags were present (maybe empty) */
-    char l[1024];           /* the logo's URL ("" = declined) */
-    char a[1024];           /* the authority evidence (VMC) URL */
+    bool has_l, has_a; /* the tags were present (maybe empty) */
+    char l[1024];      /* the logo's URL ("" = declined) */
+    char a[1024];      /* the authority evidence (VMC) URL */
 } bc_bimi_record;
 
 /* Parses a BIMI record: "v=BIMI1" then ';'-separated tag=value pairs, the

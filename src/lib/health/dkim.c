@@ -20,34 +20,59 @@
 
 /* Selectors that mail providers and common software publish. */
 static const char *const common_selectors[] = {
-    "google", "selector1", "selector2", "default", "k1", "k2", "k3", "s1", "s2", "mail", "dkim",
-    "smtp", "mxvault", "everlytickey1", "everlytickey2", "dk", "key1", "key2", "sig1", "mandrill",
-    "pm", "s1024", "s2048", "zoho", "protonmail", "protonmail2", "protonmail3", "fm1", "fm2", "fm3",
+    "google",
+    "selector1",
+    "selector2",
+    "default",
+    "k1",
+    "k2",
+    "k3",
+    "s1",
+    "s2",
+    "mail",
+    "dkim",
+    "smtp",
+    "mxvault",
+    "everlytickey1",
+    "everlytickey2",
+    "dk",
+    "key1",
+    "key2",
+    "sig1",
+    "mandrill",
+    "pm",
+    "s1024",
+    "s2048",
+    "zoho",
+    "protonmail",
+    "protonmail2",
+    "protonmail3",
+    "fm1",
+    "fm2",
+    "fm3",
 };
 #define NCOMMON (sizeof common_selectors / sizeof common_selectors[0])
 #define SELECTORS_MAX 64 /* user selectors beyond this many are not probed */
 
 /* What one key record says. */
 typedef struct dkim_key {
-    bool syntax_ok;            /* verifiers can use the record: no syntax error, a decodable
+    bool syntax_ok;    /* verifiers can use the record: no syntax error, a decodable
                                 * key (or a revoked one) */
-    char key_type[16];         /* "rsa", "ed25519", or what k= said */
-    int key_bits;              /* 0 when unknown (revoked, undecodable) */
+    char key_type[16]; /* "rsa", "ed25519", or what k= said */
+    int key_bits;      /* 0 when unknown (revoked, undecodable) */
     bool revoked, testing, strict, sha1_only;
-    json_t *hashes;            /* h= algorithms, or NULL when absent (all allowed) */
+    json_t *hashes; /* h= algorithms, or NULL when absent (all allowed) */
 } dkim_key;
 
 static bool is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 /* Decodes the base64 of s[0..n), whitespace skipped, into a new buffer
  * (*out, caller frees) of *outlen bytes. False with err on a bad
  * character, bad padding or a length that is not a multiple of 4. */
-static bool b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen, char *err,
-                       size_t errlen)
+static bool b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen, char *err, size_t errlen)
 {
     char *clean = malloc(n + 1);
     if (!clean) {
@@ -73,8 +98,10 @@ static bool b64_decode(const char *s, size_t n, unsigned char **out, size_t *out
         clean[m++] = c;
     }
     if (m % 4 != 0 || pad > 2) {
-        snprintf(err, errlen, "%zu base64 characters%s: the length must be a multiple of 4 with at most "
-                 "two '=' (the key is cut or mangled)", m, pad > 2 ? " with too many '='" : "");
+        snprintf(err, errlen,
+                 "%zu base64 characters%s: the length must be a multiple of 4 with at most "
+                 "two '=' (the key is cut or mangled)",
+                 m, pad > 2 ? " with too many '='" : "");
         free(clean);
         return false;
     }
@@ -103,8 +130,7 @@ static int key_bits(const char *k, const unsigned char *der, size_t n, char *err
     EVP_PKEY *pk = NULL;
     if (strcmp(k, "ed25519") == 0) {
         if (n != 32) {
-            snprintf(err, errlen, "an ed25519 key is the raw 32-byte public key (RFC 8463), not %zu bytes",
-                     n);
+            snprintf(err, errlen, "an ed25519 key is the raw 32-byte public key (RFC 8463), not %zu bytes", n);
             return 0;
         }
         pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, n);
@@ -141,8 +167,7 @@ static int key_bits(const char *k, const unsigned char *der, size_t n, char *err
         }
     }
     if (!pk) {
-        snprintf(err, errlen, "the %zu bytes are neither a SubjectPublicKeyInfo nor a PKCS#1 RSA public key",
-                 n);
+        snprintf(err, errlen, "the %zu bytes are neither a SubjectPublicKeyInfo nor a PKCS#1 RSA public key", n);
         return 0;
     }
     int bits = EVP_PKEY_get_bits(pk);
@@ -214,15 +239,17 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
     snprintf(k->key_type, sizeof k->key_type, "rsa");
     k->syntax_ok = true;
     if (!bc_taglist_split(text, len, &tl, err, sizeof err)) {
-        bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax", "Selector %s: syntax error in the key "
+        bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax",
+                       "Selector %s: syntax error in the key "
                        "record: %s. Verifiers cannot use it; republish the record your mail system "
-                       "gives you.", sel, err);
+                       "gives you.",
+                       sel, err);
         k->syntax_ok = false;
         return;
     }
     const char *p = NULL;
     size_t plen = 0;
-    struct flags_ctx fl = {false, false, true};
+    struct flags_ctx fl = { false, false, true };
     for (size_t i = 0; i < tl.n; i++) {
         const bc_tag *t = &tl.tags[i];
         const char *name = text + t->name_off, *v = text + t->value_off;
@@ -231,20 +258,24 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
         bc_tag_quote(q, sizeof q, v, vl);
         for (size_t j = 0; j < i; j++)
             if (tl.tags[j].name_len == nl && memcmp(text + tl.tags[j].name_off, name, nl) == 0) {
-                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax", "Selector %s: tag %s= appears more "
+                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax",
+                               "Selector %s: tag %s= appears more "
                                "than once, which makes the key record invalid (RFC 6376 3.2). Keep one.",
                                sel, qn);
                 k->syntax_ok = false;
             }
         if (nl == 1 && name[0] == 'v') {
             if (i == 0 && memchr(v, '=', vl)) {
-                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax", "Selector %s: v=%s: tags must be "
-                               "separated by ';' (v=DKIM1; k=rsa; p=...).", sel, q);
+                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax",
+                               "Selector %s: v=%s: tags must be "
+                               "separated by ';' (v=DKIM1; k=rsa; p=...).",
+                               sel, q);
                 k->syntax_ok = false;
             } else if (i != 0 || vl != 5 || memcmp(v, "DKIM1", 5) != 0) {
-                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax", "Selector %s: v=%s%s; when v= is "
-                               "present it must be the first tag and exactly v=DKIM1.", sel, q,
-                               i != 0 ? " is not the first tag" : " is not DKIM1");
+                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax",
+                               "Selector %s: v=%s%s; when v= is "
+                               "present it must be the first tag and exactly v=DKIM1.",
+                               sel, q, i != 0 ? " is not the first tag" : " is not DKIM1");
                 k->syntax_ok = false;
             }
         } else if (nl == 1 && name[0] == 'k') {
@@ -252,8 +283,10 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
                 snprintf(k->key_type, sizeof k->key_type, "%s", eqn(v, vl, "rsa") ? "rsa" : "ed25519");
             } else {
                 snprintf(k->key_type, sizeof k->key_type, "%.15s", q);
-                bc_finding_add(findings, BC_SEV_FAIL, "dkim_key_type_unknown", "Selector %s: k=%s is not "
-                               "a key type verifiers know (rsa or ed25519).", sel, q);
+                bc_finding_add(findings, BC_SEV_FAIL, "dkim_key_type_unknown",
+                               "Selector %s: k=%s is not "
+                               "a key type verifiers know (rsa or ed25519).",
+                               sel, q);
                 k->syntax_ok = false;
             }
         } else if (nl == 1 && name[0] == 'p') {
@@ -269,8 +302,10 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
             fl.email = false;
             each_item(v, vl, service_item, &fl);
             if (!fl.email) {
-                bc_finding_add(findings, BC_SEV_FAIL, "dkim_service", "Selector %s: s=%s does not include "
-                               "email or *, so verifiers will not use this key for mail.", sel, q);
+                bc_finding_add(findings, BC_SEV_FAIL, "dkim_service",
+                               "Selector %s: s=%s does not include "
+                               "email or *, so verifiers will not use this key for mail.",
+                               sel, q);
             }
         }
         /* n= notes, g= (RFC 4871) and unknown tags are ignored, as verifiers do */
@@ -291,21 +326,29 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
         if (!sha256) {
             k->sha1_only = sha1;
             if (sha1)
-                bc_finding_add(findings, BC_SEV_WARN, "dkim_sha1_only", "Selector %s: h= allows only sha1, "
+                bc_finding_add(findings, BC_SEV_WARN, "dkim_sha1_only",
+                               "Selector %s: h= allows only sha1, "
                                "which verifiers treat as insecure (RFC 8301). Remove h= or write "
-                               "h=sha256.", sel);
+                               "h=sha256.",
+                               sel);
             else
-                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax", "Selector %s: h= names no hash "
-                               "algorithm verifiers know; remove h= or write h=sha256.", sel);
+                bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax",
+                               "Selector %s: h= names no hash "
+                               "algorithm verifiers know; remove h= or write h=sha256.",
+                               sel);
         }
     }
     if (k->testing)
-        bc_finding_add(findings, BC_SEV_WARN, "dkim_testing", "Selector %s: t=y puts the key in testing "
+        bc_finding_add(findings, BC_SEV_WARN, "dkim_testing",
+                       "Selector %s: t=y puts the key in testing "
                        "mode, and verifiers may treat its signatures as unsigned. Remove t=y once "
-                       "signing works.", sel);
+                       "signing works.",
+                       sel);
     if (!p) {
-        bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax", "Selector %s: the key record has no p= tag "
-                       "(the public key). Publish the record your mail system gives you.", sel);
+        bc_finding_add(findings, BC_SEV_FAIL, "dkim_syntax",
+                       "Selector %s: the key record has no p= tag "
+                       "(the public key). Publish the record your mail system gives you.",
+                       sel);
         k->syntax_ok = false;
         return;
     }
@@ -315,8 +358,10 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
             empty = false;
     if (empty) {
         k->revoked = true;
-        bc_finding_add(findings, BC_SEV_INFO, "dkim_key_revoked", "Selector %s: the key is revoked (empty "
-                       "p=); mail signed with it fails DKIM. Fine if the selector is retired.", sel);
+        bc_finding_add(findings, BC_SEV_INFO, "dkim_key_revoked",
+                       "Selector %s: the key is revoked (empty "
+                       "p=); mail signed with it fails DKIM. Fine if the selector is retired.",
+                       sel);
         return;
     }
     if (strcmp(k->key_type, "rsa") != 0 && strcmp(k->key_type, "ed25519") != 0)
@@ -325,27 +370,33 @@ static void parse_key(const char *sel, const char *text, size_t len, dkim_key *k
     size_t dlen = 0;
     if (!b64_decode(p, plen, &der, &dlen, err, sizeof err)) {
         k->syntax_ok = false;
-        bc_finding_add(findings, BC_SEV_FAIL, "dkim_bad_base64", "Selector %s: p= is not valid base64 "
-                       "(%s). Republish the key exactly as your mail system gives it.", sel, err);
+        bc_finding_add(findings, BC_SEV_FAIL, "dkim_bad_base64",
+                       "Selector %s: p= is not valid base64 "
+                       "(%s). Republish the key exactly as your mail system gives it.",
+                       sel, err);
         return;
     }
     k->key_bits = key_bits(k->key_type, der, dlen, err, sizeof err);
     free(der);
     if (k->key_bits == 0) {
         k->syntax_ok = false;
-        bc_finding_add(findings, BC_SEV_FAIL, "dkim_bad_key", "Selector %s: p= does not hold a usable %s "
-                       "key: %s. Republish the key exactly as your mail system gives it.", sel,
-                       k->key_type, err);
+        bc_finding_add(findings, BC_SEV_FAIL, "dkim_bad_key",
+                       "Selector %s: p= does not hold a usable %s "
+                       "key: %s. Republish the key exactly as your mail system gives it.",
+                       sel, k->key_type, err);
         return;
     }
     if (strcmp(k->key_type, "rsa") == 0 && k->key_bits < 1024)
-        bc_finding_add(findings, BC_SEV_FAIL, "dkim_key_too_short", "Selector %s: the RSA key has %d bits; "
+        bc_finding_add(findings, BC_SEV_FAIL, "dkim_key_too_short",
+                       "Selector %s: the RSA key has %d bits; "
                        "verifiers reject keys under 1024 bits (RFC 8301). Make a 2048-bit key and publish "
-                       "it under a new selector.", sel, k->key_bits);
+                       "it under a new selector.",
+                       sel, k->key_bits);
     else if (strcmp(k->key_type, "rsa") == 0 && k->key_bits < 2048)
-        bc_finding_add(findings, BC_SEV_WARN, "dkim_key_short", "Selector %s: the RSA key has %d bits; "
-                       "2048 bits is the norm now. Rotate to a 2048-bit key under a new selector.", sel,
-                       k->key_bits);
+        bc_finding_add(findings, BC_SEV_WARN, "dkim_key_short",
+                       "Selector %s: the RSA key has %d bits; "
+                       "2048 bits is the norm now. Rotate to a 2048-bit key under a new selector.",
+                       sel, k->key_bits);
 }
 
 /* True when the TXT text looks like a DKIM key record: it starts with
@@ -401,8 +452,10 @@ static int probe(bc_resolver *r, const char *domain, const char *sel, json_t *se
     bc_rrset set;
     bc_resolver_query(r, name, BC_RR_TXT, &set);
     if (set.rc == BC_DNS_TEMPFAIL) {
-        bc_finding_add(findings, BC_SEV_WARN, "dkim_dns_error", "Could not look up selector %s at %s (%s); "
-                       "whether it has a key is unknown. Try again later.", sel, name, set.error);
+        bc_finding_add(findings, BC_SEV_WARN, "dkim_dns_error",
+                       "Could not look up selector %s at %s (%s); "
+                       "whether it has a key is unknown. Try again later.",
+                       sel, name, set.error);
         bc_rrset_clear(&set);
         return -1;
     }
@@ -420,16 +473,17 @@ static int probe(bc_resolver *r, const char *domain, const char *sel, json_t *se
         return 0;
     }
     if (nkeys > 1)
-        bc_finding_add(findings, BC_SEV_WARN, "dkim_multiple_records", "Selector %s has %zu key records; "
-                       "verifiers may pick any of them (RFC 6376 3.6.2.2). Keep one per selector.", sel,
-                       nkeys);
+        bc_finding_add(findings, BC_SEV_WARN, "dkim_multiple_records",
+                       "Selector %s has %zu key records; "
+                       "verifiers may pick any of them (RFC 6376 3.6.2.2). Keep one per selector.",
+                       sel, nkeys);
     const bc_rr *rr = &set.rr[first];
     dkim_key k;
     parse_key(sel, rr->text, rr->text_len, &k, findings);
-    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:b}", "selector", sel, "name", name,
-                          "record", bc_json_text(rr->text, rr->text_len), "key_type", k.key_type,
-                          "key_bits", k.key_bits ? json_integer(k.key_bits) : json_null(), "testing",
-                          k.testing, "strict", k.strict, "revoked", k.revoked);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:b}", "selector", sel, "name", name, "record",
+                          bc_json_text(rr->text, rr->text_len), "key_type", k.key_type, "key_bits",
+                          k.key_bits ? json_integer(k.key_bits) : json_null(), "testing", k.testing, "strict",
+                          k.strict, "revoked", k.revoked);
     if (o) {
         json_object_set_new(o, "hash_algorithms", k.hashes ? json_incref(k.hashes) : json_null());
         json_object_set_new(o, "valid", json_boolean(k.syntax_ok));
@@ -468,7 +522,8 @@ json_t *bc_health_dkim(bc_resolver *r, const char *domain, const char *const *se
         const char *s = i < n ? selectors[i] : common_selectors[i - n];
         if (i < n && (!s || !selector_ok(s))) {
             char q[80];
-            bc_finding_add(findings, BC_SEV_WARN, "dkim_bad_selector", "Selector '%s' is not a valid DNS "
+            bc_finding_add(findings, BC_SEV_WARN, "dkim_bad_selector",
+                           "Selector '%s' is not a valid DNS "
                            "label sequence (letters, digits, '-', '_' and dots); not probed.",
                            s ? bc_tag_quote(q, sizeof q, s, strlen(s)) : "(null)");
             continue;
@@ -491,13 +546,16 @@ json_t *bc_health_dkim(bc_resolver *r, const char *domain, const char *const *se
         else if (rc < 0)
             errors++;
         else if (given[i])
-            bc_finding_add(findings, BC_SEV_WARN, "dkim_selector_missing", "Selector %s has no key record "
+            bc_finding_add(findings, BC_SEV_WARN, "dkim_selector_missing",
+                           "Selector %s has no key record "
                            "at %s._domainkey.%s; mail signed with it fails DKIM. Publish the key your mail "
-                           "system gives you.", list[i], list[i], d);
+                           "system gives you.",
+                           list[i], list[i], d);
     }
     json_object_set_new(sec, "probed", json_integer((json_int_t)probed));
     if (found == 0) {
-        bc_finding_add(findings, BC_SEV_INFO, "dkim_no_key", "None of the %zu selectors probed has a "
+        bc_finding_add(findings, BC_SEV_INFO, "dkim_no_key",
+                       "None of the %zu selectors probed has a "
                        "key%s; selectors cannot be listed from DNS, so give yours with --dkim-selector.",
                        probed, errors ? " (some lookups failed)" : "");
         json_object_set_new(sec, "status", json_string("none"));

@@ -62,8 +62,8 @@ bool bc_dmarc_is_candidate(const char *text, size_t len)
            (len - i == 6 || text[i + 6] == ';' || bc_tag_wsp(text[i + 6]));
 }
 
-__attribute__((format(printf, 4, 5)))
-static void issue(bc_dmarc *d, bc_severity sev, const char *code, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void issue(bc_dmarc *d, bc_severity sev, const char *code,
+                                                        const char *fmt, ...)
 {
     bc_dmarc_issue *is;
     if (d->nissues < BC_DMARC_ISSUE_MAX) {
@@ -131,8 +131,7 @@ static bool colon_list(const char *v, size_t n, bool (*ok)(const char *, size_t)
 
 static bool fo_item(const char *s, size_t n)
 {
-    return n == 1 && (s[0] == '0' || s[0] == '1' || s[0] == 'd' || s[0] == 's' || s[0] == 'D' ||
-                      s[0] == 'S');
+    return n == 1 && (s[0] == '0' || s[0] == '1' || s[0] == 'd' || s[0] == 's' || s[0] == 'D' || s[0] == 'S');
 }
 
 static bool keyword_item(const char *s, size_t n)
@@ -173,8 +172,10 @@ static bool parse_uri(bc_dmarc *d, const char *tag, const char *s, size_t n, bc_
     bc_tag_quote(q, sizeof q, s, n);
     for (size_t i = 0; i < n; i++)
         if (bc_tag_wsp(s[i])) {
-            issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s=%s: a URI cannot contain spaces; percent-encode "
-                  "them or separate URIs with commas.", tag, q);
+            issue(d, BC_SEV_FAIL, "dmarc_bad_uri",
+                  "%s=%s: a URI cannot contain spaces; percent-encode "
+                  "them or separate URIs with commas.",
+                  tag, q);
             return false;
         }
     /* the size limit: "!" 1*DIGIT ["k" / "m" / "g" / "t"] at the end */
@@ -188,17 +189,31 @@ static bool parse_uri(bc_dmarc *d, const char *tag, const char *s, size_t n, bc_
         unsigned shift = 0;
         if (dl > 0) {
             switch (tolower((unsigned char)s[n - 1])) {
-            case 'k': shift = 10; dl--; break;
-            case 'm': shift = 20; dl--; break;
-            case 'g': shift = 30; dl--; break;
-            case 't': shift = 40; dl--; break;
+            case 'k':
+                shift = 10;
+                dl--;
+                break;
+            case 'm':
+                shift = 20;
+                dl--;
+                break;
+            case 'g':
+                shift = 30;
+                dl--;
+                break;
+            case 't':
+                shift = 40;
+                dl--;
+                break;
             default: break;
             }
         }
         unsigned long long size;
         if (!parse_uint(s + off, dl, (1ULL << 63) >> shift, &size)) {
-            issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s=%s: the size limit after '!' must be digits "
-                  "with an optional unit k, m, g or t (e.g. !10m).", tag, q);
+            issue(d, BC_SEV_FAIL, "dmarc_bad_uri",
+                  "%s=%s: the size limit after '!' must be digits "
+                  "with an optional unit k, m, g or t (e.g. !10m).",
+                  tag, q);
             return false;
         }
         u->max_size = size << shift;
@@ -215,13 +230,17 @@ static bool parse_uri(bc_dmarc *d, const char *tag, const char *s, size_t n, bc_
         if (memchr(s, '@', ulen))
             issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s=%s is not a URI: write it as mailto:%s.", tag, q, q);
         else
-            issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s=%s is not a URI (it needs a scheme, as in "
-                  "mailto:dmarc@example.com).", tag, q);
+            issue(d, BC_SEV_FAIL, "dmarc_bad_uri",
+                  "%s=%s is not a URI (it needs a scheme, as in "
+                  "mailto:dmarc@example.com).",
+                  tag, q);
         return false;
     }
     if (!eq_ci(s, k, "mailto")) {
-        issue(d, BC_SEV_WARN, "dmarc_uri_scheme", "%s=%s: receivers are only required to support "
-              "mailto: report URIs; add a mailto: address.", tag, q);
+        issue(d, BC_SEV_WARN, "dmarc_uri_scheme",
+              "%s=%s: receivers are only required to support "
+              "mailto: report URIs; add a mailto: address.",
+              tag, q);
         return true;
     }
     u->mailto = true;
@@ -235,8 +254,10 @@ static bool parse_uri(bc_dmarc *d, const char *tag, const char *s, size_t n, bc_
         if (addr[i] == '@')
             at = addr + i;
     if (!at || at == addr || !hostname_ok(at + 1, (size_t)(addr + alen - at - 1))) {
-        issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s=%s: a mailto: URI needs an address local@domain "
-              "with a valid domain name.", tag, q);
+        issue(d, BC_SEV_FAIL, "dmarc_bad_uri",
+              "%s=%s: a mailto: URI needs an address local@domain "
+              "with a valid domain name.",
+              tag, q);
         u->mailto = false;
         return false;
     }
@@ -256,12 +277,13 @@ static void parse_uri_list(bc_dmarc *d, const char *tag, const char *v, size_t n
     for (;;) {
         size_t a, b, e = bc_tag_item(v, n, i, ',', &a, &b);
         if (a == b) {
-            issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s= has an empty URI (a stray comma, or no value).",
-                  tag);
+            issue(d, BC_SEV_FAIL, "dmarc_bad_uri", "%s= has an empty URI (a stray comma, or no value).", tag);
         } else if (*count == BC_DMARC_URI_MAX) {
             if (!warned)
-                issue(d, BC_SEV_WARN, "dmarc_too_many_uris", "%s= lists more than %d URIs; receivers "
-                      "may send to only the first few.", tag, BC_DMARC_URI_MAX);
+                issue(d, BC_SEV_WARN, "dmarc_too_many_uris",
+                      "%s= lists more than %d URIs; receivers "
+                      "may send to only the first few.",
+                      tag, BC_DMARC_URI_MAX);
             warned = true;
         } else if (parse_uri(d, tag, v + a, b - a, &uris[*count])) {
             (*count)++;
@@ -272,8 +294,8 @@ static void parse_uri_list(bc_dmarc *d, const char *tag, const char *v, size_t n
     }
 }
 
-static const char *const known_tags[] = {"v", "p", "sp", "np", "adkim", "aspf", "pct", "rua", "ruf",
-                                         "fo", "rf", "ri"};
+static const char *const known_tags[] = { "v",   "p",   "sp",  "np", "adkim", "aspf",
+                                          "pct", "rua", "ruf", "fo", "rf",    "ri" };
 
 void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
 {
@@ -285,27 +307,32 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
     char err[200], q[80], qn[80];
     bool ok = bc_taglist_split(text, len, &out->tags, err, sizeof err);
     if (!ok)
-        issue(out, BC_SEV_FAIL, "dmarc_syntax", "Syntax error: %s; receivers ignore the whole record.",
-              err);
+        issue(out, BC_SEV_FAIL, "dmarc_syntax", "Syntax error: %s; receivers ignore the whole record.", err);
     if (out->tags.nempty)
-        issue(out, BC_SEV_WARN, "dmarc_empty_tag", "The record has an empty element between two ';' "
+        issue(out, BC_SEV_WARN, "dmarc_empty_tag",
+              "The record has an empty element between two ';' "
               "(\";;\"), which the grammar forbids; some receivers reject the record. Remove it.");
     const bc_taglist *tl = &out->tags;
     const bc_tag *t0 = tl->n ? &tl->tags[0] : NULL;
-    bool version_ok = bc_dmarc_is_candidate(text, len) && t0 && t0->name_len == 1 && text[t0->name_off] == 'v' && t0->value_len == 6 &&
-                      memcmp(text + t0->value_off, "DMARC1", 6) == 0;
+    bool version_ok = bc_dmarc_is_candidate(text, len) && t0 && t0->name_len == 1 && text[t0->name_off] == 'v' &&
+                      t0->value_len == 6 && memcmp(text + t0->value_off, "DMARC1", 6) == 0;
     if (!version_ok) {
         ok = false;
-        if (t0 && eq_ci(text + t0->name_off, t0->name_len, "v") && memchr(text + t0->value_off, '=',
-                                                                           t0->value_len))
-            issue(out, BC_SEV_FAIL, "dmarc_version", "v=%s: tags must be separated by ';' (write "
-                  "v=DMARC1; p=...).", bc_tag_quote(q, sizeof q, text + t0->value_off, t0->value_len));
+        if (t0 && eq_ci(text + t0->name_off, t0->name_len, "v") &&
+            memchr(text + t0->value_off, '=', t0->value_len))
+            issue(out, BC_SEV_FAIL, "dmarc_version",
+                  "v=%s: tags must be separated by ';' (write "
+                  "v=DMARC1; p=...).",
+                  bc_tag_quote(q, sizeof q, text + t0->value_off, t0->value_len));
         else if (t0 && eq_ci(text + t0->name_off, t0->name_len, "v"))
-            issue(out, BC_SEV_FAIL, "dmarc_version", "%s=%s: the record must start with exactly "
-                  "v=DMARC1 (upper case).", bc_tag_quote(qn, sizeof qn, text + t0->name_off, t0->name_len),
+            issue(out, BC_SEV_FAIL, "dmarc_version",
+                  "%s=%s: the record must start with exactly "
+                  "v=DMARC1 (upper case).",
+                  bc_tag_quote(qn, sizeof qn, text + t0->name_off, t0->name_len),
                   bc_tag_quote(q, sizeof q, text + t0->value_off, t0->value_len));
         else
-            issue(out, BC_SEV_FAIL, "dmarc_version", "The record does not start with v=DMARC1; "
+            issue(out, BC_SEV_FAIL, "dmarc_version",
+                  "The record does not start with v=DMARC1; "
                   "receivers ignore it. Put v=DMARC1; first.");
     }
     bool p_seen = false;
@@ -320,8 +347,10 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
             dup = tl->tags[j].name_len == nl && strncasecmp(text + tl->tags[j].name_off, name, nl) == 0;
         if (dup) {
             ok = false;
-            issue(out, BC_SEV_FAIL, "dmarc_duplicate_tag", "Tag %s= appears more than once; a repeated "
-                  "tag makes the whole record invalid (RFC 6376 3.2). Keep one.", qn);
+            issue(out, BC_SEV_FAIL, "dmarc_duplicate_tag",
+                  "Tag %s= appears more than once; a repeated "
+                  "tag makes the whole record invalid (RFC 6376 3.2). Keep one.",
+                  qn);
             continue;
         }
         const char *known = NULL;
@@ -329,13 +358,17 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
             if (eq_ci(name, nl, known_tags[k]))
                 known = known_tags[k];
         if (!known) {
-            issue(out, BC_SEV_INFO, "dmarc_unknown_tag", "Unknown tag %s=%s is ignored by receivers; "
-                  "check its spelling or remove it.", qn, q);
+            issue(out, BC_SEV_INFO, "dmarc_unknown_tag",
+                  "Unknown tag %s=%s is ignored by receivers; "
+                  "check its spelling or remove it.",
+                  qn, q);
             continue;
         }
         if (memcmp(name, known, nl) != 0 && i > 0)
-            issue(out, BC_SEV_WARN, "dmarc_tag_case", "Tag %s= is written in upper case; tag names are "
-                  "case-sensitive and some receivers ignore it. Write %s=.", qn, known);
+            issue(out, BC_SEV_WARN, "dmarc_tag_case",
+                  "Tag %s= is written in upper case; tag names are "
+                  "case-sensitive and some receivers ignore it. Write %s=.",
+                  qn, known);
         if (strcmp(known, "v") == 0) {
             if (i > 0) {
                 ok = false;
@@ -344,8 +377,10 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
         } else if (strcmp(known, "p") == 0 || strcmp(known, "sp") == 0 || strcmp(known, "np") == 0) {
             int pol = parse_policy(v, vl);
             if (pol == BC_DMARC_POLICY_UNSET)
-                issue(out, BC_SEV_FAIL, "dmarc_bad_value", "%s=%s: the policy must be none, quarantine "
-                      "or reject.", known, q);
+                issue(out, BC_SEV_FAIL, "dmarc_bad_value",
+                      "%s=%s: the policy must be none, quarantine "
+                      "or reject.",
+                      known, q);
             if (known[0] == 'p') {
                 out->p = pol;
                 p_seen = true;
@@ -362,8 +397,10 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
                 else
                     out->aspf = m;
             } else {
-                issue(out, BC_SEV_FAIL, "dmarc_bad_value", "%s=%s: alignment must be r (relaxed) or "
-                      "s (strict).", known, q);
+                issue(out, BC_SEV_FAIL, "dmarc_bad_value",
+                      "%s=%s: alignment must be r (relaxed) or "
+                      "s (strict).",
+                      known, q);
             }
         } else if (strcmp(known, "pct") == 0) {
             unsigned long long x;
@@ -371,29 +408,39 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
                 out->pct = (int)x;
                 out->has_pct = true;
             } else {
-                issue(out, BC_SEV_FAIL, "dmarc_bad_value", "pct=%s: must be a whole number from 0 to "
-                      "100.", q);
+                issue(out, BC_SEV_FAIL, "dmarc_bad_value",
+                      "pct=%s: must be a whole number from 0 to "
+                      "100.",
+                      q);
             }
         } else if (strcmp(known, "ri") == 0) {
             unsigned long long x;
             if (parse_uint(v, vl, 4294967295ULL, &x))
                 out->ri = (unsigned long)x;
             else
-                issue(out, BC_SEV_FAIL, "dmarc_bad_value", "ri=%s: the report interval must be a number "
-                      "of seconds (86400 is one day).", q);
+                issue(out, BC_SEV_FAIL, "dmarc_bad_value",
+                      "ri=%s: the report interval must be a number "
+                      "of seconds (86400 is one day).",
+                      q);
         } else if (strcmp(known, "fo") == 0) {
             if (colon_list(v, vl, fo_item))
                 snprintf(out->fo, sizeof out->fo, "%.*s", (int)(vl < 15 ? vl : 15), v);
             else
-                issue(out, BC_SEV_FAIL, "dmarc_bad_value", "fo=%s: failure reporting options are 0, 1, "
-                      "d or s, separated by ':'.", q);
+                issue(out, BC_SEV_FAIL, "dmarc_bad_value",
+                      "fo=%s: failure reporting options are 0, 1, "
+                      "d or s, separated by ':'.",
+                      q);
         } else if (strcmp(known, "rf") == 0) {
             if (!colon_list(v, vl, keyword_item))
-                issue(out, BC_SEV_FAIL, "dmarc_bad_value", "rf=%s: must be report format names "
-                      "separated by ':' (afrf).", q);
+                issue(out, BC_SEV_FAIL, "dmarc_bad_value",
+                      "rf=%s: must be report format names "
+                      "separated by ':' (afrf).",
+                      q);
             else if (!eq_ci(v, vl, "afrf"))
-                issue(out, BC_SEV_WARN, "dmarc_bad_value", "rf=%s: the only failure report format "
-                      "defined is afrf; remove rf= or write rf=afrf.", q);
+                issue(out, BC_SEV_WARN, "dmarc_bad_value",
+                      "rf=%s: the only failure report format "
+                      "defined is afrf; remove rf= or write rf=afrf.",
+                      q);
         } else if (strcmp(known, "rua") == 0) {
             parse_uri_list(out, "rua", v, vl, out->rua, &out->nrua);
         } else if (strcmp(known, "ruf") == 0) {
@@ -402,12 +449,14 @@ void bc_dmarc_parse(const char *text, size_t len, bc_dmarc *out)
     }
     if (out->p == BC_DMARC_POLICY_UNSET && version_ok) {
         if (out->nrua > 0) {
-            issue(out, BC_SEV_FAIL, "dmarc_no_policy", "%s: receivers fall back to p=none because the "
+            issue(out, BC_SEV_FAIL, "dmarc_no_policy",
+                  "%s: receivers fall back to p=none because the "
                   "record has a valid rua= (RFC 7489 6.6.3). Write p=none, p=quarantine or p=reject.",
                   p_seen ? "The p= value is invalid" : "There is no p= tag");
             out->p = BC_DMARC_POLICY_NONE;
         } else {
-            issue(out, BC_SEV_FAIL, "dmarc_no_policy", "%s and no valid rua=: receivers ignore the "
+            issue(out, BC_SEV_FAIL, "dmarc_no_policy",
+                  "%s and no valid rua=: receivers ignore the "
                   "record. Write p=none, p=quarantine or p=reject right after v=DMARC1.",
                   p_seen ? "The p= value is invalid" : "There is no p= tag");
             ok = false;
@@ -466,8 +515,7 @@ static int strength(int p)
 /* Checks each report destination on another organisational domain than
  * pub's for its "PUB._report._dmarc.DEST" authorisation; appends the
  * "report_destinations" array and findings. */
-static void check_destinations(bc_resolver *r, const char *pub, const bc_dmarc *d, json_t *sec,
-                               json_t *findings)
+static void check_destinations(bc_resolver *r, const char *pub, const bc_dmarc *d, json_t *sec, json_t *findings)
 {
     char pub_org[256], dest_org[256];
     org_domain(pub, pub_org, sizeof pub_org);
@@ -515,19 +563,22 @@ static void check_destinations(bc_resolver *r, const char *pub, const bc_dmarc *
                     bc_dns_rc rc = dmarc_lookup(r, name, &set, idx, &nidx);
                     asked_rc[k] = rc == BC_DNS_OK ? 1 : rc == BC_DNS_TEMPFAIL ? -1 : 0;
                     if (rc == BC_DNS_TEMPFAIL)
-                        bc_finding_add(findings, BC_SEV_WARN, "dmarc_dns_error", "Could not look up %s "
+                        bc_finding_add(findings, BC_SEV_WARN, "dmarc_dns_error",
+                                       "Could not look up %s "
                                        "(%s), so the authorisation of report destination %s is unknown; "
-                                       "try again later.", name, set.error, u->domain);
+                                       "try again later.",
+                                       name, set.error, u->domain);
                     bc_rrset_clear(&set);
                 }
             }
-            json_object_set_new(o, "authorized", asked_rc[k] < 0 ? json_null()
-                                                                 : json_boolean(asked_rc[k] == 1));
+            json_object_set_new(o, "authorized", asked_rc[k] < 0 ? json_null() : json_boolean(asked_rc[k] == 1));
             if (first && asked_rc[k] == 0)
-                bc_finding_add(findings, BC_SEV_WARN, "dmarc_report_unauthorized", "Report destination "
+                bc_finding_add(findings, BC_SEV_WARN, "dmarc_report_unauthorized",
+                               "Report destination "
                                "%s (%s=) is on another organisational domain and %s has no TXT record "
                                "\"v=DMARC1\" at %s, so receivers will not send it reports. Ask the "
-                               "destination's owner to publish it.", u->domain, tag, u->domain, name);
+                               "destination's owner to publish it.",
+                               u->domain, tag, u->domain, name);
         }
     }
     json_object_set_new(sec, "report_destinations", dests);
@@ -562,9 +613,10 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
         rc = dmarc_lookup(r, name, &set, idx, &nidx);
     }
     if (rc == BC_DNS_TEMPFAIL) {
-        bc_finding_add(findings, BC_SEV_WARN, "dmarc_dns_error", "Could not look up the DMARC record at "
-                       "%s (%s); this says nothing about whether it exists. Try again later.", name,
-                       set.error);
+        bc_finding_add(findings, BC_SEV_WARN, "dmarc_dns_error",
+                       "Could not look up the DMARC record at "
+                       "%s (%s); this says nothing about whether it exists. Try again later.",
+                       name, set.error);
         bc_rrset_clear(&set);
         json_object_set_new(sec, "status", json_string("info"));
         bc_section_settle(sec);
@@ -573,14 +625,18 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
     if (rc != BC_DNS_OK) {
         bc_rrset_clear(&set);
         if (strcmp(org, d) != 0)
-            bc_finding_add(findings, BC_SEV_FAIL, "dmarc_missing", "No DMARC record at _dmarc.%s nor at "
+            bc_finding_add(findings, BC_SEV_FAIL, "dmarc_missing",
+                           "No DMARC record at _dmarc.%s nor at "
                            "_dmarc.%s (the organisational domain). Publish a TXT record at _dmarc.%s: "
                            "\"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\" to start receiving reports, "
-                           "then move to p=quarantine and p=reject.", d, org, org, org);
+                           "then move to p=quarantine and p=reject.",
+                           d, org, org, org);
         else
-            bc_finding_add(findings, BC_SEV_FAIL, "dmarc_missing", "No DMARC record at _dmarc.%s. Publish "
+            bc_finding_add(findings, BC_SEV_FAIL, "dmarc_missing",
+                           "No DMARC record at _dmarc.%s. Publish "
                            "a TXT record there: \"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\" to start "
-                           "receiving reports, then move to p=quarantine and p=reject.", d, d);
+                           "receiving reports, then move to p=quarantine and p=reject.",
+                           d, d);
         json_object_set_new(sec, "status", json_string("none"));
         return sec;
     }
@@ -589,8 +645,10 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
     for (size_t i = 0; i < nidx; i++)
         json_array_append_new(records, bc_json_text(set.rr[idx[i]].text, set.rr[idx[i]].text_len));
     if (nidx > 1) {
-        bc_finding_add(findings, BC_SEV_FAIL, "dmarc_multiple_records", "%zu DMARC records at %s: receivers "
-                       "ignore them all (RFC 7489 6.6.3). Keep exactly one.", nidx, name);
+        bc_finding_add(findings, BC_SEV_FAIL, "dmarc_multiple_records",
+                       "%zu DMARC records at %s: receivers "
+                       "ignore them all (RFC 7489 6.6.3). Keep exactly one.",
+                       nidx, name);
         bc_rrset_clear(&set);
         bc_section_settle(sec);
         return sec;
@@ -614,37 +672,48 @@ json_t *bc_health_dmarc(bc_resolver *r, const char *domain)
     for (size_t i = 0; i < dm->nissues; i++)
         bc_finding_add(findings, dm->issues[i].sev, dm->issues[i].code, "%s", dm->issues[i].message);
     if (pub != d)
-        bc_finding_add(findings, BC_SEV_INFO, "dmarc_inherited", "No record at _dmarc.%s; the record of "
+        bc_finding_add(findings, BC_SEV_INFO, "dmarc_inherited",
+                       "No record at _dmarc.%s; the record of "
                        "the organisational domain %s applies (its sp= to existing subdomains, its np= to "
-                       "non-existent ones).", d, org);
+                       "non-existent ones).",
+                       d, org);
     if (dm->valid) {
         /* the policy that applies to `d`: p at the organisational domain itself, else sp (RFC 7489 6.6.3) */
         int eff = (pub != d && dm->sp != BC_DMARC_POLICY_UNSET) ? dm->sp : dm->p;
         json_object_set_new(sec, "policy", json_string(bc_dmarc_policy_name(eff)));
         if (eff == BC_DMARC_POLICY_NONE)
-            bc_finding_add(findings, BC_SEV_WARN, "dmarc_policy_none", "The policy is none: DMARC only "
+            bc_finding_add(findings, BC_SEV_WARN, "dmarc_policy_none",
+                           "The policy is none: DMARC only "
                            "monitors, and mail that fails it is still delivered. Once the reports show "
                            "that your legitimate mail passes, move to p=quarantine, then p=reject.");
         if (dm->nrua == 0)
-            bc_finding_add(findings, BC_SEV_WARN, "dmarc_no_rua", "No rua= tag: you receive no aggregate "
+            bc_finding_add(findings, BC_SEV_WARN, "dmarc_no_rua",
+                           "No rua= tag: you receive no aggregate "
                            "reports, so you cannot see who sends mail as your domain. Add "
-                           "rua=mailto:dmarc-reports@%s (or a report service's address).", org);
+                           "rua=mailto:dmarc-reports@%s (or a report service's address).",
+                           org);
         if (dm->has_pct && dm->pct < 100) {
             if (eff == BC_DMARC_POLICY_NONE)
-                bc_finding_add(findings, BC_SEV_INFO, "dmarc_pct", "pct=%d has no effect with the policy "
-                               "none.", dm->pct);
+                bc_finding_add(findings, BC_SEV_INFO, "dmarc_pct",
+                               "pct=%d has no effect with the policy "
+                               "none.",
+                               dm->pct);
             else
-                bc_finding_add(findings, BC_SEV_WARN, "dmarc_pct_partial", "pct=%d: the policy applies to "
+                bc_finding_add(findings, BC_SEV_WARN, "dmarc_pct_partial",
+                               "pct=%d: the policy applies to "
                                "only %d%% of failing mail, the rest gets the next weaker policy. Raise it "
-                               "to pct=100 once the reports are clean.", dm->pct, dm->pct);
+                               "to pct=100 once the reports are clean.",
+                               dm->pct, dm->pct);
         }
         if (dm->sp != BC_DMARC_POLICY_UNSET && strength(dm->sp) < strength(dm->p))
-            bc_finding_add(findings, BC_SEV_INFO, "dmarc_sp_weaker", "Subdomains get a weaker policy "
+            bc_finding_add(findings, BC_SEV_INFO, "dmarc_sp_weaker",
+                           "Subdomains get a weaker policy "
                            "(sp=%s) than the domain (p=%s); make sure that is intended.",
                            bc_dmarc_policy_name(dm->sp), bc_dmarc_policy_name(dm->p));
         int base = dm->sp != BC_DMARC_POLICY_UNSET ? dm->sp : dm->p;
         if (dm->np != BC_DMARC_POLICY_UNSET && strength(dm->np) < strength(base))
-            bc_finding_add(findings, BC_SEV_INFO, "dmarc_np_weaker", "Non-existent subdomains get a "
+            bc_finding_add(findings, BC_SEV_INFO, "dmarc_np_weaker",
+                           "Non-existent subdomains get a "
                            "weaker policy (np=%s) than existing ones (%s); spoofers use names that do "
                            "not exist, so np= should be at least as strong.",
                            bc_dmarc_policy_name(dm->np), bc_dmarc_policy_name(base));

@@ -25,7 +25,7 @@ enum {
 #define BC_DMARC_ISSUE_MAX 24
 
 typedef struct bc_dmarc_uri {
-    char uri[256];               /* as written, without the "!size" suffix (cut to fit) */
+    char uri[256]; /* as written, without the "!size" suffix (cut to fit) */
     bool mailto;
     char domain[256];            /* mailto: the address's domain, lower case; else "" */
     unsigned long long max_size; /* the "!size" limit in bytes; 0 when none */
@@ -33,24 +33,24 @@ typedef struct bc_dmarc_uri {
 
 typedef struct bc_dmarc_issue {
     bc_severity sev;
-    char code[40];               /* "dmarc_..." */
+    char code[40]; /* "dmarc_..." */
     char message[320];
 } bc_dmarc_issue;
 
 typedef struct bc_dmarc {
-    bool valid;                  /* usable by a receiver: v=DMARC1 first, a well-formed
+    bool valid;       /* usable by a receiver: v=DMARC1 first, a well-formed
                                   * tag-list without duplicates, and a policy (p=, or
                                   * rua= standing in for p=none, RFC 7489 6.6.3) */
-    int p, sp, np;               /* BC_DMARC_POLICY_*; UNSET when absent or invalid */
-    char adkim, aspf;            /* 'r' or 's' (default 'r') */
-    int pct;                     /* 0..100 (default 100) */
-    unsigned long ri;            /* seconds (default 86400) */
-    char fo[16];                 /* as written, or "0" */
+    int p, sp, np;    /* BC_DMARC_POLICY_*; UNSET when absent or invalid */
+    char adkim, aspf; /* 'r' or 's' (default 'r') */
+    int pct;          /* 0..100 (default 100) */
+    unsigned long ri; /* seconds (default 86400) */
+    char fo[16];      /* as written, or "0" */
     bool has_pct;
     size_t nrua, nruf;
     bc_dmarc_uri rua[BC_DMARC_URI_MAX], ruf[BC_DMARC_URI_MAX];
-    bc_taglist tags;             /* every tag, offsets into the parsed text */
-    size_t nissues;              /* syntax errors (fail), doubtful values (warn), notes (info) */
+    bc_taglist tags; /* every tag, offsets into the parsed text */
+    size_t nissues;  /* syntax errors (fail), doubtful values (warn), notes (info) */
     bc_dmarc_issue issues[BC_DMARC_ISSUE_MAX];
 } bc_dmarc;
 

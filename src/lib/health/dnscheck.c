@@ -57,7 +57,8 @@ static json_t *reverse_dns(bc_resolver *r, const struct sockaddr_storage *ss, js
     else if (fc.nptr == 0)
         bc_finding_add(findings, BC_SEV_WARN, "mx_no_ptr",
                        "%s has no reverse DNS (PTR). Many receivers distrust servers without one: ask the"
-                       " address's owner (your hosting provider) to set a PTR naming the mail server.", astr);
+                       " address's owner (your hosting provider) to set a PTR naming the mail server.",
+                       astr);
     else if (!fc.confirmed)
         bc_finding_add(findings, BC_SEV_WARN, "mx_ptr_not_confirmed",
                        "The reverse DNS of %s (%s) does not resolve back to it: make the PTR name's A/AAAA"
@@ -103,7 +104,8 @@ static bool host_addresses(bc_resolver *r, const char *host, json_t *ho, json_t 
                 if (!opts->allow_private)
                     bc_finding_add(findings, BC_SEV_FAIL, "mx_private_address",
                                    "%s (MX %s) is a %s address: mail from the Internet cannot reach it."
-                                   " Point the MX at a public address.", astr, host, why);
+                                   " Point the MX at a public address.",
+                                   astr, host, why);
             }
             json_array_append_new(addrs, ao);
             if (mc->naddrs < MAX_IPS)
@@ -140,8 +142,8 @@ static json_t *section_mx(bc_resolver *r, const char *domain, const bc_health_op
         return sec;
     }
     if (set.rc == BC_DNS_TEMPFAIL) {
-        bc_finding_add(findings, BC_SEV_WARN, "mx_dns_error", "The MX records of %s could not be read: %s.", domain,
-                       set.error);
+        bc_finding_add(findings, BC_SEV_WARN, "mx_dns_error", "The MX records of %s could not be read: %s.",
+                       domain, set.error);
         bc_section_settle(sec);
         bc_rrset_clear(&set);
         return sec;
@@ -159,14 +161,17 @@ static json_t *section_mx(bc_resolver *r, const char *domain, const bc_health_op
         json_t *ho = json_pack("{s:s,s:b}", "host", domain, "implicit", 1);
         if (host_addresses(r, domain, ho, json_array(), mc, opts)) {
             bc_finding_add(findings, BC_SEV_WARN, "mx_implicit",
-                           "%s has no MX record: mail goes to its A/AAAA address (implicit MX). Publish an MX record"
-                           " naming your mail server (or a null MX \"0 .\" if the domain sends and receives no mail).",
+                           "%s has no MX record: mail goes to its A/AAAA address (implicit MX). Publish an MX "
+                           "record"
+                           " naming your mail server (or a null MX \"0 .\" if the domain sends and receives no "
+                           "mail).",
                            domain);
             json_array_append_new(hosts, ho);
         } else {
             json_decref(ho);
             bc_finding_add(findings, BC_SEV_FAIL, "mx_none",
-                           "%s has no MX record and no address: it cannot receive mail. Publish an MX record.", domain);
+                           "%s has no MX record and no address: it cannot receive mail. Publish an MX record.",
+                           domain);
         }
         bc_section_settle(sec);
         bc_rrset_clear(&set);
@@ -176,7 +181,8 @@ static json_t *section_mx(bc_resolver *r, const char *domain, const bc_health_op
         json_object_set_new(sec, "null_mx", json_true());
         if (set.n > 1)
             bc_finding_add(findings, BC_SEV_FAIL, "mx_null_mixed",
-                           "A null MX (\"0 .\") stands beside other MX records: RFC 7505 allows it only alone. Remove"
+                           "A null MX (\"0 .\") stands beside other MX records: RFC 7505 allows it only alone. "
+                           "Remove"
                            " one or the other.");
         else
             bc_finding_add(findings, BC_SEV_INFO, "mx_null",
@@ -196,8 +202,8 @@ static json_t *section_mx(bc_resolver *r, const char *domain, const bc_health_op
         for (size_t k = 0; k < mc->nhosts; k++)
             dup = dup || strcmp(mc->hosts[k], host) == 0;
         if (dup) {
-            bc_finding_add(findings, BC_SEV_WARN, "mx_duplicate", "MX %s is listed more than once: remove the copies.",
-                           host);
+            bc_finding_add(findings, BC_SEV_WARN, "mx_duplicate",
+                           "MX %s is listed more than once: remove the copies.", host);
             continue;
         }
         if (mc->nhosts < BC_DNS_MAX_MX)
@@ -206,7 +212,8 @@ static json_t *section_mx(bc_resolver *r, const char *domain, const bc_health_op
         if (is_ip_literal(host)) {
             bc_finding_add(findings, BC_SEV_FAIL, "mx_ip_literal",
                            "MX %s is an IP address: an MX must name a host (RFC 7505 2.1, RFC 5321 5.1). Give the"
-                           " server a name with an A record and use that.", host);
+                           " server a name with an A record and use that.",
+                           host);
             json_array_append_new(hosts, ho);
             continue;
         }
@@ -216,7 +223,8 @@ static json_t *section_mx(bc_resolver *r, const char *domain, const bc_health_op
             json_object_set_new(ho, "cname", json_string(cn.rr[0].name));
             bc_finding_add(findings, BC_SEV_FAIL, "mx_cname",
                            "MX %s is an alias (CNAME to %s): an MX must name the host itself (RFC 2181 10.3)."
-                           " Use %s in the MX record.", host, cn.rr[0].name, cn.rr[0].name);
+                           " Use %s in the MX record.",
+                           host, cn.rr[0].name, cn.rr[0].name);
         }
         bc_rrset_clear(&cn);
         host_addresses(r, host, ho, findings, mc, opts);
@@ -238,8 +246,11 @@ static void mx_starttls(json_t *sec, const mx_ctx *mc, const bc_health_options *
         const char *host = json_string_value(json_object_get(ho, "host"));
         if (!host || json_array_size(json_object_get(ho, "addresses")) == 0 || json_object_get(ho, "cname"))
             continue;
-        bc_smtp_test_options so = { .helo = opts->helo, .port = 25, .allow_private = opts->allow_private,
-                                    .connect_timeout_ms = opts->timeout_ms, .command_timeout_ms = opts->timeout_ms };
+        bc_smtp_test_options so = { .helo = opts->helo,
+                                    .port = 25,
+                                    .allow_private = opts->allow_private,
+                                    .connect_timeout_ms = opts->timeout_ms,
+                                    .command_timeout_ms = opts->timeout_ms };
         char *text = NULL, err[256] = "";
         if (bc_smtp_test(host, &so, &text, err, sizeof err) != BC_OK) {
             bc_finding_add(findings, BC_SEV_WARN, "mx_smtp_error", "MX %s could not be tested: %s.", host, err);
@@ -258,18 +269,21 @@ static void mx_starttls(json_t *sec, const mx_ctx *mc, const bc_health_options *
         } else if (!json_is_object(tls) || json_is_null(json_object_get(tls, "version"))) {
             bc_finding_add(findings, BC_SEV_WARN, "mx_no_starttls",
                            "MX %s does not offer STARTTLS: mail to it travels unencrypted. Enable TLS in the mail"
-                           " server (a certificate for %s).", host, host);
+                           " server (a certificate for %s).",
+                           host, host);
         } else {
             if (json_is_false(json_object_get(tls, "verified")))
                 bc_finding_add(findings, BC_SEV_WARN, "mx_tls_untrusted",
                                "The certificate of MX %s does not verify against public CAs (self-signed or"
-                               " incomplete chain): MTA-STS and DANE-less strict senders will refuse it.", host);
+                               " incomplete chain): MTA-STS and DANE-less strict senders will refuse it.",
+                               host);
             if (json_is_false(json_object_get(tls, "name_matches")))
                 bc_finding_add(findings, BC_SEV_WARN, "mx_tls_name_mismatch",
                                "The certificate of MX %s does not name %s.", host, host);
             json_t *days = json_object_get(tls, "days_left");
             if (json_is_integer(days) && json_integer_value(days) < 0)
-                bc_finding_add(findings, BC_SEV_FAIL, "mx_tls_expired", "The certificate of MX %s has expired.", host);
+                bc_finding_add(findings, BC_SEV_FAIL, "mx_tls_expired", "The certificate of MX %s has expired.",
+                               host);
             else if (json_is_integer(days) && json_integer_value(days) < 14)
                 bc_finding_add(findings, BC_SEV_WARN, "mx_tls_expiring",
                                "The certificate of MX %s expires in %lld days: renew it.", host,
@@ -294,8 +308,8 @@ static void blocklist_query(bc_resolver *r, const char *what, bool ip_query, con
     } else if (set.rc == BC_DNS_TEMPFAIL) {
         json_object_set_new(c, "listed", json_null());
         json_object_set_new(c, "error", json_string(set.error));
-        bc_finding_add(findings, BC_SEV_WARN, "blocklist_dns_error", "%s could not be checked on %s: %s.", what, zone,
-                       set.error);
+        bc_finding_add(findings, BC_SEV_WARN, "blocklist_dns_error", "%s could not be checked on %s: %s.", what,
+                       zone, set.error);
     } else {
         char code[128] = "";
         if (bc_dnsbl_read(zone, ip_query, &set.rr[0].addr, code, sizeof code) != BC_DNSBL_LISTED) {
@@ -309,7 +323,8 @@ static void blocklist_query(bc_resolver *r, const char *what, bool ip_query, con
             json_object_set_new(c, "code", json_string(code));
             bc_finding_add(findings, BC_SEV_FAIL, "blocklist_listed",
                            "%s is listed on %s (%s): mail from it is likely rejected. Find and fix the cause, then"
-                           " request removal from the list's operator.", what, zone, code);
+                           " request removal from the list's operator.",
+                           what, zone, code);
         }
     }
     bc_rrset_clear(&set);
@@ -326,7 +341,7 @@ static json_t *section_blocklists(bc_resolver *r, const char *domain, const mx_c
     char ipz[MAX_ZONES][256], domz[MAX_ZONES][256];
     size_t nip = bc_dnsbl_split(opts->ip_blocklists ? opts->ip_blocklists : BC_DNSBL_IP_ZONES, ipz, MAX_ZONES);
     size_t ndom = bc_dnsbl_split(opts->domain_blocklists ? opts->domain_blocklists : BC_DNSBL_DOMAIN_ZONES, domz,
-                              MAX_ZONES);
+                                 MAX_ZONES);
     struct sockaddr_storage ips[MAX_IPS];
     size_t n = 0;
     for (size_t i = 0; i < mc->naddrs && n < MAX_IPS; i++)
@@ -375,21 +390,23 @@ static json_t *section_dnssec(const mx_ctx *mc, const char *domain)
     json_t *findings = json_object_get(sec, "findings");
     json_object_set_new(sec, "validated", mc->dnssec_known ? json_boolean(mc->dnssec_ad) : json_null());
     if (!mc->dnssec_known)
-        bc_finding_add(findings, BC_SEV_INFO, "dnssec_unknown", "DNSSEC could not be judged: the MX query failed.");
+        bc_finding_add(findings, BC_SEV_INFO, "dnssec_unknown",
+                       "DNSSEC could not be judged: the MX query failed.");
     else if (mc->dnssec_ad)
         bc_finding_add(findings, BC_SEV_INFO, "dnssec_validated",
                        "The resolver validated the answers for %s with DNSSEC (AD bit).", domain);
     else
         bc_finding_add(findings, BC_SEV_INFO, "dnssec_not_validated",
                        "The answers for %s were not DNSSEC-validated: the zone is unsigned, or the resolver in use"
-                       " does not validate (use a validating resolver with --dns to tell which).", domain);
+                       " does not validate (use a validating resolver with --dns to tell which).",
+                       domain);
     return sec;
 }
 
 static void grade(json_t *report)
 {
-    static const char *const sections[] = { "mx", "spf", "dmarc", "dkim", "blocklists", "mta_sts", "tls_rpt",
-                                             "bimi", "dnssec" };
+    static const char *const sections[] = { "mx",      "spf",     "dmarc", "dkim",  "blocklists",
+                                            "mta_sts", "tls_rpt", "bimi",  "dnssec" };
     int score = 100;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         json_t *f = json_object_get(json_object_get(report, sections[i]), "findings");
@@ -452,7 +469,7 @@ static void name_fixes(json_t *report, const char *domain)
 }
 
 bc_error bc_health_check(const char *domain, const bc_health_options *o, char **json_out, char *errbuf,
-                          size_t errlen)
+                         size_t errlen)
 {
     static const bc_health_options dflt = { 0 };
     if (!o)
@@ -488,7 +505,8 @@ bc_error bc_health_check(const char *domain, const bc_health_options *o, char **
     const char *mxh[BC_DNS_MAX_MX];
     for (size_t i = 0; i < mc.nhosts; i++)
         mxh[i] = mc.hosts[i];
-    bc_health_https https = { .ca_file = o->ca_file, .allow_private = o->allow_private,
+    bc_health_https https = { .ca_file = o->ca_file,
+                              .allow_private = o->allow_private,
                               .timeout_ms = o->timeout_ms };
     /* The policy host is found through the same resolver as everything
      * else (--dns), not through the system's: curl is told where to connect. */

@@ -50,8 +50,8 @@
 #include "smtp/socks5.h"
 #include "syntax/addr.h"
 
-#define DR_TIMEOUT_MS 10000     /* connect and greeting, unless the settings say otherwise */
-#define DR_PORT25_TRIES 3       /* MX addresses tried before port 25 is called blocked */
+#define DR_TIMEOUT_MS 10000        /* connect and greeting, unless the settings say otherwise */
+#define DR_PORT25_TRIES 3          /* MX addresses tried before port 25 is called blocked */
 #define DR_ROUTE_PROBE "192.0.2.1" /* TEST-NET-1: only asked for a route, never sent to */
 #define DR_MAX_ZONES 32
 #define DR_MAX_ADDRS 16
@@ -69,10 +69,10 @@ typedef struct dr_host {
 
 /* One domain's mail hosts, lowest preference first. */
 typedef struct dr_mx {
-    bc_dns_rc rc;               /* of the MX question */
+    bc_dns_rc rc; /* of the MX question */
     char error[160];
-    bool null_mx;               /* "0 ." (RFC 7505) */
-    bool implicit;              /* no MX: the domain itself (RFC 5321 5.1) */
+    bool null_mx;  /* "0 ." (RFC 7505) */
+    bool implicit; /* no MX: the domain itself (RFC 5321 5.1) */
     size_t n;
     dr_host hosts[BC_DNS_MAX_MX];
 } dr_mx;
@@ -82,25 +82,25 @@ typedef struct dr {
     bc_ctx *ctx;
     bc_resolver *r;
     json_t *checks;
-    char helo[256];             /* lower case, no trailing dot */
-    const char *helo_problem;   /* bc_doctor_helo_problem(helo) */
+    char helo[256];                                   /* lower case, no trailing dot */
+    const char *helo_problem;                         /* bc_doctor_helo_problem(helo) */
     struct sockaddr_storage helo_addrs[DR_MAX_ADDRS]; /* its A and AAAA records */
     size_t nhelo;
     bool helo_tempfail;
-    char from[BC_ADDR_MAX];     /* as the verifier would send it */
-    char from_domain[256];      /* its A-label domain, "" for the null sender or a bad address */
+    char from[BC_ADDR_MAX]; /* as the verifier would send it */
+    char from_domain[256];  /* its A-label domain, "" for the null sender or a bad address */
     bool from_bad;
-    char domain[256];           /* whose MX port 25 is tested on; "" when none */
-    dr_mx dmx;                  /* that domain's mail hosts */
+    char domain[256]; /* whose MX port 25 is tested on; "" when none */
+    dr_mx dmx;        /* that domain's mail hosts */
     struct sockaddr_storage src[BC_MAX_SOURCE_IPS];
     char src_str[BC_MAX_SOURCE_IPS][64];
     size_t nsrc;
     bool src_local[BC_MAX_SOURCE_IPS]; /* an address of this host (else only its DNS is judged) */
-    bool src_given;             /* from the settings, not found here */
-    char src_note[320];         /* how the source was found, or why it was not */
+    bool src_given;                    /* from the settings, not found here */
+    char src_note[320];                /* how the source was found, or why it was not */
     int port, connect_ms, greeting_ms;
     bool allow_private;
-    bool have_proxy;            /* SMTP goes through a SOCKS5 proxy (the setting proxy) */
+    bool have_proxy; /* SMTP goes through a SOCKS5 proxy (the setting proxy) */
     bc_proxy proxy;
 } dr;
 
@@ -274,8 +274,10 @@ static void dr_find_source(dr *d)
     }
     d->nsrc = 1;
     bc_addr_str(&d->src[0], d->src_str[0], sizeof d->src_str[0]);
-    bc_strf(d->src_note, sizeof d->src_note, "found as the address the OS would send from towards %s (no packet"
-            " sent)", towards);
+    bc_strf(d->src_note, sizeof d->src_note,
+            "found as the address the OS would send from towards %s (no packet"
+            " sent)",
+            towards);
 }
 
 /* The public-address caveat: NULL when `i` may be judged, else the range
@@ -298,25 +300,29 @@ static void check_ptr(dr *d, size_t i)
                "Give the public address your mail leaves from with --source-ip, or run BounceCheck on a host with"
                " a public address.",
                "%s is a %s address%s: receivers see the public address it is translated to, which cannot be"
-               " checked from here", a, range, how);
+               " checked from here",
+               a, range, how);
         return;
     }
     bc_fcrdns fc;
     bc_fcrdns_check(d->r, &d->src[i], &fc);
     if (fc.rc == BC_DNS_TEMPFAIL) {
-        dr_add(d, "ptr", a, DR_WARN, "Check that the DNS servers (--dns) answer reverse lookups, then run doctor"
-               " again.", "the reverse DNS of %s could not be read (%s)%s", a, fc.error, how);
+        dr_add(d, "ptr", a, DR_WARN,
+               "Check that the DNS servers (--dns) answer reverse lookups, then run doctor"
+               " again.",
+               "the reverse DNS of %s could not be read (%s)%s", a, fc.error, how);
     } else if (fc.nptr == 0) {
         char fix[400];
         bc_strf(fix, sizeof fix,
-                 "Ask whoever runs %s (your hosting provider or ISP) to set its reverse DNS (PTR) to your HELO"
-                 " name, and give that name an A/AAAA record pointing back at %s.", a, a);
+                "Ask whoever runs %s (your hosting provider or ISP) to set its reverse DNS (PTR) to your HELO"
+                " name, and give that name an A/AAAA record pointing back at %s.",
+                a, a);
         dr_add(d, "ptr", a, DR_FAIL, fix, "%s has no PTR record: receivers refuse or distrust mail from it%s", a,
                how);
     } else if (!fc.confirmed) {
         char fix[700];
         bc_strf(fix, sizeof fix, "Point the A/AAAA record of %s at %s, or change the PTR to a name that does.",
-                 fc.ptr[0], a);
+                fc.ptr[0], a);
         if (fc.first_tempfail)
             dr_add(d, "ptr", a, DR_WARN, fix, "%s has PTR %s, whose addresses could not be read%s", a, fc.ptr[0],
                    how);
@@ -324,8 +330,10 @@ static void check_ptr(dr *d, size_t i)
             dr_add(d, "ptr", a, DR_FAIL, fix, "%s has PTR %s, which resolves to %s, not back to %s (no FCrDNS)%s",
                    a, fc.ptr[0], fc.first_addrs, a, how);
         else
-            dr_add(d, "ptr", a, DR_FAIL, fix, "%s has PTR %s, which does not resolve (no %s record), so not back to"
-                   " it%s", a, fc.ptr[0], d->src[i].ss_family == AF_INET ? "A" : "AAAA", how);
+            dr_add(d, "ptr", a, DR_FAIL, fix,
+                   "%s has PTR %s, which does not resolve (no %s record), so not back to"
+                   " it%s",
+                   a, fc.ptr[0], d->src[i].ss_family == AF_INET ? "A" : "AAAA", how);
     } else {
         dr_add(d, "ptr", a, DR_PASS, NULL, "%s has PTR %s, which resolves back to it (FCrDNS)%s", a,
                fc.confirmed_by, how);
@@ -345,12 +353,13 @@ static void check_helo_resolves(dr *d)
     const struct sockaddr_storage *got = d->helo_addrs;
     size_t n = d->nhelo;
     if (n == 0) {
-        bc_strf(fix, sizeof fix, "Publish an A (or AAAA) record for %s pointing at %s, or set --helo to a name"
-                 " that has one (the PTR name of your address is the best choice).", d->helo,
-                 d->nsrc ? d->src_str[0] : "your sending address");
+        bc_strf(fix, sizeof fix,
+                "Publish an A (or AAAA) record for %s pointing at %s, or set --helo to a name"
+                " that has one (the PTR name of your address is the best choice).",
+                d->helo, d->nsrc ? d->src_str[0] : "your sending address");
         if (d->helo_tempfail)
-            dr_add(d, "helo_resolves", NULL, DR_WARN, fix, "the addresses of helo %s could not be read (DNS error)",
-                   d->helo);
+            dr_add(d, "helo_resolves", NULL, DR_WARN, fix,
+                   "the addresses of helo %s could not be read (DNS error)", d->helo);
         else
             dr_add(d, "helo_resolves", NULL, DR_FAIL, fix, "helo %s does not resolve (no A or AAAA record)",
                    d->helo);
@@ -381,17 +390,21 @@ static void check_helo_resolves(dr *d)
         }
     }
     if (judged == 0) {
-        dr_add(d, "helo_resolves", NULL, DR_WARN, "Give the public address your mail leaves from with --source-ip.",
+        dr_add(d, "helo_resolves", NULL, DR_WARN,
+               "Give the public address your mail leaves from with --source-ip.",
                "helo %s resolves to %s; the sending address %s is private, so whether that is this host's public"
-               " address cannot be told from here", d->helo, list, d->src_str[0]);
+               " address cannot be told from here",
+               d->helo, list, d->src_str[0]);
         return;
     }
     if (used == 0) {
         dr_add(d, "helo_resolves", NULL, DR_PASS, NULL, "helo %s resolves to %s", d->helo, list);
         return;
     }
-    bc_strf(fix, sizeof fix, "Point the A/AAAA record of %s at %s, or set --helo to the name that resolves to it"
-             " (the PTR name of the address).", d->helo, missing);
+    bc_strf(fix, sizeof fix,
+            "Point the A/AAAA record of %s at %s, or set --helo to the name that resolves to it"
+            " (the PTR name of the address).",
+            d->helo, missing);
     dr_add(d, "helo_resolves", NULL, DR_FAIL, fix, "helo %s resolves to %s, not to %s", d->helo, list, missing);
 }
 
@@ -475,7 +488,8 @@ static void check_helo_domain(dr *d)
     }
     dr_owner owner = dr_owner_of(d, d->helo, &name);
     if (owner == DR_OURS) {
-        dr_add(d, "helo_domain", NULL, DR_PASS, NULL, "helo %s is not a free-mail or big provider's name", d->helo);
+        dr_add(d, "helo_domain", NULL, DR_PASS, NULL, "helo %s is not a free-mail or big provider's name",
+               d->helo);
         return;
     }
     if (d->from_domain[0] && dr_is_mx_of(d, d->helo, d->from_domain)) {
@@ -491,12 +505,14 @@ static void check_helo_domain(dr *d)
     if (owner == DR_PROVIDER && dr_helo_is_ours(d, &which)) {
         dr_add(d, "helo_domain", NULL, DR_WARN, fix,
                "helo %s is %s's name for this host (it resolves to %s): mail from it builds %s's reputation, not"
-               " yours", d->helo, name, d->src_str[which], name);
+               " yours",
+               d->helo, name, d->src_str[which], name);
         return;
     }
     dr_add(d, "helo_domain", NULL, DR_FAIL, fix,
            "helo %s claims to be a host of %s: receivers reject a HELO in a provider's domain that does not come"
-           " from its servers", d->helo, name);
+           " from its servers",
+           d->helo, name);
 }
 
 static void check_from_domain(dr *d)
@@ -508,7 +524,8 @@ static void check_from_domain(dr *d)
         return;
     }
     if (!d->from_domain[0]) {
-        dr_add(d, "from_domain", NULL, DR_PASS, NULL, "MAIL FROM is the null sender <>: receivers judge the HELO"
+        dr_add(d, "from_domain", NULL, DR_PASS, NULL,
+               "MAIL FROM is the null sender <>: receivers judge the HELO"
                " name instead");
         return;
     }
@@ -526,7 +543,8 @@ static void check_from_domain(dr *d)
     struct sockaddr_storage a[1];
     bool tempfail = false, nx = mx.rc == BC_DNS_NXDOMAIN;
     if (mx.rc == BC_DNS_TEMPFAIL) {
-        dr_add(d, "from_domain", NULL, DR_WARN, "Check that the DNS servers (--dns) answer, then run doctor again.",
+        dr_add(d, "from_domain", NULL, DR_WARN,
+               "Check that the DNS servers (--dns) answer, then run doctor again.",
                "the MX of the MAIL FROM domain %s could not be read (%s)", d->from_domain, mx.error);
     } else if (nx || (mx.null_mx && mx.n == 0) ||
                (mx.implicit && dr_addresses(d->r, d->from_domain, a, 1, &tempfail) == 0 && !tempfail)) {
@@ -534,12 +552,14 @@ static void check_from_domain(dr *d)
                "Use --from at a domain that exists and receives mail: receivers reject senders whose domain"
                " cannot take a bounce.",
                "the MAIL FROM domain %s %s", d->from_domain,
-               nx ? "does not exist (NXDOMAIN)"
+               nx           ? "does not exist (NXDOMAIN)"
                : mx.null_mx ? "publishes a null MX: it receives no mail, not even bounces"
                             : "has no MX and no address: it cannot receive bounces");
     } else {
-        dr_add(d, "from_domain", NULL, DR_PASS, NULL, "MAIL FROM %s: %s is not a free-mail or big provider's"
-               " domain, and it receives mail", d->from, d->from_domain);
+        dr_add(d, "from_domain", NULL, DR_PASS, NULL,
+               "MAIL FROM %s: %s is not a free-mail or big provider's"
+               " domain, and it receives mail",
+               d->from, d->from_domain);
     }
 }
 
@@ -549,8 +569,8 @@ static void check_from_domain(dr *d)
  * this host's (the public address of a NAT, given to have its DNS
  * judged: the OS picks, and *foreign names it); *skip when sources were
  * given but none of this family. */
-static const struct sockaddr *dr_bind_for(const dr *d, const struct sockaddr_storage *to, size_t *which, bool *skip,
-                                          const char **foreign)
+static const struct sockaddr *dr_bind_for(const dr *d, const struct sockaddr_storage *to, size_t *which,
+                                          bool *skip, const char **foreign)
 {
     *skip = false;
     *foreign = NULL;
@@ -586,8 +606,10 @@ static void check_port25(dr *d)
     static const char fix_domain[] = "Give --domain with a domain that receives mail (e.g. gmail.com) to test the"
                                      " way out.";
     if (!d->domain[0]) {
-        dr_add(d, "port25", NULL, DR_WARN, fix_domain, "no domain to test port %d on: the HELO name has no"
-               " registrable domain and --domain was not given", d->port);
+        dr_add(d, "port25", NULL, DR_WARN, fix_domain,
+               "no domain to test port %d on: the HELO name has no"
+               " registrable domain and --domain was not given",
+               d->port);
         return;
     }
     if (d->dmx.rc == BC_DNS_TEMPFAIL) {
@@ -597,7 +619,9 @@ static void check_port25(dr *d)
     }
     if (d->dmx.rc == BC_DNS_NXDOMAIN || d->dmx.n == 0) {
         dr_add(d, "port25", NULL, DR_WARN, fix_domain, "%s %s: nothing to connect to", d->domain,
-               d->dmx.rc == BC_DNS_NXDOMAIN ? "does not exist" : d->dmx.null_mx ? "has a null MX" : "has no MX");
+               d->dmx.rc == BC_DNS_NXDOMAIN ? "does not exist"
+               : d->dmx.null_mx             ? "has a null MX"
+                                            : "has no MX");
         return;
     }
     char last_err[300] = "", skipped[400] = "";
@@ -619,8 +643,8 @@ static void check_port25(dr *d)
             size_t which = 0;
             bool skip = false;
             const char *foreign = NULL;
-            const struct sockaddr *from =
-                d->have_proxy ? NULL : dr_bind_for(d, &addrs[k], &which, &skip, &foreign);
+            const struct sockaddr *from = d->have_proxy ? NULL
+                                                        : dr_bind_for(d, &addrs[k], &which, &skip, &foreign);
             if (skip)
                 continue;
             tries++;
@@ -630,19 +654,25 @@ static void check_port25(dr *d)
             else if (from)
                 bc_strf(from_txt, sizeof from_txt, " from %s", d->src_str[which]);
             else if (foreign)
-                bc_strf(from_txt, sizeof from_txt, " from the address the OS chose (%s is not an address of this"
-                        " host)", foreign);
+                bc_strf(from_txt, sizeof from_txt,
+                        " from the address the OS chose (%s is not an address of this"
+                        " host)",
+                        foreign);
             bc_smtp_reply reply;
             long ms = 0;
             char err[256];
-            bc_smtptest_dial how = { .src = from, .proxy = d->have_proxy ? &d->proxy : NULL,
-                                     .connect_ms = d->connect_ms, .greeting_ms = d->greeting_ms };
+            bc_smtptest_dial how = { .src = from,
+                                     .proxy = d->have_proxy ? &d->proxy : NULL,
+                                     .connect_ms = d->connect_ms,
+                                     .greeting_ms = d->greeting_ms };
             int grc = bc_smtptest_greeting((const struct sockaddr *)&addrs[k], d->port, &how, &reply, &ms, err,
                                            sizeof err);
             if (grc == -2) {
                 dr_add(d, "port25", NULL, DR_FAIL,
-                       "Check --proxy: the SOCKS5 proxy must accept this host (and its user and password), then run"
-                       " doctor again.", "%s (on the way to %s [%s]:%d)", err, host, a, d->port);
+                       "Check --proxy: the SOCKS5 proxy must accept this host (and its user and password), then "
+                       "run"
+                       " doctor again.",
+                       "%s (on the way to %s [%s]:%d)", err, host, a, d->port);
                 return;
             }
             if (grc != 0) {
@@ -663,23 +693,27 @@ static void check_port25(dr *d)
                 dr_add(d, "port25", NULL, DR_WARN,
                        "Read the server's text: a block of your address names the page to ask for removal.",
                        "%s [%s]:%d%s answers %d %.200s at the greeting: port %d goes out, but that server refuses"
-                       " this host", host, a, d->port, from_txt, reply.code, reply.text, d->port);
+                       " this host",
+                       host, a, d->port, from_txt, reply.code, reply.text, d->port);
             return;
         }
     }
     if (tries == 0 && skipped[0]) {
-        dr_add(d, "port25", NULL, DR_WARN, "Pass --allow-private to contact it (labs), or give --domain with a"
-               " public mail domain.", "%s: not contacted without --allow-private", skipped);
+        dr_add(d, "port25", NULL, DR_WARN,
+               "Pass --allow-private to contact it (labs), or give --domain with a"
+               " public mail domain.",
+               "%s: not contacted without --allow-private", skipped);
         return;
     }
     if (tries == 0) {
-        dr_add(d, "port25", NULL, DR_WARN, fix_domain, "%s %s", d->domain, found
-               ? "has no MX address of the family of the given source addresses to connect to"
-               : "has MX hosts without an address (A or AAAA): nothing to connect to");
+        dr_add(d, "port25", NULL, DR_WARN, fix_domain, "%s %s", d->domain,
+               found ? "has no MX address of the family of the given source addresses to connect to"
+                     : "has MX hosts without an address (A or AAAA): nothing to connect to");
         return;
     }
     dr_add(d, "port25", NULL, DR_FAIL,
-           d->have_proxy ? "The proxy's network blocks outbound port 25 too: use another proxy or host." : DR_FIX_PORT25,
+           d->have_proxy ? "The proxy's network blocks outbound port 25 too: use another proxy or host."
+                         : DR_FIX_PORT25,
            "no greeting on port %d of the MX of %s (%d tried; %s)", d->port, d->domain, tries, last_err);
 }
 
@@ -744,8 +778,10 @@ static void check_blocklist(dr *d, size_t i, char zones[][256], size_t nz)
                 else
                     bl.nerror++;
                 if (sh)
-                    dr_append(bl.refused, sizeof bl.refused, "%sSpamhaus refuses queries from your resolver (%s"
-                              " answers %s)", bl.refused[0] ? "; " : "", zones[z], text);
+                    dr_append(bl.refused, sizeof bl.refused,
+                              "%sSpamhaus refuses queries from your resolver (%s"
+                              " answers %s)",
+                              bl.refused[0] ? "; " : "", zones[z], text);
                 else
                     dr_append(bl.refused, sizeof bl.refused, "%s%s answers %s", bl.refused[0] ? "; " : "",
                               zones[z], text);
@@ -755,8 +791,10 @@ static void check_blocklist(dr *d, size_t i, char zones[][256], size_t nz)
     }
     if (bl.nlisted) {
         char fix[900];
-        bc_strf(fix, sizeof fix, "Find and stop the cause (an infected machine, an open relay, a hijacked account),"
-                 " then look the address up and ask for removal at %s.", bl.fix);
+        bc_strf(fix, sizeof fix,
+                "Find and stop the cause (an infected machine, an open relay, a hijacked account),"
+                " then look the address up and ask for removal at %s.",
+                bl.fix);
         dr_add(d, "blocklist", a, DR_FAIL, fix, "%s is listed on %s%s%s", a, bl.listed,
                bl.refused[0] ? "; not checked: " : "", bl.refused);
     } else if (bl.nrefused || bl.nerror) {
@@ -891,8 +929,10 @@ bc_error bc_doctor_check(bc_ctx *ctx, const bc_doctor_options *o, char **json_ou
     if (d->domain[0])
         dr_mail_hosts(d->r, d->domain, &d->dmx);
     if (d->have_proxy && !d->src_given)
-        bc_strf(d->src_note, sizeof d->src_note, "SMTP goes through the SOCKS5 proxy %s, so receivers see the"
-                " proxy's outgoing address, not this host's", d->proxy.label);
+        bc_strf(d->src_note, sizeof d->src_note,
+                "SMTP goes through the SOCKS5 proxy %s, so receivers see the"
+                " proxy's outgoing address, not this host's",
+                d->proxy.label);
     else if (!d->src_given)
         dr_find_source(d);
     if (!d->helo_problem)

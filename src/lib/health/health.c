@@ -14,12 +14,9 @@
 const char *bc_severity_name(bc_severity s)
 {
     switch (s) {
-    case BC_SEV_INFO:
-        return "info";
-    case BC_SEV_WARN:
-        return "warn";
-    case BC_SEV_FAIL:
-        return "fail";
+    case BC_SEV_INFO: return "info";
+    case BC_SEV_WARN: return "warn";
+    case BC_SEV_FAIL: return "fail";
     }
     return "info";
 }
@@ -35,8 +32,8 @@ void bc_finding_add(json_t *findings, bc_severity sev, const char *code, const c
     va_end(ap);
     /* info findings only report; warn and fail say what to change */
     const char *fix = sev == BC_SEV_INFO ? NULL : bc_health_fix(code);
-    json_t *f = json_pack("{s:s, s:s, s:s, s:s?}", "severity", bc_severity_name(sev), "code", code,
-                          "message", msg, "fix", fix);
+    json_t *f = json_pack("{s:s, s:s, s:s, s:s?}", "severity", bc_severity_name(sev), "code", code, "message", msg,
+                          "fix", fix);
     if (f)
         json_array_append_new(findings, f);
 }

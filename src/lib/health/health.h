@@ -82,9 +82,9 @@ json_t *bc_health_dkim(bc_resolver *r, const char *domain, const char *const *se
 
 /* Options for the sections that use HTTPS. */
 typedef struct bc_health_https {
-    const char *ca_file;      /* extra CA bundle (tests); NULL: the system's */
-    bool allow_private;       /* connect to private/loopback addresses too */
-    int timeout_ms;           /* 0: 10000 */
+    const char *ca_file; /* extra CA bundle (tests); NULL: the system's */
+    bool allow_private;  /* connect to private/loopback addresses too */
+    int timeout_ms;      /* 0: 10000 */
 } bc_health_https;
 
 /* MTA-STS (mta_sts.c): _mta-sts TXT (v, id) and the policy at

@@ -53,9 +53,9 @@ static const bc_health_fix_entry fixes[] = {
     { "bimi_multiple_records",
       "Delete all but one of the TXT records starting with v=BIMI1 at default._bimi.<your domain>." },
     { "bimi_no_authority", NULL },
-    { "bimi_no_logo",
-      "Put the https:// URL of your SVG Tiny PS logo in l=, as in \"v=BIMI1; l=https://example.com/bimi/logo.svg\", "
-      "or publish \"v=BIMI1; l=\" with nothing else to decline BIMI." },
+    { "bimi_no_logo", "Put the https:// URL of your SVG Tiny PS logo in l=, as in \"v=BIMI1; "
+                      "l=https://example.com/bimi/logo.svg\", "
+                      "or publish \"v=BIMI1; l=\" with nothing else to decline BIMI." },
     { "bimi_syntax",
       "Rewrite the TXT record at default._bimi.<your domain> as \"v=BIMI1; l=https://example.com/bimi/logo.svg\" "
       "(with \"; a=https://...\" for a certificate), tags separated by semicolons." },
@@ -68,9 +68,9 @@ static const bc_health_fix_entry fixes[] = {
     { "blocklist_refused",
       "Query the list through a recursive resolver of your own (--dns with your resolver's address); list "
       "operators refuse queries that come through large public resolvers." },
-    { "dkim_bad_base64",
-      "Copy the p= value again exactly as your mail system exports it: base64 characters only (A-Z a-z 0-9 + / =), "
-      "a long key split into several quoted strings of one TXT record." },
+    { "dkim_bad_base64", "Copy the p= value again exactly as your mail system exports it: base64 characters only "
+                         "(A-Z a-z 0-9 + / =), "
+                         "a long key split into several quoted strings of one TXT record." },
     { "dkim_bad_domain", BAD_DOMAIN_FIX },
     { "dkim_bad_key",
       "Publish the public key of the private key your mail system signs with, exactly as it exports it "
@@ -157,9 +157,8 @@ static const bc_health_fix_entry fixes[] = {
     { "dmarc_uri_scheme",
       "Add a mailto: destination to the tag, for example rua=mailto:dmarc-reports@<your domain>, beside or "
       "instead of the other URI." },
-    { "dmarc_version",
-      "Start the record with exactly v=DMARC1 followed by ';', as in \"v=DMARC1; p=none; "
-      "rua=mailto:dmarc-reports@<your domain>\"." },
+    { "dmarc_version", "Start the record with exactly v=DMARC1 followed by ';', as in \"v=DMARC1; p=none; "
+                       "rua=mailto:dmarc-reports@<your domain>\"." },
     { "dnssec_not_validated", NULL },
     { "dnssec_unknown", NULL },
     { "dnssec_validated", NULL },
@@ -292,8 +291,7 @@ static const bc_health_fix_entry fixes[] = {
     { "smtp_no_banner",
       "Check that an SMTP server listens on this port, that it is not overloaded, and that no firewall or proxy "
       "in front of it holds back its greeting." },
-    { "smtp_no_starttls",
-      "Install a certificate for the server's host name and enable STARTTLS on this port." },
+    { "smtp_no_starttls", "Install a certificate for the server's host name and enable STARTTLS on this port." },
     { "smtp_open_relay",
       "Relay only for authenticated users and your own networks, and accept other mail only for your own "
       "domains (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
@@ -334,9 +332,8 @@ static const bc_health_fix_entry fixes[] = {
     { "spf_include_no_record",
       "Correct the name in the include: or redirect= term (your mail provider's documentation gives it) or "
       "remove the term." },
-    { "spf_multiple_records",
-      "Merge the \"v=spf1\" TXT records of <your domain> into one, for example "
-      "\"v=spf1 mx include:_spf.example.net -all\", and delete the others." },
+    { "spf_multiple_records", "Merge the \"v=spf1\" TXT records of <your domain> into one, for example "
+                              "\"v=spf1 mx include:_spf.example.net -all\", and delete the others." },
     { "spf_no_all", "End the record with -all (or ~all while testing), as in \"v=spf1 mx -all\"." },
     { "spf_no_record",
       "Publish a TXT record at <your domain> listing the servers that send its mail, such as \"v=spf1 mx -all\" "
@@ -389,8 +386,8 @@ const char *bc_health_fix(const char *code)
 {
     if (!code)
         return NULL;
-    const bc_health_fix_entry *e =
-        bsearch(code, fixes, sizeof fixes / sizeof fixes[0], sizeof fixes[0], entry_cmp);
+    const bc_health_fix_entry *e = bsearch(code, fixes, sizeof fixes / sizeof fixes[0], sizeof fixes[0],
+                                           entry_cmp);
     return e ? e->fix : NULL;
 }
 

@@ -443,8 +443,9 @@ static void sts_policy(json_t *sec, const char *d, const char *const *mx_hosts, 
     json_t *mx = json_array();
     for (size_t i = 0; i < pol.nmx; i++)
         json_array_append_new(mx, json_string(pol.mx[i]));
-    json_object_set_new(sec, "policy", json_pack("{s:s, s:s, s:I, s:o}", "version", pol.version, "mode",
-                                                 pol.mode, "max_age", (json_int_t)pol.max_age, "mx", mx));
+    json_object_set_new(sec, "policy",
+                        json_pack("{s:s, s:s, s:I, s:o}", "version", pol.version, "mode", pol.mode, "max_age",
+                                  (json_int_t)pol.max_age, "mx", mx));
     if (pol.duplicate_field)
         bc_finding_add(findings, BC_SEV_WARN, "mta_sts_policy_duplicate",
                        "The policy gives version, mode or max_age more than once; only the first is used. Keep "
@@ -480,9 +481,13 @@ json_t *bc_health_mta_sts_with(bc_resolver *r, const char *domain, const char *c
     json_object_set_new(sec, "id", json_null());
     json_object_set_new(sec, "policy", json_null());
     json_object_set_new(sec, "mx_matches", json_array());
-    static const bc_rec_kind kind = {"_mta-sts", "v=STSv1", "MTA-STS", "mta_sts_bad_domain",
-                                     "mta_sts_dns_error", "mta_sts_multiple_records",
-                                     "senders assume there is no policy (RFC 8461 3.1)"};
+    static const bc_rec_kind kind = { "_mta-sts",
+                                      "v=STSv1",
+                                      "MTA-STS",
+                                      "mta_sts_bad_domain",
+                                      "mta_sts_dns_error",
+                                      "mta_sts_multiple_records",
+                                      "senders assume there is no policy (RFC 8461 3.1)" };
     bc_rec_found f;
     if (!bc_rec_lookup(r, domain, &kind, sec, &f))
         return sec;

@@ -13,9 +13,9 @@
 
 #include "health/health.h"
 
-#define BC_STS_POLICY_MAX (64 * 1024)   /* the largest policy body read */
-#define BC_STS_MAX_AGE_MAX 31557600L     /* RFC 8461 3.2: about one year */
-#define BC_STS_MX_MAX 64                 /* mx patterns kept from a policy */
+#define BC_STS_POLICY_MAX (64 * 1024) /* the largest policy body read */
+#define BC_STS_MAX_AGE_MAX 31557600L  /* RFC 8461 3.2: about one year */
+#define BC_STS_MX_MAX 64              /* mx patterns kept from a policy */
 
 /* Parses an _mta-sts TXT record (RFC 8461 3.1): "v=STSv1", then
  * ';'-separated fields of which "id" (1 to 32 letters and digits) is
@@ -25,13 +25,13 @@ bool bc_mta_sts_parse_record(const char *text, char id[33], char *err, size_t er
 
 /* A parsed policy file (RFC 8461 3.2). */
 typedef struct bc_sts_policy {
-    char version[16];              /* "STSv1" */
-    char mode[16];                 /* "enforce", "testing" or "none" */
-    long max_age;                  /* seconds, 0 .. BC_STS_MAX_AGE_MAX */
+    char version[16]; /* "STSv1" */
+    char mode[16];    /* "enforce", "testing" or "none" */
+    long max_age;     /* seconds, 0 .. BC_STS_MAX_AGE_MAX */
     size_t nmx;
-    char mx[BC_STS_MX_MAX][256];   /* patterns, lower case, no trailing dot */
-    bool mx_truncated;             /* more patterns than BC_STS_MX_MAX */
-    bool duplicate_field;          /* version, mode or max_age given twice (first kept) */
+    char mx[BC_STS_MX_MAX][256]; /* patterns, lower case, no trailing dot */
+    bool mx_truncated;           /* more patterns than BC_STS_MX_MAX */
+    bool duplicate_field;        /* version, mode or max_age given twice (first kept) */
 } bc_sts_policy;
 
 /* Parses a policy body of len bytes: "key: value" lines ended by CRLF or
@@ -56,7 +56,7 @@ typedef struct bc_sts_fetch {
     bool too_large;         /* the body went past BC_STS_POLICY_MAX; the transfer was stopped */
     const char *refused;    /* the range name of an address not connected to (netsafe.h), else NULL */
     char error[256];
-    char *body;             /* malloc'd, NUL-terminated, len bytes (owned: bc_sts_fetch_clear) */
+    char *body; /* malloc'd, NUL-terminated, len bytes (owned: bc_sts_fetch_clear) */
     size_t len;
 } bc_sts_fetch;
 

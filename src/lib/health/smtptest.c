@@ -48,10 +48,10 @@
 
 #define ST_CONNECT_MS 10000
 #define ST_COMMAND_MS 30000
-#define ST_QUIT_MS 2000            /* how long we wait for 221 after QUIT */
-#define ST_LINES_MAX 128           /* reply lines kept (EHLO extensions); the parser allows more */
-#define ST_LINE_KEPT 512           /* bytes kept of each line */
-#define ST_NAME_MAX 255            /* host and HELO names */
+#define ST_QUIT_MS 2000  /* how long we wait for 221 after QUIT */
+#define ST_LINES_MAX 128 /* reply lines kept (EHLO extensions); the parser allows more */
+#define ST_LINE_KEPT 512 /* bytes kept of each line */
+#define ST_NAME_MAX 255  /* host and HELO names */
 #define ST_EXPIRY_WARN_DAYS 14
 #define ST_RELAY_FROM "bouncecheck-relay-test@example.org"
 #define ST_RELAY_TO "bouncecheck-relay-test@example.net"
@@ -71,21 +71,21 @@ typedef struct st_conn {
     size_t nlines;
     char cur[ST_LINE_KEPT];
     size_t curlen;
-    char error[256];            /* why the last step failed */
+    char error[256]; /* why the last step failed */
 } st_conn;
 
 typedef enum st_rc { ST_OK = 0, ST_EOF, ST_TIMEOUT, ST_ERROR } st_rc;
 
 /* What one run needs everywhere. */
 typedef struct st_run {
-    const char *host;           /* as given */
+    const char *host; /* as given */
     bool host_is_ip;
     const char *helo;
     int connect_ms, cmd_ms;
     SSL_CTX *ssl_ctx;
     const struct sockaddr *addr;
     socklen_t addr_len;
-    char ptr[NI_MAXHOST];       /* reverse DNS name of the address, "" when none */
+    char ptr[NI_MAXHOST]; /* reverse DNS name of the address, "" when none */
     json_t *findings;
     bool port_given;
 } st_run;
@@ -591,8 +591,8 @@ static void st_tls_report(const st_run *run, st_conn *c, int port, json_t *tls)
     }
     long vr = SSL_get_verify_result(c->ssl);
     json_object_set_new(tls, "verified", json_boolean(vr == X509_V_OK));
-    json_object_set_new(tls, "verify_error", vr == X509_V_OK ? json_null()
-                                                             : json_string(X509_verify_cert_error_string(vr)));
+    json_object_set_new(tls, "verify_error",
+                        vr == X509_V_OK ? json_null() : json_string(X509_verify_cert_error_string(vr)));
     if (vr != X509_V_OK)
         bc_finding_add(run->findings, BC_SEV_WARN, "smtp_cert_unverified",
                        "The certificate on port %d does not verify against the system's trusted CAs (%s): use a "
@@ -604,7 +604,8 @@ static void st_tls_report(const st_run *run, st_conn *c, int port, json_t *tls)
     if (match != 1)
         bc_finding_add(run->findings, BC_SEV_WARN, "smtp_cert_name_mismatch",
                        "The certificate on port %d does not name %s: add it to the certificate's subject "
-                       "alternative names.", port, run->host);
+                       "alternative names.",
+                       port, run->host);
     X509_free(cert);
 }
 
@@ -639,8 +640,8 @@ json_t *bc_smtptest_ehlo_json(const char *const *lines, size_t n)
     json_object_set_new(o, "extensions", ext);
     json_object_set_new(o, "size", json_null());
     json_object_set_new(o, "auth", auth);
-    static const char *const flags[] = { "pipelining", "starttls", "smtputf8", "8bitmime", "chunking",
-                                         "enhancedstatuscodes" };
+    static const char *const flags[] = { "pipelining", "starttls", "smtputf8",
+                                         "8bitmime",   "chunking", "enhancedstatuscodes" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         json_object_set_new(o, flags[i], json_false());
     bool have_auth = false;
@@ -740,11 +741,13 @@ static bool st_ehlo(const st_run *run, st_conn *c, int port, json_t *pj, const c
     }
     bc_finding_add(run->findings, BC_SEV_WARN, "smtp_ehlo_refused",
                    "Port %d refused EHLO (%d %s) and speaks only old SMTP: enable ESMTP, or TLS and "
-                   "extensions cannot be used.", port, r.code, r.text);
+                   "extensions cannot be used.",
+                   port, r.code, r.text);
     rc = st_cmd(c, &r, "HELO %s", run->helo);
     if (rc != ST_OK || r.code / 100 != 2) {
-        json_object_set_new(pj, "error", rc != ST_OK ? st_jsonf("HELO: %s", c->error)
-                                                     : st_jsonf("HELO refused: %d %s", r.code, r.text));
+        json_object_set_new(pj, "error",
+                            rc != ST_OK ? st_jsonf("HELO: %s", c->error)
+                                        : st_jsonf("HELO refused: %d %s", r.code, r.text));
         return false;
     }
     json_t *e = bc_smtptest_ehlo_json(NULL, 0);
@@ -798,7 +801,8 @@ static void st_relay(const st_run *run, st_conn *c, int port, json_t *pj)
         bc_finding_add(run->findings, BC_SEV_FAIL, "smtp_open_relay",
                        "Port %d accepted mail from <%s> to <%s>, neither of them its own: it is an open relay "
                        "and will be abused for spam and blocklisted. Relay only for your own domains and "
-                       "authenticated users.", port, ST_RELAY_FROM, ST_RELAY_TO);
+                       "authenticated users.",
+                       port, ST_RELAY_FROM, ST_RELAY_TO);
     } else if (r.code / 100 == 5 || st_relay_denial(&r)) {
         /* Postfix denies relaying with 454 4.7.1 by default (defer_unauth_destination). */
         json_object_set_new(pj, "open_relay", json_false());
@@ -861,13 +865,15 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
     st_rc rc = st_reply(c, &r);
     if (rc != ST_OK) {
         json_object_set_new(pj, "error", st_jsonf("banner: %s", c->error));
-        bc_finding_add(run->findings, BC_SEV_FAIL, "smtp_no_banner", "Port %d accepted the connection but sent no "
-                       "banner (%s).", port, c->error);
+        bc_finding_add(run->findings, BC_SEV_FAIL, "smtp_no_banner",
+                       "Port %d accepted the connection but sent no "
+                       "banner (%s).",
+                       port, c->error);
         st_close(c);
         return pj;
     }
-    json_object_set_new(pj, "banner", json_pack("{s:i, s:o}", "code", r.code, "text",
-                                                st_text_json(r.text, strlen(r.text))));
+    json_object_set_new(pj, "banner",
+                        json_pack("{s:i, s:o}", "code", r.code, "text", st_text_json(r.text, strlen(r.text))));
     size_t hl = strcspn(r.text, " ");
     if (hl > 0)
         json_object_set_new(pj, "banner_host", st_text_json(r.text, hl));
@@ -890,7 +896,8 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
         if (!same)
             bc_finding_add(run->findings, BC_SEV_WARN, "smtp_banner_ptr_mismatch",
                            "Port %d announces itself as %s but the address's reverse DNS is %s: make the banner "
-                           "name and the PTR record the same host name.", port, bh, run->ptr);
+                           "name and the PTR record the same host name.",
+                           port, bh, run->ptr);
     }
 
     json_t *ehlo = NULL;
@@ -903,7 +910,8 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
     if (!implicit && nauth > 0)
         bc_finding_add(run->findings, BC_SEV_WARN, "smtp_auth_plaintext",
                        "Port %d offers AUTH before TLS: passwords can be sent in the clear. Offer AUTH only "
-                       "after STARTTLS.", port);
+                       "after STARTTLS.",
+                       port);
     if (!implicit && offers_tls) {
         json_object_set_new(tls, "mode", json_string("starttls"));
         rc = st_cmd(c, &r, "STARTTLS");
@@ -922,7 +930,8 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
             json_object_set_new(pj, "error", st_jsonf("TLS: %s", c->error));
             bc_finding_add(run->findings, BC_SEV_FAIL, "smtp_tls_failed",
                            "The TLS handshake after STARTTLS on port %d failed (%s): senders that try TLS will "
-                           "fall back to plaintext or give up.", port, c->error);
+                           "fall back to plaintext or give up.",
+                           port, c->error);
             st_close(c);
             return pj;
         } else {
@@ -936,7 +945,8 @@ static json_t *st_port(const st_run *run, st_conn *c, int port, bool *connected)
     } else if (!implicit) {
         bc_finding_add(run->findings, port == 25 || port == 587 ? BC_SEV_WARN : BC_SEV_INFO, "smtp_no_starttls",
                        "Port %d does not offer STARTTLS: mail to it travels in the clear. Configure a "
-                       "certificate and enable STARTTLS.", port);
+                       "certificate and enable STARTTLS.",
+                       port);
     }
     st_relay(run, c, port, pj);
     st_quit(c);
@@ -983,8 +993,8 @@ static bool st_socks5(st_conn *c, const bc_proxy *px, const struct sockaddr *tar
             memmove(in, in + used, inlen - used);
             inlen -= used;
         } else if (inlen == sizeof in || st_wait(c->fd, POLLIN, deadline) <= 0) {
-            snprintf(s.error, sizeof s.error, inlen == sizeof in ? "a reply longer than SOCKS5 allows"
-                                                                 : "no answer in time");
+            snprintf(s.error, sizeof s.error,
+                     inlen == sizeof in ? "a reply longer than SOCKS5 allows" : "no answer in time");
             ok = false;
         } else {
             ssize_t n = recv(c->fd, in + inlen, sizeof in - inlen, 0);
@@ -1066,7 +1076,7 @@ int bc_smtptest_greeting(const struct sockaddr *addr, int port, const bc_smtptes
  * the first getaddrinfo() answer the private-address guard allows (any when
  * allow_private). */
 static bc_error st_resolve(const char *host, bool allow_private, struct sockaddr_storage *ss, socklen_t *sl,
-                            bool *is_ip, char *errbuf, size_t errlen)
+                           bool *is_ip, char *errbuf, size_t errlen)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *res = NULL;
@@ -1113,7 +1123,7 @@ static bc_error st_resolve(const char *host, bool allow_private, struct sockaddr
  * does not resolve or is a private address without allow_private. SIGPIPE
  * is blocked in the calling thread while the test runs. */
 bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **json_out, char *errbuf,
-                       size_t errlen)
+                      size_t errlen)
 {
     if (!json_out)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "no output pointer");
@@ -1181,7 +1191,8 @@ bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **js
     if (!run.ptr[0])
         bc_finding_add(run.findings, BC_SEV_WARN, "smtp_ptr_missing",
                        "%s has no reverse DNS (PTR) name: many receivers reject mail from such addresses. Ask "
-                       "the address's owner for a PTR record naming this server.", addr);
+                       "the address's owner for a PTR record naming this server.",
+                       addr);
     int nconnected = 0;
     size_t nports = o->port > 0 ? 1 : sizeof st_default_ports / sizeof st_default_ports[0];
     for (size_t i = 0; i < nports; i++) {
@@ -1196,7 +1207,8 @@ bc_error bc_smtp_test(const char *host, const bc_smtp_test_options *o, char **js
     if (nconnected == 0)
         bc_finding_add(run.findings, BC_SEV_FAIL, "smtp_unreachable",
                        "No SMTP port of %s (%s) could be reached: check the firewall and that the mail server "
-                       "runs.", host, addr);
+                       "runs.",
+                       host, addr);
 
     if (!was_pending) {
         sigset_t pending;

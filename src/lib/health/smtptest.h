@@ -46,11 +46,11 @@ struct bc_proxy;
 
 /* How bc_smtptest_greeting reaches the server. */
 typedef struct bc_smtptest_dial {
-    const struct sockaddr *src;    /* the local address to connect from, or NULL: the OS picks */
-    const struct bc_proxy *proxy;  /* a SOCKS5 proxy to go through (socks5.h), or NULL (src is
+    const struct sockaddr *src;   /* the local address to connect from, or NULL: the OS picks */
+    const struct bc_proxy *proxy; /* a SOCKS5 proxy to go through (socks5.h), or NULL (src is
                                     * not used with a proxy) */
-    int connect_ms;                /* to the server or the proxy, and the proxy's handshake; 0: 10 s */
-    int greeting_ms;               /* 0: 30 s */
+    int connect_ms;               /* to the server or the proxy, and the proxy's handshake; 0: 10 s */
+    int greeting_ms;              /* 0: 30 s */
 } bc_smtptest_dial;
 
 /* Connects to addr:port as `how` says and reads the server's greeting,

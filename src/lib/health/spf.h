@@ -35,20 +35,29 @@ typedef enum bc_spf_result {
 const char *bc_spf_result_name(bc_spf_result r);
 
 typedef enum bc_spf_kind {
-    BC_SPF_ALL, BC_SPF_INCLUDE, BC_SPF_A, BC_SPF_MX, BC_SPF_PTR, BC_SPF_IP4, BC_SPF_IP6, BC_SPF_EXISTS,
-    BC_SPF_REDIRECT, BC_SPF_EXP, BC_SPF_UNKNOWN_MOD,
+    BC_SPF_ALL,
+    BC_SPF_INCLUDE,
+    BC_SPF_A,
+    BC_SPF_MX,
+    BC_SPF_PTR,
+    BC_SPF_IP4,
+    BC_SPF_IP6,
+    BC_SPF_EXISTS,
+    BC_SPF_REDIRECT,
+    BC_SPF_EXP,
+    BC_SPF_UNKNOWN_MOD,
 } bc_spf_kind;
 
 /* One term of a record. Strings point into the record's own storage. */
 typedef struct bc_spf_term {
     bc_spf_kind kind;
-    char qualifier;          /* mechanisms: '+', '-', '~', '?' ('+' when absent) */
-    const char *text;        /* the term as written */
-    const char *spec;        /* domain-spec (mechanisms, redirect, exp) or the unknown
+    char qualifier;       /* mechanisms: '+', '-', '~', '?' ('+' when absent) */
+    const char *text;     /* the term as written */
+    const char *spec;     /* domain-spec (mechanisms, redirect, exp) or the unknown
                               * modifier's value; NULL when absent */
-    const char *name;        /* unknown modifier: its name */
-    int cidr4, cidr6;        /* prefix lengths: 32 / 128 when absent */
-    unsigned char ip[16];    /* ip4 (first 4 bytes) / ip6 network */
+    const char *name;     /* unknown modifier: its name */
+    int cidr4, cidr6;     /* prefix lengths: 32 / 128 when absent */
+    unsigned char ip[16]; /* ip4 (first 4 bytes) / ip6 network */
 } bc_spf_term;
 
 typedef struct bc_spf_record {
@@ -79,13 +88,13 @@ const char *bc_spf_macro_check(const char *s, size_t len, bool exp, bool domain)
 
 /* What macros expand to (RFC 7208 7.2). */
 typedef struct bc_spf_macros {
-    const char *local;       /* l: local part of the sender */
-    const char *sender_domain; /* o */
-    const char *domain;      /* d: the current domain */
-    const char *helo;        /* h */
-    const char *receiver;    /* r (exp only): NULL: "unknown" */
+    const char *local;          /* l: local part of the sender */
+    const char *sender_domain;  /* o */
+    const char *domain;         /* d: the current domain */
+    const char *helo;           /* h */
+    const char *receiver;       /* r (exp only): NULL: "unknown" */
     struct sockaddr_storage ip; /* i, c, v (AF_INET or AF_INET6; v4-mapped already unmapped) */
-    time_t now;              /* t (exp only) */
+    time_t now;                 /* t (exp only) */
     /* p: the validated domain name of ip. Called at most once per expansion
      * when %{p} appears; NULL: "unknown". */
     const char *(*validated)(void *arg);
@@ -95,17 +104,17 @@ typedef struct bc_spf_macros {
 /* Expands macro-string s[0..len) into out (NUL-terminated). exp: the
  * explanation context (c r t allowed). Returns 0, or -1 with err (a syntax
  * error, or the result not fitting outlen). */
-int bc_spf_expand(const char *s, size_t len, const bc_spf_macros *m, bool exp, char *out, size_t outlen,
-                  char *err, size_t errlen);
+int bc_spf_expand(const char *s, size_t len, const bc_spf_macros *m, bool exp, char *out, size_t outlen, char *err,
+                  size_t errlen);
 
 /* The outcome of check_host(). */
 typedef struct bc_spf_outcome {
     bc_spf_result result;
-    char *explanation;       /* from exp= on fail (malloc'd), NULL otherwise (the default) */
-    json_t *trace;           /* [{"domain", "term", "depth", "match", "decided"?, "error"?}] (owned) */
-    char domain[256];        /* the domain checked (sender's, or HELO's) */
-    char error[256];         /* permerror/temperror: why */
-    int lookups;             /* DNS-querying terms evaluated */
+    char *explanation; /* from exp= on fail (malloc'd), NULL otherwise (the default) */
+    json_t *trace;     /* [{"domain", "term", "depth", "match", "decided"?, "error"?}] (owned) */
+    char domain[256];  /* the domain checked (sender's, or HELO's) */
+    char error[256];   /* permerror/temperror: why */
+    int lookups;       /* DNS-querying terms evaluated */
     int void_lookups;
 } bc_spf_outcome;
 
@@ -114,8 +123,8 @@ typedef struct bc_spf_outcome {
  * treated as IPv4), HELO name helo (may be NULL). receiver: the %{r}
  * value for explanations (NULL: "unknown"). Fills *out; free it with
  * bc_spf_outcome_clear. */
-void bc_spf_check_host(bc_resolver *r, const struct sockaddr_storage *ip, const char *sender,
-                       const char *helo, const char *receiver, bc_spf_outcome *out);
+void bc_spf_check_host(bc_resolver *r, const struct sockaddr_storage *ip, const char *sender, const char *helo,
+                       const char *receiver, bc_spf_outcome *out);
 void bc_spf_outcome_clear(bc_spf_outcome *o); /* accepts NULL */
 
 /* Parses an IPv4 or IPv6 address text into ss (v4-mapped IPv6 unmapped).

@@ -16,20 +16,13 @@
 const char *bc_spf_result_name(bc_spf_result r)
 {
     switch (r) {
-    case BC_SPF_NONE:
-        return "none";
-    case BC_SPF_NEUTRAL:
-        return "neutral";
-    case BC_SPF_PASS:
-        return "pass";
-    case BC_SPF_FAIL:
-        return "fail";
-    case BC_SPF_SOFTFAIL:
-        return "softfail";
-    case BC_SPF_TEMPERROR:
-        return "temperror";
-    case BC_SPF_PERMERROR:
-        return "permerror";
+    case BC_SPF_NONE: return "none";
+    case BC_SPF_NEUTRAL: return "neutral";
+    case BC_SPF_PASS: return "pass";
+    case BC_SPF_FAIL: return "fail";
+    case BC_SPF_SOFTFAIL: return "softfail";
+    case BC_SPF_TEMPERROR: return "temperror";
+    case BC_SPF_PERMERROR: return "permerror";
     }
     return "permerror";
 }
@@ -109,10 +102,12 @@ static bool ip_in(const struct sockaddr_storage *ip, int family, const unsigned 
 static bool rr_matches(const bc_rr *rr, const struct sockaddr_storage *ip, int cidr4, int cidr6)
 {
     if (rr->type == BC_RR_A && rr->addr.ss_family == AF_INET)
-        return ip_in(ip, AF_INET, (const unsigned char *)&((const struct sockaddr_in *)(const void *)&rr->addr)->sin_addr,
+        return ip_in(ip, AF_INET,
+                     (const unsigned char *)&((const struct sockaddr_in *)(const void *)&rr->addr)->sin_addr,
                      cidr4);
     if (rr->type == BC_RR_AAAA && rr->addr.ss_family == AF_INET6)
-        return ip_in(ip, AF_INET6, ((const struct sockaddr_in6 *)(const void *)&rr->addr)->sin6_addr.s6_addr, cidr6);
+        return ip_in(ip, AF_INET6, ((const struct sockaddr_in6 *)(const void *)&rr->addr)->sin6_addr.s6_addr,
+                     cidr6);
     return false;
 }
 
@@ -326,12 +321,9 @@ static mres eval_mech(spf_ctx *c, const bc_spf_term *t, const char *domain, int 
             return M_PERM;
     }
     switch (t->kind) {
-    case BC_SPF_ALL:
-        return M_YES;
-    case BC_SPF_IP4:
-        return ip_in(&c->ip, AF_INET, t->ip, t->cidr4) ? M_YES : M_NO;
-    case BC_SPF_IP6:
-        return ip_in(&c->ip, AF_INET6, t->ip, t->cidr6) ? M_YES : M_NO;
+    case BC_SPF_ALL: return M_YES;
+    case BC_SPF_IP4: return ip_in(&c->ip, AF_INET, t->ip, t->cidr4) ? M_YES : M_NO;
+    case BC_SPF_IP6: return ip_in(&c->ip, AF_INET6, t->ip, t->cidr6) ? M_YES : M_NO;
     case BC_SPF_INCLUDE: {
         if (!domain_ok(target)) {
             ctx_error(c, "include of an invalid domain name '%s' (from %s)", target, domain);
@@ -339,17 +331,11 @@ static mres eval_mech(spf_ctx *c, const bc_spf_term *t, const char *domain, int 
         }
         bc_spf_result r = check_domain(c, target, depth + 1, NULL);
         switch (r) {
-        case BC_SPF_PASS:
-            return M_YES;
-        case BC_SPF_TEMPERROR:
-            return M_TEMP;
-        case BC_SPF_PERMERROR:
-            return M_PERM;
-        case BC_SPF_NONE:
-            ctx_error(c, "include:%s has no SPF record (in %s)", target, domain);
-            return M_PERM;
-        default:
-            return M_NO;
+        case BC_SPF_PASS: return M_YES;
+        case BC_SPF_TEMPERROR: return M_TEMP;
+        case BC_SPF_PERMERROR: return M_PERM;
+        case BC_SPF_NONE: ctx_error(c, "include:%s has no SPF record (in %s)", target, domain); return M_PERM;
+        default: return M_NO;
         }
     }
     case BC_SPF_A:
@@ -398,22 +384,17 @@ static mres eval_mech(spf_ctx *c, const bc_spf_term *t, const char *domain, int 
         struct ptr_match pm = { target };
         return validated_names(c, ptr_hit, &pm) ? M_YES : M_NO;
     }
-    default:
-        return M_NO;
+    default: return M_NO;
     }
 }
 
 static bc_spf_result qual_result(char q)
 {
     switch (q) {
-    case '-':
-        return BC_SPF_FAIL;
-    case '~':
-        return BC_SPF_SOFTFAIL;
-    case '?':
-        return BC_SPF_NEUTRAL;
-    default:
-        return BC_SPF_PASS;
+    case '-': return BC_SPF_FAIL;
+    case '~': return BC_SPF_SOFTFAIL;
+    case '?': return BC_SPF_NEUTRAL;
+    default: return BC_SPF_PASS;
     }
 }
 
@@ -439,7 +420,8 @@ static char *explain(spf_ctx *c, const bc_spf_record *rec, const char *domain)
         for (size_t i = 0; i < s.rr[0].text_len; i++)
             if ((unsigned char)s.rr[0].text[i] >= 0x80 || s.rr[0].text[i] == '\0')
                 ascii = false;
-        if (ascii && bc_spf_expand(s.rr[0].text, s.rr[0].text_len, &m, true, buf, sizeof buf, err, sizeof err) == 0)
+        if (ascii &&
+            bc_spf_expand(s.rr[0].text, s.rr[0].text_len, &m, true, buf, sizeof buf, err, sizeof err) == 0)
             out = strdup(buf);
     }
     bc_rrset_clear(&s);
@@ -505,8 +487,7 @@ static bc_spf_result check_domain(spf_ctx *c, const char *domain, int depth, cha
             decided = true;
         } else if (m == M_YES) {
             result = qual_result(t->qualifier);
-            json_object_set_new(json_array_get(c->trace, json_array_size(c->trace) - 1), "decided",
-                                json_true());
+            json_object_set_new(json_array_get(c->trace, json_array_size(c->trace) - 1), "decided", json_true());
             decided = true;
             if (result == BC_SPF_FAIL && expl)
                 *expl = explain(c, rec, domain);
@@ -546,8 +527,8 @@ void bc_spf_outcome_clear(bc_spf_outcome *o)
     memset(o, 0, sizeof *o);
 }
 
-void bc_spf_check_host(bc_resolver *r, const struct sockaddr_storage *ip, const char *sender,
-                       const char *helo, const char *receiver, bc_spf_outcome *out)
+void bc_spf_check_host(bc_resolver *r, const struct sockaddr_storage *ip, const char *sender, const char *helo,
+                       const char *receiver, bc_spf_outcome *out)
 {
     memset(out, 0, sizeof *out);
     out->trace = json_array();
@@ -602,7 +583,7 @@ void bc_spf_check_host(bc_resolver *r, const struct sockaddr_storage *ip, const 
 
 /* *json_out is owned by the caller (free()). */
 BC_API bc_error bc_spf_check(const char *dns_servers, const char *ip, const char *sender, const char *helo,
-                              char **json_out, char *errbuf, size_t errlen)
+                             char **json_out, char *errbuf, size_t errlen)
 {
     if (!json_out)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "json_out is NULL");

@@ -223,8 +223,8 @@ bool bc_spf_transform(const char *value, unsigned digits, bool reverse, const ch
     return true;
 }
 
-int bc_spf_expand(const char *s, size_t len, const bc_spf_macros *m, bool exp, char *out, size_t outlen,
-                  char *err, size_t errlen)
+int bc_spf_expand(const char *s, size_t len, const bc_spf_macros *m, bool exp, char *out, size_t outlen, char *err,
+                  size_t errlen)
 {
     size_t pos = 0;
     const char *pval = NULL;
@@ -261,38 +261,20 @@ int bc_spf_expand(const char *s, size_t len, const bc_spf_macros *m, bool exp, c
             snprintf(value, sizeof value, "%s@%s", m->local ? m->local : "postmaster",
                      m->sender_domain ? m->sender_domain : "");
             break;
-        case 'l':
-            snprintf(value, sizeof value, "%s", m->local ? m->local : "postmaster");
-            break;
-        case 'o':
-            snprintf(value, sizeof value, "%s", m->sender_domain ? m->sender_domain : "");
-            break;
-        case 'd':
-            snprintf(value, sizeof value, "%s", m->domain ? m->domain : "");
-            break;
-        case 'i':
-            bc_spf_ip_macro_i(&m->ip, value, sizeof value);
-            break;
+        case 'l': snprintf(value, sizeof value, "%s", m->local ? m->local : "postmaster"); break;
+        case 'o': snprintf(value, sizeof value, "%s", m->sender_domain ? m->sender_domain : ""); break;
+        case 'd': snprintf(value, sizeof value, "%s", m->domain ? m->domain : ""); break;
+        case 'i': bc_spf_ip_macro_i(&m->ip, value, sizeof value); break;
         case 'p':
             if (!pval)
                 pval = m->validated ? m->validated(m->arg) : NULL;
             snprintf(value, sizeof value, "%s", pval ? pval : "unknown");
             break;
-        case 'v':
-            snprintf(value, sizeof value, "%s", m->ip.ss_family == AF_INET6 ? "ip6" : "in-addr");
-            break;
-        case 'h':
-            snprintf(value, sizeof value, "%s", m->helo && *m->helo ? m->helo : "unknown");
-            break;
-        case 'c':
-            ip_text(&m->ip, value, sizeof value);
-            break;
-        case 'r':
-            snprintf(value, sizeof value, "%s", m->receiver ? m->receiver : "unknown");
-            break;
-        default: /* 't' */
-            snprintf(value, sizeof value, "%lld", (long long)m->now);
-            break;
+        case 'v': snprintf(value, sizeof value, "%s", m->ip.ss_family == AF_INET6 ? "ip6" : "in-addr"); break;
+        case 'h': snprintf(value, sizeof value, "%s", m->helo && *m->helo ? m->helo : "unknown"); break;
+        case 'c': ip_text(&m->ip, value, sizeof value); break;
+        case 'r': snprintf(value, sizeof value, "%s", m->receiver ? m->receiver : "unknown"); break;
+        default: /* 't' */ snprintf(value, sizeof value, "%lld", (long long)m->now); break;
         }
         if (!bc_spf_transform(value, digits, rev, delims, tr, sizeof tr))
             goto toolong;

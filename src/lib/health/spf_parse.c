@@ -14,10 +14,17 @@
 #include "health/spf_impl.h"
 
 static const char *const kind_names[] = {
-    [BC_SPF_ALL] = "all",         [BC_SPF_INCLUDE] = "include", [BC_SPF_A] = "a",
-    [BC_SPF_MX] = "mx",           [BC_SPF_PTR] = "ptr",         [BC_SPF_IP4] = "ip4",
-    [BC_SPF_IP6] = "ip6",         [BC_SPF_EXISTS] = "exists",   [BC_SPF_REDIRECT] = "redirect",
-    [BC_SPF_EXP] = "exp",         [BC_SPF_UNKNOWN_MOD] = "unknown-modifier",
+    [BC_SPF_ALL] = "all",
+    [BC_SPF_INCLUDE] = "include",
+    [BC_SPF_A] = "a",
+    [BC_SPF_MX] = "mx",
+    [BC_SPF_PTR] = "ptr",
+    [BC_SPF_IP4] = "ip4",
+    [BC_SPF_IP6] = "ip6",
+    [BC_SPF_EXISTS] = "exists",
+    [BC_SPF_REDIRECT] = "redirect",
+    [BC_SPF_EXP] = "exp",
+    [BC_SPF_UNKNOWN_MOD] = "unknown-modifier",
 };
 
 const char *bc_spf_kind_name(bc_spf_kind k)
@@ -27,8 +34,8 @@ const char *bc_spf_kind_name(bc_spf_kind k)
 
 bool bc_spf_kind_queries(bc_spf_kind k)
 {
-    return k == BC_SPF_INCLUDE || k == BC_SPF_A || k == BC_SPF_MX || k == BC_SPF_PTR ||
-           k == BC_SPF_EXISTS || k == BC_SPF_REDIRECT;
+    return k == BC_SPF_INCLUDE || k == BC_SPF_A || k == BC_SPF_MX || k == BC_SPF_PTR || k == BC_SPF_EXISTS ||
+           k == BC_SPF_REDIRECT;
 }
 
 bool bc_spf_is_v1(const char *text, size_t len)
@@ -123,17 +130,17 @@ static int parse_term(char *tok, bc_spf_term *t, char *err, size_t errlen)
         const char *name;
         bc_spf_kind kind;
     } mechs[] = {
-        { "all", BC_SPF_ALL }, { "include", BC_SPF_INCLUDE }, { "a", BC_SPF_A },
-        { "mx", BC_SPF_MX },   { "ptr", BC_SPF_PTR },         { "ip4", BC_SPF_IP4 },
-        { "ip6", BC_SPF_IP6 }, { "exists", BC_SPF_EXISTS },
+        { "all", BC_SPF_ALL }, { "include", BC_SPF_INCLUDE }, { "a", BC_SPF_A },     { "mx", BC_SPF_MX },
+        { "ptr", BC_SPF_PTR }, { "ip4", BC_SPF_IP4 },         { "ip6", BC_SPF_IP6 }, { "exists", BC_SPF_EXISTS },
     };
     size_t m = 0;
     for (; m < sizeof mechs / sizeof mechs[0]; m++)
         if (strlen(mechs[m].name) == nl && strncasecmp(mechs[m].name, p, nl) == 0)
             break;
     if (m == sizeof mechs / sizeof mechs[0]) {
-        snprintf(err, errlen, "unknown mechanism (expected all, include, a, mx, ptr, ip4, ip6, exists, "
-                              "or a name=value modifier)");
+        snprintf(err, errlen,
+                 "unknown mechanism (expected all, include, a, mx, ptr, ip4, ip6, exists, "
+                 "or a name=value modifier)");
         return -1;
     }
     t->kind = mechs[m].kind;
@@ -205,8 +212,7 @@ static int parse_term(char *tok, bc_spf_term *t, char *err, size_t errlen)
         }
         return 0;
     }
-    default:
-        break;
+    default: break;
     }
     if (why) {
         snprintf(err, errlen, "bad domain: %s", why);
@@ -240,8 +246,10 @@ int bc_spf_parse(const char *text, size_t len, bc_spf_record **out, char *err, s
                     sn += (size_t)snprintf(shown + sn, sizeof shown - sn, "\\x%02x", d);
             }
             shown[sn] = '\0';
-            snprintf(err, errlen, "term '%s': %s byte 0x%02x (records are printable ASCII, terms separated by "
-                                  "spaces only)", shown, c >= 0x80 ? "non-ASCII" : "control", c);
+            snprintf(err, errlen,
+                     "term '%s': %s byte 0x%02x (records are printable ASCII, terms separated by "
+                     "spaces only)",
+                     shown, c >= 0x80 ? "non-ASCII" : "control", c);
             return -1;
         }
     }

@@ -46,8 +46,10 @@ static bool walk_fetch(walk *w, const char *name, const char *via, bc_spf_record
     bc_resolver_query(w->r, name, BC_RR_TXT, &s);
     if (s.rc == BC_DNS_TEMPFAIL) {
         bc_finding_add(w->findings, BC_SEV_WARN, "spf_dns_error",
-                       "The TXT lookup of %s (reached by '%s') failed temporarily (%s); the SPF check is incomplete. "
-                       "Check that the domain's name servers answer.", name, via, s.error);
+                       "The TXT lookup of %s (reached by '%s') failed temporarily (%s); the SPF check is "
+                       "incomplete. "
+                       "Check that the domain's name servers answer.",
+                       name, via, s.error);
         bc_rrset_clear(&s);
         return false;
     }
@@ -62,17 +64,20 @@ static bool walk_fetch(walk *w, const char *name, const char *via, bc_spf_record
     if (n == 0) {
         bc_finding_add(w->findings, BC_SEV_FAIL, "spf_include_no_record",
                        "'%s' points to %s, which has no SPF record: receivers return permerror. Fix the name or "
-                       "remove the term.", via, name);
+                       "remove the term.",
+                       via, name);
     } else if (n > 1) {
         bc_finding_add(w->findings, BC_SEV_FAIL, "spf_include_multiple_records",
                        "'%s' points to %s, which has %zu SPF records: receivers return permerror. That domain "
-                       "must publish exactly one.", via, name, n);
+                       "must publish exactly one.",
+                       via, name, n);
     } else {
         char err[256];
         if (bc_spf_parse(rec->text, rec->text_len, out, err, sizeof err) < 0)
             bc_finding_add(w->findings, BC_SEV_FAIL, "spf_syntax_error",
                            "The SPF record of %s (reached by '%s') has a syntax error: %s. Receivers return "
-                           "permerror.", name, via, err);
+                           "permerror.",
+                           name, via, err);
         else
             ok = true;
     }
@@ -118,7 +123,8 @@ static void walk_void(walk *w, const bc_spf_term *t, const char *domain)
         bc_finding_add(w->findings, BC_SEV_FAIL, "spf_too_many_void_lookups",
                        "'%s' in %s is the third lookup that finds nothing (%s has no records; chain %s): "
                        "receivers return permerror after 2 void lookups. Remove terms that point to names "
-                       "without records.", t->text, domain, target, chain);
+                       "without records.",
+                       t->text, domain, target, chain);
     }
 }
 
@@ -143,7 +149,8 @@ static void walk_record(walk *w, const bc_spf_record *rec, const char *domain)
             bc_finding_add(w->findings, BC_SEV_FAIL, "spf_too_many_lookups",
                            "'%s' in %s (chain %s) is DNS-querying term number %d: receivers return permerror "
                            "past 10 (RFC 7208 4.6.4). Replace includes with ip4:/ip6: ranges or drop unused "
-                           "ones.", t->text, domain, chain, w->lookups);
+                           "ones.",
+                           t->text, domain, chain, w->lookups);
         }
         walk_void(w, t, domain);
         if (t->kind != BC_SPF_INCLUDE && t->kind != BC_SPF_REDIRECT)
@@ -203,7 +210,8 @@ json_t *bc_health_spf(bc_resolver *r, const char *domain)
     if (s.rc == BC_DNS_TEMPFAIL) {
         bc_finding_add(findings, BC_SEV_WARN, "spf_dns_error",
                        "The TXT lookup of %s failed temporarily (%s); whether it has SPF is unknown. Check that "
-                       "the domain's name servers answer.", dom, s.error);
+                       "the domain's name servers answer.",
+                       dom, s.error);
         bc_rrset_clear(&s);
         bc_section_settle(sec);
         return sec;
@@ -221,12 +229,14 @@ json_t *bc_health_spf(bc_resolver *r, const char *domain)
     if (t99.rc == BC_DNS_OK && t99.n > 0)
         bc_finding_add(findings, BC_SEV_WARN, "spf_type_spf_deprecated",
                        "%s publishes DNS records of type SPF (99), which RFC 7208 removed and receivers ignore. "
-                       "Delete them and keep the TXT record.", dom);
+                       "Delete them and keep the TXT record.",
+                       dom);
     bc_rrset_clear(&t99);
     if (n == 0) {
         bc_finding_add(findings, BC_SEV_WARN, "spf_no_record",
                        "%s has no SPF record, so receivers cannot tell which servers may send its mail. Publish a "
-                       "TXT record such as \"v=spf1 mx -all\".", dom);
+                       "TXT record such as \"v=spf1 mx -all\".",
+                       dom);
         bc_rrset_clear(&s);
         bc_section_settle(sec);
         json_object_set_new(sec, "status", json_string("none"));
@@ -235,7 +245,8 @@ json_t *bc_health_spf(bc_resolver *r, const char *domain)
     if (n > 1) {
         bc_finding_add(findings, BC_SEV_FAIL, "spf_multiple_records",
                        "%s has %zu SPF records; receivers return permerror when there is more than one. Merge "
-                       "them into a single \"v=spf1 ...\" TXT record.", dom, n);
+                       "them into a single \"v=spf1 ...\" TXT record.",
+                       dom, n);
         bc_rrset_clear(&s);
         bc_section_settle(sec);
         return sec;
@@ -244,11 +255,13 @@ json_t *bc_health_spf(bc_resolver *r, const char *domain)
     if (one->text_len > 450)
         bc_finding_add(findings, BC_SEV_WARN, "spf_record_too_long",
                        "The SPF record is %zu bytes; above 450 the DNS answer may not fit in 512 bytes and some "
-                       "receivers fail to fetch it. Shorten it (ranges, fewer includes).", one->text_len);
+                       "receivers fail to fetch it. Shorten it (ranges, fewer includes).",
+                       one->text_len);
     if (one->longest_string > 255)
         bc_finding_add(findings, BC_SEV_FAIL, "spf_string_too_long",
                        "A string of the SPF TXT record is %zu bytes; DNS strings hold at most 255. Split the "
-                       "record into several quoted strings.", one->longest_string);
+                       "record into several quoted strings.",
+                       one->longest_string);
     bc_spf_record *rec = NULL;
     char err[256];
     int prc = bc_spf_parse(one->text, one->text_len, &rec, err, sizeof err);
@@ -282,7 +295,8 @@ json_t *bc_health_spf(bc_resolver *r, const char *domain)
         if (all->qualifier == '+')
             bc_finding_add(findings, BC_SEV_FAIL, "spf_all_pass",
                            "The record ends in '%s', which authorises every server on the Internet to send as "
-                           "%s. Use -all (or ~all while testing).", all->text, dom);
+                           "%s. Use -all (or ~all while testing).",
+                           all->text, dom);
         else if (all->qualifier == '?')
             bc_finding_add(findings, BC_SEV_WARN, "spf_all_neutral",
                            "The record ends in '?all' (neutral), which tells receivers nothing about other "
@@ -290,7 +304,8 @@ json_t *bc_health_spf(bc_resolver *r, const char *domain)
         if (rec->redirect)
             bc_finding_add(findings, BC_SEV_WARN, "spf_redirect_with_all",
                            "The record has both '%s' and '%s'; redirect is ignored when all is present. Remove "
-                           "one of them.", all->text, rec->redirect->text);
+                           "one of them.",
+                           all->text, rec->redirect->text);
     } else if (!rec->redirect) {
         bc_finding_add(findings, BC_SEV_WARN, "spf_no_all",
                        "The record has no 'all' and no redirect, so mail from unlisted servers gets neutral. End "

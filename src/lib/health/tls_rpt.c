@@ -89,9 +89,13 @@ json_t *bc_health_tls_rpt(bc_resolver *r, const char *domain)
     json_t *findings = json_object_get(sec, "findings");
     json_object_set_new(sec, "record", json_null());
     json_object_set_new(sec, "rua", json_array());
-    static const bc_rec_kind kind = {"_smtp._tls", "v=TLSRPTv1", "TLS-RPT", "tls_rpt_bad_domain",
-                                     "tls_rpt_dns_error", "tls_rpt_multiple_records",
-                                     "senders send no reports (RFC 8460 3)"};
+    static const bc_rec_kind kind = { "_smtp._tls",
+                                      "v=TLSRPTv1",
+                                      "TLS-RPT",
+                                      "tls_rpt_bad_domain",
+                                      "tls_rpt_dns_error",
+                                      "tls_rpt_multiple_records",
+                                      "senders send no reports (RFC 8460 3)" };
     bc_rec_found f;
     if (!bc_rec_lookup(r, domain, &kind, sec, &f))
         return sec;

@@ -12,7 +12,7 @@
 /* A parsed _smtp._tls TXT record (RFC 8460 3). */
 typedef struct bc_tlsrpt_record {
     size_t nrua;
-    char rua[16][512];      /* the URIs, as written */
+    char rua[16][512]; /* the URIs, as written */
     bool rua_truncated;
 } bc_tlsrpt_record;
 

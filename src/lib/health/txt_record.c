@@ -269,8 +269,8 @@ bool bc_rec_lookup(bc_resolver *r, const char *domain, const bc_rec_kind *k, jso
     f->n = txt_records(&f->set, sec, k->version, &f->rec);
     if (f->set.rc == BC_DNS_TEMPFAIL) {
         bc_finding_add(findings, BC_SEV_WARN, k->dns_error,
-                       "The lookup of %s TXT failed (%s), so %s could not be checked. Try again later.",
-                       f->name, f->set.error[0] ? f->set.error : "temporary failure", k->label);
+                       "The lookup of %s TXT failed (%s), so %s could not be checked. Try again later.", f->name,
+                       f->set.error[0] ? f->set.error : "temporary failure", k->label);
         bc_rrset_clear(&f->set);
         bc_section_settle(sec);
         return false;
@@ -289,4 +289,3 @@ bool bc_rec_lookup(bc_resolver *r, const char *domain, const bc_rec_kind *k, jso
     json_object_set_new(sec, "record", bc_txt_jstr(f->rec));
     return true;
 }
-

@@ -83,10 +83,10 @@ bool bc_txt_lookup(bc_resolver *r, const char *prefix, const char *domain, char 
 
 /* What differs between the three record sections in their DNS part. */
 typedef struct bc_rec_kind {
-    const char *prefix;       /* the record is TXT at prefix.domain */
-    const char *version;      /* what the record starts with: "v=STSv1" */
-    const char *label;        /* the check's name in messages */
-    const char *bad_domain;   /* finding codes */
+    const char *prefix;     /* the record is TXT at prefix.domain */
+    const char *version;    /* what the record starts with: "v=STSv1" */
+    const char *label;      /* the check's name in messages */
+    const char *bad_domain; /* finding codes */
     const char *dns_error;
     const char *multiple;
     const char *multiple_why; /* what senders do with more than one record */

@@ -26,16 +26,16 @@
 /* ---- folding ------------------------------------------------------------- */
 
 /* U+0100..U+017F without their accents, one ASCII letter each. */
-static const char latin_ext_a[] =
-    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+static const char latin_ext_a[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnooo"
+                                  "ooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 
 /* U+00C0..U+00FF (Latin-1 letters) without their accents; "" for the two
  * signs among them (× and ÷), which become a space. */
 static const char *const latin1[64] = {
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-    "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "ss",
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-    "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "y",
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y",
 };
 
 #define FOLD_MAX BC_REPLY_FOLD_MAX
@@ -355,8 +355,9 @@ bool bc_reply_folded_has(const char *folded, const char *phrase)
 static bool provider_rule_holds(const bc_provider_rule *pr, const bc_smtp_reply *r, const enh *e,
                                 const char *folded)
 {
-    if (pr->code ? r->code != pr->code
-                 : pr->code_421 ? r->code != 421 : r->code / 100 != pr->code_class || r->code == 421)
+    if (pr->code       ? r->code != pr->code
+        : pr->code_421 ? r->code != 421
+                       : r->code / 100 != pr->code_class || r->code == 421)
         return false;
     if (pr->enh_subject >= 0 && (e->cls == 0 || e->subject != pr->enh_subject || e->detail != pr->enh_detail))
         return false;

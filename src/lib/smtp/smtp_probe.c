@@ -52,10 +52,10 @@
 #define PROBE_CONNECT_TIMEOUT_MS 10000
 #define PROBE_GREETING_TIMEOUT_MS 30000
 #define PROBE_COMMAND_TIMEOUT_MS 30000
-#define PROBE_QUIT_WAIT_MS 2000       /* how long we wait for 221 after QUIT */
+#define PROBE_QUIT_WAIT_MS 2000 /* how long we wait for 221 after QUIT */
 #define PROBE_READ_CHUNK 4096
-#define PROBE_RX_LINE_MAX 512         /* a received line is cut here in the transcript */
-#define PROBE_MAILBOX_MAX 1000       /* longer mailboxes (and HELO names) are never sent */
+#define PROBE_RX_LINE_MAX 512                  /* a received line is cut here in the transcript */
+#define PROBE_MAILBOX_MAX 1000                 /* longer mailboxes (and HELO names) are never sent */
 #define PROBE_CMD_MAX (PROBE_MAILBOX_MAX + 64) /* one command line, so nothing is ever cut */
 
 struct bc_probe {
@@ -65,29 +65,29 @@ struct bc_probe {
     bc_probe_cb cb;
     void *arg;
 
-    struct bufferevent *bev;   /* the socket, or the TLS filter over it */
-    SSL *ssl;                  /* owned by the filter bufferevent once it exists */
-    struct event *timer;       /* the current step's timer */
-    struct event *done_ev;     /* fires the callback */
+    struct bufferevent *bev; /* the socket, or the TLS filter over it */
+    SSL *ssl;                /* owned by the filter bufferevent once it exists */
+    struct event *timer;     /* the current step's timer */
+    struct event *done_ev;   /* fires the callback */
 
     bc_smtp_parser parser;
     bc_probe_step step;
     bc_probe_outcome out;
     long t0;
 
-    bool finished;             /* the outcome is final; the callback is scheduled */
-    bool decided;              /* the outcome is final but we are politely quitting */
-    bool tls_tried;            /* STARTTLS already sent in this session */
-    bool mail_sent;            /* a MAIL transaction was opened: RSET before the next one */
+    bool finished;  /* the outcome is final; the callback is scheduled */
+    bool decided;   /* the outcome is final but we are politely quitting */
+    bool tls_tried; /* STARTTLS already sent in this session */
+    bool mail_sent; /* a MAIL transaction was opened: RSET before the next one */
 
     int batch_start, batch_end; /* current batch: rcpts[batch_start .. batch_end) */
-    int next_send;             /* next rcpt index to send RCPT for (non-pipelined) */
-    int await_rcpt;            /* rcpt index whose reply comes next */
-    bool pipelined_batch;      /* MAIL and the batch's RCPTs went in one write */
-    bool mail_group_sent;      /* the batch's MAIL (+RCPTs) went out with the RSET before it */
-    bool quit_sent;            /* QUIT is on the wire (it may end the last pipelined group) */
-    bool socks_started;        /* connected to the proxy: `socks` runs (cfg->proxy only) */
-    bc_socks5 socks;           /* the SOCKS5 handshake, while step is CONNECT */
+    int next_send;              /* next rcpt index to send RCPT for (non-pipelined) */
+    int await_rcpt;             /* rcpt index whose reply comes next */
+    bool pipelined_batch;       /* MAIL and the batch's RCPTs went in one write */
+    bool mail_group_sent;       /* the batch's MAIL (+RCPTs) went out with the RSET before it */
+    bool quit_sent;             /* QUIT is on the wire (it may end the last pipelined group) */
+    bool socks_started;         /* connected to the proxy: `socks` runs (cfg->proxy only) */
+    bc_socks5 socks;            /* the SOCKS5 handshake, while step is CONNECT */
 
     char rx_line[PROBE_RX_LINE_MAX]; /* received bytes of the current line, for the transcript */
     size_t rx_len;
@@ -261,8 +261,7 @@ static void probe_rx_flush(bc_probe *p)
 /* Makes the outcome final: `end` at the current step with a printf-style
  * detail (may be NULL), silences the connection and schedules the callback.
  * Does nothing if the session already finished. */
-__attribute__((format(printf, 3, 4)))
-static void probe_finish(bc_probe *p, bc_probe_end end, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void probe_finish(bc_probe *p, bc_probe_end end, const char *fmt, ...)
 {
     if (p->finished)
         return;
@@ -310,8 +309,8 @@ static void probe_decide_and_quit(bc_probe *p, bc_probe_end end)
 /* Ends the session at CONNECT on the way through the proxy: `end` with
  * "SOCKS5 proxy IP:PORT: " before the reason. at_proxy: the proxy itself
  * failed (see bc_probe_outcome.proxy_failed). */
-__attribute__((format(printf, 4, 5)))
-static void probe_proxy_finish(bc_probe *p, bc_probe_end end, bool at_proxy, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void probe_proxy_finish(bc_probe *p, bc_probe_end end, bool at_proxy,
+                                                                     const char *fmt, ...)
 {
     if (p->finished)
         return;
@@ -353,8 +352,7 @@ static bool probe_line_ok(const char *s)
 }
 
 /* Queues one command line (CRLF added) and writes it to the transcript. */
-__attribute__((format(printf, 2, 3)))
-static void probe_send(bc_probe *p, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void probe_send(bc_probe *p, const char *fmt, ...)
 {
     char line[PROBE_CMD_MAX];
     va_list ap;
@@ -608,8 +606,7 @@ static void probe_enter(bc_probe *p, bc_probe_step step)
     switch (step) {
     case BC_STEP_CONNECT:
     case BC_STEP_TLS:
-    case BC_STEP_DONE:
-        break; /* entered elsewhere (bc_probe_start, probe_start_tls) */
+    case BC_STEP_DONE: break; /* entered elsewhere (bc_probe_start, probe_start_tls) */
     case BC_STEP_GREETING:
         probe_arm(p, p->cfg->greeting_timeout_ms > 0 ? p->cfg->greeting_timeout_ms : PROBE_GREETING_TIMEOUT_MS);
         break;
@@ -951,11 +948,8 @@ static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
         probe_finish(p, BC_PROBE_TLS_FAILED, "handshake: %s", msg);
         return;
     }
-    case BC_STEP_QUIT:
-        probe_finish(p, BC_PROBE_COMPLETED, NULL);
-        return;
-    default:
-        break;
+    case BC_STEP_QUIT: probe_finish(p, BC_PROBE_COMPLETED, NULL); return;
+    default: break;
     }
     if (what & BEV_EVENT_EOF)
         probe_finish(p, BC_PROBE_RESET, "connection closed by the server");
@@ -964,7 +958,8 @@ static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
         probe_ssl_errors(p, msg, sizeof msg);
         probe_finish(p, BC_PROBE_RESET, "connection error: %s", msg);
     } else
-        probe_finish(p, BC_PROBE_RESET, "connection error: %s", err ? evutil_socket_error_to_string(err) : "reset");
+        probe_finish(p, BC_PROBE_RESET, "connection error: %s",
+                     err ? evutil_socket_error_to_string(err) : "reset");
 }
 
 /* ---- public entry points ------------------------------------------------------------ */

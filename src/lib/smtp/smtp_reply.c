@@ -22,8 +22,7 @@ void bc_smtp_parser_init(bc_smtp_parser *p)
 }
 
 /* Puts the parser in its error state with a message; returns ERROR. */
-__attribute__((format(printf, 2, 3)))
-static bc_smtp_parse_rc parse_fail(bc_smtp_parser *p, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static bc_smtp_parse_rc parse_fail(bc_smtp_parser *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -140,8 +139,7 @@ static bc_smtp_parse_rc parse_line(bc_smtp_parser *p, const char *s, size_t n)
 {
     bc_smtp_reply *r = &p->reply;
     if (n < 3 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]) || s[0] < '1' || s[0] > '5')
-        return parse_fail(p, "reply line %d does not start with a three-digit code 100-599",
-            r->nlines + 1);
+        return parse_fail(p, "reply line %d does not start with a three-digit code 100-599", r->nlines + 1);
     int code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
     bool last;
     if (n == 3 || s[3] == ' ')
@@ -153,8 +151,8 @@ static bc_smtp_parse_rc parse_line(bc_smtp_parser *p, const char *s, size_t n)
     if (r->nlines == 0)
         r->code = code;
     else if (code != r->code)
-        return parse_fail(p, "reply line %d: code %d differs from the first line's %d",
-            r->nlines + 1, code, r->code);
+        return parse_fail(p, "reply line %d: code %d differs from the first line's %d", r->nlines + 1, code,
+                          r->code);
     if (r->nlines >= BC_SMTP_REPLY_LINES_MAX)
         return parse_fail(p, "reply has more than %d lines", BC_SMTP_REPLY_LINES_MAX);
     r->nlines++;
@@ -233,7 +231,7 @@ bc_smtp_parse_rc bc_smtp_parse(bc_smtp_parser *p, const char *data, size_t len, 
         /* a line that cannot start with a code fails now, not at its end */
         if (p->line_len < 3 && (!is_digit(c) || (p->line_len == 0 && (c < '1' || c > '5'))))
             return parse_fail(p, "reply line %d does not start with a three-digit code 100-599",
-                p->reply.nlines + 1);
+                              p->reply.nlines + 1);
         p->line[p->line_len++] = c;
     }
     return BC_SMTP_PARSE_MORE;

@@ -18,10 +18,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BC_SMTP_LINE_MAX 4096        /* RFC 5321 says 512; real servers go over */
-#define BC_SMTP_REPLY_MAX 65536      /* bytes of one multi-line reply */
-#define BC_SMTP_REPLY_LINES_MAX 512  /* lines of one reply */
-#define BC_SMTP_TEXT_MAX 1024        /* kept text of a reply (truncated beyond) */
+#define BC_SMTP_LINE_MAX 4096       /* RFC 5321 says 512; real servers go over */
+#define BC_SMTP_REPLY_MAX 65536     /* bytes of one multi-line reply */
+#define BC_SMTP_REPLY_LINES_MAX 512 /* lines of one reply */
+#define BC_SMTP_TEXT_MAX 1024       /* kept text of a reply (truncated beyond) */
 
 /* EHLO keywords we act on (bits of bc_smtp_reply.caps). */
 enum {
@@ -35,23 +35,23 @@ enum {
 };
 
 typedef struct bc_smtp_reply {
-    int code;                  /* 100..599 */
-    int enh_class;             /* RFC 3463 class 2, 4 or 5; 0 when the reply has no enhanced code */
-    int enh_subject;           /* 0..999 */
-    int enh_detail;            /* 0..999 */
-    char enhanced[16];         /* "5.1.1", or "" */
+    int code;                    /* 100..599 */
+    int enh_class;               /* RFC 3463 class 2, 4 or 5; 0 when the reply has no enhanced code */
+    int enh_subject;             /* 0..999 */
+    int enh_detail;              /* 0..999 */
+    char enhanced[16];           /* "5.1.1", or "" */
     char text[BC_SMTP_TEXT_MAX]; /* text of all lines joined by a space, without the codes
                                   * (the enhanced code is stripped from each line that has it),
                                   * control bytes replaced by '?', truncated to fit, NUL-terminated */
     int nlines;
-    unsigned caps;             /* EHLO keywords found on lines 2.. (BC_SMTP_CAP_*); meaningful
+    unsigned caps; /* EHLO keywords found on lines 2.. (BC_SMTP_CAP_*); meaningful
                                 * only for a reply to EHLO */
 } bc_smtp_reply;
 
 typedef enum bc_smtp_parse_rc {
-    BC_SMTP_PARSE_MORE = 0,  /* every byte consumed, the reply is not complete yet */
-    BC_SMTP_PARSE_DONE,      /* one reply complete in p->reply; *used bytes consumed */
-    BC_SMTP_PARSE_ERROR,     /* protocol error, p->error says what; the parser stays in error */
+    BC_SMTP_PARSE_MORE = 0, /* every byte consumed, the reply is not complete yet */
+    BC_SMTP_PARSE_DONE,     /* one reply complete in p->reply; *used bytes consumed */
+    BC_SMTP_PARSE_ERROR,    /* protocol error, p->error says what; the parser stays in error */
 } bc_smtp_parse_rc;
 
 typedef struct bc_smtp_parser {
@@ -62,7 +62,7 @@ typedef struct bc_smtp_parser {
     bool in_error;
     /* public, read-only */
     bc_smtp_reply reply;
-    char error[128];          /* why the parse failed, for the transcript and the result */
+    char error[128]; /* why the parse failed, for the transcript and the result */
 } bc_smtp_parser;
 
 /* Resets the parser for a new connection. */
@@ -105,13 +105,13 @@ typedef struct bc_smtp_reading {
  * them from data/providers.json), read before the general table of
  * smtp_rules.c. */
 typedef struct bc_provider_rule {
-    char *name;       /* shown as smtp.rule */
-    int code_class;   /* 4 or 5: any 4xx / 5xx; 0 when `code` is set */
-    int code;         /* a basic code (550), or 0 */
-    bool code_421;    /* "421" */
-    int enh_subject;  /* -1: any enhanced code (or none) */
+    char *name;      /* shown as smtp.rule */
+    int code_class;  /* 4 or 5: any 4xx / 5xx; 0 when `code` is set */
+    int code;        /* a basic code (550), or 0 */
+    bool code_421;   /* "421" */
+    int enh_subject; /* -1: any enhanced code (or none) */
     int enh_detail;
-    char **text;      /* folded phrases, one of which must occur; ntext 0: none needed */
+    char **text; /* folded phrases, one of which must occur; ntext 0: none needed */
     size_t ntext;
     bc_smtp_class cls;
 } bc_provider_rule;

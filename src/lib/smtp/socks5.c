@@ -17,7 +17,7 @@
 #include "smtp/socks5.h"
 
 #define SOCKS5_VERSION 0x05
-#define SOCKS5_AUTH_VERSION 0x01      /* RFC 1929 sub-negotiation */
+#define SOCKS5_AUTH_VERSION 0x01 /* RFC 1929 sub-negotiation */
 #define SOCKS5_METHOD_NONE 0x00
 #define SOCKS5_METHOD_USERPASS 0x02
 #define SOCKS5_METHOD_REFUSED 0xFF
@@ -25,7 +25,7 @@
 #define SOCKS5_ATYP_IPV4 0x01
 #define SOCKS5_ATYP_NAME 0x03
 #define SOCKS5_ATYP_IPV6 0x04
-#define QUOTE_MAX 40                  /* longest scheme or host quoted in a message */
+#define QUOTE_MAX 40 /* longest scheme or host quoted in a message */
 
 /* ---- the URL ------------------------------------------------------------------- */
 
@@ -56,7 +56,7 @@ static int hexval(char c)
  * Writes what is wrong into errbuf (naming the field `what`) and returns
  * BC_EINVAL, or BC_OK with the length in *outlen (1..cap). */
 static bc_error pct_decode(const char *s, size_t n, unsigned char *out, size_t cap, size_t *outlen,
-                            const char *what, char *errbuf, size_t errlen)
+                           const char *what, char *errbuf, size_t errlen)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -164,7 +164,8 @@ static bc_error parse_hostport(const char *hp, size_t n, bc_proxy *out, char *er
             if (quotable(host, hlen))
                 return bc_seterr(errbuf, errlen, BC_EINVAL,
                                  "proxy URL: the host '%.*s' is not an IP address (names are not resolved for the"
-                                 " proxy: give its address)", (int)hlen, host);
+                                 " proxy: give its address)",
+                                 (int)hlen, host);
             return bc_seterr(errbuf, errlen, BC_EINVAL,
                              "proxy URL: the host is not an IP address (names are not resolved for the proxy:"
                              " give its address)");
@@ -192,8 +193,8 @@ bc_error bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t err
                          "resolves the MX itself and has the proxy connect to its address; use socks5://");
     if (slen != 6 || strncasecmp(url, "socks5", 6) != 0) {
         if (quotable(url, slen))
-            return bc_seterr(errbuf, errlen, BC_EINVAL, "proxy URL: scheme '%.*s' is not supported (only socks5://)",
-                             (int)slen, url);
+            return bc_seterr(errbuf, errlen, BC_EINVAL,
+                             "proxy URL: scheme '%.*s' is not supported (only socks5://)", (int)slen, url);
         return bc_seterr(errbuf, errlen, BC_EINVAL, "proxy URL: only the socks5:// scheme is supported");
     }
     const char *auth = sep + 3;
@@ -212,7 +213,7 @@ bc_error bc_proxy_parse(const char *url, bc_proxy *out, char *errbuf, size_t err
             return bc_seterr(errbuf, errlen, BC_EINVAL,
                              "proxy URL: give both a user name and a password (socks5://USER:PASS@HOST:PORT)");
         bc_error st = pct_decode(auth, (size_t)(colon - auth), out->user, sizeof out->user, &out->user_len,
-                                  "user name", errbuf, errlen);
+                                 "user name", errbuf, errlen);
         if (st == BC_OK)
             st = pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof out->pass, &out->pass_len,
                             "password", errbuf, errlen);
@@ -322,8 +323,8 @@ bc_socks5_rc bc_socks5_parse_reply(const unsigned char *buf, size_t len, bc_sock
 /* ---- the handshake ----------------------------------------------------------------- */
 
 /* Ends the handshake: FAILED with a formatted reason. */
-__attribute__((format(printf, 3, 4)))
-static bc_socks5_rc socks5_fail(bc_socks5 *s, bool at_proxy, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static bc_socks5_rc socks5_fail(bc_socks5 *s, bool at_proxy, const char *fmt,
+                                                                      ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -407,8 +408,8 @@ bc_socks5_rc bc_socks5_feed(bc_socks5 *s, const unsigned char *in, size_t len, s
         if (len < 2)
             return BC_SOCKS5_MORE;
         if (in[0] != SOCKS5_VERSION)
-            return socks5_fail(s, true, "answered the greeting with something that is not SOCKS5 (version byte %u)",
-                               in[0]);
+            return socks5_fail(s, true,
+                               "answered the greeting with something that is not SOCKS5 (version byte %u)", in[0]);
         switch (in[1]) {
         case SOCKS5_METHOD_NONE:
             *used = 2;
@@ -424,18 +425,20 @@ bc_socks5_rc bc_socks5_feed(bc_socks5 *s, const unsigned char *in, size_t len, s
             return BC_SOCKS5_OK;
         case SOCKS5_METHOD_REFUSED:
             if (s->proxy->auth)
-                return socks5_fail(s, true, "accepts none of our authentication methods (none, username/password)");
+                return socks5_fail(s, true,
+                                   "accepts none of our authentication methods (none, username/password)");
             return socks5_fail(s, true, "requires authentication (give socks5://USER:PASS@HOST:PORT)");
-        default:
-            return socks5_fail(s, true, "chose authentication method %u, which we did not offer", in[1]);
+        default: return socks5_fail(s, true, "chose authentication method %u, which we did not offer", in[1]);
         }
     case BC_SOCKS5_AUTH:
         if (len < 2)
             return BC_SOCKS5_MORE;
         /* RFC 1929 says version 1; some servers echo 5. Either is an answer. */
         if (in[0] != SOCKS5_AUTH_VERSION && in[0] != SOCKS5_VERSION)
-            return socks5_fail(s, true, "answered the authentication with something that is not RFC 1929 "
-                                        "(version byte %u)", in[0]);
+            return socks5_fail(s, true,
+                               "answered the authentication with something that is not RFC 1929 "
+                               "(version byte %u)",
+                               in[0]);
         if (in[1] != 0)
             return socks5_fail(s, true, "authentication failed");
         *used = 2;
@@ -454,8 +457,7 @@ bc_socks5_rc bc_socks5_feed(bc_socks5 *s, const unsigned char *in, size_t len, s
         return BC_SOCKS5_OK;
     }
     case BC_SOCKS5_OPEN:
-    case BC_SOCKS5_FAILED:
-        break;
+    case BC_SOCKS5_FAILED: break;
     }
     return socks5_fail(s, true, "handshake already over");
 }

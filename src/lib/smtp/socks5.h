@@ -37,13 +37,13 @@
 
 /* A parsed proxy URL. Plain data: copy it freely. */
 typedef struct bc_proxy {
-    struct sockaddr_storage addr;         /* the proxy's address, port set */
+    struct sockaddr_storage addr; /* the proxy's address, port set */
     socklen_t addr_len;
-    char label[BC_SOCKS5_LABEL_MAX];      /* "10.0.0.5:1080", "[2001:db8::5]:1080": for messages;
+    char label[BC_SOCKS5_LABEL_MAX]; /* "10.0.0.5:1080", "[2001:db8::5]:1080": for messages;
                                            * never holds the credentials */
-    bool auth;                            /* user and password given: offer method 0x02 */
+    bool auth;                       /* user and password given: offer method 0x02 */
     unsigned char user[BC_SOCKS5_FIELD_MAX], pass[BC_SOCKS5_FIELD_MAX]; /* percent-decoded */
-    size_t user_len, pass_len;            /* 1..255 each when auth */
+    size_t user_len, pass_len;                                          /* 1..255 each when auth */
 } bc_proxy;
 
 /* Parses url ("socks5://[user:pass@]HOST:PORT", the scheme in any case, an
@@ -67,11 +67,11 @@ typedef enum bc_socks5_rc {
 } bc_socks5_rc;
 
 typedef struct bc_socks5_reply {
-    unsigned rep;        /* REP: 0 succeeded, else the proxy's failure code (RFC 1928 section 6) */
-    unsigned atyp;       /* 1 IPv4, 3 domain name, 4 IPv6 */
+    unsigned rep;                        /* REP: 0 succeeded, else the proxy's failure code (RFC 1928 section 6) */
+    unsigned atyp;                       /* 1 IPv4, 3 domain name, 4 IPv6 */
     char bound[BC_SOCKS5_FIELD_MAX + 8]; /* BND.ADDR:BND.PORT, printable ("[v6]:port" for IPv6;
                                           * bytes of a name outside 0x21..0x7E as '?') */
-    size_t len;          /* bytes the reply took */
+    size_t len;                          /* bytes the reply took */
 } bc_socks5_reply;
 
 /* Reads a CONNECT reply from buf[0..len): MORE while incomplete, OK with
@@ -98,12 +98,12 @@ typedef enum bc_socks5_state {
 
 typedef struct bc_socks5 {
     bc_socks5_state state;
-    const bc_proxy *proxy;               /* the caller's, must outlive the handshake */
-    struct sockaddr_storage target;      /* where the tunnel goes */
-    bc_socks5_reply reply;               /* the CONNECT reply (valid in OPEN; rep also on failure) */
-    bool failed_at_proxy;                /* FAILED before the CONNECT reply or on a malformed one: the
+    const bc_proxy *proxy;          /* the caller's, must outlive the handshake */
+    struct sockaddr_storage target; /* where the tunnel goes */
+    bc_socks5_reply reply;          /* the CONNECT reply (valid in OPEN; rep also on failure) */
+    bool failed_at_proxy;           /* FAILED before the CONNECT reply or on a malformed one: the
                                           * proxy itself, not this target (REP != 0 is the target's) */
-    char error[128];                     /* why FAILED, without the "SOCKS5 proxy X: " prefix */
+    char error[128];                /* why FAILED, without the "SOCKS5 proxy X: " prefix */
 } bc_socks5;
 
 /* Starts a handshake through px towards target (AF_INET or AF_INET6, port

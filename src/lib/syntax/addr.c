@@ -48,80 +48,79 @@ struct code_info {
 };
 
 static const struct code_info code_table[BC_SYN__COUNT] = {
-    [BC_SYN_VALID] = {"valid", BC_CAT_VALID},
-    [BC_SYN_DNSWARN_NO_MX_RECORD] = {"dnswarn_no_mx_record", BC_CAT_DNSWARN},
-    [BC_SYN_DNSWARN_NO_RECORD] = {"dnswarn_no_record", BC_CAT_DNSWARN},
-    [BC_SYN_RFC5321_TLD] = {"rfc5321_tld", BC_CAT_RFC5321},
-    [BC_SYN_RFC5321_TLDNUMERIC] = {"rfc5321_tldnumeric", BC_CAT_RFC5321},
-    [BC_SYN_RFC5321_QUOTEDSTRING] = {"rfc5321_quotedstring", BC_CAT_RFC5321},
-    [BC_SYN_RFC5321_ADDRESSLITERAL] = {"rfc5321_addressliteral", BC_CAT_RFC5321},
+    [BC_SYN_VALID] = { "valid", BC_CAT_VALID },
+    [BC_SYN_DNSWARN_NO_MX_RECORD] = { "dnswarn_no_mx_record", BC_CAT_DNSWARN },
+    [BC_SYN_DNSWARN_NO_RECORD] = { "dnswarn_no_record", BC_CAT_DNSWARN },
+    [BC_SYN_RFC5321_TLD] = { "rfc5321_tld", BC_CAT_RFC5321 },
+    [BC_SYN_RFC5321_TLDNUMERIC] = { "rfc5321_tldnumeric", BC_CAT_RFC5321 },
+    [BC_SYN_RFC5321_QUOTEDSTRING] = { "rfc5321_quotedstring", BC_CAT_RFC5321 },
+    [BC_SYN_RFC5321_ADDRESSLITERAL] = { "rfc5321_addressliteral", BC_CAT_RFC5321 },
     /* isemail 3.05 moved this one to the DEPREC category */
-    [BC_SYN_RFC5321_IPV6DEPRECATED] = {"rfc5321_ipv6deprecated", BC_CAT_DEPREC},
-    [BC_SYN_CFWS_COMMENT] = {"cfws_comment", BC_CAT_CFWS},
-    [BC_SYN_CFWS_FWS] = {"cfws_fws", BC_CAT_CFWS},
-    [BC_SYN_DEPREC_LOCALPART] = {"deprec_localpart", BC_CAT_DEPREC},
-    [BC_SYN_DEPREC_FWS] = {"deprec_fws", BC_CAT_DEPREC},
-    [BC_SYN_DEPREC_QTEXT] = {"deprec_qtext", BC_CAT_DEPREC},
-    [BC_SYN_DEPREC_QP] = {"deprec_qp", BC_CAT_DEPREC},
-    [BC_SYN_DEPREC_COMMENT] = {"deprec_comment", BC_CAT_DEPREC},
-    [BC_SYN_DEPREC_CTEXT] = {"deprec_ctext", BC_CAT_DEPREC},
-    [BC_SYN_DEPREC_CFWS_NEAR_AT] = {"deprec_cfws_near_at", BC_CAT_DEPREC},
-    [BC_SYN_RFC5322_DOMAIN] = {"rfc5322_domain", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_TOOLONG] = {"rfc5322_toolong", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_LOCAL_TOOLONG] = {"rfc5322_local_toolong", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_DOMAIN_TOOLONG] = {"rfc5322_domain_toolong", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_LABEL_TOOLONG] = {"rfc5322_label_toolong", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_DOMAINLITERAL] = {"rfc5322_domainliteral", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_DOMLIT_OBSDTEXT] = {"rfc5322_domlit_obsdtext", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_IPV6_GRPCOUNT] = {"rfc5322_ipv6_grpcount", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_IPV6_2X2XCOLON] = {"rfc5322_ipv6_2x2xcolon", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_IPV6_BADCHAR] = {"rfc5322_ipv6_badchar", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_IPV6_MAXGRPS] = {"rfc5322_ipv6_maxgrps", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_IPV6_COLONSTRT] = {"rfc5322_ipv6_colonstrt", BC_CAT_RFC5322},
-    [BC_SYN_RFC5322_IPV6_COLONEND] = {"rfc5322_ipv6_colonend", BC_CAT_RFC5322},
-    [BC_SYN_ERR_EXPECTING_DTEXT] = {"err_expecting_dtext", BC_CAT_ERR},
-    [BC_SYN_ERR_NOLOCALPART] = {"err_nolocalpart", BC_CAT_ERR},
-    [BC_SYN_ERR_NODOMAIN] = {"err_nodomain", BC_CAT_ERR},
-    [BC_SYN_ERR_CONSECUTIVEDOTS] = {"err_consecutivedots", BC_CAT_ERR},
-    [BC_SYN_ERR_ATEXT_AFTER_CFWS] = {"err_atext_after_cfws", BC_CAT_ERR},
-    [BC_SYN_ERR_ATEXT_AFTER_QS] = {"err_atext_after_qs", BC_CAT_ERR},
-    [BC_SYN_ERR_ATEXT_AFTER_DOMLIT] = {"err_atext_after_domlit", BC_CAT_ERR},
-    [BC_SYN_ERR_EXPECTING_QPAIR] = {"err_expecting_qpair", BC_CAT_ERR},
-    [BC_SYN_ERR_EXPECTING_ATEXT] = {"err_expecting_atext", BC_CAT_ERR},
-    [BC_SYN_ERR_EXPECTING_QTEXT] = {"err_expecting_qtext", BC_CAT_ERR},
-    [BC_SYN_ERR_EXPECTING_CTEXT] = {"err_expecting_ctext", BC_CAT_ERR},
-    [BC_SYN_ERR_BACKSLASHEND] = {"err_backslashend", BC_CAT_ERR},
-    [BC_SYN_ERR_DOT_START] = {"err_dot_start", BC_CAT_ERR},
-    [BC_SYN_ERR_DOT_END] = {"err_dot_end", BC_CAT_ERR},
-    [BC_SYN_ERR_DOMAINHYPHENSTART] = {"err_domainhyphenstart", BC_CAT_ERR},
-    [BC_SYN_ERR_DOMAINHYPHENEND] = {"err_domainhyphenend", BC_CAT_ERR},
-    [BC_SYN_ERR_UNCLOSEDQUOTEDSTR] = {"err_unclosedquotedstr", BC_CAT_ERR},
-    [BC_SYN_ERR_UNCLOSEDCOMMENT] = {"err_unclosedcomment", BC_CAT_ERR},
-    [BC_SYN_ERR_UNCLOSEDDOMLIT] = {"err_uncloseddomlit", BC_CAT_ERR},
-    [BC_SYN_ERR_FWS_CRLF_X2] = {"err_fws_crlf_x2", BC_CAT_ERR},
-    [BC_SYN_ERR_FWS_CRLF_END] = {"err_fws_crlf_end", BC_CAT_ERR},
-    [BC_SYN_ERR_CR_NO_LF] = {"err_cr_no_lf", BC_CAT_ERR},
-    [BC_SYN_ERR_EMPTY] = {"err_empty", BC_CAT_ERR},
-    [BC_SYN_ERR_NUL] = {"err_nul", BC_CAT_ERR},
-    [BC_SYN_ERR_INVALID_UTF8] = {"err_invalid_utf8", BC_CAT_ERR},
-    [BC_SYN_ERR_CONTROL_CHAR] = {"err_control_char", BC_CAT_ERR},
-    [BC_SYN_ERR_INPUT_TOOLONG] = {"err_input_toolong", BC_CAT_ERR},
-    [BC_SYN_ERR_IDN] = {"err_idn", BC_CAT_ERR},
-    [BC_SYN_ERR_UTF8_LOCAL] = {"err_utf8_local", BC_CAT_ERR},
-    [BC_SYN_ERR_INVISIBLE_CHAR] = {"err_invisible_char", BC_CAT_ERR},
-    [BC_SYN_ERR_BIDI_CONTROL] = {"err_bidi_control", BC_CAT_ERR},
-    [BC_SYN_ERR_UNICODE_WHITESPACE] = {"err_unicode_whitespace", BC_CAT_ERR},
-    [BC_SYN_ERR_PRIVATE_USE] = {"err_private_use", BC_CAT_ERR},
-    [BC_SYN_ERR_NONCHARACTER] = {"err_noncharacter", BC_CAT_ERR},
-    [BC_SYN_ERR_LEADING_COMBINING_MARK] = {"err_leading_combining_mark", BC_CAT_ERR},
-    [BC_SYN_ERR_DOMAIN_HYPHEN34] = {"err_domain_hyphen34", BC_CAT_ERR},
-    [BC_SYN_ERR_TLD_INVALID] = {"err_tld_invalid", BC_CAT_ERR},
+    [BC_SYN_RFC5321_IPV6DEPRECATED] = { "rfc5321_ipv6deprecated", BC_CAT_DEPREC },
+    [BC_SYN_CFWS_COMMENT] = { "cfws_comment", BC_CAT_CFWS },
+    [BC_SYN_CFWS_FWS] = { "cfws_fws", BC_CAT_CFWS },
+    [BC_SYN_DEPREC_LOCALPART] = { "deprec_localpart", BC_CAT_DEPREC },
+    [BC_SYN_DEPREC_FWS] = { "deprec_fws", BC_CAT_DEPREC },
+    [BC_SYN_DEPREC_QTEXT] = { "deprec_qtext", BC_CAT_DEPREC },
+    [BC_SYN_DEPREC_QP] = { "deprec_qp", BC_CAT_DEPREC },
+    [BC_SYN_DEPREC_COMMENT] = { "deprec_comment", BC_CAT_DEPREC },
+    [BC_SYN_DEPREC_CTEXT] = { "deprec_ctext", BC_CAT_DEPREC },
+    [BC_SYN_DEPREC_CFWS_NEAR_AT] = { "deprec_cfws_near_at", BC_CAT_DEPREC },
+    [BC_SYN_RFC5322_DOMAIN] = { "rfc5322_domain", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_TOOLONG] = { "rfc5322_toolong", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_LOCAL_TOOLONG] = { "rfc5322_local_toolong", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_DOMAIN_TOOLONG] = { "rfc5322_domain_toolong", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_LABEL_TOOLONG] = { "rfc5322_label_toolong", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_DOMAINLITERAL] = { "rfc5322_domainliteral", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_DOMLIT_OBSDTEXT] = { "rfc5322_domlit_obsdtext", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_IPV6_GRPCOUNT] = { "rfc5322_ipv6_grpcount", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_IPV6_2X2XCOLON] = { "rfc5322_ipv6_2x2xcolon", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_IPV6_BADCHAR] = { "rfc5322_ipv6_badchar", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_IPV6_MAXGRPS] = { "rfc5322_ipv6_maxgrps", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_IPV6_COLONSTRT] = { "rfc5322_ipv6_colonstrt", BC_CAT_RFC5322 },
+    [BC_SYN_RFC5322_IPV6_COLONEND] = { "rfc5322_ipv6_colonend", BC_CAT_RFC5322 },
+    [BC_SYN_ERR_EXPECTING_DTEXT] = { "err_expecting_dtext", BC_CAT_ERR },
+    [BC_SYN_ERR_NOLOCALPART] = { "err_nolocalpart", BC_CAT_ERR },
+    [BC_SYN_ERR_NODOMAIN] = { "err_nodomain", BC_CAT_ERR },
+    [BC_SYN_ERR_CONSECUTIVEDOTS] = { "err_consecutivedots", BC_CAT_ERR },
+    [BC_SYN_ERR_ATEXT_AFTER_CFWS] = { "err_atext_after_cfws", BC_CAT_ERR },
+    [BC_SYN_ERR_ATEXT_AFTER_QS] = { "err_atext_after_qs", BC_CAT_ERR },
+    [BC_SYN_ERR_ATEXT_AFTER_DOMLIT] = { "err_atext_after_domlit", BC_CAT_ERR },
+    [BC_SYN_ERR_EXPECTING_QPAIR] = { "err_expecting_qpair", BC_CAT_ERR },
+    [BC_SYN_ERR_EXPECTING_ATEXT] = { "err_expecting_atext", BC_CAT_ERR },
+    [BC_SYN_ERR_EXPECTING_QTEXT] = { "err_expecting_qtext", BC_CAT_ERR },
+    [BC_SYN_ERR_EXPECTING_CTEXT] = { "err_expecting_ctext", BC_CAT_ERR },
+    [BC_SYN_ERR_BACKSLASHEND] = { "err_backslashend", BC_CAT_ERR },
+    [BC_SYN_ERR_DOT_START] = { "err_dot_start", BC_CAT_ERR },
+    [BC_SYN_ERR_DOT_END] = { "err_dot_end", BC_CAT_ERR },
+    [BC_SYN_ERR_DOMAINHYPHENSTART] = { "err_domainhyphenstart", BC_CAT_ERR },
+    [BC_SYN_ERR_DOMAINHYPHENEND] = { "err_domainhyphenend", BC_CAT_ERR },
+    [BC_SYN_ERR_UNCLOSEDQUOTEDSTR] = { "err_unclosedquotedstr", BC_CAT_ERR },
+    [BC_SYN_ERR_UNCLOSEDCOMMENT] = { "err_unclosedcomment", BC_CAT_ERR },
+    [BC_SYN_ERR_UNCLOSEDDOMLIT] = { "err_uncloseddomlit", BC_CAT_ERR },
+    [BC_SYN_ERR_FWS_CRLF_X2] = { "err_fws_crlf_x2", BC_CAT_ERR },
+    [BC_SYN_ERR_FWS_CRLF_END] = { "err_fws_crlf_end", BC_CAT_ERR },
+    [BC_SYN_ERR_CR_NO_LF] = { "err_cr_no_lf", BC_CAT_ERR },
+    [BC_SYN_ERR_EMPTY] = { "err_empty", BC_CAT_ERR },
+    [BC_SYN_ERR_NUL] = { "err_nul", BC_CAT_ERR },
+    [BC_SYN_ERR_INVALID_UTF8] = { "err_invalid_utf8", BC_CAT_ERR },
+    [BC_SYN_ERR_CONTROL_CHAR] = { "err_control_char", BC_CAT_ERR },
+    [BC_SYN_ERR_INPUT_TOOLONG] = { "err_input_toolong", BC_CAT_ERR },
+    [BC_SYN_ERR_IDN] = { "err_idn", BC_CAT_ERR },
+    [BC_SYN_ERR_UTF8_LOCAL] = { "err_utf8_local", BC_CAT_ERR },
+    [BC_SYN_ERR_INVISIBLE_CHAR] = { "err_invisible_char", BC_CAT_ERR },
+    [BC_SYN_ERR_BIDI_CONTROL] = { "err_bidi_control", BC_CAT_ERR },
+    [BC_SYN_ERR_UNICODE_WHITESPACE] = { "err_unicode_whitespace", BC_CAT_ERR },
+    [BC_SYN_ERR_PRIVATE_USE] = { "err_private_use", BC_CAT_ERR },
+    [BC_SYN_ERR_NONCHARACTER] = { "err_noncharacter", BC_CAT_ERR },
+    [BC_SYN_ERR_LEADING_COMBINING_MARK] = { "err_leading_combining_mark", BC_CAT_ERR },
+    [BC_SYN_ERR_DOMAIN_HYPHEN34] = { "err_domain_hyphen34", BC_CAT_ERR },
+    [BC_SYN_ERR_TLD_INVALID] = { "err_tld_invalid", BC_CAT_ERR },
 };
 
 static const char *const category_names[] = {
-    [BC_CAT_VALID] = "valid",     [BC_CAT_DNSWARN] = "dnswarn", [BC_CAT_RFC5321] = "rfc5321",
-    [BC_CAT_CFWS] = "cfws",       [BC_CAT_DEPREC] = "deprec",   [BC_CAT_RFC5322] = "rfc5322",
-    [BC_CAT_ERR] = "err",
+    [BC_CAT_VALID] = "valid",   [BC_CAT_DNSWARN] = "dnswarn", [BC_CAT_RFC5321] = "rfc5321", [BC_CAT_CFWS] = "cfws",
+    [BC_CAT_DEPREC] = "deprec", [BC_CAT_RFC5322] = "rfc5322", [BC_CAT_ERR] = "err",
 };
 
 /* Returns the static snake_case name of a diagnosis; "unknown" when out of range. */
@@ -163,18 +162,17 @@ static unsigned code_rank(bc_syntax_code code)
  * bit 4: isemail/PCRE word character (for the IPv4 "\b" test). The table is
  * computed at compile time from these macros. */
 enum { CL_ATEXT = 1, CL_LETDIG = 2, CL_WORD = 4 };
-#define CC_SPECIAL(c)                                                                          \
-    ((c) == '(' || (c) == ')' || (c) == '<' || (c) == '>' || (c) == '[' || (c) == ']' ||      \
-     (c) == ':' || (c) == ';' || (c) == '@' || (c) == '\\' || (c) == ',' || (c) == '.' ||    \
-     (c) == '"')
+#define CC_SPECIAL(c)                                                                                  \
+    ((c) == '(' || (c) == ')' || (c) == '<' || (c) == '>' || (c) == '[' || (c) == ']' || (c) == ':' || \
+     (c) == ';' || (c) == '@' || (c) == '\\' || (c) == ',' || (c) == '.' || (c) == '"')
 #define CC_LETDIG(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9'))
-#define CC(c)                                                                                  \
-    (((c) >= 33 && (c) < 127 && !CC_SPECIAL(c) ? CL_ATEXT : 0) |                               \
-     (CC_LETDIG(c) ? CL_LETDIG | CL_WORD : 0) | ((c) == '_' ? CL_WORD : 0))
+#define CC(c)                                                                                               \
+    (((c) >= 33 && (c) < 127 && !CC_SPECIAL(c) ? CL_ATEXT : 0) | (CC_LETDIG(c) ? CL_LETDIG | CL_WORD : 0) | \
+     ((c) == '_' ? CL_WORD : 0))
 #define CC4(b) CC(b), CC((b) + 1), CC((b) + 2), CC((b) + 3)
 #define CC16(b) CC4(b), CC4((b) + 4), CC4((b) + 8), CC4((b) + 12)
 #define CC64(b) CC16(b), CC16((b) + 16), CC16((b) + 32), CC16((b) + 48)
-static const unsigned char char_class[256] = {CC64(0), CC64(64), CC64(128), CC64(192)};
+static const unsigned char char_class[256] = { CC64(0), CC64(64), CC64(128), CC64(192) };
 
 /* ASCII lower case of one byte; other bytes unchanged. */
 static inline unsigned char lower(unsigned char c)
@@ -284,8 +282,8 @@ typedef struct parser {
     int crlf_count; /* folds in the current FWS; -1 when none yet */
     bool at_seen;
     bool local_utf8, dom_utf8, label_utf8;
-    bool literal;   /* the domain is a domain literal */
-    bool saw_nul;   /* a NUL byte went into the parsed data */
+    bool literal; /* the domain is a domain literal */
+    bool saw_nul; /* a NUL byte went into the parsed data */
     size_t llen, dlen;
     size_t lwire; /* octets of the local part as given (quotes kept), in NFC */
     unsigned char stack[BC_INPUT_MAX + 2];
@@ -587,15 +585,9 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
 
     case PC_COMMENT:
         switch (c) {
-        case '(':
-            push(p, PC_COMMENT);
-            break;
-        case ')':
-            pop(p);
-            break;
-        case '\\':
-            push(p, PC_QPAIR);
-            break;
+        case '(': push(p, PC_COMMENT); break;
+        case ')': pop(p); break;
+        case '\\': push(p, PC_QPAIR); break;
         case '\r':
         case ' ':
         case '\t':
@@ -647,9 +639,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
 
     case PC_QSTRING:
         switch (c) {
-        case '\\':
-            push(p, PC_QPAIR);
-            break;
+        case '\\': push(p, PC_QPAIR); break;
         case '\r':
         case '\t':
             if (!fws_start(p, c))
@@ -667,7 +657,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
             break;
         default:
             if (wide) {
-                p->local_utf8 = true; /* RFC 6532: UTF-8 extends qtext */
+                p->local_utf8 = true;                /* RFC 6532: UTF-8 extends qtext */
                 if (p->elem_len == 1 && is_mark(cp)) /* just after the opening quote */
                     diag(p, BC_SYN_ERR_LEADING_COMBINING_MARK);
             } else if (c == 0 || c == '\n') {
@@ -702,8 +692,7 @@ static bool step(parser *p, unsigned char c, size_t k, uint32_t cp)
             p->elem_len += 2;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     return true;
 }
@@ -887,7 +876,7 @@ static void run(parser *p)
     else if (p->hyphen)
         diag(p, BC_SYN_ERR_DOMAINHYPHENEND);
     else if (p->local_utf8 || p->dom_utf8)
-        ; /* lengths are measured on the NFC local part and the A-labels */
+        ;                   /* lengths are measured on the NFC local part and the A-labels */
     else if (p->dlen > 255) /* isemail's order; the 254 total caps a domain at 252 */
         diag(p, BC_SYN_RFC5322_DOMAIN_TOOLONG);
     else if (p->llen + 1 + p->dlen > 254)
@@ -1006,8 +995,7 @@ static bool nfc_quick_yes(const char *s, size_t n)
             return false;
         k += m;
         if (cp < 0x300 || (cp >= 0x400 && cp <= 0x482) || (cp >= 0x3041 && cp <= 0x3096) ||
-            (cp >= 0x30A1 && cp <= 0x30FA) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
-            (cp >= 0xAC00 && cp <= 0xD7A3))
+            (cp >= 0x30A1 && cp <= 0x30FA) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7A3))
             continue;
         return false;
     }
@@ -1044,8 +1032,7 @@ static bool build_local(parser *p, bc_addr *out, bool quoted)
         /* NFC maps a few characters to ASCII punctuation (U+037E GREEK
          * QUESTION MARK -> ';'): the normal form must keep the syntax */
         bool raw_atom = memchr(p->lbuf, '"', p->llen) == NULL;
-        if ((raw_atom && !is_dot_atom(src, n)) ||
-            count_byte(p->lbuf, p->llen, '"') != count_byte(src, n, '"') ||
+        if ((raw_atom && !is_dot_atom(src, n)) || count_byte(p->lbuf, p->llen, '"') != count_byte(src, n, '"') ||
             count_byte(p->lbuf, p->llen, '\\') != count_byte(src, n, '\\')) {
             diag(p, BC_SYN_ERR_UTF8_LOCAL);
             copy_trunc(out->local, sizeof out->local, p->lbuf, p->llen);
@@ -1077,16 +1064,11 @@ static bool special_use(const char *d, size_t n)
         if (memcmp(l, "test", 4) == 0 || memcmp(l, "arpa", 4) == 0)
             return true;
         break;
-    case 5:
-        return memcmp(l, "local", 5) == 0 || memcmp(l, "onion", 5) == 0;
-    case 7:
-        return memcmp(l, "example", 7) == 0 || memcmp(l, "invalid", 7) == 0;
-    case 9:
-        return memcmp(l, "localhost", 9) == 0;
-    case 3:
-        break;
-    default:
-        return false;
+    case 5: return memcmp(l, "local", 5) == 0 || memcmp(l, "onion", 5) == 0;
+    case 7: return memcmp(l, "example", 7) == 0 || memcmp(l, "invalid", 7) == 0;
+    case 9: return memcmp(l, "localhost", 9) == 0;
+    case 3: break;
+    default: return false;
     }
     /* example.com, example.net, example.org and names under them */
     if (n - ls != 3 || !(memcmp(l, "com", 3) == 0 || memcmp(l, "net", 3) == 0 || memcmp(l, "org", 3) == 0))

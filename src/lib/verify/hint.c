@@ -65,14 +65,19 @@ void bc_result_set_hint(bc_result *r, const bc_providers *p)
         if (bl_name)
             bc_strf(listed, sizeof listed, " (listed by %s)", bl_name);
         if (url[0])
-            bc_strf(r->hint, sizeof r->hint, "%s refuses %s%s: see %s, and verify from another address "
-                     "(--source-ip, --proxy) meanwhile.", who, addr, listed, url);
+            bc_strf(r->hint, sizeof r->hint,
+                    "%s refuses %s%s: see %s, and verify from another address "
+                    "(--source-ip, --proxy) meanwhile.",
+                    who, addr, listed, url);
         else
-            bc_strf(r->hint, sizeof r->hint, "%s refuses %s%s: check it with 'bouncecheck doctor' and "
-                     "verify from another address (--source-ip, --proxy).", who, addr, listed);
+            bc_strf(r->hint, sizeof r->hint,
+                    "%s refuses %s%s: check it with 'bouncecheck doctor' and "
+                    "verify from another address (--source-ip, --proxy).",
+                    who, addr, listed);
         return;
     }
-    bc_strf(r->hint, sizeof r->hint, "%s refuses the sender address used in MAIL FROM: set --from to an "
-             "address of your own domain with SPF and DMARC in order%s%s.", who, url[0] ? "; see " : "",
-             url[0] ? url : "");
+    bc_strf(r->hint, sizeof r->hint,
+            "%s refuses the sender address used in MAIL FROM: set --from to an "
+            "address of your own domain with SPF and DMARC in order%s%s.",
+            who, url[0] ? "; see " : "", url[0] ? url : "");
 }

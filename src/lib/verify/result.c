@@ -30,10 +30,22 @@ void bc_result_free(bc_result *r)
     free(r);
 }
 
-bc_verdict_status bc_result_status(const bc_result *r) { return r->verdict.status; }
-const char *bc_result_reason(const bc_result *r) { return r->verdict.reason; }
-int bc_result_score(const bc_result *r) { return r->verdict.score; }
-const bc_addr *bc_result_addr(const bc_result *r) { return &r->addr; }
+bc_verdict_status bc_result_status(const bc_result *r)
+{
+    return r->verdict.status;
+}
+const char *bc_result_reason(const bc_result *r)
+{
+    return r->verdict.reason;
+}
+int bc_result_score(const bc_result *r)
+{
+    return r->verdict.score;
+}
+const bc_addr *bc_result_addr(const bc_result *r)
+{
+    return &r->addr;
+}
 
 /* Domain facts are only looked up for valid addresses. */
 static bc_tristate fact(const bc_result *r, bool value)
@@ -43,12 +55,27 @@ static bc_tristate fact(const bc_result *r, bool value)
     return value ? BC_YES : BC_NO;
 }
 
-bc_tristate bc_result_disposable(const bc_result *r) { return fact(r, r->facts.disposable); }
-bc_tristate bc_result_free_provider(const bc_result *r) { return fact(r, r->facts.free); }
-bc_tristate bc_result_role(const bc_result *r) { return fact(r, r->facts.role); }
-bc_tristate bc_result_accept_all(const bc_result *r) { return r->facts.accept_all; }
+bc_tristate bc_result_disposable(const bc_result *r)
+{
+    return fact(r, r->facts.disposable);
+}
+bc_tristate bc_result_free_provider(const bc_result *r)
+{
+    return fact(r, r->facts.free);
+}
+bc_tristate bc_result_role(const bc_result *r)
+{
+    return fact(r, r->facts.role);
+}
+bc_tristate bc_result_accept_all(const bc_result *r)
+{
+    return r->facts.accept_all;
+}
 
-size_t bc_result_transcript_len(const bc_result *r) { return r->have_transcript ? r->transcript.n : 0; }
+size_t bc_result_transcript_len(const bc_result *r)
+{
+    return r->have_transcript ? r->transcript.n : 0;
+}
 
 const char *bc_result_transcript_line(const bc_result *r, size_t i, char *dir)
 {
@@ -58,8 +85,14 @@ const char *bc_result_transcript_line(const bc_result *r, size_t i, char *dir)
         *dir = r->transcript.v[i].dir;
     return r->transcript.v[i].line;
 }
-const char *bc_result_role_category(const bc_result *r) { return r->role_category; }
-const char *bc_result_suggestion(const bc_result *r) { return r->suggestion[0] ? r->suggestion : NULL; }
+const char *bc_result_role_category(const bc_result *r)
+{
+    return r->role_category;
+}
+const char *bc_result_suggestion(const bc_result *r)
+{
+    return r->suggestion[0] ? r->suggestion : NULL;
+}
 
 /* The mail server that answered, else the preferred MX, else NULL. */
 const char *bc_result_mx_host(const bc_result *r)
@@ -69,15 +102,24 @@ const char *bc_result_mx_host(const bc_result *r)
     return r->have_mx && r->nmx > 0 ? r->mx[0].host : NULL;
 }
 
-int bc_result_smtp_code(const bc_result *r) { return r->have_smtp ? r->smtp.code : 0; }
+int bc_result_smtp_code(const bc_result *r)
+{
+    return r->have_smtp ? r->smtp.code : 0;
+}
 const char *bc_result_smtp_source(const bc_result *r)
 {
     return r->have_smtp && r->smtp.source[0] ? r->smtp.source : NULL;
 }
 
-const char *bc_result_provider(const bc_result *r) { return r->provider; }
+const char *bc_result_provider(const bc_result *r)
+{
+    return r->provider;
+}
 
-const char *bc_result_hint(const bc_result *r) { return r->hint[0] ? r->hint : NULL; }
+const char *bc_result_hint(const bc_result *r)
+{
+    return r->hint[0] ? r->hint : NULL;
+}
 
 const char *bc_result_smtp_rule(const bc_result *r)
 {

@@ -25,7 +25,7 @@ typedef struct bc_result_smtp {
     char address[INET6_ADDRSTRLEN];
     int port;
     bool tls;
-    int code;                      /* 0: no reply */
+    int code; /* 0: no reply */
     char enhanced[16];
     char message[BC_SMTP_TEXT_MAX];
     const char *step;              /* static: where it ended */
@@ -42,21 +42,21 @@ struct bc_result {
     bc_addr addr;
     bc_facts facts;
     bc_verdict verdict;
-    const char *role_category;  /* owned by the context's lists, or NULL */
+    const char *role_category;    /* owned by the context's lists, or NULL */
     char suggestion[BC_ADDR_MAX]; /* whole corrected address, or "" */
     long duration_ms;
     /* online verification only */
     bool have_mx;
     bool mx_implicit;
     int nmx;
-    bc_result_mx *mx;             /* owned, nmx entries */
+    bc_result_mx *mx; /* owned, nmx entries */
     bool have_smtp;
     bc_result_smtp smtp;
-    const char *provider;         /* static, or NULL */
+    const char *provider; /* static, or NULL */
     bool have_transcript;
     bc_transcript transcript;
-    const char *reason_override;  /* static; replaces the table's reason (e.g. "cancelled") */
-    char hint[512];               /* what to do about it, one sentence (hint.c), or "" */
+    const char *reason_override; /* static; replaces the table's reason (e.g. "cancelled") */
+    char hint[512];              /* what to do about it, one sentence (hint.c), or "" */
 };
 
 /* Creates a result for `email` with syntax and domain-data facts filled

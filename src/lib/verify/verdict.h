@@ -21,13 +21,13 @@ typedef enum bc_stage {
 
 /* What DNS said about the domain's mail servers. */
 typedef enum bc_dns_fact {
-    BC_DNSF_NONE = 0,      /* not asked */
-    BC_DNSF_OK,            /* MX (or implicit MX) hosts found */
-    BC_DNSF_NXDOMAIN,      /* permanent: the domain does not exist */
-    BC_DNSF_NO_MAIL,       /* permanent: no MX and no A/AAAA */
-    BC_DNSF_NULL_MX,       /* permanent: RFC 7505 null MX */
-    BC_DNSF_TEMPFAIL,      /* could not tell */
-    BC_DNSF_UNRELIABLE,    /* NXDOMAIN, no mail or null MX from a resolver that failed
+    BC_DNSF_NONE = 0,   /* not asked */
+    BC_DNSF_OK,         /* MX (or implicit MX) hosts found */
+    BC_DNSF_NXDOMAIN,   /* permanent: the domain does not exist */
+    BC_DNSF_NO_MAIL,    /* permanent: no MX and no A/AAAA */
+    BC_DNSF_NULL_MX,    /* permanent: RFC 7505 null MX */
+    BC_DNSF_TEMPFAIL,   /* could not tell */
+    BC_DNSF_UNRELIABLE, /* NXDOMAIN, no mail or null MX from a resolver that failed
                             * its check (resolver_check.h), or before the check ended:
                             * it may say that of every domain, so we cannot tell */
 } bc_dns_fact;
@@ -57,15 +57,15 @@ typedef enum bc_smtp_fact {
 typedef struct bc_facts {
     bc_stage stage;
     bool syntax_valid;
-    bool special_use;  /* RFC 6761/6762/7686/2606 domain: cannot receive Internet mail */
+    bool special_use; /* RFC 6761/6762/7686/2606 domain: cannot receive Internet mail */
     bool disposable;
     bool role;
     bool free;
-    bool suggestion;   /* a typo correction was found for the domain */
+    bool suggestion; /* a typo correction was found for the domain */
     bc_dns_fact dns;
     bc_smtp_fact smtp;
-    bc_tristate accept_all;    /* the domain accepted a random local part */
-    bool accept_all_untested;  /* accepted, but the catch-all test gave no answer */
+    bc_tristate accept_all;     /* the domain accepted a random local part */
+    bool accept_all_untested;   /* accepted, but the catch-all test gave no answer */
     bool provider_unverifiable; /* accepted by a provider whose RCPT answers prove nothing (Yahoo) */
 } bc_facts;
 

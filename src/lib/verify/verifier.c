@@ -49,15 +49,15 @@
 #include "smtp/smtp_rules.h"
 #include "verify/result.h"
 
-#define MAX_BATCH 100           /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
+#define MAX_BATCH 100 /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
 #define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
 #define HASH_BUCKETS 4096
-#define SLOT_POLL_MS 50         /* how often a session waiting for a host slot looks again */
+#define SLOT_POLL_MS 50 /* how often a session waiting for a host slot looks again */
 #define BACKOFF_FIRST_MS 2000
 #define BACKOFF_MAX_MS 60000
 #define CATCHALL_TTL_MS (60L * 60 * 1000)
-#define RCHECK_OK_TTL_MS (5L * 60 * 1000)   /* a passed resolver check is trusted this long */
-#define RCHECK_FAIL_TTL_MS (60L * 1000)     /* a failed one, before the next try */
+#define RCHECK_OK_TTL_MS (5L * 60 * 1000) /* a passed resolver check is trusted this long */
+#define RCHECK_FAIL_TTL_MS (60L * 1000)   /* a failed one, before the next try */
 
 typedef struct task task;
 typedef struct vdomain vdomain;
@@ -111,9 +111,9 @@ typedef enum task_state {
 /* The typo suggestion's check (does the suggested domain receive mail?),
  * which runs beside the task's own life from its submission. */
 typedef enum suggest_check {
-    SUGGEST_NO = 0,       /* no lookup, or it found no mail server, or was given up */
-    SUGGEST_PENDING,      /* the suggested domain's MX is being resolved */
-    SUGGEST_YES,          /* the suggested domain receives mail */
+    SUGGEST_NO = 0,  /* no lookup, or it found no mail server, or was given up */
+    SUGGEST_PENDING, /* the suggested domain's MX is being resolved */
+    SUGGEST_YES,     /* the suggested domain receives mail */
 } suggest_check;
 
 struct task {
@@ -122,21 +122,21 @@ struct task {
     bc_verify_cb cb;
     void *arg;
     vdomain *d;
-    session *sess;        /* the session that took it last, until that session ends, or NULL */
+    session *sess; /* the session that took it last, until that session ends, or NULL */
     int refs;
-    task_state state;      /* move it with task_to() only */
+    task_state state; /* move it with task_to() only */
     suggest_check suggest;
     long t0;
     long deadline;
-    int timeout_ms;       /* this address's deadline from its turn */
+    int timeout_ms; /* this address's deadline from its turn */
     int greylist_round;
-    bool was_greylisted;  /* a server greylisted it once (a fact for the verdict) */
-    bool started;         /* has been PROBING once: its deadline counts from that turn */
+    bool was_greylisted;       /* a server greylisted it once (a fact for the verdict) */
+    bool started;              /* has been PROBING once: its deadline counts from that turn */
     char mailbox[BC_ADDR_MAX]; /* local@ascii-domain, as sent in RCPT TO */
-    struct event *timer;  /* the deadline */
-    struct event *recheck; /* the wait before a greylist recheck (WAIT_RECHECK) */
-    task *next;            /* in the pending queue, the done queue or the catch-all waiters */
-    task *qprev;           /* in the pending queue: the one before (NULL: the head) */
+    struct event *timer;       /* the deadline */
+    struct event *recheck;     /* the wait before a greylist recheck (WAIT_RECHECK) */
+    task *next;                /* in the pending queue, the done queue or the catch-all waiters */
+    task *qprev;               /* in the pending queue: the one before (NULL: the head) */
     task *all_next, *all_prev; /* every live task, for bc_verifier_free */
 };
 
@@ -147,19 +147,19 @@ struct vdomain {
     task *pending_head, *pending_tail;
     int npending;
     bool resolving;
-    int sessions;         /* sessions open now */
-    long next_connect;    /* rate limit: no new session before this */
-    struct event *pump;   /* deferred: look at the queue */
+    int sessions;       /* sessions open now */
+    long next_connect;  /* rate limit: no new session before this */
+    struct event *pump; /* deferred: look at the queue */
     bc_tristate catch_all;
     long catch_all_at;
     bool catch_all_testing;
     task *catchall_waiters;
     char catchall_local[32]; /* the random local part, kept so a greylisting
                               * server sees the same recipient on recheck */
-    bc_mx_answer *held;   /* owned: a negative answer waiting for the resolver
+    bc_mx_answer *held;      /* owned: a negative answer waiting for the resolver
                            * check (NULL: none); the queue waits with it */
     bc_dns_fact held_fact;
-    vdomain *held_next;   /* in the verifier's list of held domains */
+    vdomain *held_next; /* in the verifier's list of held domains */
 };
 
 struct vhost {
@@ -168,8 +168,8 @@ struct vhost {
     int active;
     long backoff_until;
     int backoff_ms;
-    bool tls_broken;      /* a STARTTLS handshake failed here: go plaintext */
-    int rcpt_cap;         /* recipients per connection this host has shown it
+    bool tls_broken;       /* a STARTTLS handshake failed here: go plaintext */
+    int rcpt_cap;          /* recipients per connection this host has shown it
                            * takes (0: no limit seen): lowered when it drops a
                            * connection with recipients unanswered */
     bool one_rcpt_per_txn; /* it answered "452 4.5.3 Too many recipients" past the
@@ -194,10 +194,10 @@ struct session {
     char catchall_mailbox[BC_ADDR_MAX];
     candidate cand[MAX_CANDIDATES];
     int ncand, ci;
-    bool plaintext;       /* retrying this candidate without STARTTLS */
-    int rcpt_limit;       /* ask at most this many per connection (0: all) */
-    int drops;            /* connections dropped with recipients unanswered */
-    vhost *slot;          /* the host whose connection counter we hold */
+    bool plaintext; /* retrying this candidate without STARTTLS */
+    int rcpt_limit; /* ask at most this many per connection (0: all) */
+    int drops;      /* connections dropped with recipients unanswered */
+    vhost *slot;    /* the host whose connection counter we hold */
     struct event *wait;
     bc_probe_config cfg;
     bc_probe_request req;
@@ -206,15 +206,15 @@ struct session {
     /* what the last failed attempt said, for tasks no server answered */
     char last_local[INET6_ADDRSTRLEN]; /* our address on the last connection */
     bc_smtp_fact fail;
-    bool fail_temp;          /* `fail` came from a 4xx: worth a recheck */
+    bool fail_temp; /* `fail` came from a 4xx: worth a recheck */
     bool have_reply;
     bc_smtp_reply fail_reply;
     const char *fail_step;
     candidate *last_cand;
     bool last_tls;
     long ms_total;
-    bc_probe *probe;      /* the attempt in flight */
-    bool orphan;          /* the verifier was freed: only free ourselves */
+    bc_probe *probe;        /* the attempt in flight */
+    bool orphan;            /* the verifier was freed: only free ourselves */
     session *snext, *sprev; /* live sessions */
 };
 
@@ -230,23 +230,23 @@ struct bc_verifier {
     socklen_t source_len[BC_MAX_SOURCE_IPS];
     int nsources, next_source;
     bool have_proxy;
-    bc_proxy proxy;       /* the proxy option, parsed (have_proxy) */
+    bc_proxy proxy; /* the proxy option, parsed (have_proxy) */
     vdomain *domains[HASH_BUCKETS];
     vhost *hosts[HASH_BUCKETS];
     task *done_head, *done_tail;
     struct event *deliver;
     task *all;
     session *sessions;
-    uint64_t nconnects;   /* SMTP connections started */
+    uint64_t nconnects; /* SMTP connections started */
     bool freeing;
     /* The resolver check (resolver_check.h): negative DNS answers are
      * believed only while the last check passed, and not for long. */
-    char *dns_servers;        /* owned copy of the option (NULL: resolv.conf) */
-    bc_rcheck *rcheck;        /* the check under way, or NULL */
-    bc_tristate resolver_ok;  /* the last outcome; BC_UNKNOWN before the first */
-    long resolver_at;         /* when it ended */
+    char *dns_servers;       /* owned copy of the option (NULL: resolv.conf) */
+    bc_rcheck *rcheck;       /* the check under way, or NULL */
+    bc_tristate resolver_ok; /* the last outcome; BC_UNKNOWN before the first */
+    long resolver_at;        /* when it ended */
     char resolver_msg[BC_RCHECK_MSG_MAX];
-    vdomain *held;            /* domains whose answer waits for the check */
+    vdomain *held; /* domains whose answer waits for the check */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -276,7 +276,10 @@ static unsigned rand_below(unsigned n)
     return n ? x % n : 0;
 }
 
-static void task_ref(task *j) { j->refs++; }
+static void task_ref(task *j)
+{
+    j->refs++;
+}
 
 static void task_unref(task *j)
 {
@@ -443,17 +446,16 @@ static void task_to(task *j, task_state to)
         queue_remove(d, j);
     if (from == TASK_WAIT_RECHECK) {
         event_del(j->recheck); /* a no-op when it is what fired */
-        task_unref(j);          /* the recheck timer's reference */
+        task_unref(j);         /* the recheck timer's reference */
     }
     if (from == TASK_WAIT_CATCHALL && list_unlink(&d->catchall_waiters, j))
-        task_unref(j);          /* the waiters' reference */
+        task_unref(j); /* the waiters' reference */
 
     j->state = to;
 
     /* entering */
     switch (to) {
-    case TASK_NEW:
-        break;
+    case TASK_NEW: break;
     case TASK_WAIT_TURN:
         j->r->facts.dns = BC_DNSF_OK; /* the domain has hosts to try */
         /* fall through */
@@ -495,9 +497,7 @@ static void task_to(task *j, task_state to)
         if (j->suggest != SUGGEST_PENDING)
             task_to(j, TASK_DONE);
         break;
-    case TASK_DONE:
-        task_enter_done(j);
-        break;
+    case TASK_DONE: task_enter_done(j); break;
     }
 }
 
@@ -672,8 +672,8 @@ static bc_smtp_reading reply_read(const bc_verifier *v, const candidate *c, cons
 }
 
 /* Fills a task's smtp record from the attempt that decided it. */
-static void task_set_smtp(session *s, task *j, const candidate *c, const bc_smtp_reply *reply,
-                         const char *step, bool tls)
+static void task_set_smtp(session *s, task *j, const candidate *c, const bc_smtp_reply *reply, const char *step,
+                          bool tls)
 {
     bc_result *r = j->r;
     r->have_smtp = true;
@@ -857,7 +857,7 @@ static void session_fail_open_tasks(session *s)
         if (!session_asks(s, j))
             continue;
         task_set_smtp(s, j, s->last_cand, s->have_reply ? &s->fail_reply : NULL,
-                     s->fail_step ? s->fail_step : "connect", s->last_tls);
+                      s->fail_step ? s->fail_step : "connect", s->last_tls);
         task_add_transcript(s, j);
         bc_smtp_fact f = s->fail;
         if (f == BC_SMTPF_NONE)
@@ -1014,25 +1014,15 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     /* The session ended before every task had an answer: note why, and move
      * on to the next address / host. */
     switch (o->end) {
-    case BC_PROBE_REPLY:
-        session_note_failure(s, c, o, h);
-        break;
+    case BC_PROBE_REPLY: session_note_failure(s, c, o, h); break;
     case BC_PROBE_REFUSED:
         if (s->fail == BC_SMTPF_NONE)
             s->fail = BC_SMTPF_NO_CONNECT;
         break;
-    case BC_PROBE_TIMEOUT:
-        s->fail = BC_SMTPF_TIMEOUT;
-        break;
-    case BC_PROBE_RESET:
-        s->fail = BC_SMTPF_TEMPFAIL;
-        break;
-    case BC_PROBE_PROTOCOL:
-        s->fail = BC_SMTPF_PROTOCOL;
-        break;
-    default:
-        s->fail = BC_SMTPF_TEMPFAIL;
-        break;
+    case BC_PROBE_TIMEOUT: s->fail = BC_SMTPF_TIMEOUT; break;
+    case BC_PROBE_RESET: s->fail = BC_SMTPF_TEMPFAIL; break;
+    case BC_PROBE_PROTOCOL: s->fail = BC_SMTPF_PROTOCOL; break;
+    default: s->fail = BC_SMTPF_TEMPFAIL; break;
     }
     /* The proxy itself failed: every other host would fail through it too. */
     if (o->proxy_failed) {
@@ -1477,8 +1467,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     /* Still waiting for DNS, a host slot, a recheck or a server: the deadline
      * is the user's limit and always holds. */
     switch (j->state) {
-    case TASK_DONE:
-        return;
+    case TASK_DONE: return;
     case TASK_WAIT_CATCHALL:
         j->r->facts.accept_all_untested = true;
         task_decide(j, BC_STAGE_SMTP, BC_SMTPF_ACCEPTED);
@@ -1500,8 +1489,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     case TASK_NEW:
     case TASK_WAIT_DNS:
     case TASK_PROBING:
-    case TASK_WAIT_RECHECK:
-        break;
+    case TASK_WAIT_RECHECK: break;
     }
     session *s = j->sess;
     if (j->state == TASK_WAIT_DNS) {
@@ -1551,8 +1539,8 @@ static bc_error parse_source(bc_verifier *v, const char *ip, char *errbuf, size_
     return BC_OK;
 }
 
-bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base,
-                          const bc_verify_options *opts, char *errbuf, size_t errlen)
+bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base, const bc_verify_options *opts,
+                         char *errbuf, size_t errlen)
 {
     if (!out || !ctx || !base)
         return bc_seterr(errbuf, errlen, BC_EINVAL, "bc_verifier_new: missing argument");
@@ -1656,16 +1644,22 @@ fail:
     return st;
 }
 
-const char *bc_verifier_helo(const bc_verifier *v) { return v->helo; }
-const char *bc_verifier_mail_from(const bc_verifier *v) { return v->from; }
+const char *bc_verifier_helo(const bc_verifier *v)
+{
+    return v->helo;
+}
+const char *bc_verifier_mail_from(const bc_verifier *v)
+{
+    return v->from;
+}
 
 bc_error bc_verifier_submit(bc_verifier *v, const char *email, size_t len, bc_verify_cb cb, void *arg)
 {
     return bc_verifier_submit_timeout(v, email, len, 0, cb, arg);
 }
 
-bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len, int timeout_ms,
-                                     bc_verify_cb cb, void *arg)
+bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t len, int timeout_ms, bc_verify_cb cb,
+                                    void *arg)
 {
     if (!v || !cb || (!email && len))
         return BC_EINVAL;
