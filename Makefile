@@ -46,7 +46,7 @@ lint: deps
 
 # clang-format with .clang-format over the C sources (the file list is in
 # scripts/format.sh): format rewrites them, format-check fails on any
-# difference.
+# difference (make test runs format-check first).
 format:
 	@scripts/deps.sh lint
 	scripts/format.sh
@@ -72,6 +72,7 @@ tsan: deps
 # TSan. Ends with "N passed, N failed".
 test: deps
 	@scripts/deps.sh test lint
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
