@@ -736,6 +736,7 @@ static void probe_response(bc_probe *p, const bc_smtp_reply *r)
         /* A RCPT reply that is a 421 is still that recipient's reply. */
         if (p->step == BC_STEP_RCPT) {
             p->req->rcpts[p->await_rcpt].replied = true;
+            p->req->rcpts[p->await_rcpt].at_ms = bc_now_ms();
             p->req->rcpts[p->await_rcpt].reply = *r;
         }
         probe_finish(p, BC_PROBE_REPLY, "server closing: %d %s", r->code, r->text);
@@ -802,6 +803,7 @@ static void probe_response(bc_probe *p, const bc_smtp_reply *r)
     case BC_STEP_RCPT: {
         bc_probe_rcpt *rc = &p->req->rcpts[p->await_rcpt];
         rc->replied = true;
+        rc->at_ms = bc_now_ms();
         rc->reply = *r;
         p->await_rcpt = probe_next_asked(p, p->await_rcpt + 1);
         if (p->await_rcpt < p->batch_end) {
