@@ -1706,7 +1706,8 @@ static void test_sqlite_migrate(const char *base)
           "migrate: rows can be added to it (%s)", err);
     st_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
-    CHECK(v == ST_SCHEMA_VERSION, "migrate: the store is at schema version %d (%lld)", ST_SCHEMA_VERSION, (long long)v);
+    CHECK(v == ST_SCHEMA_VERSION, "migrate: the store is at schema version %d (%lld)", ST_SCHEMA_VERSION,
+          (long long)v);
 }
 
 /* A version 3 store (job rows without weights) opens, migrated to 4: its

@@ -1710,8 +1710,8 @@ static int pg_domain_facts_put(void *be, const char *domain, const char *mx_host
 
 /* ---- the host gate ----------------------------------------------------------------------- */
 
-static int pg_host_slot_take(void *be, const char *host, int cap, const char *holder, int64_t until,
-                             int64_t now, int64_t limits_since, int *slot, st_host_limits *lim)
+static int pg_host_slot_take(void *be, const char *host, int cap, const char *holder, int64_t until, int64_t now,
+                             int64_t limits_since, int *slot, st_host_limits *lim)
 {
     pg_store *s = be;
     params p = { 0 };

@@ -49,9 +49,9 @@
 #include "smtp/smtp_rules.h"
 #include "verify/result.h"
 
-#define MAX_BATCH 100   /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
-#define SLOW_GAP_MS 800 /* a reply this much later than the one before, after quick ones: a tarpit */
-#define GATE_POLL_MS 100   /* how often a session refused by the host gate asks again */
+#define MAX_BATCH 100        /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
+#define SLOW_GAP_MS 800      /* a reply this much later than the one before, after quick ones: a tarpit */
+#define GATE_POLL_MS 100     /* how often a session refused by the host gate asks again */
 #define GATE_MARGIN_MS 15000 /* a gate slot is held this long past the session's deadline */
 #define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
 #define HASH_BUCKETS 4096
@@ -171,12 +171,12 @@ struct vhost {
     int active;
     long backoff_until;
     int backoff_ms;
-    bool tls_broken;       /* a STARTTLS handshake failed here: go plaintext */
-    int rcpt_cap; /* recipients per connection this host has shown it takes (0: no
+    bool tls_broken; /* a STARTTLS handshake failed here: go plaintext */
+    int rcpt_cap;    /* recipients per connection this host has shown it takes (0: no
                    * limit seen): lowered when it drops a connection with recipients
                    * unanswered, slows its replies down past some, or answers "too
                    * many recipients" to the first RCPT of a later transaction */
-    int txn_cap;  /* recipients per transaction (0: no limit seen): it answered
+    int txn_cap;     /* recipients per transaction (0: no limit seen): it answered
                    * "452 4.5.3 Too many recipients" past this many RCPTs of one
                    * transaction (Outlook: 1) */
 };
@@ -1344,9 +1344,9 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     int unsafe = session_candidates(s, a);
     /* How many addresses this session takes: the user's number, else a
      * large batch (BC_RCPTS_START), lowered by the provider rules and by what
-     * the first host has shown it takes; and no more than an even share of
-     * the queue among the connections the domain may still open, so that a
-     * short queue is asked on several connections at once. */
+     * the first host has shown it takes. A short queue is not spread over
+     * several connections: a session costs the same few round trips however
+     * many it asks (PIPELINING), and fewer connections are the politer. */
     int cap = v->batch_max;
     const bc_provider *prov = s->ncand ? provider_of(v, s->cand[0].host) : NULL;
     if (prov && prov->rcpts_per_connection && prov->rcpts_per_connection < cap)
@@ -1354,12 +1354,6 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     vhost *h0 = s->ncand ? host_get(v, (const struct sockaddr *)&s->cand[0].addr.sa) : NULL;
     if (h0 && h0->rcpt_cap && h0->rcpt_cap < cap)
         cap = h0->rcpt_cap;
-    int free_conns = v->o.mx_connections - d->sessions;
-    if (free_conns < 1)
-        free_conns = 1;
-    int share = (d->npending + free_conns - 1) / free_conns;
-    if (share >= 1 && share < cap)
-        cap = share;
     /* The queue holds WAIT_TURN tasks only here: domain_apply moved them all. */
     task *j;
     while (s->ntasks < cap && (j = d->pending_head)) {
@@ -1855,7 +1849,9 @@ void bc_verifier_free(bc_verifier *v)
     while (v->sessions) {
         session *s = v->sessions;
         v->sessions = s->snext;
-        session_release_slot(s); /* the gate's slot too: the connection ends now */
+        if (s->probe)
+            bc_probe_cancel(s->probe); /* the connection ends now; the probe's callback comes later */
+        session_release_slot(s);       /* the gate's slot too */
         s->orphan = true;
         for (int i = 0; i < s->ntasks; i++) {
             if (s->tasks[i]->sess == s)
@@ -1863,9 +1859,7 @@ void bc_verifier_free(bc_verifier *v)
             task_unref(s->tasks[i]);
         }
         s->ntasks = 0;
-        if (s->probe)
-            bc_probe_cancel(s->probe);
-        else
+        if (!s->probe)
             session_free(s);
     }
     /* Pending tasks are told they were cancelled, wherever they wait: their
