@@ -50,6 +50,7 @@ scripted=(
     "noutf8 noutf8 11.22.0.28"
     "multi normal 11.22.0.29"
     "errlimit errlimit 11.22.0.31"
+    "errsleep errsleep 11.22.0.32"
     "v6 normal 2a0b:bc00::30"
     "private normal $MX_PRIV"
 )
