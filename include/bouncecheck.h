@@ -373,6 +373,7 @@ struct event_base;
 
 #define BC_MAX_SOURCE_IPS 16
 #define BC_MAX_GREYLIST_WAITS 8
+#define BC_RCPTS_START 50 /* rcpts_per_connection 0: each host starts at this many */
 
 typedef struct bc_verify_options {
     const char *dns_servers;                     /* "IP[:PORT][,...]"; NULL: /etc/resolv.conf */
@@ -383,7 +384,7 @@ typedef struct bc_verify_options {
     int greeting_timeout_ms;                     /* 0: 30000 */
     int command_timeout_ms;                      /* 0: 30000 */
     int mx_connections;                          /* concurrent connections per MX host; 0: 2 */
-    int rcpts_per_connection;                    /* addresses asked per connection; 0: 10 */
+    int rcpts_per_connection;                    /* most addresses asked per connection; 0: adaptive */
     int domain_rate_per_min;                     /* new connections per domain per minute; 0: 60 */
     int greylist_waits_s[BC_MAX_GREYLIST_WAITS]; /* waits before each recheck; all 0: 60, 300 */
     int n_greylist_waits;
@@ -463,6 +464,45 @@ BC_API void bc_verifier_check_resolver(bc_verifier *v);
 
 /* SMTP connections the verifier has started so far (for metrics). */
 BC_API uint64_t bc_verifier_connections(const bc_verifier *v);
+
+/* What a mail server (one address) has shown it takes; 0: no limit seen.
+ * The verifier learns them from the server's answers: "452 4.5.3 Too many
+ * recipients" past some recipients of a transaction or of a connection, a
+ * connection dropped with recipients unanswered (Postfix's error limit),
+ * replies slowed down on purpose past some recipients (a tarpit). */
+typedef struct bc_host_limits {
+    int rcpts_per_connection;  /* recipients asked in one connection */
+    int rcpts_per_transaction; /* recipients in one MAIL transaction */
+} bc_host_limits;
+
+/* A connection gate shared with other processes, so that the per-host cap
+ * (mx_connections) holds across every verifier that uses the same gate, e.g.
+ * the workers of one database. The verifier asks it before each connection
+ * and keeps its own per-host count as well; every call comes from the loop.
+ *  take:    one connection to `host` (an IP address in text form) while at
+ *           most `cap` are open over all processes, held for at most
+ *           hold_ms (the connection is closed by then, whatever happens, so
+ *           a process that dies cannot keep the slot). Returns 1 and a slot
+ *           number in *slot when taken, 0 when the host has `cap` open now
+ *           (the verifier asks again a little later), -1 on an error (taken
+ *           as 0). May fill *shared with limits other processes learned of
+ *           the host (left zero when none).
+ *  give:    the connection taken as `slot` is closed.
+ *  learned: the verifier lowered its limits of `host` (may be NULL). */
+typedef struct bc_host_gate {
+    int (*take)(void *arg, const char *host, int cap, int64_t hold_ms, int *slot, bc_host_limits *shared);
+    void (*give)(void *arg, const char *host, int slot);
+    void (*learned)(void *arg, const char *host, const bc_host_limits *limits);
+    void *arg;
+} bc_host_gate;
+
+/* Puts every new connection of v through gate (copied; gate->arg must
+ * outlive v), or none with NULL. Set it before the first submission. */
+BC_API void bc_verifier_set_host_gate(bc_verifier *v, const bc_host_gate *gate);
+
+/* The limits v learned of the mail server at IP address `host`, and whether
+ * it knows the host at all (false: *out zeroed). */
+BC_API bool bc_verifier_host_limits(const bc_verifier *v, const char *host, bc_host_limits *out);
 
 /* Frees the verifier. Addresses still pending get their callback first,
  * with status unknown and reason "cancelled". Connections still open are

@@ -36,6 +36,9 @@ Modes:
   errlimit      like normal, but hangs up without a word at the 4th rejected
                 RCPT of a session, as Postfix does past smtpd_hard_error_limit
                 (its queued replies can be lost with the close)
+  errsleep      like normal, but once two RCPTs of a session were rejected,
+                every further RCPT reply comes 1 s late, as Postfix does past
+                smtpd_soft_error_limit (smtpd_error_sleep_time)
 
 --corpus FILE (tests/replies/corpus.tsv) answers RCPT TO:<rID@any.domain>
 with the corpus reply of id ID, all its lines (multi-line replies stay
@@ -85,7 +88,7 @@ import ssl
 import sys
 
 MODES = ("normal", "nopipelining", "noutf8", "helo_only", "tarpit", "greet421", "slowgreet",
-         "endless", "longline", "garbage", "badtls", "resetrcpt", "errlimit")
+         "endless", "longline", "garbage", "badtls", "resetrcpt", "errlimit", "errsleep")
 MAX_LINE = 4096
 
 
@@ -321,7 +324,7 @@ class Server:
         await self.send(sid, writer, "220 mx.example ESMTP scripted")
         tls_active = False
         in_mail = False
-        errors = 0  # rejected RCPTs this session (mode errlimit)
+        errors = 0  # rejected RCPTs this session (modes errlimit, errsleep)
         while True:
             line, verb = await self.read_command(sid, reader)
             if line is None:
@@ -395,6 +398,11 @@ class Server:
                         return
                     continue
                 code, text = self.rules.get(addr.lower(), self.default)
+                if mode == "errsleep":
+                    if errors >= 2:
+                        await asyncio.sleep(1.0)
+                    if code >= 500:
+                        errors += 1
                 if mode == "errlimit" and code >= 500:
                     errors += 1
                     if errors >= 4:

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include <libpq-fe.h>
 
 #include "store.h"
+#include "store_impl.h" /* ST_SCHEMA_VERSION */
 #include "tap.h"
 
 /* true when s is exactly n characters of [0-9a-f]. */
@@ -1066,6 +1069,63 @@ static void test_workers(st_store *s)
     CHECK(st_worker_heartbeat(s, w.id, T0 + 9000) == 0, "workers: a removed worker's heartbeat: 0");
 }
 
+/* st_host_slot_take / _give / st_host_limits_put on one handle: at most cap
+ * live slots per host, the lowest free number first, another holder's slot
+ * given back by nobody else, an expired slot free again, limits shared and
+ * only lowered. */
+static void test_host_gate(st_store *s)
+{
+    const char *h = "192.0.2.25", *other = "2001:db8::25";
+    int slot = -9, got[3] = { -1, -1, -1 };
+    st_host_limits lim;
+    CHECK(st_host_slot_take(s, h, 3, "w_a", 60000, &got[0], &lim) == 1 && got[0] == 0 &&
+              lim.rcpts_per_connection == 0 && lim.rcpts_per_transaction == 0,
+          "gate: the first slot of a host is 0, no limits known (%d)", got[0]);
+    CHECK(st_host_slot_take(s, h, 3, "w_b", 60000, &got[1], &lim) == 1 && got[1] == 1 &&
+              st_host_slot_take(s, h, 3, "w_a", 60000, &got[2], &lim) == 1 && got[2] == 2,
+          "gate: two more for two holders: 1 and 2 (%d %d)", got[1], got[2]);
+    CHECK(st_host_slot_take(s, h, 3, "w_c", 60000, &slot, &lim) == 0 && slot == -1,
+          "gate: a fourth with cap 3: 0, none taken (%d)", slot);
+    CHECK(st_host_slot_take(s, h, 2, "w_c", 60000, &slot, &lim) == 0, "gate: with cap 2 neither");
+    CHECK(st_host_slot_take(s, other, 3, "w_c", 60000, &slot, &lim) == 1 && slot == 0,
+          "gate: another host has its own slots (%d)", slot);
+    CHECK(st_host_slot_give(s, h, 1, "w_a") == 0 && st_host_slot_take(s, h, 3, "w_c", 60000, &slot, &lim) == 0,
+          "gate: a slot given back by a holder that does not hold it stays taken");
+    CHECK(st_host_slot_give(s, h, 1, "w_b") == 0 && st_host_slot_take(s, h, 3, "w_c", 60000, &slot, &lim) == 1 &&
+              slot == 1,
+          "gate: given back by its holder, it is free again (%d)", slot);
+    CHECK(st_host_slot_take(s, h, 4, "w_d", 1, &slot, &lim) == 1 && slot == 3,
+          "gate: a taker with cap 4 gets slot 3 (%d)", slot);
+    struct timespec nap = { 0, 20 * 1000 * 1000 };
+    nanosleep(&nap, NULL);
+    CHECK(st_host_slot_take(s, h, 4, "w_e", 60000, &slot, &lim) == 1 && slot == 3,
+          "gate: a slot held past its time is free again (%d)", slot);
+    CHECK(st_host_slot_take(s, "", 3, "w_a", 1000, &slot, &lim) == -1 &&
+              st_host_slot_take(s, h, 0, "w_a", 1000, &slot, &lim) == -1,
+          "gate: no host or a cap of 0: -1");
+
+    st_host_limits l = { .rcpts_per_connection = 40, .rcpts_per_transaction = 0 };
+    CHECK(st_host_limits_put(s, h, &l) == 0, "gate: limits: put 40 per connection");
+    l = (st_host_limits){ .rcpts_per_connection = 60, .rcpts_per_transaction = 1 };
+    CHECK(st_host_limits_put(s, h, &l) == 0, "gate: limits: put 60 and 1 per transaction");
+    CHECK(st_host_slot_give(s, h, 0, "w_a") == 0 && st_host_slot_take(s, h, 3, "w_f", 1000, &slot, &lim) == 1 &&
+              lim.rcpts_per_connection == 40 && lim.rcpts_per_transaction == 1,
+          "gate: the slot comes with the limits, lowered only (%d, %d)", lim.rcpts_per_connection,
+          lim.rcpts_per_transaction);
+    l = (st_host_limits){ .rcpts_per_connection = 0, .rcpts_per_transaction = 0 };
+    CHECK(st_host_limits_put(s, h, &l) == 0 && st_host_slot_give(s, h, slot, "w_f") == 0 &&
+              st_host_slot_take(s, h, 3, "w_f", 1000, &slot, &lim) == 1 && lim.rcpts_per_connection == 40 &&
+              lim.rcpts_per_transaction == 1,
+          "gate: limits of 0 keep the known ones");
+    for (int i = 0; i < 4; i++) {
+        st_host_slot_give(s, h, i, "w_a");
+        st_host_slot_give(s, h, i, "w_c");
+        st_host_slot_give(s, h, i, "w_e");
+        st_host_slot_give(s, h, i, "w_f");
+    }
+    st_host_slot_give(s, other, 0, "w_c");
+}
+
 /* Every check of one backend: s and other are two handles on one fresh
  * store; job_id gets the id of a job left in it. */
 static void run_checks(st_store *s, st_store *other, char job_id[ST_JOB_ID_LEN + 1], const raw_db *raw)
@@ -1079,6 +1139,7 @@ static void run_checks(st_store *s, st_store *other, char job_id[ST_JOB_ID_LEN +
     test_rows_weight(s);
     test_rows_exclusive(s);
     test_domain_facts(s);
+    test_host_gate(s);
     test_rows_politeness(s);
     test_rows_summary(s, raw);
     test_workers(s);
@@ -1645,7 +1706,8 @@ static void test_sqlite_migrate(const char *base)
           "migrate: rows can be added to it (%s)", err);
     st_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
-    CHECK(v == 5, "migrate: the store is at schema version 5 (%lld)", (long long)v);
+    CHECK(v == ST_SCHEMA_VERSION, "migrate: the store is at schema version %d (%lld)", ST_SCHEMA_VERSION,
+          (long long)v);
 }
 
 /* A version 3 store (job rows without weights) opens, migrated to 4: its
@@ -1679,7 +1741,8 @@ static void test_sqlite_migrate3(const char *base)
     st_claim_clear(&c);
     st_store_close(s);
     int64_t v = sqlite_number(dir, "SELECT v FROM meta WHERE k = 'schema_version'");
-    CHECK(v == 5, "migrate 3: the store is at schema version 5 (%lld)", (long long)v);
+    CHECK(v == ST_SCHEMA_VERSION, "migrate 3: the store is at schema version %d (%lld)", ST_SCHEMA_VERSION,
+          (long long)v);
     v = sqlite_number(dir, "SELECT count(*) FROM job_rows WHERE weight = 1 AND row_no <= 3");
     CHECK(v == 3, "migrate 3: its old rows have weight 1 (%lld)", (long long)v);
     v = sqlite_number(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'job_rows_live'");
@@ -1688,6 +1751,78 @@ static void test_sqlite_migrate3(const char *base)
                            " AND domain = 'b.example'");
     CHECK(v == 3, "migrate 3: job_domains is filled from its rows: b.example 2 open + 1 added (%lld)",
           (long long)v);
+}
+
+/* The host gate over processes: GATE_P children, each with its own
+ * connection, take and give slots of one host with cap GATE_CAP as fast as
+ * they can, counting the slots held at once in shared memory: never more
+ * than the cap, and the cap reached. */
+#define GATE_P 6
+#define GATE_CAP 3
+#define GATE_ROUNDS 150
+
+typedef struct gate_shared {
+    atomic_int now, peak, taken, errors;
+} gate_shared;
+
+static int gate_child(const char *url, const char *dir, int k, gate_shared *g)
+{
+    char err[512], holder[32];
+    st_store *s = NULL;
+    if (st_store_open_db(&s, url, dir, err, sizeof err) != 0)
+        return 2;
+    snprintf(holder, sizeof holder, "w_gate%d", k);
+    struct timespec hold = { 0, 300 * 1000 }, wait = { 0, 100 * 1000 };
+    for (int i = 0; i < GATE_ROUNDS; i++) {
+        int slot;
+        st_host_limits lim;
+        int rc = st_host_slot_take(s, "198.51.100.7", GATE_CAP, holder, 30000, &slot, &lim);
+        if (rc < 0)
+            atomic_fetch_add(&g->errors, 1);
+        if (rc != 1) {
+            nanosleep(&wait, NULL);
+            continue;
+        }
+        int n = atomic_fetch_add(&g->now, 1) + 1;
+        int p = atomic_load(&g->peak);
+        while (n > p && !atomic_compare_exchange_weak(&g->peak, &p, n)) {
+        }
+        atomic_fetch_add(&g->taken, 1);
+        nanosleep(&hold, NULL);
+        atomic_fetch_sub(&g->now, 1); /* before giving it back */
+        if (st_host_slot_give(s, "198.51.100.7", slot, holder) != 0)
+            atomic_fetch_add(&g->errors, 1);
+    }
+    st_store_close(s);
+    return 0;
+}
+
+static void test_host_gate_concurrent(const char *what, const char *url, const char *dir)
+{
+    gate_shared *g = mmap(NULL, sizeof *g, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (g == MAP_FAILED) {
+        CHECK(0, "%s gate: shared memory", what);
+        return;
+    }
+    memset(g, 0, sizeof *g);
+    fflush(stdout);
+    pid_t pids[GATE_P];
+    for (int k = 0; k < GATE_P; k++) {
+        pids[k] = fork();
+        if (pids[k] == 0)
+            _exit(gate_child(url, dir, k, g));
+    }
+    int ok = 0;
+    for (int k = 0; k < GATE_P; k++) {
+        int st = 0;
+        if (pids[k] > 0 && waitpid(pids[k], &st, 0) == pids[k] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            ok++;
+    }
+    CHECK(ok == GATE_P, "%s gate: %d processes ran (%d ok)", what, GATE_P, ok);
+    CHECK(atomic_load(&g->peak) == GATE_CAP && atomic_load(&g->taken) > GATE_P,
+          "%s gate: %d processes held at most %d slots at once (the cap %d; %d taken, %d store errors)", what,
+          GATE_P, atomic_load(&g->peak), GATE_CAP, atomic_load(&g->taken), atomic_load(&g->errors));
+    munmap(g, sizeof *g);
 }
 
 static void sqlite_suite(const char *base)
@@ -1865,11 +2000,17 @@ int main(void)
     const char *url = getenv("BC_PG_URL");
     test_sqlite_migrate(base);
     test_sqlite_migrate3(base);
+    {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/data", base);
+        test_host_gate_concurrent("sqlite", "", dir);
+    }
     if (url && *url) {
         pg_suite(url);
         test_rows_concurrent(url, base);
         test_rows_exclusive_concurrent(url, base, 'x', 0);
         test_rows_exclusive_concurrent(url, base, 'g', 5);
+        test_host_gate_concurrent("pg", url, NULL);
     }
 
     char cmd[700];

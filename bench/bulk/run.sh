@@ -20,7 +20,7 @@
 #   BENCH_BULK_PEER_N  how many of them deep-email-validator verifies (a
 #                      prefix, default all; at ~9 addresses/s 10,000 take
 #                      ~18 minutes); its rate is compared with bouncecheck's
-#   BENCH_BULK_CONNS   connection cap of both tools (default 4)
+#   BENCH_BULK_CONNS   connection cap of both tools (default 5)
 #   BENCH_BULK_ROWS    rows of part 2 (default 1000000)
 #   BENCH_BULK_PARTS   which parts to run: "smtp offline" (default), or one
 #   BENCH_STRICT       when 1, exit 3 when a goal is missed (passed on to
@@ -36,7 +36,7 @@ BUILD=${BUILD:-$repo/build}
 BC_BIN=${BC_BIN:-$BUILD/bouncecheck}
 N=${BENCH_BULK_N:-10000}
 PEER_N=${BENCH_BULK_PEER_N:-$N}
-CONNS=${BENCH_BULK_CONNS:-4}
+CONNS=${BENCH_BULK_CONNS:-5}
 ROWS=${BENCH_BULK_ROWS:-1000000}
 PARTS=${BENCH_BULK_PARTS:-smtp offline}
 RSS_GOAL_MB=100

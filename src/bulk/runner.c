@@ -365,7 +365,7 @@ bk_sched *bk_sched_new(struct event_base *base, bc_verifier *v, const bk_sched_o
         s->per_domain = o->per_domain;
     } else {
         int conns = s->vo && s->vo->mx_connections > 0 ? s->vo->mx_connections : 2;
-        int rcpts = s->vo && s->vo->rcpts_per_connection > 0 ? s->vo->rcpts_per_connection : 10;
+        int rcpts = s->vo && s->vo->rcpts_per_connection > 0 ? s->vo->rcpts_per_connection : BC_RCPTS_START;
         s->per_domain = 2 * conns * rcpts;
         if (s->per_domain < 20)
             s->per_domain = 20;

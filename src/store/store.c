@@ -560,6 +560,42 @@ int st_domain_facts_put(st_store *s, const char *domain, const st_domain_facts *
     return s->ops->domain_facts_put(s->be, domain, len ? mx : NULL, f->accept_all, f->accept_all_at, now);
 }
 
+/* ---- the host gate ----------------------------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int st_host_slot_take(st_store *s, const char *host, int cap, const char *holder, int64_t hold_ms, int *slot,
+                      st_host_limits *lim)
+{
+    memset(lim, 0, sizeof *lim);
+    *slot = -1;
+    if (!host || !*host || !holder || cap < 1 || hold_ms < 1)
+        return -1;
+    int64_t now = wall_ms();
+    return s->ops->host_slot_take(s->be, host, cap, holder, now + hold_ms, now, now - ST_HOST_LIMITS_TTL_MS, slot,
+                                  lim);
+}
+
+int st_host_slot_give(st_store *s, const char *host, int slot, const char *holder)
+{
+    if (!host || !holder || slot < 0)
+        return -1;
+    return s->ops->host_slot_give(s->be, host, slot, holder);
+}
+
+int st_host_limits_put(st_store *s, const char *host, const st_host_limits *lim)
+{
+    if (!host || !*host || !lim || lim->rcpts_per_connection < 0 || lim->rcpts_per_transaction < 0)
+        return -1;
+    int64_t now = wall_ms();
+    return s->ops->host_limits_put(s->be, host, lim, now, now - ST_HOST_LIMITS_TTL_MS);
+}
+
 /* ---- workers ------------------------------------------------------------------------------ */
 
 int st_worker_new_id(char out[ST_WORKER_ID_LEN + 1])

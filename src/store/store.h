@@ -356,6 +356,34 @@ int st_domain_facts_get(st_store *s, const char *domain, st_domain_facts *f);
  * of -1 leaves the stored value as it is; updated_at is set. 0 / -1. */
 int st_domain_facts_put(st_store *s, const char *domain, const st_domain_facts *f);
 
+/* ---- the host gate: connection slots per MX address over every process -------------- */
+/*
+ * The per-host connection cap (--mx-connections) holds over every worker
+ * of one database (and the server's own): before each SMTP connection a
+ * worker takes one of the host's `cap` slots, and gives it back when the
+ * connection is closed. A slot is held until a time the taker names (its
+ * connection's deadline, and a margin): a process that dies holding one
+ * cannot keep it longer. The limits hosts have shown (recipients per
+ * connection and per transaction) are shared the same way, for a day.
+ */
+typedef struct st_host_limits {
+    int rcpts_per_connection; /* 0: none known */
+    int rcpts_per_transaction;
+} st_host_limits;
+
+#define ST_HOST_LIMITS_TTL_MS (24LL * 3600 * 1000)
+
+/* One slot of host (an IP address in text form) for holder while fewer than
+ * cap are live, held for hold_ms: 1 taken (*slot its number, *lim the host's
+ * shared limits, zero when none), 0 all cap slots live, -1 error. */
+int st_host_slot_take(st_store *s, const char *host, int cap, const char *holder, int64_t hold_ms, int *slot,
+                      st_host_limits *lim);
+/* Gives back the slot holder took. 0 / -1. */
+int st_host_slot_give(st_store *s, const char *host, int slot, const char *holder);
+/* Records limits a host showed; a stored limit only goes down (0 keeps it),
+ * unless it is older than ST_HOST_LIMITS_TTL_MS. 0 / -1. */
+int st_host_limits_put(st_store *s, const char *host, const st_host_limits *lim);
+
 /* ---- workers -------------------------------------------------------------------------- */
 
 /* A `bouncecheck worker` process, as it registers itself (for `status`).

@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define ST_SCHEMA_VERSION 5
+#define ST_SCHEMA_VERSION 6
 
 typedef struct st_store_ops {
     const char *kind;        /* "sqlite", "postgresql" */
@@ -82,6 +82,14 @@ typedef struct st_store_ops {
      * (store.c reads the clock) */
     int (*domain_facts_put)(void *be, const char *domain, const char *mx_host, int accept_all,
                             int64_t accept_all_at, int64_t updated_at);
+    /* st_host_slot_take with the clock read (now, and limits_since: the
+     * oldest learned limits still good); 1 / 0 / -1 */
+    int (*host_slot_take)(void *be, const char *host, int cap, const char *holder, int64_t until, int64_t now,
+                          int64_t limits_since, int *slot, st_host_limits *lim);
+    int (*host_slot_give)(void *be, const char *host, int slot, const char *holder);
+    /* older limits than stale_before are replaced, not lowered */
+    int (*host_limits_put)(void *be, const char *host, const st_host_limits *lim, int64_t now,
+                           int64_t stale_before);
 } st_store_ops;
 
 /* Adds k rows in `state` (and, when done, result `status`) to c: how the

@@ -4,7 +4,7 @@
  * servers and workers on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 5; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 6; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (st_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -32,6 +32,10 @@
  *             and deleted with its job. Rows leave job_rows only with their
  *             job and never go from done back to open, so nothing else
  *             changes it.
+ *   host_slots    (schema 6) the host gate: (host address, slot) with
+ *             holder and until (unix ms); a slot past its until is free
+ *   host_limits   (schema 6) per host address: rcpt_cap, txn_cap (0:
+ *             none shown), updated_at
  *
  * Claiming: a query lists (job, domain, key) of pairs with claimable rows,
  * where the key (the politeness key) is the MX host of the domain's facts,
@@ -129,6 +133,9 @@ enum {
     Q_WORKER_DELETE,
     Q_FACTS_GET,
     Q_FACTS_PUT,
+    Q_SLOT_TAKE,
+    Q_SLOT_GIVE,
+    Q_HOSTLIM_PUT,
     Q__COUNT
 };
 
@@ -277,6 +284,30 @@ static const char *const sql_text[Q__COUNT] = {
         " accept_all = coalesce(excluded.accept_all, domain_facts.accept_all),"
         " accept_all_at = CASE WHEN excluded.accept_all IS NULL THEN domain_facts.accept_all_at"
         " ELSE excluded.accept_all_at END, updated_at = excluded.updated_at",
+    /* A connection slot of host $1 for holder $2, of at most $3 live ones,
+     * until $4 (now $5): the lowest slot number free or expired. Two
+     * takers of one slot meet at its primary key: the second waits for the
+     * first to commit, then finds it live and takes nothing. With the
+     * slot: the host's learned limits younger than $6. */
+    [Q_SLOT_TAKE] = "WITH want AS (SELECT n FROM generate_series(0, $3::int - 1) n"
+                    " WHERE NOT EXISTS (SELECT 1 FROM host_slots h WHERE h.host = $1 AND h.slot = n"
+                    " AND h.until > $5) ORDER BY n LIMIT 1),"
+                    " t AS (INSERT INTO host_slots(host, slot, holder, until) SELECT $1, n, $2, $4 FROM want"
+                    " ON CONFLICT (host, slot) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+                    " WHERE host_slots.until <= $5 RETURNING slot)"
+                    " SELECT t.slot, coalesce(l.rcpt_cap, 0), coalesce(l.txn_cap, 0) FROM t"
+                    " LEFT JOIN host_limits l ON l.host = $1 AND l.updated_at > $6",
+    [Q_SLOT_GIVE] = "DELETE FROM host_slots WHERE host = $1 AND slot = $2 AND holder = $3",
+    /* limits only go down (0: none known), and start afresh once old */
+    [Q_HOSTLIM_PUT] = "INSERT INTO host_limits(host, rcpt_cap, txn_cap, updated_at) VALUES ($1, $2, $3, $4)"
+                      " ON CONFLICT (host) DO UPDATE SET"
+                      " rcpt_cap = CASE WHEN host_limits.updated_at <= $5 OR host_limits.rcpt_cap = 0"
+                      " OR (excluded.rcpt_cap > 0 AND excluded.rcpt_cap < host_limits.rcpt_cap)"
+                      " THEN excluded.rcpt_cap ELSE host_limits.rcpt_cap END,"
+                      " txn_cap = CASE WHEN host_limits.updated_at <= $5 OR host_limits.txn_cap = 0"
+                      " OR (excluded.txn_cap > 0 AND excluded.txn_cap < host_limits.txn_cap)"
+                      " THEN excluded.txn_cap ELSE host_limits.txn_cap END,"
+                      " updated_at = excluded.updated_at",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -292,6 +323,7 @@ static const bool retryable[Q__COUNT] = {
     [Q_ROWS_RESULT_STATE] = true, [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true,    [Q_ROWS_PAGE] = true,
     [Q_WORKER_PUT] = true,        [Q_WORKER_SEEN] = true,  [Q_WORKER_LIST] = true,    [Q_ROWS_CANDIDATE_EX] = true,
     [Q_CLAIMS_LIST] = true,       [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,      [Q_FACTS_PUT] = true,
+    [Q_SLOT_GIVE] = true,         [Q_HOSTLIM_PUT] = true,
 };
 
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
@@ -373,6 +405,14 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           " END IF; RETURN NULL; END $f$;"
           "CREATE TRIGGER job_row_done AFTER UPDATE OF state ON job_rows FOR EACH ROW"
           " WHEN (OLD.state < 2 AND NEW.state >= 2) EXECUTE FUNCTION bc_job_row_done();",
+    /* the host gate: connection slots per MX address over every process
+     * (st_host_slot_take), and the limits the hosts showed */
+    [5] = "CREATE TABLE host_slots("
+          " host text NOT NULL, slot integer NOT NULL, holder text NOT NULL, until bigint NOT NULL,"
+          " PRIMARY KEY (host, slot));"
+          "CREATE TABLE host_limits("
+          " host text PRIMARY KEY, rcpt_cap integer NOT NULL DEFAULT 0, txn_cap integer NOT NULL DEFAULT 0,"
+          " updated_at bigint NOT NULL);",
 };
 
 typedef struct pg_store {
@@ -1668,6 +1708,55 @@ static int pg_domain_facts_put(void *be, const char *domain, const char *mx_host
     return run_command(be, Q_FACTS_PUT, &p);
 }
 
+/* ---- the host gate ----------------------------------------------------------------------- */
+
+static int pg_host_slot_take(void *be, const char *host, int cap, const char *holder, int64_t until, int64_t now,
+                             int64_t limits_since, int *slot, st_host_limits *lim)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, host);
+    p_text(&p, holder);
+    p_i64(&p, cap);
+    p_i64(&p, until);
+    p_i64(&p, now);
+    p_i64(&p, limits_since);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_SLOT_TAKE, &p, NULL);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int ret = PQntuples(r) > 0;
+    if (ret) {
+        *slot = (int)get_i64(r, 0, 0);
+        lim->rcpts_per_connection = (int)get_i64(r, 0, 1);
+        lim->rcpts_per_transaction = (int)get_i64(r, 0, 2);
+    }
+    PQclear(r);
+    return ret;
+}
+
+static int pg_host_slot_give(void *be, const char *host, int slot, const char *holder)
+{
+    params p = { 0 };
+    p_text(&p, host);
+    p_i64(&p, slot);
+    p_text(&p, holder);
+    return run_command(be, Q_SLOT_GIVE, &p);
+}
+
+static int pg_host_limits_put(void *be, const char *host, const st_host_limits *lim, int64_t now,
+                              int64_t stale_before)
+{
+    params p = { 0 };
+    p_text(&p, host);
+    p_i64(&p, lim->rcpts_per_connection);
+    p_i64(&p, lim->rcpts_per_transaction);
+    p_i64(&p, now);
+    p_i64(&p, stale_before);
+    return run_command(be, Q_HOSTLIM_PUT, &p);
+}
+
 static const st_store_ops pg_ops = {
     .kind = "postgresql",
     .close = pg_close,
@@ -1707,6 +1796,9 @@ static const st_store_ops pg_ops = {
     .queue_list = pg_queue_list,
     .domain_facts_get = pg_domain_facts_get,
     .domain_facts_put = pg_domain_facts_put,
+    .host_slot_take = pg_host_slot_take,
+    .host_slot_give = pg_host_slot_give,
+    .host_limits_put = pg_host_limits_put,
 };
 
 int st_store_pg_open(const st_store_ops **ops, void **be, const char *url, char *err, size_t errlen)

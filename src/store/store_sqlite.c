@@ -3,10 +3,11 @@
  * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 5 (1: before admin keys and reasons;
+ *   meta(k, v)      schema_version = 6 (1: before admin keys and reasons;
  *                   2: before job_rows and workers; 3: before job_rows.weight;
- *                   4: before domain_facts and job_domains; opening an older
- *                   store migrates it)
+ *                   4: before domain_facts and job_domains; 5: before
+ *                   host_slots and host_limits; opening an older store
+ *                   migrates it)
  *   keys            one per API key: id, SHA-256 of the secret (the secret
  *                   itself is never stored), name, created/revoked times,
  *                   rate, daily quota and whether it is an admin key
@@ -36,6 +37,11 @@
  *                   and deleted with its job (foreign key). Rows are never
  *                   deleted from job_rows but with their job, and never go
  *                   from done back to open, so nothing else can change it.
+ *   host_slots      (schema 6) the host gate: (host address, slot number)
+ *                   with its holder (a worker id) and until (unix ms); a
+ *                   slot past its until is free (st_host_slot_take)
+ *   host_limits     (schema 6) per host address: recipients per connection
+ *                   and per transaction it showed (0: none), updated_at
  *
  * Claiming walks job_domains, not job_rows: jobs oldest first (index
  * jobs_created), each job's pairs in domain order (primary key), a pair taken
@@ -105,6 +111,10 @@ enum {
     Q_WORKER_DELETE,
     Q_FACTS_GET,
     Q_FACTS_PUT,
+    Q_SLOT_TAKE,
+    Q_SLOT_LIMITS,
+    Q_SLOT_GIVE,
+    Q_HOSTLIM_PUT,
     Q__COUNT
 };
 
@@ -214,6 +224,25 @@ static const char *const sql_text[Q__COUNT] = {
                     " accept_all = CASE WHEN ?3 >= 0 THEN excluded.accept_all ELSE accept_all END,"
                     " accept_all_at = CASE WHEN ?3 >= 0 THEN excluded.accept_all_at ELSE accept_all_at END,"
                     " updated_at = excluded.updated_at",
+    /* the lowest free or expired slot of host ?1 among ?3, for holder ?2
+     * until ?4 (now ?5); writes are serialised by the database lock */
+    [Q_SLOT_TAKE] = "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?3)"
+                    " INSERT INTO host_slots(host, slot, holder, until)"
+                    " SELECT ?1, k, ?2, ?4 FROM n WHERE NOT EXISTS (SELECT 1 FROM host_slots h"
+                    " WHERE h.host = ?1 AND h.slot = n.k AND h.until > ?5) ORDER BY k LIMIT 1"
+                    " ON CONFLICT(host, slot) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+                    " WHERE until <= ?5 RETURNING slot",
+    [Q_SLOT_LIMITS] = "SELECT rcpt_cap, txn_cap FROM host_limits WHERE host = ?1 AND updated_at > ?2",
+    [Q_SLOT_GIVE] = "DELETE FROM host_slots WHERE host = ?1 AND slot = ?2 AND holder = ?3",
+    [Q_HOSTLIM_PUT] = "INSERT INTO host_limits(host, rcpt_cap, txn_cap, updated_at) VALUES (?1, ?2, ?3, ?4)"
+                      " ON CONFLICT(host) DO UPDATE SET"
+                      " rcpt_cap = CASE WHEN updated_at <= ?5 OR rcpt_cap = 0"
+                      " OR (excluded.rcpt_cap > 0 AND excluded.rcpt_cap < rcpt_cap)"
+                      " THEN excluded.rcpt_cap ELSE rcpt_cap END,"
+                      " txn_cap = CASE WHEN updated_at <= ?5 OR txn_cap = 0"
+                      " OR (excluded.txn_cap > 0 AND excluded.txn_cap < txn_cap)"
+                      " THEN excluded.txn_cap ELSE txn_cap END,"
+                      " updated_at = excluded.updated_at",
 };
 
 /* Run once per open, inside one write transaction (two processes may
@@ -295,6 +324,14 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           " UPDATE job_domains SET open_rows = open_rows - 1 WHERE job_id = new.job_id AND domain = new.domain;"
           " DELETE FROM job_domains WHERE job_id = new.job_id AND domain = new.domain AND open_rows <= 0; END;"
           "UPDATE meta SET v = 5 WHERE k = 'schema_version';",
+    /* the host gate (st_host_slot_take) */
+    [5] = "CREATE TABLE host_slots("
+          " host TEXT NOT NULL, slot INTEGER NOT NULL, holder TEXT NOT NULL, until INTEGER NOT NULL,"
+          " PRIMARY KEY(host, slot)) WITHOUT ROWID;"
+          "CREATE TABLE host_limits("
+          " host TEXT PRIMARY KEY, rcpt_cap INTEGER NOT NULL DEFAULT 0, txn_cap INTEGER NOT NULL DEFAULT 0,"
+          " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+          "UPDATE meta SET v = 6 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {
@@ -1369,6 +1406,73 @@ static int sq_domain_facts_put(void *be, const char *domain, const char *mx_host
     return ret;
 }
 
+/* ---- the host gate ----------------------------------------------------------------------- */
+
+static int sq_host_slot_take(void *be, const char *host, int cap, const char *holder, int64_t until, int64_t now,
+                             int64_t limits_since, int *slot, st_host_limits *lim)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_SLOT_TAKE];
+    sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, holder, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, cap);
+    sqlite3_bind_int64(q, 4, until);
+    sqlite3_bind_int64(q, 5, now);
+    int rc = sqlite3_step(q), ret;
+    if (rc == SQLITE_ROW) {
+        *slot = sqlite3_column_int(q, 0);
+        ret = 1;
+        rc = sqlite3_step(q); /* to the end: the statement's write is done there */
+        if (rc != SQLITE_DONE)
+            ret = -1;
+    } else {
+        ret = rc == SQLITE_DONE ? 0 : -1;
+    }
+    stmt_done(q);
+    if (ret == 1) {
+        q = s->stmt[Q_SLOT_LIMITS];
+        sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, limits_since);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            lim->rcpts_per_connection = sqlite3_column_int(q, 0);
+            lim->rcpts_per_transaction = sqlite3_column_int(q, 1);
+        }
+        stmt_done(q);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_host_slot_give(void *be, const char *host, int slot, const char *holder)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_SLOT_GIVE];
+    sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, slot);
+    sqlite3_bind_text(q, 3, holder, -1, SQLITE_STATIC);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int sq_host_limits_put(void *be, const char *host, const st_host_limits *lim, int64_t now,
+                              int64_t stale_before)
+{
+    sq_store *s = be;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *q = s->stmt[Q_HOSTLIM_PUT];
+    sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, lim->rcpts_per_connection);
+    sqlite3_bind_int(q, 3, lim->rcpts_per_transaction);
+    sqlite3_bind_int64(q, 4, now);
+    sqlite3_bind_int64(q, 5, stale_before);
+    int ret = step_done(q) == SQLITE_DONE ? 0 : -1;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
 static const st_store_ops sq_ops = {
     .kind = "sqlite",
     .close = sq_close,
@@ -1408,6 +1512,9 @@ static const st_store_ops sq_ops = {
     .queue_list = sq_queue_list,
     .domain_facts_get = sq_domain_facts_get,
     .domain_facts_put = sq_domain_facts_put,
+    .host_slot_take = sq_host_slot_take,
+    .host_slot_give = sq_host_slot_give,
+    .host_limits_put = sq_host_limits_put,
 };
 
 int st_store_sqlite_open(const st_store_ops **ops, void **be, const char *dir, char *err, size_t errlen)

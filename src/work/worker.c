@@ -19,6 +19,13 @@
  * again), and a claim that ends leaves what it learned: the catch-all fact
  * and the mail server that answered, which makes claims exclusive per mail
  * server for domains that share one.
+ *
+ * The host gate (st_host_slot_take): the worker puts every SMTP connection of
+ * its verifier through the store, so that --mx-connections holds per MX
+ * address over all the workers of the database at every moment, whatever
+ * the claims (a domain's first batch, domains that share a provider's MX,
+ * a claim taken over from a dead worker). Limits a host showed (recipients
+ * per connection and per transaction) are shared the same way.
  */
 #include "worker.h"
 
@@ -94,6 +101,46 @@ static int64_t now_ms(void)
 }
 
 static void on_result(void *arg, bc_result *r);
+
+/* ---- the host gate (bc_host_gate over st_host_slot_*) ---------------------- */
+
+static int gate_take(void *arg, const char *host, int cap, int64_t hold_ms, int *slot, bc_host_limits *shared)
+{
+    wk *w = arg;
+    st_host_limits lim;
+    int rc = st_host_slot_take(w->o.store, host, cap, w->info.id, hold_ms, slot, &lim);
+    if (rc < 0) {
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        wk_log("cannot take a connection slot of %s: %s", host, st_store_error(w->o.store));
+        return -1;
+    }
+    if (rc == 1) {
+        shared->rcpts_per_connection = lim.rcpts_per_connection;
+        shared->rcpts_per_transaction = lim.rcpts_per_transaction;
+    }
+    return rc;
+}
+
+static void gate_give(void *arg, const char *host, int slot)
+{
+    wk *w = arg;
+    if (st_host_slot_give(w->o.store, host, slot, w->info.id) != 0) {
+        /* it runs out by itself at the end of its hold */
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        wk_log("cannot give back a connection slot of %s: %s", host, st_store_error(w->o.store));
+    }
+}
+
+static void gate_learned(void *arg, const char *host, const bc_host_limits *l)
+{
+    wk *w = arg;
+    st_host_limits lim = { .rcpts_per_connection = l->rcpts_per_connection,
+                           .rcpts_per_transaction = l->rcpts_per_transaction };
+    if (st_host_limits_put(w->o.store, host, &lim) != 0) {
+        atomic_fetch_add(&w->st.store_errors_total, 1);
+        wk_log("cannot share the limits of %s: %s", host, st_store_error(w->o.store));
+    }
+}
 
 static void fill(wclaim *cl);
 
@@ -408,7 +455,7 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
     if (w->o.lease_ms <= 0)
         w->o.lease_ms = 60000;
     int conns = o->vo && o->vo->mx_connections > 0 ? o->vo->mx_connections : 2;
-    int rcpts = o->vo && o->vo->rcpts_per_connection > 0 ? o->vo->rcpts_per_connection : 10;
+    int rcpts = o->vo && o->vo->rcpts_per_connection > 0 ? o->vo->rcpts_per_connection : BC_RCPTS_START;
     w->per_claim = 2 * conns * rcpts;
     if (w->per_claim < 20)
         w->per_claim = 20;
@@ -440,6 +487,8 @@ wk *wk_start(const wk_opts *o, char *err, size_t errlen)
         return NULL;
     }
     w->next_beat_at = w->info.started_at + HEARTBEAT_MS;
+    bc_host_gate gate = { .take = gate_take, .give = gate_give, .learned = gate_learned, .arg = w };
+    bc_verifier_set_host_gate(o->v, &gate);
     w->tick = event_new(o->base, -1, EV_PERSIST, tick_cb, w);
     w->kick = evtimer_new(o->base, tick_cb, w);
     struct timeval tv = { 0, TICK_MS * 1000 };

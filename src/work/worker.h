@@ -47,7 +47,9 @@ typedef struct wk_stats {
 } wk_stats;
 
 /* Registers the worker in the store and starts claiming on the loop. NULL
- * with err on failure. */
+ * with err on failure. From then on every SMTP connection of the verifier
+ * o->v goes through the store's host gate (st_host_slot_take) under the
+ * worker's id: the verifier must be freed before the worker (wk_free). */
 wk *wk_start(const wk_opts *o, char *err, size_t errlen);
 
 /* Graceful stop: no more claims; the results at hand are written; rows of

@@ -1238,8 +1238,13 @@ def t_migration():
     kcols = [c[1] for c in con.execute("PRAGMA table_info(keys)")]
     jcols = [c[1] for c in con.execute("PRAGMA table_info(jobs)")]
     con.close()
-    tap.ok(ver == 5 and "admin" in kcols and "reasons" in jcols,
-           "the store was migrated: schema_version 5, keys.admin and jobs.reasons added",
+    impl = os.path.join(os.environ.get("BC_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..")),
+                        "src", "store", "store_impl.h")
+    m = re.search(r"^#define ST_SCHEMA_VERSION (\d+)", open(impl, encoding="utf-8").read(), re.M)
+    want_ver = int(m.group(1)) if m else -1
+    tap.ok(ver == want_ver and "admin" in kcols and "reasons" in jcols,
+           f"the store was migrated: schema_version {want_ver} (src/store/store_impl.h), keys.admin and "
+           "jobs.reasons added",
            [f"version {ver}", kcols, jcols])
     rc, out, err = keys(data, "list", "--json")
     lst = json.loads(out) if rc == 0 else []

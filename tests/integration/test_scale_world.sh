@@ -24,6 +24,11 @@
 #     load on a domain's mail servers;
 #  4. `serve --db URL` without --no-work and with no worker verifies a
 #     second job by itself, byte-identical to the CLI too.
+#  5. many domains, one MX address (issue 20): 400 addresses over 200
+#     domains whose only MX is bclab-shared.net, with the default RCPT
+#     batching: one process and then three workers (one killed with
+#     SIGKILL mid-job) never have more than --mx-connections open to it at
+#     once (its latency proxy counts), every row once, byte-identical.
 # PostgreSQL runs on the host and is reached from the namespace through its
 # Unix socket (a path in the file system: not bound to a network namespace);
 # the password travels in PGPASSWORD, never on a command line.
@@ -65,10 +70,12 @@ export PG_LOCAL_BIN PG_LOCAL_PORT PG_LOCAL_USER PG_LOCAL_PASSWORD
 export BC_PG_SOCK="$PG_LOCAL_WORK/pg/sock"
 latency_pid=$(awk '$2 == "latency" { print $1 }' "$state/pids")
 
-$py - "$bin" "$NS" "$state" "$here/../api" "$latency_pid" <<'EOF'
+latency2_pid=$(awk '$2 == "latency2" { print $1 }' "$state/pids")
+
+$py - "$bin" "$NS" "$state" "$here/../api" "$latency_pid" "$latency2_pid" <<'EOF'
 import csv, io, json, os, random, re, signal, subprocess, sys, time
 from collections import Counter
-bin, ns, state, apidir, latency_pid = sys.argv[1:6]
+bin, ns, state, apidir, latency_pid, latency2_pid = sys.argv[1:7]
 sys.path.insert(0, apidir)
 from apitest import Server, Tap, checker
 
@@ -119,13 +126,13 @@ def createdb(name):
     return p.returncode == 0
 
 
-def proxy_stats():
-    """(connections, peak) of the latency proxy since the previous call
-    (its SIGUSR1 report), or None."""
-    out = os.path.join(state, "latency.out")
+def proxy_stats(name="latency", pid=None):
+    """(connections, peak) of a latency proxy (bclab-slow.net's, or NAME's
+    with PID) since the previous call (its SIGUSR1 report), or None."""
+    out = os.path.join(state, f"{name}.out")
     before = open(out, encoding="utf-8", errors="replace").read().count("stats ")
     try:
-        os.kill(int(latency_pid), signal.SIGUSR1)
+        os.kill(int(pid or latency_pid), signal.SIGUSR1)
     except (ValueError, OSError):
         return None
     for _ in range(50):
@@ -137,10 +144,10 @@ def proxy_stats():
     return None
 
 
-def start_worker(name, url, extra=()):
+def start_worker(name, url, extra=(), eng=None):
     err = os.path.join(state, f"worker-{name}.stderr")
     f = open(err, "ab")
-    cmd = wrap + [bin, "worker", "--db", url, "--name", name, *engine, "--lease", "5", "--claim-rows", "50",
+    cmd = wrap + [bin, "worker", "--db", url, "--name", name, *(eng or engine), "--lease", "5", "--claim-rows", "50",
                   *extra]
     f.write(("---- " + " ".join(cmd) + "\n").encode())
     f.flush()
@@ -157,10 +164,10 @@ def tail(path, n=8):
         return ""
 
 
-def cli_reference(lst, out, sender=None):
-    """`bouncecheck verify -i lst -o out` in the namespace (the engine options,
-    --from SENDER when given); (CompletedProcess, seconds)."""
-    opts = list(engine)
+def cli_reference(lst, out, sender=None, eng=None):
+    """`bouncecheck verify -i lst -o out` in the namespace (the engine options
+    or ENG, --from SENDER when given); (CompletedProcess, seconds)."""
+    opts = list(eng or engine)
     if sender:
         opts[opts.index("--from") + 1] = sender
     t0 = time.time()
@@ -502,10 +509,97 @@ tap.ok(p.returncode == 0 and same, "its results are byte-identical to `bounceche
 rc = s2.stop()
 tap.ok(rc == 0, f"SIGTERM stops the server with exit status 0 ({rc})", s2.stderr_tail())
 
+# ---- 4. many domains, one MX address: the cap holds in one process and over workers -----
+# 200 domains whose only MX is bclab-shared.net (one address, the 20 ms proxy
+# in front of Postfix), alice existing at each: --mx-connections counts per
+# MX address, whatever the domain, in one process and over three workers
+# through the host gate (their claims are exclusive per domain only until a
+# domain's MX is known: the first batches of different domains run side by
+# side). The default RCPT batching (no --rcpts-per-connection). One worker
+# is killed with SIGKILL mid-job: the slots it held run out, the cap holds.
+shared = [f"bclab-sh{i:03d}.net" for i in range(200)]
+want3 = []
+for d in shared:
+    want3.append((f"alice@{d}", "deliverable/accepted_email"))
+    want3.append((f"n{rng.randrange(10**8):08d}@{d}", "undeliverable/rejected_email"))
+rng.shuffle(want3)
+lst3 = os.path.join(state, "list3.csv")
+write_list(lst3, want3)
+eng3 = list(engine)
+k = eng3.index("--rcpts-per-connection")
+del eng3[k:k + 2]
+ref3 = os.path.join(state, "ref3.csv")
+proxy_stats("latency2", latency2_pid)
+p, secs3 = cli_reference(lst3, ref3, eng=eng3)
+peak = proxy_stats("latency2", latency2_pid)
+tap.ok(p.returncode == 0 and peak is not None and 0 < peak[1] <= MX_CAP,
+       f"one process, {len(want3)} addresses over {len(shared)} domains on one MX address: at most "
+       f"{peak[1] if peak else '?'} connections at once (cap {MX_CAP}; {peak[0] if peak else '?'} in all, "
+       f"{secs3:.0f}s)", [f"exit {p.returncode}", p.stderr.decode('utf-8', 'replace')[-300:], f"stats {peak}"])
+got3 = list(csv.reader(open(ref3, encoding="utf-8-sig", newline="")))[1:] if os.path.exists(ref3) else []
+bad3 = [(a, v, f"{x[4]}/{x[5]}") for (a, v), x in zip(want3, got3) if len(x) > 5 and f"{x[4]}/{x[5]}" != v]
+tap.ok(len(got3) == len(want3) and not bad3, f"every one of them has its verdict ({len(got3)} rows)", bad3[:5])
+
+if not createdb("bcshared"):
+    tap.ok(False, "createdb bcshared")
+    finish()
+url3 = db_url("bcshared")
+s3 = Server(bin, state, args=["--db", url3, "--no-work", *eng3], data=os.path.join(state, "api-data3"),
+            name="api-server3", wrap=wrap, env={"PGPASSWORD": PW})
+err = s3.start(wait=60)
+tap.ok(err is None, "serve --db --no-work starts for the shared-MX job", err)
+if err:
+    finish()
+first = len(procs)
+for i in (4, 5, 6):
+    start_worker(f"w{i}", url3, eng=eng3)
+proxy_stats("latency2", latency2_pid)
+r = s3.req("POST", "/v1/jobs?name=shared", headers={"Content-Type": "text/csv"}, body_file=lst3)
+jid3 = (r.json() or {}).get("id") if r.status == 201 else None
+tap.ok(jid3 is not None, f"POST /v1/jobs: {len(want3)} rows over {len(shared)} domains on one MX address",
+       r.short())
+killed3 = None
+deadline = time.time() + 120
+while jid3 and time.time() < deadline and killed3 is None:
+    j = s3.req("GET", f"/v1/jobs/{jid3}", check=False, timeout=10).json() or {}
+    if j.get("status") in ("done", "failed"):
+        break
+    if (j.get("processed") or 0) >= len(want3) // 4:
+        held = psql("bcshared", f"SELECT w.name FROM job_rows r JOIN workers w ON w.id = r.holder"
+                                f" WHERE r.job_id = '{jid3}' AND r.state = 1 LIMIT 1")
+        if held:
+            killed3 = held[0][0]
+            victim = dict((n, p) for n, p, _ in procs)[killed3]
+            victim.kill()
+            victim.wait()
+            break
+    time.sleep(0.1)
+j = s3.wait_job(jid3, timeout=300) or {} if jid3 else {}
+peak = proxy_stats("latency2", latency2_pid)
+tap.ok(killed3 is not None and j.get("status") == "done" and j.get("processed") == len(want3),
+       f"three workers, one ({killed3}) killed with SIGKILL a quarter of the way: the job completes",
+       repr(j)[:300])
+tap.ok(peak is not None and 0 < peak[1] <= MX_CAP,
+       f"over the three workers, bclab-shared.net's address had at most {peak[1] if peak else '?'} connections "
+       f"at once (cap {MX_CAP}; {peak[0] if peak else '?'} in all)", f"stats {peak}")
+once = psql("bcshared", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid3}' AND state = 2")
+tap.ok(once == [[str(len(want3))]], f"job_rows: every row done exactly once ({once})")
+r3 = s3.req("GET", f"/v1/jobs/{jid3}/results?format=csv", timeout=120) if jid3 else None
+same, d = compare(r3.body if r3 is not None and r3.status == 200 else b"", ref3)
+tap.ok(same, "its results are byte-identical to `bouncecheck verify -i` on the same list", d)
+for n, p, _ in procs[first:]:
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
+s3.stop()
+
 data = re.findall(r".*(?:disconnect from.* data=|postfix/cleanup|message-id=).*",
                   open(os.path.join(state, "maillog"), encoding="utf-8", errors="replace").read())
 tap.ok(not data, "Postfix never saw DATA nor queued a message", data[:3])
-texts = s.stderr_text() + s2.stderr_text() + "".join(open(e, encoding="utf-8", errors="replace").read()
+texts = s.stderr_text() + s2.stderr_text() + s3.stderr_text() + "".join(open(e, encoding="utf-8", errors="replace").read()
                                                       for _, _, e in procs)
 tap.ok(PW not in texts, "the database password shows in no server or worker log")
 tap.ok("Sanitizer" not in texts and "runtime error" not in texts,

@@ -4,8 +4,10 @@
 # the parents .net/.com and the root that answer NXDOMAIN, and a zone that
 # answers REFUSED), a private Postfix instance with
 # virtual mailboxes and STARTTLS on two addresses (the second one greylists
-# through postgrey), a latency proxy in front of Postfix, and one scripted SMTP
-# server per misbehaviour. Everything it creates is recorded in DIR (an empty
+# through postgrey), two latency proxies in front of Postfix (300 ms for
+# bclab-slow.net; 20 ms for bclab-shared.net, the only MX of 200 domains
+# bclab-sh000.net ... bclab-sh199.net, where alice exists), and one scripted
+# SMTP server per misbehaviour. Everything it creates is recorded in DIR (an empty
 # or new directory) so that down.sh DIR can remove it, also after a failed up.
 # Needs root. Prints progress on stderr; on success DIR/world.env describes
 # the world (shell syntax: NS=..., DNS=..., ...). Exit status 0 on success.
@@ -31,6 +33,8 @@ DNS=11.22.0.1
 MX_OK=11.22.0.10      # Postfix: virtual mailboxes, access maps, STARTTLS
 MX_GREY=11.22.0.11    # Postfix, second smtpd with postgrey
 MX_SLOW=11.22.0.12    # latency proxy -> MX_OK:25
+MX_SHARED=11.22.0.13  # a second latency proxy (20 ms) -> MX_OK:25, the only MX of SHARED_N domains
+SHARED_N=200          # bclab-sh000.net ... bclab-sh199.net: one MX address for many domains
 MX_DEAD=11.22.0.40    # assigned, nothing listens: connection refused
 MX_PRIV=10.99.0.5     # private range: a scripted server, only with --allow-private
 # scripted servers: name mode address
@@ -46,6 +50,7 @@ scripted=(
     "noutf8 noutf8 11.22.0.28"
     "multi normal 11.22.0.29"
     "errlimit errlimit 11.22.0.31"
+    "errsleep errsleep 11.22.0.32"
     "v6 normal 2a0b:bc00::30"
     "private normal $MX_PRIV"
 )
@@ -59,7 +64,7 @@ echo "up.sh: network namespace $ns" >&2
 ip netns add "$ns" || die "ip netns add $ns failed"
 nsx() { ip netns exec "$ns" "$@"; }
 ip -n "$ns" link set lo up || die "lo up"
-addrs=("$DNS/32" "$MX_OK/32" "$MX_GREY/32" "$MX_SLOW/32" "$MX_DEAD/32" "$MX_PRIV/32")
+addrs=("$DNS/32" "$MX_OK/32" "$MX_GREY/32" "$MX_SLOW/32" "$MX_SHARED/32" "$MX_DEAD/32" "$MX_PRIV/32")
 for s in "${scripted[@]}"; do
     read -r _ _ a <<< "$s"
     case "$a" in
@@ -130,6 +135,14 @@ zone bclab-nullmx.net "@ IN MX 0 ."
 zone bclab-nomail.net "@ IN TXT \"no mail here\""
 zone "$IDN_DOMAIN" "@ IN MX 10 mx.bclab-ok.net."
 zone gmail.com "@ IN MX 5 mx.bclab-ok.net."
+# Many domains, one MX address (a provider's): the per-MX cap counts them together.
+zone bclab-shared.net "mx IN A $MX_SHARED"
+shared_domains=()
+for i in $(seq 0 $((SHARED_N - 1))); do
+    d=$(printf 'bclab-sh%03d.net' "$i")
+    shared_domains+=("$d")
+    zone "$d" "@ IN MX 10 mx.bclab-shared.net."
+done
 for s in "${scripted[@]}"; do
     read -r name _ a <<< "$s"
     rr=A
@@ -201,7 +214,11 @@ mailboxes="alice bob carol sink postmaster full disabled blocked grey1 grey2 sel
             echo "$u@$d $d/$u/"
         done
     done
+    for d in "${shared_domains[@]}"; do
+        echo "alice@$d $d/alice/"
+    done
 } > "$pf/vmailbox"
+printf '%s OK\n' "${shared_domains[@]}" > "$pf/shared_domains"
 echo "@bclab-catchall.net sink@bclab-ok.net" > "$pf/valias"
 cat > "$pf/rcpt_access" <<EOF
 full@bclab-ok.net 552 5.2.2 Mailbox full, quota exceeded
@@ -229,7 +246,7 @@ smtpd_tls_cert_file = $dir/cert.pem
 smtpd_tls_key_file = $dir/key.pem
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
-virtual_mailbox_domains = bclab-ok.net, bclab-grey.net, bclab-slow.net, bclab-backup.net, bclab-implicit.net, $IDN_DOMAIN, gmail.com
+virtual_mailbox_domains = bclab-ok.net, bclab-grey.net, bclab-slow.net, bclab-backup.net, bclab-implicit.net, $IDN_DOMAIN, gmail.com, texthash:$pf/shared_domains
 virtual_mailbox_maps = texthash:$pf/vmailbox
 virtual_alias_domains = bclab-catchall.net
 virtual_alias_maps = texthash:$pf/valias
@@ -245,6 +262,7 @@ wait_for "$dir/maillog" "daemon started" 10 || die "postfix did not start: $(cat
 
 # ---- latency proxy in front of Postfix ------------------------------------
 bg latency /usr/bin/python3 "$tests/latency_proxy.py" --listen "$MX_SLOW:25" --target "$MX_OK:25" --delay-ms 300
+bg latency2 /usr/bin/python3 "$tests/latency_proxy.py" --listen "$MX_SHARED:25" --target "$MX_OK:25" --delay-ms 20
 
 # ---- scripted SMTP servers ---------------------------------------------
 for s in "${scripted[@]}"; do
@@ -263,6 +281,7 @@ done
 
 # ---- readiness -----------------------------------------------------------
 wait_for "$dir/latency.out" ready 10 || die "latency proxy did not start: $(cat "$dir/latency.out")"
+wait_for "$dir/latency2.out" ready 10 || die "latency proxy 2 did not start: $(cat "$dir/latency2.out")"
 for s in "${scripted[@]}"; do
     read -r name _ _ <<< "$s"
     wait_for "$dir/smtp-$name.out" ready 10 || die "scripted server $name did not start: $(cat "$dir/smtp-$name.out")"

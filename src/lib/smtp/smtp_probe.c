@@ -227,20 +227,23 @@ const char *bc_probe_end_name(bc_probe_end e)
 
 /* ---- ending -------------------------------------------------------------------- */
 
-/* Runs from the loop once the outcome is final: calls the user callback, then
- * frees the probe and everything it owns (the bufferevents, the SSL, the
- * events). The request's rcpts stay with the caller. */
+/* Runs from the loop once the outcome is final (probe_finish has shut the
+ * connection down): frees the bufferevent, calls the user callback, then
+ * frees the probe and everything else it owns (the events). The request's
+ * rcpts stay with the caller. */
 static void probe_done_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     bc_probe *p = arg;
     p->out.ms = bc_now_ms() - p->t0;
-    p->cb(p->arg, &p->out);
     if (p->bev)
         bufferevent_free(p->bev); /* frees the SSL and the socket under it */
     else if (p->ssl)
         SSL_free(p->ssl);
+    p->bev = NULL;
+    p->ssl = NULL;
+    p->cb(p->arg, &p->out);
     event_free(p->timer);
     event_free(p->done_ev);
     free(p);
@@ -288,6 +291,13 @@ __attribute__((format(printf, 3, 4))) static void probe_finish(bc_probe *p, bc_p
     if (p->bev) {
         bufferevent_disable(p->bev, EV_READ | EV_WRITE);
         bufferevent_setcb(p->bev, NULL, NULL, NULL, NULL);
+        /* The connection ends now, not when libevent closes the socket of
+         * the freed bufferevent on a later turn of the loop: a caller that
+         * counts open connections per server (the per-host cap, the
+         * workers' host gate) gives the slot back from the callback. */
+        evutil_socket_t sock = bufferevent_getfd(p->bev);
+        if (sock >= 0)
+            shutdown(sock, SHUT_RDWR);
     }
     if (p->timer)
         event_del(p->timer);
@@ -736,6 +746,7 @@ static void probe_response(bc_probe *p, const bc_smtp_reply *r)
         /* A RCPT reply that is a 421 is still that recipient's reply. */
         if (p->step == BC_STEP_RCPT) {
             p->req->rcpts[p->await_rcpt].replied = true;
+            p->req->rcpts[p->await_rcpt].at_ms = bc_now_ms();
             p->req->rcpts[p->await_rcpt].reply = *r;
         }
         probe_finish(p, BC_PROBE_REPLY, "server closing: %d %s", r->code, r->text);
@@ -802,6 +813,7 @@ static void probe_response(bc_probe *p, const bc_smtp_reply *r)
     case BC_STEP_RCPT: {
         bc_probe_rcpt *rc = &p->req->rcpts[p->await_rcpt];
         rc->replied = true;
+        rc->at_ms = bc_now_ms();
         rc->reply = *r;
         p->await_rcpt = probe_next_asked(p, p->await_rcpt + 1);
         if (p->await_rcpt < p->batch_end) {

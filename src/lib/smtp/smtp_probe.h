@@ -88,6 +88,7 @@ typedef struct bc_probe_rcpt {
                               * catch-all probe in its own transaction). Non-decreasing. */
     /* out */
     bool replied;          /* got an RCPT reply (reply valid) */
+    long at_ms;            /* when the reply was read (bc_now_ms()), for replies slowed on purpose */
     bool skipped_smtputf8; /* not asked: needs SMTPUTF8 and the server does not offer it */
     bc_smtp_reply reply;
 } bc_probe_rcpt;

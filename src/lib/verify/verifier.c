@@ -49,7 +49,10 @@
 #include "smtp/smtp_rules.h"
 #include "verify/result.h"
 
-#define MAX_BATCH 100 /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
+#define MAX_BATCH 100        /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
+#define SLOW_GAP_MS 800      /* a reply this much later than the one before, after quick ones: a tarpit */
+#define GATE_POLL_MS 100     /* how often a session refused by the host gate asks again */
+#define GATE_MARGIN_MS 15000 /* a gate slot is held this long past the session's deadline */
 #define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
 #define HASH_BUCKETS 4096
 #define SLOT_POLL_MS 50 /* how often a session waiting for a host slot looks again */
@@ -131,7 +134,7 @@ struct task {
     int timeout_ms; /* this address's deadline from its turn */
     int greylist_round;
     bool was_greylisted;       /* a server greylisted it once (a fact for the verdict) */
-    bool started;              /* has been PROBING once: its deadline counts from that turn */
+    bool started;              /* a connection asked about it once: its deadline counts from then */
     char mailbox[BC_ADDR_MAX]; /* local@ascii-domain, as sent in RCPT TO */
     struct event *timer;       /* the deadline */
     struct event *recheck;     /* the wait before a greylist recheck (WAIT_RECHECK) */
@@ -168,12 +171,14 @@ struct vhost {
     int active;
     long backoff_until;
     int backoff_ms;
-    bool tls_broken;       /* a STARTTLS handshake failed here: go plaintext */
-    int rcpt_cap;          /* recipients per connection this host has shown it
-                           * takes (0: no limit seen): lowered when it drops a
-                           * connection with recipients unanswered */
-    bool one_rcpt_per_txn; /* it answered "452 4.5.3 Too many recipients" past the
-                            * first RCPT of a transaction (Outlook): one each */
+    bool tls_broken; /* a STARTTLS handshake failed here: go plaintext */
+    int rcpt_cap;    /* recipients per connection this host has shown it takes (0: no
+                   * limit seen): lowered when it drops a connection with recipients
+                   * unanswered, slows its replies down past some, or answers "too
+                   * many recipients" to the first RCPT of a later transaction */
+    int txn_cap;     /* recipients per transaction (0: no limit seen): it answered
+                   * "452 4.5.3 Too many recipients" past this many RCPTs of one
+                   * transaction (Outlook: 1) */
 };
 
 typedef struct candidate {
@@ -198,6 +203,8 @@ struct session {
     int rcpt_limit; /* ask at most this many per connection (0: all) */
     int drops;      /* connections dropped with recipients unanswered */
     vhost *slot;    /* the host whose connection counter we hold */
+    bool gate_held; /* ... and a slot of the host gate's (gate_slot) */
+    int gate_slot;
     struct event *wait;
     bc_probe_config cfg;
     bc_probe_request req;
@@ -238,6 +245,9 @@ struct bc_verifier {
     task *all;
     session *sessions;
     uint64_t nconnects; /* SMTP connections started */
+    int batch_max;      /* RCPTs per connection at most: the user's, else BC_RCPTS_START */
+    bool have_gate;
+    bc_host_gate gate; /* bc_verifier_set_host_gate (have_gate) */
     bool freeing;
     /* The resolver check (resolver_check.h): negative DNS answers are
      * believed only while the last check passed, and not for long. */
@@ -463,22 +473,7 @@ static void task_to(task *j, task_state to)
         if (!task_in_queue(from))
             queue_append(d, j);
         break;
-    case TASK_PROBING:
-        if (!j->started) {
-            /* The deadline counts the time spent verifying this address,
-             * not the time it queued behind others of its domain for the
-             * politeness limits: restart it at its first turn. */
-            j->started = true;
-            long now_ms = bc_now_ms();
-            if (now_ms - j->t0 > 100) {
-                j->deadline = now_ms + j->timeout_ms;
-                if (j->timer) {
-                    struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
-                    evtimer_add(j->timer, &tv);
-                }
-            }
-        }
-        break;
+    case TASK_PROBING: break; /* the clock starts with the first connection (task_start_clock) */
     case TASK_WAIT_RECHECK: {
         /* task_schedule_recheck checked that the wait fits the deadline */
         long wait = (long)v->o.greylist_waits_s[j->greylist_round] * 1000;
@@ -498,6 +493,24 @@ static void task_to(task *j, task_state to)
             task_to(j, TASK_DONE);
         break;
     case TASK_DONE: task_enter_done(j); break;
+    }
+}
+
+/* The deadline counts the time spent verifying this address, not the time it
+ * queued behind others for the politeness limits (the per-host and per-domain
+ * connection caps, the host gate): it restarts when the first connection that
+ * asks about the address starts. */
+static void task_start_clock(task *j, long now_ms)
+{
+    if (j->started)
+        return;
+    j->started = true;
+    if (now_ms - j->t0 > 100) {
+        j->deadline = now_ms + j->timeout_ms;
+        if (j->timer) {
+            struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
+            evtimer_add(j->timer, &tv);
+        }
     }
 }
 
@@ -769,21 +782,46 @@ static void domain_catchall_settled(vdomain *d)
     }
 }
 
-/* Whether rc's reply is a "too many recipients" past the first RCPT of its
- * transaction (RFC 5321 4.5.3.1.10; RFC 3463 x.5.3). Every such RCPT of the
- * transaction is asked again (once the host is known for it, transactions
- * hold one RCPT each, so this cannot repeat). */
-static bool session_rcpt_over_txn_limit(session *s, const bc_probe_rcpt *rc)
+static void host_learned(bc_verifier *v, vhost *h);
+
+/* Lowers a learned limit (*cap: 0 none yet) to n; true when it changed. */
+static bool cap_lower(int *cap, int n)
+{
+    if (n < 1)
+        n = 1;
+    if (*cap && *cap <= n)
+        return false;
+    *cap = n;
+    return true;
+}
+
+/* Whether rc's reply is a "too many recipients" past the first RCPT of the
+ * connection (RFC 5321 4.5.3.1.10; RFC 3463 x.5.3): no answer about the
+ * mailbox but about how many the host takes. Past RCPTs of the same
+ * transaction it is a per-transaction limit, at the first RCPT of a later
+ * transaction a per-connection one: the host's limit is lowered to what it
+ * took, and every such RCPT is asked again on the next connection. The
+ * limits only go down, to 1 at least, so this cannot repeat for ever (a
+ * "too many" at the first RCPT of a connection is read as any reply). */
+static bool session_rcpt_over_limit(session *s, const bc_probe_rcpt *rc)
 {
     long i = rc - s->rcpts;
-    if (!s->last_cand || i <= 0 || i >= s->nrcpts || s->rcpts[i - 1].batch != rc->batch)
+    if (!s->last_cand || i <= 0 || i >= s->nrcpts)
         return false;
     if (rc->reply.code < 400 || rc->reply.code >= 500)
         return false;
     bool x53 = rc->reply.enh_class == 4 && rc->reply.enh_subject == 5 && rc->reply.enh_detail == 3;
     char folded[BC_REPLY_FOLD_MAX];
     bc_reply_fold(rc->reply.text, folded);
-    return x53 || bc_reply_folded_has(folded, "too many recipients");
+    if (!x53 && !bc_reply_folded_has(folded, "too many recipients"))
+        return false;
+    int in_txn = 0; /* RCPTs before it in its transaction */
+    for (long k = i - 1; k >= 0 && s->rcpts[k].batch == rc->batch; k--)
+        in_txn++;
+    vhost *h = host_get(s->v, (const struct sockaddr *)&s->last_cand->addr.sa);
+    if (h && (in_txn > 0 ? cap_lower(&h->txn_cap, in_txn) : cap_lower(&h->rcpt_cap, (int)i)))
+        host_learned(s->v, h);
+    return true;
 }
 
 /* One task's RCPT answer, final or a reason to recheck. */
@@ -797,14 +835,11 @@ static void session_settle_rcpt(session *s, task *j, const bc_probe_rcpt *rc, co
         task_decide(j, BC_STAGE_SMTP, BC_SMTPF_UTF8_UNSUPPORTED);
         return;
     }
-    if (session_rcpt_over_txn_limit(s, rc)) {
+    if (session_rcpt_over_limit(s, rc)) {
         /* Outlook answers "452 4.5.3 Too many recipients" to RCPTs past its
          * per-transaction limit: that is no answer about this mailbox. The
-         * host gets one RCPT per transaction from now on, and this address
+         * host's limit is lowered (session_rcpt_over_limit), and this address
          * is asked again on the session's next connection. */
-        vhost *h = host_get(s->v, (const struct sockaddr *)&s->last_cand->addr.sa);
-        if (h)
-            h->one_rcpt_per_txn = true;
         return;
     }
     bc_smtp_fact f = bc_verdict_smtp_fact(reply_read(s->v, s->last_cand, &rc->reply).cls);
@@ -876,9 +911,47 @@ static void session_fail_open_tasks(session *s)
 static void session_release_slot(session *s)
 {
     if (s->slot) {
+        if (s->gate_held && !s->orphan)
+            s->v->gate.give(s->v->gate.arg, s->slot->key, s->gate_slot);
+        s->gate_held = false;
         s->slot->active--;
         s->slot = NULL;
     }
+}
+
+/* Tells the host gate (if any) what v learned of h. */
+static void host_learned(bc_verifier *v, vhost *h)
+{
+    if (!v->have_gate || !v->gate.learned)
+        return;
+    bc_host_limits l = { .rcpts_per_connection = h->rcpt_cap, .rcpts_per_transaction = h->txn_cap };
+    v->gate.learned(v->gate.arg, h->key, &l);
+}
+
+/* A tarpit: the RCPT replies of the last connection came quickly, then one
+ * came SLOW_GAP_MS or more after the one before (Postfix sleeps
+ * smtpd_error_sleep_time per reply past smtpd_soft_error_limit errors). The
+ * host's per-connection limit becomes the number of quick ones; true when
+ * that lowered it. */
+static bool session_learn_slow(session *s, vhost *h)
+{
+    int quick = 0;
+    long prev = 0;
+    for (int i = 0; i < s->nrcpts; i++) {
+        const bc_probe_rcpt *rc = &s->rcpts[i];
+        if (!rc->replied)
+            break;
+        if (i > 0 && rc->batch == s->rcpts[i - 1].batch && prev) {
+            long gap = rc->at_ms - prev;
+            if (gap >= SLOW_GAP_MS)
+                return quick >= 2 && cap_lower(&h->rcpt_cap, quick);
+            if (gap > SLOW_GAP_MS / 4)
+                return false; /* slow all along: a slow link, not a tarpit */
+        }
+        prev = rc->at_ms;
+        quick++;
+    }
+    return false;
 }
 
 /* The session ended on a reply before RCPT (greeting, EHLO, STARTTLS, MAIL):
@@ -970,6 +1043,9 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
          * their accept_all depend on how addresses were grouped. */
     }
 
+    if (h && session_learn_slow(s, h))
+        host_learned(v, h);
+
     bool open_tasks = false;
     int asked = 0, unanswered = 0;
     for (int i = 0; i < s->ntasks; i++)
@@ -1003,10 +1079,15 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     if ((o->end == BC_PROBE_RESET || (o->end == BC_PROBE_REPLY && o->last.code == 421)) &&
         o->step == BC_STEP_RCPT && unanswered > 0 && s->drops < 2) {
         s->drops++;
+        /* Half as many, or fewer than it answered when that was less
+         * (an error limit reached sooner: mostly unknown mailboxes). */
+        int answered = asked - unanswered;
         int lim = asked / 2 > 0 ? asked / 2 : 1;
+        if (answered > 0 && answered * 3 / 4 < lim)
+            lim = answered * 3 / 4 > 0 ? answered * 3 / 4 : 1;
         s->rcpt_limit = lim;
-        if (h && (!h->rcpt_cap || lim < h->rcpt_cap))
-            h->rcpt_cap = lim;
+        if (h && cap_lower(&h->rcpt_cap, lim))
+            host_learned(v, h);
         session_next(s);
         return;
     }
@@ -1071,7 +1152,8 @@ static void session_next(session *s)
 {
     bc_verifier *v = s->v;
     long now = bc_now_ms();
-    /* the earliest deadline among open tasks bounds the session */
+    /* the earliest deadline among open tasks bounds the session (a task
+     * not asked about yet would start its clock now) */
     long deadline = 0;
     int open = 0;
     for (int i = 0; i < s->ntasks; i++) {
@@ -1079,8 +1161,9 @@ static void session_next(session *s)
         if (!session_asks(s, j))
             continue;
         open++;
-        if (!deadline || j->deadline < deadline)
-            deadline = j->deadline;
+        long dl = j->started ? j->deadline : now + j->timeout_ms;
+        if (!deadline || dl < deadline)
+            deadline = dl;
     }
     if (!open) {
         session_end(s);
@@ -1116,10 +1199,33 @@ static void session_next(session *s)
         evtimer_add(s->wait, &tv);
         return;
     }
+    if (h && v->have_gate) {
+        /* The cap over every process that shares the gate (the workers of
+         * one database); limits they learned of the host come with the slot. */
+        bc_host_limits shared = { 0, 0 };
+        long hold = deadline - now + GATE_MARGIN_MS;
+        if (v->gate.take(v->gate.arg, h->key, max_active, hold, &s->gate_slot, &shared) != 1) {
+            long wait = GATE_POLL_MS;
+            if (now + wait >= deadline)
+                wait = deadline - now > 0 ? deadline - now : 1;
+            struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+            evtimer_add(s->wait, &tv);
+            return;
+        }
+        s->gate_held = true;
+        if (shared.rcpts_per_connection > 0)
+            cap_lower(&h->rcpt_cap, shared.rcpts_per_connection);
+        if (shared.rcpts_per_transaction > 0)
+            cap_lower(&h->txn_cap, shared.rcpts_per_transaction);
+    }
     if (h) {
         h->active++;
         s->slot = h;
     }
+    /* The connection starts: so do the clocks of the addresses it asks about. */
+    for (int i = 0; i < s->ntasks; i++)
+        if (session_asks(s, s->tasks[i]))
+            task_start_clock(s->tasks[i], now);
     memset(&s->target, 0, sizeof s->target);
     memcpy(&s->target, &c->addr.sa, c->addr.salen);
     socklen_t tlen = c->addr.salen;
@@ -1144,7 +1250,7 @@ static void session_next(session *s)
         memset(rc, 0, sizeof *rc);
         rc->mailbox = j->mailbox;
         rc->needs_smtputf8 = (j->r->addr.flags & BC_ADDR_UTF8_LOCAL) != 0;
-        rc->batch = h && h->one_rcpt_per_txn ? s->nrcpts : 0;
+        rc->batch = h && h->txn_cap > 0 ? s->nrcpts / h->txn_cap : 0;
         s->rtask[s->nrcpts++] = i;
         j->r->smtp.attempts++;
     }
@@ -1236,10 +1342,18 @@ static void session_start(vdomain *d, const bc_mx_answer *a)
     s->d = d;
     s->wait = evtimer_new(v->base, session_wait_cb, s);
     int unsafe = session_candidates(s, a);
-    int cap = v->o.rcpts_per_connection;
+    /* How many addresses this session takes: the user's number, else a
+     * large batch (BC_RCPTS_START), lowered by the provider rules and by what
+     * the first host has shown it takes. A short queue is not spread over
+     * several connections: a session costs the same few round trips however
+     * many it asks (PIPELINING), and fewer connections are the politer. */
+    int cap = v->batch_max;
     const bc_provider *prov = s->ncand ? provider_of(v, s->cand[0].host) : NULL;
     if (prov && prov->rcpts_per_connection && prov->rcpts_per_connection < cap)
         cap = prov->rcpts_per_connection;
+    vhost *h0 = s->ncand ? host_get(v, (const struct sockaddr *)&s->cand[0].addr.sa) : NULL;
+    if (h0 && h0->rcpt_cap && h0->rcpt_cap < cap)
+        cap = h0->rcpt_cap;
     /* The queue holds WAIT_TURN tasks only here: domain_apply moved them all. */
     task *j;
     while (s->ntasks < cap && (j = d->pending_head)) {
@@ -1478,9 +1592,12 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         task_to(j, TASK_DONE);
         return;
     case TASK_WAIT_TURN:
+    case TASK_PROBING:
         if (!j->started) {
             /* DNS answered and the address waits for its turn under the
-             * per-host and per-domain limits: its clock starts with its turn. */
+             * per-host and per-domain limits (in the queue, or taken by a
+             * session that waits for a host slot): its clock starts with
+             * its first connection. */
             struct timeval tv = { j->timeout_ms / 1000, (j->timeout_ms % 1000) * 1000 };
             evtimer_add(j->timer, &tv);
             return;
@@ -1488,7 +1605,6 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         break;
     case TASK_NEW:
     case TASK_WAIT_DNS:
-    case TASK_PROBING:
     case TASK_WAIT_RECHECK: break;
     }
     session *s = j->sess;
@@ -1564,10 +1680,10 @@ bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base
         o->command_timeout_ms = 30000;
     if (o->mx_connections <= 0)
         o->mx_connections = 2;
-    if (o->rcpts_per_connection <= 0)
-        o->rcpts_per_connection = 10;
     if (o->rcpts_per_connection > MAX_BATCH)
         o->rcpts_per_connection = MAX_BATCH;
+    /* 0: adaptive, from BC_RCPTS_START down to what each host shows it takes */
+    v->batch_max = o->rcpts_per_connection > 0 ? o->rcpts_per_connection : BC_RCPTS_START;
     if (o->domain_rate_per_min == 0)
         o->domain_rate_per_min = 120;
     if (o->domain_rate_per_min < 0)
@@ -1733,17 +1849,17 @@ void bc_verifier_free(bc_verifier *v)
     while (v->sessions) {
         session *s = v->sessions;
         v->sessions = s->snext;
+        if (s->probe)
+            bc_probe_cancel(s->probe); /* the connection ends now; the probe's callback comes later */
+        session_release_slot(s);       /* the gate's slot too */
         s->orphan = true;
-        session_release_slot(s);
         for (int i = 0; i < s->ntasks; i++) {
             if (s->tasks[i]->sess == s)
                 s->tasks[i]->sess = NULL;
             task_unref(s->tasks[i]);
         }
         s->ntasks = 0;
-        if (s->probe)
-            bc_probe_cancel(s->probe);
-        else
+        if (!s->probe)
             session_free(s);
     }
     /* Pending tasks are told they were cancelled, wherever they wait: their
@@ -1825,6 +1941,35 @@ void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_t
         return;
     d->catch_all = accept_all;
     d->catch_all_at = at;
+}
+
+void bc_verifier_set_host_gate(bc_verifier *v, const bc_host_gate *gate)
+{
+    if (!v)
+        return;
+    v->have_gate = gate && gate->take && gate->give;
+    if (v->have_gate)
+        v->gate = *gate;
+    else
+        memset(&v->gate, 0, sizeof v->gate);
+}
+
+bool bc_verifier_host_limits(const bc_verifier *v, const char *host, bc_host_limits *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!v || !host)
+        return false;
+    for (const vhost *x = v->hosts[hash_str(host)]; x; x = x->hnext) {
+        if (strcmp(x->key, host) != 0)
+            continue;
+        if (out) {
+            out->rcpts_per_connection = x->rcpt_cap;
+            out->rcpts_per_transaction = x->txn_cap;
+        }
+        return true;
+    }
+    return false;
 }
 
 uint64_t bc_verifier_connections(const bc_verifier *v)
