@@ -171,12 +171,13 @@ struct vhost {
     int active;
     long backoff_until;
     int backoff_ms;
-    bool tls_broken; /* a STARTTLS handshake failed here: go plaintext */
-    int rcpt_cap;    /* recipients per connection this host has shown it takes (0: no
+    bool tls_broken;    /* a STARTTLS handshake failed here: go plaintext */
+    int rcpt_cap;       /* recipients per connection this host has shown it takes (0: no
                    * limit seen): lowered when it drops a connection with recipients
                    * unanswered, slows its replies down past some, or answers "too
                    * many recipients" to the first RCPT of a later transaction */
-    int txn_cap;     /* recipients per transaction (0: no limit seen): it answered
+    long gate_retry_at; /* the host gate refused a slot: no session asks again before this */
+    int txn_cap;        /* recipients per transaction (0: no limit seen): it answered
                    * "452 4.5.3 Too many recipients" past this many RCPTs of one
                    * transaction (Outlook: 1) */
 };
@@ -1204,8 +1205,12 @@ static void session_next(session *s)
          * one database); limits they learned of the host come with the slot. */
         bc_host_limits shared = { 0, 0 };
         long hold = deadline - now + GATE_MARGIN_MS;
-        if (v->gate.take(v->gate.arg, h->key, max_active, hold, &s->gate_slot, &shared) != 1) {
-            long wait = GATE_POLL_MS;
+        /* One question per host every GATE_POLL_MS, however many sessions wait. */
+        if (h->gate_retry_at > now ||
+            v->gate.take(v->gate.arg, h->key, max_active, hold, &s->gate_slot, &shared) != 1) {
+            if (h->gate_retry_at <= now)
+                h->gate_retry_at = now + GATE_POLL_MS;
+            long wait = h->gate_retry_at - now + 1 + (long)rand_below(GATE_POLL_MS / 2);
             if (now + wait >= deadline)
                 wait = deadline - now > 0 ? deadline - now : 1;
             struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
