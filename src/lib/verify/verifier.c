@@ -49,6 +49,7 @@
 #include "smtp/smtp_rules.h"
 #include "verify/domain_facts.h"
 #include "verify/result.h"
+#include "verify/verifier_mem.h"
 
 #define MAX_BATCH 100 /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
 #define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
@@ -2113,6 +2114,21 @@ void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_t
         return;
     d->catch_all = accept_all;
     d->catch_all_at = at;
+}
+
+void bc_verifier_mem_get(const bc_verifier *v, bc_verifier_mem *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!v)
+        return;
+    out->domains = v->ndomains;
+    out->domains_dropped = v->ndomains_dropped;
+    out->hosts = v->nhosts;
+    out->hosts_max = HOSTS_MAX;
+    out->facts = bc_dfacts_count(v->facts);
+    out->facts_max = bc_dfacts_max(v->facts);
+    out->resolving = v->nresolving;
+    out->resolving_max = RESOLVE_MAX;
 }
 
 uint64_t bc_verifier_connections(const bc_verifier *v)
