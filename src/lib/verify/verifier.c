@@ -4,11 +4,20 @@
  *
  * The pieces:
  *  - a task per submitted address (its result, deadline, callback);
- *  - a domain record per mail domain: the queue of tasks waiting for a
- *    session, the catch-all fact (tested once, then cached), the per-domain
- *    connection rate;
+ *  - a domain record per mail domain while anything needs it: the queue of
+ *    tasks waiting for a session, the catch-all fact (tested once, then
+ *    cached), the per-domain connection rate. Once no task of the domain is
+ *    live and no session, MX lookup or held answer needs it, the record is
+ *    dropped (domain_release, from the loop) and what is worth keeping (the
+ *    catch-all verdict and its time, the rate limit's next connection) goes
+ *    to a bounded LRU cache (domain_facts.h) that a new record of the domain
+ *    starts from; so memory follows the addresses in flight, not the
+ *    domains ever seen. At most RESOLVE_MAX domains resolve at once, the
+ *    others wait in order;
  *  - a host record per MX address: connections open now (capped by
- *    mx_connections) and a backoff after 421/4xx answers;
+ *    mx_connections) and a backoff after 421/4xx answers; past HOSTS_MAX
+ *    records, idle ones (no connection, no backoff) go, least recently used
+ *    first;
  *  - a session: one SMTP connection asking about a batch of tasks of one
  *    domain (plus, once per domain, a random local part for the catch-all
  *    test), walking the MX list in preference order (random among equals,
