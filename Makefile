@@ -86,6 +86,7 @@ bench: build
 	BUILD=$(abspath $(BUILD)) bench/syntax/run.sh
 	BUILD=$(abspath $(BUILD)) bench/verify/run.sh
 	BUILD=$(abspath $(BUILD)) bench/bulk/run.sh
+	BUILD=$(abspath $(BUILD)) bench/domains/run.sh
 	BUILD=$(abspath $(BUILD)) bench/scale/run.sh
 	BUILD=$(abspath $(BUILD)) bench/api/run.sh
 	BUILD=$(abspath $(BUILD)) bench/extract/run.sh

@@ -95,6 +95,8 @@ nsd_local_zfile() { if [ "$1" = . ]; then echo root.zone; else echo "$1.zone"; f
 # NXDOMAIN with an SOA, as on the Internet, and ". NS" resolves, so that
 # BounceCheck's resolver check (src/lib/dns/resolver_check.h) passes. Without
 # it NSD answers REFUSED there, which tests of "could not tell" rely on.
+# Response rate limiting is off: past NSD's default of 200 answers/s it
+# drops answers, which a verifier must read as "could not tell".
 nsd_local_start() {
     local dir=$1 port=$2 zone
     shift 2
@@ -124,6 +126,8 @@ server:
     logfile: "$dir/nsd.log"
     server-count: 1
     verbosity: 1
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
 remote-control:
     control-enable: no
 EOF

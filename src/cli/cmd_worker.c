@@ -323,7 +323,9 @@ out:
         MHD_stop_daemon(md);
     wk_shutdown(r.w);
     wk_rwatch_stop(r.rwatch);
-    bc_verifier_free(r.v); /* cancelled callbacks land in the stopped worker */
+    if (r.sample)
+        event_del(r.sample); /* it reads r.v, and the loop below runs it */
+    bc_verifier_free(r.v);   /* cancelled callbacks land in the stopped worker */
     for (int i = 0; r.base && i < 8; i++)
         event_base_loop(r.base, EVLOOP_NONBLOCK);
     wk_free(r.w);

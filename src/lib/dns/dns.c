@@ -45,6 +45,13 @@
 #define DNS_BUCKETS_MAX (1u << 20)
 #define DNS_ERR_LEN 160
 #define DNS_TAG_MX (-1) /* lookup tag of a request's MX question */
+/* Questions handed to c-ares at once; the rest wait in order. c-ares 1.18
+ * sends every question at once over one UDP socket per server: a burst of
+ * thousands overflows the socket's receive buffer (or the server's), and
+ * the answers lost turn into timeouts, i.e. "could not tell". */
+#define DNS_MAX_SENT 200
+#define DNS_RCVBUF (1 << 20) /* the UDP socket's receive buffer asked for */
+#define DNS_LOOKUP_BUCKETS 1024u
 
 /* One MX record as kept: preference and lower-case host without the dot. */
 typedef struct dns_mx {
@@ -73,7 +80,8 @@ typedef struct dns_waiter {
 /* A question sent to c-ares and not answered yet. */
 typedef struct dns_lookup {
     bc_dns *d;
-    struct dns_lookup *prev, *next; /* d->inflight */
+    struct dns_lookup *prev, *next; /* d->inflight (sent), or d->waiting (not sent yet) */
+    struct dns_lookup *hnext;       /* d->lbuckets: every lookup, sent or waiting */
     char name[DNS_NAME_BUF];
     int type;
     int nwaiters, capwaiters;
@@ -109,9 +117,13 @@ typedef struct dns_mxreq {
 } dns_mxreq;
 
 struct bc_dns {
-    bc_ares_loop loop; /* the c-ares channel on the caller's base */
-    bool closing;      /* inside bc_dns_free */
-    dns_lookup *inflight;
+    bc_ares_loop loop;                        /* the c-ares channel on the caller's base */
+    bool closing;                             /* inside bc_dns_free */
+    dns_lookup *inflight;                     /* sent to c-ares */
+    dns_lookup *waiting, *waiting_tail;       /* not sent yet, oldest first (next) */
+    int nsent;                                /* lookups in inflight */
+    bool sending;                             /* inside dns_send_waiting */
+    dns_lookup *lbuckets[DNS_LOOKUP_BUCKETS]; /* every lookup, by name and type */
     dns_mxreq *reqs;
     dns_centry **buckets;
     size_t nbuckets, nentries, max_entries;
@@ -565,6 +577,65 @@ static void dns_reschedule(bc_dns *d)
 
 /* --------------------------------------------------------------- lookups */
 
+static unsigned dns_lookup_bucket(const char *name, int type)
+{
+    unsigned h = 2166136261u ^ (unsigned)type;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % DNS_LOOKUP_BUCKETS;
+}
+
+static dns_lookup *dns_lookup_find(const bc_dns *d, const char *name, int type)
+{
+    dns_lookup *l = d->lbuckets[dns_lookup_bucket(name, type)];
+    while (l && (l->type != type || strcmp(l->name, name) != 0))
+        l = l->hnext;
+    return l;
+}
+
+static void dns_lookup_unhash(bc_dns *d, dns_lookup *l)
+{
+    dns_lookup **pp = &d->lbuckets[dns_lookup_bucket(l->name, l->type)];
+    while (*pp && *pp != l)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = l->hnext;
+    l->hnext = NULL;
+}
+
+static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+/* Hands waiting lookups to c-ares, oldest first, while fewer than
+ * DNS_MAX_SENT are out. Not re-entered: c-ares may answer inside
+ * ares_query (a bad name), and the outer loop goes on. */
+static void dns_send_waiting(bc_dns *d)
+{
+    if (d->sending || d->closing)
+        return;
+    d->sending = true;
+    bool any = false;
+    while (d->waiting && d->nsent < DNS_MAX_SENT) {
+        dns_lookup *l = d->waiting;
+        d->waiting = l->next;
+        if (!d->waiting)
+            d->waiting_tail = NULL;
+        l->prev = NULL;
+        l->next = d->inflight;
+        if (d->inflight)
+            d->inflight->prev = l;
+        d->inflight = l;
+        d->nsent++;
+        d->stats.queries++;
+        any = true;
+        /* May call dns_on_answer before returning: l is not touched
+         * afterwards. */
+        ares_query(d->loop.channel, l->name, ns_c_in, l->type, dns_on_answer, l);
+    }
+    d->sending = false;
+    if (any)
+        dns_reschedule(d);
+}
+
 /* c-ares answered (or gave up on, or is destroying) one lookup: build the
  * rrset, cache it, hand it to every waiter, free the lookup. */
 static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -577,6 +648,8 @@ static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *ab
         d->inflight = l->next;
     if (l->next)
         l->next->prev = l->prev;
+    d->nsent--;
+    dns_lookup_unhash(d, l);
     if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || d->closing) {
         /* bc_dns_free cancels the waiting requests itself. */
         free(l->waiters);
@@ -592,6 +665,7 @@ static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *ab
     dns_rrset_clear(&rs);
     free(l->waiters);
     free(l);
+    dns_send_waiting(d);
 }
 
 /* Reports an internal failure (memory) to one waiter as TEMPFAIL. */
@@ -624,9 +698,7 @@ static void dns_lookup_start(bc_dns *d, const char *name, int type, dns_lookup_c
         dns_rrset_clear(&rs);
         return;
     }
-    dns_lookup *l = d->inflight;
-    while (l && (l->type != type || strcmp(l->name, name) != 0))
-        l = l->next;
+    dns_lookup *l = dns_lookup_find(d, name, type);
     bool fresh = l == NULL;
     if (fresh) {
         l = calloc(1, sizeof *l);
@@ -655,15 +727,17 @@ static void dns_lookup_start(bc_dns *d, const char *name, int type, dns_lookup_c
         d->stats.coalesced++;
         return;
     }
-    l->next = d->inflight;
-    if (d->inflight)
-        d->inflight->prev = l;
-    d->inflight = l;
-    d->stats.queries++;
-    /* May call dns_on_answer before returning (e.g. a bad name): l is not
-     * touched afterwards. */
-    ares_query(d->loop.channel, name, ns_c_in, type, dns_on_answer, l);
-    dns_reschedule(d);
+    unsigned b = dns_lookup_bucket(name, type);
+    l->hnext = d->lbuckets[b];
+    d->lbuckets[b] = l;
+    l->next = NULL;
+    l->prev = d->waiting_tail;
+    if (d->waiting_tail)
+        d->waiting_tail->next = l;
+    else
+        d->waiting = l;
+    d->waiting_tail = l;
+    dns_send_waiting(d);
 }
 
 /* ----------------------------------------------------------- MX requests */
@@ -906,8 +980,12 @@ bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options 
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     ao.timeout = o.timeout_ms ? o.timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     ao.tries = o.tries ? o.tries : DNS_DEFAULT_TRIES;
-    bc_error st = bc_ares_loop_open(&d->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES, o.servers,
-                                    errbuf, errlen);
+    /* Room for the answers of DNS_MAX_SENT questions between two turns of
+     * the loop (the kernel caps it at net.core.rmem_max). */
+    ao.socket_receive_buffer_size = DNS_RCVBUF;
+    bc_error st = bc_ares_loop_open(&d->loop, &ao,
+                                    ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_RCVBUF,
+                                    o.servers, errbuf, errlen);
     if (st != BC_OK) {
         bc_dns_free(d);
         return st;
@@ -924,6 +1002,13 @@ void bc_dns_free(bc_dns *d)
     /* Fires dns_on_answer with ARES_EDESTRUCTION for every query in flight,
      * which frees the lookups. */
     bc_ares_loop_close(&d->loop);
+    while (d->waiting) { /* never sent: their requests are cancelled below */
+        dns_lookup *l = d->waiting;
+        d->waiting = l->next;
+        free(l->waiters);
+        free(l);
+    }
+    d->waiting_tail = NULL;
     /* Every request not yet delivered gets CANCELLED, exactly once. A
      * callback that starts a new request adds it to this list, and it is
      * cancelled in turn. */

@@ -4,11 +4,20 @@
  *
  * The pieces:
  *  - a task per submitted address (its result, deadline, callback);
- *  - a domain record per mail domain: the queue of tasks waiting for a
- *    session, the catch-all fact (tested once, then cached), the per-domain
- *    connection rate;
+ *  - a domain record per mail domain while anything needs it: the queue of
+ *    tasks waiting for a session, the catch-all fact (tested once, then
+ *    cached), the per-domain connection rate. Once no task of the domain is
+ *    live and no session, MX lookup or held answer needs it, the record is
+ *    dropped (domain_release, from the loop) and what is worth keeping (the
+ *    catch-all verdict and its time, the rate limit's next connection) goes
+ *    to a bounded LRU cache (domain_facts.h) that a new record of the domain
+ *    starts from; so memory follows the addresses in flight, not the
+ *    domains ever seen. At most RESOLVE_MAX domains resolve at once, the
+ *    others wait in order;
  *  - a host record per MX address: connections open now (capped by
- *    mx_connections) and a backoff after 421/4xx answers;
+ *    mx_connections) and a backoff after 421/4xx answers; past HOSTS_MAX
+ *    records, idle ones (no connection, no backoff) go, least recently used
+ *    first;
  *  - a session: one SMTP connection asking about a batch of tasks of one
  *    domain (plus, once per domain, a random local part for the catch-all
  *    test), walking the MX list in preference order (random among equals,
@@ -47,15 +56,19 @@
 #include "dns/resolver_check.h"
 #include "smtp/smtp_probe.h"
 #include "smtp/smtp_rules.h"
+#include "verify/domain_facts.h"
 #include "verify/result.h"
+#include "verify/verifier_mem.h"
 
 #define MAX_BATCH 100        /* RCPTs per connection, hard cap (RFC 5321 4.5.3.1.8) */
 #define SLOW_GAP_MS 800      /* a reply this much later than the one before, after quick ones: a tarpit */
 #define GATE_POLL_MS 100     /* how often a session refused by the host gate asks again */
 #define GATE_MARGIN_MS 15000 /* a gate slot is held this long past the session's deadline */
 #define MAX_CANDIDATES (BC_DNS_MAX_MX * BC_DNS_MAX_ADDRS)
-#define HASH_BUCKETS 4096
-#define SLOT_POLL_MS 50 /* how often a session waiting for a host slot looks again */
+#define BUCKETS_MIN 256u /* hash tables start here and double with their records */
+#define RESOLVE_MAX 256  /* domains whose MX lookup runs at once; the others wait in order */
+#define HOSTS_MAX 8192   /* host records kept; idle ones beyond that go, least recently used first */
+#define SLOT_POLL_MS 50  /* how often a session waiting for a host slot looks again */
 #define BACKOFF_FIRST_MS 2000
 #define BACKOFF_MAX_MS 60000
 #define CATCHALL_TTL_MS (60L * 60 * 1000)
@@ -163,6 +176,13 @@ struct vdomain {
                            * check (NULL: none); the queue waits with it */
     bc_dns_fact held_fact;
     vdomain *held_next; /* in the verifier's list of held domains */
+    /* The record's own life (domain_release): it lives while anything
+     * needs it, and what is worth keeping then goes to v->facts. */
+    int ntasks;            /* tasks with j->d == this one, until DONE */
+    bool resolve_waiting;  /* in v->resolve_wait, for a lookup slot */
+    vdomain *resolve_next; /* in v->resolve_wait */
+    bool release_queued;   /* in v->release */
+    vdomain *release_next; /* in v->release */
 };
 
 struct vhost {
@@ -180,6 +200,9 @@ struct vhost {
     int txn_cap;        /* recipients per transaction (0: no limit seen): it answered
                    * "452 4.5.3 Too many recipients" past this many RCPTs of one
                    * transaction (Outlook: 1) */
+
+    /* by last use, v->host_newest to v->host_oldest (host_get, host_evict) */
+    vhost *lru_newer, *lru_older;
 };
 
 typedef struct candidate {
@@ -239,8 +262,17 @@ struct bc_verifier {
     int nsources, next_source;
     bool have_proxy;
     bc_proxy proxy; /* the proxy option, parsed (have_proxy) */
-    vdomain *domains[HASH_BUCKETS];
-    vhost *hosts[HASH_BUCKETS];
+
+    vdomain **domains; /* live domain records by name: ndbuckets chains */
+    size_t ndbuckets, ndomains;
+    vhost **hosts; /* host records by address: nhbuckets chains */
+    size_t nhbuckets, nhosts;
+    vhost *host_newest, *host_oldest;          /* by last use, for eviction */
+    bc_dfacts *facts;                          /* what is kept of dropped domain records */
+    int nresolving;                            /* MX lookups under way (RESOLVE_MAX) */
+    vdomain *resolve_wait, *resolve_wait_tail; /* domains waiting to resolve, in order */
+    vdomain *release;                          /* domain records to drop if still idle (deliver_cb) */
+    uint64_t ndomains_dropped;
     task *done_head, *done_tail;
     struct event *deliver;
     task *all;
@@ -262,12 +294,13 @@ struct bc_verifier {
 
 /* ---- small helpers ------------------------------------------------------- */
 
+/* The hash of a key; tables have a power of two of buckets. */
 static unsigned hash_str(const char *s)
 {
     unsigned h = 2166136261u;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % HASH_BUCKETS;
+    return h;
 }
 
 static void addr_to_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -306,11 +339,15 @@ static void task_unref(task *j)
 
 /* ---- the done queue ------------------------------------------------------ */
 
+static void domain_release_run(bc_verifier *v);
+
 static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     bc_verifier *v = arg;
+    /* First (a callback may free v): drop the domain records let go. */
+    domain_release_run(v);
     task *list = v->done_head;
     v->done_head = v->done_tail = NULL;
     while (list) {
@@ -329,6 +366,7 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- the task's life -------------------------------------------------------- */
 
 static void domain_kick(vdomain *d, long delay_ms);
+static void domain_release(vdomain *d);
 static void recheck_cb(evutil_socket_t fd, short what, void *arg);
 
 #define JS(s) (1u << (s))
@@ -426,6 +464,12 @@ static void task_enter_done(task *j)
     if (j->all_next)
         j->all_next->all_prev = j->all_prev;
     j->all_next = j->all_prev = NULL;
+    if (j->d) {
+        /* nothing of the domain is needed past this point */
+        j->d->ntasks--;
+        domain_release(j->d);
+        j->d = NULL;
+    }
 
     task_ref(j);
     j->next = NULL;
@@ -531,13 +575,74 @@ static void task_decide(task *j, bc_stage stage, bc_smtp_fact fact)
 
 static void domain_pump_cb(evutil_socket_t fd, short what, void *arg);
 
-static vdomain *domain_get(bc_verifier *v, const char *name)
+/* The domain and host tables double when they hold as many records as
+ * buckets, so lookups stay O(1) however many are live. A table that cannot
+ * grow keeps its size: only slower. */
+static void domains_grow(bc_verifier *v)
 {
-    unsigned h = hash_str(name);
-    for (vdomain *d = v->domains[h]; d; d = d->hnext)
+    if (v->domains && v->ndomains < v->ndbuckets)
+        return;
+    size_t n = v->domains ? v->ndbuckets * 2 : BUCKETS_MIN;
+    vdomain **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return;
+    for (size_t b = 0; v->domains && b < v->ndbuckets; b++) {
+        vdomain *d = v->domains[b];
+        while (d) {
+            vdomain *next = d->hnext;
+            size_t h = hash_str(d->name) & (n - 1);
+            d->hnext = nb[h];
+            nb[h] = d;
+            d = next;
+        }
+    }
+    free(v->domains);
+    v->domains = nb;
+    v->ndbuckets = n;
+}
+
+static void hosts_grow(bc_verifier *v)
+{
+    if (v->hosts && v->nhosts < v->nhbuckets)
+        return;
+    size_t n = v->hosts ? v->nhbuckets * 2 : BUCKETS_MIN;
+    vhost **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return;
+    for (size_t b = 0; v->hosts && b < v->nhbuckets; b++) {
+        vhost *x = v->hosts[b];
+        while (x) {
+            vhost *next = x->hnext;
+            size_t h = hash_str(x->key) & (n - 1);
+            x->hnext = nb[h];
+            nb[h] = x;
+            x = next;
+        }
+    }
+    free(v->hosts);
+    v->hosts = nb;
+    v->nhbuckets = n;
+}
+
+static vdomain *domain_find(const bc_verifier *v, const char *name)
+{
+    if (!v->domains)
+        return NULL;
+    for (vdomain *d = v->domains[hash_str(name) & (v->ndbuckets - 1)]; d; d = d->hnext)
         if (strcmp(d->name, name) == 0)
             return d;
-    vdomain *d = calloc(1, sizeof *d);
+    return NULL;
+}
+
+static vdomain *domain_get(bc_verifier *v, const char *name)
+{
+    vdomain *d = domain_find(v, name);
+    if (d)
+        return d;
+    domains_grow(v);
+    if (!v->domains)
+        return NULL;
+    d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     snprintf(d->name, sizeof d->name, "%s", name);
@@ -548,9 +653,81 @@ static vdomain *domain_get(bc_verifier *v, const char *name)
         free(d);
         return NULL;
     }
+    bc_dfact f;
+    if (bc_dfacts_get(v->facts, name, &f)) {
+        /* what an earlier record of this domain learned */
+        d->catch_all = f.catch_all;
+        d->catch_all_at = f.catch_all_at;
+        d->next_connect = f.next_connect;
+    }
+    unsigned h = hash_str(name) & (unsigned)(v->ndbuckets - 1);
     d->hnext = v->domains[h];
     v->domains[h] = d;
+    v->ndomains++;
     return d;
+}
+
+/* Whether nothing needs d: no task of it is live (queued, probing, waiting
+ * for a recheck or the catch-all test), no session, no lookup under way or
+ * waiting for its turn, no answer held for the resolver check. (A pending
+ * pump has nothing to do then.) */
+static bool domain_idle(const vdomain *d)
+{
+    return d->ntasks == 0 && d->sessions == 0 && !d->resolving && !d->resolve_waiting && !d->held &&
+           !d->catchall_waiters && !d->catch_all_testing;
+}
+
+/* d may have become idle: have deliver_cb drop it, from the loop (never
+ * here: the caller may still be walking d's queue). */
+static void domain_release(vdomain *d)
+{
+    bc_verifier *v = d->v;
+    if (d->release_queued || v->freeing || !domain_idle(d))
+        return;
+    d->release_queued = true;
+    d->release_next = v->release;
+    v->release = d;
+    event_active(v->deliver, EV_TIMEOUT, 0);
+}
+
+/* Frees d, keeping what it learned in v->facts: the catch-all verdict while
+ * it holds, and the rate limit's next connection while it is ahead. */
+static void domain_drop(bc_verifier *v, vdomain *d)
+{
+    long now = bc_now_ms();
+    bool fact = d->catch_all != BC_UNKNOWN && now - d->catch_all_at <= CATCHALL_TTL_MS;
+    if (fact || d->next_connect > now) {
+        bc_dfact f = { .catch_all = fact ? d->catch_all : BC_UNKNOWN,
+                       .catch_all_at = fact ? d->catch_all_at : 0,
+                       .next_connect = d->next_connect > now ? d->next_connect : 0 };
+        bc_dfacts_put(v->facts, d->name, &f);
+    } else {
+        /* nothing new: an entry of an earlier record stays as it was */
+    }
+    vdomain **pp = &v->domains[hash_str(d->name) & (v->ndbuckets - 1)];
+    while (*pp && *pp != d)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = d->hnext;
+    v->ndomains--;
+    v->ndomains_dropped++;
+    event_free(d->pump);
+    free(d);
+}
+
+/* Drops the records queued by domain_release that are still idle. */
+static void domain_release_run(bc_verifier *v)
+{
+    vdomain *list = v->release;
+    v->release = NULL;
+    while (list) {
+        vdomain *d = list;
+        list = d->release_next;
+        d->release_next = NULL;
+        d->release_queued = false;
+        if (domain_idle(d))
+            domain_drop(v, d);
+    }
 }
 
 static void domain_kick(vdomain *d, long delay_ms)
@@ -560,20 +737,79 @@ static void domain_kick(vdomain *d, long delay_ms)
         evtimer_add(d->pump, &tv);
 }
 
+static void host_lru_unlink(bc_verifier *v, vhost *x)
+{
+    if (x->lru_newer)
+        x->lru_newer->lru_older = x->lru_older;
+    else
+        v->host_newest = x->lru_older;
+    if (x->lru_older)
+        x->lru_older->lru_newer = x->lru_newer;
+    else
+        v->host_oldest = x->lru_newer;
+    x->lru_newer = x->lru_older = NULL;
+}
+
+static void host_lru_front(bc_verifier *v, vhost *x)
+{
+    x->lru_older = v->host_newest;
+    if (v->host_newest)
+        v->host_newest->lru_newer = x;
+    v->host_newest = x;
+    if (!v->host_oldest)
+        v->host_oldest = x;
+}
+
+/* Over HOSTS_MAX records: frees the least recently used hosts that are idle
+ * (no connection open, no backoff running), a few at a time. Busy ones
+ * stay, so the bound may be passed while that many hosts are busy. */
+static void host_evict(bc_verifier *v)
+{
+    long now = bc_now_ms();
+    int budget = 8;
+    vhost *x = v->host_oldest;
+    while (x && v->nhosts > HOSTS_MAX && budget-- > 0) {
+        vhost *newer = x->lru_newer;
+        if (x->active == 0 && x->backoff_until <= now) {
+            vhost **pp = &v->hosts[hash_str(x->key) & (v->nhbuckets - 1)];
+            while (*pp && *pp != x)
+                pp = &(*pp)->hnext;
+            if (*pp)
+                *pp = x->hnext;
+            host_lru_unlink(v, x);
+            v->nhosts--;
+            free(x);
+        }
+        x = newer;
+    }
+}
+
 static vhost *host_get(bc_verifier *v, const struct sockaddr *sa)
 {
     char key[INET6_ADDRSTRLEN + 8];
     addr_to_str(sa, key, sizeof key);
-    unsigned h = hash_str(key);
-    for (vhost *x = v->hosts[h]; x; x = x->hnext)
-        if (strcmp(x->key, key) == 0)
-            return x;
+    if (v->hosts) {
+        for (vhost *x = v->hosts[hash_str(key) & (v->nhbuckets - 1)]; x; x = x->hnext) {
+            if (strcmp(x->key, key) == 0) {
+                host_lru_unlink(v, x);
+                host_lru_front(v, x);
+                return x;
+            }
+        }
+    }
+    host_evict(v);
+    hosts_grow(v);
+    if (!v->hosts)
+        return NULL;
     vhost *x = calloc(1, sizeof *x);
     if (!x)
         return NULL;
     snprintf(x->key, sizeof x->key, "%s", key);
+    unsigned h = hash_str(key) & (unsigned)(v->nhbuckets - 1);
     x->hnext = v->hosts[h];
     v->hosts[h] = x;
+    v->nhosts++;
+    host_lru_front(v, x);
     return x;
 }
 
@@ -1320,6 +1556,7 @@ static void session_end(session *s)
     session_free(s);
     if (!v->freeing && d->npending)
         domain_kick(d, 0);
+    domain_release(d);
 }
 
 /* Random local part for the catch-all test: long enough that no real
@@ -1495,6 +1732,7 @@ static void resolver_checked(void *arg, bool ok, const char *msg)
         d->held = NULL;
         domain_apply(d, a, ok ? d->held_fact : BC_DNSF_UNRELIABLE);
         free(a);
+        domain_release(d);
     }
 }
 
@@ -1529,13 +1767,33 @@ static void domain_hold(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
     resolver_check_start(v);
 }
 
+static void domain_pump_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A lookup slot is free: the domains waiting for one take it in order (a
+ * domain that no longer needs it is let go). */
+static void resolve_next(bc_verifier *v)
+{
+    while (v->resolve_wait && v->nresolving < RESOLVE_MAX && !v->freeing) {
+        vdomain *d = v->resolve_wait;
+        v->resolve_wait = d->resolve_next;
+        if (!v->resolve_wait)
+            v->resolve_wait_tail = NULL;
+        d->resolve_next = NULL;
+        d->resolve_waiting = false;
+        domain_pump_cb(-1, 0, d);
+        domain_release(d);
+    }
+}
+
 static void domain_mx_cb(void *arg, const bc_mx_answer *a)
 {
     vdomain *d = arg;
     bc_verifier *v = d->v;
     d->resolving = false;
+    v->nresolving--;
     if (a->rc == BC_DNS_CANCELLED || v->freeing)
         return;
+    resolve_next(v);
     bc_dns_fact f = domain_fact(a);
     if (f == BC_DNSF_NXDOMAIN || f == BC_DNSF_NO_MAIL || f == BC_DNSF_NULL_MX) {
         /* Would make the addresses undeliverable: only on the word of a
@@ -1549,6 +1807,7 @@ static void domain_mx_cb(void *arg, const bc_mx_answer *a)
             f = BC_DNSF_UNRELIABLE;
     }
     domain_apply(d, a, f);
+    domain_release(d);
 }
 
 static void domain_pump_cb(evutil_socket_t fd, short what, void *arg)
@@ -1556,12 +1815,27 @@ static void domain_pump_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     vdomain *d = arg;
-    if (d->resolving || d->held || !d->npending || d->v->freeing)
+    bc_verifier *v = d->v;
+    if (d->resolving || d->held || d->resolve_waiting || !d->npending || v->freeing)
         return;
-    if (d->sessions >= d->v->o.mx_connections)
+    if (d->sessions >= v->o.mx_connections)
         return; /* a session ending kicks us again */
+    if (v->nresolving >= RESOLVE_MAX) {
+        /* Thousands of lookups at once gain nothing over a few hundred (the
+         * resolver answers them in turn) and each holds its answer's
+         * memory: wait for a slot, in order. */
+        d->resolve_waiting = true;
+        d->resolve_next = NULL;
+        if (v->resolve_wait_tail)
+            v->resolve_wait_tail->resolve_next = d;
+        else
+            v->resolve_wait = d;
+        v->resolve_wait_tail = d;
+        return;
+    }
     d->resolving = true;
-    bc_dns_resolve_mx(d->v->dns, d->name, domain_mx_cb, d);
+    v->nresolving++;
+    bc_dns_resolve_mx(v->dns, d->name, domain_mx_cb, d);
 }
 
 /* ---- typo suggestions need DNS too ------------------------------------- */
@@ -1748,8 +2022,9 @@ bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base
     SSL_CTX_set_default_verify_paths(v->ssl);
     SSL_CTX_set_min_proto_version(v->ssl, TLS1_VERSION);
 
+    v->facts = bc_dfacts_new(0);
     v->deliver = event_new(base, -1, 0, deliver_cb, v);
-    if (!v->deliver) {
+    if (!v->deliver || !v->facts) {
         st = bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
         goto fail;
     }
@@ -1757,6 +2032,9 @@ bc_error bc_verifier_new(bc_verifier **out, bc_ctx *ctx, struct event_base *base
     return BC_OK;
 fail:
     bc_dns_free(v->dns);
+    if (v->deliver)
+        event_free(v->deliver);
+    bc_dfacts_free(v->facts);
     if (v->ssl)
         SSL_CTX_free(v->ssl);
     free(v->dns_servers);
@@ -1838,6 +2116,7 @@ bc_error bc_verifier_submit_timeout(bc_verifier *v, const char *email, size_t le
         return BC_OK;
     }
     j->d = d;
+    d->ntasks++;
     task_to(j, TASK_WAIT_DNS);
     return BC_OK;
 }
@@ -1879,7 +2158,7 @@ void bc_verifier_free(bc_verifier *v)
     bc_dns_free(v->dns); /* fires CANCELLED to DNS callbacks */
     v->dns = NULL;
     deliver_cb(-1, 0, v);
-    for (int b = 0; b < HASH_BUCKETS; b++) {
+    for (size_t b = 0; b < v->ndbuckets; b++) {
         vdomain *d = v->domains[b];
         while (d) {
             vdomain *n = d->hnext;
@@ -1888,6 +2167,8 @@ void bc_verifier_free(bc_verifier *v)
             free(d);
             d = n;
         }
+    }
+    for (size_t b = 0; b < v->nhbuckets; b++) {
         vhost *h = v->hosts[b];
         while (h) {
             vhost *n = h->hnext;
@@ -1895,6 +2176,9 @@ void bc_verifier_free(bc_verifier *v)
             h = n;
         }
     }
+    free(v->domains);
+    free(v->hosts);
+    bc_dfacts_free(v->facts);
     event_free(v->deliver);
     if (v->ssl)
         SSL_CTX_free(v->ssl);
@@ -1920,17 +2204,21 @@ bc_tristate bc_verifier_accept_all(bc_verifier *v, const char *ascii_domain, int
     char key[BC_DOMAIN_MAX];
     if (!v || !ascii_domain || !domain_key(ascii_domain, key, sizeof key))
         return BC_UNKNOWN;
-    for (vdomain *d = v->domains[hash_str(key)]; d; d = d->hnext) {
-        if (strcmp(d->name, key) != 0)
-            continue;
-        long age = bc_now_ms() - d->catch_all_at;
-        if (d->catch_all == BC_UNKNOWN || age > CATCHALL_TTL_MS)
-            return BC_UNKNOWN;
-        if (age_ms)
-            *age_ms = age;
-        return d->catch_all;
+    /* the live record, else what a dropped one left in the cache */
+    const vdomain *d = domain_find(v, key);
+    bc_dfact f;
+    if (d) {
+        f.catch_all = d->catch_all;
+        f.catch_all_at = d->catch_all_at;
+    } else if (!bc_dfacts_get(v->facts, key, &f)) {
+        return BC_UNKNOWN;
     }
-    return BC_UNKNOWN;
+    long age = bc_now_ms() - f.catch_all_at;
+    if (f.catch_all == BC_UNKNOWN || age > CATCHALL_TTL_MS)
+        return BC_UNKNOWN;
+    if (age_ms)
+        *age_ms = age;
+    return f.catch_all;
 }
 
 void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_tristate accept_all, int64_t age_ms)
@@ -1939,10 +2227,20 @@ void bc_verifier_learn_accept_all(bc_verifier *v, const char *ascii_domain, bc_t
     if (!v || !ascii_domain || accept_all == BC_UNKNOWN || age_ms < 0 || age_ms > CATCHALL_TTL_MS ||
         !domain_key(ascii_domain, key, sizeof key))
         return;
-    vdomain *d = domain_get(v, key);
     long at = bc_now_ms() - (long)age_ms;
+    vdomain *d = domain_find(v, key);
+    if (!d) {
+        /* no live record: the cache takes it, unless it knows fresher */
+        bc_dfact f = { BC_UNKNOWN, 0, 0 };
+        if (bc_dfacts_get(v->facts, key, &f) && f.catch_all != BC_UNKNOWN && f.catch_all_at >= at)
+            return;
+        f.catch_all = accept_all;
+        f.catch_all_at = at;
+        bc_dfacts_put(v->facts, key, &f);
+        return;
+    }
     /* a test under way or a fresher fact of its own wins */
-    if (!d || d->catch_all_testing || (d->catch_all != BC_UNKNOWN && d->catch_all_at >= at))
+    if (d->catch_all_testing || (d->catch_all != BC_UNKNOWN && d->catch_all_at >= at))
         return;
     d->catch_all = accept_all;
     d->catch_all_at = at;
@@ -1965,7 +2263,9 @@ bool bc_verifier_host_limits(const bc_verifier *v, const char *host, bc_host_lim
         memset(out, 0, sizeof *out);
     if (!v || !host)
         return false;
-    for (const vhost *x = v->hosts[hash_str(host)]; x; x = x->hnext) {
+    if (!v->hosts)
+        return false;
+    for (const vhost *x = v->hosts[hash_str(host) & (v->nhbuckets - 1)]; x; x = x->hnext) {
         if (strcmp(x->key, host) != 0)
             continue;
         if (out) {
@@ -1975,6 +2275,21 @@ bool bc_verifier_host_limits(const bc_verifier *v, const char *host, bc_host_lim
         return true;
     }
     return false;
+}
+
+void bc_verifier_mem_get(const bc_verifier *v, bc_verifier_mem *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!v)
+        return;
+    out->domains = v->ndomains;
+    out->domains_dropped = v->ndomains_dropped;
+    out->hosts = v->nhosts;
+    out->hosts_max = HOSTS_MAX;
+    out->facts = bc_dfacts_count(v->facts);
+    out->facts_max = bc_dfacts_max(v->facts);
+    out->resolving = v->nresolving;
+    out->resolving_max = RESOLVE_MAX;
 }
 
 uint64_t bc_verifier_connections(const bc_verifier *v)
