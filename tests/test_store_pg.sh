@@ -83,7 +83,7 @@ EOF
 pyrc=$?
 [ "$rc" = 0 ] && [ "$pyrc" = 0 ]; ok $? "keys list --db on a version 1 database: migrated, the old key listed, not admin (exit $rc)"
 got=$(pg_local_psql mig1 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = 5 ]; ok $? "the version 1 database is now at schema version 5 (got '$got')"
+[ "$got" = 6 ]; ok $? "the version 1 database is now at schema version 6 (got '$got')"
 got=$(pg_local_psql mig1 -At -c "SELECT reasons FROM jobs; SELECT admin FROM keys")
 [ "$got" = $'{}\nf' ]; ok $? "its job gained reasons '{}', its key admin false (got '${got//$'\n'/ }')"
 got=$(pg_local_psql mig1 -At -c "SELECT v > 0 FROM bouncecheck_meta WHERE k = 'keys_version'")
@@ -120,7 +120,7 @@ rc=$?
 [ "$rc" = 0 ] && grep -q '"k_0123456789ab"' "$w/mig2.out" && grep -q '"admin": *true' "$w/mig2.out"
 ok $? "keys list --db on a version 2 database: its admin key listed (exit $rc: $(head -c 200 "$w/mig2.err"))"
 got=$(pg_local_psql mig2 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = 5 ]; ok $? "the version 2 database is now at schema version 5 (got '$got')"
+[ "$got" = 6 ]; ok $? "the version 2 database is now at schema version 6 (got '$got')"
 got=$(pg_local_psql mig2 -At -c "SELECT name, reasons FROM jobs; SELECT v FROM bouncecheck_meta WHERE k = 'keys_version'")
 [ "$got" = $'v2 job|{"x":1}\n5' ]; ok $? "its job and keys_version are kept (got '${got//$'\n'/ }')"
 pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
@@ -169,7 +169,7 @@ ok $? "a version 3 database with 3 job rows is made by hand"
 "$bin" keys list --db "$url6" > "$w/mig3.out" 2> "$w/mig3.err"
 ok $? "keys list --db on a version 3 database migrates it ($(head -c 200 "$w/mig3.err"))"
 got=$(pg_local_psql mig3 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = 5 ]; ok $? "the version 3 database is now at schema version 5 (got '$got')"
+[ "$got" = 6 ]; ok $? "the version 3 database is now at schema version 6 (got '$got')"
 got=$(pg_local_psql mig3 -At -c "SELECT string_agg(row_no || ':' || weight, ' ' ORDER BY row_no) FROM job_rows")
 [ "$got" = "1:1 2:1 3:1" ]; ok $? "its rows are kept, each of weight 1 (got '$got')"
 got=$(pg_local_psql mig3 -At -c "SELECT is_nullable, column_default FROM information_schema.columns
@@ -186,7 +186,7 @@ ok $? "keys list --db on an empty database creates the schema"
 pg_local_psql mignew -c "UPDATE bouncecheck_meta SET v = 99 WHERE k = 'schema_version'" > /dev/null 2>&1
 "$bin" keys list --db "$url2" > "$w/out" 2> "$w/newer.err"
 rc=$?
-[ "$rc" = 1 ] && grep -q 'schema version 99' "$w/newer.err" && grep -q 'knows version 5' "$w/newer.err"
+[ "$rc" = 1 ] && grep -q 'schema version 99' "$w/newer.err" && grep -q 'knows version 6' "$w/newer.err"
 ok $? "a database of schema version 99 is refused, saying so (exit $rc: $(head -c 300 "$w/newer.err"))"
 grep -qF 'postgresql://bc:***@127.0.0.1' "$w/newer.err"; ok $? "the message names the database, password masked"
 no_password "$w/newer.err" "the refusal"
@@ -211,7 +211,7 @@ for i in "${!pids[@]}"; do
 done
 [ "$bad" = 0 ]; ok $? "8 processes creating keys on one fresh database at once all succeed ($bad failed)"
 got=$(pg_local_psql race -At -c "SELECT count(*) FROM keys; SELECT v FROM bouncecheck_meta WHERE k = 'schema_version'")
-[ "$got" = $'8\n5' ]; ok $? "8 keys and schema version 5 (got '${got//$'\n'/ }')"
+[ "$got" = $'8\n6' ]; ok $? "8 keys and schema version 6 (got '${got//$'\n'/ }')"
 
 # --db must be a PostgreSQL URL; BOUNCECHECK_DB is the default.
 "$bin" keys list --db "mysql://u:hunter2@h/db" > "$w/out" 2> "$w/err"

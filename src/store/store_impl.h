@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define ST_SCHEMA_VERSION 5
+#define ST_SCHEMA_VERSION 6
 
 typedef struct st_store_ops {
     const char *kind;        /* "sqlite", "postgresql" */
@@ -82,6 +82,16 @@ typedef struct st_store_ops {
      * (store.c reads the clock) */
     int (*domain_facts_put)(void *be, const char *domain, const char *mx_host, int accept_all,
                             int64_t accept_all_at, int64_t updated_at);
+    /* job files and the coordinator's lease (st_job_file_*, st_job_coord_*):
+     * NULL in a backend that keeps job files in the server's --data
+     * (SQLite: one server per store); store.c answers for it then. */
+    int (*job_file_put)(void *be, const char *job_id, const char *name, FILE *in, int64_t now, char *err,
+                        size_t errlen);
+    int (*job_file_get)(void *be, const char *job_id, const char *name, FILE *out, char *err, size_t errlen);
+    int64_t (*job_files_delete)(void *be, const char *job_id);
+    int64_t (*job_files_sweep)(void *be, int64_t before);
+    int (*job_coord_take)(void *be, const char *job_id, const char *holder, int64_t lease_until, int64_t now_ms);
+    int64_t (*job_coord_give)(void *be, const char *job_id, const char *holder);
 } st_store_ops;
 
 /* Adds k rows in `state` (and, when done, result `status`) to c: how the

@@ -295,6 +295,10 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           " UPDATE job_domains SET open_rows = open_rows - 1 WHERE job_id = new.job_id AND domain = new.domain;"
           " DELETE FROM job_domains WHERE job_id = new.job_id AND domain = new.domain AND open_rows <= 0; END;"
           "UPDATE meta SET v = 5 WHERE k = 'schema_version';",
+    /* schema 6 is PostgreSQL's job files and coordinator leases (API
+     * nodes sharing one database); a SQLite store has one server, which
+     * keeps job files in its --data: nothing to add */
+    [5] = "UPDATE meta SET v = 6 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {
