@@ -83,6 +83,66 @@ void sv_jobs_sweep(sv *s)
     closedir(d);
 }
 
+int sv_job_store(sv *s, const char *id, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    sv_job_state_path(s, id, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sv_fmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = st_job_file_put(s->fstore, id, "state", f, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int sv_job_fetch(sv *s, const char *id, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 16];
+    struct stat sb;
+    sv_job_state_path(s, id, path, sizeof path);
+    if (stat(path, &sb) == 0)
+        return 1;
+    sv_job_dir(s, id, dir, sizeof dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        sv_fmt(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    /* fetched beside it, then renamed: the state file is whole or absent */
+    sv_fmt(tmp, sizeof tmp, "%s.fetch-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        sv_fmt(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return -1;
+    }
+    int rc = st_job_file_get(s->fstore, id, "state", f, err, errlen);
+    if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 1) {
+        sv_fmt(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (fclose(f) != 0 && rc == 1) {
+        sv_fmt(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 1 && rename(tmp, path) != 0) {
+        sv_fmt(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 1)
+        wk_log("job %s: its state fetched from the database", id);
+    if (rc != 1)
+        unlink(tmp);
+    if (rc == 0)
+        rmdir(dir); /* made here for nothing (fails, rightly, when it holds anything) */
+    return rc;
+}
+
 /* ---- setup --------------------------------------------------------------------------- */
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -214,6 +274,8 @@ out:
             event_base_loop(s->base, EVLOOP_NONBLOCK);
     }
     sv_pool_stop(s->io); /* imports and exports finish and answer */
+    if (s->pg_jobs && s->node_id[0] && st_job_coord_give(s->store, NULL, s->node_id) < 0)
+        wk_log("cannot give back the jobs this server coordinates: %s", st_store_error(s->store));
     sv_pool_stop(s->hooks);
     sv_pool_stop(s->checks);
     sv_http_stop(s); /* nothing is suspended any more */
