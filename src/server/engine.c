@@ -11,10 +11,15 @@
  * workers anywhere (and this server's own, unless --no-work) claim and
  * verify them; the coordinator below follows them and, when every row has
  * its result, copies the results into the state file, so that exports are
- * written exactly as on one machine. After a crash or kill -9 the jobs the
- * catalogue still calls queued or running are simply started again: only
- * addresses without a committed result are asked, and the results are
- * written from the state, one line per row.
+ * written exactly as on one machine. Any number of servers may share the
+ * database: the state file is kept there too (upload.c stores it before the
+ * job exists), each job is coordinated by the one server holding its lease
+ * (st_job_coord_take, renewed at every pass), and a server that lacks a
+ * job's state file fetches it (serve.c). After a crash or kill -9 the jobs
+ * the catalogue still calls queued or running are simply started again (on
+ * SQLite, at the next start; over PostgreSQL, by any server once the dead
+ * one's lease ran out): only addresses without a committed result are
+ * asked, and the results are written from the state, one line per row.
  */
 #include <errno.h>
 #include <signal.h>
@@ -43,7 +48,7 @@
  * while a pass copies a big job's results); another server takes the job
  * over when the lease was not renewed for this long. */
 #define COORD_LEASE_MS 20000
-#define FILES_SWEEP_AGE_S 3600 /* job files of jobs never created, kept this long */
+#define FILES_SWEEP_AGE_S 3600 /* files of jobs not in the catalogue (yet), kept this long */
 
 typedef struct ejob {
     sv *s;
@@ -753,6 +758,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         atomic_store(&s->m.smtp_connections, bc_verifier_connections(s->v));
 }
 
+/* On the io worker: this server's copies of jobs deleted through another. */
+static void sweep_task(void *arg)
+{
+    sv_jobs_sweep(arg, FILES_SWEEP_AGE_S);
+}
+
 static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -776,8 +787,11 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
         free(ids);
     }
     st_cache_purge(s->store, wk_now());
-    if (s->pg_jobs && st_job_files_sweep(s->store, wk_now() - FILES_SWEEP_AGE_S) < 0)
-        wk_log("cannot sweep the job files: %s", st_store_error(s->store));
+    if (s->pg_jobs) {
+        if (st_job_files_sweep(s->store, wk_now() - FILES_SWEEP_AGE_S) < 0)
+            wk_log("cannot sweep the job files: %s", st_store_error(s->store));
+        sv_pool_post(s->io, sweep_task, s);
+    }
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)

@@ -1,7 +1,9 @@
 /*
  * serve.c - starting and stopping the server: the data directory, the
  * webhook secret, the store, the engine, the HTTP daemon; and the files of
- * jobs (DATA/jobs/ID/: the upload while it is read, state.db, results.*).
+ * jobs (DATA/jobs/ID/: the upload while it is read, state.db, results.*;
+ * over PostgreSQL state.db is also in the database, and DATA/jobs/ holds
+ * copies that any server on the database can make again).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -55,13 +57,17 @@ void sv_job_rmdir(const sv *s, const char *id)
         wk_log("cannot remove %s: %s", dir, strerror(errno));
 }
 
-void sv_jobs_sweep(sv *s)
+void sv_jobs_sweep(sv *s, int64_t min_age)
 {
     DIR *d = opendir(s->jobs_dir);
     if (!d)
         return;
     struct dirent *e;
+    int64_t before = wk_now() - min_age;
     while ((e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (min_age > 0 && (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || sb.st_mtime > before))
+            continue; /* young: maybe an upload under way */
         if (strncmp(e->d_name, "extract-", 8) == 0 || strncmp(e->d_name, "preview-", 8) == 0) {
             /* a /v1/extract or /v1/jobs/preview upload left by a crash */
             char p[PATH_MAX + 256];
@@ -76,7 +82,9 @@ void sv_jobs_sweep(sv *s)
         if (got == 1)
             st_job_clear(&j);
         else if (got == 0) {
-            wk_log("removing %s/%s: an upload that never became a job", s->jobs_dir, e->d_name);
+            wk_log("removing %s/%s: %s", s->jobs_dir, e->d_name,
+                   min_age > 0 ? "a copy of a job deleted through another server"
+                               : "an upload that never became a job");
             sv_job_rmdir(s, e->d_name);
         }
     }
@@ -247,7 +255,7 @@ int sv_serve(const sv_opts *o)
         sv_fmt(err, sizeof err, "cannot read the keys in %s: %s", where, st_store_error(s->store));
         goto out;
     }
-    sv_jobs_sweep(s);
+    sv_jobs_sweep(s, 0);
     if (sv_engine_init(s, err, sizeof err) != 0)
         goto out;
     if (st_store_is_pg(o->db))

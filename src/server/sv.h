@@ -196,8 +196,11 @@ void sv_job_dir(const sv *s, const char *id, char *buf, size_t size);
 void sv_job_state_path(const sv *s, const char *id, char *buf, size_t size);
 /* Removes a job's directory and everything in it. */
 void sv_job_rmdir(const sv *s, const char *id);
-/* Removes job directories the catalogue does not know (crash mid-upload). */
-void sv_jobs_sweep(sv *s);
+/* Removes job directories the catalogue does not know (crash mid-upload;
+ * over PostgreSQL also copies of jobs deleted through another server), and
+ * spool files; with min_age > 0 only those unchanged for min_age seconds
+ * (uploads may be under way). */
+void sv_jobs_sweep(sv *s, int64_t min_age);
 /* Jobs over PostgreSQL: stores the job's state file in the database (the
  * upload made durable before it is acknowledged). 0, or -1 with err. */
 int sv_job_store(sv *s, const char *id, char *err, size_t errlen);
