@@ -5,7 +5,7 @@ set -euo pipefail
 
 declare -A groups=(
   [build]="gcc meson ninja-build pkg-config libidn2-dev libpsl-dev libjansson-dev libunistring-dev libcurl4-openssl-dev libarchive-dev libssl-dev libc-ares-dev libevent-dev libcsv-dev libsqlite3-dev libxml2-dev libmicrohttpd-dev libgmime-3.0-dev libpoppler-glib-dev libpq-dev"
-  [test]="python3 ca-certificates iproute2 nsd postfix postgrey python3-aiosmtpd microsocks openssl python3-dnspython curl python3-jsonschema python3-yaml jq chromium chromium-driver python3-selenium nodejs npm postgresql"
+  [test]="python3 ca-certificates iproute2 nsd postfix postgrey python3-aiosmtpd microsocks openssl python3-dnspython curl python3-jsonschema python3-yaml jq chromium chromium-driver python3-selenium nodejs npm postgresql haproxy"
   [lint]="cppcheck clang-format"
   [bench]="python3 python3-email-validator nodejs npm time util-linux hyperfine iproute2 nsd postfix openssl wrk curl ripgrep postgresql"
   [fuzz]="clang libclang-rt-14-dev"

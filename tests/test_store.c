@@ -1987,6 +1987,92 @@ static void pg_suite(const char *url)
     }
 }
 
+/* Job files and the coordinator's lease (API nodes sharing PostgreSQL);
+ * on SQLite the files stay in --data and the lease is always held. */
+static void test_job_files(st_store *s, st_store *other, const char *base, bool pg)
+{
+    char err[512] = "", path[600], back[600];
+    st_job j = make_job("", "files", 1000);
+    CHECK(st_job_insert(s, &j) == 0, "files: a job (%s)", pg ? "pg" : "sqlite");
+    snprintf(path, sizeof path, "%s/file-%c.bin", base, pg ? 'p' : 's');
+    snprintf(back, sizeof back, "%s/back-%c.bin", base, pg ? 'p' : 's');
+    FILE *f = fopen(path, "wb");
+    size_t size = (5u << 19) + 17; /* 2.5 MiB and a bit: three chunks */
+    for (size_t i = 0; f && i < size; i++)
+        fputc((int)((i * 7 + i / 4093) & 0xff), f);
+    if (f)
+        fclose(f);
+    f = fopen(path, "rb");
+    int rc = f ? st_job_file_put(s, j.id, "state", f, err, sizeof err) : -2;
+    if (f)
+        fclose(f);
+    if (!pg) {
+        CHECK(rc == -1 && strstr(err, "data directory"), "files: sqlite keeps them in --data (%s)", err);
+        CHECK(st_job_coord_take(s, j.id, "w_node1", 1000, T0) == 1 &&
+                  st_job_coord_take(s, j.id, "w_node2", 1000, T0) == 1,
+              "files: sqlite: the lease is always held");
+        CHECK(st_job_files_delete(s, j.id) == 0 && st_job_files_sweep(s, T0) == 0,
+              "files: sqlite: none to delete");
+        st_job_delete(s, j.id);
+        st_job_clear(&j);
+        return;
+    }
+    CHECK(rc == 0, "files: a file of 2.5 MiB stored (%s)", err);
+    f = fopen(back, "wb");
+    rc = f ? st_job_file_get(other, j.id, "state", f, err, sizeof err) : -2;
+    if (f)
+        fclose(f);
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", path, back);
+    CHECK(rc == 1 && system(cmd) == 0, "files: read back through another connection, identical (%s)", err);
+    f = fopen(back, "wb");
+    rc = f ? st_job_file_get(other, j.id, "other", f, err, sizeof err) : -2;
+    long len = f ? ftell(f) : -1;
+    if (f)
+        fclose(f);
+    CHECK(rc == 0 && len == 0, "files: a file never stored: 0, nothing written");
+    f = fopen("/dev/null", "rb");
+    rc = f ? st_job_file_put(s, j.id, "empty", f, err, sizeof err) : -2;
+    if (f)
+        fclose(f);
+    f = fopen(back, "wb");
+    int rc2 = f ? st_job_file_get(other, j.id, "empty", f, err, sizeof err) : -2;
+    len = f ? ftell(f) : -1;
+    if (f)
+        fclose(f);
+    CHECK(rc == 0 && rc2 == 1 && len == 0, "files: an empty file is a file (%s)", err);
+    CHECK(st_job_file_put(s, j.id, "", stdin, err, sizeof err) == -1, "files: a name is required");
+
+    /* the lease */
+    CHECK(st_job_coord_take(s, j.id, "w_node1", 1000, T0) == 1, "lease: node 1 takes a free lease");
+    CHECK(st_job_coord_take(other, j.id, "w_node2", 1000, T0 + 10) == 0, "lease: node 2 cannot while it is live");
+    CHECK(st_job_coord_take(s, j.id, "w_node1", 1000, T0 + 500) == 1, "lease: node 1 renews it (until +1500)");
+    CHECK(st_job_coord_take(other, j.id, "w_node2", 1000, T0 + 1200) == 0, "lease: still live for node 2");
+    CHECK(st_job_coord_take(other, j.id, "w_node2", 1000, T0 + 1500) == 1,
+          "lease: node 2 takes it once it ran out");
+    CHECK(st_job_coord_take(s, j.id, "w_node1", 1000, T0 + 1600) == 0, "lease: node 1, back, no longer holds it");
+    CHECK(st_job_coord_give(s, j.id, "w_node1") == 0 && st_job_coord_give(other, NULL, "w_node2") == 1,
+          "lease: only the holder gives it back");
+    CHECK(st_job_coord_take(s, j.id, "w_node1", 1000, T0 + 1700) == 1, "lease: given back: taken at once");
+    CHECK(st_job_coord_take(s, "ffffffffffffffffffffffffffffffff", "w_node1", 1000, T0) == 0,
+          "lease: none on a job that does not exist");
+
+    /* deleting; the sweep keeps the files of jobs that exist and new ones */
+    char orphan[ST_JOB_ID_LEN + 1];
+    st_job_new_id(orphan);
+    f = fopen("/dev/null", "rb");
+    rc = f ? st_job_file_put(s, orphan, "state", f, err, sizeof err) : -2;
+    if (f)
+        fclose(f);
+    CHECK(rc == 0 && st_job_files_sweep(s, (int64_t)time(NULL) - 3600) == 0,
+          "files: the sweep leaves a fresh upload's file alone");
+    CHECK(st_job_files_sweep(s, (int64_t)time(NULL) + 10) == 1, "files: and removes it once old, the job's kept");
+    CHECK(st_job_files_delete(s, j.id) == 4, "files: deleting the job's: 3 chunks + the empty file");
+    CHECK(st_job_delete(s, j.id) == 1 && st_job_coord_take(s, j.id, "w_node1", 1000, T0 + 5000) == 0,
+          "lease: deleted with its job");
+    st_job_clear(&j);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/bc_store_test.XXXXXX";
@@ -2005,7 +2091,26 @@ int main(void)
         snprintf(dir, sizeof dir, "%s/data", base);
         test_host_gate_concurrent("sqlite", "", dir);
     }
+    {
+        char dir[600], err[512] = "";
+        snprintf(dir, sizeof dir, "%s/files", base);
+        st_store *s = NULL;
+        if (mkdir(dir, 0700) == 0 && st_store_open(&s, dir, err, sizeof err) == 0)
+            test_job_files(s, s, base, false);
+        else
+            CHECK(false, "files: a sqlite store (%s)", err);
+        st_store_close(s);
+    }
     if (url && *url) {
+        st_store *s = NULL, *other = NULL;
+        char err[512] = "";
+        if (st_store_open_db(&s, url, NULL, err, sizeof err) == 0 &&
+            st_store_open_db(&other, url, NULL, err, sizeof err) == 0)
+            test_job_files(s, other, base, true);
+        else
+            CHECK(false, "files: two pg connections (%s)", err);
+        st_store_close(other);
+        st_store_close(s);
         pg_suite(url);
         test_rows_concurrent(url, base);
         test_rows_exclusive_concurrent(url, base, 'x', 0);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "coord.h"
 #include "runner.h"
 #include "state.h"
 
@@ -183,6 +184,25 @@ static bool results_from_file(hreq *r, const results_req *q)
     return true;
 }
 
+/* Over PostgreSQL: makes sure st holds every result of the done job
+ * (already so on the server that coordinated it to its end; else copied
+ * from the job's rows, once). false with err. */
+static bool collected(hreq *r, bk_state *st, char *err, size_t errlen)
+{
+    if (!r->s->pg_jobs || bk_state_get_int(st, "collected", 0) == 1)
+        return true;
+    char why[512] = "";
+    if (wk_rows_collect(r->s->fstore, r->id, st, why, sizeof why) != WK_OK) {
+        sv_fmt(err, errlen, "cannot copy the results: %s", why);
+        return false;
+    }
+    if (bk_state_set_int(st, "collected", 1) != 0) {
+        sv_fmt(err, errlen, "cannot write the job's state: %s", bk_state_error(st));
+        return false;
+    }
+    return true;
+}
+
 /* On the io worker: writes the results file once, then answers. */
 static void export_task(void *arg)
 {
@@ -197,9 +217,16 @@ static void export_task(void *arg)
         FILE *out = NULL;
         int rc = -1;
         struct stat sst;
-        if (stat(state, &sst) != 0) {
+        /* over PostgreSQL the job may have been uploaded and verified
+         * through other servers: its state comes from the database, its
+         * results from its rows */
+        int here = r->s->pg_jobs ? sv_job_fetch(r->s, r->id, err, sizeof err) : 1;
+        if (here == 1 && stat(state, &sst) != 0)
+            here = 0;
+        if (here == 0) {
             sv_fmt(err, sizeof err, "the job's data is gone");
-        } else if (bk_state_open(&st, state, err, sizeof err) == 0 && (out = fopen(part, "wb")) != NULL) {
+        } else if (here == 1 && bk_state_open(&st, state, err, sizeof err) == 0 &&
+                   collected(r, st, err, sizeof err) && (out = fopen(part, "wb")) != NULL) {
             rc = bk_export_rows(st, out, q->fmt, q->filter == F_ALL ? NULL : filter_row, &q->filter, err,
                                 sizeof err);
             if (fclose(out) != 0 && rc == 0) {

@@ -11,15 +11,21 @@
  * workers anywhere (and this server's own, unless --no-work) claim and
  * verify them; the coordinator below follows them and, when every row has
  * its result, copies the results into the state file, so that exports are
- * written exactly as on one machine. After a crash or kill -9 the jobs the
- * catalogue still calls queued or running are simply started again: only
- * addresses without a committed result are asked, and the results are
- * written from the state, one line per row.
+ * written exactly as on one machine. Any number of servers may share the
+ * database: the state file is kept there too (upload.c stores it before the
+ * job exists), each job is coordinated by the one server holding its lease
+ * (st_job_coord_take, renewed at every pass), and a server that lacks a
+ * job's state file fetches it (serve.c). After a crash or kill -9 the jobs
+ * the catalogue still calls queued or running are simply started again (on
+ * SQLite, at the next start; over PostgreSQL, by any server once the dead
+ * one's lease ran out): only addresses without a committed result are
+ * asked, and the results are written from the state, one line per row.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -38,6 +44,11 @@
 #define HOUSEKEEPING_S 600
 #define OFFLINE_STEP 500
 #define UNKNOWN_TTL_MAX 300 /* "could not tell" is not kept as long as a verdict */
+/* A job's coordinator renews its lease at each pass (every TICK_MS, longer
+ * while a pass copies a big job's results); another server takes the job
+ * over when the lease was not renewed for this long. */
+#define COORD_LEASE_MS 20000
+#define FILES_SWEEP_AGE_S 3600 /* files of jobs not in the catalogue (yet), kept this long */
 
 typedef struct ejob {
     sv *s;
@@ -518,6 +529,8 @@ static void delete_task(void *arg)
 {
     sv_msg *m = arg;
     sv_job_rmdir(m->s, m->id);
+    if (m->s->fstore && st_job_files_delete(m->s->fstore, m->id) < 0)
+        wk_log("job %s: cannot delete its files from the database: %s", m->id, st_store_error(m->s->fstore));
     free(m);
 }
 
@@ -576,15 +589,43 @@ static void pg_finish(sv *s, const st_job *j, bk_state *st, const char *error)
     }
 }
 
-/* One coordinator pass (src/work/coord.h) over one job of this server (its
- * state file is here). */
+/* Wall-clock unix milliseconds (leases are compared across machines). */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Takes or renews this server's lease on coordinating job id: true when
+ * this server is (still) the job's coordinator. */
+static bool coord_lease(sv *s, const char *id)
+{
+    int held = st_job_coord_take(s->store, id, s->node_id, COORD_LEASE_MS, wall_ms());
+    if (held < 0)
+        wk_log("job %s: cannot take its coordinator lease: %s", id, st_store_error(s->store));
+    return held == 1;
+}
+
+/* One coordinator pass (src/work/coord.h) over one job: by the one server
+ * holding its lease (any server on the database; a job whose coordinator
+ * died is taken over once the lease ran out), from its state file, fetched
+ * from the database when the job was uploaded through another server. */
 static void pg_job(sv *s, const st_job *j)
 {
     char path[PATH_MAX], err[512] = "";
-    struct stat sb;
+    if (!coord_lease(s, j->id))
+        return; /* another server coordinates it */
+    int here = sv_job_fetch(s, j->id, err, sizeof err);
+    if (here <= 0) {
+        /* no state anywhere: a job of `verify --db`, which coordinates it
+         * itself, or deleted meanwhile; or the database failed */
+        if (here < 0)
+            wk_log("job %s: cannot fetch its state: %s", j->id, err);
+        st_job_coord_give(s->store, j->id, s->node_id);
+        return;
+    }
     sv_job_state_path(s, j->id, path, sizeof path);
-    if (stat(path, &sb) != 0)
-        return; /* not this server's job, or deleted meanwhile */
     bk_state *st = NULL;
     if (bk_state_open(&st, path, err, sizeof err) != 0) {
         wk_log("job %s: cannot open its state: %s", j->id, err);
@@ -601,10 +642,16 @@ static void pg_job(sv *s, const st_job *j)
     } else {
         if (j->status == ST_JOB_QUEUED)
             st_job_set_status(s->store, j->id, ST_JOB_RUNNING, 0, NULL);
-        if (rc == WK_FAILED) {
+        if ((rc == WK_FAILED || p.complete) && !coord_lease(s, j->id)) {
+            /* the pass outlived the lease and another server took the
+             * job over: the end is that server's to record */
+            wk_log("job %s: taken over by another server", j->id);
+        } else if (rc == WK_FAILED) {
             wk_log("job %s: %s", j->id, err);
             pg_finish(s, j, st, "the job's state cannot be written");
         } else if (p.complete) {
+            if (bk_state_set_int(st, "collected", 1) != 0)
+                wk_log("job %s: cannot write its state: %s", j->id, bk_state_error(st));
             pg_finish(s, j, st, NULL);
         } else if (st_job_progress(s->store, j->id, p.rows.done, p.rows.by_status) != 0) {
             wk_log("job %s: cannot record its progress: %s", j->id, st_store_error(s->store));
@@ -711,6 +758,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         atomic_store(&s->m.smtp_connections, bc_verifier_connections(s->v));
 }
 
+/* On the io worker: this server's copies of jobs deleted through another. */
+static void sweep_task(void *arg)
+{
+    sv_jobs_sweep(arg, FILES_SWEEP_AGE_S);
+}
+
 static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -734,6 +787,11 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
         free(ids);
     }
     st_cache_purge(s->store, wk_now());
+    if (s->pg_jobs) {
+        if (st_job_files_sweep(s->store, wk_now() - FILES_SWEEP_AGE_S) < 0)
+            wk_log("cannot sweep the job files: %s", st_store_error(s->store));
+        sv_pool_post(s->io, sweep_task, s);
+    }
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -782,6 +840,17 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
         }
     }
     s->pg_jobs = st_store_is_pg(s->o->db) && !s->o->offline;
+    if (s->pg_jobs) {
+        /* job files go in and out on a connection of their own: a big
+         * upload or export never holds up the HTTP threads' queries */
+        if (st_store_open_db(&s->fstore, s->o->db, s->o->data_dir, err, errlen) != 0 ||
+            st_worker_new_id(s->node_id) != 0) {
+            if (!err[0])
+                sv_fmt(err, errlen, "no random node id");
+            return -1;
+        }
+        wk_log("jobs shared through the database: this server is node %s", s->node_id);
+    }
     if (s->pg_jobs && !s->o->no_work) {
         /* the worker has a connection of its own: its claims and results
          * never wait behind an HTTP thread's query, nor the reverse */
@@ -878,6 +947,8 @@ void sv_engine_free(sv *s)
     s->wk = NULL;
     st_store_close(s->wstore);
     s->wstore = NULL;
+    st_store_close(s->fstore);
+    s->fstore = NULL;
     if (s->q_event)
         event_free(s->q_event);
     if (s->tick)

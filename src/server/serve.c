@@ -1,7 +1,9 @@
 /*
  * serve.c - starting and stopping the server: the data directory, the
  * webhook secret, the store, the engine, the HTTP daemon; and the files of
- * jobs (DATA/jobs/ID/: the upload while it is read, state.db, results.*).
+ * jobs (DATA/jobs/ID/: the upload while it is read, state.db, results.*;
+ * over PostgreSQL state.db is also in the database, and DATA/jobs/ holds
+ * copies that any server on the database can make again).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -55,13 +57,17 @@ void sv_job_rmdir(const sv *s, const char *id)
         wk_log("cannot remove %s: %s", dir, strerror(errno));
 }
 
-void sv_jobs_sweep(sv *s)
+void sv_jobs_sweep(sv *s, int64_t min_age)
 {
     DIR *d = opendir(s->jobs_dir);
     if (!d)
         return;
     struct dirent *e;
+    int64_t before = wk_now() - min_age;
     while ((e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (min_age > 0 && (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || sb.st_mtime > before))
+            continue; /* young: maybe an upload under way */
         if (strncmp(e->d_name, "extract-", 8) == 0 || strncmp(e->d_name, "preview-", 8) == 0) {
             /* a /v1/extract or /v1/jobs/preview upload left by a crash */
             char p[PATH_MAX + 256];
@@ -76,11 +82,73 @@ void sv_jobs_sweep(sv *s)
         if (got == 1)
             st_job_clear(&j);
         else if (got == 0) {
-            wk_log("removing %s/%s: an upload that never became a job", s->jobs_dir, e->d_name);
+            wk_log("removing %s/%s: %s", s->jobs_dir, e->d_name,
+                   min_age > 0 ? "a copy of a job deleted through another server"
+                               : "an upload that never became a job");
             sv_job_rmdir(s, e->d_name);
         }
     }
     closedir(d);
+}
+
+int sv_job_store(sv *s, const char *id, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    sv_job_state_path(s, id, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sv_fmt(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = st_job_file_put(s->fstore, id, "state", f, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int sv_job_fetch(sv *s, const char *id, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 16];
+    struct stat sb;
+    sv_job_state_path(s, id, path, sizeof path);
+    if (stat(path, &sb) == 0)
+        return 1;
+    sv_job_dir(s, id, dir, sizeof dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        sv_fmt(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    /* fetched beside it, then renamed: the state file is whole or absent */
+    sv_fmt(tmp, sizeof tmp, "%s.fetch-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        sv_fmt(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return -1;
+    }
+    int rc = st_job_file_get(s->fstore, id, "state", f, err, errlen);
+    if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 1) {
+        sv_fmt(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (fclose(f) != 0 && rc == 1) {
+        sv_fmt(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 1 && rename(tmp, path) != 0) {
+        sv_fmt(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 1)
+        wk_log("job %s: its state fetched from the database", id);
+    if (rc != 1)
+        unlink(tmp);
+    if (rc == 0)
+        rmdir(dir); /* made here for nothing (fails, rightly, when it holds anything) */
+    return rc;
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
@@ -187,7 +255,7 @@ int sv_serve(const sv_opts *o)
         sv_fmt(err, sizeof err, "cannot read the keys in %s: %s", where, st_store_error(s->store));
         goto out;
     }
-    sv_jobs_sweep(s);
+    sv_jobs_sweep(s, 0);
     if (sv_engine_init(s, err, sizeof err) != 0)
         goto out;
     if (st_store_is_pg(o->db))
@@ -214,6 +282,8 @@ out:
             event_base_loop(s->base, EVLOOP_NONBLOCK);
     }
     sv_pool_stop(s->io); /* imports and exports finish and answer */
+    if (s->pg_jobs && s->node_id[0] && st_job_coord_give(s->store, NULL, s->node_id) < 0)
+        wk_log("cannot give back the jobs this server coordinates: %s", st_store_error(s->store));
     sv_pool_stop(s->hooks);
     sv_pool_stop(s->checks);
     sv_http_stop(s); /* nothing is suspended any more */

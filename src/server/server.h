@@ -28,7 +28,7 @@ typedef struct sv_opts {
     const char *listen; /* ADDR:PORT; [v6]:PORT */
     const char *data_dir;
     const char *db;                 /* NULL: SQLite in data_dir; else a postgres:// URL
-                                * (the catalogue; job files stay in data_dir) */
+                                * (the catalogue and the job files; data_dir holds copies) */
     const char *tls_cert, *tls_key; /* both or neither */
     const char *webhook_secret;     /* NULL: DATA/webhook-secret, made once */
     int retention_days;             /* job data kept this long */

@@ -128,6 +128,10 @@ struct sv {
     atomic_bool coord_busy; /* a coordinator pass is queued or running on the io worker */
     st_store *wstore;       /* the in-process worker's own connection */
     struct wk *wk;          /* the in-process worker (NULL with --no-work) */
+    /* several servers on one database: jobs' files are kept in the store
+     * and any node may coordinate a job (under its lease, as node_id) */
+    st_store *fstore;                   /* the io worker's connection: job files moved in and out */
+    char node_id[ST_WORKER_ID_LEN + 1]; /* this server as the holder of coordinator leases */
 };
 
 /* http.c (the request API of the endpoint families is api.h) */
@@ -192,8 +196,18 @@ void sv_job_dir(const sv *s, const char *id, char *buf, size_t size);
 void sv_job_state_path(const sv *s, const char *id, char *buf, size_t size);
 /* Removes a job's directory and everything in it. */
 void sv_job_rmdir(const sv *s, const char *id);
-/* Removes job directories the catalogue does not know (crash mid-upload). */
-void sv_jobs_sweep(sv *s);
+/* Removes job directories the catalogue does not know (crash mid-upload;
+ * over PostgreSQL also copies of jobs deleted through another server), and
+ * spool files; with min_age > 0 only those unchanged for min_age seconds
+ * (uploads may be under way). */
+void sv_jobs_sweep(sv *s, int64_t min_age);
+/* Jobs over PostgreSQL: stores the job's state file in the database (the
+ * upload made durable before it is acknowledged). 0, or -1 with err. */
+int sv_job_store(sv *s, const char *id, char *err, size_t errlen);
+/* Jobs over PostgreSQL: makes sure this node has the job's state file,
+ * fetching it from the database when it has none (a job uploaded through
+ * another node). 1 here, 0 neither here nor in the database, -1 error (err). */
+int sv_job_fetch(sv *s, const char *id, char *err, size_t errlen);
 
 /* metrics */
 char *sv_metrics_text(sv *s, size_t *len);

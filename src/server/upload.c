@@ -373,7 +373,13 @@ static void import_task(void *arg)
         memcpy(j.id, r->id, sizeof j.id);
         sv_fmt(j.key_id, sizeof j.key_id, "%s", r->key.id);
         sv_fmt(j.format, sizeof j.format, "%s", bk_format_name(info.format));
-        if (st_job_insert(s->store, &j) != 0) {
+        /* over PostgreSQL the state goes into the database first: once the
+         * job exists, any server can coordinate it and answer for it, and
+         * nothing acknowledged lives only on this one */
+        if (s->pg_jobs && sv_job_store(s, r->id, err, sizeof err) != 0) {
+            wk_log("job %s: cannot store its state in the database: %s", r->id, err);
+            sv_req_answer_error(r, 500, "internal", "the upload cannot be stored");
+        } else if (st_job_insert(s->store, &j) != 0) {
             wk_log("job %s: cannot add it to the catalogue: %s", r->id, st_store_error(s->store));
             sv_req_answer_error(r, 500, "internal", "the job cannot be created");
         } else {

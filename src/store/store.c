@@ -626,6 +626,64 @@ int st_worker_remove(st_store *s, const char *id)
     return s->ops->worker_remove(s->be, id);
 }
 
+/* ---- job files and the coordinator's lease ----------------------------------------------- */
+
+static bool file_args_ok(const char *job_id, const char *name, const void *f, char *err, size_t errlen)
+{
+    if (job_id && job_id[0] && name && name[0] && f)
+        return true;
+    snprintf(err, errlen, "a job file needs a job id, a name and a file");
+    return false;
+}
+
+int st_job_file_put(st_store *s, const char *job_id, const char *name, FILE *in, char *err, size_t errlen)
+{
+    if (!file_args_ok(job_id, name, in, err, errlen))
+        return -1;
+    if (!s->ops->job_file_put) {
+        snprintf(err, errlen, "the %s store keeps job files in the server's data directory", s->ops->kind);
+        return -1;
+    }
+    return s->ops->job_file_put(s->be, job_id, name, in, (int64_t)time(NULL), err, errlen);
+}
+
+int st_job_file_get(st_store *s, const char *job_id, const char *name, FILE *out, char *err, size_t errlen)
+{
+    if (!file_args_ok(job_id, name, out, err, errlen))
+        return -1;
+    if (!s->ops->job_file_get) {
+        snprintf(err, errlen, "the %s store keeps job files in the server's data directory", s->ops->kind);
+        return -1;
+    }
+    return s->ops->job_file_get(s->be, job_id, name, out, err, errlen);
+}
+
+int64_t st_job_files_delete(st_store *s, const char *job_id)
+{
+    if (!job_id)
+        return -1;
+    return s->ops->job_files_delete ? s->ops->job_files_delete(s->be, job_id) : 0;
+}
+
+int64_t st_job_files_sweep(st_store *s, int64_t before)
+{
+    return s->ops->job_files_sweep ? s->ops->job_files_sweep(s->be, before) : 0;
+}
+
+int st_job_coord_take(st_store *s, const char *job_id, const char *holder, int64_t lease_ms, int64_t now_ms)
+{
+    if (!job_id || !holder || !holder[0] || lease_ms <= 0)
+        return -1;
+    return s->ops->job_coord_take ? s->ops->job_coord_take(s->be, job_id, holder, now_ms + lease_ms, now_ms) : 1;
+}
+
+int64_t st_job_coord_give(st_store *s, const char *job_id, const char *holder)
+{
+    if (!holder || !holder[0])
+        return -1;
+    return s->ops->job_coord_give ? s->ops->job_coord_give(s->be, job_id, holder) : 0;
+}
+
 void st_row_counts_add(st_row_counts *c, int64_t state, int64_t status, int64_t k)
 {
     if (state == ST_ROW_PENDING) {

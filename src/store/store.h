@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct st_store st_store;
 
@@ -406,5 +407,44 @@ int st_worker_heartbeat(st_store *s, const char *id, int64_t now_ms);
 int st_worker_list(st_store *s, st_worker_info **w, size_t *n);
 /* Removes worker id (a clean stop): 1 removed, 0 none, -1 error. */
 int st_worker_remove(st_store *s, const char *id);
+
+/* ---- job files and the coordinator's lease (API nodes sharing one database) ------------ */
+/*
+ * With PostgreSQL any number of `serve --db URL` share the jobs: a job's
+ * files (its state, made from the upload) are kept in the database (table
+ * job_files, in chunks), so that any node can answer for any job and a node
+ * that dies loses nothing it acknowledged. One node at a time coordinates a
+ * job (publishes its rows, follows them, ends it): the holder of the job's
+ * lease (table job_coord), renewed at each of its passes; when the holder
+ * stops renewing (it died), another node takes the lease once it ran out.
+ * With SQLite (one server per store) job files stay in the server's --data:
+ * the file calls fail (err says so), st_job_files_* count 0, and the lease
+ * is always held.
+ */
+
+/* Stores what is left to read of `in` as job_id's file `name` (replacing
+ * a file of that name), in one transaction: when it returns 0 the file is
+ * durably in the database. job_id need not be in the catalogue yet (files
+ * are stored before the job is created; st_job_files_sweep removes those
+ * of jobs never created). 0, or -1 with err. */
+int st_job_file_put(st_store *s, const char *job_id, const char *name, FILE *in, char *err, size_t errlen);
+/* Writes job_id's file `name` to out: 1 written, 0 no such file (nothing
+ * written), -1 error (err; out may hold part of it). */
+int st_job_file_get(st_store *s, const char *job_id, const char *name, FILE *out, char *err, size_t errlen);
+/* Deletes every file of job_id: how many chunks, or -1. */
+int64_t st_job_files_delete(st_store *s, const char *job_id);
+/* Deletes the files of jobs the catalogue does not hold (an upload cut
+ * between its file and its job, a job deleted meanwhile) stored before
+ * `before` (unix seconds): how many chunks, or -1. */
+int64_t st_job_files_sweep(st_store *s, int64_t before);
+
+/* Takes or renews, for holder, the lease on coordinating job_id until
+ * now_ms + lease_ms: 1 held (taken: free, or its lease ran out by now_ms;
+ * or renewed: holder had it), 0 another holder has a live lease (or no
+ * such job), -1 error. Concurrent takers: exactly one gets it. */
+int st_job_coord_take(st_store *s, const char *job_id, const char *holder, int64_t lease_ms, int64_t now_ms);
+/* Gives back holder's lease on job_id (NULL: on every job): the next taker
+ * gets it at once. How many, or -1. */
+int64_t st_job_coord_give(st_store *s, const char *job_id, const char *holder);
 
 #endif

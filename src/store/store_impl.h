@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define ST_SCHEMA_VERSION 6
+#define ST_SCHEMA_VERSION 7
 
 typedef struct st_store_ops {
     const char *kind;        /* "sqlite", "postgresql" */
@@ -90,6 +90,16 @@ typedef struct st_store_ops {
     /* older limits than stale_before are replaced, not lowered */
     int (*host_limits_put)(void *be, const char *host, const st_host_limits *lim, int64_t now,
                            int64_t stale_before);
+    /* job files and the coordinator's lease (st_job_file_*, st_job_coord_*):
+     * NULL in a backend that keeps job files in the server's --data
+     * (SQLite: one server per store); store.c answers for it then. */
+    int (*job_file_put)(void *be, const char *job_id, const char *name, FILE *in, int64_t now, char *err,
+                        size_t errlen);
+    int (*job_file_get)(void *be, const char *job_id, const char *name, FILE *out, char *err, size_t errlen);
+    int64_t (*job_files_delete)(void *be, const char *job_id);
+    int64_t (*job_files_sweep)(void *be, int64_t before);
+    int (*job_coord_take)(void *be, const char *job_id, const char *holder, int64_t lease_until, int64_t now_ms);
+    int64_t (*job_coord_give)(void *be, const char *job_id, const char *holder);
 } st_store_ops;
 
 /* Adds k rows in `state` (and, when done, result `status`) to c: how the

@@ -4,7 +4,7 @@
  * servers and workers on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 6; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 7; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (st_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -36,6 +36,12 @@
  *             holder and until (unix ms); a slot past its until is free
  *   host_limits   (schema 6) per host address: rcpt_cap, txn_cap (0:
  *             none shown), updated_at
+ *   job_files     (schema 7) the files of jobs (the state made from an
+ *             upload) in chunks of 1 MiB: job_id, name, seq, data bytea,
+ *             stored_at (unix seconds); deleted with the job by the server
+ *             (no foreign key: stored before the job is created)
+ *   job_coord     (schema 7) per job, the node that coordinates it: holder,
+ *             lease_until (unix ms); deleted with its job
  *
  * Claiming: a query lists (job, domain, key) of pairs with claimable rows,
  * where the key (the politeness key) is the MX host of the domain's facts,
@@ -413,6 +419,16 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           "CREATE TABLE host_limits("
           " host text PRIMARY KEY, rcpt_cap integer NOT NULL DEFAULT 0, txn_cap integer NOT NULL DEFAULT 0,"
           " updated_at bigint NOT NULL);",
+    /* API nodes sharing the database: a job's files in chunks (no foreign
+     * key: a file is stored before its job is created, so that the job
+     * never exists without it), and the lease of the node that
+     * coordinates a job */
+    [6] = "CREATE TABLE job_files("
+          " job_id text NOT NULL, name text NOT NULL, seq integer NOT NULL, data bytea NOT NULL,"
+          " stored_at bigint NOT NULL, PRIMARY KEY (job_id, name, seq));"
+          "CREATE TABLE job_coord("
+          " job_id text PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE, holder text NOT NULL,"
+          " lease_until bigint NOT NULL);",
 };
 
 typedef struct pg_store {
@@ -1757,6 +1773,180 @@ static int pg_host_limits_put(void *be, const char *host, const st_host_limits *
     return run_command(be, Q_HOSTLIM_PUT, &p);
 }
 
+/* ---- job files and the coordinator's lease (schema 7) -------------------------------- */
+/*
+ * Statements of their own, run with PQexecParams (not prepared: a file is
+ * read or written once, the lease once a second per job).
+ */
+
+#define FILE_CHUNK (1 << 20)
+
+/* Runs sql with n text parameters v (or bytes where len/fmt say so) and
+ * the results in result_fmt (1: binary). The result or NULL (errmsg).
+ * Lock held. */
+static PGresult *run_sql(pg_store *s, const char *sql, int n, const char *const *v, const int *len, const int *fmt,
+                         int result_fmt)
+{
+    if (ensure_conn(s) != 0)
+        return NULL;
+    PGresult *r = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, result_fmt);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    set_error(s, r);
+    PQclear(r);
+    return NULL;
+}
+
+/* A command's row count, or -1. */
+static int64_t sql_count(pg_store *s, const char *sql, int n, const char *const *v)
+{
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run_sql(s, sql, n, v, NULL, NULL, 0);
+    pthread_mutex_unlock(&s->lock);
+    if (!r)
+        return -1;
+    int64_t k = (int64_t)strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return k;
+}
+
+static int pg_job_file_put(void *be, const char *job_id, const char *name, FILE *in, int64_t now, char *err,
+                           size_t errlen)
+{
+    pg_store *s = be;
+    unsigned char *buf = malloc(FILE_CHUNK);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    char seq[24], at[24];
+    snprintf(at, sizeof at, "%lld", (long long)now);
+    const char *del[2] = { job_id, name };
+    int ret = -1;
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run_sql(s, "BEGIN", 0, NULL, NULL, NULL, 0);
+    PQclear(r);
+    if (r) {
+        r = run_sql(s, "DELETE FROM job_files WHERE job_id = $1 AND name = $2", 2, del, NULL, NULL, 0);
+        PQclear(r);
+    }
+    /* one chunk at least: an empty file is a file */
+    for (int i = 0; r; i++) {
+        size_t got = fread(buf, 1, FILE_CHUNK, in);
+        if (ferror(in)) {
+            snprintf(s->errmsg, sizeof s->errmsg, "cannot read the file to store");
+            r = NULL;
+            break;
+        }
+        if (got == 0 && i > 0) {
+            ret = 0;
+            break;
+        }
+        snprintf(seq, sizeof seq, "%d", i);
+        const char *v[5] = { job_id, name, seq, (const char *)buf, at };
+        const int len[5] = { 0, 0, 0, (int)got, 0 }, fmt[5] = { 0, 0, 0, 1, 0 };
+        r = run_sql(s, "INSERT INTO job_files(job_id, name, seq, data, stored_at) VALUES ($1, $2, $3, $4, $5)", 5,
+                    v, len, fmt, 0);
+        PQclear(r);
+        if (r && got < FILE_CHUNK && feof(in)) {
+            ret = 0;
+            break;
+        }
+    }
+    if (ret == 0) {
+        r = run_sql(s, "COMMIT", 0, NULL, NULL, NULL, 0);
+        PQclear(r);
+        if (!r)
+            ret = -1;
+    }
+    if (ret != 0) {
+        snprintf(err, errlen, "%s", s->errmsg);
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(buf);
+    return ret;
+}
+
+static int pg_job_file_get(void *be, const char *job_id, const char *name, FILE *out, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    char seq[24];
+    int ret = -1;
+    pthread_mutex_lock(&s->lock);
+    /* one snapshot for every chunk: a file replaced meanwhile is read whole, old or new */
+    PGresult *r = run_sql(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL, NULL, 0);
+    PQclear(r);
+    for (int i = 0; r; i++) {
+        snprintf(seq, sizeof seq, "%d", i);
+        const char *v[3] = { job_id, name, seq };
+        r = run_sql(s, "SELECT data FROM job_files WHERE job_id = $1 AND name = $2 AND seq = $3", 3, v, NULL, NULL,
+                    1);
+        if (!r)
+            break;
+        if (PQntuples(r) == 0) {
+            ret = i > 0;
+            PQclear(r);
+            break;
+        }
+        size_t len = (size_t)PQgetlength(r, 0, 0);
+        if (len && fwrite(PQgetvalue(r, 0, 0), 1, len, out) != len) {
+            snprintf(s->errmsg, sizeof s->errmsg, "cannot write the file fetched");
+            PQclear(r);
+            r = NULL;
+            break;
+        }
+        PQclear(r);
+    }
+    if (ret < 0)
+        snprintf(err, errlen, "%s", s->errmsg);
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int64_t pg_job_files_delete(void *be, const char *job_id)
+{
+    const char *v[1] = { job_id };
+    return sql_count(be, "DELETE FROM job_files WHERE job_id = $1", 1, v);
+}
+
+static int64_t pg_job_files_sweep(void *be, int64_t before)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)before);
+    const char *v[1] = { b };
+    return sql_count(be,
+                     "DELETE FROM job_files f WHERE f.stored_at < $1"
+                     " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = f.job_id)",
+                     1, v);
+}
+
+/* Taken when free, expired, or already the holder's; the row lock of the
+ * upsert orders concurrent takers, and each sees the winner's row. */
+static int pg_job_coord_take(void *be, const char *job_id, const char *holder, int64_t lease_until, int64_t now_ms)
+{
+    char until[24], now[24];
+    snprintf(until, sizeof until, "%lld", (long long)lease_until);
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    const char *v[4] = { job_id, holder, until, now };
+    int64_t k = sql_count(be,
+                          "INSERT INTO job_coord(job_id, holder, lease_until)"
+                          " SELECT $1::text, $2::text, $3::bigint WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1)"
+                          " ON CONFLICT (job_id) DO UPDATE SET holder = excluded.holder,"
+                          " lease_until = excluded.lease_until"
+                          " WHERE job_coord.holder = excluded.holder OR job_coord.lease_until <= $4::bigint",
+                          4, v);
+    return k < 0 ? -1 : k > 0;
+}
+
+static int64_t pg_job_coord_give(void *be, const char *job_id, const char *holder)
+{
+    const char *v[2] = { holder, job_id };
+    return sql_count(be, "DELETE FROM job_coord WHERE holder = $1 AND ($2::text IS NULL OR job_id = $2)", 2, v);
+}
+
 static const st_store_ops pg_ops = {
     .kind = "postgresql",
     .close = pg_close,
@@ -1799,6 +1989,12 @@ static const st_store_ops pg_ops = {
     .host_slot_take = pg_host_slot_take,
     .host_slot_give = pg_host_slot_give,
     .host_limits_put = pg_host_limits_put,
+    .job_file_put = pg_job_file_put,
+    .job_file_get = pg_job_file_get,
+    .job_files_delete = pg_job_files_delete,
+    .job_files_sweep = pg_job_files_sweep,
+    .job_coord_take = pg_job_coord_take,
+    .job_coord_give = pg_job_coord_give,
 };
 
 int st_store_pg_open(const st_store_ops **ops, void **be, const char *url, char *err, size_t errlen)

@@ -3,10 +3,11 @@
  * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 6 (1: before admin keys and reasons;
+ *   meta(k, v)      schema_version = 7 (1: before admin keys and reasons;
  *                   2: before job_rows and workers; 3: before job_rows.weight;
  *                   4: before domain_facts and job_domains; 5: before
- *                   host_slots and host_limits; opening an older store
+ *                   host_slots and host_limits; 6: no table of its own,
+ *                   PostgreSQL's job files; opening an older store
  *                   migrates it)
  *   keys            one per API key: id, SHA-256 of the secret (the secret
  *                   itself is never stored), name, created/revoked times,
@@ -332,6 +333,10 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           " host TEXT PRIMARY KEY, rcpt_cap INTEGER NOT NULL DEFAULT 0, txn_cap INTEGER NOT NULL DEFAULT 0,"
           " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
           "UPDATE meta SET v = 6 WHERE k = 'schema_version';",
+    /* schema 7 is PostgreSQL's job files and coordinator leases (API
+     * nodes sharing one database); a SQLite store has one server, which
+     * keeps job files in its --data: nothing to add */
+    [6] = "UPDATE meta SET v = 7 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {

@@ -170,7 +170,8 @@ class Server:
     args: more serve options; env: extra environment. tls: a (cert, key)
     pair for HTTPS; cacert is then what curl trusts."""
 
-    def __init__(self, bin, workdir, args=(), data=None, tls=None, env=None, name="server", wrap=()):
+    def __init__(self, bin, workdir, args=(), data=None, tls=None, env=None, name="server", wrap=(),
+                 host="127.0.0.1"):
         self.bin = bin
         self.workdir = workdir
         self.args = list(args)
@@ -180,6 +181,7 @@ class Server:
         self.env.update(env or {})
         self.name = name
         self.wrap = list(wrap)        # a command prefix (ip netns exec NS)
+        self.host = host              # the loopback address it listens on
         self.port = None
         self.proc = None
         self.errpath = os.path.join(workdir, f"{name}.stderr")
@@ -191,14 +193,14 @@ class Server:
 
     @property
     def base(self):
-        return f"{self.scheme}://127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, wait=30.0):
         """Starts the server (same port as before on a restart) and waits for
         /healthz; returns an error string or None."""
         if self.port is None:
             self.port = free_port()
-        cmd = self.wrap + [self.bin, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data]
+        cmd = self.wrap + [self.bin, "serve", "--listen", f"{self.host}:{self.port}", "--data", self.data]
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         cmd += self.args
