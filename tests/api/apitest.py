@@ -74,6 +74,28 @@ def free_port():
     return port
 
 
+def latency_stats(state, name, pid):
+    """(connections, peak) of the world's latency proxy NAME (its output in
+    STATE/NAME.out, process PID) since the previous call, from its SIGUSR1
+    report, or None."""
+    out = os.path.join(state, f"{name}.out")
+    before = open(out, encoding="utf-8", errors="replace").read().count("stats ")
+    try:
+        os.kill(int(pid), signal.SIGUSR1)
+    except (ValueError, OSError):
+        return None
+    for _ in range(50):
+        lines = [ln for ln in open(out, encoding="utf-8", errors="replace") if ln.startswith("stats ")]
+        if len(lines) > before:
+            f = lines[-1].split()
+            try:
+                return int(f[1].partition("=")[2]), int(f[2].partition("=")[2])
+            except (IndexError, ValueError):
+                return None
+        time.sleep(0.1)
+    return None
+
+
 class Response:
     def __init__(self, status, headers, body, error=""):
         self.status = status          # int, 0 when no answer came

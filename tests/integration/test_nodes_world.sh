@@ -23,6 +23,12 @@
 #  4. an upload cut by a SIGKILL of its node (curl sending slowly) is never
 #     acknowledged and leaves no job;
 #  5. SIGTERM stops every node with exit 0, each giving its leases back.
+# Beside the nodes' own workers, three `bouncecheck worker` processes verify
+# the first job, each sending from its own loopback address (127.0.0.21-23,
+# --source-ip) and serving its metrics there; one is killed with SIGKILL
+# with node 1. Over all five workers the latency proxy (bclab-slow.net's only
+# MX) never has more than --mx-connections open at once (the host gate), and
+# the results show the workers' own source addresses.
 # PostgreSQL runs on the host and is reached from the namespace through its
 # Unix socket; the password travels in PGPASSWORD, never on a command line.
 # Brings everything down on exit. Needs root; skips without it, without
@@ -64,12 +70,14 @@ echo "ok 2 - a throwaway PostgreSQL cluster starts (port $PG_LOCAL_PORT)"
 export PG_LOCAL_BIN PG_LOCAL_PORT PG_LOCAL_USER PG_LOCAL_PASSWORD
 export BC_PG_SOCK="$PG_LOCAL_WORK/pg/sock"
 
-$py - "$bin" "$NS" "$state" "$here/../api" "$haproxy_cfg" << 'EOF'
-import csv, io, os, random, re, signal, subprocess, sys, time
+latency_pid=$(awk '$2 == "latency" { print $1 }' "$state/pids")
+
+$py - "$bin" "$NS" "$state" "$here/../api" "$haproxy_cfg" "$latency_pid" << 'EOF'
+import csv, io, json, os, random, re, signal, subprocess, sys, time
 from collections import Counter
-bin, ns, state, apidir, haproxy_cfg = sys.argv[1:6]
+bin, ns, state, apidir, haproxy_cfg, latency_pid = sys.argv[1:7]
 sys.path.insert(0, apidir)
-from apitest import Server, Tap, free_port, req
+from apitest import Server, Tap, free_port, latency_stats, req
 
 tap = Tap()
 tap.n = 2                       # the world and PostgreSQL were 1 and 2
@@ -81,13 +89,19 @@ LB, N1, N2 = "127.0.0.10", "127.0.0.11", "127.0.0.12"
 lb_port = free_port()
 lb_base = f"http://{LB}:{lb_port}"
 nodes = {}
+workers = {}                    # name: (Popen, stderr path, address)
 haproxy = None
 KEY = None
+MX_CAP = int(engine[engine.index("--mx-connections") + 1])
 
 
 def finish():
     for s in nodes.values():
         s.kill9()
+    for p, _, _ in workers.values():
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     if haproxy is not None and haproxy.poll() is None:
         haproxy.kill()
         haproxy.wait()
@@ -257,11 +271,36 @@ def lb_sees(n_up, timeout=20):
     return False
 
 
+def start_worker(i):
+    """`bouncecheck worker` number i, sending from and listening (metrics)
+    on 127.0.0.2i."""
+    addr = f"127.0.0.2{i}"
+    errp = os.path.join(state, f"worker{i}.stderr")
+    with open(errp, "ab") as f:
+        p = subprocess.Popen(wrap + [bin, "worker", "--db", url, "--name", f"w{i}", *engine, "--source-ip", addr,
+                                     "--metrics", f"{addr}:{free_port()}", "--lease", "10"],
+                             stdin=subprocess.DEVNULL, stdout=f, stderr=f, env=env)
+    workers[f"w{i}"] = (p, errp, addr)
+
+
 n1 = node("node1", N1)
 err = n1.start(wait=60)
 tap.ok(err is None and lb_sees(1), f"node 1 (serve --db) starts on {N1} and answers through the balancer", err)
 if err:
     finish()
+
+for i in (1, 2, 3):
+    start_worker(i)
+deadline = time.time() + 30
+names = []
+while time.time() < deadline:
+    names = sorted(r[0] for r in psql("bcnodes", "SELECT name FROM workers WHERE name LIKE 'w_'"))
+    if len(names) == 3:
+        break
+    time.sleep(0.2)
+tap.ok(names == ["w1", "w2", "w3"], "three workers start, each sending from its own address (127.0.0.21-23)",
+       [tail(e) for _, e, _ in workers.values()])
+latency_stats(state, "latency", latency_pid)   # the MX's counters start now
 
 # ---- 1. the upload through the balancer (node 1 only) ----------------------------------
 r = lb("POST", "/v1/jobs?name=nodes", headers={"Content-Type": "text/csv"}, body_file=lst)
@@ -297,20 +336,30 @@ tap.ok(r.status == 200 and (r.json() or {}).get("id") == jid and l2.status == 20
        "node 2 answers for the job it never saw: GET /v1/jobs/ID and GET /v1/jobs", [r.short(), l2.short()])
 
 # ---- 2. kill -9 of node 1 mid-job ------------------------------------------------------
-killed_at, own, j = None, None, {}
+killed_at, own, j, victim = None, None, {}, None
+wid1 = (re.findall(r"worker (w_[0-9a-f]+) \(.*\) started", n1.stderr_text()) or ["-"])[-1]
 deadline = time.time() + 300
 while time.time() < deadline:
     j = (lb("GET", f"/v1/jobs/{jid}", check=False, timeout=10).json() or {})
     if j.get("status") in ("done", "failed"):
         break
-    if (j.get("processed") or 0) >= NROWS // 5:
+    # the victims: node 1 and a worker holding rows (w1 when node 1's own does)
+    held = psql("bcnodes", f"SELECT CASE WHEN r.holder = '{wid1}' THEN 'w1' ELSE w.name END FROM job_rows r"
+                           f" LEFT JOIN workers w ON w.id = r.holder WHERE r.job_id = '{jid}' AND r.state = 1"
+                           f" AND (w.name IN ('w1', 'w2', 'w3') OR r.holder = '{wid1}') LIMIT 1")
+    if (j.get("processed") or 0) >= NROWS // 10 and held:
+        victim = held[0][0]
         own = psql("bcnodes", f"SELECT holder FROM job_coord WHERE job_id = '{jid}'")
         n1.kill9()
+        workers[victim][0].kill()
+        workers[victim][0].wait()
         killed_at = j.get("processed")
         break
-    time.sleep(0.2)
+    time.sleep(0.1)
 tap.ok(killed_at is not None and own == [[id1]],
-       f"SIGKILL of node 1 at {killed_at} of {NROWS} rows done, while it coordinated the job", repr(j)[:300])
+       f"SIGKILL of node 1 and of worker {victim} at {killed_at} of {NROWS} rows done, while node 1 coordinated "
+       f"the job and one of them held rows",
+       repr(j)[:300])
 if killed_at is None:
     finish()
 # The rows claimed when node 1 died; those of its in-process worker (the
@@ -344,9 +393,28 @@ tap.ok(j.get("status") == "done" and j.get("processed") == NROWS and own == [[id
 notdone = psql("bcnodes", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid}' AND state <> 2")
 redone = psql("bcnodes", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid}' AND state = 2 AND attempts > 1"
                         f" AND row_no IN ({','.join(x[0] for x in dead) or '-1'})")
-tap.ok(notdone == [["0"]] and redone == [[str(len(dead))]],
-       f"job_rows: every row has its one result; the {len(dead)} rows node 1 held when it died were claimed "
-       f"again after their lease", [f"not done: {notdone}, redone: {redone}"])
+tap.ok(notdone == [["0"]] and dead and redone == [[str(len(dead))]],
+       f"job_rows: every row has its one result; the {len(dead)} rows node 1 and {victim} held when they died were "
+       f"claimed again after their lease", [f"not done: {notdone}, redone: {redone}"])
+
+peak = latency_stats(state, "latency", latency_pid)
+tap.ok(peak is not None and 0 < peak[1] <= MX_CAP,
+       f"over the two nodes and three workers (one node and one worker killed), bclab-slow.net's MX had at most "
+       f"{peak[1] if peak else '?'} connections open at once (cap {MX_CAP}; {peak[0] if peak else '?'} in all)",
+       f"latency proxy stats: {peak}")
+nd = lb("GET", f"/v1/jobs/{jid}/results?format=ndjson", timeout=120)
+sources = Counter()
+for line in (nd.body.decode("utf-8", "replace").splitlines() if nd.status == 200 else []):
+    try:
+        src = ((json.loads(line).get("result") or {}).get("smtp") or {}).get("source_address")
+    except ValueError:
+        src = None
+    if src:
+        sources[src] += 1
+mine = {a for _, _, a in workers.values()}
+tap.ok(len(mine & set(sources)) >= 1,
+       f"the results were verified from the workers' own addresses too ({', '.join(f'{a}={n}' for a, n in sorted(sources.items()))})",
+       nd.short())
 
 res = lb("GET", f"/v1/jobs/{jid}/results?format=csv", timeout=120)
 same, d = compare(res.body if res.status == 200 else b"", open(ref, "rb").read())
@@ -415,7 +483,17 @@ rcs = [n1.stop() if err is None else None, n2.stop()]
 held = psql("bcnodes", "SELECT count(*) FROM job_coord")
 tap.ok(rcs == [0, 0] and held == [["0"]], f"SIGTERM stops both nodes with exit 0 ({rcs}), their leases given back",
        [f"job_coord rows: {held}", n1.stderr_tail(), n2.stderr_tail()])
-texts = n1.stderr_text() + n2.stderr_text()
+wrcs = {}
+for name, (p, _, _) in workers.items():
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            wrcs[name] = p.wait(30)
+        except subprocess.TimeoutExpired:
+            wrcs[name] = None
+tap.ok(len(wrcs) == 2 and set(wrcs.values()) == {0}, f"SIGTERM stops the two workers left with exit 0 ({wrcs})")
+texts = n1.stderr_text() + n2.stderr_text() + "".join(
+    open(e, encoding="utf-8", errors="replace").read() for _, e, _ in workers.values())
 tap.ok(PW not in texts, "the database password shows in no node's log")
 tap.ok("Sanitizer" not in texts and "runtime error" not in texts, "no sanitizer report from the nodes",
        [ln for ln in texts.splitlines() if "Sanitizer" in ln or "runtime error" in ln][:10])

@@ -77,7 +77,7 @@ import csv, io, json, os, random, re, signal, subprocess, sys, time
 from collections import Counter
 bin, ns, state, apidir, latency_pid, latency2_pid = sys.argv[1:7]
 sys.path.insert(0, apidir)
-from apitest import Server, Tap, checker
+from apitest import Server, Tap, checker, latency_stats
 
 tap = Tap()
 tap.n = 2                       # the world and PostgreSQL were 1 and 2
@@ -128,20 +128,8 @@ def createdb(name):
 
 def proxy_stats(name="latency", pid=None):
     """(connections, peak) of a latency proxy (bclab-slow.net's, or NAME's
-    with PID) since the previous call (its SIGUSR1 report), or None."""
-    out = os.path.join(state, f"{name}.out")
-    before = open(out, encoding="utf-8", errors="replace").read().count("stats ")
-    try:
-        os.kill(int(pid or latency_pid), signal.SIGUSR1)
-    except (ValueError, OSError):
-        return None
-    for _ in range(50):
-        lines = [ln for ln in open(out, encoding="utf-8", errors="replace") if ln.startswith("stats ")]
-        if len(lines) > before:
-            m = re.match(r"stats connections=(\d+) peak=(\d+)", lines[-1])
-            return (int(m.group(1)), int(m.group(2))) if m else None
-        time.sleep(0.1)
-    return None
+    with PID) since the previous call, or None."""
+    return latency_stats(state, name, pid or latency_pid)
 
 
 def start_worker(name, url, extra=(), eng=None):
