@@ -191,6 +191,38 @@ int main(void)
     tap_check(c2.got == 1 && c2.accept_all == BC_YES, "a later address of the domain gets the cached verdict");
     tap_check(rcpts2 - rcpts1 == 1, "without a second catch-all test (%d RCPTs)", rcpts2 - rcpts1);
 
+    /* ---- more MX hosts than host records are kept ---- */
+    int nhosts = getenv("BC_TEST_HOSTS") ? atoi(getenv("BC_TEST_HOSTS")) : 0;
+    if (nhosts > 300) {
+        int first = nhosts - 300;
+        run h = { .base = base, .v = v, .want = first };
+        for (int i = 0; i < first; i++) {
+            snprintf(email, sizeof email, "someone@h%d.bcmem.net", i);
+            if (bc_verifier_submit(v, email, strlen(email), on_result, &h) != BC_OK)
+                h.want--;
+        }
+        event_base_dispatch(base);
+        bc_verifier_mem_get(v, &m);
+        tap_check(h.got == first, "%d domains with an MX host each answered (%d)", first, h.got);
+        tap_diag("host records after them: %zu (bound %zu)", m.hosts, m.hosts_max);
+        /* a failed connection may start a host's backoff (2 s): idle after */
+        struct timeval pause = { 2, 500000 };
+        event_base_loopexit(base, &pause);
+        event_base_dispatch(base);
+        run h2 = { .base = base, .v = v, .want = 300 };
+        for (int i = first; i < nhosts; i++) {
+            snprintf(email, sizeof email, "someone@h%d.bcmem.net", i);
+            if (bc_verifier_submit(v, email, strlen(email), on_result, &h2) != BC_OK)
+                h2.want--;
+        }
+        event_base_dispatch(base);
+        bc_verifier_mem_get(v, &m);
+        tap_check(h2.got == 300 && m.hosts <= m.hosts_max,
+                  "%d MX hosts seen, idle host records beyond the bound evicted (%zu <= %zu)", nhosts, m.hosts,
+                  m.hosts_max);
+        tap_check(m.domains == 0, "and no domain record left (%zu)", m.domains);
+    }
+
     /* ---- learning more domains than the cache holds ---- */
     size_t n = m.facts_max + m.facts_max / 5;
     char name[64];

@@ -6,8 +6,11 @@
  *
  * Two layers:
  *  - lookups: one (name, type) question. A lookup is answered from the
- *    cache, joins an identical question already in flight (coalescing), or
- *    sends one c-ares query. Its answer (an "rrset" here: the records we
+ *    cache, joins an identical question already in flight or waiting
+ *    (coalescing, found by hash), or becomes a c-ares query: at most
+ *    DNS_MAX_SENT are with c-ares at once, the others wait in order, so a
+ *    burst of thousands does not overflow the UDP socket's receive buffer
+ *    (answers lost there would come back as timeouts). Its answer (an "rrset" here: the records we
  *    keep plus a verdict OK / NXDOMAIN / NODATA / NULLMX / TEMPFAIL) goes to
  *    every waiter and, unless it is TEMPFAIL, into the cache until its TTL.
  *  - MX requests: what bc_dns_resolve_mx starts. A request runs lookups,

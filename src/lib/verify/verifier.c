@@ -760,7 +760,7 @@ static void host_lru_front(bc_verifier *v, vhost *x)
         v->host_oldest = x;
 }
 
-/* Over HOSTS_MAX records: frees the least recently used hosts that are idle
+/* At HOSTS_MAX records: frees the least recently used hosts that are idle
  * (no connection open, no backoff running), a few at a time. Busy ones
  * stay, so the bound may be passed while that many hosts are busy. */
 static void host_evict(bc_verifier *v)
@@ -768,7 +768,7 @@ static void host_evict(bc_verifier *v)
     long now = bc_now_ms();
     int budget = 8;
     vhost *x = v->host_oldest;
-    while (x && v->nhosts > HOSTS_MAX && budget-- > 0) {
+    while (x && v->nhosts >= HOSTS_MAX && budget-- > 0) { /* room for the one coming */
         vhost *newer = x->lru_newer;
         if (x->active == 0 && x->backoff_until <= now) {
             vhost **pp = &v->hosts[hash_str(x->key) & (v->nhbuckets - 1)];
