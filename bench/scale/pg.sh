@@ -109,6 +109,15 @@ def hwm_kb(pid):
     return 0
 
 
+def cpu_s(pid):
+    """CPU seconds (user + system) of a live process and its waited-for children; 0 when gone."""
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def pg_pids():
     pm = int(open(os.path.join(os.environ["PG_DATA"], "postmaster.pid")).readline())
     kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pm)], capture_output=True, text=True).stdout.split()
@@ -169,6 +178,9 @@ if j.get("status") != "done" or j.get("processed") != rows:
 rss_srv = hwm_kb(srv.proc.pid)
 rss_w = [hwm_kb(p.pid) for p in procs]
 rss_pg = max(hwm_kb(p) for p in pg_pids())
+cpu_srv = cpu_s(srv.proc.pid)
+cpu_w = sum(cpu_s(p.pid) for p in procs)
+cpu_pg = sum(cpu_s(p) for p in pg_pids())
 
 # Every row exactly once.
 r = srv.req("GET", f"/v1/jobs/{jid}/results?format=csv", check=False, timeout=1800)
@@ -208,6 +220,8 @@ print()
 print(f"rows/s: {rate:.0f} ({rows} rows in {secs:.1f}s); rows claimed more than once: {again}")
 print(f"peak RSS: server {mb(rss_srv):.1f} MB; workers " + ", ".join(f"{mb(x):.1f}" for x in rss_w) +
       f" MB; largest PostgreSQL process {mb(rss_pg):.1f} MB")
+print(f"CPU seconds: server {cpu_srv:.1f}, workers {cpu_w:.1f}, PostgreSQL {cpu_pg:.1f}"
+      f" (backends still connected, and the postmaster's ended children)")
 missed = False
 met = rate >= GOAL_RATE
 missed |= not met

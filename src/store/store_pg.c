@@ -244,13 +244,21 @@ static const char *const sql_text[Q__COUNT] = {
      * (distinct), $3 statuses, $4 reasons, $5 results (binary arrays of
      * the same length); one row per entry, in their order, with its
      * answer: 1 written, 0 done already through this claim, 2 not held
-     * (the sub-select's snapshot is the one before the UPDATE) */
+     * (the sub-select's snapshot is the one before the UPDATE). Each entry
+     * finds its row with one probe of job_rows_claim_id (claim, row): the
+     * LATERAL (and the claim compared through t, checked again on the row
+     * the UPDATE locks) keep the planner, which cannot know the arrays'
+     * length, from joining every row of the claim with every entry. */
     [Q_ROWS_RESULT_BATCH] =
-        "WITH v AS (SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::text[])"
+        "WITH v AS MATERIALIZED (SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::text[])"
         " WITH ORDINALITY AS v(row_no, status, reason, result, i)),"
-        " u AS (UPDATE job_rows r SET state = 2, status = v.status, reason = v.reason, result = v.result,"
-        " lease_until = 0 FROM v WHERE r.claim_id = $1 AND r.row_no = v.row_no AND r.state < 2"
-        " RETURNING r.row_no)"
+        " t AS MATERIALIZED (SELECT x.job_id, x.row_no, $1::text AS cid, v.status, v.reason, v.result"
+        " FROM v CROSS JOIN LATERAL"
+        " (SELECT r.job_id, r.row_no FROM job_rows r WHERE r.claim_id = $1 AND r.row_no = v.row_no"
+        " AND r.state < 2 LIMIT 1) x),"
+        " u AS (UPDATE job_rows r SET state = 2, status = t.status, reason = t.reason, result = t.result,"
+        " lease_until = 0 FROM t WHERE r.job_id = t.job_id AND r.row_no = t.row_no AND r.claim_id = t.cid"
+        " AND r.state < 2 RETURNING r.row_no)"
         " SELECT v.i, CASE WHEN u.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_rows d"
         " WHERE d.claim_id = $1 AND d.row_no = v.row_no AND d.state = 2) THEN 0 ELSE 2 END"
         " FROM v LEFT JOIN u ON u.row_no = v.row_no ORDER BY v.i",
@@ -435,7 +443,7 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           " FROM job_rows WHERE state = 1 AND claim_id IS NOT NULL GROUP BY claim_id;"
           "DROP INDEX job_rows_live;"
           "DROP INDEX job_rows_claim_id;"
-          "CREATE INDEX job_rows_claim_id ON job_rows(claim_id) WHERE claim_id IS NOT NULL;"
+          "CREATE INDEX job_rows_claim_id ON job_rows(claim_id, row_no) WHERE claim_id IS NOT NULL;"
           "CREATE OR REPLACE FUNCTION bc_job_rows_added() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
           " INSERT INTO job_domains(job_id, domain, open_rows)"
           " SELECT job_id, domain, count(*) FROM bc_added WHERE state < 2 GROUP BY job_id, domain"
@@ -456,9 +464,21 @@ static const char *const migrations_more[ST_SCHEMA_VERSION][2] = {
             "DROP FUNCTION bc_job_row_done();"
             "CREATE FUNCTION bc_job_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $f$"
             " DECLARE gj text[]; gd text[]; gc text[]; BEGIN"
-            /* rows done: out of the open count into their status's, and out
-           * of their pair's open rows (a row never goes from done back) */
+            /* rows done: out of their pair's open rows (a row never goes from
+             * done back), and out of the open count into their status's. The
+             * locks are taken in the INSERT trigger's order, job_domains then
+             * job_counts: a job is still being published while its first rows
+             * are done */
             " IF EXISTS (SELECT 1 FROM bc_new WHERE state >= 2) THEN"
+            "  WITH x AS (SELECT n.job_id, n.domain, count(*) AS k"
+            "   FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
+            "   WHERE o.state < 2 AND n.state >= 2 GROUP BY 1, 2),"
+            "  u AS (UPDATE job_domains jd SET open_rows = jd.open_rows - x.k FROM x"
+            "   WHERE jd.job_id = x.job_id AND jd.domain = x.domain RETURNING jd.job_id, jd.domain, jd.open_rows)"
+            "  SELECT array_agg(job_id), array_agg(domain) INTO gj, gd FROM u WHERE open_rows <= 0;"
+            /* (a statement of its own: it sees the rows the UPDATE changed) */
+            "  IF gj IS NOT NULL THEN DELETE FROM job_domains jd USING unnest(gj, gd) AS g(j, d)"
+            "   WHERE jd.job_id = g.j AND jd.domain = g.d AND jd.open_rows <= 0; END IF;"
             "  INSERT INTO job_counts(job_id, state, status, n)"
             "  SELECT job_id, st, stat, sum(d) FROM ("
             "   SELECT o.job_id, 0 AS st, -1 AS stat, -o.weight AS d"
@@ -469,15 +489,6 @@ static const char *const migrations_more[ST_SCHEMA_VERSION][2] = {
             "   WHERE o.state < 2 AND n.state >= 2) x"
             "  GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3"
             "  ON CONFLICT (job_id, state, status) DO UPDATE SET n = job_counts.n + excluded.n;"
-            "  WITH x AS (SELECT n.job_id, n.domain, count(*) AS k"
-            "   FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
-            "   WHERE o.state < 2 AND n.state >= 2 GROUP BY 1, 2),"
-            "  u AS (UPDATE job_domains jd SET open_rows = jd.open_rows - x.k FROM x"
-            "   WHERE jd.job_id = x.job_id AND jd.domain = x.domain RETURNING jd.job_id, jd.domain, jd.open_rows)"
-            "  SELECT array_agg(job_id), array_agg(domain) INTO gj, gd FROM u WHERE open_rows <= 0;"
-            /* (a statement of its own: it sees the rows the UPDATE changed) */
-            "  IF gj IS NOT NULL THEN DELETE FROM job_domains jd USING unnest(gj, gd) AS g(j, d)"
-            "   WHERE jd.job_id = g.j AND jd.domain = g.d AND jd.open_rows <= 0; END IF;"
             " END IF;"
             /* job_claims: rows that leave a claim (done, given back, taken by
            * another claim), then rows that enter one or are renewed */
