@@ -328,6 +328,18 @@ static const bool retryable[Q__COUNT] = {
     [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,    [Q_FACTS_PUT] = true,
 };
 
+/* Statements planned at every run (an unnamed statement, still with
+ * parameters) instead of once per connection: a prepared statement's
+ * generic plan, made from the statistics of its first runs (a job's rows
+ * still few, or none), is kept while the job grows to millions of rows
+ * (the claims' listing went from 1 ms to over 100 ms with one); a plan made
+ * at each run sees the tables' current sizes. */
+static const bool planned_each_time[Q__COUNT] = {
+    [Q_ROWS_CANDIDATE] = true,
+    [Q_ROWS_CANDIDATE_EX] = true,
+    [Q_ROWS_RESULT_BATCH] = true,
+};
+
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
  * the first schema (the SQLite backend's version 1: no admin keys, no
  * reasons); a fresh database runs every step. Constant text only. */
@@ -517,6 +529,8 @@ static const char *const migrations_more[ST_SCHEMA_VERSION][2] = {
             " FOR EACH STATEMENT EXECUTE FUNCTION bc_job_rows_changed()",
             "CREATE FUNCTION bc_claim_key(p_job text, p_domain text, p_key text, p_claim text, p_holder text,"
             " p_lease bigint, p_now bigint, p_max bigint) RETURNS TABLE(row_no bigint, addr text, fields bytea)"
+            /* (its claim planned at each call, for the reason of planned_each_time) */
+            " SET plan_cache_mode = force_custom_plan"
             " LANGUAGE plpgsql AS $f$ #variable_conflict use_column\n BEGIN"
             " IF NOT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || p_key, 0)) THEN RETURN; END IF;"
             " RETURN QUERY WITH picked AS MATERIALIZED (SELECT r.job_id, r.row_no FROM job_rows r"
@@ -851,6 +865,8 @@ static int prepare_all(pg_store *s)
 {
     for (int i = 0; i < Q__COUNT; i++) {
         char name[16];
+        if (planned_each_time[i])
+            continue;
         snprintf(name, sizeof name, "bc_q%d", i);
         PGresult *r = PQprepare(s->conn, name, sql_text[i], 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -877,6 +893,16 @@ static int ensure_conn(pg_store *s)
     return prepare_all(s);
 }
 
+/* Sends statement q (prepared as name, or planned now: planned_each_time)
+ * with the np values v and p's lengths and formats. */
+static PGresult *exec_q(pg_store *s, int q, const char *name, int np, const char *const *v, const params *p)
+{
+    if (planned_each_time[q])
+        return PQexecParams(s->conn, sql_text[q], np, NULL, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL,
+                            0);
+    return PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+}
+
 /* Runs statement q with p; the result (PGRES_COMMAND_OK or
  * PGRES_TUPLES_OK; the caller PQclears it), or NULL with errmsg set and,
  * when sqlstate is not NULL, the error's SQLSTATE in it (6 bytes). Lock
@@ -897,13 +923,13 @@ static PGresult *run(pg_store *s, int q, const params *p, char *sqlstate)
         if (p->v[i] && p->fmt[i] == 0 && (fixed[i] = utf8_repaired(p->v[i])) != NULL)
             v[i] = fixed[i];
     }
-    PGresult *r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+    PGresult *r = exec_q(s, q, name, np, v, p);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && retryable[q] && PQstatus(s->conn) == CONNECTION_BAD) {
         PQclear(r);
         r = NULL;
         if (ensure_conn(s) == 0) {
-            r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+            r = exec_q(s, q, name, np, v, p);
             st = PQresultStatus(r);
         }
     }
