@@ -465,6 +465,15 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           " SELECT job_id, CASE WHEN state < 2 THEN 0 ELSE state END, coalesce(status, -1), sum(weight)"
           " FROM bc_added GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
           " ON CONFLICT (job_id, state, status) DO UPDATE SET n = job_counts.n + excluded.n;"
+          /* rows added already claimed (st_rows_add adds none: by hand) */
+          " IF EXISTS (SELECT 1 FROM bc_added WHERE state = 1 AND claim_id IS NOT NULL) THEN"
+          "  INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until)"
+          "  SELECT claim_id, min(job_id), min(domain), min(holder), count(*), sum(weight), max(lease_until)"
+          "  FROM bc_added WHERE state = 1 AND claim_id IS NOT NULL GROUP BY 1 ORDER BY 1"
+          "  ON CONFLICT (claim_id) DO UPDATE SET open_rows = job_claims.open_rows + excluded.open_rows,"
+          "   open_weight = job_claims.open_weight + excluded.open_weight,"
+          "   lease_until = greatest(job_claims.lease_until, excluded.lease_until);"
+          " END IF;"
           " RETURN NULL; END $f$;",
 };
 
