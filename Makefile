@@ -88,6 +88,7 @@ bench: build
 	BUILD=$(abspath $(BUILD)) bench/bulk/run.sh
 	BUILD=$(abspath $(BUILD)) bench/domains/run.sh
 	BUILD=$(abspath $(BUILD)) bench/scale/run.sh
+	BUILD=$(abspath $(BUILD)) bench/scale/pg.sh
 	BUILD=$(abspath $(BUILD)) bench/api/run.sh
 	BUILD=$(abspath $(BUILD)) bench/extract/run.sh
 	BUILD=$(abspath $(BUILD)) bench/replies/run.sh

@@ -131,12 +131,11 @@ pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
   INSERT INTO workers(id, started_at, last_seen) VALUES ('w_000000000001', 1, 1)" > "$w/mig2-rows.out" 2>&1
 ok $? "its new tables job_rows and workers take rows"
 got=$(pg_local_psql mig2 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'")
-[ "$got" = 4 ]; ok $? "job_rows has its key and 3 indexes (got '$got')"
+[ "$got" = 3 ]; ok $? "job_rows has its key and 2 indexes (job_rows_open, job_rows_claim_id) (got '$got')"
 
 # A database of schema version 3 (job rows without weights), holding a job
 # and 3 of its rows (one done): migrated to 4, its rows of weight 1.
-url6=$(pg_local_createdb mig3)
-pg_local_psql mig3 > "$w/mig3.log" 2>&1 <<EOF
+v3_schema=$(cat <<'EOF'
 CREATE TABLE bouncecheck_meta(k text PRIMARY KEY, v bigint NOT NULL);
 INSERT INTO bouncecheck_meta VALUES ('schema_version', 3), ('keys_version', 2);
 CREATE TABLE keys(id text PRIMARY KEY, hash bytea NOT NULL UNIQUE, name text NOT NULL DEFAULT '',
@@ -160,6 +159,11 @@ CREATE INDEX job_rows_domain ON job_rows(domain, state);
 CREATE INDEX job_rows_claim_id ON job_rows(claim_id);
 CREATE TABLE workers(id text PRIMARY KEY, name text NOT NULL DEFAULT '', host text NOT NULL DEFAULT '',
   addrs text NOT NULL DEFAULT '', started_at bigint NOT NULL, last_seen bigint NOT NULL);
+EOF
+)
+url6=$(pg_local_createdb mig3)
+pg_local_psql mig3 > "$w/mig3.log" 2>&1 <<EOF
+$v3_schema
 INSERT INTO jobs(id, name, status, total, created_at) VALUES
   ('0123456789abcdef0123456789abcdef', 'v3 job', 1, 3, 1700000000);
 INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
@@ -179,8 +183,60 @@ got=$(pg_local_psql mig3 -At -c "SELECT is_nullable, column_default FROM informa
   WHERE table_name = 'job_rows' AND column_name = 'weight'")
 [ "$got" = "NO|1" ]; ok $? "job_rows.weight is NOT NULL DEFAULT 1 (got '$got')"
 got=$(pg_local_psql mig3 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'
-  AND indexname = 'job_rows_live' AND indexdef LIKE '%WHERE (state = 1)%'")
-[ "$got" = 1 ]; ok $? "the live claims' index job_rows_live (partial, state 1) is made (got '$got')"
+  AND indexname = 'job_rows_live'; SELECT count(*) FROM pg_indexes WHERE indexname = 'job_rows_claim_id'
+  AND indexdef LIKE '%WHERE (claim_id IS NOT NULL)%'")
+[ "$got" = $'0\n1' ]
+ok $? "job_rows_live (made by 4) is dropped by 6 and job_rows_claim_id is partial (got '${got//$'\n'/ }')"
+
+# A database of schema version 3 holding a job's rows in every state
+# (pending, claimed under a live and under an expired lease, given back,
+# done with two statuses), migrated to 6: job_counts, job_claims and
+# job_domains are filled from its rows, and the triggers keep them after.
+pg_local_createdb mig6 > /dev/null
+pg_local_psql mig6 > "$w/mig6.log" 2>&1 <<EOF
+$v3_schema
+INSERT INTO jobs(id, name, status, total, created_at) VALUES
+  ('0123456789abcdef0123456789abcdef', 'v3 job', 1, 8, 1700000000);
+INSERT INTO job_rows(job_id, row_no, addr, domain, state, claim_id, holder, lease_until, status, result) VALUES
+  ('0123456789abcdef0123456789abcdef', 1, 'a@b.example', 'b.example', 0, NULL, NULL, 0, NULL, NULL),
+  ('0123456789abcdef0123456789abcdef', 2, 'b@b.example', 'b.example', 1, 'live', 'w_1', 9999999999999, NULL, NULL),
+  ('0123456789abcdef0123456789abcdef', 3, 'c@b.example', 'b.example', 1, 'live', 'w_1', 9999999999999, NULL, NULL),
+  ('0123456789abcdef0123456789abcdef', 4, 'd@c.example', 'c.example', 1, 'old', 'w_2', 1000, NULL, NULL),
+  ('0123456789abcdef0123456789abcdef', 5, 'e@c.example', 'c.example', 0, 'gone', NULL, 0, NULL, NULL),
+  ('0123456789abcdef0123456789abcdef', 6, 'f@c.example', 'c.example', 2, 'c0', 'w_3', 0, 1, '{}'),
+  ('0123456789abcdef0123456789abcdef', 7, 'g@d.example', 'd.example', 2, 'c0', 'w_3', 0, 1, '{}'),
+  ('0123456789abcdef0123456789abcdef', 8, 'h@d.example', 'd.example', 2, 'c0', 'w_3', 0, 3, '{}');
+EOF
+ok $? "a version 3 database with 8 job rows in every state is made by hand"
+"$bin" keys list --db "postgresql://bc:$pw@127.0.0.1:$PG_LOCAL_PORT/mig6" > "$w/mig6.out" 2> "$w/mig6.err"
+ok $? "keys list --db migrates it ($(head -c 200 "$w/mig6.err"))"
+got=$(pg_local_psql mig6 -At -c "SELECT string_agg(state || '/' || status || ':' || n, ' ' ORDER BY state, status)
+  FROM job_counts")
+[ "$got" = "0/-1:5 2/1:2 2/3:1" ]; ok $? "job_counts: 5 open, done 2 + 1 (got '$got')"
+"$bin" status --json --db "postgresql://bc:$pw@127.0.0.1:$PG_LOCAL_PORT/mig6" > "$w/mig6-status.json" 2>&1
+/usr/bin/python3 -c '
+import json, sys
+q = json.load(open(sys.argv[1]))["queue"]
+assert [(x["pending"], x["claimed"], x["done"]) for x in q] == [(2, 3, 3)], q
+' "$w/mig6-status.json" 2> "$w/mig6-status.err"
+ok $? "status: its queue shows 2 pending, 3 claimed (live or not), 3 done ($(head -c 200 "$w/mig6-status.err"))"
+got=$(pg_local_psql mig6 -At -c "SELECT string_agg(claim_id || ':' || open_rows || ':' || holder || ':' || domain
+  || ':' || lease_until, ' ' ORDER BY claim_id) FROM job_claims")
+[ "$got" = "live:2:w_1:b.example:9999999999999 old:1:w_2:c.example:1000" ]
+ok $? "job_claims: the claims holding rows, with their rows, holder, domain and lease (got '$got')"
+got=$(pg_local_psql mig6 -At -c "SELECT string_agg(domain || ':' || open_rows, ' ' ORDER BY domain) FROM job_domains")
+[ "$got" = "b.example:3 c.example:2" ]; ok $? "job_domains: the pairs with open rows (got '$got')"
+# The old claim's row and a given-back one taken by a new claim, a live one
+# done, the other given back.
+pg_local_psql mig6 -c "UPDATE job_rows SET state = 1, claim_id = 'new', holder = 'w_4', lease_until = 8888
+    WHERE row_no IN (4, 5);
+  UPDATE job_rows SET state = 2, status = 0, result = '{}', lease_until = 0 WHERE row_no = 2;
+  UPDATE job_rows SET state = 0, lease_until = 0 WHERE row_no = 3" > "$w/mig6-upd.out" 2>&1
+got=$(pg_local_psql mig6 -At -c "SELECT string_agg(state || '/' || status || ':' || n, ' ' ORDER BY state, status)
+  FROM job_counts WHERE n <> 0; SELECT string_agg(claim_id || ':' || open_rows, ' ' ORDER BY claim_id)
+  FROM job_claims; SELECT string_agg(domain || ':' || open_rows, ' ' ORDER BY domain) FROM job_domains")
+[ "$got" = $'0/-1:4 2/0:1 2/1:2 2/3:1\nnew:2\nb.example:2 c.example:2' ]
+ok $? "after changes by hand the triggers keep the three (got '${got//$'\n'/ | }')"
 
 # A database of a newer schema is refused, with a clear message.
 url2=$(pg_local_createdb mignew)

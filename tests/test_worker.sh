@@ -7,7 +7,8 @@
 # and a DNS server that refuses at once); every row exactly once; kill -9
 # of a worker holding claims (a DNS server that never answers keeps them
 # busy) and its rows taken over after the lease; SIGTERM; /metrics; the
-# command-line errors. The test world's suite (scale_world) does the same
+# command-line errors; `worker --offline` giving `verify -i --offline`'s
+# output. The test world's suite (scale_world) does the same
 # against real mail servers. Prints TAP.
 set -u
 bin=$1
@@ -184,6 +185,39 @@ ok $r "the worker logs that its DNS resolver fails the resolver check, and goes 
     [ ! -e "$w/shared.csv.bcstate" ]
 ok $? "once written, its job leaves the database and its state file is removed"
 kill -TERM "$w3"; wait "$w3"
+
+# ---- 4b. offline workers: `worker --offline` decides rows as `verify --offline` --------
+"$bin" verify -i "$w/list.csv" -o "$w/ref-off.csv" --offline --quiet 2>"$w/ref-off.err"
+ok $? "reference: one machine verifies the list offline (verify -i --offline)"
+"$bin" worker --help | grep -q -- '--offline'
+ok $? "worker --help documents --offline"
+"$bin" serve --db "$PG_LOCAL_URL" --no-work --data "$w/srv-off" --listen "127.0.0.1:$port" $ENG 2>"$w/serve-off.log" &
+spid=$!; pids+=("$spid")
+# An engine that cannot work (a DNS server that refuses): offline workers never ask it.
+"$bin" worker --db "$PG_LOCAL_URL" --offline --name off1 --claim-rows 7 $ENG 2>"$w/off1.log" &
+o1=$!; pids+=("$o1")
+"$bin" worker --db "$PG_LOCAL_URL" --offline --name off2 --claims 2 --claim-rows 13 $ENG 2>"$w/off2.log" &
+o2=$!; pids+=("$o2")
+for _ in $(seq 1 100); do api "http://127.0.0.1:$port/v1/me" > /dev/null && break; sleep 0.1; done
+ido=$(api -H 'Content-Type: text/csv' --data-binary @"$w/list.csv" "http://127.0.0.1:$port/v1/jobs" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)
+st=$(job_wait "$ido")
+api -o "$w/got-off.csv" "http://127.0.0.1:$port/v1/jobs/$ido/results"
+[ "$st" = done ] && cmp -s "$w/ref-off.csv" "$w/got-off.csv"
+ok $? "2 offline workers: the job ends done, byte-identical to verify -i --offline ($st)"
+distinct=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$ido'")
+once=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$ido' AND state = 2 AND attempts = 1")
+weight=$(psqlv $db "SELECT sum(weight) FROM job_rows WHERE job_id = '$ido'")
+[ "$distinct" -gt 100 ] && [ "$once" = "$distinct" ] && [ "$weight" = "$rows" ]
+ok $? "every row exactly once: $distinct addresses, $once claimed once and done, weights sum to $rows"
+grep -q "offline: syntax and domain data only" "$w/off1.log" && ! grep -q "DNS resolver check" "$w/off1.log" \
+    "$w/off2.log" && ! grep -q "cannot" "$w/off1.log" "$w/off2.log"
+ok $? "the offline workers say so, run no resolver check and log no failure"
+kill -TERM "$o1" "$o2"
+wait "$o1"; e1=$?; wait "$o2"; e2=$?
+[ $e1 = 0 ] && [ $e2 = 0 ]
+ok $? "SIGTERM: both offline workers exit 0 ($e1 $e2)"
+kill -TERM "$spid"; wait "$spid"
 
 # ---- 5. kill -9 of a worker holding claims ----------------------------------------------
 # A DNS server that never answers: each domain's lookups wait for the

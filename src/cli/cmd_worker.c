@@ -23,7 +23,8 @@
 
 const char cli_help_worker_text[] =
     "Usage: bouncecheck worker --db URL [--name NAME] [--claims N] [--claim-rows N]\n"
-    "                          [--lease SECONDS] [--metrics ADDR:PORT] [engine options]\n"
+    "                          [--lease SECONDS] [--metrics ADDR:PORT] [--offline]\n"
+    "                          [engine options]\n"
     "\n"
     "Verifies the rows of the jobs a `bouncecheck serve --db URL` has taken, from the\n"
     "same PostgreSQL database, until stopped with SIGTERM or SIGINT. Run one on each\n"
@@ -43,6 +44,10 @@ const char cli_help_worker_text[] =
     "  --lease SECONDS      a batch's lease, renewed every third of it (default 60):\n"
     "                       how long the rows of a killed worker wait\n"
     "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+    "  --offline            syntax and domain data only, as 'verify --offline': no DNS,\n"
+    "                       no SMTP, nothing goes over the network but the database;\n"
+    "                       every row claimed is decided at once (the engine options\n"
+    "                       are not used)\n"
     "\n"
     "Engine options: those of 'bouncecheck verify' (--helo, --from, --dns,\n"
     "--source-ip, --proxy, --providers, --mx-connections, --rcpts-per-connection,\n"
@@ -71,6 +76,7 @@ enum {
     OPT_LEASE,
     OPT_METRICS,
     OPT_CONFIG,
+    OPT_OFFLINE,
     OPT_SETTING_BASE = 2000
 };
 
@@ -88,7 +94,8 @@ static void sample_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wrun *r = arg;
-    atomic_store(&r->conns, bc_verifier_connections(r->v));
+    if (r->v)
+        atomic_store(&r->conns, bc_verifier_connections(r->v));
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -126,7 +133,8 @@ static enum MHD_Result metrics_cb(void *cls, struct MHD_Connection *c, const cha
                          (unsigned long long)atomic_load(&r->conns));
         if (n > 0 && (size_t)n < sizeof buf - len)
             len += (size_t)n;
-        len += wk_rwatch_metrics(r->rwatch, buf + len, sizeof buf - len);
+        if (r->rwatch)
+            len += wk_rwatch_metrics(r->rwatch, buf + len, sizeof buf - len);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -185,7 +193,8 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         { "db", 1, NULL, OPT_DB },         { "name", 1, NULL, OPT_NAME },
         { "claims", 1, NULL, OPT_CLAIMS }, { "claim-rows", 1, NULL, OPT_CLAIM_ROWS },
         { "lease", 1, NULL, OPT_LEASE },   { "metrics", 1, NULL, OPT_METRICS },
-        { "config", 1, NULL, OPT_CONFIG }, { "help", 0, NULL, 'h' },
+        { "config", 1, NULL, OPT_CONFIG }, { "offline", 0, NULL, OPT_OFFLINE },
+        { "help", 0, NULL, 'h' },
     };
     struct option opts[SETTINGS_MAX + sizeof own / sizeof own[0] + 1];
     size_t nsettings = settings_options(opts, OPT_SETTING_BASE, own, sizeof own / sizeof own[0]);
@@ -196,6 +205,7 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
     char err[1024] = "";
     const char *db = getenv("BOUNCECHECK_DB"), *name = NULL, *metrics = NULL;
     long long claims = 8, claim_rows = 200, lease = 60, v;
+    bool offline = false;
     int rc = BC_EXIT_OK, c;
     while (rc == BC_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         bool bad_setting = false;
@@ -209,6 +219,7 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         case OPT_NAME: name = optarg; break;
         case OPT_METRICS: metrics = optarg; break;
         case OPT_CONFIG: break; /* read above */
+        case OPT_OFFLINE: offline = true; break;
         case OPT_CLAIMS:
             if (cli_number(optarg, 1, 256, &v))
                 claims = v;
@@ -277,13 +288,14 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         goto out;
     }
     cs.o.trace = false;
-    if (bc_verifier_new(&r.v, ctx, r.base, &cs.o, err, sizeof err) != BC_OK) {
+    if (!offline && bc_verifier_new(&r.v, ctx, r.base, &cs.o, err, sizeof err) != BC_OK) {
         cli_error("worker: %s", err);
         goto out;
     }
     wk_opts wo = { .store = store,
                    .base = r.base,
                    .v = r.v,
+                   .offline = offline ? ctx : NULL,
                    .vo = &cs.o,
                    .name = name,
                    .claims = (int)claims,
@@ -294,12 +306,16 @@ int cmd_worker(int argc, char **argv, const cli_global *g)
         cli_error("worker: %s", err);
         goto out;
     }
-    wk_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(r.v), bc_verifier_mail_from(r.v));
+    if (offline)
+        wk_log("offline: syntax and domain data only, nothing goes over the network but the database");
+    else
+        wk_log("identity: EHLO %s, MAIL FROM <%s>", bc_verifier_helo(r.v), bc_verifier_mail_from(r.v));
     /* A resolver that fails its check is logged and the worker goes on:
      * the verifier keeps its negative answers from making addresses
      * undeliverable (unknown/dns_unreliable), and a worker that stopped
-     * would only leave its rows to the others' same resolver. */
-    if (!(r.rwatch = wk_rwatch_start(r.base, r.v))) {
+     * would only leave its rows to the others' same resolver. (Offline:
+     * no resolver.) */
+    if (!offline && !(r.rwatch = wk_rwatch_start(r.base, r.v))) {
         cli_error("worker: out of memory");
         goto out;
     }

@@ -569,21 +569,21 @@ static void pg_finish(sv *s, const st_job *j, bk_state *st, const char *error)
         if (o && bk_state_reasons(st, reason_add, o) == 0 && bk_state_blocked(st, blocked_add, o) == 0)
             reasons = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
-        if (st_job_progress(s->store, j->id, c.rows_done, c.by_status) != 0 ||
-            (reasons && st_job_set_reasons(s->store, j->id, reasons) != 0)) {
-            wk_log("job %s: cannot record its figures: %s", j->id, st_store_error(s->store));
+        if (st_job_progress(s->cstore, j->id, c.rows_done, c.by_status) != 0 ||
+            (reasons && st_job_set_reasons(s->cstore, j->id, reasons) != 0)) {
+            wk_log("job %s: cannot record its figures: %s", j->id, st_store_error(s->cstore));
             free(reasons);
             return; /* tried again at the next pass */
         }
         free(reasons);
     }
-    if (st_job_set_status(s->store, j->id, error ? ST_JOB_FAILED : ST_JOB_DONE, wk_now(), error) != 0) {
-        wk_log("job %s: cannot record its end: %s", j->id, st_store_error(s->store));
+    if (st_job_set_status(s->cstore, j->id, error ? ST_JOB_FAILED : ST_JOB_DONE, wk_now(), error) != 0) {
+        wk_log("job %s: cannot record its end: %s", j->id, st_store_error(s->cstore));
         return;
     }
     wk_log("job %s: %s (%lld rows)", j->id, error ? "failed" : "done", (long long)j->total);
     st_job done;
-    if (st_job_get(s->store, j->id, &done) == 1) {
+    if (st_job_get(s->cstore, j->id, &done) == 1) {
         webhook_send(s, &done);
         st_job_clear(&done);
     }
@@ -630,18 +630,18 @@ static void pg_job(sv *s, const st_job *j)
     if (bk_state_open(&st, path, err, sizeof err) != 0) {
         wk_log("job %s: cannot open its state: %s", j->id, err);
         bk_state_close(st);
-        st_job_set_status(s->store, j->id, ST_JOB_FAILED, wk_now(), "the job's data cannot be read");
+        st_job_set_status(s->cstore, j->id, ST_JOB_FAILED, wk_now(), "the job's data cannot be read");
         return;
     }
     wk_coord_pass p;
-    wk_rc rc = wk_coord_run(s->store, j->id, st, &p, err, sizeof err);
+    wk_rc rc = wk_coord_run(s->cstore, j->id, st, &p, err, sizeof err);
     if (p.published > 0)
         wk_log("job %s: %lld addresses published to the workers", j->id, (long long)p.published);
     if (rc == WK_RETRY) {
         wk_log("job %s: %s", j->id, err); /* tried again at the next pass */
     } else {
         if (j->status == ST_JOB_QUEUED)
-            st_job_set_status(s->store, j->id, ST_JOB_RUNNING, 0, NULL);
+            st_job_set_status(s->cstore, j->id, ST_JOB_RUNNING, 0, NULL);
         if ((rc == WK_FAILED || p.complete) && !coord_lease(s, j->id)) {
             /* the pass outlived the lease and another server took the
              * job over: the end is that server's to record */
@@ -653,8 +653,8 @@ static void pg_job(sv *s, const st_job *j)
             if (bk_state_set_int(st, "collected", 1) != 0)
                 wk_log("job %s: cannot write its state: %s", j->id, bk_state_error(st));
             pg_finish(s, j, st, NULL);
-        } else if (st_job_progress(s->store, j->id, p.rows.done, p.rows.by_status) != 0) {
-            wk_log("job %s: cannot record its progress: %s", j->id, st_store_error(s->store));
+        } else if (st_job_progress(s->cstore, j->id, p.rows.done, p.rows.by_status) != 0) {
+            wk_log("job %s: cannot record its progress: %s", j->id, st_store_error(s->cstore));
         }
     }
     bk_state_close(st);
@@ -666,8 +666,8 @@ static void coord_task(void *arg)
     for (int pass = 0; pass < 2 && !atomic_load(&s->stopping); pass++) {
         st_job *jobs = NULL;
         size_t n = 0;
-        if (st_job_list_status(s->store, pass == 0 ? ST_JOB_RUNNING : ST_JOB_QUEUED, &jobs, &n) != 0) {
-            wk_log("cannot read the job catalogue: %s", st_store_error(s->store));
+        if (st_job_list_status(s->cstore, pass == 0 ? ST_JOB_RUNNING : ST_JOB_QUEUED, &jobs, &n) != 0) {
+            wk_log("cannot read the job catalogue: %s", st_store_error(s->cstore));
             break;
         }
         for (size_t i = 0; i < n; i++) {
@@ -851,6 +851,11 @@ int sv_engine_init(sv *s, char *err, size_t errlen)
         }
         wk_log("jobs shared through the database: this server is node %s", s->node_id);
     }
+    /* the coordinator has a connection of its own too: publishing a job
+     * holds one for each chunk of rows it adds (up to a second for a million
+     * rows on a busy machine), which the HTTP threads would wait for */
+    if (s->pg_jobs && st_store_open_db(&s->cstore, s->o->db, s->o->data_dir, err, errlen) != 0)
+        return -1;
     if (s->pg_jobs && !s->o->no_work) {
         /* the worker has a connection of its own: its claims and results
          * never wait behind an HTTP thread's query, nor the reverse */
@@ -949,6 +954,8 @@ void sv_engine_free(sv *s)
     s->wstore = NULL;
     st_store_close(s->fstore);
     s->fstore = NULL;
+    st_store_close(s->cstore);
+    s->cstore = NULL;
     if (s->q_event)
         event_free(s->q_event);
     if (s->tick)

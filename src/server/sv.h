@@ -127,6 +127,7 @@ struct sv {
     bool pg_jobs;
     atomic_bool coord_busy; /* a coordinator pass is queued or running on the io worker */
     st_store *wstore;       /* the in-process worker's own connection */
+    st_store *cstore;       /* the coordinator's own connection (its passes run on the io worker) */
     struct wk *wk;          /* the in-process worker (NULL with --no-work) */
     /* several servers on one database: jobs' files are kept in the store
      * and any node may coordinate a job (under its lease, as node_id) */

@@ -4,7 +4,7 @@
  * servers and workers on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 7; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 8; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (st_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -28,7 +28,8 @@
  *   job_domains   (schema 5) the (job, domain) pairs with open rows (state
  *             < 2) and how many (open_rows): a summary of job_rows kept by
  *             its triggers (rows added: + per pair, one statement-level
- *             trigger per INSERT; a row done: -1, the entry deleted at 0)
+ *             trigger per INSERT; rows done: - per pair, one statement-level
+ *             trigger per UPDATE since schema 6, the entry deleted at 0)
  *             and deleted with its job. Rows leave job_rows only with their
  *             job and never go from done back to open, so nothing else
  *             changes it.
@@ -42,12 +43,21 @@
  *             (no foreign key: stored before the job is created)
  *   job_coord     (schema 7) per job, the node that coordinates it: holder,
  *             lease_until (unix ms); deleted with its job
+ *   job_counts    (schema 8) per job, the weight of its open rows (state
+ *             0) and of its done rows by status (state 2), kept by the same
+ *             triggers: the coordinator's counts every second read a few
+ *             rows, not the job's rows
+ *   job_claims    (schema 8) one entry per claim holding rows: its job,
+ *             domain, holder, lease, rows and their weight, kept by the
+ *             UPDATE trigger (which compares the rows before and after
+ *             each statement): the live claims' keys, st_claims_list and
+ *             the claimed part of the counts read it, not the claimed rows
  *
  * Claiming: a query lists (job, domain, key) of pairs with claimable rows,
  * where the key (the politeness key) is the MX host of the domain's facts,
  * else the domain: pairs whose key no live claim holds first, then the
  * oldest job, then the domain. It reads no more of job_rows than it needs:
- * the live claims' keys (index job_rows_live), and for each active job a
+ * the live claims' keys (job_claims), and for each active job a
  * walk of its job_domains entries in domain order (their primary key),
  * each checked with one probe of job_rows_open for a claimable row, that
  * stops after the few candidates wanted. Its cost is that of the pairs it
@@ -59,12 +69,13 @@
  * over, and a row's condition is checked again on its newest version) and
  * sets the claim on them; the first pair that yields rows is the claim.
  * With ST_CLAIM_EXCLUSIVE the listing leaves out pairs whose key a live
- * claim holds, and each pair is tried in a transaction of its own: it
- * first takes pg_try_advisory_xact_lock on a hash of the key (not
- * obtained: another process is claiming a domain of that key right now,
- * the pair is skipped), then, in a statement whose snapshot is taken after
- * the lock, claims only if the domain's key is still the one locked and
- * no live claim holds the key, and commits (which releases the lock).
+ * claim holds, and each pair is tried with one call of the function
+ * bc_claim_key (one statement, one round trip): it first takes
+ * pg_try_advisory_xact_lock on a hash of the key (not obtained: another
+ * process is claiming a domain of that key right now, the pair is
+ * skipped), then, in a statement whose snapshot is taken after the lock,
+ * claims only if the domain's key is still the one locked and no live
+ * claim holds the key; the call's commit releases the lock.
  * Every exclusive claimer of a key passes through its lock, so the check
  * and the claim are one step for all of them. (Facts that change the key
  * of a domain while it is being claimed can let one claim through beside
@@ -123,8 +134,7 @@ enum {
     Q_ROWS_CANDIDATE,
     Q_ROWS_CLAIM,
     Q_ROWS_RENEW,
-    Q_ROWS_RESULT,
-    Q_ROWS_RESULT_STATE,
+    Q_ROWS_RESULT_BATCH,
     Q_ROWS_RELEASE,
     Q_ROWS_COUNTS,
     Q_ROWS_PAGE,
@@ -132,7 +142,6 @@ enum {
     Q_WORKER_SEEN,
     Q_WORKER_LIST,
     Q_ROWS_CANDIDATE_EX,
-    Q_DOMAIN_LOCK,
     Q_ROWS_CLAIM_EX,
     Q_CLAIMS_LIST,
     Q_QUEUE_LIST,
@@ -142,6 +151,7 @@ enum {
     Q_SLOT_TAKE,
     Q_SLOT_GIVE,
     Q_HOSTLIM_PUT,
+    Q_ROWS_ADD,
     Q__COUNT
 };
 
@@ -151,14 +161,15 @@ enum {
  * politeness key of domain d, looked up per domain (a join may be planned
  * as a merge that reads domain_facts from its start). BUSY: the
  * politeness keys (the facts' MX host, else the domain) live claims hold,
- * from the index job_rows_live. ACTIVE: the jobs served. PAIRS(cond): per
+ * from job_claims (one entry per claim holding rows: a few dozen, where
+ * the rows they hold are thousands). ACTIVE: the jobs served. PAIRS(cond): per
  * active job j, its first $2 pairs of job_domains in domain order (a walk
  * of its key) that satisfy cond and have a claimable row (one probe of
  * job_rows_open): each with j's order and the pair's key. */
 #define KEY_OF(d) "coalesce((SELECT f.mx_host FROM domain_facts f WHERE f.domain = " d "), " d ")"
-#define BUSY_CTE                                                                        \
-    "busy AS MATERIALIZED (SELECT DISTINCT " KEY_OF("b.domain") " AS k FROM job_rows b" \
-                                                                " WHERE b.state = 1 AND b.lease_until > $1)"
+#define BUSY_CTE                                                                          \
+    "busy AS MATERIALIZED (SELECT DISTINCT " KEY_OF("b.domain") " AS k FROM job_claims b" \
+                                                                " WHERE b.open_rows > 0 AND b.lease_until > $1)"
 #define ACTIVE_CTE "active AS MATERIALIZED (SELECT id, created_at, seq FROM jobs WHERE status IN (0, 1))"
 #define PAIRS(cond)                                                                               \
     "SELECT j.created_at, j.seq, j.id, c.domain, c.k FROM active j CROSS JOIN LATERAL"            \
@@ -233,43 +244,61 @@ static const char *const sql_text[Q__COUNT] = {
      * claimable rows whose key no live claim holds */
     [Q_ROWS_CANDIDATE_EX] = "WITH " BUSY_CTE ", " ACTIVE_CTE " SELECT id, domain, k FROM (" PAIRS(
         UNHELD) ") c ORDER BY created_at, seq, domain LIMIT $2",
-    /* the politeness key's lock for the rest of the transaction: true when
-     * obtained (a domain without facts is its own key) */
-    [Q_DOMAIN_LOCK] = "SELECT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || $1::text, 0))",
     /* Q_ROWS_CLAIM, unless the domain's key is no longer $8 (its facts
-     * changed since the listing) or a live claim holds key $8 (of any job,
-     * any domain); run under the key's lock, so its snapshot shows every
-     * exclusive claim of the key committed before */
-    [Q_ROWS_CLAIM_EX] =
-        "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
-        " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
-        " AND " KEY_OF("$2::text") " = $8"
-                                   " AND NOT EXISTS (SELECT 1 FROM job_rows b"
-                                   " WHERE b.state = 1 AND b.lease_until > $6 AND " KEY_OF(
-                                       "b.domain") " = $8)"
-                                                   " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
-                                                   " UPDATE job_rows r SET state = 1, claim_id = $3, holder = $4, "
-                                                   "lease_until = $5,"
-                                                   " attempts = r.attempts + 1 FROM picked"
-                                                   " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
-                                                   " RETURNING r.row_no, r.addr, r.fields",
+     * changed since the listing), the key's advisory lock is taken (another
+     * process is claiming a domain of the key right now) or a live claim
+     * holds key $8 (of any job, any domain): bc_claim_key (schema 6), whose
+     * claim runs under the lock, so that its snapshot shows every exclusive
+     * claim of the key committed before; one statement, and the lock is
+     * released when it commits */
+    [Q_ROWS_CLAIM_EX] = "SELECT * FROM bc_claim_key($1, $2, $8, $3, $4, $5, $6, $7)",
     [Q_ROWS_RENEW] = "UPDATE job_rows SET lease_until = $2 WHERE claim_id = $1 AND state = 1",
-    [Q_ROWS_RESULT] = "UPDATE job_rows SET state = 2, status = $3, reason = $4, result = $5, lease_until = 0"
-                      " WHERE claim_id = $1 AND row_no = $2 AND state < 2",
-    [Q_ROWS_RESULT_STATE] = "SELECT state FROM job_rows WHERE claim_id = $1 AND row_no = $2",
+    /* a batch of results of claim $1 in one statement: $2 row numbers
+     * (distinct), $3 statuses, $4 reasons, $5 results (binary arrays of
+     * the same length); one row per entry, in their order, with its
+     * answer: 1 written, 0 done already through this claim, 2 not held
+     * (the sub-select's snapshot is the one before the UPDATE). Each entry
+     * finds its row with one probe of job_rows_claim_id (claim, row): the
+     * LATERAL (and the claim compared through t, checked again on the row
+     * the UPDATE locks) keep the planner, which cannot know the arrays'
+     * length, from joining every row of the claim with every entry. */
+    [Q_ROWS_RESULT_BATCH] =
+        "WITH v AS MATERIALIZED (SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::text[])"
+        " WITH ORDINALITY AS v(row_no, status, reason, result, i)),"
+        " t AS MATERIALIZED (SELECT x.job_id, x.row_no, $1::text AS cid, v.status, v.reason, v.result"
+        " FROM v CROSS JOIN LATERAL"
+        " (SELECT r.job_id, r.row_no FROM job_rows r WHERE r.claim_id = $1 AND r.row_no = v.row_no"
+        " AND r.state < 2 LIMIT 1) x),"
+        " u AS (UPDATE job_rows r SET state = 2, status = t.status, reason = t.reason, result = t.result,"
+        " lease_until = 0 FROM t WHERE r.job_id = t.job_id AND r.row_no = t.row_no AND r.claim_id = t.cid"
+        " AND r.state < 2 RETURNING r.row_no)"
+        " SELECT v.i, CASE WHEN u.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_rows d"
+        " WHERE d.claim_id = $1 AND d.row_no = v.row_no AND d.state = 2) THEN 0 ELSE 2 END"
+        " FROM v LEFT JOIN u ON u.row_no = v.row_no ORDER BY v.i",
     [Q_ROWS_RELEASE] = "UPDATE job_rows SET state = 0, lease_until = 0, holder = NULL"
                        " WHERE claim_id = $1 AND state = 1",
-    [Q_ROWS_COUNTS] = "SELECT state, coalesce(status, -1), sum(weight) FROM job_rows WHERE job_id = $1"
-                      " GROUP BY state, status",
-    /* live claims: grouped by claim, by holder then lease */
-    [Q_CLAIMS_LIST] = "SELECT claim_id, job_id, coalesce(holder, ''), domain, count(*), max(lease_until)"
-                      " FROM job_rows WHERE state = 1 AND lease_until > $1"
-                      " GROUP BY claim_id, job_id, holder, domain ORDER BY 3, 6, 1",
+    /* the counters job_counts keeps (schema 6), not a scan of the rows */
+    /* (state, status, rows) of job $1: the counters of job_counts, the
+     * open rows split into the claimed weight of its claims (job_claims)
+     * and the rest, pending; no scan of the rows */
+    [Q_ROWS_COUNTS] = "WITH k AS (SELECT coalesce(sum(open_weight), 0) AS w FROM job_claims WHERE job_id = $1)"
+                      " SELECT state, status, n - CASE WHEN state = 0 THEN (SELECT w FROM k) ELSE 0 END"
+                      " FROM job_counts WHERE job_id = $1 AND n <> 0"
+                      " UNION ALL SELECT 1, -1, w FROM k WHERE w <> 0",
+    /* live claims (job_claims): by holder then lease */
+    [Q_CLAIMS_LIST] = "SELECT claim_id, job_id, coalesce(holder, ''), domain, open_rows, lease_until"
+                      " FROM job_claims WHERE open_rows > 0 AND lease_until > $1 ORDER BY 3, 6, 1",
     /* the counts of every queued or running job with rows, oldest first
-     * (one row per job, state and status; a job's rows are adjacent) */
-    [Q_QUEUE_LIST] = "SELECT j.id, j.status, j.created_at, r.state, coalesce(r.status, -1), sum(r.weight)"
-                     " FROM jobs j JOIN job_rows r ON r.job_id = j.id WHERE j.status IN (0, 1)"
-                     " GROUP BY j.id, r.state, r.status ORDER BY j.created_at, j.seq, j.id",
+     * (one row per job, state and status, as Q_ROWS_COUNTS; a job's rows
+     * are adjacent) */
+    [Q_QUEUE_LIST] = "WITH k AS (SELECT job_id, sum(open_weight) AS w FROM job_claims GROUP BY job_id),"
+                     " c AS (SELECT jc.job_id, jc.state, jc.status,"
+                     " jc.n - CASE WHEN jc.state = 0 THEN coalesce(k.w, 0) ELSE 0 END AS n"
+                     " FROM job_counts jc LEFT JOIN k ON k.job_id = jc.job_id"
+                     " UNION ALL SELECT job_id, 1, -1, w FROM k)"
+                     " SELECT j.id, j.status, j.created_at, c.state, c.status, c.n"
+                     " FROM jobs j JOIN c ON c.job_id = j.id WHERE j.status IN (0, 1) AND c.n <> 0"
+                     " ORDER BY j.created_at, j.seq, j.id",
     [Q_ROWS_PAGE] = "SELECT row_no, addr, fields, status, reason, result FROM job_rows"
                     " WHERE job_id = $1 AND state = 2 AND row_no > $2 ORDER BY row_no LIMIT $3",
     [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
@@ -314,6 +343,11 @@ static const char *const sql_text[Q__COUNT] = {
                       " OR (excluded.txn_cap > 0 AND excluded.txn_cap < host_limits.txn_cap)"
                       " THEN excluded.txn_cap ELSE host_limits.txn_cap END,"
                       " updated_at = excluded.updated_at",
+    /* rows of job $1 from binary arrays of one length: $2 row numbers, $3
+     * addresses, $4 domains, $5 fields, $6 weights */
+    [Q_ROWS_ADD] = "INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight)"
+                   " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bytea[], $6::bigint[])"
+                   " ON CONFLICT (job_id, row_no) DO NOTHING",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -321,15 +355,27 @@ static const char *const sql_text[Q__COUNT] = {
  * backend). The others (increments, inserts, deletes that report what
  * they did) fail instead: their first run may have committed. */
 static const bool retryable[Q__COUNT] = {
-    [Q_VERSION] = true,           [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,       [Q_KEY_COUNT] = true,
-    [Q_USAGE_GET] = true,         [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true,   [Q_JOB_STATUS] = true,
-    [Q_JOB_WEBHOOK] = true,       [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true,   [Q_JOB_LIST_STATUS] = true,
-    [Q_JOB_EXPIRED] = true,       [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,      [Q_CACHE_PUT] = true,
-    [Q_CACHE_PURGE] = true,       [Q_JOB_EXISTS] = true,   [Q_ROWS_CANDIDATE] = true, [Q_ROWS_RENEW] = true,
-    [Q_ROWS_RESULT_STATE] = true, [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true,    [Q_ROWS_PAGE] = true,
-    [Q_WORKER_PUT] = true,        [Q_WORKER_SEEN] = true,  [Q_WORKER_LIST] = true,    [Q_ROWS_CANDIDATE_EX] = true,
-    [Q_CLAIMS_LIST] = true,       [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,      [Q_FACTS_PUT] = true,
-    [Q_SLOT_GIVE] = true,         [Q_HOSTLIM_PUT] = true,
+    [Q_VERSION] = true,      [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,          [Q_KEY_COUNT] = true,
+    [Q_USAGE_GET] = true,    [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true,      [Q_JOB_STATUS] = true,
+    [Q_JOB_WEBHOOK] = true,  [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true,      [Q_JOB_LIST_STATUS] = true,
+    [Q_JOB_EXPIRED] = true,  [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,         [Q_CACHE_PUT] = true,
+    [Q_CACHE_PURGE] = true,  [Q_JOB_EXISTS] = true,   [Q_ROWS_CANDIDATE] = true,    [Q_ROWS_RENEW] = true,
+    [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true,  [Q_ROWS_PAGE] = true,         [Q_WORKER_PUT] = true,
+    [Q_WORKER_SEEN] = true,  [Q_WORKER_LIST] = true,  [Q_ROWS_CANDIDATE_EX] = true, [Q_CLAIMS_LIST] = true,
+    [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,    [Q_FACTS_PUT] = true,
+    [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,
+};
+
+/* Statements planned at every run (an unnamed statement, still with
+ * parameters) instead of once per connection: a prepared statement's
+ * generic plan, made from the statistics of its first runs (a job's rows
+ * still few, or none), is kept while the job grows to millions of rows
+ * (the claims' listing went from 1 ms to over 100 ms with one); a plan made
+ * at each run sees the tables' current sizes. */
+static const bool planned_each_time[Q__COUNT] = {
+    [Q_ROWS_CANDIDATE] = true,
+    [Q_ROWS_CANDIDATE_EX] = true,
+    [Q_ROWS_RESULT_BATCH] = true,
 };
 
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
@@ -429,6 +475,139 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           "CREATE TABLE job_coord("
           " job_id text PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE, holder text NOT NULL,"
           " lease_until bigint NOT NULL);",
+    /* job_counts: the rows of each job, open (state 0: pending or claimed)
+     * or done by status (state 2), weights summed, for st_rows_counts and
+     * st_queue_list without reading the rows; job_claims: one entry per
+     * claim holding rows (how many and their weight, its holder and
+     * lease), for the live claims' politeness keys and the claimed part of
+     * the counts without reading the claimed rows. Both filled here from
+     * the rows there are and kept by the triggers: rows added, the
+     * INSERT's statement-level trigger (now also counting); rows changed
+     * (claimed, renewed, given back, done), one statement-level trigger per
+     * UPDATE that compares the rows before and after (transition tables)
+     * and replaces the row-level trigger of job_domains: a batch of
+     * results is one UPDATE and one trigger call, and a claim does not
+     * touch the job's counters (which every result of every worker
+     * writes). job_rows_live is dropped (job_claims answers for the live
+     * claims: renewals no longer change an index), and job_rows_claim_id
+     * leaves out rows never claimed (most rows, while a job is published).
+     * bc_claim_key: an exclusive claim in one statement (one round trip):
+     * the key's advisory lock, then, in a statement of its own (a snapshot
+     * taken after the lock), the claim; the lock is released when the
+     * calling statement commits. */
+    [7] = "CREATE TABLE job_counts("
+          " job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, state smallint NOT NULL,"
+          " status smallint NOT NULL, n bigint NOT NULL, PRIMARY KEY (job_id, state, status));"
+          "INSERT INTO job_counts(job_id, state, status, n)"
+          " SELECT job_id, CASE WHEN state < 2 THEN 0 ELSE state END, coalesce(status, -1), sum(weight)"
+          " FROM job_rows GROUP BY 1, 2, 3;"
+          "CREATE TABLE job_claims("
+          " claim_id text PRIMARY KEY, job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+          " domain text NOT NULL, holder text, open_rows bigint NOT NULL, open_weight bigint NOT NULL,"
+          " lease_until bigint NOT NULL);"
+          "CREATE INDEX job_claims_job ON job_claims(job_id);"
+          "INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until)"
+          " SELECT claim_id, min(job_id), min(domain), min(holder), count(*), sum(weight), max(lease_until)"
+          " FROM job_rows WHERE state = 1 AND claim_id IS NOT NULL GROUP BY claim_id;"
+          "DROP INDEX job_rows_live;"
+          "DROP INDEX job_rows_claim_id;"
+          "CREATE INDEX job_rows_claim_id ON job_rows(claim_id, row_no) WHERE claim_id IS NOT NULL;"
+          "CREATE OR REPLACE FUNCTION bc_job_rows_added() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+          " INSERT INTO job_domains(job_id, domain, open_rows)"
+          " SELECT job_id, domain, count(*) FROM bc_added WHERE state < 2 GROUP BY job_id, domain"
+          " ORDER BY job_id, domain"
+          " ON CONFLICT (job_id, domain) DO UPDATE SET open_rows = job_domains.open_rows + excluded.open_rows;"
+          " INSERT INTO job_counts(job_id, state, status, n)"
+          " SELECT job_id, CASE WHEN state < 2 THEN 0 ELSE state END, coalesce(status, -1), sum(weight)"
+          " FROM bc_added GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+          " ON CONFLICT (job_id, state, status) DO UPDATE SET n = job_counts.n + excluded.n;"
+          /* rows added already claimed (st_rows_add adds none: by hand) */
+          " IF EXISTS (SELECT 1 FROM bc_added WHERE state = 1 AND claim_id IS NOT NULL) THEN"
+          "  INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until)"
+          "  SELECT claim_id, min(job_id), min(domain), min(holder), count(*), sum(weight), max(lease_until)"
+          "  FROM bc_added WHERE state = 1 AND claim_id IS NOT NULL GROUP BY 1 ORDER BY 1"
+          "  ON CONFLICT (claim_id) DO UPDATE SET open_rows = job_claims.open_rows + excluded.open_rows,"
+          "   open_weight = job_claims.open_weight + excluded.open_weight,"
+          "   lease_until = greatest(job_claims.lease_until, excluded.lease_until);"
+          " END IF;"
+          " RETURN NULL; END $f$;",
+};
+
+/* The rest of a step whose text is longer than one string literal may be
+ * (C17: 4095 characters): run after migrations[v], in order, in the same
+ * transaction. */
+static const char *const migrations_more[ST_SCHEMA_VERSION][2] = {
+    [5] = { "DROP TRIGGER job_row_done ON job_rows;"
+            "DROP FUNCTION bc_job_row_done();"
+            "CREATE FUNCTION bc_job_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $f$"
+            " DECLARE gj text[]; gd text[]; gc text[]; BEGIN"
+            /* rows done: out of their pair's open rows (a row never goes from
+             * done back), and out of the open count into their status's. The
+             * locks are taken in the INSERT trigger's order, job_domains then
+             * job_counts: a job is still being published while its first rows
+             * are done */
+            " IF EXISTS (SELECT 1 FROM bc_new WHERE state >= 2) THEN"
+            "  WITH x AS (SELECT n.job_id, n.domain, count(*) AS k"
+            "   FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
+            "   WHERE o.state < 2 AND n.state >= 2 GROUP BY 1, 2),"
+            "  u AS (UPDATE job_domains jd SET open_rows = jd.open_rows - x.k FROM x"
+            "   WHERE jd.job_id = x.job_id AND jd.domain = x.domain RETURNING jd.job_id, jd.domain, jd.open_rows)"
+            "  SELECT array_agg(job_id), array_agg(domain) INTO gj, gd FROM u WHERE open_rows <= 0;"
+            /* (a statement of its own: it sees the rows the UPDATE changed) */
+            "  IF gj IS NOT NULL THEN DELETE FROM job_domains jd USING unnest(gj, gd) AS g(j, d)"
+            "   WHERE jd.job_id = g.j AND jd.domain = g.d AND jd.open_rows <= 0; END IF;"
+            "  INSERT INTO job_counts(job_id, state, status, n)"
+            "  SELECT job_id, st, stat, sum(d) FROM ("
+            "   SELECT o.job_id, 0 AS st, -1 AS stat, -o.weight AS d"
+            "   FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
+            "   WHERE o.state < 2 AND n.state >= 2"
+            "   UNION ALL SELECT n.job_id, n.state, coalesce(n.status, -1), n.weight"
+            "   FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
+            "   WHERE o.state < 2 AND n.state >= 2) x"
+            "  GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3"
+            "  ON CONFLICT (job_id, state, status) DO UPDATE SET n = job_counts.n + excluded.n;"
+            " END IF;"
+            /* job_claims: rows that leave a claim (done, given back, taken by
+           * another claim), then rows that enter one or are renewed */
+            " WITH x AS (SELECT o.claim_id, count(*) AS k, sum(o.weight) AS w"
+            "  FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
+            "  WHERE o.state = 1 AND (n.state <> 1 OR n.claim_id IS DISTINCT FROM o.claim_id) GROUP BY 1),"
+            " u AS (UPDATE job_claims c SET open_rows = c.open_rows - x.k, open_weight = c.open_weight - x.w"
+            "  FROM x WHERE c.claim_id = x.claim_id RETURNING c.claim_id, c.open_rows)"
+            " SELECT array_agg(claim_id) INTO gc FROM u WHERE open_rows <= 0;"
+            " IF gc IS NOT NULL THEN DELETE FROM job_claims WHERE claim_id = ANY (gc) AND open_rows <= 0; END IF;"
+            " IF EXISTS (SELECT 1 FROM bc_new WHERE state = 1) THEN"
+            "  INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until)"
+            "  SELECT n.claim_id, min(n.job_id), min(n.domain), min(n.holder),"
+            "   count(*) FILTER (WHERE o.state <> 1 OR o.claim_id IS DISTINCT FROM n.claim_id),"
+            "   coalesce(sum(n.weight) FILTER (WHERE o.state <> 1 OR o.claim_id IS DISTINCT FROM n.claim_id), 0),"
+            "   max(n.lease_until)"
+            "   FROM bc_old o JOIN bc_new n ON n.job_id = o.job_id AND n.row_no = o.row_no"
+            "   WHERE n.state = 1 AND n.claim_id IS NOT NULL GROUP BY 1 ORDER BY 1"
+            "  ON CONFLICT (claim_id) DO UPDATE SET open_rows = job_claims.open_rows + excluded.open_rows,"
+            "   open_weight = job_claims.open_weight + excluded.open_weight, holder = excluded.holder,"
+            "   lease_until = excluded.lease_until;"
+            " END IF;"
+            " RETURN NULL; END $f$;"
+            "CREATE TRIGGER job_rows_changed AFTER UPDATE ON job_rows"
+            " REFERENCING OLD TABLE AS bc_old NEW TABLE AS bc_new"
+            " FOR EACH STATEMENT EXECUTE FUNCTION bc_job_rows_changed()",
+            "CREATE FUNCTION bc_claim_key(p_job text, p_domain text, p_key text, p_claim text, p_holder text,"
+            " p_lease bigint, p_now bigint, p_max bigint) RETURNS TABLE(row_no bigint, addr text, fields bytea)"
+            /* (its claim planned at each call, for the reason of planned_each_time) */
+            " SET plan_cache_mode = force_custom_plan"
+            " LANGUAGE plpgsql AS $f$ #variable_conflict use_column\n BEGIN"
+            " IF NOT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || p_key, 0)) THEN RETURN; END IF;"
+            " RETURN QUERY WITH picked AS MATERIALIZED (SELECT r.job_id, r.row_no FROM job_rows r"
+            "  WHERE r.job_id = p_job AND r.domain = p_domain AND r.state < 2 AND r.lease_until <= p_now"
+            "  AND coalesce((SELECT f.mx_host FROM domain_facts f WHERE f.domain = p_domain), p_domain) = p_key"
+            "  AND NOT EXISTS (SELECT 1 FROM job_claims b WHERE b.open_rows > 0 AND b.lease_until > p_now"
+            "  AND coalesce((SELECT f.mx_host FROM domain_facts f WHERE f.domain = b.domain), b.domain) = p_key)"
+            "  ORDER BY r.row_no LIMIT p_max FOR UPDATE SKIP LOCKED)"
+            " UPDATE job_rows r SET state = 1, claim_id = p_claim, holder = p_holder, lease_until = p_lease,"
+            "  attempts = r.attempts + 1 FROM picked WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
+            "  RETURNING r.row_no, r.addr, r.fields;"
+            " END $f$;" },
 };
 
 typedef struct pg_store {
@@ -629,11 +808,130 @@ static char *utf8_repaired(const char *t)
     return out;
 }
 
+/* ---- binary arrays: a batch of rows as one parameter per column ---------------------- */
+
+/* A one-dimensional array in PostgreSQL's binary format (the array type's
+ * receive function: a header, then each element as a 4-byte length, -1
+ * for NULL, and its bytes), built for a parameter sent in binary: no
+ * quoting, nothing of the data in the statement's text. */
+typedef struct pg_array {
+    unsigned char *b;
+    size_t len, cap;
+    size_t count_at; /* where the element count goes */
+    int32_t n;
+    bool oom;
+} pg_array;
+
+enum { OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_TEXT = 25 };
+
+static void arr_put(pg_array *a, const void *data, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->len + n > a->cap || n > INT32_MAX) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (cap < a->len + n)
+            cap *= 2;
+        unsigned char *nb = cap <= INT32_MAX ? realloc(a->b, cap) : NULL;
+        if (!nb || n > INT32_MAX) {
+            a->oom = true;
+            return;
+        }
+        a->b = nb;
+        a->cap = cap;
+    }
+    if (n)
+        memcpy(a->b + a->len, data, n);
+    a->len += n;
+}
+
+static void arr_u32(pg_array *a, uint32_t v)
+{
+    unsigned char be[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                            (unsigned char)v };
+    arr_put(a, be, 4);
+}
+
+/* Starts an array of elements of type oid (its count set as they come). */
+static void arr_begin(pg_array *a, uint32_t oid)
+{
+    memset(a, 0, sizeof *a);
+    arr_u32(a, 1);   /* dimensions */
+    arr_u32(a, 1);   /* may hold NULLs */
+    arr_u32(a, oid); /* element type */
+    a->count_at = a->len;
+    arr_u32(a, 0); /* elements: set by arr_param */
+    arr_u32(a, 1); /* lower bound */
+}
+
+static void arr_i64(pg_array *a, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    arr_u32(a, 8);
+    arr_u32(a, (uint32_t)(u >> 32));
+    arr_u32(a, (uint32_t)u);
+    a->n++;
+}
+
+static void arr_i16(pg_array *a, int v)
+{
+    unsigned char be[2] = { (unsigned char)((unsigned)v >> 8), (unsigned char)v };
+    arr_u32(a, 2);
+    arr_put(a, be, 2);
+    a->n++;
+}
+
+/* n bytes of data as one element; data NULL: SQL NULL. */
+static void arr_bytes(pg_array *a, const void *data, size_t n)
+{
+    if (!data) {
+        arr_u32(a, UINT32_MAX); /* -1 */
+    } else if (n > INT32_MAX) {
+        a->oom = true;
+    } else {
+        arr_u32(a, (uint32_t)n);
+        arr_put(a, data, n);
+    }
+    a->n++;
+}
+
+/* Text as one element (NULL: SQL NULL), invalid UTF-8 repaired as run()
+ * repairs text parameters. */
+static void arr_text(pg_array *a, const char *t)
+{
+    char *fixed = t ? utf8_repaired(t) : NULL;
+    const char *v = fixed ? fixed : t;
+    arr_bytes(a, v, v ? strlen(v) : 0);
+    free(fixed);
+}
+
+/* Adds the array to p as a binary parameter (a stays its owner). false
+ * when out of memory or too large. */
+static bool arr_param(params *p, pg_array *a)
+{
+    if (a->oom || a->len > INT32_MAX || p->n >= MAX_PARAMS)
+        return false;
+    uint32_t n = (uint32_t)a->n;
+    unsigned char be[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                            (unsigned char)n };
+    memcpy(a->b + a->count_at, be, 4);
+    p_bytes(p, a->b, (int)a->len);
+    return true;
+}
+
+static void arr_free(pg_array *a)
+{
+    free(a->b);
+    a->b = NULL;
+}
+
 /* Prepares every statement on the connection. 0 / -1 (errmsg). */
 static int prepare_all(pg_store *s)
 {
     for (int i = 0; i < Q__COUNT; i++) {
         char name[16];
+        if (planned_each_time[i])
+            continue;
         snprintf(name, sizeof name, "bc_q%d", i);
         PGresult *r = PQprepare(s->conn, name, sql_text[i], 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -660,6 +958,16 @@ static int ensure_conn(pg_store *s)
     return prepare_all(s);
 }
 
+/* Sends statement q (prepared as name, or planned now: planned_each_time)
+ * with the np values v and p's lengths and formats. */
+static PGresult *exec_q(pg_store *s, int q, const char *name, int np, const char *const *v, const params *p)
+{
+    if (planned_each_time[q])
+        return PQexecParams(s->conn, sql_text[q], np, NULL, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL,
+                            0);
+    return PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+}
+
 /* Runs statement q with p; the result (PGRES_COMMAND_OK or
  * PGRES_TUPLES_OK; the caller PQclears it), or NULL with errmsg set and,
  * when sqlstate is not NULL, the error's SQLSTATE in it (6 bytes). Lock
@@ -680,13 +988,13 @@ static PGresult *run(pg_store *s, int q, const params *p, char *sqlstate)
         if (p->v[i] && p->fmt[i] == 0 && (fixed[i] = utf8_repaired(p->v[i])) != NULL)
             v[i] = fixed[i];
     }
-    PGresult *r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+    PGresult *r = exec_q(s, q, name, np, v, p);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && retryable[q] && PQstatus(s->conn) == CONNECTION_BAD) {
         PQclear(r);
         r = NULL;
         if (ensure_conn(s) == 0) {
-            r = PQexecPrepared(s->conn, name, np, np ? v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 0);
+            r = exec_q(s, q, name, np, v, p);
             st = PQresultStatus(r);
         }
     }
@@ -853,7 +1161,10 @@ static int migrate(pg_store *s, char *err, size_t errlen)
         params p = { 0 };
         p_i64(&p, version + 1);
         PGresult *u = NULL;
-        if (exec_plain(s, migrations[version]) == 0) {
+        bool done = exec_plain(s, migrations[version]) == 0;
+        for (size_t k = 0; done && k < sizeof migrations_more[0] / sizeof migrations_more[0][0]; k++)
+            done = !migrations_more[version][k] || exec_plain(s, migrations_more[version][k]) == 0;
+        if (done) {
             u = PQexecParams(s->conn,
                              "INSERT INTO bouncecheck_meta(k, v) VALUES ('schema_version', $1::bigint)"
                              " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
@@ -1215,75 +1526,45 @@ static int64_t pg_cache_purge(void *be, int64_t now)
 
 /* ---- job rows ------------------------------------------------------------------------- */
 
-/* Rows per INSERT of st_rows_add (5 parameters each, + the job id). */
-#define ADD_CHUNK 1000
+/* Rows per INSERT of st_rows_add: one statement (Q_ROWS_ADD) with five
+ * binary arrays of this many entries. */
+#define ADD_CHUNK 5000
 
-/* Inserts rows[0..n) (n <= ADD_CHUNK) of job_id with one multi-row
- * INSERT whose text holds placeholders only. Rows added, or -1 (errmsg).
- * Lock held, in a transaction. */
+/* Inserts rows[0..n) (n <= ADD_CHUNK) of job_id with one statement. Rows
+ * added, or -1 (errmsg). Lock held, in a transaction. */
 static int64_t insert_chunk(pg_store *s, const char *job_id, const st_row_in *rows, size_t n)
 {
-    size_t np = 1 + 5 * n;
-    size_t sqlcap = 128 + n * 72;
-    char *sql = malloc(sqlcap);
-    const char **v = calloc(np, sizeof *v);
-    int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
-    char(*num)[24] = calloc(n, sizeof *num), (*wnum)[24] = calloc(n, sizeof *wnum);
-    char **fixed = calloc(np, sizeof *fixed);
-    int64_t ret = -1;
-    if (!sql || !v || !len || !fmt || !num || !wnum || !fixed) {
-        snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
-        goto out;
-    }
-    size_t pos = (size_t)snprintf(sql, sqlcap,
-                                  "INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight) VALUES ");
-    v[0] = job_id;
+    pg_array no, addr, dom, fields, weight;
+    arr_begin(&no, OID_INT8);
+    arr_begin(&addr, OID_TEXT);
+    arr_begin(&dom, OID_TEXT);
+    arr_begin(&fields, OID_BYTEA);
+    arr_begin(&weight, OID_INT8);
     for (size_t i = 0; i < n; i++) {
-        size_t b = 2 + 5 * i; /* $b .. $b+4 */
-        int w = snprintf(sql + pos, sqlcap - pos, "%s($1, $%zu::bigint, $%zu, $%zu, $%zu::bytea, $%zu::bigint)",
-                         i ? ", " : "", b, b + 1, b + 2, b + 3, b + 4);
-        if (w < 0 || (size_t)w >= sqlcap - pos) {
-            snprintf(s->errmsg, sizeof s->errmsg, "statement too long");
-            goto out;
-        }
-        pos += (size_t)w;
-        snprintf(num[i], sizeof num[i], "%lld", (long long)rows[i].row);
-        v[b - 1] = num[i];
-        v[b] = (fixed[b] = utf8_repaired(rows[i].addr)) ? fixed[b] : rows[i].addr;
-        v[b + 1] = (fixed[b + 1] = utf8_repaired(rows[i].domain)) ? fixed[b + 1] : rows[i].domain;
-        if (rows[i].fields) {
-            if (rows[i].fields_len > INT32_MAX) {
-                snprintf(s->errmsg, sizeof s->errmsg, "row %lld: fields too large", (long long)rows[i].row);
-                goto out;
-            }
-            v[b + 2] = rows[i].fields_len ? rows[i].fields : "";
-            len[b + 2] = (int)rows[i].fields_len;
-            fmt[b + 2] = 1;
-        }
-        snprintf(wnum[i], sizeof wnum[i], "%lld", (long long)(rows[i].weight > 0 ? rows[i].weight : 1));
-        v[b + 3] = wnum[i];
+        arr_i64(&no, rows[i].row);
+        arr_text(&addr, rows[i].addr);
+        arr_text(&dom, rows[i].domain);
+        arr_bytes(&fields, rows[i].fields ? (rows[i].fields_len ? rows[i].fields : "") : NULL,
+                  rows[i].fields ? rows[i].fields_len : 0);
+        arr_i64(&weight, rows[i].weight > 0 ? rows[i].weight : 1);
     }
-    int w = snprintf(sql + pos, sqlcap - pos, " ON CONFLICT (job_id, row_no) DO NOTHING");
-    if (w < 0 || (size_t)w >= sqlcap - pos) {
-        snprintf(s->errmsg, sizeof s->errmsg, "statement too long");
-        goto out;
+    params p = { 0 };
+    p_text(&p, job_id);
+    int64_t ret = -1;
+    if (!arr_param(&p, &no) || !arr_param(&p, &addr) || !arr_param(&p, &dom) || !arr_param(&p, &fields) ||
+        !arr_param(&p, &weight)) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or rows too large)");
+    } else {
+        PGresult *r = run(s, Q_ROWS_ADD, &p, NULL);
+        if (r)
+            ret = (int64_t)strtoll(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
     }
-    PGresult *r = PQexecParams(s->conn, sql, (int)np, NULL, v, len, fmt, 0);
-    if (PQresultStatus(r) == PGRES_COMMAND_OK)
-        ret = (int64_t)strtoll(PQcmdTuples(r), NULL, 10);
-    else
-        set_error(s, r);
-    PQclear(r);
-out:
-    for (size_t i = 0; fixed && i < np; i++)
-        free(fixed[i]);
-    free(fixed);
-    free(wnum);
-    free(num);
-    free(fmt);
-    free(len);
-    free(v);
-    free(sql);
+    arr_free(&no);
+    arr_free(&addr);
+    arr_free(&dom);
+    arr_free(&fields);
+    arr_free(&weight);
     return ret;
 }
 
@@ -1376,29 +1657,16 @@ static int claim_rows_from(const PGresult *r, st_claim *c)
 }
 
 /* Claims, for worker_id, up to max_rows rows of candidate i of cand (job,
- * domain, key) into c. Exclusive: in a transaction of its own, under the
- * key's advisory lock, and only if no live claim holds the key.
+ * domain, key) into c, with one statement. Exclusive: under the key's
+ * advisory lock, and only if no live claim holds the key (bc_claim_key).
  * 1 claimed, 0 nothing (no claimable rows left, or the domain is busy),
- * -1 error (errmsg; nothing stays claimed when exclusive). Lock held. */
+ * -1 error (errmsg; rows claimed when memory ran out stay claimed until
+ * their lease expires). Lock held. */
 static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char *worker_id, const char *claim_id,
                            size_t max_rows, int64_t lease_ms, int64_t now_ms, bool exclusive, st_claim *c)
 {
     const char *domain = PQgetvalue(cand, i, 1);
     const char *key = PQgetvalue(cand, i, 2);
-    if (exclusive) {
-        if (ensure_conn(s) != 0 || exec_plain(s, "BEGIN") != 0)
-            return -1;
-        params l = { 0 };
-        p_text(&l, key);
-        PGresult *lk = run(s, Q_DOMAIN_LOCK, &l, NULL);
-        bool got = lk && PQntuples(lk) == 1 && PQgetvalue(lk, 0, 0)[0] == 't';
-        if (!lk || !got) {
-            /* not obtained: another process is claiming this domain now */
-            PQclear(lk);
-            return exec_plain(s, "ROLLBACK") == 0 && lk ? 0 : -1;
-        }
-        PQclear(lk);
-    }
     params q = { 0 };
     p_text(&q, PQgetvalue(cand, i, 0));
     p_text(&q, domain);
@@ -1409,8 +1677,6 @@ static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char 
     p_i64(&q, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
     if (exclusive)
         p_text(&q, key);
-    /* (a new statement: with the lock taken, its snapshot shows every
-     * exclusive claim of the key committed so far) */
     PGresult *r = run(s, exclusive ? Q_ROWS_CLAIM_EX : Q_ROWS_CLAIM, &q, NULL);
     int ret = 0;
     if (!r) {
@@ -1419,7 +1685,7 @@ static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char 
         get_copy(cand, i, 0, c->job_id, sizeof c->job_id);
         if (get_dup(cand, i, 1, &c->domain) != 0 || !c->domain || claim_rows_from(r, c) != 0) {
             snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
-            ret = -1; /* not exclusive: the rows stay claimed until their lease expires */
+            ret = -1; /* the rows stay claimed until their lease expires */
         } else {
             memcpy(c->id, claim_id, ST_CLAIM_ID_LEN);
             c->id[ST_CLAIM_ID_LEN] = '\0';
@@ -1428,12 +1694,6 @@ static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char 
         }
     }
     PQclear(r);
-    if (exclusive) {
-        if (ret >= 0 && exec_plain(s, "COMMIT") != 0)
-            ret = -1;
-        if (ret < 0)
-            exec_plain(s, "ROLLBACK");
-    }
     return ret;
 }
 
@@ -1484,45 +1744,97 @@ static int64_t pg_rows_release(void *be, const char *claim_id)
     return run_delete(be, Q_ROWS_RELEASE, &p);
 }
 
+/* Results per statement of st_rows_result_batch. */
+#define RESULT_CHUNK 2000
+
+/* Writes res[0..n) (row numbers distinct, n <= RESULT_CHUNK) through claim_id
+ * with one statement; rcs[i] gets each answer. Written, or -1 (errmsg).
+ * Lock held. */
+static int64_t result_chunk(pg_store *s, const char *claim_id, const st_row_result *res, size_t n, int *rcs)
+{
+    pg_array no, status, reason, json;
+    arr_begin(&no, OID_INT8);
+    arr_begin(&status, OID_INT2);
+    arr_begin(&reason, OID_TEXT);
+    arr_begin(&json, OID_TEXT);
+    for (size_t i = 0; i < n; i++) {
+        arr_i64(&no, res[i].row);
+        arr_i16(&status, res[i].status);
+        arr_text(&reason, res[i].reason);
+        arr_text(&json, res[i].json);
+    }
+    params p = { 0 };
+    p_text(&p, claim_id);
+    int64_t written = -1;
+    if (!arr_param(&p, &no) || !arr_param(&p, &status) || !arr_param(&p, &reason) || !arr_param(&p, &json)) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or results too large)");
+    } else {
+        PGresult *r = run(s, Q_ROWS_RESULT_BATCH, &p, NULL);
+        if (r && PQntuples(r) == (int)n) {
+            written = 0;
+            for (int i = 0; i < (int)n; i++) {
+                int64_t k = get_i64(r, i, 0) - 1, a = get_i64(r, i, 1);
+                if (k < 0 || k >= (int64_t)n)
+                    continue;
+                rcs[k] = a == 1 ? ST_RESULT_WRITTEN : a == 0 ? ST_RESULT_REPEAT : ST_RESULT_LOST;
+                written += a == 1;
+            }
+        } else if (r) {
+            snprintf(s->errmsg, sizeof s->errmsg, "results: %d answers for %zu rows", PQntuples(r), n);
+        }
+        PQclear(r);
+    }
+    arr_free(&no);
+    arr_free(&status);
+    arr_free(&reason);
+    arr_free(&json);
+    return written;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether res[0..n) names a row twice (a statement writes a row once). */
+static bool has_repeats(const st_row_result *res, size_t n)
+{
+    int64_t *rows = malloc(n * sizeof *rows);
+    if (!rows)
+        return true; /* the slow path */
+    for (size_t i = 0; i < n; i++)
+        rows[i] = res[i].row;
+    qsort(rows, n, sizeof *rows, cmp_i64);
+    bool rep = false;
+    for (size_t i = 1; i < n && !rep; i++)
+        rep = rows[i] == rows[i - 1];
+    free(rows);
+    return rep;
+}
+
+/* A batch of results: one statement per RESULT_CHUNK rows (the worker's
+ * batches are smaller), in one transaction. A batch that names a row
+ * twice (not the worker's) goes one row per statement, so that the
+ * second gets the answer for a row already written. */
 static int64_t pg_rows_result(void *be, const char *claim_id, const st_row_result *res, size_t n, int *rcs)
 {
     pg_store *s = be;
     int64_t written = 0;
+    size_t step = has_repeats(res, n) ? 1 : RESULT_CHUNK;
     pthread_mutex_lock(&s->lock);
-    if (ensure_conn(s) != 0 || exec_plain(s, "BEGIN") != 0) {
+    bool tx = n > step;
+    if (ensure_conn(s) != 0 || (tx && exec_plain(s, "BEGIN") != 0)) {
         pthread_mutex_unlock(&s->lock);
         return -1;
     }
-    for (size_t i = 0; written >= 0 && i < n; i++) {
-        params p = { 0 };
-        p_text(&p, claim_id);
-        p_i64(&p, res[i].row);
-        p_i64(&p, res[i].status);
-        p_text(&p, res[i].reason);
-        p_text(&p, res[i].json);
-        PGresult *r = run(s, Q_ROWS_RESULT, &p, NULL);
-        if (!r) {
-            written = -1;
-        } else if (strtoll(PQcmdTuples(r), NULL, 10) > 0) {
-            rcs[i] = ST_RESULT_WRITTEN;
-            written++;
-        } else {
-            /* Not written: done already through this claim, or not ours. */
-            params q = { 0 };
-            p_text(&q, claim_id);
-            p_i64(&q, res[i].row);
-            PGresult *st = run(s, Q_ROWS_RESULT_STATE, &q, NULL);
-            if (!st)
-                written = -1;
-            else
-                rcs[i] = PQntuples(st) > 0 && get_i64(st, 0, 0) == ST_ROW_DONE ? ST_RESULT_REPEAT : ST_RESULT_LOST;
-            PQclear(st);
-        }
-        PQclear(r);
+    for (size_t i = 0; written >= 0 && i < n; i += step) {
+        int64_t k = result_chunk(s, claim_id, res + i, n - i < step ? n - i : step, rcs + i);
+        written = k < 0 ? -1 : written + k;
     }
-    if (written >= 0 && exec_plain(s, "COMMIT") != 0)
+    if (tx && written >= 0 && exec_plain(s, "COMMIT") != 0)
         written = -1;
-    if (written < 0)
+    if (tx && written < 0)
         exec_plain(s, "ROLLBACK");
     pthread_mutex_unlock(&s->lock);
     return written;

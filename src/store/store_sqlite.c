@@ -3,7 +3,7 @@
  * store_impl.h): the embedded default, one file DATA/bouncecheck.db.
  *
  * Tables of DATA/bouncecheck.db:
- *   meta(k, v)      schema_version = 7 (1: before admin keys and reasons;
+ *   meta(k, v)      schema_version = 8 (1: before admin keys and reasons;
  *                   2: before job_rows and workers; 3: before job_rows.weight;
  *                   4: before domain_facts and job_domains; 5: before
  *                   host_slots and host_limits; 6: no table of its own,
@@ -337,6 +337,11 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
      * nodes sharing one database); a SQLite store has one server, which
      * keeps job files in its --data: nothing to add */
     [6] = "UPDATE meta SET v = 7 WHERE k = 'schema_version';",
+    /* PostgreSQL's version 8 keeps per-job counters and a table of the
+     * live claims for many processes on millions of rows; here (one
+     * machine's store) counts and claims read the rows as before: only
+     * the version moves */
+    [7] = "UPDATE meta SET v = 8 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {

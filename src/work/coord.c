@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUBLISH_BATCH 1000
+#define PUBLISH_BATCH 5000
 
 typedef struct pub_batch {
     st_row_in rows[PUBLISH_BATCH];

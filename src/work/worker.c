@@ -14,6 +14,11 @@
  * greylisting schedule while the claim, renewed, waits for it: the result
  * a worker writes is the one a single machine would have written.
  *
+ * With o.offline (`bouncecheck worker --offline`) a claim's rows are
+ * verified at once, synchronously, by bc_verify_offline: the results of
+ * `verify --offline`, and the claim is written and replaced without
+ * waiting for the tick.
+ *
  * Facts shared through the store (st_domain_facts): a new claim's domain
  * gets the catch-all fact another worker found (so it is not tested
  * again), and a claim that ends leaves what it learned: the catch-all fact
@@ -341,7 +346,7 @@ static void reap(wk *w)
         wclaim *cl = *pp;
         bool over = cl->inflight == 0 && cl->nres == 0 && (cl->lost || cl->finished == cl->c.n);
         if (over) {
-            if (!cl->lost)
+            if (!cl->lost && !w->o.offline)
                 share_facts(w, cl);
             *pp = cl->next_claim;
             w->nclaims--;
@@ -375,6 +380,28 @@ static void renew(wk *w, int64_t now)
     }
 }
 
+/* --offline: every row of a new claim verified at once; the claim is then
+ * complete and written by a pass right away. */
+static void verify_offline(wk *w, wclaim *cl)
+{
+    for (size_t i = 0; i < cl->c.n; i++) {
+        const st_claim_row *row = &cl->c.rows[i];
+        bc_result *r = NULL;
+        /* out of memory: the row stays without a result, and is asked again
+         * by whoever claims it after the lease (as in at_hand) */
+        if (bc_verify_offline(w->o.offline, row->addr, strlen(row->addr), &r) == BC_OK) {
+            at_hand(cl, row->row, r);
+            bc_result_free(r);
+        }
+        cl->finished++;
+    }
+    cl->next = cl->c.n;
+    if (!evtimer_pending(w->kick, NULL)) {
+        struct timeval zero = { 0, 0 };
+        evtimer_add(w->kick, &zero);
+    }
+}
+
 static void take_claims(wk *w, int64_t now)
 {
     while (!w->stopping && w->nclaims < w->o.claims && now >= w->next_claim_at) {
@@ -399,8 +426,12 @@ static void take_claims(wk *w, int64_t now)
         w->nclaims++;
         atomic_fetch_add(&w->st.claims_total, 1);
         atomic_fetch_add(&w->st.claims_active, 1);
-        learn_facts(w, cl, now);
-        fill(cl);
+        if (w->o.offline) {
+            verify_offline(w, cl);
+        } else {
+            learn_facts(w, cl, now);
+            fill(cl);
+        }
     }
 }
 

@@ -29,7 +29,10 @@ typedef struct wk wk;
 typedef struct wk_opts {
     st_store *store;             /* a handle of its own (not shared with HTTP threads); not owned */
     struct event_base *base;     /* not owned */
-    bc_verifier *v;              /* not owned; outlives the worker's last callback */
+    bc_verifier *v;              /* not owned; outlives the worker's last callback (NULL with offline) */
+    bc_ctx *offline;             /* not NULL: rows are verified at once by bc_verify_offline with this
+                                  * context (syntax and domain data only, as `verify --offline`): no
+                                  * verifier, no network, no domain facts; not owned */
     const bc_verify_options *vo; /* the greylisting schedule and the in-flight sizing */
     const char *name;            /* shown by `status`; NULL: the host name */
     int claims;                  /* batches (domains) at once; 0: 8 */
