@@ -362,8 +362,8 @@ static const bool retryable[Q__COUNT] = {
     [Q_CACHE_PURGE] = true,  [Q_JOB_EXISTS] = true,   [Q_ROWS_CANDIDATE] = true,    [Q_ROWS_RENEW] = true,
     [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true,  [Q_ROWS_PAGE] = true,         [Q_WORKER_PUT] = true,
     [Q_WORKER_SEEN] = true,  [Q_WORKER_LIST] = true,  [Q_ROWS_CANDIDATE_EX] = true, [Q_CLAIMS_LIST] = true,
-    [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,    [Q_FACTS_PUT] = true,
-    [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,
+    [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,    [Q_FACTS_PUT] = true,         [Q_SLOT_GIVE] = true,
+    [Q_HOSTLIM_PUT] = true,
 };
 
 /* Statements planned at every run (an unnamed statement, still with
