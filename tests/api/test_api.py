@@ -1238,8 +1238,8 @@ def t_migration():
     kcols = [c[1] for c in con.execute("PRAGMA table_info(keys)")]
     jcols = [c[1] for c in con.execute("PRAGMA table_info(jobs)")]
     con.close()
-    tap.ok(ver == 5 and "admin" in kcols and "reasons" in jcols,
-           "the store was migrated: schema_version 5, keys.admin and jobs.reasons added",
+    tap.ok(ver == 6 and "admin" in kcols and "reasons" in jcols,
+           "the store was migrated: schema_version 6, keys.admin and jobs.reasons added",
            [f"version {ver}", kcols, jcols])
     rc, out, err = keys(data, "list", "--json")
     lst = json.loads(out) if rc == 0 else []
