@@ -1165,30 +1165,34 @@ static void host_learned(bc_verifier *v, vhost *h)
     v->gate.learned(v->gate.arg, h->key, &l);
 }
 
-/* A tarpit: the RCPT replies of the last connection came quickly, then one
- * came SLOW_GAP_MS or more after the one before (Postfix sleeps
- * smtpd_error_sleep_time per reply past smtpd_soft_error_limit errors). The
- * host's per-connection limit becomes the number of quick ones; true when
- * that lowered it. */
+/* A tarpit: the RCPT replies of the last connection came quickly, then
+ * every one of them (two at least) came SLOW_GAP_MS or more after the one
+ * before (Postfix sleeps smtpd_error_sleep_time before each reply past
+ * smtpd_soft_error_limit errors). One late reply alone is a hiccup of the
+ * server or of this machine, not a limit. The host's per-connection limit
+ * becomes the number of quick ones; true when that lowered it. */
 static bool session_learn_slow(session *s, vhost *h)
 {
-    int quick = 0;
+    int quick = 0, slow = 0;
     long prev = 0;
     for (int i = 0; i < s->nrcpts; i++) {
         const bc_probe_rcpt *rc = &s->rcpts[i];
-        if (!rc->replied)
-            break;
-        if (i > 0 && rc->batch == s->rcpts[i - 1].batch && prev) {
+        if (!rc->replied || (i > 0 && rc->batch != s->rcpts[i - 1].batch))
+            break; /* the first transaction's replies only */
+        if (i > 0) {
             long gap = rc->at_ms - prev;
             if (gap >= SLOW_GAP_MS)
-                return quick >= 2 && cap_lower(&h->rcpt_cap, quick);
-            if (gap > SLOW_GAP_MS / 4)
+                slow++;
+            else if (slow)
+                return false; /* quick again after a slow one: no tarpit */
+            else if (gap > SLOW_GAP_MS / 4)
                 return false; /* slow all along: a slow link, not a tarpit */
         }
         prev = rc->at_ms;
-        quick++;
+        if (!slow)
+            quick++;
     }
-    return false;
+    return quick >= 2 && slow >= 2 && cap_lower(&h->rcpt_cap, quick);
 }
 
 /* The session ended on a reply before RCPT (greeting, EHLO, STARTTLS, MAIL):
