@@ -1800,7 +1800,7 @@ static int gate_child(const char *url, const char *dir, int k, gate_shared *g)
     if (st_store_open_db(&s, url, dir, err, sizeof err) != 0)
         return 2;
     snprintf(holder, sizeof holder, "w_gate%d", k);
-    struct timespec hold = { 0, 300 * 1000 }, wait = { 0, 100 * 1000 };
+    struct timespec hold = { 0, 2 * 1000 * 1000 }, wait = { 0, 200 * 1000 };
     for (int i = 0; i < GATE_ROUNDS; i++) {
         int slot;
         st_host_limits lim;
@@ -1847,7 +1847,10 @@ static void test_host_gate_concurrent(const char *what, const char *url, const c
             ok++;
     }
     CHECK(ok == GATE_P, "%s gate: %d processes ran (%d ok)", what, GATE_P, ok);
-    CHECK(atomic_load(&g->peak) == GATE_CAP && atomic_load(&g->taken) > GATE_P,
+    /* never over the cap; at least two at once, or the processes did not
+     * overlap and the check proved nothing (the cap itself is not always
+     * reached on a slow build, e.g. under ThreadSanitizer) */
+    CHECK(atomic_load(&g->peak) >= 2 && atomic_load(&g->peak) <= GATE_CAP && atomic_load(&g->taken) > GATE_P,
           "%s gate: %d processes held at most %d slots at once (the cap %d; %d taken, %d store errors)", what,
           GATE_P, atomic_load(&g->peak), GATE_CAP, atomic_load(&g->taken), atomic_load(&g->errors));
     munmap(g, sizeof *g);
