@@ -56,9 +56,10 @@ for arg in "$@"; do
   fi
 done
 python3 - "${logs[@]}" <<'PY' || status=1
-import json, re, sys
+import itertools, json, re, sys
 passed = failed = skipped = 0
 bad = []
+detail = []
 skips = []
 for path in sys.argv[1:]:
     if path.startswith("tsan:"):
@@ -88,7 +89,17 @@ for path in sys.argv[1:]:
                 n_bad = 1
             if n_bad:
                 bad.append(f"{path.split('/')[0]}:{t.get('name')}")
+                # the failing checks and the lines of detail after each, so
+                # that the tail of a CI log tells what failed, not only where
+                lines = out.splitlines()
+                for i, l in enumerate(lines):
+                    if re.match(r"^not ok\b", l):
+                        detail.append(f"{path.split('/')[0]}:{t.get('name')}: {l[:300]}")
+                        detail.extend("    " + d[:300] for d in
+                                      itertools.takewhile(lambda d: d.startswith("#"), lines[i + 1:i + 9]))
             passed += n_ok; failed += n_bad; skipped += n_skip
+for d in detail[:60]:
+    print(d)
 if bad:
     print("failing:", ", ".join(bad))
 for s in skips:
