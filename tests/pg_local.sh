@@ -15,7 +15,8 @@
 # database made at start). pg_local_createdb NAME makes another database
 # and prints its URL; pg_local_psql DB ARGS... runs psql on database DB.
 # Call these functions in the script's own shell, not in $(...), except
-# pg_local_createdb.
+# pg_local_createdb. PG_LOCAL_OPTS, if set, adds server options (-c
+# name=value ...) to the cluster's start.
 
 PG_LOCAL_BIN=""
 for d in /usr/lib/postgresql/*/bin; do
@@ -96,7 +97,7 @@ pg_local_start() {
     for tries in 1 2 3; do
         PG_LOCAL_PORT=$(pg_local_free_port)
         if pg_local_as "$PG_LOCAL_BIN/pg_ctl" -D "$w/pg/data" -l "$w/pg/server.log" -w -t 60 \
-                -o "-c listen_addresses=127.0.0.1 -p $PG_LOCAL_PORT -k $w/pg/sock -c fsync=off -c max_connections=60" \
+                -o "-c listen_addresses=127.0.0.1 -p $PG_LOCAL_PORT -k $w/pg/sock -c fsync=off -c max_connections=60 ${PG_LOCAL_OPTS:-}" \
                 start > "$w/pg/pg_ctl.log" 2>&1; then
             PG_LOCAL_RUNNING=1
             break

@@ -790,57 +790,87 @@ static int64_t raw_number(const raw_db *raw, const char *sql)
     return v;
 }
 
-/* PostgreSQL (schema 6): entries of job_counts (rows by job, open or
- * done by status, weights summed) and of job_claims (rows claimed per
- * claim, their weight and lease) that disagree with job_rows; -1 on
+/* The rows of job_rows without a result (PostgreSQL, schema 9: results
+ * are rows of job_results). */
+#define PG_OPEN "NOT EXISTS (SELECT 1 FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)"
+
+/* PostgreSQL (schema 9): entries of job_counts (rows by job, open or
+ * done by status, weights summed) that disagree with job_rows and
+ * job_results; claim ranges (job_claims) whose open rows or weight are
+ * not the rows without a result in their range; rows without a result
+ * not in exactly one place to be claimed from (a claim's range, or past
+ * their pair's cursor in job_domains); rows past their pair's end. -1 on
  * error. */
 static int64_t pg_counters_drift(const raw_db *raw)
 {
-    int64_t c = raw_number(raw, "SELECT count(*) FROM (SELECT job_id, CASE WHEN state < 2 THEN 0 ELSE state END"
-                                " AS state, coalesce(status, -1) AS status, sum(weight) AS n FROM job_rows"
-                                " GROUP BY 1, 2, 3) r"
-                                " FULL JOIN (SELECT * FROM job_counts WHERE n <> 0) c ON c.job_id = r.job_id"
-                                " AND c.state = r.state AND c.status = r.status WHERE r.n IS DISTINCT FROM c.n");
-    int64_t k = raw_number(raw, "SELECT count(*) FROM (SELECT claim_id, count(*) AS n, sum(weight) AS w,"
-                                " max(lease_until) AS l FROM job_rows WHERE state = 1 GROUP BY 1) r"
-                                " FULL JOIN job_claims c ON c.claim_id = r.claim_id"
-                                " WHERE r.n IS DISTINCT FROM c.open_rows OR r.w IS DISTINCT FROM c.open_weight"
-                                " OR r.l IS DISTINCT FROM c.lease_until");
-    if (c != 0 || k != 0)
-        tap_diag("drift: job_counts %lld, job_claims %lld", (long long)c, (long long)k);
-    return c < 0 || k < 0 ? -1 : c + k;
+    int64_t c = raw_number(raw,
+                           "SELECT count(*) FROM (SELECT r.job_id, CASE WHEN x.row_no IS NULL THEN 0 ELSE 2 END"
+                           " AS state, coalesce(x.status, -1) AS status, sum(r.weight) AS n FROM job_rows r"
+                           " LEFT JOIN job_results x ON x.job_id = r.job_id AND x.row_no = r.row_no"
+                           " GROUP BY 1, 2, 3) r"
+                           " FULL JOIN (SELECT * FROM job_counts WHERE n <> 0) c ON c.job_id = r.job_id"
+                           " AND c.state = r.state AND c.status = r.status WHERE r.n IS DISTINCT FROM c.n");
+    int64_t k = raw_number(raw, "SELECT count(*) FROM job_claims c CROSS JOIN LATERAL (SELECT count(*) AS n,"
+                                " coalesce(sum(r.weight), 0) AS w FROM job_rows r WHERE r.job_id = c.job_id"
+                                " AND r.domain = c.domain AND r.dseq >= c.lo AND r.dseq < c.hi AND " PG_OPEN ") o"
+                                " WHERE o.n <> c.open_rows OR o.w <> c.open_weight");
+    int64_t p = raw_number(raw, "SELECT count(*) FROM job_rows r JOIN job_domains d ON d.job_id = r.job_id"
+                                " AND d.domain = r.domain WHERE " PG_OPEN " AND (CASE WHEN r.dseq >= d.next_dseq"
+                                " THEN 1 ELSE 0 END + (SELECT count(*) FROM job_claims c WHERE c.job_id = r.job_id"
+                                " AND c.domain = r.domain AND r.dseq >= c.lo AND r.dseq < c.hi)) <> 1");
+    int64_t e = raw_number(raw, "SELECT count(*) FROM job_rows r LEFT JOIN job_domains d ON d.job_id = r.job_id"
+                                " AND d.domain = r.domain WHERE d.end_dseq IS NULL OR r.dseq >= d.end_dseq");
+    if (c != 0 || k != 0 || p != 0 || e != 0)
+        tap_diag("drift: job_counts %lld, job_claims %lld, rows to claim %lld, past the end %lld", (long long)c,
+                 (long long)k, (long long)p, (long long)e);
+    return c < 0 || k < 0 || p < 0 || e < 0 ? -1 : c + k + p + e;
 }
 
-/* (job, domain) pairs where job_domains and the open rows of job_rows
- * disagree (an entry missing, left over, or with another count); -1 on
- * error. */
+/* SQLite: (job, domain) pairs where job_domains and the open rows of
+ * job_rows disagree (an entry missing, left over, or with another count);
+ * PostgreSQL: pg_counters_drift. -1 on error. */
 static int64_t summary_drift(const raw_db *raw)
 {
-    int64_t d = raw_number(raw, "SELECT count(*) FROM (SELECT job_id, domain, count(*) AS n FROM job_rows"
-                                " WHERE state < 2 GROUP BY job_id, domain) r"
-                                " FULL JOIN job_domains d ON d.job_id = r.job_id AND d.domain = r.domain"
-                                " WHERE r.n IS DISTINCT FROM d.open_rows");
-    if (d != 0 || raw->dir)
-        return d;
-    return pg_counters_drift(raw);
+    if (!raw->dir)
+        return pg_counters_drift(raw);
+    return raw_number(raw, "SELECT count(*) FROM (SELECT job_id, domain, count(*) AS n FROM job_rows"
+                           " WHERE state < 2 GROUP BY job_id, domain) r"
+                           " FULL JOIN job_domains d ON d.job_id = r.job_id AND d.domain = r.domain"
+                           " WHERE r.n IS DISTINCT FROM d.open_rows");
 }
 
-/* open_rows of job_domains' entry (job, domain); 0 when there is none, -1 on error. */
+/* The open rows of (job, domain): SQLite, open_rows of job_domains' entry
+ * (0 when there is none); PostgreSQL, its rows without a result. -1 on
+ * error. */
 static int64_t summary_open(const raw_db *raw, const char *job, const char *domain)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce((SELECT open_rows FROM job_domains WHERE job_id = '%s'"
-             " AND domain = '%s'), 0)",
-             job, domain);
+    char sql[640];
+    if (raw->dir)
+        snprintf(sql, sizeof sql,
+                 "SELECT coalesce((SELECT open_rows FROM job_domains WHERE job_id = '%s'"
+                 " AND domain = '%s'), 0)",
+                 job, domain);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM job_rows r WHERE job_id = '%s' AND domain = '%s' AND " PG_OPEN, job,
+                 domain);
     return raw_number(raw, sql);
 }
 
-/* job_domains' entries of job. */
+/* The pairs of job with open rows: SQLite, job_domains' entries;
+ * PostgreSQL, its domains with rows without a result, and job_domains'
+ * entries once the job is gone. */
 static int64_t summary_entries(const raw_db *raw, const char *job)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM job_domains WHERE job_id = '%s'", job);
+    char sql[640];
+    if (raw->dir)
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM job_domains WHERE job_id = '%s'", job);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT count(DISTINCT domain) + (SELECT count(*) FROM job_domains WHERE job_id = '%s'"
+                 " AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = '%s')) FROM job_rows r WHERE job_id = '%s' "
+                 "AND " PG_OPEN,
+                 job, job, job);
     return raw_number(raw, sql);
 }
 
@@ -1359,9 +1389,9 @@ static void test_rows_concurrent(const char *url, const char *base)
     PGconn *c = PQconnectdb(url);
     const char *pv[1] = { job };
     PGresult *r = PQexecParams(c,
-                               "SELECT count(*) FILTER (WHERE attempts = 1"
+                               "SELECT count(*) FILTER (WHERE attempt = 1"
                                " AND result = '{\"claim\":\"' || claim_id || '\"}'),"
-                               " count(*) FROM job_rows WHERE job_id = $1",
+                               " count(*) FROM job_results WHERE job_id = $1",
                                1, NULL, pv, NULL, NULL, 0);
     bool good = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
                 atoll(PQgetvalue(r, 0, 0)) == CONC_N && atoll(PQgetvalue(r, 0, 1)) == CONC_N;
@@ -1616,7 +1646,7 @@ static void test_rows_exclusive_concurrent(const char *url, const char *base, ch
     PGconn *pc = PQconnectdb(url);
     const char *pv[1] = { job };
     PGresult *r = PQexecParams(pc,
-                               "SELECT count(*) FILTER (WHERE attempts = 1), count(*) FROM job_rows"
+                               "SELECT count(*) FILTER (WHERE attempt = 1), count(*) FROM job_results"
                                " WHERE job_id = $1",
                                1, NULL, pv, NULL, NULL, 0);
     CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && atoll(PQgetvalue(r, 0, 0)) == EXCL_N &&

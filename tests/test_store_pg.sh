@@ -126,12 +126,12 @@ got=$(pg_local_psql mig2 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schem
 [ "$got" = "$SCHEMA" ]; ok $? "the version 2 database is now at schema version $SCHEMA (got '$got')"
 got=$(pg_local_psql mig2 -At -c "SELECT name, reasons FROM jobs; SELECT v FROM bouncecheck_meta WHERE k = 'keys_version'")
 [ "$got" = $'v2 job|{"x":1}\n5' ]; ok $? "its job and keys_version are kept (got '${got//$'\n'/ }')"
-pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain) VALUES
-  ('0123456789abcdef0123456789abcdef', 1, 'a@b.example', 'b.example');
+pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain, dseq) VALUES
+  ('0123456789abcdef0123456789abcdef', 1, 'a@b.example', 'b.example', 0);
   INSERT INTO workers(id, started_at, last_seen) VALUES ('w_000000000001', 1, 1)" > "$w/mig2-rows.out" 2>&1
 ok $? "its new tables job_rows and workers take rows"
 got=$(pg_local_psql mig2 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'")
-[ "$got" = 3 ]; ok $? "job_rows has its key and 2 indexes (job_rows_open, job_rows_claim_id) (got '$got')"
+[ "$got" = 2 ]; ok $? "job_rows has its key and 1 index (job_rows_dseq) (got '$got')"
 
 # A database of schema version 3 (job rows without weights), holding a job
 # and 3 of its rows (one done): migrated to 4, its rows of weight 1.
@@ -182,16 +182,18 @@ got=$(pg_local_psql mig3 -At -c "SELECT string_agg(row_no || ':' || weight, ' ' 
 got=$(pg_local_psql mig3 -At -c "SELECT is_nullable, column_default FROM information_schema.columns
   WHERE table_name = 'job_rows' AND column_name = 'weight'")
 [ "$got" = "NO|1" ]; ok $? "job_rows.weight is NOT NULL DEFAULT 1 (got '$got')"
-got=$(pg_local_psql mig3 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'
-  AND indexname = 'job_rows_live'; SELECT count(*) FROM pg_indexes WHERE indexname = 'job_rows_claim_id'
-  AND indexdef LIKE '%WHERE (claim_id IS NOT NULL)%'")
-[ "$got" = $'0\n1' ]
-ok $? "job_rows_live (made by 4) is dropped by 6 and job_rows_claim_id is partial (got '${got//$'\n'/ }')"
+got=$(pg_local_psql mig3 -At -c "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
+  FROM information_schema.columns WHERE table_name = 'job_rows';
+  SELECT string_agg(row_no || ':' || status || ':' || claim_id || ':' || result, ' ') FROM job_results")
+[ "$got" = $'job_id,row_no,addr,domain,fields,weight,dseq\n3:1:c0:{}' ]
+ok $? "9 writes rows once: their state columns are gone, row 3's result is in job_results (got '${got//$'\n'/ }')"
 
 # A database of schema version 3 holding a job's rows in every state
 # (pending, claimed under a live and under an expired lease, given back,
-# done with two statuses), migrated to 6: job_counts, job_claims and
-# job_domains are filled from its rows, and the triggers keep them after.
+# done with two statuses), migrated to the last version: job_counts is
+# filled from its rows (8), the results move to job_results and the live
+# claims are dropped (9: their rows claimable again, through the pairs'
+# cursors), and a worker then finishes the job.
 pg_local_createdb mig6 > /dev/null
 pg_local_psql mig6 > "$w/mig6.log" 2>&1 <<EOF
 $v3_schema
@@ -208,35 +210,41 @@ INSERT INTO job_rows(job_id, row_no, addr, domain, state, claim_id, holder, leas
   ('0123456789abcdef0123456789abcdef', 8, 'h@d.example', 'd.example', 2, 'c0', 'w_3', 0, 3, '{}');
 EOF
 ok $? "a version 3 database with 8 job rows in every state is made by hand"
-"$bin" keys list --db "postgresql://bc:$pw@127.0.0.1:$PG_LOCAL_PORT/mig6" > "$w/mig6.out" 2> "$w/mig6.err"
+mig6_url="postgresql://bc:$pw@127.0.0.1:$PG_LOCAL_PORT/mig6"
+"$bin" keys list --db "$mig6_url" > "$w/mig6.out" 2> "$w/mig6.err"
 ok $? "keys list --db migrates it ($(head -c 200 "$w/mig6.err"))"
 got=$(pg_local_psql mig6 -At -c "SELECT string_agg(state || '/' || status || ':' || n, ' ' ORDER BY state, status)
   FROM job_counts")
 [ "$got" = "0/-1:5 2/1:2 2/3:1" ]; ok $? "job_counts: 5 open, done 2 + 1 (got '$got')"
-"$bin" status --json --db "postgresql://bc:$pw@127.0.0.1:$PG_LOCAL_PORT/mig6" > "$w/mig6-status.json" 2>&1
+"$bin" status --json --db "$mig6_url" > "$w/mig6-status.json" 2>&1
 /usr/bin/python3 -c '
 import json, sys
 q = json.load(open(sys.argv[1]))["queue"]
-assert [(x["pending"], x["claimed"], x["done"]) for x in q] == [(2, 3, 3)], q
+assert [(x["pending"], x["claimed"], x["done"]) for x in q] == [(5, 0, 3)], q
 ' "$w/mig6-status.json" 2> "$w/mig6-status.err"
-ok $? "status: its queue shows 2 pending, 3 claimed (live or not), 3 done ($(head -c 200 "$w/mig6-status.err"))"
-got=$(pg_local_psql mig6 -At -c "SELECT string_agg(claim_id || ':' || open_rows || ':' || holder || ':' || domain
-  || ':' || lease_until, ' ' ORDER BY claim_id) FROM job_claims")
-[ "$got" = "live:2:w_1:b.example:9999999999999 old:1:w_2:c.example:1000" ]
-ok $? "job_claims: the claims holding rows, with their rows, holder, domain and lease (got '$got')"
-got=$(pg_local_psql mig6 -At -c "SELECT string_agg(domain || ':' || open_rows, ' ' ORDER BY domain) FROM job_domains")
-[ "$got" = "b.example:3 c.example:2" ]; ok $? "job_domains: the pairs with open rows (got '$got')"
-# The old claim's row and a given-back one taken by a new claim, a live one
-# done, the other given back.
-pg_local_psql mig6 -c "UPDATE job_rows SET state = 1, claim_id = 'new', holder = 'w_4', lease_until = 8888
-    WHERE row_no IN (4, 5);
-  UPDATE job_rows SET state = 2, status = 0, result = '{}', lease_until = 0 WHERE row_no = 2;
-  UPDATE job_rows SET state = 0, lease_until = 0 WHERE row_no = 3" > "$w/mig6-upd.out" 2>&1
-got=$(pg_local_psql mig6 -At -c "SELECT string_agg(state || '/' || status || ':' || n, ' ' ORDER BY state, status)
-  FROM job_counts WHERE n <> 0; SELECT string_agg(claim_id || ':' || open_rows, ' ' ORDER BY claim_id)
-  FROM job_claims; SELECT string_agg(domain || ':' || open_rows, ' ' ORDER BY domain) FROM job_domains")
-[ "$got" = $'0/-1:4 2/0:1 2/1:2 2/3:1\nnew:2\nb.example:2 c.example:2' ]
-ok $? "after changes by hand the triggers keep the three (got '${got//$'\n'/ | }')"
+ok $? "status: its queue shows 5 pending (the old claims dropped), 0 claimed, 3 done ($(head -c 200 "$w/mig6-status.err"))"
+got=$(pg_local_psql mig6 -At -c "SELECT count(*) FROM job_claims;
+  SELECT string_agg(row_no || ':' || status || ':' || holder, ' ' ORDER BY row_no) FROM job_results;
+  SELECT string_agg(row_no || ':' || dseq, ' ' ORDER BY row_no) FROM job_rows;
+  SELECT string_agg(domain || ':' || next_dseq || '-' || end_dseq, ' ' ORDER BY domain) FROM job_domains")
+[ "$got" = $'0\n6:1:w_3 7:1:w_3 8:3:w_3\n1:0 2:1 3:2 4:0 5:1 6:2 7:0 8:1\nb.example:0-3 c.example:0-3 d.example:2-2' ]
+ok $? "no claims; the done rows in job_results; each row's place in its domain; the cursors (got '${got//$'\n'/ | }')"
+# A worker of this version finishes the job: the five open rows, each once.
+"$bin" worker --db "$mig6_url" --offline --name mig6 > "$w/mig6-worker.out" 2>&1 &
+wpid=$!
+for _ in $(seq 1 100); do
+  got=$(pg_local_psql mig6 -At -c "SELECT count(*) FROM job_results")
+  [ "$got" = 8 ] && break
+  sleep 0.2
+done
+kill -TERM "$wpid" 2>/dev/null
+wait "$wpid"
+wrc=$?
+got=$(pg_local_psql mig6 -At -c "SELECT count(*), count(*) FILTER (WHERE holder LIKE 'w\_%' AND attempt = 1
+  AND row_no <= 5) FROM job_results; SELECT sum(n) FILTER (WHERE state = 0), sum(n) FILTER (WHERE state = 2)
+  FROM job_counts; SELECT count(*) FROM job_claims WHERE open_rows <> 0")
+[ "$got" = $'8|5\n0|8\n0' ] && [ "$wrc" = 0 ]
+ok $? "a worker verifies the 5 open rows once each; the counters say 8 done (got '${got//$'\n'/ | }', exit $wrc)"
 
 # A database of a newer schema is refused, with a clear message.
 url2=$(pg_local_createdb mignew)

@@ -114,7 +114,8 @@ ok $? "its results are byte-identical to one machine's ($(wc -l < "$w/got.csv") 
 [ "$(grep -c . "$w/serve.log" | tr -d ' ')" -gt 0 ] && grep -q "published to the workers" "$w/serve.log"
 ok $? "the server published the job's addresses to the workers"
 distinct=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$id'")
-notdone=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$id' AND state <> 2")
+notdone=$(psqlv $db "SELECT count(*) FROM job_rows r WHERE job_id = '$id' AND NOT EXISTS (SELECT 1 FROM job_results x
+  WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")
 weight=$(psqlv $db "SELECT sum(weight) FROM job_rows WHERE job_id = '$id'")
 [ "$notdone" = 0 ] && [ "$weight" = "$rows" ] && [ "$distinct" -gt 100 ] && [ "$distinct" -lt "$rows" ]
 ok $? "every row exactly once: $distinct distinct addresses for $rows rows, none without a result"
@@ -206,7 +207,7 @@ api -o "$w/got-off.csv" "http://127.0.0.1:$port/v1/jobs/$ido/results"
 [ "$st" = done ] && cmp -s "$w/ref-off.csv" "$w/got-off.csv"
 ok $? "2 offline workers: the job ends done, byte-identical to verify -i --offline ($st)"
 distinct=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$ido'")
-once=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$ido' AND state = 2 AND attempts = 1")
+once=$(psqlv $db "SELECT count(*) FROM job_results WHERE job_id = '$ido' AND attempt = 1")
 weight=$(psqlv $db "SELECT sum(weight) FROM job_rows WHERE job_id = '$ido'")
 [ "$distinct" -gt 100 ] && [ "$once" = "$distinct" ] && [ "$weight" = "$rows" ]
 ok $? "every row exactly once: $distinct addresses, $once claimed once and done, weights sum to $rows"
@@ -247,7 +248,8 @@ id3=$(api -H 'Content-Type: text/csv' --data-binary @"$w/slow.csv" "http://127.0
       python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)
 held=0
 for _ in $(seq 1 100); do
-    held=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$id3' AND state = 1")
+    held=$(psqlv $db "SELECT coalesce(sum(open_rows), 0) FROM job_claims WHERE job_id = '$id3' AND open_rows > 0
+      AND holder IS NOT NULL")
     [ "${held:-0}" -gt 0 ] && break
     sleep 0.1
 done
@@ -266,8 +268,9 @@ wh=$!; pids+=("$wh")
 st=$(job_wait "$id3")
 [ "$st" = done ]
 ok $? "another worker takes the rows over after the lease: the job ends done ($st)"
-again=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$id3' AND attempts > 1")
-notdone=$(psqlv $db "SELECT count(*) FROM job_rows WHERE job_id = '$id3' AND state <> 2")
+again=$(psqlv $db "SELECT count(*) FROM job_results WHERE job_id = '$id3' AND attempt > 1")
+notdone=$(psqlv $db "SELECT count(*) FROM job_rows r WHERE job_id = '$id3' AND NOT EXISTS (SELECT 1 FROM job_results x
+  WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")
 api -o "$w/slow-got.csv" "http://127.0.0.1:$port/v1/jobs/$id3/results"
 lines=$(($(wc -l < "$w/slow-got.csv") - 1))
 [ "${again:-0}" -gt 0 ] && [ "$notdone" = 0 ] && [ "$lines" = 60 ]

@@ -22,6 +22,8 @@
 #   BENCH_PG_WORKERS     offline workers (default 4)
 #   BENCH_PG_WORKER_ARGS more options for each worker (default none)
 #   BENCH_STRICT         when 1, exit 3 if a goal is missed
+#   BENCH_PG_PROFILE     when 1, PostgreSQL loads pg_stat_statements and the
+#                        statements that took most of its time are printed
 # Needs PostgreSQL's binaries (Debian package postgresql; tests/pg_local.sh
 # starts a throwaway cluster); without them it says why and exits 0. Logs of
 # the last run stay in bench/.cache/pg-last/.
@@ -61,6 +63,9 @@ pids=()
 # shellcheck disable=SC2317
 pg_local_on_exit() { local p; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 pg_local_begin pg_bench
+if [[ ${BENCH_PG_PROFILE:-0} == 1 ]]; then
+  export PG_LOCAL_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+fi
 pg_local_start 2>"$run/pg-start.err" || die "PostgreSQL did not start: $(tail -n 5 "$run/pg-start.err")"
 unset BOUNCECHECK_DB BOUNCECHECK_DATA PGPASSWORD
 export BOUNCECHECK_DATA_DIR=$run/lists # the built-in lists
@@ -195,14 +200,21 @@ cpu_srv = cpu_s(srv.proc.pid)
 cpu_w = sum(cpu_s(p.pid) for p in procs)
 cpu_pg = sum(cpu_s(p) for p in pg_pids())
 
+if os.environ.get("BENCH_PG_PROFILE") == "1":
+    psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    top = psql("SELECT round(total_exec_time)::bigint, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150)"
+               " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12")
+    note("PostgreSQL's statements by total time (ms | calls | rows | text):\n" + top)
+
 # Every row exactly once.
 r = srv.req("GET", f"/v1/jobs/{jid}/results?format=csv", check=False, timeout=1800)
 out = list(csv.reader(io.StringIO(r.body.decode("utf-8-sig", "replace"), newline="")))
 ids = sorted(int(x[0]) for x in out[1:]) if r.status == 200 else []
 if ids != list(range(rows)):
     fail(f"results: HTTP {r.status}, {len(out) - 1} rows of {rows}, not each input row once")
-notdone, again, n = psql(f"SELECT count(*) FILTER (WHERE state <> 2), count(*) FILTER (WHERE attempts <> 1),"
-                         f" count(*) FROM job_rows WHERE job_id = '{jid}'").split("|")
+notdone, again, n = psql(f"SELECT (SELECT count(*) FROM job_rows WHERE job_id = '{jid}') - count(*),"
+                         f" count(*) FILTER (WHERE attempt <> 1), (SELECT count(*) FROM job_rows"
+                         f" WHERE job_id = '{jid}') FROM job_results WHERE job_id = '{jid}'").split("|")
 if int(notdone) != 0 or int(n) != rows:
     fail(f"job_rows: {n} rows, {notdone} without a result")
 for p in procs:

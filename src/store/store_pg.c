@@ -4,7 +4,7 @@
  * servers and workers on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 8; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 9; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (st_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -14,25 +14,24 @@
  *   jobs      the job catalogue (counts by bc_verdict_status, reasons as
  *             the JSON object's text), seq (insertion order)
  *   cache     result JSON of single verifications, with an expiry
- *   job_rows  (schema 3) the rows of jobs shared by workers: job, row_no,
- *             addr, domain, fields bytea (opaque), state (0 pending,
- *             1 claimed, 2 done), claim_id, holder, lease_until (unix ms;
- *             0 when not claimed: "state < 2 AND lease_until <= now" is
- *             "claimable"), attempts, status, reason, result (JSON text),
- *             (schema 4) weight (rows of the job it stands for; counts
- *             sum it); deleting a job deletes its rows
+ *   job_rows  the rows of jobs shared by workers, written once (schema 9):
+ *             job, row_no, addr, domain, fields bytea (opaque), weight
+ *             (rows of the job it stands for; counts sum it), dseq (its
+ *             place among the job's rows of its domain: 0, 1, 2, ...);
+ *             no foreign key (a check per row written): deleted with the
+ *             job by Q_JOB_DELETE
+ *   job_results   (schema 9) one row per row done: status, reason, result
+ *             (JSON text), the claim that wrote it, its holder, attempt
+ *             (1 for a row's first claim) and weight; its primary key
+ *             (job, row) makes a result once per row
  *   workers   (schema 3) id, name, host, addrs, started_at, last_seen (ms)
  *   domain_facts  (schema 5) per domain: mx_host (lower case; NULL
  *             unknown), accept_all (NULL unknown, 0, 1), accept_all_at,
  *             updated_at (unix ms)
- *   job_domains   (schema 5) the (job, domain) pairs with open rows (state
- *             < 2) and how many (open_rows): a summary of job_rows kept by
- *             its triggers (rows added: + per pair, one statement-level
- *             trigger per INSERT; rows done: - per pair, one statement-level
- *             trigger per UPDATE since schema 6, the entry deleted at 0)
- *             and deleted with its job. Rows leave job_rows only with their
- *             job and never go from done back to open, so nothing else
- *             changes it.
+ *   job_domains   (schema 9) per (job, domain) pair: the claim cursor
+ *             next_dseq and end_dseq (the dseq its next row will get);
+ *             rows at or past the cursor were never claimed; deleted with
+ *             its job
  *   host_slots    (schema 6) the host gate: (host address, slot) with
  *             holder and until (unix ms); a slot past its until is free
  *   host_limits   (schema 6) per host address: rcpt_cap, txn_cap (0:
@@ -44,42 +43,45 @@
  *   job_coord     (schema 7) per job, the node that coordinates it: holder,
  *             lease_until (unix ms); deleted with its job
  *   job_counts    (schema 8) per job, the weight of its open rows (state
- *             0) and of its done rows by status (state 2), kept by the same
- *             triggers: the coordinator's counts every second read a few
- *             rows, not the job's rows
- *   job_claims    (schema 8) one entry per claim holding rows: its job,
- *             domain, holder, lease, rows and their weight, kept by the
- *             UPDATE trigger (which compares the rows before and after
- *             each statement): the live claims' keys, st_claims_list and
- *             the claimed part of the counts read it, not the claimed rows
+ *             0) and of its done rows by status (state 2): moved by the
+ *             statements that add rows and write results, so that the
+ *             coordinator's counts every second read a few rows
+ *   job_claims    (schema 8; ranges since 9) one entry per range of dseq
+ *             [lo, hi) of one pair a claim took: claim_id, holder, lease,
+ *             attempt, and the rows of the range without a result
+ *             (open_rows) and their weight; a claim has one entry per
+ *             range (primary key (claim_id, lo)). Entries stay when their
+ *             rows are done (open_rows 0: a repeated result is told from
+ *             a lost one), until the job is deleted.
  *
- * Claiming: a query lists (job, domain, key) of pairs with claimable rows,
- * where the key (the politeness key) is the MX host of the domain's facts,
- * else the domain: pairs whose key no live claim holds first, then the
- * oldest job, then the domain. It reads no more of job_rows than it needs:
- * the live claims' keys (job_claims), and for each active job a
- * walk of its job_domains entries in domain order (their primary key),
- * each checked with one probe of job_rows_open for a claimable row, that
- * stops after the few candidates wanted. Its cost is that of the pairs it
- * passes over (held ones, or ones whose rows are all under live claims),
- * not the size of job_rows: about 1 ms on 1,000,000 rows of 10,000
- * domains, where reading the rows took over 100 ms. Each pair is tried
- * with one statement that locks up to max_rows of its claimable
- * rows FOR UPDATE SKIP LOCKED (rows another claimer is taking are passed
- * over, and a row's condition is checked again on its newest version) and
- * sets the claim on them; the first pair that yields rows is the claim.
- * With ST_CLAIM_EXCLUSIVE the listing leaves out pairs whose key a live
- * claim holds, and each pair is tried with one call of the function
- * bc_claim_key (one statement, one round trip): it first takes
- * pg_try_advisory_xact_lock on a hash of the key (not obtained: another
- * process is claiming a domain of that key right now, the pair is
- * skipped), then, in a statement whose snapshot is taken after the lock,
- * claims only if the domain's key is still the one locked and no live
- * claim holds the key; the call's commit releases the lock.
- * Every exclusive claimer of a key passes through its lock, so the check
- * and the claim are one step for all of them. (Facts that change the key
- * of a domain while it is being claimed can let one claim through beside
- * another of the new key: keys are read when claiming, not fixed.)
+ * Nothing updates a row of job_rows (schema 9: before, each row was
+ * updated by its claim and by its result, each time with its index
+ * entries, and triggers compared the rows before and after). Claiming is
+ * one call of bc_claim (one statement, one round trip): for each job
+ * queued or running, oldest first, the pairs with ranges to take over
+ * (claims whose lease ran out, or given back by st_rows_release), then
+ * the pairs whose cursor has rows left (a partial index of job_domains
+ * holds only those: the walk does not pass over the pairs done); pairs
+ * whose politeness key (the MX host of the domain's facts, else the
+ * domain) a live claim holds come last (non-exclusive) or never
+ * (ST_CLAIM_EXCLUSIVE). bc_take then takes up to max_rows rows without a
+ * result of the pair: the ranges to take over first (one with more rows
+ * than wanted is split, the rest staying with its old claim), then from
+ * the cursor, which moves past them; each range taken becomes an entry
+ * of the new claim. Ranges and cursors are locked FOR UPDATE SKIP LOCKED,
+ * so two claimers never take the same rows. With ST_CLAIM_EXCLUSIVE a
+ * pair is tried only under pg_try_advisory_xact_lock on a hash of its key
+ * (not obtained: another process is claiming a domain of that key right
+ * now, the pair is skipped) and when a query made after the lock (its own
+ * snapshot) finds no live claim of the key; the call's commit releases
+ * the lock. Every exclusive claimer of a key passes through its lock, so
+ * the check and the claim are one step for all of them. (Facts that
+ * change the key of a domain while it is being claimed can let one claim
+ * through beside another of the new key: keys are read when claiming,
+ * not fixed.) A result is an INSERT into job_results, in one statement
+ * per batch that first locks the claim's entries (a takeover of them
+ * waits, or passes them over) and checks each row is in one of its
+ * ranges; the claim's and the job's counters move by what was inserted.
  *
  * Migrations: migrations[v] takes the schema from version v to v + 1; a
  * fresh database runs them all. They run on open in one transaction that
@@ -131,7 +133,6 @@ enum {
     Q_CACHE_PUT,
     Q_CACHE_PURGE,
     Q_JOB_EXISTS,
-    Q_ROWS_CANDIDATE,
     Q_ROWS_CLAIM,
     Q_ROWS_RENEW,
     Q_ROWS_RESULT_BATCH,
@@ -141,8 +142,6 @@ enum {
     Q_WORKER_PUT,
     Q_WORKER_SEEN,
     Q_WORKER_LIST,
-    Q_ROWS_CANDIDATE_EX,
-    Q_ROWS_CLAIM_EX,
     Q_CLAIMS_LIST,
     Q_QUEUE_LIST,
     Q_WORKER_DELETE,
@@ -157,29 +156,6 @@ enum {
 
 #define KEY_COLS "id, name, created_at, revoked_at, rate, daily, admin"
 
-/* The candidate listings' parts ($1 now, $2 how many). KEY_OF(d): the
- * politeness key of domain d, looked up per domain (a join may be planned
- * as a merge that reads domain_facts from its start). BUSY: the
- * politeness keys (the facts' MX host, else the domain) live claims hold,
- * from job_claims (one entry per claim holding rows: a few dozen, where
- * the rows they hold are thousands). ACTIVE: the jobs served. PAIRS(cond): per
- * active job j, its first $2 pairs of job_domains in domain order (a walk
- * of its key) that satisfy cond and have a claimable row (one probe of
- * job_rows_open): each with j's order and the pair's key. */
-#define KEY_OF(d) "coalesce((SELECT f.mx_host FROM domain_facts f WHERE f.domain = " d "), " d ")"
-#define BUSY_CTE                                                                          \
-    "busy AS MATERIALIZED (SELECT DISTINCT " KEY_OF("b.domain") " AS k FROM job_claims b" \
-                                                                " WHERE b.open_rows > 0 AND b.lease_until > $1)"
-#define ACTIVE_CTE "active AS MATERIALIZED (SELECT id, created_at, seq FROM jobs WHERE status IN (0, 1))"
-#define PAIRS(cond)                                                                               \
-    "SELECT j.created_at, j.seq, j.id, c.domain, c.k FROM active j CROSS JOIN LATERAL"            \
-    " (SELECT x.domain, x.k FROM (SELECT jd.domain, " KEY_OF(                                     \
-        "jd.domain") " AS k"                                                                      \
-                     " FROM job_domains jd WHERE jd.job_id = j.id) x"                             \
-                     " WHERE " cond " AND EXISTS (SELECT 1 FROM job_rows o WHERE o.job_id = j.id" \
-                     " AND o.domain = x.domain AND o.state < 2 AND o.lease_until <= $1)"          \
-                     " ORDER BY x.domain LIMIT $2) c"
-#define UNHELD "x.k NOT IN (SELECT k FROM busy)"
 #define JOB_COLS                                                            \
     "id, key_id, name, status, total, processed, n_unknown, n_deliverable," \
     " n_undeliverable, n_risky, created_at, finished_at, error, webhook,"   \
@@ -214,84 +190,77 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_JOB_LIST_KEY] = "SELECT " JOB_COLS " FROM jobs WHERE key_id = $1 ORDER BY created_at DESC, seq DESC",
     [Q_JOB_LIST_STATUS] = "SELECT " JOB_COLS " FROM jobs WHERE status = $1 ORDER BY created_at, seq",
     [Q_JOB_EXPIRED] = "SELECT id FROM jobs WHERE created_at < $1 ORDER BY created_at, seq",
-    [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id = $1",
+    /* (job_rows and job_results have no foreign key: a check per row
+     * written; the job's rows go with it here) */
+    [Q_JOB_DELETE] = "WITH a AS (DELETE FROM job_rows WHERE job_id = $1),"
+                     " b AS (DELETE FROM job_results WHERE job_id = $1) DELETE FROM jobs WHERE id = $1",
     [Q_JOB_REASONS] = "UPDATE jobs SET reasons = $2 WHERE id = $1",
     [Q_CACHE_GET] = "SELECT json FROM cache WHERE addr = $1 AND expires > $2",
     [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES ($1, $2, $3)"
                     " ON CONFLICT (addr) DO UPDATE SET json = excluded.json, expires = excluded.expires",
     [Q_CACHE_PURGE] = "DELETE FROM cache WHERE expires <= $1",
     [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = $1",
-    /* (job, domain, key) of the first $2 pairs with claimable rows: the
-     * unheld ones first (no live claim on their key), then the oldest job,
-     * then the domain. The second part, the first $2 claimable pairs of
-     * each job held or not, keeps its held ones: with the u unheld pairs
-     * of the first part, they are each job's first $2 - u held pairs,
-     * enough to fill the $2. */
-    [Q_ROWS_CANDIDATE] = "WITH " BUSY_CTE ", " ACTIVE_CTE
-                         " SELECT id, domain, k FROM (SELECT 0 AS held, p.* FROM (" PAIRS(
-                             UNHELD) ") p"
-                                     " UNION ALL SELECT 1, p.* FROM (" PAIRS(
-                                         "true") ") p WHERE p.k IN (SELECT k FROM busy)) c"
-                                                 " ORDER BY held, created_at, seq, domain LIMIT $2",
-    [Q_ROWS_CLAIM] = "WITH picked AS MATERIALIZED (SELECT job_id, row_no FROM job_rows"
-                     " WHERE job_id = $1 AND domain = $2 AND state < 2 AND lease_until <= $6"
-                     " ORDER BY row_no LIMIT $7 FOR UPDATE SKIP LOCKED)"
-                     " UPDATE job_rows r SET state = 1, claim_id = $3, holder = $4, lease_until = $5,"
-                     " attempts = r.attempts + 1 FROM picked"
-                     " WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
-                     " RETURNING r.row_no, r.addr, r.fields",
-    /* ST_CLAIM_EXCLUSIVE: (job, domain, key) of the first $2 pairs with
-     * claimable rows whose key no live claim holds */
-    [Q_ROWS_CANDIDATE_EX] = "WITH " BUSY_CTE ", " ACTIVE_CTE " SELECT id, domain, k FROM (" PAIRS(
-        UNHELD) ") c ORDER BY created_at, seq, domain LIMIT $2",
-    /* Q_ROWS_CLAIM, unless the domain's key is no longer $8 (its facts
-     * changed since the listing), the key's advisory lock is taken (another
-     * process is claiming a domain of the key right now) or a live claim
-     * holds key $8 (of any job, any domain): bc_claim_key (schema 6), whose
-     * claim runs under the lock, so that its snapshot shows every exclusive
-     * claim of the key committed before; one statement, and the lock is
-     * released when it commits */
-    [Q_ROWS_CLAIM_EX] = "SELECT * FROM bc_claim_key($1, $2, $8, $3, $4, $5, $6, $7)",
-    [Q_ROWS_RENEW] = "UPDATE job_rows SET lease_until = $2 WHERE claim_id = $1 AND state = 1",
+    /* a claim (bc_claim, schema 9): $1 holder, $2 claim id, $3 lease, $4
+     * now, $5 rows at most, $6 exclusive */
+    [Q_ROWS_CLAIM] = "SELECT job_id, domain, row_no, addr, fields FROM bc_claim($1, $2, $3, $4, $5, $6)",
+    [Q_ROWS_RENEW] = "WITH u AS (UPDATE job_claims SET lease_until = $2 WHERE claim_id = $1 AND open_rows > 0"
+                     " AND holder IS NOT NULL RETURNING open_rows) SELECT coalesce(sum(open_rows), 0) FROM u",
     /* a batch of results of claim $1 in one statement: $2 row numbers
      * (distinct), $3 statuses, $4 reasons, $5 results (binary arrays of
      * the same length); one row per entry, in their order, with its
-     * answer: 1 written, 0 done already through this claim, 2 not held
-     * (the sub-select's snapshot is the one before the UPDATE). Each entry
-     * finds its row with one probe of job_rows_claim_id (claim, row): the
-     * LATERAL (and the claim compared through t, checked again on the row
-     * the UPDATE locks) keep the planner, which cannot know the arrays'
-     * length, from joining every row of the claim with every entry. */
+     * answer: 1 written, 0 done already through this claim, 2 not held.
+     * The claim's entry is locked first (a takeover waits, or passes it
+     * over), each row is checked to be in the claim's range, the results
+     * are inserted (one per row: the primary key) and the claim's and the
+     * job's counters move by what was inserted. */
     [Q_ROWS_RESULT_BATCH] =
-        "WITH v AS MATERIALIZED (SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::text[])"
+        "WITH c AS MATERIALIZED (SELECT job_id, domain, lo, hi, holder, attempt FROM job_claims"
+        " WHERE claim_id = $1 FOR UPDATE),"
+        " v AS MATERIALIZED (SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::text[])"
         " WITH ORDINALITY AS v(row_no, status, reason, result, i)),"
-        " t AS MATERIALIZED (SELECT x.job_id, x.row_no, $1::text AS cid, v.status, v.reason, v.result"
-        " FROM v CROSS JOIN LATERAL"
-        " (SELECT r.job_id, r.row_no FROM job_rows r WHERE r.claim_id = $1 AND r.row_no = v.row_no"
-        " AND r.state < 2 LIMIT 1) x),"
-        " u AS (UPDATE job_rows r SET state = 2, status = t.status, reason = t.reason, result = t.result,"
-        " lease_until = 0 FROM t WHERE r.job_id = t.job_id AND r.row_no = t.row_no AND r.claim_id = t.cid"
-        " AND r.state < 2 RETURNING r.row_no)"
-        " SELECT v.i, CASE WHEN u.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_rows d"
-        " WHERE d.claim_id = $1 AND d.row_no = v.row_no AND d.state = 2) THEN 0 ELSE 2 END"
-        " FROM v LEFT JOIN u ON u.row_no = v.row_no ORDER BY v.i",
-    [Q_ROWS_RELEASE] = "UPDATE job_rows SET state = 0, lease_until = 0, holder = NULL"
-                       " WHERE claim_id = $1 AND state = 1",
+        " t AS MATERIALIZED (SELECT c.job_id, v.row_no, v.status, v.reason, v.result, c.holder, c.attempt, c.lo,"
+        " x.weight FROM v CROSS JOIN LATERAL (SELECT r.domain, r.dseq, r.weight FROM job_rows r"
+        " WHERE r.job_id = (SELECT job_id FROM c LIMIT 1) AND r.row_no = v.row_no LIMIT 1) x"
+        " JOIN c ON c.domain = x.domain AND x.dseq >= c.lo AND x.dseq < c.hi),"
+        " ins AS (INSERT INTO job_results(job_id, row_no, status, reason, result, claim_id, holder, attempt, "
+        "weight)"
+        " SELECT job_id, row_no, status, reason, result, $1, holder, attempt, weight FROM t"
+        " ON CONFLICT (job_id, row_no) DO NOTHING RETURNING row_no, status, weight),"
+        " s AS MATERIALIZED (SELECT t.lo, count(*) AS k, sum(t.weight) AS w FROM ins JOIN t ON t.row_no = "
+        "ins.row_no"
+        " GROUP BY t.lo),"
+        " cl AS (UPDATE job_claims b SET open_rows = b.open_rows - s.k, open_weight = b.open_weight - s.w FROM s"
+        " WHERE b.claim_id = $1 AND b.lo = s.lo),"
+        " cn AS (INSERT INTO job_counts(job_id, state, status, n)"
+        " SELECT (SELECT job_id FROM c LIMIT 1), x.st, x.stat, x.n FROM (SELECT 0 AS st, -1 AS stat, -sum(s.w) AS "
+        "n"
+        " FROM s HAVING count(*) > 0 UNION ALL SELECT 2, status, sum(weight) FROM ins GROUP BY status) x ORDER BY "
+        "2, 3"
+        " ON CONFLICT (job_id, state, status) DO UPDATE SET n = job_counts.n + excluded.n)"
+        " SELECT v.i, CASE WHEN ins.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_results d"
+        " WHERE d.job_id = (SELECT job_id FROM c LIMIT 1) AND d.row_no = v.row_no AND d.claim_id = $1) THEN 0"
+        " ELSE 2 END FROM v LEFT JOIN ins ON ins.row_no = v.row_no ORDER BY v.i",
+    [Q_ROWS_RELEASE] = "WITH u AS (UPDATE job_claims SET holder = NULL, lease_until = 0 WHERE claim_id = $1"
+                       " AND open_rows > 0 AND holder IS NOT NULL RETURNING open_rows)"
+                       " SELECT coalesce(sum(open_rows), 0) FROM u",
     /* the counters job_counts keeps (schema 6), not a scan of the rows */
     /* (state, status, rows) of job $1: the counters of job_counts, the
      * open rows split into the claimed weight of its claims (job_claims)
      * and the rest, pending; no scan of the rows */
-    [Q_ROWS_COUNTS] = "WITH k AS (SELECT coalesce(sum(open_weight), 0) AS w FROM job_claims WHERE job_id = $1)"
+    [Q_ROWS_COUNTS] = "WITH k AS (SELECT coalesce(sum(open_weight), 0) AS w FROM job_claims WHERE job_id = $1"
+                      " AND open_rows > 0 AND holder IS NOT NULL)"
                       " SELECT state, status, n - CASE WHEN state = 0 THEN (SELECT w FROM k) ELSE 0 END"
                       " FROM job_counts WHERE job_id = $1 AND n <> 0"
                       " UNION ALL SELECT 1, -1, w FROM k WHERE w <> 0",
     /* live claims (job_claims): by holder then lease */
-    [Q_CLAIMS_LIST] = "SELECT claim_id, job_id, coalesce(holder, ''), domain, open_rows, lease_until"
-                      " FROM job_claims WHERE open_rows > 0 AND lease_until > $1 ORDER BY 3, 6, 1",
+    [Q_CLAIMS_LIST] = "SELECT claim_id, min(job_id), coalesce(min(holder), ''), min(domain), sum(open_rows),"
+                      " max(lease_until) FROM job_claims WHERE open_rows > 0 AND lease_until > $1"
+                      " AND holder IS NOT NULL GROUP BY claim_id ORDER BY 3, 6, 1",
     /* the counts of every queued or running job with rows, oldest first
      * (one row per job, state and status, as Q_ROWS_COUNTS; a job's rows
      * are adjacent) */
-    [Q_QUEUE_LIST] = "WITH k AS (SELECT job_id, sum(open_weight) AS w FROM job_claims GROUP BY job_id),"
+    [Q_QUEUE_LIST] = "WITH k AS (SELECT job_id, sum(open_weight) AS w FROM job_claims"
+                     " WHERE open_rows > 0 AND holder IS NOT NULL GROUP BY job_id),"
                      " c AS (SELECT jc.job_id, jc.state, jc.status,"
                      " jc.n - CASE WHEN jc.state = 0 THEN coalesce(k.w, 0) ELSE 0 END AS n"
                      " FROM job_counts jc LEFT JOIN k ON k.job_id = jc.job_id"
@@ -299,8 +268,13 @@ static const char *const sql_text[Q__COUNT] = {
                      " SELECT j.id, j.status, j.created_at, c.state, c.status, c.n"
                      " FROM jobs j JOIN c ON c.job_id = j.id WHERE j.status IN (0, 1) AND c.n <> 0"
                      " ORDER BY j.created_at, j.seq, j.id",
-    [Q_ROWS_PAGE] = "SELECT row_no, addr, fields, status, reason, result FROM job_rows"
-                    " WHERE job_id = $1 AND state = 2 AND row_no > $2 ORDER BY row_no LIMIT $3",
+    /* a page of results in row order, each row's input found by its key */
+    [Q_ROWS_PAGE] =
+        "SELECT x.row_no, r.addr, r.fields, x.status, x.reason, x.result FROM (SELECT * FROM job_results"
+        " WHERE job_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3) x CROSS JOIN LATERAL"
+        " (SELECT y.addr, y.fields FROM job_rows y WHERE y.job_id = x.job_id AND y.row_no = x.row_no"
+        " LIMIT 1) r"
+        " ORDER BY x.row_no",
     [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
                      " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
                      " host = excluded.host, addrs = excluded.addrs, started_at = excluded.started_at,"
@@ -344,10 +318,27 @@ static const char *const sql_text[Q__COUNT] = {
                       " THEN excluded.txn_cap ELSE host_limits.txn_cap END,"
                       " updated_at = excluded.updated_at",
     /* rows of job $1 from binary arrays of one length: $2 row numbers, $3
-     * addresses, $4 domains, $5 fields, $6 weights */
-    [Q_ROWS_ADD] = "INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight)"
-                   " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bytea[], $6::bigint[])"
-                   " ON CONFLICT (job_id, row_no) DO NOTHING",
+     * addresses, $4 domains, $5 fields, $6 weights; rows already there
+     * are left out. Each row's dseq continues its (job, domain) pair's
+     * (end_dseq, moved on here); the job's open weight grows. The rows
+     * added. */
+    [Q_ROWS_ADD] =
+        "WITH v AS MATERIALIZED (SELECT DISTINCT ON (row_no) * FROM unnest($2::bigint[], $3::text[], $4::text[],"
+        " $5::bytea[], $6::bigint[]) AS v(row_no, addr, domain, fields, weight)"
+        " WHERE (SELECT r.row_no FROM job_rows r WHERE r.job_id = $1 AND r.row_no = v.row_no) IS NULL"
+        " ORDER BY row_no),"
+        " c AS MATERIALIZED (SELECT domain, count(*) AS k FROM v GROUP BY domain),"
+        " d AS (INSERT INTO job_domains AS jd (job_id, domain, next_dseq, end_dseq)"
+        " SELECT $1, domain, 0, k FROM c ORDER BY domain"
+        " ON CONFLICT (job_id, domain) DO UPDATE SET end_dseq = jd.end_dseq + excluded.end_dseq"
+        " RETURNING jd.domain, jd.end_dseq),"
+        " i AS (INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight, dseq)"
+        " SELECT $1, v.row_no, v.addr, v.domain, v.fields, v.weight,"
+        " d.end_dseq - c.k + row_number() OVER (PARTITION BY v.domain ORDER BY v.row_no) - 1"
+        " FROM v JOIN c ON c.domain = v.domain JOIN d ON d.domain = v.domain RETURNING weight),"
+        " n AS (INSERT INTO job_counts(job_id, state, status, n) SELECT $1, 0, -1, sum(weight) FROM i"
+        " HAVING count(*) > 0 ON CONFLICT (job_id, state, status) DO UPDATE SET n = job_counts.n + excluded.n)"
+        " SELECT count(*) FROM i",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -355,15 +346,14 @@ static const char *const sql_text[Q__COUNT] = {
  * backend). The others (increments, inserts, deletes that report what
  * they did) fail instead: their first run may have committed. */
 static const bool retryable[Q__COUNT] = {
-    [Q_VERSION] = true,      [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,          [Q_KEY_COUNT] = true,
-    [Q_USAGE_GET] = true,    [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true,      [Q_JOB_STATUS] = true,
-    [Q_JOB_WEBHOOK] = true,  [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true,      [Q_JOB_LIST_STATUS] = true,
-    [Q_JOB_EXPIRED] = true,  [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,         [Q_CACHE_PUT] = true,
-    [Q_CACHE_PURGE] = true,  [Q_JOB_EXISTS] = true,   [Q_ROWS_CANDIDATE] = true,    [Q_ROWS_RENEW] = true,
-    [Q_ROWS_RELEASE] = true, [Q_ROWS_COUNTS] = true,  [Q_ROWS_PAGE] = true,         [Q_WORKER_PUT] = true,
-    [Q_WORKER_SEEN] = true,  [Q_WORKER_LIST] = true,  [Q_ROWS_CANDIDATE_EX] = true, [Q_CLAIMS_LIST] = true,
-    [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,    [Q_FACTS_PUT] = true,         [Q_SLOT_GIVE] = true,
-    [Q_HOSTLIM_PUT] = true,
+    [Q_VERSION] = true,     [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,     [Q_KEY_COUNT] = true,
+    [Q_USAGE_GET] = true,   [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true, [Q_JOB_STATUS] = true,
+    [Q_JOB_WEBHOOK] = true, [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true, [Q_JOB_LIST_STATUS] = true,
+    [Q_JOB_EXPIRED] = true, [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,    [Q_CACHE_PUT] = true,
+    [Q_CACHE_PURGE] = true, [Q_JOB_EXISTS] = true,   [Q_ROWS_RENEW] = true,   [Q_ROWS_RELEASE] = true,
+    [Q_ROWS_COUNTS] = true, [Q_ROWS_PAGE] = true,    [Q_WORKER_PUT] = true,   [Q_WORKER_SEEN] = true,
+    [Q_WORKER_LIST] = true, [Q_CLAIMS_LIST] = true,  [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,
+    [Q_FACTS_PUT] = true,   [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,
 };
 
 /* Statements planned at every run (an unnamed statement, still with
@@ -373,9 +363,8 @@ static const bool retryable[Q__COUNT] = {
  * (the claims' listing went from 1 ms to over 100 ms with one); a plan made
  * at each run sees the tables' current sizes. */
 static const bool planned_each_time[Q__COUNT] = {
-    [Q_ROWS_CANDIDATE] = true,
-    [Q_ROWS_CANDIDATE_EX] = true,
     [Q_ROWS_RESULT_BATCH] = true,
+    [Q_ROWS_PAGE] = true,
 };
 
 /* migrations[v] takes the schema from version v to v + 1. Version 1 is
@@ -531,12 +520,61 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
           "   lease_until = greatest(job_claims.lease_until, excluded.lease_until);"
           " END IF;"
           " RETURN NULL; END $f$;",
+    /* Rows written once, claims as ranges (schema 9): a job's rows are
+     * inserted and never updated. Each row gets dseq, its place among the
+     * job's rows of its domain; job_domains keeps per (job, domain) the
+     * claim cursor next_dseq and the end end_dseq; a claim is a range
+     * [lo, hi) of one pair's dseq in job_claims; a result is a row of
+     * job_results (its primary key: one result per row). Claiming moves a
+     * cursor or takes over a claim whose lease ran out; writing results
+     * inserts rows and moves the counters of the claim and the job: no
+     * row of job_rows is updated, no trigger runs. The old triggers,
+     * functions and row-state columns go; results written so far move to
+     * job_results; live claims are dropped (their rows are claimable again
+     * at once: a worker of the old version cannot write through them). */
+    [8] =
+        "DROP TRIGGER job_rows_added ON job_rows;"
+        "DROP TRIGGER job_rows_changed ON job_rows;"
+        "DROP FUNCTION bc_job_rows_added();"
+        "DROP FUNCTION bc_job_rows_changed();"
+        "DROP FUNCTION bc_claim_key(text, text, text, text, text, bigint, bigint, bigint);"
+        "CREATE TABLE job_results("
+        " job_id text NOT NULL, row_no bigint NOT NULL, status smallint NOT NULL, reason text, result text,"
+        " claim_id text NOT NULL, holder text, attempt integer NOT NULL, weight bigint NOT NULL,"
+        " PRIMARY KEY (job_id, row_no));"
+        "INSERT INTO job_results(job_id, row_no, status, reason, result, claim_id, holder, attempt, weight)"
+        " SELECT job_id, row_no, coalesce(status, 0), reason, result, coalesce(claim_id, ''), holder,"
+        " greatest(attempts, 1), weight FROM job_rows WHERE state = 2;"
+        "ALTER TABLE job_rows ADD COLUMN dseq bigint;"
+        "UPDATE job_rows r SET dseq = x.n FROM (SELECT job_id, row_no,"
+        " row_number() OVER (PARTITION BY job_id, domain ORDER BY row_no) - 1 AS n FROM job_rows) x"
+        " WHERE r.job_id = x.job_id AND r.row_no = x.row_no;"
+        "ALTER TABLE job_rows ALTER COLUMN dseq SET NOT NULL;"
+        "ALTER TABLE job_rows DROP CONSTRAINT job_rows_job_id_fkey;"
+        "ALTER TABLE job_rows DROP COLUMN state, DROP COLUMN claim_id, DROP COLUMN holder,"
+        " DROP COLUMN lease_until, DROP COLUMN attempts, DROP COLUMN status, DROP COLUMN reason,"
+        " DROP COLUMN result;"
+        "CREATE INDEX job_rows_dseq ON job_rows(job_id, domain, dseq);"
+        "DROP TABLE job_domains;"
+        "CREATE TABLE job_domains("
+        " job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, domain text NOT NULL,"
+        " next_dseq bigint NOT NULL DEFAULT 0, end_dseq bigint NOT NULL, PRIMARY KEY (job_id, domain));"
+        "CREATE INDEX job_domains_open ON job_domains(job_id, domain) WHERE next_dseq < end_dseq;"
+        "INSERT INTO job_domains(job_id, domain, next_dseq, end_dseq)"
+        " SELECT job_id, domain, CASE WHEN bool_and(done) THEN max(dseq) + 1 ELSE 0 END, max(dseq) + 1"
+        " FROM (SELECT r.job_id, r.domain, r.dseq, EXISTS (SELECT 1 FROM job_results x"
+        " WHERE x.job_id = r.job_id AND x.row_no = r.row_no) AS done FROM job_rows r) y GROUP BY 1, 2;"
+        "DELETE FROM job_claims;"
+        "ALTER TABLE job_claims ADD COLUMN lo bigint NOT NULL DEFAULT 0, ADD COLUMN hi bigint NOT NULL DEFAULT 0,"
+        " ADD COLUMN attempt integer NOT NULL DEFAULT 1, DROP CONSTRAINT job_claims_pkey,"
+        " ADD PRIMARY KEY (claim_id, lo);"
+        "CREATE INDEX job_claims_open ON job_claims(job_id, lease_until) WHERE open_rows > 0;",
 };
 
 /* The rest of a step whose text is longer than one string literal may be
  * (C17: 4095 characters): run after migrations[v], in order, in the same
  * transaction. */
-static const char *const migrations_more[ST_SCHEMA_VERSION][2] = {
+static const char *const migrations_more[ST_SCHEMA_VERSION][3] = {
     [5] = { "DROP TRIGGER job_row_done ON job_rows;"
             "DROP FUNCTION bc_job_row_done();"
             "CREATE FUNCTION bc_job_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $f$"
@@ -608,6 +646,110 @@ static const char *const migrations_more[ST_SCHEMA_VERSION][2] = {
             "  attempts = r.attempts + 1 FROM picked WHERE r.job_id = picked.job_id AND r.row_no = picked.row_no"
             "  RETURNING r.row_no, r.addr, r.fields;"
             " END $f$;" },
+    /* bc_claim: a claim in one call (one round trip), for holder p_holder
+     * as claim p_claim with lease p_lease, at most p_max rows: the rows
+     * (job, domain, row, address, fields) in dseq order, none when there
+     * is nothing to claim. Jobs queued or running, oldest first; in each,
+     * first the claims whose lease ran out (or that were given back) with
+     * rows left, taken over (split when they hold more than p_max rows:
+     * the rest stays with the old claim), then the domains whose cursor
+     * has rows left, in domain order. Pass 0 passes over domains whose
+     * politeness key (the MX host of their facts, else the domain) a live
+     * claim holds; exclusive (p_excl), that is the only pass, and a domain
+     * is taken only under the key's transaction-scoped advisory lock and
+     * when a query made after the lock (its own snapshot) finds no live
+     * claim of the key; else pass 1 takes held domains too. A candidate
+     * is locked FOR UPDATE SKIP LOCKED (a claimer taking it, or a result
+     * being written through it, is passed over) and read again. */
+    [8] = { /* whether a live claim holds key p_key at p_now */
+            "CREATE FUNCTION bc_key_busy(p_key text, p_now bigint) RETURNS boolean LANGUAGE sql STABLE AS"
+            " $f$ SELECT EXISTS (SELECT 1 FROM job_claims b LEFT JOIN domain_facts f ON f.domain = b.domain"
+            " WHERE b.open_rows > 0 AND b.lease_until > p_now AND coalesce(f.mx_host, b.domain) = p_key) $f$;"
+            /* bc_take: the rows without a result of pair (p_job,
+             * p_domain), at most p_max, for claim p_claim: first the
+             * ranges of claims whose lease ran out or that were given
+             * back, in dseq order (a range with more than wanted is split:
+             * the rest stays with its claim), then from the pair's cursor.
+             * Each range taken is an entry (p_claim, lo) of job_claims.
+             * Entries and the cursor are locked FOR UPDATE SKIP LOCKED (a
+             * claimer taking one, or a result written through one, is
+             * passed over). How many rows it took. Its statements are
+             * planned at each call (the ranges are a few rows of millions:
+             * a generic plan may read them all). */
+            "CREATE FUNCTION bc_take(p_job text, p_domain text, p_holder text, p_claim text, p_lease bigint,"
+            " p_now bigint, p_max bigint) RETURNS bigint SET plan_cache_mode = force_custom_plan"
+            " LANGUAGE plpgsql AS $f$"
+            " DECLARE b record; n bigint; w bigint; last bigint; got bigint := 0; lo_ bigint; hi_ bigint; BEGIN"
+            " FOR b IN SELECT x.claim_id, x.lo, x.hi FROM job_claims x WHERE x.job_id = p_job AND x.domain = p_domain"
+            "  AND x.open_rows > 0 AND x.lease_until <= p_now ORDER BY x.lo FOR UPDATE SKIP LOCKED LOOP"
+            "  SELECT count(*), coalesce(sum(y.weight), 0), max(y.dseq) INTO n, w, last FROM (SELECT r.weight, r.dseq"
+            "   FROM job_rows r WHERE r.job_id = p_job AND r.domain = p_domain AND r.dseq >= b.lo AND r.dseq < b.hi"
+            "   AND (SELECT x.row_no FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no) IS NULL"
+            "   ORDER BY r.dseq LIMIT p_max - got) y;"
+            "  IF n = 0 THEN UPDATE job_claims x SET open_rows = 0, open_weight = 0"
+            "   WHERE x.claim_id = b.claim_id AND x.lo = b.lo; CONTINUE; END IF;"
+            "  IF n >= p_max - got AND last + 1 < b.hi THEN"
+            "   UPDATE job_claims x SET lo = last + 1, open_rows = greatest(x.open_rows - n, 0),"
+            "    open_weight = greatest(x.open_weight - w, 0) WHERE x.claim_id = b.claim_id AND x.lo = b.lo;"
+            "   INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi,"
+            "    attempt) SELECT p_claim, p_job, p_domain, p_holder, n, w, p_lease, b.lo, last + 1,"
+            "    x.attempt + 1 FROM job_claims x WHERE x.claim_id = b.claim_id AND x.lo = last + 1;"
+            "  ELSE"
+            "   UPDATE job_claims x SET claim_id = p_claim, holder = p_holder, lease_until = p_lease,"
+            "    attempt = x.attempt + 1, open_rows = n, open_weight = w WHERE x.claim_id = b.claim_id AND x.lo = b.lo;"
+            "  END IF;"
+            "  got := got + n; EXIT WHEN got >= p_max;"
+            " END LOOP;"
+            " IF got < p_max THEN"
+            "  SELECT jd.next_dseq, jd.end_dseq INTO lo_, hi_ FROM job_domains jd WHERE jd.job_id = p_job"
+            "   AND jd.domain = p_domain AND jd.next_dseq < jd.end_dseq FOR UPDATE SKIP LOCKED;"
+            "  IF FOUND THEN"
+            "   SELECT count(*), coalesce(sum(y.weight), 0), max(y.dseq) INTO n, w, last FROM (SELECT r.weight, r.dseq"
+            "    FROM job_rows r WHERE r.job_id = p_job AND r.domain = p_domain AND r.dseq >= lo_ AND r.dseq < hi_"
+            "    AND (SELECT x.row_no FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no) IS NULL"
+            "    ORDER BY r.dseq LIMIT p_max - got) y;"
+            "   IF n >= p_max - got THEN hi_ := last + 1; END IF;"
+            "   UPDATE job_domains jd SET next_dseq = hi_ WHERE jd.job_id = p_job AND jd.domain = p_domain;"
+            "   IF n > 0 THEN"
+            "    INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi,"
+            "     attempt) VALUES (p_claim, p_job, p_domain, p_holder, n, w, p_lease, lo_, hi_, 1);"
+            "    got := got + n;"
+            "   END IF;"
+            "  END IF;"
+            " END IF;"
+            " RETURN got; END $f$;",
+            /* (a domain's key: its facts' MX host, else the domain) */
+            "CREATE FUNCTION bc_claim(p_holder text, p_claim text, p_lease bigint, p_now bigint, p_max bigint,"
+            " p_excl boolean) RETURNS TABLE(job_id text, domain text, row_no bigint, addr text, fields bytea)"
+            " SET plan_cache_mode = force_custom_plan LANGUAGE plpgsql AS $f$ #variable_conflict use_column\n"
+            " DECLARE j record; c record; busy text[]; k text; tries int := 0; BEGIN"
+            " busy := ARRAY(SELECT DISTINCT coalesce(f.mx_host, b.domain) FROM job_claims b LEFT JOIN domain_facts f"
+            "  ON f.domain = b.domain WHERE b.open_rows > 0 AND b.lease_until > p_now);"
+            " FOR pass IN 0..1 LOOP EXIT WHEN pass = 1 AND p_excl;"
+            " FOR j IN SELECT jj.id FROM jobs jj WHERE jj.status IN (0, 1) ORDER BY jj.created_at, jj.seq LOOP"
+            /* pairs with ranges to take over (a few), then pairs with a cursor */
+            "  FOR part IN 0..1 LOOP"
+            "  FOR c IN SELECT DISTINCT b.domain FROM job_claims b WHERE part = 0 AND b.job_id = j.id"
+            "   AND b.open_rows > 0 AND b.lease_until <= p_now"
+            "   UNION ALL (SELECT jd.domain FROM job_domains jd WHERE part = 1 AND jd.job_id = j.id"
+            "   AND jd.next_dseq < jd.end_dseq ORDER BY jd.domain) LOOP"
+            "   k := coalesce((SELECT f.mx_host FROM domain_facts f WHERE f.domain = c.domain), c.domain);"
+            "   CONTINUE WHEN pass = 0 AND k = ANY (busy);"
+            "   CONTINUE WHEN p_excl AND (NOT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || k, 0))"
+            "    OR bc_key_busy(k, p_now));"
+            /* candidates taken or emptied by others since the listing, or
+             * locked (a job being published locks its pairs): after 32,
+             * nothing (the caller asks again a moment later) */
+            "   tries := tries + 1; EXIT WHEN tries > 32;"
+            "   IF bc_take(j.id, c.domain, p_holder, p_claim, p_lease, p_now, p_max) > 0 THEN"
+            "    RETURN QUERY SELECT r.job_id, r.domain, r.row_no, r.addr, r.fields FROM job_claims b JOIN job_rows r"
+            "     ON r.job_id = b.job_id AND r.domain = b.domain AND r.dseq >= b.lo AND r.dseq < b.hi"
+            "     WHERE b.claim_id = p_claim AND (SELECT x.row_no FROM job_results x"
+            "     WHERE x.job_id = r.job_id AND x.row_no = r.row_no) IS NULL;"
+            "    RETURN;"
+            "   END IF;"
+            "  EXIT WHEN tries > 32; END LOOP; EXIT WHEN tries > 32; END LOOP;"
+            " EXIT WHEN tries > 32; END LOOP; END LOOP; END $f$;" },
 };
 
 typedef struct pg_store {
@@ -1557,7 +1699,7 @@ static int64_t insert_chunk(pg_store *s, const char *job_id, const st_row_in *ro
     } else {
         PGresult *r = run(s, Q_ROWS_ADD, &p, NULL);
         if (r)
-            ret = (int64_t)strtoll(PQcmdTuples(r), NULL, 10);
+            ret = PQntuples(r) > 0 ? get_i64(r, 0, 0) : 0;
         PQclear(r);
     }
     arr_free(&no);
@@ -1638,52 +1780,49 @@ static int cmp_claim_row(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-/* Fills c->rows from the claim statement's result. 0 / -1. */
+/* Fills c from bc_claim's rows (job, domain, row, address, fields). 0 / -1. */
 static int claim_rows_from(const PGresult *r, st_claim *c)
 {
     int rows = PQntuples(r);
     c->rows = calloc((size_t)rows, sizeof *c->rows);
     if (!c->rows)
         return -1;
+    get_copy(r, 0, 0, c->job_id, sizeof c->job_id);
+    if (get_dup(r, 0, 1, &c->domain) != 0 || !c->domain)
+        return -1;
     for (int i = 0; i < rows; i++) {
         st_claim_row *cr = &c->rows[i];
-        cr->row = get_i64(r, i, 0);
+        cr->row = get_i64(r, i, 2);
         c->n++;
-        if (get_dup(r, i, 1, &cr->addr) != 0 || !cr->addr || get_bytes(r, i, 2, &cr->fields, &cr->fields_len) != 0)
+        if (get_dup(r, i, 3, &cr->addr) != 0 || !cr->addr || get_bytes(r, i, 4, &cr->fields, &cr->fields_len) != 0)
             return -1;
     }
     qsort(c->rows, c->n, sizeof *c->rows, cmp_claim_row);
     return 0;
 }
 
-/* Claims, for worker_id, up to max_rows rows of candidate i of cand (job,
- * domain, key) into c, with one statement. Exclusive: under the key's
- * advisory lock, and only if no live claim holds the key (bc_claim_key).
- * 1 claimed, 0 nothing (no claimable rows left, or the domain is busy),
- * -1 error (errmsg; rows claimed when memory ran out stay claimed until
- * their lease expires). Lock held. */
-static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char *worker_id, const char *claim_id,
-                           size_t max_rows, int64_t lease_ms, int64_t now_ms, bool exclusive, st_claim *c)
+/* One call of bc_claim (schema 9): the candidates, their locks and the
+ * claim are one statement, one round trip. 1 claimed, 0 nothing, -1 error
+ * (errmsg; rows claimed when memory ran out stay claimed until their lease
+ * expires). */
+static int pg_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
+                         int64_t now_ms, unsigned flags, st_claim *c)
 {
-    const char *domain = PQgetvalue(cand, i, 1);
-    const char *key = PQgetvalue(cand, i, 2);
+    pg_store *s = be;
     params q = { 0 };
-    p_text(&q, PQgetvalue(cand, i, 0));
-    p_text(&q, domain);
-    p_text(&q, claim_id);
     p_text(&q, worker_id);
+    p_text(&q, claim_id);
     p_i64(&q, now_ms + lease_ms);
     p_i64(&q, now_ms);
     p_i64(&q, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
-    if (exclusive)
-        p_text(&q, key);
-    PGresult *r = run(s, exclusive ? Q_ROWS_CLAIM_EX : Q_ROWS_CLAIM, &q, NULL);
+    p_bool(&q, (flags & ST_CLAIM_EXCLUSIVE) != 0);
+    pthread_mutex_lock(&s->lock);
+    PGresult *r = run(s, Q_ROWS_CLAIM, &q, NULL);
     int ret = 0;
     if (!r) {
         ret = -1;
     } else if (PQntuples(r) > 0) {
-        get_copy(cand, i, 0, c->job_id, sizeof c->job_id);
-        if (get_dup(cand, i, 1, &c->domain) != 0 || !c->domain || claim_rows_from(r, c) != 0) {
+        if (claim_rows_from(r, c) != 0) {
             snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
             ret = -1; /* the rows stay claimed until their lease expires */
         } else {
@@ -1694,37 +1833,6 @@ static int claim_candidate(pg_store *s, const PGresult *cand, int i, const char 
         }
     }
     PQclear(r);
-    return ret;
-}
-
-static int pg_rows_claim(void *be, const char *worker_id, const char *claim_id, size_t max_rows, int64_t lease_ms,
-                         int64_t now_ms, unsigned flags, st_claim *c)
-{
-    enum { CANDIDATES = 8, ROUNDS = 4 };
-    pg_store *s = be;
-    bool exclusive = (flags & ST_CLAIM_EXCLUSIVE) != 0;
-    int ret = 0;
-    pthread_mutex_lock(&s->lock);
-    /* Other claimers may empty a candidate (or, exclusive, take its
-     * domain) between the listing and the claim: the next candidate is
-     * tried, and the listing redone a few times before "nothing to
-     * claim". */
-    for (int round = 0; round < ROUNDS && ret == 0; round++) {
-        params p = { 0 };
-        p_i64(&p, now_ms);
-        p_i64(&p, CANDIDATES);
-        PGresult *cand = run(s, exclusive ? Q_ROWS_CANDIDATE_EX : Q_ROWS_CANDIDATE, &p, NULL);
-        if (!cand) {
-            ret = -1;
-            break;
-        }
-        int nc = PQntuples(cand);
-        for (int i = 0; i < nc && ret == 0; i++)
-            ret = claim_candidate(s, cand, i, worker_id, claim_id, max_rows, lease_ms, now_ms, exclusive, c);
-        PQclear(cand);
-        if (nc == 0)
-            break;
-    }
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
@@ -1734,14 +1842,14 @@ static int64_t pg_rows_renew(void *be, const char *claim_id, int64_t lease_until
     params p = { 0 };
     p_text(&p, claim_id);
     p_i64(&p, lease_until);
-    return run_delete(be, Q_ROWS_RENEW, &p);
+    return run_number(be, Q_ROWS_RENEW, &p, 0);
 }
 
 static int64_t pg_rows_release(void *be, const char *claim_id)
 {
     params p = { 0 };
     p_text(&p, claim_id);
-    return run_delete(be, Q_ROWS_RELEASE, &p);
+    return run_number(be, Q_ROWS_RELEASE, &p, 0);
 }
 
 /* Results per statement of st_rows_result_batch. */
@@ -1867,6 +1975,11 @@ static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
     p_i64(&p, after);
     p_i64(&p, limit);
     pthread_mutex_lock(&s->lock);
+    /* the first page: statistics of job_results first (a table grown from
+     * nothing within a minute has none yet, and the plan made without
+     * them sorted every result after the page's start for each page) */
+    if (after <= 0 && ensure_conn(s) == 0)
+        exec_plain(s, "ANALYZE job_results");
     PGresult *r = run(s, Q_ROWS_PAGE, &p, NULL);
     pthread_mutex_unlock(&s->lock);
     if (!r)

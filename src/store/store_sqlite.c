@@ -342,6 +342,10 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
      * machine's store) counts and claims read the rows as before: only
      * the version moves */
     [7] = "UPDATE meta SET v = 8 WHERE k = 'schema_version';",
+    /* PostgreSQL's version 9 writes a job's rows once (claims as ranges,
+     * results in a table of their own); here the rows are updated in
+     * place as before: only the version moves */
+    [8] = "UPDATE meta SET v = 9 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {

@@ -344,9 +344,9 @@ while time.time() < deadline:
     if j.get("status") in ("done", "failed"):
         break
     # the victims: node 1 and a worker holding rows (w1 when node 1's own does)
-    held = psql("bcnodes", f"SELECT CASE WHEN r.holder = '{wid1}' THEN 'w1' ELSE w.name END FROM job_rows r"
-                           f" LEFT JOIN workers w ON w.id = r.holder WHERE r.job_id = '{jid}' AND r.state = 1"
-                           f" AND (w.name IN ('w1', 'w2', 'w3') OR r.holder = '{wid1}') LIMIT 1")
+    held = psql("bcnodes", f"SELECT CASE WHEN c.holder = '{wid1}' THEN 'w1' ELSE w.name END FROM job_claims c"
+                           f" LEFT JOIN workers w ON w.id = c.holder WHERE c.job_id = '{jid}' AND c.open_rows > 0"
+                           f" AND (w.name IN ('w1', 'w2', 'w3') OR c.holder = '{wid1}') LIMIT 1")
     done_now = j.get("processed") or 0
     if (done_now >= NROWS // 10 and held) or done_now >= NROWS // 2:
         # (past half way with no victim holding rows: w1, all the same)
@@ -367,7 +367,10 @@ if killed_at is None:
 # The rows claimed when node 1 died; those of its in-process worker (the
 # holder that stops heartbeating; workers beat every 5 s) get their results
 # only after their lease, from node 2's worker.
-claimed = psql("bcnodes", f"SELECT row_no, holder FROM job_rows WHERE job_id = '{jid}' AND state = 1")
+claimed = psql("bcnodes", f"SELECT r.row_no, c.holder FROM job_claims c JOIN job_rows r ON r.job_id = c.job_id"
+                          f" AND r.domain = c.domain AND r.dseq >= c.lo AND r.dseq < c.hi WHERE c.job_id = '{jid}'"
+                          f" AND c.open_rows > 0 AND c.holder IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_results x"
+                          f" WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")
 time.sleep(12)
 alive = {x[0] for x in psql("bcnodes", "SELECT id FROM workers WHERE last_seen > "
                                        "(extract(epoch FROM now()) * 1000)::bigint - 8000")}
@@ -392,8 +395,9 @@ own = psql("bcnodes", f"SELECT holder FROM job_coord WHERE job_id = '{jid}'")
 tap.ok(j.get("status") == "done" and j.get("processed") == NROWS and own == [[id2]],
        f"node 2 took the job over and completed it: done, processed = {NROWS} ({time.time() - t0:.0f}s after "
        f"the kill; coordinator now {own[0][0] if own else '?'})", [repr(j)[:300], tail(n2.errpath)])
-notdone = psql("bcnodes", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid}' AND state <> 2")
-redone = psql("bcnodes", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid}' AND state = 2 AND attempts > 1"
+notdone = psql("bcnodes", f"SELECT count(*) FROM job_rows r WHERE job_id = '{jid}' AND NOT EXISTS (SELECT 1"
+                          f" FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")
+redone = psql("bcnodes", f"SELECT count(*) FROM job_results WHERE job_id = '{jid}' AND attempt > 1"
                         f" AND row_no IN ({','.join(x[0] for x in dead) or '-1'})")
 tap.ok(notdone == [["0"]] and redone == [[str(len(dead))]],
        f"job_rows: every row has its one result; the {len(dead)} rows node 1 and {victim} held when they died were "
@@ -417,8 +421,8 @@ for line in (nd.body.decode("utf-8", "replace").splitlines() if nd.status == 200
 # each from the worker's own address (--source-ip)
 by_workers = psql("bcnodes", "SELECT count(*), count(*) FILTER (WHERE src = '127.0.0.2' || substr(name, 2, 1))"
                              " FROM (SELECT w.name, ((r.result::json ->> 'json')::json -> 'smtp' ->> 'source_address')"
-                             " AS src FROM job_rows r JOIN workers w ON w.id = r.holder"
-                             f" WHERE r.job_id = '{jid}' AND r.state = 2 AND w.name IN ('w1', 'w2', 'w3')) x"
+                             " AS src FROM job_results r JOIN workers w ON w.id = r.holder"
+                             f" WHERE r.job_id = '{jid}' AND w.name IN ('w1', 'w2', 'w3')) x"
                              " WHERE src IS NOT NULL")
 tap.ok(by_workers and by_workers[0][0] == by_workers[0][1],
        f"every row the three workers verified over SMTP was asked from the worker's own address "

@@ -351,8 +351,11 @@ while time.time() < deadline and killed is None:
             victim.wait()
             kill_at = j.get("processed")
             # What it held without a result when it died: claimed again later.
-            dead_rows = [r[0] for r in psql("bcscale", f"SELECT row_no FROM job_rows WHERE job_id = '{jid}'"
-                                                       f" AND holder = '{wid[killed]}' AND state = 1")]
+            dead_rows = [r[0] for r in psql("bcscale", f"SELECT r.row_no FROM job_claims c JOIN job_rows r"
+                                                       f" ON r.job_id = c.job_id AND r.domain = c.domain"
+                                                       f" AND r.dseq >= c.lo AND r.dseq < c.hi WHERE c.job_id = '{jid}'"
+                                                       f" AND c.holder = '{wid[killed]}' AND c.open_rows > 0"
+                                                       f" AND NOT EXISTS (SELECT 1 FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")]
             break
     time.sleep(0.2)
 tap.ok(killed is not None, f"kill -9 of worker {killed} at {kill_at} of {NROWS} rows done, while it held "
@@ -379,7 +382,8 @@ if killed:
                 term_rc = None
             break
         time.sleep(0.2)
-left = psql("bcscale", f"SELECT count(*) FROM job_rows WHERE holder = '{wid.get(termed, '-')}' AND state = 1")
+left = psql("bcscale", f"SELECT coalesce(sum(open_rows), 0) FROM job_claims WHERE holder = '{wid.get(termed, '-')}'"
+                       f" AND open_rows > 0")
 gone = psql("bcscale", f"SELECT count(*) FROM workers WHERE name = '{termed}'")
 tap.ok(termed is not None and term_rc == 0 and left == [["0"]] and gone == [["0"]],
        f"SIGTERM to worker {termed} while it held {', '.join(f'{n} rows of {d}' for _, d, n in term_held)}: "
@@ -412,13 +416,14 @@ tap.ok(peak is not None and 0 < peak[1] <= MX_CAP,
        f"{slow_distinct} addresses", f"proxy stats: {peak}")
 
 # Every row exactly once.
-notdone = psql("bcscale", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid}' AND state <> 2")
-again = psql("bcscale", f"SELECT count(*), count(DISTINCT holder) FROM job_rows WHERE job_id = '{jid}' AND attempts > 1")
+notdone = psql("bcscale", f"SELECT count(*) FROM job_rows r WHERE job_id = '{jid}' AND NOT EXISTS (SELECT 1 FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")
+again = psql("bcscale", f"SELECT count(*), count(DISTINCT holder) FROM job_results WHERE job_id = '{jid}'"
+                        f" AND attempt > 1")
 by_holder = [(name_of.get(h, h), c) for h, c in
-             psql("bcscale", f"SELECT holder, count(*) FROM job_rows WHERE job_id = '{jid}' GROUP BY 1 ORDER BY 1")]
+             psql("bcscale", f"SELECT holder, count(*) FROM job_results WHERE job_id = '{jid}' GROUP BY 1 ORDER BY 1")]
 n_again = int(again[0][0]) if again else 0
 tap.ok(notdone == [["0"]], f"job_rows: no row of the job without its result ({notdone})")
-redone = psql("bcscale", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid}' AND state = 2 AND attempts > 1"
+redone = psql("bcscale", f"SELECT count(*) FROM job_results WHERE job_id = '{jid}' AND attempt > 1"
                         f" AND holder <> '{wid.get(killed, '-')}' AND row_no IN ({','.join(dead_rows) or '-1'})")
 tap.ok(dead_rows and redone == [[str(len(dead_rows))]],
        f"the {len(dead_rows)} rows the killed worker held without a result were claimed again after its "
@@ -482,7 +487,7 @@ if err:
 r = s2.req("POST", "/v1/jobs?name=alone", headers={"Content-Type": "text/csv"}, body_file=lst2)
 jid2 = (r.json() or {}).get("id") if r.status == 201 else None
 j = s2.wait_job(jid2, timeout=180) or {} if jid2 else {}
-holders = psql("bcscale", "SELECT coalesce(w.name, r.holder, '-'), count(*) FROM job_rows r LEFT JOIN workers w"
+holders = psql("bcscale", "SELECT coalesce(w.name, r.holder, '-'), count(*) FROM job_results r LEFT JOIN workers w"
                           f" ON w.id = r.holder WHERE r.job_id = '{jid2}' GROUP BY 1")
 tap.ok(j.get("status") == "done" and j.get("processed") == len(want2)
        and holders and not any(h in ("w1", "w2", "w3", "-") for h, _ in holders),
@@ -553,8 +558,8 @@ while jid3 and time.time() < deadline and killed3 is None:
     if j.get("status") in ("done", "failed"):
         break
     if (j.get("processed") or 0) >= len(want3) // 4:
-        held = psql("bcshared", f"SELECT w.name FROM job_rows r JOIN workers w ON w.id = r.holder"
-                                f" WHERE r.job_id = '{jid3}' AND r.state = 1 LIMIT 1")
+        held = psql("bcshared", f"SELECT w.name FROM job_claims c JOIN workers w ON w.id = c.holder"
+                                f" WHERE c.job_id = '{jid3}' AND c.open_rows > 0 LIMIT 1")
         if held:
             killed3 = held[0][0]
             victim = dict((n, p) for n, p, _ in procs)[killed3]
@@ -570,7 +575,7 @@ tap.ok(killed3 is not None and j.get("status") == "done" and j.get("processed") 
 tap.ok(peak is not None and 0 < peak[1] <= MX_CAP,
        f"over the three workers, bclab-shared.net's address had at most {peak[1] if peak else '?'} connections "
        f"at once (cap {MX_CAP}; {peak[0] if peak else '?'} in all)", f"stats {peak}")
-once = psql("bcshared", f"SELECT count(*) FROM job_rows WHERE job_id = '{jid3}' AND state = 2")
+once = psql("bcshared", f"SELECT count(*) FROM job_results WHERE job_id = '{jid3}'")
 tap.ok(once == [[str(len(want3))]], f"job_rows: every row done exactly once ({once})")
 r3 = s3.req("GET", f"/v1/jobs/{jid3}/results?format=csv", timeout=120) if jid3 else None
 same, d = compare(r3.body if r3 is not None and r3.status == 200 else b"", ref3)
