@@ -808,7 +808,8 @@ static int64_t pg_counters_drift(const raw_db *raw)
                            " AS state, coalesce(x.status, -1) AS status, sum(r.weight) AS n FROM job_rows r"
                            " LEFT JOIN job_results x ON x.job_id = r.job_id AND x.row_no = r.row_no"
                            " GROUP BY 1, 2, 3) r"
-                           " FULL JOIN (SELECT * FROM job_counts WHERE n <> 0) c ON c.job_id = r.job_id"
+                           " FULL JOIN (SELECT job_id, state, status, sum(n) AS n FROM job_counts GROUP BY 1, 2, 3"
+                           " HAVING sum(n) <> 0) c ON c.job_id = r.job_id"
                            " AND c.state = r.state AND c.status = r.status WHERE r.n IS DISTINCT FROM c.n");
     int64_t k = raw_number(raw, "SELECT count(*) FROM job_claims c CROSS JOIN LATERAL (SELECT count(*) AS n,"
                                 " coalesce(sum(r.weight), 0) AS w FROM job_rows r WHERE r.job_id = c.job_id"

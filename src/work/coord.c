@@ -31,41 +31,100 @@ static int pub_collect(void *arg, const bk_pending *p)
     return addr && dom ? 0 : 1;
 }
 
+/* The domains with pending addresses, malloc'd names. */
+typedef struct dom_list {
+    char **names;
+    size_t n, cap;
+} dom_list;
+
+static int add_domain(void *arg, const char *domain, int64_t count)
+{
+    (void)count;
+    dom_list *dl = arg;
+    if (dl->n == dl->cap) {
+        size_t cap = dl->cap ? 2 * dl->cap : 1024;
+        char **names = realloc(dl->names, cap * sizeof *names);
+        if (!names)
+            return 1;
+        dl->names = names;
+        dl->cap = cap;
+    }
+    dl->names[dl->n] = strdup(domain ? domain : "");
+    return dl->names[dl->n++] ? 0 : 1;
+}
+
+/* Adds b's rows to the store and empties b. 0 / -1 (err). */
+static int pub_flush(st_store *store, const char *job_id, pub_batch *b, int64_t *added, char *err, size_t errlen)
+{
+    int ret = 0;
+    if (b->n > 0) {
+        char serr[512] = "";
+        int64_t k = st_rows_add(store, job_id, b->rows, b->n, serr, sizeof serr);
+        if (k < 0) {
+            snprintf(err, errlen, "cannot publish the job's addresses: %s", serr);
+            ret = -1;
+        } else {
+            *added += k;
+        }
+    }
+    for (size_t i = 0; i < 2 * b->n; i++)
+        free(b->strs[i]);
+    b->n = 0;
+    return ret;
+}
+
+/* Domain by domain (the largest first), in batches of PUBLISH_BATCH rows:
+ * each domain's rows reach the store together, so that a worker's claim
+ * finds all of a domain's rows (published in address order, a domain's
+ * rows trickled in over the whole publication, and claims taken meanwhile
+ * held a few rows each: 28 on average for a million rows over 10,000
+ * domains, where 100 were there to take). */
 int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen)
 {
-    int64_t after = 0;
     *added = 0;
-    for (;;) {
-        pub_batch *b = calloc(1, sizeof *b);
-        if (!b) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        int n = bk_state_pending(st, NULL, after, PUBLISH_BATCH, pub_collect, b);
-        int ret = 0;
-        if (n < 0 || b->n != (size_t)n) {
-            snprintf(err, errlen, "cannot read the job's addresses: %s",
-                     n < 0 ? bk_state_error(st) : "out of memory");
-            ret = -1;
-        } else if (n > 0) {
-            char serr[512] = "";
-            int64_t k = st_rows_add(store, job_id, b->rows, b->n, serr, sizeof serr);
-            if (k < 0) {
-                snprintf(err, errlen, "cannot publish the job's addresses: %s", serr);
+    dom_list dl = { 0 };
+    pub_batch *b = calloc(1, sizeof *b);
+    int ret = 0;
+    if (!b || bk_state_pending_domains(st, add_domain, &dl) != 0) {
+        snprintf(err, errlen, "cannot read the job's domains: %s", b ? bk_state_error(st) : "out of memory");
+        ret = -1;
+    }
+    for (size_t d = 0; ret == 0 && d < dl.n; d++) {
+        int64_t after = 0;
+        for (;;) {
+            int want = PUBLISH_BATCH - (int)b->n;
+            size_t before = b->n;
+            int n = bk_state_pending(st, dl.names[d], after, want, pub_collect, b);
+            bool oom = false;
+            for (size_t i = 2 * before; i < 2 * b->n; i++)
+                oom = oom || !b->strs[i];
+            if (n < 0 || oom || b->n - before != (size_t)n) {
+                snprintf(err, errlen, "cannot read the job's addresses: %s",
+                         n < 0 ? bk_state_error(st) : "out of memory");
                 ret = -1;
-            } else {
-                *added += k;
+                break;
             }
-            after = b->last_id;
+            if (n > 0)
+                after = b->last_id;
+            if (b->n == PUBLISH_BATCH && pub_flush(store, job_id, b, added, err, errlen) != 0) {
+                ret = -1;
+                break;
+            }
+            if (n < want)
+                break;
         }
+    }
+    if (ret == 0 && b)
+        ret = pub_flush(store, job_id, b, added, err, errlen);
+    else if (b)
         for (size_t i = 0; i < 2 * b->n; i++)
             free(b->strs[i]);
-        free(b);
-        if (ret != 0)
-            return -1;
-        if (n == 0)
-            break;
-    }
+    free(b);
+    for (size_t d = 0; d < dl.n; d++)
+        free(dl.names[d]);
+    free(dl.names);
+    if (ret != 0)
+        return -1;
     if (bk_state_set_int(st, "published", 1) != 0) {
         snprintf(err, errlen, "cannot write the job's state: %s", bk_state_error(st));
         return -1;
