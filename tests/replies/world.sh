@@ -112,8 +112,11 @@ rw_verify() {
     # children of this shell too.
     for ((k = 0; k < RW_BATCHES; k++)); do
         (
-            rw_exec "$bin" verify --quiet --dns "$RW_DNS" --greylist-schedule 1 --timeout 8 \
-                --connect-timeout 3 --greeting-timeout 5 --command-timeout 5 --domain-rate 0 \
+            # (deadlines far above what a reply here takes: a busy machine
+            # starves the scripted servers for seconds, and a verdict
+            # "timeout" says nothing of how the reply was read)
+            rw_exec "$bin" verify --quiet --dns "$RW_DNS" --greylist-schedule 1 --timeout 30 \
+                --connect-timeout 10 --greeting-timeout 15 --command-timeout 15 --domain-rate 0 \
                 --helo verify.bcreplies.net --from verify@bcreplies.net \
                 -i "$RW_DIR/batch-$k.csv" -o "$out/result-$k.ndjson" > "$out/verify-$k.out" 2>&1
             echo $? > "$out/verify-$k.rc"
