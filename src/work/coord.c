@@ -53,6 +53,14 @@ static int add_domain(void *arg, const char *domain, int64_t count)
     return dl->names[dl->n++] ? 0 : 1;
 }
 
+/* Empties b. */
+static void pub_clear(pub_batch *b)
+{
+    for (size_t i = 0; i < 2 * b->n; i++)
+        free(b->strs[i]);
+    b->n = 0;
+}
+
 /* Adds b's rows to the store and empties b. 0 / -1 (err). */
 static int pub_flush(st_store *store, const char *job_id, pub_batch *b, int64_t *added, char *err, size_t errlen)
 {
@@ -67,9 +75,7 @@ static int pub_flush(st_store *store, const char *job_id, pub_batch *b, int64_t 
             *added += k;
         }
     }
-    for (size_t i = 0; i < 2 * b->n; i++)
-        free(b->strs[i]);
-    b->n = 0;
+    pub_clear(b);
     return ret;
 }
 
@@ -114,11 +120,10 @@ int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *
                 break;
         }
     }
-    if (ret == 0 && b)
+    if (ret == 0)
         ret = pub_flush(store, job_id, b, added, err, errlen);
     else if (b)
-        for (size_t i = 0; i < 2 * b->n; i++)
-            free(b->strs[i]);
+        pub_clear(b);
     free(b);
     for (size_t d = 0; d < dl.n; d++)
         free(dl.names[d]);
