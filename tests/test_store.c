@@ -375,6 +375,88 @@ static int count_result(void *ctx, const st_row_done *r)
     return 0;
 }
 
+/* st_rows_collect_done's callback: each row counted (by row number) and
+ * checked, as count_result but without fields (none given). */
+typedef struct collect_seen {
+    int *seen; /* BULK_N + 1 */
+    int64_t n;
+    bool right;
+} collect_seen;
+
+static int collect_row(void *ctx, const st_row_done *r)
+{
+    collect_seen *cs = ctx;
+    char addr[64], domain[32], fields[32], json[32];
+    size_t flen;
+    if (r->row < 1 || r->row > BULK_N) {
+        cs->right = false;
+        return 0;
+    }
+    bulk_row(r->row, addr, domain, fields, &flen);
+    snprintf(json, sizeof json, "{\"row\":%lld}", (long long)r->row);
+    if (strcmp(r->addr, addr) != 0 || r->fields != NULL || r->status != (int)(r->row % 4) || !r->json ||
+        strcmp(r->json, json) != 0 || (r->row % 4 == 2) != (r->reason != NULL))
+        cs->right = false;
+    cs->seen[r->row]++;
+    cs->n++;
+    return 0;
+}
+
+static int stop_at_three(void *ctx, const st_row_done *r)
+{
+    (void)r;
+    return ++*(int *)ctx == 3;
+}
+
+/* Collection while a job runs: on PostgreSQL the ranges of finished claims
+ * come a few at a time, each once it is marked; on SQLite none come (the
+ * coordinator copies every result at the end). */
+static void test_rows_collect(st_store *s, const char *job, bool pg, int64_t done)
+{
+    collect_seen cs = { .seen = calloc(BULK_N + 1, sizeof(int)), .right = true };
+    st_collect_mark m;
+    if (!cs.seen) {
+        CHECK(0, "collect: memory");
+        return;
+    }
+    if (!pg) {
+        CHECK(st_rows_collect_done(s, job, 8, collect_row, &cs, &m) == 0 && m.n == 0 && cs.n == 0,
+              "collect: SQLite gives no ranges");
+        free(cs.seen);
+        return;
+    }
+    /* a callback that stops: an error, nothing given */
+    int calls = 0;
+    CHECK(st_rows_collect_done(s, job, 3, stop_at_three, &calls, &m) == -1 && m.n == 0 && calls == 3,
+          "collect: a callback that stops makes it fail");
+    /* not marked: the same ranges again */
+    int r1 = st_rows_collect_done(s, job, 3, collect_row, &cs, &m);
+    size_t n1 = m.n;
+    int64_t rows1 = cs.n;
+    st_collect_mark_clear(&m);
+    int r2 = st_rows_collect_done(s, job, 3, collect_row, &cs, &m);
+    CHECK(r1 == 1 && r2 == 1 && n1 == 3 && m.n == 3 && rows1 > 0 && cs.n == 2 * rows1,
+          "collect: three ranges, given again while not marked (%lld rows)", (long long)rows1);
+    st_collect_mark_clear(&m);
+    memset(cs.seen, 0, (BULK_N + 1) * sizeof(int));
+    cs.n = 0;
+    int rounds = 0, rc;
+    bool marked = true;
+    while ((rc = st_rows_collect_done(s, job, 7, collect_row, &cs, &m)) == 1 && rounds++ < BULK_N) {
+        marked = marked && m.n > 0 && m.n <= 7 && st_rows_collected(s, &m) == 0;
+        st_collect_mark_clear(&m);
+    }
+    int once = 0;
+    for (int i = 1; i <= BULK_N; i++)
+        once += cs.seen[i] == 1;
+    CHECK(rc == 0 && marked && cs.right && once == done && cs.n == done,
+          "collect: every done row once, right, in ranges of at most 7 (%d rounds, %d of %lld rows)", rounds, once,
+          (long long)done);
+    CHECK(st_rows_collect_done(s, job, 7, collect_row, &cs, &m) == 0 && m.n == 0,
+          "collect: nothing more once all is marked");
+    free(cs.seen);
+}
+
 static int stop_early(void *ctx, const st_row_done *r)
 {
     (void)r;
@@ -382,7 +464,7 @@ static int stop_early(void *ctx, const st_row_done *r)
 }
 
 /* 10,000 rows over 50 domains, claimed until none is left. */
-static void test_rows_bulk(st_store *s)
+static void test_rows_bulk(st_store *s, bool pg)
 {
     char job[ST_JOB_ID_LEN + 1], err[256] = "";
     CHECK(rows_job(s, "rows", 3000, ST_JOB_QUEUED, job), "rows: a job");
@@ -405,6 +487,27 @@ static void test_rows_bulk(st_store *s)
     }
     CHECK(st_rows_add(s, job, rows, BULK_N, err, sizeof err) == BULK_N, "rows: 10,000 rows added (%s)", err);
     CHECK(st_rows_add(s, job, rows, 100, err, sizeof err) == 0, "rows: adding them again adds nothing");
+    {
+        /* another job: a row given again under another domain, a row
+         * given twice in one call */
+        char edge[ST_JOB_ID_LEN + 1];
+        st_row_in in[4] = { { .row = 1, .addr = "a@one.example" },
+                            { .row = 2, .addr = "b@one.example" },
+                            { .row = 2, .addr = "b@two.example" },
+                            { .row = 3, .addr = "c@two.example" } };
+        st_row_counts c0;
+        CHECK(rows_job(s, "rows-edge", 2999, ST_JOB_DONE, edge) &&
+                  st_rows_add(s, edge, in, 2, err, sizeof err) == 2,
+              "rows: two rows of one.example (%s)", err);
+        CHECK(st_rows_add(s, edge, in + 2, 1, err, sizeof err) == 0,
+              "rows: a row given again under another domain adds nothing (%s)", err);
+        in[2].row = 3;
+        CHECK(st_rows_add(s, edge, in + 2, 2, err, sizeof err) == 1,
+              "rows: a row given twice in one call is added once (%s)", err);
+        CHECK(st_rows_counts(s, edge, &c0) == 0 && c0.pending == 3, "rows: 3 rows in that job (%lld)",
+              (long long)c0.pending);
+        CHECK(st_job_delete(s, edge) == 1, "rows: that job deleted");
+    }
     err[0] = '\0';
     CHECK(st_rows_add(s, "0123456789abcdef0123456789abcdef", rows, 1, err, sizeof err) == -1 &&
               strstr(err, "no job"),
@@ -483,6 +586,7 @@ static void test_rows_bulk(st_store *s)
           "rows: 10,000 results in row order, each its own (%lld)", (long long)rs.n);
     int calls = 0;
     CHECK(st_rows_results(s, job, stop_early, &calls) == 7 && calls == 3, "rows: the callback can stop early");
+    test_rows_collect(s, job, pg, BULK_N);
     CHECK(st_job_set_status(s, job, ST_JOB_DONE, 3001, NULL) == 0, "rows: job done");
 out:
     free(rows);
@@ -1189,7 +1293,7 @@ static void run_checks(st_store *s, st_store *other, char job_id[ST_JOB_ID_LEN +
     test_jobs(s, job_id);
     test_cache(s);
     test_threads(s);
-    test_rows_bulk(s);
+    test_rows_bulk(s, raw->dir == NULL);
     test_rows_lease(s);
     test_rows_weight(s);
     test_rows_exclusive(s);

@@ -24,7 +24,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_META_SET, S_META_GET, S_FIND, S_BUMP, S_ADD_ADDR, S_ADD_ROW, S_STORE, S_PEND_DOM, S_PEND_ALL, S__COUNT };
+enum {
+    S_META_SET,
+    S_META_GET,
+    S_FIND,
+    S_BUMP,
+    S_ADD_ADDR,
+    S_ADD_ROW,
+    S_STORE,
+    S_PEND_DOM,
+    S_PEND_ALL,
+    S_DONE,
+    S__COUNT
+};
 
 static const char *const sql_text[S__COUNT] = {
     [S_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
@@ -40,6 +52,7 @@ static const char *const sql_text[S__COUNT] = {
                    " WHERE done = 0 AND domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [S_PEND_ALL] = "SELECT id, email, domain, nrows FROM addrs"
                    " WHERE done = 0 AND id > ?1 ORDER BY id LIMIT ?2",
+    [S_DONE] = "SELECT done FROM addrs WHERE id = ?1",
 };
 
 static const char schema[] =
@@ -386,6 +399,26 @@ int bk_state_counts(bk_state *st, bk_counts *c)
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int bk_state_done(bk_state *st, int64_t id)
+{
+    sqlite3_stmt *s = st->stmt[S_DONE];
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s), ret = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) != 0 : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(s);
+    return ret;
+}
+
+int64_t bk_state_todo(bk_state *st)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM addrs WHERE done = 0", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
 }
 
 int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int64_t rows), void *arg)

@@ -84,6 +84,13 @@ typedef struct bk_pending {
     int64_t nrows;      /* rows holding it */
 } bk_pending;
 
+/* Whether address id has its result: 1 / 0 (or no such address) / -1. */
+int bk_state_done(bk_state *st, int64_t id);
+
+/* Addresses without a result (an index's count, no scan of the done
+ * ones), or -1. */
+int64_t bk_state_todo(bk_state *st);
+
 /* Domains with addresses waiting, largest first: fn(arg, domain, count). */
 int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *domain, int64_t count), void *arg);
 /* Up to `limit` waiting addresses with id > after_id, in id order; of one

@@ -515,6 +515,32 @@ int st_rows_results(st_store *s, const char *job_id, int (*cb)(void *ctx, const 
     }
 }
 
+void st_collect_mark_clear(st_collect_mark *m)
+{
+    free(m->claim);
+    free(m->lo);
+    memset(m, 0, sizeof *m);
+}
+
+int st_rows_collect_done(st_store *s, const char *job_id, int max_ranges,
+                         int (*cb)(void *ctx, const st_row_done *row), void *ctx, st_collect_mark *mark)
+{
+    memset(mark, 0, sizeof *mark);
+    if (!s->ops->rows_collect_done || max_ranges <= 0)
+        return 0;
+    int rc = s->ops->rows_collect_done(s->be, job_id, max_ranges, cb, ctx, mark);
+    if (rc != 1)
+        st_collect_mark_clear(mark);
+    return rc;
+}
+
+int st_rows_collected(st_store *s, const st_collect_mark *mark)
+{
+    if (!s->ops->rows_collected || mark->n == 0)
+        return 0;
+    return s->ops->rows_collected(s->be, mark);
+}
+
 int st_claims_list(st_store *s, int64_t now_ms, st_claim_info **out, size_t *n)
 {
     *out = NULL;

@@ -310,6 +310,34 @@ typedef struct st_row_done {
  * returns 0 to go on, anything else to stop (then returned). 0 / -1 / cb's. */
 int st_rows_results(st_store *s, const char *job_id, int (*cb)(void *ctx, const st_row_done *row), void *ctx);
 
+/* Ranges of a job's rows whose results were handed over by
+ * st_rows_collect_done, for st_rows_collected. */
+typedef struct st_collect_mark {
+    char (*claim)[ST_CLAIM_ID_LEN + 1]; /* malloc'd, n entries */
+    int64_t *lo;                        /* malloc'd, n entries */
+    size_t n;
+} st_collect_mark;
+
+/* Frees what m holds and empties it. */
+void st_collect_mark_clear(st_collect_mark *m);
+
+/* The results of job_id while it runs, a few ranges at a time, so that a
+ * coordinator copies them as they come instead of all at the end: up to
+ * max_ranges ranges of rows (claim entries) whose every row has its result
+ * and that st_rows_collected has not marked; cb(ctx, row) for each of their
+ * rows (fields NULL; called with the store not locked). *mark gets the
+ * ranges (st_collect_mark_clear it): give them to st_rows_collected once
+ * what cb did is kept, so that a coordinator that dies in between copies
+ * them again (cb must be idempotent). cb returns 0 to go on, anything else
+ * to stop. 1 ranges given (their rows may be none), 0 none (none done, or
+ * a backend that does not keep this: SQLite), -1 error or cb stopped. */
+int st_rows_collect_done(st_store *s, const char *job_id, int max_ranges,
+                         int (*cb)(void *ctx, const st_row_done *row), void *ctx, st_collect_mark *mark);
+
+/* Marks the ranges of mark copied (st_rows_collect_done gives them no
+ * more). 0 / -1. */
+int st_rows_collected(st_store *s, const st_collect_mark *mark);
+
 /* A live claim (lease not expired), for `bouncecheck status`. */
 typedef struct st_claim_info {
     char id[ST_CLAIM_ID_LEN + 1];

@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define ST_SCHEMA_VERSION 9
+#define ST_SCHEMA_VERSION 10
 
 typedef struct st_store_ops {
     const char *kind;        /* "sqlite", "postgresql" */
@@ -68,6 +68,12 @@ typedef struct st_store_ops {
      * *last gets the last row given, *got how many. 0 / -1 / cb's. */
     int (*rows_page)(void *be, const char *job_id, int64_t after, int limit,
                      int (*cb)(void *ctx, const st_row_done *row), void *ctx, int64_t *last, int *got);
+    /* st_rows_collect_done and st_rows_collected: NULL in a backend that
+     * does not keep which results were copied (SQLite: the coordinator
+     * copies them all at the end); mark is empty when called */
+    int (*rows_collect_done)(void *be, const char *job_id, int max_ranges,
+                             int (*cb)(void *ctx, const st_row_done *row), void *ctx, st_collect_mark *mark);
+    int (*rows_collected)(void *be, const st_collect_mark *mark);
     int (*worker_register)(void *be, const st_worker_info *w);
     int (*worker_heartbeat)(void *be, const char *id, int64_t now_ms);
     int (*worker_list)(void *be, st_worker_info **w, size_t *n);

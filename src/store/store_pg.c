@@ -154,7 +154,12 @@ enum {
     Q_SLOT_TAKE,
     Q_SLOT_GIVE,
     Q_HOSTLIM_PUT,
-    Q_ROWS_ADD,
+    Q_ROWS_PAIRS,
+    Q_ROWS_EXISTING,
+    Q_ROWS_PUBLISHED,
+    Q_ROWS_DONE_RANGES,
+    Q_ROWS_RANGE_RESULTS,
+    Q_ROWS_COLLECTED,
     Q__COUNT
 };
 
@@ -216,33 +221,8 @@ static const char *const sql_text[Q__COUNT] = {
      * The claim's entry is locked first (a takeover waits, or passes it
      * over), each row is checked to be in the claim's range, the results
      * are inserted (one per row: the primary key) and the claim's and the
-     * job's counters move by what was inserted. */
-    [Q_ROWS_RESULT_BATCH] =
-        "WITH c AS MATERIALIZED (SELECT job_id, domain, lo, hi, holder, attempt FROM job_claims"
-        " WHERE claim_id = $1 FOR UPDATE),"
-        " v AS MATERIALIZED (SELECT * FROM unnest($2::bigint[], $3::smallint[], $4::text[], $5::text[])"
-        " WITH ORDINALITY AS v(row_no, status, reason, result, i)),"
-        " t AS MATERIALIZED (SELECT c.job_id, v.row_no, v.status, v.reason, v.result, c.holder, c.attempt, c.lo,"
-        " x.weight FROM v CROSS JOIN LATERAL (SELECT r.domain, r.dseq, r.weight FROM job_rows r"
-        " WHERE r.job_id = (SELECT job_id FROM c LIMIT 1) AND r.row_no = v.row_no LIMIT 1) x"
-        " JOIN c ON c.domain = x.domain AND x.dseq >= c.lo AND x.dseq < c.hi),"
-        " ins AS (INSERT INTO job_results(job_id, row_no, status, reason, result, claim_id, holder, attempt, "
-        "weight)"
-        " SELECT job_id, row_no, status, reason, result, $1, holder, attempt, weight FROM t"
-        " ON CONFLICT (job_id, row_no) DO NOTHING RETURNING row_no, status, weight),"
-        " s AS MATERIALIZED (SELECT t.lo, count(*) AS k, sum(t.weight) AS w FROM ins JOIN t ON t.row_no = "
-        "ins.row_no"
-        " GROUP BY t.lo),"
-        " cl AS (UPDATE job_claims b SET open_rows = b.open_rows - s.k, open_weight = b.open_weight - s.w FROM s"
-        " WHERE b.claim_id = $1 AND b.lo = s.lo),"
-        " cn AS (INSERT INTO job_counts(job_id, state, status, part, n)"
-        " SELECT (SELECT job_id FROM c LIMIT 1), x.st, x.stat, pg_backend_pid() % 16, x.n"
-        " FROM (SELECT 0 AS st, -1 AS stat, -sum(s.w) AS n FROM s HAVING count(*) > 0"
-        " UNION ALL SELECT 2, status, sum(weight) FROM ins GROUP BY status) x ORDER BY 2, 3"
-        " ON CONFLICT (job_id, state, status, part) DO UPDATE SET n = job_counts.n + excluded.n)"
-        " SELECT v.i, CASE WHEN ins.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_results d"
-        " WHERE d.job_id = (SELECT job_id FROM c LIMIT 1) AND d.row_no = v.row_no AND d.claim_id = $1) THEN 0"
-        " ELSE 2 END FROM v LEFT JOIN ins ON ins.row_no = v.row_no ORDER BY v.i",
+     * job's counters move by what was inserted (bc_results, schema 10). */
+    [Q_ROWS_RESULT_BATCH] = "SELECT i, rc FROM bc_results($1, $2, $3, $4, $5)",
     [Q_ROWS_RELEASE] = "WITH u AS (UPDATE job_claims SET holder = NULL, lease_until = 0 WHERE claim_id = $1"
                        " AND open_rows > 0 AND holder IS NOT NULL RETURNING open_rows)"
                        " SELECT coalesce(sum(open_rows), 0) FROM u",
@@ -321,31 +301,51 @@ static const char *const sql_text[Q__COUNT] = {
                       " OR (excluded.txn_cap > 0 AND excluded.txn_cap < host_limits.txn_cap)"
                       " THEN excluded.txn_cap ELSE host_limits.txn_cap END,"
                       " updated_at = excluded.updated_at",
-    /* rows of job $1 from binary arrays of one length: $2 row numbers, $3
-     * addresses, $4 domains, $5 fields, $6 weights; rows already there
-     * are left out. Each row's dseq continues its (job, domain) pair's
-     * (end_dseq, moved on here); the job's open weight grows. The rows
-     * added. */
-    [Q_ROWS_ADD] =
-        "WITH v AS MATERIALIZED (SELECT DISTINCT ON (row_no) * FROM unnest($2::bigint[], $3::text[], $4::text[],"
-        " $5::bytea[], $6::bigint[]) AS v(row_no, addr, domain, fields, weight)"
-        " WHERE (SELECT r.row_no FROM job_rows r WHERE r.job_id = $1 AND r.row_no = v.row_no) IS NULL"
-        " ORDER BY row_no),"
-        /* each row's dseq: its pair's end before this statement (one probe
-         * per row: the statement's snapshot, before d moves it) plus its
-         * place among the pair's new rows */
-        " w AS MATERIALIZED (SELECT v.*, coalesce((SELECT jd.end_dseq FROM job_domains jd WHERE jd.job_id = $1"
-        " AND jd.domain = v.domain), 0) + row_number() OVER (PARTITION BY v.domain ORDER BY v.row_no) - 1 AS dseq"
-        " FROM v),"
-        " d AS (INSERT INTO job_domains AS jd (job_id, domain, next_dseq, end_dseq)"
-        " SELECT $1, domain, 0, count(*) FROM v GROUP BY domain ORDER BY domain"
-        " ON CONFLICT (job_id, domain) DO UPDATE SET end_dseq = jd.end_dseq + excluded.end_dseq),"
-        " i AS (INSERT INTO job_rows(job_id, row_no, addr, domain, fields, weight, dseq)"
-        " SELECT $1, row_no, addr, domain, fields, weight, dseq FROM w RETURNING weight),"
-        " n AS (INSERT INTO job_counts(job_id, state, status, part, n) SELECT $1, 0, -1, pg_backend_pid() % 16,"
-        " sum(weight) FROM i HAVING count(*) > 0"
-        " ON CONFLICT (job_id, state, status, part) DO UPDATE SET n = job_counts.n + excluded.n)"
-        " SELECT count(*) FROM i",
+    /* st_rows_add (schema 10), one transaction per call: the job's
+     * (job, domain) pairs of the rows, $2 (distinct), locked (created
+     * when new): each pair's end (the next row's dseq) and the highest row
+     * number it was given (NULL: not known, for pairs from before schema
+     * 10); then the rows that may be there already (their numbers not
+     * above that) looked for, $2; the rest goes in with COPY, then the
+     * pairs' ends and highest rows, $2 $3 $4, and the job's open weight,
+     * $5, move on */
+    [Q_ROWS_PAIRS] = "INSERT INTO job_domains AS jd (job_id, domain, next_dseq, end_dseq, last_row)"
+                     " SELECT $1, d, 0, 0, -1 FROM unnest($2::text[]) AS d ORDER BY d"
+                     " ON CONFLICT (job_id, domain) DO UPDATE SET end_dseq = jd.end_dseq"
+                     " RETURNING jd.domain, jd.end_dseq, jd.last_row",
+    [Q_ROWS_EXISTING] = "SELECT row_no FROM job_rows WHERE job_id = $1 AND row_no = ANY ($2::bigint[])",
+    [Q_ROWS_PUBLISHED] =
+        "WITH u AS (UPDATE job_domains jd SET end_dseq = g.e, last_row = greatest(jd.last_row, g.l)"
+        " FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS g(d, e, l)"
+        " WHERE jd.job_id = $1 AND jd.domain = g.d)"
+        " INSERT INTO job_counts(job_id, state, status, part, n) SELECT $1, 0, -1, pg_backend_pid() % 16, "
+        "$5::bigint"
+        " WHERE $5::bigint <> 0"
+        " ON CONFLICT (job_id, state, status, part) DO UPDATE SET n = job_counts.n + excluded.n",
+    /* the coordinator's collection while a job runs (schema 10): up to $2
+     * claim entries of job $1 whose every row has its result (no open
+     * row: nothing takes them over or writes through them any more) and
+     * that it has not copied yet */
+    [Q_ROWS_DONE_RANGES] = "SELECT claim_id, lo, domain, hi FROM job_claims WHERE job_id = $1 AND open_rows = 0"
+                           " AND NOT collected LIMIT $2",
+    /* the results of the rows of ranges $2 domains, $3 from, $4 to (dseq)
+     * of job $1 (no fields: the coordinator has them), in row order (the
+     * coordinator's state is in row order: its pages are written in
+     * order); one probe per row */
+    [Q_ROWS_RANGE_RESULTS] =
+        "SELECT r.row_no, r.addr, x.status, x.reason, x.result"
+        " FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS g(domain, lo, hi)"
+        /* (the LIMITs keep each lookup a probe of the indexes: a lookup
+         * the planner may pull up into a join may become a hash join over
+         * every row of the job) */
+        " CROSS JOIN LATERAL (SELECT r.row_no, r.addr FROM job_rows r WHERE r.job_id = $1"
+        " AND r.domain = g.domain AND r.dseq >= g.lo AND r.dseq < g.hi LIMIT g.hi - g.lo) r"
+        " CROSS JOIN LATERAL (SELECT x.status, x.reason, x.result FROM job_results x WHERE x.job_id = $1"
+        " AND x.row_no = r.row_no LIMIT 1) x ORDER BY r.row_no",
+    /* the entries $1 claim ids, $2 range starts, copied */
+    [Q_ROWS_COLLECTED] =
+        "UPDATE job_claims b SET collected = true FROM unnest($1::text[], $2::bigint[]) AS g(c, lo)"
+        " WHERE b.claim_id = g.c AND b.lo = g.lo",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -353,14 +353,18 @@ static const char *const sql_text[Q__COUNT] = {
  * backend). The others (increments, inserts, deletes that report what
  * they did) fail instead: their first run may have committed. */
 static const bool retryable[Q__COUNT] = {
-    [Q_VERSION] = true,     [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,     [Q_KEY_COUNT] = true,
-    [Q_USAGE_GET] = true,   [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true, [Q_JOB_STATUS] = true,
-    [Q_JOB_WEBHOOK] = true, [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true, [Q_JOB_LIST_STATUS] = true,
-    [Q_JOB_EXPIRED] = true, [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,    [Q_CACHE_PUT] = true,
-    [Q_CACHE_PURGE] = true, [Q_JOB_EXISTS] = true,   [Q_ROWS_RENEW] = true,   [Q_ROWS_RELEASE] = true,
-    [Q_ROWS_COUNTS] = true, [Q_ROWS_PAGE] = true,    [Q_WORKER_PUT] = true,   [Q_WORKER_SEEN] = true,
-    [Q_WORKER_LIST] = true, [Q_CLAIMS_LIST] = true,  [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,
-    [Q_FACTS_PUT] = true,   [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,
+    [Q_VERSION] = true,        [Q_KEY_LIST] = true,         [Q_KEY_FIND] = true,
+    [Q_KEY_COUNT] = true,      [Q_USAGE_GET] = true,        [Q_JOB_GET] = true,
+    [Q_JOB_PROGRESS] = true,   [Q_JOB_STATUS] = true,       [Q_JOB_WEBHOOK] = true,
+    [Q_JOB_LIST_ALL] = true,   [Q_JOB_LIST_KEY] = true,     [Q_JOB_LIST_STATUS] = true,
+    [Q_JOB_EXPIRED] = true,    [Q_JOB_REASONS] = true,      [Q_CACHE_GET] = true,
+    [Q_CACHE_PUT] = true,      [Q_CACHE_PURGE] = true,      [Q_JOB_EXISTS] = true,
+    [Q_ROWS_RENEW] = true,     [Q_ROWS_RELEASE] = true,     [Q_ROWS_COUNTS] = true,
+    [Q_ROWS_PAGE] = true,      [Q_WORKER_PUT] = true,       [Q_WORKER_SEEN] = true,
+    [Q_WORKER_LIST] = true,    [Q_CLAIMS_LIST] = true,      [Q_QUEUE_LIST] = true,
+    [Q_FACTS_GET] = true,      [Q_FACTS_PUT] = true,        [Q_SLOT_GIVE] = true,
+    [Q_HOSTLIM_PUT] = true,    [Q_ROWS_DONE_RANGES] = true, [Q_ROWS_RANGE_RESULTS] = true,
+    [Q_ROWS_COLLECTED] = true,
 };
 
 /* Statements planned at every run (an unnamed statement, still with
@@ -370,7 +374,6 @@ static const bool retryable[Q__COUNT] = {
  * (the claims' listing went from 1 ms to over 100 ms with one); a plan made
  * at each run sees the tables' current sizes. */
 static const bool planned_each_time[Q__COUNT] = {
-    [Q_ROWS_RESULT_BATCH] = true,
     [Q_ROWS_PAGE] = true,
 };
 
@@ -581,6 +584,22 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
          * each waiting for the others' commits; readers sum the parts */
         "ALTER TABLE job_counts ADD COLUMN part smallint NOT NULL DEFAULT 0, DROP CONSTRAINT job_counts_pkey,"
         " ADD PRIMARY KEY (job_id, state, status, part);",
+    /* st_rows_add by COPY: each pair keeps the highest row number it was
+     * given (NULL for the pairs of older versions: their rows are looked
+     * for); the coordinator copies results while the job runs, claim entry
+     * by claim entry once every row of one has its result */
+    [9] = "ALTER TABLE job_domains ADD COLUMN last_row bigint;"
+          "ALTER TABLE job_claims ADD COLUMN collected boolean NOT NULL DEFAULT false;"
+          "CREATE INDEX job_claims_uncollected ON job_claims(job_id) WHERE open_rows = 0 AND NOT collected;"
+          /* a claim's statements planned once per connection instead of
+           * at each call (planning was about a quarter of PostgreSQL's
+           * time), with plans that cannot read a whole table however
+           * small the tables were when they were made: scans only through
+           * indexes, joins only as probes */
+          "ALTER FUNCTION bc_take(text, text, text, text, bigint, bigint, bigint) SET plan_cache_mode ="
+          " force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;"
+          "ALTER FUNCTION bc_claim(text, text, bigint, bigint, bigint, boolean) SET plan_cache_mode ="
+          " force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;",
 };
 
 /* The rest of a step whose text is longer than one string literal may be
@@ -765,6 +784,32 @@ static const char *const migrations_more[ST_SCHEMA_VERSION][3] = {
             "   END IF;"
             "  EXIT WHEN tries > 32; END LOOP; EXIT WHEN tries > 32; END LOOP;"
             " EXIT WHEN tries > 32; END LOOP; END LOOP; END $f$;" },
+    [9] = { /* bc_results: Q_ROWS_RESULT_BATCH's statement in a function,
+            * planned once per connection (planning it at each call took 8%
+            * of its time), its scans through indexes only */
+"CREATE FUNCTION bc_results(p_claim text, p_rows bigint[], p_status smallint[], p_reason text[], "
+            "p_result text[]) RETURNS TABLE(i bigint, rc integer) SET plan_cache_mode = force_generic_plan "
+            "SET enable_seqscan = off LANGUAGE plpgsql AS $f$ #variable_conflict use_column\n BEGIN RETURN "
+            "QUERY WITH c AS MATERIALIZED (SELECT job_id, domain, lo, hi, holder, attempt FROM job_claims "
+            "WHERE claim_id = p_claim FOR UPDATE), v AS MATERIALIZED (SELECT * FROM unnest(p_rows::bigint[], "
+            "p_status::smallint[], p_reason::text[], p_result::text[]) WITH ORDINALITY AS v(row_no, status, "
+            "reason, result, i)), t AS MATERIALIZED (SELECT c.job_id, v.row_no, v.status, v.reason, "
+            "v.result, c.holder, c.attempt, c.lo, x.weight FROM v CROSS JOIN LATERAL (SELECT r.domain, "
+            "r.dseq, r.weight FROM job_rows r WHERE r.job_id = (SELECT job_id FROM c LIMIT 1) AND r.row_no = "
+            "v.row_no LIMIT 1) x JOIN c ON c.domain = x.domain AND x.dseq >= c.lo AND x.dseq < c.hi), ins AS "
+            "(INSERT INTO job_results(job_id, row_no, status, reason, result, claim_id, holder, attempt, "
+            "weight) SELECT job_id, row_no, status, reason, result, p_claim, holder, attempt, weight FROM t "
+            "ON CONFLICT (job_id, row_no) DO NOTHING RETURNING row_no, status, weight), s AS MATERIALIZED "
+            "(SELECT t.lo, count(*) AS k, sum(t.weight) AS w FROM ins JOIN t ON t.row_no = ins.row_no GROUP "
+            "BY t.lo), cl AS (UPDATE job_claims b SET open_rows = b.open_rows - s.k, open_weight = "
+            "b.open_weight - s.w FROM s WHERE b.claim_id = p_claim AND b.lo = s.lo), cn AS (INSERT INTO "
+            "job_counts(job_id, state, status, part, n) SELECT (SELECT job_id FROM c LIMIT 1), x.st, x.stat, "
+            "pg_backend_pid() % 16, x.n FROM (SELECT 0 AS st, -1 AS stat, -sum(s.w) AS n FROM s HAVING "
+            "count(*) > 0 UNION ALL SELECT 2, status, sum(weight) FROM ins GROUP BY status) x ORDER BY 2, 3 "
+            "ON CONFLICT (job_id, state, status, part) DO UPDATE SET n = job_counts.n + excluded.n) SELECT "
+            "v.i, CASE WHEN ins.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_results d WHERE "
+            "d.job_id = (SELECT job_id FROM c LIMIT 1) AND d.row_no = v.row_no AND d.claim_id = p_claim) "
+            "THEN 0 ELSE 2 END FROM v LEFT JOIN ins ON ins.row_no = v.row_no ORDER BY v.i; END $f$;" },
 };
 
 typedef struct pg_store {
@@ -1684,45 +1729,312 @@ static int64_t pg_cache_purge(void *be, int64_t now)
 
 /* ---- job rows ------------------------------------------------------------------------- */
 
-/* Rows per INSERT of st_rows_add: one statement (Q_ROWS_ADD) with five
- * binary arrays of this many entries. */
-#define ADD_CHUNK 5000
-
-/* Inserts rows[0..n) (n <= ADD_CHUNK) of job_id with one statement. Rows
- * added, or -1 (errmsg). Lock held, in a transaction. */
-static int64_t insert_chunk(pg_store *s, const char *job_id, const st_row_in *rows, size_t n)
+static int cmp_i64(const void *a, const void *b)
 {
-    pg_array no, addr, dom, fields, weight;
-    arr_begin(&no, OID_INT8);
-    arr_begin(&addr, OID_TEXT);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One row of st_rows_add, sorted by (domain, row): its dseq is its place
+ * among its pair's rows. */
+typedef struct add_ent {
+    const st_row_in *in;
+    const char *domain; /* repaired when not UTF-8 */
+    int64_t dseq;
+    bool skip; /* there already, or a repeat of the row before */
+} add_ent;
+
+static int cmp_add_ent(const void *a, const void *b)
+{
+    const add_ent *x = a, *y = b;
+    int c = strcmp(x->domain, y->domain);
+    if (c)
+        return c;
+    return x->in->row < y->in->row ? -1 : x->in->row > y->in->row;
+}
+
+static int cmp_add_row(const void *a, const void *b)
+{
+    const add_ent *x = a, *y = b;
+    if (x->in->row != y->in->row)
+        return x->in->row < y->in->row ? -1 : 1;
+    return x->in < y->in ? -1 : x->in > y->in; /* the first given first */
+}
+
+/* A pair's end and highest row number, as Q_ROWS_PAIRS gives them. */
+typedef struct add_pair {
+    const char *domain; /* in the result */
+    int64_t end, last;  /* last: INT64_MAX when not known */
+} add_pair;
+
+static int cmp_add_pair(const void *a, const void *b)
+{
+    return strcmp(((const add_pair *)a)->domain, ((const add_pair *)b)->domain);
+}
+
+/* One field of binary COPY: its length then its bytes (NULL: -1). */
+static void copy_field(pg_array *a, const void *data, size_t n)
+{
+    if (!data) {
+        arr_u32(a, UINT32_MAX);
+    } else if (n > INT32_MAX) {
+        a->oom = true;
+    } else {
+        arr_u32(a, (uint32_t)n);
+        arr_put(a, data, n);
+    }
+}
+
+static void copy_i64(pg_array *a, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    arr_u32(a, 8);
+    arr_u32(a, (uint32_t)(u >> 32));
+    arr_u32(a, (uint32_t)u);
+}
+
+/* Sends the COPY of job_rows in binary format (PostgreSQL's COPY BINARY:
+ * a signature, flags and header extension, then per row its field count
+ * and fields, then -1) for the entries not skipped. 0 / -1 (errmsg;
+ * *unique set when a row was there already). Lock held, in a
+ * transaction. */
+static int copy_rows(pg_store *s, const char *job_id, const add_ent *e, size_t n, bool *unique)
+{
+    static const unsigned char sig[11] = { 'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0 };
+    PGresult *r = PQexec(s->conn, "COPY job_rows(job_id, row_no, addr, domain, fields, weight, dseq)"
+                                  " FROM STDIN (FORMAT binary)");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        set_error(s, r);
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    pg_array a = { 0 };
+    arr_put(&a, sig, sizeof sig);
+    arr_u32(&a, 0); /* flags */
+    arr_u32(&a, 0); /* header extension */
+    size_t jlen = strlen(job_id);
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (e[i].skip)
+            continue;
+        const st_row_in *in = e[i].in;
+        char *addr = utf8_repaired(in->addr);
+        const char *av = addr ? addr : in->addr;
+        unsigned char nf[2] = { 0, 7 };
+        arr_put(&a, nf, 2);
+        copy_field(&a, job_id, jlen);
+        copy_i64(&a, in->row);
+        copy_field(&a, av, strlen(av));
+        copy_field(&a, e[i].domain, strlen(e[i].domain));
+        copy_field(&a, in->fields ? (in->fields_len ? in->fields : "") : NULL, in->fields ? in->fields_len : 0);
+        copy_i64(&a, in->weight > 0 ? in->weight : 1);
+        copy_i64(&a, e[i].dseq);
+        free(addr);
+        /* sent in pieces of about a megabyte */
+        if (!a.oom && a.len >= (1u << 20)) {
+            ok = PQputCopyData(s->conn, (const char *)a.b, (int)a.len) == 1;
+            a.len = 0;
+        }
+    }
+    unsigned char trailer[2] = { 0xff, 0xff };
+    arr_put(&a, trailer, 2);
+    if (a.oom) {
+        ok = 0;
+        PQputCopyEnd(s->conn, "out of memory");
+    } else {
+        ok = ok && PQputCopyData(s->conn, (const char *)a.b, (int)a.len) == 1;
+        ok = PQputCopyEnd(s->conn, ok ? NULL : "cannot send the rows") == 1 && ok;
+    }
+    arr_free(&a);
+    int ret = 0;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == 0) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            *unique = state && strcmp(state, "23505") == 0;
+            set_error(s, r);
+            ret = -1;
+        }
+        PQclear(r);
+    }
+    if (!ok && ret == 0) {
+        set_error(s, NULL);
+        ret = -1;
+    }
+    return ret;
+}
+
+/* The rows of e (sorted) among the pairs' rows: reads each pair's end and
+ * highest row (locking the pairs), marks the rows there already (every
+ * row is looked for with probe_all) and gives the others their dseq; np
+ * gets the pairs. 0 / -1 (errmsg). Lock held,
+ * in a transaction. */
+static int place_rows(pg_store *s, const char *job_id, add_ent *e, size_t n, bool probe_all, PGresult **pairs,
+                      add_pair **pv, size_t *np)
+{
+    *pairs = NULL;
+    *pv = NULL;
+    *np = 0;
+    pg_array dom;
     arr_begin(&dom, OID_TEXT);
-    arr_begin(&fields, OID_BYTEA);
-    arr_begin(&weight, OID_INT8);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(e[i].domain, e[i - 1].domain) != 0)
+            arr_bytes(&dom, e[i].domain, strlen(e[i].domain));
+    params p = { 0 };
+    p_text(&p, job_id);
+    PGresult *r = NULL;
+    if (!arr_param(&p, &dom))
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or rows too large)");
+    else
+        r = run(s, Q_ROWS_PAIRS, &p, NULL);
+    arr_free(&dom);
+    if (!r)
+        return -1;
+    int k = PQntuples(r);
+    add_pair *v = calloc(k > 0 ? (size_t)k : 1, sizeof *v);
+    if (!v) {
+        PQclear(r);
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < k; i++)
+        v[i] = (add_pair){ .domain = PQgetvalue(r, i, 0),
+                           .end = get_i64(r, i, 1),
+                           .last = PQgetisnull(r, i, 2) || probe_all ? INT64_MAX : get_i64(r, i, 2) };
+    qsort(v, (size_t)k, sizeof *v, cmp_add_pair);
+    *pairs = r;
+    *pv = v;
+    *np = (size_t)k;
+    /* the rows a pair may hold already: looked for */
+    pg_array maybe;
+    arr_begin(&maybe, OID_INT8);
     for (size_t i = 0; i < n; i++) {
-        arr_i64(&no, rows[i].row);
-        arr_text(&addr, rows[i].addr);
-        arr_text(&dom, rows[i].domain);
-        arr_bytes(&fields, rows[i].fields ? (rows[i].fields_len ? rows[i].fields : "") : NULL,
-                  rows[i].fields ? rows[i].fields_len : 0);
-        arr_i64(&weight, rows[i].weight > 0 ? rows[i].weight : 1);
+        add_pair key = { .domain = e[i].domain };
+        const add_pair *pp = bsearch(&key, v, (size_t)k, sizeof *v, cmp_add_pair);
+        if (!pp) {
+            arr_free(&maybe);
+            snprintf(s->errmsg, sizeof s->errmsg, "the job's domain %s was not found", e[i].domain);
+            return -1;
+        }
+        if (!e[i].skip && e[i].in->row <= pp->last)
+            arr_i64(&maybe, e[i].in->row);
+    }
+    int ret = 0;
+    if (maybe.n > 0) {
+        params q = { 0 };
+        p_text(&q, job_id);
+        PGresult *x = NULL;
+        if (!arr_param(&q, &maybe))
+            snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or rows too large)");
+        else
+            x = run(s, Q_ROWS_EXISTING, &q, NULL);
+        if (!x) {
+            ret = -1;
+        } else {
+            int there = PQntuples(x);
+            int64_t *rows = malloc((there > 0 ? (size_t)there : 1) * sizeof *rows);
+            if (!rows) {
+                snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+                ret = -1;
+            }
+            for (int i = 0; rows && i < there; i++)
+                rows[i] = get_i64(x, i, 0);
+            if (rows)
+                qsort(rows, (size_t)there, sizeof *rows, cmp_i64);
+            for (size_t i = 0; rows && i < n; i++)
+                e[i].skip = e[i].skip || bsearch(&e[i].in->row, rows, (size_t)there, sizeof *rows, cmp_i64);
+            free(rows);
+        }
+        PQclear(x);
+    }
+    arr_free(&maybe);
+    if (ret != 0)
+        return -1;
+    /* each pair's new rows, in row order, after its end */
+    for (size_t i = 0, j = 0; i < n; i = j) {
+        add_pair key = { .domain = e[i].domain };
+        add_pair *pp = bsearch(&key, v, (size_t)k, sizeof *v, cmp_add_pair);
+        int64_t next = pp->end, last = -1;
+        for (j = i; j < n && strcmp(e[j].domain, e[i].domain) == 0; j++) {
+            if (!e[j].skip) {
+                e[j].dseq = next++;
+                last = e[j].in->row;
+            }
+        }
+        pp->end = next;
+        pp->last = last; /* the pair's highest new row (-1: none) */
+    }
+    return 0;
+}
+
+/* Adds rows[0..n) of job_id: the pairs' ends and highest rows read and
+ * locked (Q_ROWS_PAIRS), the rows that may be there looked for, the new
+ * ones sent with COPY, the pairs and the job's counter moved on. Rows
+ * added, or -1 (errmsg; *unique set when a row thought new was there:
+ * given before under another domain). Lock held, in a transaction. */
+static int64_t add_rows(pg_store *s, const char *job_id, const st_row_in *rows, size_t n, bool probe_all,
+                        bool *unique)
+{
+    add_ent *e = calloc(n, sizeof *e);
+    char **fixed = calloc(n, sizeof *fixed);
+    PGresult *pairs = NULL;
+    add_pair *pv = NULL;
+    size_t np = 0;
+    int64_t ret = -1;
+    if (!e || !fixed) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        fixed[i] = utf8_repaired(rows[i].domain);
+        e[i] = (add_ent){ .in = &rows[i], .domain = fixed[i] ? fixed[i] : rows[i].domain };
+    }
+    /* a row number given twice: its first row only */
+    qsort(e, n, sizeof *e, cmp_add_row);
+    for (size_t i = 1; i < n; i++)
+        e[i].skip = e[i].in->row == e[i - 1].in->row;
+    qsort(e, n, sizeof *e, cmp_add_ent);
+    if (place_rows(s, job_id, e, n, probe_all, &pairs, &pv, &np) != 0)
+        goto out;
+    int64_t added = 0, weight = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].skip) {
+            added++;
+            weight += e[i].in->weight > 0 ? e[i].in->weight : 1;
+        }
+    }
+    if (added > 0 && copy_rows(s, job_id, e, n, unique) != 0)
+        goto out;
+    pg_array dom, end, last;
+    arr_begin(&dom, OID_TEXT);
+    arr_begin(&end, OID_INT8);
+    arr_begin(&last, OID_INT8);
+    for (size_t i = 0; i < np; i++) {
+        arr_bytes(&dom, pv[i].domain, strlen(pv[i].domain));
+        arr_i64(&end, pv[i].end);
+        arr_i64(&last, pv[i].last);
     }
     params p = { 0 };
     p_text(&p, job_id);
-    int64_t ret = -1;
-    if (!arr_param(&p, &no) || !arr_param(&p, &addr) || !arr_param(&p, &dom) || !arr_param(&p, &fields) ||
-        !arr_param(&p, &weight)) {
+    if (!arr_param(&p, &dom) || !arr_param(&p, &end) || !arr_param(&p, &last)) {
         snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or rows too large)");
     } else {
-        PGresult *r = run(s, Q_ROWS_ADD, &p, NULL);
+        p_i64(&p, weight);
+        PGresult *r = run(s, Q_ROWS_PUBLISHED, &p, NULL);
         if (r)
-            ret = PQntuples(r) > 0 ? get_i64(r, 0, 0) : 0;
+            ret = added;
         PQclear(r);
     }
-    arr_free(&no);
-    arr_free(&addr);
     arr_free(&dom);
-    arr_free(&fields);
-    arr_free(&weight);
+    arr_free(&end);
+    arr_free(&last);
+out:
+    for (size_t i = 0; fixed && i < n; i++)
+        free(fixed[i]);
+    free(fixed);
+    free(e);
+    free(pv);
+    PQclear(pairs);
     return ret;
 }
 
@@ -1746,14 +2058,14 @@ static int64_t pg_rows_add(void *be, const char *job_id, const st_row_in *rows, 
         snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
         added = -1;
     }
-    for (size_t i = 0; added >= 0 && i < n; i += ADD_CHUNK) {
-        int64_t k = insert_chunk(s, job_id, rows + i, n - i < ADD_CHUNK ? n - i : ADD_CHUNK);
-        if (k < 0) {
+    if (added == 0) {
+        bool unique = false;
+        added = add_rows(s, job_id, rows, n, false, &unique);
+        if (added < 0 && unique && exec_plain(s, "ROLLBACK") == 0 && exec_plain(s, "BEGIN") == 0)
+            added = add_rows(s, job_id, rows, n, true, &unique); /* every row looked for */
+        if (added < 0) {
             snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
             exec_plain(s, "ROLLBACK");
-            added = -1;
-        } else {
-            added += k;
         }
     }
     if (added >= 0 && exec_plain(s, "COMMIT") != 0) {
@@ -1915,12 +2227,6 @@ static int64_t result_chunk(pg_store *s, const char *claim_id, const st_row_resu
     return written;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Whether res[0..n) names a row twice (a statement writes a row once). */
 static bool has_repeats(const st_row_result *res, size_t n)
 {
@@ -2045,6 +2351,84 @@ static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
     }
     PQclear(r);
     *got = rows;
+    return ret;
+}
+
+static int pg_rows_collect_done(void *be, const char *job_id, int max_ranges,
+                                int (*cb)(void *ctx, const st_row_done *row), void *ctx, st_collect_mark *mark)
+{
+    pg_store *s = be;
+    params p = { 0 };
+    p_text(&p, job_id);
+    p_i64(&p, max_ranges);
+    pthread_mutex_lock(&s->lock);
+    PGresult *g = run(s, Q_ROWS_DONE_RANGES, &p, NULL), *r = NULL;
+    int k = g ? PQntuples(g) : 0;
+    int ret = g ? (k > 0) : -1;
+    if (k > 0) {
+        mark->claim = calloc((size_t)k, sizeof *mark->claim);
+        mark->lo = calloc((size_t)k, sizeof *mark->lo);
+        pg_array dom, lo, hi;
+        arr_begin(&dom, OID_TEXT);
+        arr_begin(&lo, OID_INT8);
+        arr_begin(&hi, OID_INT8);
+        for (int i = 0; mark->claim && mark->lo && i < k; i++) {
+            get_copy(g, i, 0, mark->claim[i], sizeof mark->claim[i]);
+            mark->lo[i] = get_i64(g, i, 1);
+            arr_bytes(&dom, PQgetvalue(g, i, 2), (size_t)PQgetlength(g, i, 2));
+            arr_i64(&lo, mark->lo[i]);
+            arr_i64(&hi, get_i64(g, i, 3));
+        }
+        mark->n = (size_t)k;
+        params q = { 0 };
+        p_text(&q, job_id);
+        if (!mark->claim || !mark->lo || !arr_param(&q, &dom) || !arr_param(&q, &lo) || !arr_param(&q, &hi)) {
+            snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+            ret = -1;
+        } else if (!(r = run(s, Q_ROWS_RANGE_RESULTS, &q, NULL))) {
+            ret = -1;
+        }
+        arr_free(&dom);
+        arr_free(&lo);
+        arr_free(&hi);
+    }
+    pthread_mutex_unlock(&s->lock);
+    PQclear(g);
+    int rows = r ? PQntuples(r) : 0;
+    for (int i = 0; i < rows && ret == 1; i++) {
+        st_row_done d = { .row = get_i64(r, i, 0),
+                          .addr = PQgetvalue(r, i, 1),
+                          .status = (int)get_i64(r, i, 2),
+                          .reason = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+                          .json = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4) };
+        if (cb(ctx, &d) != 0)
+            ret = -1;
+    }
+    PQclear(r);
+    return ret;
+}
+
+static int pg_rows_collected(void *be, const st_collect_mark *mark)
+{
+    pg_store *s = be;
+    pg_array claim, lo;
+    arr_begin(&claim, OID_TEXT);
+    arr_begin(&lo, OID_INT8);
+    for (size_t i = 0; i < mark->n; i++) {
+        arr_bytes(&claim, mark->claim[i], strlen(mark->claim[i]));
+        arr_i64(&lo, mark->lo[i]);
+    }
+    params p = { 0 };
+    int ret = -1;
+    if (!arr_param(&p, &claim) || !arr_param(&p, &lo)) {
+        pthread_mutex_lock(&s->lock);
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+        pthread_mutex_unlock(&s->lock);
+    } else {
+        ret = run_command(s, Q_ROWS_COLLECTED, &p);
+    }
+    arr_free(&claim);
+    arr_free(&lo);
     return ret;
 }
 
@@ -2444,6 +2828,8 @@ static const st_store_ops pg_ops = {
     .rows_release = pg_rows_release,
     .rows_counts = pg_rows_counts,
     .rows_page = pg_rows_page,
+    .rows_collect_done = pg_rows_collect_done,
+    .rows_collected = pg_rows_collected,
     .worker_register = pg_worker_register,
     .worker_heartbeat = pg_worker_heartbeat,
     .worker_list = pg_worker_list,

@@ -346,6 +346,9 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
      * results in a table of their own); here the rows are updated in
      * place as before: only the version moves */
     [8] = "UPDATE meta SET v = 9 WHERE k = 'schema_version';",
+    /* PostgreSQL's version 10 publishes rows with COPY and lets the
+     * coordinator copy results while a job runs; nothing of it here */
+    [9] = "UPDATE meta SET v = 10 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {

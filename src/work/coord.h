@@ -2,9 +2,10 @@
  * coord.h - the coordinator of a job shared through the store: the one
  * protocol between a bulk job's state file (src/bulk/state.h) and the
  * store's job rows (store.h). The job's distinct addresses are published
- * for the workers (worker.h), its progress is read from the rows, and when
- * every row has its result the results are copied back into the state,
- * from which the output is written exactly as on one machine.
+ * for the workers (worker.h), its progress is read from the rows, and its
+ * results are copied back into the state as claims finish (the rest when
+ * every row has its result), from which the output is written exactly as
+ * on one machine.
  *
  * The server runs a pass per job on its io thread (src/server/engine.c),
  * `verify -i FILE --db URL` one per tick of its loop (src/cli/bulk_run.c).
@@ -43,9 +44,10 @@ typedef struct wk_coord_pass {
 } wk_coord_pass;
 
 /* One pass over job_id, whose state is st: publishes its addresses unless
- * st says they are (wk_rows_publish), reads the rows' counts, and when no
- * row is pending or claimed any more copies every result into st
- * (wk_rows_collect). WK_OK (*out filled); WK_FAILED when st cannot be
+ * st says they are (wk_rows_publish), reads the rows' counts, copies the
+ * results of finished claims (st_rows_collect_done: a bounded amount per
+ * pass), and when no row is pending or claimed any more copies the rest
+ * (and, when some are still missing, every result: wk_rows_collect). WK_OK (*out filled); WK_FAILED when st cannot be
  * written or a result is unreadable (the job cannot end well); WK_RETRY
  * when the store or the publication failed (nothing lost: the next pass
  * tries again). */
