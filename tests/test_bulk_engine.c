@@ -262,8 +262,15 @@ static void packed_tests(bc_ctx *ctx)
         free(ea);
         free(eb);
     }
-    static const char *const bad[] = { "",        "{}", "[1]", "{\"status\":7,\"reason\":\"x\"}", "{\"status\":1}",
-                                       "not json" };
+    static const char *const bad[] = { "",
+                                       "{}",
+                                       "[1]",
+                                       "{\"status\":7,\"reason\":\"x\"}",
+                                       "{\"status\":1}",
+                                       "not json",
+                                       "{\"status\":1,\"reason\":\"x\"}\n",
+                                       "{\"status\":1,\"reason\":\"x\"}\nnot json",
+                                       "{\"status\":1,\"reason\":\"x\"} {\"a\":1}" };
     bool refused = true;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
@@ -271,6 +278,15 @@ static void packed_tests(bc_ctx *ctx)
                   strstr(err, "address 1");
     }
     CHECK(refused, "packed: texts that are not packed results are refused with a message (%s)", err);
+    /* the one-object form of versions before schema 10 (results written
+     * before an upgrade, collected after it) */
+    CHECK(bk_state_begin(b) == 0 &&
+              bk_state_store_packed(b, 1,
+                                    "{\"status\":1,\"reason\":\"accepted_email\",\"score\":90,\"json\":"
+                                    "\"{\\\"email\\\":\\\"old@form.example\\\"}\"}",
+                                    err, sizeof err) == 0 &&
+              bk_state_commit(b) == 0,
+          "packed: the older one-object form is still read (%s)", err);
     drop_state(a, pa);
     drop_state(b, pb);
 }

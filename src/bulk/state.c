@@ -678,9 +678,16 @@ char *bk_result_pack(const bc_result *r)
         json_object_set_new(o, "suggestion", str_or_null(c.suggestion)) == 0 &&
         json_object_set_new(o, "mx_host", str_or_null(c.mx_host)) == 0 &&
         json_object_set_new(o, "smtp_code", json_integer(c.smtp_code)) == 0 &&
-        json_object_set_new(o, "smtp_message", str_or_null(c.smtp_message)) == 0 &&
-        json_object_set_new(o, "json", json_string(full)) == 0)
-        out = json_dumps(o, JSON_COMPACT);
+        json_object_set_new(o, "smtp_message", str_or_null(c.smtp_message)) == 0) {
+        char *head = json_dumps(o, JSON_COMPACT);
+        size_t hl = head ? strlen(head) : 0, fl = strlen(full);
+        if (head && (out = malloc(hl + 1 + fl + 1)) != NULL) {
+            memcpy(out, head, hl);
+            out[hl] = '\n';
+            memcpy(out + hl + 1, full, fl + 1);
+        }
+        free(head);
+    }
     json_decref(o);
     free(full);
     return out;
@@ -693,9 +700,22 @@ static const char *opt_str(const json_t *o, const char *key)
 
 int bk_state_store_packed(bk_state *st, int64_t id, const char *packed, char *err, size_t errlen)
 {
+    /* the columns, then (after a newline) the result's JSON as it is; or
+     * (from before schema 10) one object with the JSON in its "json" */
     json_error_t je;
-    json_t *o = json_loads(packed, 0, &je);
+    json_t *o = json_loads(packed, JSON_DISABLE_EOF_CHECK, &je);
     const json_t *status = json_object_get(o, "status");
+    const char *full = NULL;
+    if (o && packed[je.position] == '\n') {
+        full = packed + je.position + 1;
+        size_t fl = strlen(full);
+        if (fl < 2 || full[0] != '{' || full[fl - 1] != '}')
+            status = NULL; /* not a result's JSON */
+    } else if (o && packed[je.position] == '\0') {
+        full = opt_str(o, "json");
+    } else {
+        status = NULL;
+    }
     if (!json_is_object(o) || !json_is_integer(status) || json_integer_value(status) < 0 ||
         json_integer_value(status) > 3 || !json_is_string(json_object_get(o, "reason"))) {
         snprintf(err, errlen, "address %lld: the result from the worker is not a packed result", (long long)id);
@@ -714,7 +734,7 @@ int bk_state_store_packed(bk_state *st, int64_t id, const char *packed, char *er
         .mx_host = opt_str(o, "mx_host"),
         .smtp_code = (int)json_integer_value(json_object_get(o, "smtp_code")),
         .smtp_message = opt_str(o, "smtp_message"),
-        .json = opt_str(o, "json"),
+        .json = full,
     };
     int rc = bk_state_store_cols(st, id, &c);
     if (rc != 0)

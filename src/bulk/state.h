@@ -108,12 +108,15 @@ int bk_state_store_result(bk_state *st, int64_t id, const bc_result *r, bool wit
 int bk_state_store_cols(bk_state *st, int64_t id, const bk_result_cols *c);
 
 /* A result packed for another process (a worker writing to the shared
- * store): its columns and its whole JSON, as one line of JSON text;
+ * store): its columns as one line of JSON text, a newline, then its whole
+ * JSON as it is (read back without parsing it: inside the columns' object,
+ * as a string, it was parsed and unescaped for every result collected);
  * malloc'd (caller frees), NULL on ENOMEM. */
 char *bk_result_pack(const bc_result *r);
 /* Stores a packed result as the result of address `id`, exactly as
  * bk_state_store_result(..., with_json = true) would have stored the
- * result it was packed from. Inside a transaction. 0 / -1 (err). */
+ * result it was packed from (also the one-object form of older versions,
+ * the JSON in its "json"). Inside a transaction. 0 / -1 (err). */
 int bk_state_store_packed(bk_state *st, int64_t id, const char *packed, char *err, size_t errlen);
 
 /* Every row in input order with its result (rows whose address has none are

@@ -418,9 +418,11 @@ for line in (nd.body.decode("utf-8", "replace").splitlines() if nd.status == 200
     if src:
         sources[src] += 1
 # rows whose result one of the three workers wrote after an SMTP conversation:
-# each from the worker's own address (--source-ip)
+# each from the worker's own address (--source-ip); a stored result is its
+# columns' JSON, a newline, then the result's JSON
 by_workers = psql("bcnodes", "SELECT count(*), count(*) FILTER (WHERE src = '127.0.0.2' || substr(name, 2, 1))"
-                             " FROM (SELECT w.name, ((r.result::json ->> 'json')::json -> 'smtp' ->> 'source_address')"
+                             " FROM (SELECT w.name, (substr(r.result, strpos(r.result, E'\\n') + 1)::json -> 'smtp'"
+                             " ->> 'source_address')"
                              " AS src FROM job_results r JOIN workers w ON w.id = r.holder"
                              f" WHERE r.job_id = '{jid}' AND w.name IN ('w1', 'w2', 'w3')) x"
                              " WHERE src IS NOT NULL")
