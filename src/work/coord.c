@@ -278,9 +278,9 @@ wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_p
     /* Every row has its result: the rest is copied by ranges when it is
      * little; when it is much, in one pass in row order (the state's
      * pages in order, each written once; a range's rows, one domain's, are
-     * spread over the whole state: with 700,000 rows of a million left,
-     * copying them by ranges took 75 s, where one pass in row order
-     * copies a million in about 64 s) */
+     * spread over the whole state: at a million rows, what was left took
+     * 75 s to copy by ranges after the last result, where one pass in row
+     * order copies a million in about 64 s) */
     wk_rc rc = end && todo > COLLECT_PASS_ROWS ? WK_OK : collect_done(store, job_id, st, end, why, sizeof why);
     if (rc != WK_OK || !end) {
         if (rc != WK_OK)
