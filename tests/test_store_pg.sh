@@ -187,6 +187,14 @@ got=$(pg_local_psql mig3 -At -c "SELECT string_agg(column_name, ',' ORDER BY ord
   SELECT string_agg(row_no || ':' || status || ':' || claim_id || ':' || result, ' ') FROM job_results")
 [ "$got" = $'job_id,row_no,addr,domain,fields,weight,dseq\n3:1:c0:{}' ]
 ok $? "9 writes rows once: their state columns are gone, row 3's result is in job_results (got '${got//$'\n'/ }')"
+got=$(pg_local_psql mig3 -At -c "SELECT pg_get_functiondef('bc_claim(text, text, bigint, bigint, bigint,
+  boolean)'::regprocedure)" | tr -s ' \n' ' ')
+case $got in
+  *"CONTINUE WHEN p_excl AND NOT pg_try_advisory_xact_lock(hashtextextended('bc-domain:' || k, 0)); CONTINUE WHEN p_excl AND bc_key_busy(k, p_now);"*)
+    r=0 ;;
+  *) r=1 ;;
+esac
+ok $r "10: bc_claim looks for a live claim of the key in a statement of its own, after taking the key's lock"
 
 # A database of schema version 3 holding a job's rows in every state
 # (pending, claimed under a live and under an expired lease, given back,
