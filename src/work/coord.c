@@ -176,6 +176,15 @@ static int copy_result(void *arg, const st_row_done *row)
     return 0;
 }
 
+/* A copy into st that failed: st's transaction rolled back; WK_FAILED
+ * when a result could not be stored, WK_RETRY when the store failed. */
+static wk_rc copy_failed(st_store *store, bk_state *st, const copy_ctx *cc, char *err, size_t errlen)
+{
+    bk_state_rollback(st);
+    snprintf(err, errlen, "%s", cc->bad ? cc->err : st_store_error(store));
+    return cc->bad ? WK_FAILED : WK_RETRY;
+}
+
 /* wk_rows_collect; with only_new, results st has already are passed over. */
 static wk_rc rows_collect(st_store *store, const char *job_id, bk_state *st, bool only_new, char *err,
                           size_t errlen)
@@ -185,16 +194,8 @@ static wk_rc rows_collect(st_store *store, const char *job_id, bk_state *st, boo
         snprintf(err, errlen, "%s", bk_state_error(st));
         return WK_FAILED;
     }
-    int rc = st_rows_results(store, job_id, copy_result, &cc);
-    if (rc != 0) {
-        bk_state_rollback(st);
-        if (cc.bad) {
-            snprintf(err, errlen, "%s", cc.err);
-            return WK_FAILED;
-        }
-        snprintf(err, errlen, "%s", st_store_error(store));
-        return WK_RETRY;
-    }
+    if (st_rows_results(store, job_id, copy_result, &cc) != 0)
+        return copy_failed(store, st, &cc, err, errlen);
     if (bk_state_commit(st) != 0) {
         snprintf(err, errlen, "%s", bk_state_error(st));
         return WK_FAILED;
@@ -230,17 +231,12 @@ static wk_rc collect_done(st_store *store, const char *job_id, bk_state *st, boo
             return WK_FAILED;
         }
         int rc = st_rows_collect_done(store, job_id, COLLECT_RANGES, copy_result, &cc, &mark);
-        if (rc != 1) {
+        if (rc == 0) {
             bk_state_rollback(st);
-            if (rc == 0)
-                return WK_OK;
-            if (cc.bad) {
-                snprintf(err, errlen, "%s", cc.err);
-                return WK_FAILED;
-            }
-            snprintf(err, errlen, "%s", st_store_error(store));
-            return WK_RETRY;
+            return WK_OK;
         }
+        if (rc != 1)
+            return copy_failed(store, st, &cc, err, errlen);
         if (bk_state_commit(st) != 0) {
             snprintf(err, errlen, "%s", bk_state_error(st));
             st_collect_mark_clear(&mark);
