@@ -74,6 +74,23 @@ by closing the connection. DATA gets 554, as in every mode. STARTTLS is
 offered (and the profile's STARTTLS line kept in EHLO) only with --cert/--key.
 --listen may be given several times (one provider on several MX addresses).
 
+Replies out of step (every mode that greets, also with --replica): the
+server answers a command, then adds lines, loses a reply or gives another
+command's reply, as firewalls, proxies and broken servers do:
+  --extra 'AFTER=LINE'   after the reply to AFTER (greeting, ehlo, helo,
+                         starttls, mail, rcpt, rset; or 'rcpt:N' for the
+                         N-th RCPT of the session only) also send LINE
+                         (repeatable, in order); '\n' in LINE splits it
+  --extra-delay SECONDS  send those lines that much later (by then the
+                         client has sent its next command), default 0: in
+                         the same write as the reply
+  --drop 'VERB:N'        send no reply to the N-th VERB of the session
+                         (MAIL, RCPT, RSET, ...) (repeatable)
+  --answer 'VERB=CODE TEXT'
+                         answer every VERB (EHLO, MAIL, RCPT, RSET, QUIT,
+                         ...) with this one line instead (repeatable; any
+                         text, so also a line that is no reply at all)
+
 The log (--log) gets one line per event, prefixed by the session number:
   "3 CONNECT 127.0.0.1:40000", "3 C EHLO x", "3 S 250 ...", "3 CLOSE".
 "ready" is printed on stdout once the socket listens.
@@ -247,6 +264,26 @@ class Server:
         self.replica = Replica(args) if args.replica else None
         self.logf = open(args.log, "a", buffering=1) if args.log else None
         self.nsession = 0
+        self.extras = []  # (where, line): where is "greeting", "ehlo", "rcpt:2", ...
+        for e in args.extra or []:
+            where, sep, line = e.partition("=")
+            if not sep:
+                raise SystemExit("bad --extra: %r" % e)
+            for part in line.split("\\n"):
+                self.extras.append((where.lower(), part))
+        self.drops = set()
+        for d in args.drop or []:
+            verb, _, n = d.partition(":")
+            if not n.isdigit():
+                raise SystemExit("bad --drop: %r" % d)
+            self.drops.add((verb.upper(), int(n)))
+        self.answers = {}
+        for a in args.answer or []:
+            verb, sep, reply = a.partition("=")
+            if not sep or not reply:
+                raise SystemExit("bad --answer: %r" % a)
+            self.answers[verb.upper()] = reply
+        self.cur = {}  # sid -> [verb, its count in the session, counts, muted]
 
     def log(self, sid, what):
         if self.logf:
@@ -264,11 +301,33 @@ class Server:
         verb = line.split(" ", 1)[0].upper()
         if verb.startswith("MAIL") or verb.startswith("RCPT"):
             verb = line[:4].upper()
+        cur = self.cur.setdefault(sid, ["GREETING", 1, {}, False])
+        n = cur[2].get(verb, 0) + 1
+        cur[2][verb] = n
+        cur[0], cur[1], cur[3] = verb, n, (verb, n) in self.drops
         return line, verb
 
     async def send(self, sid, writer, line):
+        cur = self.cur.setdefault(sid, ["GREETING", 1, {}, False])
+        last = len(line) < 4 or line[3] != "-"
+        if cur[0] in self.answers:
+            if not last:
+                return
+            line = self.answers[cur[0]]
+        if cur[3]:
+            self.log(sid, "S (not sent) " + line)
+            return
         self.log(sid, "S " + line)
         writer.write(line.encode("utf-8", "replace") + b"\r\n")
+        if last:
+            where = cur[0].lower()
+            extra = [x for w, x in self.extras if w in (where, "%s:%d" % (where, cur[1]))]
+            if extra and self.args.extra_delay > 0:
+                await writer.drain()
+                await asyncio.sleep(self.args.extra_delay)
+            for x in extra:
+                self.log(sid, "S (extra) " + x)
+                writer.write(x.encode("utf-8", "replace") + b"\r\n")
         await writer.drain()
 
     async def handle(self, reader, writer):
@@ -281,6 +340,7 @@ class Server:
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError, ValueError) as e:
             self.log(sid, "ERROR %s" % e.__class__.__name__)
         finally:
+            self.cur.pop(sid, None)
             self.log(sid, "CLOSE")
             try:
                 writer.close()
@@ -544,6 +604,10 @@ async def main():
                     help="with --replica: block clients connecting from this IP (repeatable)")
     ap.add_argument("--rcpt-limit", type=int, default=0,
                     help="with --replica: 'too many recipients' past the N-th RCPT of a transaction")
+    ap.add_argument("--extra", action="append", help="'AFTER=LINE': a line after the reply to AFTER")
+    ap.add_argument("--extra-delay", type=float, default=0.0)
+    ap.add_argument("--drop", action="append", help="'VERB:N': no reply to the N-th VERB")
+    ap.add_argument("--answer", action="append", help="'VERB=CODE TEXT': every VERB gets this reply")
     args = ap.parse_args()
     if bool(args.replica) != bool(args.provider):
         ap.error("--replica and --provider go together")

@@ -14,9 +14,22 @@
  * schedules the user callback on a 0 s timer, so the callback runs exactly
  * once, from the loop, and everything is freed after it returns.
  *
+ * Every reply answers one command, in order (RFC 5321 4.1, RFC 2920 for
+ * pipelined groups): `owed` counts the replies the commands on the wire
+ * still owe. A reply when none is owed, bytes already there when the next
+ * command is about to go out (outside a pipelined group), or a reply whose
+ * code no command of its kind gives (220 to EHLO, 221 to RCPT, 550 to
+ * RSET) means the stream is out of step: a duplicated greeting, a line a
+ * proxy added, a reply lost from a group. From then on no reply can be
+ * matched to its command, so the session gives no recipient any reply
+ * (probe_out_of_step) and ends as PROTOCOL with out_of_step set.
+ *
  * After the last RCPT reply the outcome is decided (COMPLETED); QUIT is then
- * sent and its 221 awaited briefly, but nothing that happens during QUIT (no
- * answer, a reset) changes the decided outcome.
+ * sent and its 221 awaited briefly. The reply to the command after a
+ * recipient's (RSET's 250, QUIT's 221) is what shows that the recipient's
+ * reply was its own; when QUIT gets any other answer the stream was out of
+ * step and the decided outcome is undone. No answer or a reset during QUIT
+ * changes nothing.
  *
  * With a proxy, the socket connects to the proxy and the CONNECT step runs
  * the SOCKS5 machine (socks5.h) until the tunnel is open, under the connect
@@ -87,6 +100,7 @@ struct bc_probe {
     bool mail_group_sent;       /* the batch's MAIL (+RCPTs) went out with the RSET before it */
     bool quit_sent;             /* QUIT is on the wire (it may end the last pipelined group) */
     bool socks_started;         /* connected to the proxy: `socks` runs (cfg->proxy only) */
+    int owed;                   /* replies the commands sent (or the greeting) still owe */
     bc_socks5 socks;            /* the SOCKS5 handshake, while step is CONNECT */
 
     char rx_line[PROBE_RX_LINE_MAX]; /* received bytes of the current line, for the transcript */
@@ -272,6 +286,11 @@ __attribute__((format(printf, 3, 4))) static void probe_finish(bc_probe *p, bc_p
     if (!p->decided) {
         p->out.end = end;
         p->out.step = p->step;
+        /* Only a REPLY ending is about a reply: the one before (MAIL's 250
+         * when RCPT got garbage or the connection dropped) is not shown as
+         * if it had answered this step. */
+        if (end != BC_PROBE_REPLY)
+            p->out.have_last = false;
         if (fmt) {
             va_list ap;
             va_start(ap, fmt);
@@ -305,9 +324,60 @@ __attribute__((format(printf, 3, 4))) static void probe_finish(bc_probe *p, bc_p
     event_add(p->done_ev, &zero);
 }
 
+/* The stream went out of step (see the top of the file): no recipient of
+ * the session keeps a reply, whatever was decided, and the session ends as
+ * PROTOCOL with out_of_step set and the detail "out of step: ...". */
+__attribute__((format(printf, 2, 3))) static void probe_out_of_step(bc_probe *p, const char *fmt, ...)
+{
+    if (p->finished)
+        return;
+    char why[sizeof p->out.error - 16];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < p->req->nrcpts; i++)
+        p->req->rcpts[i].replied = false;
+    p->decided = false;
+    p->out.out_of_step = true;
+    probe_finish(p, BC_PROBE_PROTOCOL, "out of step: %s", why);
+}
+
+/* True when `code` is a reply the command of `step` can get (RFC 5321
+ * 4.3.2; 421 is handled before, wherever it comes): its success code, or
+ * any 4xx or 5xx (the greeting's 554, EHLO's 502, RCPT's 550...). RSET and
+ * QUIT have no failure replies: a 5xx there is another command's. */
+static bool probe_reply_fits(bc_probe_step step, int code)
+{
+    bool failure = code >= 400 && code <= 599;
+    switch (step) {
+    case BC_STEP_GREETING:
+    case BC_STEP_STARTTLS: return code == 220 || failure;
+    case BC_STEP_EHLO:
+    case BC_STEP_HELO:
+    case BC_STEP_MAIL: return code == 250 || failure;
+    case BC_STEP_RCPT: return code == 250 || code == 251 || code == 252 || failure;
+    case BC_STEP_RSET: return code == 250;
+    case BC_STEP_QUIT: return code == 221;
+    case BC_STEP_CONNECT:
+    case BC_STEP_TLS:
+    case BC_STEP_DONE: return false;
+    }
+    return false;
+}
+
+/* True once a recipient of the session holds a reply. */
+static bool probe_any_rcpt_reply(const bc_probe *p)
+{
+    for (int i = 0; i < p->req->nrcpts; i++)
+        if (p->req->rcpts[i].replied)
+            return true;
+    return false;
+}
+
 /* Decides the outcome now (COMPLETED, or REPLY at the current step), then
- * sends QUIT and waits briefly for 221; whatever happens next, the decided
- * outcome stands. */
+ * sends QUIT and waits briefly for 221; the decided outcome stands unless
+ * QUIT's answer shows the stream out of step (see probe_response). */
 static void probe_decide_and_quit(bc_probe *p, bc_probe_end end)
 {
     p->out.end = end;
@@ -376,6 +446,7 @@ __attribute__((format(printf, 2, 3))) static void probe_send(bc_probe *p, const 
     line[len] = '\r';
     line[len + 1] = '\n';
     bufferevent_write(p->bev, line, len + 2);
+    p->owed++;
 }
 
 /* The step timer fired: the step timed out, or the deadline passed. */
@@ -398,6 +469,17 @@ static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
                                              : "waiting for the CONNECT reply");
         return;
     }
+    /* A pipelined group answered in part, then silence: a server answers
+     * the group in order without pausing, so a reply may have been lost
+     * and those that came may belong to other commands. */
+    bool group_answered = false;
+    for (int i = p->batch_start; i < p->batch_end && p->step == BC_STEP_RCPT && p->pipelined_batch; i++)
+        group_answered = group_answered || p->req->rcpts[i].replied;
+    if (!deadline && group_answered) {
+        probe_out_of_step(p, "no reply to the pipelined RCPT TO:<%s> after the earlier ones",
+                          p->req->rcpts[p->await_rcpt].mailbox);
+        return;
+    }
     probe_finish(p, BC_PROBE_TIMEOUT, "%s waiting for %s", deadline ? "deadline passed" : "timed out",
                  bc_probe_step_name(p->step));
 }
@@ -410,6 +492,7 @@ static void probe_connected(bc_probe *p)
 {
     event_del(p->timer);
     bc_transcript_addf(p->cfg->transcript, '*', "connected to %s", p->req->host ? p->req->host : "-");
+    p->owed = 1; /* the greeting */
     probe_enter(p, BC_STEP_GREETING);
 }
 
@@ -595,7 +678,7 @@ static void probe_send_mail_group(bc_probe *p)
             utf8 = true;
     probe_send(p, "MAIL FROM:<%s>%s", p->cfg->mail_from, utf8 ? " SMTPUTF8" : "");
     p->mail_sent = true;
-    p->pipelined_batch = (p->out.caps & BC_SMTP_CAP_PIPELINING) != 0;
+    p->pipelined_batch = (p->out.caps & BC_SMTP_CAP_PIPELINING) && !p->cfg->no_pipelining;
     if (!p->pipelined_batch)
         return;
     for (int i = p->batch_start; i < p->batch_end; i++)
@@ -636,7 +719,7 @@ static void probe_enter(bc_probe *p, bc_probe_step step)
     case BC_STEP_RSET:
         probe_send(p, "RSET");
         /* RFC 2920: RSET, MAIL and RCPT may share a group. */
-        if (p->out.caps & BC_SMTP_CAP_PIPELINING) {
+        if ((p->out.caps & BC_SMTP_CAP_PIPELINING) && !p->cfg->no_pipelining) {
             probe_send_mail_group(p);
             p->mail_group_sent = true;
         }
@@ -737,6 +820,12 @@ static void probe_response(bc_probe *p, const bc_smtp_reply *r)
         p->out.last = *r;
     }
     if (p->step == BC_STEP_QUIT) {
+        /* QUIT's answer shows that the replies before were the commands'
+         * own; anything but 221 (or a closing 421) was another command's. */
+        if (r->code != 221 && r->code != 421 && probe_any_rcpt_reply(p)) {
+            probe_out_of_step(p, "QUIT answered %d", r->code);
+            return;
+        }
         if (r->code == 221 && p->out.end == BC_PROBE_COMPLETED)
             p->out.step = BC_STEP_DONE;
         probe_finish(p, BC_PROBE_COMPLETED, NULL);
@@ -750,6 +839,10 @@ static void probe_response(bc_probe *p, const bc_smtp_reply *r)
             p->req->rcpts[p->await_rcpt].reply = *r;
         }
         probe_finish(p, BC_PROBE_REPLY, "server closing: %d %s", r->code, r->text);
+        return;
+    }
+    if (!probe_reply_fits(p->step, r->code)) {
+        probe_out_of_step(p, "%d is no reply to %s", r->code, bc_probe_step_name(p->step));
         return;
     }
     int cls = r->code / 100;
@@ -886,6 +979,19 @@ static void probe_read_cb(struct bufferevent *bev, void *arg)
             bc_smtp_reply reply = p->parser.reply;
             if (p->timer)
                 event_del(p->timer);
+            /* A reply no command asked for, or bytes already waiting when
+             * every reply is in and the next command has not gone out. */
+            if (--p->owed < 0 && p->step != BC_STEP_QUIT) {
+                probe_out_of_step(p, "a reply no command asked for (%d at %s)", reply.code,
+                                  bc_probe_step_name(p->step));
+                return;
+            }
+            if (p->owed == 0 && p->step != BC_STEP_QUIT && reply.code != 421 &&
+                (off < len || evbuffer_get_length(in) > 0)) {
+                probe_rx_log(p, buf + off, len - off);
+                probe_out_of_step(p, "bytes before the command after %s's reply", bc_probe_step_name(p->step));
+                return;
+            }
             probe_response(p, &reply);
         }
     }
@@ -1061,6 +1167,12 @@ bc_probe *bc_probe_start(struct event_base *base, const bc_probe_config *cfg, bc
             probe_finish(p, BC_PROBE_REFUSED, "connect: %s", e ? evutil_socket_error_to_string(e) : "failed");
     }
     return p;
+}
+
+/* The step the session is at (what it sent last and waits on). */
+bc_probe_step bc_probe_current_step(const bc_probe *p)
+{
+    return p->step;
 }
 
 /* Ends the session now. The callback fires from the loop with CANCELLED, or

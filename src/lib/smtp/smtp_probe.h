@@ -100,6 +100,8 @@ typedef struct bc_probe_config {
     int greeting_timeout_ms;       /* 0: 30000 (some servers delay the greeting on purpose) */
     int command_timeout_ms;        /* 0: 30000, per reply */
     bool no_starttls;              /* never try STARTTLS (also set for the plaintext retry) */
+    bool no_pipelining;            /* one command at a time even when PIPELINING is offered (the
+                                  * retry after a session that went out of step) */
     SSL_CTX *ssl_ctx;              /* client context to use for STARTTLS (owned by the caller); NULL:
                                   * STARTTLS is not attempted */
     const struct sockaddr *source; /* bind to this local address first, or NULL */
@@ -124,6 +126,9 @@ typedef struct bc_probe_outcome {
     bool tls_cert_ok;         /* the chain verified against the system CAs and matched the host */
     char tls_cert_error[128]; /* why not, when it did not */
     bool pipelined;           /* RCPTs were pipelined */
+    bool out_of_step;         /* PROTOCOL because replies and commands stopped matching (an
+                                  * unsolicited reply or bytes, a reply no command of its kind
+                                  * gives): no recipient of the session keeps its reply */
     bool proxy_failed;        /* REFUSED/TIMEOUT/PROTOCOL at connect because of the proxy itself
                                   * (unreachable, authentication, not speaking SOCKS5): any other
                                   * server through it would fail alike. Not set when the proxy only
@@ -156,5 +161,9 @@ bc_probe *bc_probe_start(struct event_base *base, const bc_probe_config *cfg, bc
 
 /* Ends the session now; the callback fires (from the loop) with CANCELLED. */
 void bc_probe_cancel(bc_probe *p);
+
+/* The step a running session is at (what it sent last and waits on);
+ * before the callback only. */
+bc_probe_step bc_probe_current_step(const bc_probe *p);
 
 #endif

@@ -226,6 +226,7 @@ struct session {
     bool plaintext; /* retrying this candidate without STARTTLS */
     int rcpt_limit; /* ask at most this many per connection (0: all) */
     int drops;      /* connections dropped with recipients unanswered */
+    bool stepwise;  /* a session went out of step: the retry sends one command at a time */
     vhost *slot;    /* the host whose connection counter we hold */
     bool gate_held; /* ... and a slot of the host gate's (gate_slot) */
     int gate_slot;
@@ -1333,6 +1334,16 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
         return;
     }
 
+    /* Replies and commands stopped matching (the probe gave no recipient a
+     * reply): once, the same host again on a new connection, one command at
+     * a time (a lost or extra reply in a pipelined group cannot recur). */
+    if (o->end == BC_PROBE_PROTOCOL && o->out_of_step && !s->stepwise && unanswered > 0) {
+        s->stepwise = true;
+        s->fail = BC_SMTPF_PROTOCOL;
+        session_next(s);
+        return;
+    }
+
     /* The session ended before every task had an answer: note why, and move
      * on to the next address / host. */
     switch (o->end) {
@@ -1513,6 +1524,7 @@ static void session_next(session *s)
     s->cfg.greeting_timeout_ms = v->o.greeting_timeout_ms;
     s->cfg.command_timeout_ms = v->o.command_timeout_ms;
     s->cfg.no_starttls = v->o.no_starttls || s->plaintext || (h && h->tls_broken);
+    s->cfg.no_pipelining = s->stepwise;
     s->cfg.ssl_ctx = v->ssl;
     if (v->nsources) {
         int k = v->next_source++ % v->nsources;
@@ -1897,10 +1909,14 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         j->r->facts.dns = j->d && j->d->held ? BC_DNSF_UNRELIABLE : BC_DNSF_TEMPFAIL;
         task_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
     } else {
-        if (s && s->last_cand == NULL && s->ci < s->ncand) {
-            /* no attempt finished yet: say where we were */
-            task_set_smtp(s, j, &s->cand[s->ci], NULL, NULL, false);
+        if (s && (s->last_cand == NULL || s->probe) && s->ci < s->ncand) {
+            /* no attempt finished yet, or one is under way: say where it
+             * was (the step it waited on), with the conversation so far */
+            const char *step = s->probe ? bc_probe_step_name(bc_probe_current_step(s->probe)) : "connect";
+            task_set_smtp(s, j, &s->cand[s->ci], NULL, step, false);
         }
+        if (s)
+            task_add_transcript(s, j);
         task_decide(j, BC_STAGE_SMTP, j->was_greylisted ? BC_SMTPF_GREYLISTED : BC_SMTPF_TIMEOUT);
     }
     /* A session left with nobody to ask about, now or after a recheck, is
