@@ -365,6 +365,9 @@ BC_API const char *bc_result_provider(const bc_result *r);
 /* What the sender can do about this result (blocked client, refused MAIL
  * FROM), one sentence with a lookup URL, or NULL; owned by r. */
 BC_API const char *bc_result_hint(const bc_result *r);
+/* When DNS could not tell (reason dns_error or dns_unreliable): what went
+ * wrong, one line ("MX example.com: CNAME loop: ..."), or NULL; owned by r. */
+BC_API const char *bc_result_detail(const bc_result *r);
 
 /* ---------------------------------------------------------------------------
  * Online verification: DNS and the SMTP probe, on a libevent loop.

@@ -192,9 +192,10 @@ static void test_json(void)
         return;
 
     static const char *const fields[] = {
-        "email",      "normalized", "local",       "domain", "ascii_domain",  "status", "reason",
-        "score",      "syntax",     "disposable",  "role",   "role_category", "free",   "accept_all",
-        "suggestion", "mx",         "mx_implicit", "smtp",   "provider",      "hint",   "duration_ms",
+        "email",    "normalized", "local",      "domain",      "ascii_domain", "status",
+        "reason",   "score",      "syntax",     "disposable",  "role",         "role_category",
+        "free",     "accept_all", "suggestion", "mx",          "mx_implicit",  "smtp",
+        "provider", "hint",       "detail",     "duration_ms",
     };
     json_t *j = verify_json(ctx, "Jane.Doe@Example-Shop.COM", 25);
     if (CHECK(j != NULL, "valid address gives parseable JSON")) {

@@ -20,6 +20,14 @@
  * TTLs come from the raw answer through glibc's ns_initparse/ns_parserr,
  * because c-ares 1.18's MX parser does not report them; negative answers
  * live for min(SOA TTL, SOA MINIMUM) as RFC 2308 says.
+ *
+ * An answer is a fact only when it is a clean answer to our question
+ * (core/dns_answer.h): a CNAME loop, a chain too long, an answer for
+ * another question, records of another type only, bogus lengths, an odd
+ * rcode or a referral (lame delegation) are TEMPFAIL, never NODATA or
+ * NXDOMAIN. c-ares hands truncated UDP answers to us (IGNTC) and the
+ * question goes again over TCP on a channel of its own; after truncation
+ * only records count (an empty or failed TCP answer is TEMPFAIL).
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -36,6 +44,7 @@
 #include <time.h>
 
 #include "core/ares_loop.h"
+#include "core/dns_answer.h"
 #include "core/internal.h"
 #include "dns/dns.h"
 
@@ -87,6 +96,7 @@ typedef struct dns_lookup {
     struct dns_lookup *hnext;       /* d->lbuckets: every lookup, sent or waiting */
     char name[DNS_NAME_BUF];
     int type;
+    bool tcp; /* the UDP answer was truncated: asked again over TCP */
     int nwaiters, capwaiters;
     dns_waiter *waiters; /* owned */
 } dns_lookup;
@@ -121,6 +131,7 @@ typedef struct dns_mxreq {
 
 struct bc_dns {
     bc_ares_loop loop;                        /* the c-ares channel on the caller's base */
+    bc_ares_loop tcp;                         /* the same servers over TCP, for truncated answers */
     bool closing;                             /* inside bc_dns_free */
     dns_lookup *inflight;                     /* sent to c-ares */
     dns_lookup *waiting, *waiting_tail;       /* not sent yet, oldest first (next) */
@@ -420,36 +431,48 @@ static const char *dns_status_word(int status)
 }
 
 /* Turns a c-ares query outcome into an rrset (owned by the caller, clear it
- * with dns_rrset_clear) and, for TEMPFAIL, a message in err. */
+ * with dns_rrset_clear) and, for TEMPFAIL, a message in err. `after_tc`:
+ * the answer came over TCP because the UDP one was truncated, so only
+ * records are usable. */
 static void dns_build(dns_rrset *rs, int type, const char *name, int status, const unsigned char *abuf, int alen,
-                      char *err, size_t errlen)
+                      bool after_tc, char *err, size_t errlen)
 {
+    const char *how = after_tc ? "answer truncated over UDP; over TCP: " : "";
     memset(rs, 0, sizeof *rs);
     err[0] = '\0';
     switch (status) {
-    case ARES_SUCCESS: break;
+    case ARES_SUCCESS:
     case ARES_ENODATA:
-        rs->rc = BC_DNS_NODATA;
-        rs->ttl = dns_negative_ttl(abuf, alen);
-        return;
-    case ARES_ENOTFOUND:
-        rs->rc = BC_DNS_NXDOMAIN;
-        rs->ttl = dns_negative_ttl(abuf, alen);
-        return;
+    case ARES_ENOTFOUND: break; /* read below: only a clean answer is a fact */
     case ARES_EBADNAME:
         /* A name DNS cannot carry (e.g. a label over 63 octets) cannot exist. */
         rs->rc = BC_DNS_NXDOMAIN;
         return;
     default:
         rs->rc = BC_DNS_TEMPFAIL;
-        bc_strf(err, errlen, "%s %s: %s (%s)", dns_type_name(type), name, dns_status_word(status),
+        bc_strf(err, errlen, "%s %s: %s%s (%s)", dns_type_name(type), name, how, dns_status_word(status),
                 ares_strerror(status));
         return;
     }
-    ns_msg msg;
-    if (!abuf || alen <= 0 || ns_initparse(abuf, alen, &msg) < 0) {
+    bc_dnsans a;
+    bc_dnsans_read(abuf, alen > 0 ? (size_t)alen : 0, name, type, &a);
+    switch (a.kind) {
+    case BC_DNSANS_RECORDS: break;
+    case BC_DNSANS_NODATA:
+    case BC_DNSANS_NXDOMAIN:
+        if (after_tc) {
+            rs->rc = BC_DNS_TEMPFAIL;
+            bc_strf(err, errlen, "%s %s: %s%s", dns_type_name(type), name, how,
+                    a.kind == BC_DNSANS_NODATA ? "no records" : "NXDOMAIN");
+            return;
+        }
+        rs->rc = a.kind == BC_DNSANS_NODATA ? BC_DNS_NODATA : BC_DNS_NXDOMAIN;
+        rs->ttl = dns_negative_ttl(abuf, alen);
+        return;
+    case BC_DNSANS_REFERRAL:
+    case BC_DNSANS_BAD:
         rs->rc = BC_DNS_TEMPFAIL;
-        bc_strf(err, errlen, "%s %s: malformed answer", dns_type_name(type), name);
+        bc_strf(err, errlen, "%s %s: %s%s", dns_type_name(type), name, how, a.why);
         return;
     }
     if (type == ns_t_mx)
@@ -571,11 +594,13 @@ static void dns_cache_put(bc_dns *d, const char *name, int type, const dns_rrset
     dns_cache_grow(d);
 }
 
-/* Re-arms c-ares's timer; nothing once bc_dns_free has begun. */
+/* Re-arms c-ares's timers; nothing once bc_dns_free has begun. */
 static void dns_reschedule(bc_dns *d)
 {
-    if (!d->closing)
-        bc_ares_loop_reschedule(&d->loop);
+    if (d->closing)
+        return;
+    bc_ares_loop_reschedule(&d->loop);
+    bc_ares_loop_reschedule(&d->tcp);
 }
 
 /* --------------------------------------------------------------- lookups */
@@ -645,6 +670,17 @@ static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *ab
 {
     dns_lookup *l = arg;
     bc_dns *d = l->d;
+    bool gone = status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || d->closing;
+    if (!gone && !l->tcp && abuf && alen >= NS_HFIXEDSZ && (abuf[2] & 0x02)) {
+        /* TC: the UDP answer did not fit. The lookup stays in flight and
+         * asks again over TCP (ares_query may answer at once: l is not
+         * touched afterwards). */
+        l->tcp = true;
+        d->stats.queries++;
+        ares_query(d->tcp.channel, l->name, ns_c_in, l->type, dns_on_answer, l);
+        dns_reschedule(d);
+        return;
+    }
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -653,7 +689,7 @@ static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *ab
         l->next->prev = l->prev;
     d->nsent--;
     dns_lookup_unhash(d, l);
-    if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || d->closing) {
+    if (gone) {
         /* bc_dns_free cancels the waiting requests itself. */
         free(l->waiters);
         free(l);
@@ -661,7 +697,7 @@ static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *ab
     }
     dns_rrset rs;
     char err[DNS_ERR_LEN];
-    dns_build(&rs, l->type, l->name, status, abuf, alen, err, sizeof err);
+    dns_build(&rs, l->type, l->name, status, abuf, alen, l->tcp, err, sizeof err);
     dns_cache_put(d, l->name, l->type, &rs);
     for (int i = 0; i < l->nwaiters; i++)
         l->waiters[i].cb(l->waiters[i].arg, l->waiters[i].tag, &rs, err, false);
@@ -969,7 +1005,7 @@ bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options 
     d->max_entries = (size_t)(o.max_cache_entries ? o.max_cache_entries : DNS_DEFAULT_CACHE);
     d->nbuckets = DNS_BUCKETS_MIN;
     d->buckets = calloc(d->nbuckets, sizeof *d->buckets);
-    if (!bc_ares_loop_init(&d->loop, base) || !d->buckets) {
+    if (!bc_ares_loop_init(&d->loop, base) || !bc_ares_loop_init(&d->tcp, base) || !d->buckets) {
         bc_dns_free(d);
         return bc_seterr(errbuf, errlen, BC_ENOMEM, "out of memory");
     }
@@ -983,12 +1019,23 @@ bc_error bc_dns_new(bc_dns **out, struct event_base *base, const bc_dns_options 
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     ao.timeout = o.timeout_ms ? o.timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
     ao.tries = o.tries ? o.tries : DNS_DEFAULT_TRIES;
+    /* TCP for truncated answers on a channel of its own: a server that
+     * fails over TCP then fails only the questions that needed TCP (c-ares
+     * 1.18 retries every question of a server whose connection broke). */
+    struct ares_options tcp_ao = ao;
+    tcp_ao.flags |= ARES_FLAG_USEVC;
+    /* IGNTC: truncated answers come to dns_on_answer, which asks again on
+     * the TCP channel and remembers that it did. */
+    ao.flags |= ARES_FLAG_IGNTC;
     /* Room for the answers of DNS_MAX_SENT questions between two turns of
      * the loop (the kernel caps it at net.core.rmem_max). */
     ao.socket_receive_buffer_size = DNS_RCVBUF;
     bc_error st = bc_ares_loop_open(&d->loop, &ao,
                                     ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_RCVBUF,
                                     o.servers, errbuf, errlen);
+    if (st == BC_OK)
+        st = bc_ares_loop_open(&d->tcp, &tcp_ao, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES, o.servers,
+                               errbuf, errlen);
     if (st != BC_OK) {
         bc_dns_free(d);
         return st;
@@ -1005,6 +1052,7 @@ void bc_dns_free(bc_dns *d)
     /* Fires dns_on_answer with ARES_EDESTRUCTION for every query in flight,
      * which frees the lookups. */
     bc_ares_loop_close(&d->loop);
+    bc_ares_loop_close(&d->tcp);
     while (d->waiting) { /* never sent: their requests are cancelled below */
         dns_lookup *l = d->waiting;
         d->waiting = l->next;

@@ -5,8 +5,10 @@
  * that uses the same bc_dns.
  *
  * Answers are tri-state and never confuse "does not exist" with "could not
- * tell": NXDOMAIN and NODATA are permanent facts, SERVFAIL / REFUSED /
- * timeouts are BC_DNS_TEMPFAIL.
+ * tell": NXDOMAIN and NODATA from a clean answer are permanent facts;
+ * SERVFAIL / REFUSED / timeouts and every anomaly (core/dns_answer.h: CNAME
+ * loops, truncation without records over TCP, malformed or foreign answers,
+ * referrals) are BC_DNS_TEMPFAIL.
  *
  * Callbacks fire exactly once per request, never from inside the call that
  * started the request (a cache hit is delivered from the event loop on the

@@ -13,6 +13,12 @@
  * dn_expand, as dns.c does): rcode, AD bit, the CNAME chain from the
  * question name, and the records of the asked type at its end with their
  * TTLs. TXT strings are decoded by c-ares (ares_parse_txt_reply_ext).
+ *
+ * As in dns.c, an answer is a fact only when it is a clean answer to the
+ * question (core/dns_answer.h): loops, chains too long, answers for another
+ * question, stray records, bogus lengths, odd rcodes and referrals are
+ * TEMPFAIL. A truncated UDP answer is asked again on a TCP channel of its
+ * own, and after truncation only records count.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -30,6 +36,7 @@
 #include <time.h>
 
 #include "core/ares_loop.h"
+#include "core/dns_answer.h"
 #include "core/internal.h"
 #include "dns/resolver.h"
 #include "dns/resolver_impl.h"
@@ -46,6 +53,7 @@ typedef struct rv_cares {
     bc_resolver base;
     struct event_base *evb; /* owned */
     bc_ares_loop loop;      /* the c-ares channel on evb (ares_loop.h) */
+    bc_ares_loop tcp;       /* the same servers over TCP, for truncated answers */
     int timeout_ms, tries;
     int nservers;                   /* from ares_get_servers_ports, at least 1 */
     char servers[RES_SERVERS_DESC]; /* for messages: "127.0.0.1,[::1]:5353,..." */
@@ -57,6 +65,7 @@ typedef struct rv_reply {
     int status;          /* c-ares status */
     unsigned char *abuf; /* owned copy of the answer, NULL without one */
     int alen;
+    bool after_tc; /* the UDP answer was truncated: this one came over TCP */
 } rv_reply;
 
 /* The mnemonic of an RR type for messages; `buf` holds the unknown ones. */
@@ -130,8 +139,39 @@ static time_t rv_now(void)
     return ts.tv_sec;
 }
 
+/* Sends the query qbuf on `loop` and runs the base until c-ares reports
+ * into *rep (zeroed here). */
+static void rv_send(rv_cares *r, bc_ares_loop *loop, const unsigned char *qbuf, int qlen, rv_reply *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    /* ares_send copies the buffer (and gives it a fresh random ID). */
+    ares_send(loop->channel, qbuf, qlen, rv_on_answer, rep);
+    bc_ares_loop_reschedule(loop);
+    /* c-ares ends every query by its own timeouts (each round doubles the
+     * timeout, every server gets each round); the deadline is well past
+     * that and only guards against a loop left without events by a failed
+     * allocation. */
+    int rounds = r->tries < 16 ? r->tries : 16;
+    int64_t budget_ms = (int64_t)r->nservers * r->timeout_ms * ((INT64_C(1) << rounds) - 1);
+    time_t deadline = rv_now() + 5 + (time_t)(budget_ms / 1000);
+    while (!rep->done) {
+        int lr = event_base_loop(r->evb, EVLOOP_ONCE);
+        if (rep->done)
+            break;
+        if (lr != 0) {
+            /* Nothing registered: drive c-ares by hand for a moment. */
+            bc_ares_loop_process(loop);
+            if (!rep->done)
+                nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+        }
+        if (!rep->done && rv_now() > deadline)
+            ares_cancel(loop->channel); /* calls rv_on_answer with ARES_ECANCELLED */
+    }
+}
+
 /* Sends (name, type) with RD, AD and EDNS0 and runs the loop until c-ares
- * reports. rep->abuf is then owned by the caller (free). */
+ * reports; a truncated answer is asked again over TCP. rep->abuf is then
+ * owned by the caller (free). */
 static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -147,30 +187,13 @@ static void rv_ask(rv_cares *r, const char *name, int type, rv_reply *rep)
      * 6840 section 5.7). The header is the first HFIXEDSZ octets. */
     if (qlen >= HFIXEDSZ)
         ((HEADER *)(void *)qbuf)->ad = 1;
-    /* ares_send copies the buffer (and gives it a fresh random ID). */
-    ares_send(r->loop.channel, qbuf, qlen, rv_on_answer, rep);
-    ares_free_string(qbuf);
-    bc_ares_loop_reschedule(&r->loop);
-    /* c-ares ends every query by its own timeouts (each round doubles the
-     * timeout, every server gets each round); the deadline is well past
-     * that and only guards against a loop left without events by a failed
-     * allocation. */
-    int rounds = r->tries < 16 ? r->tries : 16;
-    int64_t budget_ms = (int64_t)r->nservers * r->timeout_ms * ((INT64_C(1) << rounds) - 1);
-    time_t deadline = rv_now() + 5 + (time_t)(budget_ms / 1000);
-    while (!rep->done) {
-        int lr = event_base_loop(r->evb, EVLOOP_ONCE);
-        if (rep->done)
-            break;
-        if (lr != 0) {
-            /* Nothing registered: drive c-ares by hand for a moment. */
-            bc_ares_loop_process(&r->loop);
-            if (!rep->done)
-                nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-        }
-        if (!rep->done && rv_now() > deadline)
-            ares_cancel(r->loop.channel); /* calls rv_on_answer with ARES_ECANCELLED */
+    rv_send(r, &r->loop, qbuf, qlen, rep);
+    if (rep->status == ARES_SUCCESS && rep->alen >= HFIXEDSZ && ((const HEADER *)(void *)rep->abuf)->tc) {
+        free(rep->abuf);
+        rv_send(r, &r->tcp, qbuf, qlen, rep);
+        rep->after_tc = true;
     }
+    ares_free_string(qbuf);
 }
 
 /* ------------------------------------------------------------- answers */
@@ -504,9 +527,10 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
             return;
         }
         ns_msg msg;
+        const char *how = rep.after_tc ? "answer truncated over UDP; over TCP: " : "";
         if (rep.status != ARES_SUCCESS) {
             out->rc = BC_DNS_TEMPFAIL;
-            bc_strf(out->error, sizeof out->error, "%s: %s", who,
+            bc_strf(out->error, sizeof out->error, "%s: %s%s", who, how,
                     rv_status_text(rep.status, msgbuf, sizeof msgbuf, r));
             free(rep.abuf);
             return;
@@ -519,6 +543,23 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         }
         ad = ad && ns_msg_getflag(msg, ns_f_ad);
         int rcode = ns_msg_getflag(msg, ns_f_rcode);
+        /* Anomalies say nothing (a referral after a CNAME is the chain
+         * leaving the answer: its end is asked below). The rcodes that
+         * make TEMPFAIL keep their own message below. */
+        bc_dnsans a;
+        bc_dnsans_read(rep.abuf, (size_t)rep.alen, qname, type, &a);
+        bool bad = a.kind == BC_DNSANS_BAD || (a.kind == BC_DNSANS_REFERRAL && a.hops == 0);
+        if ((rcode == ns_r_noerror || rcode == ns_r_nxdomain) &&
+            (bad || (rep.after_tc && a.kind != BC_DNSANS_RECORDS))) {
+            out->rc = BC_DNS_TEMPFAIL;
+            bc_strf(out->error, sizeof out->error, "%s: %s%s from %s", who, how,
+                    bad                            ? a.why
+                    : a.kind == BC_DNSANS_NXDOMAIN ? "NXDOMAIN"
+                                                   : "no records",
+                    r->servers);
+            free(rep.abuf);
+            return;
+        }
         if (rcode == ns_r_nxdomain) {
             out->rc = BC_DNS_NXDOMAIN;
             out->ad = ad;
@@ -527,7 +568,7 @@ static void rv_query(bc_resolver *base, const char *name, int type, bc_rrset *ou
         }
         if (rcode != ns_r_noerror) {
             out->rc = BC_DNS_TEMPFAIL;
-            bc_strf(out->error, sizeof out->error, "%s: %s from %s", who,
+            bc_strf(out->error, sizeof out->error, "%s: %s%s from %s", who, how,
                     rv_rcode_text(rcode, msgbuf, sizeof msgbuf), r->servers);
             free(rep.abuf);
             return;
@@ -576,6 +617,7 @@ static void rv_free(bc_resolver *base)
     if (!r)
         return;
     bc_ares_loop_close(&r->loop);
+    bc_ares_loop_close(&r->tcp);
     if (r->evb)
         event_base_free(r->evb);
     free(r);
@@ -608,7 +650,7 @@ bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t
     r->timeout_ms = o.timeout_ms ? o.timeout_ms : RES_DEFAULT_TIMEOUT_MS;
     r->tries = o.tries ? o.tries : RES_DEFAULT_TRIES;
     r->evb = event_base_new();
-    if (!r->evb || !bc_ares_loop_init(&r->loop, r->evb)) {
+    if (!r->evb || !bc_ares_loop_init(&r->loop, r->evb) || !bc_ares_loop_init(&r->tcp, r->evb)) {
         rv_free(&r->base);
         bc_seterr(err, errlen, BC_ENOMEM, "resolver: cannot create an event base");
         return NULL;
@@ -623,8 +665,14 @@ bc_resolver *bc_resolver_new_cares(const bc_dns_options *opts, char *err, size_t
     ao.ednspsz = RES_EDNS_SIZE;
     ao.timeout = r->timeout_ms;
     ao.tries = r->tries;
-    if (bc_ares_loop_open(&r->loop, &ao, ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES,
-                          o.servers, err, errlen) != BC_OK) {
+    /* Truncated answers come back to rv_ask (IGNTC), which asks again on
+     * the TCP channel and remembers that it did (see dns.c). */
+    struct ares_options tcp_ao = ao;
+    tcp_ao.flags |= ARES_FLAG_USEVC;
+    ao.flags |= ARES_FLAG_IGNTC;
+    int mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    if (bc_ares_loop_open(&r->loop, &ao, mask, o.servers, err, errlen) != BC_OK ||
+        bc_ares_loop_open(&r->tcp, &tcp_ao, mask, o.servers, err, errlen) != BC_OK) {
         rv_free(&r->base);
         return NULL;
     }

@@ -131,6 +131,11 @@ const char *bc_result_smtp_message(const bc_result *r)
     return r->have_smtp && r->smtp.code && r->smtp.message[0] ? r->smtp.message : NULL;
 }
 
+const char *bc_result_detail(const bc_result *r)
+{
+    return r->detail[0] ? r->detail : NULL;
+}
+
 /* JSON for a tri-state fact. */
 static json_t *json_tristate(bc_tristate t)
 {
@@ -269,6 +274,7 @@ static json_t *result_object(const bc_result *r)
     json_object_set_new(o, "smtp", r->have_smtp ? json_smtp(&r->smtp) : json_null());
     json_object_set_new(o, "provider", json_str_or_null(r->provider));
     json_object_set_new(o, "hint", json_str_or_null(r->hint));
+    json_object_set_new(o, "detail", r->detail[0] ? json_text(r->detail) : json_null());
     json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
     if (r->have_transcript)
         json_object_set_new(o, "transcript", json_transcript(&r->transcript));

@@ -1683,15 +1683,21 @@ static bc_dns_fact domain_fact(const bc_mx_answer *a)
 }
 
 /* The domain's answer is in and believed (f is its fact, or UNRELIABLE):
- * every queued address gets f, or with hosts to try, sessions start. */
+ * every queued address gets f, or with hosts to try, sessions start. An
+ * address DNS could not tell about says why in its result's detail: the
+ * resolver's message, or the failed resolver check's. */
 static void domain_apply(vdomain *d, const bc_mx_answer *a, bc_dns_fact f)
 {
     bc_verifier *v = d->v;
     if (f != BC_DNSF_OK) {
+        const char *why = f == BC_DNSF_TEMPFAIL     ? (a->error[0] ? a->error : "DNS could not tell")
+                          : f == BC_DNSF_UNRELIABLE ? v->resolver_msg
+                                                    : "";
         task *j;
         while ((j = d->pending_head)) {
             result_set_mx(v, j->r, a); /* hosts without addresses, if any */
             j->r->facts.dns = f;
+            snprintf(j->r->detail, sizeof j->r->detail, "%s", why);
             task_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE); /* leaves the queue */
         }
         return;
@@ -1907,6 +1913,9 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         /* Waiting for the resolver check with a negative answer: the check
          * has not passed, so that answer cannot be believed. */
         j->r->facts.dns = j->d && j->d->held ? BC_DNSF_UNRELIABLE : BC_DNSF_TEMPFAIL;
+        snprintf(j->r->detail, sizeof j->r->detail, "%s",
+                 j->d && j->d->held ? "the DNS resolver's check had not passed by the deadline"
+                                    : "no DNS answer by the deadline");
         task_decide(j, BC_STAGE_DNS, BC_SMTPF_NONE);
     } else {
         if (s && (s->last_cand == NULL || s->probe) && s->ci < s->ncand) {
