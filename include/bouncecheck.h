@@ -365,8 +365,12 @@ BC_API const char *bc_result_provider(const bc_result *r);
 /* What the sender can do about this result (blocked client, refused MAIL
  * FROM), one sentence with a lookup URL, or NULL; owned by r. */
 BC_API const char *bc_result_hint(const bc_result *r);
-/* When DNS could not tell (reason dns_error or dns_unreliable): what went
- * wrong, one line ("MX example.com: CNAME loop: ..."), or NULL; owned by r. */
+/* When DNS could not tell (reason dns_error or dns_unreliable), or no mail
+ * server did because the session ended without a reply that says (a
+ * timeout, a reset, a session out of step: protocol_error, timeout,
+ * temporary_failure, ...): what went wrong, one line ("MX example.com: CNAME
+ * loop: ...", "mx.example.com: out of step: 220 is no reply to ehlo"), or
+ * NULL; owned by r. */
 BC_API const char *bc_result_detail(const bc_result *r);
 
 /* ---------------------------------------------------------------------------

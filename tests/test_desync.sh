@@ -154,6 +154,11 @@ for i, c in enumerate(cases):
         sm = (r or {}).get("smtp") or {}
         if expect == "unknown" and sm.get("code") is not None and sm["code"] < 400:
             good, got = False, got + ", smtp.code %s" % sm["code"]
+        # and the result says why no server could tell
+        if expect == "unknown" and r is not None and r["reason"] == "protocol_error" and \
+                "out of step" not in (r.get("detail") or "") and "bad reply" not in (r.get("detail") or "") \
+                and "reply" not in (r.get("detail") or ""):
+            good, got = False, got + ", detail %r" % r.get("detail")
         print("%s %d - %s: %s is %s (got %s)" % ("ok" if good else "not ok", n, name, who, want, got))
         if expect == "unknown" and r is not None:
             print("#   smtp.step %s code %s detail %s" % (sm.get("step"), sm.get("code"), r.get("detail")))

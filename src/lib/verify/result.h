@@ -57,8 +57,10 @@ struct bc_result {
     bc_transcript transcript;
     const char *reason_override; /* static; replaces the table's reason (e.g. "cancelled") */
     char hint[512];              /* what to do about it, one sentence (hint.c), or "" */
-    char detail[256];            /* when DNS could not tell (dns_error, dns_unreliable): what went
-                                  * wrong, e.g. "MX example.com: SERVFAIL (...)"; else "" */
+    char detail[256];            /* when DNS could not tell (dns_error, dns_unreliable), or an SMTP
+                                  * session ended without a reply that says: what went wrong, e.g.
+                                  * "MX example.com: SERVFAIL (...)", "mx.example.com: timed out
+                                  * waiting for greeting"; else "" */
 };
 
 /* Creates a result for `email` with syntax and domain-data facts filled

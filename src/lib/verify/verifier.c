@@ -238,7 +238,8 @@ struct session {
     /* what the last failed attempt said, for tasks no server answered */
     char last_local[INET6_ADDRSTRLEN]; /* our address on the last connection */
     bc_smtp_fact fail;
-    bool fail_temp; /* `fail` came from a 4xx: worth a recheck */
+    char fail_detail[224]; /* why the last attempt ended without a reply: "HOST: out of step: ..." */
+    bool fail_temp;        /* `fail` came from a 4xx: worth a recheck */
     bool have_reply;
     bc_smtp_reply fail_reply;
     const char *fail_step;
@@ -1142,6 +1143,8 @@ static void session_fail_open_tasks(session *s)
             continue;
         if ((f == BC_SMTPF_TIMEOUT || f == BC_SMTPF_TEMPFAIL) && j->was_greylisted)
             f = BC_SMTPF_GREYLISTED;
+        if (s->fail_detail[0] && !j->r->detail[0])
+            snprintf(j->r->detail, sizeof j->r->detail, "%s", s->fail_detail);
         task_decide(j, BC_STAGE_SMTP, f);
     }
 }
@@ -1239,6 +1242,12 @@ static void probe_done(void *arg, const bc_probe_outcome *o)
     if (o->local_addr[0])
         snprintf(s->last_local, sizeof s->last_local, "%s", o->local_addr);
     s->fail_step = bc_probe_step_name(o->step);
+    /* why it ended when no reply says it (a timeout, a reset, a session out
+     * of step): the result's detail for addresses it leaves undecided */
+    if (o->end == BC_PROBE_REPLY || o->end == BC_PROBE_COMPLETED || !o->error[0])
+        s->fail_detail[0] = '\0';
+    else
+        snprintf(s->fail_detail, sizeof s->fail_detail, "%.60s: %.150s", c->host, o->error);
     s->have_reply = o->have_last;
     if (o->have_last)
         s->fail_reply = o->last;
