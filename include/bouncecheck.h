@@ -45,6 +45,7 @@ typedef enum bc_error {
     BC_ENET,       /* network transfer failed */
     BC_EINTEGRITY, /* downloaded data did not match its published hash */
     BC_ENOTFOUND,  /* the thing asked for does not exist */
+    BC_ELIMIT,     /* a limit stopped the work part way (what was done stands) */
 } bc_error;
 /* The former name of bc_error, kept so that programs written against it
  * still build. */
@@ -654,9 +655,43 @@ typedef struct bc_extract_hit {
  * caller deduplicates). Strings are valid during the call only. */
 typedef void (*bc_extract_cb)(void *arg, const bc_extract_hit *hit);
 
+/* The limits of one source (one bc_extract_file, or what is fed between two
+ * bc_scanner_source calls), by default: 10 s of CPU time, and 256 MiB
+ * decoded at any stage (the text fed to the scanner; what a decoder
+ * inflates or holds on the way: zip members unpacked, an HTML file read
+ * whole, one email message, a PDF decoder's memory beyond 512 MiB). What a
+ * person writes stays far below both (256 MiB is also what the decoders
+ * held at most before: an HTML or PDF file, a zip member); a decompression
+ * bomb or a pathological document reaches one within seconds. */
+#define BC_EXTRACT_MAX_SECONDS 10.0
+#define BC_EXTRACT_MAX_BYTES ((int64_t)256 << 20)
+/* Email messages and mbox files: a longer line or header (with its folded
+ * lines, at most 4096) is cut there, and a header block at 4 times this or
+ * 16384 fields, so that a message's memory stays a small multiple of it
+ * whatever the input (bc_extract_stats.lines_cut). */
+#define BC_EXTRACT_LINE_MAX ((size_t)1 << 20)
+
 typedef struct bc_extract_options {
-    bool obfuscated; /* also decode "john [at] example [dot] com" and the like */
+    bool obfuscated;    /* also decode "john [at] example [dot] com" and the like */
+    double max_seconds; /* CPU seconds per source: 0 BC_EXTRACT_MAX_SECONDS, < 0 no limit */
+    int64_t max_bytes;  /* bytes decoded per source: 0 BC_EXTRACT_MAX_BYTES, < 0 no limit */
 } bc_extract_options;
+
+/* Which limit stopped a source. */
+typedef enum bc_extract_limit {
+    BC_EXTRACT_LIMIT_NONE = 0,
+    BC_EXTRACT_LIMIT_SECONDS, /* max_seconds of CPU time were spent */
+    BC_EXTRACT_LIMIT_BYTES,   /* max_bytes were decoded */
+} bc_extract_limit;
+
+/* What the current source (or the last one, once it has ended) cost. */
+typedef struct bc_extract_stats {
+    bc_extract_limit limit;  /* the limit that stopped it (the rest was not read), or NONE */
+    double seconds;          /* CPU seconds spent on it (a decoding process's included) */
+    uint64_t bytes;          /* text bytes fed to the scanner */
+    unsigned long lines_cut; /* lines over BC_EXTRACT_LINE_MAX cut (email, mbox) */
+    unsigned long first_cut; /* the input line of the first of them (1-based), or 0 */
+} bc_extract_stats;
 
 typedef struct bc_scanner bc_scanner; /* opaque */
 
@@ -674,13 +709,20 @@ BC_API void bc_scanner_feed(bc_scanner *s, const char *buf, size_t len);
 /* Flushes what is held back at the end of the current source. */
 BC_API void bc_scanner_end(bc_scanner *s);
 BC_API void bc_scanner_free(bc_scanner *s); /* accepts NULL */
+/* The limits apply from bc_scanner_source on: once one is reached, what is
+ * fed is dropped until the next source (an address cut by the stop is not
+ * reported). bc_scanner_stats says what the source cost and why it stopped. */
+BC_API void bc_scanner_stats(const bc_scanner *s, bc_extract_stats *out);
 
 /* Scans one file (path, or "-" for standard input) of any supported format
  * (plain text, HTML, email messages and mbox, CSV/TSV, JSON, PDF, DOCX,
  * XLSX, ODT), detected from its content: decodes it and feeds the scanner
  * (setting the source). BC_OK, or an error with a message in errbuf
  * (binary or unreadable file, damaged or encrypted document, a bound
- * exceeded); hits found before the error stand. */
+ * exceeded); hits found before the error stand. BC_ELIMIT when one of the
+ * scanner's limits stopped it (bc_scanner_stats says which): the time limit
+ * is looked at inside every decoder's loops, so it ends within a fraction
+ * of a second of the limit. */
 BC_API bc_error bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t errlen);
 
 #ifdef __cplusplus

@@ -2,7 +2,9 @@
  * test_extract.c - unit test of the streaming address scanner (bc_scanner_*):
  * a labelled corpus of traps and true addresses with the exact expected
  * list, chunked feeding at every split position and across window refills,
- * IDN forms, the obfuscated mode and line numbers.
+ * IDN forms, the obfuscated mode and line numbers; the limits (a source cut
+ * at max_bytes anywhere reports a prefix of the addresses and never a cut
+ * one; max_seconds stops a long feed; the next source starts afresh).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +308,99 @@ static void test_long_stream(void)
     free(buf);
 }
 
+/* Scans text with the limits o, in chunks of step; *st gets the stats. */
+static char *scan_limited(const char *text, size_t n, size_t step, const bc_extract_options *o,
+                          bc_extract_stats *st)
+{
+    sink k = { .with_ascii = false };
+    bc_scanner *s = bc_scanner_new(o, on_hit, &k);
+    if (!s)
+        abort();
+    bc_scanner_source(s, "t.txt", "text");
+    for (size_t at = 0; at < n;) {
+        size_t c = step && n - at > step ? step : n - at;
+        bc_scanner_feed(s, text + at, c);
+        at += c;
+    }
+    bc_scanner_end(s);
+    bc_scanner_stats(s, st);
+    bc_scanner_free(s);
+    return k.s ? k.s : strdup("");
+}
+
+static void test_limits(void)
+{
+    static const char text[] = "Mail ann@example.com, bob.smith@example.org; <carl@example.net>\n"
+                               "then dora@sub.example.co.uk and erin@example.com.\n";
+    size_t n = sizeof text - 1;
+    bc_extract_stats st;
+    char *all = scan_limited(text, n, 0, NULL, &st);
+    CHECK(st.limit == BC_EXTRACT_LIMIT_NONE && st.bytes == n && st.lines_cut == 0,
+          "default limits: a small text is read whole (%llu bytes)", (unsigned long long)st.bytes);
+    /* cut at every byte, fed whole and byte by byte: a prefix of the
+     * addresses, never one cut short ("ann@example.co") */
+    bool prefix = true, limited = true;
+    for (size_t cut = 1; cut < n; cut++) {
+        for (size_t step = 0; step <= 1; step++) {
+            bc_extract_options o = { .max_bytes = (int64_t)cut };
+            char *got = scan_limited(text, n, step, &o, &st);
+            if (strncmp(all, got, strlen(got)) != 0 || (got[0] && got[strlen(got) - 1] != '\n')) {
+                prefix = false;
+                tap_diag("max_bytes %zu step %zu: got '%s'", cut, step, got);
+            }
+            if (st.limit != BC_EXTRACT_LIMIT_BYTES || st.bytes != cut)
+                limited = false;
+            free(got);
+        }
+    }
+    CHECK(prefix, "max_bytes cuts anywhere: the addresses before the cut, none cut short");
+    CHECK(limited, "max_bytes: the limit is BYTES and exactly max_bytes were fed");
+    bc_extract_options o = { .max_bytes = 30 };
+    char *got = scan_limited(text, n, 0, &o, &st);
+    same(got, "ann@example.com\n", "max_bytes 30: ann only (bob.smith@example.org is cut)");
+    free(got);
+    free(all);
+
+    /* the time limit stops a long feed, and the next source starts afresh */
+    size_t big = 8u << 20;
+    char *buf = malloc(big);
+    if (!buf)
+        abort();
+    for (size_t i = 0; i < big; i++)
+        buf[i] = (char)('a' + i % 26);
+    memcpy(buf, "first@example.com ", 18);
+    memcpy(buf + big - 18, " last@example.com", 17);
+    buf[big - 1] = '\n';
+    sink k = { .with_ascii = false };
+    bc_extract_options ot = { .max_seconds = 0.05, .max_bytes = -1 };
+    bc_scanner *s = bc_scanner_new(&ot, on_hit, &k);
+    if (!s)
+        abort();
+    bc_scanner_source(s, "a.txt", "text");
+    unsigned rounds = 0;
+    do {
+        bc_scanner_feed(s, buf, big);
+        bc_scanner_stats(s, &st);
+    } while (st.limit == BC_EXTRACT_LIMIT_NONE && ++rounds < 2000);
+    CHECK(st.limit == BC_EXTRACT_LIMIT_SECONDS && st.seconds >= 0.05 && st.seconds < 1,
+          "max_seconds 0.05: a long feed stops at the time limit (%.3f s, %u rounds of 8 MiB)", st.seconds,
+          rounds);
+    uint64_t fed = st.bytes;
+    bc_scanner_feed(s, buf, big);
+    bc_scanner_stats(s, &st);
+    CHECK(st.bytes == fed, "after the limit what is fed is dropped");
+    bc_scanner_source(s, "b.txt", "text");
+    bc_scanner_feed(s, "new@example.org\n", 16);
+    bc_scanner_end(s);
+    bc_scanner_stats(s, &st);
+    CHECK(st.limit == BC_EXTRACT_LIMIT_NONE && st.bytes == 16 && k.s && strstr(k.s, "new@example.org\n"),
+          "the next source starts with fresh limits");
+    CHECK(k.s && strstr(k.s, "first@example.com\n"), "the address before the limit was reported");
+    bc_scanner_free(s);
+    free(k.s);
+    free(buf);
+}
+
 int main(void)
 {
     test_corpus();
@@ -315,6 +410,7 @@ int main(void)
     test_splits();
     test_window();
     test_long_stream();
+    test_limits();
     CHECK(bc_scanner_new(NULL, NULL, NULL) == NULL, "no callback, no scanner");
     bc_scanner_free(NULL);
     return tap_done();

@@ -16,6 +16,7 @@ enum {
     BC_EXIT_USAGE = 2,     /* bad command line */
     BC_EXIT_INPUT = 3,     /* unusable input data */
     BC_EXIT_INTEGRITY = 4, /* a download failed its integrity check */
+    BC_EXIT_LIMIT = 5,     /* extract: a limit stopped a document part way */
 };
 
 /* Options every subcommand understands (parsed by main.c before dispatch). */
@@ -85,6 +86,12 @@ st_store *cli_store_open(const char *cmd, const char *db, const char *dir);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A whole decimal number in [min, max] into *out; false otherwise. */
 bool cli_number(const char *s, long long min, long long max, long long *out);
+/* --max-extract-seconds S and --max-extract-bytes N[K|M|G] (extract and
+ * serve; cmd_extract.c): value into o's limit named by opt ("seconds" or
+ * "bytes"), 0 meaning no limit. False when value is not one. */
+bool cli_extract_limit(bc_extract_options *o, const char *opt, const char *value);
+/* The option that sets limit ("--max-extract-seconds", "--max-extract-bytes"). */
+const char *cli_extract_limit_option(bc_extract_limit limit);
 
 /* A text table for terminals (table.c). Cells are copied and made safe
  * for a terminal: control characters and invalid UTF-8 are shown as \xNN. */

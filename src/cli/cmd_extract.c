@@ -7,7 +7,9 @@
  * (plus the few distinct file names and kinds); --all keeps nothing and
  * streams every occurrence.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,9 @@
 #include "cli.h"
 
 const char cli_help_extract_text[] =
-    "Usage: bouncecheck extract [--json] [--all] [--obfuscated] [FILE...|-]\n"
+    "Usage: bouncecheck extract [--json] [--all] [--obfuscated]\n"
+    "                           [--max-extract-seconds S] [--max-extract-bytes N]\n"
+    "                           [FILE...|-]\n"
     "\n"
     "Find the email addresses in each FILE (standard input when there is none,\n"
     "or for -): plain text, HTML, email messages and mbox files, CSV/TSV, JSON,\n"
@@ -35,6 +39,11 @@ const char cli_help_extract_text[] =
     "  --json          print one JSON array: per address {address, ascii, count,\n"
     "                  first: {file, line}, kind}; with --all one object per\n"
     "                  occurrence {address, ascii, file, line, kind}\n"
+    "  --max-extract-seconds S  CPU time one file may take, decoders included\n"
+    "                  (default 10; 0: no limit)\n"
+    "  --max-extract-bytes N    bytes one file may decode to at any stage: its text,\n"
+    "                  a zip member unpacked, an HTML file or one email message\n"
+    "                  held; K, M, G suffixes (default 256M; 0: no limit)\n"
     "  -h, --help      show this help\n"
     "\n"
     "address is the normalised form (IDN domains in U-labels), ascii the same with\n"
@@ -43,15 +52,53 @@ const char cli_help_extract_text[] =
     "\n"
     "A file that cannot be read (missing, binary, damaged or encrypted document)\n"
     "is reported as \"bouncecheck: extract: FILE: message\" and the other files are\n"
-    "still read; addresses found in it before the problem are kept.\n"
+    "still read; addresses found in it before the problem are kept. A file that\n"
+    "reaches a limit is read no further (\"FILE: stopped at the time limit ...\"),\n"
+    "and the addresses found before it are printed. In email and mbox files a\n"
+    "line or header over 1 MiB (a header block over 4 MiB) is cut there, with a\n"
+    "note.\n"
     "\n"
     "Exit status: 0 every file was read, 2 usage error, 3 some file could not be\n"
-    "read.\n"
+    "read, 5 (else) a limit stopped some file part way.\n"
     "\n"
     "Examples:\n"
     "  bouncecheck extract page.html export.csv\n"
     "  bouncecheck extract --json mailbox.mbox\n"
     "  bouncecheck extract notes.txt | bouncecheck verify --offline -i -\n";
+
+bool cli_extract_limit(bc_extract_options *o, const char *opt, const char *value)
+{
+    char *end;
+    errno = 0;
+    if (strcmp(opt, "seconds") == 0) {
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !isfinite(v) || v < 0 || v > 86400)
+            return false;
+        o->max_seconds = v > 0 ? v : -1;
+        return true;
+    }
+    if (*value < '0' || *value > '9')
+        return false;
+    unsigned long long v = strtoull(value, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || end == value || *end || v > (1ULL << 40) >> shift)
+        return false;
+    o->max_bytes = v ? (int64_t)(v << shift) : -1;
+    return true;
+}
+
+const char *cli_extract_limit_option(bc_extract_limit limit)
+{
+    return limit == BC_EXTRACT_LIMIT_BYTES ? "--max-extract-bytes" : "--max-extract-seconds";
+}
 
 /* One distinct address. */
 typedef struct ex_entry {
@@ -324,6 +371,8 @@ int cmd_extract(int argc, char **argv, const cli_global *g)
         { "json", no_argument, NULL, 'j' },
         { "all", no_argument, NULL, 'a' },
         { "obfuscated", no_argument, NULL, 'o' },
+        { "max-extract-seconds", required_argument, NULL, 'S' },
+        { "max-extract-bytes", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -336,6 +385,15 @@ int cmd_extract(int argc, char **argv, const cli_global *g)
         case 'j': st.json = true; break;
         case 'a': st.all = true; break;
         case 'o': eo.obfuscated = true; break;
+        case 'S':
+        case 'B':
+            if (!cli_extract_limit(&eo, c == 'S' ? "seconds" : "bytes", optarg)) {
+                cli_error("extract: --max-extract-%s: '%s' is not a valid value", c == 'S' ? "seconds" : "bytes",
+                          optarg);
+                fputs("Try 'bouncecheck extract --help'.\n", stderr);
+                return BC_EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(cli_help_extract_text, stdout); return BC_EXIT_OK;
         default: fputs("Try 'bouncecheck extract --help'.\n", stderr); return BC_EXIT_USAGE;
         }
@@ -356,24 +414,39 @@ int cmd_extract(int argc, char **argv, const cli_global *g)
     const char *const *files = optind < argc ? (const char *const *)argv + optind : stdin_only;
     int nfiles = optind < argc ? argc - optind : 1;
     int rc = BC_EXIT_OK;
+    bool limited = false;
     for (int i = 0; i < nfiles && !st.oom && !st.write_error; i++) {
         char err[512] = "";
         bc_error bs = bc_extract_file(s, files[i], err, sizeof err);
         fflush(stdout);
+        bc_extract_stats xs;
+        bc_scanner_stats(s, &xs);
+        size_t flen = strlen(files[i]);
+        char *safe = cli_sanitize(files[i], flen);
         if (bs == BC_ENOMEM) {
             st.oom = true;
         } else if (bs != BC_OK) {
             /* The message may already start with the file's name. */
-            size_t flen = strlen(files[i]);
             const char *msg = err[0] ? err : bc_strerror(bs);
             if (strncmp(msg, files[i], flen) == 0 && msg[flen] == ':' && msg[flen + 1] == ' ')
                 msg += flen + 2;
-            char *safe = cli_sanitize(files[i], flen);
-            cli_error("extract: %s: %s", safe ? safe : files[i], msg);
-            free(safe);
-            rc = BC_EXIT_INPUT;
+            if (bs == BC_ELIMIT) {
+                cli_error("extract: %s: %s; the addresses found before it are kept (the limit: %s)",
+                          safe ? safe : files[i], msg, cli_extract_limit_option(xs.limit));
+                limited = true;
+            } else {
+                cli_error("extract: %s: %s", safe ? safe : files[i], msg);
+                rc = BC_EXIT_INPUT;
+            }
         }
+        if (xs.lines_cut)
+            cli_error("extract: %s: note: %lu cut at 1 MiB (a longer line, header or header block; the first at"
+                      " line %lu)",
+                      safe ? safe : files[i], xs.lines_cut, xs.first_cut);
+        free(safe);
     }
+    if (limited && rc == BC_EXIT_OK)
+        rc = BC_EXIT_LIMIT;
     bc_scanner_free(s);
     if (!st.oom && !st.write_error && st.json) {
         if (st.all) {

@@ -17,6 +17,7 @@ const char *bc_strerror(bc_error st)
     case BC_ENET: return "network transfer failed";
     case BC_EINTEGRITY: return "integrity check failed";
     case BC_ENOTFOUND: return "not found";
+    case BC_ELIMIT: return "stopped at a limit";
     }
     return "unknown status";
 }

@@ -30,6 +30,13 @@
  * across refills. Every anchor is examined exactly once with the same
  * context whatever the chunking, so an address split between two feeds is
  * found exactly once. Memory is one fixed window per scanner.
+ *
+ * Limits (extract_scanner.h): per source, the CPU time of the thread (read
+ * every CLOCK_BYTES or CLOCK_CALLS feeds, and whenever a decoder asks) and
+ * the bytes fed. Once one is reached the source is stopped: what is fed is
+ * dropped, and so is the unexamined tail from its last separator on, so an
+ * address cut by the stop ("ann@example.co" of "ann@example.com") is not
+ * reported.
  */
 #include <libpsl.h>
 #include <stdint.h>
@@ -38,8 +45,10 @@
 #include <unictype.h>
 #include <unistr.h>
 
+#include "core/clock.h"
 #include "core/internal.h"
 #include "core/utf8.h"
+#include "extract/extract_scanner.h"
 
 #define LOCAL_BYTES 256    /* longest local part scanned (bytes) */
 #define DOMAIN_BYTES 1024  /* longest domain scanned (bytes) */
@@ -53,6 +62,10 @@
 #define TLD_MAX 63
 #define TLD_MEMO 64 /* cached verdicts on last labels */
 #define BLANK_MAX 8 /* spaces skipped around obfuscated tokens */
+
+#define CLOCK_BYTES (256 * 1024) /* bytes fed between two looks at the clock */
+#define CLOCK_CALLS 1024         /* feeds between two looks at the clock */
+#define CLOCK_MS 5               /* the CPU clock (a system call) is read at most this often */
 
 struct tld_memo {
     char tld[TLD_MAX + 1];
@@ -80,6 +93,19 @@ struct bc_scanner {
     bc_addr a;              /* scratch for bc_addr_parse */
     char cand[BC_ADDR_MAX]; /* an obfuscated candidate, rebuilt */
     char ascii[BC_ADDR_MAX];
+    /* the limits (0: none) and what the current source has used */
+    double max_seconds;
+    uint64_t max_bytes;
+    double cpu0;          /* this thread's CPU clock when the source started */
+    double cpu_other;     /* CPU seconds spent elsewhere (ex_scanner_charge) */
+    double seconds;       /* CPU seconds used, at the last look at the clock */
+    uint64_t fed;         /* text bytes fed */
+    uint64_t decoded;     /* bytes decoders inflated or held (ex_scanner_charge) */
+    uint64_t fed_clock;   /* fed at the last look at the clock */
+    unsigned calls_clock; /* feeds since the last look at the clock */
+    long clock_ms;        /* the monotonic clock (cheap) when the CPU clock was last read */
+    bc_extract_limit limit;
+    unsigned long lines_cut, first_cut;
 };
 
 /* ASCII characters a local part is expanded over. */
@@ -601,6 +627,11 @@ bc_scanner *bc_scanner_new(const bc_extract_options *o, bc_extract_cb cb, void *
     }
     if (o)
         s->opt = *o;
+    s->max_seconds = s->opt.max_seconds == 0 ? BC_EXTRACT_MAX_SECONDS
+                                             : (s->opt.max_seconds > 0 ? s->opt.max_seconds : 0);
+    s->max_bytes = s->opt.max_bytes == 0 ? (uint64_t)BC_EXTRACT_MAX_BYTES
+                                         : (s->opt.max_bytes > 0 ? (uint64_t)s->opt.max_bytes : 0);
+    s->cpu0 = bc_thread_cpu_s();
     s->cb = cb;
     s->arg = arg;
     memcpy(s->kind, "text", 5);
@@ -619,8 +650,11 @@ static void flush(bc_scanner *s)
 
 void bc_scanner_end(bc_scanner *s)
 {
-    if (s)
-        flush(s);
+    if (!s)
+        return;
+    flush(s);
+    if (!s->limit)
+        s->seconds = bc_thread_cpu_s() - s->cpu0 + s->cpu_other;
 }
 
 void bc_scanner_source(bc_scanner *s, const char *file, const char *kind)
@@ -634,6 +668,13 @@ void bc_scanner_source(bc_scanner *s, const char *file, const char *kind)
     s->line = 1;
     s->pending_start = true;
     s->id_header = false;
+    s->cpu0 = bc_thread_cpu_s();
+    s->clock_ms = bc_now_ms();
+    s->cpu_other = s->seconds = 0;
+    s->fed = s->decoded = s->fed_clock = 0;
+    s->calls_clock = 0;
+    s->limit = BC_EXTRACT_LIMIT_NONE;
+    s->lines_cut = s->first_cut = 0;
 }
 
 void bc_scanner_kind(bc_scanner *s, const char *kind)
@@ -648,22 +689,131 @@ void bc_scanner_kind(bc_scanner *s, const char *kind)
     snprintf(s->kind, sizeof s->kind, "%s", k);
 }
 
+/* A byte no address runs across: where the tail is cut after a stop. */
+static bool separator(unsigned char c)
+{
+    return c <= ' ' || c == '<' || c == '>' || c == '"' || c == '(' || c == ')' || c == ',' || c == ';' ||
+           c == '[' || c == ']' || c == 0x7F;
+}
+
+/* Stops the source at limit: later feeds are dropped, and so is the
+ * unexamined tail from its last separator on (anchors before s->scan were
+ * examined with their whole context, so only the tail can hold a cut
+ * address). */
+static void stop(bc_scanner *s, bc_extract_limit limit)
+{
+    if (s->limit)
+        return;
+    s->limit = limit;
+    s->seconds = bc_thread_cpu_s() - s->cpu0 + s->cpu_other;
+    size_t k = s->len;
+    while (k > s->scan && !separator((unsigned char)s->buf[k - 1]))
+        k--;
+    s->len = k;
+    s->next_at = s->next_obf = SIZE_MAX;
+}
+
+/* Looks at the byte counts and the clock; the limit reached, if any. The
+ * thread's CPU clock is a system call, so it is read only when CLOCK_MS
+ * went by on the monotonic one (which the CPU time cannot outrun), unless
+ * force. */
+static bc_extract_limit check(bc_scanner *s, bool force)
+{
+    if (s->limit)
+        return s->limit;
+    s->fed_clock = s->fed;
+    s->calls_clock = 0;
+    if (s->max_bytes && (s->fed > s->max_bytes || s->decoded > s->max_bytes)) {
+        stop(s, BC_EXTRACT_LIMIT_BYTES);
+        return s->limit;
+    }
+    long now = bc_now_ms();
+    if (!force && now - s->clock_ms < CLOCK_MS)
+        return s->limit;
+    s->clock_ms = now;
+    s->seconds = bc_thread_cpu_s() - s->cpu0 + s->cpu_other;
+    if (s->max_seconds > 0 && s->seconds >= s->max_seconds)
+        stop(s, BC_EXTRACT_LIMIT_SECONDS);
+    return s->limit;
+}
+
+bc_extract_limit ex_scanner_charge(bc_scanner *s, uint64_t bytes, double cpu_seconds)
+{
+    if (!s)
+        return BC_EXTRACT_LIMIT_NONE;
+    s->decoded += bytes;
+    if (cpu_seconds > 0)
+        s->cpu_other += cpu_seconds;
+    return check(s, cpu_seconds > 0);
+}
+
+void ex_scanner_stop(bc_scanner *s, bc_extract_limit limit)
+{
+    if (s && limit != BC_EXTRACT_LIMIT_NONE)
+        stop(s, limit);
+}
+
+void ex_scanner_cut(bc_scanner *s, unsigned long line)
+{
+    if (!s)
+        return;
+    if (!s->lines_cut++)
+        s->first_cut = line;
+}
+
+void ex_scanner_budget(const bc_scanner *s, double *seconds_left, double *max_seconds, uint64_t *max_bytes)
+{
+    *seconds_left = *max_seconds = -1;
+    *max_bytes = s ? s->max_bytes : 0;
+    if (s && s->max_seconds > 0) {
+        *max_seconds = s->max_seconds;
+        double left = s->max_seconds - (bc_thread_cpu_s() - s->cpu0 + s->cpu_other);
+        *seconds_left = left > 0 ? left : 0;
+    }
+}
+
+void bc_scanner_stats(const bc_scanner *s, bc_extract_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return;
+    out->limit = s->limit;
+    out->seconds = s->seconds;
+    out->bytes = s->fed;
+    out->lines_cut = s->lines_cut;
+    out->first_cut = s->first_cut;
+}
+
 void bc_scanner_feed(bc_scanner *s, const char *data, size_t n)
 {
-    if (!s || !data)
+    if (!s || !data || s->limit)
         return;
+    bool over = false;
+    if (s->max_bytes && n > s->max_bytes - s->fed) {
+        n = (size_t)(s->max_bytes - s->fed);
+        over = true;
+    }
     while (n > 0) {
         size_t room = s->cap - s->len, take = n < room ? n : room;
         memcpy(s->buf + s->len, data, take);
         s->len += take;
+        s->fed += take;
         data += take;
         n -= take;
         if (s->len == s->cap) {
             size_t limit = s->len - RIGHT_MAX;
             process(s, limit);
             compact(s, limit);
+            if (s->fed - s->fed_clock >= CLOCK_BYTES && check(s, false))
+                return; /* a large feed looks at the clock as it goes */
         }
     }
+    if (over)
+        stop(s, BC_EXTRACT_LIMIT_BYTES);
+    else if (++s->calls_clock >= CLOCK_CALLS || s->fed - s->fed_clock >= CLOCK_BYTES)
+        check(s, false);
 }
 
 void bc_scanner_free(bc_scanner *s)

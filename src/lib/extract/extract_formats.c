@@ -31,6 +31,16 @@
  * unpack to 256 MiB (declared or actual) and a whole zip to 512 MiB, which
  * stops zip bombs. A file with NUL bytes in its first 8 KiB and no known
  * signature is refused as binary. Invalid UTF-8 in text is fed as is.
+ *
+ * Limits (the scanner's, per document: extract_scanner.h): every decoder
+ * looks at them inside its loops, and stops there with what it has fed:
+ * text and CSV per 64 KiB read; JSON per chunk read and every 4096 values
+ * walked; HTML per 64 KiB parsed (libxml2 pulls the text through a read
+ * callback) and every 4096 nodes walked, at most max_bytes of it read; zip
+ * members per 64 KiB read or unpacked (their unpacked bytes count against
+ * max_bytes); email and PDF in the module (extract_module.c). When a limit
+ * stopped a document bc_extract_file says which, with BC_ELIMIT, whatever
+ * error the cut caused in the decoder.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -56,6 +66,7 @@
 #include "core/internal.h"
 #include "core/utf8.h"
 #include "extract/extract_module.h"
+#include "extract/extract_scanner.h"
 
 #define EX_CHUNK (64u * 1024u)
 #define EX_HEAD (8u * 1024u)
@@ -64,6 +75,7 @@
 #define EX_MAX_PDF ((size_t)256 * 1024 * 1024)      /* PDF read whole */
 #define EX_MAX_MEMBER ((uint64_t)256 * 1024 * 1024) /* one zip member, unpacked */
 #define EX_MAX_ZIP ((uint64_t)512 * 1024 * 1024)    /* all members read, unpacked */
+#define EX_WALK_CHECK 4096                          /* values or nodes walked between two looks at the limits */
 
 static const unsigned char ex_ole_magic[8] = { 0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1 };
 
@@ -187,6 +199,8 @@ static bc_error ex_stream(bc_scanner *s, ex_in *in, char *err, size_t errlen)
         if (n == 0)
             break;
         bc_scanner_feed(s, buf, (size_t)n);
+        if (ex_scanner_charge(s, 0, 0))
+            break; /* a limit: the rest is not read */
     }
     free(buf);
     return st;
@@ -440,9 +454,11 @@ static bc_error ex_detect(const ex_in *in, const char *ext, ex_format *fmt, char
 /* ---- JSON ------------------------------------------------------------------------ */
 
 /* Feeds every string (and object key) under v that contains '@', decoded,
- * one per line. */
-static void ex_json_walk(bc_scanner *s, json_t *v)
+ * one per line, until a limit stops the source (*n counts the values). */
+static void ex_json_walk(bc_scanner *s, json_t *v, unsigned long *n)
 {
+    if (++*n % EX_WALK_CHECK == 0 && ex_scanner_charge(s, 0, 0))
+        return;
     if (json_is_string(v)) {
         const char *str = json_string_value(v);
         size_t len = json_string_length(v);
@@ -460,13 +476,13 @@ static void ex_json_walk(bc_scanner *s, json_t *v)
                 bc_scanner_feed(s, key, strlen(key));
                 bc_scanner_feed(s, "\n", 1);
             }
-            ex_json_walk(s, val);
+            ex_json_walk(s, val, n);
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *val;
         json_array_foreach(v, i, val)
-            ex_json_walk(s, val);
+            ex_json_walk(s, val, n);
     }
 }
 
@@ -485,11 +501,12 @@ static bc_error ex_json(bc_scanner *s, ex_in *in, char *err, size_t errlen)
         free(buf);
         return ex_stream(s, in, err, errlen); /* too big to parse: raw only */
     }
-    if (memchr(buf, '\\', len)) {
+    if (memchr(buf, '\\', len) && !ex_scanner_charge(s, 0, 0)) {
         json_error_t jerr;
         json_t *root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (root) {
-            ex_json_walk(s, root);
+            unsigned long n = 0;
+            ex_json_walk(s, root, &n);
             json_decref(root);
         }
         /* JSON Lines, or not JSON at all: the raw text was fed; that is all */
@@ -551,11 +568,15 @@ static void ex_html_sep(ex_html *h)
     ex_html_feed(h, h->sync ? " " : "\n", 1);
 }
 
-/* Walks the tree without recursion, feeding text and mailto: links. */
+/* Walks the tree without recursion, feeding text and mailto: links, until
+ * a limit stops the source. */
 static void ex_html_walk(ex_html *h, xmlNode *root)
 {
     xmlNode *n = root;
+    unsigned long seen = 0;
     while (n) {
+        if (++seen % EX_WALK_CHECK == 0 && ex_scanner_charge(h->s, 0, 0))
+            return;
         bool descend = false;
         if (n->type == XML_ELEMENT_NODE) {
             const char *name = (const char *)n->name;
@@ -595,6 +616,30 @@ static void ex_html_walk(ex_html *h, xmlNode *root)
     }
 }
 
+/* HTML held in memory as libxml2 pulls it: 64 KiB at most a call, and the
+ * end as soon as a limit stopped the source (looked at every 16 calls). */
+typedef struct ex_html_src {
+    bc_scanner *s;
+    const char *buf;
+    size_t len, pos;
+    unsigned calls;
+} ex_html_src;
+
+static int ex_html_read(void *ctx, char *out, int len)
+{
+    ex_html_src *src = ctx;
+    if (len <= 0 || src->pos >= src->len || (++src->calls % 16 == 0 && ex_scanner_charge(src->s, 0, 0)))
+        return 0;
+    size_t n = src->len - src->pos;
+    if (n > (size_t)len)
+        n = (size_t)len;
+    if (n > EX_CHUNK)
+        n = EX_CHUNK;
+    memcpy(out, src->buf + src->pos, n);
+    src->pos += n;
+    return (int)n;
+}
+
 /* Parses HTML held in memory and feeds it (kind "html" and "mailto").
  * encoding: the bytes' charset, or NULL to let libxml2 work it out (from a
  * <meta> charset). sync: line numbers follow the source. */
@@ -608,7 +653,12 @@ static bc_error ex_html_mem(bc_scanner *s, const char *name, const char *buf, si
                          EX_MAX_HTML >> 20);
     int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
                XML_PARSE_BIG_LINES;
-    htmlDocPtr doc = htmlReadMemory(buf, (int)len, NULL, encoding, opts);
+    ex_html_src src = { .s = s, .buf = buf, .len = len };
+    htmlDocPtr doc = htmlReadIO(ex_html_read, NULL, &src, NULL, encoding, opts);
+    if (ex_scanner_charge(s, 0, 0)) {
+        xmlFreeDoc(doc); /* stopped part way: nothing more is fed */
+        return BC_OK;
+    }
     if (!doc)
         return bc_seterr(err, errlen, BC_EDATA, "%s: cannot parse the HTML", name);
     bc_scanner_kind(s, "html");
@@ -619,16 +669,33 @@ static bc_error ex_html_mem(bc_scanner *s, const char *name, const char *buf, si
     return BC_OK;
 }
 
+/* An HTML file, read whole: at most max_bytes of it (the tree libxml2 makes
+ * is several times the text), cut after its last blank or tag bracket so
+ * that no address is cut; the limit stops the source after that part. */
 static bc_error ex_html_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 {
     char *buf = NULL;
-    size_t len = 0;
-    bc_error st = ex_slurp(in, EX_MAX_HTML, &buf, &len, NULL, "HTML", err, errlen);
+    size_t len = 0, max = EX_MAX_HTML;
+    double left, max_seconds;
+    uint64_t max_bytes;
+    ex_scanner_budget(s, &left, &max_seconds, &max_bytes);
+    bool limited = max_bytes && max_bytes < max, more = false;
+    if (limited)
+        max = (size_t)max_bytes;
+    bc_error st = ex_slurp(in, max, &buf, &len, limited ? &more : NULL, "HTML", err, errlen);
     if (st != BC_OK)
         return st;
+    if (more) {
+        len = max;
+        while (len > 0 && !(buf[len - 1] == '<' || buf[len - 1] == '>' || (unsigned char)buf[len - 1] <= ' '))
+            len--;
+        buf[len] = '\0';
+    }
     /* without a charset libxml2 assumes Latin-1: say UTF-8 when it is */
     st = ex_html_mem(s, in->name, buf, len, ex_utf8_ok(buf, len) ? "UTF-8" : NULL, true, err, errlen);
     free(buf);
+    if (more)
+        ex_scanner_stop(s, BC_EXTRACT_LIMIT_BYTES);
     return st;
 }
 
@@ -643,6 +710,10 @@ static const ex_host ex_host_ops = {
     .kind = bc_scanner_kind,
     .feed = bc_scanner_feed,
     .html = ex_html_mem,
+    .charge = ex_scanner_charge,
+    .stop = ex_scanner_stop,
+    .cut = ex_scanner_cut,
+    .budget = ex_scanner_budget,
 };
 
 /* Tries one directory; true when the module is loaded. The first failure
@@ -747,6 +818,7 @@ typedef struct ex_zip {
     uint64_t member;  /* unpacked bytes read, this member */
     const char *part; /* the member being read */
     bool failed;
+    bool limited; /* a limit stopped it: msg is the detail of its message */
     char msg[512];
     char xmlmsg[256]; /* libxml2's first error in this member */
     unsigned long xmlline;
@@ -798,10 +870,16 @@ __attribute__((format(printf, 2, 3))) static void ex_zip_fail(ex_zip *z, const c
     z->failed = true;
 }
 
-/* libarchive's read callback: the input in EX_CHUNK blocks. */
+/* libarchive's read callback: the input in EX_CHUNK blocks, until a limit
+ * stops the source (skipping a member may unpack it too). */
 static la_ssize_t ex_zip_read(struct archive *a, void *ud, const void **buf)
 {
     ex_zip *z = ud;
+    if (ex_scanner_charge(z->s, 0, 0)) {
+        archive_set_error(a, ECANCELED, "stopped at a limit");
+        ex_zip_fail(z, "%s: stopped at a limit", z->in->name); /* replaced by the limit's message */
+        return -1;
+    }
     ssize_t n = ex_read(z->in, z->buf, sizeof z->buf);
     if (n < 0) {
         archive_set_error(a, errno, "read error: %s", strerror(errno));
@@ -826,6 +904,13 @@ static int ex_zip_xml_read(void *ctx, char *buf, int len)
     }
     z->member += (uint64_t)n;
     z->total += (uint64_t)n;
+    bc_extract_limit limit = ex_scanner_charge(z->s, (uint64_t)n, 0);
+    if (limit) {
+        ex_zip_fail(z, "%s unpacks to more than that%s", z->part,
+                    limit == BC_EXTRACT_LIMIT_BYTES ? " (a zip bomb?)" : "");
+        z->limited = limit == BC_EXTRACT_LIMIT_BYTES;
+        return -1;
+    }
     if (z->member > EX_MAX_MEMBER) {
         ex_zip_fail(z, "%s: %s unpacks to more than %llu MiB; refusing the document (a zip bomb?)", z->in->name,
                     z->part, (unsigned long long)(EX_MAX_MEMBER >> 20));
@@ -980,8 +1065,24 @@ static bc_error ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
             ex_zip_fail(z, "%s: encrypted document (%s): cannot read it without the password", in->name, name);
             break;
         }
-        if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
-            (uint64_t)archive_entry_size(e) > EX_MAX_MEMBER) {
+        uint64_t declared = archive_entry_size_is_set(e) && archive_entry_size(e) >= 0
+                                ? (uint64_t)archive_entry_size(e)
+                                : 0;
+        double left, max_seconds;
+        uint64_t max_bytes;
+        ex_scanner_budget(s, &left, &max_seconds, &max_bytes);
+        if (max_bytes && declared > max_bytes) {
+            /* over the size limit: read up to it (what comes first is
+             * found), and however the member ends, the limit stopped it */
+            z->part = name;
+            ex_zip_member(z, type, kind);
+            ex_scanner_stop(s, BC_EXTRACT_LIMIT_BYTES);
+            snprintf(z->msg, sizeof z->msg, "%s declares %llu MiB unpacked (a zip bomb?)", name,
+                     (unsigned long long)(declared >> 20));
+            z->limited = true;
+            break;
+        }
+        if (!max_bytes && declared > EX_MAX_MEMBER) {
             ex_zip_fail(z,
                         "%s: %s declares %llu MiB unpacked, more than %llu MiB; refusing the "
                         "document (a zip bomb?)",
@@ -993,10 +1094,12 @@ static bc_error ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
         z->part = name;
         ex_zip_member(z, type, kind);
     }
-    if (!z->failed && !any)
+    if (!z->failed && !any && !z->limited)
         ex_zip_fail(z, "%s: a zip archive but not a DOCX, XLSX or ODT document", in->name);
     bc_error st = BC_OK;
-    if (z->failed)
+    if (z->limited) /* the detail of the limit's message */
+        st = bc_seterr(err, errlen, BC_ELIMIT, "%s", z->msg);
+    else if (z->failed)
         st = bc_seterr(err, errlen, BC_EDATA, "%s", z->msg);
     archive_read_free(z->a);
     free(z);
@@ -1004,6 +1107,28 @@ static bc_error ex_zip_file(bc_scanner *s, ex_in *in, char *err, size_t errlen)
 }
 
 /* ---- the entry point ------------------------------------------------------------------- */
+
+/* BC_ELIMIT with the message for a source a limit stopped; detail (or
+ * NULL) says where, from the decoder. */
+static bc_error ex_limit_error(const bc_scanner *s, const char *name, bc_extract_limit limit, const char *detail,
+                               char *err, size_t errlen)
+{
+    double left, max_seconds;
+    uint64_t max_bytes;
+    ex_scanner_budget(s, &left, &max_seconds, &max_bytes);
+    const char *sep = detail && detail[0] ? ": " : "";
+    if (!detail)
+        detail = "";
+    if (limit == BC_EXTRACT_LIMIT_BYTES) {
+        if (max_bytes % (1u << 20) == 0)
+            return bc_seterr(err, errlen, BC_ELIMIT, "%s: stopped at the size limit (%llu MiB decoded)%s%s", name,
+                             (unsigned long long)(max_bytes >> 20), sep, detail);
+        return bc_seterr(err, errlen, BC_ELIMIT, "%s: stopped at the size limit (%llu bytes decoded)%s%s", name,
+                         (unsigned long long)max_bytes, sep, detail);
+    }
+    return bc_seterr(err, errlen, BC_ELIMIT, "%s: stopped at the time limit (%g s of CPU time)%s%s", name,
+                     max_seconds, sep, detail);
+}
 
 /* The kind a source starts with, before a decoder switches it. */
 static const char *ex_kind(ex_format f, const char *ext)
@@ -1065,6 +1190,16 @@ bc_error bc_extract_file(bc_scanner *s, const char *path, char *errbuf, size_t e
             case EX_ZIP: st = ex_zip_file(s, in, errbuf, errlen); break;
             }
             bc_scanner_end(s);
+            bc_extract_stats xs;
+            bc_scanner_stats(s, &xs);
+            if (xs.limit != BC_EXTRACT_LIMIT_NONE && st != BC_ENOMEM) {
+                /* whatever the cut did to the decoder; a decoder that saw
+                 * the limit itself (BC_ELIMIT) says where in errbuf */
+                char detail[512] = "";
+                if (st == BC_ELIMIT && errbuf && errlen)
+                    snprintf(detail, sizeof detail, "%s", errbuf);
+                st = ex_limit_error(s, path, xs.limit, detail, errbuf, errlen);
+            }
         }
     }
     if (!is_stdin)

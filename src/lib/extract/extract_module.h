@@ -19,10 +19,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bouncecheck.h"
 
-#define EX_MODULE_ABI 1
+#define EX_MODULE_ABI 2
 #define EX_MODULE_FILE "bouncecheck-formats.so"
 #define EX_MODULE_SYMBOL "bc_formats_module"
 
@@ -34,6 +35,17 @@ typedef struct ex_host {
     /* Parses HTML held in memory and feeds it (see ex_html_mem). */
     bc_error (*html)(bc_scanner *s, const char *name, const char *buf, size_t len, const char *encoding, bool sync,
                      char *err, size_t errlen);
+    /* The limits (extract_scanner.h): what the module must look at inside
+     * its loops. charge counts bytes decoded or held outside the scanner and
+     * CPU seconds spent outside this thread, then returns the limit that
+     * stopped the source, or BC_EXTRACT_LIMIT_NONE (charge(s, 0, 0) only
+     * looks); stop stops it at a limit seen another way; cut counts a line
+     * cut at BC_EXTRACT_LINE_MAX; budget gives the seconds left and
+     * max_seconds (< 0: no limit) and max_bytes (0: none). */
+    bc_extract_limit (*charge)(bc_scanner *s, uint64_t bytes, double cpu_seconds);
+    void (*stop)(bc_scanner *s, bc_extract_limit limit);
+    void (*cut)(bc_scanner *s, unsigned long line);
+    void (*budget)(const bc_scanner *s, double *seconds_left, double *max_seconds, uint64_t *max_bytes);
 } ex_host;
 
 /* What the module gives the library. Errors are written to err as
@@ -42,10 +54,12 @@ typedef struct ex_module {
     int abi;
     /* An email message, or an mbox of them. fd is read from its current
      * position; head holds the headlen bytes already read from it (for a
-     * pipe), which a seekable fd is rewound over instead. */
+     * pipe), which a seekable fd is rewound over instead. Lines over
+     * BC_EXTRACT_LINE_MAX are cut as they are read. */
     bc_error (*mail)(const ex_host *h, bc_scanner *s, const char *name, int fd, const void *head, size_t headlen,
                      bool mbox, char *err, size_t errlen);
-    /* A whole PDF in memory; the module takes buf (malloc'd) and frees it. */
+    /* A whole PDF in memory; the module takes buf (malloc'd) and frees it.
+     * poppler runs in a child process the module kills at a limit. */
     bc_error (*pdf)(const ex_host *h, bc_scanner *s, const char *name, char *buf, size_t len, char *err,
                     size_t errlen);
 } ex_module;
