@@ -10,7 +10,7 @@
 int main(int argc, char **argv)
 {
     static const cli_command server_commands[] = {
-        { "serve", cmd_serve, cli_help_serve_text, NULL },
+        { "serve", cmd_serve, cli_help_serve_text, cli_help_serve_text2 },
     };
     return cli_main(argc, argv, server_commands, sizeof server_commands / sizeof server_commands[0]);
 }

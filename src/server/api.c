@@ -24,7 +24,7 @@ static const api_route routes[] = {
     { NULL, "/ui/*", API_PUBLIC, API_BODY_NONE, api_ui_begin, NULL, api_ui_end, NULL },
     /* api_meta.c */
     { "GET", "/healthz", API_PUBLIC, API_BODY_NONE, api_health, NULL, NULL, NULL },
-    { "GET", "/metrics", API_PUBLIC, API_BODY_NONE, api_metrics, NULL, NULL, NULL },
+    { "GET", "/metrics", API_ADMIN_READ, API_BODY_NONE, api_metrics, NULL, NULL, NULL },
     { "GET", "/openapi.json", API_PUBLIC, API_BODY_NONE, api_openapi, NULL, NULL, NULL },
     /* api_verify.c */
     { "GET", "/v1/verify", API_KEY, API_BODY_NONE, api_verify_get, NULL, NULL, api_verify_done },

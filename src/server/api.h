@@ -9,6 +9,8 @@
  *   api_*.c       one endpoint family each; upload.c: the bodies of
  *                 POST /v1/jobs and /v1/jobs/preview (uploads, conversion,
  *                 import, preview) and the spool files other uploads use
+ *   params.c      what a request's query parameters and JSON body ask for
+ *                 (params.h), read apart from the connection
  *
  * A request goes: first call (headers in) -> api_dispatch() matches the
  * route, checks the key as route->auth says, then route->begin; body bytes
@@ -28,6 +30,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "params.h"
 #include "sv.h"
 
 #define API_SMALL_BODY_MAX (64 * 1024) /* a JSON body: POST /v1/verify, POST /v1/keys */

@@ -76,10 +76,10 @@ enum MHD_Result api_dns(hreq *r)
     if (!(d->domain = strdup(domain)))
         return api_fail(r, 500, "internal", "out of memory");
     const char *smtp = api_arg(r, "smtp");
-    if (smtp && strcmp(smtp, "false") != 0 && strcmp(smtp, "0") != 0 && strcmp(smtp, "true") != 0 &&
-        strcmp(smtp, "1") != 0)
+    bool with_smtp;
+    if (!sv_param_bool(smtp, &with_smtp))
         return api_fail(r, 400, "bad_request", "smtp must be true or false");
-    d->no_smtp = smtp && (strcmp(smtp, "false") == 0 || strcmp(smtp, "0") == 0);
+    d->no_smtp = smtp && !with_smtp;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, dns_arg, d);
     if (d->too_many)
         return api_fail(r, 400, "bad_request", "at most %d dkim_selector and %d ip parameters", DNS_LIST_MAX,

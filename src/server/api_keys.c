@@ -62,32 +62,15 @@ enum MHD_Result api_keys_create(hreq *r)
     json_t *o = api_body_json(r, &bad);
     if (!o)
         return bad;
-    json_t *nm = json_object_get(o, "name"), *rate = json_object_get(o, "rate"),
-           *daily = json_object_get(o, "daily"), *admin = json_object_get(o, "admin");
+    sv_key_body b;
+    char err[512] = "";
     enum MHD_Result ret;
-    if (!json_is_object(o)) {
-        ret = api_fail(r, 400, "bad_request", "the body must be a JSON object {\"name\": ..., \"admin\": false}");
-    } else if (nm && !json_is_null(nm) && !json_is_string(nm)) {
-        ret = api_fail(r, 400, "bad_request", "\"name\" must be a string");
-    } else if (json_is_string(nm) && json_string_length(nm) >= sizeof r->key.name) {
-        ret = api_fail(r, 400, "bad_request", "\"name\" is too long (at most %zu bytes)", sizeof r->key.name - 1);
-    } else if (json_is_string(nm) && strlen(json_string_value(nm)) != json_string_length(nm)) {
-        ret = api_fail(r, 400, "bad_request", "\"name\" must not hold NUL characters");
-    } else if (rate && !json_is_null(rate) &&
-               (!json_is_number(rate) || !(json_number_value(rate) >= 0) || json_number_value(rate) > 1e6)) {
-        ret = api_fail(r, 400, "bad_request",
-                       "\"rate\" must be a number of requests per second from 0 to 1000000");
-    } else if (daily && !json_is_null(daily) && (!json_is_integer(daily) || json_integer_value(daily) < 0)) {
-        ret = api_fail(r, 400, "bad_request", "\"daily\" must be a non-negative integer");
-    } else if (admin && !json_is_null(admin) && !json_is_boolean(admin)) {
-        ret = api_fail(r, 400, "bad_request", "\"admin\" must be true or false");
+    if (sv_read_key_body(o, sizeof r->key.name, &b, err, sizeof err) != 0) {
+        ret = api_fail(r, 400, "bad_request", "%s", err);
     } else {
-        char secret[ST_KEY_SECRET_LEN + 1], err[512] = "";
+        char secret[ST_KEY_SECRET_LEN + 1];
         st_key k;
-        if (st_key_create_ex(r->s->store, json_is_string(nm) ? json_string_value(nm) : "",
-                             json_is_number(rate) ? json_number_value(rate) : 0,
-                             json_is_integer(daily) ? (int64_t)json_integer_value(daily) : 0, json_is_true(admin),
-                             secret, &k, err, sizeof err) != 0) {
+        if (st_key_create_ex(r->s->store, b.name, b.rate, b.daily, b.admin, secret, &k, err, sizeof err) != 0) {
             wk_log("keys: %s", err);
             ret = api_fail(r, 500, "internal", "the key cannot be created");
         } else {

@@ -4,7 +4,6 @@
  * the test connects to the host's ports in turn and waits for each reply,
  * so it never runs on an HTTP thread.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,18 +47,6 @@ static void smtp_test_task(void *arg)
     sv_req_resume(r);
 }
 
-/* 1..255 printable ASCII bytes without spaces: a host or EHLO name. */
-static bool smtp_word_ok(const char *w)
-{
-    size_t n = strlen(w);
-    if (n == 0 || n > 255)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)w[i] <= 0x20 || (unsigned char)w[i] >= 0x7F)
-            return false;
-    return true;
-}
-
 enum MHD_Result api_smtp_test(hreq *r)
 {
     smtp_test_req *t = api_state(r, sizeof *t);
@@ -70,18 +57,12 @@ enum MHD_Result api_smtp_test(hreq *r)
     const char *helo = api_arg(r, "helo");
     if (!host || !*host)
         return api_fail(r, 400, "bad_request", "give the host: /v1/smtp-test?host=mail.example.com");
-    if (!smtp_word_ok(host))
+    if (!sv_param_word(host))
         return api_fail(r, 400, "bad_request", "host must be a host name or an IP address");
-    if (port) {
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(port, &end, 10);
-        if (!*port || *end || errno || v < 1 || v > 65535)
-            return api_fail(r, 400, "bad_request", "port must be a TCP port from 1 to 65535");
-        t->port = (int)v;
-    }
+    if (port && sv_param_port(port, &t->port) != 0)
+        return api_fail(r, 400, "bad_request", "port must be a TCP port from 1 to 65535");
     if (helo) {
-        if (!smtp_word_ok(helo))
+        if (!sv_param_word(helo))
             return api_fail(r, 400, "bad_request",
                             "helo must be a host name without spaces or control characters");
         sv_fmt(t->helo, sizeof t->helo, "%s", helo);

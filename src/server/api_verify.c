@@ -3,7 +3,6 @@
  * cache (memory, then the store) or --offline at once, else verified by the
  * engine (engine.c) while the connection waits suspended.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,20 +38,6 @@ void api_verify_done(hreq *r)
     verify_req *v = r->st;
     if (v)
         free(v->email);
-}
-
-/* A timeout in seconds (1..300): 0 and *ms set, or -1. */
-static int parse_timeout(const char *s, int *ms)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    while (*end == ' ')
-        end++;
-    if (errno || end == s || *end || !(d >= 1 && d <= 300))
-        return -1;
-    *ms = (int)(d * 1000);
-    return 0;
 }
 
 static enum MHD_Result verify_start(hreq *r, verify_req *v)
@@ -118,7 +103,7 @@ enum MHD_Result api_verify_get(hreq *r)
         return api_fail(r, 500, "internal", "out of memory");
     const char *email = api_arg(r, "email");
     const char *t = api_arg(r, "timeout");
-    if (t && parse_timeout(t, &v->timeout_ms) != 0)
+    if (t && sv_param_timeout(t, &v->timeout_ms) != 0)
         return api_fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
     if (!api_bool_arg(r, "trace", &v->trace))
         return api_fail(r, 400, "bad_request", "trace must be 1 (true) or 0 (false)");
@@ -141,27 +126,21 @@ enum MHD_Result api_verify_post(hreq *r)
     json_t *o = api_body_json(r, &bad);
     if (!o)
         return bad;
-    json_t *e = json_object_get(o, "email"), *t = json_object_get(o, "timeout"), *tr = json_object_get(o, "trace");
+    sv_verify_body b;
+    char err[256];
     enum MHD_Result ret;
-    if (!json_is_object(o)) {
-        ret = api_fail(r, 400, "bad_request", "the body must be a JSON object {\"email\": \"ADDR\"}");
-    } else if (!json_is_string(e)) {
-        ret = api_fail(r, 400, "bad_request", "\"email\" is missing or not a string");
-    } else if (t && !json_is_null(t) &&
-               (!json_is_number(t) || json_number_value(t) < 1 || json_number_value(t) > 300)) {
-        ret = api_fail(r, 400, "bad_request", "timeout must be a number of seconds from 1 to 300");
-    } else if (tr && !json_is_null(tr) && !json_is_boolean(tr)) {
-        ret = api_fail(r, 400, "bad_request", "trace must be true or false");
+    if (sv_read_verify_body(o, &b, err, sizeof err) != 0) {
+        ret = api_fail(r, 400, "bad_request", "%s", err);
     } else {
-        v->trace = json_is_true(tr);
-        if (json_is_number(t))
-            v->timeout_ms = (int)(json_number_value(t) * 1000);
-        v->email_len = json_string_length(e);
+        v->trace = b.trace;
+        if (b.timeout_ms)
+            v->timeout_ms = b.timeout_ms;
+        v->email_len = b.email_len;
         v->email = malloc(v->email_len + 1);
         if (!v->email) {
             ret = api_fail(r, 500, "internal", "out of memory");
         } else {
-            memcpy(v->email, json_string_value(e), v->email_len + 1);
+            memcpy(v->email, b.email, v->email_len + 1);
             r->note = v->email;
             ret = verify_start(r, v);
         }

@@ -6,11 +6,13 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "server.h"
 #include "settings.h"
 #include "store.h"
+#include "sv.h"
 
 const char cli_help_serve_text[] =
     "Usage: bouncecheck serve [--listen ADDR:PORT] [--data DIR] [--db URL] [OPTIONS]\n"
@@ -49,14 +51,47 @@ const char cli_help_serve_text[] =
     "  --retention DAYS         delete jobs and their data after this (default 30)\n"
     "  --max-body MB            largest request body (default 100)\n"
     "  --max-rows N             largest job (default 1000000 rows)\n"
-    "  --max-connections N      concurrent connections (default 512)\n"
-    "  --request-timeout S      close connections idle this long (default 30); a body\n"
-    "                           must arrive within 20 times that\n"
     "  --max-running N          jobs verified at the same time (default 4)\n"
+    "  --max-extract-seconds S  /v1/extract: CPU time an upload may take (default\n"
+    "                           10; 0: no limit)\n"
+    "  --max-extract-bytes N    /v1/extract: what an upload may decode to, with K, M\n"
+    "                           or G (default 256M; 0: no limit)\n"
+    "  --extract-workers N      /v1/extract: uploads decoded at once (default 2; 1 on\n"
+    "                           one core)\n"
+    "  --extract-queue N        /v1/extract: uploads that may wait (default 8); one\n"
+    "                           more gets 429 with Retry-After\n"
     "  --webhook-secret S       key of the webhooks' HMAC-SHA256 signature (default:\n"
     "                           DATA/webhook-secret, made at the first start)\n"
     "  --insecure-no-auth       allow listening beyond loopback with no API key\n"
-    "  --debug                  log every request, with its address\n"
+    "  --debug                  log every request, with its address\n";
+
+/* The second part of the help (one string literal stays under 4095 bytes). */
+const char cli_help_serve_text2[] =
+    "\n"
+    "Connections (whole-request deadlines, not idle timers: a byte a second does not\n"
+    "keep a connection open):\n"
+    "  --max-connections N      concurrent connections (default 512). Beyond it a new\n"
+    "                           connection takes the place of the one waiting longest\n"
+    "                           with no request in progress, else it is closed at once\n"
+    "  --max-connections-per-ip N  concurrent connections from one client address\n"
+    "                           (an IPv6 /64) (default 32; 0: no limit); more are\n"
+    "                           closed at once\n"
+    "  --trusted-proxy ADDR[/BITS]  a reverse proxy (repeatable, or comma-separated):\n"
+    "                           for its connections the client address is taken from\n"
+    "                           X-Forwarded-For, and a client's requests beyond\n"
+    "                           --max-connections-per-ip get 429; the proxy itself is\n"
+    "                           not limited per address\n"
+    "  --header-timeout S       a request's line and headers must be complete within S\n"
+    "                           seconds of the connection's start, however the bytes\n"
+    "                           trickle in (default 10)\n"
+    "  --body-min-rate BYTES    after the first --header-timeout seconds, a body must\n"
+    "                           average this many bytes a second (default 1024; 0: no\n"
+    "                           minimum); a slower one is cut (an upload gets 408)\n"
+    "  --keepalive-timeout S    close a connection idle this long between requests\n"
+    "                           (default 5); the next headers must be complete within\n"
+    "                           this plus --header-timeout of the last answer\n"
+    "  --request-timeout S      close a connection whose request or answer makes no\n"
+    "                           progress for this long (default 30)\n"
     "\n"
     "Verification: every option of 'bouncecheck verify' that sets up the engine\n"
     "(--helo, --from, --dns, --allow-private, --timeout, --mx-connections,\n"
@@ -88,12 +123,21 @@ enum {
     OPT_MAX_CONN,
     OPT_REQ_TIMEOUT,
     OPT_MAX_RUNNING,
+    OPT_EXTRACT_SECONDS,
+    OPT_EXTRACT_BYTES,
+    OPT_EXTRACT_WORKERS,
+    OPT_EXTRACT_QUEUE,
     OPT_SECRET,
     OPT_NO_AUTH,
     OPT_DEBUG,
     OPT_CONFIG,
     OPT_DB,
     OPT_NO_WORK,
+    OPT_MAX_CONN_IP,
+    OPT_TRUSTED_PROXY,
+    OPT_HEADER_TIMEOUT,
+    OPT_BODY_MIN_RATE,
+    OPT_KEEPALIVE_TIMEOUT,
     OPT_SETTING_BASE = 2000
 };
 
@@ -111,7 +155,16 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         { "max-rows", 1, NULL, OPT_MAX_ROWS },
         { "max-connections", 1, NULL, OPT_MAX_CONN },
         { "request-timeout", 1, NULL, OPT_REQ_TIMEOUT },
+        { "max-connections-per-ip", 1, NULL, OPT_MAX_CONN_IP },
+        { "trusted-proxy", 1, NULL, OPT_TRUSTED_PROXY },
+        { "header-timeout", 1, NULL, OPT_HEADER_TIMEOUT },
+        { "body-min-rate", 1, NULL, OPT_BODY_MIN_RATE },
+        { "keepalive-timeout", 1, NULL, OPT_KEEPALIVE_TIMEOUT },
         { "max-running", 1, NULL, OPT_MAX_RUNNING },
+        { "max-extract-seconds", 1, NULL, OPT_EXTRACT_SECONDS },
+        { "max-extract-bytes", 1, NULL, OPT_EXTRACT_BYTES },
+        { "extract-workers", 1, NULL, OPT_EXTRACT_WORKERS },
+        { "extract-queue", 1, NULL, OPT_EXTRACT_QUEUE },
         { "webhook-secret", 1, NULL, OPT_SECRET },
         { "insecure-no-auth", 0, NULL, OPT_NO_AUTH },
         { "debug", 0, NULL, OPT_DEBUG },
@@ -135,8 +188,14 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
         .max_body = 100LL << 20,
         .max_rows = 1000000,
         .max_connections = 512,
+        .max_connections_per_ip = 32,
         .request_timeout = 30,
+        .header_timeout = 10,
+        .keepalive_timeout = 5,
+        .body_min_rate = 1024,
         .max_running = 4,
+        .extract_workers = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1,
+        .extract_queue = 8,
         .db = getenv("BOUNCECHECK_DB"),
     };
     int rc = BC_EXIT_OK, c;
@@ -195,6 +254,60 @@ int cmd_serve(int argc, char **argv, const cli_global *g)
                 so.request_timeout = (int)v;
             else
                 bad = "request-timeout";
+            break;
+        case OPT_MAX_CONN_IP:
+            if (cli_number(optarg, 0, 100000, &v))
+                so.max_connections_per_ip = (int)v;
+            else
+                bad = "max-connections-per-ip";
+            break;
+        case OPT_HEADER_TIMEOUT:
+            if (cli_number(optarg, 1, 3600, &v))
+                so.header_timeout = (int)v;
+            else
+                bad = "header-timeout";
+            break;
+        case OPT_KEEPALIVE_TIMEOUT:
+            if (cli_number(optarg, 1, 3600, &v))
+                so.keepalive_timeout = (int)v;
+            else
+                bad = "keepalive-timeout";
+            break;
+        case OPT_BODY_MIN_RATE:
+            if (cli_number(optarg, 0, 1LL << 30, &v))
+                so.body_min_rate = v;
+            else
+                bad = "body-min-rate";
+            break;
+        case OPT_TRUSTED_PROXY:
+            if (so.n_trusted_proxies == SV_MAX_TRUSTED_PROXIES) {
+                cli_error("serve: at most %d --trusted-proxy options: list several addresses in one,"
+                          " comma-separated",
+                          SV_MAX_TRUSTED_PROXIES);
+                rc = BC_EXIT_USAGE;
+            } else if (sv_conns_check_proxies(optarg, err, sizeof err) != 0) {
+                cli_error("serve: --trusted-proxy: %s", err);
+                rc = BC_EXIT_USAGE;
+            } else {
+                so.trusted_proxies[so.n_trusted_proxies++] = optarg;
+            }
+            break;
+        case OPT_EXTRACT_SECONDS:
+        case OPT_EXTRACT_BYTES:
+            if (!cli_extract_limit(&so.extract, c == OPT_EXTRACT_SECONDS ? "seconds" : "bytes", optarg))
+                bad = c == OPT_EXTRACT_SECONDS ? "max-extract-seconds" : "max-extract-bytes";
+            break;
+        case OPT_EXTRACT_WORKERS:
+            if (cli_number(optarg, 1, 64, &v))
+                so.extract_workers = (int)v;
+            else
+                bad = "extract-workers";
+            break;
+        case OPT_EXTRACT_QUEUE:
+            if (cli_number(optarg, 0, 100000, &v))
+                so.extract_queue = (int)v;
+            else
+                bad = "extract-queue";
             break;
         case OPT_MAX_RUNNING:
             if (cli_number(optarg, 1, 64, &v))

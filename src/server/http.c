@@ -1,9 +1,11 @@
 /*
  * http.c - the libmicrohttpd side of `bouncecheck serve`: the daemon, the
  * connection callbacks, request bodies (the small JSON ones gathered here,
- * uploads handed to their route within the body deadline), answers, and
+ * uploads handed to their route while they come fast enough), answers, and
  * the suspend/resume of a connection whose answer another thread makes.
- * Routing and the endpoints are in api.c and the api_*.c files (api.h).
+ * Routing and the endpoints are in api.c and the api_*.c files (api.h); the
+ * connections' limits and deadlines in conns.c, told here what each
+ * connection's request is doing.
  *
  * A handler never blocks for long: a verification that is not cached goes
  * to the engine, an upload to the io worker (import, or a preview), a first
@@ -21,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 
 #include "api.h"
 
@@ -38,9 +41,7 @@ const char *api_header(hreq *r, const char *name)
 
 bool api_bool_arg(hreq *r, const char *name, bool *v)
 {
-    const char *a = api_arg(r, name);
-    *v = a && (strcmp(a, "1") == 0 || strcmp(a, "true") == 0);
-    return !a || *v || strcmp(a, "0") == 0 || strcmp(a, "false") == 0;
+    return sv_param_bool(api_arg(r, name), v);
 }
 
 bool api_too_long(hreq *r, int64_t max)
@@ -156,6 +157,8 @@ enum MHD_Result api_send(hreq *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"bouncecheck\"");
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
+    if (ret == MHD_YES)
+        sv_conns_answer(r->s->conns, r->conn); /* the rest of a body is not read */
     api_count(r, r->status);
     if (r->s->o->debug)
         wk_log("%u %s", r->status, r->note ? r->note : "");
@@ -208,16 +211,17 @@ json_t *api_body_json(hreq *r, enum MHD_Result *ret)
         *ret = api_send(r);
         return NULL;
     }
-    json_error_t je;
-    json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
+    char err[512];
+    json_t *o = sv_body_json(r->buf, r->len, err, sizeof err);
     if (!o)
-        *ret = api_fail(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
-                        je.line, je.column);
+        *ret = api_fail(r, 400, "bad_request", "%s", err);
     return o;
 }
 
-/* Body bytes: a route that takes none drops them (a GET's, a 405's). */
-static void body(hreq *r, const char *data, size_t size)
+/* Body bytes: a route that takes none drops them (a GET's, a 405's). slow:
+ * they come slower than --body-min-rate (conns.c cuts the connection unless
+ * the rest comes at once; an upload is answered 408 then). */
+static void body(hreq *r, const char *data, size_t size, bool slow)
 {
     if (r->discard || !r->route || !r->post)
         return;
@@ -229,15 +233,14 @@ static void body(hreq *r, const char *data, size_t size)
         else
             api_buf_append(r, data, size);
         return;
-    case API_BODY_STREAM: {
-        int64_t body_deadline = (int64_t)r->s->o->request_timeout * 20 * 1000;
-        if (sv_mono_ms() - r->t0 > body_deadline)
-            api_fail_later(r, 408, "request_timeout", "the body did not arrive within %d seconds",
-                           r->s->o->request_timeout * 20);
+    case API_BODY_STREAM:
+        if (slow)
+            api_fail_later(r, 408, "request_timeout",
+                           "the body came slower than %lld bytes a second (after the first %d seconds)",
+                           (long long)r->s->o->body_min_rate, r->s->o->header_timeout);
         else
             r->route->chunk(r, data, size);
         return;
-    }
     }
 }
 
@@ -250,6 +253,7 @@ void sv_req_resume(hreq *r)
 
 bool api_run_on(hreq *r, sv_pool *w, void (*task)(void *), void *arg)
 {
+    sv_conns_answer(r->s->conns, r->conn);
     MHD_suspend_connection(r->conn);
     if (sv_pool_post(w, task, arg))
         return true;
@@ -268,6 +272,16 @@ enum MHD_Result api_on_checks(hreq *r, void (*task)(void *))
 
 /* ---- the connection callbacks --------------------------------------------------------- */
 
+/* A request beyond --max-connections-per-ip from a client behind a trusted
+ * proxy (a direct client's connection is closed at once instead). */
+static enum MHD_Result too_many(hreq *r, const char *method)
+{
+    r->post = strcmp(method, "POST") == 0;
+    api_set_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return api_fail(r, 429, "rate_limited", "too many requests at once from this address (at most %d)",
+                    r->s->o->max_connections_per_ip);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *upload_data, size_t *upload_data_size,
                                void **con_cls)
@@ -284,16 +298,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         r->t0 = sv_mono_ms();
         *con_cls = r;
         r->first = true;
-        enum MHD_Result ret = api_dispatch(r, url, method);
+        enum MHD_Result ret = sv_conns_headers(r->s->conns, c) ? api_dispatch(r, url, method)
+                                                               : too_many(r, method);
         r->first = false;
         return ret;
     }
     if (*upload_data_size) {
         /* a body after an answer was queued is not ours to read */
-        body(r, upload_data, *upload_data_size);
+        bool slow = !sv_conns_body(r->s->conns, c, *upload_data_size);
+        body(r, upload_data, *upload_data_size, slow);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    sv_conns_answer(r->s->conns, c); /* the body, if any, is in */
     if (r->ready)
         return api_send(r);
     if (r->route && r->route->end)
@@ -303,9 +320,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
-    (void)toe;
+    sv *s = cls;
+    sv_conns_done(s->conns, c, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     hreq *r = *con_cls;
     if (!r)
         return;
@@ -396,6 +412,24 @@ static bool parse_listen(const char *spec, struct sockaddr_storage *ss, bool *v6
     return false;
 }
 
+/* Enough descriptors for --max-connections: the soft limit raised towards
+ * the hard one, else a warning (accept() failing for want of descriptors
+ * would leave connections waiting in the listen queue). */
+static void raise_nofile(int max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return;
+    rlim_t had = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    if (rl.rlim_cur > had && setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = had;
+    if (rl.rlim_cur < want)
+        wk_log("warning: at most %llu open files (ulimit -n): --max-connections %d wants %llu",
+               (unsigned long long)rl.rlim_cur, max_connections, (unsigned long long)want);
+}
+
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
     if (ss->ss_family == AF_INET)
@@ -439,10 +473,21 @@ int sv_http_start(sv *s, char *err, size_t errlen)
         }
         flags |= MHD_USE_TLS;
     }
+    s->conns = sv_conns_new(o, &s->m, err, errlen);
+    if (!s->conns) {
+        free(cert);
+        free(key);
+        return -1;
+    }
+    raise_nofile(o->max_connections);
+    /* conns.c keeps --max-connections, closing what is beyond at once; at
+     * libmicrohttpd's own limit (split between its threads) it would stop
+     * accepting, and connections would wait in the listen queue */
     struct MHD_OptionItem opts[] = {
         { MHD_OPTION_SOCK_ADDR, 0, &ss },
-        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL },
-        { MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, s },
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)sv_conns_notify, s->conns },
+        { MHD_OPTION_CONNECTION_LIMIT, 2 * o->max_connections + 256, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, o->request_timeout, NULL },
         { MHD_OPTION_THREAD_POOL_SIZE, 2, NULL },
         { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s },
@@ -451,10 +496,13 @@ int sv_http_start(sv *s, char *err, size_t errlen)
         { cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key },
         { MHD_OPTION_END, 0, NULL },
     };
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(flags, 0, sv_conns_accept, s->conns, handler, s, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
     free(cert);
     free(key);
     if (!s->mhd) {
+        sv_conns_free(s->conns);
+        s->conns = NULL;
         sv_fmt(err, errlen, "cannot listen on %s (in use, or not an address of this host?)%s", o->listen,
                o->tls_cert ? " or the TLS certificate and key do not load" : "");
         return -1;
@@ -485,4 +533,6 @@ void sv_http_stop(sv *s)
         MHD_stop_daemon(s->mhd);
         s->mhd = NULL;
     }
+    sv_conns_free(s->conns); /* every connection is closed */
+    s->conns = NULL;
 }

@@ -245,8 +245,9 @@ int sv_serve(const sv_opts *o)
     s->io = sv_pool_new("bc-io");
     s->hooks = sv_pool_new("bc-hooks");
     s->checks = sv_pool_new("bc-checks");
+    s->extract = sv_pool_new_n("bc-extract", o->extract_workers > 0 ? o->extract_workers : 1);
     s->doctor = o->offline ? NULL : sv_selfcheck_new(o);
-    if (!s->cache || !s->io || !s->hooks || !s->checks || (!o->offline && !s->doctor)) {
+    if (!s->cache || !s->io || !s->hooks || !s->checks || !s->extract || (!o->offline && !s->doctor)) {
         sv_fmt(err, sizeof err, "out of memory");
         goto out;
     }
@@ -286,10 +287,12 @@ out:
         wk_log("cannot give back the jobs this server coordinates: %s", st_store_error(s->store));
     sv_pool_stop(s->hooks);
     sv_pool_stop(s->checks);
+    sv_pool_stop(s->extract);
     sv_http_stop(s); /* nothing is suspended any more */
     sv_pool_free(s->io);
     sv_pool_free(s->hooks);
     sv_pool_free(s->checks);
+    sv_pool_free(s->extract);
     sv_engine_free(s);
     sv_selfcheck_free(s->doctor);
     sv_cache_free(s->cache);

@@ -10,8 +10,9 @@
  *   - libmicrohttpd's threads: parse requests, answer from memory (cache,
  *     keys, job catalogue) and hand anything slow to the engine or a
  *     task thread, suspending the connection until it is done (http.c, api.h);
- *   - three task threads (sv_pool): file work (importing uploads, exporting results,
- *     deleting job data), webhooks, and domain checks (/v1/dns).
+ *   - task threads (sv_pool): file work (importing uploads, exporting results,
+ *     deleting job data), webhooks, domain checks (/v1/dns), and a pool of
+ *     --extract-workers threads with a bounded queue for /v1/extract.
  */
 #ifndef BC_SERVER_H
 #define BC_SERVER_H
@@ -23,6 +24,8 @@
 
 #include "bouncecheck.h"
 #include "cli.h"
+
+#define SV_MAX_TRUSTED_PROXIES 32 /* --trusted-proxy options (each may list several) */
 
 typedef struct sv_opts {
     const char *listen; /* ADDR:PORT; [v6]:PORT */
@@ -36,8 +39,17 @@ typedef struct sv_opts {
     int64_t max_body;               /* bytes */
     int64_t max_rows;
     int max_connections;
-    int request_timeout;              /* seconds a connection may stay idle */
+    int max_connections_per_ip; /* per client address (IPv6: /64); 0: no limit */
+    int request_timeout;        /* seconds a request or its answer may make no progress */
+    int header_timeout;         /* seconds from a connection's start to its complete headers */
+    int keepalive_timeout;      /* seconds a connection may wait idle between requests */
+    int64_t body_min_rate;      /* bytes a second a body averages after header_timeout; 0: none */
+    const char *trusted_proxies[SV_MAX_TRUSTED_PROXIES]; /* ADDR[/BITS][,...]: X-Forwarded-For is theirs */
+    int n_trusted_proxies;
     int max_running;                  /* jobs verified at once; others wait queued */
+    bc_extract_options extract;       /* /v1/extract's limits (max_seconds, max_bytes) */
+    int extract_workers;              /* /v1/extract: uploads decoded at once */
+    int extract_queue;                /* /v1/extract: uploads waiting, beyond which 429 */
     bool offline;                     /* syntax and domain data only */
     bool debug;                       /* addresses in the log */
     bool insecure_no_auth;            /* listen beyond loopback without any key */
@@ -56,6 +68,6 @@ int sv_serve(const sv_opts *o);
  * sv_serve. A command of the CLI's shape (src/cli/cli.h), added to the
  * CLI's table by the program (src/main.c). */
 int cmd_serve(int argc, char **argv, const cli_global *g);
-extern const char cli_help_serve_text[];
+extern const char cli_help_serve_text[], cli_help_serve_text2[];
 
 #endif

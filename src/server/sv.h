@@ -21,8 +21,15 @@ typedef struct sv sv;
 /* A thread with a task queue (file work, webhooks, domain checks): fn(arg) runs there. */
 typedef struct sv_pool sv_pool;
 sv_pool *sv_pool_new(const char *name);
+/* nthreads threads on one queue (the extractions). */
+sv_pool *sv_pool_new_n(const char *name, int nthreads);
 /* Queues fn(arg); false when the thread is stopping (fn is not called). */
 bool sv_pool_post(sv_pool *w, void (*fn)(void *arg), void *arg);
+/* Queues fn(arg) unless every thread is busy and max_queued tasks already
+ * wait: 1 queued, 0 full, -1 stopping or out of memory (fn is not called). */
+int sv_pool_try_post(sv_pool *w, void (*fn)(void *arg), void *arg, size_t max_queued);
+/* Whether sv_pool_try_post with max_queued would find the pool full now. */
+bool sv_pool_full(sv_pool *w, size_t max_queued);
 /* Runs what is queued, then stops the thread; later posts fail. */
 void sv_pool_stop(sv_pool *w);
 /* Stops (when not yet) and frees. Accepts NULL. */
@@ -52,8 +59,25 @@ typedef struct sv_metrics {
     atomic_uint_fast64_t cache_hits, cache_misses;
     atomic_uint_fast64_t smtp_connections;
     atomic_int_fast64_t queue_depth;
-    atomic_int_fast64_t jobs[5]; /* by st_job_status, of jobs in the catalogue */
+    atomic_int_fast64_t jobs[5];           /* by st_job_status, of jobs in the catalogue */
+    atomic_int_fast64_t conns_open;        /* HTTP connections counted against the limits */
+    atomic_uint_fast64_t conns_refused[2]; /* by sv_conn_refused */
+    atomic_uint_fast64_t conns_cut[4];     /* by sv_conn_cut */
 } sv_metrics;
+
+/* Why conns.c closed a connection at its start, or later. */
+typedef enum sv_conn_refused {
+    SV_CONN_REFUSED_PER_IP, /* its address holds --max-connections-per-ip */
+    SV_CONN_REFUSED_FULL,   /* --max-connections, each with a request in progress */
+    SV_CONN_REFUSED_N
+} sv_conn_refused;
+typedef enum sv_conn_cut {
+    SV_CONN_CUT_HEADERS,  /* headers not complete within --header-timeout */
+    SV_CONN_CUT_BODY,     /* a body slower than --body-min-rate */
+    SV_CONN_CUT_IDLE,     /* no next request within --keepalive-timeout (+ --header-timeout) */
+    SV_CONN_CUT_REPLACED, /* at --max-connections, gave its place to a new connection */
+    SV_CONN_CUT_N
+} sv_conn_cut;
 
 /* Milliseconds of a monotonic clock (wall-clock time and the log: src/work/log.h). */
 int64_t sv_mono_ms(void);
@@ -96,9 +120,11 @@ struct sv {
     sv_cache *cache;
     sv_metrics m;
     sv_pool *io, *hooks, *checks;
+    sv_pool *extract; /* /v1/extract: --extract-workers threads, --extract-queue waiting */
     char secret[128]; /* the webhook secret */
     atomic_bool stopping;
     bool loopback;           /* listening on a loopback address */
+    struct sv_conns *conns;  /* the connections' limits and deadlines (conns.c) */
     char jobs_dir[PATH_MAX]; /* DATA/jobs */
 
     /* keys (auth.c) */
@@ -148,6 +174,31 @@ void sv_req_answer_error(hreq *r, unsigned status, const char *code, const char 
     __attribute__((format(printf, 4, 5)));
 /* A JSON error body {"error": {"code", "message"}}, malloc'd. */
 char *sv_error_json(const char *code, const char *message, size_t *len);
+
+/* conns.c: the HTTP connections' limits (per client address, in all) and
+ * the deadlines of their requests; http.c hands it libmicrohttpd's events. */
+typedef struct sv_conns sv_conns;
+/* Starts the guard (and its thread); NULL with err. */
+sv_conns *sv_conns_new(const sv_opts *o, sv_metrics *m, char *err, size_t errlen);
+/* Stops the thread and frees; libmicrohttpd stopped first. Accepts NULL. */
+void sv_conns_free(sv_conns *cs);
+/* Checks one --trusted-proxy value (ADDR or ADDR/BITS, comma-separated):
+ * 0, or -1 with err. */
+int sv_conns_check_proxies(const char *spec, char *err, size_t errlen);
+/* libmicrohttpd's accept policy and connection notifier (cls: the guard). */
+enum MHD_Result sv_conns_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+void sv_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+/* A request's headers are in: 1 it may go on, 0 its client (behind a
+ * trusted proxy) has --max-connections-per-ip requests in progress. */
+int sv_conns_headers(sv_conns *cs, struct MHD_Connection *c);
+/* n body bytes arrived: false when the body comes slower than --body-min-rate. */
+bool sv_conns_body(sv_conns *cs, struct MHD_Connection *c, size_t n);
+/* The request's answer is under way (its body is in, or not wanted). */
+void sv_conns_answer(sv_conns *cs, struct MHD_Connection *c);
+/* The request is over (completed: answered in full; the connection may
+ * wait for the next one). */
+void sv_conns_done(sv_conns *cs, struct MHD_Connection *c, bool completed);
 
 /* api_verify.c: the email and timeout of a verification request (the
  * engine sets its answer). */

@@ -140,12 +140,18 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)filename;
     (void)content_type;
     (void)transfer_encoding;
-    (void)off;
     hreq *r = cls;
     upload *u = r->st;
     if (r->discard)
         return MHD_YES;
     if (strcmp(key, "file") == 0) {
+        /* One list per job: a second "file" part (its data starts again
+         * at offset 0) is refused, never appended to the first. */
+        if (off == 0 && u->file_part) {
+            api_fail_later(r, 400, "bad_request",
+                           "the multipart body has more than one part named \"file\": upload one list per job");
+            return MHD_YES;
+        }
         u->file_part = true;
         if (size)
             api_spool_write(r, &u->sp, data, size);
@@ -253,37 +259,26 @@ void api_upload_done(hreq *r)
 /* A JSON list body {"emails": [...]} becomes a one-column CSV upload. */
 static bool json_list_to_csv(hreq *r, upload *u)
 {
-    json_error_t je;
-    json_t *o = json_loadb(r->buf ? r->buf : "", r->len, JSON_REJECT_DUPLICATES, &je);
+    char err[512];
+    json_t *o = sv_body_json(r->buf, r->len, err, sizeof err);
     bool ok = false;
     if (!o) {
-        sv_req_answer_error(r, 400, "bad_request", "the body is not valid JSON: %s (line %d, column %d)", je.text,
-                            je.line, je.column);
+        sv_req_answer_error(r, 400, "bad_request", "%s", err);
         return false;
     }
     FILE *f = u->sp.f;
-    json_t *emails = json_object_get(o, "emails"), *wh = json_object_get(o, "webhook"),
-           *nm = json_object_get(o, "name");
-    if (!json_is_object(o) || !json_is_array(emails)) {
-        sv_req_answer_error(r, 400, "bad_request",
-                            "the body must be an object {\"emails\": [\"a@example.com\", ...]}");
-    } else if ((wh && !json_is_null(wh) && !json_is_string(wh)) ||
-               (nm && !json_is_null(nm) && !json_is_string(nm))) {
-        sv_req_answer_error(r, 400, "bad_request", "\"webhook\" and \"name\" must be strings");
+    sv_list_body b;
+    if (sv_read_list_body(o, &b, err, sizeof err) != 0) {
+        sv_req_answer_error(r, 400, "bad_request", "%s", err);
     } else {
-        if (json_is_string(wh))
-            sv_fmt(u->webhook, sizeof u->webhook, "%s", json_string_value(wh));
-        if (json_is_string(nm))
-            sv_fmt(u->name, sizeof u->name, "%s", json_string_value(nm));
+        if (b.webhook)
+            sv_fmt(u->webhook, sizeof u->webhook, "%s", b.webhook);
+        if (b.name)
+            sv_fmt(u->name, sizeof u->name, "%s", b.name);
         size_t i;
-        json_t *e;
+        const json_t *e;
         ok = fputs("email\n", f) >= 0;
-        json_array_foreach(emails, i, e) {
-            if (!json_is_string(e)) {
-                sv_req_answer_error(r, 400, "bad_request", "emails[%zu] is not a string", i);
-                ok = false;
-                break;
-            }
+        json_array_foreach(b.emails, i, e) {
             if (csv_fwrite(f, json_string_value(e), json_string_length(e)) != 0 || fputc('\n', f) == EOF) {
                 sv_req_answer_error(r, 500, "internal", "the upload cannot be stored");
                 ok = false;

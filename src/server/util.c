@@ -39,10 +39,13 @@ typedef struct task {
 } task;
 
 struct sv_pool {
-    pthread_t thread;
+    pthread_t *threads;
+    int nthreads;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     task *head, *tail;
+    size_t queued;  /* tasks waiting */
+    size_t running; /* tasks running */
     bool stop, joined;
     char name[16];
 };
@@ -59,54 +62,81 @@ static void *worker_main(void *arg)
             w->head = t->next;
             if (!w->head)
                 w->tail = NULL;
+            w->queued--;
+            w->running++;
         }
         pthread_mutex_unlock(&w->lock);
         if (!t)
             break; /* stopping and nothing left */
         t->fn(t->arg);
         free(t);
+        pthread_mutex_lock(&w->lock);
+        w->running--;
+        pthread_mutex_unlock(&w->lock);
     }
     return NULL;
 }
 
 sv_pool *sv_pool_new(const char *name)
 {
+    return sv_pool_new_n(name, 1);
+}
+
+sv_pool *sv_pool_new_n(const char *name, int nthreads)
+{
     sv_pool *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
-    snprintf(w->name, sizeof w->name, "%s", name);
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->cond);
+    if (!w || nthreads < 1 || !(w->threads = calloc((size_t)nthreads, sizeof *w->threads))) {
         free(w);
         return NULL;
     }
-    pthread_setname_np(w->thread, w->name);
+    snprintf(w->name, sizeof w->name, "%s", name);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    for (; w->nthreads < nthreads; w->nthreads++) {
+        if (pthread_create(&w->threads[w->nthreads], NULL, worker_main, w) != 0) {
+            sv_pool_free(w);
+            return NULL;
+        }
+        pthread_setname_np(w->threads[w->nthreads], w->name);
+    }
     return w;
 }
 
-bool sv_pool_post(sv_pool *w, void (*fn)(void *), void *arg)
+int sv_pool_try_post(sv_pool *w, void (*fn)(void *), void *arg, size_t max_queued)
 {
     task *t = malloc(sizeof *t);
     if (!t)
-        return false;
+        return -1;
     *t = (task){ fn, arg, NULL };
     pthread_mutex_lock(&w->lock);
-    if (w->stop) {
+    if (w->stop || (max_queued != SIZE_MAX && w->queued + w->running >= (size_t)w->nthreads + max_queued)) {
+        int rc = w->stop ? -1 : 0;
         pthread_mutex_unlock(&w->lock);
         free(t);
-        return false;
+        return rc;
     }
     if (w->tail)
         w->tail->next = t;
     else
         w->head = t;
     w->tail = t;
+    w->queued++;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
-    return true;
+    return 1;
+}
+
+bool sv_pool_post(sv_pool *w, void (*fn)(void *), void *arg)
+{
+    return sv_pool_try_post(w, fn, arg, SIZE_MAX) == 1;
+}
+
+bool sv_pool_full(sv_pool *w, size_t max_queued)
+{
+    pthread_mutex_lock(&w->lock);
+    bool full = w->queued + w->running >= (size_t)w->nthreads + max_queued;
+    pthread_mutex_unlock(&w->lock);
+    return full;
 }
 
 void sv_pool_stop(sv_pool *w)
@@ -117,10 +147,11 @@ void sv_pool_stop(sv_pool *w)
     bool joined = w->joined;
     w->stop = true;
     w->joined = true;
-    pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     if (!joined)
-        pthread_join(w->thread, NULL);
+        for (int i = 0; i < w->nthreads; i++)
+            pthread_join(w->threads[i], NULL);
 }
 
 void sv_pool_free(sv_pool *w)
@@ -130,6 +161,7 @@ void sv_pool_free(sv_pool *w)
     sv_pool_stop(w);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
+    free(w->threads);
     free(w);
 }
 
@@ -377,6 +409,24 @@ char *sv_metrics_text(sv *s, size_t *len)
     for (int i = 0; i < 5; i++)
         mprintf(&b, "bouncecheck_jobs{status=\"%s\"} %lld\n", st_job_status_name((st_job_status)i),
                 (long long)atomic_load(&m->jobs[i]));
+    static const char *const refused[SV_CONN_REFUSED_N] = { "per_ip", "full" };
+    static const char *const cut[SV_CONN_CUT_N] = { "header_timeout", "body_too_slow", "idle_timeout",
+                                                    "replaced" };
+    mprintf(&b,
+            "# HELP bouncecheck_http_connections HTTP connections open (counted against the limits).\n"
+            "# TYPE bouncecheck_http_connections gauge\n"
+            "bouncecheck_http_connections %lld\n"
+            "# HELP bouncecheck_http_connections_refused_total HTTP connections closed as they came, by limit.\n"
+            "# TYPE bouncecheck_http_connections_refused_total counter\n",
+            (long long)atomic_load(&m->conns_open));
+    for (int i = 0; i < SV_CONN_REFUSED_N; i++)
+        mprintf(&b, "bouncecheck_http_connections_refused_total{reason=\"%s\"} %llu\n", refused[i],
+                (unsigned long long)atomic_load(&m->conns_refused[i]));
+    mprintf(&b, "# HELP bouncecheck_http_connections_cut_total HTTP connections closed by the server, by cause.\n"
+                "# TYPE bouncecheck_http_connections_cut_total counter\n");
+    for (int i = 0; i < SV_CONN_CUT_N; i++)
+        mprintf(&b, "bouncecheck_http_connections_cut_total{reason=\"%s\"} %llu\n", cut[i],
+                (unsigned long long)atomic_load(&m->conns_cut[i]));
     if (s->wk) {
         char wb[4096];
         wk_metrics_text(s->wk, wb, sizeof wb);

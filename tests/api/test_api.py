@@ -604,6 +604,12 @@ def t_bad_input(s):
     r = s.req("POST", "/v1/jobs", form=[f"file=@{write('img.png', png)}"])
     tap.ok(r.status in (400, 415) and (is_error(r, 400) or is_error(r, 415)),
            "binary garbage as a multipart file: 400 or 415", r.short())
+    # two "file" parts are two lists: refused, never joined into one job
+    one, two = write("dup-one.csv", "email\na@gmail.com\n"), write("dup-two.csv", "email\nb@gmail.com\n")
+    r = s.req("POST", "/v1/jobs", form=[f"file=@{one}", f"file=@{two}"])
+    msg = ((r.json() or {}).get("error") or {}).get("message", "") if isinstance(r.json(), dict) else ""
+    tap.ok(is_error(r, 400, "bad_request") and "more than one part" in msg,
+           "a multipart body with two file parts: 400 bad_request, not one joined list", r.short())
     r = s.req("POST", "/v1/jobs", headers={"Content-Type": "image/png"}, body=png)
     tap.ok(is_error(r, 415, "unsupported_media_type"), "Content-Type image/png: 415 unsupported_media_type",
            r.short())
@@ -702,9 +708,20 @@ def t_auth():
     tap.ok(is_error(r, 401, "unauthorized"), "an unknown key: 401", r.short())
     r = s.req("GET", "/v1/jobs", headers={"Authorization": f"Basic {ka}"})
     tap.ok(is_error(r, 401, "unauthorized"), "the right key with the Basic scheme: 401", r.short())
-    for pth in ("/healthz", "/metrics", "/openapi.json"):
+    for pth in ("/healthz", "/openapi.json"):
         r = s.req("GET", pth)
         tap.ok(r.status == 200, f"{pth} needs no key", r.short())
+    # /metrics tells about every key's traffic and jobs: on a keyed server it
+    # takes an admin key (a Prometheus scrape sends it as a bearer token)
+    r = s.req("GET", "/metrics")
+    tap.ok(is_error(r, 401, "unauthorized"), "GET /metrics without a key on a keyed server: 401", r.short())
+    r = s.req("GET", "/metrics", key=ka)
+    tap.ok(is_error(r, 403, "forbidden"), "GET /metrics with a key that is not an admin key: 403", r.short())
+    kadm, _ = key_create(d, "metrics-scraper", "--admin")
+    time.sleep(0.5)
+    r = s.req("GET", "/metrics", key=kadm)
+    tap.ok(r.status == 200 and b"bouncecheck_http_requests_total" in r.body,
+           "GET /metrics with an admin key: 200 and the metrics", r.short())
     t_ui(None, keyed=s)
     r = s.req("GET", "/v1/verify?email=a%40gmail.com", key=ka)
     tap.ok(r.status == 200, "key A: GET /v1/verify 200", r.short())
