@@ -194,6 +194,15 @@ static const struct tcase cases[] = {
     { "l\xC2\xB7l@iana.org", 0, BC_SYN_VALID, F_U8, "l\xC2\xB7l", NULL, NULL, NULL },  /* middle dot */
     { "abc\xCC\x81@iana.org", 0, BC_SYN_VALID, F_U8, "ab\xC4\x87", NULL, NULL, NULL }, /* mark after a letter */
     { "\"a \xCC\x81\"@iana.org", 0, BC_SYN_RFC5321_QUOTEDSTRING, F_U8 | F_Q, NULL, NULL, NULL, NULL },
+    /* a mark after a '.' inside quotes: the quotes stay (bare, it would start an atom) */
+    { "\"ab.\xCC\x81"
+      "c\"@iana.org",
+      0, BC_SYN_RFC5321_QUOTEDSTRING, F_U8 | F_Q,
+      "\"ab.\xCC\x81"
+      "c\"",
+      NULL, NULL,
+      "\"ab.\xCC\x81"
+      "c\"@iana.org" },
     { "a@bu\xCC\x88"
       "cher.de",
       0, BC_SYN_VALID, F_IDN, NULL,

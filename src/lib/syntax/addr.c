@@ -928,7 +928,10 @@ static void make_normalized(bc_addr *out)
     out->normalized[l + 1 + d] = '\0';
 }
 
-/* True when s[0..n) is a dot-atom-text (UTF-8 atext allowed). */
+/* True when s[0..n) is a dot-atom-text (UTF-8 atext allowed) that parses
+ * as one unquoted: no atom starts with a combining mark, which would sit on
+ * the '.' before it (err_leading_combining_mark; inside quotes it sits on a
+ * character of the string, and the quotes must stay). */
 static bool is_dot_atom(const char *s, size_t n)
 {
     if (n == 0 || s[0] == '.' || s[n - 1] == '.')
@@ -940,6 +943,10 @@ static bool is_dot_atom(const char *s, size_t n)
                 return false;
         } else if (c < 0x80 && !(char_class[c] & CL_ATEXT)) {
             return false;
+        } else if (c >= 0x80 && (k == 0 || s[k - 1] == '.')) {
+            uint32_t cp;
+            if (utf8_seq((const unsigned char *)s + k, n - k, &cp) == 0 || is_mark(cp))
+                return false;
         }
     }
     return true;
