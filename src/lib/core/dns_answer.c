@@ -196,7 +196,7 @@ static bool ans_read_answer(ns_msg *msg, const char *qname, int qtype, bc_dnsans
             ans_bad(out, "malformed answer record");
             return false;
         }
-        int type = ns_rr_type(rr);
+        int type = (int)ns_rr_type(rr);
         ans_norm(owner, sizeof owner, ns_rr_name(rr));
         if (type == ANS_T_RRSIG || type == ANS_T_DNAME)
             continue;
