@@ -989,6 +989,14 @@ static void probe_read_cb(struct bufferevent *bev, void *arg)
             if (p->owed == 0 && p->step != BC_STEP_QUIT && reply.code != 421 &&
                 (off < len || evbuffer_get_length(in) > 0)) {
                 probe_rx_log(p, buf + off, len - off);
+                if (p->step == BC_STEP_STARTTLS && reply.code == 220) {
+                    /* Plaintext where the handshake should start: injected
+                     * (never read as part of TLS) or a broken TLS side. A
+                     * TLS failure: the verifier tries again without TLS. */
+                    p->step = BC_STEP_TLS;
+                    probe_finish(p, BC_PROBE_TLS_FAILED, "handshake: plaintext after the 220 to STARTTLS");
+                    return;
+                }
                 probe_out_of_step(p, "bytes before the command after %s's reply", bc_probe_step_name(p->step));
                 return;
             }
