@@ -65,9 +65,8 @@ static const char *ans_rcode_name(int rcode, char *buf, size_t buflen)
     }
 }
 
-/* Copies a name lower-cased (ASCII letters) without its trailing dot; the
- * root becomes "". */
-static void ans_norm(char *dst, size_t dstlen, const char *src)
+/* See dns_answer.h. */
+void bc_dnsans_norm(char *dst, size_t dstlen, const char *src)
 {
     size_t n = strlen(src);
     if (n > 0 && src[n - 1] == '.')
@@ -91,7 +90,7 @@ static bool ans_expand(const ns_msg *msg, const unsigned char *p, const unsigned
     int used = dn_expand(ns_msg_base(*msg), ns_msg_end(*msg), p, tmp, (int)sizeof tmp);
     if (used < 0 || p + used > end || (exact && p + used != end))
         return false;
-    ans_norm(out, outlen, tmp);
+    bc_dnsans_norm(out, outlen, tmp);
     return true;
 }
 
@@ -141,7 +140,7 @@ static int ans_cname_at(ns_msg *msg, const char *owner, char *target, size_t tar
         }
         if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in)
             continue;
-        ans_norm(o, sizeof o, ns_rr_name(rr));
+        bc_dnsans_norm(o, sizeof o, ns_rr_name(rr));
         if (strcmp(o, owner) != 0)
             continue;
         if (!ans_expand(msg, ns_rr_rdata(rr), ns_rr_rdata(rr) + ns_rr_rdlen(rr), true, t, sizeof t)) {
@@ -197,7 +196,7 @@ static bool ans_read_answer(ns_msg *msg, const char *qname, int qtype, bc_dnsans
             return false;
         }
         int type = (int)ns_rr_type(rr);
-        ans_norm(owner, sizeof owner, ns_rr_name(rr));
+        bc_dnsans_norm(owner, sizeof owner, ns_rr_name(rr));
         if (type == ANS_T_RRSIG || type == ANS_T_DNAME)
             continue;
         if (ns_rr_class(rr) == ns_c_in && type == qtype && strcmp(owner, chain[hops]) == 0) {
@@ -228,7 +227,7 @@ void bc_dnsans_read(const unsigned char *abuf, size_t alen, const char *qname, i
     char tbuf[16], want[ANS_NAME];
     memset(out, 0, sizeof *out);
     out->rcode = -1;
-    ans_norm(want, sizeof want, qname ? qname : "");
+    bc_dnsans_norm(want, sizeof want, qname ? qname : "");
     bc_strf(out->end, sizeof out->end, "%s", want);
 
     /* 1. the header */
@@ -263,7 +262,7 @@ void bc_dnsans_read(const unsigned char *abuf, size_t alen, const char *qname, i
         ans_bad(out, "the answer does not repeat the one question asked");
         return;
     }
-    ans_norm(qn, sizeof qn, ns_rr_name(q));
+    bc_dnsans_norm(qn, sizeof qn, ns_rr_name(q));
     if (strcmp(qn, want) != 0 || (int)ns_rr_type(q) != qtype || ns_rr_class(q) != ns_c_in) {
         ans_bad(out, "the answer is for another question (%s %s)", qn[0] ? qn : ".",
                 ans_type_name((int)ns_rr_type(q), tbuf, sizeof tbuf));
@@ -291,7 +290,7 @@ void bc_dnsans_read(const unsigned char *abuf, size_t alen, const char *qname, i
             out->soa = true;
         else if (ns_rr_type(rr) == ns_t_ns && !ns) {
             ns = true;
-            ans_norm(zone, sizeof zone, ns_rr_name(rr));
+            bc_dnsans_norm(zone, sizeof zone, ns_rr_name(rr));
         }
     }
     if (out->rcode == ns_r_nxdomain) {

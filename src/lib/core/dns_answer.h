@@ -41,6 +41,10 @@ typedef struct bc_dnsans {
 /* Reads the answer abuf[0..alen) to the question (qname, qtype, class IN);
  * qname in any case, with or without the trailing dot. Fills *out; never
  * fails otherwise. */
+/* Copies a name lower-cased (ASCII letters) without its trailing dot, cut
+ * to dstlen; the root becomes "". */
+void bc_dnsans_norm(char *dst, size_t dstlen, const char *src);
+
 void bc_dnsans_read(const unsigned char *abuf, size_t alen, const char *qname, int qtype, bc_dnsans *out);
 
 #endif

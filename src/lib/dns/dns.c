@@ -281,16 +281,7 @@ static uint32_t dns_negative_ttl(const unsigned char *abuf, int alen)
 /* See dns.h. */
 void bc_dns_copy_name(char *dst, size_t dstlen, const char *src)
 {
-    size_t n = strlen(src);
-    if (n > 0 && src[n - 1] == '.')
-        n--;
-    if (n >= dstlen)
-        n = dstlen - 1;
-    for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    dst[n] = '\0';
+    bc_dnsans_norm(dst, dstlen, src);
 }
 
 /* Fills rs from a successful MX answer: keeps the BC_DNS_MAX_MX lowest
