@@ -30,6 +30,8 @@ bool sv_pool_post(sv_pool *w, void (*fn)(void *arg), void *arg);
 int sv_pool_try_post(sv_pool *w, void (*fn)(void *arg), void *arg, size_t max_queued);
 /* Whether sv_pool_try_post with max_queued would find the pool full now. */
 bool sv_pool_full(sv_pool *w, size_t max_queued);
+/* The tasks running and waiting now (for /metrics). */
+void sv_pool_counts(sv_pool *w, size_t *running, size_t *queued);
 /* Runs what is queued, then stops the thread; later posts fail. */
 void sv_pool_stop(sv_pool *w);
 /* Stops (when not yet) and frees. Accepts NULL. */

@@ -139,6 +139,14 @@ bool sv_pool_full(sv_pool *w, size_t max_queued)
     return full;
 }
 
+void sv_pool_counts(sv_pool *w, size_t *running, size_t *queued)
+{
+    pthread_mutex_lock(&w->lock);
+    *running = w->running;
+    *queued = w->queued;
+    pthread_mutex_unlock(&w->lock);
+}
+
 void sv_pool_stop(sv_pool *w)
 {
     if (!w)
@@ -427,6 +435,16 @@ char *sv_metrics_text(sv *s, size_t *len)
     for (int i = 0; i < SV_CONN_CUT_N; i++)
         mprintf(&b, "bouncecheck_http_connections_cut_total{reason=\"%s\"} %llu\n", cut[i],
                 (unsigned long long)atomic_load(&m->conns_cut[i]));
+    if (s->extract) {
+        size_t running = 0, queued = 0;
+        sv_pool_counts(s->extract, &running, &queued);
+        mprintf(&b,
+                "# HELP bouncecheck_extract_tasks /v1/extract uploads being decoded or waiting for a worker.\n"
+                "# TYPE bouncecheck_extract_tasks gauge\n"
+                "bouncecheck_extract_tasks{state=\"running\"} %zu\n"
+                "bouncecheck_extract_tasks{state=\"queued\"} %zu\n",
+                running, queued);
+    }
     if (s->wk) {
         char wb[4096];
         wk_metrics_text(s->wk, wb, sizeof wb);

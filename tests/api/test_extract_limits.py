@@ -62,6 +62,27 @@ def post(s, path, out, key):
     out[key] = (r, time.monotonic() - t0)
 
 
+def extract_tasks(s):
+    """(running, queued) from /metrics' bouncecheck_extract_tasks gauges."""
+    r = s.req("GET", "/metrics")
+    got = {}
+    for line in (r.body.decode("utf-8", "replace") if r.status == 200 else "").splitlines():
+        for state in ("running", "queued"):
+            if line.startswith('bouncecheck_extract_tasks{state="%s"} ' % state):
+                got[state] = int(line.split()[-1])
+    return got.get("running"), got.get("queued")
+
+
+def wait_tasks(s, running, queued, wait=60):
+    """Polls /metrics until the extract pool shows these counts; the last seen."""
+    end = time.monotonic() + wait * TIME_SCALE
+    seen = extract_tasks(s)
+    while seen != (running, queued) and time.monotonic() < end:
+        time.sleep(0.05)
+        seen = extract_tasks(s)
+    return seen
+
+
 def main():
     binary = sys.argv[1]
     work = tempfile.mkdtemp(prefix="bc-test-extract-api.")
@@ -69,10 +90,14 @@ def main():
     with open(bomb, "wb") as f:
         f.write(words_pdf())
     limit = 4
+    # --max-extract-bytes 0: the time limit alone stops the bomb (a fast
+    # machine decodes the default 256M before 4 s of CPU and stops there)
     s = Server(binary, work, name="extract", args=["--offline", "--max-extract-seconds", str(limit),
+                                                   "--max-extract-bytes", "0",
                                                    "--extract-workers", "1", "--extract-queue", "1"])
     err = s.start()
-    if not tap.ok(err is None, "serve --max-extract-seconds 4 --extract-workers 1 --extract-queue 1 starts", err):
+    if not tap.ok(err is None, "serve --max-extract-seconds 4 --max-extract-bytes 0 --extract-workers 1"
+                  " --extract-queue 1 starts", err):
         print(f"1..{tap.n}")
         return 1
     try:
@@ -90,14 +115,19 @@ def main():
                "a PDF bomb: error says which limit, without the server's file name", r.short())
         tap.ok(took < (limit * 3 + 5) * TIME_SCALE, f"a PDF bomb ends within {limit * 3 + 5} s (took {took:.2f} s)")
 
-        # the pool full: A runs, B waits, C is refused; the other tools answer
+        # the pool full: A runs, B waits, C is refused; the other tools answer.
+        # Each upload goes out once the pool's gauges in /metrics show the one
+        # before it running or waiting (a fixed sleep raced a slow upload).
         res = {}
         ta = threading.Thread(target=post, args=(s, bomb, res, "A"))
         ta.start()
-        time.sleep(0.7 * TIME_SCALE)
+        seen = wait_tasks(s, running=1, queued=0)
+        tap.ok(seen == (1, 0), "/metrics: bouncecheck_extract_tasks running 1, queued 0 while upload A runs",
+               str(seen))
         tb = threading.Thread(target=post, args=(s, bomb, res, "B"))
         tb.start()
-        time.sleep(0.7 * TIME_SCALE)
+        seen = wait_tasks(s, running=1, queued=1)
+        tap.ok(seen == (1, 1), "/metrics: running 1, queued 1 once upload B waits", str(seen))
         t0 = time.monotonic()
         c = s.req("POST", "/v1/extract", headers={"Content-Type": "application/pdf"}, body_file=bomb)
         c_took = time.monotonic() - t0
