@@ -184,7 +184,7 @@ import sqlite3, sys
 try:
     db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=1)
     m = dict(db.execute("SELECT k, v FROM meta"))
-    d = db.execute("SELECT count(*) FROM addrs WHERE done = 1").fetchone()[0]
+    d = db.execute("SELECT count(*) FROM results").fetchone()[0]
     print(m.get("rows_read", 0), m.get("read_done", 0), d)
 except Exception:
     print("0 0 0")

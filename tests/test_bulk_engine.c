@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sqlite3.h>
 
 #include "runner.h"
 #include "tap.h"
@@ -443,6 +444,25 @@ static void online_tests(bc_ctx *ctx)
     event_base_free(base);
 }
 
+/* Makes the state file at path look as states did before the results
+ * table: Ann's result written into her addrs row (done = 1), the results
+ * table and the layout marker gone. 0 / -1. */
+static int make_old_layout(const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db,
+                          "UPDATE addrs SET done = 1, status = 0, reason = 'unverified', score = 50,"
+                          " disposable = 0, role = 0, free = 1, accept_all = NULL WHERE id = 1;"
+                          "DROP TABLE results; DELETE FROM meta WHERE k = 'layout';",
+                          NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        tap_diag("old layout: %s", db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 int main(void)
 {
     char path[64], err[512];
@@ -482,6 +502,50 @@ int main(void)
     CHECK(bk_state_counts(st, &c) == 0 && c.rows_done == 3 && c.addrs_done == 3, "every row has its result");
     char *out = export_csv(st, BK_FMT_CSV, err, sizeof err);
     CHECK(out && strcmp(out, csv3_out) == 0, "the export is what the CLI writes");
+    if (out && strcmp(out, csv3_out) != 0)
+        tap_diag("got:\n%s", out);
+    free(out);
+
+    /* ---- a result stored again replaces the first ---- */
+    bk_result_cols again = { .status = BC_STATUS_UNKNOWN,
+                             .reason = "unverified",
+                             .score = 50,
+                             .disposable = BC_NO,
+                             .role = BC_NO,
+                             .free_provider = BC_YES,
+                             .accept_all = BC_UNKNOWN };
+    CHECK(bk_state_begin(st) == 0 && bk_state_store_cols(st, 1, &again) == 0 &&
+              bk_state_store_cols(st, 1, &again) == 0 && bk_state_commit(st) == 0,
+          "the first address's result stored twice more");
+    CHECK(bk_state_counts(st, &c) == 0 && c.addrs_done == 3 && c.rows_done == 3 && bk_state_todo(st) == 0,
+          "still 3 addresses done, none to do");
+    out = export_csv(st, BK_FMT_CSV, err, sizeof err);
+    CHECK(out && strcmp(out, csv3_out) == 0, "the export has each row once");
+    free(out);
+    drop_state(st, path);
+
+    /* ---- a state file from before the results table ---- */
+    st = temp_state(path, sizeof path);
+    rc = st ? import_text(st, csv3, true, &io, &info, err, sizeof err) : -1;
+    bk_state_close(st);
+    st = NULL;
+    CHECK(rc == BK_IMPORT_DONE && make_old_layout(path) == 0,
+          "a state made with Ann's result in her addrs row, as older versions stored it");
+    CHECK(bk_state_open(&st, path, err, sizeof err) == 0, "it opens");
+    if (!st)
+        return tap_done();
+    CHECK(bk_state_get_int(st, "layout", 0) == 2, "its results moved to the results table (layout 2)");
+    rc = bk_state_counts(st, &c);
+    CHECK(rc == 0 && c.addrs_done == 1 && c.rows_done == 1 && c.by_status[0] == 1,
+          "counts: 1 address done (got %lld)", (long long)c.addrs_done);
+    CHECK(bk_state_done(st, 1) == 1 && bk_state_done(st, 2) == 0 && bk_state_todo(st) == 2,
+          "Ann is done, Bob is not, 2 to do");
+    nresults = 0;
+    nresult_rows = 0;
+    steps = verify_all(st, ctx, 10);
+    CHECK(steps == 1 && nresults == 2, "only the 2 others are verified (got %d)", nresults);
+    out = export_csv(st, BK_FMT_CSV, err, sizeof err);
+    CHECK(out && strcmp(out, csv3_out) == 0, "the export is the same as a state of today's layout gives");
     if (out && strcmp(out, csv3_out) != 0)
         tap_diag("got:\n%s", out);
     free(out);

@@ -9,8 +9,9 @@
 # Prints rows/s from the upload (POST /v1/jobs) to the job's status "done",
 # and of the bookkeeping alone (from the upload's answer, once the server
 # has read the list into the job's state, to "done"); the phases, from the
-# job's figures and the store's counters; the peak RSS (VmHWM) and CPU time
-# of the server, of each worker and of PostgreSQL; and the goals: at least
+# job's figures and the store's counters; the peak RSS (VmHWM), CPU time
+# of the server, of each worker and of PostgreSQL, and the bytes the server
+# wrote; and the goals: at least
 # 20,000 rows/s of bookkeeping, the server's peak RSS at most 200 MB. It
 # checks that every row came back exactly once: the results hold every
 # input row once, every row in job_rows is done and was claimed once.
@@ -125,6 +126,17 @@ def cpu_s(pid):
         return 0.0
 
 
+def wchar_mb(pid):
+    """Bytes a live process has passed to write calls (its state file, WAL and logs), in MB; 0 when gone."""
+    try:
+        for line in open(f"/proc/{pid}/io"):
+            if line.startswith("wchar:"):
+                return int(line.split()[1]) / 1e6
+    except OSError:
+        pass
+    return 0.0
+
+
 def pg_pids():
     pm = int(open(os.path.join(os.environ["PG_DATA"], "postmaster.pid")).readline())
     kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pm)], capture_output=True, text=True).stdout.split()
@@ -197,6 +209,7 @@ rss_srv = hwm_kb(srv.proc.pid)
 rss_w = [hwm_kb(p.pid) for p in procs]
 rss_pg = max(hwm_kb(p) for p in pg_pids())
 cpu_srv = cpu_s(srv.proc.pid)
+wr_srv = wchar_mb(srv.proc.pid)
 cpu_w = sum(cpu_s(p.pid) for p in procs)
 cpu_pg = sum(cpu_s(p) for p in pg_pids())
 
@@ -256,6 +269,7 @@ print(f"GET /v1/jobs/ID while the job ran ({len(lat)} requests, curl included): 
       f" slowest {lat[-1] * 1000:.0f} ms")
 print(f"CPU seconds: server {cpu_srv:.1f}, workers {cpu_w:.1f}, PostgreSQL {cpu_pg:.1f}"
       f" (backends still connected, and the postmaster's ended children)")
+print(f"the server wrote {wr_srv:.0f} MB (write calls: the job's state file and its WAL, logs)")
 missed = False
 met = book >= GOAL_RATE
 missed |= not met

@@ -4,11 +4,22 @@
  * Tables:
  *   meta(k, v)       the job's settings and progress markers
  *   addrs            one per distinct normalised address: the cell first
- *                    seen, its A-label domain, how many rows hold it, and
- *                    once verified its result columns (and JSON when the
- *                    output is JSON)
+ *                    seen, its A-label domain, how many rows hold it (its
+ *                    done and result columns are those of files from
+ *                    before the results table: never written now)
+ *   results          one per address verified, in the order results came:
+ *                    its address (unique), the result columns (and JSON
+ *                    when the output is JSON). An address is done when it
+ *                    has a row here.
  *   rows             one per input row, in input order: line, fields, the
  *                    row's own email cell and its address
+ *
+ * Results are appended, not written into their address's row: a row that
+ * grows from some 60 bytes to 600 moves its page's neighbours, and results
+ * come in an order (a domain's addresses together) that is spread over the
+ * whole addrs table, so each commit rewrote most of its pages. For 200,000
+ * addresses stored 50,000 to a commit, that wrote 1.9 GB to the WAL; an
+ * appended row and its index entry write 0.25 GB.
  * The key that makes two cells "the same address" is the normalised
  * address with the ASCII letters of the local part folded to lower case
  * (mail servers treat local parts case-insensitively in practice, and one
@@ -45,14 +56,24 @@ static const char *const sql_text[S__COUNT] = {
     [S_BUMP] = "UPDATE addrs SET nrows = nrows + 1 WHERE id = ?1",
     [S_ADD_ADDR] = "INSERT INTO addrs(key, email, domain, nrows) VALUES (?1, ?2, ?3, 1)",
     [S_ADD_ROW] = "INSERT INTO rows(idx, line, addr, email, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_STORE] = "UPDATE addrs SET done = 1, status = ?2, reason = ?3, score = ?4, disposable = ?5,"
-                " role = ?6, free = ?7, accept_all = ?8, suggestion = ?9, mx_host = ?10,"
-                " smtp_code = ?11, smtp_message = ?12, json = ?13 WHERE id = ?1",
-    [S_PEND_DOM] = "SELECT id, email, domain, nrows FROM addrs"
-                   " WHERE done = 0 AND domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-    [S_PEND_ALL] = "SELECT id, email, domain, nrows FROM addrs"
-                   " WHERE done = 0 AND id > ?1 ORDER BY id LIMIT ?2",
-    [S_DONE] = "SELECT done FROM addrs WHERE id = ?1",
+    /* (a result stored again, by a recheck, replaces the first) */
+    [S_STORE] =
+        "INSERT INTO results(id, status, reason, score, disposable, role, free, accept_all, suggestion,"
+        " mx_host, smtp_code, smtp_message, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+        " ?13) ON CONFLICT(id) DO UPDATE SET status = excluded.status, reason = excluded.reason,"
+        " score = excluded.score, disposable = excluded.disposable, role = excluded.role,"
+        " free = excluded.free, accept_all = excluded.accept_all, suggestion = excluded.suggestion,"
+        " mx_host = excluded.mx_host, smtp_code = excluded.smtp_code,"
+        " smtp_message = excluded.smtp_message, json = excluded.json",
+    /* (done = 0: a file from before the results table keeps its old
+     * addresses' flags, and its partial index serves these walks) */
+    [S_PEND_DOM] = "SELECT a.id, a.email, a.domain, a.nrows FROM addrs a"
+                   " WHERE a.done = 0 AND a.domain = ?1 AND a.id > ?2"
+                   " AND NOT EXISTS (SELECT 1 FROM results x WHERE x.id = a.id) ORDER BY a.id LIMIT ?3",
+    [S_PEND_ALL] = "SELECT a.id, a.email, a.domain, a.nrows FROM addrs a"
+                   " WHERE a.done = 0 AND a.id > ?1"
+                   " AND NOT EXISTS (SELECT 1 FROM results x WHERE x.id = a.id) ORDER BY a.id LIMIT ?2",
+    [S_DONE] = "SELECT EXISTS (SELECT 1 FROM results WHERE id = ?1)",
 };
 
 static const char schema[] =
@@ -69,7 +90,21 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS addrs_todo ON addrs(domain, id) WHERE done = 0;"
     "CREATE TABLE IF NOT EXISTS rows("
     " idx INTEGER PRIMARY KEY, line INTEGER NOT NULL, addr INTEGER NOT NULL,"
-    " email BLOB, fields BLOB NOT NULL);";
+    " email BLOB, fields BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS results("
+    " seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, status INTEGER NOT NULL, reason TEXT, score INTEGER,"
+    " disposable INTEGER, role INTEGER, free INTEGER, accept_all INTEGER, suggestion TEXT, mx_host TEXT,"
+    " smtp_code INTEGER, smtp_message TEXT, json TEXT);";
+
+/* A file from before the results table: its results move there, once (the
+ * old columns stay as they are, unread). */
+static const char to_results_table[] =
+    "BEGIN IMMEDIATE;"
+    "INSERT OR IGNORE INTO results(id, status, reason, score, disposable, role, free, accept_all, suggestion,"
+    " mx_host, smtp_code, smtp_message, json) SELECT id, coalesce(status, 0), reason, score, disposable, role,"
+    " free, accept_all, suggestion, mx_host, smtp_code, smtp_message, json FROM addrs WHERE done = 1 ORDER BY id;"
+    "INSERT INTO meta(k, v) VALUES ('layout', 2) ON CONFLICT(k) DO UPDATE SET v = excluded.v;"
+    "COMMIT;";
 
 struct bk_state {
     sqlite3 *db;
@@ -104,7 +139,9 @@ int bk_state_open(bk_state **out, const char *path, char *err, size_t errlen)
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK)
         sqlite3_busy_timeout(st->db, 5000);
-    if (rc != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK || prepare_all(st) != 0) {
+    if (rc != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK || prepare_all(st) != 0 ||
+        (bk_state_get_int(st, "layout", 0) < 2 &&
+         sqlite3_exec(st->db, to_results_table, NULL, NULL, NULL) != SQLITE_OK)) {
         snprintf(err, errlen, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
         bk_state_close(st);
         return -1;
@@ -375,8 +412,9 @@ int bk_state_counts(bk_state *st, bk_counts *c)
     memset(c, 0, sizeof *c);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT count(*), coalesce(sum(nrows), 0), coalesce(sum(done), 0),"
-                                " coalesce(sum(CASE WHEN done THEN nrows END), 0) FROM addrs",
+                                "SELECT count(*), coalesce(sum(nrows), 0), (SELECT count(*) FROM results),"
+                                " (SELECT coalesce(sum(a.nrows), 0) FROM results x JOIN addrs a ON a.id = x.id)"
+                                " FROM addrs",
                                 -1, &s, NULL);
     if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
         c->addrs = sqlite3_column_int64(s, 0);
@@ -388,8 +426,10 @@ int bk_state_counts(bk_state *st, bk_counts *c)
         return -1;
     }
     sqlite3_finalize(s);
-    rc = sqlite3_prepare_v2(st->db, "SELECT status, sum(nrows) FROM addrs WHERE done = 1 GROUP BY status", -1, &s,
-                            NULL);
+    rc = sqlite3_prepare_v2(st->db,
+                            "SELECT x.status, sum(a.nrows) FROM results x JOIN addrs a ON a.id = x.id"
+                            " GROUP BY x.status",
+                            -1, &s, NULL);
     if (rc != SQLITE_OK)
         return -1;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -414,7 +454,8 @@ int64_t bk_state_todo(bk_state *st)
 {
     sqlite3_stmt *s = NULL;
     int64_t n = -1;
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM addrs WHERE done = 0", -1, &s, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(st->db, "SELECT (SELECT count(*) FROM addrs) - (SELECT count(*) FROM results)", -1, &s,
+                           NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
         n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
@@ -425,8 +466,8 @@ int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT reason, sum(nrows) AS n FROM addrs WHERE done = 1 GROUP BY reason"
-                           " ORDER BY n DESC, reason",
+                           "SELECT x.reason, sum(a.nrows) AS n FROM results x JOIN addrs a ON a.id = x.id"
+                           " GROUP BY x.reason ORDER BY n DESC, x.reason",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc;
@@ -440,12 +481,13 @@ int bk_state_blocked(bk_state *st, bk_blocked_fn fn, void *arg)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT coalesce(json_extract(json, '$.provider'), json_extract(json, '$.smtp.host'), "
-                           "'?') AS p,"
-                           " coalesce(json_extract(json, '$.smtp.source_address'), '') AS src,"
-                           " max(coalesce(json_extract(json, '$.hint'), '')), sum(nrows) AS n"
-                           " FROM addrs WHERE done = 1 AND reason = 'blocked' AND json_valid(json)"
-                           " GROUP BY p, src ORDER BY n DESC, p",
+                           "SELECT coalesce(json_extract(x.json, '$.provider'), json_extract(x.json, "
+                           "'$.smtp.host'),"
+                           " '?') AS p,"
+                           " coalesce(json_extract(x.json, '$.smtp.source_address'), '') AS src,"
+                           " max(coalesce(json_extract(x.json, '$.hint'), '')), sum(a.nrows) AS n"
+                           " FROM results x JOIN addrs a ON a.id = x.id WHERE x.reason = 'blocked'"
+                           " AND json_valid(x.json) GROUP BY p, src ORDER BY n DESC, p",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc;
@@ -525,8 +567,9 @@ int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *doma
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT domain, count(*) AS n FROM addrs WHERE done = 0 GROUP BY domain"
-                           " ORDER BY n DESC, domain",
+                           "SELECT a.domain, count(*) AS n FROM addrs a WHERE a.done = 0"
+                           " AND NOT EXISTS (SELECT 1 FROM results x WHERE x.id = a.id) GROUP BY a.domain"
+                           " ORDER BY n DESC, a.domain",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc;
@@ -757,9 +800,11 @@ int bk_state_rows(bk_state *st, int (*fn)(void *arg, const bk_out_row *row), voi
     sqlite3_stmt *s = NULL;
     *missing = 0;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT r.idx, r.line, r.fields, r.email, a.done, a.status, a.reason, a.score,"
+                           "SELECT r.idx, r.line, r.fields, r.email, a.id IS NOT NULL, a.status, a.reason, "
+                           "a.score,"
                            " a.disposable, a.role, a.free, a.accept_all, a.suggestion, a.mx_host, a.smtp_code,"
-                           " a.smtp_message, a.json FROM rows r JOIN addrs a ON a.id = r.addr ORDER BY r.idx",
+                           " a.smtp_message, a.json FROM rows r LEFT JOIN results a ON a.id = r.addr ORDER BY "
+                           "r.idx",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc, ret = 0;

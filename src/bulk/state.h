@@ -87,8 +87,8 @@ typedef struct bk_pending {
 /* Whether address id has its result: 1 / 0 (or no such address) / -1. */
 int bk_state_done(bk_state *st, int64_t id);
 
-/* Addresses without a result (an index's count, no scan of the done
- * ones), or -1. */
+/* Addresses without a result (the addresses' count less the results'), or
+ * -1. */
 int64_t bk_state_todo(bk_state *st);
 
 /* Domains with addresses waiting, largest first: fn(arg, domain, count). */

@@ -266,27 +266,19 @@ wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_p
     }
     bool end = out->rows.pending == 0 && out->rows.claimed == 0;
     char why[512] = "";
-    int64_t todo = end ? bk_state_todo(st) : 0;
-    if (todo < 0) {
-        snprintf(err, errlen, "cannot read the job's state: %s", bk_state_error(st));
-        return WK_FAILED;
-    }
-    /* Every row has its result: the rest is copied by ranges when it is
-     * little; when it is much, in one pass in row order (the state's
-     * pages in order, each written once; a range's rows, one domain's, are
-     * spread over the whole state: at a million rows, what was left took
-     * 75 s to copy by ranges after the last result, where one pass in row
-     * order copies a million in about 64 s) */
-    wk_rc rc = end && todo > COLLECT_PASS_ROWS ? WK_OK : collect_done(store, job_id, st, end, why, sizeof why);
+    /* (once every row has its result, the rest by ranges too: the state
+     * appends results, so their order costs nothing; it wrote each into its
+     * address's row before, and one pass in row order was faster then) */
+    wk_rc rc = collect_done(store, job_id, st, end, why, sizeof why);
     if (rc != WK_OK || !end) {
         if (rc != WK_OK)
             snprintf(err, errlen, "cannot copy the results: %s", why);
         return rc;
     }
-    /* those the ranges did not bring (much left; or rows of a job from
-     * before the store kept ranges, or a store that keeps none) are copied
-     * from the rows */
-    if ((todo = bk_state_todo(st)) < 0) {
+    /* those the ranges did not bring (rows of a job from before the store
+     * kept ranges, or a store that keeps none) are copied from the rows */
+    int64_t todo = bk_state_todo(st);
+    if (todo < 0) {
         snprintf(err, errlen, "cannot read the job's state: %s", bk_state_error(st));
         return WK_FAILED;
     }

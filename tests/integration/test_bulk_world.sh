@@ -240,7 +240,7 @@ done_count() {
     $py - "$1" <<'EOF' 2>/dev/null || echo "0 0"
 import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=1)
-print(*db.execute("SELECT coalesce(sum(done), 0), count(*) FROM addrs").fetchone())
+print(*db.execute("SELECT (SELECT count(*) FROM results), count(*) FROM addrs").fetchone())
 EOF
 }
 # stop_part_way SIGNAL OUT ERRFILE - runs the slow list into OUT and sends
@@ -270,7 +270,7 @@ mark=$(maillog_mark)
 $py - res.csv.bcstate > done-before.txt 2>/dev/null <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-for (e,) in db.execute("SELECT email FROM addrs WHERE done = 1"):
+for (e,) in db.execute("SELECT a.email FROM results x JOIN addrs a ON a.id = x.id"):
     print(e.decode() if isinstance(e, bytes) else e)
 EOF
 ndone=$(grep -c . done-before.txt)
