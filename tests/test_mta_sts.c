@@ -185,6 +185,15 @@ static void test_tlsrpt_parse(void)
           "stray comma rejected");
     CHECK(!bc_tls_rpt_parse_record("v=TLSRPTv1 rua=mailto:a@example.com", &t, err, sizeof err),
           "missing ';' rejected");
+    /* a URI longer than its slot: refused whole, never judged by a prefix
+     * (fuzz_tls_rpt: a long https URI with blanks past the slot's end) */
+    char rec[1400];
+    snprintf(rec, sizeof rec, "v=TLSRPTv1; rua=https://example.com/%0600d x", 0);
+    CHECK(!bc_tls_rpt_parse_record(rec, &t, err, sizeof err) && strstr(err, "longer than 511"),
+          "a 620-character rua URI is refused: %s", err);
+    snprintf(rec, sizeof rec, "v=TLSRPTv1; rua=https://example.com/%0480d", 0);
+    CHECK(bc_tls_rpt_parse_record(rec, &t, err, sizeof err) && t.nrua == 1 && strlen(t.rua[0]) == 500,
+          "a 500-character rua URI is kept whole");
     CHECK(bc_tls_rpt_uri_ok("mailto:tls@example.com"), "mailto URI ok");
     CHECK(bc_tls_rpt_uri_ok("https://reports.example.com/v1"), "https URI ok");
     CHECK(!bc_tls_rpt_uri_ok("http://reports.example.com/v1"), "http URI refused");
@@ -207,6 +216,13 @@ static void test_bimi_parse(void)
     CHECK(!bc_bimi_parse_record("v=BIMI1 l=https://example.com/logo.svg", &b, err, sizeof err),
           "missing ';' rejected");
     CHECK(!bc_bimi_parse_record("l=https://x/logo.svg; v=BIMI1", &b, err, sizeof err), "v not first rejected");
+    char rec[2400];
+    snprintf(rec, sizeof rec, "v=BIMI1; l=https://example.com/%01100d.svg", 0);
+    CHECK(!bc_bimi_parse_record(rec, &b, err, sizeof err) && strstr(err, "l= is longer than 1023"),
+          "a 1,124-character l= is refused, not cut: %s", err);
+    snprintf(rec, sizeof rec, "v=BIMI1; l=https://example.com/logo.svg; a=https://example.com/%01100d.pem", 0);
+    CHECK(!bc_bimi_parse_record(rec, &b, err, sizeof err) && strstr(err, "a= is longer than 1023"),
+          "a 1,124-character a= is refused, not cut: %s", err);
 }
 
 /* ---- sections over in-memory zones -------------------------------------------- */

@@ -24,6 +24,13 @@ bool bc_bimi_parse_record(const char *text, bc_bimi_record *out, char *err, size
     bool ok = bc_txt_kv_record(text, "BIMI1", &buf, t, &n, err, errlen);
     if (ok) {
         const char *l = bc_txt_kv_get(t, n, "l"), *a = bc_txt_kv_get(t, n, "a");
+        /* (cut to fit, a URL's check would judge a prefix of it) */
+        if ((l && strlen(l) >= sizeof out->l) || (a && strlen(a) >= sizeof out->a)) {
+            bc_txt_seterr(err, errlen, "%s= is longer than %zu characters",
+                          l && strlen(l) >= sizeof out->l ? "l" : "a", sizeof out->l - 1);
+            free(buf);
+            return false;
+        }
         if (l) {
             out->has_l = true;
             bc_txt_copy(out->l, sizeof out->l, l);

@@ -39,6 +39,10 @@ bool bc_tls_rpt_parse_record(const char *text, bc_tlsrpt_record *out, char *err,
             if (!*uri) {
                 bc_txt_seterr(err, errlen, "rua has an empty URI (a stray ',')");
                 ok = false;
+            } else if (strlen(uri) >= sizeof out->rua[0]) {
+                /* (cut to fit, its check would judge a prefix of it) */
+                bc_txt_seterr(err, errlen, "rua has a URI longer than %zu characters", sizeof out->rua[0] - 1);
+                ok = false;
             } else if (out->nrua == sizeof out->rua / sizeof out->rua[0]) {
                 out->rua_truncated = true;
             } else {
