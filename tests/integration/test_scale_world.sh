@@ -345,17 +345,28 @@ while time.time() < deadline and killed is None:
         pick = [c for c in cl if c[1] == "bclab-slow.net" and c[0] not in grey_holders(cl)] or \
             [c for c in cl if c[0] not in grey_holders(cl)]
         if pick:
-            killed, held = pick[0][0], [c for c in cl if c[0] == pick[0][0]]
-            victim = dict((n, p) for n, p, _ in procs)[killed]
+            name = pick[0][0]
+            victim = dict((n, p) for n, p, _ in procs)[name]
+            # Stopped first, so that what it holds without a result cannot
+            # change before the kill (it may have finished the claim `status`
+            # showed: then it goes on, and another is picked).
+            victim.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)  # (a statement it had sent ends)
+            rows = [r[0] for r in psql("bcscale", f"SELECT r.row_no FROM job_claims c JOIN job_rows r"
+                                                  f" ON r.job_id = c.job_id AND r.domain = c.domain"
+                                                  f" AND r.dseq >= c.lo AND r.dseq < c.hi WHERE c.job_id = '{jid}'"
+                                                  f" AND c.holder = '{wid[name]}' AND c.open_rows > 0"
+                                                  f" AND NOT EXISTS (SELECT 1 FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")]
+            if not rows:
+                victim.send_signal(signal.SIGCONT)
+                time.sleep(0.2)
+                continue
+            killed, held = name, [c for c in cl if c[0] == name]
             victim.kill()
             victim.wait()
             kill_at = j.get("processed")
             # What it held without a result when it died: claimed again later.
-            dead_rows = [r[0] for r in psql("bcscale", f"SELECT r.row_no FROM job_claims c JOIN job_rows r"
-                                                       f" ON r.job_id = c.job_id AND r.domain = c.domain"
-                                                       f" AND r.dseq >= c.lo AND r.dseq < c.hi WHERE c.job_id = '{jid}'"
-                                                       f" AND c.holder = '{wid[killed]}' AND c.open_rows > 0"
-                                                       f" AND NOT EXISTS (SELECT 1 FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)")]
+            dead_rows = rows
             break
     time.sleep(0.2)
 tap.ok(killed is not None, f"kill -9 of worker {killed} at {kill_at} of {NROWS} rows done, while it held "
