@@ -38,13 +38,13 @@ typedef struct bc_dnsans {
     char why[160];  /* BAD, REFERRAL: what is wrong, for messages */
 } bc_dnsans;
 
-/* Reads the answer abuf[0..alen) to the question (qname, qtype, class IN);
- * qname in any case, with or without the trailing dot. Fills *out; never
- * fails otherwise. */
 /* Copies a name lower-cased (ASCII letters) without its trailing dot, cut
  * to dstlen; the root becomes "". */
 void bc_dnsans_norm(char *dst, size_t dstlen, const char *src);
 
+/* Reads the answer abuf[0..alen) to the question (qname, qtype, class IN);
+ * qname in any case, with or without the trailing dot. Fills *out; never
+ * fails otherwise. */
 void bc_dnsans_read(const unsigned char *abuf, size_t alen, const char *qname, int qtype, bc_dnsans *out);
 
 #endif

@@ -25,9 +25,11 @@ bool bc_bimi_parse_record(const char *text, bc_bimi_record *out, char *err, size
     if (ok) {
         const char *l = bc_txt_kv_get(t, n, "l"), *a = bc_txt_kv_get(t, n, "a");
         /* (cut to fit, a URL's check would judge a prefix of it) */
-        if ((l && strlen(l) >= sizeof out->l) || (a && strlen(a) >= sizeof out->a)) {
-            bc_txt_seterr(err, errlen, "%s= is longer than %zu characters",
-                          l && strlen(l) >= sizeof out->l ? "l" : "a", sizeof out->l - 1);
+        const char *too_long = l && strlen(l) >= sizeof out->l   ? "l"
+                               : a && strlen(a) >= sizeof out->a ? "a"
+                                                                 : NULL;
+        if (too_long) {
+            bc_txt_seterr(err, errlen, "%s= is longer than %zu characters", too_long, sizeof out->l - 1);
             free(buf);
             return false;
         }
