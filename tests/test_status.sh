@@ -106,8 +106,8 @@ INSERT INTO job_rows(job_id, row_no, addr, domain, state, claim_id, holder, leas
 SQL
 }
 
-# fill_pg_sql CHR: the same rows for PostgreSQL's store (schema 9: rows
-# written once with their place in their domain, results in job_results,
+# fill_pg_sql CHR: the same rows for PostgreSQL's store (schema 11: rows
+# packed in chunks with their place in their domain, results in batches,
 # claims as ranges in job_claims, the pairs' cursors in job_domains, the
 # counters in job_counts).
 fill_pg_sql() {
@@ -115,21 +115,23 @@ fill_pg_sql() {
     now=$(date +%s%3N)
     fill_sql "$1" | sed -n '1,/^INSERT INTO job_rows/p' | sed '$d'
     cat <<SQL
-INSERT INTO job_rows(job_id, row_no, addr, domain, weight, dseq) VALUES
-  ('$ja', 1, 'a@example.com', 'example.com', 3, 0),
-  ('$ja', 2, 'b@example.com', 'example.com', 2, 1),
-  ('$ja', 3, 'c@example.com', 'example.com', 1, 2),
-  ('$ja', 4, 'd@example.org', 'example.org', 4, 0),
-  ('$ja', 5, 'e@example.net', 'example.net', 1, 0),
-  ('$jb', 1, 'x@example.net', 'example.net', 1, 0),
-  ('$jb', 2, 'y@example.com', 'example.com', 2, 0),
-  ('$jc', 1, 'z@example.com', 'example.com', 1, 0);
-INSERT INTO job_results(job_id, row_no, status, claim_id, holder, attempt, weight) VALUES
-  ('$ja', 1, 1, '$c1', 'w_000000000001', 1, 3),
-  ('$jc', 1, 1, '', NULL, 1, 1);
-INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi, attempt) VALUES
-  ('$c1', '$ja', 'example.com', 'w_000000000001', 2, 3, $((now + 45000)), 0, 3, 1),
-  ('$c2', '$ja', 'example.net', 'w_000000000002', 1, 1, $((now - 5000)), 0, 1, 1);
+INSERT INTO job_chunks(job_id, domain, lo, hi, row_nos, weights, addrs, fields) VALUES
+  ('$ja', 'example.com', 0, 3, '{1,2,3}', '{3,2,1}', '{a@example.com,b@example.com,c@example.com}',
+   '{NULL,NULL,NULL}'),
+  ('$ja', 'example.org', 0, 1, '{4}', '{4}', '{d@example.org}', '{NULL}'),
+  ('$ja', 'example.net', 0, 1, '{5}', '{1}', '{e@example.net}', '{NULL}'),
+  ('$jb', 'example.net', 0, 1, '{1}', '{1}', '{x@example.net}', '{NULL}'),
+  ('$jb', 'example.com', 0, 1, '{2}', '{2}', '{y@example.com}', '{NULL}'),
+  ('$jc', 'example.com', 0, 1, '{1}', '{1}', '{z@example.com}', '{NULL}');
+INSERT INTO job_res(job_id, domain, claim_id, holder, row_nos, dseqs, statuses, reasons, results, attempts, weights,
+  addrs, fields) VALUES
+  ('$ja', 'example.com', '$c1', 'w_000000000001', '{1}', '{0}', '{1}', '{NULL}', '{NULL}', '{1}', '{3}',
+   '{a@example.com}', '{NULL}'),
+  ('$jc', 'example.com', '', NULL, '{1}', '{0}', '{1}', '{NULL}', '{NULL}', '{1}', '{1}', '{z@example.com}', '{NULL}');
+INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi, attempt,
+  done) VALUES
+  ('$c1', '$ja', 'example.com', 'w_000000000001', 2, 3, $((now + 45000)), 0, 3, 1, '{0}'),
+  ('$c2', '$ja', 'example.net', 'w_000000000002', 1, 1, $((now - 5000)), 0, 1, 1, '{}');
 INSERT INTO job_domains(job_id, domain, next_dseq, end_dseq) VALUES
   ('$ja', 'example.com', 3, 3), ('$ja', 'example.org', 0, 1), ('$ja', 'example.net', 1, 1),
   ('$jb', 'example.net', 0, 1), ('$jb', 'example.com', 0, 1), ('$jc', 'example.com', 1, 1);

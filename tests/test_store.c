@@ -488,8 +488,10 @@ static void test_rows_bulk(st_store *s, bool pg)
     CHECK(st_rows_add(s, job, rows, BULK_N, err, sizeof err) == BULK_N, "rows: 10,000 rows added (%s)", err);
     CHECK(st_rows_add(s, job, rows, 100, err, sizeof err) == 0, "rows: adding them again adds nothing");
     {
-        /* another job: a row given again under another domain, a row
-         * given twice in one call */
+        /* another job: a row given again under another domain (SQLite;
+         * PostgreSQL keeps no index of rows by number since schema 11: a
+         * row is given again under its own domain, as a coordinator that
+         * publishes again does), a row given twice in one call */
         char edge[ST_JOB_ID_LEN + 1];
         st_row_in in[4] = { { .row = 1, .addr = "a@one.example" },
                             { .row = 2, .addr = "b@one.example" },
@@ -499,8 +501,15 @@ static void test_rows_bulk(st_store *s, bool pg)
         CHECK(rows_job(s, "rows-edge", 2999, ST_JOB_DONE, edge) &&
                   st_rows_add(s, edge, in, 2, err, sizeof err) == 2,
               "rows: two rows of one.example (%s)", err);
-        CHECK(st_rows_add(s, edge, in + 2, 1, err, sizeof err) == 0,
-              "rows: a row given again under another domain adds nothing (%s)", err);
+        if (pg) {
+            in[2].addr = "b@one.example";
+            CHECK(st_rows_add(s, edge, in + 2, 1, err, sizeof err) == 0,
+                  "rows: a row given again adds nothing (%s)", err);
+            in[2].addr = "b@two.example";
+        } else {
+            CHECK(st_rows_add(s, edge, in + 2, 1, err, sizeof err) == 0,
+                  "rows: a row given again under another domain adds nothing (%s)", err);
+        }
         in[2].row = 3;
         CHECK(st_rows_add(s, edge, in + 2, 2, err, sizeof err) == 1,
               "rows: a row given twice in one call is added once (%s)", err);
@@ -582,8 +591,9 @@ static void test_rows_bulk(st_store *s, bool pg)
           "rows: counts: 10,000 done, 2,500 per status");
     results_seen rs = { .last = 0, .ordered = true, .right = true };
     int rrc = st_rows_results(s, job, count_result, &rs);
-    CHECK(rrc == 0 && rs.n == BULK_N && rs.ordered && rs.right,
-          "rows: 10,000 results in row order, each its own (%lld)", (long long)rs.n);
+    /* (PostgreSQL gives them in the order written: batches of results) */
+    CHECK(rrc == 0 && rs.n == BULK_N && (rs.ordered || pg) && rs.right,
+          "rows: 10,000 results%s, each its own (%lld)", pg ? "" : " in row order", (long long)rs.n);
     int calls = 0;
     CHECK(st_rows_results(s, job, stop_early, &calls) == 7 && calls == 3, "rows: the callback can stop early");
     test_rows_collect(s, job, pg, BULK_N);
@@ -895,8 +905,11 @@ static int64_t raw_number(const raw_db *raw, const char *sql)
 }
 
 /* The rows of job_rows without a result (PostgreSQL, schema 9: results
- * are rows of job_results). */
-#define PG_OPEN "NOT EXISTS (SELECT 1 FROM job_results x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)"
+ * are rows of job_results). Since schema 11 both are views of packed
+ * rows, without indexes: the queries read them once each (PG_WITH, as
+ * rr and xx) and join them by hashing. */
+#define PG_WITH "WITH rr AS MATERIALIZED (SELECT * FROM job_rows), xx AS MATERIALIZED (SELECT * FROM job_results) "
+#define PG_OPEN "NOT EXISTS (SELECT 1 FROM xx x WHERE x.job_id = r.job_id AND x.row_no = r.row_no)"
 
 /* PostgreSQL (schema 9): entries of job_counts (rows by job, open or
  * done by status, weights summed) that disagree with job_rows and
@@ -907,24 +920,31 @@ static int64_t raw_number(const raw_db *raw, const char *sql)
  * error. */
 static int64_t pg_counters_drift(const raw_db *raw)
 {
-    int64_t c = raw_number(raw,
-                           "SELECT count(*) FROM (SELECT r.job_id, CASE WHEN x.row_no IS NULL THEN 0 ELSE 2 END"
-                           " AS state, coalesce(x.status, -1) AS status, sum(r.weight) AS n FROM job_rows r"
-                           " LEFT JOIN job_results x ON x.job_id = r.job_id AND x.row_no = r.row_no"
+    int64_t c = raw_number(raw, PG_WITH
+                           "SELECT count(*) FROM (SELECT r.job_id, CASE WHEN x.row_no IS NULL THEN 0"
+                           " ELSE 2 END AS state, coalesce(x.status, -1) AS status, sum(r.weight) AS n FROM rr r"
+                           " LEFT JOIN xx x ON x.job_id = r.job_id AND x.row_no = r.row_no"
                            " GROUP BY 1, 2, 3) r"
                            " FULL JOIN (SELECT job_id, state, status, sum(n) AS n FROM job_counts GROUP BY 1, 2, 3"
                            " HAVING sum(n) <> 0) c ON c.job_id = r.job_id"
                            " AND c.state = r.state AND c.status = r.status WHERE r.n IS DISTINCT FROM c.n");
-    int64_t k = raw_number(raw, "SELECT count(*) FROM job_claims c CROSS JOIN LATERAL (SELECT count(*) AS n,"
-                                " coalesce(sum(r.weight), 0) AS w FROM job_rows r WHERE r.job_id = c.job_id"
-                                " AND r.domain = c.domain AND r.dseq >= c.lo AND r.dseq < c.hi AND " PG_OPEN ") o"
-                                " WHERE o.n <> c.open_rows OR o.w <> c.open_weight");
-    int64_t p = raw_number(raw, "SELECT count(*) FROM job_rows r JOIN job_domains d ON d.job_id = r.job_id"
-                                " AND d.domain = r.domain WHERE " PG_OPEN " AND (CASE WHEN r.dseq >= d.next_dseq"
-                                " THEN 1 ELSE 0 END + (SELECT count(*) FROM job_claims c WHERE c.job_id = r.job_id"
-                                " AND c.domain = r.domain AND r.dseq >= c.lo AND r.dseq < c.hi)) <> 1");
-    int64_t e = raw_number(raw, "SELECT count(*) FROM job_rows r LEFT JOIN job_domains d ON d.job_id = r.job_id"
-                                " AND d.domain = r.domain WHERE d.end_dseq IS NULL OR r.dseq >= d.end_dseq");
+    int64_t k = raw_number(raw,
+                           PG_WITH ", o AS (SELECT c.claim_id, c.lo, count(*) AS n, sum(r.weight) AS w"
+                                   " FROM job_claims c JOIN rr r ON r.job_id = c.job_id AND r.domain = c.domain"
+                                   " AND r.dseq >= c.lo AND r.dseq < c.hi WHERE " PG_OPEN " GROUP BY 1, 2)"
+                                   " SELECT count(*) FROM job_claims c LEFT JOIN o ON o.claim_id = c.claim_id"
+                                   " AND o.lo = c.lo WHERE coalesce(o.n, 0) <> c.open_rows"
+                                   " OR coalesce(o.w, 0) <> c.open_weight");
+    int64_t p = raw_number(raw, PG_WITH ", k AS (SELECT r.job_id, r.row_no, count(*) AS n FROM rr r"
+                                        " JOIN job_claims c ON c.job_id = r.job_id AND c.domain = r.domain"
+                                        " AND r.dseq >= c.lo AND r.dseq < c.hi GROUP BY 1, 2)"
+                                        " SELECT count(*) FROM rr r JOIN job_domains d ON d.job_id = r.job_id"
+                                        " AND d.domain = r.domain LEFT JOIN k ON k.job_id = r.job_id"
+                                        " AND k.row_no = r.row_no WHERE " PG_OPEN " AND (CASE WHEN r.dseq >="
+                                        " d.next_dseq THEN 1 ELSE 0 END + coalesce(k.n, 0)) <> 1");
+    int64_t e = raw_number(raw,
+                           PG_WITH "SELECT count(*) FROM rr r LEFT JOIN job_domains d ON d.job_id = r.job_id"
+                                   " AND d.domain = r.domain WHERE d.end_dseq IS NULL OR r.dseq >= d.end_dseq");
     if (c != 0 || k != 0 || p != 0 || e != 0)
         tap_diag("drift: job_counts %lld, job_claims %lld, rows to claim %lld, past the end %lld", (long long)c,
                  (long long)k, (long long)p, (long long)e);
@@ -957,7 +977,7 @@ static int64_t summary_open(const raw_db *raw, const char *job, const char *doma
                  job, domain);
     else
         snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM job_rows r WHERE job_id = '%s' AND domain = '%s' AND " PG_OPEN, job,
+                 PG_WITH "SELECT count(*) FROM rr r WHERE job_id = '%s' AND domain = '%s' AND " PG_OPEN, job,
                  domain);
     return raw_number(raw, sql);
 }
@@ -972,9 +992,9 @@ static int64_t summary_entries(const raw_db *raw, const char *job)
         snprintf(sql, sizeof sql, "SELECT count(*) FROM job_domains WHERE job_id = '%s'", job);
     else
         snprintf(sql, sizeof sql,
-                 "SELECT count(DISTINCT domain) + (SELECT count(*) FROM job_domains WHERE job_id = '%s'"
-                 " AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = '%s')) FROM job_rows r WHERE job_id = '%s' "
-                 "AND " PG_OPEN,
+                 PG_WITH "SELECT count(DISTINCT domain) + (SELECT count(*) FROM job_domains WHERE job_id = '%s'"
+                         " AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = '%s')) FROM rr r WHERE job_id = '%s' "
+                         "AND " PG_OPEN,
                  job, job, job);
     return raw_number(raw, sql);
 }

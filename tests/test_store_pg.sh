@@ -126,12 +126,14 @@ got=$(pg_local_psql mig2 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schem
 [ "$got" = "$SCHEMA" ]; ok $? "the version 2 database is now at schema version $SCHEMA (got '$got')"
 got=$(pg_local_psql mig2 -At -c "SELECT name, reasons FROM jobs; SELECT v FROM bouncecheck_meta WHERE k = 'keys_version'")
 [ "$got" = $'v2 job|{"x":1}\n5' ]; ok $? "its job and keys_version are kept (got '${got//$'\n'/ }')"
-pg_local_psql mig2 -c "INSERT INTO job_rows(job_id, row_no, addr, domain, dseq) VALUES
-  ('0123456789abcdef0123456789abcdef', 1, 'a@b.example', 'b.example', 0);
+pg_local_psql mig2 -c "INSERT INTO job_chunks(job_id, domain, lo, hi, row_nos, weights, addrs, fields) VALUES
+  ('0123456789abcdef0123456789abcdef', 'b.example', 0, 1, '{1}', '{1}', '{a@b.example}', '{NULL}');
   INSERT INTO workers(id, started_at, last_seen) VALUES ('w_000000000001', 1, 1)" > "$w/mig2-rows.out" 2>&1
-ok $? "its new tables job_rows and workers take rows"
-got=$(pg_local_psql mig2 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_rows'")
-[ "$got" = 2 ]; ok $? "job_rows has its key and 1 index (job_rows_dseq) (got '$got')"
+ok $? "its new tables job_chunks and workers take rows"
+got=$(pg_local_psql mig2 -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'job_chunks';
+  SELECT string_agg(row_no || ':' || addr || ':' || dseq, ' ') FROM job_rows")
+[ "$got" = $'1\n1:a@b.example:0' ]
+ok $? "job_chunks has its key only; the view job_rows shows its row (got '${got//$'\n'/ }')"
 
 # A database of schema version 3 (job rows without weights), holding a job
 # and 3 of its rows (one done): migrated to 4, its rows of weight 1.
@@ -179,9 +181,9 @@ got=$(pg_local_psql mig3 -At -c "SELECT v FROM bouncecheck_meta WHERE k = 'schem
 [ "$got" = "$SCHEMA" ]; ok $? "the version 3 database is now at schema version $SCHEMA (got '$got')"
 got=$(pg_local_psql mig3 -At -c "SELECT string_agg(row_no || ':' || weight, ' ' ORDER BY row_no) FROM job_rows")
 [ "$got" = "1:1 2:1 3:1" ]; ok $? "its rows are kept, each of weight 1 (got '$got')"
-got=$(pg_local_psql mig3 -At -c "SELECT is_nullable, column_default FROM information_schema.columns
-  WHERE table_name = 'job_rows' AND column_name = 'weight'")
-[ "$got" = "NO|1" ]; ok $? "job_rows.weight is NOT NULL DEFAULT 1 (got '$got')"
+got=$(pg_local_psql mig3 -At -c "SELECT is_nullable FROM information_schema.columns
+  WHERE table_name = 'job_chunks' AND column_name = 'weights'; SELECT count(*) FROM job_chunks")
+[ "$got" = $'NO\n1' ]; ok $? "11: the rows are one chunk; job_chunks.weights is NOT NULL (got '${got//$'\n'/ }')"
 got=$(pg_local_psql mig3 -At -c "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
   FROM information_schema.columns WHERE table_name = 'job_rows';
   SELECT string_agg(row_no || ':' || status || ':' || claim_id || ':' || result, ' ') FROM job_results")
@@ -235,8 +237,8 @@ got=$(pg_local_psql mig6 -At -c "SELECT count(*) FROM job_claims;
   SELECT string_agg(row_no || ':' || status || ':' || holder, ' ' ORDER BY row_no) FROM job_results;
   SELECT string_agg(row_no || ':' || dseq, ' ' ORDER BY row_no) FROM job_rows;
   SELECT string_agg(domain || ':' || next_dseq || '-' || end_dseq, ' ' ORDER BY domain) FROM job_domains")
-[ "$got" = $'0\n6:1:w_3 7:1:w_3 8:3:w_3\n1:0 2:1 3:2 4:0 5:1 6:2 7:0 8:1\nb.example:0-3 c.example:0-3 d.example:2-2' ]
-ok $? "no claims; the done rows in job_results; each row's place in its domain; the cursors (got '${got//$'\n'/ | }')"
+[ "$got" = $'1\n6:1:w_3 7:1:w_3 8:3:w_3\n1:0 2:1 3:2 4:0 5:1 6:2 7:0 8:1\nb.example:0-3 c.example:3-3 d.example:2-2' ]
+ok $? "no live claims (11: c.example's rows, one of them done past its cursor, a range given back); the done rows in job_results; each row's place in its domain; the cursors (got '${got//$'\n'/ | }')"
 # A worker of this version finishes the job: the five open rows, each once.
 "$bin" worker --db "$mig6_url" --offline --name mig6 > "$w/mig6-worker.out" 2>&1 &
 wpid=$!

@@ -79,7 +79,8 @@ static const char *const sql_text[S__COUNT] = {
 static const char schema[] =
     "PRAGMA journal_mode = WAL;"
     "PRAGMA synchronous = NORMAL;"
-    "PRAGMA cache_size = -16384;"
+    "PRAGMA cache_size = -49152;"
+    "PRAGMA wal_autocheckpoint = 16384;"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS addrs("
     " id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, email BLOB NOT NULL,"
@@ -407,38 +408,48 @@ fail:
 
 /* ---- counts ------------------------------------------------------------------ */
 
-int bk_state_counts(bk_state *st, bk_counts *c)
+int bk_state_counts_reasons(bk_state *st, bk_counts *c, void (*fn)(void *arg, const char *reason, int64_t rows),
+                            void *arg)
 {
     memset(c, 0, sizeof *c);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT count(*), coalesce(sum(nrows), 0), (SELECT count(*) FROM results),"
-                                " (SELECT coalesce(sum(a.nrows), 0) FROM results x JOIN addrs a ON a.id = x.id)"
+                                "SELECT count(*), coalesce(sum(nrows), 0), (SELECT count(*) FROM results)"
                                 " FROM addrs",
                                 -1, &s, NULL);
     if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
         c->addrs = sqlite3_column_int64(s, 0);
         c->rows = sqlite3_column_int64(s, 1);
         c->addrs_done = sqlite3_column_int64(s, 2);
-        c->rows_done = sqlite3_column_int64(s, 3);
     } else {
         sqlite3_finalize(s);
         return -1;
     }
     sqlite3_finalize(s);
+    /* the rows done, by status and by reason, in one pass over the
+     * results (each joined to its address for its rows) */
     rc = sqlite3_prepare_v2(st->db,
-                            "SELECT x.status, sum(a.nrows) FROM results x JOIN addrs a ON a.id = x.id"
-                            " GROUP BY x.status",
+                            "SELECT x.status, x.reason, sum(a.nrows) FROM results x JOIN addrs a ON a.id = x.id"
+                            " GROUP BY x.status, x.reason",
                             -1, &s, NULL);
     if (rc != SQLITE_OK)
         return -1;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int k = sqlite3_column_int(s, 0);
+        int64_t n = sqlite3_column_int64(s, 2);
+        c->rows_done += n;
         if (k >= 0 && k < 4)
-            c->by_status[k] += sqlite3_column_int64(s, 1);
+            c->by_status[k] += n;
+        if (fn)
+            fn(arg, (const char *)sqlite3_column_text(s, 1), n);
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int bk_state_counts(bk_state *st, bk_counts *c)
+{
+    return bk_state_counts_reasons(st, c, NULL, NULL);
 }
 
 int bk_state_done(bk_state *st, int64_t id)
@@ -580,6 +591,38 @@ int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *doma
         }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int bk_state_pending_sorted(bk_state *st, int (*fn)(void *arg, const bk_pending *p), void *arg)
+{
+    sqlite3_stmt *s = NULL;
+    /* (NOT INDEXED: a scan of the table in its order, then SQLite's
+     * sorter, which spills to temporary files past its memory) */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, email, domain, nrows FROM (SELECT a.id, a.email, a.domain, a.nrows,"
+                           " count(*) OVER (PARTITION BY a.domain) AS n FROM addrs a NOT INDEXED WHERE a.done = 0"
+                           " AND NOT EXISTS (SELECT 1 FROM results x WHERE x.id = a.id)) ORDER BY n DESC, domain, "
+                           "id",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        bk_pending p = {
+            .id = sqlite3_column_int64(s, 0),
+            .email = sqlite3_column_blob(s, 1),
+            .email_len = (size_t)sqlite3_column_bytes(s, 1),
+            .domain = (const char *)sqlite3_column_text(s, 2),
+            .nrows = sqlite3_column_int64(s, 3),
+        };
+        if (!p.email)
+            p.email = "";
+        if (!p.domain)
+            p.domain = "";
+        if ((ret = fn(arg, &p)) != 0)
+            break;
+    }
+    sqlite3_finalize(s);
+    return ret != 0 ? ret : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int bk_state_pending(bk_state *st, const char *domain, int64_t after_id, int limit,

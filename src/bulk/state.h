@@ -55,6 +55,11 @@ typedef struct bk_counts {
     int64_t by_status[4];      /* rows done, indexed by bc_verdict_status */
 } bk_counts;
 int bk_state_counts(bk_state *st, bk_counts *c);
+/* bk_state_counts, and fn(arg, reason, rows) for the rows done by reason
+ * and status (a reason may come once per status; in no order; NULL for
+ * none), from the same pass over the results. 0 / -1. */
+int bk_state_counts_reasons(bk_state *st, bk_counts *c, void (*fn)(void *arg, const char *reason, int64_t rows),
+                            void *arg);
 
 /* Rows done by reason, most frequent first: calls fn for each. */
 int bk_state_reasons(bk_state *st, void (*fn)(void *arg, const char *reason, int64_t rows), void *arg);
@@ -93,6 +98,12 @@ int64_t bk_state_todo(bk_state *st);
 
 /* Domains with addresses waiting, largest first: fn(arg, domain, count). */
 int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *domain, int64_t count), void *arg);
+/* Every waiting address, domain by domain (the largest first), in id order
+ * within a domain: fn(arg, address); fn returning non-zero stops (then
+ * returned). Read in one pass over the addresses, sorted (a walk of each
+ * domain's addresses through the index reads pages all over the file).
+ * 0 / -1 / fn's. */
+int bk_state_pending_sorted(bk_state *st, int (*fn)(void *arg, const bk_pending *p), void *arg);
 /* Up to `limit` waiting addresses with id > after_id, in id order; of one
  * domain, or of all when domain is NULL. fn returning non-zero stops early.
  * Returns how many were passed to fn, or -1. */

@@ -557,18 +557,20 @@ static void job_delete(sv *s, sv_msg *m)
 static void pg_finish(sv *s, const st_job *j, bk_state *st, const char *error)
 {
     bk_counts c;
-    if (!error && bk_state_counts(st, &c) != 0)
+    json_t *o = error ? NULL : json_object();
+    if (!error && (!o || bk_state_counts_reasons(st, &c, reason_add, o) != 0))
         error = "the job's state cannot be read";
     else if (!error && c.rows_done != c.rows)
         error = "internal error: rows without a result";
     if (error) {
+        json_decref(o);
         wk_log("job %s: %s", j->id, error);
     } else {
-        json_t *o = json_object();
         char *reasons = NULL;
-        if (o && bk_state_reasons(st, reason_add, o) == 0 && bk_state_blocked(st, blocked_add, o) == 0)
+        if (bk_state_blocked(st, blocked_add, o) == 0)
             reasons = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
+        o = NULL;
         if (st_job_progress(s->cstore, j->id, c.rows_done, c.by_status) != 0 ||
             (reasons && st_job_set_reasons(s->cstore, j->id, reasons) != 0)) {
             wk_log("job %s: cannot record its figures: %s", j->id, st_store_error(s->cstore));
@@ -610,12 +612,13 @@ static bool coord_lease(sv *s, const char *id)
 /* One coordinator pass (src/work/coord.h) over one job: by the one server
  * holding its lease (any server on the database; a job whose coordinator
  * died is taken over once the lease ran out), from its state file, fetched
- * from the database when the job was uploaded through another server. */
-static void pg_job(sv *s, const st_job *j)
+ * from the database when the job was uploaded through another server.
+ * true when it left results to copy at its bound (wk_coord_pass.more). */
+static bool pg_job(sv *s, const st_job *j)
 {
     char path[PATH_MAX], err[512] = "";
     if (!coord_lease(s, j->id))
-        return; /* another server coordinates it */
+        return false; /* another server coordinates it */
     int here = sv_job_fetch(s, j->id, err, sizeof err);
     if (here <= 0) {
         /* no state anywhere: a job of `verify --db`, which coordinates it
@@ -623,7 +626,7 @@ static void pg_job(sv *s, const st_job *j)
         if (here < 0)
             wk_log("job %s: cannot fetch its state: %s", j->id, err);
         st_job_coord_give(s->store, j->id, s->node_id);
-        return;
+        return false;
     }
     sv_job_state_path(s, j->id, path, sizeof path);
     bk_state *st = NULL;
@@ -631,7 +634,7 @@ static void pg_job(sv *s, const st_job *j)
         wk_log("job %s: cannot open its state: %s", j->id, err);
         bk_state_close(st);
         st_job_set_status(s->cstore, j->id, ST_JOB_FAILED, wk_now(), "the job's data cannot be read");
-        return;
+        return false;
     }
     wk_coord_pass p;
     wk_rc rc = wk_coord_run(s->cstore, j->id, st, &p, err, sizeof err);
@@ -658,11 +661,15 @@ static void pg_job(sv *s, const st_job *j)
         }
     }
     bk_state_close(st);
+    return rc == WK_OK && p.more;
 }
+
+static void coord_kick(sv *s);
 
 static void coord_task(void *arg)
 {
     sv *s = arg;
+    bool again = false;
     for (int pass = 0; pass < 2 && !atomic_load(&s->stopping); pass++) {
         st_job *jobs = NULL;
         size_t n = 0;
@@ -672,12 +679,14 @@ static void coord_task(void *arg)
         }
         for (size_t i = 0; i < n; i++) {
             if (!atomic_load(&s->stopping))
-                pg_job(s, &jobs[i]);
+                again = pg_job(s, &jobs[i]) || again;
             st_job_clear(&jobs[i]);
         }
         free(jobs);
     }
     atomic_store(&s->coord_busy, false);
+    if (again)
+        coord_kick(s); /* results left to copy: the next pass now, not at the next tick */
 }
 
 /* Queues a coordinator pass unless one is queued or running. */

@@ -216,7 +216,9 @@ void st_claim_clear(st_claim *c);
 
 /* Adds rows[0..n) to job job_id (which must exist in the catalogue) in one
  * transaction. Idempotent on (job, row): a row already there is left as it
- * is. The number of rows added (0..n), or -1 (err: e.g. no such job). */
+ * is (PostgreSQL, since schema 11: a row given again under the domain it
+ * was first given with; it keeps no index of rows by number). The number
+ * of rows added (0..n), or -1 (err: e.g. no such job). */
 int64_t st_rows_add(st_store *s, const char *job_id, const st_row_in *rows, size_t n, char *err, size_t errlen);
 
 /* Claims, for worker_id, up to max_rows rows of ONE domain of one job:
@@ -305,8 +307,9 @@ typedef struct st_row_done {
     const char *json;   /* NULL when none */
 } st_row_done;
 
-/* Calls cb(ctx, row) for every done row of job_id, in row order (read in
- * pages; the store is not locked during the calls, so cb may use it). cb
+/* Calls cb(ctx, row) for every done row of job_id, in row order (SQLite;
+ * PostgreSQL: in the order the results were written), read in pages; the
+ * store is not locked during the calls, so cb may use it. cb
  * returns 0 to go on, anything else to stop (then returned). 0 / -1 / cb's. */
 int st_rows_results(st_store *s, const char *job_id, int (*cb)(void *ctx, const st_row_done *row), void *ctx);
 

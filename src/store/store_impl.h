@@ -20,7 +20,7 @@
 
 /* The schema version both backends are at (see each backend's
  * migrations). */
-#define ST_SCHEMA_VERSION 10
+#define ST_SCHEMA_VERSION 11
 
 typedef struct st_store_ops {
     const char *kind;        /* "sqlite", "postgresql" */

@@ -4,7 +4,7 @@
  * servers and workers on any machines.
  *
  * Tables (they mirror the SQLite backend's, with PostgreSQL types):
- *   bouncecheck_meta(k, v)  schema_version = 9; keys_version, a counter
+ *   bouncecheck_meta(k, v)  schema_version = 11; keys_version, a counter
  *                           bumped in the same statement as every key
  *                           insert or revoke (st_store_version)
  *   keys      id, hash bytea (SHA-256 of the secret), name, created_at,
@@ -14,16 +14,21 @@
  *   jobs      the job catalogue (counts by bc_verdict_status, reasons as
  *             the JSON object's text), seq (insertion order)
  *   cache     result JSON of single verifications, with an expiry
- *   job_rows  the rows of jobs shared by workers, written once (schema 9):
- *             job, row_no, addr, domain, fields bytea (opaque), weight
- *             (rows of the job it stands for; counts sum it), dseq (its
- *             place among the job's rows of its domain: 0, 1, 2, ...);
- *             no foreign key (a check per row written): deleted with the
- *             job by Q_JOB_DELETE
- *   job_results   (schema 9) one row per row done: status, reason, result
- *             (JSON text), the claim that wrote it, its holder, attempt
- *             (1 for a row's first claim) and weight; its primary key
- *             (job, row) makes a result once per row
+ *   job_chunks  (schema 11) the rows of jobs shared by workers, written
+ *             once, packed: per (job, domain) pair, runs of the pair's
+ *             rows by dseq (a row's place among its pair's rows: 0, 1,
+ *             2, ...) [lo, hi), up to PUBLISH_CHUNK each, as parallel
+ *             arrays: row_nos, weights (rows of the job a row stands for;
+ *             counts sum them), addrs, fields (opaque bytea); no foreign
+ *             key: deleted with the job by Q_JOB_DELETE
+ *   job_res   (schema 11) one row per batch of results written: its job,
+ *             pair, claim and holder, collected (copied by the job's
+ *             coordinator), and per row done (parallel arrays): row_no,
+ *             dseq, status, reason, result (JSON text), attempt (1 for a
+ *             row's first claim), weight, address and fields
+ *   job_rows, job_results  views of job_chunks and job_res, one row per
+ *             row (the columns of the tables of schema 9 and 10), for
+ *             reading only
  *   workers   (schema 3) id, name, host, addrs, started_at, last_seen (ms)
  *   domain_facts  (schema 5) per domain: mx_host (lower case; NULL
  *             unknown), accept_all (NULL unknown, 0, 1), accept_all_at,
@@ -52,10 +57,14 @@
  *   job_claims    (schema 8; ranges since 9) one entry per range of dseq
  *             [lo, hi) of one pair a claim took: claim_id, holder, lease,
  *             attempt, and the rows of the range without a result
- *             (open_rows) and their weight; a claim has one entry per
+ *             (open_rows) and their weight, and (11) the dseqs of the
+ *             range with a result (done); a claim has one entry per
  *             range (primary key (claim_id, lo)). Entries stay when their
  *             rows are done (open_rows 0: a repeated result is told from
  *             a lost one), until the job is deleted.
+ *
+ * (Below, "job_rows" and "job_results" stand for the rows and results of
+ * schema 11's chunks and batches.)
  *
  * Nothing updates a row of job_rows (schema 9: before, each row was
  * updated by its claim and by its result, each time with its index
@@ -158,7 +167,7 @@ enum {
     Q_ROWS_EXISTING,
     Q_ROWS_PUBLISHED,
     Q_ROWS_DONE_RANGES,
-    Q_ROWS_RANGE_RESULTS,
+    Q_ROWS_CHUNKS,
     Q_ROWS_COLLECTED,
     Q__COUNT
 };
@@ -199,10 +208,10 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_JOB_LIST_KEY] = "SELECT " JOB_COLS " FROM jobs WHERE key_id = $1 ORDER BY created_at DESC, seq DESC",
     [Q_JOB_LIST_STATUS] = "SELECT " JOB_COLS " FROM jobs WHERE status = $1 ORDER BY created_at, seq",
     [Q_JOB_EXPIRED] = "SELECT id FROM jobs WHERE created_at < $1 ORDER BY created_at, seq",
-    /* (job_rows and job_results have no foreign key: a check per row
-     * written; the job's rows go with it here) */
-    [Q_JOB_DELETE] = "WITH a AS (DELETE FROM job_rows WHERE job_id = $1),"
-                     " b AS (DELETE FROM job_results WHERE job_id = $1) DELETE FROM jobs WHERE id = $1",
+    /* (job_chunks and job_res have no foreign key: a check per row
+     * written; the job's rows and results go with it here) */
+    [Q_JOB_DELETE] = "WITH a AS (DELETE FROM job_chunks WHERE job_id = $1),"
+                     " b AS (DELETE FROM job_res WHERE job_id = $1) DELETE FROM jobs WHERE id = $1",
     [Q_JOB_REASONS] = "UPDATE jobs SET reasons = $2 WHERE id = $1",
     [Q_CACHE_GET] = "SELECT json FROM cache WHERE addr = $1 AND expires > $2",
     [Q_CACHE_PUT] = "INSERT INTO cache(addr, json, expires) VALUES ($1, $2, $3)"
@@ -252,13 +261,12 @@ static const char *const sql_text[Q__COUNT] = {
                      " SELECT j.id, j.status, j.created_at, c.state, c.status, c.n"
                      " FROM jobs j JOIN c ON c.job_id = j.id WHERE j.status IN (0, 1) AND c.n <> 0"
                      " ORDER BY j.created_at, j.seq, j.id",
-    /* a page of results in row order, each row's input found by its key */
-    [Q_ROWS_PAGE] =
-        "SELECT x.row_no, r.addr, r.fields, x.status, x.reason, x.result FROM (SELECT * FROM job_results"
-        " WHERE job_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3) x CROSS JOIN LATERAL"
-        " (SELECT y.addr, y.fields FROM job_rows y WHERE y.job_id = x.job_id AND y.row_no = x.row_no"
-        " LIMIT 1) r"
-        " ORDER BY x.row_no",
+    /* a page of results (schema 11): the rows of up to $3 batches of job
+     * $1 after batch $2, in the order they were written, with the batch */
+    [Q_ROWS_PAGE] = "SELECT b.seq, u.row_no, u.addr, u.fields, u.status, u.reason, u.result FROM (SELECT * FROM"
+                    " job_res WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) b CROSS JOIN LATERAL"
+                    " unnest(b.row_nos, b.addrs, b.fields, b.statuses, b.reasons, b.results) WITH ORDINALITY"
+                    " AS u(row_no, addr, fields, status, reason, result, k) ORDER BY b.seq, u.k",
     [Q_WORKER_PUT] = "INSERT INTO workers(id, name, host, addrs, started_at, last_seen)"
                      " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
                      " host = excluded.host, addrs = excluded.addrs, started_at = excluded.started_at,"
@@ -313,7 +321,18 @@ static const char *const sql_text[Q__COUNT] = {
                      " SELECT $1, d, 0, 0, -1 FROM unnest($2::text[]) AS d ORDER BY d"
                      " ON CONFLICT (job_id, domain) DO UPDATE SET end_dseq = jd.end_dseq"
                      " RETURNING jd.domain, jd.end_dseq, jd.last_row",
-    [Q_ROWS_EXISTING] = "SELECT row_no FROM job_rows WHERE job_id = $1 AND row_no = ANY ($2::bigint[])",
+    /* rows of $3 already in the chunks of job $1's pairs $2 */
+    [Q_ROWS_EXISTING] = "SELECT u.r FROM job_chunks c CROSS JOIN LATERAL unnest(c.row_nos) AS u(r)"
+                        " JOIN unnest($3::bigint[]) AS m(r) ON m.r = u.r"
+                        " WHERE c.job_id = $1 AND c.domain = ANY ($2::text[])",
+    /* the new rows of job $1 as chunks: per row its chunk $2, domain $3,
+     * dseq $4, number $5, weight $6, address $7 and fields $8 */
+    [Q_ROWS_CHUNKS] =
+        "INSERT INTO job_chunks(job_id, domain, lo, hi, row_nos, weights, addrs, fields)"
+        " SELECT $1, min(g.d), min(g.q), max(g.q) + 1, array_agg(g.r ORDER BY g.q),"
+        " array_agg(g.w ORDER BY g.q), array_agg(g.a ORDER BY g.q), array_agg(g.f ORDER BY g.q)"
+        " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[],"
+        " $8::bytea[]) AS g(c, d, q, r, w, a, f) GROUP BY g.c",
     [Q_ROWS_PUBLISHED] =
         "WITH u AS (UPDATE job_domains jd SET end_dseq = g.e, last_row = greatest(jd.last_row, g.l)"
         " FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS g(d, e, l)"
@@ -322,30 +341,16 @@ static const char *const sql_text[Q__COUNT] = {
         "$5::bigint"
         " WHERE $5::bigint <> 0"
         " ON CONFLICT (job_id, state, status, part) DO UPDATE SET n = job_counts.n + excluded.n",
-    /* the coordinator's collection while a job runs (schema 10): up to $2
-     * claim entries of job $1 whose every row has its result (no open
-     * row: nothing takes them over or writes through them any more) and
-     * that it has not copied yet */
-    [Q_ROWS_DONE_RANGES] = "SELECT claim_id, lo, domain, hi FROM job_claims WHERE job_id = $1 AND open_rows = 0"
-                           " AND NOT collected LIMIT $2",
-    /* the results of the rows of ranges $2 domains, $3 from, $4 to (dseq)
-     * of job $1 (no fields: the coordinator has them), in row order (the
-     * coordinator's state is in row order: its pages are written in
-     * order); one probe per row */
-    [Q_ROWS_RANGE_RESULTS] =
-        "SELECT r.row_no, r.addr, x.status, x.reason, x.result"
-        " FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS g(domain, lo, hi)"
-        /* (the LIMITs keep each lookup a probe of the indexes: a lookup
-         * the planner may pull up into a join may become a hash join over
-         * every row of the job) */
-        " CROSS JOIN LATERAL (SELECT r.row_no, r.addr FROM job_rows r WHERE r.job_id = $1"
-        " AND r.domain = g.domain AND r.dseq >= g.lo AND r.dseq < g.hi LIMIT g.hi - g.lo) r"
-        " CROSS JOIN LATERAL (SELECT x.status, x.reason, x.result FROM job_results x WHERE x.job_id = $1"
-        " AND x.row_no = r.row_no LIMIT 1) x ORDER BY r.row_no",
-    /* the entries $1 claim ids, $2 range starts, copied */
-    [Q_ROWS_COLLECTED] =
-        "UPDATE job_claims b SET collected = true FROM unnest($1::text[], $2::bigint[]) AS g(c, lo)"
-        " WHERE b.claim_id = g.c AND b.lo = g.lo",
+    /* the coordinator's collection while a job runs (schema 11): the
+     * rows of up to $2 batches of results of job $1 it has not copied
+     * yet, with their batch */
+    [Q_ROWS_DONE_RANGES] =
+        "SELECT b.seq, u.row_no, u.addr, u.status, u.reason, u.result FROM (SELECT * FROM job_res"
+        " WHERE job_id = $1 AND NOT collected ORDER BY seq LIMIT $2) b CROSS JOIN LATERAL"
+        " unnest(b.row_nos, b.addrs, b.statuses, b.reasons, b.results)"
+        " AS u(row_no, addr, status, reason, result) ORDER BY b.seq",
+    /* the batches $1 copied */
+    [Q_ROWS_COLLECTED] = "UPDATE job_res SET collected = true WHERE seq = ANY ($1::bigint[])",
 };
 
 /* Statements that may run twice with the same effect: run again once
@@ -353,17 +358,14 @@ static const char *const sql_text[Q__COUNT] = {
  * backend). The others (increments, inserts, deletes that report what
  * they did) fail instead: their first run may have committed. */
 static const bool retryable[Q__COUNT] = {
-    [Q_VERSION] = true,        [Q_KEY_LIST] = true,         [Q_KEY_FIND] = true,
-    [Q_KEY_COUNT] = true,      [Q_USAGE_GET] = true,        [Q_JOB_GET] = true,
-    [Q_JOB_PROGRESS] = true,   [Q_JOB_STATUS] = true,       [Q_JOB_WEBHOOK] = true,
-    [Q_JOB_LIST_ALL] = true,   [Q_JOB_LIST_KEY] = true,     [Q_JOB_LIST_STATUS] = true,
-    [Q_JOB_EXPIRED] = true,    [Q_JOB_REASONS] = true,      [Q_CACHE_GET] = true,
-    [Q_CACHE_PUT] = true,      [Q_CACHE_PURGE] = true,      [Q_JOB_EXISTS] = true,
-    [Q_ROWS_RENEW] = true,     [Q_ROWS_RELEASE] = true,     [Q_ROWS_COUNTS] = true,
-    [Q_ROWS_PAGE] = true,      [Q_WORKER_PUT] = true,       [Q_WORKER_SEEN] = true,
-    [Q_WORKER_LIST] = true,    [Q_CLAIMS_LIST] = true,      [Q_QUEUE_LIST] = true,
-    [Q_FACTS_GET] = true,      [Q_FACTS_PUT] = true,        [Q_SLOT_GIVE] = true,
-    [Q_HOSTLIM_PUT] = true,    [Q_ROWS_DONE_RANGES] = true, [Q_ROWS_RANGE_RESULTS] = true,
+    [Q_VERSION] = true,        [Q_KEY_LIST] = true,     [Q_KEY_FIND] = true,     [Q_KEY_COUNT] = true,
+    [Q_USAGE_GET] = true,      [Q_JOB_GET] = true,      [Q_JOB_PROGRESS] = true, [Q_JOB_STATUS] = true,
+    [Q_JOB_WEBHOOK] = true,    [Q_JOB_LIST_ALL] = true, [Q_JOB_LIST_KEY] = true, [Q_JOB_LIST_STATUS] = true,
+    [Q_JOB_EXPIRED] = true,    [Q_JOB_REASONS] = true,  [Q_CACHE_GET] = true,    [Q_CACHE_PUT] = true,
+    [Q_CACHE_PURGE] = true,    [Q_JOB_EXISTS] = true,   [Q_ROWS_RENEW] = true,   [Q_ROWS_RELEASE] = true,
+    [Q_ROWS_COUNTS] = true,    [Q_ROWS_PAGE] = true,    [Q_WORKER_PUT] = true,   [Q_WORKER_SEEN] = true,
+    [Q_WORKER_LIST] = true,    [Q_CLAIMS_LIST] = true,  [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,
+    [Q_FACTS_PUT] = true,      [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,  [Q_ROWS_DONE_RANGES] = true,
     [Q_ROWS_COLLECTED] = true,
 };
 
@@ -588,19 +590,20 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
      * given (NULL for the pairs of older versions: their rows are looked
      * for); the coordinator copies results while the job runs, claim entry
      * by claim entry once every row of one has its result */
-    [9] = "ALTER TABLE job_domains ADD COLUMN last_row bigint;"
-          "ALTER TABLE job_claims ADD COLUMN collected boolean NOT NULL DEFAULT false;"
-          "CREATE INDEX job_claims_uncollected ON job_claims(job_id) WHERE open_rows = 0 AND NOT collected;"
-          /* a claim's statements planned once per connection instead of
+    [9] =
+        "ALTER TABLE job_domains ADD COLUMN last_row bigint;"
+        "ALTER TABLE job_claims ADD COLUMN collected boolean NOT NULL DEFAULT false;"
+        "CREATE INDEX job_claims_uncollected ON job_claims(job_id) WHERE open_rows = 0 AND NOT collected;"
+        /* a claim's statements planned once per connection instead of
            * at each call (planning was about a quarter of PostgreSQL's
            * time), with plans that cannot read a whole table however
            * small the tables were when they were made: scans only through
            * indexes, joins only as probes */
-          "ALTER FUNCTION bc_take(text, text, text, text, bigint, bigint, bigint) SET plan_cache_mode ="
-          " force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;"
-          "ALTER FUNCTION bc_claim(text, text, bigint, bigint, bigint, boolean) SET plan_cache_mode ="
-          " force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;"
-          /* bc_claim's exclusive check: the key's lock, then (a statement
+        "ALTER FUNCTION bc_take(text, text, text, text, bigint, bigint, bigint) SET plan_cache_mode ="
+        " force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;"
+        "ALTER FUNCTION bc_claim(text, text, bigint, bigint, bigint, boolean) SET plan_cache_mode ="
+        " force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;"
+        /* bc_claim's exclusive check: the key's lock, then (a statement
            * of its own, so a snapshot taken once the lock is held) whether
            * a live claim holds the key. As one expression, the check read
            * the snapshot taken before the lock: a claim committed by the
@@ -608,14 +611,80 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
            * one MX host overlapped (2 of 160 in a loaded test run). The
            * statement is rewritten in the stored definition, which must
            * hold it once. */
-          "DO $d$ DECLARE def text := pg_get_functiondef("
-          "'bc_claim(text, text, bigint, bigint, bigint, boolean)'::regprocedure);"
-          " old text := 'CONTINUE WHEN p_excl AND (NOT pg_try_advisory_xact_lock(hashtextextended(''bc-domain:''"
-          " || k, 0))    OR bc_key_busy(k, p_now));'; BEGIN"
-          " IF (length(def) - length(replace(def, old, ''))) / length(old) <> 1 THEN"
-          "  RAISE EXCEPTION 'bc_claim: the exclusive check is not as expected'; END IF;"
-          " EXECUTE replace(def, old, 'CONTINUE WHEN p_excl AND NOT pg_try_advisory_xact_lock(hashtextextended("
-          "''bc-domain:'' || k, 0)); CONTINUE WHEN p_excl AND bc_key_busy(k, p_now);'); END $d$;",
+        "DO $d$ DECLARE def text := pg_get_functiondef("
+        "'bc_claim(text, text, bigint, bigint, bigint, boolean)'::regprocedure);"
+        " old text := 'CONTINUE WHEN p_excl AND (NOT pg_try_advisory_xact_lock(hashtextextended(''bc-domain:''"
+        " || k, 0))    OR bc_key_busy(k, p_now));'; BEGIN"
+        " IF (length(def) - length(replace(def, old, ''))) / length(old) <> 1 THEN"
+        "  RAISE EXCEPTION 'bc_claim: the exclusive check is not as expected'; END IF;"
+        " EXECUTE replace(def, old, 'CONTINUE WHEN p_excl AND NOT pg_try_advisory_xact_lock(hashtextextended("
+        "''bc-domain:'' || k, 0)); CONTINUE WHEN p_excl AND bc_key_busy(k, p_now);'); END $d$;", /* 11: a job's rows and results packed (issue 20: a million-row job
+     * was a million rows written to job_rows with two index entries each,
+     * a million more to job_results, and each read back by a probe per
+     * row). job_chunks holds a pair's rows by runs of dseq [lo, hi) (up to
+     * PUBLISH_CHUNK rows, one per st_rows_add call and pair at least) as
+     * parallel arrays; job_res one batch of results as written by one
+     * call (arrays again: row, dseq, status, reason, result, attempt,
+     * weight, and the row's address and fields, so that reading results
+     * needs no lookup of the rows), collected by the coordinator batch by
+     * batch (collected); a claim entry keeps the dseqs of its range that
+     * have their result (done), which is what a takeover leaves out and
+     * what tells a repeated result. job_rows and job_results become views
+     * of the same columns as before, for reading. */
+    [10] =
+        "CREATE TABLE job_chunks(job_id text NOT NULL, domain text NOT NULL, lo bigint NOT NULL,"
+        " hi bigint NOT NULL, row_nos bigint[] NOT NULL, weights bigint[] NOT NULL, addrs text[] NOT NULL,"
+        " fields bytea[] NOT NULL, PRIMARY KEY (job_id, domain, lo));"
+        "INSERT INTO job_chunks SELECT job_id, domain, min(dseq), max(dseq) + 1, array_agg(row_no ORDER BY dseq),"
+        " array_agg(weight ORDER BY dseq), array_agg(addr ORDER BY dseq), array_agg(fields ORDER BY dseq)"
+        " FROM job_rows GROUP BY job_id, domain, dseq / 100;"
+        "CREATE TABLE job_res(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job_id text NOT NULL,"
+        " domain text NOT NULL, claim_id text, holder text, collected boolean NOT NULL DEFAULT false,"
+        " row_nos bigint[] NOT NULL, dseqs bigint[] NOT NULL, statuses smallint[] NOT NULL,"
+        " reasons text[] NOT NULL, results text[] NOT NULL, attempts integer[] NOT NULL,"
+        " weights bigint[] NOT NULL, addrs text[] NOT NULL, fields bytea[] NOT NULL);"
+        "CREATE INDEX job_res_job ON job_res(job_id, seq);"
+        "CREATE INDEX job_res_new ON job_res(job_id, seq) WHERE NOT collected;"
+        "INSERT INTO job_res(job_id, domain, claim_id, holder, row_nos, dseqs, statuses, reasons, results,"
+        " attempts, weights, addrs, fields) SELECT x.job_id, r.domain, x.claim_id, min(x.holder),"
+        " array_agg(x.row_no ORDER BY x.row_no), array_agg(r.dseq ORDER BY x.row_no),"
+        " array_agg(x.status ORDER BY x.row_no), array_agg(x.reason ORDER BY x.row_no),"
+        " array_agg(x.result ORDER BY x.row_no), array_agg(x.attempt ORDER BY x.row_no),"
+        " array_agg(x.weight ORDER BY x.row_no), array_agg(r.addr ORDER BY x.row_no),"
+        " array_agg(r.fields ORDER BY x.row_no) FROM job_results x JOIN job_rows r ON r.job_id = x.job_id"
+        " AND r.row_no = x.row_no GROUP BY x.job_id, r.domain, x.claim_id;"
+        "ALTER TABLE job_claims ADD COLUMN done bigint[] NOT NULL DEFAULT '{}';"
+        "UPDATE job_claims b SET done = d.ds FROM (SELECT e.claim_id, e.lo, array_agg(r.dseq ORDER BY r.dseq)"
+        " AS ds FROM job_claims e JOIN job_rows r ON r.job_id = e.job_id AND r.domain = e.domain"
+        " AND r.dseq >= e.lo AND r.dseq < e.hi JOIN job_results x ON x.job_id = r.job_id"
+        " AND x.row_no = r.row_no GROUP BY 1, 2) d WHERE b.claim_id = d.claim_id AND b.lo = d.lo;"
+        /* rows at or past a cursor with a result (a job of schema 8
+            * or older: its cursor left at the first row without one) go
+            * to a range given back, taken over like any */
+        "INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi,"
+        " attempt, done) SELECT md5(d.job_id || ':' || d.domain), d.job_id, d.domain, NULL,"
+        " count(*) FILTER (WHERE x.row_no IS NULL), coalesce(sum(r.weight) FILTER (WHERE x.row_no IS NULL), 0),"
+        " 0, d.next_dseq, d.end_dseq, 0, array_agg(r.dseq ORDER BY r.dseq) FILTER (WHERE x.row_no IS NOT NULL)"
+        " FROM job_domains d JOIN job_rows r ON r.job_id = d.job_id AND r.domain = d.domain"
+        " AND r.dseq >= d.next_dseq AND r.dseq < d.end_dseq LEFT JOIN job_results x ON x.job_id = r.job_id"
+        " AND x.row_no = r.row_no GROUP BY d.job_id, d.domain, d.next_dseq, d.end_dseq"
+        " HAVING count(x.row_no) > 0;"
+        "UPDATE job_domains d SET next_dseq = d.end_dseq WHERE EXISTS (SELECT 1 FROM job_claims b"
+        " WHERE b.claim_id = md5(d.job_id || ':' || d.domain) AND b.job_id = d.job_id);"
+        "DROP TABLE job_rows;"
+        "DROP TABLE job_results;"
+        "DROP FUNCTION IF EXISTS bc_claim_key(text, text, text, text, text, bigint, bigint, bigint);"
+        "CREATE VIEW job_rows AS SELECT c.job_id, u.row_no, u.addr, c.domain, u.fields, u.weight,"
+        " c.lo + u.k - 1 AS dseq FROM job_chunks c CROSS JOIN LATERAL unnest(c.row_nos, c.addrs, c.fields,"
+        " c.weights) WITH ORDINALITY AS u(row_no, addr, fields, weight, k);"
+        "CREATE VIEW job_results AS SELECT r.job_id, u.row_no, u.status, u.reason, u.result, r.claim_id,"
+        " r.holder, u.attempt, u.weight FROM job_res r CROSS JOIN LATERAL unnest(r.row_nos, r.statuses,"
+        " r.reasons, r.results, r.attempts, r.weights) AS u(row_no, status, reason, result, attempt, weight);"
+        /* results compressed with lz4 where the server has it (pglz
+            * takes several times its CPU) */
+        "DO $d$ BEGIN ALTER TABLE job_res ALTER COLUMN results SET COMPRESSION lz4;"
+        " ALTER TABLE job_chunks ALTER COLUMN addrs SET COMPRESSION lz4;"
+        " EXCEPTION WHEN OTHERS THEN NULL; END $d$;",
 };
 
 /* The rest of a step whose text is longer than one string literal may be
@@ -826,6 +895,110 @@ static const char *const migrations_more[ST_SCHEMA_VERSION][3] = {
             "v.i, CASE WHEN ins.row_no IS NOT NULL THEN 1 WHEN EXISTS (SELECT 1 FROM job_results d WHERE "
             "d.job_id = (SELECT job_id FROM c LIMIT 1) AND d.row_no = v.row_no AND d.claim_id = p_claim) "
             "THEN 0 ELSE 2 END FROM v LEFT JOIN ins ON ins.row_no = v.row_no ORDER BY v.i; END $f$;" },
+    [10] = { /* bc_pair_rows: the rows of pair (p_job, p_domain) with dseq in
+             * [p_lo, p_hi), from the chunks that hold them (the one where
+             * p_lo falls found first: two probes of the key) */
+             "CREATE FUNCTION bc_pair_rows(p_job text, p_domain text, p_lo bigint, p_hi bigint)"
+             " RETURNS TABLE(dseq bigint, row_no bigint, weight bigint, addr text, fields bytea)"
+             " LANGUAGE sql STABLE AS $f$ SELECT c.lo + u.k - 1, u.r, u.w, u.a, u.f FROM job_chunks c"
+             " CROSS JOIN LATERAL unnest(c.row_nos, c.weights, c.addrs, c.fields) WITH ORDINALITY AS u(r, w, a, f, k)"
+             " WHERE c.job_id = p_job AND c.domain = p_domain AND c.lo < p_hi AND c.lo >= coalesce((SELECT max(x.lo)"
+             " FROM job_chunks x WHERE x.job_id = p_job AND x.domain = p_domain AND x.lo <= p_lo), p_lo)"
+             " AND c.lo + u.k - 1 >= p_lo AND c.lo + u.k - 1 < p_hi $f$;"
+             /* bc_take (see schema 9) on chunks: the rows of a range to
+              * take over are those not in its entry's done; rows past
+              * the cursor never had a claim, so none is done */
+             "CREATE OR REPLACE FUNCTION bc_take(p_job text, p_domain text, p_holder text, p_claim text,"
+             " p_lease bigint, p_now bigint, p_max bigint) RETURNS bigint SET plan_cache_mode = force_generic_plan"
+             " SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off LANGUAGE plpgsql AS $f$"
+             " DECLARE b record; n bigint; w bigint; last bigint; got bigint := 0; lo_ bigint; hi_ bigint; BEGIN"
+             " FOR b IN SELECT x.claim_id, x.lo, x.hi, x.done FROM job_claims x WHERE x.job_id = p_job"
+             "  AND x.domain = p_domain AND x.open_rows > 0 AND x.lease_until <= p_now ORDER BY x.lo"
+             "  FOR UPDATE SKIP LOCKED LOOP"
+             "  SELECT count(*), coalesce(sum(y.weight), 0), max(y.dseq) INTO n, w, last FROM (SELECT p.weight,"
+             "   p.dseq FROM bc_pair_rows(p_job, p_domain, b.lo, b.hi) p WHERE p.dseq <> ALL (b.done)"
+             "   ORDER BY p.dseq LIMIT p_max - got) y;"
+             "  IF n = 0 THEN UPDATE job_claims x SET open_rows = 0, open_weight = 0"
+             "   WHERE x.claim_id = b.claim_id AND x.lo = b.lo; CONTINUE; END IF;"
+             "  IF n >= p_max - got AND last + 1 < b.hi THEN"
+             "   UPDATE job_claims x SET lo = last + 1, open_rows = greatest(x.open_rows - n, 0),"
+             "    open_weight = greatest(x.open_weight - w, 0), done = ARRAY(SELECT d FROM unnest(b.done) d"
+             "    WHERE d > last) WHERE x.claim_id = b.claim_id AND x.lo = b.lo;"
+             "   INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi,"
+             "    attempt, done) SELECT p_claim, p_job, p_domain, p_holder, n, w, p_lease, b.lo, last + 1,"
+             "    x.attempt + 1, ARRAY(SELECT d FROM unnest(b.done) d WHERE d <= last) FROM job_claims x"
+             "    WHERE x.claim_id = b.claim_id AND x.lo = last + 1;"
+             "  ELSE"
+             "   UPDATE job_claims x SET claim_id = p_claim, holder = p_holder, lease_until = p_lease,"
+             "    attempt = x.attempt + 1, open_rows = n, open_weight = w WHERE x.claim_id = b.claim_id AND x.lo = b.lo;"
+             "  END IF;"
+             "  got := got + n; EXIT WHEN got >= p_max;"
+             " END LOOP;"
+             " IF got < p_max THEN"
+             "  SELECT jd.next_dseq, jd.end_dseq INTO lo_, hi_ FROM job_domains jd WHERE jd.job_id = p_job"
+             "   AND jd.domain = p_domain AND jd.next_dseq < jd.end_dseq FOR UPDATE SKIP LOCKED;"
+             "  IF FOUND THEN"
+             "   hi_ := least(hi_, lo_ + p_max - got);"
+             "   SELECT count(*), coalesce(sum(p.weight), 0) INTO n, w FROM bc_pair_rows(p_job, p_domain, lo_, hi_) p;"
+             "   UPDATE job_domains jd SET next_dseq = hi_ WHERE jd.job_id = p_job AND jd.domain = p_domain;"
+             "   IF n > 0 THEN"
+             "    INSERT INTO job_claims(claim_id, job_id, domain, holder, open_rows, open_weight, lease_until, lo, hi,"
+             "     attempt) VALUES (p_claim, p_job, p_domain, p_holder, n, w, p_lease, lo_, hi_, 1);"
+             "    got := got + n;"
+             "   END IF;"
+             "  END IF;"
+             " END IF;"
+             " RETURN got; END $f$;",
+             /* bc_claim's rows from the chunks, those of its ranges not
+              * done (its stored definition rewritten: it must hold the
+              * old statement once) */
+             "DO $d$ DECLARE def text := pg_get_functiondef("
+             "'bc_claim(text, text, bigint, bigint, bigint, boolean)'::regprocedure);"
+             " old text := '    RETURN QUERY SELECT r.job_id, r.domain, r.row_no, r.addr, r.fields FROM job_claims b"
+             " JOIN job_rows r     ON r.job_id = b.job_id AND r.domain = b.domain AND r.dseq >= b.lo"
+             " AND r.dseq < b.hi     WHERE b.claim_id = p_claim AND (SELECT x.row_no FROM job_results x"
+             "     WHERE x.job_id = r.job_id AND x.row_no = r.row_no) IS NULL;'; BEGIN"
+             " IF (length(def) - length(replace(def, old, ''))) / length(old) <> 1 THEN"
+             "  RAISE EXCEPTION 'bc_claim: its statement of rows is not as expected'; END IF;"
+             " EXECUTE replace(def, old, ' RETURN QUERY SELECT b.job_id, b.domain, p.row_no, p.addr, p.fields"
+             " FROM job_claims b CROSS JOIN LATERAL bc_pair_rows(b.job_id, b.domain, b.lo, b.hi) p"
+             " WHERE b.claim_id = p_claim AND p.dseq <> ALL (b.done);'); END $d$;",
+             /* bc_results on chunks: each row found among the rows of the
+              * claim's ranges (1 written, 0 done already in its range, 2
+              * not held); what is written is one row of job_res, the
+              * ranges' done and counters, the job's counters */
+             "CREATE OR REPLACE FUNCTION bc_results(p_claim text, p_rows bigint[], p_status smallint[],"
+             " p_reason text[], p_result text[]) RETURNS TABLE(i bigint, rc integer)"
+             " SET plan_cache_mode = force_generic_plan SET enable_seqscan = off LANGUAGE plpgsql AS $f$"
+             " #variable_conflict use_column\n BEGIN RETURN QUERY WITH"
+             " c AS MATERIALIZED (SELECT job_id, domain, lo, hi, holder, attempt, done FROM job_claims"
+             "  WHERE claim_id = p_claim FOR UPDATE),"
+             " m AS MATERIALIZED (SELECT c.job_id, c.domain, c.lo AS elo, c.holder, c.attempt,"
+             "  p.dseq = ANY (c.done) AS was, p.dseq, p.row_no, p.weight, p.addr, p.fields"
+             "  FROM c CROSS JOIN LATERAL bc_pair_rows(c.job_id, c.domain, c.lo, c.hi) p),"
+             " v AS MATERIALIZED (SELECT * FROM unnest(p_rows, p_status, p_reason, p_result) WITH ORDINALITY"
+             "  AS v(row_no, status, reason, result, i)),"
+             " t AS MATERIALIZED (SELECT v.i, v.row_no, v.status, v.reason, v.result, m.job_id, m.domain, m.elo,"
+             "  m.holder, m.attempt, m.was, m.dseq, m.weight, m.addr, m.fields FROM v LEFT JOIN m"
+             "  ON m.row_no = v.row_no),"
+             " ok AS MATERIALIZED (SELECT * FROM t WHERE t.elo IS NOT NULL AND NOT t.was),"
+             " ins AS (INSERT INTO job_res(job_id, domain, claim_id, holder, row_nos, dseqs, statuses, reasons,"
+             "  results, attempts, weights, addrs, fields) SELECT min(ok.job_id), min(ok.domain), p_claim,"
+             "  min(ok.holder), array_agg(ok.row_no ORDER BY ok.i), array_agg(ok.dseq ORDER BY ok.i),"
+             "  array_agg(ok.status ORDER BY ok.i), array_agg(ok.reason ORDER BY ok.i),"
+             "  array_agg(ok.result ORDER BY ok.i), array_agg(ok.attempt ORDER BY ok.i),"
+             "  array_agg(ok.weight ORDER BY ok.i), array_agg(ok.addr ORDER BY ok.i),"
+             "  array_agg(ok.fields ORDER BY ok.i) FROM ok HAVING count(*) > 0),"
+             " s AS MATERIALIZED (SELECT ok.elo, count(*) AS k, sum(ok.weight) AS w, array_agg(ok.dseq) AS ds"
+             "  FROM ok GROUP BY ok.elo),"
+             " cl AS (UPDATE job_claims b SET open_rows = b.open_rows - s.k, open_weight = b.open_weight - s.w,"
+             "  done = b.done || s.ds FROM s WHERE b.claim_id = p_claim AND b.lo = s.elo),"
+             " cn AS (INSERT INTO job_counts(job_id, state, status, part, n) SELECT (SELECT job_id FROM c LIMIT 1),"
+             "  x.st, x.stat, pg_backend_pid() % 16, x.n FROM (SELECT 0 AS st, -1 AS stat, -sum(s.w) AS n FROM s"
+             "  HAVING count(*) > 0 UNION ALL SELECT 2, ok.status, sum(ok.weight) FROM ok GROUP BY ok.status) x"
+             "  ORDER BY 2, 3 ON CONFLICT (job_id, state, status, part) DO UPDATE SET n = job_counts.n + excluded.n)"
+             " SELECT t.i, CASE WHEN t.elo IS NULL THEN 2 WHEN t.was THEN 0 ELSE 1 END FROM t ORDER BY t.i;"
+             " END $f$;" },
 };
 
 typedef struct pg_store {
@@ -1000,8 +1173,10 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 static char *utf8_repaired(const char *t)
 {
     const unsigned char *u = (const unsigned char *)t;
-    size_t n = strlen(t), bad = 0;
-    for (size_t i = 0; i < n;) {
+    size_t n = strlen(t), bad = 0, i = 0;
+    while (i < n && u[i] < 0x80) /* (the usual case, ASCII, first: results' JSON is) */
+        i++;
+    while (i < n) {
         size_t l = utf8_seq(u + i, n - i);
         bad += l == 0;
         i += l ? l : 1;
@@ -1011,16 +1186,16 @@ static char *utf8_repaired(const char *t)
     char *out = malloc(n + 2 * bad + 1), *o = out;
     if (!out)
         return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(u + i, n - i);
+    for (size_t k = 0; k < n;) {
+        size_t l = utf8_seq(u + k, n - k);
         if (l) {
-            memcpy(o, t + i, l);
+            memcpy(o, t + k, l);
             o += l;
-            i += l;
+            k += l;
         } else {
             memcpy(o, "\xef\xbf\xbd", 3);
             o += 3;
-            i++;
+            k++;
         }
     }
     *o = '\0';
@@ -1788,105 +1963,72 @@ static int cmp_add_pair(const void *a, const void *b)
     return strcmp(((const add_pair *)a)->domain, ((const add_pair *)b)->domain);
 }
 
-/* One field of binary COPY: its length then its bytes (NULL: -1). */
-static void copy_field(pg_array *a, const void *data, size_t n)
-{
-    if (!data) {
-        arr_u32(a, UINT32_MAX);
-    } else if (n > INT32_MAX) {
-        a->oom = true;
-    } else {
-        arr_u32(a, (uint32_t)n);
-        arr_put(a, data, n);
-    }
-}
+/* Rows per chunk at most (schema 11): a claim of the worker's default 200
+ * rows reads two or three chunks. */
+#define PUBLISH_CHUNK 100
 
-static void copy_i64(pg_array *a, int64_t v)
+/* Inserts the entries not skipped (sorted by pair, with their dseq) as
+ * chunks: a new one at each pair and every PUBLISH_CHUNK rows. 0 / -1
+ * (errmsg). Lock held, in a transaction. */
+static int insert_chunks(pg_store *s, const char *job_id, const add_ent *e, size_t n)
 {
-    uint64_t u = (uint64_t)v;
-    arr_u32(a, 8);
-    arr_u32(a, (uint32_t)(u >> 32));
-    arr_u32(a, (uint32_t)u);
-}
-
-/* Sends the COPY of job_rows in binary format (PostgreSQL's COPY BINARY:
- * a signature, flags and header extension, then per row its field count
- * and fields, then -1) for the entries not skipped. 0 / -1 (errmsg;
- * *unique set when a row was there already). Lock held, in a
- * transaction. */
-static int copy_rows(pg_store *s, const char *job_id, const add_ent *e, size_t n, bool *unique)
-{
-    static const unsigned char sig[11] = { 'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0 };
-    PGresult *r = PQexec(s->conn, "COPY job_rows(job_id, row_no, addr, domain, fields, weight, dseq)"
-                                  " FROM STDIN (FORMAT binary)");
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        set_error(s, r);
-        PQclear(r);
-        return -1;
-    }
-    PQclear(r);
-    pg_array a = { 0 };
-    arr_put(&a, sig, sizeof sig);
-    arr_u32(&a, 0); /* flags */
-    arr_u32(&a, 0); /* header extension */
-    size_t jlen = strlen(job_id);
-    int ok = 1;
-    for (size_t i = 0; i < n && ok; i++) {
+    pg_array ch, dom, dseq, row, weight, addr, fields;
+    arr_begin(&ch, OID_INT8);
+    arr_begin(&dom, OID_TEXT);
+    arr_begin(&dseq, OID_INT8);
+    arr_begin(&row, OID_INT8);
+    arr_begin(&weight, OID_INT8);
+    arr_begin(&addr, OID_TEXT);
+    arr_begin(&fields, OID_BYTEA);
+    int64_t chunk = -1, in_chunk = 0;
+    const char *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
         if (e[i].skip)
             continue;
         const st_row_in *in = e[i].in;
-        char *addr = utf8_repaired(in->addr);
-        const char *av = addr ? addr : in->addr;
-        unsigned char nf[2] = { 0, 7 };
-        arr_put(&a, nf, 2);
-        copy_field(&a, job_id, jlen);
-        copy_i64(&a, in->row);
-        copy_field(&a, av, strlen(av));
-        copy_field(&a, e[i].domain, strlen(e[i].domain));
-        copy_field(&a, in->fields ? (in->fields_len ? in->fields : "") : NULL, in->fields ? in->fields_len : 0);
-        copy_i64(&a, in->weight > 0 ? in->weight : 1);
-        copy_i64(&a, e[i].dseq);
-        free(addr);
-        /* sent in pieces of about a megabyte */
-        if (!a.oom && a.len >= (1u << 20)) {
-            ok = PQputCopyData(s->conn, (const char *)a.b, (int)a.len) == 1;
-            a.len = 0;
+        if (!prev || strcmp(prev, e[i].domain) != 0 || in_chunk == PUBLISH_CHUNK) {
+            chunk++;
+            in_chunk = 0;
         }
+        prev = e[i].domain;
+        in_chunk++;
+        arr_i64(&ch, chunk);
+        arr_bytes(&dom, e[i].domain, strlen(e[i].domain));
+        arr_i64(&dseq, e[i].dseq);
+        arr_i64(&row, in->row);
+        arr_i64(&weight, in->weight > 0 ? in->weight : 1);
+        arr_text(&addr, in->addr);
+        arr_bytes(&fields, in->fields ? (in->fields_len ? in->fields : "") : NULL,
+                  in->fields ? in->fields_len : 0);
     }
-    unsigned char trailer[2] = { 0xff, 0xff };
-    arr_put(&a, trailer, 2);
-    if (a.oom) {
-        ok = 0;
-        PQputCopyEnd(s->conn, "out of memory");
+    params p = { 0 };
+    p_text(&p, job_id);
+    int ret = -1;
+    if (!arr_param(&p, &ch) || !arr_param(&p, &dom) || !arr_param(&p, &dseq) || !arr_param(&p, &row) ||
+        !arr_param(&p, &weight) || !arr_param(&p, &addr) || !arr_param(&p, &fields)) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or rows too large)");
     } else {
-        ok = ok && PQputCopyData(s->conn, (const char *)a.b, (int)a.len) == 1;
-        ok = PQputCopyEnd(s->conn, ok ? NULL : "cannot send the rows") == 1 && ok;
-    }
-    arr_free(&a);
-    int ret = 0;
-    while ((r = PQgetResult(s->conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == 0) {
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            *unique = state && strcmp(state, "23505") == 0;
-            set_error(s, r);
-            ret = -1;
-        }
+        PGresult *r = run(s, Q_ROWS_CHUNKS, &p, NULL);
+        ret = r ? 0 : -1;
         PQclear(r);
     }
-    if (!ok && ret == 0) {
-        set_error(s, NULL);
-        ret = -1;
-    }
+    arr_free(&ch);
+    arr_free(&dom);
+    arr_free(&dseq);
+    arr_free(&row);
+    arr_free(&weight);
+    arr_free(&addr);
+    arr_free(&fields);
     return ret;
 }
 
 /* The rows of e (sorted) among the pairs' rows: reads each pair's end and
- * highest row (locking the pairs), marks the rows there already (every
- * row is looked for with probe_all) and gives the others their dseq; np
- * gets the pairs. 0 / -1 (errmsg). Lock held,
- * in a transaction. */
-static int place_rows(pg_store *s, const char *job_id, add_ent *e, size_t n, bool probe_all, PGresult **pairs,
-                      add_pair **pv, size_t *np)
+ * highest row (locking the pairs), marks the rows there already (those
+ * not above their pair's highest row are looked for among the pair's
+ * chunks) and gives the others their dseq; np gets the pairs. 0 / -1
+ * (errmsg). Lock held, in a transaction. */
+static int place_rows(pg_store *s, const char *job_id, add_ent *e, size_t n, PGresult **pairs, add_pair **pv,
+                      size_t *np)
 {
     *pairs = NULL;
     *pv = NULL;
@@ -1916,31 +2058,38 @@ static int place_rows(pg_store *s, const char *job_id, add_ent *e, size_t n, boo
     for (int i = 0; i < k; i++)
         v[i] = (add_pair){ .domain = PQgetvalue(r, i, 0),
                            .end = get_i64(r, i, 1),
-                           .last = PQgetisnull(r, i, 2) || probe_all ? INT64_MAX : get_i64(r, i, 2) };
+                           .last = PQgetisnull(r, i, 2) ? INT64_MAX : get_i64(r, i, 2) };
     qsort(v, (size_t)k, sizeof *v, cmp_add_pair);
     *pairs = r;
     *pv = v;
     *np = (size_t)k;
     /* the rows a pair may hold already: looked for */
-    pg_array maybe;
+    pg_array maybe, mdom;
     arr_begin(&maybe, OID_INT8);
+    arr_begin(&mdom, OID_TEXT);
+    const char *md = NULL; /* the last pair named in mdom */
     for (size_t i = 0; i < n; i++) {
         add_pair key = { .domain = e[i].domain };
         const add_pair *pp = bsearch(&key, v, (size_t)k, sizeof *v, cmp_add_pair);
         if (!pp) {
             arr_free(&maybe);
+            arr_free(&mdom);
             snprintf(s->errmsg, sizeof s->errmsg, "the job's domain %s was not found", e[i].domain);
             return -1;
         }
-        if (!e[i].skip && e[i].in->row <= pp->last)
+        if (!e[i].skip && e[i].in->row <= pp->last) {
+            if (!md || strcmp(md, e[i].domain) != 0)
+                arr_bytes(&mdom, e[i].domain, strlen(e[i].domain));
+            md = e[i].domain;
             arr_i64(&maybe, e[i].in->row);
+        }
     }
     int ret = 0;
     if (maybe.n > 0) {
         params q = { 0 };
         p_text(&q, job_id);
         PGresult *x = NULL;
-        if (!arr_param(&q, &maybe))
+        if (!arr_param(&q, &mdom) || !arr_param(&q, &maybe))
             snprintf(s->errmsg, sizeof s->errmsg, "out of memory (or rows too large)");
         else
             x = run(s, Q_ROWS_EXISTING, &q, NULL);
@@ -1964,6 +2113,7 @@ static int place_rows(pg_store *s, const char *job_id, add_ent *e, size_t n, boo
         PQclear(x);
     }
     arr_free(&maybe);
+    arr_free(&mdom);
     if (ret != 0)
         return -1;
     /* each pair's new rows, in row order, after its end */
@@ -1985,11 +2135,9 @@ static int place_rows(pg_store *s, const char *job_id, add_ent *e, size_t n, boo
 
 /* Adds rows[0..n) of job_id: the pairs' ends and highest rows read and
  * locked (Q_ROWS_PAIRS), the rows that may be there looked for, the new
- * ones sent with COPY, the pairs and the job's counter moved on. Rows
- * added, or -1 (errmsg; *unique set when a row thought new was there:
- * given before under another domain). Lock held, in a transaction. */
-static int64_t add_rows(pg_store *s, const char *job_id, const st_row_in *rows, size_t n, bool probe_all,
-                        bool *unique)
+ * ones written as chunks, the pairs and the job's counter moved on. Rows
+ * added, or -1 (errmsg). Lock held, in a transaction. */
+static int64_t add_rows(pg_store *s, const char *job_id, const st_row_in *rows, size_t n)
 {
     add_ent *e = calloc(n, sizeof *e);
     char **fixed = calloc(n, sizeof *fixed);
@@ -2010,7 +2158,7 @@ static int64_t add_rows(pg_store *s, const char *job_id, const st_row_in *rows, 
     for (size_t i = 1; i < n; i++)
         e[i].skip = e[i].in->row == e[i - 1].in->row;
     qsort(e, n, sizeof *e, cmp_add_ent);
-    if (place_rows(s, job_id, e, n, probe_all, &pairs, &pv, &np) != 0)
+    if (place_rows(s, job_id, e, n, &pairs, &pv, &np) != 0)
         goto out;
     int64_t added = 0, weight = 0;
     for (size_t i = 0; i < n; i++) {
@@ -2019,7 +2167,7 @@ static int64_t add_rows(pg_store *s, const char *job_id, const st_row_in *rows, 
             weight += e[i].in->weight > 0 ? e[i].in->weight : 1;
         }
     }
-    if (added > 0 && copy_rows(s, job_id, e, n, unique) != 0)
+    if (added > 0 && insert_chunks(s, job_id, e, n) != 0)
         goto out;
     pg_array dom, end, last;
     arr_begin(&dom, OID_TEXT);
@@ -2075,10 +2223,7 @@ static int64_t pg_rows_add(void *be, const char *job_id, const st_row_in *rows, 
         added = -1;
     }
     if (added == 0) {
-        bool unique = false;
-        added = add_rows(s, job_id, rows, n, false, &unique);
-        if (added < 0 && unique && exec_plain(s, "ROLLBACK") == 0 && exec_plain(s, "BEGIN") == 0)
-            added = add_rows(s, job_id, rows, n, true, &unique); /* every row looked for */
+        added = add_rows(s, job_id, rows, n);
         if (added < 0) {
             snprintf(err, errlen, "cannot add rows: %s", s->errmsg);
             exec_plain(s, "ROLLBACK");
@@ -2328,48 +2473,59 @@ static int pg_rows_counts(void *be, const char *job_id, st_row_counts *c)
     return 0;
 }
 
+/* Batches of results per page: a batch holds the results one call wrote
+ * (the worker's: up to a claim's rows). */
+#define PAGE_BATCHES_DIV 50
+
+/* A page of st_rows_results (schema 11): the results of the batches after
+ * batch `after`, in the order they were written (not in row order: that
+ * would sort a job's results), *last the last batch. *got is limit while
+ * a full page of batches came (more may follow), else the rows given. */
 static int pg_rows_page(void *be, const char *job_id, int64_t after, int limit,
                         int (*cb)(void *ctx, const st_row_done *row), void *ctx, int64_t *last, int *got)
 {
     pg_store *s = be;
     *got = 0;
+    int batches = limit / PAGE_BATCHES_DIV > 0 ? limit / PAGE_BATCHES_DIV : 1;
     params p = { 0 };
     p_text(&p, job_id);
     p_i64(&p, after);
-    p_i64(&p, limit);
+    p_i64(&p, batches);
     pthread_mutex_lock(&s->lock);
-    /* the first page: statistics of job_results first (a table grown from
-     * nothing within a minute has none yet, and the plan made without
-     * them sorted every result after the page's start for each page) */
-    if (after <= 0 && ensure_conn(s) == 0)
-        exec_plain(s, "ANALYZE job_results");
     PGresult *r = run(s, Q_ROWS_PAGE, &p, NULL);
     pthread_mutex_unlock(&s->lock);
     if (!r)
         return -1;
-    int ret = 0, rows = PQntuples(r);
+    int ret = 0, rows = PQntuples(r), seen = 0;
+    int64_t seq = after;
     for (int i = 0; i < rows && ret == 0; i++) {
         st_row_done d = { 0 };
         unsigned char *fields = NULL;
-        d.row = get_i64(r, i, 0);
-        d.addr = PQgetvalue(r, i, 1);
-        if (get_bytes(r, i, 2, &fields, &d.fields_len) != 0) {
+        int64_t b = get_i64(r, i, 0);
+        seen += b != seq;
+        seq = b;
+        d.row = get_i64(r, i, 1);
+        d.addr = PQgetvalue(r, i, 2);
+        if (get_bytes(r, i, 3, &fields, &d.fields_len) != 0) {
             ret = -1;
             break;
         }
         d.fields = fields;
-        d.status = (int)get_i64(r, i, 3);
-        d.reason = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
-        d.json = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
+        d.status = (int)get_i64(r, i, 4);
+        d.reason = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
+        d.json = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
         ret = cb(ctx, &d);
         free(fields);
-        *last = d.row;
     }
     PQclear(r);
-    *got = rows;
+    *last = seq;
+    *got = seen >= batches ? limit : rows;
     return ret;
 }
 
+/* The coordinator's collection (schema 11): the rows of up to max_ranges
+ * batches of results not copied yet; mark->lo gets the batches (claim
+ * ids unused: ""). */
 static int pg_rows_collect_done(void *be, const char *job_id, int max_ranges,
                                 int (*cb)(void *ctx, const st_row_done *row), void *ctx, st_collect_mark *mark)
 {
@@ -2378,45 +2534,35 @@ static int pg_rows_collect_done(void *be, const char *job_id, int max_ranges,
     p_text(&p, job_id);
     p_i64(&p, max_ranges);
     pthread_mutex_lock(&s->lock);
-    PGresult *g = run(s, Q_ROWS_DONE_RANGES, &p, NULL), *r = NULL;
-    int k = g ? PQntuples(g) : 0;
-    int ret = g ? (k > 0) : -1;
-    if (k > 0) {
-        mark->claim = calloc((size_t)k, sizeof *mark->claim);
-        mark->lo = calloc((size_t)k, sizeof *mark->lo);
-        pg_array dom, lo, hi;
-        arr_begin(&dom, OID_TEXT);
-        arr_begin(&lo, OID_INT8);
-        arr_begin(&hi, OID_INT8);
-        for (int i = 0; mark->claim && mark->lo && i < k; i++) {
-            get_copy(g, i, 0, mark->claim[i], sizeof mark->claim[i]);
-            mark->lo[i] = get_i64(g, i, 1);
-            arr_bytes(&dom, PQgetvalue(g, i, 2), (size_t)PQgetlength(g, i, 2));
-            arr_i64(&lo, mark->lo[i]);
-            arr_i64(&hi, get_i64(g, i, 3));
-        }
-        mark->n = (size_t)k;
-        params q = { 0 };
-        p_text(&q, job_id);
-        if (!mark->claim || !mark->lo || !arr_param(&q, &dom) || !arr_param(&q, &lo) || !arr_param(&q, &hi)) {
-            snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
-            ret = -1;
-        } else if (!(r = run(s, Q_ROWS_RANGE_RESULTS, &q, NULL))) {
-            ret = -1;
-        }
-        arr_free(&dom);
-        arr_free(&lo);
-        arr_free(&hi);
-    }
+    PGresult *r = run(s, Q_ROWS_DONE_RANGES, &p, NULL);
     pthread_mutex_unlock(&s->lock);
-    PQclear(g);
-    int rows = r ? PQntuples(r) : 0;
+    if (!r)
+        return -1;
+    int rows = PQntuples(r), ret = rows > 0;
+    if (rows > 0) {
+        mark->claim = calloc((size_t)max_ranges, sizeof *mark->claim);
+        mark->lo = calloc((size_t)max_ranges, sizeof *mark->lo);
+        if (!mark->claim || !mark->lo) {
+            pthread_mutex_lock(&s->lock);
+            snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+            pthread_mutex_unlock(&s->lock);
+            ret = -1;
+        }
+    }
     for (int i = 0; i < rows && ret == 1; i++) {
-        st_row_done d = { .row = get_i64(r, i, 0),
-                          .addr = PQgetvalue(r, i, 1),
-                          .status = (int)get_i64(r, i, 2),
-                          .reason = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
-                          .json = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4) };
+        int64_t b = get_i64(r, i, 0);
+        if (mark->n == 0 || mark->lo[mark->n - 1] != b) {
+            if (mark->n == (size_t)max_ranges) {
+                ret = -1; /* (not from this statement) */
+                break;
+            }
+            mark->lo[mark->n++] = b;
+        }
+        st_row_done d = { .row = get_i64(r, i, 1),
+                          .addr = PQgetvalue(r, i, 2),
+                          .status = (int)get_i64(r, i, 3),
+                          .reason = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
+                          .json = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5) };
         if (cb(ctx, &d) != 0)
             ret = -1;
     }
@@ -2427,24 +2573,20 @@ static int pg_rows_collect_done(void *be, const char *job_id, int max_ranges,
 static int pg_rows_collected(void *be, const st_collect_mark *mark)
 {
     pg_store *s = be;
-    pg_array claim, lo;
-    arr_begin(&claim, OID_TEXT);
-    arr_begin(&lo, OID_INT8);
-    for (size_t i = 0; i < mark->n; i++) {
-        arr_bytes(&claim, mark->claim[i], strlen(mark->claim[i]));
-        arr_i64(&lo, mark->lo[i]);
-    }
+    pg_array seq;
+    arr_begin(&seq, OID_INT8);
+    for (size_t i = 0; i < mark->n; i++)
+        arr_i64(&seq, mark->lo[i]);
     params p = { 0 };
     int ret = -1;
-    if (!arr_param(&p, &claim) || !arr_param(&p, &lo)) {
+    if (!arr_param(&p, &seq)) {
         pthread_mutex_lock(&s->lock);
         snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
         pthread_mutex_unlock(&s->lock);
     } else {
         ret = run_command(s, Q_ROWS_COLLECTED, &p);
     }
-    arr_free(&claim);
-    arr_free(&lo);
+    arr_free(&seq);
     return ret;
 }
 

@@ -349,6 +349,9 @@ static const char *const migrations[ST_SCHEMA_VERSION] = {
     /* PostgreSQL's version 10 publishes rows with COPY and lets the
      * coordinator copy results while a job runs; nothing of it here */
     [9] = "UPDATE meta SET v = 10 WHERE k = 'schema_version';",
+    /* PostgreSQL's version 11 packs a job's rows and results in chunks
+     * (arrays of up to a hundred rows per table row); nothing of it here */
+    [10] = "UPDATE meta SET v = 11 WHERE k = 'schema_version';",
 };
 
 typedef struct sq_store {

@@ -12,9 +12,13 @@
 
 #define PUBLISH_BATCH 10000
 
-/* Collection while the job runs: claim ranges per read, and what one
- * pass copies at most (rows, milliseconds) before it lets the pass go on */
-#define COLLECT_RANGES 128
+/* Collection while the job runs: batches of results per read (one
+ * transaction of the state each: a commit writes the pages of the state's
+ * index of results again, so fewer and larger commits write less; a
+ * worker's batch is a claim's rows, 200 by default: about 100,000 rows,
+ * some tens of MB while copied), and what one pass copies at most (rows,
+ * milliseconds) before it lets the pass go on */
+#define COLLECT_RANGES 512
 #define COLLECT_PASS_ROWS 50000
 #define COLLECT_PASS_MS 2000
 
@@ -36,28 +40,6 @@ static int pub_collect(void *arg, const bk_pending *p)
     b->n++;
     b->last_id = p->id;
     return addr && dom ? 0 : 1;
-}
-
-/* The domains with pending addresses, malloc'd names. */
-typedef struct dom_list {
-    char **names;
-    size_t n, cap;
-} dom_list;
-
-static int add_domain(void *arg, const char *domain, int64_t count)
-{
-    (void)count;
-    dom_list *dl = arg;
-    if (dl->n == dl->cap) {
-        size_t cap = dl->cap ? 2 * dl->cap : 1024;
-        char **names = realloc(dl->names, cap * sizeof *names);
-        if (!names)
-            return 1;
-        dl->names = names;
-        dl->cap = cap;
-    }
-    dl->names[dl->n] = strdup(domain ? domain : "");
-    return dl->names[dl->n++] ? 0 : 1;
 }
 
 /* Empties b. */
@@ -86,56 +68,54 @@ static int pub_flush(st_store *store, const char *job_id, pub_batch *b, int64_t 
     return ret;
 }
 
+typedef struct pub_ctx {
+    st_store *store;
+    const char *job_id;
+    pub_batch *b;
+    int64_t *added;
+    char *err;
+    size_t errlen;
+} pub_ctx;
+
+static int pub_row(void *arg, const bk_pending *p)
+{
+    pub_ctx *pc = arg;
+    if (pub_collect(pc->b, p) != 0) {
+        snprintf(pc->err, pc->errlen, "cannot read the job's addresses: out of memory");
+        return 1;
+    }
+    if (pc->b->n == PUBLISH_BATCH && pub_flush(pc->store, pc->job_id, pc->b, pc->added, pc->err, pc->errlen) != 0)
+        return 1;
+    return 0;
+}
+
 /* Domain by domain (the largest first), in batches of PUBLISH_BATCH rows:
  * each domain's rows reach the store together, so that a worker's claim
  * finds all of a domain's rows (published in address order, a domain's
  * rows trickled in over the whole publication, and claims taken meanwhile
  * held a few rows each: 28 on average for a million rows over 10,000
- * domains, where 100 were there to take). */
+ * domains, where 100 were there to take). The state is read in one sorted
+ * pass (bk_state_pending_sorted: reading each domain's rows through its
+ * index took most of the publication's time). */
 int wk_rows_publish(st_store *store, const char *job_id, bk_state *st, int64_t *added, char *err, size_t errlen)
 {
     *added = 0;
-    dom_list dl = { 0 };
     pub_batch *b = calloc(1, sizeof *b);
-    int ret = 0;
-    if (!b || bk_state_pending_domains(st, add_domain, &dl) != 0) {
-        snprintf(err, errlen, "cannot read the job's domains: %s", b ? bk_state_error(st) : "out of memory");
-        ret = -1;
+    if (!b) {
+        snprintf(err, errlen, "cannot read the job's addresses: out of memory");
+        return -1;
     }
-    for (size_t d = 0; ret == 0 && d < dl.n; d++) {
-        int64_t after = 0;
-        for (;;) {
-            int want = PUBLISH_BATCH - (int)b->n;
-            size_t before = b->n;
-            int n = bk_state_pending(st, dl.names[d], after, want, pub_collect, b);
-            bool oom = false;
-            for (size_t i = 2 * before; i < 2 * b->n; i++)
-                oom = oom || !b->strs[i];
-            if (n < 0 || oom || b->n - before != (size_t)n) {
-                snprintf(err, errlen, "cannot read the job's addresses: %s",
-                         n < 0 ? bk_state_error(st) : "out of memory");
-                ret = -1;
-                break;
-            }
-            if (n > 0)
-                after = b->last_id;
-            if (b->n == PUBLISH_BATCH && pub_flush(store, job_id, b, added, err, errlen) != 0) {
-                ret = -1;
-                break;
-            }
-            if (n < want)
-                break;
-        }
-    }
-    if (ret == 0)
-        ret = pub_flush(store, job_id, b, added, err, errlen);
-    else if (b)
+    err[0] = '\0';
+    pub_ctx pc = { .store = store, .job_id = job_id, .b = b, .added = added, .err = err, .errlen = errlen };
+    int rc = bk_state_pending_sorted(st, pub_row, &pc);
+    if (rc == -1 && !err[0])
+        snprintf(err, errlen, "cannot read the job's addresses: %s", bk_state_error(st));
+    if (rc == 0)
+        rc = pub_flush(store, job_id, b, added, err, errlen);
+    else
         pub_clear(b);
     free(b);
-    for (size_t d = 0; d < dl.n; d++)
-        free(dl.names[d]);
-    free(dl.names);
-    if (ret != 0)
+    if (rc != 0)
         return -1;
     if (bk_state_set_int(st, "published", 1) != 0) {
         snprintf(err, errlen, "cannot write the job's state: %s", bk_state_error(st));
@@ -220,7 +200,8 @@ static int64_t mono_ms(void)
  * are committed in st (a coordinator that dies in between copies them
  * again: storing a result twice stores the same). With all, until none is
  * left; else up to COLLECT_PASS_ROWS rows or COLLECT_PASS_MS. */
-static wk_rc collect_done(st_store *store, const char *job_id, bk_state *st, bool all, char *err, size_t errlen)
+static wk_rc collect_done(st_store *store, const char *job_id, bk_state *st, bool all, bool *more, char *err,
+                          size_t errlen)
 {
     int64_t t0 = mono_ms(), rows = 0;
     for (;;) {
@@ -249,8 +230,10 @@ static wk_rc collect_done(st_store *store, const char *job_id, bk_state *st, boo
             return WK_RETRY;
         }
         rows += cc.rows;
-        if (!all && (rows >= COLLECT_PASS_ROWS || mono_ms() - t0 >= COLLECT_PASS_MS))
+        if (!all && (rows >= COLLECT_PASS_ROWS || mono_ms() - t0 >= COLLECT_PASS_MS)) {
+            *more = true;
             return WK_OK;
+        }
     }
 }
 
@@ -269,7 +252,7 @@ wk_rc wk_coord_run(st_store *store, const char *job_id, bk_state *st, wk_coord_p
     /* (once every row has its result, the rest by ranges too: the state
      * appends results, so their order costs nothing; it wrote each into its
      * address's row before, and one pass in row order was faster then) */
-    wk_rc rc = collect_done(store, job_id, st, end, why, sizeof why);
+    wk_rc rc = collect_done(store, job_id, st, end, &out->more, why, sizeof why);
     if (rc != WK_OK || !end) {
         if (rc != WK_OK)
             snprintf(err, errlen, "cannot copy the results: %s", why);

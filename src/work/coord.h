@@ -41,6 +41,8 @@ typedef struct wk_coord_pass {
     int64_t published;  /* addresses published by this pass (0: they already were) */
     st_row_counts rows; /* the job's rows when the pass read them */
     bool complete;      /* no row pending or claimed: every result is now in the state */
+    bool more;          /* the pass stopped copying results at its bound with more left: the
+                         * next pass is best run at once */
 } wk_coord_pass;
 
 /* One pass over job_id, whose state is st: publishes its addresses unless
