@@ -593,6 +593,23 @@ int bk_state_pending_domains(bk_state *st, int (*fn)(void *arg, const char *doma
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The waiting address of s's current row (columns id, email, domain,
+ * nrows) into *p. */
+static void pending_of(sqlite3_stmt *s, bk_pending *p)
+{
+    *p = (bk_pending){
+        .id = sqlite3_column_int64(s, 0),
+        .email = sqlite3_column_blob(s, 1),
+        .email_len = (size_t)sqlite3_column_bytes(s, 1),
+        .domain = (const char *)sqlite3_column_text(s, 2),
+        .nrows = sqlite3_column_int64(s, 3),
+    };
+    if (!p->email)
+        p->email = "";
+    if (!p->domain)
+        p->domain = "";
+}
+
 int bk_state_pending_sorted(bk_state *st, int (*fn)(void *arg, const bk_pending *p), void *arg)
 {
     sqlite3_stmt *s = NULL;
@@ -600,24 +617,15 @@ int bk_state_pending_sorted(bk_state *st, int (*fn)(void *arg, const bk_pending 
      * sorter, which spills to temporary files past its memory) */
     if (sqlite3_prepare_v2(st->db,
                            "SELECT id, email, domain, nrows FROM (SELECT a.id, a.email, a.domain, a.nrows,"
-                           " count(*) OVER (PARTITION BY a.domain) AS n FROM addrs a NOT INDEXED WHERE a.done = 0"
-                           " AND NOT EXISTS (SELECT 1 FROM results x WHERE x.id = a.id)) ORDER BY n DESC, domain, "
-                           "id",
+                           " count(*) OVER (PARTITION BY a.domain) AS n FROM addrs a NOT INDEXED"
+                           " WHERE a.done = 0 AND NOT EXISTS (SELECT 1 FROM results x WHERE x.id = a.id))"
+                           " ORDER BY n DESC, domain, id",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        bk_pending p = {
-            .id = sqlite3_column_int64(s, 0),
-            .email = sqlite3_column_blob(s, 1),
-            .email_len = (size_t)sqlite3_column_bytes(s, 1),
-            .domain = (const char *)sqlite3_column_text(s, 2),
-            .nrows = sqlite3_column_int64(s, 3),
-        };
-        if (!p.email)
-            p.email = "";
-        if (!p.domain)
-            p.domain = "";
+        bk_pending p;
+        pending_of(s, &p);
         if ((ret = fn(arg, &p)) != 0)
             break;
     }
@@ -641,15 +649,8 @@ int bk_state_pending(bk_state *st, const char *domain, int64_t after_id, int lim
     }
     int n = 0, rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        bk_pending p = {
-            .id = sqlite3_column_int64(s, 0),
-            .email = sqlite3_column_blob(s, 1),
-            .email_len = (size_t)sqlite3_column_bytes(s, 1),
-            .domain = (const char *)sqlite3_column_text(s, 2),
-            .nrows = sqlite3_column_int64(s, 3),
-        };
-        if (!p.email)
-            p.email = "";
+        bk_pending p;
+        pending_of(s, &p);
         n++;
         if (fn(arg, &p) != 0) {
             rc = SQLITE_DONE;
