@@ -326,8 +326,9 @@ void st_collect_mark_clear(st_collect_mark *m);
 
 /* The results of job_id while it runs, a few ranges at a time, so that a
  * coordinator copies them as they come instead of all at the end: up to
- * max_ranges ranges of rows (claim entries) whose every row has its result
- * and that st_rows_collected has not marked; cb(ctx, row) for each of their
+ * max_ranges ranges of rows (PostgreSQL, since schema 11: batches of
+ * results as written) whose every row has its result and that
+ * st_rows_collected has not marked; cb(ctx, row) for each of their
  * rows (fields NULL; called with the store not locked). *mark gets the
  * ranges (st_collect_mark_clear it): give them to st_rows_collected once
  * what cb did is kept, so that a coordinator that dies in between copies

@@ -166,7 +166,7 @@ enum {
     Q_ROWS_PAIRS,
     Q_ROWS_EXISTING,
     Q_ROWS_PUBLISHED,
-    Q_ROWS_DONE_RANGES,
+    Q_ROWS_NEW_RESULTS,
     Q_ROWS_CHUNKS,
     Q_ROWS_COLLECTED,
     Q__COUNT
@@ -344,7 +344,7 @@ static const char *const sql_text[Q__COUNT] = {
     /* the coordinator's collection while a job runs (schema 11): the
      * rows of up to $2 batches of results of job $1 it has not copied
      * yet, with their batch */
-    [Q_ROWS_DONE_RANGES] =
+    [Q_ROWS_NEW_RESULTS] =
         "SELECT b.seq, u.row_no, u.addr, u.status, u.reason, u.result FROM (SELECT * FROM job_res"
         " WHERE job_id = $1 AND NOT collected ORDER BY seq LIMIT $2) b CROSS JOIN LATERAL"
         " unnest(b.row_nos, b.addrs, b.statuses, b.reasons, b.results)"
@@ -365,7 +365,7 @@ static const bool retryable[Q__COUNT] = {
     [Q_CACHE_PURGE] = true,    [Q_JOB_EXISTS] = true,   [Q_ROWS_RENEW] = true,   [Q_ROWS_RELEASE] = true,
     [Q_ROWS_COUNTS] = true,    [Q_ROWS_PAGE] = true,    [Q_WORKER_PUT] = true,   [Q_WORKER_SEEN] = true,
     [Q_WORKER_LIST] = true,    [Q_CLAIMS_LIST] = true,  [Q_QUEUE_LIST] = true,   [Q_FACTS_GET] = true,
-    [Q_FACTS_PUT] = true,      [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,  [Q_ROWS_DONE_RANGES] = true,
+    [Q_FACTS_PUT] = true,      [Q_SLOT_GIVE] = true,    [Q_HOSTLIM_PUT] = true,  [Q_ROWS_NEW_RESULTS] = true,
     [Q_ROWS_COLLECTED] = true,
 };
 
@@ -2534,7 +2534,7 @@ static int pg_rows_collect_done(void *be, const char *job_id, int max_ranges,
     p_text(&p, job_id);
     p_i64(&p, max_ranges);
     pthread_mutex_lock(&s->lock);
-    PGresult *r = run(s, Q_ROWS_DONE_RANGES, &p, NULL);
+    PGresult *r = run(s, Q_ROWS_NEW_RESULTS, &p, NULL);
     pthread_mutex_unlock(&s->lock);
     if (!r)
         return -1;
